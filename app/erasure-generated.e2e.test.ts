@@ -20,7 +20,7 @@ import { takeBackup } from "./backup/take-backup.js";
 /**
  * A defect hunt over erasure (issue 36) with generated histories: customers with e-mail-like ids,
  * Unicode and Latin plates (one plate shared by two customers), bookings across lots whose periods
- * close (LOT_PERIOD_EVENTS=50) and get snapshotted (LOT_SNAPSHOT_EVERY=5), gate reads of their
+ * close (LOT_PERIOD_EVENTS=50), gate reads of their
  * plates (reviews included), webhooks queued for them while the endpoint is down (which may echo
  * what it got in its error answer), coupons spent; customers erased on the way (by themselves or
  * an admin), then more bookings, a rebuild of every read model, restarts.
@@ -210,7 +210,6 @@ async function checkHistory(h: History, run: number, cleanups: (() => Promise<vo
   const receiver = await startReceiver(h.echo);
   const env = {
     LOT_PERIOD_EVENTS: "50",
-    LOT_SNAPSHOT_EVERY: "5",
     WEBHOOK_ALLOW_PRIVATE: "true",
     WEBHOOK_RETRY_SCALE: "0.0002",
   };

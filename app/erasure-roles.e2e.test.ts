@@ -25,7 +25,6 @@ describe("erasing a customer with split roles", () => {
     EMBEDDED_POLL_INTERVAL_MS: "20",
     SHUTDOWN_TIMEOUT_MS: "10000",
     // Snapshots of the lot hold the plates too: one after every other event.
-    LOT_SNAPSHOT_EVERY: "2",
     DATA_DIR: data.dir,
     ROLE: role,
     // One access line per request: the test reads every role's log for the erased id.

@@ -175,8 +175,8 @@ const hasProcessorRows = (body: unknown): boolean =>
 /**
  * The other difference on purpose: a processor added since the old version has a row of its own in
  * the control center (every answer that lists them, as of a moment too), as caught up as the
- * reactor registered beside it (issue 48: the lot-period-view reactor, after the lot snapshotter,
- * and the control-center-books reactor after it).
+ * reactor registered beside it (issue 48: the lot-period-view reactor and the control-center-books
+ * reactor after it), where the lot snapshotter was, which is gone (issue 68).
  */
 function withAddedProcessors<Row extends { name: string }>(rows: readonly Row[]): Row[] {
   const after = rows.findIndex((row) => row.name === "lot-snapshotter");
@@ -184,7 +184,7 @@ function withAddedProcessors<Row extends { name: string }>(rows: readonly Row[])
   if (after < 0 || like === undefined)
     throw new Error("the stored control center lists no lot snapshotter or scheduler");
   const added = ["lot-period-view", "control-center-books"].map((name) => ({ ...like, name }));
-  return [...rows.slice(0, after + 1), ...added, ...rows.slice(after + 1)];
+  return [...rows.slice(0, after), ...added, ...rows.slice(after + 1)];
 }
 
 /** The fixture's DATA_DIR under `into`: as the old service left it, or restored from its backup. */

@@ -8,7 +8,6 @@ import { type ReconcileOutcome, reconcileHolds } from "../projections/payments/r
 import { stripeClient, stripeProvider } from "../projections/payments/stripe-provider.js";
 import { systemActor } from "../schemas/actor.js";
 import { ParkingLotCommandHandler } from "../write-side/command-handler.js";
-import type { LotSnapshotStore } from "../write-side/lot-snapshots.js";
 
 const PAYMENTS_ACTOR = systemActor("payments");
 
@@ -20,7 +19,7 @@ const PAYMENTS_ACTOR = systemActor("payments");
  */
 export function paymentCommands(
   eventStore: EventStore,
-  options: { readonly logger: Logger; readonly retryLimit: number; readonly snapshots?: LotSnapshotStore },
+  options: { readonly logger: Logger; readonly retryLimit: number },
 ): PaymentCommandSender {
   return senderOf(new ParkingLotCommandHandler(eventStore, { cacheSize: 64, ...options }));
 }
@@ -42,7 +41,7 @@ function senderOf(handler: ParkingLotCommandHandler): PaymentCommandSender {
 export function paymentSagaSettings(
   config: Config,
   eventStore: EventStore,
-  options: { readonly logger: Logger; readonly snapshots?: LotSnapshotStore },
+  options: { readonly logger: Logger },
 ): PaymentSagaSettings | undefined {
   if (config.payments !== "stripe" || config.stripeSecretKey === undefined) return undefined;
   const client = stripeClient({

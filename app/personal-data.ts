@@ -9,7 +9,6 @@ import { RESERVATIONS } from "../projections/read-models/reservations.js";
 import type { Views } from "../read-api/views/views.js";
 import { usePersonalDataKeys } from "../schemas/personal-data.js";
 import type { ForgetAfterErasure, ReservationsOf } from "../write-side/customer-erasure.js";
-import { DocumentLotSnapshotStore } from "../write-side/document-snapshot-store.js";
 import type { ErasureEvictions } from "./erasure-evictions.js";
 
 /** The key store's file under DATA_DIR (backed up with the stores: app/backup/). */
@@ -161,20 +160,17 @@ export function reservationsFromQueries(queries: Views | undefined, eventStore: 
 }
 
 /**
- * What an erasure does to the write side's state source: the lots' snapshots dropped and the
- * archived records rewritten (DocumentLotSnapshotStore.forget), then the store compacted. A role without the document store
- * (command-api) leaves it to the processors' next snapshot; docs/operations.md says so.
+ * What an erasure does to this process's copies: the lots' cached states forgotten (the next
+ * command loads them from their streams, where the customer reads `erased`), then the document
+ * store compacted (the rewritten read models' old page images go from its files too).
  */
 export function snapshotsForgetting(
   documentStore: DocumentStore | undefined,
   evictions?: ErasureEvictions,
 ): ForgetAfterErasure {
-  const snapshots = documentStore ? new DocumentLotSnapshotStore(documentStore) : undefined;
-  return async (parkingLotIds, reservationIds) => {
+  return async (parkingLotIds) => {
     // This process's in-memory copies first: the request is answered only once they are gone.
     evictions?.erased(parkingLotIds);
-    await snapshots?.forget(parkingLotIds, reservationIds);
-    // The rewritten snapshots' old page images go from the store's files too.
     await documentStore?.compact?.();
   };
 }

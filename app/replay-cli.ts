@@ -6,7 +6,6 @@ import { createLogger } from "../platform/logger.js";
 import { PROJECTIONS, projectionByName } from "../projections/read-models/index.js";
 import { REBUILD_BATCH_SIZE, ReplayInProgressError, rebuildProjections } from "../projections/replay.js";
 import { readViews } from "../read-api/views/views.js";
-import { DocumentLotSnapshotStore } from "../write-side/document-snapshot-store.js";
 import { reconcileHoldsOnce } from "./payment-commands.js";
 import { openDocumentStore, openEventStore } from "./services.js";
 import { upgradeNow } from "./upgrades.js";
@@ -158,7 +157,6 @@ async function upgrade(
     (p) => show(p, `payments carried over ${fmt(p.carried)}`),
     {
       bound: config.lotPeriodEvents,
-      snapshots: new DocumentLotSnapshotStore(documentStore),
       onProgress: (p) => show(p, `books closed ${fmt(p.closed)}`),
     },
   );

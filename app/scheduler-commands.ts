@@ -4,7 +4,6 @@ import type { Logger } from "../platform/logger.js";
 import type { CommandSender } from "../projections/scheduler/scheduler.js";
 import { systemActor } from "../schemas/actor.js";
 import { ParkingLotCommandHandler } from "../write-side/command-handler.js";
-import type { LotSnapshotStore } from "../write-side/lot-snapshots.js";
 
 const SCHEDULER_ACTOR = systemActor("scheduler");
 
@@ -18,7 +17,6 @@ export function schedulerCommands(
   options: {
     readonly logger: Logger;
     readonly retryLimit: number;
-    readonly snapshots?: LotSnapshotStore;
     /** The bound on a lot's period (LOT_PERIOD_EVENTS): the scheduler's appends close books too. */
     readonly periodEvents?: number;
   },

@@ -17,9 +17,6 @@ import { storedProjections } from "../read-api/stored-projections.js";
 import type { ReadOptions } from "../read-api/views/read-context.js";
 import { readViews, type Views } from "../read-api/views/views.js";
 import { ParkingLotCommandHandler } from "../write-side/command-handler.js";
-import { DocumentLotSnapshotStore } from "../write-side/document-snapshot-store.js";
-import type { LotSnapshotStore, StoredLotSnapshot } from "../write-side/lot-snapshots.js";
-import type { ReservationRecord } from "../write-side/parking-lot/decider.js";
 import { type Authentication, createAuthentication, idempotencySecretOf, webhookKeyOf } from "./auth.js";
 import { erasedCustomerRefusal } from "./erased-customers.js";
 import { ErasureEvictions } from "./erasure-evictions.js";
@@ -130,12 +127,10 @@ export async function openDocumentStore(config: Config): Promise<DocumentStore> 
 }
 
 /**
- * The lot snapshots of a role that has no document store of its own (command-api): the store is
- * opened on first use, in the background, and opened again after a failure, so that the role
- * starts, and its commands work, while the document store is down (a lot not in the cache is then
- * folded from its whole stream, after the command handler's snapshot timeout).
+ * The document store of a role that has none of its own (command-api), for its start's upgrade:
+ * opened on first use, and again after a failed open; closed with the role.
  */
-class DeferredLotSnapshotStore implements LotSnapshotStore {
+class DeferredDocumentStore {
   private opening: Promise<DocumentStore> | undefined;
   private closed = false;
 
@@ -143,42 +138,12 @@ class DeferredLotSnapshotStore implements LotSnapshotStore {
 
   /** The document store, opened on first use (and again after a failed open). */
   documents(): Promise<DocumentStore> {
-    if (this.closed) throw new Error("the lot snapshot store is closed");
+    if (this.closed) throw new Error("the document store is closed");
     this.opening ??= this.open().catch((error: unknown) => {
       this.opening = undefined;
       throw error;
     });
     return this.opening;
-  }
-
-  private async store(): Promise<LotSnapshotStore> {
-    return new DocumentLotSnapshotStore(await this.documents());
-  }
-
-  async load(parkingLotId: string): Promise<StoredLotSnapshot | null> {
-    return (await this.store()).load(parkingLotId);
-  }
-
-  async save(snapshot: StoredLotSnapshot): Promise<boolean> {
-    return (await this.store()).save(snapshot);
-  }
-
-  async revisions(parkingLotIds: readonly string[]): Promise<Map<string, number>> {
-    return (await this.store()).revisions(parkingLotIds);
-  }
-
-  async archive(
-    parkingLotId: string,
-    records: readonly (readonly [string, ReservationRecord])[],
-  ): Promise<void> {
-    return (await this.store()).archive(parkingLotId, records);
-  }
-
-  async archived(
-    parkingLotId: string,
-    reservationIds: readonly string[],
-  ): Promise<Map<string, ReservationRecord>> {
-    return (await this.store()).archived(parkingLotId, reservationIds);
   }
 
   async close(): Promise<void> {
@@ -247,7 +212,7 @@ export async function createServices(
   const eventStore = storage.observeEventStore(
     options.wrapEventStore ? options.wrapEventStore(opened) : opened,
   );
-  const { commands, ownSnapshotStore, thread } = await commandsBesideThread(
+  const { commands, ownDocumentStore, thread } = await commandsBesideThread(
     config,
     eventStore,
     documentStore,
@@ -297,7 +262,7 @@ export async function createServices(
       await thread?.stop();
       await processors?.stop();
       await eventStore.close();
-      await ownSnapshotStore?.close();
+      await ownDocumentStore?.close();
       await documentStore?.close();
       await sessionStore?.close();
       await tracing?.shutdown();
@@ -389,28 +354,24 @@ async function commandsBesideThread(
   return { ...side, thread: await threadStarting };
 }
 
-/** The command handler of a role that takes commands, warmed up, with the lot snapshots it reads. */
+/** The command handler of a role that takes commands, warmed up, and the document store its upgrade opened. */
 async function commandSide(
   config: Config,
   eventStore: EventStore,
   documentStore: DocumentStore | undefined,
   metrics: Metrics,
   logger: Logger,
-): Promise<{ commands?: ParkingLotCommandHandler; ownSnapshotStore?: DeferredLotSnapshotStore }> {
+): Promise<{ commands?: ParkingLotCommandHandler; ownDocumentStore?: DeferredDocumentStore }> {
   if (!runsCommands(config)) return {};
-  // The write side reads the lot snapshots the snapshotter (a processor) keeps in the document store.
-  const ownSnapshotStore = documentStore
+  const ownDocumentStore = documentStore
     ? undefined
-    : new DeferredLotSnapshotStore(() => openDocumentStore(config));
-  const snapshots = documentStore ? new DocumentLotSnapshotStore(documentStore) : ownSnapshotStore;
+    : new DeferredDocumentStore(() => openDocumentStore(config));
   const commands = new ParkingLotCommandHandler(eventStore, {
     retryLimit: config.commandRetryLimit,
     cacheSize: config.lotCacheSize,
     hooks: {
       onConflict: (command) => metrics.concurrencyRetries.inc({ command }),
-      onLoad: (snapshot) => metrics.lotLoads.inc({ snapshot }),
     },
-    ...(snapshots ? { snapshots } : {}),
     periodEvents: config.lotPeriodEvents,
     logger: logger.child({ component: "commands" }),
     // Issue 38: PAYMENTS=none books as before; a provider makes bookings wait for their payment.
@@ -419,11 +380,11 @@ async function commandSide(
   // Issue 48: then every lot over the bound has its books closed, with this handler's close.
   await upgradeOnStart(
     eventStore,
-    documentStore ?? (await (ownSnapshotStore as DeferredLotSnapshotStore).documents()),
+    documentStore ?? (await (ownDocumentStore as DeferredDocumentStore).documents()),
     logger.child({ component: "upgrade" }),
-    { bound: config.lotPeriodEvents, ...(snapshots ? { snapshots } : {}) },
+    { bound: config.lotPeriodEvents },
   );
-  return { commands, ...(ownSnapshotStore ? { ownSnapshotStore } : {}) };
+  return { commands, ...(ownDocumentStore ? { ownDocumentStore } : {}) };
 }
 
 /** The projections and reactors in the request thread (PROCESSORS_THREAD=main, or a projector role). */
@@ -438,7 +399,6 @@ function processorsInThisThread(
   // Issue 48: every writer of a lot's stream closes its books at the bound, as the command side does.
   const payments = paymentSagaSettings(config, eventStore, {
     logger: logger.child({ component: "payments" }),
-    snapshots: new DocumentLotSnapshotStore(documentStore),
   });
   return startProcessors({
     eventStore,
@@ -447,12 +407,10 @@ function processorsInThisThread(
     metrics,
     batchSize: config.projectionBatchSize,
     settings: {
-      lotSnapshotEvery: config.lotSnapshotEvery,
       ...(config.retentionDays === undefined ? {} : { retentionDays: config.retentionDays }),
       sendCommand: schedulerCommands(eventStore, {
         logger: logger.child({ component: "scheduler" }),
         retryLimit: config.commandRetryLimit,
-        snapshots: new DocumentLotSnapshotStore(documentStore),
         periodEvents: config.lotPeriodEvents,
       }),
       webhooks: {

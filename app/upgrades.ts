@@ -8,7 +8,6 @@ import {
   markLotBooksClosed,
   upgradeLotBooks,
 } from "../write-side/lot-books-upgrade.js";
-import type { LotSnapshotStore } from "../write-side/lot-snapshots.js";
 import { LotStateSource } from "../write-side/lot-state-source.js";
 import {
   carryPaymentsOver,
@@ -24,12 +23,10 @@ import {
  * Once recorded done, a start pays one document read for each.
  */
 
-/** What closing the lots' books needs: the bound, and where the ended reservations go (the archive). */
+/** What closing the lots' books needs: the bound. */
 export interface LotBooksContext {
   /** LOT_PERIOD_EVENTS. */
   readonly bound: number;
-  /** The write side's snapshot store (its archive of ended reservations), as the command handler's. */
-  readonly snapshots?: LotSnapshotStore;
 }
 
 export interface Upgraded {
@@ -56,11 +53,7 @@ function booksOptionsOf(
   books: LotBooksContext,
   onProgress?: (progress: LotBooksProgress) => void,
 ) {
-  const source = new LotStateSource(eventStore, {
-    ...(books.snapshots ? { snapshots: books.snapshots } : {}),
-    periodEvents: books.bound,
-    logger,
-  });
+  const source = new LotStateSource(eventStore, { periodEvents: books.bound, logger });
   return {
     eventStore,
     bound: books.bound,
@@ -84,9 +77,27 @@ export async function upgradeOnStart(
   logger: Logger,
   books?: LotBooksContext,
 ): Promise<Upgraded> {
+  await dropRetiredCollections(documents, logger);
   const payments = await upgradePayments(documents, optionsOf(eventStore, logger));
   if (!books) return { payments };
   return { payments, books: await upgradeLotBooks(documents, booksOptionsOf(eventStore, logger, books)) };
+}
+
+/**
+ * Issue 68: collections of lot state no version reads any more, dropped by name (they held personal
+ * values too: a customer's erasure no longer rewrites them). The lot snapshots and the archive of
+ * ended reservations (a lot's state is its period's opening and events); the read side's copy of
+ * the lots' facts is retired with its projection (its own name, not listed here).
+ */
+export const RETIRED_COLLECTIONS = ["lot_snapshots", "lot_snapshot_parts", "ended_reservations"] as const;
+
+export async function dropRetiredCollections(documents: DocumentStore, logger: Logger): Promise<void> {
+  const present = new Set(await documents.listCollections());
+  for (const name of RETIRED_COLLECTIONS) {
+    if (!present.has(name)) continue;
+    await documents.dropCollection(name);
+    logger.info({ collection: name }, "upgrade: a retired collection of lot state dropped");
+  }
 }
 
 /**
@@ -101,6 +112,7 @@ export async function upgradeNow(
   onProgress: (progress: UpgradeProgress) => void,
   books: LotBooksContext & { readonly onProgress: (progress: LotBooksProgress) => void },
 ): Promise<Required<Upgraded>> {
+  await dropRetiredCollections(documents, logger);
   const options = optionsOf(eventStore, logger, onProgress);
   const payments = await carryPaymentsOver(options);
   // Recorded done: a later start reads this and nothing else.

@@ -91,7 +91,7 @@ const group = await startProcessors({
   documentStore: counted(docs),
   logger: createLogger("silent"),
   batchSize: 500,
-  settings: { lotSnapshotEvery: 0 },
+  settings: {},
   lease: { ttlMs: 60_000, renewMs: 20_000 },
 });
 const lots = 100;

@@ -5,10 +5,8 @@ import { parseArgs } from "node:util";
 import { PROJECT_ROOT } from "../test-support/process.js";
 import { log } from "./lib/log.js";
 import { loadAverage, type MachineInfo, machineInfo, waitForQuietMachine } from "./lib/machine.js";
-import { coldActiveScenario } from "./scenarios/cold-active.js";
 import { findASpotScenario } from "./scenarios/find-a-spot.js";
 import { gatesScenario } from "./scenarios/gates.js";
-import { historyScenario } from "./scenarios/history.js";
 import { hotLotScenario } from "./scenarios/hot-lot.js";
 import { lagScenario } from "./scenarios/lag.js";
 import { listenersScenario } from "./scenarios/listeners.js";
@@ -25,8 +23,6 @@ import { webhooksScenario } from "./scenarios/webhooks.js";
 const SCENARIOS: readonly Scenario[] = [
   reserveScenario,
   hotLotScenario,
-  historyScenario,
-  coldActiveScenario,
   replayScenario,
   lagScenario,
   queriesScenario,

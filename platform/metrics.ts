@@ -150,18 +150,6 @@ export class Metrics {
     "Reservations whose money ledger breaks an invariant (authorized = captured + released once settled, nothing captured or released beyond the authorization, refunds within captures), as the payments process manager's lease holder last counted them; 0 elsewhere and with PAYMENTS=none.",
   );
 
-  readonly lotLoads = this.counter(
-    "parking_lot_loads_total",
-    "Lots the write side loaded from the event store (not in its cache), by what became of the lot's snapshot: used, none, unavailable, other-version, undecodable, not-in-stream.",
-    ["snapshot"],
-  );
-
-  readonly lotSnapshots = this.counter(
-    "parking_lot_snapshots_total",
-    "Lot snapshots the snapshotter made, by outcome: written, superseded (a newer one was there), failed.",
-    ["outcome"],
-  );
-
   readonly reservationVisibleLag = this.histogram(
     "parking_reservation_visible_lag_seconds",
     "From a reservation's acknowledged append to its commit in the reservations read model (ack → visible), per reservation.",

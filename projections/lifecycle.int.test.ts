@@ -76,7 +76,7 @@ describe.each(READ_MODEL_STORES)("version-triggered rebuild on $name", (readMode
       documentStore: docs,
       logger,
       batchSize: 500,
-      settings: { lotSnapshotEvery: 0 },
+      settings: {},
       lease: { ttlMs: 2000, renewMs: 500 },
     });
     running.push(runtime);

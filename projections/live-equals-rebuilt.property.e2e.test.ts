@@ -210,7 +210,6 @@ async function checkHistory(h: History, run: number, cleanups: (() => Promise<vo
   const stripe = h.payments ? await startStripeServer({ webhookSecret: WEBHOOK_SECRET }) : undefined;
   const env = {
     LOT_PERIOD_EVENTS: "50",
-    LOT_SNAPSHOT_EVERY: "5",
     ...(stripe
       ? {
           PAYMENTS: "stripe",

@@ -2,7 +2,6 @@ import type { DocumentStore } from "../document-store/port.js";
 import type { EventStore } from "../event-store/port.js";
 import type { Logger } from "../platform/logger.js";
 import type { Metrics } from "../platform/metrics.js";
-import { LOT_SNAPSHOTTER, lotSnapshotter } from "../write-side/lot-snapshotter.js";
 import { CONTROL_CENTER_BOOKS, controlCenterBooks } from "./control-center-books/control-center-books.js";
 import { COUPON_POLICY, couponPolicy } from "./coupon-policy/coupon-policy.js";
 import { upgradeProjections } from "./lifecycle.js";
@@ -20,8 +19,6 @@ import { WEBHOOK_DELIVERY, webhookDelivery } from "./webhooks/delivery-reactor.j
 import type { DeliverySettings } from "./webhooks/dispatcher.js";
 
 export interface ProcessorSettings {
-  /** The lot snapshotter snapshots a lot every this many events of its stream (0: never). */
-  readonly lotSnapshotEvery: number;
   /** Where the scheduler sends the facts time brings (without: it keeps its schedule only). */
   readonly sendCommand?: CommandSender;
   /** How webhooks are sent (without: the deliveries are queued, not sent). */
@@ -43,7 +40,6 @@ interface ReactorEntry {
 /** The reactors, in the order they run after the projections. */
 const REACTORS: readonly ReactorEntry[] = [
   { name: COUPON_POLICY, create: () => couponPolicy },
-  { name: LOT_SNAPSHOTTER, create: (s) => lotSnapshotter({ every: s.lotSnapshotEvery }) },
   // Issue 48: the read side's view of each period's opening, where time travel starts.
   { name: LOT_PERIOD_VIEW, create: () => lotPeriodView },
   // Issue 48: the control center's books, where the control center as of a moment starts.

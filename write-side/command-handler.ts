@@ -10,8 +10,6 @@ import {
   type DeciderRunnerHooks,
 } from "./decider-runner.js";
 import { type LotCommandView, viewAfter } from "./lot-command-view.js";
-import type { SnapshotUse } from "./lot-loader.js";
-import type { LotSnapshotStore } from "./lot-snapshots.js";
 import { LotStateSource } from "./lot-state-source.js";
 import {
   type Decision,
@@ -32,7 +30,6 @@ import type { CommandRejection } from "./payment/payment-rejections.js";
 import { warmUpCommandPath } from "./warm-up.js";
 
 export { type CommandContext, ConcurrencyConflictError, DEFAULT_MAX_BATCH } from "./decider-runner.js";
-export { DEFAULT_RELOAD_AFTER } from "./lot-state-source.js";
 
 export type CommandOutcome =
   | {
@@ -51,16 +48,13 @@ export type CommandOutcome =
     }
   | { readonly ok: false; readonly rejection: CommandRejection };
 
-export interface CommandHandlerHooks extends DeciderRunnerHooks {
-  /** Called for each lot loaded from the store (not in the cache), with what became of its snapshot (metrics). */
-  readonly onLoad?: (snapshot: SnapshotUse) => void;
-}
+export type CommandHandlerHooks = DeciderRunnerHooks;
 
 /**
  * The parking lot's commands: the decider runner (decider-runner.ts: load, decide, append with the
  * lot stream's expected revision, retry on conflict, one lane and one append per batch per lot)
- * on the lot's decider, its stream, and its state source (lot-state-source.ts: snapshots, the
- * archive of ended reservations); each accepted command answered with the view its route shows.
+ * on the lot's decider, its stream, and its state source (lot-state-source.ts: the current
+ * period's opening and events); each accepted command answered with the view its route shows.
  */
 export class ParkingLotCommandHandler {
   private readonly source: LotStateSource;
@@ -75,11 +69,7 @@ export class ParkingLotCommandHandler {
       readonly cacheSize: number;
       readonly maxBatch?: number;
       readonly hooks?: CommandHandlerHooks;
-      /** See LotStateSourceOptions. */
-      readonly snapshots?: LotSnapshotStore;
-      readonly snapshotTimeoutMs?: number;
       readonly logger?: Logger;
-      readonly reloadAfter?: number;
       /** Issue 48: the bound on a period's events (LotStateSourceOptions.periodEvents). */
       readonly periodEvents?: number;
       /** The clock of the periods' openings (LotStateSourceOptions.now). */
@@ -88,15 +78,11 @@ export class ParkingLotCommandHandler {
       readonly payments?: PaymentsContext;
     },
   ) {
-    const { hooks, snapshots, snapshotTimeoutMs, logger, reloadAfter, periodEvents } = options;
+    const { hooks, logger, periodEvents } = options;
     const source = new LotStateSource(eventStore, {
-      ...(snapshots ? { snapshots } : {}),
-      ...(snapshotTimeoutMs !== undefined ? { snapshotTimeoutMs } : {}),
       ...(logger ? { logger } : {}),
-      ...(reloadAfter !== undefined ? { reloadAfter } : {}),
       ...(periodEvents !== undefined ? { periodEvents } : {}),
       ...(options.now ? { now: options.now } : {}),
-      ...(hooks?.onLoad ? { onLoad: hooks.onLoad } : {}),
     });
     this.source = source;
     const context = options.payments ? { payments: options.payments } : {};
@@ -159,10 +145,11 @@ export class ParkingLotCommandHandler {
 
   /**
    * The lot's state as its stream holds it now, read afresh (issue 47: the payments process manager
-   * asks whether a booking still waits for its payment, or counts on an intent, before acting).
+   * asks whether a booking still waits for its payment, or counts on an intent, before acting). A
+   * read: it closes no books (issue 68), only a lot's command does.
    */
   async stateOf(parkingLotId: string): Promise<ParkingLotState> {
-    return (await this.source.load(parkingLotId)).state;
+    return (await this.source.read(parkingLotId)).state;
   }
 
   /** The lot's state as the command path holds it (cached, caught up with its stream): issue 49's gates look first. */

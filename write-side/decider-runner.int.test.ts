@@ -30,7 +30,7 @@ const tally: Decider<Add, Added, Tally, string> = {
 const streamOf = (key: string) => `tally-${key}`;
 
 /** Folds the whole stream (this decider has no snapshots). */
-function fullStream(store: EventStore): StateSource<Add, Tally> {
+function fullStream(store: EventStore): StateSource<Tally> {
   const catchUp = async (streamId: string, from: StateAtRevision<Tally>) => {
     let { state, revision, position } = from;
     for await (const recorded of store.readStream(streamId, { fromRevision: from.revision + 1 })) {

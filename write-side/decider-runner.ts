@@ -5,7 +5,7 @@ import type { Position } from "../event-store/position.js";
 import { batchSpans } from "../platform/tracing.js";
 import type { Actor } from "../schemas/actor.js";
 import type { Causation } from "../schemas/event-codec.js";
-import { type CachedState, type StateAtRevision, StateCache } from "./state-cache.js";
+import { type StateAtRevision, StateCache } from "./state-cache.js";
 
 /** An aggregate as a decider (pure): what a command decides on a state, and what an event makes of it. */
 export interface Decider<C, E, S, R> {
@@ -49,19 +49,11 @@ export type RunOutcome<E, S, R> =
   | { readonly ok: false; readonly rejection: R };
 
 /** Where the runner gets an aggregate's state from when it is not in its cache. */
-export interface StateSource<C, S> {
+export interface StateSource<S> {
   /** The state of the aggregate `key` as of its stream's last event (revision -1: no stream). */
   load(key: string): Promise<StateAtRevision<S>>;
   /** Folds the stream's events after `from.revision` into `from.state`. */
   catchUp(streamId: string, from: StateAtRevision<S>): Promise<StateAtRevision<S>>;
-  /**
-   * For one batch: completes the state the batch is decided on (what a loaded state may leave out
-   * and these commands need); called before every decision of the batch, so it may keep what it
-   * has read for the batch's next attempts.
-   */
-  forBatch?(key: string, commands: readonly C[]): (state: S) => Promise<S>;
-  /** Whether to drop a cached state after an append, so that the next command loads it again. */
-  dueForReload?(cached: CachedState<S>): boolean;
   /**
    * After an append: the state to go on from, if the append made the source move on (issue 48: the
    * lot's books close, its next period opens), or undefined to drop the cached state. The batch's
@@ -84,7 +76,7 @@ export interface DeciderRunnerOptions<C extends { readonly type: string }, E, S,
   /** The key whose stream a command is decided on (its consistency boundary: one lane per key). */
   readonly keyOf: (command: C) => string;
   readonly streamOf: (key: string) => string;
-  readonly source: StateSource<C, S>;
+  readonly source: StateSource<S>;
   /** An event as appended, with the command's causation in its metadata (may throw: that command alone fails). */
   readonly encode: (event: E, context: CommandContext) => EventToAppend;
   readonly retryLimit: number;
@@ -258,8 +250,7 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
     const key = this.options.keyOf(command);
     const { at, fresh } = await this.current(key);
     const current = fresh ? at : await this.catchUp(this.streamAt(key, at), at);
-    const complete = this.options.source.forBatch?.(key, [command]) ?? (async (state: S) => state);
-    return this.options.decider.decide(command, await complete(current.state));
+    return this.options.decider.decide(command, current.state);
   }
 
   /** The key's current state (caught up with its stream), changing nothing: for a pure look before a command. */
@@ -281,11 +272,11 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
   }
 
   /** The cached state, else the source's (fresh: read from the stream just now). */
-  private async current(key: string): Promise<{ at: CachedState<S>; fresh: boolean }> {
+  private async current(key: string): Promise<{ at: StateAtRevision<S>; fresh: boolean }> {
     const cached = this.cache.get(key);
     if (cached) return { at: cached, fresh: false };
     const loaded = await this.options.source.load(key);
-    return { at: { ...loaded, loadedRevision: loaded.revision }, fresh: true };
+    return { at: loaded, fresh: true };
   }
 
   private async handleBatch(
@@ -297,25 +288,20 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
     // A forget (an erasure) while this batch runs: what it folded is not cached again.
     const generation = this.generation;
     let { at, fresh } = await this.current(key);
-    const complete =
-      source.forBatch?.(
-        key,
-        batch.map((w) => w.command),
-      ) ?? (async (state: S) => state);
 
     for (let attempt = 0; ; attempt++) {
       hooks?.onBatch?.(batch.length);
       let streamId = this.streamAt(key, at);
       const traceparents = batch.map((waiting) => waiting.context.traceparent);
       const deciding = batchSpans("decide", traceparents, { [keys.key]: key, [keys.attempt]: attempt });
-      let decided = this.decideAll(batch, await complete(at.state));
+      let decided = this.decideAll(batch, at.state);
       // A refusal or a no-op decided on a cached state might be stale if another process wrote
       // to this stream: confirm against the stream before answering.
       if (!fresh && decided.verdicts.some(isRefusalOrNoOp)) {
         at = await this.catchUp(streamId, at);
         streamId = this.streamAt(key, at);
         fresh = true;
-        decided = this.decideAll(batch, await complete(at.state));
+        decided = this.decideAll(batch, at.state);
       }
       const { verdicts, toAppend } = decided;
       deciding.end();
@@ -348,11 +334,10 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
       }
 
       const before = at;
-      const after: CachedState<S> = {
+      const after: StateAtRevision<S> = {
         state: lastAcceptedState(verdicts) ?? before.state,
         revision: result.nextExpectedRevision,
         position: result.position,
-        loadedRevision: before.loadedRevision,
         ...(before.stream !== undefined ? { stream: before.stream } : {}),
       };
       const positions = await this.positionsOf(
@@ -373,7 +358,7 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
    * most appends have nothing after them, cached at once, the lane's next batch not deferred), or drops it. */
   private async keep(
     key: string,
-    after: CachedState<S>,
+    after: StateAtRevision<S>,
     generation: number,
     given?: StateAtRevision<S>,
   ): Promise<void> {
@@ -385,14 +370,8 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
       } catch {
         next = undefined; // the next command loads the key again, which repairs what was left
       }
-    if (!next || source.dueForReload?.(after) || generation !== this.generation) this.cache.delete(key);
-    else
-      this.cache.set(
-        key,
-        next === after
-          ? after
-          : { ...next, loadedRevision: next.stream === after.stream ? after.loadedRevision : next.revision },
-      );
+    if (!next || generation !== this.generation) this.cache.delete(key);
+    else this.cache.set(key, next);
   }
 
   /** Decides each command on the state the ones before it leave; only accepted events evolve it. */
@@ -449,15 +428,9 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
   }
 
   /** Folds the events after the cached revision into the cached state. */
-  private async catchUp(streamId: string, from: CachedState<S>): Promise<CachedState<S>> {
+  private async catchUp(streamId: string, from: StateAtRevision<S>): Promise<StateAtRevision<S>> {
     const { state, revision, position, stream } = await this.options.source.catchUp(streamId, from);
-    return {
-      state,
-      revision,
-      position,
-      loadedRevision: from.loadedRevision,
-      ...(stream !== undefined ? { stream } : {}),
-    };
+    return { state, revision, position, ...(stream !== undefined ? { stream } : {}) };
   }
 }
 

@@ -6,7 +6,6 @@ import type { EventStore, RecordedEvent } from "../event-store/port.js";
 import { lotCommands } from "../test-support/lot-commands.js";
 import { tempDataDir } from "../test-support/service.js";
 import { ParkingLotCommandHandler } from "./command-handler.js";
-import { DocumentLotSnapshotStore } from "./document-snapshot-store.js";
 import { closeLotBooks, type LotBooksUpgradeOptions, upgradeLotBooks } from "./lot-books-upgrade.js";
 import { LotStateSource } from "./lot-state-source.js";
 import { parkingLotStream } from "./parking-lot/periods.js";
@@ -58,15 +57,8 @@ async function types(store: EventStore, stream: string): Promise<string[]> {
   return out.map((e) => e.type);
 }
 
-const optionsOf = (
-  events: EventStore,
-  documents: SqliteDocumentStore,
-  bound = BOUND,
-): LotBooksUpgradeOptions => {
-  const source = new LotStateSource(events, {
-    snapshots: new DocumentLotSnapshotStore(documents),
-    periodEvents: bound,
-  });
+const optionsOf = (events: EventStore, bound = BOUND): LotBooksUpgradeOptions => {
+  const source = new LotStateSource(events, { periodEvents: bound });
   return { eventStore: events, bound, closeIfOver: (id) => source.closeIfOver(id), now: () => new Date(NOW) };
 };
 
@@ -76,22 +68,22 @@ describe("closing the books of the lots over the bound (issue 48)", () => {
     const writer = oldWriter(events);
     await lotOf(writer, "big", BOUND + 5);
     await lotOf(writer, "small", 3);
-    const result = await upgradeLotBooks(documents, optionsOf(events, documents));
+    const result = await upgradeLotBooks(documents, optionsOf(events));
     expect(result).toMatchObject({ lotsTotal: 2, closed: 1, doneBefore: false });
     expect((await types(events, parkingLotStream("big"))).at(-1)).toBe("LotBooksClosed");
     expect(await types(events, parkingLotStream("big", 1))).toEqual(["LotPeriodOpened"]);
     expect(await types(events, parkingLotStream("small", 1))).toEqual([]);
     // Recorded: a later start reads the record alone; a lower bound runs it again.
-    expect(await upgradeLotBooks(documents, optionsOf(events, documents))).toMatchObject({
+    expect(await upgradeLotBooks(documents, optionsOf(events))).toMatchObject({
       doneBefore: true,
     });
-    const again = await upgradeLotBooks(documents, optionsOf(events, documents, 4));
+    const again = await upgradeLotBooks(documents, optionsOf(events, 4));
     expect(again).toMatchObject({ doneBefore: false, lotsTotal: 2, closed: 1 });
     expect(await types(events, parkingLotStream("small", 1))).toEqual(["LotPeriodOpened"]);
   });
 
   it("keeps a command another process appends between its read and its close, and closes the period once", async () => {
-    const { events, documents } = openStores();
+    const { events } = openStores();
     await lotOf(oldWriter(events), "L", BOUND);
     const racer = oldWriter(events);
     let raced = false;
@@ -104,7 +96,7 @@ describe("closing the books of the lots over the bound (issue 48)", () => {
       }
       return events.appendToStream(streamId, toAppend, options);
     };
-    const result = await closeLotBooks(optionsOf(racing, documents));
+    const result = await closeLotBooks(optionsOf(racing));
     expect(raced).toBe(true);
     expect(result).toMatchObject({ lotsTotal: 1, closed: 1 });
     const period0 = await types(events, parkingLotStream("L"));

@@ -5,7 +5,6 @@ import { SqliteDocumentStore } from "../document-store/embedded/sqlite-document-
 import type { WriteOp } from "../document-store/port.js";
 import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
 import type { EventStore, RecordedEvent } from "../event-store/port.js";
-import { createLogger } from "../platform/logger.js";
 import { PROJECTIONS } from "../projections/read-models/index.js";
 import { checkpointOp, physicalCollection } from "../projections/runtime/checkpoints.js";
 import { readViews } from "../read-api/views/views.js";
@@ -15,9 +14,7 @@ import { toSnapshot } from "../test-support/lot-snapshot.js";
 import { withProjectionIndexes } from "../test-support/projected-log.js";
 import { tempDataDir } from "../test-support/service.js";
 import { ParkingLotCommandHandler } from "./command-handler.js";
-import { DocumentLotSnapshotStore } from "./document-snapshot-store.js";
 import { viewAfter } from "./lot-command-view.js";
-import { lotSnapshotter } from "./lot-snapshotter.js";
 import { type Decision, decide, fold, initialState, type ParkingLotState } from "./parking-lot/decider.js";
 import { forgetEnded } from "./parking-lot/ended.js";
 import { heldTimeline } from "./parking-lot/held-timeline.js";
@@ -259,8 +256,6 @@ const scenarioArb = fc.record({
   register: registerArb,
   steps: fc.array(stepArb, { minLength: 60, maxLength: 200 }),
   bound: fc.integer({ min: 5, max: 20 }),
-  snapshots: fc.boolean(),
-  snapshotEvery: fc.integer({ min: 2, max: 12 }),
   /** Per append of a close or an opening: 0 the process dies before it, 1 right after it, else none. */
   paid: fc.boolean(),
   crashes: fc.option(fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 40, maxLength: 40 }), { freq: 2 }),
@@ -296,7 +291,6 @@ describe("periods against the full fold", { timeout: 600_000 }, () => {
   const data = tempDataDir("lot-periods-model-");
   let events: SqliteEventStore;
   let docs: SqliteDocumentStore;
-  let snapDocs: SqliteDocumentStore;
   let run = 0;
   const ctx = (i: string) => ({
     correlationId: `corr-${i}`,
@@ -307,185 +301,161 @@ describe("periods against the full fold", { timeout: 600_000 }, () => {
   beforeAll(async () => {
     events = SqliteEventStore.open({ file: join(data.dir, "events.sqlite") });
     docs = SqliteDocumentStore.open({ file: ":memory:" });
-    snapDocs = SqliteDocumentStore.open({ file: ":memory:" });
     await withProjectionIndexes(docs);
   });
   afterAll(async () => {
     await events?.close();
     await docs?.close();
-    await snapDocs?.close();
     data.remove();
   });
 
   it("decides, loads and reads every step as the full fold does", async () => {
-    const logger = createLogger("silent");
     let projected: RecordedEvent["position"] | undefined;
-    let snapshotted: RecordedEvent["position"] | undefined;
-    const snapshotter = lotSnapshotter({ every: 1 });
     let maxPeriod = 0;
-    const stats = { crashes: 0, used: 0, loads: 0, retriesOfEnded: 0, openings: 0 };
+    const stats = { crashes: 0, retriesOfEnded: 0, openings: 0 };
     await fc.assert(
-      fc.asyncProperty(
-        scenarioArb,
-        async ({ register, steps, bound, snapshots, snapshotEvery, crashes, paid }) => {
-          const context = paid ? { payments: { on: true, holdSeconds: 900 } } : {};
-          const lot = `L${run++}`;
-          let clock = START;
-          let crashAt = 0;
-          let crashed = false;
-          let armed = false;
-          const crashing: EventStore = Object.create(events);
-          crashing.readStream = (streamId, options) => events.readStream(streamId, options);
-          crashing.appendToStream = async (streamId, toAppend, options) => {
-            const books = toAppend.some((e) => e.type === "LotBooksClosed" || e.type === "LotPeriodOpened");
-            const plan = books && crashes && armed ? crashes[crashAt++ % crashes.length] : undefined;
-            if (plan === 0) {
-              crashed = true;
-              stats.crashes++;
-              throw new Error("the process died before this append");
-            }
-            const result = await events.appendToStream(streamId, toAppend, options);
-            if (plan === 1) {
-              crashed = true;
-              stats.crashes++;
-              throw new Error("the process died after this append");
-            }
-            return result;
-          };
-          const store = snapshots ? new DocumentLotSnapshotStore(snapDocs) : undefined;
-          const make = () =>
-            new ParkingLotCommandHandler(crashing, {
-              retryLimit: 5,
-              cacheSize: 10,
-              periodEvents: bound,
-              now: () => clock,
-              ...(store ? { snapshots: store } : {}),
-              ...(paid ? { payments: { on: true, holdSeconds: 900 } } : {}),
-              hooks: {
-                onLoad: (use) => {
-                  stats.loads++;
-                  if (use === "used") stats.used++;
-                },
-              },
-            });
-          let hot = make();
-          const views = readViews(docs, { readYourWritesTimeoutMs: 0, now: () => clock });
-          let oracle: ParkingLotState = initialState;
-          const all: Step[] = [{ advance: 0, spec: register, cold: false }, ...steps];
-          let sinceSnapshot = 0;
-          for (const [i, step] of all.entries()) {
-            clock += step.advance * MINUTE;
-            const command = step.spec(clock, lot);
-            const viaProcess = isPaymentProcessCommand(command);
-            let expected = decide(command, oracle, context);
-            let handler = step.cold ? make() : hot;
-            armed = true;
-            let got: Awaited<ReturnType<ParkingLotCommandHandler["handle"]>> | undefined;
-            for (let attempt = 0; got === undefined; attempt++) {
-              try {
-                got = await handler.handle(command, ctx(`${lot}-${i}`));
-              } catch (error) {
-                // The process died in a load (its opening): the client retries on a new one.
-                if (!crashed || attempt > 5) throw error;
-                crashed = false;
-                hot = make();
-                handler = hot;
-              }
-            }
-            await handler.lotSettled(lot);
-            armed = false;
-            const where = `${lot} step ${i} ${command.type} bound ${bound} snapshots ${snapshots}`;
-            // The lot's own facts (a paid booking's settlement is its payment stream's).
-            const lotOnly = (d: Decision): Decision =>
-              d.ok ? { ok: true, events: d.events.filter((e) => !PAYMENT_EVENT_TYPES.has(e.type)) } : d;
-            // A payment's command runs through the payment process (its stream first): no oracle for
-            // its decision, its lot facts are folded as they came.
-            if (viaProcess) expected = lotOnly(outcomeOf(got));
-            expect(lotOnly(outcomeOf(got)), where).toEqual(expected);
-            if (
-              expected.ok &&
-              expected.events.length === 0 &&
-              "reservationId" in command &&
-              oracle.kind === "registered" &&
-              forgetEnded(oracle).ended.some(([id]) => id === command.reservationId)
-            )
-              stats.retriesOfEnded++;
-            if (expected.ok) oracle = fold(expected.events, oracle);
-            if (got.ok && !viaProcess) expect(got.view, `${where}: view`).toEqual(viewAfter(command, oracle));
-            if (step.cold) hot.forgetLots([lot]);
-            // A crash in the close or opening: the process is gone, a new one takes the lot's next command.
-            if (crashed) {
+      fc.asyncProperty(scenarioArb, async ({ register, steps, bound, crashes, paid }) => {
+        const context = paid ? { payments: { on: true, holdSeconds: 900 } } : {};
+        const lot = `L${run++}`;
+        let clock = START;
+        let crashAt = 0;
+        let crashed = false;
+        let armed = false;
+        const crashing: EventStore = Object.create(events);
+        crashing.readStream = (streamId, options) => events.readStream(streamId, options);
+        crashing.appendToStream = async (streamId, toAppend, options) => {
+          const books = toAppend.some((e) => e.type === "LotBooksClosed" || e.type === "LotPeriodOpened");
+          const plan = books && crashes && armed ? crashes[crashAt++ % crashes.length] : undefined;
+          if (plan === 0) {
+            crashed = true;
+            stats.crashes++;
+            throw new Error("the process died before this append");
+          }
+          const result = await events.appendToStream(streamId, toAppend, options);
+          if (plan === 1) {
+            crashed = true;
+            stats.crashes++;
+            throw new Error("the process died after this append");
+          }
+          return result;
+        };
+        const make = () =>
+          new ParkingLotCommandHandler(crashing, {
+            retryLimit: 5,
+            cacheSize: 10,
+            periodEvents: bound,
+            // Openings as of the start: nothing ended is past the idempotency window, so the lot
+            // forgets nothing the full fold holds (the window itself: periods.unit.test.ts).
+            now: () => START,
+            ...(paid ? { payments: { on: true, holdSeconds: 900 } } : {}),
+          });
+        let hot = make();
+        const views = readViews(docs, { readYourWritesTimeoutMs: 0, now: () => clock });
+        let oracle: ParkingLotState = initialState;
+        const all: Step[] = [{ advance: 0, spec: register, cold: false }, ...steps];
+        for (const [i, step] of all.entries()) {
+          clock += step.advance * MINUTE;
+          const command = step.spec(clock, lot);
+          const viaProcess = isPaymentProcessCommand(command);
+          let expected = decide(command, oracle, context);
+          let handler = step.cold ? make() : hot;
+          armed = true;
+          let got: Awaited<ReturnType<ParkingLotCommandHandler["handle"]>> | undefined;
+          for (let attempt = 0; got === undefined; attempt++) {
+            try {
+              got = await handler.handle(command, ctx(`${lot}-${i}`));
+            } catch (error) {
+              // The process died in a load (its opening): the client retries on a new one.
+              if (!crashed || attempt > 5) throw error;
               crashed = false;
               hot = make();
-            }
-
-            // New events of the log: snapshotter (every `snapshotEvery`) and the read models.
-            const fresh: RecordedEvent[] = [];
-            for await (const e of events.readAll(projected ? { from: projected } : {})) {
-              if (
-                projected &&
-                e.position.commit === projected.commit &&
-                e.position.prepare === projected.prepare
-              )
-                continue;
-              fresh.push(e);
-            }
-            if (fresh.length > 0) {
-              projected = fresh.at(-1)?.position;
-              for (const e of fresh) {
-                const p = lotPeriodOfStream(e.streamId)?.period ?? 0;
-                if (p > maxPeriod) maxPeriod = p;
-                if (e.type === "LotPeriodOpened") stats.openings++;
-              }
-              const ops: WriteOp[] = [];
-              const collection = (logical: string) => physicalCollection(logical, 1);
-              const decoded = fresh.map((e) => decodeEvent(e));
-              for (const projection of PROJECTIONS) {
-                for (const stored of decoded)
-                  if (projection.eventTypes.has(stored.event.type))
-                    ops.push(...projection.apply(stored, collection));
-                const last = decoded.at(-1);
-                if (last)
-                  ops.push(
-                    checkpointOp(
-                      projection.name,
-                      1,
-                      { position: last.position, state: "running" },
-                      projection.version,
-                    ),
-                  );
-              }
-              await docs.write(ops);
-              sinceSnapshot += fresh.length;
-              if (store && sinceSnapshot >= snapshotEvery) {
-                sinceSnapshot = 0;
-                await snapshotter.react(
-                  fresh.filter((e) => lotPeriodOfStream(e.streamId)?.parkingLotId === lot),
-                  { eventStore: events, documentStore: snapDocs, logger },
-                );
-              }
-            }
-            void snapshotted;
-
-            const want = norm(oracle);
-            expect(norm(await hot.currentState(lot)), `${where}: running handler`).toEqual(want);
-            expect(norm(await make().stateOf(lot)), `${where}: fresh handler`).toEqual(want);
-            const read = await views.lots.states.state(lot);
-            if (oracle.kind === "registered") {
-              expect(read && normRead(read), `${where}: read side`).toEqual(normRead(oracle));
-              const freshViews = readViews(docs, { readYourWritesTimeoutMs: 0, now: () => clock });
-              const readFresh = await freshViews.lots.states.state(lot);
-              expect(readFresh && normRead(readFresh), `${where}: fresh read side`).toEqual(normRead(oracle));
-              for (const at of [clock, clock + 60 * MINUTE, clock + 6 * 60 * MINUTE]) {
-                const t = await views.lots.states.timeline(lot, clock);
-                expect(t?.timeline.heldAt(at), `${where}: held at +${(at - clock) / MINUTE}m`).toBe(
-                  heldTimeline(oracle, clock).heldAt(at),
-                );
-              }
+              handler = hot;
             }
           }
-        },
-      ),
+          await handler.lotSettled(lot);
+          armed = false;
+          const where = `${lot} step ${i} ${command.type} bound ${bound}`;
+          // The lot's own facts (a paid booking's settlement is its payment stream's).
+          const lotOnly = (d: Decision): Decision =>
+            d.ok ? { ok: true, events: d.events.filter((e) => !PAYMENT_EVENT_TYPES.has(e.type)) } : d;
+          // A payment's command runs through the payment process (its stream first): no oracle for
+          // its decision, its lot facts are folded as they came.
+          if (viaProcess) expected = lotOnly(outcomeOf(got));
+          expect(lotOnly(outcomeOf(got)), where).toEqual(expected);
+          if (
+            expected.ok &&
+            expected.events.length === 0 &&
+            "reservationId" in command &&
+            oracle.kind === "registered" &&
+            forgetEnded(oracle).ended.some(([id]) => id === command.reservationId)
+          )
+            stats.retriesOfEnded++;
+          if (expected.ok) oracle = fold(expected.events, oracle);
+          if (got.ok && !viaProcess) expect(got.view, `${where}: view`).toEqual(viewAfter(command, oracle));
+          if (step.cold) hot.forgetLots([lot]);
+          // A crash in the close or opening: the process is gone, a new one takes the lot's next command.
+          if (crashed) {
+            crashed = false;
+            hot = make();
+          }
+
+          // New events of the log: the read models.
+          const fresh: RecordedEvent[] = [];
+          for await (const e of events.readAll(projected ? { from: projected } : {})) {
+            if (
+              projected &&
+              e.position.commit === projected.commit &&
+              e.position.prepare === projected.prepare
+            )
+              continue;
+            fresh.push(e);
+          }
+          if (fresh.length > 0) {
+            projected = fresh.at(-1)?.position;
+            for (const e of fresh) {
+              const p = lotPeriodOfStream(e.streamId)?.period ?? 0;
+              if (p > maxPeriod) maxPeriod = p;
+              if (e.type === "LotPeriodOpened") stats.openings++;
+            }
+            const ops: WriteOp[] = [];
+            const collection = (logical: string) => physicalCollection(logical, 1);
+            const decoded = fresh.map((e) => decodeEvent(e));
+            for (const projection of PROJECTIONS) {
+              for (const stored of decoded)
+                if (projection.eventTypes.has(stored.event.type))
+                  ops.push(...projection.apply(stored, collection));
+              const last = decoded.at(-1);
+              if (last)
+                ops.push(
+                  checkpointOp(
+                    projection.name,
+                    1,
+                    { position: last.position, state: "running" },
+                    projection.version,
+                  ),
+                );
+            }
+            await docs.write(ops);
+          }
+
+          const want = norm(oracle);
+          expect(norm(await hot.currentState(lot)), `${where}: running handler`).toEqual(want);
+          expect(norm(await make().stateOf(lot)), `${where}: fresh handler`).toEqual(want);
+          const read = await views.lots.states.state(lot);
+          if (oracle.kind === "registered") {
+            expect(read && normRead(read), `${where}: read side`).toEqual(normRead(oracle));
+            const freshViews = readViews(docs, { readYourWritesTimeoutMs: 0, now: () => clock });
+            const readFresh = await freshViews.lots.states.state(lot);
+            expect(readFresh && normRead(readFresh), `${where}: fresh read side`).toEqual(normRead(oracle));
+            for (const at of [clock, clock + 60 * MINUTE, clock + 6 * 60 * MINUTE]) {
+              const t = await views.lots.states.timeline(lot, clock);
+              expect(t?.timeline.heldAt(at), `${where}: held at +${(at - clock) / MINUTE}m`).toBe(
+                heldTimeline(oracle, clock).heldAt(at),
+              );
+            }
+          }
+        }
+      }),
       {
         numRuns: Number(process.env.LOT_PERIODS_RUNS ?? 15),
         seed: process.env.LOT_PERIODS_SEED ? Number(process.env.LOT_PERIODS_SEED) : undefined,

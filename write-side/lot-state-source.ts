@@ -1,60 +1,23 @@
 import { randomUUID } from "node:crypto";
-import { DocumentStoreUnavailableError } from "../document-store/port.js";
 import { AppendTooLargeError, WrongExpectedRevisionError } from "../event-store/errors.js";
 import { appendBytes, type EventStore, type EventToAppend } from "../event-store/port.js";
 import type { Logger } from "../platform/logger.js";
-import { withTimeout } from "../platform/timeout.js";
 import { systemActor } from "../schemas/actor.js";
 import type { ParkingLotCommand } from "../schemas/commands.js";
 import { encodeEvent } from "../schemas/event-codec.js";
 import type { EventOfType } from "../schemas/events.js";
 import type { StateSource } from "./decider-runner.js";
-import {
-  DEFAULT_SNAPSHOT_TIMEOUT_MS,
-  type LotAtRevision,
-  type LotInPeriod,
-  LotLoader,
-  type SnapshotUse,
-} from "./lot-loader.js";
-import type { LotSnapshotStore } from "./lot-snapshots.js";
-import {
-  evolve,
-  initialState,
-  namedReservationsMissing,
-  type ParkingLotState,
-  parkingLotStream,
-  type ReservationRecord,
-  recall,
-} from "./parking-lot/decider.js";
-import { closingOf, openingOf, periodSplit } from "./parking-lot/period-books.js";
+import { type LotAtRevision, type LotInPeriod, LotLoader } from "./lot-loader.js";
+import { evolve, initialState, type ParkingLotState, parkingLotStream } from "./parking-lot/decider.js";
+import { closingOf, liveState, openingOf } from "./parking-lot/period-books.js";
 import { lotPeriodOfStream } from "./parking-lot/periods.js";
-import { isFreshReservationId } from "./reservation-ids.js";
-import type { CachedState } from "./state-cache.js";
-
-/**
- * A cached lot holding at least this many ended reservations is loaded again (from its newest
- * snapshot, which leaves them out) once it has taken this many events since it was loaded.
- */
-export const DEFAULT_RELOAD_AFTER = 2000;
 
 /** A lot id no request can name (identifiers start with a letter or a digit): what `warmUp` loads. */
 const WARM_UP_LOT = ".warm-up";
 
 export interface LotStateSourceOptions {
-  /**
-   * Where lots not in the cache start from: their snapshot and the events after it, instead of
-   * their whole stream. A snapshot only saves reading; the appends still expect the stream's
-   * real revision, so an old snapshot costs a longer tail, never a wrong decision.
-   */
-  readonly snapshots?: LotSnapshotStore;
-  /** Longest wait for the snapshot store (then the whole stream is folded). */
-  readonly snapshotTimeoutMs?: number;
-  /** Warnings (a snapshot that cannot be used). */
+  /** Warnings (books not closed). */
   readonly logger?: Logger;
-  /** See DEFAULT_RELOAD_AFTER; 0 never reloads a cached lot. */
-  readonly reloadAfter?: number;
-  /** Called for each lot loaded from the store (not in the cache), with what became of its snapshot (metrics). */
-  readonly onLoad?: (snapshot: SnapshotUse) => void;
   /**
    * Issue 48: the bound on a period's events (DEFAULT_PERIOD_EVENTS is the one measured): an append
    * that leaves the lot's current period at or over it closes the period's books. Every handler
@@ -73,23 +36,22 @@ const SETTLE_ATTEMPTS = 5;
 /** Who closes the books and opens the next period, in the events' metadata. */
 const BOOKS_ACTOR = systemActor("lot-books");
 
-/** A next period's opening, encoded, with the ended reservations it leaves out (archived first). */
+/** A next period's opening, encoded. */
 interface Opening {
   readonly stream: string;
   readonly event: EventOfType<"LotPeriodOpened">;
   readonly encoded: EventToAppend;
-  readonly dropped: readonly (readonly [string, ReservationRecord])[];
 }
 
 /** The lots whose opening was found too large for the event store: warned about once per process. */
 const warnedTooLarge = new Set<string>();
 
 /**
- * Where the lot's state comes from for the decider runner: its snapshot and the events after it
- * (lot-loader.ts), the archive of the ended reservations the snapshots leave out (for the rare
- * command that names one), and when to load a cached lot again.
+ * Where the lot's state comes from for the decider runner: its current period's opening and the
+ * period's events (lot-loader.ts), and the close of a period's books after the append that
+ * reaches its bound.
  */
-export class LotStateSource implements StateSource<ParkingLotCommand, ParkingLotState> {
+export class LotStateSource implements StateSource<ParkingLotState> {
   private readonly loader: LotLoader;
   /**
    * The period streams whose next opening was too large for the store, with the revision at which to
@@ -102,17 +64,19 @@ export class LotStateSource implements StateSource<ParkingLotCommand, ParkingLot
     private readonly eventStore: EventStore,
     private readonly options: LotStateSourceOptions,
   ) {
-    this.loader = new LotLoader(eventStore, {
-      ...(options.snapshots ? { snapshots: options.snapshots } : {}),
-      ...(options.snapshotTimeoutMs !== undefined ? { snapshotTimeoutMs: options.snapshotTimeoutMs } : {}),
-      ...(options.logger ? { logger: options.logger } : {}),
-    });
+    this.loader = new LotLoader(eventStore);
   }
 
   async load(parkingLotId: string): Promise<LotAtRevision> {
-    const loaded = await this.loader.load(parkingLotId);
-    this.options.onLoad?.(loaded.snapshot);
-    return atRevision(await this.settle(parkingLotId, loaded));
+    return atRevision(await this.settle(parkingLotId, await this.loader.load(parkingLotId)));
+  }
+
+  /**
+   * The lot as its current period's opening and events leave it, changing nothing (a read: a period
+   * over its bound, or closed without its opening yet, is left to the lot's next command).
+   */
+  async read(parkingLotId: string): Promise<LotAtRevision> {
+    return atRevision(await this.loader.load(parkingLotId));
   }
 
   /**
@@ -181,7 +145,7 @@ export class LotStateSource implements StateSource<ParkingLotCommand, ParkingLot
   /**
    * Issue 48, the upgrade of a lot written by an older version (or before the bound was lowered):
    * if its current period is at or over the bound, its books close as after the append that
-   * reaches it (afterAppend: the same close, archive of ended reservations and opening). A writer
+   * reaches it (afterAppend: the same close and opening). A writer
    * appending meanwhile wins (expected revision): the lot is loaded again and looked at anew, so
    * its command is kept and the period closed once. True when this call closed it (false too when
    * its opening is larger than the store's largest write: afterAppend hands back the lot it got).
@@ -236,18 +200,14 @@ export class LotStateSource implements StateSource<ParkingLotCommand, ParkingLot
 
   /**
    * The opening of period `period` with the state the previous one closed with: its live state
-   * (period-books.ts), encoded as it is appended, and the ended reservations it leaves out. Without
-   * an archive (no snapshot store) nothing is dropped: the opening carries every record the closed
-   * state holds, as a lot without snapshots keeps them all.
+   * (period-books.ts: what can still hold a spot, and what ended within the idempotency window),
+   * encoded as it is appended.
    */
   private nextOpening(parkingLotId: string, period: number, closed: ParkingLotState): Opening {
     const stream = parkingLotStream(parkingLotId, period);
     const now = this.now();
-    const { live, dropped } = this.options.snapshots
-      ? periodSplit(closed, now)
-      : { live: closed, dropped: [] };
-    const event = openingOf(live, parkingLotId, period, now);
-    return { stream, event, encoded: this.encode(event, stream), dropped };
+    const event = openingOf(liveState(closed, now), parkingLotId, period, now);
+    return { stream, event, encoded: this.encode(event, stream) };
   }
 
   /**
@@ -275,16 +235,13 @@ export class LotStateSource implements StateSource<ParkingLotCommand, ParkingLot
 
   /**
    * Opens the next period with its opening, appended as the first event of its stream (no stream
-   * expected), after the ended reservations it leaves out went to the archive of ended reservations,
-   * as the snapshotter's do, so a command naming one (a cancel: 409; a keyed retry: the same
-   * booking, never a second one under its id) answers as before. If it is there already (another
+   * expected). If it is there already (another
    * process opened it, or this one before a crash), what is there is read instead. Undefined when
    * the store cannot take the opening (`fits`, or the store refused it as too large): not opened.
    */
   private async open(parkingLotId: string, opening: Opening): Promise<LotInPeriod | undefined> {
     if (!this.fits(parkingLotId, opening)) return undefined;
     const { stream } = opening;
-    if (opening.dropped.length > 0) await this.options.snapshots?.archive(parkingLotId, opening.dropped);
     try {
       const appended = await this.eventStore.appendToStream(stream, [opening.encoded], {
         expectedRevision: "no_stream",
@@ -313,69 +270,6 @@ export class LotStateSource implements StateSource<ParkingLotCommand, ParkingLot
 
   private now(): number {
     return (this.options.now ?? Date.now)();
-  }
-
-  /**
-   * The state to decide the batch on: the lot's, with the records of the ended reservations that
-   * the batch names and the state has left out (decider.ts, `forgetEnded`), read from the snapshot
-   * store's archive. Without them a retried reservation would be booked a second time and a
-   * cancel of an ended one answered as unknown. A fresh reservation id names nothing earlier, so
-   * booking needs no read; `recalled` keeps what this batch has read already (null: not there). If
-   * the archive cannot be read, the batch fails as a store that is down does: nothing is decided blind.
-   */
-  forBatch(
-    parkingLotId: string,
-    commands: readonly ParkingLotCommand[],
-  ): (state: ParkingLotState) => Promise<ParkingLotState> {
-    const recalled = new Map<string, ReservationRecord | null>();
-    return async (state) => {
-      const missing = new Set<string>();
-      for (const command of commands) {
-        for (const id of namedReservationsMissing(command, state)) {
-          if (command.type === "ReserveParking" && isFreshReservationId(id)) continue;
-          if (!recalled.has(id)) missing.add(id);
-        }
-      }
-      if (missing.size > 0) await this.readArchive(parkingLotId, missing, recalled);
-      const records: [string, ReservationRecord][] = [];
-      for (const [id, record] of recalled) if (record) records.push([id, record]);
-      return records.length === 0 ? state : recall(state, records);
-    };
-  }
-
-  private async readArchive(
-    parkingLotId: string,
-    missing: ReadonlySet<string>,
-    recalled: Map<string, ReservationRecord | null>,
-  ): Promise<void> {
-    const snapshots = this.options.snapshots;
-    try {
-      if (!snapshots) throw new Error("no snapshot store to read the lot's ended reservations from");
-      const found = await withTimeout(
-        snapshots.archived(parkingLotId, [...missing]),
-        this.options.snapshotTimeoutMs ?? DEFAULT_SNAPSHOT_TIMEOUT_MS,
-        "the archive of ended reservations",
-      );
-      for (const id of missing) recalled.set(id, found.get(id) ?? null);
-    } catch (error) {
-      throw new DocumentStoreUnavailableError(
-        `the ended reservations of parking lot ${parkingLotId} could not be read: ${error instanceof Error ? error.message : String(error)}`,
-        { cause: error },
-      );
-    }
-  }
-
-  /**
-   * Whether to drop a cached lot so that its next command loads it again, from its newest snapshot:
-   * a lot that stays in the cache folds every event it takes, so the records of its reservations
-   * that end pile up in memory until it is loaded again from a snapshot that leaves them out. At
-   * most once per `reloadAfter` events, so a lot whose snapshots lag is not loaded over and over.
-   */
-  dueForReload(lot: CachedState<ParkingLotState>): boolean {
-    const every = this.options.reloadAfter ?? DEFAULT_RELOAD_AFTER;
-    if (!this.options.snapshots || every <= 0 || lot.state.kind !== "registered") return false;
-    const ended = lot.state.reservations.size - Math.max(0, lot.state.activeReservations);
-    return ended >= every && lot.revision - lot.loadedRevision >= every;
   }
 }
 

@@ -41,12 +41,3 @@ function keyedId(secret: string, fields: readonly string[]): string {
   const hex = bytes.toString("hex");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
-
-const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-
-/**
- * Whether `id` is one that reservationIdFor made without a key (a UUIDv7, fresh for each request):
- * it cannot name an earlier reservation, so nothing needs looking up to book it. A keyed id is a
- * version 8 UUID, never of this shape.
- */
-export const isFreshReservationId = (id: string): boolean => UUID_V7.test(id);

@@ -13,21 +13,16 @@ export interface StateAtRevision<S> {
   readonly stream?: string;
 }
 
-/** A cached state, and the revision it was last loaded from the store at (see the decider runner). */
-export interface CachedState<S> extends StateAtRevision<S> {
-  readonly loadedRevision: number;
-}
-
 /**
  * Least-recently-used cache of states, so a command's cost does not grow with the stream's
  * history: only events newer than the cached revision are ever read again.
  */
 export class StateCache<S> {
-  private readonly entries = new Map<string, CachedState<S>>();
+  private readonly entries = new Map<string, StateAtRevision<S>>();
 
   constructor(private readonly capacity: number) {}
 
-  get(key: string): CachedState<S> | undefined {
+  get(key: string): StateAtRevision<S> | undefined {
     const entry = this.entries.get(key);
     if (entry) {
       // Re-insert to mark as most recently used (Map keeps insertion order).
@@ -37,7 +32,7 @@ export class StateCache<S> {
     return entry;
   }
 
-  set(key: string, state: CachedState<S>): void {
+  set(key: string, state: StateAtRevision<S>): void {
     this.entries.delete(key);
     this.entries.set(key, state);
     while (this.entries.size > this.capacity) {

@@ -113,15 +113,6 @@ export const SERVICE_SETTINGS = {
     minimum: 1,
     ...env("LOT_CACHE_SIZE", "10000", "Parking-lot states kept in memory by the write side."),
   }),
-  lotSnapshotEvery: Type.Integer({
-    minimum: 0,
-    maximum: 1000000,
-    ...env(
-      "LOT_SNAPSHOT_EVERY",
-      "1000",
-      "The lot snapshotter (a processor, beside the projectors) stores a snapshot of a lot's state each time the lot's stream has grown by this many events since its last one; the write side then loads a lot that is not in its cache from the snapshot and the events after it, instead of its whole stream. Lower: shorter tails to read on a cold load, more snapshot writes. 0: no snapshots are written (existing ones are still used while they match the stream).",
-    ),
-  }),
   lotPeriodEvents: Type.Integer({
     // Periods are always on (issue 48): no 0. Below 50, a lot would write its live state again
     // every few events (an opening is as large as that state).

@@ -5,7 +5,6 @@ import { systemActor } from "../../schemas/actor.js";
 import { encodeEvent, type StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { CustomerErasedData } from "../../schemas/events.js";
 import { ERASED, personalDataKeys } from "../../schemas/personal-data.js";
-import { DocumentLotSnapshotStore } from "../../write-side/document-snapshot-store.js";
 import { RESERVATIONS, reservationsProjection } from "../read-models/reservations.js";
 import { activeGenerations, physicalCollection, readCheckpoint } from "../runtime/checkpoints.js";
 import type { ReactorContext } from "../runtime/processor.js";
@@ -24,8 +23,7 @@ const POLL_MS = 50;
  * retention reactor lists the customer's reservations from the reservations read model (once it
  * has applied everything up to the erasure), by the pseudonym the fact records, and appends a
  * second erasure fact to the customer's stream that lists them: every projection rewrites them
- * from it as from any erasure (and so does a rebuild), and the lots' snapshots and archived
- * records that held them are dropped and rewritten. Idempotent: the second fact is appended at the
+ * from it as from any erasure (and so does a rebuild). Idempotent: the second fact is appended at the
  * first one's revision, so a retry after a crash finds it there and appends nothing.
  */
 export async function completeUnlistedErasures(
@@ -81,7 +79,6 @@ async function completeErasure(stored: StoredDomainEvent, data: Erased, context:
     if ((error as { name?: string }).name === "WrongExpectedRevisionError") return;
     throw error;
   }
-  await new DocumentLotSnapshotStore(context.documentStore).forget(parkingLotIds, reservationIds);
   context.logger.info(
     { reservations: reservationIds.length },
     "erasure: the reservations of an unlisted erasure were listed",

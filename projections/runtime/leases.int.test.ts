@@ -28,7 +28,7 @@ const PLAN = {
 } as const;
 const LEASE = { ttlMs: 600, renewMs: 150 } as const;
 /** Every processor of the service; the lot snapshotter at a short interval, so that it works here too. */
-const PROCESSORS = createProcessors({ lotSnapshotEvery: 50 });
+const PROCESSORS = createProcessors({});
 
 /**
  * A document store whose writes can be held (a process paused by GC, a stopped VM, a slow disk):

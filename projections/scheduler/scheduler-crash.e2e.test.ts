@@ -41,7 +41,6 @@ const ENV = {
   EMBEDDED_POLL_INTERVAL_MS: "20",
   PROCESSOR_LEASE_TTL_MS: "1500",
   PROCESSOR_LEASE_RENEW_MS: "300",
-  LOT_SNAPSHOT_EVERY: "100",
 };
 
 /** A lot's history as the decider makes it, two days ago: windows over since, and a closure begun since. */

@@ -9,6 +9,5 @@
  */
 
 export * from "./decide.js";
-export { namedReservationsMissing, recall } from "./ended.js";
 export { evolve, fold } from "./evolve.js";
 export * from "./state.js";

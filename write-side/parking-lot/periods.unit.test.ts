@@ -102,7 +102,7 @@ describe("a period's opening", () => {
     expect(opened.reservations.has("live")).toBe(true);
     expect(opened.reservations.has("ended-recently")).toBe(true);
     expect(opened.reservations.has("ended-long-ago")).toBe(false);
-    // The dropped ones are counted (their records go to the archive of ended reservations).
+    // The dropped ones are counted (issue 68: forgotten, no archive keeps them).
     expect(opened.archived).toBe(1);
     expect(periodSplit(state, NOW).dropped.map(([id]) => id)).toEqual(["ended-long-ago"]);
     // The kept ended one answers as on the whole state; the forgotten one is unknown.
@@ -125,5 +125,21 @@ describe("a period's opening", () => {
         expect(plainOf(liveState(applied(opened), NOW))).toEqual(plainOf(liveState(applied(state), NOW)));
       }
     }
+  });
+
+  it("remembers a keyed booking for the idempotency window (25 h after it ended): within, a retry is the same booking; after, a new request", () => {
+    // "kept": booked with an Idempotency-Key (its id is the key's) and canceled at NOW.
+    const keyed = run([register, reserve("kept", NOW), cancel("kept", NOW)]);
+    const retry = reserve("kept", NOW);
+    const openedAt = (at: number) => evolve(initialState, openingOf(liveState(keyed, at), "L", 1, at));
+    // Within the window (24 h, and up to 25 h, after it ended): the retry answers as on the whole state.
+    for (const at of [NOW + 24 * 3_600_000, NOW + KEEP_ENDED_MS - 1]) {
+      expect(decide(retry, openedAt(at)), `opened ${at - NOW} ms after`).toEqual(decide(retry, keyed));
+      expect(decide(retry, openedAt(at))).toMatchObject({ ok: true, events: [] });
+    }
+    // After it: the lot no longer knows the key's booking; the same key books anew.
+    const after = decide(retry, openedAt(NOW + KEEP_ENDED_MS + 1));
+    expect(after).toMatchObject({ ok: true, events: [{ type: "ParkingReserved" }] });
+    expect(KEEP_ENDED_MS).toBeGreaterThanOrEqual(24 * 3_600_000);
   });
 });

@@ -10,12 +10,9 @@ import {
   decide,
   fold,
   initialState,
-  namedReservationsMissing,
   PARKING_LOT_EVENT_TYPES,
   type ParkingLotEvent,
   type ParkingLotState,
-  type ReservationRecord,
-  recall,
 } from "./decider.js";
 import { forgetEnded } from "./ended.js";
 import { emptyOccupancy, isIndexed } from "./occupancy.js";
@@ -526,27 +523,7 @@ describe("lot snapshots: a snapshot at any revision plus the events after it is 
   });
 });
 
-/** A stored snapshot as the snapshotter makes it: its ended reservations into `archive`, the rest stored. */
-function forgetting(state: ParkingLotState, archive: Map<string, ReservationRecord>): ParkingLotState {
-  const { state: kept, ended } = forgetEnded(state);
-  for (const [id, record] of ended) archive.set(id, record);
-  return decodeSnapshot(stored(kept), LOT);
-}
-
-/** What the command handler decides on: the state, with the archived records the command names. */
-function named(
-  command: ParkingLotCommand,
-  state: ParkingLotState,
-  archive: ReadonlyMap<string, ReservationRecord>,
-): ParkingLotState {
-  const records = namedReservationsMissing(command, state).flatMap((id) => {
-    const record = archive.get(id);
-    return record ? [[id, record] as const] : [];
-  });
-  return recall(state, records);
-}
-
-describe("ended reservations: a snapshot that leaves them out (archived) decides as the full fold", {
+describe("ended reservations: what an opening may leave out (forgetEnded)", {
   timeout: 120_000,
 }, () => {
   it("leaves out only what no command can change and no index holds, and some runs do leave some out", () => {
@@ -570,41 +547,5 @@ describe("ended reservations: a snapshot that leaves them out (archived) decides
       }
     });
     expect(runsWithEnded).toBeGreaterThanOrEqual(NUM_RUNS / 10);
-  });
-
-  it("decides every later command as the full fold does, the named ended ones looked up", () => {
-    property(({ context, commands, decisions, events, before }) => {
-      commands.forEach((command, i) => {
-        const upTo = before[i] as number;
-        for (let at = 0; at <= upTo; at++) {
-          const archive = new Map<string, ReservationRecord>();
-          const state = fold(events.slice(at, upTo), forgetting(fold(events.slice(0, at)), archive));
-          expect(
-            decide(command, named(command, state, archive), context),
-            `step ${i}, snapshot after ${at}`,
-          ).toEqual(decisions[i]);
-        }
-      });
-    });
-  });
-
-  it("holds through a chain of such snapshots, each leaving out what has ended since", () => {
-    property(({ context, commands, decisions, events, before }) => {
-      for (let first = 0; first <= events.length; first += 3) {
-        for (let second = first; second <= events.length; second += 2) {
-          const archive = new Map<string, ReservationRecord>();
-          const once = fold(events.slice(first, second), forgetting(fold(events.slice(0, first)), archive));
-          const twice = forgetting(once, archive);
-          commands.forEach((command, i) => {
-            const upTo = before[i] as number;
-            if (upTo < second) return;
-            const state = fold(events.slice(second, upTo), twice);
-            expect(decide(command, named(command, state, archive), context), `step ${i}`).toEqual(
-              decisions[i],
-            );
-          });
-        }
-      }
-    });
   });
 });

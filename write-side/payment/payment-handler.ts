@@ -118,7 +118,7 @@ export function decidePayment(command: PaymentCommand, stream: PaymentStream): P
 }
 
 /** A payment's stream holds a handful of events (one settlement, a few steps): folded whole. */
-function wholeStream(eventStore: EventStore): StateSource<PaymentCommand, PaymentStream> {
+function wholeStream(eventStore: EventStore): StateSource<PaymentStream> {
   const catchUp = async (
     streamId: string,
     from: StateAtRevision<PaymentStream>,
