@@ -231,6 +231,11 @@ export const RegisterParkingLot = command("RegisterParkingLot", {
 
 export const ReserveParking = command("ReserveParking", {
   reservationId: ReservationId,
+  /**
+   * A keyed booking's earlier ids (write-side/reservation-ids.ts `keyedReservationIds`): the lot's
+   * booking under one of them is this request's, answered again; none held, it books `reservationId`.
+   */
+  sameRequestAs: Type.Optional(Type.Array(ReservationId, { maxItems: 2 })),
   parkingLotId: ParkingLotId,
   customerId: CustomerId,
   carNumber: CarNumber,

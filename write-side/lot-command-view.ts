@@ -1,4 +1,5 @@
 import type { ParkingLotCommand } from "../schemas/commands.js";
+import { bookedIdOf } from "./parking-lot/booking.js";
 import { mustLeaveBy, reservationStatus } from "./parking-lot/decide.js";
 import type { ParkingLotState, ReservationStatus } from "./parking-lot/state.js";
 import { checkOutRate } from "./parking-lot/terms.js";
@@ -30,7 +31,10 @@ export interface LotCommandView {
 /** The view of the lot after `command` (decided at its `now`), for the command's answer. Pure. */
 export function viewAfter(command: ParkingLotCommand, state: ParkingLotState): LotCommandView {
   if (!("reservationId" in command)) return {};
-  const reservationId = command.reservationId;
+  const reservationId =
+    command.type === "ReserveParking" && state.kind === "registered"
+      ? bookedIdOf(command, state)
+      : command.reservationId;
   const status = reservationStatus(state, reservationId, Date.parse(command.now));
   if (state.kind !== "registered") return { reservation: { reservationId } };
   const record = state.reservations.get(reservationId);

@@ -17,6 +17,31 @@ export function reservationIdFor(
   return keyedId(secret, [parkingLotId, customerId, idempotencyKey]);
 }
 
+/** The span of a keyed id's generation: a key is recognised for 24 to 48 hours (docs/api.md). */
+export const KEY_GENERATION_MS = 24 * 3_600_000;
+
+/**
+ * The ids a keyed booking may have (issue 68's idempotency window): a new booking takes the id of
+ * this day's generation (UTC days since the epoch); a retry is the booking of this generation's id,
+ * of the previous one's, or of the id before generations (bookings made before them), whichever
+ * the lot still holds. A lot forgets what ended more than 25 hours before its period opened, so a
+ * key reused after that is a new booking, under a new id: it never lands on a forgotten booking's id.
+ */
+export function keyedReservationIds(
+  secret: string,
+  parkingLotId: string,
+  customerId: string,
+  idempotencyKey: string,
+  now: Date,
+): { readonly reservationId: string; readonly sameRequestAs: readonly string[] } {
+  const generation = Math.floor(now.getTime() / KEY_GENERATION_MS);
+  const of = (g: number) => keyedId(secret, [parkingLotId, customerId, idempotencyKey, `generation ${g}`]);
+  return {
+    reservationId: of(generation),
+    sameRequestAs: [of(generation - 1), keyedId(secret, [parkingLotId, customerId, idempotencyKey])],
+  };
+}
+
 /**
  * A closure's id: with an Idempotency-Key, the HMAC of the lot and the key (any operator's retry of
  * the lot's closure finds it; the `closure` field keeps it apart from every reservation id), else

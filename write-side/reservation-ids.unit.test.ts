@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { reservationIdFor } from "./reservation-ids.js";
+import { keyedReservationIds, reservationIdFor } from "./reservation-ids.js";
 
 const SECRET = "s".repeat(43);
 const UUID_V8 = /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -34,5 +34,24 @@ describe("reservation ids from an Idempotency-Key", () => {
     const a = reservationIdFor(SECRET, "l", "c", undefined);
     expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
     expect(reservationIdFor(SECRET, "l", "c", undefined)).not.toBe(a);
+  });
+});
+
+describe("a keyed booking's ids over the idempotency window", () => {
+  const day = (n: number, hour = 0) => new Date(Date.UTC(2026, 10, 1 + n, hour));
+  it("are the same all day (UTC), and the next day names the day before as the same request", () => {
+    const morning = keyedReservationIds(SECRET, "l", "c", "k", day(0, 1));
+    const evening = keyedReservationIds(SECRET, "l", "c", "k", day(0, 23));
+    expect(evening).toEqual(morning);
+    expect(morning.reservationId).toMatch(UUID_V8);
+    const next = keyedReservationIds(SECRET, "l", "c", "k", day(1, 0));
+    expect(next.reservationId).not.toBe(morning.reservationId);
+    expect(next.sameRequestAs).toContain(morning.reservationId);
+    // A booking made before generations (one id per key) is found too.
+    expect(next.sameRequestAs).toContain(reservationIdFor(SECRET, "l", "c", "k"));
+    // Two days on, the first day's id is no longer asked about: that booking is a new request's.
+    expect(keyedReservationIds(SECRET, "l", "c", "k", day(2, 0)).sameRequestAs).not.toContain(
+      morning.reservationId,
+    );
   });
 });

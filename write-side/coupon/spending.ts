@@ -55,6 +55,10 @@ export class CouponSpending {
     if (owner === undefined)
       return { ok: false, rejection: { code: "CouponNotFound", parkingLotId, couponId } };
     const booking: ReserveParking = { ...command, coupon: { couponId, reservationId: owner } };
+    // A retry of a booking the lot holds (under any of its ids, write-side/reservation-ids.ts)
+    // answers as it did, spending nothing again.
+    const before = await this.handler.preview(booking);
+    if (before.ok && before.events.length === 0) return this.handler.handle(booking, context);
     const causation = causationOf(context);
     const ask: SpendCoupon = { couponId, customerId, reservationId, parkingLotId, now: command.now };
     for (let attempt = 0; attempt <= RETRY_LIMIT; attempt++) {

@@ -36,7 +36,7 @@ import type { CustomerErasure } from "../customer-erasure.js";
 import type { GateEvents } from "../gate-events.js";
 import { DEFAULT_MAX_ACTIVE_PER_CUSTOMER } from "../parking-lot/decider.js";
 import { cancelSettlementOf } from "../payment/lot-booking.js";
-import { closureIdFor, reservationIdFor } from "../reservation-ids.js";
+import { closureIdFor, keyedReservationIds, reservationIdFor } from "../reservation-ids.js";
 import {
   assertMayErase,
   assertMayRegister,
@@ -252,7 +252,7 @@ const registerParkingLot =
   };
 
 const reserveParking =
-  ({ run, now, idempotencySecret }: CommandRouteDeps): Route<"reserveParking"> =>
+  ({ run, now, clock, idempotencySecret }: CommandRouteDeps): Route<"reserveParking"> =>
   async (req, res) => {
     const parkingLotId = pathParam(req, "parkingLotId");
     const key = req.get("idempotency-key");
@@ -260,13 +260,18 @@ const reserveParking =
     // Each role's body has its own schema (the row's byRole): an operator names the customer.
     const body = bodyOf(req, ReserveParkingBody, OperatorReserveParkingBody);
     const customerId = customerFor(caller, body.customerId);
-    const reservationId = reservationIdFor(idempotencySecret, parkingLotId, customerId, key);
+    const ids = key
+      ? keyedReservationIds(idempotencySecret, parkingLotId, customerId, key, clock())
+      : undefined;
+    const requested =
+      ids?.reservationId ?? reservationIdFor(idempotencySecret, parkingLotId, customerId, key);
     const carNumber = body.carNumber;
     const result = await run(
       req,
       {
         type: "ReserveParking",
-        reservationId,
+        reservationId: requested,
+        ...(ids ? { sameRequestAs: [...ids.sameRequestAs] } : {}),
         parkingLotId,
         customerId,
         carNumber,
@@ -280,6 +285,8 @@ const reserveParking =
       body.couponId,
     );
     const replayed = result.events.length === 0;
+    // A retry answers the id its booking was made under (this generation's, or an earlier one).
+    const reservationId = result.view.reservation?.reservationId ?? requested;
     if (replayed) res.setHeader("Idempotent-Replayed", "true");
     res
       .status(replayed ? 200 : 201)

@@ -9,7 +9,7 @@ import { customerHeaders, operatorHeaders } from "../../test-support/auth.js";
 import { lotLog } from "../../test-support/linearizability.js";
 import { call, eventually, startTestService, tempDataDir } from "../../test-support/service.js";
 import { decide, evolve, initialState, type ParkingLotState } from "../parking-lot/decider.js";
-import { reservationIdFor } from "../reservation-ids.js";
+import { keyedReservationIds } from "../reservation-ids.js";
 import { rejectionProblem } from "./rejection-problems.js";
 
 /*
@@ -108,7 +108,8 @@ describe("linearizability over HTTP (two services, one DATA_DIR)", () => {
               operator,
             );
             expect(registered.status).toBe(201);
-            const idOf = (c: number, key: number) => reservationIdFor(SECRET, lot, `C${c}`, `k${key}`);
+            const idOf = (c: number, key: number) =>
+              keyedReservationIds(SECRET, lot, `C${c}`, `k${key}`, new Date()).reservationId;
             const calls: HttpCall[] = [];
             let clock = 0;
             const send = async (writer: number, req: Req, label: string) => {

@@ -176,9 +176,21 @@ function paymentAsked(
   };
 }
 
+/** The id a booking request stands for: the first of its ids the lot holds, else its new one. */
+export function bookedIdOf(
+  command: ReserveParking,
+  state: { readonly reservations: { has(id: string): boolean } },
+): string {
+  return (
+    [command.reservationId, ...(command.sameRequestAs ?? [])].find((id) => state.reservations.has(id)) ??
+    command.reservationId
+  );
+}
+
 export function reserve(command: ReserveParking, state: RegisteredLot, payments?: PaymentsContext): Decision {
   const parkingLotId = command.parkingLotId;
-  const existing = state.reservations.get(command.reservationId);
+  const bookedId = bookedIdOf(command, state);
+  const existing = state.reservations.get(bookedId);
   if (existing) {
     // Same id again: an idempotent retry if it asks for the same thing, a conflict if not —
     // whatever has happened to it since (even ended, the retry gets the same answer).
@@ -189,9 +201,7 @@ export function reserve(command: ReserveParking, state: RegisteredLot, payments?
       existing.endsAt === command.endsAt &&
       // A coupon's booking recorded its price after the discount, not the amount offered.
       (command.amount === undefined || command.coupon !== undefined || existing.amount === command.amount);
-    return same
-      ? accept()
-      : reject({ code: "ReservationIdConflict", parkingLotId, reservationId: command.reservationId });
+    return same ? accept() : reject({ code: "ReservationIdConflict", parkingLotId, reservationId: bookedId });
   }
   const now = ms(command.now);
   const terms = bookingTerms(state, command);

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { toSnapshot as plainOf } from "../../test-support/lot-snapshot.js";
+import { keyedReservationIds } from "../reservation-ids.js";
 import { decide, evolve, initialState, type ParkingLotEvent, type ParkingLotState } from "./decider.js";
 import { liveState, openingOf, periodSplit } from "./period-books.js";
 import { KEEP_ENDED_MS, lotPeriodOfStream, parkingLotOfStream, parkingLotStream } from "./periods.js";
@@ -142,4 +143,56 @@ describe("a period's opening", () => {
     expect(after).toMatchObject({ ok: true, events: [{ type: "ParkingReserved" }] });
     expect(KEEP_ENDED_MS).toBeGreaterThanOrEqual(24 * 3_600_000);
   });
+
+  it("gives a key reused after the window a new id: the new booking never lands on the forgotten one's", () => {
+    const SECRET = "s".repeat(43);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 3 * 86_400_000 }),
+        fc.integer({ min: 0, max: 4 * 86_400_000 }),
+        (offset, wait) => {
+          const bookedAt = NOW + offset;
+          const asked = (at: number): ParkingLotCommand => {
+            const ids = keyedReservationIds(SECRET, "L", "C1", "order-7", new Date(at));
+            return {
+              type: "ReserveParking",
+              reservationId: ids.reservationId,
+              sameRequestAs: [...ids.sameRequestAs],
+              parkingLotId: "L",
+              customerId: "C1",
+              carNumber: "10더8612",
+              amount: 5000,
+              now: iso(at),
+            };
+          };
+          const apply = (state: ParkingLotState, command: ParkingLotCommand): ParkingLotState => {
+            const decision = decide(command, state);
+            if (!decision.ok) throw new Error(JSON.stringify(decision));
+            return decision.events.reduce<ParkingLotState>((x, e: ParkingLotEvent) => evolve(x, e), state);
+          };
+          const kept = apply(run([register]), asked(bookedAt));
+          const bookedId = [...reservationIdsOf(kept)][0] as string;
+          const ended = apply(kept, cancel(bookedId, bookedAt));
+          const retryAt = bookedAt + wait;
+          const opened = evolve(initialState, openingOf(liveState(ended, retryAt), "L", 1, retryAt));
+          const again = decide(asked(retryAt), opened);
+          if (!again.ok) throw new Error(JSON.stringify(again));
+          if (wait < 24 * 3_600_000) {
+            // Within the window: the same booking, answered again (whatever day it is now).
+            expect(again.events).toEqual([]);
+          } else if (again.events.length > 0) {
+            // Booked anew: under an id of its own, never the forgotten booking's.
+            const made = again.events[0] as ParkingLotEvent & { data: { reservationId: string } };
+            expect(made.data.reservationId).not.toBe(bookedId);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
 });
+
+function reservationIdsOf(state: ParkingLotState): Iterable<string> {
+  if (state.kind !== "registered") throw new Error("not registered");
+  return [...state.reservations].map(([id]) => id);
+}
