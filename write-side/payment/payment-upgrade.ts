@@ -154,7 +154,7 @@ function carriedOverFact(
   asked: Asked,
   at: string,
 ): EventOfType<"PaymentCarriedOver"> {
-  const { kind: _kind, asked: _asked, terms: _terms, ...payment } = state;
+  const { kind: _kind, asked: _asked, terms: _terms, capturedOn: _on, ...payment } = state;
   const { refundsOutstanding, steps, releasedIntents, facts } = payment;
   return {
     type: "PaymentCarriedOver",

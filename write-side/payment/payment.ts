@@ -10,7 +10,7 @@ import { roundDownToStep } from "../../schemas/currencies.js";
 import { type EventOfType, eventTypesOfStream } from "../../schemas/events.js";
 import { isUpgradeFact } from "../../schemas/payment-upgrade-events.js";
 import type { PaymentEvent, PaymentStep } from "./payment-facts.js";
-import { ledgerOf, type PaymentFact } from "./payment-ledger.js";
+import type { PaymentFact } from "./payment-ledger.js";
 import {
   chargeableIn,
   REFUND_WINDOW_MS,
@@ -74,6 +74,8 @@ export interface OpenPayment {
   readonly asked?: EventOfType<"PaymentCarriedOver">["data"]["asked"];
   /** The terms its booking was made under, as its intent recorded them (since issue 48). */
   readonly terms?: PaymentTerms;
+  /** Where its capture went when its authorization had lapsed (an off-session charge): refunds go there. */
+  readonly capturedOn?: string;
 }
 
 export type PaymentState = { readonly kind: "none" } | OpenPayment;
@@ -182,7 +184,11 @@ export function evolvePaymentAggregate(state: PaymentState, event: PaymentStream
       // A lapsed authorization's capture, charged off-session: a payment of its own (ledger: charged).
       const kind = lapsedIntentId === undefined ? "captured" : "charged";
       const next = stepped(open, settlementId, "capture", { kind, intentId, amount });
-      return { ...next, captured: open.captured + amount };
+      return {
+        ...next,
+        captured: open.captured + amount,
+        ...(lapsedIntentId !== undefined ? { capturedOn: intentId } : {}),
+      };
     }
     case "PaymentReleased": {
       const { intentId, amount, settlementId } = event.data;
@@ -297,7 +303,6 @@ const decided = (
   settlement: Settlement & { readonly refund?: number; readonly reason?: string },
   because: EventOfType<"PaymentSettlementDecided">["data"]["because"],
   at: string,
-  intentId = state.intentId ?? "",
 ): PaymentEvent => {
   const currency = state.currency ?? "";
   const { waived, ...chargeable } = chargeableIn(settlement, currency);
@@ -306,8 +311,8 @@ const decided = (
     data: {
       reservationId: state.reservationId,
       parkingLotId: state.parkingLotId,
-      // A refund gives back from the charge that took the money (decideRefund names it).
-      intentId,
+      // A refund gives back from where the money went (an off-session charge, if the hold lapsed).
+      intentId: (because === "refund" ? state.capturedOn : undefined) ?? state.intentId ?? "",
       currency,
       ...chargeable,
       refund: roundDownToStep(settlement.refund ?? 0, currency),
@@ -331,27 +336,16 @@ export const refundableUntil = (state: PaymentState): number | undefined =>
     ? Date.parse(state.endedAt) + REFUND_WINDOW_MS
     : undefined;
 
-/**
- * Issue 71: what each charge that took money (the hold's capture, an off-session charge: an overstay,
- * an open-ended price above its deposit, a capture after the hold lapsed) may still give back, from
- * the ledger: its captured less refunded, in the order taken, less the refunds under way (which take
- * the earliest charges first, as decideRefund splits them).
- */
-function refundableCharges(state: OpenPayment): { readonly intentId: string; readonly amount: number }[] {
-  let underWay = state.refundsOutstanding.reduce((sum, amount) => sum + amount, 0);
-  return ledgerOf(state.facts).intents.flatMap(({ intentId, captured, refunded }) => {
-    const left = refundable(captured, refunded);
-    const taken = Math.min(left, underWay);
-    underWay -= taken;
-    return left > taken ? [{ intentId, amount: left - taken }] : [];
-  });
-}
+const refundableNow = (state: OpenPayment): number =>
+  refundable(
+    state.captured,
+    state.refunded + state.refundsOutstanding.reduce((sum, amount) => sum + amount, 0),
+  );
 
 /** An operator's refund: of what was captured, less refunded and under way, within the window. */
 export function decideRefund(state: PaymentState, command: RefundPayment): PaymentDecision {
   const { parkingLotId, reservationId, amount, reason, now } = command;
-  const charges = state.kind === "open" && state.status === "authorized" ? refundableCharges(state) : [];
-  if (state.kind !== "open" || (charges.length === 0 && ledgerOf(state.facts).captured === 0))
+  if (state.kind !== "open" || state.status !== "authorized" || state.captured === 0)
     return reject({ code: "NotPaid", parkingLotId, reservationId });
   const until = refundableUntil(state);
   if (until !== undefined && until <= Date.parse(now))
@@ -361,7 +355,7 @@ export function decideRefund(state: PaymentState, command: RefundPayment): Payme
       reservationId,
       refundableUntil: new Date(until).toISOString(),
     });
-  const most = charges.reduce((sum, charge) => sum + charge.amount, 0);
+  const most = refundableNow(state);
   if (amount > most)
     return reject({
       code: "RefundExceedsCaptured",
@@ -370,15 +364,9 @@ export function decideRefund(state: PaymentState, command: RefundPayment): Payme
       refundable: most,
       asked: amount,
     });
-  // Each refund against the charge that took the money, earliest first.
-  let left = amount;
-  const refunds = charges.flatMap(({ intentId, amount: most }) => {
-    const refund = Math.min(left, most);
-    left -= refund;
-    const settlement = { capture: 0, release: 0, offSession: 0, refund, reason };
-    return refund > 0 ? [decided(state, settlement, "refund", now, intentId)] : [];
-  });
-  return accept(...refunds);
+  return accept(
+    decided(state, { capture: 0, release: 0, offSession: 0, refund: amount, reason }, "refund", now),
+  );
 }
 
 /** A pending payment's failure (declined, or its hold ran out: the lot decides that); once. */
