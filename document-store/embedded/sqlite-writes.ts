@@ -37,41 +37,7 @@ export function applyBatch(schema: SqliteSchema, ops: readonly WriteOp[]): void 
         t.ids.add(doc._id);
   }
   for (const t of touched.values()) loadTouched(schema, t);
-  for (const op of ops) {
-    const t = touched.get(op.collection) as Touched;
-    if (op.op === "deleteMany") {
-      const query = compileQuery(op.filter);
-      for (const p of t.pending.values())
-        if (p.doc !== null && query.test(p.doc)) {
-          p.doc = null;
-          p.dirty = true;
-        }
-      continue;
-    }
-    const p = t.pending.get(op.id) as Pending;
-    switch (op.op) {
-      case "update": {
-        if (op.if !== undefined) {
-          const matches = p.doc === null ? op.upsert === true : conditionHolds(op.if, p.doc);
-          if (!matches) throw new WriteConditionFailedError(op.collection, op.id);
-        }
-        const outcome = applyUpdate(p.doc, op.id, op.update, op.upsert === true);
-        p.doc = outcome.doc;
-        if (outcome.changed) p.dirty = true;
-        break;
-      }
-      case "replace":
-        p.doc = replacementDocument(op.id, op.document);
-        p.dirty = true;
-        break;
-      case "delete":
-        if (p.doc !== null) {
-          p.doc = null;
-          p.dirty = true;
-        }
-        break;
-    }
-  }
+  for (const op of ops) applyWrite((touched.get(op.collection) as Touched).pending, op);
   for (const { state, pending } of touched.values()) {
     for (const p of pending.values()) if (p.dirty) storeDocument(schema, state, p);
   }
@@ -200,4 +166,45 @@ export function holdsScalar(doc: Readonly<Record<string, unknown>>, segments: re
     if (Array.isArray(current)) return false;
   }
   return !isPlainObject(current);
+}
+
+/**
+ * One write of a batch applied to the documents it touches, loaded beforehand (`pending`, by id):
+ * the store adapters that write batches themselves (embedded, PostgreSQL) share these semantics.
+ */
+export function applyWrite(
+  pending: ReadonlyMap<string, { doc: MutableDocument | null; dirty: boolean }>,
+  op: WriteOp,
+): void {
+  if (op.op === "deleteMany") {
+    const query = compileQuery(op.filter);
+    for (const p of pending.values())
+      if (p.doc !== null && query.test(p.doc)) {
+        p.doc = null;
+        p.dirty = true;
+      }
+    return;
+  }
+  const p = pending.get(op.id) as { doc: MutableDocument | null; dirty: boolean };
+  switch (op.op) {
+    case "update": {
+      if (op.if !== undefined) {
+        const matches = p.doc === null ? op.upsert === true : conditionHolds(op.if, p.doc);
+        if (!matches) throw new WriteConditionFailedError(op.collection, op.id);
+      }
+      const outcome = applyUpdate(p.doc, op.id, op.update, op.upsert === true);
+      p.doc = outcome.doc;
+      if (outcome.changed) p.dirty = true;
+      return;
+    }
+    case "replace":
+      p.doc = replacementDocument(op.id, op.document);
+      p.dirty = true;
+      return;
+    case "delete":
+      if (p.doc !== null) {
+        p.doc = null;
+        p.dirty = true;
+      }
+  }
 }

@@ -1,8 +1,7 @@
 import pg from "pg";
-import { compileQuery } from "../embedded/sqlite-reads.js";
-import { conditionHolds, holdsScalar } from "../embedded/sqlite-writes.js";
-import { applyUpdate, type MutableDocument, replacementDocument } from "../embedded/update-semantics.js";
-import { DocumentStoreError, WriteConditionFailedError, type WriteOp } from "../port.js";
+import { applyWrite, holdsScalar } from "../embedded/sqlite-writes.js";
+import type { MutableDocument } from "../embedded/update-semantics.js";
+import { DocumentStoreError, type WriteOp } from "../port.js";
 import { type CollectionState, createTable, lockSchema, type PgSchema } from "./pg-schema.js";
 import { buildSelect, quoteIdentifier } from "./pg-sql.js";
 
@@ -78,7 +77,7 @@ export async function applyBatch(
   for (const t of touched.values())
     for (const id of t.ids)
       if (!t.pending.has(id)) t.pending.set(id, { doc: null, existed: false, dirty: false });
-  for (const op of ops) apply(touched.get(op.collection) as Touched, op);
+  for (const op of ops) applyWrite((touched.get(op.collection) as Touched).pending, op);
   const writes: string[] = [];
   for (const t of touched.values()) {
     const statements = writeStatements(t);
@@ -99,40 +98,6 @@ async function multi(client: pg.PoolClient, statements: readonly string[]): Prom
   if (statements.length === 0) return [];
   const result = (await client.query(statements.join(";\n"))) as pg.QueryResult | pg.QueryResult[];
   return Array.isArray(result) ? result : [result];
-}
-
-function apply(t: Touched, op: WriteOp): void {
-  if (op.op === "deleteMany") {
-    const query = compileQuery(op.filter);
-    for (const p of t.pending.values())
-      if (p.doc !== null && query.test(p.doc)) {
-        p.doc = null;
-        p.dirty = true;
-      }
-    return;
-  }
-  const p = t.pending.get(op.id) as Pending;
-  switch (op.op) {
-    case "update": {
-      if (op.if !== undefined) {
-        const matches = p.doc === null ? op.upsert === true : conditionHolds(op.if, p.doc);
-        if (!matches) throw new WriteConditionFailedError(op.collection, op.id);
-      }
-      const outcome = applyUpdate(p.doc, op.id, op.update, op.upsert === true);
-      p.doc = outcome.doc;
-      if (outcome.changed) p.dirty = true;
-      return;
-    }
-    case "replace":
-      p.doc = replacementDocument(op.id, op.document);
-      p.dirty = true;
-      return;
-    case "delete":
-      if (p.doc !== null) {
-        p.doc = null;
-        p.dirty = true;
-      }
-  }
 }
 
 /** The statements that write one collection's changed documents; `creates` when some are new. */
