@@ -50,17 +50,27 @@ describe("racing across the bound", { timeout: 300_000 }, () => {
       stores.push(one, two);
       const LOT = `RACE${round}`;
       const CAP = 25;
-      /** Appends of a close or an opening fail a third of the time, before or after writing. */
+      /**
+       * Appends of a close or an opening fail a third of the time, before or after writing, but never
+       * more than twice in a row on one stream (whichever handler appends): a load that fails to close
+       * an over-bound period SETTLE_ATTEMPTS (5) times decides in it anyway, the designed fallback for
+       * a store that keeps failing closes, under which a period may outgrow the bound asserted below
+       * (CI saw one of 10 events at a 0.3^5 chance).
+       */
+      const failedInARow = new Map<string, number>();
       const crashing = (inner: EventStore): EventStore => {
         if (!crashy) return inner;
         const store: EventStore = Object.create(inner);
         store.readStream = (id, o) => inner.readStream(id, o);
         store.appendToStream = async (id, toAppend, o) => {
           const books = toAppend.some((e) => e.type === "LotBooksClosed" || e.type === "LotPeriodOpened");
-          const roll = Math.random();
-          if (books && roll < 0.15) throw new Error("died before");
+          const inARow = failedInARow.get(id) ?? 0;
+          const roll = books && inARow < 2 ? Math.random() : 1;
+          if (roll < 0.3) failedInARow.set(id, inARow + 1);
+          else if (books) failedInARow.delete(id);
+          if (roll < 0.15) throw new Error("died before");
           const result = await inner.appendToStream(id, toAppend, o);
-          if (books && roll < 0.3) throw new Error("died after");
+          if (roll < 0.3) throw new Error("died after");
           return result;
         };
         return store;

@@ -81,8 +81,9 @@ export function expirePaymentHold(command: ExpirePaymentHold, state: RegisteredL
   const holdUntil = holdUntilOf(state, reservationId);
   if (!record || holdUntil === undefined) return accept(); // paid, failed, canceled or unknown
   if (ms(holdUntil) > ms(command.now)) return reject({ code: "NotDue", parkingLotId, at: holdUntil });
-  // Its window is over unused by now: every view shows it NO_SHOW, and it is recorded as one
-  // (time-driven.ts), whichever ran out first while no scheduler ran.
-  if (record.endsAt !== undefined && ms(record.endsAt) <= ms(command.now)) return accept();
+  // Ended by the clock already, whichever ran out first while no scheduler ran: its window over
+  // unused (every view shows it NO_SHOW, recorded as one by time-driven.ts) or, open-ended, its
+  // lot's closure begun (shown CANCELED, recorded by BeginClosure), as FailPayment decides it.
+  if (statusIn(state, reservationId, record, ms(command.now)) !== "PENDING_PAYMENT") return accept();
   return accept(canceled(state.parkingLotId, reservationId, record, "payment-expired", command.now));
 }

@@ -194,6 +194,48 @@ describe("the payment hold", () => {
   });
 });
 
+describe("an open-ended booking whose lot closes while its payment is still awaited", () => {
+  // Found by the windows property (seed 1375754715): its closure's begin cancels it in every view,
+  // so its hold running out afterwards records nothing (BeginClosure records the cancel), as a
+  // decline then does; before, the hold's end canceled it "payment-expired" over the closure.
+  const openEnded = parkingReserved({ amount: 0, payment: { ...HOLD, amount: 2000 } });
+  const closure: ParkingLotEvent = {
+    type: "ParkingLotClosed",
+    data: {
+      closureId: "c1",
+      parkingLotId: LOT,
+      from: at(10),
+      until: at(600),
+      reason: "works",
+      closedAt: at(1),
+    },
+  };
+
+  it("records nothing when its hold runs out or its payment fails after the closure began", () => {
+    expect(
+      reservationStatus(fold([registered, terms, openEnded, closure]), "res-1", Date.parse(at(15))),
+    ).toBe("CANCELED");
+    given([registered, terms, openEnded, closure], ON)
+      .when({ type: "ExpirePaymentHold", ...ids, now: at(15) })
+      .then([]);
+    given([registered, terms, openEnded, closure], ON)
+      .when({ type: "FailPayment", ...ids, code: "card_declined", now: at(15) })
+      .then([]);
+  });
+
+  it("is canceled payment-expired when its hold runs out before the closure begins", () => {
+    const late = { ...closure, data: { ...closure.data, from: at(30) } } as ParkingLotEvent;
+    const { decision } = given([registered, terms, openEnded, late], ON).when({
+      type: "ExpirePaymentHold",
+      ...ids,
+      now: at(15),
+    });
+    expect(
+      decision.ok && decision.events.map((e) => e.type === "ReservationCanceled" && e.data.reason),
+    ).toEqual(["payment-expired"]);
+  });
+});
+
 describe("a window that ends while its payment is still awaited", () => {
   // Found by the time-driven facts' property (app/time-driven-facts.property.int.test.ts): a hold
   // as long as the window's time left (PAYMENT_HOLD_SECONDS 900 and a window ending 15 minutes
