@@ -5,7 +5,7 @@ import { type MigrationStep, migrate } from "../../platform/postgres/migrations.
 import { chargeWork } from "../../platform/work-budget.js";
 import { countOf, validateAppend, validateRevision } from "../arguments.js";
 import { EventStoreClosedError, WrongExpectedRevisionError } from "../errors.js";
-import { type CompiledEventFilter, compileEventFilter } from "../event-filter.js";
+import { type CompiledEventFilter, compileEventFilter, eventMatcher } from "../event-filter.js";
 import { eventsOf } from "../log-messages.js";
 import type {
   AppendResult,
@@ -20,8 +20,8 @@ import type {
 } from "../port.js";
 import type { Position } from "../position.js";
 import { mapPgError } from "./pg-errors.js";
-import { Follower, positionAt } from "./pg-live.js";
-import { APPEND_CHANNEL, APPEND_LOCK, COLUMNS, EVENT_STORE_MIGRATIONS, type EventRow } from "./pg-schema.js";
+import { Follower, LogTail, positionAt, type TailRow } from "./pg-live.js";
+import { APPEND_CHANNEL, COLUMNS, EVENT_STORE_MIGRATIONS, type EventRow } from "./pg-schema.js";
 
 export interface PostgresEventStoreOptions {
   /** `postgres://` or `postgresql://` URL; TLS and the rest as pg's connection string parsing reads them. */
@@ -43,7 +43,8 @@ const MIGRATIONS: readonly MigrationStep[] = EVENT_STORE_MIGRATIONS;
 /**
  * The event store on PostgreSQL (driver `pg`), with the port's semantics.
  *
- * Positions never show a gap to a reader. Every append runs in one transaction that first takes
+ * Positions never show a gap to a reader. Every append is one statement, the function
+ * `event_store_append` (pg-schema.ts: one round trip), in its own transaction, that first takes
  * the transaction-level advisory lock APPEND_LOCK (`pg_advisory_xact_lock`), then reads the head
  * and the stream's revision, checks the expected revision, and inserts its events at head+1...
  * PostgreSQL makes a commit visible before it releases the transaction's locks, so the next append
@@ -60,6 +61,7 @@ const MIGRATIONS: readonly MigrationStep[] = EVENT_STORE_MIGRATIONS;
 export class PostgresEventStore implements EventStore {
   private closed = false;
   private readonly followers = new Set<Follower>();
+  private readonly tail = new LogTail((after, upTo, limit) => this.tailRows(after, upTo, limit));
   private pollTimer: NodeJS.Timeout | undefined;
   private listener: pg.Client | undefined;
 
@@ -95,60 +97,33 @@ export class PostgresEventStore implements EventStore {
     this.assertOpen();
     const expected = options.expectedRevision;
     validateAppend(streamId, events, expected);
-    let client: pg.PoolClient | undefined;
-    let broken: Error | undefined;
-    // A connection lost between two queries is emitted as 'error' on the checked-out client, which
-    // would end the process unheard: noted here, the next query fails, and the client is discarded.
-    const lost = (error: Error) => {
-      broken = error;
-    };
+    // The data keys the events are sealed under are stored before the log's commit (a key without
+    // its events is harmless; events without their key would be unreadable).
+    this.beforeCommit?.();
     try {
-      client = await this.pool.connect();
-      client.on("error", lost);
-      await client.query("BEGIN");
-      await client.query("SELECT pg_advisory_xact_lock($1)", [APPEND_LOCK]);
-      const { rows } = await client.query<{ head: string | null; revision: string | null }>(
-        `SELECT (SELECT max(position) FROM events) AS head,
-                (SELECT max(revision) FROM events WHERE stream_id = $1) AS revision`,
-        [streamId],
-      );
-      const head = Number(rows[0]?.head ?? 0);
-      const current = rows[0]?.revision == null ? undefined : Number(rows[0].revision);
-      if (!accepts(expected, current)) {
-        await client.query("ROLLBACK");
-        throw new WrongExpectedRevisionError(streamId, expected, current ?? "no_stream");
-      }
-      const first = (current ?? -1) + 1;
-      await client.query(
-        `INSERT INTO events (position, stream_id, revision, id, type, data, metadata)
-         SELECT $1::bigint + n, $2, $3::bigint + n, id, type, data, metadata
-         FROM unnest($4::uuid[], $5::text[], $6::json[], $7::json[]) WITH ORDINALITY AS e(id, type, data, metadata, n)`,
+      const { rows } = await this.pool.query<{ accepted: boolean; revision: string | null; head: string }>(
+        "SELECT accepted, revision, head FROM event_store_append($1, $2, $3::uuid[], $4::text[], $5::json[], $6::json[])",
         [
-          head,
           streamId,
-          first - 1,
+          String(expected),
           events.map((e) => e.id ?? randomUUID()),
           events.map((e) => e.type),
           events.map((e) => JSON.stringify(e.data ?? null)),
           events.map((e) => JSON.stringify(e.metadata ?? {})),
         ],
       );
-      const last = head + events.length;
-      await client.query("SELECT pg_notify($1, $2)", [APPEND_CHANNEL, String(last)]);
-      this.beforeCommit?.();
-      await client.query("COMMIT");
-      this.wakeFollowers();
-      return { nextExpectedRevision: first + events.length - 1, position: positionAt(last) };
+      const row = rows[0];
+      if (!row) throw new Error("event_store_append answered no row");
+      if (!row.accepted)
+        throw new WrongExpectedRevisionError(
+          streamId,
+          expected,
+          row.revision == null ? "no_stream" : Number(row.revision),
+        );
+      this.wakeFollowers(Number(row.head));
+      return { nextExpectedRevision: Number(row.revision), position: positionAt(Number(row.head)) };
     } catch (error) {
-      if (client !== undefined && !(error instanceof WrongExpectedRevisionError)) {
-        await client.query("ROLLBACK").catch((e: Error) => {
-          broken = e;
-        });
-      }
       throw mapPgError(error, { streamId, expected });
-    } finally {
-      client?.off("error", lost);
-      client?.release(broken);
     }
   }
 
@@ -217,10 +192,7 @@ export class PostgresEventStore implements EventStore {
       const follower = new Follower(
         {
           head: () => this.head(),
-          readSelected: async (after, upTo, limit) =>
-            filter.kind === "none"
-              ? []
-              : (await this.selectPage(filter, after, upTo, limit, false)).map(decodeRow),
+          readSelected: (after, upTo, limit) => this.readSelected(filter, after, upTo, limit),
         },
         subscriber,
         from,
@@ -250,6 +222,55 @@ export class PostgresEventStore implements EventStore {
   }
 
   // --- reads ---
+
+  /**
+   * A follower's selected events in (after, upTo], at most `limit`: from the shared tail when it
+   * holds them (one read of the log's latest events for every follower of this process), else
+   * from the database with the filter.
+   */
+  private async readSelected(
+    filter: CompiledEventFilter,
+    after: number,
+    upTo: number,
+    limit: number,
+  ): Promise<RecordedEvent[]> {
+    if (filter.kind === "none") return [];
+    const matches = eventMatcher(filter);
+    const out: RecordedEvent[] = [];
+    let at = after;
+    while (at < upTo && out.length < limit) {
+      const rows = await this.tail.slice(at, upTo, limit);
+      if (rows === undefined || rows.length === 0) {
+        const rest = await this.selectPage(filter, at, upTo, limit - out.length, false);
+        return [...out, ...rest.map(decodeRow)];
+      }
+      for (const row of rows) {
+        if (matches(row.streamId, row.type)) out.push(decodeTailRow(row));
+        if (out.length === limit) return out;
+      }
+      at = (rows.at(-1) as TailRow).position;
+    }
+    return out;
+  }
+
+  /** The log's rows in (after, upTo], everything, for the shared tail. */
+  private async tailRows(after: number, upTo: number, limit: number): Promise<TailRow[]> {
+    const rows = await this.query<EventRow & { data: string; metadata: string }>(
+      `SELECT position, stream_id, revision, id, type, data::text AS data, metadata::text AS metadata, created_at
+       FROM events WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3`,
+      [after, upTo, limit],
+    );
+    return rows.map((r) => ({
+      position: Number(r.position),
+      streamId: r.stream_id,
+      revision: Number(r.revision),
+      id: r.id,
+      type: r.type,
+      data: r.data,
+      metadata: r.metadata,
+      createdAt: r.created_at,
+    }));
+  }
 
   private async head(): Promise<number> {
     const rows = await this.query<{ head: string | null }>("SELECT max(position) AS head FROM events", []);
@@ -302,13 +323,18 @@ export class PostgresEventStore implements EventStore {
 
   // --- live subscriptions ---
 
-  private wakeFollowers(): void {
-    for (const follower of this.followers) follower.wake();
+  /** `head`: when known, every position up to it is committed (a NOTIFY's payload, an own append). */
+  private wakeFollowers(head?: number): void {
+    for (const follower of this.followers) follower.wake(head);
   }
 
   private startWatching(): void {
     this.pollTimer ??= setInterval(() => {
-      this.wakeFollowers();
+      // One read of the head for every follower (each asks itself if it fails).
+      this.head().then(
+        (head) => this.wakeFollowers(head),
+        () => this.wakeFollowers(),
+      );
       if (this.listener === undefined) void this.listen();
     }, this.pollIntervalMs);
     if (this.listener === undefined) void this.listen();
@@ -324,7 +350,10 @@ export class PostgresEventStore implements EventStore {
     };
     client.on("error", drop);
     client.on("end", drop);
-    client.on("notification", () => this.wakeFollowers());
+    client.on("notification", (message) => {
+      const head = Number(message.payload);
+      this.wakeFollowers(Number.isSafeInteger(head) && head > 0 ? head : undefined);
+    });
     try {
       await client.connect();
       await client.query(`LISTEN ${APPEND_CHANNEL}`);
@@ -353,13 +382,6 @@ export class PostgresEventStore implements EventStore {
   }
 }
 
-function accepts(expected: ExpectedRevision, current: number | undefined): boolean {
-  if (expected === "any") return true;
-  if (expected === "no_stream") return current === undefined;
-  if (expected === "stream_exists") return current !== undefined;
-  return current === expected;
-}
-
 function decodeRow(row: EventRow): RecordedEvent {
   const position = Number(row.position);
   return {
@@ -378,4 +400,17 @@ function positionNumber(position: Position): number {
   const { commit } = position;
   if (!Number.isSafeInteger(commit) || commit < 0) throw new RangeError(`invalid position ${String(commit)}`);
   return commit;
+}
+
+function decodeTailRow(row: TailRow): RecordedEvent {
+  return {
+    id: row.id,
+    streamId: row.streamId,
+    revision: row.revision,
+    position: positionAt(row.position),
+    type: row.type,
+    data: JSON.parse(row.data),
+    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    createdAt: row.createdAt,
+  };
 }

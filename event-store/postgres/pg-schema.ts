@@ -1,5 +1,11 @@
 import type { MigrationStep } from "../../platform/postgres/migrations.js";
 
+/** The advisory lock every append takes (transaction-level): appends commit one at a time, in position order. */
+export const APPEND_LOCK = 7_000_070_002;
+
+/** The channel appends notify (payload: the new head position) for live subscriptions. */
+export const APPEND_CHANNEL = "event_store_appended";
+
 /**
  * The event log's table on PostgreSQL.
  *
@@ -30,13 +36,40 @@ export const EVENT_STORE_MIGRATIONS: readonly MigrationStep[] = [
       );
       CREATE INDEX IF NOT EXISTS events_type_position ON events (type, position);`,
   },
+  {
+    // One round trip per append: the lock, the checks, the insert and the notification run in the
+    // server, so the append lock is held for the statement and its commit, not across five round
+    // trips of the client (which bounded the whole database's appends at ~300 a second here).
+    version: 2,
+    sql: `
+      CREATE OR REPLACE FUNCTION event_store_append(
+        p_stream text, p_expected text, p_ids uuid[], p_types text[], p_data json[], p_metadata json[]
+      ) RETURNS TABLE (accepted boolean, revision bigint, head bigint)
+      LANGUAGE plpgsql AS $fn$
+      DECLARE
+        v_head bigint;
+        v_current bigint;
+        v_count bigint := cardinality(p_ids);
+      BEGIN
+        PERFORM pg_advisory_xact_lock(${APPEND_LOCK});
+        SELECT coalesce(max(e.position), 0) INTO v_head FROM events e;
+        SELECT max(e.revision) INTO v_current FROM events e WHERE e.stream_id = p_stream;
+        IF NOT (p_expected = 'any'
+                OR (p_expected = 'no_stream' AND v_current IS NULL)
+                OR (p_expected = 'stream_exists' AND v_current IS NOT NULL)
+                OR (p_expected ~ '^[0-9]+$' AND v_current IS NOT NULL AND v_current = p_expected::bigint)) THEN
+          RETURN QUERY SELECT false, v_current, v_head;
+          RETURN;
+        END IF;
+        INSERT INTO events (position, stream_id, revision, id, type, data, metadata)
+        SELECT v_head + x.n, p_stream, coalesce(v_current, -1) + x.n, x.id, x.type, x.data, x.metadata
+        FROM unnest(p_ids, p_types, p_data, p_metadata) WITH ORDINALITY AS x(id, type, data, metadata, n);
+        PERFORM pg_notify('${APPEND_CHANNEL}', (v_head + v_count)::text);
+        RETURN QUERY SELECT true, coalesce(v_current, -1) + v_count, v_head + v_count;
+      END
+      $fn$;`,
+  },
 ];
-
-/** The advisory lock every append takes (transaction-level): appends commit one at a time, in position order. */
-export const APPEND_LOCK = 7_000_070_002;
-
-/** The channel appends notify (payload: the new head position) for live subscriptions. */
-export const APPEND_CHANNEL = "event_store_appended";
 
 export interface EventRow {
   readonly position: string;
