@@ -184,19 +184,32 @@ export function benchDataDir(name: string): { readonly dir: string; readonly rem
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Where the Emmett peer lives: its own package (own dependencies, own lock file). */
+/** Where the Emmett peers live: each its own package (own dependencies, own lock file). */
 export const EMMETT_PEER_DIR = "bench/peers/emmett";
+export const EMMETT_POSTGRES_PEER_DIR = "bench/peers/emmett-postgresql";
 
 /**
- * Installs the Emmett peer's dependencies (npm ci in its folder) unless present: minutes on a
- * first run, sqlite3 compiles from source when no prebuilt binary can be downloaded.
+ * Installs an Emmett peer's dependencies (npm ci in its folder) unless present: minutes on a
+ * first run of the SQLite peer, whose sqlite3 compiles from source when no prebuilt binary can be
+ * downloaded.
  */
-export function ensureEmmettPeerInstalled(): void {
-  const dir = join(PROJECT_ROOT, EMMETT_PEER_DIR);
-  if (existsSync(join(dir, "node_modules", "@event-driven-io", "emmett-sqlite"))) return;
+export function ensureEmmettPeerInstalled(peerDir = EMMETT_PEER_DIR, marker = "emmett-sqlite"): void {
+  const dir = join(PROJECT_ROOT, peerDir);
+  if (existsSync(join(dir, "node_modules", "@event-driven-io", marker))) return;
   execFileSync("npm", ["ci", "--no-audit", "--no-fund"], {
     cwd: dir,
     stdio: ["ignore", "inherit", "inherit"],
+  });
+}
+
+/** The Emmett peer on PostgreSQL (bench/peers/emmett-postgresql/server.ts), on the database at `url`. */
+export function startEmmettPostgresPeer(url: string): Promise<BenchChild> {
+  ensureEmmettPeerInstalled(EMMETT_POSTGRES_PEER_DIR, "emmett-postgresql");
+  return spawnNode({
+    label: "emmett-postgresql",
+    script: `${EMMETT_POSTGRES_PEER_DIR}/server.ts`,
+    compiled: true,
+    env: { EMMETT_POSTGRES_URL: url },
   });
 }
 

@@ -1,12 +1,8 @@
-import { randomUUID } from "node:crypto";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { DeciderCommandHandler } from "@event-driven-io/emmett";
 import { getSQLiteEventStore } from "@event-driven-io/emmett-sqlite";
-import express, { type NextFunction, type Request, type Response } from "express";
-import { expressMessageClasses } from "../../../platform/http/express-messages.js";
-import { decide, evolve, initialState, type LotCommand, Refused } from "./decider.js";
+import { servePeer } from "./app.js";
+import { decide, evolve, initialState, type LotCommand } from "./decider.js";
 import { keptOpenEventStore, type PeerEventStore } from "./kept-open-store.js";
 
 /**
@@ -71,81 +67,4 @@ async function execute(lotId: string, command: LotCommand) {
   }
 }
 
-const app = express();
-app.disable("x-powered-by");
-app.set("etag", false);
-app.use(express.json({ limit: "16kb" }));
-
-app.get("/healthz", (_req, res) => {
-  res.json({ status: "ok" });
-});
-
-app.post("/parking-lots", async (req, res, next) => {
-  try {
-    const body = req.body as { parkingLotId?: string; name: string; capacity: number };
-    const parkingLotId = body.parkingLotId ?? randomUUID();
-    const result = await execute(parkingLotId, {
-      type: "RegisterLot",
-      data: { parkingLotId, name: body.name, capacity: body.capacity },
-    });
-    res
-      .status(201)
-      .location(`/parking-lots/${parkingLotId}`)
-      .json({
-        parkingLotId,
-        name: body.name,
-        capacity: body.capacity,
-        position: String(result.lastEventGlobalPosition),
-      });
-  } catch (error) {
-    next(error);
-  }
-});
-
-app.post("/parking-lots/:parkingLotId/reservations", async (req, res, next) => {
-  try {
-    const parkingLotId = req.params.parkingLotId as string;
-    const body = req.body as { customerId: string; carNumber: string; amount: number };
-    const reservationId = randomUUID();
-    const result = await execute(parkingLotId, {
-      type: "Reserve",
-      data: { parkingLotId, reservationId, ...body, now: new Date().toISOString() },
-    });
-    res
-      .status(201)
-      .location(`/reservations/${reservationId}`)
-      .json({
-        reservationId,
-        parkingLotId,
-        customerId: body.customerId,
-        carNumber: body.carNumber,
-        amount: body.amount,
-        status: "RESERVED",
-        position: String(result.lastEventGlobalPosition),
-      });
-  } catch (error) {
-    next(error);
-  }
-});
-
-app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-  if (error instanceof Refused) {
-    res
-      .status(error.status)
-      .type("application/problem+json")
-      .json({ title: error.message, status: error.status });
-    return;
-  }
-  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  res.status(500).type("application/problem+json").json({ title: "internal error", status: 500 });
-});
-
-const server = createServer(connectionMode === "kept-open" ? expressMessageClasses(app) : {}, app);
-server.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? "127.0.0.1", () => {
-  const { port } = server.address() as AddressInfo;
-  process.stderr.write(`emmett peer (${connectionMode} connection) on ${port}\n`);
-});
-server.keepAliveTimeout = 5_000;
-const stop = () => server.close(() => process.exit(0));
-process.on("SIGTERM", stop);
-process.on("SIGINT", stop);
+servePeer(`emmett peer (${connectionMode} connection)`, execute, connectionMode === "kept-open");
