@@ -1,7 +1,7 @@
 import { DeciderCommandHandler } from "@event-driven-io/emmett";
 import { getPostgreSQLEventStore } from "@event-driven-io/emmett-postgresql";
 import { servePeer } from "../emmett/app.js";
-import { decide, evolve, initialState } from "../emmett/decider.js";
+import { lotDecider } from "../emmett/decider.js";
 
 /**
  * The Emmett peer on PostgreSQL (issue 70): the SQLite peer's endpoints and decider
@@ -15,12 +15,6 @@ import { decide, evolve, initialState } from "../emmett/decider.js";
 const url = process.env.EMMETT_POSTGRES_URL;
 if (!url) throw new Error("EMMETT_POSTGRES_URL is required");
 const eventStore = getPostgreSQLEventStore(url, { schema: { autoMigration: "CreateOrUpdate" } });
-const handle = DeciderCommandHandler({
-  decide,
-  evolve,
-  initialState,
-  mapToStreamId: (id) => `parkingLot-${id}`,
-  retry: { onVersionConflict: 10 },
-});
+const handle = DeciderCommandHandler(lotDecider);
 
 servePeer("emmett peer (PostgreSQL)", (lotId, command) => handle(eventStore, lotId, command), true);

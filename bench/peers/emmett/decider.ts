@@ -84,3 +84,12 @@ export function decide(command: LotCommand, state: LotState): LotEvent[] {
     }
   }
 }
+
+/** The command handler's options both peers give Emmett's DeciderCommandHandler: one stream per lot, conflicts retried. */
+export const lotDecider = {
+  decide,
+  evolve,
+  initialState,
+  mapToStreamId: (id: string) => `parkingLot-${id}`,
+  retry: { onVersionConflict: 10 },
+};

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { DeciderCommandHandler } from "@event-driven-io/emmett";
 import { getSQLiteEventStore } from "@event-driven-io/emmett-sqlite";
 import { servePeer } from "./app.js";
-import { decide, evolve, initialState, type LotCommand } from "./decider.js";
+import { type LotCommand, lotDecider } from "./decider.js";
 import { keptOpenEventStore, type PeerEventStore } from "./kept-open-store.js";
 
 /**
@@ -37,13 +37,7 @@ const eventStore: PeerEventStore =
   connectionMode === "kept-open"
     ? await keptOpenEventStore(fileName)
     : getSQLiteEventStore({ fileName, schema: { autoMigration: "CreateOrUpdate" } });
-const handle = DeciderCommandHandler({
-  decide,
-  evolve,
-  initialState,
-  mapToStreamId: (id) => `parkingLot-${id}`,
-  retry: { onVersionConflict: 10 },
-});
+const handle = DeciderCommandHandler(lotDecider);
 
 let tail: Promise<unknown> = Promise.resolve();
 function oneAtATime<T>(task: () => Promise<T>): Promise<T> {
