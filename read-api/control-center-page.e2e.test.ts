@@ -362,6 +362,59 @@ describe("the control-center page", () => {
     await page.close();
   });
 
+  it("pages the lots with the control center's cursor, to the last page and back, each row with its presence (issue 66)", async () => {
+    // 240 lots more than the file's few: three pages of 100 (the stream carries the first).
+    const more = Array.from({ length: 240 }, (_, i) => `page-${String(i).padStart(3, "0")}`);
+    for (const parkingLotId of more) {
+      const registered = await call(service.url, "POST", "/parking-lots", {
+        parkingLotId,
+        name: parkingLotId,
+        capacity: 2,
+      });
+      expect(registered.status).toBe(201);
+    }
+    const page = await browser.context.newPage();
+    const asked: string[] = [];
+    page.on("request", (request) => {
+      const url = new URL(request.url());
+      if (url.pathname === "/control-center" && url.searchParams.has("cursor")) asked.push(url.search);
+    });
+    await page.goto(`${service.url}/control-center`);
+    await page.locator(`[data-lot="${LOT.parkingLotId}"]`).waitFor();
+    const rows = page.locator("[data-lot]");
+    const shown = async () => rows.evaluateAll((all) => all.map((r) => r.getAttribute("data-lot") ?? ""));
+    const next = page.getByRole("button", { name: "Next 100 lots" });
+    const previous = page.getByRole("button", { name: "Previous 100 lots" });
+    expect(await previous.isDisabled()).toBe(true);
+    const seen = new Set(await shown());
+    expect(seen.size).toBe(100);
+    for (const number of [2, 3]) {
+      await next.click();
+      await page.locator(`[data-lot-page="${number}"]`).waitFor();
+      await expect.poll(async () => (await shown()).filter((id) => seen.has(id))).toEqual([]);
+      for (const id of await shown()) seen.add(id);
+    }
+    // The last page: the lots left (the file's other cases registered a few more), each one once.
+    const { body } = await call<{ totals: { parkingLots: number } }>(service.url, "GET", "/control-center");
+    expect(body.totals.parkingLots).toBeGreaterThan(200);
+    expect(await rows.count()).toBe(body.totals.parkingLots - 200);
+    expect(seen.size).toBe(body.totals.parkingLots);
+    for (const id of [LOT.parkingLotId, ...more]) expect(seen).toContain(id);
+    expect(await page.locator('[data-lot="page-239"] [data-free]').getAttribute("data-free")).toBe("2");
+    expect(await next.isDisabled()).toBe(true);
+    await shot(page, "9-last-lot-page");
+    await previous.click();
+    await page.locator('[data-lot-page="2"]').waitFor();
+    await expect.poll(() => rows.count()).toBe(100);
+    // Each page one read of the control center with a cursor: no page re-reads the ones before it.
+    expect(asked.length).toBeGreaterThanOrEqual(3);
+    expect(asked.every((search) => search.includes("limit=100"))).toBe(true);
+    await previous.click();
+    await page.locator(`[data-lot="${LOT.parkingLotId}"]`).waitFor();
+    expect(await previous.isDisabled()).toBe(true);
+    await page.close();
+  });
+
   it("is usable on a phone", async () => {
     const page = await browser.context.newPage();
     await page.setViewportSize({ width: 390, height: 844 });

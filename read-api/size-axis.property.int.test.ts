@@ -124,6 +124,36 @@ const READS: readonly { role: string; read: string; ask: (views: Views) => Promi
     read: "a customer's coupons of their lots",
     ask: (v) => v.reservations.customerCoupons("C1", { limit: 50, parkingLotIds: lotsOf(v) }),
   },
+  // The lots' own reads (issue 66: every read operation of the matrix on the axis). A list's page
+  // is smaller than the lots at 1× (3 of 4): the work asked is a page, whatever the number of lots.
+  { role: "anyone", read: "a page of lots", ask: (v) => v.lots.parkingLots({ limit: 3 }) },
+  { role: "anyone", read: "one lot", ask: (v) => v.lots.parkingLotDetail("L1") },
+  {
+    role: "anyone",
+    read: "a lot's availability",
+    ask: (v) => v.lots.availability("L1", T0 + HOUR, T0 + 3 * HOUR),
+  },
+  {
+    role: "operator of L1",
+    read: "a lot's timeline",
+    ask: (v) => v.lots.timeline("L1", { from: T0 - HOUR, until: T0 + 3 * HOUR, stepMinutes: 15 }),
+  },
+  {
+    role: "operator of L1",
+    read: "a lot's money",
+    ask: (v) => v.money.lotMoney("L1", { from: "2026-11-22", to: "2026-11-23", maxDays: 31 }, null),
+  },
+  {
+    role: "operator of L1",
+    read: "the control center",
+    ask: (v) =>
+      v.controlCenter.controlCenter({ limit: 50, within: { every: false, ids: ["L1"], prefixes: [] } }),
+  },
+  {
+    role: "operator of every lot",
+    read: "the control center, a page of lots",
+    ask: (v) => v.controlCenter.controlCenter({ limit: 3 }),
+  },
 ];
 
 /** Every lot of the world these views read (4×scale). */

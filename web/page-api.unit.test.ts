@@ -54,8 +54,7 @@ const json = (body: unknown, status = 200, type = "application/json") =>
  * a call added to web/src/api.ts without a line here does not compile.
  */
 const CALLS = {
-  controlCenter: ["getControlCenter", (api) => api.controlCenter()],
-  parkingLots: ["listParkingLots", (api) => api.parkingLots("lot-100", 100)],
+  controlCenter: ["getControlCenter", (api) => api.controlCenter("lot-100", 100)],
   parkingLot: ["getParkingLot", (api) => api.parkingLot("gangnam-1")],
   parkingLotAsOf: ["getParkingLot", (api) => api.parkingLotAsOf("gangnam-1", "2026-11-23T14:02:00+09:00")],
   reservations: [

@@ -215,12 +215,11 @@ type PageClient = Client<paths, "application/json">;
 
 /** The control center and the lots: the list, one lot now or at an instant of the past, its timeline. */
 const lotReads = (client: PageClient) => ({
-  controlCenter: () => answer(client.GET("/control-center")),
-
-  parkingLots: (cursor: string | undefined, limit = 100) =>
+  /** The control center: its first page of lots, or (with the previous page's cursor) the next. */
+  controlCenter: (cursor?: string, limit?: number) =>
     answer(
-      client.GET("/parking-lots", {
-        params: { query: { cursor, limit } satisfies Query<"/parking-lots", "get"> },
+      client.GET("/control-center", {
+        params: { query: { cursor, limit } satisfies Query<"/control-center", "get"> },
       }),
     ),
 

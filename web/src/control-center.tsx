@@ -1,13 +1,6 @@
 import { render } from "preact";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import {
-  ApiProblem,
-  api,
-  type ControlCenterView,
-  LIVE_UPDATES_URL,
-  type ParkingLotPage,
-  SIGN_OUT_URL,
-} from "./api.js";
+import { ApiProblem, api, type ControlCenterView, LIVE_UPDATES_URL, SIGN_OUT_URL } from "./api.js";
 import { ActivityChart, ChartZone, LagChart, type LagSample } from "./charts.js";
 import { count, SORTS, type SortKey, visibleLots } from "./format.js";
 import { ProblemMessage, RegisterLotForm } from "./forms.js";
@@ -91,34 +84,47 @@ function useLiveView() {
   return { view, tick, connection, samples };
 }
 
-/** Lots past the first hundred (the stream carries those), read page by page and kept fresh. */
-function useMoreLots(view: ControlCenterView | null, tick: number) {
-  const [pages, setPages] = useState<ParkingLotPage[]>([]);
+/**
+ * The page of lots shown: the first comes with the live stream; a later one is the control center
+ * read with the cursor of the page before it (GET /control-center?cursor=), kept fresh with the
+ * live updates at most once a second. One page of work per read, whatever the number of lots.
+ */
+function useLotPages(view: ControlCenterView | null, tick: number) {
+  // The cursors of the pages walked past the first (the last one names the page shown).
+  const [cursors, setCursors] = useState<string[]>([]);
+  const [page, setPage] = useState<ControlCenterView | null>(null);
   const [problem, setProblem] = useState<unknown>(null);
   const refreshedAt = useRef(0);
 
-  const loadMore = async () => {
-    const cursor = pages.length ? pages.at(-1)?.nextCursor : view?.parkingLotsNextCursor;
-    if (!cursor) return;
+  const show = async (walked: string[]) => {
+    const cursor = walked.at(-1);
     try {
-      const page = await api.parkingLots(cursor, LOT_PAGE);
-      setPages((old) => [...old, page]);
+      const read = cursor ? await api.controlCenter(cursor, LOT_PAGE) : null;
+      setCursors(walked);
+      setPage(read);
       setProblem(null);
+      refreshedAt.current = Date.now();
     } catch (error) {
       setProblem(error);
     }
   };
+  const shown = cursors.length ? page : view;
+  const nextCursor = shown?.parkingLotsNextCursor;
+  const next = () => (nextCursor ? show([...cursors, nextCursor]) : undefined);
+  const previous = () => show(cursors.slice(0, -1));
 
-  // Loaded pages follow the live updates too, at most once a second.
   useEffect(() => {
-    if (!pages.length || Date.now() - refreshedAt.current < 1000 || !view?.parkingLotsNextCursor) return;
-    refreshedAt.current = Date.now();
-    const cursors = [view.parkingLotsNextCursor, ...pages.slice(0, -1).map((p) => p.nextCursor)];
-    Promise.all(cursors.map((c) => api.parkingLots(c ?? undefined, LOT_PAGE))).then(setPages, setProblem);
+    if (!cursors.length || Date.now() - refreshedAt.current < 1000) return;
+    void show(cursors);
   }, [tick]);
 
-  const hasMore = pages.length ? Boolean(pages.at(-1)?.nextCursor) : Boolean(view?.parkingLotsNextCursor);
-  return { lots: pages.flatMap((p) => p.items), loadMore, hasMore, problem };
+  return {
+    lots: shown?.parkingLots ?? [],
+    number: cursors.length + 1,
+    next: nextCursor ? next : undefined,
+    previous: cursors.length ? previous : undefined,
+    problem,
+  };
 }
 
 function Totals({ view }: { readonly view: ControlCenterView }) {
@@ -300,15 +306,15 @@ function useLotSearch(allLots: readonly LotRowData[]) {
   return { search, setSearch, sort, setSort, lots };
 }
 
-/** Every loaded lot, searched and sorted, and the next page of lots on demand. */
+/** The page's lots, searched and sorted, and the next or previous page of lots on demand. */
 function LotsPanel(props: {
   readonly view: ControlCenterView;
   readonly allLots: readonly LotRowData[];
   readonly found: ReturnType<typeof useLotSearch>;
-  readonly more: ReturnType<typeof useMoreLots>;
+  readonly pages: ReturnType<typeof useLotPages>;
   readonly onSelect: (id: string) => void;
 }) {
-  const { view, allLots, more } = props;
+  const { view, allLots, pages } = props;
   const { search, setSearch, sort, setSort, lots } = props.found;
   return (
     <section class="panel" aria-labelledby="lots-title">
@@ -346,11 +352,17 @@ function LotsPanel(props: {
       {lots.length === 0 ? (
         <p class="empty">{allLots.length ? tr("lots.noMatch") : tr("lots.none")}</p>
       ) : null}
-      <ProblemMessage problem={more.problem} />
-      {more.hasMore ? (
-        <button type="button" class="secondary" onClick={more.loadMore}>
-          {tr("lots.loadMore", { n: count(LOT_PAGE) })}
-        </button>
+      <ProblemMessage problem={pages.problem} />
+      {pages.previous || pages.next ? (
+        <nav class="lot-pages" aria-label={tr("lots.pages")}>
+          <button type="button" class="secondary" onClick={pages.previous} disabled={!pages.previous}>
+            {tr("lots.previous", { n: count(LOT_PAGE) })}
+          </button>
+          <span data-lot-page={pages.number}>{tr("lots.page", { page: count(pages.number) })}</span>
+          <button type="button" class="secondary" onClick={pages.next} disabled={!pages.next}>
+            {tr("lots.next", { n: count(LOT_PAGE) })}
+          </button>
+        </nav>
       ) : null}
     </section>
   );
@@ -358,11 +370,11 @@ function LotsPanel(props: {
 
 function App() {
   const { view, tick, connection, samples } = useLiveView();
-  const more = useMoreLots(view, tick);
+  const pages = useLotPages(view, tick);
   const { selected, select } = useSelectedLot();
   const [message, setMessage] = useState("");
 
-  const allLots = useMemo(() => [...(view?.parkingLots ?? []), ...more.lots], [view, more.lots]);
+  const allLots = pages.lots;
   const found = useLotSearch(allLots);
   const selectedLot = selected ? allLots.find((l) => l.parkingLotId === selected) : undefined;
   const names = useMemo(() => view?.projections.map((p) => p.name) ?? [], [view?.projections.length]);
@@ -389,7 +401,7 @@ function App() {
             {selectedLot ? (
               <LotDetail lot={selectedLot} tick={tick} onClose={() => select(null)} onMessage={setMessage} />
             ) : (
-              <LotsPanel view={view} allLots={allLots} found={found} more={more} onSelect={select} />
+              <LotsPanel view={view} allLots={allLots} found={found} pages={pages} onSelect={select} />
             )}
             {selected && !selectedLot ? (
               <p class="empty">
