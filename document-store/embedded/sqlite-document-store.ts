@@ -23,6 +23,7 @@ import type BetterSqlite3 from "better-sqlite3";
 import { preparePrivateSqliteFile, restrictSqliteFiles } from "../../platform/private-files.js";
 import { Database } from "../../platform/sqlite.js";
 import { storageFailureOf, storageFailureText } from "../../platform/storage-failure.js";
+import { yieldWhenLong } from "../../platform/turn-slice.js";
 import { WorkBudgetExceededError } from "../../platform/work-budget.js";
 import { examined } from "../bounds.js";
 import { bulkLoadThrough } from "../bulk-load.js";
@@ -218,6 +219,7 @@ export class SqliteDocumentStore implements DocumentStore {
   }
 
   async findById<T extends Document = Document>(collection: string, id: string): Promise<T | null> {
+    await yieldWhenLong();
     return this.guard(() => {
       checkArgs.findById(collection, id);
       this.schema.checkSchema();
@@ -235,6 +237,7 @@ export class SqliteDocumentStore implements DocumentStore {
     filter: Filter,
     options?: FindOptions,
   ): Promise<T[]> {
+    await yieldWhenLong();
     return this.guard(() => {
       const opts = checkArgs.find(collection, filter, options);
       this.schema.checkSchema();
@@ -248,6 +251,7 @@ export class SqliteDocumentStore implements DocumentStore {
   }
 
   async findNear<T extends Document = Document>(collection: string, query: NearQuery): Promise<Near<T>[]> {
+    await yieldWhenLong();
     return this.guard(() => {
       checkArgs.near(collection, query);
       this.schema.checkSchema();
@@ -264,6 +268,7 @@ export class SqliteDocumentStore implements DocumentStore {
   }
 
   async count(collection: string, filter: Filter): Promise<number> {
+    await yieldWhenLong();
     return this.guard(() => {
       checkArgs.query(collection, filter);
       this.schema.checkSchema();
@@ -301,6 +306,7 @@ export class SqliteDocumentStore implements DocumentStore {
     field: string,
     options?: CountByOptions,
   ): Promise<Map<Scalar, number>> {
+    await yieldWhenLong();
     return this.guard(() => {
       const limit = checkArgs.countBy(collection, filter, field, options);
       this.schema.checkSchema();
