@@ -285,23 +285,35 @@ export class PaymentProcess {
   ) {}
 
   async handle(command: PaymentProcessCommand, context: CommandContext): Promise<LotOutcome> {
-    const lot = await this.lot.stateNow(command.parkingLotId);
-    const payment =
-      lot.kind === "registered" ? await this.payments.stateOf(command.reservationId) : noPayment;
-    const run = new Run(this.lot, this.payments, lot, context);
+    let lot = await this.lot.stateNow(command.parkingLotId);
+    let payment = lot.kind === "registered" ? await this.payments.stateOf(command.reservationId) : noPayment;
+    // What the caller hears: every step's appends together, and the last one's position.
+    const events: (ParkingLotEvent | PaymentEvent)[] = [];
+    let position: Extract<LotOutcome, { ok: true }>["position"] = null;
+    const keep = (appended: Extract<LotOutcome | PaymentOutcome, { ok: true }>) => {
+      events.push(...appended.events);
+      if (appended.events.length > 0) position = appended.position;
+    };
     let step = firstStep(command, lot, payment);
     for (;;) {
-      if (step.kind === "done") return run.done();
+      if (step.kind === "done") return { ok: true, events, state: lot, position };
       if (step.kind === "refuse") return { ok: false, rejection: step.rejection };
       if (step.kind === "pay") {
-        const paid = await run.pay(step.command);
-        if (!paid.ok || !run.payment) return paid;
-        step = afterPayment(command, step.command, run.payment);
+        const paid = await this.payments.handle(step.command, context);
+        if (!paid.ok) return paid;
+        keep(paid);
+        payment = paid.state;
+        step = afterPayment(command, step.command, payment);
         continue;
       }
-      const told = await run.onLot(step.command);
-      if (told.ok) return told;
-      step = afterLotRefusal(command, run.lotState, run.payment, told.rejection);
+      const told = await this.lot.handle(step.command, context);
+      if (!told.ok) {
+        step = afterLotRefusal(command, lot, payment, told.rejection);
+        continue;
+      }
+      keep(told);
+      lot = told.state;
+      step = DONE;
     }
   }
 }
@@ -318,39 +330,3 @@ const base = (command: { readonly parkingLotId: string; readonly reservationId: 
   parkingLotId: command.parkingLotId,
   reservationId: command.reservationId,
 });
-
-/** One command's appends, on the payment's stream then the lot's: what the caller hears of them together. */
-class Run {
-  private readonly events: (ParkingLotEvent | PaymentEvent)[] = [];
-  private position: Extract<LotOutcome, { ok: true }>["position"] = null;
-  payment: PaymentState | undefined;
-
-  constructor(
-    private readonly lot: LotSide,
-    private readonly payments: PaymentCommandHandler,
-    public lotState: ParkingLotState,
-    private readonly context: CommandContext,
-  ) {}
-
-  done(): LotOutcome {
-    return { ok: true, events: this.events, state: this.lotState, position: this.position };
-  }
-
-  async pay(command: PaymentCommand): Promise<LotOutcome> {
-    const outcome: PaymentOutcome = await this.payments.handle(command, this.context);
-    if (!outcome.ok) return outcome;
-    this.payment = outcome.state;
-    this.events.push(...outcome.events);
-    if (outcome.events.length > 0) this.position = outcome.position;
-    return this.done();
-  }
-
-  async onLot(command: LotCommand): Promise<LotOutcome> {
-    const outcome = await this.lot.handle(command, this.context);
-    if (!outcome.ok) return outcome;
-    this.lotState = outcome.state;
-    this.events.push(...outcome.events);
-    if (outcome.events.length > 0) this.position = outcome.position;
-    return this.done();
-  }
-}
