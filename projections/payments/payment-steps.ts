@@ -9,8 +9,7 @@ import type {
 import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
 import { awaitingPayment } from "../../write-side/parking-lot/payments.js";
 import { type PaymentState, unpaidIntentOf } from "../../write-side/payment/payment.js";
-import type { SettleBooking } from "../../write-side/payment/payment-process.js";
-import { releaseStepOf } from "../../write-side/payment/settlement-steps.js";
+import { releaseStepOf, type SettleBooking } from "../../write-side/payment/payment-process.js";
 import type {
   AuthorizePlan,
   EndPlan,

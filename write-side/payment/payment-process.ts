@@ -11,11 +11,12 @@ import type {
   ParkingLotEvent,
   ParkingLotState,
   PaymentStreamCommandType,
+  RegisteredLot,
 } from "../parking-lot/decider.js";
 import { reservationStatus } from "../parking-lot/decider.js";
 import { awaitingPayment, holdUntilOf } from "../parking-lot/payments.js";
 import { type BookingEnd, bookingAskOf, settleAskOf } from "./lot-booking.js";
-import { type PaymentState, termsOnStream } from "./payment.js";
+import { noPayment, type PaymentState, termsOnStream } from "./payment.js";
 import type { PaymentEvent } from "./payment-facts.js";
 import type { PaymentCommand, PaymentCommandHandler, PaymentOutcome } from "./payment-handler.js";
 import type { CommandRejection } from "./payment-rejections.js";
@@ -73,14 +74,26 @@ export interface LotSide {
   readonly handle: (command: LotCommand, context: CommandContext) => Promise<LotOutcome>;
 }
 
-const notFound = (command: { parkingLotId: string; reservationId: string }): LotOutcome => ({
-  ok: false,
-  rejection: {
+/**
+ * The process's next step, decided purely (issue 68 item 4): a command on the payment's stream, the
+ * lot's outcome command, nothing more, or a refusal. `PaymentProcess` only carries the steps out.
+ */
+export type ProcessStep =
+  | { readonly kind: "pay"; readonly command: PaymentCommand }
+  | { readonly kind: "lot"; readonly command: LotCommand }
+  | { readonly kind: "done" }
+  | { readonly kind: "refuse"; readonly rejection: CommandRejection };
+
+const DONE: ProcessStep = { kind: "done" };
+const pay = (command: PaymentCommand): ProcessStep => ({ kind: "pay", command });
+const refuse = (rejection: CommandRejection): ProcessStep => ({ kind: "refuse", rejection });
+
+const notFound = (command: { parkingLotId: string; reservationId: string }): ProcessStep =>
+  refuse({
     code: "ReservationNotFound",
     parkingLotId: command.parkingLotId,
     reservationId: command.reservationId,
-  },
-});
+  });
 
 /**
  * Whether the booking is known: the lot's state holds it, or its payment's stream has begun (a
@@ -93,6 +106,178 @@ const knows = (lot: ParkingLotState, reservationId: string, payment: PaymentStat
 const settleAsk = (lot: ParkingLotState, payment: PaymentState | undefined, id: string, end: BookingEnd) =>
   settleAskOf(lot, id, end, payment && termsOnStream(payment));
 
+/**
+ * A command's first step, from the lot's state and the payment's (its stream alone answers: old data
+ * was carried onto it by the upgrade, on start).
+ */
+export function firstStep(
+  command: PaymentProcessCommand,
+  lot: ParkingLotState,
+  payment: PaymentState,
+): ProcessStep {
+  if (lot.kind !== "registered") return refuse({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+  // A payment is one lot's: naming it under another lot is answered like an unknown booking.
+  if (payment.kind === "open" && payment.parkingLotId !== command.parkingLotId) return notFound(command);
+  const { reservationId } = command;
+  switch (command.type) {
+    case "RecordPaymentIntent":
+      if (!knows(lot, reservationId, payment)) return notFound(command);
+      return pay({
+        ...base(command),
+        type: "RecordPaymentIntent",
+        command,
+        ask: bookingAskOf(lot, reservationId),
+      });
+    case "AuthorizePayment":
+      return authorizeStep(command, lot, payment);
+    case "FailPayment":
+      return failStep(command, lot, payment);
+    case "ExpirePaymentHold":
+      return expireStep(command, lot, payment);
+    case "RecordIntentReleased":
+      return pay({ ...base(command), type: "RecordIntentReleased", command });
+    case "RecordPaymentOutcome":
+      return pay({ ...base(command), type: "RecordPaymentOutcome", command });
+    case "RefundPayment":
+      if (!knows(lot, reservationId, payment)) return notFound(command);
+      return pay({ ...base(command), type: "RefundPayment", command });
+    case "SettleBooking": {
+      const ask = settleAsk(lot, payment, reservationId, command.end);
+      return ask ? pay({ ...base(command), type: "DecideSettlement", ask, now: command.now }) : DONE;
+    }
+  }
+}
+
+/**
+ * What follows a step the payment's stream took (`paid`, leaving the payment `payment`): an
+ * authorization recorded confirms the booking; a failure recorded cancels it, unless the payment
+ * was authorized first (its stream's revision decided the race), which confirms it instead.
+ */
+export function afterPayment(
+  command: PaymentProcessCommand,
+  paid: PaymentCommand,
+  payment: PaymentState,
+): ProcessStep {
+  if (payment.kind !== "open") return DONE;
+  if (paid.type === "AuthorizePayment" && command.type === "AuthorizePayment")
+    return payment.status === "authorized" ? { kind: "lot", command } : DONE;
+  if (paid.type !== "FailPayment" || (command.type !== "FailPayment" && command.type !== "ExpirePaymentHold"))
+    return DONE;
+  if (payment.status === "failed") return { kind: "lot", command };
+  const { intentId = "", authorized, currency = "" } = payment;
+  return {
+    kind: "lot",
+    command: {
+      ...base(command),
+      type: "AuthorizePayment",
+      intentId,
+      amount: authorized,
+      currency,
+      now: command.now,
+    },
+  };
+}
+
+/**
+ * What follows the lot's refusal of its outcome: an authorization whose booking the lot ended
+ * meanwhile (its customer canceled it, its hold ran out between the two: PaymentNotPending) is
+ * settled as a cancel that costs nothing, which releases the whole authorization; any other
+ * refusal is the answer.
+ */
+export function afterLotRefusal(
+  command: PaymentProcessCommand,
+  lot: ParkingLotState,
+  payment: PaymentState | undefined,
+  rejection: CommandRejection,
+): ProcessStep {
+  if (command.type !== "AuthorizePayment" || rejection.code !== "PaymentNotPending") return refuse(rejection);
+  const ask = settleAsk(lot, payment, command.reservationId, { because: "operator-cancel" }) ?? {
+    because: "operator-cancel" as const,
+    terms: DEFAULT_PAYMENT_TERMS,
+  };
+  return pay({ ...base(command), type: "DecideSettlement", ask, now: command.now });
+}
+
+/** The payment authorized on its stream first, with what the lot holds of the booking. */
+function authorizeStep(command: AuthorizePayment, lot: RegisteredLot, payment: PaymentState): ProcessStep {
+  const { reservationId } = command;
+  const record = lot.reservations.get(reservationId);
+  if (!record && payment.kind === "none") return notFound(command);
+  const booking = record
+    ? {
+        customerId: record.customerId,
+        booking: {
+          amount: record.amount,
+          ...(record.startsAt ? { startsAt: record.startsAt, endsAt: record.endsAt } : {}),
+        },
+      }
+    : {};
+  // A window over unused (or a closure begun) while the booking still waited ended it by the
+  // clock: like a decline or an expiry then, a late authorization changes nothing (refused
+  // PaymentNotPending, so it is released), and the booking is never confirmed after its window.
+  const asked = bookingAskOf(lot, reservationId);
+  const ask =
+    asked.awaiting && endedByClock(lot, reservationId, command.now) ? { ...asked, awaiting: false } : asked;
+  return pay({ ...base(command), type: "AuthorizePayment", command, ask, booking });
+}
+
+/** A decline: the payment fails on its stream (unless authorized first), then the booking is canceled. */
+function failStep(command: FailPayment, lot: RegisteredLot, payment: PaymentState): ProcessStep {
+  const { parkingLotId, reservationId } = command;
+  if (!knows(lot, reservationId, payment)) return notFound(command);
+  if (!awaitingPayment(lot, reservationId)) return DONE; // authorized, failed or canceled already
+  if (endedByClock(lot, reservationId, command.now)) return DONE;
+  const failure = {
+    reservationId,
+    parkingLotId,
+    reason: "declined" as const,
+    ...(command.intentId !== undefined ? { intentId: command.intentId } : {}),
+    ...(command.code !== undefined ? { code: command.code } : {}),
+    ...(command.message !== undefined ? { message: command.message } : {}),
+  };
+  return pay({ ...base(command), type: "FailPayment", failure, now: command.now });
+}
+
+/** The lot decides the hold ran out; the payment fails on its stream (unless authorized first). */
+function expireStep(command: ExpirePaymentHold, lot: RegisteredLot, payment: PaymentState): ProcessStep {
+  const { parkingLotId, reservationId } = command;
+  const holdUntil = holdUntilOf(lot, reservationId);
+  if (holdUntil === undefined) return DONE; // paid, failed, canceled or unknown: nothing to expire
+  if (Date.parse(holdUntil) > Date.parse(command.now))
+    return refuse({ code: "NotDue", parkingLotId, at: holdUntil });
+  if (endedByClock(lot, reservationId, command.now)) return DONE;
+  const intentId = payment.kind === "open" ? payment.intentId : undefined;
+  const failure = {
+    reservationId,
+    parkingLotId,
+    reason: "expired" as const,
+    ...(intentId ? { intentId } : {}),
+  };
+  return pay({ ...base(command), type: "FailPayment", failure, now: command.now });
+}
+
+/**
+ * What a settlement's release step must do (the money-flow hunt), decided from the payment's own
+ * state (the payments process manager calls the provider, then records the outcome): a capture that
+ * took its part of the authorization let the rest go at the provider (Stripe releases what a partial
+ * capture leaves: https://docs.stripe.com/payments/place-a-hold-on-a-payment-method#capture-funds),
+ * so the release only records it. Otherwise (the capture failed, or took nothing from this
+ * authorization: it had lapsed, and the amount was charged off-session) the whole hold is still
+ * there, or was let go by the provider: the release asks the provider to cancel the intent (one
+ * canceled already answers so) and records all the authorization let go, so that no hold outlives
+ * its booking and captured + released = authorized for the intent.
+ */
+export function releaseStepOf(
+  state: PaymentState,
+  plan: { readonly intentId: string; readonly capture: number; readonly release: number },
+): { readonly ask: boolean; readonly amount: number } {
+  const captured =
+    state.kind === "open" && state.facts.some((f) => f.kind === "captured" && f.intentId === plan.intentId);
+  if (plan.capture > 0 && captured) return { ask: false, amount: plan.release };
+  return { ask: true, amount: plan.capture + plan.release };
+}
+
+/** Carries a command's steps out: each on the payment's stream or the lot's, as the pure steps decide. */
 export class PaymentProcess {
   constructor(
     private readonly lot: LotSide,
@@ -100,141 +285,36 @@ export class PaymentProcess {
   ) {}
 
   async handle(command: PaymentProcessCommand, context: CommandContext): Promise<LotOutcome> {
-    const lot = await this.lot.stateNow(command.parkingLotId);
-    if (lot.kind !== "registered")
-      return { ok: false, rejection: { code: "LotNotFound", parkingLotId: command.parkingLotId } };
-    // The payment's stream alone answers (old data was carried onto it by the upgrade, on start).
-    const payment = await this.payments.stateOf(command.reservationId);
-    // A payment is one lot's: naming it under another lot is answered like an unknown booking.
-    if (payment.kind === "open" && payment.parkingLotId !== command.parkingLotId) return notFound(command);
-    const run = new Run(this.lot, this.payments, lot, context);
-    switch (command.type) {
-      case "RecordPaymentIntent":
-        if (!knows(lot, command.reservationId, payment)) return notFound(command);
-        return run.pay({
-          ...base(command),
-          type: "RecordPaymentIntent",
-          command,
-          ask: bookingAskOf(lot, command.reservationId),
-        });
-      case "AuthorizePayment":
-        return this.authorize(command, run, payment);
-      case "FailPayment":
-        return this.fail(command, run, payment);
-      case "ExpirePaymentHold":
-        return this.expire(command, run, payment);
-      case "RecordIntentReleased":
-        return run.pay({ ...base(command), type: "RecordIntentReleased", command });
-      case "RecordPaymentOutcome":
-        return run.pay({ ...base(command), type: "RecordPaymentOutcome", command });
-      case "RefundPayment":
-        if (!knows(lot, command.reservationId, payment)) return notFound(command);
-        return run.pay({ ...base(command), type: "RefundPayment", command });
-      case "SettleBooking": {
-        const ask = settleAsk(lot, payment, command.reservationId, command.end);
-        if (!ask) return run.done();
-        return run.pay({ ...base(command), type: "DecideSettlement", ask, now: command.now });
+    let lot = await this.lot.stateNow(command.parkingLotId);
+    let payment = lot.kind === "registered" ? await this.payments.stateOf(command.reservationId) : noPayment;
+    // What the caller hears: every step's appends together, and the last one's position.
+    const events: (ParkingLotEvent | PaymentEvent)[] = [];
+    let position: Extract<LotOutcome, { ok: true }>["position"] = null;
+    const keep = (appended: Extract<LotOutcome | PaymentOutcome, { ok: true }>) => {
+      events.push(...appended.events);
+      if (appended.events.length > 0) position = appended.position;
+    };
+    let step = firstStep(command, lot, payment);
+    for (;;) {
+      if (step.kind === "done") return { ok: true, events, state: lot, position };
+      if (step.kind === "refuse") return { ok: false, rejection: step.rejection };
+      if (step.kind === "pay") {
+        const paid = await this.payments.handle(step.command, context);
+        if (!paid.ok) return paid;
+        keep(paid);
+        payment = paid.state;
+        step = afterPayment(command, step.command, payment);
+        continue;
       }
+      const told = await this.lot.handle(step.command, context);
+      if (!told.ok) {
+        step = afterLotRefusal(command, lot, payment, told.rejection);
+        continue;
+      }
+      keep(told);
+      lot = told.state;
+      step = DONE;
     }
-  }
-
-  /**
-   * The payment authorized on its stream, then the booking confirmed. If the lot ended the booking
-   * meanwhile (its customer canceled it, its hold ran out between the two), the lot refuses
-   * (PaymentNotPending) and the authorized payment is settled here as a cancel that costs nothing:
-   * the payments process manager then releases the whole authorization, as for any settlement.
-   */
-  private async authorize(command: AuthorizePayment, run: Run, payment: PaymentState): Promise<LotOutcome> {
-    const { reservationId } = command;
-    const record =
-      run.lotState.kind === "registered" ? run.lotState.reservations.get(reservationId) : undefined;
-    if (!record && payment.kind === "none") return notFound(command);
-    const booking = record
-      ? {
-          customerId: record.customerId,
-          booking: {
-            amount: record.amount,
-            ...(record.startsAt ? { startsAt: record.startsAt, endsAt: record.endsAt } : {}),
-          },
-        }
-      : {};
-    // A window over unused (or a closure begun) while the booking still waited ended it by the
-    // clock: like a decline or an expiry then, a late authorization changes nothing (refused
-    // PaymentNotPending, so it is released), and the booking is never confirmed after its window.
-    const asked = bookingAskOf(run.lotState, reservationId);
-    const paid = await run.pay({
-      ...base(command),
-      type: "AuthorizePayment",
-      command,
-      ask:
-        asked.awaiting && endedByClock(run.lotState, reservationId, command.now)
-          ? { ...asked, awaiting: false }
-          : asked,
-      booking,
-    });
-    if (!paid.ok || run.payment?.kind !== "open" || run.payment.status !== "authorized") return paid;
-    const confirmed = await run.onLot(command);
-    if (confirmed.ok || confirmed.rejection.code !== "PaymentNotPending") return confirmed;
-    const ask = settleAsk(run.lotState, run.payment, reservationId, { because: "operator-cancel" }) ?? {
-      because: "operator-cancel" as const,
-      terms: DEFAULT_PAYMENT_TERMS,
-    };
-    return run.pay({ ...base(command), type: "DecideSettlement", ask, now: command.now });
-  }
-
-  /** A decline: the payment fails on its stream (unless authorized first), then the booking is canceled. */
-  private async fail(command: FailPayment, run: Run, payment: PaymentState): Promise<LotOutcome> {
-    const { parkingLotId, reservationId } = command;
-    if (!knows(run.lotState, reservationId, payment)) return notFound(command);
-    if (!awaitingPayment(run.lotState, reservationId)) return run.done(); // authorized, failed or canceled already
-    if (endedByClock(run.lotState, reservationId, command.now)) return run.done();
-    const failure = {
-      reservationId,
-      parkingLotId,
-      reason: "declined" as const,
-      ...(command.intentId !== undefined ? { intentId: command.intentId } : {}),
-      ...(command.code !== undefined ? { code: command.code } : {}),
-      ...(command.message !== undefined ? { message: command.message } : {}),
-    };
-    return this.failThenCancel(command, run, failure);
-  }
-
-  /** The lot decides the hold ran out; the payment fails on its stream (unless authorized first). */
-  private async expire(command: ExpirePaymentHold, run: Run, payment: PaymentState): Promise<LotOutcome> {
-    const { parkingLotId, reservationId } = command;
-    const holdUntil = holdUntilOf(run.lotState, reservationId);
-    if (holdUntil === undefined) return run.done(); // paid, failed, canceled or unknown: nothing to expire
-    if (Date.parse(holdUntil) > Date.parse(command.now))
-      return { ok: false, rejection: { code: "NotDue", parkingLotId, at: holdUntil } };
-    if (endedByClock(run.lotState, reservationId, command.now)) return run.done();
-    const intentId = payment.kind === "open" ? payment.intentId : undefined;
-    const failure = {
-      reservationId,
-      parkingLotId,
-      reason: "expired" as const,
-      ...(intentId ? { intentId } : {}),
-    };
-    return this.failThenCancel(command, run, failure);
-  }
-
-  private async failThenCancel(
-    command: FailPayment | ExpirePaymentHold,
-    run: Run,
-    failure: Extract<PaymentCommand, { type: "FailPayment" }>["failure"],
-  ): Promise<LotOutcome> {
-    const failed = await run.pay({ ...base(command), type: "FailPayment", failure, now: command.now });
-    if (!failed.ok || run.payment?.kind !== "open") return failed;
-    if (run.payment.status === "failed") return run.onLot(command);
-    // Authorized first (its stream's revision decided the race): the booking is confirmed instead.
-    const { intentId = "", authorized, currency = "" } = run.payment;
-    return run.onLot({
-      ...base(command),
-      type: "AuthorizePayment",
-      intentId,
-      amount: authorized,
-      currency,
-      now: command.now,
-    });
   }
 }
 
@@ -250,39 +330,3 @@ const base = (command: { readonly parkingLotId: string; readonly reservationId: 
   parkingLotId: command.parkingLotId,
   reservationId: command.reservationId,
 });
-
-/** One command's appends, on the payment's stream then the lot's: what the caller hears of them together. */
-class Run {
-  private readonly events: (ParkingLotEvent | PaymentEvent)[] = [];
-  private position: Extract<LotOutcome, { ok: true }>["position"] = null;
-  payment: PaymentState | undefined;
-
-  constructor(
-    private readonly lot: LotSide,
-    private readonly payments: PaymentCommandHandler,
-    public lotState: ParkingLotState,
-    private readonly context: CommandContext,
-  ) {}
-
-  done(): LotOutcome {
-    return { ok: true, events: this.events, state: this.lotState, position: this.position };
-  }
-
-  async pay(command: PaymentCommand): Promise<LotOutcome> {
-    const outcome: PaymentOutcome = await this.payments.handle(command, this.context);
-    if (!outcome.ok) return outcome;
-    this.payment = outcome.state;
-    this.events.push(...outcome.events);
-    if (outcome.events.length > 0) this.position = outcome.position;
-    return this.done();
-  }
-
-  async onLot(command: LotCommand): Promise<LotOutcome> {
-    const outcome = await this.lot.handle(command, this.context);
-    if (!outcome.ok) return outcome;
-    this.lotState = outcome.state;
-    this.events.push(...outcome.events);
-    if (outcome.events.length > 0) this.position = outcome.position;
-    return this.done();
-  }
-}

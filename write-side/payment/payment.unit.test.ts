@@ -18,7 +18,7 @@ import {
 import type { PaymentEvent } from "./payment-facts.js";
 import { ledgerViolations } from "./payment-ledger.js";
 import { REFUND_WINDOW_MS } from "./payment-policy.js";
-import { releaseStepOf } from "./settlement-steps.js";
+import { releaseStepOf } from "./payment-process.js";
 
 /** Issue 48: a payment decided from its own stream alone (no lot state, no sweep). */
 

@@ -1,0 +1,183 @@
+import { describe, expect, it } from "vitest";
+import { LOT, lotRegistered, NOW, parkingReserved } from "../../test-support/given-when-then.js";
+import { fold, type ParkingLotEvent } from "../parking-lot/decider.js";
+import { evolvePaymentAggregate, noPayment, type PaymentState } from "./payment.js";
+import type { PaymentEvent } from "./payment-facts.js";
+import type { PaymentCommand } from "./payment-handler.js";
+import {
+  afterLotRefusal,
+  afterPayment,
+  firstStep,
+  type PaymentProcessCommand,
+  type ProcessStep,
+} from "./payment-process.js";
+
+/*
+ * Issue 68, item 4: the payment process's decisions are pure (payment-process.ts). Given the lot's
+ * facts and the payment's, when a command (or a step's outcome) arrives, then the next step.
+ */
+
+const ID = "res-1";
+const ids = { parkingLotId: LOT, reservationId: ID };
+const T0 = Date.parse(NOW);
+const iso = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
+const HOLD_UNTIL = iso(15);
+
+const waiting: ParkingLotEvent[] = [
+  lotRegistered(),
+  parkingReserved({ payment: { amount: 5000, currency: "KRW", holdUntil: HOLD_UNTIL } }),
+];
+const created: PaymentEvent = {
+  type: "PaymentIntentCreated",
+  data: { ...ids, intentId: "pi_1", amount: 5000, currency: "KRW", createdAt: NOW },
+};
+const authorized: PaymentEvent = {
+  type: "PaymentAuthorized",
+  data: { ...ids, intentId: "pi_1", amount: 5000, currency: "KRW", authorizedAt: NOW },
+};
+const failed: PaymentEvent = {
+  type: "PaymentFailed",
+  data: { ...ids, intentId: "pi_1", reason: "declined", failedAt: NOW },
+};
+
+/** A lot registered without payment terms asks for none: no deposit, no fees. */
+const DEFAULT_TERMS = {
+  currency: "KRW",
+  deposit: 0,
+  noShowFee: 0,
+  cancellation: { feePercent: 0, freeUntilMinutesBefore: 0 },
+};
+
+const paymentOf = (events: readonly PaymentEvent[]): PaymentState =>
+  events.reduce(evolvePaymentAggregate, noPayment);
+
+function given(lotEvents: readonly ParkingLotEvent[], paymentEvents: readonly PaymentEvent[] = []) {
+  const lot = fold(lotEvents);
+  const payment = paymentOf(paymentEvents);
+  return {
+    when: (command: PaymentProcessCommand) => ({
+      // biome-ignore lint/suspicious/noThenProperty: the given/when/then reading is the point; never awaited.
+      then: (expected: ProcessStep) => expect(firstStep(command, lot, payment)).toEqual(expected),
+      /** The payment's stream took `paid`, leaving these facts: what follows. */
+      paid: (paid: PaymentCommand, after: readonly PaymentEvent[]) =>
+        afterPayment(command, paid, paymentOf(after)),
+      refusedByLot: (code: "PaymentNotPending" | "ReservationNotFound") =>
+        afterLotRefusal(command, lot, payment, { code, ...ids }),
+    }),
+  };
+}
+
+const authorize = {
+  type: "AuthorizePayment",
+  ...ids,
+  intentId: "pi_1",
+  amount: 5000,
+  currency: "KRW",
+  now: iso(1),
+} as const;
+const decline = {
+  type: "FailPayment",
+  ...ids,
+  intentId: "pi_1",
+  code: "card_declined",
+  now: iso(1),
+} as const;
+const expire = { type: "ExpirePaymentHold", ...ids, now: iso(20) } as const;
+
+describe("the payment process decides its steps purely (issue 68 item 4)", () => {
+  it("an authorization: on the payment's stream first, with what the lot asked; recorded, the booking is confirmed", () => {
+    const when = given(waiting, [created]).when(authorize);
+    when.then({
+      kind: "pay",
+      command: {
+        ...ids,
+        type: "AuthorizePayment",
+        command: authorize,
+        ask: { awaiting: true, amount: 5000, currency: "KRW", terms: DEFAULT_TERMS },
+        booking: { customerId: "CUST1", booking: { amount: 5000 } },
+      },
+    });
+    const paid = (firstStep(authorize, fold(waiting), paymentOf([created])) as { command: PaymentCommand })
+      .command;
+    expect(when.paid(paid, [created, authorized])).toEqual({ kind: "lot", command: authorize });
+    // Refused by the payment's decider (not pending): nothing recorded, nothing follows.
+    expect(when.paid(paid, [created])).toEqual({ kind: "done" });
+  });
+
+  it("an authorization whose booking the lot ended meanwhile is settled as a free cancel; other refusals are the answer", () => {
+    const when = given(waiting, [created, authorized]).when(authorize);
+    const settle = when.refusedByLot("PaymentNotPending");
+    expect(settle).toMatchObject({
+      kind: "pay",
+      command: { ...ids, type: "DecideSettlement", ask: { because: "operator-cancel" }, now: iso(1) },
+    });
+    expect(when.refusedByLot("ReservationNotFound")).toEqual({
+      kind: "refuse",
+      rejection: { code: "ReservationNotFound", ...ids },
+    });
+  });
+
+  it("a decline fails the payment, then cancels the booking; authorized first, the booking is confirmed instead", () => {
+    const when = given(waiting, [created]).when(decline);
+    when.then({
+      kind: "pay",
+      command: {
+        ...ids,
+        type: "FailPayment",
+        failure: { ...ids, reason: "declined", intentId: "pi_1", code: "card_declined" },
+        now: iso(1),
+      },
+    });
+    const paid = (firstStep(decline, fold(waiting), paymentOf([created])) as { command: PaymentCommand })
+      .command;
+    expect(when.paid(paid, [created, failed])).toEqual({ kind: "lot", command: decline });
+    expect(when.paid(paid, [created, authorized])).toEqual({
+      kind: "lot",
+      command: {
+        ...ids,
+        type: "AuthorizePayment",
+        intentId: "pi_1",
+        amount: 5000,
+        currency: "KRW",
+        now: iso(1),
+      },
+    });
+  });
+
+  it("a hold's end: not due before holdUntil; due, the payment fails as expired with the intent it recorded", () => {
+    given(waiting, [created])
+      .when({ ...expire, now: iso(5) })
+      .then({ kind: "refuse", rejection: { code: "NotDue", parkingLotId: LOT, at: HOLD_UNTIL } });
+    given(waiting, [created])
+      .when(expire)
+      .then({
+        kind: "pay",
+        command: {
+          ...ids,
+          type: "FailPayment",
+          failure: { ...ids, reason: "expired", intentId: "pi_1" },
+          now: iso(20),
+        },
+      });
+  });
+
+  it("nothing to do, or not this lot's: a booking no longer waiting, an unknown lot, another lot's payment", () => {
+    const confirmed: ParkingLotEvent = {
+      type: "ReservationConfirmed",
+      data: { ...ids, customerId: "CUST1", intentId: "pi_1", confirmedAt: NOW },
+    };
+    given([...waiting, confirmed], [created, authorized])
+      .when(decline)
+      .then({ kind: "done" });
+    given([], [])
+      .when(decline)
+      .then({ kind: "refuse", rejection: { code: "LotNotFound", parkingLotId: LOT } });
+    const elsewhere: PaymentEvent = { ...created, data: { ...created.data, parkingLotId: "other-lot" } };
+    given(waiting, [elsewhere])
+      .when(authorize)
+      .then({ kind: "refuse", rejection: { code: "ReservationNotFound", ...ids } });
+    given([lotRegistered()], [])
+      .when({ type: "SettleBooking", ...ids, end: { because: "check-out", overstayCharge: 0 }, now: iso(60) })
+      .then({ kind: "done" });
+  });
+});
