@@ -1,5 +1,4 @@
 import { appendFileSync, rmSync } from "node:fs";
-import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
@@ -13,35 +12,11 @@ import { serviceProcesses } from "../test-support/spawned-services.js";
 /**
  * The failover drill (issue 70): a primary with a synchronous streaming-replication standby
  * (`pg_basebackup -R`, application_name=standby), the built service writing bookings under load
- * through an address that follows the primary (here a TCP forwarder, as a virtual IP or a DNS name
- * would in production). The primary is killed (immediate stop: a crash) and the standby promoted;
- * the service answers 503 while it cannot write, reconnects by itself once the address leads to
- * the new primary, and every booking it acknowledged is on the promoted standby.
+ * through a multi-host URL naming both (`postgres://…@primary,standby/parking?target_session_attrs=
+ * read-write`, platform/postgres/hosts.ts). The primary is killed (immediate stop: a crash) and the
+ * standby promoted; the service answers 503 while no host is writable (the standby is read-only
+ * until promoted), goes to the promoted standby by itself, and every booking it acknowledged is on it.
  */
-
-/** Forwards every connection to the port `target()` names now; `cut()` drops the open ones. */
-function forwarder(port: number, target: () => number): { server: Server; cut: () => void } {
-  const open = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = createConnection({ host: "127.0.0.1", port: target() });
-    for (const socket of [client, upstream]) {
-      open.add(socket);
-      socket.on("close", () => open.delete(socket));
-      socket.on("error", () => {
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  server.listen(port, "127.0.0.1");
-  return {
-    server,
-    cut: () => {
-      for (const socket of open) socket.destroy();
-    },
-  };
-}
 
 describe("failover drill: primary killed, standby promoted, no acknowledged booking lost", () => {
   const data = tempDataDir("parking-pg-failover-");
@@ -49,11 +24,9 @@ describe("failover drill: primary killed, standby promoted, no acknowledged book
   let primary: PostgresCluster | undefined;
   let standbyRoot: string | undefined;
   let standbyData: string | undefined;
-  let proxy: Server | undefined;
 
   afterAll(async () => {
     await processes.killAll();
-    proxy?.close();
     await primary?.stop("immediate");
     if (primary && standbyData) {
       try {
@@ -118,13 +91,9 @@ describe("failover drill: primary killed, standby promoted, no acknowledged book
     await admin.end();
     await cluster.createDatabase("parking");
 
-    let target = cluster.port;
-    const proxyPort = await freePort();
-    const forward = forwarder(proxyPort, () => target);
-    proxy = forward.server;
     const service = await processes.start({
       DATA_DIR: data.dir,
-      DATABASE_URL: `postgres://postgres@127.0.0.1:${proxyPort}/parking`,
+      DATABASE_URL: `postgres://postgres@127.0.0.1:${cluster.port},127.0.0.1:${standbyPort}/parking?target_session_attrs=read-write`,
     });
     const lot = { parkingLotId: "failover-1", name: "Failover", capacity: 5000, hourlyRate: 1000 };
     expect((await call(service.url, "POST", "/parking-lots", lot)).status).toBe(201);
@@ -155,11 +124,17 @@ describe("failover drill: primary killed, standby promoted, no acknowledged book
     };
     const writers = Array.from({ length: 4 }, writer);
     const until = async (count: number) => {
-      while (acknowledged.length < count) await sleep(10);
+      const deadline = Date.now() + 40_000;
+      while (acknowledged.length < count) {
+        if (Date.now() > deadline)
+          throw new Error(
+            `${acknowledged.length} of ${count} acknowledged: ${JSON.stringify(Object.fromEntries(statuses))}\n${service.output().slice(-3000)}`,
+          );
+        await sleep(10);
+      }
     };
     await until(30);
     await cluster.stop("immediate"); // the primary crashes
-    forward.cut();
     await eventually(async () => ((statuses.get(503) ?? 0) > 0 ? true : undefined), 20_000, "a 503").catch(
       (error: unknown) => {
         throw new Error(
@@ -168,7 +143,6 @@ describe("failover drill: primary killed, standby promoted, no acknowledged book
       },
     );
     cluster.run("pg_ctl", ["-D", standbyData, "-w", "-t", "60", "promote"]);
-    target = standbyPort; // the address now leads to the new primary
     const before = acknowledged.length;
     await until(before + 30);
     stop = true;

@@ -520,11 +520,19 @@ describe("DATABASE_URL", () => {
   });
 
   it.each([
+    "postgres://a:5432,b:5432/parking",
+    "postgres://app:pw@db1,db2:5433,[::1]/parking?target_session_attrs=read-write&sslmode=require",
+  ])("accepts libpq's multi-host URLs (platform/postgres/hosts.ts): %s", (url) => {
+    expect(loadConfig({ DATABASE_URL: url }).databaseUrl).toBe(url);
+  });
+
+  it.each([
     "localhost:5432",
     "mysql://localhost/parking",
     "postgres://",
     "postgres://localhost:70000/parking",
-    "postgres://a:5432,b:5432/parking",
+    "postgres://a:5432,/parking",
+    "postgres://a,b/parking?target_session_attrs=standby",
     "postgres://local host/parking",
   ])("rejects %s", (value) => rejects("DATABASE_URL", value));
 

@@ -17,6 +17,7 @@
  * another order.
  */
 import pg from "pg";
+import { poolConfig } from "../../platform/postgres/hosts.js";
 import { WorkBudgetExceededError } from "../../platform/work-budget.js";
 import { examined, examinedBound } from "../bounds.js";
 import { bulkLoadThrough } from "../bulk-load.js";
@@ -74,7 +75,7 @@ export class PostgresDocumentStore implements DocumentStore {
 
   /** Connects and creates the store's own tables if missing; fails with DocumentStoreUnavailableError. */
   static async open(options: PostgresDocumentStoreOptions): Promise<PostgresDocumentStore> {
-    const pool = new pg.Pool({ connectionString: options.url, max: options.maxConnections ?? 10 });
+    const pool = new pg.Pool(poolConfig(options.url, { max: options.maxConnections ?? 10 }));
     // An idle connection that breaks is dropped by the pool; the next call reports it.
     pool.on("error", () => undefined);
     const store = new PostgresDocumentStore(pool);

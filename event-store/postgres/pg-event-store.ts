@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { Observable } from "rxjs";
+import { poolConfig } from "../../platform/postgres/hosts.js";
 import { type MigrationStep, migrate } from "../../platform/postgres/migrations.js";
 import { chargeWork } from "../../platform/work-budget.js";
 import { countOf, validateAppend, validateRevision } from "../arguments.js";
@@ -67,7 +68,8 @@ export class PostgresEventStore implements EventStore {
 
   private constructor(
     private readonly pool: pg.Pool,
-    private readonly url: string,
+    /** The pool's configuration: the LISTEN connection is made with it (the same host choice). */
+    private readonly config: pg.PoolConfig,
     private readonly pollIntervalMs: number,
     private readonly beforeCommit: (() => void) | undefined,
   ) {}
@@ -77,7 +79,8 @@ export class PostgresEventStore implements EventStore {
     const { url, poolSize = 10, pollIntervalMs = 1000 } = options;
     if (!/^postgres(ql)?:\/\//.test(url)) throw new RangeError("the event store needs a postgres:// URL");
     if (!(pollIntervalMs > 0)) throw new RangeError("pollIntervalMs must be positive");
-    const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000 });
+    const config = poolConfig(url, { max: poolSize, connectionTimeoutMillis: 5000 });
+    const pool = new pg.Pool(config);
     // An idle connection that breaks (the server restarted) is dropped by the pool; the next call reconnects.
     pool.on("error", () => undefined);
     try {
@@ -86,7 +89,7 @@ export class PostgresEventStore implements EventStore {
       await pool.end();
       throw mapPgError(error);
     }
-    return new PostgresEventStore(pool, url, pollIntervalMs, options.beforeCommit);
+    return new PostgresEventStore(pool, config, pollIntervalMs, options.beforeCommit);
   }
 
   async appendToStream(
@@ -342,7 +345,8 @@ export class PostgresEventStore implements EventStore {
 
   /** A connection of its own that LISTENs; losing it leaves the polling timer, which tries again. */
   private async listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url });
+    const Client = (this.config.Client ?? pg.Client) as typeof pg.Client;
+    const client = new Client(this.config);
     this.listener = client;
     const drop = () => {
       if (this.listener === client) this.listener = undefined;

@@ -72,8 +72,8 @@ interface ConnectionStringRules {
   readonly singleHostSchemes: readonly string[];
   /** Whether a user name is required when `@` is present (`user:password@`). */
   readonly passwordRequired: boolean;
-  /** Whether the client reads one host only (no comma-separated list). */
-  readonly oneHost?: boolean;
+  /** The values a `target_session_attrs` in the query may take (libpq's multi-host URLs). */
+  readonly sessionAttrs?: readonly string[];
 }
 
 function connectionString(rules: ConnectionStringRules): Parser<string> {
@@ -95,7 +95,6 @@ function connectionString(rules: ConnectionStringRules): Parser<string> {
       if (!parts) return fail("unexpected characters");
       const hosts = (parts.hosts ?? "").split(",");
       if (hosts.some((h) => h === "")) return fail("no host");
-      if (rules.oneHost && hosts.length !== 1) return fail("takes one host[:port], not a list");
       if (rules.singleHostSchemes.includes(scheme) && (hosts.length !== 1 || hosts[0]?.includes(":"))) {
         return fail(`${scheme}:// takes exactly one host name without a port`);
       }
@@ -109,7 +108,11 @@ function connectionString(rules: ConnectionStringRules): Parser<string> {
         if (!mongodbDatabaseName.parse(database).ok) return fail(`database "${database}" is not valid`);
       }
       const query = checkQuery(parts.query);
-      return query ? fail(query) : ok(raw);
+      if (query) return fail(query);
+      const attrs = new URLSearchParams(parts.query ?? "").get("target_session_attrs");
+      if (attrs !== null && !rules.sessionAttrs?.includes(attrs))
+        return fail(`target_session_attrs takes ${rules.sessionAttrs?.join(", ") ?? "no value here"}`);
+      return ok(raw);
     },
   };
 }
@@ -132,7 +135,10 @@ export const mongodbConnectionString = connectionString({
   passwordRequired: false,
 });
 
-/** pg reads one host (TLS from `sslmode=` and the rest of the query, as libpq does). */
+/**
+ * pg reads one host (TLS from `sslmode=` and the rest of the query, as libpq does); a list of hosts
+ * with `target_session_attrs` is libpq's multi-host URL, which platform/postgres/hosts.ts serves.
+ */
 export const postgresConnectionString = connectionString({
   schemes: POSTGRES_URL_SCHEMES,
   example: "postgres://parking:secret@db:5432/parking?sslmode=verify-full",
@@ -140,5 +146,5 @@ export const postgresConnectionString = connectionString({
   path: "database",
   singleHostSchemes: [],
   passwordRequired: false,
-  oneHost: true,
+  sessionAttrs: ["any", "read-write", "primary"],
 });
