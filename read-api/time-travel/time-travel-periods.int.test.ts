@@ -337,6 +337,32 @@ describe("time travel from the opening of the period holding the moment (issue 4
       }
     }
   });
+  it("the control center as of a moment for a member of staff scoped to one lot reads that lot's streams and no other's, and answers as the live one scoped alike", async () => {
+    const context = booksContext(events);
+    await followBooks(context, controlCenterBooks({ every: BOUND }));
+    const recorded = countingReads(events);
+    const travel = new TimeTravel(recorded.store, { maxFold: 100_000, books: context.documentStore });
+    const within = { every: false, ids: ["R"], prefixes: [] } as const;
+    // Moments when all three lots are registered (Q's life comes last in the log).
+    const cuts = (lotEvents.get("Q") ?? [])
+      .filter((_, k) => k % 40 === 5)
+      .map((e): Cut => ({ kind: "position", commit: e.position.commit }));
+    expect(cuts.length).toBeGreaterThan(3);
+    for (const cut of cuts) {
+      recorded.reads.length = 0;
+      const view = await travel.controlCenter(cut, { limit: 10, within });
+      expect(view, JSON.stringify(cut)).toEqual(
+        await liveControlCenterAt(events, cut, { limit: 10, within }),
+      );
+      expect(view.parkingLots.map((lot) => lot.parkingLotId)).toEqual(["R"]);
+      // Its period streams and its periods' views (side streams), nothing of P's or Q's.
+      const ofR = (streamId: string) =>
+        lotPeriodOfStream(streamId)?.parkingLotId === "R" ||
+        streamId.startsWith(lotPeriodViewStream("R", 0).slice(0, -1));
+      expect(recorded.reads.filter((r) => !ofR(r.streamId))).toEqual([]);
+      expect(recorded.reads.length).toBeGreaterThan(0);
+    }
+  });
 });
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {

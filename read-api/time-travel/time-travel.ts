@@ -20,7 +20,7 @@ import {
 import { RESERVATIONS, reservationsProjection } from "../../projections/read-models/reservations.js";
 import type { AsOfStamp } from "../../schemas/as-of.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
-import type { LotReach } from "../../schemas/lot-reach.js";
+import { type LotReach, reaches } from "../../schemas/lot-reach.js";
 import type { ControlCenterView, ParkingLotDetail, ReservationView } from "../../schemas/read-models.js";
 import { lotPeriodHolding, readLotEvents } from "../../write-side/lot-streams.js";
 import { parkingLotStream } from "../../write-side/parking-lot/periods.js";
@@ -196,6 +196,8 @@ export class TimeTravel {
       const documents: WriteOp[] = [];
       for (const [collection, { _id: parkingLotId }] of books.state.documents()) {
         if (collection !== foldCollection(REGISTERED_LOTS)) continue;
+        // A member of staff scoped to lots sees only theirs (and no totals): no other lot is read.
+        if (page.within && !reaches(page.within, parkingLotId)) continue;
         if (budget <= 0) throw new FoldTooFarError(this.maxFold);
         const source = await this.periodSource(parkingLotId, upTo, "lot");
         const lot = await this.cache.fold(source, upTo, budget);
