@@ -55,6 +55,8 @@ export class LotLoader {
     parkingLotId: string,
     holds: (recorded: RecordedEvent) => boolean,
     from?: LotInPeriod,
+    /** Told each event folded, with the states before and after it (a view's index kept along). */
+    observe?: Observer,
   ): Promise<LotInPeriod & { readonly beyond: boolean }> {
     const stream = parkingLotStream(
       parkingLotId,
@@ -62,10 +64,15 @@ export class LotLoader {
     );
     const start = from?.stream === stream ? from : EMPTY_STREAM;
     let beyond = false;
-    const lot = await this.catchUp(stream, start, (recorded) => {
-      beyond = !holds(recorded);
-      return !beyond;
-    });
+    const lot = await this.catchUp(
+      stream,
+      start,
+      (recorded) => {
+        beyond = !holds(recorded);
+        return !beyond;
+      },
+      observe,
+    );
     return { ...lot, beyond };
   }
 
@@ -77,6 +84,7 @@ export class LotLoader {
     streamId: string,
     from: LotAtRevision & { readonly eventId?: string | null; readonly closed?: boolean },
     holds: (recorded: RecordedEvent) => boolean = () => true,
+    observe?: Observer,
   ): Promise<LotInPeriod> {
     let { state, revision, position } = from;
     let eventId = from.eventId ?? null;
@@ -88,10 +96,15 @@ export class LotLoader {
       eventId = recorded.id;
       closed = recorded.type === "LotBooksClosed";
       if (!PARKING_LOT_EVENT_TYPES.has(recorded.type)) continue;
-      state = evolve(state, decodeEvent(recorded).event as ParkingLotEvent);
+      const event = decodeEvent(recorded).event as ParkingLotEvent;
+      const next = evolve(state, event);
+      observe?.(state, next, event);
+      state = next;
     }
     return { state, revision, position, eventId, stream: streamId, closed };
   }
 }
+
+type Observer = (before: ParkingLotState, after: ParkingLotState, event: ParkingLotEvent) => void;
 
 const EMPTY_STREAM: LotAtRevision = { state: initialState, revision: -1, position: null };

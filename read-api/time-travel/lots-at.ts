@@ -4,7 +4,7 @@ import type { StepTree } from "../../platform/step-tree.js";
 import { stampMsOfRaw } from "../../schemas/event-stamps.js";
 import { type LotInPeriod, LotLoader } from "../../write-side/lot-loader.js";
 import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
-import { windowSteps } from "../../write-side/parking-lot/held-timeline.js";
+import { windowSteps, windowStepsAfter } from "../../write-side/parking-lot/held-timeline.js";
 import type { Cut } from "./as-of.js";
 import { within } from "./fold-cache.js";
 
@@ -52,6 +52,9 @@ export class LotsAt {
     const from = kept && (kept.last === undefined || holds(kept.last)) ? kept : undefined;
     let stampMs = from?.stampMs ?? Number.NEGATIVE_INFINITY;
     let last = from?.last;
+    // The windows' tree carried along the events folded after a kept state (O(log n) each).
+    let windows: StepTree | undefined = from?.windows || undefined;
+    let carried = from?.lot.state;
     const lot = await this.loader.at(
       parkingLotId,
       (raw) => {
@@ -60,6 +63,14 @@ export class LotsAt {
         return true;
       },
       from?.lot,
+      (before, after, event) => {
+        // Only along the kept state (the loader starts from its opening for another period).
+        windows =
+          windows !== undefined && before === carried
+            ? windowStepsAfter(windows, before, after, event)
+            : undefined;
+        carried = after;
+      },
     );
     // The stamps folded: those of the period's events read (an earlier opening checked is older).
     if (from?.lot.stream !== lot.stream) stampMs = Number.NEGATIVE_INFINITY;
@@ -67,7 +78,12 @@ export class LotsAt {
     const entry: Kept =
       from && from.lot.revision === lot.revision && from.lot.stream === lot.stream
         ? from
-        : { lot, last: last?.streamId === lot.stream ? last : undefined, stampMs };
+        : {
+            lot,
+            last: last?.streamId === lot.stream ? last : undefined,
+            stampMs,
+            ...(from?.lot.stream === lot.stream && windows !== undefined ? { windows } : {}),
+          };
     this.keep(parkingLotId, entry);
     entry.windows ??= lot.state.kind === "registered" ? windowSteps(lot.state.occupancy) : null;
     return {
