@@ -23,7 +23,7 @@ export interface LotAt {
 
 interface Kept {
   readonly lot: LotInPeriod;
-  readonly last: RecordedEvent | undefined;
+  /** The latest stamp among the period's events folded. */
   readonly stampMs: number;
   windows?: StepTree;
 }
@@ -32,7 +32,8 @@ interface Kept {
  * Lots as of a moment, for time travel (issue 68 item 2): the write side's loader (LotLoader.at:
  * the opening of the period holding the moment and that period's events up to it), with one
  * bounded cache, the `capacity` lots asked last (least recently asked out first), each kept at
- * the last moment read: a later moment of the same period folds only the events between the two.
+ * the last moment read: a later moment of the same period folds only the events between the two,
+ * the windows' step tree carried along them (O(log n) each).
  */
 export class LotsAt {
   private readonly loader: LotLoader;
@@ -46,44 +47,31 @@ export class LotsAt {
   }
 
   async at(parkingLotId: string, cut: Cut): Promise<LotAt> {
-    const holds = (raw: RecordedEvent) => within(cut, raw.position, stampMsOfRaw(raw.type, raw.data));
     const kept = this.kept.get(parkingLotId);
-    // A kept state whose last event is within the moment is a prefix of the answer's period.
-    const from = kept && (kept.last === undefined || holds(kept.last)) ? kept : undefined;
-    let stampMs = from?.stampMs ?? Number.NEGATIVE_INFINITY;
-    let last = from?.last;
-    // The windows' tree carried along the events folded after a kept state (O(log n) each).
+    // A state kept at an earlier moment is a prefix of the answer's (the loader uses it only in the same period).
+    const from = kept && within(cut, kept.lot.position, kept.stampMs) ? kept : undefined;
+    const stamps = new Map<string, number>();
     let windows: StepTree | undefined = from?.windows || undefined;
     let carried = from?.lot.state;
-    const lot = await this.loader.at(
-      parkingLotId,
-      (raw) => {
-        if (!holds(raw)) return false;
-        if (raw.streamId !== last?.streamId || raw.revision > last.revision) last = raw;
-        return true;
-      },
-      from?.lot,
-      (before, after, event) => {
-        // Only along the kept state (the loader starts from its opening for another period).
-        windows =
-          windows !== undefined && before === carried
-            ? windowStepsAfter(windows, before, after, event)
-            : undefined;
-        carried = after;
-      },
+    const holds = (raw: RecordedEvent) => {
+      const stamp = stampMsOfRaw(raw.type, raw.data);
+      if (!within(cut, raw.position, stamp)) return false;
+      stamps.set(raw.streamId, Math.max(stamps.get(raw.streamId) ?? Number.NEGATIVE_INFINITY, stamp));
+      return true;
+    };
+    const lot = await this.loader.at(parkingLotId, holds, from?.lot, (before, after, event) => {
+      windows = windows && before === carried ? windowStepsAfter(windows, before, after, event) : undefined;
+      carried = after;
+    });
+    const same = from !== undefined && from.lot.stream === lot.stream;
+    const stampMs = Math.max(
+      same ? from.stampMs : Number.NEGATIVE_INFINITY,
+      stamps.get(lot.stream) ?? Number.NEGATIVE_INFINITY,
     );
-    // The stamps folded: those of the period's events read (an earlier opening checked is older).
-    if (from?.lot.stream !== lot.stream) stampMs = Number.NEGATIVE_INFINITY;
-    if (last && last.streamId === lot.stream) stampMs = Math.max(stampMs, stampMsOfRaw(last.type, last.data));
     const entry: Kept =
-      from && from.lot.revision === lot.revision && from.lot.stream === lot.stream
+      same && from.lot.revision === lot.revision
         ? from
-        : {
-            lot,
-            last: last?.streamId === lot.stream ? last : undefined,
-            stampMs,
-            ...(from?.lot.stream === lot.stream && windows !== undefined ? { windows } : {}),
-          };
+        : { lot, stampMs, ...(same && windows ? { windows } : {}) };
     this.keep(parkingLotId, entry);
     entry.windows ??= lot.state.kind === "registered" ? windowSteps(lot.state.occupancy) : null;
     return {
