@@ -16,6 +16,7 @@
  *
  *   nice -n 10 npx tsx bench/lot-figures.ts --as-of
  *   nice -n 10 npx tsx bench/lot-figures.ts --control-center-as-of
+ *   nice -n 10 npx tsx bench/lot-figures.ts --timeline-as-of   (a lot's first timeline as of a moment)
  *
  * Per size: "warm" is an answer at a position already answered (the lot's state and its occupancy
  * timeline cached: a lookup per step); "new fact" is the first answer after one more booking (the
@@ -293,6 +294,44 @@ async function listingFigures(
   }
 }
 
+/**
+ * The first `asOf` timeline of a lot of 20,000 bookings (GET /parking-lots/{id}/timeline?asOf=),
+ * cold: a new TimeTravel per answer (nothing kept), at 5 moments near the head; then the next
+ * moment after each, warm (what the first answer kept). Wall-clock and CPU, medians of 5.
+ */
+async function timelineAsOfFigures() {
+  const dir = mkdtempSync(join(tmpdir(), "lot-figures-tl-"));
+  try {
+    const { store, events, head } = await lotLog(dir, "tl", 20_000, 0);
+    const timeline = (q: Views) => q.lots.timeline("bench", { stepMinutes: 15 });
+    const cold: number[] = [];
+    const coldWall: number[] = [];
+    const warm: number[] = [];
+    for (let k = 0; k < 5; k++) {
+      const travel = new TimeTravel(store, { maxFold: 1_000_000 });
+      const at = (commit: number) =>
+        travel.lotView("bench", { kind: "position", commit }, timeline, "period");
+      const started = performance.now();
+      cold.push(await cpuMs(() => at(head - 300 - k * 37), 1));
+      coldWall.push(performance.now() - started);
+      warm.push(await cpuMs(() => at(head - 290 - k * 37), 1));
+    }
+    const median = (xs: number[]) => (xs.sort((a, b) => a - b)[2] as number).toFixed(1);
+    console.log(
+      `timeline asOf, first answer on a lot of ${events.toLocaleString("en-US")} events: ` +
+        `${median(cold)} ms CPU, ${median(coldWall)} ms wall (medians of 5); the next moment: ${median(warm)} ms CPU`,
+    );
+    await store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// `--timeline-as-of`: only the first timeline as of a moment (issue 68's loader).
+if (process.argv.includes("--timeline-as-of")) {
+  await timelineAsOfFigures();
+  process.exit(0);
+}
 // `--as-of`: only a lot's time-travel figures; `--control-center-as-of`: only the control center's.
 const controlCenterOnly = process.argv.includes("--control-center-as-of");
 if (!process.argv.includes("--as-of") && !controlCenterOnly) await main();

@@ -9,6 +9,7 @@ import { FoldState } from "../read-api/time-travel/fold-state.js";
 import { readViews } from "../read-api/views/views.js";
 import { decodeEvent } from "../schemas/event-codec.js";
 import { stampMsOfRaw } from "../schemas/event-stamps.js";
+import type { LotReach } from "../schemas/lot-reach.js";
 
 /**
  * The control center as the live service shows it over the same log, independent of time
@@ -19,7 +20,7 @@ import { stampMsOfRaw } from "../schemas/event-stamps.js";
 export async function liveControlCenterAt(
   store: EventStore,
   cut: Cut,
-  page: { readonly limit: number },
+  page: { readonly limit: number; readonly within?: LotReach },
 ): Promise<unknown> {
   const state = new FoldState([
     parkingLotsProjection,

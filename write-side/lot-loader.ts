@@ -1,6 +1,6 @@
-import type { EventStore } from "../event-store/port.js";
+import type { EventStore, RecordedEvent } from "../event-store/port.js";
 import { decodeEvent } from "../schemas/event-codec.js";
-import { currentLotPeriod } from "./lot-streams.js";
+import { currentLotPeriod, lotPeriodHolding } from "./lot-streams.js";
 import {
   evolve,
   initialState,
@@ -45,26 +45,66 @@ export class LotLoader {
   }
 
   /**
-   * Folds the stream's events after `from.revision` into `from.state`. `eventId` of the result is
-   * that of the last event read, or `from`'s when there was none.
+   * The lot as of a point of its history, for the read side (issue 68: one loader for every
+   * reader): the opening of the last period whose opening `holds` (period 0 whatever), folded with
+   * that period's events up to the first that `holds` rejects (`beyond`: one was met). `from`, a
+   * state of the same period whose events all hold, is carried on instead of folding its prefix
+   * again. Costs the openings that locate the period and at most that period's events.
+   */
+  async at(
+    parkingLotId: string,
+    holds: (recorded: RecordedEvent) => boolean,
+    from?: LotInPeriod,
+    /** Told each event folded, with the states before and after it (a view's index kept along). */
+    observe?: Observer,
+  ): Promise<LotInPeriod & { readonly beyond: boolean }> {
+    const stream = parkingLotStream(
+      parkingLotId,
+      await lotPeriodHolding(this.eventStore, parkingLotId, holds),
+    );
+    const start = from?.stream === stream ? from : EMPTY_STREAM;
+    let beyond = false;
+    const lot = await this.catchUp(
+      stream,
+      start,
+      (recorded) => {
+        beyond = !holds(recorded);
+        return !beyond;
+      },
+      observe,
+    );
+    return { ...lot, beyond };
+  }
+
+  /**
+   * Folds the stream's events after `from.revision` into `from.state` (while `holds` accepts
+   * them). `eventId` of the result is that of the last event folded, or `from`'s when there was none.
    */
   async catchUp(
     streamId: string,
     from: LotAtRevision & { readonly eventId?: string | null; readonly closed?: boolean },
+    holds: (recorded: RecordedEvent) => boolean = () => true,
+    observe?: Observer,
   ): Promise<LotInPeriod> {
     let { state, revision, position } = from;
     let eventId = from.eventId ?? null;
     let closed = from.closed ?? false;
     for await (const recorded of this.eventStore.readStream(streamId, { fromRevision: revision + 1 })) {
+      if (!holds(recorded)) break;
       revision = recorded.revision;
       position = recorded.position;
       eventId = recorded.id;
       closed = recorded.type === "LotBooksClosed";
       if (!PARKING_LOT_EVENT_TYPES.has(recorded.type)) continue;
-      state = evolve(state, decodeEvent(recorded).event as ParkingLotEvent);
+      const event = decodeEvent(recorded).event as ParkingLotEvent;
+      const next = evolve(state, event);
+      observe?.(state, next, event);
+      state = next;
     }
     return { state, revision, position, eventId, stream: streamId, closed };
   }
 }
+
+type Observer = (before: ParkingLotState, after: ParkingLotState, event: ParkingLotEvent) => void;
 
 const EMPTY_STREAM: LotAtRevision = { state: initialState, revision: -1, position: null };

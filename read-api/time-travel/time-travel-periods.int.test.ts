@@ -258,13 +258,40 @@ describe("time travel from the opening of the period holding the moment (issue 4
     );
   });
 
-  it("lays a checkpoint right after the opening, so the next moment of the period does not decode it again", async () => {
-    const travel = new TimeTravel(events);
+  it("keeps the lot as of the last moment asked (one loader, issue 68): a later moment of the same period reads only the events between the two", async () => {
+    const recorded = countingReads(events);
+    const travel = new TimeTravel(recorded.store);
     const opening = openings().at(-1);
     if (!opening) throw new Error("no opening");
-    const openedAt = Date.parse((opening.data as { openedAt: string }).openedAt);
-    await travel.lotView("P", { kind: "instant", ms: openedAt + 1 }, timeline("P"), "period");
-    expect(travel.stats().checkpoints).toBe(1);
+    const period = (lotEvents.get("P") ?? []).filter((e) => e.streamId === opening.streamId);
+    const [early, late] = [period[3], period[9]];
+    if (!early || !late) throw new Error("a short period");
+    await travel.lotView("P", { kind: "position", commit: early.position.commit }, timeline("P"), "period");
+    recorded.reads.length = 0;
+    await travel.lotView("P", { kind: "position", commit: late.position.commit }, timeline("P"), "period");
+    // Revisions 4 to 9, and the one beyond that ends the fold; the openings that locate the period aside.
+    const folded = recorded.reads.filter(
+      (r) => r.streamId === opening.streamId && r.type !== "LotPeriodOpened",
+    );
+    expect(folded.map((r) => r.commit)).toEqual(period.slice(4, 11).map((e) => e.position.commit));
+  });
+
+  it("keeps at most `lotsKept` lots, the least recently asked out first", async () => {
+    const recorded = countingReads(events);
+    const travel = new TimeTravel(recorded.store, { lotsKept: 1 });
+    const opening = openings().at(-1);
+    if (!opening) throw new Error("no opening");
+    const period = (lotEvents.get("P") ?? []).filter((e) => e.streamId === opening.streamId);
+    const at = (k: number): Cut => ({ kind: "position", commit: period[k]?.position.commit ?? 0 });
+    await travel.lotView("P", at(3), timeline("P"), "period");
+    await travel.lotView("Q", at(3), timeline("Q"), "period");
+    recorded.reads.length = 0;
+    await travel.lotView("P", at(9), timeline("P"), "period");
+    // P was evicted by Q: folded again from its opening.
+    const folded = recorded.reads.filter(
+      (r) => r.streamId === opening.streamId && r.type !== "LotPeriodOpened",
+    );
+    expect(folded.map((r) => r.commit)).toEqual(period.slice(1, 11).map((e) => e.position.commit));
   });
 
   it("a moment in period 0 (or on a lot with periods off) is folded from the lot's first event, as before", async () => {
@@ -335,6 +362,32 @@ describe("time travel from the opening of the period holding the moment (issue 4
         );
         expect(before.every((r) => r.type === "LotPeriodOpened")).toBe(true);
       }
+    }
+  });
+  it("the control center as of a moment for a member of staff scoped to one lot reads that lot's streams and no other's, and answers as the live one scoped alike", async () => {
+    const context = booksContext(events);
+    await followBooks(context, controlCenterBooks({ every: BOUND }));
+    const recorded = countingReads(events);
+    const travel = new TimeTravel(recorded.store, { maxFold: 100_000, books: context.documentStore });
+    const within = { every: false, ids: ["R"], prefixes: [] } as const;
+    // Moments when all three lots are registered (Q's life comes last in the log).
+    const cuts = (lotEvents.get("Q") ?? [])
+      .filter((_, k) => k % 40 === 5)
+      .map((e): Cut => ({ kind: "position", commit: e.position.commit }));
+    expect(cuts.length).toBeGreaterThan(3);
+    for (const cut of cuts) {
+      recorded.reads.length = 0;
+      const view = await travel.controlCenter(cut, { limit: 10, within });
+      expect(view, JSON.stringify(cut)).toEqual(
+        await liveControlCenterAt(events, cut, { limit: 10, within }),
+      );
+      expect(view.parkingLots.map((lot) => lot.parkingLotId)).toEqual(["R"]);
+      // Its period streams and its periods' views (side streams), nothing of P's or Q's.
+      const ofR = (streamId: string) =>
+        lotPeriodOfStream(streamId)?.parkingLotId === "R" ||
+        streamId.startsWith(lotPeriodViewStream("R", 0).slice(0, -1));
+      expect(recorded.reads.filter((r) => !ofR(r.streamId))).toEqual([]);
+      expect(recorded.reads.length).toBeGreaterThan(0);
     }
   });
 });

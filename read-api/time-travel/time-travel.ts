@@ -20,7 +20,7 @@ import {
 import { RESERVATIONS, reservationsProjection } from "../../projections/read-models/reservations.js";
 import type { AsOfStamp } from "../../schemas/as-of.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
-import type { LotReach } from "../../schemas/lot-reach.js";
+import { type LotReach, reaches } from "../../schemas/lot-reach.js";
 import type { ControlCenterView, ParkingLotDetail, ReservationView } from "../../schemas/read-models.js";
 import { lotPeriodHolding, readLotEvents } from "../../write-side/lot-streams.js";
 import { parkingLotStream } from "../../write-side/parking-lot/periods.js";
@@ -42,12 +42,15 @@ import {
 } from "./fold-cache.js";
 import { FoldState, foldCollection } from "./fold-state.js";
 import type { LotFold } from "./lot-fold.js";
+import { LotsAt } from "./lots-at.js";
 
 export const TIME_TRAVEL_DEFAULTS = {
   checkpointEvery: 250,
   maxFold: 1_000,
   maxBytesPerSource: 64 * 1024 * 1024,
   maxBytes: 256 * 1024 * 1024,
+  /** Lots whose state as of the last moment asked is kept (lots-at.ts), the least recently asked out first. */
+  lotsKept: 256,
 } as const;
 
 /** A view as it was, and which moment of the log it reflects. */
@@ -74,6 +77,7 @@ export class TimeTravel {
   ) {
     this.index = options.index;
     this.books = options.books;
+    this.lotsAt = new LotsAt(events, options.lotsKept ?? TIME_TRAVEL_DEFAULTS.lotsKept);
     const every = options.checkpointEvery ?? TIME_TRAVEL_DEFAULTS.checkpointEvery;
     this.maxFold = options.maxFold ?? Math.max(every, TIME_TRAVEL_DEFAULTS.maxFold);
     this.cache = new FoldCache({
@@ -85,6 +89,8 @@ export class TimeTravel {
   }
 
   private readonly index: ReservationEventsIndex | undefined;
+  /** Each lot's decider state as of a moment: the write side's loader (LotLoader.at), kept bounded. */
+  private readonly lotsAt: LotsAt;
   private readonly books: DocumentStore | undefined;
   /** The most events one answer folds. */
   private readonly maxFold: number;
@@ -110,15 +116,11 @@ export class TimeTravel {
    * A view of one lot as of the cut, from the opening of the period holding it (issue 48): the lot's
    * state there (the write side's), then the period's facts; no event before the opening is folded
    * (finding the period reads a few openings: lot-streams.ts). The documents the fold starts with:
-   * for `period` (the timeline) the lot's as the opening's state holds it; for `lot` and `page` the
+   * for `lot` and `page` the
    * period's view (one read of its side stream: opening-view.ts, written by the lot-period-view
    * reactor), and from the lot's start while it is not recorded. Period 0 from its first event.
    */
-  private async periodSource(
-    parkingLotId: string,
-    cut: Cut,
-    view: "period" | "lot" | "page",
-  ): Promise<FoldSource> {
+  private async periodSource(parkingLotId: string, cut: Cut, view: "lot" | "page"): Promise<FoldSource> {
     const period = await lotPeriodHolding(this.events, parkingLotId, (opening) =>
       within(cut, opening.position, stampMsOfRaw(opening.type, opening.data)),
     );
@@ -126,7 +128,6 @@ export class TimeTravel {
     const read: FoldSource["read"] = (count, _position, max) =>
       this.events.readStream(stream, { fromRevision: count, maxCount: max });
     const key = `lot-${view}:${parkingLotId}/${period}`;
-    if (view === "period") return { ...SEEDS.period, key, lot: true, read };
     const recorded = await periodViewOf(this.events, parkingLotId, period);
     if (!recorded) return this.startSource(parkingLotId, view);
     const { from, ...seed } = SEEDS[view];
@@ -157,8 +158,9 @@ export class TimeTravel {
 
   /**
    * Any view of one lot as it was at the cut (its timeline, its reservations), `query` asked of it,
-   * folded from the opening of the period holding the cut (periodSource): `period` for a view that
-   * reads nothing but the lot's state (its timeline), `page` for its documents (its reservations);
+   * `period` for a view that reads nothing but the lot's state (its timeline): the loader's state as
+   * of the cut (lots-at.ts); `page` for its documents (its reservations), folded from the opening of
+   * the period holding the cut (periodSource);
    * `start`: from its first event.
    */
   async lotView<T extends object>(
@@ -167,12 +169,26 @@ export class TimeTravel {
     query: (views: Views) => Promise<T | null>,
     from: "start" | "period" | "page" = "start",
   ): Promise<AsOfView<T> | null> {
+    if (from === "period")
+      return this.ask(await this.lotAt(parkingLotId, cut), cut, query, { lot: parkingLotId });
     const source =
       from === "start"
         ? this.startSource(parkingLotId, "page")
         : await this.periodSource(parkingLotId, cut, from);
     const folded = await this.cache.fold(source, cut);
     return this.ask(folded, cut, query, { lot: parkingLotId });
+  }
+
+  /**
+   * The lot's state as of the cut (the loader's: lots-at.ts) as a fold the views are asked of:
+   * its document as that state holds it (lotDocumentAtOpening) and the state itself.
+   */
+  private async lotAt(parkingLotId: string, cut: Cut): Promise<Folded> {
+    const lot = await this.lotsAt.at(parkingLotId, cut);
+    const { state, windows, revision } = lot;
+    const folded = new FoldState([parkingLotsProjection], { state, windows, revision, keptAfterForget: 0 });
+    if (state.kind === "registered") folded.write(lotDocumentAtOpening(state, foldCollection));
+    return { state: folded, position: lot.position, stampMs: lot.stampMs, folded: 0, final: lot.final };
   }
 
   /**
@@ -196,6 +212,8 @@ export class TimeTravel {
       const documents: WriteOp[] = [];
       for (const [collection, { _id: parkingLotId }] of books.state.documents()) {
         if (collection !== foldCollection(REGISTERED_LOTS)) continue;
+        // A member of staff scoped to lots sees only theirs (and no totals): no other lot is read.
+        if (page.within && !reaches(page.within, parkingLotId)) continue;
         if (budget <= 0) throw new FoldTooFarError(this.maxFold);
         const source = await this.periodSource(parkingLotId, upTo, "lot");
         const lot = await this.cache.fold(source, upTo, budget);
@@ -298,6 +316,7 @@ export class TimeTravel {
   /** Forgets every checkpoint and kept answer: folded before an erasure, they hold its data (issue 36). */
   forgetPersonalData(): void {
     this.cache.clear();
+    this.lotsAt.clear();
     this.answers.clear();
   }
 
@@ -314,12 +333,11 @@ export class TimeTravel {
 
 /**
  * What each view of one lot folds, and the documents a fold starting at an opening writes: the
- * lot's document (`lot`; the timeline's, `period`, as the opening's state holds it); `page`: its
+ * lot's document (`lot`); `page`: its
  * facts (the closures not begun) and reservations too, whose table walks an index range, as live.
  * `from`: the documents a fold of `lot` or `page` starts with, from the period's recorded view.
  */
 const SEEDS = {
-  period: { projections: [parkingLotsProjection], opening: lotDocumentAtOpening },
   lot: { projections: [parkingLotsProjection], from: lotAtOpening },
   page: {
     projections: [parkingLotsProjection, lotFactsProjection, reservationsProjection],
