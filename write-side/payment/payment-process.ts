@@ -57,6 +57,7 @@ const PROCESS_TYPES: ReadonlySet<string> = new Set<PaymentProcessCommand["type"]
   "RefundPayment",
   "RecordPaymentIntent",
   "RecordIntentReleased",
+  "RecordHoldLapsed",
   "SettleBooking",
 ]);
 
@@ -125,6 +126,8 @@ export class PaymentProcess {
         return this.expire(command, run, payment);
       case "RecordIntentReleased":
         return run.pay({ ...base(command), type: "RecordIntentReleased", command });
+      case "RecordHoldLapsed":
+        return run.pay({ ...base(command), type: "RecordHoldLapsed", command });
       case "RecordPaymentOutcome":
         return run.pay({ ...base(command), type: "RecordPaymentOutcome", command });
       case "RefundPayment":

@@ -359,6 +359,7 @@ export const en = {
   "history.LotPeriodOpened": "opened a new period",
   "history.PaymentIntentCreated": "asked for a payment",
   "history.PaymentIntentReleased": "let a payment go",
+  "history.PaymentHoldLapsed": "found a payment hold lapsed",
   "history.PaymentAuthorized": "a payment was authorized",
   "history.PaymentFailed": "a payment failed",
   "history.PaymentSettlementDecided": "decided a settlement",
