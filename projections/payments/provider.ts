@@ -65,6 +65,12 @@ export interface OpenIntent {
   readonly metadata?: PaymentMetadata;
 }
 
+/** An intent the provider canceled, and the booking its metadata names (absent: not this service's). */
+export interface CanceledIntent {
+  readonly intentId: string;
+  readonly metadata?: PaymentMetadata;
+}
+
 export interface OffSessionRequest {
   readonly amount: number;
   readonly currency: string;
@@ -112,6 +118,12 @@ export interface PaymentProvider {
   ): Promise<ProviderOutcome<Authorization>>;
   /** The intents created since `since` (epoch seconds) still open (neither captured nor canceled). */
   listOpenIntents(since: number): Promise<ProviderOutcome<OpenIntent[]>>;
+  /**
+   * Issue 71: the intents created since `since` that the provider canceled (a hold that lapsed, or
+   * one canceled there), newest first, at most `limit`; only this service's carry `metadata`.
+   * Absent: a provider whose holds never lapse (PAYMENTS=none).
+   */
+  listCanceledIntents?(since: number, limit: number): Promise<ProviderOutcome<CanceledIntent[]>>;
   /**
    * Takes `amount` (at most what is held) of an authorization; the rest is released. `lapsed`: the
    * authorization ran out before (nothing held any more).
