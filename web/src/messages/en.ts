@@ -83,6 +83,7 @@ export const en = {
     "{count, plural, one {{n} failed settlement step} other {{n} failed settlement steps}}",
   "payment.pending": "pending payment",
   "payment.authorized": "authorized {amount}",
+  "payment.lapsed": "card saved, nothing held: charged at the end",
   "payment.captured": "captured {amount}",
   "payment.capturedRefunded": "captured {amount} · refunded {refunded}",
   "payment.released": "released {amount}",
