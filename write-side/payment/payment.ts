@@ -408,21 +408,13 @@ export function decideIntentReleased(state: PaymentState, command: RecordIntentR
 }
 
 /**
- * Issue 71: the provider canceled an authorization (its hold lapsed, or it was canceled there).
- * Recorded once, only for the authorization the booking counts on while its settlement is not
- * decided: any other intent's cancel (one released by a settlement, by the reconciliation, or
- * never counted on) moves nothing.
+ * Issue 71: the provider let an authorization go (it lapsed, or was canceled there): recorded once,
+ * only for the one the booking counts on before its settlement; any other cancel moves nothing.
  */
 export function decideHoldLapsed(state: PaymentState, command: RecordHoldLapsed): PaymentDecision {
   const { parkingLotId, reservationId, intentId, because, now } = command;
-  if (
-    state.kind !== "open" ||
-    state.status !== "authorized" ||
-    state.intentId !== intentId ||
-    state.settled ||
-    state.lapsedAt !== undefined
-  )
-    return accept();
+  const counted = state.kind === "open" && state.status === "authorized" && state.intentId === intentId;
+  if (!counted || state.settled || state.lapsedAt !== undefined) return accept();
   return accept({
     type: "PaymentHoldLapsed",
     data: { reservationId, parkingLotId, intentId, amount: state.authorized, because, lapsedAt: now },
