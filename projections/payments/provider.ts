@@ -89,6 +89,14 @@ export type ProviderOutcome<T> =
 export type ProviderFailure = Extract<ProviderOutcome<never>, { ok: false }>;
 
 /**
+ * How long a card authorization holds its amount at the provider before it lapses: seven days for
+ * an online (customer-initiated, card-not-present) card payment at Stripe
+ * (https://docs.stripe.com/payments/place-a-hold-on-a-payment-method, "Authorization validity
+ * windows"). A booking whose stay ends later is no longer held when it ends (issue 71).
+ */
+export const CARD_HOLD_LIFETIME_SECONDS = 7 * 24 * 3600;
+
+/**
  * A capture refused because the authorization lapsed: the provider canceled it uncaptured at the
  * end of its validity window and released what it held (Stripe: seven days for an online card
  * payment, the intent `canceled` with `cancellation_reason: automatic`,

@@ -3,7 +3,7 @@ import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
 import { awaitingPayment } from "../../write-side/parking-lot/payments.js";
 import { intentInUse, type PaymentState } from "../../write-side/payment/payment.js";
 import { type PaymentCommandSender, releaseIntent } from "./payment-steps.js";
-import type { OpenIntent, PaymentProvider } from "./provider.js";
+import { CARD_HOLD_LIFETIME_SECONDS, type OpenIntent, type PaymentProvider } from "./provider.js";
 
 /**
  * The reconciliation of the provider's open intents with the lots (issue 47): every intent created
@@ -34,7 +34,8 @@ export interface ReconcileOutcome {
   readonly lapsed: number;
 }
 
-const LOOKBACK_SECONDS = 8 * 24 * 3600;
+/** A hold's lifetime and a day: every intent that may still hold money, or has just lapsed. */
+const LOOKBACK_SECONDS = CARD_HOLD_LIFETIME_SECONDS + 24 * 3600;
 /** Issue 71: at most this many canceled intents are compared with their payments per round (bounded work). */
 export const CANCELED_PER_ROUND = 200;
 
