@@ -2398,7 +2398,7 @@ export interface components {
                 /** @description The fact in words: who did what, to what, and why. */
                 summary: string;
                 /** @description The event type. */
-                type: "ParkingLotRegistered" | "ParkingReserved" | "ReservationCanceled" | "ReservationCheckedIn" | "ReservationCheckedOut" | "ReservationNoShow" | "ReservationConfirmed" | "ParkingLotClosed" | "ParkingLotClosureBegan" | "ParkingLotCapacityChanged" | "ParkingLotRateChanged" | "ParkingLotCustomerLimitChanged" | "ParkingLotPaymentTermsChanged" | "ParkingLotPlaceChanged" | "ParkingLotCouponRuleChanged" | "DriveUpAdmitted" | "ParkingLotGateConfidenceChanged" | "LotBooksClosed" | "LotPeriodOpened" | "PaymentIntentCreated" | "PaymentIntentReleased" | "PaymentAuthorized" | "PaymentFailed" | "PaymentSettlementDecided" | "PaymentCaptured" | "PaymentReleased" | "PaymentRefunded" | "OverstayCharged" | "PaymentStepFailed" | "PaymentCarriedOver" | "CouponIssued" | "CouponEarned" | "CouponRevoked" | "CouponRedeemed" | "CouponReturned" | "CustomerErased" | "LotPeriodViewRecorded" | "GateEventRecorded" | "GateReviewResolved";
+                type: "ParkingLotRegistered" | "ParkingReserved" | "ReservationCanceled" | "ReservationCheckedIn" | "ReservationCheckedOut" | "ReservationNoShow" | "ReservationConfirmed" | "ParkingLotClosed" | "ParkingLotClosureBegan" | "ParkingLotCapacityChanged" | "ParkingLotRateChanged" | "ParkingLotCustomerLimitChanged" | "ParkingLotPaymentTermsChanged" | "ParkingLotPlaceChanged" | "ParkingLotCouponRuleChanged" | "DriveUpAdmitted" | "ParkingLotGateConfidenceChanged" | "LotBooksClosed" | "LotPeriodOpened" | "PaymentIntentCreated" | "PaymentIntentReleased" | "PaymentHoldLapsed" | "PaymentAuthorized" | "PaymentFailed" | "PaymentSettlementDecided" | "PaymentCaptured" | "PaymentReleased" | "PaymentRefunded" | "OverstayCharged" | "PaymentStepFailed" | "PaymentCarriedOver" | "CouponIssued" | "CouponEarned" | "CouponRevoked" | "CouponRedeemed" | "CouponReturned" | "CustomerErased" | "LotPeriodViewRecorded" | "GateEventRecorded" | "GateReviewResolved";
             }[];
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: string | null;
@@ -3348,7 +3348,7 @@ export interface components {
                      */
                     amount: number;
                     /**
-                     * @description Price in the currency's minor unit (e.g. KRW).
+                     * @description What the provider holds now (0 once its hold lapsed).
                      * @example 5000
                      */
                     authorized: number;
@@ -3400,6 +3400,11 @@ export interface components {
                     /** @description The provider's payment (Stripe: the PaymentIntent's id). */
                     intentId?: string;
                     /**
+                     * Format: date-time
+                     * @description State `lapsed` (and after): when the service learned the provider no longer held the amount.
+                     */
+                    lapsedAt?: string;
+                    /**
                      * @description Price in the currency's minor unit (e.g. KRW).
                      * @example 5000
                      */
@@ -3409,8 +3414,8 @@ export interface components {
                      * @example 5000
                      */
                     released: number;
-                    /** @description pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); authorized: the amount is held; captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled). */
-                    state: "pending" | "authorized" | "captured" | "partially_refunded" | "refunded" | "released" | "failed";
+                    /** @description pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); authorized: the amount is held; lapsed: the provider let the hold go before the booking ended (a card hold lasts seven days: `lapsedAt`), nothing is held and `authorized` is 0, what is due is charged to the saved card off-session at the end (docs/api.md, "Holds that lapse"); captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled). */
+                    state: "pending" | "authorized" | "lapsed" | "captured" | "partially_refunded" | "refunded" | "released" | "failed";
                 };
                 /**
                  * @description Global position in the event log (decimal string).
@@ -3610,7 +3615,7 @@ export interface components {
                  */
                 amount: number;
                 /**
-                 * @description Price in the currency's minor unit (e.g. KRW).
+                 * @description What the provider holds now (0 once its hold lapsed).
                  * @example 5000
                  */
                 authorized: number;
@@ -3662,6 +3667,11 @@ export interface components {
                 /** @description The provider's payment (Stripe: the PaymentIntent's id). */
                 intentId?: string;
                 /**
+                 * Format: date-time
+                 * @description State `lapsed` (and after): when the service learned the provider no longer held the amount.
+                 */
+                lapsedAt?: string;
+                /**
                  * @description Price in the currency's minor unit (e.g. KRW).
                  * @example 5000
                  */
@@ -3671,8 +3681,8 @@ export interface components {
                  * @example 5000
                  */
                 released: number;
-                /** @description pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); authorized: the amount is held; captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled). */
-                state: "pending" | "authorized" | "captured" | "partially_refunded" | "refunded" | "released" | "failed";
+                /** @description pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); authorized: the amount is held; lapsed: the provider let the hold go before the booking ended (a card hold lasts seven days: `lapsedAt`), nothing is held and `authorized` is 0, what is due is charged to the saved card off-session at the end (docs/api.md, "Holds that lapse"); captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled). */
+                state: "pending" | "authorized" | "lapsed" | "captured" | "partially_refunded" | "refunded" | "released" | "failed";
             };
             /**
              * @description Global position in the event log (decimal string).

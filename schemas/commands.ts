@@ -372,6 +372,14 @@ export const RecordIntentReleased = command("RecordIntentReleased", {
   ]),
 });
 
+/** Issue 71: the provider canceled the booking's authorization before its settlement: PaymentHoldLapsed. */
+export const RecordHoldLapsed = command("RecordHoldLapsed", {
+  parkingLotId: ParkingLotId,
+  reservationId: ReservationId,
+  intentId: IntentId,
+  because: Type.Union([Type.Literal("provider"), Type.Literal("reconciliation")]),
+});
+
 /** The provider declined a pending booking's payment: PaymentFailed{declined} and the cancel. */
 export const FailPayment = command("FailPayment", {
   parkingLotId: ParkingLotId,
@@ -454,6 +462,7 @@ export const ParkingLotCommand = Type.Union([
   RefundPayment,
   RecordPaymentIntent,
   RecordIntentReleased,
+  RecordHoldLapsed,
 ]);
 export type ParkingLotCommand = Static<typeof ParkingLotCommand>;
 export type RegisterParkingLot = Static<typeof RegisterParkingLot>;
@@ -476,6 +485,7 @@ export type CancelForClosure = Static<typeof CancelForClosure>;
 export type AuthorizePayment = Static<typeof AuthorizePayment>;
 export type RecordPaymentIntent = Static<typeof RecordPaymentIntent>;
 export type RecordIntentReleased = Static<typeof RecordIntentReleased>;
+export type RecordHoldLapsed = Static<typeof RecordHoldLapsed>;
 export type FailPayment = Static<typeof FailPayment>;
 export type ExpirePaymentHold = Static<typeof ExpirePaymentHold>;
 export type RecordPaymentOutcome = Static<typeof RecordPaymentOutcome>;

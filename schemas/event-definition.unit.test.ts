@@ -117,6 +117,7 @@ describe("the registry of definitions", () => {
     expect([...eventTypesOfStream("payment")]).toEqual([
       "PaymentIntentCreated",
       "PaymentIntentReleased",
+      "PaymentHoldLapsed",
       "PaymentAuthorized",
       "PaymentFailed",
       "PaymentSettlementDecided",

@@ -162,6 +162,39 @@ export const PaymentIntentReleasedEvent = defineEvent({
     `${by} recorded that payment ${d.intentId} for reservation ${d.reservationId} was canceled at the provider${d.amount > 0 ? `, releasing ${d.amount} held` : " before anything was held"} (${RELEASED_BECAUSE[d.because]})`,
 });
 
+const LAPSED_BECAUSE: Record<Static<typeof PaymentHoldLapsedData>["because"], string> = {
+  provider: "the provider reported it canceled",
+  reconciliation: "the reconciliation found it canceled at the provider",
+};
+
+/**
+ * Issue 71: the authorization the booking counts on is no longer held: the provider canceled it
+ * before its settlement (a card hold lapses seven days after it was made,
+ * https://docs.stripe.com/payments/place-a-hold-on-a-payment-method; or it was canceled on the
+ * provider's side). `amount` is what it held. The booking stays; its view reads `lapsed`, never
+ * `authorized`, and its settlement charges what is due to the saved card off-session
+ * (docs/api.md, "Holds that lapse"). `because`: the provider's webhook said so, or the
+ * reconciliation found it.
+ */
+export const PaymentHoldLapsedData = Type.Object(
+  {
+    ...aboutIntent,
+    amount: Amount,
+    because: Type.Union([Type.Literal("provider"), Type.Literal("reconciliation")]),
+    lapsedAt: Timestamp,
+  },
+  { ...strict, $id: "PaymentHoldLapsed" },
+);
+
+export const PaymentHoldLapsedEvent = defineEvent({
+  type: "PaymentHoldLapsed",
+  schema: PaymentHoldLapsedData,
+  stream: "payment",
+  recordTime: "lapsedAt",
+  audit: (d, by) =>
+    `${by} recorded that the hold of ${d.amount} by payment ${d.intentId} for reservation ${d.reservationId} is no longer held (${LAPSED_BECAUSE[d.because]})`,
+});
+
 /**
  * Since issue 38: the booking's payment failed (the provider declined it, or its hold ran out
  * first); a ReservationCanceled (reason `payment-failed` / `payment-expired`) follows it.
@@ -368,6 +401,7 @@ export const PaymentStepFailedEvent = defineEvent({
 export const PAYMENT_EVENTS = byType(
   PaymentIntentCreatedEvent,
   PaymentIntentReleasedEvent,
+  PaymentHoldLapsedEvent,
   PaymentAuthorizedEvent,
   PaymentFailedEvent,
   PaymentSettlementDecidedEvent,

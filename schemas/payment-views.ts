@@ -9,6 +9,7 @@ export const PaymentView = Type.Object(
       [
         Type.Literal("pending"),
         Type.Literal("authorized"),
+        Type.Literal("lapsed"),
         Type.Literal("captured"),
         Type.Literal("partially_refunded"),
         Type.Literal("refunded"),
@@ -17,7 +18,7 @@ export const PaymentView = Type.Object(
       ],
       {
         description:
-          "pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); authorized: the amount is held; captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled).",
+          'pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); authorized: the amount is held; lapsed: the provider let the hold go before the booking ended (a card hold lasts seven days: `lapsedAt`), nothing is held and `authorized` is 0, what is due is charged to the saved card off-session at the end (docs/api.md, "Holds that lapse"); captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled).',
       },
     ),
     amount: {
@@ -62,7 +63,12 @@ export const PaymentView = Type.Object(
         },
       ),
     ),
-    authorized: Amount,
+    authorized: { ...Amount, description: "What the provider holds now (0 once its hold lapsed)." },
+    lapsedAt: Type.Optional({
+      ...Timestamp,
+      description:
+        "State `lapsed` (and after): when the service learned the provider no longer held the amount.",
+    }),
     captured: {
       ...Amount,
       description: "Captured from the authorization, with any off-session charge (an overstay).",

@@ -29,6 +29,9 @@ describe("a booking's payment in words", () => {
     expect(paymentWords(payment({ state: "authorized", authorized: 1000 }))).toBe(
       `authorized ${money(1000)} KRW`,
     );
+    expect(paymentWords(payment({ state: "lapsed", lapsedAt: "2026-12-02T10:00:00.000Z" }))).toBe(
+      "card saved, nothing held: charged at the end",
+    );
     expect(paymentWords(payment({ state: "captured", authorized: 1000, captured: 1500 }))).toBe(
       `captured ${money(1500)} KRW`,
     );

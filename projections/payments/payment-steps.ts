@@ -2,6 +2,7 @@ import type { Logger } from "../../platform/logger.js";
 import type {
   AuthorizePayment,
   FailPayment,
+  RecordHoldLapsed,
   RecordIntentReleased,
   RecordPaymentIntent,
   RecordPaymentOutcome,
@@ -36,7 +37,8 @@ export type PaymentCommand =
   | FailPayment
   | RecordPaymentOutcome
   | RecordPaymentIntent
-  | RecordIntentReleased;
+  | RecordIntentReleased
+  | RecordHoldLapsed;
 
 /** How the lot took a command: accepted (`recorded`: it appended something) or refused with a code. */
 export type PaymentSendResult =

@@ -65,6 +65,12 @@ export interface OpenIntent {
   readonly metadata?: PaymentMetadata;
 }
 
+/** An intent the provider canceled, and the booking its metadata names (absent: not this service's). */
+export interface CanceledIntent {
+  readonly intentId: string;
+  readonly metadata?: PaymentMetadata;
+}
+
 export interface OffSessionRequest {
   readonly amount: number;
   readonly currency: string;
@@ -81,6 +87,14 @@ export type ProviderOutcome<T> =
   | { readonly ok: false; readonly kind: "refused"; readonly message: string };
 
 export type ProviderFailure = Extract<ProviderOutcome<never>, { ok: false }>;
+
+/**
+ * How long a card authorization holds its amount at the provider before it lapses: seven days for
+ * an online (customer-initiated, card-not-present) card payment at Stripe
+ * (https://docs.stripe.com/payments/place-a-hold-on-a-payment-method, "Authorization validity
+ * windows"). A booking whose stay ends later is no longer held when it ends (issue 71).
+ */
+export const CARD_HOLD_LIFETIME_SECONDS = 7 * 24 * 3600;
 
 /**
  * A capture refused because the authorization lapsed: the provider canceled it uncaptured at the
@@ -112,6 +126,12 @@ export interface PaymentProvider {
   ): Promise<ProviderOutcome<Authorization>>;
   /** The intents created since `since` (epoch seconds) still open (neither captured nor canceled). */
   listOpenIntents(since: number): Promise<ProviderOutcome<OpenIntent[]>>;
+  /**
+   * Issue 71: the intents created since `since` that the provider canceled (a hold that lapsed, or
+   * one canceled there), newest first, at most `limit`; only this service's carry `metadata`.
+   * Absent: a provider whose holds never lapse (PAYMENTS=none).
+   */
+  listCanceledIntents?(since: number, limit: number): Promise<ProviderOutcome<CanceledIntent[]>>;
   /**
    * Takes `amount` (at most what is held) of an authorization; the rest is released. `lapsed`: the
    * authorization ran out before (nothing held any more).

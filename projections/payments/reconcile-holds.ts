@@ -3,7 +3,7 @@ import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
 import { awaitingPayment } from "../../write-side/parking-lot/payments.js";
 import { intentInUse, type PaymentState } from "../../write-side/payment/payment.js";
 import { type PaymentCommandSender, releaseIntent } from "./payment-steps.js";
-import type { OpenIntent, PaymentProvider } from "./provider.js";
+import { CARD_HOLD_LIFETIME_SECONDS, type OpenIntent, type PaymentProvider } from "./provider.js";
 
 /**
  * The reconciliation of the provider's open intents with the lots (issue 47): every intent created
@@ -30,9 +30,39 @@ export interface ReconcileOutcome {
   readonly released: number;
   /** Left open: the provider was out (tried again next time). */
   readonly failed: number;
+  /** Issue 71: authorizations bookings counted on that the provider had canceled, recorded lapsed. */
+  readonly lapsed: number;
 }
 
-const LOOKBACK_SECONDS = 8 * 24 * 3600;
+/** A hold's lifetime and a day: every intent that may still hold money, or has just lapsed. */
+const LOOKBACK_SECONDS = CARD_HOLD_LIFETIME_SECONDS + 24 * 3600;
+/** Issue 71: at most this many canceled intents are compared with their payments per round (bounded work). */
+export const CANCELED_PER_ROUND = 200;
+
+/**
+ * Issue 71: the canceled intents of the lookback (a hold lapses seven days after it was made,
+ * within it) compared with the payments that count on them: an authorization the provider let go
+ * before its settlement is recorded through the payment's decider (RecordHoldLapsed,
+ * `reconciliation`: audited, once), so no view reads `authorized` for money not held, even when
+ * the webhook was lost.
+ */
+async function recordLapsedHolds(deps: ReconcileDeps, since: number): Promise<number> {
+  const listed = await deps.provider.listCanceledIntents?.(since, CANCELED_PER_ROUND);
+  if (!listed) return 0;
+  if (!listed.ok) throw new Error(`listing the provider's canceled intents failed: ${listed.message}`);
+  let lapsed = 0;
+  for (const { intentId, metadata } of listed.value) {
+    if (!metadata) continue; // not this deployment's
+    const payment = await deps.paymentState(metadata.parkingLotId, metadata.reservationId);
+    if (payment.kind !== "open" || payment.status !== "authorized" || payment.intentId !== intentId) continue;
+    if (payment.settled || payment.lapsedAt !== undefined) continue;
+    const cause = { correlationId: `reconcile:${intentId}`, causationId: `reconcile:${intentId}:lapsed` };
+    const command = { type: "RecordHoldLapsed", ...metadata, intentId, because: "reconciliation" } as const;
+    const sent = await deps.send({ ...command, now: deps.now() }, cause);
+    if (sent.ok && sent.recorded) lapsed++;
+  }
+  return lapsed;
+}
 /**
  * A pending intent younger than this may be one the process manager has just created and not yet
  * recorded on its lot: left for the next round. An authorized one is always recorded first.
@@ -76,7 +106,8 @@ export async function reconcileHolds(
     if (result === "done") released++;
     else failed++;
   }
-  const outcome = { open: ours.length, released, failed };
+  const lapsed = await recordLapsedHolds(deps, nowSeconds - LOOKBACK_SECONDS);
+  const outcome = { open: ours.length, released, failed, lapsed };
   deps.logger.info(outcome, "reconciled the provider's open intents with the lots");
   return outcome;
 }

@@ -248,6 +248,12 @@ describe("the Stripe provider", () => {
     try {
       const captured = await provider.capture(intentId, 3000, stepKey("ev-lapse-end", "capture"));
       expect(captured).toMatchObject({ ok: false, kind: "lapsed" });
+      // Issue 71: the reconciliation's listing of what Stripe canceled names it, with its booking.
+      const canceled = await provider.listCanceledIntents?.(Math.floor(Date.now() / 1000) - 3600, 100);
+      expect(canceled?.ok && canceled.value.find((i) => i.intentId === intentId)).toEqual({
+        intentId,
+        metadata: { reservationId: "res-lapse", parkingLotId: "lot-1" },
+      });
       expect(await provider.release(intentId, stepKey("ev-lapse-end", "release"))).toEqual({
         ok: true,
         value: { released: 0 },

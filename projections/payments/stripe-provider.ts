@@ -3,6 +3,7 @@ import type {
   Authorization,
   AuthorizationLapsed,
   AuthorizeRequest,
+  CanceledIntent,
   OffSessionRequest,
   OpenIntent,
   PaymentProvider,
@@ -240,6 +241,22 @@ const listOpenIntentsOf = (intents: Intents, instance: string) => (since: number
     return open;
   });
 
+/**
+ * Issue 71: the intents created since `since` that Stripe canceled (an authorization lapses seven
+ * days on, `cancellation_reason: automatic`), at most `limit` of them, newest first.
+ */
+const listCanceledIntentsOf = (intents: Intents, instance: string) => (since: number, limit: number) =>
+  call(async () => {
+    const canceled: CanceledIntent[] = [];
+    for await (const intent of intents.list({ created: { gte: since }, limit: 100 })) {
+      if (intent.status !== "canceled") continue;
+      const { metadata } = openIntent(intent, instance);
+      canceled.push({ intentId: intent.id, ...(metadata ? { metadata } : {}) });
+      if (canceled.length >= limit) break;
+    }
+    return canceled;
+  });
+
 /** Cancels an intent, answering what it held; one canceled already answers 0. */
 const releaseOf = (intents: Intents) => (intentId: string, idempotencyKey: string) =>
   call(async () => {
@@ -267,6 +284,7 @@ export function stripeProvider(client: Stripe, instance: string): PaymentProvide
       return confirm(created.value.intentId, request.paymentMethod, `${request.idempotencyKey}:confirm`);
     },
     listOpenIntents: listOpenIntentsOf(intents, instance),
+    listCanceledIntents: listCanceledIntentsOf(intents, instance),
     capture: captureOf(intents),
     release: releaseOf(intents),
     refund: (intentId, amount, idempotencyKey, about) =>

@@ -16,13 +16,15 @@ function bookingOf(
 }
 
 /**
- * The events the service acts on: an authorization held. A decline (`payment_intent.payment_failed`)
+ * The events the service acts on: an authorization held, and (issue 71) an intent canceled at the
+ * provider: a hold that lapsed (seven days for a card) or was canceled there is recorded
+ * (PaymentHoldLapsed) when it is the one a booking counts on, so its view never reads authorized. A decline (`payment_intent.payment_failed`)
  * fails nothing here (issue 71): a booking the service confirms itself hears its decline in the
  * confirm's answer; one the customer confirms with Stripe.js may try another card until its hold
  * ends (Stripe.js keeps the intent, `requires_payment_method`), then it expires and its intent is
  * canceled.
  */
-const ACTED_ON = new Set(["payment_intent.amount_capturable_updated"]);
+const ACTED_ON = new Set(["payment_intent.amount_capturable_updated", "payment_intent.canceled"]);
 
 /**
  * Issue 71 (#66): what is wrong with a signed event of a type the service acts on, whose intent is
@@ -43,12 +45,14 @@ function malformed(event: Stripe.Event): string | undefined {
   return undefined;
 }
 
-/** What a Stripe event asks of the lot: authorize the booking, or nothing. */
+/** What a Stripe event asks of the lot: authorize the booking, record its hold let go, or nothing. */
 export function webhookCommand(event: Stripe.Event, instance: string): PaymentWebhookCommand | undefined {
   if (!ACTED_ON.has(event.type)) return undefined;
   const intent = event.data.object as Stripe.PaymentIntent;
   const booking = bookingOf(intent, instance);
   if (!booking) return undefined; // not one of this service's intents
+  if (event.type === "payment_intent.canceled")
+    return { type: "RecordHoldLapsed", ...booking, intentId: intent.id, because: "provider" };
   if (intent.amount_capturable <= 0) return undefined;
   return {
     type: "AuthorizePayment",

@@ -35,6 +35,24 @@ describe("Stripe's webhooks, read", () => {
     });
   });
 
+  it("an intent canceled at Stripe (a hold that lapsed) records the hold let go (issue 71)", () => {
+    const lapsed = intent({ status: "canceled", cancellation_reason: "automatic" });
+    expect(signed(event("payment_intent.canceled", lapsed))).toEqual({
+      ok: true,
+      eventId: "evt_1",
+      command: {
+        type: "RecordHoldLapsed",
+        parkingLotId: "L1",
+        reservationId: "R1",
+        intentId: "pi_123",
+        because: "provider",
+      },
+    });
+    // Another deployment's, or another application's, intent: nothing.
+    const foreign = intent({ status: "canceled", metadata: { reservationId: "R1", parkingLotId: "L1" } });
+    expect(signed(event("payment_intent.canceled", foreign))).toEqual({ ok: true, eventId: "evt_1" });
+  });
+
   it("a decline fails nothing: the customer may try another card until the hold ends (issue 71)", () => {
     const failed = intent({
       last_payment_error: { code: "card_declined", decline_code: "insufficient_funds" },

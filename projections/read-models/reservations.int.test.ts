@@ -146,6 +146,33 @@ describe("reservations projection (spec: events in, documents out)", () => {
     });
   });
 
+  it("given a paid booking whose hold the provider let go (issue 71): lapsed, never authorized, then what was collected", async () => {
+    const base = reserved(window) as Extract<DomainEvent, { type: "ParkingReserved" }>;
+    const payment = { amount: 5000, currency: "KRW", holdUntil: "2026-11-22T09:15:00.000Z" };
+    const money = { ...who, intentId: "pi_1", currency: "KRW" };
+    outcome = await spec.given(
+      { ...base, data: { ...base.data, payment } },
+      {
+        type: "PaymentAuthorized",
+        data: { ...money, amount: 5000, authorizedAt: "2026-11-15T09:01:00.000Z" },
+      },
+      {
+        type: "PaymentHoldLapsed",
+        data: {
+          ...who,
+          intentId: "pi_1",
+          amount: 5000,
+          because: "provider",
+          lapsedAt: "2026-11-22T09:02:00.000Z",
+        },
+      },
+    );
+    expect((await outcome.documents("reservations"))[0]).toMatchObject({
+      status: "RESERVED",
+      payment: { state: "lapsed", authorized: 0, lapsedAt: "2026-11-22T09:02:00.000Z", captured: 0 },
+    });
+  });
+
   it("given a window canceled before it starts, holds nothing past the cancellation", async () => {
     outcome = await spec.given(reserved(window), {
       type: "ReservationCanceled",

@@ -169,6 +169,11 @@ export const reservationsProjection = defineProjection({
           "payment.authorized": event.data.amount,
         },
       }),
+    // Issue 71: the provider let the hold go first: nothing is held, the view never reads authorized.
+    PaymentHoldLapsed: ({ event }, collection) =>
+      updateOne(collection, RESERVATIONS, event.data.reservationId, {
+        $set: { "payment.state": "lapsed", "payment.authorized": 0, "payment.lapsedAt": event.data.lapsedAt },
+      }),
     // Issue 48: the lot's own outcome of the authorization (the payment's facts leave its stream).
     ReservationConfirmed: ({ event }, collection) =>
       updateOne(collection, RESERVATIONS, event.data.reservationId, { $set: { status: "RESERVED" } }),

@@ -17,6 +17,8 @@ export function paymentWords(p: Payment): string {
       return t("payment.pending");
     case "authorized":
       return t("payment.authorized", { amount: `${money(p.authorized)}${cur}` });
+    case "lapsed":
+      return t("payment.lapsed");
     case "captured":
     case "partially_refunded":
     case "refunded":

@@ -5,7 +5,7 @@ import { bodyOf, type HandlerOf, pathParam } from "../../platform/http/operation
 import { ProblemError } from "../../platform/http/problem.js";
 import type { Logger } from "../../platform/logger.js";
 import type { Metrics } from "../../platform/metrics.js";
-import type { AuthorizePayment, ParkingLotCommand } from "../../schemas/commands.js";
+import type { AuthorizePayment, ParkingLotCommand, RecordHoldLapsed } from "../../schemas/commands.js";
 import { RefundPaymentBody } from "../../schemas/payment-requests.js";
 import type { CommandOutcome } from "../command-handler.js";
 import type { CommandRejection as Rejection } from "../payment/payment-rejections.js";
@@ -16,8 +16,11 @@ import type { COMMAND_OPERATIONS } from "./operations.js";
 
 type Accepted = Extract<CommandOutcome, { ok: true }>;
 
-/** What a provider's webhook asks of the lot (absent: an event the service does not act on). */
-export type PaymentWebhookCommand = Omit<AuthorizePayment, "now">;
+/**
+ * What a provider's webhook asks of the lot (absent: an event the service does not act on): record
+ * an authorization, or (issue 71) that the provider let one go.
+ */
+export type PaymentWebhookCommand = Omit<AuthorizePayment, "now"> | Omit<RecordHoldLapsed, "now">;
 
 /**
  * Reads a provider's webhook: checks its signature against the raw body (the provider's SDK), and

@@ -31,6 +31,7 @@ const PAYMENT_STREAM_COMMANDS = [
   "RefundPayment",
   "RecordPaymentIntent",
   "RecordIntentReleased",
+  "RecordHoldLapsed",
 ] as const;
 export type PaymentStreamCommandType = (typeof PAYMENT_STREAM_COMMANDS)[number];
 

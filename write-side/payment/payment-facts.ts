@@ -35,6 +35,7 @@ export function failedBecause(data: EventOfType<"PaymentFailed">["data"]): Payme
 export type PaymentViewState =
   | "pending"
   | "authorized"
+  | "lapsed"
   | "captured"
   | "partially_refunded"
   | "refunded"
@@ -45,8 +46,9 @@ export type PaymentViewState =
  * What a payment's state reads, from what was recorded of it: pending or failed as recorded; once
  * authorized, refunded once all it captured was given back, partially_refunded once some of it was
  * (issue 47: 400 of 1,000 is not a refund of the payment), else captured once anything was (an
- * off-session charge too), else released once its authorization was let go. The reservation view
- * reads it.
+ * off-session charge too), else released once its authorization was let go, else `lapsed` when the
+ * provider let the hold go first (issue 71: never `authorized` for money not held). The
+ * reservation view reads it.
  */
 export function paymentStateOf(payment: {
   /** As recorded (a stored view's state reads the same way). */
@@ -56,8 +58,8 @@ export function paymentStateOf(payment: {
   readonly refunded: number;
   readonly released: number;
 }): PaymentViewState {
-  if (payment.state !== "authorized") return payment.state;
+  if (payment.state !== "authorized" && payment.state !== "lapsed") return payment.state;
   if (payment.refunded > 0) return payment.refunded < payment.captured ? "partially_refunded" : "refunded";
   if (payment.captured > 0) return "captured";
-  return payment.released > 0 ? "released" : "authorized";
+  return payment.released > 0 ? "released" : payment.state;
 }

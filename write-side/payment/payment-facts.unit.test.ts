@@ -16,4 +16,11 @@ describe("a refunded payment's state (issue 47)", () => {
     expect(paymentStateOf({ ...authorized, state: "failed", captured: 0 })).toBe("failed");
     expect(paymentStateOf({ ...authorized, state: "pending", captured: 0 })).toBe("pending");
   });
+
+  it("reads lapsed, never authorized, once the provider let the hold go; what the settlement collects then shows (issue 71)", () => {
+    const lapsed = { ...authorized, state: "lapsed" as const, captured: 0 };
+    expect(paymentStateOf(lapsed)).toBe("lapsed");
+    expect(paymentStateOf({ ...lapsed, captured: 6000 })).toBe("captured");
+    expect(paymentStateOf({ ...lapsed, captured: 6000, refunded: 6000 })).toBe("refunded");
+  });
 });

@@ -1,6 +1,7 @@
 import type { EventStore } from "../../event-store/port.js";
 import type {
   AuthorizePayment,
+  RecordHoldLapsed,
   RecordIntentReleased,
   RecordPaymentIntent,
   RecordPaymentOutcome,
@@ -20,6 +21,7 @@ import {
   type BookingAsk,
   decideAuthorization,
   decideFailure,
+  decideHoldLapsed,
   decideIntent,
   decideIntentReleased,
   decideOutcome,
@@ -62,6 +64,7 @@ export type PaymentCommand = {
   | { readonly type: "DecideSettlement"; readonly ask: SettleAsk; readonly now: string }
   | { readonly type: "RefundPayment"; readonly command: RefundPayment }
   | { readonly type: "RecordIntentReleased"; readonly command: RecordIntentReleased }
+  | { readonly type: "RecordHoldLapsed"; readonly command: RecordHoldLapsed }
   | { readonly type: "RecordPaymentOutcome"; readonly command: RecordPaymentOutcome }
 );
 
@@ -112,6 +115,8 @@ export function decidePayment(command: PaymentCommand, stream: PaymentStream): P
       return decideRefund(state, command.command);
     case "RecordIntentReleased":
       return decideIntentReleased(state, command.command);
+    case "RecordHoldLapsed":
+      return decideHoldLapsed(state, command.command);
     case "RecordPaymentOutcome":
       return decideOutcome(state, command.command);
   }

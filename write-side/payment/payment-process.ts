@@ -58,6 +58,7 @@ const PROCESS_TYPES: ReadonlySet<string> = new Set<PaymentProcessCommand["type"]
   "RefundPayment",
   "RecordPaymentIntent",
   "RecordIntentReleased",
+  "RecordHoldLapsed",
   "SettleBooking",
 ]);
 
@@ -136,6 +137,8 @@ export function firstStep(
       return expireStep(command, lot, payment);
     case "RecordIntentReleased":
       return pay({ ...base(command), type: "RecordIntentReleased", command });
+    case "RecordHoldLapsed":
+      return pay({ ...base(command), type: "RecordHoldLapsed", command });
     case "RecordPaymentOutcome":
       return pay({ ...base(command), type: "RecordPaymentOutcome", command });
     case "RefundPayment":

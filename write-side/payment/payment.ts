@@ -1,5 +1,6 @@
 import type {
   AuthorizePayment,
+  RecordHoldLapsed,
   RecordIntentReleased,
   RecordPaymentIntent,
   RecordPaymentOutcome,
@@ -74,6 +75,11 @@ export interface OpenPayment {
   readonly asked?: EventOfType<"PaymentCarriedOver">["data"]["asked"];
   /** The terms its booking was made under, as its intent recorded them (since issue 48). */
   readonly terms?: PaymentTerms;
+  /**
+   * Issue 71: when the provider let its authorization go before its settlement (PaymentHoldLapsed):
+   * nothing is held since; the settlement charges the saved card off-session.
+   */
+  readonly lapsedAt?: string;
   /** Where its capture went when its authorization had lapsed (an off-session charge): refunds go there. */
   readonly capturedOn?: string;
 }
@@ -165,6 +171,8 @@ export function evolvePaymentAggregate(state: PaymentState, event: PaymentStream
         : open;
     case "PaymentIntentReleased":
       return { ...open, releasedIntents: [...open.releasedIntents, event.data.intentId] };
+    case "PaymentHoldLapsed":
+      return { ...open, lapsedAt: event.data.lapsedAt };
     case "PaymentAuthorized": {
       const { intentId, amount, currency } = event.data;
       if (open.status !== "pending") return open;
@@ -396,6 +404,20 @@ export function decideIntentReleased(state: PaymentState, command: RecordIntentR
   return accept({
     type: "PaymentIntentReleased",
     data: { reservationId, parkingLotId, intentId, amount, because, releasedAt: now },
+  });
+}
+
+/**
+ * Issue 71: the provider let an authorization go (it lapsed, or was canceled there): recorded once,
+ * only for the one the booking counts on before its settlement; any other cancel moves nothing.
+ */
+export function decideHoldLapsed(state: PaymentState, command: RecordHoldLapsed): PaymentDecision {
+  const { parkingLotId, reservationId, intentId, because, now } = command;
+  const counted = state.kind === "open" && state.status === "authorized" && state.intentId === intentId;
+  if (!counted || state.settled || state.lapsedAt !== undefined) return accept();
+  return accept({
+    type: "PaymentHoldLapsed",
+    data: { reservationId, parkingLotId, intentId, amount: state.authorized, because, lapsedAt: now },
   });
 }
 

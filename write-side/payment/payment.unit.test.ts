@@ -5,6 +5,7 @@ import { fold } from "../parking-lot/decider.js";
 import { bookingAskOf, settleAskOf } from "./lot-booking.js";
 import {
   decideAuthorization,
+  decideHoldLapsed,
   decideIntent,
   decideOutcome,
   decideRefund,
@@ -253,5 +254,40 @@ describe("a capture that did not take the hold (the money-flow hunt)", () => {
       ok: true,
       events: [{ data: { intentId: "pi_off", refund: 3000 } }],
     });
+  });
+});
+
+describe("a hold the provider let go (issue 71)", () => {
+  const lapse = (intentId = "pi_1") =>
+    ({ type: "RecordHoldLapsed", ...ids, intentId, because: "provider", now: NOW }) as const;
+  const lapsedFact: PaymentEvent = {
+    type: "PaymentHoldLapsed",
+    data: { ...ids, intentId: "pi_1", amount: 5000, because: "provider", lapsedAt: NOW },
+  };
+
+  it("is recorded once for the authorization the booking counts on, before its settlement", () => {
+    expect(decideHoldLapsed(given([created, authorized]), lapse())).toEqual({
+      ok: true,
+      events: [lapsedFact],
+    });
+    expect(decideHoldLapsed(given([created, authorized, lapsedFact]), lapse())).toEqual({
+      ok: true,
+      events: [],
+    });
+  });
+
+  it("moves nothing for another intent, a pending or settled payment (its own release cancels it)", () => {
+    for (const history of [[created], [created, authorized, checkedOut], []])
+      expect(decideHoldLapsed(given(history), lapse())).toEqual({ ok: true, events: [] });
+    expect(decideHoldLapsed(given([created, authorized]), lapse("pi_other"))).toEqual({
+      ok: true,
+      events: [],
+    });
+  });
+
+  it("keeps what its settlement collects off-session: the booking's amount, its ledger unchanged", () => {
+    const state = given([created, authorized, lapsedFact]);
+    expect(state).toMatchObject({ status: "authorized", lapsedAt: NOW, authorized: 5000 });
+    expect(state.kind === "open" && ledgerViolations(state.facts, false)).toEqual([]);
   });
 });
