@@ -425,6 +425,16 @@ describe("a lot's day in Korean on a phone and in English on a laptop (issue 69)
         await expect
           .poll(() => trail.locator("[data-fact]").first().getAttribute("data-fact-type"))
           .toMatch(/ReservationCheckedOut|GateEventRecorded|ParkingLotClosed/);
+        // Older pages walk back to the lot's registration and stop there: its day, the first fact.
+        const opened = await trail.locator("[data-history-day]").getAttribute("data-history-day");
+        const older = trail.getByRole("button", { name: w("history.older") });
+        for (let i = 0; i < 20 && (await older.isEnabled()); i++) await older.click();
+        expect(await older.isDisabled()).toBe(true);
+        expect(await trail.locator("[data-history-day]").getAttribute("data-history-day")).toBe(opened);
+        await expect
+          .poll(() => trail.locator("[data-fact]").last().getAttribute("data-fact-type"))
+          .toBe("ParkingLotRegistered");
+        await trail.getByRole("button", { name: w("history.latest") }).click();
         expect(await page.getByText(w("status.CHECKED_IN"), { exact: true }).count()).toBeGreaterThan(0);
         // A refusal in the page's words by its type; the API's detail with its instant on the lot's clock.
         const capacity = page.getByRole("form", { name: w("capacity.form") });

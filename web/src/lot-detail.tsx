@@ -290,7 +290,12 @@ function LotDetailBody(props: LotDetailProps) {
       ) : null}
       {shown ? <LotAdmin now={shown} serviceNow={serviceNow} onMessage={props.onMessage} /> : null}
       <Takings parkingLotId={lot.parkingLotId} tick={props.tick} now={serviceNow} />
-      <LotHistory parkingLotId={lot.parkingLotId} tick={props.tick} now={serviceNow} />
+      <LotHistory
+        parkingLotId={lot.parkingLotId}
+        tick={props.tick}
+        now={serviceNow}
+        since={lot.registeredAt}
+      />
       {canceling ? (
         <CancelDialog
           reservation={canceling}
