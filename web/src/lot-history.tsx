@@ -57,21 +57,21 @@ function FactLine({ fact }: { readonly fact: Fact }) {
  * read again on every live update (today grows).
  */
 export function LotHistory(props: {
-  readonly parkingLotId: string;
+  /** The lot: the day it was registered, on its clock, is the trail's first. */
+  readonly lot: { readonly parkingLotId: string; readonly registeredAt: string };
   readonly tick: number;
   /** The service's clock (its last answer): its day on the lot's clock is the trail's today. */
   readonly now: number;
-  /** When the lot was registered: its day on the lot's clock is the trail's first. */
-  readonly since: string;
 }) {
   const clock = useClock();
   const today = clock.toInput(props.now).slice(0, 10);
-  const firstDay = clock.toInput(Date.parse(props.since)).slice(0, 10);
+  const firstDay = clock.toInput(Date.parse(props.lot.registeredAt)).slice(0, 10);
+  const { parkingLotId } = props.lot;
   // The day chosen (null: the service's today, which moves on at the lot's midnight).
   const [chosen, setChosen] = useState<string | null>(null);
   const day = chosen ?? today;
   const [index, setIndex] = useState(0);
-  const { facts, setFacts, problem } = useDayFacts(props.parkingLotId, day, props.tick, clock);
+  const { facts, setFacts, problem } = useDayFacts(parkingLotId, day, props.tick, clock);
 
   const pages = Math.max(1, Math.ceil((facts?.length ?? 0) / HISTORY_PAGE_SIZE));
   const go = (wanted: string, nextIndex: number) => {
