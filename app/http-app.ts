@@ -52,6 +52,7 @@ import {
 import { SERVICE_PROBLEMS } from "./problems.js";
 import type { Services } from "./services.js";
 import { appRoutes } from "./surface/app-routes.js";
+import { openApiDocument } from "./surface/document.js";
 import { methodsByPath, OPERATIONS } from "./surface/operations.js";
 
 /** The largest request body, in bytes (16 KiB). */
@@ -238,18 +239,39 @@ const PHONE_CSS = `
 /**
  * The Swagger UI page (the document and the problem types' pages are operations: appRoutes),
  * loaded on its first request: swagger-ui-express brings an express of its own (with its body
- * parsers), ~0.1 s of every start for a page few starts serve (issue 50).
+ * parsers), ~0.1 s of every start for a page few starts serve (issue 50). The page reads the
+ * document converted to OpenAPI 3.0 (/docs/openapi-3.0.json): Swagger UI parses a 3.1 document
+ * with a resolver (apidom) that took ~4× as long to list the operations (bench/docs-page.ts).
  */
 function documentation(app: Express): void {
   let docs: Promise<express.Router> | undefined;
   const load = async (): Promise<express.Router> => {
-    const { default: swaggerUi } = await import("swagger-ui-express");
+    const [{ default: swaggerUi }, downConvert] = await Promise.all([
+      import("swagger-ui-express"),
+      import("@apiture/openapi-down-convert"),
+    ]);
+    // A CommonJS module: its exports are the default export once bundled (npm run build).
+    const { Converter } = (downConvert as unknown as { default?: typeof downConvert }).default ?? downConvert;
+    const document30 = JSON.stringify(
+      new Converter(openApiDocument(serviceAccess)).convert(),
+      (key, value) =>
+        // 3.0's `example` (3.1's `examples`, converted) pre-fills Try it out: no parameter names another's id.
+        key === "parameters" && Array.isArray(value)
+          ? value.map((p: { schema?: object }) =>
+              p.schema ? { ...p, schema: { ...p.schema, example: undefined } } : p,
+            )
+          : value,
+    );
     // Swagger UI's page, with what its template lacks: a viewport (readable on a phone) and the
     // service's icon. The document's server is "/", the address /docs was loaded from.
     const docsPage = swaggerUi
       .generateHTML(undefined, {
         // The Authorize button keeps the token across reloads of /docs; each request tried gets fresh ids.
-        swaggerOptions: { url: "/openapi.json", persistAuthorization: true, requestInterceptor: freshIds },
+        swaggerOptions: {
+          url: "/docs/openapi-3.0.json",
+          persistAuthorization: true,
+          requestInterceptor: freshIds,
+        },
         customSiteTitle: "Parking reservations API",
         customCss: PHONE_CSS,
         customfavIcon: "/favicon.ico",
@@ -259,6 +281,9 @@ function documentation(app: Express): void {
         '<meta charset="UTF-8">\n  <meta name="viewport" content="width=device-width, initial-scale=1">',
       );
     const router = express.Router();
+    router.get("/openapi-3.0.json", (_req, res) => {
+      res.set("Cache-Control", "no-cache").type("json").send(document30);
+    });
     router.use(swaggerUi.serve, (_req: express.Request, res: express.Response) => {
       res.type("html").send(docsPage);
     });

@@ -2991,7 +2991,12 @@ export interface components {
             detail?: string;
             /** @description For validation problems: each field that was wrong and what it expects. */
             errors?: {
+                /** @description What the field broke, by its JSON Schema keyword (required, minimum, maximum, minLength, maxLength, pattern, format, …): words in another language are chosen by it. */
+                code?: string;
                 field: string;
+                /** @description The bound a size or range keyword named. */
+                limit?: number;
+                /** @description What is wrong and what it expects, in English. */
                 message: string;
             }[];
             instance?: string;

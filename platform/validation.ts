@@ -57,6 +57,12 @@ export interface FieldError {
   /** JSON-pointer-ish path of the offending field, e.g. `capacity` or `body` for the whole body. */
   readonly field: string;
   readonly message: string;
+  /**
+   * What the field broke, by its JSON Schema keyword (`required`, `minimum`, `maxLength`, `pattern`,
+   * `format`…), for a page to word it in its own language; `limit` the bound a size or range named.
+   */
+  readonly code?: string;
+  readonly limit?: number;
 }
 
 /** Input that does not match its schema. Carries every field that was wrong. */
@@ -215,7 +221,8 @@ export function validate<S extends TSchema>(schema: S, value: unknown, subject =
   // The best error of each field, the fields in the order ajv found them.
   const best = new Map<string, { rank: number; error: FieldError }>();
   for (const raw of fn.errors ?? []) {
-    const error = describe(raw);
+    const { limit } = raw.params as { limit?: unknown };
+    const error = { ...describe(raw), code: raw.keyword, ...(typeof limit === "number" ? { limit } : {}) };
     const known = best.get(error.field);
     if (!known || rank(raw) < known.rank) best.set(error.field, { rank: rank(raw), error });
   }

@@ -29,12 +29,17 @@ const Body = Type.Object(
 describe("validation errors a person can act on", () => {
   it("an instant without an offset says to add one", () => {
     expect(errorsOf(Body, { from: "2026-11-23T10:00:00", reason: "x" })).toEqual([
-      { field: "from", message: "has no offset: add an offset such as +09:00 (or Z for UTC)" },
+      {
+        field: "from",
+        message: "has no offset: add an offset such as +09:00 (or Z for UTC)",
+        code: "format",
+      },
     ]);
     expect(errorsOf(Body, { from: "tomorrow", reason: "x" })).toEqual([
       {
         field: "from",
         message: "must be an RFC 3339 date and time with an offset, e.g. 2026-11-23T10:00:00+09:00",
+        code: "format",
       },
     ]);
   });
@@ -46,6 +51,7 @@ describe("validation errors a person can act on", () => {
         field: "from",
         message:
           "has a space where its offset's + should be: in a query string write + as %2B (2026-11-23T10:00:00%2B09:00)",
+        code: "format",
       },
     ]);
     const Query = Type.Object({
@@ -53,25 +59,30 @@ describe("validation errors a person can act on", () => {
       carNumber: Type.Optional(Type.String({ minLength: 2 })),
     });
     expect(errorsOf(Query, { step: 1 })).toEqual([
-      { field: "step", message: "must be at least 5. Minutes per step, 5–60" },
+      { field: "step", message: "must be at least 5. Minutes per step, 5–60", code: "minimum", limit: 5 },
     ]);
     expect(errorsOf(Query, { step: 90 })).toEqual([
-      { field: "step", message: "must be at most 60. Minutes per step, 5–60" },
+      { field: "step", message: "must be at most 60. Minutes per step, 5–60", code: "maximum", limit: 60 },
     ]);
     expect(errorsOf(Query, { carNumber: "8" })).toEqual([
-      { field: "carNumber", message: "is too short: it needs at least 2 characters" },
+      {
+        field: "carNumber",
+        message: "is too short: it needs at least 2 characters",
+        code: "minLength",
+        limit: 2,
+      },
     ]);
   });
 
   it("an empty reason gets one error, not two", () => {
     expect(errorsOf(Body, { from: "2026-11-23T10:00:00Z", reason: "" })).toEqual([
-      { field: "reason", message: "must not be empty" },
+      { field: "reason", message: "must not be empty", code: "minLength", limit: 1 },
     ]);
   });
 
   it("an unknown status lists the allowed ones, once", () => {
     expect(errorsOf(Body, { from: "2026-11-23T10:00:00Z", reason: "x", status: "DONE" })).toEqual([
-      { field: "status", message: "must be one of RESERVED, CANCELED, COMPLETED" },
+      { field: "status", message: "must be one of RESERVED, CANCELED, COMPLETED", code: "anyOf" },
     ]);
   });
 

@@ -8,6 +8,8 @@ import { customerHeaders } from "../test-support/auth.js";
 import { fitsTheWindow, launchBrowser, signInLink, type TestBrowser } from "../test-support/browser.js";
 import { call, startTestService, tempDataDir } from "../test-support/service.js";
 import { ensureWebBuilt } from "../test-support/web-build.js";
+import { en } from "../web/src/messages/en.js";
+import { ko } from "../web/src/messages/ko.js";
 
 /** The browser globals the functions evaluated in the page use (this project compiles without the DOM library). */
 declare const document: {
@@ -81,6 +83,31 @@ describe("the control-center page", () => {
     expect(await page.locator("[data-lot]").count()).toBe(0);
     await shot(page, "0-sign-in-screen");
     await page.close();
+  });
+
+  it("speaks the control center's language on the sign-in screen: the browser's, then the one chosen (issue 69)", async () => {
+    const korean = await launchBrowser({ locale: "ko-KR" });
+    try {
+      const page = await korean.context.newPage();
+      await page.goto(`${service.url}/control-center`);
+      await expect.poll(() => page.locator("#why").innerText()).toBe(ko["signIn.signedOut"]);
+      expect(await page.evaluate("document.documentElement.lang")).toBe("ko");
+      expect(await page.locator("h1").innerText()).toBe(ko["signIn.heading"]);
+      // No English sentence of the screen left (the command to run aside).
+      const text = await page.locator("main").innerText();
+      const english = Object.entries(en).filter(
+        ([key, words]) => key.startsWith("signIn.") && text.includes(words),
+      );
+      expect(english).toEqual([]);
+      // The switch is kept: English from now on, in this Korean browser.
+      await page.getByRole("combobox", { name: ko["language.label"] }).selectOption("en");
+      await expect.poll(() => page.evaluate("document.documentElement.lang")).toBe("en");
+      await expect.poll(() => page.locator("h1").innerText()).toBe(en["signIn.heading"]);
+      await page.reload();
+      await expect.poll(() => page.locator("#why").innerText()).toBe(en["signIn.signedOut"]);
+    } finally {
+      await korean.close();
+    }
   });
 
   it("signs an operator in through the link `npm run -s token -- --sign-in-url` prints; the link leaves the address bar", async () => {

@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { IntlMessageFormat } from "intl-messageformat";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningService } from "../app/server.js";
@@ -222,10 +223,13 @@ describe("a lot's day on the control-center page", () => {
     // The plate's last digits find it (spaces and hyphens ignored), and only it.
     const find = page.getByRole("form", { name: "Find reservations in this lot" });
     await find.getByLabel("Find by").selectOption("carNumber");
-    // One character is refused, and the page says what the service says: how many it needs.
+    // One character is refused, and the page says how many it needs: by the refusal's code in the
+    // page's language, the service's own words on hover.
     await find.getByRole("textbox", { name: "Plate or part of it" }).fill("8");
     await find.getByRole("textbox", { name: "Plate or part of it" }).press("Enter");
-    await page.getByText("is too short: it needs at least 2 characters").waitFor();
+    const tooShort = page.locator('[data-field-code="minLength"] span');
+    await expect.poll(() => tooShort.innerText()).toBe("needs at least 2 characters");
+    expect(await tooShort.getAttribute("title")).toBe("is too short: it needs at least 2 characters");
     await find.getByRole("textbox", { name: "Plate or part of it" }).fill("86 12");
     await find.getByRole("textbox", { name: "Plate or part of it" }).press("Enter");
     await expect.poll(() => page.locator("[data-reservation]").count()).toBe(1);
@@ -345,6 +349,15 @@ describe("a lot's day in Korean on a phone and in English on a laptop (issue 69)
           .toBe("1");
         await checkView(page, "lots");
         await page.screenshot({ path: join(DOCS_SHOTS, `${name}-lots.png`) });
+        // A field the schema refuses, in the page's language by its code (the API's English on hover).
+        const register = page.getByRole("form", { name: w("register.title") });
+        await register.getByLabel(w("register.name"), { exact: true }).fill("너무 큰 주차장");
+        await register.getByLabel(w("register.capacity"), { exact: true }).fill("200000");
+        await register.getByRole("button", { name: w("register.submit") }).click();
+        const tooMany = register.locator('[data-field-code="maximum"]');
+        expect(await tooMany.innerText()).toContain(
+          String(new IntlMessageFormat(w("fieldProblem.maximum"), run.locale).format({ limit: 100_000 })),
+        );
         await row.getByRole("button", { name: lot.name }).click();
         const review = page.locator(`[data-gate-review="read-${run.language}"]`);
         const open = review.locator(`[data-candidate="${booking}"]`);
@@ -425,6 +438,17 @@ describe("a lot's day in Korean on a phone and in English on a laptop (issue 69)
         await expect
           .poll(() => trail.locator("[data-fact]").first().getAttribute("data-fact-type"))
           .toMatch(/ReservationCheckedOut|GateEventRecorded|ParkingLotClosed/);
+        // Older pages walk back to the lot's registration and stop there: its day, the first fact.
+        const opened = await trail.locator("[data-history-day]").getAttribute("data-history-day");
+        const older = trail.getByRole("button", { name: w("history.older") });
+        for (let i = 0; i < 20 && (await older.isEnabled()); i++) await older.click();
+        expect(await older.isDisabled()).toBe(true);
+        expect(await trail.locator("[data-history-day]").getAttribute("data-history-day")).toBe(opened);
+        await expect
+          .poll(() => trail.locator("[data-fact]").last().getAttribute("data-fact-type"))
+          .toBe("ParkingLotRegistered");
+        const latest = trail.getByRole("button", { name: w("history.latest") });
+        if (await latest.isEnabled()) await latest.click();
         expect(await page.getByText(w("status.CHECKED_IN"), { exact: true }).count()).toBeGreaterThan(0);
         // A refusal in the page's words by its type; the API's detail with its instant on the lot's clock.
         const capacity = page.getByRole("form", { name: w("capacity.form") });

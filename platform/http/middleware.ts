@@ -185,10 +185,7 @@ export function validInput<S extends TSchema>(schema: S, value: unknown, source:
     if (error instanceof SchemaValidationError) {
       throw refuse(
         source,
-        error.errors.map((e) => ({
-          field: e.field === "(root)" ? source : `${source}.${e.field}`,
-          message: e.message,
-        })),
+        error.errors.map((e) => ({ ...e, field: e.field === "(root)" ? source : `${source}.${e.field}` })),
       );
     }
     throw error;

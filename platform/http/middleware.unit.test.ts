@@ -118,6 +118,14 @@ describe("validInput", () => {
     throw new Error("no problem raised");
   };
 
+  it("names a refused field's keyword and bound, for a page to word it in its own language (issue 69)", () => {
+    const Capacity = Type.Object({ capacity: Type.Integer({ maximum: 100_000 }) });
+    const problem = problemOf(() => validInput(Capacity, { capacity: 200_000 }, "body"));
+    expect(problem.extra.errors).toEqual([
+      { field: "body.capacity", code: "maximum", limit: 100_000, message: "must be at most 100000" },
+    ]);
+  });
+
   it("normalizes text to NFC before validating it: decomposed Hangul is the same name", () => {
     const decomposed = "\u1100\u1161\u11BC\u1102\u1161\u11B7"; // 강남 as jamo
     expect(decomposed).toHaveLength(6);

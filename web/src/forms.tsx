@@ -45,8 +45,8 @@ export function ProblemMessage({ problem }: { readonly problem: unknown }) {
       {p.errors.length ? (
         <ul>
           {p.errors.map((e) => (
-            <li key={e.field}>
-              <code>{e.field.replace(/^body\./, "")}</code> {e.message}
+            <li key={e.field} data-field-code={e.code ?? ""}>
+              <code>{e.field.replace(/^body\./, "")}</code> <FieldWords error={e} />
             </li>
           ))}
         </ul>
@@ -57,6 +57,19 @@ export function ProblemMessage({ problem }: { readonly problem: unknown }) {
         </p>
       ) : null}
     </div>
+  );
+}
+
+/**
+ * What a refused field broke, in the page's language by its code (the API's English words on
+ * hover); a field refused without a code (a rule of the service, not of the schema) in the API's words.
+ */
+function FieldWords({ error }: { readonly error: ApiProblem["errors"][number] }) {
+  const words = error.code ? tCode("fieldProblem", error.code, { limit: error.limit ?? 0 }) : undefined;
+  return words && words !== error.code ? (
+    <span title={error.message}>{words}</span>
+  ) : (
+    <span lang="en">{error.message}</span>
   );
 }
 

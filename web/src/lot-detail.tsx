@@ -290,7 +290,7 @@ function LotDetailBody(props: LotDetailProps) {
       ) : null}
       {shown ? <LotAdmin now={shown} serviceNow={serviceNow} onMessage={props.onMessage} /> : null}
       <Takings parkingLotId={lot.parkingLotId} tick={props.tick} now={serviceNow} />
-      <LotHistory parkingLotId={lot.parkingLotId} tick={props.tick} now={serviceNow} />
+      <LotHistory lot={lot} tick={props.tick} now={serviceNow} />
       {canceling ? (
         <CancelDialog
           reservation={canceling}

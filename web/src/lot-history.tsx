@@ -52,25 +52,30 @@ function FactLine({ fact }: { readonly fact: Fact }) {
 
 /**
  * The lot's audit trail (issue 69): a day of the lot's clock at a time, opening at its today,
- * newest first, ten a page; newer and older pages run on into the next and previous days, and a
- * day can be jumped to. The day shown is read again on every live update (today grows).
+ * newest first, ten a page; newer and older pages run on into the next and previous days, back
+ * to the day the lot was registered and no further, and a day can be jumped to. The day shown is
+ * read again on every live update (today grows).
  */
 export function LotHistory(props: {
-  readonly parkingLotId: string;
+  /** The lot: the day it was registered, on its clock, is the trail's first. */
+  readonly lot: { readonly parkingLotId: string; readonly registeredAt: string };
   readonly tick: number;
   /** The service's clock (its last answer): its day on the lot's clock is the trail's today. */
   readonly now: number;
 }) {
   const clock = useClock();
   const today = clock.toInput(props.now).slice(0, 10);
+  const firstDay = clock.toInput(Date.parse(props.lot.registeredAt)).slice(0, 10);
+  const { parkingLotId } = props.lot;
   // The day chosen (null: the service's today, which moves on at the lot's midnight).
   const [chosen, setChosen] = useState<string | null>(null);
   const day = chosen ?? today;
   const [index, setIndex] = useState(0);
-  const { facts, setFacts, problem } = useDayFacts(props.parkingLotId, day, props.tick, clock);
+  const { facts, setFacts, problem } = useDayFacts(parkingLotId, day, props.tick, clock);
 
   const pages = Math.max(1, Math.ceil((facts?.length ?? 0) / HISTORY_PAGE_SIZE));
-  const go = (nextDay: string, nextIndex: number) => {
+  const go = (wanted: string, nextIndex: number) => {
+    const nextDay = wanted < firstDay ? firstDay : wanted;
     if (nextDay !== day) setFacts(null);
     setChosen(nextDay === today ? null : nextDay);
     setIndex(nextIndex);
@@ -87,6 +92,7 @@ export function LotHistory(props: {
           <input
             type="date"
             value={day}
+            min={firstDay}
             max={today}
             aria-label={t("history.dayLabel")}
             onChange={(e) => e.currentTarget.value && go(e.currentTarget.value, 0)}
@@ -113,6 +119,7 @@ export function LotHistory(props: {
       <ProblemMessage problem={problem} />
       <Pager
         atLatest={day === today && index === 0}
+        atOldest={day <= firstDay && index + 1 >= pages}
         onNewer={() => (index > 0 ? go(day, index - 1) : go(shiftDay(day, 1), 0))}
         onOlder={() => (index + 1 < pages ? go(day, index + 1) : go(shiftDay(day, -1), 0))}
         onLatest={() => go(today, 0)}
@@ -138,9 +145,10 @@ function useDayFacts(parkingLotId: string, day: string, tick: number, clock: Clo
   return { facts, setFacts, problem };
 }
 
-/** Newer and older facts (running on into the next and previous days), and back to the latest. */
+/** Newer and older facts (running on into the next and previous days, none before the lot's first), and back to the latest. */
 function Pager(props: {
   readonly atLatest: boolean;
+  readonly atOldest: boolean;
   readonly onNewer: () => void;
   readonly onOlder: () => void;
   readonly onLatest: () => void;
@@ -150,7 +158,7 @@ function Pager(props: {
       <button type="button" class="secondary small" disabled={props.atLatest} onClick={props.onNewer}>
         {t("history.newer")}
       </button>
-      <button type="button" class="secondary small" onClick={props.onOlder}>
+      <button type="button" class="secondary small" disabled={props.atOldest} onClick={props.onOlder}>
         {t("history.older")}
       </button>
       <button type="button" class="secondary small" disabled={props.atLatest} onClick={props.onLatest}>

@@ -24,21 +24,34 @@ type OidcConfig = Extract<SignInConfig, { mode: "oidc" }>;
 /** oauth4webapi refuses http:// unless told: told only when the service says the issuer is http. */
 const transport = (config: OidcConfig) => (config.allowHttp ? { [oauth.allowInsecureRequests]: true } : {});
 
-/** A sign-in the provider did not complete: what happened, in words an operator can act on. */
+/**
+ * A sign-in the provider did not complete: what happened, in words an operator can act on, and
+ * by code (with its values) for the page to say it in the page's language.
+ */
 export class SignInProblem extends Error {
   override name = "SignInProblem";
   constructor(
     message: string,
-    /** The operator canceled it at the provider (`error=access_denied`): offer to try again. */
-    readonly canceled = false,
+    readonly code: "unreachable" | "canceled" | "refused",
+    readonly values: Readonly<Record<string, string>> = {},
   ) {
     super(message);
+  }
+  /** The operator canceled it at the provider (`error=access_denied`): offer to try again. */
+  get canceled(): boolean {
+    return this.code === "canceled";
   }
 }
 
 /** The browser could not reach the provider at all (a network error, not an answer). */
 const unreachable = (config: OidcConfig) =>
-  new SignInProblem(`The sign-in provider at ${config.issuer} cannot be reached; try again shortly.`);
+  new SignInProblem(
+    `The sign-in provider at ${config.issuer} cannot be reached; try again shortly.`,
+    "unreachable",
+    {
+      issuer: config.issuer,
+    },
+  );
 
 /** A request to the provider; a network failure ("Failed to fetch") says the provider cannot be reached. */
 async function toProvider<T>(config: OidcConfig, request: () => Promise<T>): Promise<T> {
@@ -70,11 +83,14 @@ function refusedAtProvider(params: URLSearchParams): SignInProblem | null {
   if (error === "access_denied")
     return new SignInProblem(
       "The sign-in was canceled at the provider. Sign in again when you are ready.",
-      true,
+      "canceled",
     );
   const description = params.get("error_description");
+  const reason = description ? `${description} (${error})` : error;
   return new SignInProblem(
-    `The sign-in provider did not sign you in: ${description ? `${description} (${error})` : error}. Try again, or ask the provider's administrator.`,
+    `The sign-in provider did not sign you in: ${reason}. Try again, or ask the provider's administrator.`,
+    "refused",
+    { reason },
   );
 }
 

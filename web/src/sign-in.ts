@@ -1,11 +1,37 @@
 import { ApiProblem, api, CONTROL_CENTER_URL, SIGN_IN_AGAIN } from "./api.js";
+import { LANGUAGE_NAMES, LANGUAGES, type Language, language, switchLanguage, t } from "./i18n.js";
 import { finishSignIn, SignInProblem, startSignIn } from "./oidc.js";
 import "./styles.css";
 
 /**
  * The sign-in screen, served at /control-center to anyone who is not a signed-in operator. It
- * says why (signed out, or signed in without the operator role) and how to sign in here.
+ * says why (signed out, or signed in without the operator role) and how to sign in here, in the
+ * control center's language (the one chosen there, else the browser's: web/src/i18n.ts).
  */
+const say = (id: string, words: string) => {
+  const element = document.getElementById(id);
+  if (element) element.textContent = words;
+};
+document.documentElement.lang = language;
+document.title = t("signIn.pageTitle");
+say("heading", t("signIn.heading"));
+say("why", t("signIn.lead"));
+say("dev-title", t("signIn.linkTitle"));
+say("link-step-1", t("signIn.linkStep1"));
+say("link-step-2", t("signIn.linkStep2"));
+say("link-step-3", t("signIn.linkStep3"));
+say("customers", t("signIn.customers"));
+say("oidc-title", t("signIn.oidcTitle"));
+say("oidc-button", t("signIn.button"));
+say("home", t("signIn.home"));
+say("docs", t("signIn.docs"));
+const languages = document.getElementById("language");
+if (languages instanceof HTMLSelectElement) {
+  languages.setAttribute("aria-label", t("language.label"));
+  languages.append(...LANGUAGES.map((l) => new Option(LANGUAGE_NAMES[l], l, l === language, l === language)));
+  languages.addEventListener("change", () => switchLanguage(languages.value as Language));
+}
+
 const command = document.getElementById("command");
 if (command) {
   command.textContent = `npm run -s token -- --role operator --sub ops-1 --sign-in-url ${location.origin}`;
@@ -21,12 +47,16 @@ api.controlCenter().then(
   },
   (problem: unknown) => {
     if (!why || !(problem instanceof ApiProblem)) return;
+    const ended = problem.detail && /session has ended/i.test(problem.detail) ? problem.detail : null;
     why.textContent =
       problem.status === 403
-        ? "You are signed in, but not as an operator: the control center is for the operators who run the lots. Sign in with an operator account."
-        : problem.detail && /session has ended/i.test(problem.detail)
-          ? problem.detail
-          : "You are not signed in. Sign in as an operator to see every lot, live.";
+        ? t("signIn.notOperator")
+        : ended
+          ? // The service's own words (English) say why it ended; in another language, said first in it.
+            language === "en"
+            ? ended
+            : `${t("signIn.sessionEnded")} (${ended})`
+          : t("signIn.signedOut");
   },
 );
 
@@ -40,21 +70,26 @@ const oidcProblem = (error: unknown) => {
   if (!box) return;
   box.hidden = false;
   if (error instanceof SignInProblem) {
-    // Its own words (canceled, or the provider cannot be reached); the Sign in button stays, to try again.
-    box.textContent = error.message;
+    // By its code (canceled, refused, or the provider cannot be reached); the Sign in button stays, to try again.
+    box.textContent =
+      error.code === "unreachable"
+        ? t("signIn.problem.unreachable", error.values)
+        : error.code === "canceled"
+          ? t("signIn.problem.canceled")
+          : t("signIn.problem.refused", error.values);
     box.dataset.canceled = error.canceled ? "true" : "false";
-    const button = document.getElementById("oidc-button");
-    if (button && error.canceled) button.textContent = "Try signing in again";
+    if (error.canceled) say("oidc-button", t("signIn.tryAgain"));
     return;
   }
-  box.textContent = `Signing in did not work: ${error instanceof Error ? error.message : String(error)}`;
+  box.textContent = t("signIn.problem.failed", {
+    reason: error instanceof Error ? error.message : String(error),
+  });
 };
 api.signInConfig().then(async (config) => {
   if (config.mode !== "oidc") return;
   show("dev-sign-in", false);
   show("oidc-sign-in", true);
-  const issuer = document.getElementById("issuer");
-  if (issuer) issuer.textContent = new URL(config.issuer).host;
+  say("oidc-lead", t("signIn.oidcLead", { issuer: new URL(config.issuer).host }));
   document.getElementById("oidc-button")?.addEventListener("click", () => {
     startSignIn(config).catch(oidcProblem);
   });

@@ -454,6 +454,44 @@ export const en = {
   "takings.currency": "Amounts in {currency}",
   "takings.total": "Total",
   "takings.range": "Last {n} days",
+  "signIn.pageTitle": "Sign in · Control center",
+  "signIn.heading": "Control center: operators only",
+  "signIn.lead": "Sign in as an operator to see every lot, live.",
+  "signIn.notOperator":
+    "You are signed in, but not as an operator: the control center is for the operators who run the lots. Sign in with an operator account.",
+  "signIn.signedOut": "You are not signed in. Sign in as an operator to see every lot, live.",
+  "signIn.sessionEnded": "Your session has ended. Sign in again.",
+  "signIn.linkTitle": "Sign in with a one-time link",
+  "signIn.linkStep1": "On the machine that runs this service, in its directory, run:",
+  "signIn.linkStep2":
+    "It prints a sign-in link, valid for five minutes and only once. Open it in this browser.",
+  "signIn.linkStep3": "You come back here, signed in; the link is removed from the address bar.",
+  "signIn.customers":
+    "A customer's sign-in does not open the control center: it is for the operators who run the lots.",
+  "signIn.oidcTitle": "Sign in with your organization",
+  "signIn.oidcLead": "Your operator account at {issuer} signs you in.",
+  "signIn.button": "Sign in",
+  "signIn.tryAgain": "Try signing in again",
+  "signIn.problem.unreachable": "The sign-in provider at {issuer} cannot be reached; try again shortly.",
+  "signIn.problem.canceled": "The sign-in was canceled at the provider. Sign in again when you are ready.",
+  "signIn.problem.refused":
+    "The sign-in provider did not sign you in: {reason}. Try again, or ask the provider's administrator.",
+  "signIn.problem.failed": "Signing in did not work: {reason}",
+  "signIn.home": "Back to the start page",
+  "signIn.docs": "API documentation",
+  "fieldProblem.required": "is required",
+  "fieldProblem.additionalProperties": "is not an allowed field",
+  "fieldProblem.dependentRequired": "is required together with another field",
+  "fieldProblem.minimum": "must be at least {limit, number}",
+  "fieldProblem.maximum": "must be at most {limit, number}",
+  "fieldProblem.minLength": "{limit, plural, =1 {must not be empty} other {needs at least # characters}}",
+  "fieldProblem.maxLength":
+    "{limit, plural, one {must be at most # character} other {must be at most # characters}}",
+  "fieldProblem.pattern": "has characters that are not allowed",
+  "fieldProblem.format": "is not in the expected format",
+  "fieldProblem.type": "is not the expected kind of value",
+  "fieldProblem.anyOf": "is not one of the allowed values",
+  "fieldProblem.enum": "is not one of the allowed values",
 } as const;
 
 /** A message's id: a key of the catalogue. */
