@@ -15,8 +15,8 @@
  * The file is in WAL mode, so one process can write (a projector) while others read (the query
  * API); every call notices schema changes made by other processes.
  *
- * better-sqlite3 is synchronous: each call runs to completion on the calling thread; the
- * promise-returning API is the port's.
+ * better-sqlite3 is synchronous: each call runs to completion on the calling thread (a read first
+ * yields if the turn has run long: `read`); the promise-returning API is the port's.
  */
 import { dirname, resolve } from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
@@ -27,27 +27,25 @@ import { yieldWhenLong } from "../../platform/turn-slice.js";
 import { WorkBudgetExceededError } from "../../platform/work-budget.js";
 import { examined } from "../bounds.js";
 import { bulkLoadThrough } from "../bulk-load.js";
-import type {
-  AnyIndexSpec,
-  BulkLoad,
-  CountByOptions,
-  Document,
-  DocumentStore,
-  Filter,
-  FindOptions,
-  IndexSpec,
-  Near,
-  NearQuery,
-  QueryPlan,
-  Scalar,
-  WriteOp,
-} from "../port.js";
 import {
+  type AnyIndexSpec,
+  type BulkLoad,
+  type CountByOptions,
+  type Document,
+  type DocumentStore,
   DocumentStoreError,
   DocumentStoreStorageError,
   DocumentStoreUnavailableError,
+  type Filter,
+  type FindOptions,
+  type IndexSpec,
   isGeoIndex,
   keyIndexes,
+  type Near,
+  type NearQuery,
+  type QueryPlan,
+  type Scalar,
+  type WriteOp,
 } from "../port.js";
 import { checkArgs } from "../validation.js";
 import { interpretSqlitePlan } from "./sql-index-plans.js";
@@ -219,8 +217,7 @@ export class SqliteDocumentStore implements DocumentStore {
   }
 
   async findById<T extends Document = Document>(collection: string, id: string): Promise<T | null> {
-    await yieldWhenLong();
-    return this.guard(() => {
+    return this.read(() => {
       checkArgs.findById(collection, id);
       this.schema.checkSchema();
       const state = this.schema.collection(collection);
@@ -237,8 +234,7 @@ export class SqliteDocumentStore implements DocumentStore {
     filter: Filter,
     options?: FindOptions,
   ): Promise<T[]> {
-    await yieldWhenLong();
-    return this.guard(() => {
+    return this.read(() => {
       const opts = checkArgs.find(collection, filter, options);
       this.schema.checkSchema();
       const state = this.schema.collection(collection);
@@ -251,8 +247,7 @@ export class SqliteDocumentStore implements DocumentStore {
   }
 
   async findNear<T extends Document = Document>(collection: string, query: NearQuery): Promise<Near<T>[]> {
-    await yieldWhenLong();
-    return this.guard(() => {
+    return this.read(() => {
       checkArgs.near(collection, query);
       this.schema.checkSchema();
       const state = this.schema.collection(collection);
@@ -268,8 +263,7 @@ export class SqliteDocumentStore implements DocumentStore {
   }
 
   async count(collection: string, filter: Filter): Promise<number> {
-    await yieldWhenLong();
-    return this.guard(() => {
+    return this.read(() => {
       checkArgs.query(collection, filter);
       this.schema.checkSchema();
       const state = this.schema.collection(collection);
@@ -306,8 +300,7 @@ export class SqliteDocumentStore implements DocumentStore {
     field: string,
     options?: CountByOptions,
   ): Promise<Map<Scalar, number>> {
-    await yieldWhenLong();
-    return this.guard(() => {
+    return this.read(() => {
       const limit = checkArgs.countBy(collection, filter, field, options);
       this.schema.checkSchema();
       const counts = new Map<Scalar, number>();
@@ -446,6 +439,11 @@ export class SqliteDocumentStore implements DocumentStore {
   }
 
   /** Runs a synchronous body, mapping every failure to the port's errors. */
+  private async read<R>(body: () => R): Promise<R> {
+    await yieldWhenLong();
+    return this.guard(body);
+  }
+
   private guard<R>(body: () => R): R {
     if (this.closed) throw new DocumentStoreError("the document store is closed");
     try {

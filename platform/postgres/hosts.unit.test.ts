@@ -14,7 +14,9 @@ describe("libpq's multi-host URLs for the pg driver", () => {
     expect(url.readWrite).toBe(true);
     // What pg reads: one host, the rest of the URL kept, the attribute pg does not know taken out.
     expect(url.connectionString).toBe("postgres://app:s3cret@db1:5433/parking?sslmode=require");
-    expect(url.urlOf({ host: "::1", port: 6000 })).toBe("postgres://app:s3cret@[::1]:6000/parking?sslmode=require");
+    expect(url.urlOf({ host: "::1", port: 6000 })).toBe(
+      "postgres://app:s3cret@[::1]:6000/parking?sslmode=require",
+    );
   });
 
   it("leaves a one-host URL to pg as it is, and refuses what libpq's syntax does not allow", () => {
