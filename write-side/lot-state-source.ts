@@ -176,6 +176,21 @@ export class LotStateSource implements StateSource<ParkingLotState> {
   }
 
   /**
+   * Issue 68, the scheduler's CloseBooks for a lot that may be quiet: closes its books if they are
+   * due (closeIfOver), and says when they fall due next by the lot's decider (undefined: never, or
+   * due but not closable now: an opening too large for the store). Closed: its next period's opening
+   * reschedules it.
+   */
+  async closeBooksIfDue(parkingLotId: string): Promise<{ closed: boolean; dueAt?: string }> {
+    if (await this.closeIfOver(parkingLotId)) return { closed: true };
+    const at = await this.read(parkingLotId);
+    const period = lotPeriodOfStream(at.stream ?? "")?.period ?? 0;
+    const decision = this.periods ? decide(this.closeCommand(parkingLotId, period, at), at.state) : undefined;
+    const when = decision && !decision.ok && decision.rejection.code === "NotDue" && decision.rejection.at;
+    return when && !Number.isNaN(Date.parse(when)) ? { closed: false, dueAt: when } : { closed: false };
+  }
+
+  /**
    * Whether the lot's current period's books are due to close (the lot's decider says so: at its
    * size bound or its local day boundary). Periods are on when the bound is (`periodEvents` > 0).
    */
