@@ -20,8 +20,7 @@ import { schedulerCommands } from "./scheduler-commands.js";
  * per lot): the lot's decider decides when they are due, and the scheduler looks again only then.
  */
 
-// A day long past by the service's clock: the lot's first period is due at once.
-const { context, register } = lotCommands("2026-11-22T11:00:00.000Z");
+const { context, register, reserve } = lotCommands("2026-11-22T11:00:00.000Z");
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -43,9 +42,18 @@ describe("the scheduler closes a quiet lot's books at its local day boundary (is
       () => events.close(),
       () => documents.close(),
     );
-    const handler = new ParkingLotCommandHandler(events, { retryLimit: 5, cacheSize: 4, periodEvents: 1000 });
+    // By the lot's clock (16:00Z: past Seoul's midnight, 15:00Z) the registration's append closes
+    // period 0 and opens period 1 on 2026-11-23, a day long past by the service's clock.
+    const handler = new ParkingLotCommandHandler(events, {
+      retryLimit: 5,
+      cacheSize: 4,
+      periodEvents: 1000,
+      now: () => Date.parse("2026-11-22T16:00:00.000Z"),
+    });
     const registration = { ...register("Q"), timeZone: "Asia/Seoul" } as ParkingLotCommand;
     await handler.handle(registration, context("register"));
+    expect((await handler.handle(reserve("Q", "r1"), context("r1"))).ok).toBe(true);
+    await handler.lotSettled("Q");
 
     const send = schedulerCommands(events, {
       logger: createLogger("silent"),
@@ -66,18 +74,23 @@ describe("the scheduler closes a quiet lot's books at its local day boundary (is
       now: Date.now,
     };
     await reactor.react(await streamEvents(events, parkingLotStream("Q")), reactorContext);
+    const period1 = await streamEvents(events, parkingLotStream("Q", 1));
+    expect(period1[0]?.event.type).toBe("LotPeriodOpened");
+    // Period 1 is quiet: the scheduler's fact, put by its opening, closes it.
+    await reactor.react(period1, reactorContext);
     await reactor.tick?.run(reactorContext);
     expect(sent).toEqual(["CloseBooks"]);
-    expect((await streamEvents(events, parkingLotStream("Q"))).map((e) => e.event.type)).toEqual([
-      "ParkingLotRegistered",
+    expect((await streamEvents(events, parkingLotStream("Q", 1))).map((e) => e.event.type)).toEqual([
+      "LotPeriodOpened",
+      "ParkingReserved",
       "LotBooksClosed",
     ]);
-    const period1 = await streamEvents(events, parkingLotStream("Q", 1));
-    const opened = period1[0]?.event;
+    const period2 = await streamEvents(events, parkingLotStream("Q", 2));
+    const opened = period2[0]?.event;
     expect(opened?.type).toBe("LotPeriodOpened");
 
     // The opening reschedules the lot's books; the lot says they are due at its next local midnight.
-    await reactor.react(period1, reactorContext);
+    await reactor.react(period2, reactorContext);
     await reactor.tick?.run(reactorContext);
     await reactor.tick?.run(reactorContext); // not due: the fact is not sent again before then
     expect(sent).toEqual(["CloseBooks", "CloseBooks"]);
@@ -85,6 +98,6 @@ describe("the scheduler closes a quiet lot's books at its local day boundary (is
     const midnight = startOfLocalDay(nextDay(localDay(openedAt, "Asia/Seoul")), "Asia/Seoul");
     const due = await documents.find(SCHEDULE, {}, {});
     expect(due.map((d) => [d._id, d.dueAt])).toEqual([["books:Q", new Date(midnight).toISOString()]]);
-    expect(await streamEvents(events, parkingLotStream("Q", 2))).toEqual([]);
+    expect(await streamEvents(events, parkingLotStream("Q", 3))).toEqual([]);
   });
 });

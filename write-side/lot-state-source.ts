@@ -199,6 +199,11 @@ export class LotStateSource implements StateSource<ParkingLotState> {
     return this.periods && decide(this.closeCommand(parkingLotId, period, at), at.state).ok;
   }
 
+  /** Whether the lot's current period holds its bound's events or more. */
+  private overBound(at: LotAtRevision): boolean {
+    return this.periods && at.revision + 1 >= (this.options.periodEvents ?? 0);
+  }
+
   /** Whether this source closes books at all (a bound is set; else it only follows others' periods). */
   private get periods(): boolean {
     return (this.options.periodEvents ?? 0) > 0;
@@ -225,7 +230,8 @@ export class LotStateSource implements StateSource<ParkingLotState> {
         // A period already at or over its bound and still open (its last writer's close lost the
         // race to another writer's command, or it died first): its books close before any command
         // is decided on it, else two writers taking turns would never let it close.
-        if (attempt >= SETTLE_ATTEMPTS || !this.followsAppend(parkingLotId, lot)) return lot;
+        // By size only: a load never closes by the day (that is the next append's or the scheduler's).
+        if (attempt >= SETTLE_ATTEMPTS || !this.overBound(lot)) return lot;
         const closed = await this.closeBooks(parkingLotId, lot);
         if (closed === "kept") return lot;
         // Another writer appended first: fold what it wrote (its close, perhaps) and look again.

@@ -98,7 +98,6 @@ const holdSettled = (event: { readonly data: { readonly reservationId: string } 
  * keep (by id) or null to drop it. Its keys are the event types the scheduler follows.
  */
 const ON: ScheduleHandlers = {
-  ParkingLotRegistered: (event, cause) => books(event.data.parkingLotId, event.data.registeredAt, cause),
   LotPeriodOpened: (event, cause) => books(event.data.parkingLotId, event.data.openedAt, cause),
   ParkingReserved: (event, cause) => {
     const { reservationId, parkingLotId, endsAt, payment } = event.data;
