@@ -23,6 +23,10 @@ export function schedulerCommands(
 ): CommandSender {
   const handler = new ParkingLotCommandHandler(eventStore, { cacheSize: 64, ...options });
   return async (command, cause) => {
+    if (command.type === "CloseBooks") {
+      const books = await handler.closeBooksIfDue(command.parkingLotId);
+      return books.closed ? "recorded" : books.dueAt ? { notDueUntil: books.dueAt } : "gone";
+    }
     const outcome = await handler.handle(command, {
       correlationId: cause.correlationId,
       commandId: randomUUID(),

@@ -336,6 +336,21 @@ export const CancelForClosure = command("CancelForClosure", {
 });
 
 /**
+ * Issue 68: the lot's current period's books close (LotBooksClosed; the next period opens with the
+ * lot's state). Sent by the lot's state source after an append and by the scheduler at the lot's
+ * local day boundary; the lot's decider decides whether it is due: the period has `bound` events or
+ * more (`events`: what its stream holds, which only the store knows), or it opened on an earlier
+ * local day of the lot. Refused NotDue otherwise.
+ */
+export const CloseBooks = command("CloseBooks", {
+  parkingLotId: ParkingLotId,
+  period: Type.Integer({ minimum: 0 }),
+  events: Type.Integer({ minimum: 0 }),
+  /** The service's bound on a period's events (LOT_PERIOD_EVENTS); 0: no size bound. */
+  bound: Type.Integer({ minimum: 0 }),
+});
+
+/**
  * Payments (issue 38), sent by the payments process manager, the webhook and the scheduler (and
  * RefundPayment by an operator); each is idempotent, so a retry or a second replica appends once.
  */
@@ -455,6 +470,7 @@ export const ParkingLotCommand = Type.Union([
   RecordNoShow,
   BeginClosure,
   CancelForClosure,
+  CloseBooks,
   AuthorizePayment,
   FailPayment,
   ExpirePaymentHold,
@@ -482,6 +498,7 @@ export type ChangePlace = Static<typeof ChangePlace>;
 export type RecordNoShow = Static<typeof RecordNoShow>;
 export type BeginClosure = Static<typeof BeginClosure>;
 export type CancelForClosure = Static<typeof CancelForClosure>;
+export type CloseBooks = Static<typeof CloseBooks>;
 export type AuthorizePayment = Static<typeof AuthorizePayment>;
 export type RecordPaymentIntent = Static<typeof RecordPaymentIntent>;
 export type RecordIntentReleased = Static<typeof RecordIntentReleased>;

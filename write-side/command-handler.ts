@@ -144,6 +144,17 @@ export class ParkingLotCommandHandler {
   }
 
   /**
+   * Issue 68: the scheduler's CloseBooks at the lot's local day boundary (LotStateSource,
+   * closeBooksIfDue); the lot's cached state is dropped (its next command catches up).
+   */
+  async closeBooksIfDue(parkingLotId: string): Promise<{ closed: boolean; dueAt?: string }> {
+    await this.runner.settled(parkingLotId);
+    const outcome = await this.source.closeBooksIfDue(parkingLotId);
+    this.runner.forget([parkingLotId]);
+    return outcome;
+  }
+
+  /**
    * The lot's state as its stream holds it now, read afresh (issue 47: the payments process manager
    * asks whether a booking still waits for its payment, or counts on an intent, before acting). A
    * read: it closes no books (issue 68), only a lot's command does.

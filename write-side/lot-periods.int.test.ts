@@ -240,6 +240,28 @@ describe("the lot's periods (issue 48)", () => {
     expect(state.kind === "registered" && state.activeReservations).toBe(3 * BOUND + 1);
   });
 
+  it("closes the books at the lot's local day boundary, under the size bound (issue 68): the first command after it", async () => {
+    const [store] = openStores(1) as [SqliteEventStore];
+    let now = Date.parse(NOW);
+    const handler = handlerOn(store, 1000, { now: () => now });
+    await handler.handle(register("D"), context("register"));
+    await book(handler, "D", 3);
+    expect(await events(store, parkingLotStream("D", 1))).toHaveLength(0);
+
+    now = Date.parse("2026-11-23T00:00:00.000Z"); // the lot keeps UTC: its next day
+    expect((await handler.handle(reserve("D", "next"), context("next"))).ok).toBe(true);
+    await handler.lotSettled("D");
+    const first = (await events(store, parkingLotStream("D"))).map((e) => e.type);
+    expect(first.at(-1)).toBe("LotBooksClosed");
+    const opened = await events(store, parkingLotStream("D", 1));
+    expect(opened[0]?.type).toBe("LotPeriodOpened");
+    const state = await handlerOn(store, 1000, { now: () => now }).currentState("D");
+    expect(state.kind === "registered" && state.activeReservations).toBe(4);
+    // Within the new day nothing more is due.
+    await book(handler, "D", 2, "s");
+    expect(await events(store, parkingLotStream("D", 2))).toHaveLength(0);
+  });
+
   it("closes no books on a read of the lot (issue 68): only the lot's next command closes a period over its bound", async () => {
     const [store] = openStores(1) as [SqliteEventStore];
     const before = handlerOn(store, 0);
@@ -261,7 +283,9 @@ describe("the lot's periods (issue 48)", () => {
     await handler.handle(reserve("G", "old"), context("old"));
     await handler.handle(cancel("G", "old"), context("cancel"));
     await book(handler, "G", BOUND);
-    const opened = (await events(store, parkingLotStream("G", 1)))[0];
+    // Period 1 opened after the registration (its local day was over by the source's clock, so the
+    // books were due); "old" was booked and canceled in it; period 2 opened at the size bound.
+    const opened = (await events(store, parkingLotStream("G", 2)))[0];
     expect(opened?.type).toBe("LotPeriodOpened");
     expect(JSON.stringify(opened?.data)).not.toContain('"old"');
 
@@ -269,7 +293,7 @@ describe("the lot's periods (issue 48)", () => {
       const again = await h.handle(cancel("G", "old"), context("cancel-again"));
       expect(again).toMatchObject({ ok: false, rejection: { code: "ReservationNotFound" } });
     }
-    expect((await events(store, parkingLotStream("G", 1))).map((e) => e.type)).not.toContain(
+    expect((await events(store, parkingLotStream("G", 2))).map((e) => e.type)).not.toContain(
       "ReservationCanceled",
     );
   });

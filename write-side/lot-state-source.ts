@@ -3,13 +3,19 @@ import { AppendTooLargeError, WrongExpectedRevisionError } from "../event-store/
 import { appendBytes, type EventStore, type EventToAppend } from "../event-store/port.js";
 import type { Logger } from "../platform/logger.js";
 import { systemActor } from "../schemas/actor.js";
-import type { ParkingLotCommand } from "../schemas/commands.js";
+import type { CloseBooks } from "../schemas/commands.js";
 import { encodeEvent } from "../schemas/event-codec.js";
 import type { EventOfType } from "../schemas/events.js";
 import type { StateSource } from "./decider-runner.js";
 import { type LotAtRevision, type LotInPeriod, LotLoader } from "./lot-loader.js";
-import { evolve, initialState, type ParkingLotState, parkingLotStream } from "./parking-lot/decider.js";
-import { closingOf, liveState, openingOf } from "./parking-lot/period-books.js";
+import {
+  decide,
+  evolve,
+  initialState,
+  type ParkingLotState,
+  parkingLotStream,
+} from "./parking-lot/decider.js";
+import { liveState, openingOf } from "./parking-lot/period-books.js";
 import { lotPeriodOfStream } from "./parking-lot/periods.js";
 
 /** A lot id no request can name (identifiers start with a letter or a digit): what `warmUp` loads. */
@@ -113,10 +119,12 @@ export class LotStateSource implements StateSource<ParkingLotState> {
     parkingLotId: string,
     at: LotAtRevision,
   ): Promise<LotInPeriod | "kept" | undefined> {
-    if (!this.followsAppend(parkingLotId, at)) return "kept";
     const stream = at.stream ?? parkingLotStream(parkingLotId);
     const period = lotPeriodOfStream(stream)?.period ?? 0;
-    const now = this.now();
+    // The lot's decider decides whether the books are due (period-books.ts, closeBooks).
+    if (!this.periods) return "kept";
+    const decision = decide(this.closeCommand(parkingLotId, period, at), at.state);
+    if (!decision.ok) return "kept";
     try {
       // The opening first: one the store cannot take leaves the books open (see `fits`), the lot usable.
       if (at.revision < (this.measureAgainAt.get(stream) ?? -1)) return "kept";
@@ -126,10 +134,13 @@ export class LotStateSource implements StateSource<ParkingLotState> {
         return "kept";
       }
       this.measureAgainAt.delete(stream);
-      const closing = closingOf(at.state, parkingLotId, period, at.revision + 1, now);
-      await this.eventStore.appendToStream(stream, [this.encode(closing, stream)], {
-        expectedRevision: at.revision,
-      });
+      await this.eventStore.appendToStream(
+        stream,
+        decision.events.map((e) => this.encode(e, stream)),
+        {
+          expectedRevision: at.revision,
+        },
+      );
       const opened = await this.open(parkingLotId, opening);
       return opened ? await this.settle(parkingLotId, opened) : undefined;
     } catch (error) {
@@ -164,10 +175,45 @@ export class LotStateSource implements StateSource<ParkingLotState> {
     }
   }
 
-  /** Whether the append left the lot's current period at or over its bound (its books are to close). */
-  followsAppend(_parkingLotId: string, at: LotAtRevision): boolean {
+  /**
+   * Issue 68, the scheduler's CloseBooks for a lot that may be quiet: closes its books if they are
+   * due (closeIfOver), and says when they fall due next by the lot's decider (undefined: never, or
+   * due but not closable now: an opening too large for the store). Closed: its next period's opening
+   * reschedules it.
+   */
+  async closeBooksIfDue(parkingLotId: string): Promise<{ closed: boolean; dueAt?: string }> {
+    if (await this.closeIfOver(parkingLotId)) return { closed: true };
+    const at = await this.read(parkingLotId);
+    const period = lotPeriodOfStream(at.stream ?? "")?.period ?? 0;
+    const decision = this.periods ? decide(this.closeCommand(parkingLotId, period, at), at.state) : undefined;
+    const when = decision && !decision.ok && decision.rejection.code === "NotDue" && decision.rejection.at;
+    return when && !Number.isNaN(Date.parse(when)) ? { closed: false, dueAt: when } : { closed: false };
+  }
+
+  /**
+   * Whether the lot's current period's books are due to close (the lot's decider says so: at its
+   * size bound or its local day boundary). Periods are on when the bound is (`periodEvents` > 0).
+   */
+  followsAppend(parkingLotId: string, at: LotAtRevision): boolean {
+    const period = lotPeriodOfStream(at.stream ?? "")?.period ?? 0;
+    return this.periods && decide(this.closeCommand(parkingLotId, period, at), at.state).ok;
+  }
+
+  /** Whether the lot's current period holds its bound's events or more. */
+  private overBound(at: LotAtRevision): boolean {
+    return this.periods && at.revision + 1 >= (this.options.periodEvents ?? 0);
+  }
+
+  /** Whether this source closes books at all (a bound is set; else it only follows others' periods). */
+  private get periods(): boolean {
+    return (this.options.periodEvents ?? 0) > 0;
+  }
+
+  /** The CloseBooks command for the period `at` is the last event of, as of now. */
+  private closeCommand(parkingLotId: string, period: number, at: LotAtRevision): CloseBooks {
     const bound = this.options.periodEvents ?? 0;
-    return bound > 0 && at.revision + 1 >= bound && at.state.kind === "registered";
+    const now = new Date(this.now()).toISOString();
+    return { type: "CloseBooks", parkingLotId, period, events: at.revision + 1, bound, now };
   }
 
   /**
@@ -184,7 +230,8 @@ export class LotStateSource implements StateSource<ParkingLotState> {
         // A period already at or over its bound and still open (its last writer's close lost the
         // race to another writer's command, or it died first): its books close before any command
         // is decided on it, else two writers taking turns would never let it close.
-        if (attempt >= SETTLE_ATTEMPTS || !this.followsAppend(parkingLotId, lot)) return lot;
+        // By size only: a load never closes by the day (that is the next append's or the scheduler's).
+        if (attempt >= SETTLE_ATTEMPTS || !this.overBound(lot)) return lot;
         const closed = await this.closeBooks(parkingLotId, lot);
         if (closed === "kept") return lot;
         // Another writer appended first: fold what it wrote (its close, perhaps) and look again.

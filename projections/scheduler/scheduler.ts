@@ -3,6 +3,7 @@ import type { Document, WriteOp } from "../../document-store/port.js";
 import type {
   BeginClosure,
   CancelForClosure,
+  CloseBooks,
   ExpirePaymentHold,
   RecordNoShow,
 } from "../../schemas/commands.js";
@@ -16,7 +17,12 @@ export const SCHEDULE = "schedule";
 const SCHEDULE_INDEXES = [{ name: "by_due_at", keys: { dueAt: 1 } }] as const;
 
 /** The commands the scheduler sends: time-driven facts, each decided by the lot like any command. */
-export type TimeDrivenCommand = RecordNoShow | BeginClosure | CancelForClosure | ExpirePaymentHold;
+export type TimeDrivenCommand =
+  | RecordNoShow
+  | BeginClosure
+  | CancelForClosure
+  | ExpirePaymentHold
+  | Pick<CloseBooks, "type" | "parkingLotId" | "now">;
 
 /**
  * How a time-driven command went: recorded (its events appended now); not due yet by the lot's
@@ -25,11 +31,16 @@ export type TimeDrivenCommand = RecordNoShow | BeginClosure | CancelForClosure |
  */
 export type SendOutcome = "recorded" | "not-due" | "gone";
 
+/** Not due until `notDueUntil` by the lot's decider: the fact is looked at again then, not before. */
+export interface NotDueUntil {
+  readonly notDueUntil: string;
+}
+
 /** Sends a command to the write side (the composition root wires the lot's command handler). */
 export type CommandSender = (
   command: TimeDrivenCommand,
   cause: { readonly correlationId: string; readonly causationId: string },
-) => Promise<SendOutcome>;
+) => Promise<SendOutcome | NotDueUntil>;
 
 interface Due extends Document {
   readonly dueAt: string;
@@ -50,6 +61,17 @@ const cancelsId = (parkingLotId: string, closureId: string) => `closure-cancels:
 const cancels = (parkingLotId: string, closure: string, at: string, cause: Cause): [string, Due] => {
   const key = cancelsId(parkingLotId, closure);
   const command = { type: "CancelForClosure", closureId: closure, parkingLotId } as const;
+  return [key, { _id: key, dueAt: new Date(at).toISOString(), command, ...cause }];
+};
+
+/**
+ * Issue 68: a lot's books, one fact per lot, looked at when its period opens (registration or
+ * LotPeriodOpened) and then when the lot's decider says they fall due (its local midnight), so a
+ * quiet lot's day is one period too; bounded: one document per lot, about two sends a day.
+ */
+const books = (parkingLotId: string, at: string, cause: Cause): [string, Due] => {
+  const key = `books:${parkingLotId}`;
+  const command = { type: "CloseBooks", parkingLotId } as const;
   return [key, { _id: key, dueAt: new Date(at).toISOString(), command, ...cause }];
 };
 
@@ -76,6 +98,7 @@ const holdSettled = (event: { readonly data: { readonly reservationId: string } 
  * keep (by id) or null to drop it. Its keys are the event types the scheduler follows.
  */
 const ON: ScheduleHandlers = {
+  LotPeriodOpened: (event, cause) => books(event.data.parkingLotId, event.data.openedAt, cause),
   ParkingReserved: (event, cause) => {
     const { reservationId, parkingLotId, endsAt, payment } = event.data;
     const changes: [string, Due][] = [];
@@ -197,6 +220,13 @@ async function recordDue(context: ReactorContext, send: CommandSender, batch: nu
   );
   for (const fact of due) {
     const outcome = await sendFact(context, send, fact);
+    if (typeof outcome === "object") {
+      const later = { ...fact, dueAt: new Date(outcome.notDueUntil).toISOString() };
+      await context.documentStore.write([
+        { op: "replace", collection: SCHEDULE, id: fact._id, document: later },
+      ]);
+      continue;
+    }
     // Recorded: its event takes it off the schedule (react), or it was recorded already, or the
     // lot no longer knows it; either way nothing is left to do. Not due: the lot's clock says later.
     if (outcome === "gone")
@@ -210,11 +240,18 @@ const MAX_CHUNKS = 200;
  * Sends one fact as of now. A closure's cancellations go chunk after chunk until the lot appends
  * nothing (then "gone"), yielding between chunks so that no one decision holds the event loop.
  */
-async function sendFact(context: ReactorContext, send: CommandSender, fact: Due): Promise<SendOutcome> {
+async function sendFact(
+  context: ReactorContext,
+  send: CommandSender,
+  fact: Due,
+): Promise<SendOutcome | NotDueUntil> {
   for (let chunk = 0; ; chunk++) {
     const command = { ...fact.command, now: new Date(context.now()).toISOString() } as TimeDrivenCommand;
     const outcome = await send(command, { correlationId: fact.correlationId, causationId: fact.causationId });
-    context.metrics?.scheduledFacts.inc({ fact: command.type, outcome });
+    context.metrics?.scheduledFacts.inc({
+      fact: command.type,
+      outcome: typeof outcome === "object" ? "not-due" : outcome,
+    });
     // At most MAX_CHUNKS a run (the next run goes on): a lot that kept appending never holds the tick.
     if (command.type !== "CancelForClosure" || outcome !== "recorded" || chunk + 1 >= MAX_CHUNKS)
       return outcome;

@@ -5,6 +5,7 @@ import { register, reserve } from "./booking.js";
 import { cancelForClosure, changeCapacity, close } from "./closures.js";
 import { admitDriveUp } from "./drive-ups.js";
 import { authorizePayment, type DecideContext, expirePaymentHold, failPayment } from "./payments.js";
+import { closeBooks } from "./period-books.js";
 import { cancel, checkIn, checkOut } from "./reservation-steps.js";
 import { busiest, iso, leaveAt, statusIn } from "./rules.js";
 import { type Decision, OLD_LOT_PAYMENT_FACTS, type ParkingLotState, type RegisteredLot } from "./state.js";
@@ -89,6 +90,7 @@ const DECIDERS: {
   RecordNoShow: recordNoShow,
   BeginClosure: beginClosure,
   CancelForClosure: cancelForClosure,
+  CloseBooks: closeBooks,
   AuthorizePayment: authorizePayment,
   FailPayment: failPayment,
   ExpirePaymentHold: expirePaymentHold,

@@ -202,7 +202,10 @@ export function evolve(state: ParkingLotState, event: ParkingLotEvent | OldLotPa
   // makes the booking RESERVED as the lot's own fact does.
   if (event.type === "PaymentAuthorized")
     return state.kind === "registered" ? confirmed(state, event.data.reservationId) : state;
-  if (event.type === "ParkingLotRegistered") return state.kind === "registered" ? state : registered(event); // registered once; its history stays
+  if (event.type === "ParkingLotRegistered")
+    return state.kind === "registered"
+      ? state
+      : { ...registered(event), periodOpenedAt: ms(event.data.registeredAt) }; // registered once; its history stays
   if (event.type === "LotPeriodOpened") return openedState(event.data); // issue 48: a period starts from its opening
   if (state.kind !== "registered") return state;
   return notedEnded(evolveLot(state, event), event);

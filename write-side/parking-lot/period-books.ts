@@ -1,9 +1,12 @@
 import { Map as ImmutableMap } from "immutable";
+import { localDay, nextDay, startOfLocalDay } from "../../platform/local-time.js";
+import type { CloseBooks } from "../../schemas/commands.js";
 import type { EventOfType } from "../../schemas/events.js";
 import { forgetEnded } from "./ended.js";
 import { KEEP_ENDED_MS } from "./periods.js";
+import { accept, iso, ms, reject } from "./rules.js";
 import { encodeSnapshot, SNAPSHOT_VERSION } from "./snapshot.js";
-import type { ParkingLotState, ReservationRecord } from "./state.js";
+import type { Decision, ParkingLotState, RegisteredLot, ReservationRecord } from "./state.js";
 
 /**
  * Issue 48: how a period's books close and the next one opens (docs/domain.md, "Periods"). Pure:
@@ -11,6 +14,29 @@ import type { ParkingLotState, ReservationRecord } from "./state.js";
  * the two appends is repaired by deriving the opening again from the same closed state (as of
  * when it is derived: what has ended by then more than 25 h ago goes).
  */
+
+/**
+ * Issue 68: when the books of the lot's current period are due to close, in epoch ms: at once when
+ * the period holds `bound` events or more (`events`; bound 0: no size bound), else at the lot's
+ * first local midnight (its place's time zone, UTC without one) after the period opened; never for
+ * a lot not registered, or whose period's opening time it does not know.
+ */
+export function booksDueAt(lot: ParkingLotState, events: number, bound: number): number | undefined {
+  if (lot.kind !== "registered") return undefined;
+  if (bound > 0 && events >= bound) return Number.NEGATIVE_INFINITY;
+  if (lot.periodOpenedAt === undefined) return undefined;
+  const zone = lot.place?.timeZone ?? "UTC";
+  return startOfLocalDay(nextDay(localDay(lot.periodOpenedAt, zone)), zone);
+}
+
+/** CloseBooks decided: the period's closing (closingOf) once due (booksDueAt), else NotDue. */
+export function closeBooks(command: CloseBooks, lot: RegisteredLot): Decision {
+  const { parkingLotId, period, events, bound, now } = command;
+  const due = booksDueAt(lot, events, bound);
+  if (due === undefined || due > ms(now))
+    return reject({ code: "NotDue", parkingLotId, at: due === undefined ? "never" : iso(due) });
+  return accept(closingOf(lot, parkingLotId, period, events, ms(now)));
+}
 
 /**
  * The lot's live state as the next period opens with it: everything that can still hold a spot or

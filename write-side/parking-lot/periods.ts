@@ -66,5 +66,9 @@ export const DEFAULT_PERIOD_EVENTS = 4000;
 export function openedState(data: EventOfType<"LotPeriodOpened">["data"]): ParkingLotState {
   const state = decodeSnapshot(data.state, data.parkingLotId);
   if (state.kind !== "registered") return state;
-  return { ...state, endedAt: ImmutableMap(data.ended.map((e) => [e.reservationId, e.endedAt] as const)) };
+  return {
+    ...state,
+    endedAt: ImmutableMap(data.ended.map((e) => [e.reservationId, e.endedAt] as const)),
+    periodOpenedAt: Date.parse(data.openedAt),
+  };
 }

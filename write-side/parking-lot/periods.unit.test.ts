@@ -196,3 +196,61 @@ function reservationIdsOf(state: ParkingLotState): Iterable<string> {
   if (state.kind !== "registered") throw new Error("not registered");
   return [...state.reservations].map(([id]) => id);
 }
+
+describe("closing the books, decided by the lot (issue 68)", () => {
+  const closeBooks = (at: number, events = 1, bound = 100, period = 0): ParkingLotCommand => ({
+    type: "CloseBooks",
+    parkingLotId: "L",
+    period,
+    events,
+    bound,
+    now: iso(at),
+  });
+  // 2026-11-22T11:00Z is 20:00 in Seoul: the lot's local day ends at 15:00Z, UTC's at 24:00Z.
+  const seoul = run([{ ...register, timeZone: "Asia/Seoul" }]);
+  const midnightSeoul = Date.parse("2026-11-22T15:00:00.000Z");
+
+  it("refuses NotDue within the lot's local day and under the size bound, naming when it falls due", () => {
+    expect(decide(closeBooks(midnightSeoul - 1), seoul)).toEqual({
+      ok: false,
+      rejection: { code: "NotDue", parkingLotId: "L", at: iso(midnightSeoul) },
+    });
+  });
+
+  it("is due at the lot's local midnight (its time zone), not UTC's", () => {
+    const decision = decide(closeBooks(midnightSeoul, 7), seoul);
+    expect(decision).toMatchObject({
+      ok: true,
+      events: [{ type: "LotBooksClosed", data: { period: 0, nextPeriod: 1, summary: { events: 7 } } }],
+    });
+    const utc = run([register]);
+    expect(decide(closeBooks(midnightSeoul), utc)).toMatchObject({
+      ok: false,
+      rejection: { code: "NotDue" },
+    });
+    expect(decide(closeBooks(Date.parse("2026-11-23T00:00:00.000Z")), utc).ok).toBe(true);
+  });
+
+  it("is due at the size bound whatever the hour, and never without a bound on a lot's first day", () => {
+    expect(decide(closeBooks(NOW, 100, 100), seoul).ok).toBe(true);
+    expect(decide(closeBooks(NOW, 99, 100), seoul).ok).toBe(false);
+    expect(decide(closeBooks(NOW, 10_000, 0), seoul).ok).toBe(false);
+  });
+
+  it("counts the day from the period's opening: a period opened after midnight is not due until the next", () => {
+    const opening = openingOf(liveState(seoul, midnightSeoul + 60_000), "L", 1, midnightSeoul + 60_000);
+    const opened = evolve(seoul, opening);
+    expect(decide(closeBooks(midnightSeoul + 3_600_000, 1, 100, 1), opened).ok).toBe(false);
+    expect(decide(closeBooks(midnightSeoul + 24 * 3_600_000, 1, 100, 1), opened)).toMatchObject({
+      ok: true,
+      events: [{ type: "LotBooksClosed", data: { period: 1, nextPeriod: 2 } }],
+    });
+  });
+
+  it("refuses a lot that is not registered", () => {
+    expect(decide(closeBooks(NOW, 100, 100), initialState)).toMatchObject({
+      ok: false,
+      rejection: { code: "LotNotFound" },
+    });
+  });
+});

@@ -122,6 +122,12 @@ export type ParkingLotState =
        * it opened) ended, epoch ms: what the next period's opening keeps (periods.ts). Absent: none.
        */
       readonly endedAt?: ImmutableMap<string, number>;
+      /**
+       * Issue 68: when the lot's current period opened (its registration, or its LotPeriodOpened),
+       * epoch ms: its books are due at the next local midnight of the lot (period-books.ts).
+       * Absent (a state restored otherwise): due only at the size bound.
+       */
+      readonly periodOpenedAt?: number;
     };
 
 /** What a booking asked of its payment (its ParkingReserved's `payment`, and the lot's terms then). */
