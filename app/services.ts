@@ -101,8 +101,8 @@ function claimOnceIn(store: DocumentStore): (jti: string, expiresAtMs: number) =
  * adapters load only when configured: their clients are a third of a start's modules, in each thread.
  */
 export async function openEventStore(config: Config): Promise<EventStore> {
-  useDataKeysOf(config);
   if (config.databaseUrl) return openPostgresEventStore(config.databaseUrl);
+  useDataKeysOf(config);
   if (config.eventStoreUrl) {
     const { EventStoreDbEventStore } = await import("../event-store/eventstoredb/esdb-event-store.js");
     return EventStoreDbEventStore.connect(

@@ -34,7 +34,7 @@ export interface PostgresEventStoreOptions {
    * Called before each append's commit (the data keys its events are sealed under are stored first:
    * app/personal-data.ts); a throw refuses the append, nothing written.
    */
-  readonly beforeCommit?: () => void;
+  readonly beforeCommit?: () => void | Promise<void>;
 }
 
 const PAGE_SIZE = 1000;
@@ -67,7 +67,7 @@ export class PostgresEventStore implements EventStore {
     private readonly pool: pg.Pool,
     private readonly url: string,
     private readonly pollIntervalMs: number,
-    private readonly beforeCommit: (() => void) | undefined,
+    private readonly beforeCommit: (() => void | Promise<void>) | undefined,
   ) {}
 
   /** Connects and runs the migrations this code needs (once per database, whoever starts first). */
@@ -135,7 +135,7 @@ export class PostgresEventStore implements EventStore {
       );
       const last = head + events.length;
       await client.query("SELECT pg_notify($1, $2)", [APPEND_CHANNEL, String(last)]);
-      this.beforeCommit?.();
+      await this.beforeCommit?.();
       await client.query("COMMIT");
       this.wakeFollowers();
       return { nextExpectedRevision: first + events.length - 1, position: positionAt(last) };
