@@ -2,6 +2,9 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { PostgresDocumentStore } from "../document-store/postgres/pg-document-store.js";
+import { RESERVATIONS } from "../projections/read-models/reservations.js";
+import { LEASES, type LeaseDocument } from "../projections/runtime/leases.js";
 import { customerHeaders } from "../test-support/auth.js";
 import { type PostgresCluster, startPostgres } from "../test-support/postgres/cluster.js";
 import type { ServiceProcess } from "../test-support/process.js";
@@ -19,7 +22,7 @@ const HOUR = 3_600_000;
 const LOT = "pg-replicas-1";
 
 describe("three replicas on one PostgreSQL database (real processes)", () => {
-  const dirs = Array.from({ length: 4 }, () => tempDataDir("parking-pg-replicas-"));
+  const dirs = Array.from({ length: 6 }, () => tempDataDir("parking-pg-replicas-"));
   const processes = serviceProcesses();
   let cluster: PostgresCluster;
   let url: string;
@@ -93,5 +96,50 @@ describe("three replicas on one PostgreSQL database (real processes)", () => {
     const one = accepted[0]?.body.reservationId as string;
     const read = await call<{ carNumber?: string }>(again.url, "GET", `/reservations/${one}`);
     expect(read.body.carNumber, "personal fields open with the keys from the database").toMatch(/^12가34/);
+  });
+
+  it("kill -9 of the replica holding the reservations projection's lease: the other takes it, its read model catches up", async () => {
+    const db = await cluster.createDatabase("leases");
+    const envOf = (n: number) => ({
+      DATA_DIR: (dirs[n] as { dir: string }).dir,
+      DATABASE_URL: db,
+      PROCESSOR_LEASE_TTL_MS: "1000",
+      PROCESSOR_LEASE_RENEW_MS: "250",
+    });
+    const pair = [await processes.start(envOf(4)), await processes.start(envOf(5))];
+    const observer = await PostgresDocumentStore.open({ url: db });
+    try {
+      const holderPid = async () =>
+        (await observer.findById<LeaseDocument>(LEASES, RESERVATIONS))?.owner?.split("/")[1];
+      const pids = pair.map((p) => String(p.child.pid));
+      await expect.poll(holderPid, { timeout: 20_000 }).toSatisfy((pid) => pids.includes(pid as string));
+      const held = await holderPid();
+      const holder = pair.find((p) => String(p.child.pid) === held) as ServiceProcess;
+      const other = pair.find((p) => p !== holder) as ServiceProcess;
+      holder.child.kill("SIGKILL");
+      expect(await holder.exited).toBe("SIGKILL");
+      const lot = { parkingLotId: "pg-lease-1", name: "Lease lot", capacity: 5, hourlyRate: 1000 };
+      expect((await call(other.url, "POST", "/parking-lots", lot)).status).toBe(201);
+      const startsAt = Math.floor(Date.now() / 60_000) * 60_000 + HOUR;
+      const booked = await call<{ reservationId?: string }>(
+        other.url,
+        "POST",
+        "/parking-lots/pg-lease-1/reservations",
+        {
+          carNumber: "12가9999",
+          startsAt: new Date(startsAt).toISOString(),
+          endsAt: new Date(startsAt + HOUR).toISOString(),
+        },
+        await customerHeaders((dirs[5] as { dir: string }).dir, "CUST-LEASE"),
+      );
+      expect(booked.status).toBe(201);
+      await expect.poll(holderPid, { timeout: 20_000 }).toBe(String(other.child.pid));
+      const id = booked.body.reservationId as string;
+      await expect
+        .poll(async () => (await call(other.url, "GET", `/reservations/${id}`)).status, { timeout: 20_000 })
+        .toBe(200);
+    } finally {
+      await observer.close();
+    }
   });
 });
