@@ -4,6 +4,7 @@ import type { DocumentStore } from "../document-store/port.js";
 import type { EventStore } from "../event-store/port.js";
 import type { Config } from "../platform/config.js";
 import type { DataKey, DataKeys } from "../platform/data-keys/port.js";
+import type { PostgresDataKeys } from "../platform/data-keys/postgres-data-keys.js";
 import { type DataKeysSync, SqliteDataKeys } from "../platform/data-keys/sqlite-data-keys.js";
 import { RESERVATIONS } from "../projections/read-models/reservations.js";
 import type { Views } from "../read-api/views/views.js";
@@ -26,7 +27,9 @@ export const DATA_KEYS_FILE = join("keys", "data-keys.sqlite");
  */
 class ProcessKeyRing implements DataKeys {
   private readonly stores = new Map<string, SqliteDataKeys>();
-  private current: SqliteDataKeys | undefined;
+  /** With DATABASE_URL: the database's keys, by URL (opened by openPostgresDataKeys). */
+  readonly postgres = new Map<string, PostgresDataKeys>();
+  private current: SqliteDataKeys | PostgresDataKeys | undefined;
 
   open(file: string, sync: DataKeysSync): SqliteDataKeys {
     let keys = this.stores.get(file);
@@ -38,7 +41,15 @@ class ProcessKeyRing implements DataKeys {
     return keys;
   }
 
-  private get newest(): SqliteDataKeys {
+  /** The database's keys (opened first by openPostgresDataKeys), sealed under from now on. */
+  openPostgres(url: string): PostgresDataKeys {
+    const keys = this.postgres.get(url);
+    if (!keys) throw new Error("the data keys on PostgreSQL are not open (openPostgresDataKeys)");
+    this.current = keys;
+    return keys;
+  }
+
+  private get newest(): SqliteDataKeys | PostgresDataKeys {
     if (!this.current) throw new Error("no key store is open");
     return this.current;
   }
@@ -48,22 +59,28 @@ class ProcessKeyRing implements DataKeys {
   }
 
   key(id: string): KeyObject | undefined {
-    for (const store of this.stores.values()) {
+    for (const store of this.all()) {
       const found = store.key(id);
       if (found) return found;
     }
     return undefined;
   }
 
-  erase(subject: string): number {
+  erase(subject: string): number | Promise<number> {
     let erased = 0;
     for (const store of this.stores.values()) erased += store.erase(subject);
-    return erased;
+    if (this.postgres.size === 0) return erased;
+    const remote = [...this.postgres.values()].map((store) => store.erase(subject));
+    return Promise.all(remote).then((counts) => counts.reduce((a, b) => a + b, erased));
   }
 
   isErased(subject: string): boolean {
-    for (const store of this.stores.values()) if (store.isErased(subject)) return true;
+    for (const store of this.all()) if (store.isErased(subject)) return true;
     return false;
+  }
+
+  private all(): (SqliteDataKeys | PostgresDataKeys)[] {
+    return [...this.stores.values(), ...this.postgres.values()];
   }
 
   pseudonym(subject: string): string {
@@ -91,6 +108,27 @@ const ring = new ProcessKeyRing();
 /** What the embedded log calls before each group commit (app/services.ts): the keys its events are sealed under. */
 export const commitKeysBeforeLog = (): void => ring.beforeLogCommit();
 
+/** What the log on PostgreSQL awaits before each commit: the new keys in the database first. */
+export const commitKeysBeforePostgresLog = async (): Promise<void> => {
+  await Promise.all([...ring.postgres.values()].map((keys) => keys.commitNewKeys()));
+};
+
+/**
+ * With DATABASE_URL, the data keys are in the database (nothing under DATA_DIR): opened once per
+ * process and thread, before its log, then installed by useDataKeysOf like the embedded ones.
+ */
+export async function openPostgresDataKeys(url: string): Promise<void> {
+  if (!ring.postgres.has(url)) {
+    const { PostgresDataKeys } = await import("../platform/data-keys/postgres-data-keys.js");
+    const keys = await PostgresDataKeys.open(url);
+    if (ring.postgres.has(url))
+      keys.close(); // opened meanwhile by another caller
+    else ring.postgres.set(url, keys);
+  }
+  ring.openPostgres(url);
+  usePersonalDataKeys(ring);
+}
+
 /**
  * The data keys of this DATA_DIR, opened into the process's key ring, which the event codec seals
  * and opens personal fields with (schemas/personal-data.ts). Every process and thread that opens
@@ -101,8 +139,11 @@ export const commitKeysBeforeLog = (): void => ring.beforeLogCommit();
  */
 export function useDataKeysOf(
   config: Pick<Config, "dataDir"> & Partial<Pick<Config, "eventStoreUrl" | "databaseUrl" | "eventStoreSync">>,
-): SqliteDataKeys {
-  const keys = ring.open(join(config.dataDir, DATA_KEYS_FILE), keysSyncOf(config));
+): SqliteDataKeys | PostgresDataKeys {
+  const keys =
+    config.databaseUrl === undefined
+      ? ring.open(join(config.dataDir, DATA_KEYS_FILE), keysSyncOf(config))
+      : ring.openPostgres(config.databaseUrl);
   usePersonalDataKeys(ring);
   return keys;
 }
@@ -121,7 +162,7 @@ const keysSyncOf = (
 
 /** The keys an erasure deletes: the process's ring (every store it opened; one in production). */
 export const erasureKeysOf = (
-  config: Pick<Config, "dataDir"> & Partial<Pick<Config, "eventStoreUrl" | "eventStoreSync">>,
+  config: Pick<Config, "dataDir"> & Partial<Pick<Config, "eventStoreUrl" | "databaseUrl" | "eventStoreSync">>,
 ): DataKeys => {
   useDataKeysOf(config);
   return ring;

@@ -2,6 +2,9 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { PostgresDocumentStore } from "../document-store/postgres/pg-document-store.js";
+import { RESERVATIONS } from "../projections/read-models/reservations.js";
+import { LEASES, type LeaseDocument } from "../projections/runtime/leases.js";
 import { customerHeaders } from "../test-support/auth.js";
 import { type PostgresCluster, startPostgres } from "../test-support/postgres/cluster.js";
 import type { ServiceProcess } from "../test-support/process.js";
@@ -9,15 +12,17 @@ import { call, tempDataDir } from "../test-support/service.js";
 import { serviceProcesses } from "../test-support/spawned-services.js";
 
 /**
- * The built service on PostgreSQL (DATABASE_URL, issue 70): two real processes whose event log is
- * one PostgreSQL database. They still share one DATA_DIR, for what is not on PostgreSQL yet (the
- * read models, data keys, the auth key pair: docs/operations.md, Running on PostgreSQL).
+ * The built service on PostgreSQL (DATABASE_URL, issue 70): three real processes on one database,
+ * each with its own empty DATA_DIR: the log, the read models, the data keys and the secrets (the
+ * development issuer's key pair) are all in the database, so a token minted from one replica's
+ * files is accepted by the others, and a replica started later on another empty DATA_DIR serves
+ * the same data, personal fields included.
  */
 const HOUR = 3_600_000;
 const LOT = "pg-replicas-1";
 
-describe("two replicas on one PostgreSQL database (real processes)", () => {
-  const data = tempDataDir("parking-pg-replicas-");
+describe("three replicas on one PostgreSQL database (real processes)", () => {
+  const dirs = Array.from({ length: 6 }, () => tempDataDir("parking-pg-replicas-"));
   const processes = serviceProcesses();
   let cluster: PostgresCluster;
   let url: string;
@@ -29,16 +34,19 @@ describe("two replicas on one PostgreSQL database (real processes)", () => {
   afterEach(() => processes.killAll());
   afterAll(async () => {
     await cluster?.stop();
-    data.remove();
+    for (const dir of dirs) dir.remove();
   });
 
-  it("200 bookings racing through both on a lot of 50: exactly 50 accepted, all in PostgreSQL, and all there after kill -9", async () => {
-    const env = { DATA_DIR: data.dir, DATABASE_URL: url };
-    const first = await processes.start(env);
-    const second = await processes.start(env);
+  it("200 bookings racing through three on a lot of 50: exactly 50 accepted, all in PostgreSQL, and all there after kill -9", async () => {
+    const envOf = (n: number) => ({ DATA_DIR: (dirs[n] as { dir: string }).dir, DATABASE_URL: url });
+    const replicas: ServiceProcess[] = [];
+    for (const n of [0, 1, 2]) replicas.push(await processes.start(envOf(n)));
+    const [first] = replicas as [ServiceProcess];
     const lot = { parkingLotId: LOT, name: "PG 주차장", capacity: 50, hourlyRate: 1000 };
     expect((await call(first.url, "POST", "/parking-lots", lot)).status).toBe(201);
     const startsAt = Math.floor(Date.now() / 60_000) * 60_000 + HOUR;
+    // Tokens minted from the first replica's DATA_DIR (its key pair came from the database).
+    const signedBy = (dirs[0] as { dir: string }).dir;
     const book = async (via: ServiceProcess, n: number) =>
       call<{ reservationId?: string }>(
         via.url,
@@ -49,15 +57,17 @@ describe("two replicas on one PostgreSQL database (real processes)", () => {
           startsAt: new Date(startsAt).toISOString(),
           endsAt: new Date(startsAt + HOUR).toISOString(),
         },
-        await customerHeaders(data.dir, `CUST-PG${n}`),
+        await customerHeaders(signedBy, `CUST-PG${n}`),
       );
     const answers = await Promise.all(
-      Array.from({ length: 200 }, (_, n) => book(n % 2 === 0 ? first : second, n)),
+      Array.from({ length: 200 }, (_, n) => book(replicas[n % 3] as ServiceProcess, n)),
     );
     const accepted = answers.filter((a) => a.status === 201);
-    expect(answers.filter((a) => a.status !== 201 && a.status !== 409)).toEqual([]);
+    expect(
+      answers.filter((a) => a.status !== 201 && a.status !== 409),
+      "every replica accepts the token",
+    ).toEqual([]);
     expect(accepted).toHaveLength(50);
-
     const db = new pg.Client({ connectionString: url });
     await db.connect();
     try {
@@ -69,15 +79,67 @@ describe("two replicas on one PostgreSQL database (real processes)", () => {
     } finally {
       await db.end();
     }
-    expect(existsSync(join(data.dir, "events.sqlite"))).toBe(false);
+    for (const n of [0, 1, 2]) {
+      const dir = (dirs[n] as { dir: string }).dir;
+      for (const file of ["events.sqlite", "read-models.sqlite", join("keys", "data-keys.sqlite")])
+        expect(existsSync(join(dir, file)), `${file} in DATA_DIR ${n}`).toBe(false);
+    }
 
-    await processes.killAll(); // kill -9 of both
-    const again = await processes.start(env);
+    await processes.killAll(); // kill -9 of all three
+    const again = await processes.start(envOf(3)); // a fourth, EMPTY, DATA_DIR
     for (const answer of accepted) {
       const id = answer.body.reservationId as string;
       await expect
         .poll(async () => (await call(again.url, "GET", `/reservations/${id}`)).status, { timeout: 20_000 })
         .toBe(200);
+    }
+    const one = accepted[0]?.body.reservationId as string;
+    const read = await call<{ carNumber?: string }>(again.url, "GET", `/reservations/${one}`);
+    expect(read.body.carNumber, "personal fields open with the keys from the database").toMatch(/^12가34/);
+  });
+
+  it("kill -9 of the replica holding the reservations projection's lease: the other takes it, its read model catches up", async () => {
+    const db = await cluster.createDatabase("leases");
+    const envOf = (n: number) => ({
+      DATA_DIR: (dirs[n] as { dir: string }).dir,
+      DATABASE_URL: db,
+      PROCESSOR_LEASE_TTL_MS: "1000",
+      PROCESSOR_LEASE_RENEW_MS: "250",
+    });
+    const pair = [await processes.start(envOf(4)), await processes.start(envOf(5))];
+    const observer = await PostgresDocumentStore.open({ url: db });
+    try {
+      const holderPid = async () =>
+        (await observer.findById<LeaseDocument>(LEASES, RESERVATIONS))?.owner?.split("/")[1];
+      const pids = pair.map((p) => String(p.child.pid));
+      await expect.poll(holderPid, { timeout: 20_000 }).toSatisfy((pid) => pids.includes(pid as string));
+      const held = await holderPid();
+      const holder = pair.find((p) => String(p.child.pid) === held) as ServiceProcess;
+      const other = pair.find((p) => p !== holder) as ServiceProcess;
+      holder.child.kill("SIGKILL");
+      expect(await holder.exited).toBe("SIGKILL");
+      const lot = { parkingLotId: "pg-lease-1", name: "Lease lot", capacity: 5, hourlyRate: 1000 };
+      expect((await call(other.url, "POST", "/parking-lots", lot)).status).toBe(201);
+      const startsAt = Math.floor(Date.now() / 60_000) * 60_000 + HOUR;
+      const booked = await call<{ reservationId?: string }>(
+        other.url,
+        "POST",
+        "/parking-lots/pg-lease-1/reservations",
+        {
+          carNumber: "12가9999",
+          startsAt: new Date(startsAt).toISOString(),
+          endsAt: new Date(startsAt + HOUR).toISOString(),
+        },
+        await customerHeaders((dirs[5] as { dir: string }).dir, "CUST-LEASE"),
+      );
+      expect(booked.status).toBe(201);
+      await expect.poll(holderPid, { timeout: 20_000 }).toBe(String(other.child.pid));
+      const id = booked.body.reservationId as string;
+      await expect
+        .poll(async () => (await call(other.url, "GET", `/reservations/${id}`)).status, { timeout: 20_000 })
+        .toBe(200);
+    } finally {
+      await observer.close();
     }
   });
 });

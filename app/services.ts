@@ -22,7 +22,7 @@ import { erasedCustomerRefusal } from "./erased-customers.js";
 import { ErasureEvictions } from "./erasure-evictions.js";
 import { paymentSagaSettings } from "./payment-commands.js";
 import { commitKeysBeforeLog, useDataKeysOf } from "./personal-data.js";
-import { openPostgresDocumentStore, openPostgresEventStore } from "./postgres-stores.js";
+import { dataKeysAtStart, openPostgresDocumentStore, openPostgresEventStore } from "./postgres-stores.js";
 import { ProcessorThread, type WorkerMetrics } from "./processor-thread.js";
 import { processorsInWorker, type SpawnedProcessors } from "./processors-spawn.js";
 import { schedulerCommands } from "./scheduler-commands.js";
@@ -101,8 +101,8 @@ function claimOnceIn(store: DocumentStore): (jti: string, expiresAtMs: number) =
  * adapters load only when configured: their clients are a third of a start's modules, in each thread.
  */
 export async function openEventStore(config: Config): Promise<EventStore> {
+  if (config.databaseUrl) return openPostgresEventStore({ ...config, databaseUrl: config.databaseUrl });
   useDataKeysOf(config);
-  if (config.databaseUrl) return openPostgresEventStore(config.databaseUrl);
   if (config.eventStoreUrl) {
     const { EventStoreDbEventStore } = await import("../event-store/eventstoredb/esdb-event-store.js");
     return EventStoreDbEventStore.connect(
@@ -200,7 +200,7 @@ export async function createServices(
   options: ServiceOptions = {},
 ): Promise<Services> {
   const storage = new StorageHealth(config.dataDir, logger.child({ component: "storage" }), metrics);
-  useDataKeysOf(config).onWrite(storage.dataKeysWrite);
+  (await dataKeysAtStart(config)).onWrite(storage.dataKeysWrite);
   const documentStore =
     runsProjections(config) || runsQueries(config)
       ? storage.observeDocumentStore(await openDocumentStore(config))

@@ -72,7 +72,7 @@ export class CustomerErasure {
     const appended = await this.eventStore.appendToStream(`customer-${subject}`, [event], {
       expectedRevision: "any",
     });
-    this.keys.erase(customerId);
+    await this.keys.erase(customerId);
     await this.afterErasure(parkingLotIds, reservationIds, customerId);
     return {
       subject,

@@ -35,7 +35,7 @@ export interface PostgresEventStoreOptions {
    * Called before each append's commit (the data keys its events are sealed under are stored first:
    * app/personal-data.ts); a throw refuses the append, nothing written.
    */
-  readonly beforeCommit?: () => void;
+  readonly beforeCommit?: () => void | Promise<void>;
 }
 
 const PAGE_SIZE = 1000;
@@ -71,7 +71,7 @@ export class PostgresEventStore implements EventStore {
     /** The pool's configuration: the LISTEN connection is made with it (the same host choice). */
     private readonly config: pg.PoolConfig,
     private readonly pollIntervalMs: number,
-    private readonly beforeCommit: (() => void) | undefined,
+    private readonly beforeCommit: (() => void | Promise<void>) | undefined,
   ) {}
 
   /** Connects and runs the migrations this code needs (once per database, whoever starts first). */
@@ -102,8 +102,8 @@ export class PostgresEventStore implements EventStore {
     validateAppend(streamId, events, expected);
     // The data keys the events are sealed under are stored before the log's commit (a key without
     // its events is harmless; events without their key would be unreadable).
-    this.beforeCommit?.();
     try {
+      await this.beforeCommit?.();
       const { rows } = await this.pool.query<{ accepted: boolean; revision: string | null; head: string }>(
         "SELECT accepted, revision, head FROM event_store_append($1, $2, $3::uuid[], $4::text[], $5::json[], $6::json[])",
         [

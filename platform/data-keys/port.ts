@@ -29,8 +29,11 @@ export interface DataKeys {
   keyFor(subject: string): DataKey | undefined;
   /** The key named `id`; undefined once its subject was erased (or if it never existed). */
   key(id: string): KeyObject | undefined;
-  /** Deletes every key of `subject` and remembers the subject as erased; returns how many keys it deleted. */
-  erase(subject: string): number;
+  /**
+   * Deletes every key of `subject` and remembers the subject as erased; returns how many keys it
+   * deleted (once durable: a promise from a store over the network).
+   */
+  erase(subject: string): number | Promise<number>;
   /**
    * Whether `subject` was erased: one indexed read of the tombstones the store shares with every
    * process, so an erasure made by any of them is seen by the next call. Read on every request of a

@@ -1,0 +1,111 @@
+import { join } from "node:path";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { type PostgresCluster, startPostgres } from "../../test-support/postgres/cluster.js";
+import { tempDataDir } from "../../test-support/service.js";
+import type { DataKeys } from "./port.js";
+import { PostgresDataKeys } from "./postgres-data-keys.js";
+import { SqliteDataKeys } from "./sqlite-data-keys.js";
+
+/** A store as the service uses it: the keys it made committed before the log commits what is sealed under them. */
+type Store = DataKeys & { commitNewKeys(): void | Promise<void> };
+
+interface Adapter {
+  /** A new handle on the shared keys (another process, a replica with an empty DATA_DIR). */
+  open(): Promise<Store>;
+}
+
+/**
+ * The data keys' contract, the same for the embedded store (handles on one file) and for PostgreSQL
+ * (handles on one database, as replicas are): what one handle made or erased, every other sees
+ * (PostgreSQL: as its LISTEN hears it, awaited with waitFor), and a handle opened later too.
+ */
+function contract(name: string, adapter: () => Adapter) {
+  describe(`data keys: ${name}`, () => {
+    const opened: Store[] = [];
+    const open = async () => {
+      const store = await adapter().open();
+      opened.push(store);
+      return store;
+    };
+    afterAll(() => {
+      for (const store of opened) store.close();
+    });
+
+    it("gives a subject one key, found by its id from every handle, and one pseudonym everywhere", async () => {
+      const [a, b] = [await open(), await open()];
+      const made = a.keyFor("cust-1");
+      expect(made).toBeDefined();
+      expect(a.keyFor("cust-1")?.id).toBe(made?.id);
+      await a.commitNewKeys();
+      await vi.waitFor(() => expect(b.key(made?.id ?? "")).toBeDefined());
+      expect(b.keyFor("cust-1")?.id, "the other handle seals under the same key").toBe(made?.id);
+      expect(b.pseudonym("cust-1")).toBe(a.pseudonym("cust-1"));
+      expect(a.pseudonym("cust-1")).not.toContain("cust-1");
+      const later = await open();
+      expect(
+        later
+          .key(made?.id ?? "")
+          ?.export()
+          .equals(made?.key.export() as Buffer),
+      ).toBe(true);
+    });
+
+    it("erases a subject for every handle and for good: no key, tombstoned, none made again", async () => {
+      const [a, b] = [await open(), await open()];
+      const made = a.keyFor("cust-2");
+      await a.commitNewKeys();
+      await vi.waitFor(() => expect(b.key(made?.id ?? "")).toBeDefined());
+      expect(await b.erase("cust-2")).toBe(1);
+      expect(b.isErased("cust-2")).toBe(true);
+      await vi.waitFor(() => expect(a.isErased("cust-2")).toBe(true));
+      expect(a.key(made?.id ?? "")).toBeUndefined();
+      expect(a.keyFor("cust-2"), "erased stays erased").toBeUndefined();
+      expect(b.keyFor("cust-2")).toBeUndefined();
+      const later = await open();
+      expect(later.isErased("cust-2")).toBe(true);
+      expect(later.key(made?.id ?? "")).toBeUndefined();
+      expect(later.isErased("cust-3")).toBe(false);
+    });
+  });
+}
+
+const data = tempDataDir("parking-data-keys-contract-");
+afterAll(() => data.remove());
+contract("embedded (SQLite)", () => ({
+  open: async () => SqliteDataKeys.open(join(data.dir, "keys", "data-keys.sqlite")),
+}));
+
+let cluster: PostgresCluster | undefined;
+let url = "";
+beforeAll(async () => {
+  cluster = await startPostgres();
+  url = await cluster.createDatabase("keys");
+}, 60_000);
+afterAll(async () => {
+  await cluster?.stop();
+});
+contract("PostgreSQL", () => ({ open: () => PostgresDataKeys.open(url) }));
+
+describe("data keys on PostgreSQL", () => {
+  it("stores no key made for a subject erased meanwhile by another replica (what it sealed reads as erased)", async () => {
+    const [a, b] = [await PostgresDataKeys.open(url), await PostgresDataKeys.open(url)];
+    try {
+      const made = a.keyFor("cust-race"); // made in memory, not yet committed
+      expect(await b.erase("cust-race")).toBe(0);
+      await a.commitNewKeys();
+      const db = new pg.Client({ connectionString: url });
+      await db.connect();
+      const { rows } = await db.query("SELECT id FROM data_keys WHERE id = $1", [made?.id]);
+      await db.end();
+      expect(rows).toEqual([]);
+      const later = await PostgresDataKeys.open(url);
+      expect(later.key(made?.id ?? "")).toBeUndefined();
+      expect(later.isErased("cust-race")).toBe(true);
+      later.close();
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+});
