@@ -62,7 +62,7 @@ export const SERVICE_SETTINGS = {
       ...env(
         "DATABASE_URL",
         undefined,
-        "PostgreSQL connection string (`postgres://` or `postgresql://`, TLS options such as `sslmode=verify-full` in it): the event log goes to that database (docs/operations.md, Running on PostgreSQL). Not with EVENTSTORE_URL or MONGODB_URL. Unset: the embedded stores under DATA_DIR.",
+        "PostgreSQL connection string (`postgres://` or `postgresql://`, TLS options such as `sslmode=verify-full` in it): the event log, the read models, the customers' data keys and the service's secrets go to that database (docs/operations.md, Running on PostgreSQL); several hosts (`host1:5432,host2:5432`) with `target_session_attrs=read-write` are tried in order, a standby passed over. Not with EVENTSTORE_URL or MONGODB_URL. Unset: the embedded stores under DATA_DIR.",
       ),
     }),
   ),

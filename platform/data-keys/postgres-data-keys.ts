@@ -1,5 +1,6 @@
 import { type KeyObject, randomBytes } from "node:crypto";
 import pg from "pg";
+import { poolConfig } from "../postgres/hosts.js";
 import { type MigrationStep, migrate } from "../postgres/migrations.js";
 import { secretKey } from "../secret-key.js";
 import { type DataKey, type DataKeys, type DataKeysStorageError, newDataKey, pseudonymOf } from "./port.js";
@@ -53,7 +54,7 @@ export class PostgresDataKeys implements DataKeys {
   ) {}
 
   static async open(url: string): Promise<PostgresDataKeys> {
-    const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 5000 });
+    const pool = new pg.Pool(poolConfig(url, { max: 4, connectionTimeoutMillis: 5000 }));
     pool.on("error", () => undefined); // an idle connection lost: the next query reconnects
     try {
       await migrate(pool, "data-keys", MIGRATIONS);
@@ -75,7 +76,9 @@ export class PostgresDataKeys implements DataKeys {
 
   /** LISTEN first, then load: nothing committed between the two is missed. */
   private async listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.pool.options.connectionString });
+    // The pool's configuration: a multi-host URL's host choice too (platform/postgres/hosts.ts).
+    const Client = (this.pool.options.Client ?? pg.Client) as typeof pg.Client;
+    const client = new Client(this.pool.options);
     client.on("notification", (message) => {
       if (message.channel === CHANNEL && message.payload) this.apply(JSON.parse(message.payload) as Change);
     });

@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
 import pg from "pg";
+import { poolConfig } from "./hosts.js";
 import { type MigrationStep, migrate } from "./migrations.js";
 
 const MIGRATIONS: readonly MigrationStep[] = [
@@ -27,7 +28,7 @@ export async function mirrorFiles(
   folders: readonly string[],
   create: () => Promise<void>,
 ): Promise<void> {
-  const pool = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 5000 });
+  const pool = new pg.Pool(poolConfig(url, { max: 1, connectionTimeoutMillis: 5000 }));
   pool.on("error", () => undefined);
   try {
     await migrate(pool, "mirrored-files", MIGRATIONS);
