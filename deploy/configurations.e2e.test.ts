@@ -47,7 +47,12 @@ const FORMAT_CASES: Readonly<Record<string, Cases>> = {
   mongodbConnectionString: { valid: [], invalid: ["http://mongo:27017", "mongodb://"] },
   postgresConnectionString: {
     valid: [],
-    invalid: ["http://db:5432", "postgres://", "postgres://a:1,b:2/db"],
+    invalid: [
+      "http://db:5432",
+      "postgres://",
+      "postgres://a:1,/db",
+      "postgres://a:1,b:2/db?target_session_attrs=standby",
+    ],
   },
   mongodbDatabaseName: { valid: ["parking", "a", "p".repeat(63)], invalid: ["a.b", "p".repeat(64)] },
   issuerIdentifier: { valid: [], invalid: ["ftp://issuer", "issuer"] },

@@ -99,6 +99,8 @@ describe("finding reservations by a part of the plate", () => {
     expect(answer.body.errors).toContainEqual({
       field: "query.carNumber",
       message: "is too short: it needs at least 2 characters",
+      code: "minLength",
+      limit: 2,
     });
   });
 });

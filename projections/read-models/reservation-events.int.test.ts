@@ -109,6 +109,7 @@ describe("reservation-events projection (spec: events in, documents out)", () =>
       "PaymentAuthorized",
       "PaymentCaptured",
       "PaymentFailed",
+      "PaymentHoldLapsed",
       "PaymentIntentCreated",
       "PaymentIntentReleased",
       "PaymentRefunded",

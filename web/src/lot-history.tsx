@@ -95,7 +95,14 @@ export function LotHistory(props: {
             min={firstDay}
             max={today}
             aria-label={t("history.dayLabel")}
-            onChange={(e) => e.currentTarget.value && go(e.currentTarget.value, 0)}
+            onChange={(e) => {
+              const wanted = e.currentTarget.value;
+              if (!wanted) return;
+              // A day before the first is shown as the first: the field says so too, even when the
+              // trail is already there (no state change, so no render would correct it).
+              if (wanted < firstDay) e.currentTarget.value = firstDay;
+              go(wanted, 0);
+            }}
           />
         </label>
       </form>

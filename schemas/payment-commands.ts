@@ -1,0 +1,116 @@
+import { type Static, Type } from "@sinclair/typebox";
+import { command } from "./command-shape.js";
+import { Amount, Currency, OfferedAmount, ParkingLotId, Reason, ReservationId } from "./common.js";
+import { IntentId, PaymentStep, SettlementId } from "./payment-events.js";
+
+/**
+ * Payments (issue 38), sent by the payments process manager, the webhook and the scheduler (and
+ * RefundPayment by an operator); each is idempotent, so a retry or a second replica appends once.
+ */
+const ProviderCode = Type.String({ minLength: 1, maxLength: 100, pattern: "^[a-z0-9_]+$" });
+
+/** The provider authorized a pending booking's payment: PaymentAuthorized, RESERVED. */
+export const AuthorizePayment = command("AuthorizePayment", {
+  parkingLotId: ParkingLotId,
+  reservationId: ReservationId,
+  intentId: IntentId,
+  amount: Amount,
+  currency: Currency,
+});
+
+/** The payments process manager created the booking's intent (not confirmed yet): PaymentIntentCreated. */
+export const RecordPaymentIntent = command("RecordPaymentIntent", {
+  parkingLotId: ParkingLotId,
+  reservationId: ReservationId,
+  intentId: IntentId,
+  amount: Amount,
+  currency: Currency,
+});
+
+/** An intent no booking counts on was canceled at the provider: PaymentIntentReleased (once per intent). */
+export const RecordIntentReleased = command("RecordIntentReleased", {
+  parkingLotId: ParkingLotId,
+  reservationId: ReservationId,
+  intentId: IntentId,
+  amount: Amount,
+  because: Type.Union([
+    Type.Literal("booking-ended"),
+    Type.Literal("authorization-refused"),
+    Type.Literal("reconciliation"),
+  ]),
+});
+
+/** Issue 71: the provider canceled the booking's authorization before its settlement: PaymentHoldLapsed. */
+export const RecordHoldLapsed = command("RecordHoldLapsed", {
+  parkingLotId: ParkingLotId,
+  reservationId: ReservationId,
+  intentId: IntentId,
+  because: Type.Union([Type.Literal("provider"), Type.Literal("reconciliation")]),
+});
+
+/** The provider declined a pending booking's payment: PaymentFailed{declined} and the cancel. */
+export const FailPayment = command("FailPayment", {
+  parkingLotId: ParkingLotId,
+  reservationId: ReservationId,
+  intentId: Type.Optional(IntentId),
+  code: Type.Optional(ProviderCode),
+  /** The provider's message with its decline (recorded on PaymentFailed, shown to the customer). */
+  message: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+});
+
+/** A pending booking's hold ran out (the scheduler, at `holdUntil`): PaymentFailed{expired} and the cancel. */
+export const ExpirePaymentHold = command("ExpirePaymentHold", {
+  parkingLotId: ParkingLotId,
+  reservationId: ReservationId,
+});
+
+/** What the provider did with one step of a settlement: the matching outcome fact. */
+export const PaymentStepOutcome = Type.Union([
+  Type.Object(
+    {
+      ok: Type.Literal(true),
+      intentId: IntentId,
+      amount: Amount,
+      refundId: Type.Optional(IntentId),
+      /** A capture's: the authorization had lapsed, `intentId` is the off-session charge that took it. */
+      lapsedIntentId: Type.Optional(IntentId),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      ok: Type.Literal(false),
+      code: ProviderCode,
+      message: Type.String({ minLength: 1, maxLength: 500 }),
+      /** What the step was to move: a failed refund frees exactly its own amount again. */
+      amount: Type.Optional(Amount),
+    },
+    { additionalProperties: false },
+  ),
+]);
+
+export const RecordPaymentOutcome = command("RecordPaymentOutcome", {
+  parkingLotId: ParkingLotId,
+  reservationId: ReservationId,
+  settlementId: SettlementId,
+  step: PaymentStep,
+  outcome: PaymentStepOutcome,
+});
+
+/** An operator refunds (part of) what a booking's payment captured. */
+export const RefundPayment = command("RefundPayment", {
+  parkingLotId: ParkingLotId,
+  reservationId: ReservationId,
+  amount: OfferedAmount,
+  reason: Reason,
+});
+
+export type AuthorizePayment = Static<typeof AuthorizePayment>;
+export type RecordPaymentIntent = Static<typeof RecordPaymentIntent>;
+export type RecordIntentReleased = Static<typeof RecordIntentReleased>;
+export type RecordHoldLapsed = Static<typeof RecordHoldLapsed>;
+export type FailPayment = Static<typeof FailPayment>;
+export type ExpirePaymentHold = Static<typeof ExpirePaymentHold>;
+export type PaymentStepOutcome = Static<typeof PaymentStepOutcome>;
+export type RecordPaymentOutcome = Static<typeof RecordPaymentOutcome>;
+export type RefundPayment = Static<typeof RefundPayment>;
