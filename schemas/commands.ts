@@ -22,30 +22,11 @@ import {
   ReservationId,
   Timestamp,
 } from "./common.js";
-import {
-  AuthorizePayment,
-  ExpirePaymentHold,
-  FailPayment,
-  RecordHoldLapsed,
-  RecordIntentReleased,
-  RecordPaymentIntent,
-  RecordPaymentOutcome,
-  RefundPayment,
-} from "./payment-commands.js";
+import * as payment from "./payment-commands.js";
 import { Address, Location, TimeZone } from "./place.js";
 
 /** Request bodies of the command API. The payment commands are in payment-commands.ts. */
-export {
-  AuthorizePayment,
-  ExpirePaymentHold,
-  FailPayment,
-  PaymentStepOutcome,
-  RecordHoldLapsed,
-  RecordIntentReleased,
-  RecordPaymentIntent,
-  RecordPaymentOutcome,
-  RefundPayment,
-} from "./payment-commands.js";
+export * from "./payment-commands.js";
 
 /**
  * What no text of a request may hold (platform/http/middleware.ts refuses it in every string):
@@ -386,14 +367,14 @@ export const ParkingLotCommand = Type.Union([
   BeginClosure,
   CancelForClosure,
   CloseBooks,
-  AuthorizePayment,
-  FailPayment,
-  ExpirePaymentHold,
-  RecordPaymentOutcome,
-  RefundPayment,
-  RecordPaymentIntent,
-  RecordIntentReleased,
-  RecordHoldLapsed,
+  payment.AuthorizePayment,
+  payment.FailPayment,
+  payment.ExpirePaymentHold,
+  payment.RecordPaymentOutcome,
+  payment.RefundPayment,
+  payment.RecordPaymentIntent,
+  payment.RecordIntentReleased,
+  payment.RecordHoldLapsed,
 ]);
 export type ParkingLotCommand = Static<typeof ParkingLotCommand>;
 export type RegisterParkingLot = Static<typeof RegisterParkingLot>;
