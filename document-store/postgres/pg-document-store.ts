@@ -18,6 +18,7 @@
  */
 import pg from "pg";
 import { poolConfig } from "../../platform/postgres/hosts.js";
+import { inTransaction } from "../../platform/postgres/transaction.js";
 import { WorkBudgetExceededError } from "../../platform/work-budget.js";
 import { examined, examinedBound } from "../bounds.js";
 import { bulkLoadThrough } from "../bulk-load.js";
@@ -385,22 +386,8 @@ export class PostgresDocumentStore implements DocumentStore {
     });
   }
 
-  private async transaction<R>(body: (client: pg.PoolClient) => Promise<R>): Promise<R> {
-    const client = await this.pool.connect();
-    let broken = false;
-    try {
-      await client.query("BEGIN");
-      const result = await body(client);
-      await client.query("COMMIT");
-      return result;
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => {
-        broken = true;
-      });
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+  private transaction<R>(body: (client: pg.PoolClient) => Promise<R>): Promise<R> {
+    return inTransaction(this.pool, body);
   }
 
   /** Runs a call, mapping every failure to the port's errors. */

@@ -2,6 +2,7 @@ import { type KeyObject, randomBytes } from "node:crypto";
 import pg from "pg";
 import { poolConfig } from "../postgres/hosts.js";
 import { type MigrationStep, migrate } from "../postgres/migrations.js";
+import { inTransaction } from "../postgres/transaction.js";
 import { secretKey } from "../secret-key.js";
 import { type DataKey, type DataKeys, type DataKeysStorageError, newDataKey, pseudonymOf } from "./port.js";
 
@@ -203,25 +204,8 @@ export class PostgresDataKeys implements DataKeys {
     return pseudonymOf(this.secret, subject);
   }
 
-  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    const lost = (error: Error) => {
-      broken = error;
-    };
-    client.on("error", lost);
-    try {
-      await client.query("BEGIN");
-      const result = await work(client);
-      await client.query("COMMIT");
-      return result;
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw error;
-    } finally {
-      client.off("error", lost);
-      client.release(broken);
-    }
+  private transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, work);
   }
 
   close(): void {

@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from "pg";
+import { inTransaction } from "./transaction.js";
 
 /**
  * Schema migrations on PostgreSQL that run once and online, whichever process starts first.
@@ -20,14 +21,7 @@ export interface MigrationStep {
 const MIGRATION_LOCK = 7_000_070_001;
 
 export async function migrate(pool: Pool, component: string, steps: readonly MigrationStep[]): Promise<void> {
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  const lost = (error: Error) => {
-    broken = error; // the connection dropped between two queries (see PostgresEventStore's append)
-  };
-  client.on("error", lost);
-  try {
-    await client.query("BEGIN");
+  await inTransaction(pool, async (client) => {
     await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
     await client.query(
       `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -52,14 +46,7 @@ export async function migrate(pool: Pool, component: string, steps: readonly Mig
         step.version,
       ]);
     }
-    await client.query("COMMIT");
-  } catch (error) {
-    await client.query("ROLLBACK").catch(() => undefined);
-    throw error;
-  } finally {
-    client.off("error", lost);
-    client.release(broken);
-  }
+  });
 }
 
 async function appliedVersions(client: PoolClient, component: string): Promise<Set<number>> {

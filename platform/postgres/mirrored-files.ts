@@ -3,6 +3,7 @@ import { dirname, join, relative, sep } from "node:path";
 import pg from "pg";
 import { poolConfig } from "./hosts.js";
 import { type MigrationStep, migrate } from "./migrations.js";
+import { inTransaction } from "./transaction.js";
 
 const MIGRATIONS: readonly MigrationStep[] = [
   {
@@ -32,9 +33,7 @@ export async function mirrorFiles(
   pool.on("error", () => undefined);
   try {
     await migrate(pool, "mirrored-files", MIGRATIONS);
-    const client = await pool.connect();
-    try {
-      await client.query("BEGIN");
+    await inTransaction(pool, async (client) => {
       await client.query("SELECT pg_advisory_xact_lock($1)", [MIRROR_LOCK]);
       const { rows } = await client.query<{ path: string; content: Buffer }>(
         "SELECT path, content FROM mirrored_files",
@@ -54,13 +53,7 @@ export async function mirrorFiles(
           readFileSync(join(dir, ...path.split("/"))),
         ]);
       }
-      await client.query("COMMIT");
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   } finally {
     await pool.end();
   }
