@@ -92,7 +92,10 @@ describe("data keys on PostgreSQL", () => {
     const [a, b] = [await PostgresDataKeys.open(url), await PostgresDataKeys.open(url)];
     try {
       const made = a.keyFor("cust-race"); // made in memory, not yet committed
-      expect(await b.erase("cust-race")).toBe(0);
+      // `a` commits its new keys at its next turn, which may come while `b` erases (usually after:
+      // then the erasure finds no key and `a` must not store it; if before, the erasure removes it).
+      // Either order must end the same: no key stored, the subject erased.
+      expect(await b.erase("cust-race")).toBeLessThanOrEqual(1);
       await a.commitNewKeys();
       const db = new pg.Client({ connectionString: url });
       await db.connect();
