@@ -3,9 +3,13 @@ import { join } from "node:path";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { PostgresDocumentStore } from "../document-store/postgres/pg-document-store.js";
+import { PostgresEventStore } from "../event-store/postgres/pg-event-store.js";
 import { RESERVATIONS } from "../projections/read-models/reservations.js";
 import { LEASES, type LeaseDocument } from "../projections/runtime/leases.js";
+import { systemActor } from "../schemas/actor.js";
+import { encodeEvent } from "../schemas/event-codec.js";
 import { customerHeaders } from "../test-support/auth.js";
+import { parkingReserved } from "../test-support/given-when-then.js";
 import { type PostgresCluster, startPostgres } from "../test-support/postgres/cluster.js";
 import type { ServiceProcess } from "../test-support/process.js";
 import { call, tempDataDir } from "../test-support/service.js";
@@ -22,7 +26,7 @@ const HOUR = 3_600_000;
 const LOT = "pg-replicas-1";
 
 describe("three replicas on one PostgreSQL database (real processes)", () => {
-  const dirs = Array.from({ length: 6 }, () => tempDataDir("parking-pg-replicas-"));
+  const dirs = Array.from({ length: 7 }, () => tempDataDir("parking-pg-replicas-"));
   const processes = serviceProcesses();
   let cluster: PostgresCluster;
   let url: string;
@@ -140,6 +144,60 @@ describe("three replicas on one PostgreSQL database (real processes)", () => {
         .toBe(200);
     } finally {
       await observer.close();
+    }
+  });
+
+  it("a data key made in the processors thread is in PostgreSQL before the event sealed under it commits", async () => {
+    const db = await cluster.createDatabase("worker_keys");
+    const replica = await processes.start({ DATA_DIR: (dirs[6] as { dir: string }).dir, DATABASE_URL: db });
+    const lot = { parkingLotId: "pg-keys-1", name: "Keys lot", capacity: 5, hourlyRate: 1000 };
+    expect((await call(replica.url, "POST", "/parking-lots", lot)).status).toBe(201);
+    const sql = new pg.Client({ connectionString: db });
+    await sql.connect();
+    const log = await PostgresEventStore.open({ url: db });
+    try {
+      // Every key insert is refused ("not now") and counted, until the test lets them through.
+      await sql.query(`CREATE SEQUENCE key_inserts;
+        CREATE FUNCTION refuse_keys() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+          PERFORM nextval('key_inserts'); RAISE EXCEPTION 'keys refused' USING ERRCODE = '57P03'; END $$;
+        CREATE TRIGGER refuse_keys BEFORE INSERT ON data_keys FOR EACH ROW EXECUTE FUNCTION refuse_keys();`);
+      // A booking of a customer no thread has a key for, written unsealed (as by an older
+      // version): the coupon policy, in the processors thread, seals its coupon under a new key.
+      const { rows } = await sql.query<{ stream_id: string; revision: string }>(
+        "SELECT stream_id, max(revision) AS revision FROM events WHERE stream_id LIKE 'parkingLot-pg-keys-1%' GROUP BY stream_id",
+      );
+      const head = rows[0] as { stream_id: string; revision: string };
+      const booking = parkingReserved({
+        parkingLotId: "pg-keys-1",
+        reservationId: "res-keys-1",
+        customerId: "CUST-NEW-KEY",
+      });
+      const causation = { correlationId: "c-keys", causationId: "c-keys", actor: systemActor("test") };
+      await log.appendToStream(head.stream_id, [encodeEvent(booking, causation)], {
+        expectedRevision: Number(head.revision),
+      });
+      const attempts = async () =>
+        Number(
+          (await sql.query<{ n: string }>("SELECT last_value AS n FROM key_inserts WHERE is_called")).rows[0]
+            ?.n ?? 0,
+        );
+      await expect.poll(attempts, { timeout: 20_000 }).toBeGreaterThan(0);
+      await sql.query("DROP TRIGGER refuse_keys ON data_keys");
+      const sealedUnder = async () =>
+        (
+          await sql.query<{ key: string }>(
+            "SELECT split_part(data->>'customerId', '.', 2) AS key FROM events WHERE type = 'CouponIssued' AND data->>'reservationId' = 'res-keys-1'",
+          )
+        ).rows[0]?.key;
+      await expect.poll(sealedUnder, { timeout: 20_000 }).toBeTruthy();
+      const key = (await sealedUnder()) as string;
+      const stored = async () => (await sql.query("SELECT 1 FROM data_keys WHERE id = $1", [key])).rowCount;
+      // Before: the coupon committed (through the request thread) while its key was refused, and
+      // that key was never stored: every other reader saw the customer as erased.
+      await expect.poll(stored, { timeout: 10_000 }).toBe(1);
+    } finally {
+      await log.close();
+      await sql.end();
     }
   });
 });
