@@ -4,11 +4,12 @@ import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { PostgresDocumentStore } from "../document-store/postgres/pg-document-store.js";
 import { PostgresEventStore } from "../event-store/postgres/pg-event-store.js";
+import { rotateSigningKey } from "../platform/auth/dev-issuer.js";
 import { RESERVATIONS } from "../projections/read-models/reservations.js";
 import { LEASES, type LeaseDocument } from "../projections/runtime/leases.js";
 import { systemActor } from "../schemas/actor.js";
 import { encodeEvent } from "../schemas/event-codec.js";
-import { customerHeaders } from "../test-support/auth.js";
+import { customerHeaders, operatorHeaders } from "../test-support/auth.js";
 import { parkingReserved } from "../test-support/given-when-then.js";
 import { type PostgresCluster, startPostgres } from "../test-support/postgres/cluster.js";
 import type { ServiceProcess } from "../test-support/process.js";
@@ -26,7 +27,7 @@ const HOUR = 3_600_000;
 const LOT = "pg-replicas-1";
 
 describe("three replicas on one PostgreSQL database (real processes)", () => {
-  const dirs = Array.from({ length: 7 }, () => tempDataDir("parking-pg-replicas-"));
+  const dirs = Array.from({ length: 9 }, () => tempDataDir("parking-pg-replicas-"));
   const processes = serviceProcesses();
   let cluster: PostgresCluster;
   let url: string;
@@ -199,5 +200,31 @@ describe("three replicas on one PostgreSQL database (real processes)", () => {
       await log.close();
       await sql.end();
     }
+  });
+
+  it("a signing key rotated on one replica's DATA_DIR is accepted by the other while both run", async () => {
+    const db = await cluster.createDatabase("rotation");
+    const [dirA, dirB] = [dirs[7], dirs[8]].map((d) => (d as { dir: string }).dir) as [string, string];
+    const a = await processes.start({ DATA_DIR: dirA, DATABASE_URL: db });
+    const b = await processes.start({ DATA_DIR: dirB, DATABASE_URL: db });
+    const before = await operatorHeaders(dirA);
+    expect((await call(b.url, "GET", "/control-center", undefined, before)).status).toBe(200);
+    const kid = await rotateSigningKey(dirA); // as an operator rotates it, on A's DATA_DIR
+    const after = await operatorHeaders(dirA);
+    const header = JSON.parse(
+      Buffer.from(after.authorization.slice(7).split(".")[0] ?? "", "base64url").toString(),
+    );
+    expect(header.kid).toBe(kid);
+    expect((await call(a.url, "GET", "/control-center", undefined, after)).status).toBe(200);
+    // Before: B knew only the keys in the database at its start, and refused the new one until restarted.
+    await expect
+      .poll(async () => (await call(b.url, "GET", "/control-center", undefined, after)).status, {
+        timeout: 15_000,
+      })
+      .toBe(200);
+    expect(
+      (await call(b.url, "GET", "/control-center", undefined, before)).status,
+      "the old key still verifies",
+    ).toBe(200);
   });
 });
