@@ -3,11 +3,25 @@ import { join } from "node:path";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { PostgresDocumentStore } from "../document-store/postgres/pg-document-store.js";
+import { PostgresEventStore } from "../event-store/postgres/pg-event-store.js";
+import { rotateSigningKey } from "../platform/auth/dev-issuer.js";
 import { RESERVATIONS } from "../projections/read-models/reservations.js";
 import { LEASES, type LeaseDocument } from "../projections/runtime/leases.js";
-import { customerHeaders } from "../test-support/auth.js";
+import { systemActor } from "../schemas/actor.js";
+import { encodeEvent } from "../schemas/event-codec.js";
+import { customerHeaders, operatorHeaders } from "../test-support/auth.js";
+import { serverStatus, startGateway } from "../test-support/gateway.js";
+import { parkingReserved } from "../test-support/given-when-then.js";
+import {
+  API_AUDIENCE,
+  CLIENTS,
+  PAGE_CLIENT,
+  RESOURCE,
+  ROLE_MAP,
+  startTestProvider,
+} from "../test-support/oidc-provider.js";
 import { type PostgresCluster, startPostgres } from "../test-support/postgres/cluster.js";
-import type { ServiceProcess } from "../test-support/process.js";
+import { freePorts, type ServiceProcess } from "../test-support/process.js";
 import { call, tempDataDir } from "../test-support/service.js";
 import { serviceProcesses } from "../test-support/spawned-services.js";
 
@@ -16,13 +30,15 @@ import { serviceProcesses } from "../test-support/spawned-services.js";
  * each with its own empty DATA_DIR: the log, the read models, the data keys and the secrets (the
  * development issuer's key pair) are all in the database, so a token minted from one replica's
  * files is accepted by the others, and a replica started later on another empty DATA_DIR serves
- * the same data, personal fields included.
+ * the same data, personal fields included. Also: a data key made by the processors thread, a
+ * signing key rotated while the replicas run, and two replicas behind the project's gateway
+ * (HAProxy) on an external provider (the oidc-provider stand-in), a page session shared by both.
  */
 const HOUR = 3_600_000;
 const LOT = "pg-replicas-1";
 
 describe("three replicas on one PostgreSQL database (real processes)", () => {
-  const dirs = Array.from({ length: 6 }, () => tempDataDir("parking-pg-replicas-"));
+  const dirs = Array.from({ length: 11 }, () => tempDataDir("parking-pg-replicas-"));
   const processes = serviceProcesses();
   let cluster: PostgresCluster;
   let url: string;
@@ -140,6 +156,184 @@ describe("three replicas on one PostgreSQL database (real processes)", () => {
         .toBe(200);
     } finally {
       await observer.close();
+    }
+  });
+
+  it("a data key made in the processors thread is in PostgreSQL before the event sealed under it commits", async () => {
+    const db = await cluster.createDatabase("worker_keys");
+    const replica = await processes.start({ DATA_DIR: (dirs[6] as { dir: string }).dir, DATABASE_URL: db });
+    const lot = { parkingLotId: "pg-keys-1", name: "Keys lot", capacity: 5, hourlyRate: 1000 };
+    expect((await call(replica.url, "POST", "/parking-lots", lot)).status).toBe(201);
+    const sql = new pg.Client({ connectionString: db });
+    await sql.connect();
+    const log = await PostgresEventStore.open({ url: db });
+    try {
+      // Every key insert is refused ("not now") and counted, until the test lets them through.
+      await sql.query(`CREATE SEQUENCE key_inserts;
+        CREATE FUNCTION refuse_keys() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+          PERFORM nextval('key_inserts'); RAISE EXCEPTION 'keys refused' USING ERRCODE = '57P03'; END $$;
+        CREATE TRIGGER refuse_keys BEFORE INSERT ON data_keys FOR EACH ROW EXECUTE FUNCTION refuse_keys();`);
+      // A booking of a customer no thread has a key for, written unsealed (as by an older
+      // version): the coupon policy, in the processors thread, seals its coupon under a new key.
+      const { rows } = await sql.query<{ stream_id: string; revision: string }>(
+        "SELECT stream_id, max(revision) AS revision FROM events WHERE stream_id LIKE 'parkingLot-pg-keys-1%' GROUP BY stream_id",
+      );
+      const head = rows[0] as { stream_id: string; revision: string };
+      const booking = parkingReserved({
+        parkingLotId: "pg-keys-1",
+        reservationId: "res-keys-1",
+        customerId: "CUST-NEW-KEY",
+      });
+      const causation = { correlationId: "c-keys", causationId: "c-keys", actor: systemActor("test") };
+      await log.appendToStream(head.stream_id, [encodeEvent(booking, causation)], {
+        expectedRevision: Number(head.revision),
+      });
+      const attempts = async () =>
+        Number(
+          (await sql.query<{ n: string }>("SELECT last_value AS n FROM key_inserts WHERE is_called")).rows[0]
+            ?.n ?? 0,
+        );
+      await expect.poll(attempts, { timeout: 20_000 }).toBeGreaterThan(0);
+      await sql.query("DROP TRIGGER refuse_keys ON data_keys");
+      const sealedUnder = async () =>
+        (
+          await sql.query<{ key: string }>(
+            "SELECT split_part(data->>'customerId', '.', 2) AS key FROM events WHERE type = 'CouponIssued' AND data->>'reservationId' = 'res-keys-1'",
+          )
+        ).rows[0]?.key;
+      await expect.poll(sealedUnder, { timeout: 20_000 }).toBeTruthy();
+      const key = (await sealedUnder()) as string;
+      const stored = async () => (await sql.query("SELECT 1 FROM data_keys WHERE id = $1", [key])).rowCount;
+      // Before: the coupon committed (through the request thread) while its key was refused, and
+      // that key was never stored: every other reader saw the customer as erased.
+      await expect.poll(stored, { timeout: 10_000 }).toBe(1);
+    } finally {
+      await log.close();
+      await sql.end();
+    }
+  });
+
+  it("a signing key rotated on one replica's DATA_DIR is accepted by the other while both run", async () => {
+    const db = await cluster.createDatabase("rotation");
+    const [dirA, dirB] = [dirs[7], dirs[8]].map((d) => (d as { dir: string }).dir) as [string, string];
+    const a = await processes.start({ DATA_DIR: dirA, DATABASE_URL: db });
+    const b = await processes.start({ DATA_DIR: dirB, DATABASE_URL: db });
+    const before = await operatorHeaders(dirA);
+    expect((await call(b.url, "GET", "/control-center", undefined, before)).status).toBe(200);
+    const kid = await rotateSigningKey(dirA); // as an operator rotates it, on A's DATA_DIR
+    const after = await operatorHeaders(dirA);
+    const header = JSON.parse(
+      Buffer.from(after.authorization.slice(7).split(".")[0] ?? "", "base64url").toString(),
+    );
+    expect(header.kid).toBe(kid);
+    expect((await call(a.url, "GET", "/control-center", undefined, after)).status).toBe(200);
+    // Before: B knew only the keys in the database at its start, and refused the new one until restarted.
+    await expect
+      .poll(async () => (await call(b.url, "GET", "/control-center", undefined, after)).status, {
+        timeout: 15_000,
+      })
+      .toBe(200);
+    expect(
+      (await call(b.url, "GET", "/control-center", undefined, before)).status,
+      "the old key still verifies",
+    ).toBe(200);
+  });
+
+  it("behind the gateway, on an external provider: a page session started on one replica is used on the other, bookings spread over both", async () => {
+    const db = await cluster.createDatabase("gateway");
+    const [front, stats, p1, p2] = (await freePorts(4)) as [number, number, number, number];
+    const provider = await startTestProvider({ redirectUris: [`http://127.0.0.1:${front}/control-center`] });
+    let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
+    try {
+      const envOf = (n: number, port: number) => ({
+        DATA_DIR: (dirs[n] as { dir: string }).dir,
+        DATABASE_URL: db,
+        PORT: String(port),
+        AUTH_ISSUER: provider.issuer,
+        AUTH_AUDIENCE: API_AUDIENCE,
+        AUTH_ROLES_CLAIMS: "roles",
+        AUTH_ROLE_MAP: ROLE_MAP,
+        PAGE_OIDC_CLIENT_ID: PAGE_CLIENT,
+        PAGE_OIDC_SCOPE: "openid api",
+        PAGE_OIDC_RESOURCE: RESOURCE,
+      });
+      const r1 = await processes.start(envOf(9, p1));
+      const r2 = await processes.start(envOf(10, p2));
+      gateway = await startGateway((dirs[9] as { dir: string }).dir, {
+        front,
+        stats,
+        command: [p1, p2],
+        query: [p1, p2],
+      });
+      // The page's sign-in ends by posting the provider's access token (after Authorization Code +
+      // PKCE in the browser): started on the first replica, the session is used on the second.
+      const operator = await provider.clientCredentials(CLIENTS.operatorRobot, RESOURCE);
+      const started = await fetch(`${r1.url}/sign-in/session`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${operator}`,
+          "sec-fetch-site": "same-origin",
+          "content-type": "application/json",
+        },
+        body: "{}",
+      });
+      expect(started.status).toBe(204);
+      const cookie = (started.headers.get("set-cookie") ?? "").split(";")[0] as string;
+      expect(cookie).toMatch(/^parking_session=/);
+      const session = { authorization: "", cookie, "sec-fetch-site": "same-origin" };
+      expect((await call(r2.url, "GET", "/control-center", undefined, session)).status).toBe(200);
+
+      // Through the gateway: the operator's lot, 20 racing bookings of one customer on a lot of 3.
+      const bearer = { authorization: `Bearer ${operator}` };
+      const lot = { parkingLotId: "pg-gateway-1", name: "Gateway lot", capacity: 3, hourlyRate: 1000 };
+      expect((await call(gateway.base, "POST", "/parking-lots", lot, bearer)).status).toBe(201);
+      const customer = await provider.clientCredentials(CLIENTS.customer7, RESOURCE);
+      const startsAt = Math.floor(Date.now() / 60_000) * 60_000 + HOUR;
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, n) =>
+          call<{ reservationId?: string; position?: string }>(
+            (gateway as { base: string }).base,
+            "POST",
+            "/parking-lots/pg-gateway-1/reservations",
+            {
+              carNumber: `12가${5600 + n}`,
+              startsAt: new Date(startsAt + n * 60_000).toISOString(),
+              endsAt: new Date(startsAt + HOUR).toISOString(),
+            },
+            { authorization: `Bearer ${customer}` },
+          ),
+        ),
+      );
+      expect(answers.filter((a) => a.status !== 201 && a.status !== 409)).toEqual([]);
+      expect(answers.filter((a) => a.status === 201)).toHaveLength(3);
+      // The session's reads, 20 at once through the gateway: every one answered, by both replicas.
+      const reads = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          call((gateway as { base: string }).base, "GET", "/control-center", undefined, session),
+        ),
+      );
+      expect(reads.map((r) => r.status)).toEqual(reads.map(() => 200));
+      const served = async (server: string) => {
+        const csv = await (await fetch(`http://127.0.0.1:${stats}/stats;csv`)).text();
+        const row = csv
+          .split("\n")
+          .find(
+            (line) => line.startsWith(`command_api,${server},`) || line.startsWith(`query_api,${server},`),
+          );
+        return Number(row?.split(",")[7] ?? 0);
+      };
+      expect(await serverStatus(stats, "query_api", "query-api2")).toBe("UP");
+      expect(
+        (await served("query-api1")) + (await served("command-api1")),
+        "the first replica served",
+      ).toBeGreaterThan(0);
+      expect(
+        (await served("query-api2")) + (await served("command-api2")),
+        "the second replica served",
+      ).toBeGreaterThan(0);
+    } finally {
+      gateway?.process.kill("SIGKILL");
+      await provider.stop();
     }
   });
 });

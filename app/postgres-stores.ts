@@ -1,3 +1,4 @@
+import { isMainThread } from "node:worker_threads";
 import type { DocumentStore } from "../document-store/port.js";
 import type { EventStore } from "../event-store/port.js";
 import { ensureSigningKey } from "../platform/auth/dev-issuer.js";
@@ -32,12 +33,30 @@ async function mirrorSecrets(config: Config & { databaseUrl: string }): Promise<
   const once = `${config.databaseUrl}\n${config.dataDir}`;
   if (mirrored.has(once)) return;
   const { mirrorFiles } = await import("../platform/postgres/mirrored-files.js");
-  await mirrorFiles(config.databaseUrl, config.dataDir, ["auth", "webhooks"], async () => {
+  await mirrorFiles(config.databaseUrl, config.dataDir, MIRRORED, async () => {
     if (config.authIssuer === undefined) await ensureSigningKey(config.dataDir);
     idempotencySecretOf(config);
     webhookKeyOf(config);
   });
   mirrored.add(once);
+}
+
+/** The folders mirrored, and the one that changes while replicas run: the signing keys a rotation adds. */
+const MIRRORED = ["auth", "webhooks"];
+const SIGNING_KEYS = "auth/signing-keys";
+
+/**
+ * With DATABASE_URL and the development issuer, while the service runs: a signing key rotated on
+ * this DATA_DIR goes to the database, and one rotated on another replica's comes into this
+ * DATA_DIR, where the verifier finds a token's new key id (platform/auth/dev-issuer.ts). In the
+ * request thread only (the processors thread verifies no token). Returns its stop.
+ */
+export async function followSigningKeys(config: Config): Promise<() => Promise<void>> {
+  const url = config.databaseUrl;
+  if (url === undefined || config.authIssuer !== undefined || !isMainThread) return async () => undefined;
+  const { MirroredFilesFollower } = await import("../platform/postgres/mirrored-files.js");
+  const follower = await MirroredFilesFollower.start(url, config.dataDir, MIRRORED, [SIGNING_KEYS]);
+  return () => follower.close();
 }
 
 /** The databases and DATA_DIRs this process mirrored the secrets of (once each, at its start). */

@@ -74,8 +74,10 @@ try {
     logger,
     metrics,
     // The embedded store's file has one writer per process: the request thread's connection.
-    // EventStoreDB serves any number of writing clients, so there each thread appends itself.
-    config.eventStoreUrl
+    // EventStoreDB and PostgreSQL serve any number of writing clients, so there each thread appends
+    // itself; on PostgreSQL that is also what makes its log await the new data keys this thread
+    // made (commitKeysBeforePostgresLog) before it commits the events sealed under them.
+    config.eventStoreUrl || config.databaseUrl
       ? {}
       : {
           wrapEventStore: (store) => {

@@ -22,7 +22,12 @@ import { erasedCustomerRefusal } from "./erased-customers.js";
 import { ErasureEvictions } from "./erasure-evictions.js";
 import { paymentSagaSettings } from "./payment-commands.js";
 import { commitKeysBeforeLog, useDataKeysOf } from "./personal-data.js";
-import { dataKeysAtStart, openPostgresDocumentStore, openPostgresEventStore } from "./postgres-stores.js";
+import {
+  dataKeysAtStart,
+  followSigningKeys,
+  openPostgresDocumentStore,
+  openPostgresEventStore,
+} from "./postgres-stores.js";
 import { ProcessorThread, type WorkerMetrics } from "./processor-thread.js";
 import { processorsInWorker, type SpawnedProcessors } from "./processors-spawn.js";
 import { schedulerCommands } from "./scheduler-commands.js";
@@ -201,6 +206,7 @@ export async function createServices(
 ): Promise<Services> {
   const storage = new StorageHealth(config.dataDir, logger.child({ component: "storage" }), metrics);
   (await dataKeysAtStart(config)).onWrite(storage.dataKeysWrite);
+  const stopFollowingKeys = await followSigningKeys(config);
   const documentStore =
     runsProjections(config) || runsQueries(config)
       ? storage.observeDocumentStore(await openDocumentStore(config))
@@ -265,6 +271,7 @@ export async function createServices(
       await ownDocumentStore?.close();
       await documentStore?.close();
       await sessionStore?.close();
+      await stopFollowingKeys();
       await tracing?.shutdown();
     },
   };

@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
 import { operatorHeaders } from "../../test-support/auth.js";
+import { gatewayConfig, HAPROXY, serverStatus } from "../../test-support/gateway.js";
 import { freePorts, type ServiceProcess } from "../../test-support/process.js";
 import { call, eventually, tempDataDir } from "../../test-support/service.js";
 import { exitWithin, serviceProcesses } from "../../test-support/spawned-services.js";
@@ -18,7 +19,6 @@ import { exitWithin, serviceProcesses } from "../../test-support/spawned-service
  * reservation must be in the log.
  */
 
-const HAPROXY = "/usr/sbin/haproxy";
 const CLIENTS = 50;
 const MIN_LOAD_MS = 30_000;
 const DRAIN_MS = 3_000;
@@ -27,38 +27,6 @@ const LOTS = 10;
 const OUTPUT_DIR = new URL("../../test-output/rolling-restart/", import.meta.url).pathname;
 
 type Seven = [number, number, number, number, number, number, number];
-
-/** The real gateway config with its DNS-discovered slots replaced by loopback servers. */
-function gatewayConfig(ports: {
-  front: number;
-  stats: number;
-  command: readonly number[];
-  query: readonly number[];
-}): string {
-  const source = readFileSync(new URL("./haproxy.cfg", import.meta.url), "utf8");
-  const servers = (name: string, list: readonly number[]) =>
-    list.map((port, i) => `  server ${name}${i + 1} 127.0.0.1:${port} check`).join("\n");
-  const replaced = source
-    .replace(/^\s*#.*\n/gm, "")
-    .replace(/^resolvers docker\n(?:[ \t]+.*\n)+/m, "")
-    .replace(/^ {2}server-template query-api .*$/m, servers("query-api", ports.query))
-    .replace(/^ {2}server-template command-api .*$/m, servers("command-api", ports.command))
-    .replace(/^ {2}bind :8080$/m, `  bind 127.0.0.1:${ports.front}`);
-  expect(replaced, "every slot and the bind were replaced").not.toMatch(
-    /server-template|bind :8080|resolvers/,
-  );
-  return `${replaced}\nlisten stats\n  bind 127.0.0.1:${ports.stats}\n  stats enable\n  stats uri /stats\n`;
-}
-
-/** The gateway's view of one server: "UP", "DOWN", "MAINT"... from the stats CSV. */
-async function serverStatus(statsPort: number, backend: string, server: string): Promise<string | undefined> {
-  const csv = await (await fetch(`http://127.0.0.1:${statsPort}/stats;csv`)).text();
-  for (const line of csv.split("\n")) {
-    const cells = line.split(",");
-    if (cells[0] === backend && cells[1] === server) return cells[17];
-  }
-  return undefined;
-}
 
 describe("a rolling restart behind the HAProxy gateway", () => {
   const processes = serviceProcesses();

@@ -15,6 +15,29 @@ const MIGRATIONS: readonly MigrationStep[] = [
           CREATE INDEX IF NOT EXISTS data_keys_by_subject ON data_keys (subject);
           CREATE TABLE IF NOT EXISTS erased_subjects (subject text PRIMARY KEY);`,
   },
+  {
+    // A batch of new keys in one round trip (it was BEGIN, then the lock, the insert and the
+    // NOTIFY per key, then COMMIT): each key under its subject's lock, then inserted unless the
+    // subject is erased (each statement of a volatile function sees what committed before it, so
+    // an erasure that held the lock is seen), and notified.
+    version: 2,
+    sql: `CREATE OR REPLACE FUNCTION data_keys_insert(ids text[], subjects text[], keys bytea[])
+          RETURNS integer LANGUAGE plpgsql VOLATILE AS $$
+          DECLARE stored integer := 0;
+          BEGIN
+            FOR i IN 1 .. coalesce(array_length(ids, 1), 0) LOOP
+              PERFORM pg_advisory_xact_lock(hashtextextended(subjects[i], 7000070002));
+              INSERT INTO data_keys (id, subject, key) SELECT ids[i], subjects[i], keys[i]
+                WHERE NOT EXISTS (SELECT 1 FROM erased_subjects WHERE subject = subjects[i]);
+              IF FOUND THEN
+                stored := stored + 1;
+                PERFORM pg_notify('data_keys', json_build_object(
+                  'k', json_build_array(ids[i], subjects[i], encode(keys[i], 'base64')))::text);
+              END IF;
+            END LOOP;
+            RETURN stored;
+          END $$;`,
+  },
 ];
 
 /** The channel on which every process hears of new keys and erasures (payloads: `Change`). */
@@ -152,21 +175,14 @@ export class PostgresDataKeys implements DataKeys {
     return done;
   }
 
+  /** One statement (data_keys_insert), its subjects in one order so that two batches never deadlock. */
   private async insert(batch: readonly { id: string; subject: string; key: KeyObject }[]): Promise<void> {
-    await this.transaction(async (client) => {
-      for (const { id, subject, key: secret } of batch) {
-        const key = secret.export();
-        await client.query(SUBJECT_LOCK, [subject]);
-        const inserted = await client.query(
-          `INSERT INTO data_keys (id, subject, key) SELECT $1, $2, $3
-           WHERE NOT EXISTS (SELECT 1 FROM erased_subjects WHERE subject = $2)`,
-          [id, subject, key],
-        );
-        if (inserted.rowCount === 0) continue;
-        const change: Change = { k: [id, subject, key.toString("base64")] };
-        await client.query("SELECT pg_notify($1, $2)", [CHANNEL, JSON.stringify(change)]);
-      }
-    });
+    const sorted = [...batch].sort((a, b) => (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0));
+    await this.pool.query("SELECT data_keys_insert($1::text[], $2::text[], $3::bytea[])", [
+      sorted.map((k) => k.id),
+      sorted.map((k) => k.subject),
+      sorted.map((k) => k.key.export()),
+    ]);
   }
 
   key(id: string): KeyObject | undefined {
