@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
-import { toSnapshot as plainOf } from "../../test-support/lot-snapshot.js";
+import { plainOf } from "../../test-support/lot-state.js";
 import { keyedReservationIds } from "../reservation-ids.js";
 import { decide, evolve, initialState, type ParkingLotEvent, type ParkingLotState } from "./decider.js";
 import { liveState, openingOf, periodSplit } from "./period-books.js";
