@@ -91,20 +91,13 @@ const READ_TYPES = [
   ...PAYMENT_EVENT_TYPES,
 ];
 
-/**
- * The lot's terms in a period's opening as stored, if it states them: its summary's (issue 68), or
- * an opening of schema version 1's state head.
- */
-const openingTerms = (data: {
-  summary?: { terms?: { paymentTerms?: PaymentTerms } };
-  state?: readonly Record<string, unknown>[];
-}): PaymentTerms | undefined =>
-  data.summary?.terms?.paymentTerms ?? (data.state?.[0]?.paymentTerms as PaymentTerms | undefined);
-
 /** One lot's fact read into `lot`: a booking's ask, the lot's terms, an old payment fact folded. */
 function readInto(lot: LotRead, type: string, data: Record<string, unknown>, decoded: () => unknown): void {
   if (type === "ParkingLotPaymentTermsChanged") lot.terms = data.terms as PaymentTerms;
-  else if (type === "LotPeriodOpened") lot.terms = openingTerms(data) ?? DEFAULT_PAYMENT_TERMS;
+  else if (type === "LotPeriodOpened")
+    // Its summary's terms (an opening written before the summary is upcast to one as it is read).
+    lot.terms =
+      (decoded() as EventOfType<"LotPeriodOpened">).data.summary.terms.paymentTerms ?? DEFAULT_PAYMENT_TERMS;
   else if (type === "ParkingReserved") {
     const payment = (data as EventOfType<"ParkingReserved">["data"]).payment;
     const id = data.reservationId as string;
