@@ -16,6 +16,7 @@ import {
 } from "./decider.js";
 import { forgetEnded } from "./ended.js";
 import { emptyOccupancy, isIndexed } from "./occupancy.js";
+import { lotOfSummary, summaryOf } from "./summary.js";
 
 /*
  * Issue 68: the lot's summary (what a period's opening carries) never decides anything the events
@@ -513,6 +514,36 @@ describe("lot summaries: the summary at any revision plus the events after it is
         }
       }
     });
+  });
+});
+
+describe("a summary out of order", () => {
+  it("is refused, not loaded into a book that binary search would misread", () => {
+    const now = iso(START);
+    let lot: ParkingLotState = initialState;
+    for (const command of [
+      { type: "RegisterParkingLot", parkingLotId: LOT, name: "L", capacity: 5, now },
+      ...["r1", "r2", "r3"].map((reservationId) => ({
+        type: "ReserveParking",
+        reservationId,
+        parkingLotId: LOT,
+        customerId: "CUST1",
+        carNumber: "10더8612",
+        amount: 3000,
+        now,
+      })),
+    ] as ParkingLotCommand[]) {
+      const decision = decide(command, lot);
+      if (decision.ok) lot = fold(decision.events, lot);
+    }
+    if (lot.kind !== "registered") throw new Error("the lot is registered");
+    const summary = summaryOf(lot);
+    expect(summary.bookings.length).toBeGreaterThan(1);
+    const twice = { ...summary, bookings: [...summary.bookings, ...summary.bookings] };
+    const reversed = { ...summary, bookings: [...summary.bookings].reverse() };
+    for (const corrupt of [twice, reversed])
+      expect(() => lotOfSummary(LOT, corrupt)).toThrow(/not strictly ascending/);
+    expect(lotOfSummary(LOT, summary).reservations.size).toBe(summary.bookings.length);
   });
 });
 

@@ -79,16 +79,19 @@ const byKey = <T>(a: readonly [string, T], b: readonly [string, T]) =>
   a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
 
 /**
- * The registered lot `parkingLotId` of a summary. The reservation records become a book over
+ * The registered lot `parkingLotId` of a summary, whose bookings must be strictly ascending by id
+ * (as `summaryOf` and the upcaster write them; else it throws). The records become a book over
  * columns and the indexes sorted arrays (platform/layered-map.ts), the per-customer and per-plate
  * indexes derived when first read: no insert per booking on a cold load.
  */
 export function lotOfSummary(parkingLotId: string, summary: LotSummary): RegisteredLot {
-  const bookings = [...summary.bookings];
-  if (
-    bookings.some((b, i) => i > 0 && !((bookings[i - 1] as BookingSummary).reservationId < b.reservationId))
-  )
-    bookings.sort((a, b) => (a.reservationId < b.reservationId ? -1 : 1));
+  const bookings = summary.bookings;
+  // The book and the indexes search them by binary search: a summary out of order is corrupt.
+  const unordered = bookings.findIndex(
+    (b, i) => i > 0 && !((bookings[i - 1] as BookingSummary).reservationId < b.reservationId),
+  );
+  if (unordered >= 0)
+    throw new Error(`lot ${parkingLotId}'s summary: bookings not strictly ascending by id at ${unordered}`);
   const openEnded: [string, number][] = [];
   const checkOutRates: [string, number][] = [];
   const buckets = new Map<number, [string, Interval][]>();
