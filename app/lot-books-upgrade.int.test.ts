@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedEvent } from "../event-store/port.js";
 import { readViews } from "../read-api/views/views.js";
 import { countingReads } from "../test-support/counting-reads.js";
-import { toSnapshot } from "../test-support/lot-snapshot.js";
+import { plainOf } from "../test-support/lot-state.js";
 import { readAllEvents, seedDataDir } from "../test-support/seed.js";
 import { startTestService, tempDataDir } from "../test-support/service.js";
 import { LOT_BOOKS_CLOSED } from "../write-side/lot-books-upgrade.js";
@@ -71,21 +71,21 @@ describe("a lot of an older version over the bound, on start (issue 48)", () => 
     const documents = running().services.documentStore;
     const commands = running().services.commands;
     if (!documents || !commands) throw new Error("the service has no document store or commands");
-    const written = toSnapshot(await commands.stateOf(LOT));
+    const written = plainOf(await commands.stateOf(LOT));
     const opening = lotOrdinal({ streamId: parkingLotStream(LOT, 1), revision: 0 });
     // The projections catch up with the upgrade's events (a fresh read side each time: nothing kept).
     await expect
       .poll(
         async () => {
           const state = await readViews(documents, { readYourWritesTimeoutMs: 0 }).lots.states.state(LOT);
-          return state && toSnapshot(state);
+          return state && plainOf(state);
         },
         { timeout: 20_000 },
       )
       .toEqual(written);
     const counting = countingReads(documents);
     const state = await readViews(counting.store, { readYourWritesTimeoutMs: 0 }).lots.states.state(LOT);
-    expect(state && toSnapshot(state)).toEqual(written);
+    expect(state && plainOf(state)).toEqual(written);
     expect(counting.read.length).toBeGreaterThan(0);
     expect(counting.read.filter((at) => at < opening)).toEqual([]);
   });

@@ -11,14 +11,6 @@ import { Map as ImmutableMap, Set as ImmutableSet } from "immutable";
  * I/O, no domain.
  */
 
-/** Strictly ascending keys (code-unit order, as `<` compares strings), or why not. */
-export function sortedKeysProblem(entries: readonly (readonly [string, unknown])[]): string | undefined {
-  for (let i = 1; i < entries.length; i++)
-    if (!((entries[i - 1] as readonly [string, unknown])[0] < (entries[i] as readonly [string, unknown])[0]))
-      return `keys not strictly ascending at ${i}`;
-  return undefined;
-}
-
 /** Binary search of `key` among entries sorted by key; its index, or -1. */
 function indexOf(entries: readonly (readonly [string, unknown])[], key: string): number {
   let low = 0;
@@ -58,7 +50,7 @@ export class LayeredMap<V> {
 
   /**
    * A map over these entries as they are (kept, not copied): their keys must be strictly ascending
-   * (`sortedKeysProblem`), or lookups miss.
+   * (strictly ascending), or lookups miss.
    */
   static fromSorted<V>(entries: readonly (readonly [string, V])[]): LayeredMap<V> {
     return entries.length === 0
@@ -165,7 +157,7 @@ export class IdIndex {
 
   /**
    * An index over these lists as they are (kept, not copied), or over those `lists` returns when
-   * the index is first read: keys strictly ascending, each key's ids non-empty (`idListsProblem`).
+   * the index is first read: keys strictly ascending, each key's ids non-empty.
    */
   static fromSorted(lists: IdLists | (() => IdLists)): IdIndex {
     if (typeof lists !== "function" && lists.length === 0) return IdIndex.EMPTY;
@@ -240,12 +232,4 @@ export class IdIndex {
   private inBase(key: string): boolean {
     return this.base !== undefined && indexOf(this.base.get(), key) >= 0;
   }
-}
-
-/** Whether these lists can be an IdIndex's base (keys strictly ascending, no key without ids), or why not. */
-export function idListsProblem(lists: IdLists): string | undefined {
-  const keys = sortedKeysProblem(lists);
-  if (keys) return keys;
-  for (const [key, ids] of lists) if (ids.length === 0) return `no ids for ${key}`;
-  return undefined;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { RecordedEvent } from "../event-store/port.js";
 import { decodeEvent, encodeEvent } from "./event-codec.js";
+import { CURRENT_SCHEMA_VERSION } from "./events.js";
 import type { Upcaster } from "./upcasters.js";
 
 /** Old events are read through the upcasters of every version after theirs, then validated. */
@@ -57,6 +58,6 @@ describe("decoding events of older schema versions", () => {
       metadata: written.metadata,
     });
     expect(read.event.data).toEqual(CURRENT);
-    expect(read.metadata.schemaVersion).toBe(1);
+    expect(read.metadata.schemaVersion).toBe(CURRENT_SCHEMA_VERSION);
   });
 });

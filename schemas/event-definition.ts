@@ -46,7 +46,7 @@ export interface EventDefinition<
   readonly audit: (data: Static<S>, by: string, actor: Actor | undefined) => string;
   /** Why, when the fact records a reason the audit trail lists on its own. */
   readonly reason?: (data: Static<S>) => string | undefined;
-  /** How data written under older schema versions is read, oldest first (none so far). */
+  /** How data written under older schema versions is read, oldest first. */
   readonly upcasters?: readonly UpcastStep[];
   /**
    * The personal values its `Personal` marks cannot reach (inside arrays, or joined in a column):

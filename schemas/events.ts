@@ -109,4 +109,5 @@ export const EventMetadata = Type.Object(
 );
 export type EventMetadata = Static<typeof EventMetadata>;
 
-export const CURRENT_SCHEMA_VERSION = 1;
+/** 2: issue 68, a period's opening carries the lot's domain summary (schemas/upcasters.ts). */
+export const CURRENT_SCHEMA_VERSION = 2;

@@ -8,9 +8,10 @@ import { EVENT_DEFINITIONS, EVENT_TYPES, type EventType } from "./events.js";
  *
  * A change of an event's shape that old events cannot meet gets a new schema version and an
  * upcaster here; a new fact gets a new event type instead (never a changed meaning of an old one).
- * Each type's steps are part of its definition (`upcasters` in schemas/event-definition.ts). Every
- * event written so far is version 1 (CURRENT_SCHEMA_VERSION), so none is defined yet; the path is
- * proven by schemas/event-codec.unit.test.ts.
+ * Each type's steps are part of its definition (`upcasters` in schemas/event-definition.ts). Version
+ * 2 (issue 68) changed one type's shape: LotPeriodOpened carries the lot's domain summary instead
+ * of the write side's state codec (schemas/lot-period-opening-v1.ts); every other type reads the
+ * same at both. The path is proven by schemas/event-codec.unit.test.ts.
  */
 export interface Upcaster {
   readonly type: EventType;

@@ -10,7 +10,7 @@ import { checkpointOp, physicalCollection } from "../projections/runtime/checkpo
 import { readViews } from "../read-api/views/views.js";
 import type { ParkingLotCommand } from "../schemas/commands.js";
 import { decodeEvent } from "../schemas/event-codec.js";
-import { toSnapshot } from "../test-support/lot-snapshot.js";
+import { plainOf } from "../test-support/lot-state.js";
 import { withProjectionIndexes } from "../test-support/projected-log.js";
 import { tempDataDir } from "../test-support/service.js";
 import { ParkingLotCommandHandler } from "./command-handler.js";
@@ -264,21 +264,18 @@ const scenarioArb = fc.record({
 /** A state as compared: what can still hold a spot or change (ended records out), `archived` aside. */
 function norm(state: ParkingLotState) {
   const { state: live } = forgetEnded(state);
-  const snap = toSnapshot(live) as { state: Record<string, unknown> };
-  const { archived: _a, ...rest } = snap.state;
+  const plain = plainOf(live);
+  if ("kind" in plain) return plain;
+  const { forgotten: _a, ...rest } = plain;
   return rest;
 }
 
 /** The read side's lot-facts keeps no place, coupon rule, payment terms or gate threshold (no view reads them). */
 function normRead(state: ParkingLotState) {
-  const {
-    place: _p,
-    couponRule: _c,
-    paymentTerms: _t,
-    gateConfidenceThreshold: _g,
-    ...rest
-  } = norm(state) as Record<string, unknown>;
-  return rest;
+  const normed = norm(state);
+  if (!("terms" in normed)) return normed;
+  const { place: _p, couponRule: _c, paymentTerms: _t, gateConfidenceThreshold: _g, ...terms } = normed.terms;
+  return { ...normed, terms };
 }
 
 const outcomeOf = (outcome: Awaited<ReturnType<ParkingLotCommandHandler["handle"]>>): Decision =>

@@ -17,7 +17,7 @@ import {
   type ParkingLotEvent,
   type ParkingLotState,
 } from "./parking-lot/decider.js";
-import { decodeSnapshot, encodeSnapshot, precompileSnapshotSchemas } from "./parking-lot/snapshot.js";
+import { lotOfSummary, summaryOf } from "./parking-lot/summary.js";
 
 const WARM_LOT = "warm-up";
 const WARM_CAUSATION = {
@@ -30,9 +30,9 @@ const WARM_CAUSATION = {
  * Pays at start-up what the first command of a fresh process would pay otherwise (issue 21,
  * target 5): compiling the schemas the command routes validate requests with (every row's path,
  * headers and body, each role's body included: read from the table of operations), the lot's
- * events and their metadata and the lot snapshot's stored form (ajv compiles each on first use,
+ * events and their metadata, the period opening's summary among them (ajv compiles each on first use,
  * tens of milliseconds together), and running the lot's code path once (decide, encode, decode,
- * evolve, a snapshot's encoding and decoding) so that V8 has compiled it. Pure and in memory:
+ * evolve, a lot's summary and back) so that V8 has compiled it. Pure and in memory:
  * nothing is read or written.
  */
 export function warmUpCommandPath(now: number = Date.now()): void {
@@ -41,7 +41,6 @@ export function warmUpCommandPath(now: number = Date.now()): void {
     ...[...PARKING_LOT_EVENT_TYPES].map((type) => EventDataSchemas[type as EventType]),
   );
   precompileRequests(COMMAND_OPERATIONS);
-  precompileSnapshotSchemas();
   const at = (minutes: number) => new Date(now + minutes * 60_000).toISOString();
   const commands: ParkingLotCommand[] = [
     { type: "RegisterParkingLot", parkingLotId: WARM_LOT, name: WARM_LOT, capacity: 2, now: at(0) },
@@ -89,5 +88,5 @@ export function warmUpCommandPath(now: number = Date.now()): void {
       state = evolve(state, decoded.event as ParkingLotEvent);
     }
   }
-  decodeSnapshot(encodeSnapshot(state), WARM_LOT);
+  if (state.kind === "registered") lotOfSummary(WARM_LOT, summaryOf(state));
 }

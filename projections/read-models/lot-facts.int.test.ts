@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { factsOf, openingIn } from "../../read-api/views/lot-states.js";
 import { ERASED } from "../../schemas/personal-data.js";
-import { toSnapshot } from "../../test-support/lot-snapshot.js";
+import { plainOf } from "../../test-support/lot-state.js";
 import { type ProjectionOutcome, projectionSpec } from "../../test-support/projection-spec.js";
 import { fold, type ParkingLotEvent } from "../../write-side/parking-lot/decider.js";
 import { liveState, openingOf } from "../../write-side/parking-lot/period-books.js";
@@ -106,7 +106,7 @@ describe("lot-facts projection (spec: events in, documents out)", () => {
     for (let n = 1; n <= life.length; n++) {
       outcome = await spec.given(...life.slice(0, n));
       const folded = fold(factsOf(await outcome.documents(LOT_FACTS), -1).map((f) => f.event));
-      expect(toSnapshot(folded)).toEqual(toSnapshot(fold(life.slice(0, n))));
+      expect(plainOf(folded)).toEqual(plainOf(fold(life.slice(0, n))));
       await outcome.close();
       outcome = undefined;
     }
@@ -139,7 +139,7 @@ describe("lot-facts projection (spec: events in, documents out)", () => {
     expect(facts).toEqual(before.map(erased));
     expect(JSON.stringify(docs)).not.toContain("C-w");
     expect(JSON.stringify(docs)).toContain("C-o");
-    expect(toSnapshot(fold(facts))).toEqual(toSnapshot(fold(life.map(erased))));
+    expect(plainOf(fold(facts))).toEqual(plainOf(fold(life.map(erased))));
   });
 
   describe("a period's opening (issue 48)", () => {
@@ -194,7 +194,7 @@ describe("lot-facts projection (spec: events in, documents out)", () => {
       ];
       expect(carried).not.toContain("r:L1:o");
       expect(docs.map((d) => d._id).sort()).toEqual(carried.sort());
-      expect(toSnapshot(folded(docs))).toEqual(toSnapshot(fold([opening(before), ...after])));
+      expect(plainOf(folded(docs))).toEqual(plainOf(fold([opening(before), ...after])));
     });
 
     it("is erased as the facts are: the customer's id and plates in the opening's copy read `erased`", async () => {
@@ -220,8 +220,8 @@ describe("lot-facts projection (spec: events in, documents out)", () => {
               },
             } as ParkingLotEvent)
           : event;
-      expect(toSnapshot(folded(docs))).toEqual(
-        toSnapshot(fold([opening(before.map(erased)), ...after.map(erased)])),
+      expect(plainOf(folded(docs))).toEqual(
+        plainOf(fold([opening(before.map(erased)), ...after.map(erased)])),
       );
     });
   });

@@ -36,7 +36,8 @@ const lotFacts = defineProjection({
   // 2: issue 48, the periods' openings (LotPeriodOpened) replace the lot's documents.
   // 3: no `reach` (period 0 is bounded like any period): its index goes with the old collections.
   // 4: issue 66, each lot's change mark (changedId), by the log's position.
-  version: 4,
+  // 5: issue 68, an opening's records are its summary's bookings (schemas/lot-summary.ts).
+  version: 5,
   collections: {
     [LOT_FACTS]: [
       { name: "by_lot_at", keys: { parkingLotId: 1, at: 1 } },
@@ -218,8 +219,7 @@ function opened(stored: StoredDomainEvent<EventOfType<"LotPeriodOpened">>, colle
   const { head, records } = openingParts(stored.event.data);
   const into = collection(LOT_FACTS);
   const lot: StoredOpening = { ...head, revision: at };
-  const closures =
-    (head.head.closures as { closureId: string; from: number; began: boolean }[] | undefined) ?? [];
+  const closures = head.head.closures;
   return [
     // The lot's documents of its earlier periods (one index range, by_lot_at): those the opening
     // carries are written again below, the rest (reservations ended 25 h before, closures over) go.

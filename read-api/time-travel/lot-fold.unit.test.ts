@@ -4,7 +4,7 @@ import type { ParkingLotEvent, RegisteredLot } from "../../write-side/parking-lo
 import { windowSteps } from "../../write-side/parking-lot/held-timeline.js";
 import { liveState, openingOf } from "../../write-side/parking-lot/period-books.js";
 import { openedState } from "../../write-side/parking-lot/periods.js";
-import { headOf } from "../../write-side/parking-lot/snapshot.js";
+import { summaryOf } from "../../write-side/parking-lot/summary.js";
 import { emptyLotFold, foldLotEvent, type LotFold, lotFoldEntries } from "./lot-fold.js";
 
 /*
@@ -116,7 +116,7 @@ describe("a lot's state carried along a time-travel fold", () => {
       streamId: "parkingLot-lf/1",
     } as unknown as StoredDomainEvent);
     const live = openedState(opening.data);
-    expect(headOf(registered(opened))).toEqual(headOf(live as RegisteredLot));
+    expect(summaryOf(registered(opened))).toEqual(summaryOf(live as RegisteredLot));
     expect([...registered(opened).reservations.entries()]).toEqual([
       ...(live as RegisteredLot).reservations.entries(),
     ]);

@@ -8,7 +8,7 @@ import { checkpointOp, physicalCollection } from "../../projections/runtime/chec
 import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { decodeEvent, type StoredDomainEvent } from "../../schemas/event-codec.js";
 import { countingReads } from "../../test-support/counting-reads.js";
-import { toSnapshot } from "../../test-support/lot-snapshot.js";
+import { plainOf } from "../../test-support/lot-state.js";
 import { withProjectionIndexes } from "../../test-support/projected-log.js";
 import { tempDataDir } from "../../test-support/service.js";
 import { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
@@ -163,7 +163,7 @@ describe("a lot's state on the read side across its periods (issue 48)", () => {
     expect(counting.read.length).toBeGreaterThan(0);
     expect(counting.read.filter((at) => at < opening)).toEqual([]);
     const written = await handler.stateOf(LOT);
-    expect(state && toSnapshot(state)).toEqual(toSnapshot(written));
+    expect(state && plainOf(state)).toEqual(plainOf(written));
     // And so every view it feeds counts as the decider does, now and at other instants.
     if (written.kind !== "registered") throw new Error("the lot is registered");
     for (const at of [clock - 6 * HALF_HOUR, clock, clock + HALF_HOUR, clock + 5 * HALF_HOUR]) {
@@ -190,7 +190,7 @@ describe("a lot's state on the read side across its periods (issue 48)", () => {
       expect(await views.lots.states.state(LOT)).not.toBeNull();
       await project();
       const state = await views.lots.states.state(LOT);
-      expect(state && toSnapshot(state)).toEqual(toSnapshot(await handler.stateOf(LOT)));
+      expect(state && plainOf(state)).toEqual(plainOf(await handler.stateOf(LOT)));
     } finally {
       docs = kept;
       await fresh.close();

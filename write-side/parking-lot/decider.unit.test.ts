@@ -12,7 +12,7 @@ import {
   reservationCanceled,
   reserveParking,
 } from "../../test-support/given-when-then.js";
-import { toSnapshot } from "../../test-support/lot-snapshot.js";
+import { plainOf } from "../../test-support/lot-state.js";
 import { PARKING_LOT_EVENT_TYPES } from "./decide.js";
 import {
   availableSpots,
@@ -360,7 +360,7 @@ describe("evolve", () => {
 
   it("does not mutate the state it is given", () => {
     const before = fold([lotRegistered(), parkingReserved({ reservationId: "a" })]);
-    const picture = () => JSON.stringify({ ...before, ...toSnapshot(before).state });
+    const picture = () => JSON.stringify({ ...before, ...plainOf(before) });
     const snapshot = picture();
     evolve(before, parkingReserved({ reservationId: "b" }));
     evolve(before, reservationCanceled({ reservationId: "a" }));

@@ -7,9 +7,7 @@ import { plateIndexKey } from "../../schemas/plates.js";
 import { isBooked, WINDOW_RULES } from "../../schemas/reservation-time.js";
 import { addWindow, emptyOccupancy, isIndexed, pruneEnded, removeWindow } from "./occupancy.js";
 import { openedState } from "./periods.js";
-import { ReservationBook } from "./reservation-book.js";
 import { ms } from "./rules.js";
-import { registeredLot } from "./snapshot.js";
 import {
   DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
   initialState,
@@ -20,6 +18,7 @@ import {
   type RegisteredLot,
   type ReservationRecord,
 } from "./state.js";
+import { lotOfSummary } from "./summary.js";
 import { paymentTermsOf } from "./terms.js";
 
 /** What each event makes of the lot's state (shared by every command and every load). */
@@ -82,28 +81,24 @@ export function release(
   };
 }
 
-/** What a newly registered lot's state is: the state of a head with its terms, and nothing else yet. */
+/** What a newly registered lot's state is: its terms, and nothing else yet. */
 export function registered({ data }: EventOfType<"ParkingLotRegistered">): RegisteredLot {
-  const nothing = {
-    activeReservations: 0,
-    openEnded: [],
-    windows: [],
-    inLot: [],
-    byCustomer: [],
-    closures: [],
-  };
-  return registeredLot(
-    {
-      kind: "registered",
-      ...data, // the head's fields it has (snapshot.ts `PlainFields`); the rest is not read
+  const { name, capacity, hourlyRate, couponRule } = data;
+  return lotOfSummary(data.parkingLotId, {
+    terms: {
+      name,
+      capacity,
+      ...(hourlyRate !== undefined ? { hourlyRate } : {}),
+      ...(couponRule !== undefined ? { couponRule } : {}),
       maxActivePerCustomer: data.maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
       ...placeOf(data),
-      ...nothing,
-      prunedBefore: emptyOccupancy(ms(data.registeredAt)).prunedBefore,
-      archived: 0,
     },
-    ReservationBook.empty(),
-  );
+    bookings: [],
+    closures: [],
+    heldFromHour: emptyOccupancy(ms(data.registeredAt)).prunedBefore,
+    activeReservations: 0,
+    forgotten: 0,
+  });
 }
 
 /** The place an event states (issue 49), nothing when it states none. */

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { plateForm } from "../../schemas/plates.js";
 import { LOT, lotRegistered } from "../../test-support/given-when-then.js";
-import { fromSnapshot, toSnapshot } from "../../test-support/lot-snapshot.js";
+import { fromPlain, plainOf } from "../../test-support/lot-state.js";
 import { decide, fold, type ParkingLotEvent, type ParkingLotState } from "./decider.js";
 import { DRIVE_UP_MIN_STAY_MINUTES } from "./drive-ups.js";
 import { decideGate, type GateRead } from "./gates.js";
@@ -138,7 +138,7 @@ function run(capacity: number, ops: readonly Op[], check: { capacity: boolean })
       const before = lot();
       const outcome = decideGate(read, before);
       // A lot loaded from its snapshot decides alike (its plate index is derived).
-      expect(decideGate(read, fromSnapshot(toSnapshot(before)))).toEqual(outcome);
+      expect(decideGate(read, fromPlain(plainOf(before)))).toEqual(outcome);
       const form = plateForm(read.plate);
       // The oracle: the plate's bookings, by a scan of every record.
       const mine = [...before.reservations.entries()].filter(([, r]) => plateForm(r.carNumber) === form);

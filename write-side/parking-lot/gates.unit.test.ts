@@ -9,7 +9,7 @@ import {
   parkingReserved,
   reservationCanceled,
 } from "../../test-support/given-when-then.js";
-import { fromSnapshot, toSnapshot } from "../../test-support/lot-snapshot.js";
+import { fromPlain, plainOf } from "../../test-support/lot-state.js";
 import { fold, type ParkingLotEvent } from "./decider.js";
 import { decideGate, type GateRead } from "./gates.js";
 
@@ -164,7 +164,7 @@ describe("a gate's exit", () => {
 
   it("a lot loaded from its snapshot finds the plate as the folded one does (the index is derived)", () => {
     const state = fold([lotRegistered(), booked(), checkedIn()]);
-    const loaded = fromSnapshot(toSnapshot(state));
+    const loaded = fromPlain(plainOf(state));
     const exit = read({ direction: "exit", at: "2024-05-01T11:00:00.000Z" });
     expect(decideGate(exit, loaded)).toEqual(decideGate(exit, state));
     expect(decideGate(exit, loaded).decision).toBe("open");
@@ -222,7 +222,7 @@ describe("erased plates at the gate", () => {
 
   it("a read of ERASED finds only the live booking of that plate, never an erased one, live or from a snapshot", () => {
     const state = fold(history);
-    for (const lot of [state, fromSnapshot(toSnapshot(state))]) {
+    for (const lot of [state, fromPlain(plainOf(state))]) {
       for (const plate of ["ERASED", "erased", "ERA-SED"])
         expect(decideGate(read({ plate }), lot)).toMatchObject({ decision: "open", reservationId: "res-v" });
     }
@@ -230,7 +230,7 @@ describe("erased plates at the gate", () => {
 
   it("with no live booking of that plate, a read of it finds nothing to check in", () => {
     const state = fold(history.slice(0, 3));
-    for (const lot of [state, fromSnapshot(toSnapshot(state))])
+    for (const lot of [state, fromPlain(plainOf(state))])
       expect(decideGate(read({ plate: "ERASED" }), lot)).toEqual({ decision: "deny", reason: "NoBooking" });
   });
 });

@@ -5,8 +5,8 @@ import type { EventOfType } from "../../schemas/events.js";
 import { forgetEnded } from "./ended.js";
 import { KEEP_ENDED_MS } from "./periods.js";
 import { accept, iso, ms, reject } from "./rules.js";
-import { encodeSnapshot, SNAPSHOT_VERSION } from "./snapshot.js";
 import type { Decision, ParkingLotState, RegisteredLot, ReservationRecord } from "./state.js";
+import { summaryOf } from "./summary.js";
 
 /**
  * Issue 48: how a period's books close and the next one opens (docs/domain.md, "Periods"). Pure:
@@ -64,26 +64,16 @@ export function periodSplit(
 /** The live state alone (see periodSplit). */
 export const liveState = (state: ParkingLotState, at: number): ParkingLotState => periodSplit(state, at).live;
 
-/** The first event of period `period`, holding `live` (periodSplit's) as of `at`. */
+/** The first event of period `period`, carrying the summary of `live` (periodSplit's) as of `at`. */
 export function openingOf(
   live: ParkingLotState,
   parkingLotId: string,
   period: number,
   at: number,
 ): EventOfType<"LotPeriodOpened"> {
-  const ended = live.kind === "registered" ? [...(live.endedAt ?? ImmutableMap<string, number>())] : [];
-  ended.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  return {
-    type: "LotPeriodOpened",
-    data: {
-      parkingLotId,
-      period,
-      openedAt: new Date(at).toISOString(),
-      version: SNAPSHOT_VERSION,
-      state: [...encodeSnapshot(live)],
-      ended: ended.map(([reservationId, endedAt]) => ({ reservationId, endedAt })),
-    },
-  };
+  if (live.kind !== "registered") throw new Error(`lot ${parkingLotId} is not registered: no period opens`);
+  const openedAt = new Date(at).toISOString();
+  return { type: "LotPeriodOpened", data: { parkingLotId, period, openedAt, summary: summaryOf(live) } };
 }
 
 /** The last event of period `period`, whose stream holds `events` events before it. */

@@ -1,7 +1,6 @@
-import { Map as ImmutableMap } from "immutable";
 import type { EventOfType } from "../../schemas/events.js";
-import { decodeSnapshot } from "./snapshot.js";
 import type { ParkingLotState } from "./state.js";
+import { lotOfSummary } from "./summary.js";
 
 /**
  * Issue 48: the lot's books close by period (docs/domain.md, "Periods"). Period 0 is the lot's
@@ -64,11 +63,5 @@ export const DEFAULT_PERIOD_EVENTS = 4000;
 
 /** The state a period's opening holds: what evolve replaces the lot's state with. */
 export function openedState(data: EventOfType<"LotPeriodOpened">["data"]): ParkingLotState {
-  const state = decodeSnapshot(data.state, data.parkingLotId);
-  if (state.kind !== "registered") return state;
-  return {
-    ...state,
-    endedAt: ImmutableMap(data.ended.map((e) => [e.reservationId, e.endedAt] as const)),
-    periodOpenedAt: Date.parse(data.openedAt),
-  };
+  return { ...lotOfSummary(data.parkingLotId, data.summary), periodOpenedAt: Date.parse(data.openedAt) };
 }

@@ -1,9 +1,18 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
-import { toSnapshot as plainOf } from "../../test-support/lot-snapshot.js";
+import {
+  cancelReservation,
+  NOW as GIVEN_NOW,
+  given,
+  LOT,
+  lotRegistered,
+  reserveParking,
+} from "../../test-support/given-when-then.js";
+import { plainOf } from "../../test-support/lot-state.js";
 import { keyedReservationIds } from "../reservation-ids.js";
-import { decide, evolve, initialState, type ParkingLotEvent, type ParkingLotState } from "./decider.js";
+import { bookedIdOf } from "./booking.js";
+import { decide, evolve, fold, initialState, type ParkingLotEvent, type ParkingLotState } from "./decider.js";
 import { liveState, openingOf, periodSplit } from "./period-books.js";
 import { KEEP_ENDED_MS, lotPeriodOfStream, parkingLotOfStream, parkingLotStream } from "./periods.js";
 
@@ -189,6 +198,66 @@ describe("a period's opening", () => {
       ),
       { numRuns: 200 },
     );
+  });
+});
+
+/**
+ * Issue 68, item 3: a keyed booking is remembered for a stated window (docs/api.md: at least 24
+ * hours) inside the period openings' summaries; a key reused after it is a new request. The
+ * lot's history here holds an opening, as a lot's stream does once its books closed.
+ */
+describe("an Idempotency-Key through the period openings: remembered within its window, new after it", () => {
+  const SECRET = "k".repeat(43);
+  const T = Date.parse(GIVEN_NOW);
+  const HOUR = 3_600_000;
+  /** The customer's booking request with key "order-7", sent at `at` (its ids of that UTC day). */
+  const book = (at: number) => {
+    const ids = keyedReservationIds(SECRET, LOT, "CUST1", "order-7", new Date(at));
+    return reserveParking({ ...ids, sameRequestAs: [...ids.sameRequestAs], now: iso(at) });
+  };
+  const first = given([lotRegistered({ capacity: 10 })]).when(book(T));
+  if (!first.decision.ok) throw new Error("the first request books");
+  const firstId = bookedIdOf(book(T), { reservations: new Set<string>() });
+  const booked: ParkingLotEvent[] = [lotRegistered({ capacity: 10 }), ...first.decision.events];
+  const canceled = given(booked).when(
+    cancelReservation({ reservationId: firstId, now: iso(T + HOUR) }),
+  ).decision;
+  if (!canceled.ok) throw new Error("the booking cancels");
+  /** The lot's history: booked at T (and canceled an hour later, if `ended`), then a period opened at `openedAt`. */
+  const historyOpenedAt = (openedAt: number, ended = true) => {
+    const before = ended ? [...booked, ...canceled.events] : booked;
+    const opening = openingOf(liveState(fold(before), openedAt), LOT, 1, openedAt);
+    return { history: [...before, opening], opening };
+  };
+
+  it("within the window (the next UTC day, after a period opened), the same key answers the first booking", () => {
+    const { history } = historyOpenedAt(T + 20 * HOUR);
+    const retry = book(T + 23 * HOUR); // 08:00 the next UTC day: its own day's id names the day before's
+    expect(retry.reservationId).not.toBe(firstId);
+    const { state } = given(history).when(retry).then([]);
+    expect(bookedIdOf(retry, state as { reservations: { has(id: string): boolean } })).toBe(firstId);
+  });
+
+  it("after the window (controlled clock), the opening carries no key of it and the same key books anew", () => {
+    const openedAt = T + HOUR + KEEP_ENDED_MS + 1;
+    const { history, opening } = historyOpenedAt(openedAt);
+    expect(opening.data.summary.bookings.map((b) => b.reservationId)).not.toContain(firstId);
+    const retry = book(openedAt);
+    const { decision } = given(history).when(retry);
+    expect(decision).toMatchObject({ ok: true, events: [{ type: "ParkingReserved" }] });
+    const made = decision.ok ? decision.events[0] : undefined;
+    expect(made?.type === "ParkingReserved" && made.data.reservationId).toBe(retry.reservationId);
+    expect(made?.type === "ParkingReserved" && made.data.reservationId).not.toBe(firstId);
+  });
+
+  it("a booking still live is a new request too once its key's days are past (48 h on)", () => {
+    const { history, opening } = historyOpenedAt(T + 49 * HOUR, false);
+    expect(opening.data.summary.bookings.map((b) => b.reservationId)).toContain(firstId);
+    const retry = book(T + 49 * HOUR);
+    expect(given(history).when(retry).decision).toMatchObject({
+      ok: true,
+      events: [{ type: "ParkingReserved" }],
+    });
   });
 });
 

@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { given, LOT, lotRegistered, NOW, registerLot } from "../../test-support/given-when-then.js";
-import { toSnapshot } from "../../test-support/lot-snapshot.js";
+import { plainOf, throughSummary } from "../../test-support/lot-state.js";
 import { fold, type ParkingLotEvent } from "./decider.js";
-import { decodeSnapshot, encodeSnapshot } from "./snapshot.js";
 
 /** A lot's place and time zone (issue 49): set at registration, changed by an operator, kept by snapshots. */
 
@@ -75,8 +74,8 @@ describe("a lot's place and time zone", () => {
   it("a snapshot keeps the place, and a lot without one decodes without one", () => {
     for (const history of [[lotRegistered(), placeChanged({ address: "강남대로 396" })], [lotRegistered()]]) {
       const state = fold(history);
-      const decoded = decodeSnapshot(encodeSnapshot(state), LOT);
-      expect(toSnapshot(decoded)).toEqual(toSnapshot(state));
+      const decoded = throughSummary(state);
+      expect(plainOf(decoded)).toEqual(plainOf(state));
       expect(decoded.kind === "registered" && decoded.place).toEqual(
         history.length > 1
           ? { location: GANGNAM, address: "강남대로 396", timeZone: "Asia/Seoul" }

@@ -23,11 +23,11 @@ export interface ReservationRecord {
  * Every reservation a lot ever accepted, by id: a persistent map (each `set` returns a new book,
  * the old one stays valid), the one part of a lot's state that grows with its history.
  *
- * A book is either built event by event (an immutable.js map), or loaded from a snapshot: then
- * the snapshot's records stay as they were read, in sorted columns searched by binary search,
- * and only the changes since are kept in an immutable.js map on top. Loading a snapshot of
- * 50,000 reservations thus costs the parse of its columns and nothing per record (building a
- * hash trie of them costs ~40–100 ms, more than the whole load may take). Both kinds answer
+ * A book is either built event by event (an immutable.js map), or loaded from a period opening's
+ * summary (summary.ts): then its records stay as they were read, in sorted columns searched by
+ * binary search, and only the changes since are kept in an immutable.js map on top. Loading
+ * 50,000 reservations thus costs one pass over them into columns, no insert per record (building
+ * a hash trie of them costs ~40–100 ms, more than the whole load may take). Both kinds answer
  * every question the same way; `entries()` of either yields the same records.
  */
 export class ReservationBook {
@@ -51,7 +51,7 @@ export class ReservationBook {
     return book;
   }
 
-  /** A book backed by snapshot columns, which must be valid (see `checkColumns`); it keeps them. */
+  /** A book backed by these columns (ids strictly ascending, every column as long); it keeps them. */
   static fromColumns(columns: ReservationColumns): ReservationBook {
     return columns.ids.length === 0
       ? ReservationBook.EMPTY
@@ -93,12 +93,11 @@ export class ReservationBook {
   }
 
   /**
-   * The records as sorted columns (what a snapshot stores); `checkColumns` accepts them. A book
-   * loaded from columns copies runs of their entries over as they are (array slices) and merges in
-   * its changes, so that snapshotting a lot again after a snapshot costs array copies, not a record
-   * per reservation. `check` sees every record that did not come from columns (it may throw).
+   * The records as sorted columns. A book loaded from columns copies runs of their entries over as
+   * they are (array slices) and merges in its changes, so that summarizing a lot again after
+   * loading one costs array copies, not a record per reservation.
    */
-  toColumns(check?: (id: string, record: ReservationRecord) => void): Required<ReservationColumns> {
+  private toColumns(): Required<ReservationColumns> {
     const changed = [...this.changes.entries()].sort(byId);
     const n = this.base?.ids.length ?? 0;
     // The base's columns, an absent one (no base; no charges or paid marks stored) all 0s.
@@ -118,7 +117,6 @@ export class ReservationBook {
     };
     let b = 0;
     for (const [id, record] of changed) {
-      check?.(id, record);
       const at = lowerBound(ids, id, b);
       if (at > b) {
         flush();
@@ -139,7 +137,7 @@ export class ReservationBook {
 }
 
 /** The columns, in the order a record's fields are listed, and what each holds per record. */
-export const COLUMN_FORMS = {
+const COLUMN_FORMS = {
   ids: "strings",
   customerIds: "strings",
   carNumbers: "strings",
@@ -151,7 +149,7 @@ export const COLUMN_FORMS = {
   paid: "letters",
 } as const;
 type Column = keyof typeof COLUMN_FORMS;
-export const COLUMNS = Object.keys(COLUMN_FORMS) as Column[];
+const COLUMNS = Object.keys(COLUMN_FORMS) as Column[];
 const LETTERS: ReadonlySet<Column> = new Set(COLUMNS.filter((c) => COLUMN_FORMS[c] === "letters"));
 const columnsOf = <T>(value: (column: Column) => T): Record<Column, T> =>
   Object.fromEntries(COLUMNS.map((c) => [c, value(c)])) as Record<Column, T>;
@@ -182,7 +180,7 @@ export interface ReservationColumns {
   readonly statuses: string;
   readonly startsAt: readonly string[];
   readonly endsAt: readonly string[];
-  /** What a check-out charged for an overstay (0: nothing); absent in snapshots written before it. */
+  /** What a check-out charged for an overstay (0: nothing); absent: none. */
   readonly charges?: readonly number[];
   /** Whether each was paid ("1": its payment was authorized, else "0"); absent: none was. */
   readonly paid?: string;
@@ -199,37 +197,6 @@ export const STATUS_CODE: Readonly<Record<RecordedStatus, string>> = {
 const STATUS_OF: Readonly<Record<string, RecordedStatus>> = Object.fromEntries(
   Object.entries(STATUS_CODE).map(([status, code]) => [code, status as RecordedStatus]),
 );
-const STATUSES = new RegExp(`^[${Object.values(STATUS_CODE).join("")}]*$`);
-
-/**
- * Why these columns cannot back a book, or undefined when they can: every column as long as
- * `ids`, ids non-empty and strictly ascending, amounts finite numbers, statuses known letters, and
- * a window either whole or absent. (The string columns are strings by construction: a decoder
- * splits them out of strings. What a record says is the snapshot's business: only the shape is
- * checked here.)
- */
-export function checkColumns(columns: ReservationColumns): string | undefined {
-  const { ids, amounts, statuses, startsAt, endsAt } = columns;
-  const n = ids.length;
-  if (COLUMNS.some((c) => columns[c] !== undefined && columns[c].length !== n))
-    return "columns of different lengths";
-  if (!STATUSES.test(statuses)) return "an unknown status";
-  if (columns.paid !== undefined && !/^[01]*$/.test(columns.paid)) return "a paid mark other than 0 or 1";
-  let previous = "";
-  for (let i = 0; i < n; i++) {
-    const id = ids[i] as string;
-    if (!(previous < id)) return `ids not strictly ascending at ${i}`;
-    previous = id;
-    const amount = amounts[i];
-    if (typeof amount !== "number" || !Number.isFinite(amount))
-      return `an amount that is not a number at ${i}`;
-    if ((startsAt[i] === "") !== (endsAt[i] === "")) return `half a window at ${i}`;
-    const charge = columns.charges?.[i] ?? 0;
-    if (typeof charge !== "number" || !Number.isFinite(charge))
-      return `a charge that is not a number at ${i}`;
-  }
-  return undefined;
-}
 
 /** The first index at or after `from` whose id is not below `id` (ids ascending). */
 function lowerBound(ids: readonly string[], id: string, from: number): number {

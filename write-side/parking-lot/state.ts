@@ -96,8 +96,8 @@ export type ParkingLotState =
       /**
        * Issue 49 (gates): the same reservations as `byCustomer`, by their plate's form
        * (schemas/plates.ts `plateForm`), so a camera's read finds its bookings in O(log n).
-       * Kept beside `byCustomer` (every add and forget of one is one of the other); a snapshot
-       * does not store it: loading one derives it from `byCustomer` (snapshot.ts).
+       * Kept beside `byCustomer` (every add and forget of one is one of the other); a period's
+       * summary does not state it: loading one derives it when first read (summary.ts).
        */
       readonly byPlate: IdIndex;
       /**

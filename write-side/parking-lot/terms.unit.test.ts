@@ -9,10 +9,9 @@ import {
   parkingReserved,
   reserveParking,
 } from "../../test-support/given-when-then.js";
-import { toSnapshot } from "../../test-support/lot-snapshot.js";
+import { plainOf, throughSummary } from "../../test-support/lot-state.js";
 import { viewAfter } from "../lot-command-view.js";
 import { decide, fold, type ParkingLotEvent } from "./decider.js";
-import { decodeSnapshot, encodeSnapshot } from "./snapshot.js";
 import { paymentTermsOf } from "./terms.js";
 
 const at = (hhmm: string) => `2024-05-01T${hhmm}:00.000Z`;
@@ -126,7 +125,7 @@ describe("ChangeRate", () => {
     // The booking's answer names the rate it was booked at, and a snapshot keeps it.
     const state = fold(history);
     expect(viewAfter(checkOut, state).reservation?.hourlyRate).toBe(3000);
-    const restored = decodeSnapshot(encodeSnapshot(state), LOT);
+    const restored = throughSummary(state);
     const decision = decide(checkOut, restored);
     expect(decision.ok && decision.events[0]?.data).toMatchObject({ amount: 3000 });
   });
@@ -235,8 +234,8 @@ describe("ChangePaymentTerms", () => {
       { type: "ParkingLotPaymentTermsChanged", data: { parkingLotId: LOT, terms, changedAt: NOW } },
     ]);
     expect(state.kind === "registered" && paymentTermsOf(state)).toEqual(terms);
-    const restored = decodeSnapshot(encodeSnapshot(state), LOT);
-    expect(toSnapshot(restored)).toEqual(toSnapshot(state));
+    const restored = throughSummary(state);
+    expect(plainOf(restored)).toEqual(plainOf(state));
     expect(restored.kind === "registered" && restored.paymentTerms).toEqual(terms);
   });
 });

@@ -91,15 +91,13 @@ const READ_TYPES = [
   ...PAYMENT_EVENT_TYPES,
 ];
 
-/** The lot's terms in a period's opening (its state's head, snapshot.ts), if it states them. */
-const openingTerms = (data: { state: readonly Record<string, unknown>[] }): PaymentTerms | undefined =>
-  data.state[0]?.paymentTerms as PaymentTerms | undefined;
-
 /** One lot's fact read into `lot`: a booking's ask, the lot's terms, an old payment fact folded. */
 function readInto(lot: LotRead, type: string, data: Record<string, unknown>, decoded: () => unknown): void {
   if (type === "ParkingLotPaymentTermsChanged") lot.terms = data.terms as PaymentTerms;
   else if (type === "LotPeriodOpened")
-    lot.terms = openingTerms(data as { state: Record<string, unknown>[] }) ?? DEFAULT_PAYMENT_TERMS;
+    // Its summary's terms (an opening written before the summary is upcast to one as it is read).
+    lot.terms =
+      (decoded() as EventOfType<"LotPeriodOpened">).data.summary.terms.paymentTerms ?? DEFAULT_PAYMENT_TERMS;
   else if (type === "ParkingReserved") {
     const payment = (data as EventOfType<"ParkingReserved">["data"]).payment;
     const id = data.reservationId as string;

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { LOT, NOW } from "../../test-support/given-when-then.js";
-import { toSnapshot } from "../../test-support/lot-snapshot.js";
+import { plainOf, throughSummary } from "../../test-support/lot-state.js";
 import { PAYMENT_EVENT_TYPES } from "../payment/payment.js";
 import {
   type DecideContext,
@@ -16,15 +16,16 @@ import {
 } from "./decider.js";
 import { forgetEnded } from "./ended.js";
 import { emptyOccupancy, isIndexed } from "./occupancy.js";
-import { decodeSnapshot, encodeSnapshot, type SnapshotParts } from "./snapshot.js";
+import { lotOfSummary, summaryOf } from "./summary.js";
 
 /*
- * Snapshots never decide anything the events would not: for random command sequences on one lot
- * (windows, open-ended reservations, prices, check-in/out, closures, capacity changes, with the
- * clock moving on so that windows end and get pruned), a snapshot taken after ANY event, stored
- * (JSON), decoded and folded on with the events after it gives the same state as folding every
- * event, and the same decision on every later command. Also through a chain of snapshots (a
- * snapshot of a state that was itself loaded from a snapshot, as the snapshotter makes them).
+ * Issue 68: the lot's summary (what a period's opening carries) never decides anything the events
+ * would not: for random command sequences on one lot (windows, open-ended reservations, prices,
+ * check-in/out, closures, capacity changes, payments, drive-ups, with the clock moving on so that
+ * windows end and get pruned), the state after ANY event as its summary, through JSON and the
+ * summary's schema, back to a state and folded on with the events after it, gives the same state as
+ * folding every event, and the same decision on every later command. Also through a chain (a
+ * summary of a lot that was itself loaded from one, as period after period opens).
  */
 
 const NUM_RUNS = 150;
@@ -435,14 +436,9 @@ function execute({ steps, context }: { steps: readonly Step[]; context: DecideCo
   return { context, commands, decisions, events, before };
 }
 
-/** What a snapshot store gives back: the parts through JSON, as both document stores keep them. */
-const stored = (state: ParkingLotState): SnapshotParts =>
-  JSON.parse(JSON.stringify(encodeSnapshot(state))) as SnapshotParts;
-
-/** The state after `upTo` events, loaded from a snapshot taken after `at` events and the events between. */
-function throughSnapshot(events: readonly ParkingLotEvent[], at: number, upTo: number): ParkingLotState {
-  const snapshot = decodeSnapshot(stored(fold(events.slice(0, at))), LOT);
-  return fold(events.slice(at, upTo), snapshot);
+/** The state after `upTo` events, loaded from its summary after `at` events and the events between. */
+function fromSummaryAt(events: readonly ParkingLotEvent[], at: number, upTo: number): ParkingLotState {
+  return fold(events.slice(at, upTo), throughSummary(fold(events.slice(0, at))));
 }
 
 const property = (check: (run: Run) => void): void =>
@@ -451,7 +447,7 @@ const property = (check: (run: Run) => void): void =>
     { numRuns: NUM_RUNS },
   );
 
-describe("lot snapshots: a snapshot at any revision plus the events after it is the full fold", {
+describe("lot summaries: the summary at any revision plus the events after it is the full fold", {
   timeout: 120_000,
 }, () => {
   it("the generated sequences exercise every kind of event and pruning (the property is not vacuous)", () => {
@@ -482,13 +478,11 @@ describe("lot snapshots: a snapshot at any revision plus the events after it is 
       expect(runsWith.get(what) ?? 0, `runs with ${what}`).toBeGreaterThanOrEqual(3);
   });
 
-  it("gives the same state (toSnapshot) for every revision the snapshot is taken at", () => {
+  it("gives the same state (plainOf) for every revision the summary is taken at", () => {
     property(({ events }) => {
-      const full = toSnapshot(fold(events));
+      const full = plainOf(fold(events));
       for (let at = 0; at <= events.length; at++)
-        expect(toSnapshot(throughSnapshot(events, at, events.length)), `snapshot after ${at} events`).toEqual(
-          full,
-        );
+        expect(plainOf(fromSummaryAt(events, at, events.length)), `summary after ${at} events`).toEqual(full);
     });
   });
 
@@ -498,20 +492,20 @@ describe("lot snapshots: a snapshot at any revision plus the events after it is 
         const upTo = before[i] as number;
         for (let at = 0; at <= upTo; at++)
           expect(
-            decide(command, throughSnapshot(events, at, upTo), context),
-            `step ${i}, snapshot after ${at}`,
+            decide(command, fromSummaryAt(events, at, upTo), context),
+            `step ${i}, summary after ${at}`,
           ).toEqual(decisions[i]);
       });
     });
   });
 
-  it("holds through a chain: a snapshot of a lot loaded from a snapshot", () => {
+  it("holds through a chain: the summary of a lot loaded from a summary", () => {
     property(({ context, commands, decisions, events, before }) => {
-      const full = toSnapshot(fold(events));
+      const full = plainOf(fold(events));
       for (let first = 0; first <= events.length; first += 3) {
         for (let second = first; second <= events.length; second += 2) {
-          const loaded = decodeSnapshot(stored(throughSnapshot(events, first, second)), LOT);
-          expect(toSnapshot(fold(events.slice(second), loaded))).toEqual(full);
+          const loaded = throughSummary(fromSummaryAt(events, first, second));
+          expect(plainOf(fold(events.slice(second), loaded))).toEqual(full);
           const step = before.findIndex((b) => b >= second);
           if (step >= 0) {
             const at = fold(events.slice(second, before[step]), loaded);
@@ -520,6 +514,36 @@ describe("lot snapshots: a snapshot at any revision plus the events after it is 
         }
       }
     });
+  });
+});
+
+describe("a summary out of order", () => {
+  it("is refused, not loaded into a book that binary search would misread", () => {
+    const now = iso(START);
+    let lot: ParkingLotState = initialState;
+    for (const command of [
+      { type: "RegisterParkingLot", parkingLotId: LOT, name: "L", capacity: 5, now },
+      ...["r1", "r2", "r3"].map((reservationId) => ({
+        type: "ReserveParking",
+        reservationId,
+        parkingLotId: LOT,
+        customerId: "CUST1",
+        carNumber: "10더8612",
+        amount: 3000,
+        now,
+      })),
+    ] as ParkingLotCommand[]) {
+      const decision = decide(command, lot);
+      if (decision.ok) lot = fold(decision.events, lot);
+    }
+    if (lot.kind !== "registered") throw new Error("the lot is registered");
+    const summary = summaryOf(lot);
+    expect(summary.bookings.length).toBeGreaterThan(1);
+    const twice = { ...summary, bookings: [...summary.bookings, ...summary.bookings] };
+    const reversed = { ...summary, bookings: [...summary.bookings].reverse() };
+    for (const corrupt of [twice, reversed])
+      expect(() => lotOfSummary(LOT, corrupt)).toThrow(/not strictly ascending/);
+    expect(lotOfSummary(LOT, summary).reservations.size).toBe(summary.bookings.length);
   });
 });
 

@@ -1,0 +1,106 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { fromBigInt } from "../../event-store/position.js";
+import { MemoryDataKeys } from "../../platform/data-keys/port.js";
+import type { ParkingLotCommand } from "../../schemas/commands.js";
+import { decodeEvent } from "../../schemas/event-codec.js";
+import type { EventOfType } from "../../schemas/events.js";
+import { ERASED, sealPersonalFields, withPersonalDataKeys } from "../../schemas/personal-data.js";
+import { plainOf } from "../../test-support/lot-state.js";
+import { decide, fold, type ParkingLotEvent, type ParkingLotState } from "./decider.js";
+import { liveState } from "./period-books.js";
+import { openedState } from "./periods.js";
+
+/**
+ * Issue 68: a period's opening written by 6470fd1 (the lot's state codec inside the event, schema
+ * version 1: test-support/fixtures/old-openings, derived by that commit's own code from one lot's
+ * history) is read through the event codec (its sealed values opened, then upcast to the domain
+ * summary, then validated) into the same lot as today's code makes of the same events: equal, and
+ * deciding alike on every command naming any of its bookings.
+ */
+const fixture = JSON.parse(
+  readFileSync(join(import.meta.dirname, "../../test-support/fixtures/old-openings/openings.json"), "utf8"),
+) as {
+  lot: string;
+  events: ParkingLotEvent[];
+  openings: { at: number; events: number; data: Record<string, unknown> }[];
+};
+const CONTEXT = { payments: { on: true, holdSeconds: 900 } } as const;
+
+/** The opening as the log holds it (its personal values sealed under `keys`), read back today. */
+function readBack(
+  data: Record<string, unknown>,
+  keys: MemoryDataKeys,
+): EventOfType<"LotPeriodOpened">["data"] {
+  return withPersonalDataKeys(keys, () => {
+    const stored = sealPersonalFields("LotPeriodOpened", data);
+    const read = decodeEvent({
+      id: "opening",
+      streamId: `parkingLot-${fixture.lot}/1`,
+      revision: 0,
+      position: fromBigInt(1n, 1n),
+      type: "LotPeriodOpened",
+      data: stored,
+      metadata: { correlationId: "c", causationId: "c", schemaVersion: 1 },
+      createdAt: new Date(0),
+    });
+    return read.event.data as EventOfType<"LotPeriodOpened">["data"];
+  });
+}
+
+/** Every command a client or the scheduler could send naming one of the lot's bookings, or a new one. */
+function probes(state: ParkingLotState, at: number): ParkingLotCommand[] {
+  if (state.kind !== "registered") return [];
+  const now = new Date(at + 60_000).toISOString();
+  const parkingLotId = fixture.lot;
+  return [
+    ...state.reservations.entries(),
+    ["new", { customerId: "CUST1", carNumber: "10더8612" }] as const,
+  ].flatMap(([reservationId, r]): ParkingLotCommand[] => [
+    {
+      type: "ReserveParking",
+      reservationId,
+      parkingLotId,
+      customerId: r.customerId,
+      carNumber: r.carNumber,
+      now,
+    },
+    { type: "CancelReservation", reservationId, parkingLotId, reason: "probe", now },
+    { type: "CheckIn", reservationId, parkingLotId, now },
+    { type: "CheckOut", reservationId, parkingLotId, now },
+    { type: "RecordNoShow", reservationId, parkingLotId, now },
+  ]);
+}
+
+describe("an opening written by 6470fd1, read today", () => {
+  it("is the lot today's code folds from the same events, and decides every command alike", () => {
+    expect(fixture.openings.length).toBeGreaterThan(0);
+    for (const { at, events, data } of fixture.openings) {
+      const live = liveState(fold(fixture.events.slice(0, events)), at);
+      const opened = openedState(readBack(data, new MemoryDataKeys()));
+      expect(plainOf(opened), `opening after ${events} events`).toEqual(plainOf(live));
+      const commands = probes(live, at);
+      expect(commands.length).toBeGreaterThan(25);
+      for (const command of commands)
+        expect(decide(command, opened, CONTEXT), JSON.stringify(command)).toEqual(
+          decide(command, live, CONTEXT),
+        );
+    }
+  });
+
+  it("reads an erased customer's bookings as `erased`, counted under `erased`", () => {
+    const { data } = fixture.openings.at(-1) ?? { data: {} };
+    const keys = new MemoryDataKeys();
+    const sealed = withPersonalDataKeys(keys, () => sealPersonalFields("LotPeriodOpened", data));
+    keys.erase("CUST2");
+    const read = withPersonalDataKeys(keys, () => readBack(sealed as Record<string, unknown>, keys));
+    const erased = read.summary.bookings.filter((b) => b.customerId === ERASED);
+    expect(erased.length).toBeGreaterThan(0);
+    expect(erased.every((b) => b.carNumber === ERASED)).toBe(true);
+    expect(read.summary.bookings.some((b) => b.customerId === "CUST2")).toBe(false);
+    const state = openedState(read);
+    if (state.kind !== "registered") throw new Error("a registered lot");
+    expect(state.byCustomer.get(ERASED)?.size).toBe(erased.filter((b) => b.counts).length);
+  });
+});
