@@ -39,3 +39,26 @@ export function turnIsLong(sliceMs = TURN_SLICE_MS): boolean {
 export async function yieldWhenLong(sliceMs = TURN_SLICE_MS): Promise<void> {
   if (turnIsLong(sliceMs)) await new Promise<void>((resolve) => setImmediate(resolve));
 }
+
+/** How many items `mapInChunks` has in flight at once by default. */
+export const CHUNK_ITEMS = 50;
+
+/**
+ * `fn` over `items`, `size` at a time (each chunk concurrently), the results in the items' order,
+ * letting the loop serve others between chunks once the turn is long (`yieldWhenLong`). A fan-out
+ * of one `Promise.all` over many items defeats the slices: the items' chains all park at the same
+ * yield and all resume in the same turn of the loop, one step each, so one turn runs a step of every
+ * item however many there are; here a turn runs at most a chunk's steps.
+ */
+export async function mapInChunks<T, R>(
+  items: readonly T[],
+  fn: (item: T) => Promise<R>,
+  size = CHUNK_ITEMS,
+): Promise<R[]> {
+  const results: R[] = [];
+  for (let i = 0; i < items.length; i += size) {
+    if (i > 0) await yieldWhenLong();
+    results.push(...(await Promise.all(items.slice(i, i + size).map(fn))));
+  }
+  return results;
+}

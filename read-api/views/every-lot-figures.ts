@@ -1,4 +1,4 @@
-import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import { yieldWhenLong } from "../../platform/turn-slice.js";
 import { LOT_FACTS } from "../../projections/read-models/lot-facts.js";
 import { PARKING_LOTS } from "../../projections/read-models/parking-lots.js";
 import type { LotQueries } from "./lot-view.js";
@@ -97,7 +97,7 @@ export class EveryLotFigures {
       await this.count(page.items, [], now);
       if (page.nextCursor === null) return;
       cursor = page.nextCursor;
-      await yieldToEventLoop();
+      await yieldWhenLong();
     }
   }
 
@@ -111,7 +111,7 @@ export class EveryLotFigures {
         chunk,
         now,
       );
-      if (i + CHUNK < ids.length) await yieldToEventLoop();
+      if (i + CHUNK < ids.length) await yieldWhenLong();
     }
   }
 
