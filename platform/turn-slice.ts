@@ -45,7 +45,7 @@ export const CHUNK_ITEMS = 50;
 
 /**
  * `fn` over `items`, `size` at a time (each chunk concurrently), the results in the items' order,
- * letting the loop serve others between chunks once the turn is long (`yieldWhenLong`). A fan-out
+ * letting the loop serve others before each chunk once the turn is long (`yieldWhenLong`). A fan-out
  * of one `Promise.all` over many items defeats the slices: the items' chains all park at the same
  * yield and all resume in the same turn of the loop, one step each, so one turn runs a step of every
  * item however many there are; here a turn runs at most a chunk's steps.
@@ -57,7 +57,7 @@ export async function mapInChunks<T, R>(
 ): Promise<R[]> {
   const results: R[] = [];
   for (let i = 0; i < items.length; i += size) {
-    if (i > 0) await yieldWhenLong();
+    await yieldWhenLong();
     results.push(...(await Promise.all(items.slice(i, i + size).map(fn))));
   }
   return results;
