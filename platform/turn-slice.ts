@@ -40,8 +40,12 @@ export async function yieldWhenLong(sliceMs = TURN_SLICE_MS): Promise<void> {
   if (turnIsLong(sliceMs)) await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
-/** How many items `mapInChunks` has in flight at once by default. */
-export const CHUNK_ITEMS = 50;
+/**
+ * How many items `mapInChunks` has in flight at once by default: a chunk of a control center's lots
+ * is ~2 ms of CPU. Five callers of 1,000-lot pages beside a cheap reader, 3 alternating runs
+ * (bench/bounded-reads.ts --only crowd): 20 gave the reader p99 119–173 ms, 50 gave 201–277 ms.
+ */
+export const CHUNK_ITEMS = 20;
 
 /**
  * `fn` over `items`, `size` at a time (each chunk concurrently), the results in the items' order,

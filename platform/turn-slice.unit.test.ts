@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CHUNK_ITEMS, mapInChunks, turnIsLong, yieldWhenLong } from "./turn-slice.js";
+import { CHUNK_ITEMS, mapInChunks, TURN_SLICE_MS, turnIsLong, yieldWhenLong } from "./turn-slice.js";
 
 const spin = (ms: number) => {
   const until = performance.now() + ms;
@@ -27,6 +27,7 @@ describe("cooperative slices of the event loop", () => {
   });
 
   it("counts a turn from its first call: a new turn starts short", async () => {
+    await new Promise((resolve) => setImmediate(resolve)); // the test before's turn ends
     expect(turnIsLong(10)).toBe(false);
     spin(12);
     expect(turnIsLong(10)).toBe(true);
@@ -44,14 +45,15 @@ describe("cooperative slices of the event loop", () => {
     };
     setImmediate(tick);
     const perTurn = new Map<number, number>();
-    // 400 items of 1 ms of work each after an awaited call, as a lot read from the store: a chunk
-    // (50 ms) is always past the slice, so the loop turns after every chunk.
+    // 400 items of work after an awaited call each, as a lot read from the store, a chunk of them
+    // always past the slice: the loop turns after every chunk.
+    const perItemMs = (1.2 * TURN_SLICE_MS) / CHUNK_ITEMS;
     const results = await mapInChunks(
       Array.from({ length: 400 }, (_, i) => i),
       async (i) => {
         await yieldWhenLong();
         perTurn.set(turn, (perTurn.get(turn) ?? 0) + 1);
-        spin(1);
+        spin(perItemMs);
         return i * 2;
       },
     );

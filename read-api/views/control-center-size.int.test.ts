@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { SqliteDocumentStore } from "../../document-store/embedded/sqlite-document-store.js";
 import type { DocumentStore } from "../../document-store/port.js";
-import { CHUNK_ITEMS } from "../../platform/turn-slice.js";
+import { CHUNK_ITEMS, TURN_SLICE_MS } from "../../platform/turn-slice.js";
 import type { DomainEvent } from "../../schemas/events.js";
 import type { LotReach } from "../../schemas/lot-reach.js";
 import { projectedLog, withProjectionIndexes } from "../../test-support/projected-log.js";
@@ -164,16 +164,17 @@ describe("the control center's work", () => {
     try {
       const views = readViews(store, { readYourWritesTimeoutMs: 100, now: () => T0 });
       await views.controlCenter.controlCenter({ limit: 1000 }); // every lot's totals, read once
-      // Each lot's state asked (its figures, its presence) costs at least 0.3 ms here, so a chunk of
-      // lots is past the store's slice (10 ms) whatever the machine; the loop's turns are counted
-      // by an immediate that sets itself again each turn.
+      // Each lot's state asked (its figures, its presence) costs at least a little more than the
+      // store's slice over a chunk here, so a chunk of lots is past the slice whatever the machine;
+      // the loop's turns are counted by an immediate that sets itself again each turn.
+      const perLotMs = (1.2 * TURN_SLICE_MS) / CHUNK_ITEMS;
       const states = views.lots.states;
       const perTurn = new Map<number, number>();
       let turn = 0;
       const counted = <A extends unknown[], R>(read: (...args: A) => R) =>
         ((...args: A) => {
           perTurn.set(turn, (perTurn.get(turn) ?? 0) + 1);
-          const until = performance.now() + 0.3;
+          const until = performance.now() + perLotMs;
           while (performance.now() < until);
           return read.apply(states, args);
         }) as (...args: A) => R;
