@@ -35,9 +35,14 @@ export function turnIsLong(sliceMs = TURN_SLICE_MS): boolean {
   return now - sliceStart >= sliceMs;
 }
 
-/** Lets the event loop serve others when the current turn has run `sliceMs`; otherwise returns at once. */
+/**
+ * Lets the event loop serve others when the current turn has run `sliceMs`; otherwise returns at
+ * once. After a yield the new turn is counted from here (what runs next may call nothing else here).
+ */
 export async function yieldWhenLong(sliceMs = TURN_SLICE_MS): Promise<void> {
-  if (turnIsLong(sliceMs)) await new Promise<void>((resolve) => setImmediate(resolve));
+  if (!turnIsLong(sliceMs)) return;
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  turnIsLong(sliceMs);
 }
 
 /**

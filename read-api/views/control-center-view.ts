@@ -332,6 +332,7 @@ export class ControlCenterQueries {
    */
   private async presence(lots: readonly string[], now: number): Promise<Map<string, Presence>> {
     const byLot = new Map<string, Presence>();
+    this.lots.states.touch(lots);
     await mapInChunks(lots, async (id) => {
       const lot = await this.lots.states.state(id);
       if (lot) byLot.set(id, presenceIn(lot, now));

@@ -233,6 +233,7 @@ export class LotQueries {
     lots: readonly StoredLot[],
     now: number,
   ): Promise<{ readonly view: ParkingLotView; readonly until: number }[]> {
+    this.states.touch(lots.map((lot) => lot.parkingLotId));
     return mapInChunks(lots, async (lot) => {
       const held = await this.states.timeline(lot.parkingLotId, now);
       const view = lotView(this.current(lot, held?.lot), held?.timeline.heldAt(now) ?? 0, now);

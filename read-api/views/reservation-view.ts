@@ -86,6 +86,7 @@ export class ReservationQueries {
     );
     const lotIds = [...new Set(active.map((d) => d.parkingLotId))];
     const lots = new Map<string, RegisteredLot | null>();
+    this.lots.states.touch(lotIds);
     await mapInChunks(lotIds, async (lotId) => lots.set(lotId, await this.lots.states.state(lotId)));
     return docs.map(({ heldFrom: _f, heldUntil: _u, mustLeaveBy: told, ...stored }) => {
       // Issue 38: the payment's state as the decider reads it from what was recorded.
