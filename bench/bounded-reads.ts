@@ -11,11 +11,16 @@
  *   (through the views, embedded document store in a file).
  * - `plates`: `GET /reservations?carNumber=77&limit=1000` by a customer with 1,100 bookings whose
  *   plates share `77`, and by an admin, over 32,654 and 100,000 reservations in 200 lots.
+ * - `crowd`: `--clients` callers (5) each asking the control center of every lot at limit=1000 once a
+ *   second for 5 s over 2,000 lots, beside the second client's cheap reads: that client's p50/p99,
+ *   the loop's max delay, the heavy answers' own p50/p99, and whether the event-loop watchdog fired
+ *   (EventLoopWatch at EVENT_LOOP_STALL_MS's default, 10 s, its watchdog thread started: a stall
+ *   past it ends this process with the watchdog's ERROR line, as in the service).
  * - `roles`: mixed-role tokens (customer+attendant, customer+gate, customer+attendant+gate with a
  *   `*` grant) trying the four escalations, over HTTP against the service in this process (so the
  *   CPU includes the client's side of each request: an upper bound).
  *
- *   nice -n 10 npx tsx bench/bounded-reads.ts      # --only lots,plates,roles; --lots 2000; --reservations 32654
+ *   nice -n 10 npx tsx bench/bounded-reads.ts      # --only lots,crowd,plates,roles; --lots 2000; --reservations 32654; --clients 5
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,6 +28,8 @@ import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { SqliteDocumentStore } from "../document-store/embedded/sqlite-document-store.js";
+import { EventLoopWatch } from "../platform/event-loop-watch.js";
+import { createLogger } from "../platform/logger.js";
 import { WorkMeter, withWorkMeter } from "../platform/work-budget.js";
 import { readViews } from "../read-api/views/views.js";
 import type { DomainEvent } from "../schemas/events.js";
@@ -160,14 +167,16 @@ async function inStore<T>(prefix: string, run: (file: string) => Promise<T>): Pr
   }
 }
 
+/** Lot i's 5 bookings (one window an hour from an hour ago on). */
+const fiveBookings = (i: number) =>
+  Array.from({ length: 5 }, (_, k) => {
+    const n = i * 5 + k + 1;
+    return booked(`r${n}`, lotId(i), `C${n % 97}`, `12가${1000 + (n % 9000)}`, k);
+  });
+
 async function lotsBench(lots: number) {
   await inStore("bounded-lots-", async (file) => {
-    const store = await seed(file, lots, (i) =>
-      Array.from({ length: 5 }, (_, k) => {
-        const n = i * 5 + k + 1;
-        return booked(`r${n}`, lotId(i), `C${n % 97}`, `12가${1000 + (n % 9000)}`, k);
-      }),
-    );
+    const store = await seed(file, lots, fiveBookings);
     const views = readViews(store, { readYourWritesTimeoutMs: 1_000, now: () => T0 });
     await views.controlCenter.controlCenter({ limit: 100 });
     console.log(`${lots} lots`);
@@ -185,6 +194,59 @@ async function lotsBench(lots: number) {
       ],
       () => views.lots.parkingLot(lotId(11)),
     );
+    await store.close();
+  });
+}
+
+/** EVENT_LOOP_STALL_MS's default: past it the service's watchdog ends the process. */
+const STALL_BOUND_MS = 10_000;
+
+/**
+ * `clients` callers each asking `heavy` once a second (open loop) for 5 s beside the cheap reads at
+ * 50 a second, under the service's event-loop watch and watchdog thread.
+ */
+async function crowd(cheap: Ask, heavy: Ask, clients: number) {
+  const logger = createLogger("error", { bench: "bounded-reads" }, "pretty", true);
+  const watch = new EventLoopWatch(STALL_BOUND_MS, logger).start();
+  await watch.startWatchdog({ level: "error", output: "pretty", base: { bench: "bounded-reads" } });
+  const cheapLatencies: number[] = [];
+  const heavyLatencies: number[] = [];
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
+  const timed = (into: number[], ask: Ask) => async (_i: number, due: number) => {
+    await ask();
+    into.push(nowMs() - due);
+  };
+  await Promise.all([
+    fixedRate({ rate: 50, durationSec: 5, maxInFlight: 1_000, task: timed(cheapLatencies, cheap) }),
+    ...Array.from({ length: clients }, () =>
+      fixedRate({ rate: 1, durationSec: 5, maxInFlight: 100, task: timed(heavyLatencies, heavy) }),
+    ),
+  ]);
+  delay.disable();
+  const stalls = watch.stalls();
+  await watch.stop();
+  const c = summarize(cheapLatencies);
+  const h = summarize(heavyLatencies);
+  console.log(
+    `  ${clients} clients × every lot, limit=1000, 1/s each: second client p50 ${c.p50} / p99 ${c.p99} ms, ` +
+      `loop max delay ${(delay.max / 1e6).toFixed(1)} ms, heavy answers p50 ${h.p50} / p99 ${h.p99} ms ` +
+      `(${h.count}), watchdog stalls ${stalls} (bound ${STALL_BOUND_MS} ms)`,
+  );
+}
+
+async function crowdBench(lots: number, clients: number) {
+  await inStore("bounded-crowd-", async (file) => {
+    const store = await seed(file, lots, fiveBookings);
+    const views = readViews(store, { readYourWritesTimeoutMs: 1_000, now: () => T0 });
+    await views.controlCenter.controlCenter({ limit: 1000 });
+    console.log(`${lots} lots, ${clients} clients`);
+    const cheap = () => views.lots.parkingLot(lotId(11));
+    const alone = await beside(cheap);
+    console.log(
+      `  second client alone: p50 ${alone.p50} / p99 ${alone.p99} ms, loop max delay ${alone.loopMax.toFixed(1)} ms`,
+    );
+    await crowd(cheap, () => views.controlCenter.controlCenter({ limit: 1000 }), clients);
     await store.close();
   });
 }
@@ -275,7 +337,8 @@ async function rolesBench() {
 
 const { values } = parseArgs({
   options: {
-    only: { type: "string", default: "lots,plates,roles" },
+    only: { type: "string", default: "lots,crowd,plates,roles" },
+    clients: { type: "string", default: "5" },
     lots: { type: "string", default: "2000,10000" },
     reservations: { type: "string", default: "32654,100000" },
   },
@@ -284,4 +347,6 @@ const only = new Set((values.only ?? "").split(","));
 const sizes = (list: string | undefined) => (list ?? "").split(",").map(Number);
 if (only.has("roles")) await rolesBench();
 if (only.has("lots")) for (const lots of sizes(values.lots)) await lotsBench(lots);
+if (only.has("crowd"))
+  for (const lots of sizes(values.lots)) await crowdBench(Math.max(lots, 2_000), Number(values.clients));
 if (only.has("plates")) for (const n of sizes(values.reservations)) await platesBench(n);

@@ -1,5 +1,6 @@
 import type { Position } from "../../event-store/position.js";
 import { withTimeout } from "../../platform/timeout.js";
+import { mapInChunks } from "../../platform/turn-slice.js";
 import {
   activityId,
   CLOSURE_ID_END,
@@ -168,10 +169,9 @@ export class ControlCenterQueries {
       this.moments.get(key, now) ?? (await this.readMoment(options, now, { key, generations, projections }));
     // Only an overstay can put accepted reservations at risk (every decision kept within capacity).
     const atRisk = new Map(
-      await Promise.all(
-        moment.lots
-          .filter((lot) => (moment.presence.get(lot.parkingLotId)?.overstaying ?? 0) > 0)
-          .map(async (lot) => [lot.parkingLotId, await this.lots.atRisk(lot.parkingLotId, now)] as const),
+      await mapInChunks(
+        moment.lots.filter((lot) => (moment.presence.get(lot.parkingLotId)?.overstaying ?? 0) > 0),
+        async (lot) => [lot.parkingLotId, await this.lots.atRisk(lot.parkingLotId, now)] as const,
       ),
     );
     // Issue 69: each lot's gate reads waiting for an attendant, one index-only pass over the page's lots.
@@ -332,12 +332,11 @@ export class ControlCenterQueries {
    */
   private async presence(lots: readonly string[], now: number): Promise<Map<string, Presence>> {
     const byLot = new Map<string, Presence>();
-    await Promise.all(
-      lots.map(async (id) => {
-        const lot = await this.lots.states.state(id);
-        if (lot) byLot.set(id, presenceIn(lot, now));
-      }),
-    );
+    this.lots.states.touch(lots);
+    await mapInChunks(lots, async (id) => {
+      const lot = await this.lots.states.state(id);
+      if (lot) byLot.set(id, presenceIn(lot, now));
+    });
     return byLot;
   }
   /** Reservations and cancellations per minute from `from` to `until` (both minutes included), oldest first. */

@@ -1,4 +1,4 @@
-import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import { yieldWhenLong } from "../../platform/turn-slice.js";
 import { LOT_FACTS } from "../../projections/read-models/lot-facts.js";
 import { PARKING_LOTS } from "../../projections/read-models/parking-lots.js";
 import type { LotQueries } from "./lot-view.js";
@@ -33,7 +33,8 @@ export interface EveryLotTotals {
  * beginning or ending) or until the lot-facts projection marks the lot changed (changedId: one
  * index range of the lots changed since the last read). A read costs the lots that changed or
  * turned since the one before, never every lot; the first read (or one after a rebuild switched
- * the collections) reads every lot once, a page at a time, giving the event loop a turn between.
+ * the collections) reads every lot once, a page at a time, a chunk of lots at a time (lotsUntil),
+ * giving the event loop back whenever a turn has run its slice (platform/turn-slice.ts).
  */
 export class EveryLotFigures {
   private figures = new Map<string, Figures>();
@@ -97,7 +98,7 @@ export class EveryLotFigures {
       await this.count(page.items, [], now);
       if (page.nextCursor === null) return;
       cursor = page.nextCursor;
-      await yieldToEventLoop();
+      await yieldWhenLong();
     }
   }
 
@@ -111,7 +112,7 @@ export class EveryLotFigures {
         chunk,
         now,
       );
-      if (i + CHUNK < ids.length) await yieldToEventLoop();
+      if (i + CHUNK < ids.length) await yieldWhenLong();
     }
   }
 

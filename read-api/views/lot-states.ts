@@ -183,6 +183,19 @@ export class LotStates {
   }
 
   /**
+   * Marks these lots' kept states the most recently asked, before a read of them a chunk at a time
+   * (mapInChunks): the lots it then loads evict other lots, not the ones of its next chunks (with a
+   * page as large as what is kept, each chunk's loads would evict the next chunk's lots, and the
+   * whole page would be loaded again).
+   */
+  touch(parkingLotIds: readonly string[]): void {
+    for (const id of parkingLotIds) {
+      const kept = this.entries.get(id);
+      if (kept) this.keep(id, kept);
+    }
+  }
+
+  /**
    * Drops the kept states of these lots (every lot when none are named): an erasure rewrote their
    * facts, and a kept state would still hold the erased customer's id and plates (issue 36).
    */

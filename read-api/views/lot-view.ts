@@ -1,6 +1,7 @@
 import type { Filter } from "../../document-store/port.js";
 import type { Position } from "../../event-store/position.js";
 import { LATEST_INSTANT_MS } from "../../platform/instant.js";
+import { mapInChunks } from "../../platform/turn-slice.js";
 import { LOT_FACTS } from "../../projections/read-models/lot-facts.js";
 import { PARKING_LOTS } from "../../projections/read-models/parking-lots.js";
 import { EVERY_LOT, type LotReach, lotConditions } from "../../schemas/lot-reach.js";
@@ -225,22 +226,22 @@ export class LotQueries {
   }
   /**
    * These stored lots as they stand at `now`, each with the first instant after `now` its figures
-   * can turn with no new fact: its occupancy timeline's or a closure's beginning or end.
+   * can turn with no new fact: its occupancy timeline's or a closure's beginning or end. A chunk
+   * of lots at a time, so a page of 1,000 lets other callers in between (turn-slice.ts).
    */
   async lotsUntil(
     lots: readonly StoredLot[],
     now: number,
   ): Promise<{ readonly view: ParkingLotView; readonly until: number }[]> {
-    return Promise.all(
-      lots.map(async (lot) => {
-        const held = await this.states.timeline(lot.parkingLotId, now);
-        const view = lotView(this.current(lot, held?.lot), held?.timeline.heldAt(now) ?? 0, now);
-        let until = held?.timeline.heldChangesAfter(now) ?? Number.POSITIVE_INFINITY;
-        for (const c of lot.closures ?? [])
-          for (const at of [Date.parse(c.from), Date.parse(c.until)]) if (at > now && at < until) until = at;
-        return { view, until };
-      }),
-    );
+    this.states.touch(lots.map((lot) => lot.parkingLotId));
+    return mapInChunks(lots, async (lot) => {
+      const held = await this.states.timeline(lot.parkingLotId, now);
+      const view = lotView(this.current(lot, held?.lot), held?.timeline.heldAt(now) ?? 0, now);
+      let until = held?.timeline.heldChangesAfter(now) ?? Number.POSITIVE_INFINITY;
+      for (const c of lot.closures ?? [])
+        for (const at of [Date.parse(c.from), Date.parse(c.until)]) if (at > now && at < until) until = at;
+      return { view, until };
+    });
   }
   /** The ids of the lots `within` reaches, at most `limit` (one index range per grant). */
   async lotIdsWithin(within: LotReach, limit: number): Promise<string[]> {

@@ -1,6 +1,7 @@
 import type { Document } from "../../document-store/port.js";
 import type { Position } from "../../event-store/position.js";
 import { localDay, localDays } from "../../platform/local-time.js";
+import { mapInChunks } from "../../platform/turn-slice.js";
 import { LOT_MONEY, moneyId, quarterOf } from "../../projections/read-models/lot-money.js";
 import type { LotMoneyView, MoneyDay, MoneyInCurrency } from "../../schemas/payment-views.js";
 import { DEFAULT_TIME_ZONE } from "../../schemas/place.js";
@@ -143,16 +144,14 @@ export class MoneyQueries {
   ): Promise<Map<string, MoneyDay>> {
     if (lots.length === 0) return new Map();
     const collection = await this.ctx.collection(LOT_MONEY);
-    const answers = await Promise.all(
-      lots.map(async (lot) => {
-        const timeZone = zoneOf(lot);
-        const day = localDay(now, timeZone);
-        const { filter, quarters } = quartersOf(lot.parkingLotId, day, day, timeZone);
-        const docs = await this.ctx.store.find(collection, filter, { sort: { _id: 1 }, limit: quarters });
-        const [money] = moneyDaysOf(docs, timeZone);
-        return [lot.parkingLotId, money] as const;
-      }),
-    );
+    const answers = await mapInChunks(lots, async (lot) => {
+      const timeZone = zoneOf(lot);
+      const day = localDay(now, timeZone);
+      const { filter, quarters } = quartersOf(lot.parkingLotId, day, day, timeZone);
+      const docs = await this.ctx.store.find(collection, filter, { sort: { _id: 1 }, limit: quarters });
+      const [money] = moneyDaysOf(docs, timeZone);
+      return [lot.parkingLotId, money] as const;
+    });
     return new Map(answers.flatMap(([id, money]) => (money ? [[id, money] as [string, MoneyDay]] : [])));
   }
 }

@@ -1,5 +1,6 @@
 import type { Document } from "../../document-store/port.js";
 import type { Position } from "../../event-store/position.js";
+import { mapInChunks } from "../../platform/turn-slice.js";
 import { PAYMENT_CLIENT_SECRETS } from "../../projections/payments/payment-plans.js";
 import { COUPONS } from "../../projections/read-models/customer-coupons.js";
 import { LOT_FACTS } from "../../projections/read-models/lot-facts.js";
@@ -85,7 +86,8 @@ export class ReservationQueries {
     );
     const lotIds = [...new Set(active.map((d) => d.parkingLotId))];
     const lots = new Map<string, RegisteredLot | null>();
-    await Promise.all(lotIds.map(async (lotId) => lots.set(lotId, await this.lots.states.state(lotId))));
+    this.lots.states.touch(lotIds);
+    await mapInChunks(lotIds, async (lotId) => lots.set(lotId, await this.lots.states.state(lotId)));
     return docs.map(({ heldFrom: _f, heldUntil: _u, mustLeaveBy: told, ...stored }) => {
       // Issue 38: the payment's state as the decider reads it from what was recorded.
       const paid = stored.payment
