@@ -80,6 +80,24 @@ export interface OffSessionRequest {
   readonly idempotencyKey: string;
 }
 
+/**
+ * Issue 71: a card saved to the provider's customer for later, nothing held (Stripe: a SetupIntent,
+ * https://docs.stripe.com/payments/save-and-reuse): `saved`, or `pending` while the customer must
+ * authenticate (with the client secret they confirm it with).
+ */
+export interface SavedCard {
+  readonly setupId: string;
+  readonly status: "saved" | "pending";
+  readonly clientSecret?: string;
+}
+
+export interface SaveCardRequest {
+  readonly paymentMethod: string;
+  readonly customer: string;
+  readonly metadata: PaymentMetadata;
+  readonly idempotencyKey: string;
+}
+
 export type ProviderOutcome<T> =
   | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly kind: "declined"; readonly code: string; readonly message: string }
@@ -153,6 +171,14 @@ export interface PaymentProvider {
     idempotencyKey: string,
     about?: RefundAbout,
   ): Promise<ProviderOutcome<{ refundId: string; refunded: number }>>;
+  /** Issue 71: saves a card to the provider's customer without holding money (a stay beyond a hold's lifetime). */
+  saveCard(request: SaveCardRequest): Promise<ProviderOutcome<SavedCard>>;
+  /**
+   * Issue 71: holds `amount` on a saved card without the customer (manual capture), a stated time
+   * before a stay booked beyond a hold's lifetime; `declined` `authentication_required` when the
+   * card asks for the customer.
+   */
+  authorizeOffSession(request: OffSessionRequest): Promise<ProviderOutcome<Authorization>>;
   /** Charges the saved payment method without the customer (an overstay beyond the authorization). */
   chargeOffSession(
     request: OffSessionRequest,
@@ -220,6 +246,18 @@ export const noPaymentProvider: PaymentProvider = {
   chargeOffSession: async ({ amount, metadata, idempotencyKey }) => ({
     ok: true,
     value: { intentId: `lot:${metadata.reservationId}:${hash(idempotencyKey)}`, charged: amount },
+  }),
+  saveCard: async ({ idempotencyKey }) => ({
+    ok: true,
+    value: { setupId: `lot-setup:${hash(idempotencyKey)}`, status: "saved" },
+  }),
+  authorizeOffSession: async ({ amount, metadata, idempotencyKey }) => ({
+    ok: true,
+    value: {
+      intentId: `lot:${metadata.reservationId}:${hash(idempotencyKey)}`,
+      status: "authorized",
+      amount,
+    },
   }),
   createCustomer: async (ref) => ({ ok: true, value: { customerId: `lot-customer:${hash(ref)}` } }),
   deleteCustomer: async () => ({ ok: true, value: { deleted: true } }),
