@@ -225,9 +225,10 @@ export class StripeServer {
   /** What the SetupIntents work on (setup-intents.ts): the bank's state and its webhooks. */
   private get setups(): SetupIntentBank {
     this.state.setupIntents ??= {};
+    this.state.paymentMethods ??= {};
     return {
       setupIntents: this.state.setupIntents,
-      methods: (this.state.paymentMethods ??= {}),
+      methods: this.state.paymentMethods,
       customers: this.state.customers,
       emit: (type, object) => this.emit(type, object),
     };
