@@ -34,6 +34,7 @@ const TYPES: ReadonlySet<EventType> = new Set<EventType>([
   "ReservationCheckedOut",
   "ReservationNoShow",
   "PaymentIntentReleased",
+  "PaymentCardSaved",
   ...LEDGER_EVENT_TYPES,
   "CustomerErased",
 ]);

@@ -1,3 +1,5 @@
+import { CARD_HOLD_LIFETIME_MS } from "../../write-side/payment/payment-policy.js";
+
 /**
  * The payment provider port (issue 38): what the payments process manager asks of whoever takes
  * the money, in the service's words, vendor-free. Amounts are integers in the currency's minor
@@ -106,13 +108,8 @@ export type ProviderOutcome<T> =
 
 export type ProviderFailure = Extract<ProviderOutcome<never>, { ok: false }>;
 
-/**
- * How long a card authorization holds its amount at the provider before it lapses: seven days for
- * an online (customer-initiated, card-not-present) card payment at Stripe
- * (https://docs.stripe.com/payments/place-a-hold-on-a-payment-method, "Authorization validity
- * windows"). A booking whose stay ends later is no longer held when it ends (issue 71).
- */
-export const CARD_HOLD_LIFETIME_SECONDS = 7 * 24 * 3600;
+/** How long a card authorization holds its amount at the provider (the horizon rule's, payment-policy.ts). */
+export const CARD_HOLD_LIFETIME_SECONDS = CARD_HOLD_LIFETIME_MS / 1000;
 
 /**
  * A capture refused because the authorization lapsed: the provider canceled it uncaptured at the
@@ -204,7 +201,9 @@ export type PaymentStep =
   /** An erased customer's provider customer deleted. */
   | "forget"
   /** What a lapsed authorization's capture was to take, charged off-session instead: a key of its own. */
-  | "lapsed-capture";
+  | "lapsed-capture"
+  /** Issue 71: the card saved for a stay beyond a hold's lifetime (a SetupIntent). */
+  | "save";
 
 /**
  * The idempotency key of one step taken because of one fact (the event's id in the log): the same

@@ -86,6 +86,7 @@ export const en = {
     "{count, plural, one {{n} failed settlement step} other {{n} failed settlement steps}}",
   "payment.pending": "pending payment",
   "payment.authorized": "authorized {amount}",
+  "payment.cardSaved": "card saved, held a day before the stay",
   "payment.lapsed": "card saved, nothing held: charged at the end",
   "payment.captured": "captured {amount}",
   "payment.capturedRefunded": "captured {amount} · refunded {refunded}",

@@ -82,6 +82,7 @@ export const ko: Record<MessageId, string> = {
   "money.failedSteps": "{count, plural, other {실패한 정산 단계 {n}건}}",
   "payment.pending": "결제 대기",
   "payment.authorized": "승인 {amount}",
+  "payment.cardSaved": "카드 저장됨, 이용 하루 전 보류",
   "payment.lapsed": "카드 저장됨, 보류 없음: 종료 시 청구",
   "payment.captured": "결제 {amount}",
   "payment.capturedRefunded": "결제 {amount} · 환불 {refunded}",
