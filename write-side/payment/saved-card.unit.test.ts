@@ -11,6 +11,7 @@ import {
 } from "./payment.js";
 import type { PaymentEvent } from "./payment-facts.js";
 import { paymentStateOf } from "./payment-facts.js";
+import type { PaymentCommand } from "./payment-handler.js";
 import { AUTHORIZE_BEFORE_STAY_HOURS, CARD_HOLD_LIFETIME_MS, holdPlanOf } from "./payment-policy.js";
 import { afterPayment, firstStep } from "./payment-process.js";
 
@@ -195,7 +196,7 @@ describe("a payment whose card is saved for a stay beyond a hold's lifetime", ()
     const failed = decision.ok ? decision.events : [];
     const next = afterPayment(
       fail,
-      (step as { command: never }).command,
+      (step as { command: PaymentCommand }).command,
       given([created, cardSaved, ...failed]),
     );
     expect(next).toEqual({ kind: "lot", command: fail });
