@@ -24,9 +24,6 @@ import {
 export type { SettleAsk } from "./payment-policy.js";
 
 import { carriedOver } from "./payment-carried.js";
-
-export { carriedOver };
-
 import type { CommandRejection as Rejection } from "./payment-rejections.js";
 import { authorizeSaved, cardSaved, confirmed } from "./saved-card.js";
 
@@ -299,10 +296,11 @@ export function decideAuthorization(
   if (state.kind === "open" && state.status === "saved") return authorizeSaved(state, command);
   if (!ask.awaiting || (state.kind === "open" && state.status !== "pending"))
     return reject({ code: "PaymentNotPending", parkingLotId, reservationId });
-  const reason = mismatchOf(state, ask, { intentId, amount, currency });
+  // Issue 71: a card saved (the booking confirmed, nothing held) names its SetupIntent, never recorded.
+  const word = authorizeAt === undefined ? { intentId, amount, currency } : { amount, currency };
+  const reason = mismatchOf(state, ask, word);
   if (reason) return reject({ code: "PaymentMismatch", parkingLotId, reservationId, reason });
   const data = { reservationId, parkingLotId, intentId, amount, currency, ...booking };
-  // Issue 71: a stay beyond a hold's lifetime: the card saved, the booking confirmed, nothing held.
   if (authorizeAt !== undefined)
     return accept({ type: "PaymentCardSaved", data: { ...data, authorizeAt, savedAt: command.now } });
   return accept({ type: "PaymentAuthorized", data: { ...data, authorizedAt: command.now } });
@@ -386,7 +384,7 @@ export function decideFailure(
   at: string,
 ): PaymentDecision {
   const saved = state.kind === "open" && state.status === "saved"; // issue 71: its hold before the stay
-  if (state.kind === "open" && state.status !== "pending" && !saved) return accept(); // authorized or failed already
+  if (state.kind === "open" && state.status !== "pending" && !saved) return accept(); // authorized or failed
   if (
     !saved &&
     failure.intentId !== undefined &&
@@ -495,6 +493,6 @@ export function intentInUse(state: PaymentState, awaiting: boolean, intentId: st
 
 /** Issue 47: the intent a booking that ended unpaid (canceled, expired, declined) left open, if any. */
 export function unpaidIntentOf(state: PaymentState, awaiting: boolean): string | undefined {
-  if (state.kind !== "open" || !state.intentId || state.status === "authorized" || awaiting) return undefined;
+  if (state.kind !== "open" || !state.intentId || confirmed(state) || awaiting) return undefined;
   return state.releasedIntents.includes(state.intentId) ? undefined : state.intentId;
 }
