@@ -154,6 +154,7 @@ export function plansOf(
   events: readonly StoredDomainEvent[],
   stored: ReadonlyMap<string, SavedMethod>,
   now: string,
+  leadHours?: number,
 ): WriteOp[] {
   const ops: WriteOp[] = [];
   const methods = new Map(stored);
@@ -177,7 +178,7 @@ export function plansOf(
           amount: payment.amount,
           ...saved,
           // Issue 71: a card saved to a provider customer for a stay beyond a hold's lifetime is held later.
-          ...(saved?.customer ? holdPlanOf(event.data, event.data.reservedAt) : {}),
+          ...(saved?.customer ? holdPlanOf(event.data, event.data.reservedAt, leadHours) : {}),
         }),
       );
     } else if (event.type === "ReservationCanceled") {
