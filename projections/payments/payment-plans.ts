@@ -218,8 +218,9 @@ export function plansOf(
           ...(saved?.customer ? { customer: saved.customer } : {}),
         }),
       );
-      // The reservation's end is settled (a later refund charges nothing): its method goes.
-      if (capture + release + offSession > 0) {
+      // The reservation's end is settled (a later refund charges nothing): its method goes (issue
+      // 71: a saved card's free cancel moves nothing, and settles its end all the same).
+      if (because !== "refund") {
         methods.delete(reservationId);
         ops.push({ op: "delete", collection: PAYMENT_METHODS, id: reservationId });
       }
