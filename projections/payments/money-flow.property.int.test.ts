@@ -42,7 +42,10 @@ import { stripeWebhookReader } from "./stripe-webhooks.js";
  * inside or outside the free period, an operator's cancel, a no-show, the hold running out), then
  * an operator's refunds (partial, full, repeated, several decided before any is carried out).
  * Some captures are refused by the provider while the hold is still in place (`captureFails`), and
- * some windows are booked far ahead (`farAhead`: 9, 10 or 30 days on), the provider's clock moved
+ * some windows are booked far ahead (`farAhead`: 9, 10 or 30 days on). Issue 71, the horizon rule:
+ * a saved card is then saved (a SetupIntent), never held at booking, and held off-session a day
+ * before the stay (AUTHORIZE_BEFORE_STAY_HOURS), then settled as any; a booking held at booking (the
+ * customer confirms, or the card asks for 3-D Secure) sees the provider's clock moved
  * eight days past the authorization, so that the hold has lapsed when the booking ends (issue 71:
  * each such booking must then read lapsed, never authorized, whether the webhook told or not) (Stripe cancels an
  * uncaptured card authorization after seven days, `cancellation_reason: automatic`): what is due is
