@@ -365,6 +365,7 @@ export const en = {
   "history.PaymentIntentCreated": "asked for a payment",
   "history.PaymentIntentReleased": "let a payment go",
   "history.PaymentHoldLapsed": "found a payment hold lapsed",
+  "history.PaymentCardSaved": "saved the card, to hold before the stay",
   "history.PaymentAuthorized": "a payment was authorized",
   "history.PaymentFailed": "a payment failed",
   "history.PaymentSettlementDecided": "decided a settlement",

@@ -352,6 +352,7 @@ export const ko: Record<MessageId, string> = {
   "history.PaymentIntentCreated": "결제 요청",
   "history.PaymentIntentReleased": "결제 요청 해제",
   "history.PaymentHoldLapsed": "결제 보류 만료 확인",
+  "history.PaymentCardSaved": "카드 저장, 이용 전 보류 예정",
   "history.PaymentAuthorized": "결제 승인",
   "history.PaymentFailed": "결제 실패",
   "history.PaymentSettlementDecided": "정산 결정",
