@@ -61,6 +61,7 @@ export function paymentSagaSettings(
     lotState: (parkingLotId) => handler.stateOf(parkingLotId),
     paymentState: (parkingLotId, reservationId) => handler.paymentStateOf(parkingLotId, reservationId),
     retryScale: config.paymentRetryScale,
+    authorizeBeforeStayHours: config.authorizeBeforeStayHours,
   };
 }
 

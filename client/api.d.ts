@@ -2398,7 +2398,7 @@ export interface components {
                 /** @description The fact in words: who did what, to what, and why. */
                 summary: string;
                 /** @description The event type. */
-                type: "ParkingLotRegistered" | "ParkingReserved" | "ReservationCanceled" | "ReservationCheckedIn" | "ReservationCheckedOut" | "ReservationNoShow" | "ReservationConfirmed" | "ParkingLotClosed" | "ParkingLotClosureBegan" | "ParkingLotCapacityChanged" | "ParkingLotRateChanged" | "ParkingLotCustomerLimitChanged" | "ParkingLotPaymentTermsChanged" | "ParkingLotPlaceChanged" | "ParkingLotCouponRuleChanged" | "DriveUpAdmitted" | "ParkingLotGateConfidenceChanged" | "LotBooksClosed" | "LotPeriodOpened" | "PaymentIntentCreated" | "PaymentIntentReleased" | "PaymentHoldLapsed" | "PaymentAuthorized" | "PaymentFailed" | "PaymentSettlementDecided" | "PaymentCaptured" | "PaymentReleased" | "PaymentRefunded" | "OverstayCharged" | "PaymentStepFailed" | "PaymentCarriedOver" | "CouponIssued" | "CouponEarned" | "CouponRevoked" | "CouponRedeemed" | "CouponReturned" | "CustomerErased" | "LotPeriodViewRecorded" | "GateEventRecorded" | "GateReviewResolved";
+                type: "ParkingLotRegistered" | "ParkingReserved" | "ReservationCanceled" | "ReservationCheckedIn" | "ReservationCheckedOut" | "ReservationNoShow" | "ReservationConfirmed" | "ParkingLotClosed" | "ParkingLotClosureBegan" | "ParkingLotCapacityChanged" | "ParkingLotRateChanged" | "ParkingLotCustomerLimitChanged" | "ParkingLotPaymentTermsChanged" | "ParkingLotPlaceChanged" | "ParkingLotCouponRuleChanged" | "DriveUpAdmitted" | "ParkingLotGateConfidenceChanged" | "LotBooksClosed" | "LotPeriodOpened" | "PaymentIntentCreated" | "PaymentIntentReleased" | "PaymentHoldLapsed" | "PaymentAuthorized" | "PaymentCardSaved" | "PaymentFailed" | "PaymentSettlementDecided" | "PaymentCaptured" | "PaymentReleased" | "PaymentRefunded" | "OverstayCharged" | "PaymentStepFailed" | "PaymentCarriedOver" | "CouponIssued" | "CouponEarned" | "CouponRevoked" | "CouponRedeemed" | "CouponReturned" | "CustomerErased" | "LotPeriodViewRecorded" | "GateEventRecorded" | "GateReviewResolved";
             }[];
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: string | null;
@@ -3353,6 +3353,11 @@ export interface components {
                      */
                     amount: number;
                     /**
+                     * Format: date-time
+                     * @description State `card-saved` (and after): when the saved card is (or was) held off-session, a stated time before the stay (issue 71).
+                     */
+                    authorizeAt?: string;
+                    /**
                      * @description What the provider holds now (0 once its hold lapsed).
                      * @example 5000
                      */
@@ -3419,8 +3424,8 @@ export interface components {
                      * @example 5000
                      */
                     released: number;
-                    /** @description pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); authorized: the amount is held; lapsed: the provider let the hold go before the booking ended (a card hold lasts seven days: `lapsedAt`), nothing is held and `authorized` is 0, what is due is charged to the saved card off-session at the end (docs/api.md, "Holds that lapse"); captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled). */
-                    state: "pending" | "authorized" | "lapsed" | "captured" | "partially_refunded" | "refunded" | "released" | "failed";
+                    /** @description pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); card-saved: the stay ends more than seven days after the booking (a card hold's lifetime), so its card was saved without holding money and the booking is RESERVED; the amount is held off-session at `authorizeAt`, a stated time before the stay (docs/api.md, "Holds that fit the horizon"), and the booking is canceled if that fails; authorized: the amount is held; lapsed: the provider let the hold go before the booking ended (a card hold lasts seven days: `lapsedAt`), nothing is held and `authorized` is 0, what is due is charged to the saved card off-session at the end (docs/api.md, "Holds that lapse"); captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled). */
+                    state: "pending" | "card-saved" | "authorized" | "lapsed" | "captured" | "partially_refunded" | "refunded" | "released" | "failed";
                 };
                 /**
                  * @description Global position in the event log (decimal string).
@@ -3620,6 +3625,11 @@ export interface components {
                  */
                 amount: number;
                 /**
+                 * Format: date-time
+                 * @description State `card-saved` (and after): when the saved card is (or was) held off-session, a stated time before the stay (issue 71).
+                 */
+                authorizeAt?: string;
+                /**
                  * @description What the provider holds now (0 once its hold lapsed).
                  * @example 5000
                  */
@@ -3686,8 +3696,8 @@ export interface components {
                  * @example 5000
                  */
                 released: number;
-                /** @description pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); authorized: the amount is held; lapsed: the provider let the hold go before the booking ended (a card hold lasts seven days: `lapsedAt`), nothing is held and `authorized` is 0, what is due is charged to the saved card off-session at the end (docs/api.md, "Holds that lapse"); captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled). */
-                state: "pending" | "authorized" | "lapsed" | "captured" | "partially_refunded" | "refunded" | "released" | "failed";
+                /** @description pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); card-saved: the stay ends more than seven days after the booking (a card hold's lifetime), so its card was saved without holding money and the booking is RESERVED; the amount is held off-session at `authorizeAt`, a stated time before the stay (docs/api.md, "Holds that fit the horizon"), and the booking is canceled if that fails; authorized: the amount is held; lapsed: the provider let the hold go before the booking ended (a card hold lasts seven days: `lapsedAt`), nothing is held and `authorized` is 0, what is due is charged to the saved card off-session at the end (docs/api.md, "Holds that lapse"); captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled). */
+                state: "pending" | "card-saved" | "authorized" | "lapsed" | "captured" | "partially_refunded" | "refunded" | "released" | "failed";
             };
             /**
              * @description Global position in the event log (decimal string).
@@ -15911,10 +15921,10 @@ export interface operations {
                          * @example 1
                          */
                         parkingLotId: string;
-                        /** @description Payments on: its payment, authorized (absent: nothing to pay). */
+                        /** @description Payments on: its payment, authorized or its card saved (absent: nothing to pay). */
                         payment?: {
                             /**
-                             * @description Authorized (held on the customer's card).
+                             * @description Authorized (held on the customer's card); `card-saved` (issue 71: a stay beyond a hold's seven days): to be held off-session before the stay, nothing held yet.
                              * @example 5000
                              */
                             amount: number;
@@ -15923,8 +15933,7 @@ export interface operations {
                              * @example KRW
                              */
                             currency: string;
-                            /** @constant */
-                            state: "authorized";
+                            state: "authorized" | "card-saved";
                         };
                         /**
                          * @description Reservation identifier.

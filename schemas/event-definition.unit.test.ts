@@ -119,6 +119,7 @@ describe("the registry of definitions", () => {
       "PaymentIntentReleased",
       "PaymentHoldLapsed",
       "PaymentAuthorized",
+      "PaymentCardSaved",
       "PaymentFailed",
       "PaymentSettlementDecided",
       "PaymentCaptured",

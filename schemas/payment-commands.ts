@@ -1,6 +1,6 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { command } from "./command-shape.js";
-import { Amount, Currency, OfferedAmount, ParkingLotId, Reason, ReservationId } from "./common.js";
+import { Amount, Currency, OfferedAmount, ParkingLotId, Reason, ReservationId, Timestamp } from "./common.js";
 import { IntentId, PaymentStep, SettlementId } from "./payment-events.js";
 
 /**
@@ -16,6 +16,11 @@ export const AuthorizePayment = command("AuthorizePayment", {
   intentId: IntentId,
   amount: Amount,
   currency: Currency,
+  /**
+   * Issue 71: the card was saved (`intentId`: the SetupIntent), nothing held; `amount` is held off-session
+   * at this time, before the stay (PaymentCardSaved; the booking is confirmed all the same).
+   */
+  authorizeAt: Type.Optional(Timestamp),
 });
 
 /** The payments process manager created the booking's intent (not confirmed yet): PaymentIntentCreated. */

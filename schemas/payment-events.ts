@@ -96,6 +96,37 @@ export const PaymentAuthorizedData = Type.Object(
   { ...strict, $id: "PaymentAuthorized" },
 );
 
+/**
+ * Issue 71: the booking's stay ends beyond a card hold's lifetime (seven days,
+ * https://docs.stripe.com/payments/place-a-hold-on-a-payment-method): its card was saved to the
+ * customer's provider customer without holding money (`intentId`: Stripe's SetupIntent,
+ * https://docs.stripe.com/payments/save-and-reuse), and the booking is RESERVED from `savedAt` on,
+ * its payment `card-saved`. `amount` is what is to be held off-session at `authorizeAt`, a stated
+ * time before the stay (AUTHORIZE_BEFORE_STAY_HOURS); PaymentAuthorized follows then, or
+ * PaymentFailed (the spot released). `customerId` and `booking` as PaymentAuthorized's.
+ */
+export const PaymentCardSavedData = Type.Object(
+  {
+    ...aboutIntent,
+    amount: Amount,
+    currency: Currency,
+    authorizeAt: Timestamp,
+    savedAt: Timestamp,
+    customerId: PaymentAuthorizedData.properties.customerId,
+    booking: PaymentAuthorizedData.properties.booking,
+  },
+  { ...strict, $id: "PaymentCardSaved" },
+);
+
+export const PaymentCardSavedEvent = defineEvent({
+  type: "PaymentCardSaved",
+  schema: PaymentCardSavedData,
+  stream: "payment",
+  recordTime: "savedAt",
+  audit: (d, by) =>
+    `${by} recorded that the card for reservation ${d.reservationId} was saved (${d.intentId}) without holding money; ${d.amount} ${d.currency} is to be held at ${d.authorizeAt}`,
+});
+
 export const PaymentAuthorizedEvent = defineEvent({
   type: "PaymentAuthorized",
   schema: PaymentAuthorizedData,
@@ -403,6 +434,7 @@ export const PAYMENT_EVENTS = byType(
   PaymentIntentReleasedEvent,
   PaymentHoldLapsedEvent,
   PaymentAuthorizedEvent,
+  PaymentCardSavedEvent,
   PaymentFailedEvent,
   PaymentSettlementDecidedEvent,
   PaymentCapturedEvent,

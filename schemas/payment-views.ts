@@ -8,6 +8,7 @@ export const PaymentView = Type.Object(
     state: Type.Union(
       [
         Type.Literal("pending"),
+        Type.Literal("card-saved"),
         Type.Literal("authorized"),
         Type.Literal("lapsed"),
         Type.Literal("captured"),
@@ -18,7 +19,7 @@ export const PaymentView = Type.Object(
       ],
       {
         description:
-          'pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); authorized: the amount is held; lapsed: the provider let the hold go before the booking ended (a card hold lasts seven days: `lapsedAt`), nothing is held and `authorized` is 0, what is due is charged to the saved card off-session at the end (docs/api.md, "Holds that lapse"); captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled).',
+          'pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); card-saved: the stay ends more than seven days after the booking (a card hold\'s lifetime), so its card was saved without holding money and the booking is RESERVED; the amount is held off-session at `authorizeAt`, a stated time before the stay (docs/api.md, "Holds that fit the horizon"), and the booking is canceled if that fails; authorized: the amount is held; lapsed: the provider let the hold go before the booking ended (a card hold lasts seven days: `lapsedAt`), nothing is held and `authorized` is 0, what is due is charged to the saved card off-session at the end (docs/api.md, "Holds that lapse"); captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled).',
       },
     ),
     amount: {
@@ -64,6 +65,11 @@ export const PaymentView = Type.Object(
       ),
     ),
     authorized: { ...Amount, description: "What the provider holds now (0 once its hold lapsed)." },
+    authorizeAt: Type.Optional({
+      ...Timestamp,
+      description:
+        "State `card-saved` (and after): when the saved card is (or was) held off-session, a stated time before the stay (issue 71).",
+    }),
     lapsedAt: Type.Optional({
       ...Timestamp,
       description:

@@ -21,6 +21,15 @@ export const PAYMENT_SETTINGS = {
       "How long (s) a booking waiting for its payment (PENDING_PAYMENT) holds its spot; when it runs out unpaid the booking is canceled (`payment-expired`) and the spot freed.",
     ),
   }),
+  authorizeBeforeStayHours: Type.Integer({
+    minimum: 1,
+    maximum: 144,
+    ...env(
+      "AUTHORIZE_BEFORE_STAY_HOURS",
+      "24",
+      "A booking whose stay ends more than seven days after it is made (beyond a card hold's lifetime at Stripe) has its saved card saved without holding money, and held off-session this many hours before the stay starts; if that hold fails the booking is canceled (`payment-failed`) and its spot freed (docs/api.md, Holds that fit the horizon).",
+    ),
+  }),
   stripeSecretKey: Type.Optional(
     Type.String({
       format: "providerKey",

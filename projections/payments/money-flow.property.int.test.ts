@@ -15,6 +15,7 @@ import { type StripeServer, startStripeServer } from "../../test-support/stripe/
 import { signatureHeader } from "../../test-support/stripe/webhooks.js";
 import type { CommandOutcome, ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { stripeWebhook } from "../../write-side/http/payment-routes.js";
+import { AUTHORIZE_BEFORE_STAY_HOURS } from "../../write-side/payment/payment-policy.js";
 import {
   PAYMENT_METHODS,
   PAYMENT_PLANS,
@@ -41,7 +42,10 @@ import { stripeWebhookReader } from "./stripe-webhooks.js";
  * inside or outside the free period, an operator's cancel, a no-show, the hold running out), then
  * an operator's refunds (partial, full, repeated, several decided before any is carried out).
  * Some captures are refused by the provider while the hold is still in place (`captureFails`), and
- * some windows are booked far ahead (`farAhead`: 9, 10 or 30 days on), the provider's clock moved
+ * some windows are booked far ahead (`farAhead`: 9, 10 or 30 days on). Issue 71, the horizon rule:
+ * a saved card is then saved (a SetupIntent), never held at booking, and held off-session a day
+ * before the stay (AUTHORIZE_BEFORE_STAY_HOURS), then settled as any; a booking held at booking (the
+ * customer confirms, or the card asks for 3-D Secure) sees the provider's clock moved
  * eight days past the authorization, so that the hold has lapsed when the booking ends (issue 71:
  * each such booking must then read lapsed, never authorized, whether the webhook told or not) (Stripe cancels an
  * uncaptured card authorization after seven days, `cancellation_reason: automatic`): what is due is
@@ -176,8 +180,9 @@ class Saga {
   async drain(together = false): Promise<void> {
     for (let round = 0; round < 20; round++) {
       await this.follow();
-      if (this.plans.size === 0) return;
-      const due = [...this.plans.values()];
+      // Issue 71: a saved card's hold before the stay waits for its time (the saga's nextAttemptAt).
+      const due = [...this.plans.values()].filter((plan) => plan.nextAttemptAt <= this.clock.now);
+      if (due.length === 0) return;
       const run = async (plan: PaymentPlan) => {
         // A lost answer (retry): the same plan, with the same keys, next round.
         const runs = await Promise.all(
@@ -353,6 +358,9 @@ function injected(failing: Set<string>, flaky: boolean, seen: Set<string>, refus
       return lost(key, () => real.capture(id, amount, key));
     },
     release: (id: string, key: string) => lost(key, () => real.release(id, key)),
+    saveCard: (r: Parameters<typeof real.saveCard>[0]) => lost(r.idempotencyKey, () => real.saveCard(r)),
+    authorizeOffSession: (r: Parameters<typeof real.authorizeOffSession>[0]) =>
+      lost(r.idempotencyKey, () => real.authorizeOffSession(r)),
     chargeOffSession: (r: Parameters<typeof real.chargeOffSession>[0]) =>
       lost(r.idempotencyKey, () => real.chargeOffSession(r)),
     refund: async (id: string, amount: number, key: string, about?: Parameters<typeof real.refund>[3]) => {
@@ -455,12 +463,28 @@ async function play(h: History & { flaky: boolean }): Promise<void> {
     await send({ type: "ExpirePaymentHold", parkingLotId: lot, reservationId: id, now: at(11) });
   await drain();
   const authorized = new Map<string, number>();
-  for (const id of ids) {
+  const savedCards: string[] = [];
+  const hold = async (id: string) => {
     const payment = await handler.paymentStateOf(lot, id);
-    if (payment.kind !== "open" || payment.status !== "authorized") continue;
+    if (payment.kind !== "open" || payment.status !== "authorized") return payment;
     authorized.set(id, payment.authorized);
     if (h.bookings[ids.indexOf(id)]?.captureFails && payment.intentId) refusing.add(payment.intentId);
+    return payment;
+  };
+  for (const [i, id] of ids.entries()) {
+    const payment = await hold(id);
+    if (payment.kind !== "open" || payment.status !== "saved") continue;
+    // Issue 71: only a stay ending beyond a hold's seven days is saved, with a card saved server-side;
+    // its card is saved to the Customer (a SetupIntent), nothing held at the provider.
+    expect(h.farAhead, `${id}: saved though its stay fits a hold`).toBeGreaterThan(7);
+    expect(h.bookings[i]?.card).toBe("pm_card_visa");
+    expect(stripe.ledger().intents.filter((r) => r.metadata.reservationId === id)).toEqual([]);
+    savedCards.push(id);
   }
+  // Issue 71: a far-ahead booking's saved card is never held at booking: each one saved.
+  const farSaved = ids.filter((_, i) => h.farAhead > 7 && h.bookings[i]?.card === "pm_card_visa");
+  expect(savedCards).toEqual(farSaved);
+  const heldAtBooking = new Set(authorized.keys());
   // Far ahead: the provider's clock passes the authorizations' seven days before the windows begin.
   if (h.farAhead) {
     stripe.advanceClock(8 * DAY * MINUTE);
@@ -471,6 +495,15 @@ async function play(h: History & { flaky: boolean }): Promise<void> {
     for (const id of authorized.keys()) {
       const payment = await handler.paymentStateOf(lot, id);
       expect(payment.kind === "open" && payment.lapsedAt, `${id}: authorized, nothing held`).toBe(clock.now);
+    }
+    // Issue 71: a day before the stay (AUTHORIZE_BEFORE_STAY_HOURS), each saved card is held off-session.
+    clock.now = at(shift + START - AUTHORIZE_BEFORE_STAY_HOURS * 60);
+    await drain();
+    for (const id of savedCards) {
+      const payment = await hold(id);
+      expect(payment.kind === "open" && payment.status, `${id}: held before its stay`).toBe("authorized");
+      const held = stripe.ledger().intents.filter((r) => r.metadata.reservationId === id);
+      expect(held.map((r) => [r.captureMethod, r.offSession, r.held])).toEqual([["manual", true, RATE]]);
     }
   }
   // The ends, in the order of their times.
@@ -540,16 +573,17 @@ async function play(h: History & { flaky: boolean }): Promise<void> {
     const held = rows.reduce((sum, r) => sum + r.held, 0);
     const ended = b.end !== "none" || !authorized.has(id);
     if (ended) expect(held, `${id}: money left held at the provider`).toBe(0);
-    const main = rows.filter((r) => !r.offSession);
+    // What was held (at booking, or off-session before the stay: issue 71), and what was charged beyond.
+    const main = rows.filter((r) => r.captureMethod === "manual");
     const take = main.reduce((sum, r) => sum + r.captured, 0);
     const auth = authorized.get(id);
     const due = auth === undefined || b.captureFails ? 0 : expectedCapture(b, auth);
     // A lapsed hold: what is due is charged off-session to the saved card, or recorded as lapsed.
-    const lapsed = h.farAhead > 0 && due > 0;
+    const lapsed = heldAtBooking.has(id) && h.farAhead > 0 && due > 0;
     const saved = b.card === "pm_card_visa";
     const want = lapsed ? 0 : due;
     expect(take, `${id}: captured (${b.end}, card ${b.card})`).toBe(want);
-    const off = rows.filter((r) => r.offSession).reduce((sum, r) => sum + r.captured, 0);
+    const off = rows.filter((r) => r.captureMethod !== "manual").reduce((sum, r) => sum + r.captured, 0);
     const overstay = Math.ceil((b.overstay * RATE) / 60);
     const wantOverstay =
       auth !== undefined && b.end === "check-out" && saved && overstay >= MIN ? overstay : 0;

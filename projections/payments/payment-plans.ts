@@ -2,9 +2,11 @@ import { createHash } from "node:crypto";
 import type { Document, IndexSpec, WriteOp } from "../../document-store/port.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import { stampOf } from "../../schemas/event-stamps.js";
+import type { EventOfType } from "../../schemas/events.js";
 import { ERASED, personalDataKeys } from "../../schemas/personal-data.js";
 import type { ParkingLotEvent } from "../../write-side/parking-lot/decider.js";
 import { type BookingEnd, bookingEndOf } from "../../write-side/payment/lot-booking.js";
+import { holdPlanOf } from "../../write-side/payment/payment-policy.js";
 import type { PaymentStep } from "./provider.js";
 
 /**
@@ -71,6 +73,19 @@ export interface AuthorizePlan extends PlanBase {
   readonly method?: string;
   /** With a saved method: the customer's pseudonym (the method is saved to their provider customer). */
   readonly customer?: string;
+  /**
+   * Issue 71: the stay ends beyond a hold's lifetime (holdPlanOf): the saved method is saved to the
+   * customer without holding money, and held off-session at this time (a HoldPlan then).
+   */
+  readonly authorizeAt?: string;
+}
+
+/** Issue 71: a saved card held off-session before the stay (PaymentCardSaved), due at its `authorizeAt`. */
+export interface HoldPlan extends PlanBase {
+  readonly kind: "hold";
+  readonly amount: number;
+  readonly method?: string;
+  readonly customer?: string;
 }
 
 /** Carry out what a PaymentSettlementDecided says: capture, release, an off-session charge, a refund. */
@@ -117,15 +132,19 @@ export interface ForgetPlan extends PlanBase {
   readonly customer: string;
 }
 
-export type PaymentPlan = AuthorizePlan | SettlePlan | VoidPlan | EndPlan | ForgetPlan;
+export type PaymentPlan = AuthorizePlan | HoldPlan | SettlePlan | VoidPlan | EndPlan | ForgetPlan;
 
 /** How a lot's end event ended a booking, for its payment's settlement (undefined: not a paid end). */
 export const bookingEndOfStored = (stored: StoredDomainEvent): BookingEnd | undefined =>
   bookingEndOf(stored.event as ParkingLotEvent, stored.metadata.actor?.role);
 
-/** The reservations whose settlement a batch decides (their saved methods are read first). */
+/** The reservations whose settlement (or, issue 71, hold before the stay) a batch plans: their saved methods are read first. */
 export const settledIn = (events: readonly StoredDomainEvent[]): string[] =>
-  events.flatMap((e) => (e.event.type === "PaymentSettlementDecided" ? [e.event.data.reservationId] : []));
+  events.flatMap((e) =>
+    e.event.type === "PaymentSettlementDecided" || e.event.type === "PaymentCardSaved"
+      ? [e.event.data.reservationId]
+      : [],
+  );
 
 /**
  * The plans a batch of events asks for, and what it does to the saved methods. `methods`: the saved
@@ -135,17 +154,11 @@ export function plansOf(
   events: readonly StoredDomainEvent[],
   stored: ReadonlyMap<string, SavedMethod>,
   now: string,
+  leadHours?: number,
 ): WriteOp[] {
   const ops: WriteOp[] = [];
   const methods = new Map(stored);
-  const base = (stored: StoredDomainEvent) => ({
-    _id: stored.id,
-    eventId: stored.id,
-    correlationId: stored.metadata.correlationId,
-    attempt: 0,
-    nextAttemptAt: now,
-    done: [],
-  });
+  const base = (stored: StoredDomainEvent) => planBase(stored, now);
   for (const stored of events) {
     const { event } = stored;
     if (event.type === "ParkingReserved" && event.data.payment) {
@@ -164,6 +177,8 @@ export function plansOf(
           currency: payment.currency,
           amount: payment.amount,
           ...saved,
+          // Issue 71: a card saved to a provider customer for a stay beyond a hold's lifetime is held later.
+          ...(saved?.customer ? holdPlanOf(event.data, event.data.reservedAt, leadHours) : {}),
         }),
       );
     } else if (event.type === "ReservationCanceled") {
@@ -178,6 +193,8 @@ export function plansOf(
       ops.push(...endPlanOps(stored, base(stored)));
     } else if (event.type === "ReservationCheckedOut") {
       ops.push(...endPlanOps(stored, base(stored)));
+    } else if (event.type === "PaymentCardSaved") {
+      ops.push(holdPlanOp(event.data, base(stored), methods.get(event.data.reservationId)));
     } else if (event.type === "PaymentSettlementDecided") {
       const { reservationId, parkingLotId, intentId, currency, capture, release, offSession, refund } =
         event.data;
@@ -201,14 +218,36 @@ export function plansOf(
           ...(saved?.customer ? { customer: saved.customer } : {}),
         }),
       );
-      // The reservation's end is settled (a later refund charges nothing): its method goes.
-      if (capture + release + offSession > 0) {
+      // The reservation's end is settled (a later refund charges nothing): its method goes (issue
+      // 71: a saved card's free cancel moves nothing, and settles its end all the same).
+      if (because !== "refund") {
         methods.delete(reservationId);
         ops.push({ op: "delete", collection: PAYMENT_METHODS, id: reservationId });
       }
     }
   }
   return ops;
+}
+
+/** A plan's id, cause and first attempt, from the fact it carries out. */
+const planBase = (stored: StoredDomainEvent, now: string) => ({
+  _id: stored.id,
+  eventId: stored.id,
+  correlationId: stored.metadata.correlationId,
+  attempt: 0,
+  nextAttemptAt: now,
+  done: [],
+});
+
+/** Issue 71: a saved card's hold before the stay, due at its `authorizeAt`, with the booking's saved method. */
+function holdPlanOp(
+  data: EventOfType<"PaymentCardSaved">["data"],
+  base: Pick<PlanBase, "_id" | "eventId" | "correlationId" | "attempt" | "done">,
+  saved: SavedMethod | undefined,
+): WriteOp {
+  const { reservationId, parkingLotId, amount, currency, authorizeAt } = data;
+  const plan = { ...base, nextAttemptAt: authorizeAt, kind: "hold", reservationId, parkingLotId } as const;
+  return queuePlanOp({ ...plan, currency, amount, ...saved });
 }
 
 /** The settlement plan of a booking's end, under an id of its own (a cancel has a void plan too). */

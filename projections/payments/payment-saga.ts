@@ -34,6 +34,7 @@ const TYPES: ReadonlySet<EventType> = new Set<EventType>([
   "ReservationCheckedOut",
   "ReservationNoShow",
   "PaymentIntentReleased",
+  "PaymentCardSaved",
   ...LEDGER_EVENT_TYPES,
   "CustomerErased",
 ]);
@@ -57,6 +58,8 @@ export interface PaymentSagaSettings {
   readonly lotState: (parkingLotId: string) => Promise<ParkingLotState>;
   /** A reservation's payment, as its own stream holds it (issue 48). */
   readonly paymentState: (parkingLotId: string, reservationId: string) => Promise<PaymentState>;
+  /** Issue 71: how long before a stay beyond a hold's lifetime its saved card is held (AUTHORIZE_BEFORE_STAY_HOURS). */
+  readonly authorizeBeforeStayHours?: number;
   /** How often the provider's open intents are reconciled (ms; RECONCILE_EVERY_MS). */
   readonly reconcileEveryMs?: number;
 }
@@ -108,7 +111,7 @@ export function paymentSaga(settings: PaymentSagaSettings | undefined): Reactor 
       const methods = new Map(stored.map(({ _id, ...saved }) => [_id, saved]));
       const now = new Date().toISOString();
       return [
-        ...plansOf(events, methods, now),
+        ...plansOf(events, methods, now, settings.authorizeBeforeStayHours),
         ...erasedOps(events, now),
         ...(await ledgerOps(events, context.documentStore)),
       ];

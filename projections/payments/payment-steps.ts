@@ -11,10 +11,12 @@ import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
 import { awaitingPayment } from "../../write-side/parking-lot/payments.js";
 import { type PaymentState, unpaidIntentOf } from "../../write-side/payment/payment.js";
 import { releaseStepOf, type SettleBooking } from "../../write-side/payment/payment-process.js";
+import { type HoldHelpers, holdBeforeStay, saveForLater } from "./hold-steps.js";
 import type {
   AuthorizePlan,
   EndPlan,
   ForgetPlan,
+  HoldPlan,
   PaymentPlan,
   SettlePlan,
   VoidPlan,
@@ -102,6 +104,7 @@ export async function runPlan(plan: PaymentPlan, deps: StepDeps): Promise<PlanRe
   if (plan.kind === "void") return voidUnpaid(plan, deps);
   if (plan.kind === "end") return settleEnd(plan, deps);
   if (plan.kind === "forget") return forget(plan, deps);
+  if (plan.kind === "hold") return holdBeforeStay(plan, deps, helpersOf(deps));
   return settle(plan, deps);
 }
 
@@ -204,6 +207,17 @@ async function authorize(plan: AuthorizePlan, deps: StepDeps): Promise<PlanResul
   // A saved method is saved to the customer's provider customer, for what is charged later (issue 71).
   const customer = plan.method && plan.customer ? await providerCustomerOf(plan.customer, deps) : undefined;
   if (customer && !customer.ok) return failed(customer, plan, deps);
+  if (customer && plan.method && plan.authorizeAt) {
+    const saved = await saveForLater(
+      plan,
+      plan.method,
+      customer.value,
+      plan.authorizeAt,
+      deps,
+      helpersOf(deps),
+    );
+    if (saved !== "hold-now") return saved;
+  }
   const created = await provider.createIntent({
     amount: plan.amount,
     currency: plan.currency,
@@ -261,10 +275,17 @@ async function authorize(plan: AuthorizePlan, deps: StepDeps): Promise<PlanResul
   );
 }
 
+/** What the issue 71 steps (hold-steps.ts) do through this file's. */
+const helpersOf = (deps: StepDeps): HoldHelpers => ({
+  failed: (outcome, plan) => failed(outcome, plan, deps),
+  customerOf: (ref) => providerCustomerOf(ref, deps),
+  release: (intent, key, cause) => releaseIntent(intent, "authorization-refused", key, deps, cause),
+});
+
 /** The provider would not create or confirm the intent: a decline (or a refusal) fails the booking. */
 async function failed(
   outcome: Exclude<ProviderOutcome<unknown>, { ok: true }>,
-  plan: AuthorizePlan,
+  plan: AuthorizePlan | HoldPlan,
   deps: StepDeps,
   intentId?: string,
 ): Promise<PlanResult> {

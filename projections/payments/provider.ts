@@ -1,3 +1,5 @@
+import { CARD_HOLD_LIFETIME_MS } from "../../write-side/payment/payment-policy.js";
+
 /**
  * The payment provider port (issue 38): what the payments process manager asks of whoever takes
  * the money, in the service's words, vendor-free. Amounts are integers in the currency's minor
@@ -80,6 +82,24 @@ export interface OffSessionRequest {
   readonly idempotencyKey: string;
 }
 
+/**
+ * Issue 71: a card saved to the provider's customer for later, nothing held (Stripe: a SetupIntent,
+ * https://docs.stripe.com/payments/save-and-reuse): `saved`, or `pending` while the customer must
+ * authenticate (with the client secret they confirm it with).
+ */
+export interface SavedCard {
+  readonly setupId: string;
+  readonly status: "saved" | "pending";
+  readonly clientSecret?: string;
+}
+
+export interface SaveCardRequest {
+  readonly paymentMethod: string;
+  readonly customer: string;
+  readonly metadata: PaymentMetadata;
+  readonly idempotencyKey: string;
+}
+
 export type ProviderOutcome<T> =
   | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly kind: "declined"; readonly code: string; readonly message: string }
@@ -88,13 +108,8 @@ export type ProviderOutcome<T> =
 
 export type ProviderFailure = Extract<ProviderOutcome<never>, { ok: false }>;
 
-/**
- * How long a card authorization holds its amount at the provider before it lapses: seven days for
- * an online (customer-initiated, card-not-present) card payment at Stripe
- * (https://docs.stripe.com/payments/place-a-hold-on-a-payment-method, "Authorization validity
- * windows"). A booking whose stay ends later is no longer held when it ends (issue 71).
- */
-export const CARD_HOLD_LIFETIME_SECONDS = 7 * 24 * 3600;
+/** How long a card authorization holds its amount at the provider (the horizon rule's, payment-policy.ts). */
+export const CARD_HOLD_LIFETIME_SECONDS = CARD_HOLD_LIFETIME_MS / 1000;
 
 /**
  * A capture refused because the authorization lapsed: the provider canceled it uncaptured at the
@@ -153,6 +168,14 @@ export interface PaymentProvider {
     idempotencyKey: string,
     about?: RefundAbout,
   ): Promise<ProviderOutcome<{ refundId: string; refunded: number }>>;
+  /** Issue 71: saves a card to the provider's customer without holding money (a stay beyond a hold's lifetime). */
+  saveCard(request: SaveCardRequest): Promise<ProviderOutcome<SavedCard>>;
+  /**
+   * Issue 71: holds `amount` on a saved card without the customer (manual capture), a stated time
+   * before a stay booked beyond a hold's lifetime; `declined` `authentication_required` when the
+   * card asks for the customer.
+   */
+  authorizeOffSession(request: OffSessionRequest): Promise<ProviderOutcome<Authorization>>;
   /** Charges the saved payment method without the customer (an overstay beyond the authorization). */
   chargeOffSession(
     request: OffSessionRequest,
@@ -178,7 +201,9 @@ export type PaymentStep =
   /** An erased customer's provider customer deleted. */
   | "forget"
   /** What a lapsed authorization's capture was to take, charged off-session instead: a key of its own. */
-  | "lapsed-capture";
+  | "lapsed-capture"
+  /** Issue 71: the card saved for a stay beyond a hold's lifetime (a SetupIntent). */
+  | "save";
 
 /**
  * The idempotency key of one step taken because of one fact (the event's id in the log): the same
@@ -220,6 +245,18 @@ export const noPaymentProvider: PaymentProvider = {
   chargeOffSession: async ({ amount, metadata, idempotencyKey }) => ({
     ok: true,
     value: { intentId: `lot:${metadata.reservationId}:${hash(idempotencyKey)}`, charged: amount },
+  }),
+  saveCard: async ({ idempotencyKey }) => ({
+    ok: true,
+    value: { setupId: `lot-setup:${hash(idempotencyKey)}`, status: "saved" },
+  }),
+  authorizeOffSession: async ({ amount, metadata, idempotencyKey }) => ({
+    ok: true,
+    value: {
+      intentId: `lot:${metadata.reservationId}:${hash(idempotencyKey)}`,
+      status: "authorized",
+      amount,
+    },
   }),
   createCustomer: async (ref) => ({ ok: true, value: { customerId: `lot-customer:${hash(ref)}` } }),
   deleteCustomer: async () => ({ ok: true, value: { deleted: true } }),

@@ -9,6 +9,8 @@ import type {
   PaymentProvider,
   ProviderFailure,
   ProviderOutcome,
+  SaveCardRequest,
+  SavedCard,
 } from "./provider.js";
 
 /**
@@ -270,6 +272,52 @@ const releaseOf = (intents: Intents) => (intentId: string, idempotencyKey: strin
     }
   });
 
+/**
+ * Issue 71: a card saved to the customer's Customer for off-session use, nothing held: a SetupIntent
+ * confirmed server-side (https://docs.stripe.com/payments/save-and-reuse); 3-D Secure leaves it
+ * `requires_action` for the customer (its client secret).
+ */
+const saveCardOf = (client: Stripe, instance: string) => (request: SaveCardRequest) =>
+  call(async (): Promise<SavedCard> => {
+    const setup = await client.setupIntents.create(
+      {
+        customer: request.customer,
+        payment_method: request.paymentMethod,
+        usage: "off_session",
+        confirm: true,
+        automatic_payment_methods: NO_REDIRECTS,
+        metadata: { ...request.metadata, [INSTANCE_KEY]: instance },
+      },
+      { idempotencyKey: request.idempotencyKey },
+    );
+    return {
+      setupId: setup.id,
+      status: setup.status === "succeeded" ? "saved" : "pending",
+      ...(setup.client_secret ? { clientSecret: setup.client_secret } : {}),
+    };
+  });
+
+/** The intent that holds a saved card's amount off-session (issue 71), as Stripe documents it for a saved card. */
+const authorizeOffSessionOf = (intents: Intents, instance: string) => (request: OffSessionRequest) =>
+  call(async () =>
+    authorization(
+      await intents.create(
+        {
+          amount: request.amount,
+          currency: stripeCurrency(request.currency),
+          payment_method: request.paymentMethod,
+          ...(request.customer ? { customer: request.customer } : {}),
+          capture_method: "manual",
+          off_session: true,
+          confirm: true,
+          automatic_payment_methods: NO_REDIRECTS,
+          metadata: { ...request.metadata, [INSTANCE_KEY]: instance },
+        },
+        { idempotencyKey: request.idempotencyKey },
+      ),
+    ),
+  );
+
 export function stripeProvider(client: Stripe, instance: string): PaymentProvider {
   const intents = client.paymentIntents;
   const createIntent = createIntentOf(intents, instance);
@@ -283,6 +331,8 @@ export function stripeProvider(client: Stripe, instance: string): PaymentProvide
       if (!created.ok || !request.paymentMethod) return created;
       return confirm(created.value.intentId, request.paymentMethod, `${request.idempotencyKey}:confirm`);
     },
+    saveCard: saveCardOf(client, instance),
+    authorizeOffSession: authorizeOffSessionOf(intents, instance),
     listOpenIntents: listOpenIntentsOf(intents, instance),
     listCanceledIntents: listCanceledIntentsOf(intents, instance),
     capture: captureOf(intents),

@@ -169,6 +169,15 @@ export const reservationsProjection = defineProjection({
           "payment.authorized": event.data.amount,
         },
       }),
+    // Issue 71: a stay beyond a hold's lifetime: RESERVED on its card saved, nothing held until `authorizeAt`.
+    PaymentCardSaved: ({ event }, collection) =>
+      updateOne(collection, RESERVATIONS, event.data.reservationId, {
+        $set: {
+          status: "RESERVED",
+          "payment.state": "card-saved",
+          "payment.authorizeAt": event.data.authorizeAt,
+        },
+      }),
     // Issue 71: the provider let the hold go first: nothing is held, the view never reads authorized.
     PaymentHoldLapsed: ({ event }, collection) =>
       updateOne(collection, RESERVATIONS, event.data.reservationId, {

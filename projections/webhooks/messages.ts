@@ -54,21 +54,26 @@ const paymentMessage = (event: EventOfType<HeardPaymentFact>): WebhookMessage =>
  * `reservation.reserved` with the booking the fact names (a fact recorded before it named none:
  * only the first).
  */
-function authorized(event: EventOfType<"PaymentAuthorized">): WebhookMessage[] {
+function authorized(event: EventOfType<"PaymentAuthorized" | "PaymentCardSaved">): WebhookMessage[] {
   const d = event.data;
-  if (d.customerId === undefined || d.booking === undefined) return [paymentMessage(event)];
+  // Issue 71: a card saved for a stay beyond a hold's lifetime makes it RESERVED too, nothing held.
+  const [state, at, told] =
+    event.type === "PaymentAuthorized"
+      ? (["authorized", event.data.authorizedAt, [paymentMessage(event)]] as const)
+      : (["card-saved", event.data.savedAt, []] as const);
+  if (d.customerId === undefined || d.booking === undefined) return [...told];
   return [
-    paymentMessage(event),
-    message("reservation.reserved", d.authorizedAt, {
+    ...told,
+    message("reservation.reserved", at, {
       reservationId: d.reservationId,
       parkingLotId: d.parkingLotId,
       customerId: d.customerId,
       status: "RESERVED",
-      reservedAt: d.authorizedAt,
+      reservedAt: at,
       amount: d.booking.amount,
       ...(d.booking.startsAt ? { startsAt: d.booking.startsAt } : {}),
       ...(d.booking.endsAt ? { endsAt: d.booking.endsAt } : {}),
-      payment: { state: "authorized", amount: d.amount, currency: d.currency },
+      payment: { state, amount: d.amount, currency: d.currency },
     }),
   ];
 }
@@ -95,6 +100,7 @@ const TO_MESSAGE: Mappers = {
           ...(d.endsAt ? { endsAt: d.endsAt } : {}),
         }),
   PaymentAuthorized: authorized,
+  PaymentCardSaved: authorized,
   ReservationCanceled: (event, stored) => {
     const d = event.data;
     const reason = cancellationReason(event, stored);

@@ -20,6 +20,7 @@ import {
   refusalOf,
   tokenOf,
 } from "./payment-methods.js";
+import type { SetupIntents } from "./setup-intents.js";
 
 export { StripeFailure };
 
@@ -29,6 +30,8 @@ export interface BankState {
   customers: Record<string, Customer>;
   /** The PaymentMethods made as Stripe.js makes them (payment-methods.ts); test tokens are not kept. */
   paymentMethods?: PaymentMethods;
+  /** Issue 71: cards saved without a payment (setup-intents.ts). */
+  setupIntents?: SetupIntents;
 }
 
 export const emptyBank = (): BankState => ({ intents: {}, refunds: {}, customers: {}, paymentMethods: {} });

@@ -8,6 +8,13 @@ import { parseForm } from "./form.js";
 import { type Ledger, ledgerOf, ledgerProblems } from "./ledger.js";
 import { clock, eventObject, type JsonObject, newId, now } from "./objects.js";
 import { createPaymentMethod } from "./payment-methods.js";
+import {
+  authenticateSetupIntent,
+  confirmSetupIntent,
+  createSetupIntent,
+  retrieveSetupIntent,
+  type SetupIntentBank,
+} from "./setup-intents.js";
 import { type Delivery, WebhookSender, type WebhookSettings } from "./webhooks.js";
 
 /**
@@ -210,6 +217,23 @@ export class StripeServer {
     return intent;
   }
 
+  /** The customer completes 3-D Secure on a SetupIntent that `requires_action` (issue 71). */
+  authenticateSetup(setupIntentId: string): JsonObject {
+    return authenticateSetupIntent(this.setups, setupIntentId);
+  }
+
+  /** What the SetupIntents work on (setup-intents.ts): the bank's state and its webhooks. */
+  private get setups(): SetupIntentBank {
+    this.state.setupIntents ??= {};
+    this.state.paymentMethods ??= {};
+    return {
+      setupIntents: this.state.setupIntents,
+      methods: this.state.paymentMethods,
+      customers: this.state.customers,
+      emit: (type, object) => this.emit(type, object),
+    };
+  }
+
   /**
    * Moves the server's clock on (every server in this process: one clock), then lets the
    * authorizations older than seven days lapse (payment_intent.canceled goes out for each).
@@ -403,6 +427,9 @@ export class StripeServer {
       "post /v1/customers": () => this.bank.createCustomer(params),
       "get /v1/customers/{customer}": () => this.bank.retrieveCustomer(id),
       "delete /v1/customers/{customer}": () => this.bank.deleteCustomer(id),
+      "post /v1/setup_intents": () => createSetupIntent(this.setups, params),
+      "get /v1/setup_intents/{intent}": () => retrieveSetupIntent(this.setups, id),
+      "post /v1/setup_intents/{intent}/confirm": () => confirmSetupIntent(this.setups, id, params),
       "get /v1/events/{id}": () => {
         const event = this.events.get(id);
         if (!event)

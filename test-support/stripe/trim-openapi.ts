@@ -24,6 +24,10 @@ const OPERATIONS: Record<string, readonly ("get" | "post" | "delete")[]> = {
   "/v1/customers": ["post"],
   "/v1/customers/{customer}": ["get", "delete"],
   "/v1/events/{id}": ["get"],
+  // Issue 71: a card saved for later without holding money (https://docs.stripe.com/payments/save-and-reuse).
+  "/v1/setup_intents": ["post"],
+  "/v1/setup_intents/{intent}": ["get"],
+  "/v1/setup_intents/{intent}/confirm": ["post"],
 };
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

@@ -19,6 +19,8 @@ export function paymentWords(p: Payment): string {
       return t("payment.authorized", { amount: `${money(p.authorized)}${cur}` });
     case "lapsed":
       return t("payment.lapsed");
+    case "card-saved":
+      return t("payment.cardSaved");
     case "captured":
     case "partially_refunded":
     case "refunded":

@@ -60,11 +60,14 @@ export function failPayment(command: FailPayment, state: RegisteredLot): Decisio
   const { parkingLotId, reservationId } = command;
   if (!state.reservations.has(reservationId))
     return reject({ code: "ReservationNotFound", parkingLotId, reservationId });
-  const record = pendingOf(state, reservationId);
-  if (!record) return accept(); // authorized, failed or canceled already
-  // Ended by the clock already (its window over unused, its closure begun): what every view shows
-  // stands, and the fact time brought is recorded as such.
-  if (statusIn(state, reservationId, record, ms(command.now)) !== "PENDING_PAYMENT") return accept();
+  const record = state.reservations.get(reservationId);
+  // Issue 71: a booking confirmed on a saved card whose hold before the stay failed (its payment's
+  // stream failed it first; an authorized one never comes here) is canceled too, unless it began.
+  const status = record && statusIn(state, reservationId, record, ms(command.now));
+  const failing = status === "PENDING_PAYMENT" || (status === "RESERVED" && record?.paid);
+  // Authorized, failed or canceled already; or ended by the clock (its window over unused, its
+  // closure begun): what every view shows stands, and the fact time brought is recorded as such.
+  if (!record || !failing) return accept();
   return accept(canceled(state.parkingLotId, reservationId, record, "payment-failed", command.now));
 }
 

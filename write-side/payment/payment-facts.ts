@@ -34,6 +34,7 @@ export function failedBecause(data: EventOfType<"PaymentFailed">["data"]): Payme
 /** A booking's payment's state as the reservation view shows it (issue 38). */
 export type PaymentViewState =
   | "pending"
+  | "card-saved"
   | "authorized"
   | "lapsed"
   | "captured"
@@ -58,7 +59,7 @@ export function paymentStateOf(payment: {
   readonly refunded: number;
   readonly released: number;
 }): PaymentViewState {
-  if (payment.state !== "authorized" && payment.state !== "lapsed") return payment.state;
+  if (payment.state === "pending" || payment.state === "failed") return payment.state;
   if (payment.refunded > 0) return payment.refunded < payment.captured ? "partially_refunded" : "refunded";
   if (payment.captured > 0) return "captured";
   return payment.released > 0 ? "released" : payment.state;

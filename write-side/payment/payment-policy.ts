@@ -141,3 +141,33 @@ export function settlementOf(ask: SettleAsk, authorized: number, at: string): Se
       });
   }
 }
+
+/**
+ * Issue 71: how long a card authorization holds its amount before it lapses: seven days for an
+ * online (customer-initiated, card-not-present) card payment at Stripe
+ * (https://docs.stripe.com/payments/place-a-hold-on-a-payment-method, "Authorization validity windows").
+ */
+export const CARD_HOLD_LIFETIME_MS = 7 * DAY_MS;
+
+/**
+ * Issue 71: how long before a stay booked beyond a hold's lifetime its saved card is held
+ * off-session (AUTHORIZE_BEFORE_STAY_HOURS, docs/operations.md): by default a day before it starts.
+ */
+export const AUTHORIZE_BEFORE_STAY_HOURS = 24;
+
+/**
+ * Issue 71, the horizon rule: a booking is authorized when it is made only if its stay ends within
+ * a hold's lifetime from then (an open-ended stay, whose end nobody knows, is held at once as
+ * before); otherwise its card is saved without holding money and held off-session `leadHours`
+ * before the stay starts (`authorizeAt`), or at once when that time has come already.
+ */
+export function holdPlanOf(
+  booking: { readonly startsAt?: string; readonly endsAt?: string },
+  now: string,
+  leadHours: number = AUTHORIZE_BEFORE_STAY_HOURS,
+): { readonly authorizeAt?: string } {
+  const at = Date.parse(now);
+  if (booking.endsAt === undefined || Date.parse(booking.endsAt) - at <= CARD_HOLD_LIFETIME_MS) return {};
+  const authorizeAt = Date.parse(booking.startsAt ?? booking.endsAt) - leadHours * 3_600_000;
+  return authorizeAt > at ? { authorizeAt: new Date(authorizeAt).toISOString() } : {};
+}

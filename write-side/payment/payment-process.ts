@@ -163,7 +163,7 @@ export function afterPayment(
 ): ProcessStep {
   if (payment.kind !== "open") return DONE;
   if (paid.type === "AuthorizePayment" && command.type === "AuthorizePayment")
-    return payment.status === "authorized" ? { kind: "lot", command } : DONE;
+    return payment.status === "authorized" || payment.status === "saved" ? { kind: "lot", command } : DONE;
   if (paid.type !== "FailPayment" || (command.type !== "FailPayment" && command.type !== "ExpirePaymentHold"))
     return DONE;
   if (payment.status === "failed") return { kind: "lot", command };
@@ -228,8 +228,10 @@ function authorizeStep(command: AuthorizePayment, lot: RegisteredLot, payment: P
 function failStep(command: FailPayment, lot: RegisteredLot, payment: PaymentState): ProcessStep {
   const { parkingLotId, reservationId } = command;
   if (!knows(lot, reservationId, payment)) return notFound(command);
-  if (!awaitingPayment(lot, reservationId)) return DONE; // authorized, failed or canceled already
-  if (endedByClock(lot, reservationId, command.now)) return DONE;
+  // Issue 71: a saved card's hold before the stay failed: the confirmed booking goes too (lot.ts).
+  const saved = payment.kind === "open" && payment.status === "saved" && !payment.settled;
+  if (!saved && !awaitingPayment(lot, reservationId)) return DONE; // authorized, failed or canceled already
+  if (!saved && endedByClock(lot, reservationId, command.now)) return DONE;
   const failure = {
     reservationId,
     parkingLotId,

@@ -23,7 +23,9 @@ import {
 
 export type { SettleAsk } from "./payment-policy.js";
 
+import { carriedOver } from "./payment-carried.js";
 import type { CommandRejection as Rejection } from "./payment-rejections.js";
+import { authorizeSaved, cardSaved, confirmed } from "./saved-card.js";
 
 /**
  * A reservation's payment as its own aggregate (issue 48, item 1): a pure decider over the stream
@@ -51,7 +53,8 @@ export interface OpenPayment {
   readonly kind: "open";
   readonly parkingLotId: string;
   readonly reservationId: string;
-  readonly status: "pending" | "authorized" | "failed";
+  /** Issue 71: `saved`: confirmed on a card saved for later (saved-card.ts), nothing held yet. */
+  readonly status: "pending" | "saved" | "authorized" | "failed";
   /** The intent that counts: the one recorded first (or, before issue 47, the one authorized). */
   readonly intentId?: string;
   readonly currency?: string;
@@ -80,6 +83,8 @@ export interface OpenPayment {
    * nothing is held since; the settlement charges the saved card off-session.
    */
   readonly lapsedAt?: string;
+  /** Issue 71: a saved card's: what is to be held off-session, and when (PaymentCardSaved). */
+  readonly saved?: { readonly amount: number; readonly authorizeAt: string };
   /** Where its capture went when its authorization had lapsed (an off-session charge): refunds go there. */
   readonly capturedOn?: string;
 }
@@ -144,18 +149,6 @@ function stepped(
 /** A payment's stream's facts: its own, and the one the upgrade carried over from a lot's stream. */
 export type PaymentStreamEvent = PaymentEvent | EventOfType<"PaymentCarriedOver">;
 
-/** The payment as the upgrade carried it over: the state it holds, whatever came before on its stream. */
-export function carriedOver(data: EventOfType<"PaymentCarriedOver">["data"]): OpenPayment {
-  const { carriedAt: _at, intentId, currency, endedAt, ...rest } = data;
-  return {
-    kind: "open",
-    ...rest,
-    ...(intentId !== undefined ? { intentId } : {}),
-    ...(currency !== undefined ? { currency } : {}),
-    ...(endedAt !== undefined ? { endedAt } : {}),
-  };
-}
-
 export function evolvePaymentAggregate(state: PaymentState, event: PaymentStreamEvent): PaymentState {
   if (event.type === "PaymentCarriedOver") return carriedOver(event.data);
   const open = opened(state, event.data);
@@ -173,14 +166,18 @@ export function evolvePaymentAggregate(state: PaymentState, event: PaymentStream
       return { ...open, releasedIntents: [...open.releasedIntents, event.data.intentId] };
     case "PaymentHoldLapsed":
       return { ...open, lapsedAt: event.data.lapsedAt };
+    case "PaymentCardSaved":
+      return cardSaved(open, event.data);
     case "PaymentAuthorized": {
       const { intentId, amount, currency } = event.data;
-      if (open.status !== "pending") return open;
+      if (open.status !== "pending" && open.status !== "saved") return open;
       const fact: PaymentFact = { kind: "authorized", intentId, amount };
       return { ...open, status: "authorized", intentId, currency, authorized: amount, facts: [fact] };
     }
     case "PaymentFailed":
-      return open.status === "pending" ? { ...open, status: "failed", endedAt: event.data.failedAt } : open;
+      return open.status === "pending" || open.status === "saved"
+        ? { ...open, status: "failed", endedAt: event.data.failedAt }
+        : open;
     case "PaymentSettlementDecided": {
       const { refund, because, decidedAt } = event.data;
       const refunds = refund > 0 ? [...open.refundsOutstanding, refund] : open.refundsOutstanding;
@@ -294,16 +291,19 @@ export function decideAuthorization(
   ask: BookingAsk,
   booking: Pick<EventOfType<"PaymentAuthorized">["data"], "customerId" | "booking"> = {},
 ): PaymentDecision {
-  const { parkingLotId, reservationId, intentId, amount, currency } = command;
-  if (state.kind === "open" && state.status === "authorized" && state.intentId === intentId) return accept();
+  const { parkingLotId, reservationId, intentId, amount, currency, authorizeAt } = command;
+  if (state.kind === "open" && confirmed(state) && state.intentId === intentId) return accept();
+  if (state.kind === "open" && state.status === "saved") return authorizeSaved(state, command);
   if (!ask.awaiting || (state.kind === "open" && state.status !== "pending"))
     return reject({ code: "PaymentNotPending", parkingLotId, reservationId });
-  const reason = mismatchOf(state, ask, { intentId, amount, currency });
+  // Issue 71: a card saved (the booking confirmed, nothing held) names its SetupIntent, never recorded.
+  const word = authorizeAt === undefined ? { intentId, amount, currency } : { amount, currency };
+  const reason = mismatchOf(state, ask, word);
   if (reason) return reject({ code: "PaymentMismatch", parkingLotId, reservationId, reason });
-  return accept({
-    type: "PaymentAuthorized",
-    data: { reservationId, parkingLotId, intentId, amount, currency, authorizedAt: command.now, ...booking },
-  });
+  const data = { reservationId, parkingLotId, intentId, amount, currency, ...booking };
+  if (authorizeAt !== undefined)
+    return accept({ type: "PaymentCardSaved", data: { ...data, authorizeAt, savedAt: command.now } });
+  return accept({ type: "PaymentAuthorized", data: { ...data, authorizedAt: command.now } });
 }
 
 const decided = (
@@ -334,7 +334,7 @@ const decided = (
 
 /** The settlement of an authorized payment whose booking ended; nothing for any other payment. */
 export function decideSettlement(state: PaymentState, ask: SettleAsk, at: string): PaymentDecision {
-  if (state.kind !== "open" || state.status !== "authorized" || state.settled) return accept();
+  if (state.kind !== "open" || !confirmed(state) || state.settled) return accept();
   return accept(decided(state, settlementOf(ask, state.authorized, at), ask.because, at));
 }
 
@@ -353,7 +353,7 @@ const refundableNow = (state: OpenPayment): number =>
 /** An operator's refund: of what was captured, less refunded and under way, within the window. */
 export function decideRefund(state: PaymentState, command: RefundPayment): PaymentDecision {
   const { parkingLotId, reservationId, amount, reason, now } = command;
-  if (state.kind !== "open" || state.status !== "authorized" || state.captured === 0)
+  if (state.kind !== "open" || !confirmed(state) || state.captured === 0)
     return reject({ code: "NotPaid", parkingLotId, reservationId });
   const until = refundableUntil(state);
   if (until !== undefined && until <= Date.parse(now))
@@ -383,8 +383,10 @@ export function decideFailure(
   failure: Omit<EventOfType<"PaymentFailed">["data"], "failedAt">,
   at: string,
 ): PaymentDecision {
-  if (state.kind === "open" && state.status !== "pending") return accept(); // authorized or failed already
+  const saved = state.kind === "open" && state.status === "saved"; // issue 71: its hold before the stay
+  if (state.kind === "open" && state.status !== "pending" && !saved) return accept(); // authorized or failed
   if (
+    !saved &&
     failure.intentId !== undefined &&
     mismatchOf(state, { awaiting: true, amount: 0, currency: "" }, failure)
   )
@@ -424,7 +426,7 @@ export function decideHoldLapsed(state: PaymentState, command: RecordHoldLapsed)
 /** What the provider did with one step of a settlement, recorded once per (settlement, step). */
 export function decideOutcome(state: PaymentState, command: RecordPaymentOutcome): PaymentDecision {
   const { parkingLotId, reservationId, settlementId, step, outcome, now } = command;
-  if (state.kind !== "open" || state.status !== "authorized")
+  if (state.kind !== "open" || !confirmed(state))
     return reject({ code: "NotPaid", parkingLotId, reservationId });
   if (state.steps.includes(stepKey(settlementId, step))) return accept(); // recorded already
   const ids = { reservationId, parkingLotId };
@@ -491,6 +493,6 @@ export function intentInUse(state: PaymentState, awaiting: boolean, intentId: st
 
 /** Issue 47: the intent a booking that ended unpaid (canceled, expired, declined) left open, if any. */
 export function unpaidIntentOf(state: PaymentState, awaiting: boolean): string | undefined {
-  if (state.kind !== "open" || !state.intentId || state.status === "authorized" || awaiting) return undefined;
+  if (state.kind !== "open" || !state.intentId || confirmed(state) || awaiting) return undefined;
   return state.releasedIntents.includes(state.intentId) ? undefined : state.intentId;
 }

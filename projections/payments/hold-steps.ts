@@ -1,0 +1,118 @@
+import type { Logger } from "../../platform/logger.js";
+import type { AuthorizePayment } from "../../schemas/commands.js";
+import type { PaymentState } from "../../write-side/payment/payment.js";
+import type { AuthorizePlan, HoldPlan, PaymentPlan } from "./payment-plans.js";
+import {
+  type PaymentMetadata,
+  type PaymentProvider,
+  type ProviderFailure,
+  type ProviderOutcome,
+  stepKey,
+} from "./provider.js";
+
+/**
+ * Issue 71, the payments process manager's steps for a stay beyond a card hold's lifetime (the
+ * horizon rule, write-side/payment/payment-policy.ts holdPlanOf): the card saved at booking, held
+ * off-session before the stay. payment-steps.ts runs them, with its own steps as `helpers`.
+ */
+
+type PlanResult = "done" | "retry";
+type Cause = { readonly correlationId: string; readonly causationId: string };
+
+/** What these steps use of payment-steps.ts's StepDeps. */
+export interface HoldDeps {
+  readonly provider: PaymentProvider;
+  readonly send: (
+    command: AuthorizePayment,
+    cause: Cause,
+  ) => Promise<{ readonly ok: true } | { readonly ok: false; readonly code: string }>;
+  readonly logger: Pick<Logger, "info">;
+  readonly now: () => string;
+  readonly paymentState: (parkingLotId: string, reservationId: string) => Promise<PaymentState>;
+}
+
+/** payment-steps.ts's own steps: a failure recorded, the provider customer, an intent released. */
+export interface HoldHelpers {
+  readonly failed: (outcome: ProviderFailure, plan: AuthorizePlan | HoldPlan) => Promise<PlanResult>;
+  readonly customerOf: (ref: string) => Promise<ProviderOutcome<string>>;
+  readonly release: (
+    intent: { readonly intentId: string; readonly parkingLotId: string; readonly reservationId: string },
+    key: string,
+    cause: Cause,
+  ) => Promise<PlanResult>;
+}
+
+const metadataOf = (plan: PaymentPlan): PaymentMetadata => ({
+  reservationId: plan.reservationId,
+  parkingLotId: plan.parkingLotId,
+});
+
+/**
+ * Issue 71: a stay beyond a hold's lifetime: the card is saved to the customer's provider customer
+ * (a SetupIntent), nothing held, and the booking confirmed on it (PaymentCardSaved, which plans its
+ * hold before the stay). A card that asks for 3-D Secure to be saved is held at once instead, as
+ * any booking's (the customer confirms that intent; its hold may lapse, and is then charged).
+ */
+export async function saveForLater(
+  plan: AuthorizePlan,
+  method: string,
+  customer: string,
+  authorizeAt: string,
+  deps: HoldDeps,
+  helpers: HoldHelpers,
+): Promise<PlanResult | "hold-now"> {
+  const lot = { parkingLotId: plan.parkingLotId, reservationId: plan.reservationId };
+  const saved = await deps.provider.saveCard({
+    paymentMethod: method,
+    customer,
+    metadata: metadataOf(plan),
+    idempotencyKey: stepKey(plan.eventId, "save"),
+  });
+  if (!saved.ok) return helpers.failed(saved, plan);
+  if (saved.value.status !== "saved") return "hold-now";
+  const { amount, currency } = plan;
+  const intentId = saved.value.setupId;
+  const command = { type: "AuthorizePayment", ...lot, intentId, amount, currency, authorizeAt } as const;
+  const sent = await deps.send(
+    { ...command, now: deps.now() },
+    { correlationId: plan.correlationId, causationId: plan.eventId },
+  );
+  if (!sent.ok) deps.logger.info({ ...lot, code: sent.code }, "the booking did not take its saved card");
+  return "done";
+}
+
+/**
+ * Issue 71: a saved card held off-session before the stay (PaymentCardSaved's `authorizeAt`), with
+ * the customer's provider customer: authorized, the payment reads `authorized`; declined (a card
+ * that asks for the customer: `authentication_required`), the payment fails and its booking is
+ * canceled (the lot's policy: the spot released, PaymentFailed saying why). A booking that ended
+ * meanwhile asks for nothing.
+ */
+export async function holdBeforeStay(
+  plan: HoldPlan,
+  deps: HoldDeps,
+  helpers: HoldHelpers,
+): Promise<PlanResult> {
+  const lot = { parkingLotId: plan.parkingLotId, reservationId: plan.reservationId };
+  const payment = await deps.paymentState(plan.parkingLotId, plan.reservationId);
+  if (payment.kind !== "open" || payment.status !== "saved" || payment.settled || !plan.method) return "done";
+  const customer = plan.customer ? await helpers.customerOf(plan.customer) : undefined;
+  if (customer && !customer.ok) return helpers.failed(customer, plan);
+  const held = await deps.provider.authorizeOffSession({
+    amount: plan.amount,
+    currency: plan.currency,
+    paymentMethod: plan.method,
+    ...(customer ? { customer: customer.value } : {}),
+    metadata: metadataOf(plan),
+    idempotencyKey: stepKey(plan.eventId, "authorize"),
+  });
+  if (!held.ok) return helpers.failed(held, plan);
+  const { intentId, amount } = held.value;
+  const cause = { correlationId: plan.correlationId, causationId: plan.eventId };
+  const sent = await deps.send(
+    { type: "AuthorizePayment", ...lot, intentId, amount, currency: plan.currency, now: deps.now() },
+    cause,
+  );
+  if (sent.ok) return "done";
+  return helpers.release({ ...lot, intentId }, stepKey(plan.eventId, "release"), cause);
+}

@@ -1,0 +1,58 @@
+import type { AuthorizePayment } from "../../schemas/commands.js";
+import type { EventOfType } from "../../schemas/events.js";
+import type { PaymentEvent } from "./payment-facts.js";
+import type { CommandRejection } from "./payment-rejections.js";
+
+/** What of the payment's state (payment.ts's OpenPayment) the saved card's rules read. */
+interface Payment {
+  readonly status: "pending" | "saved" | "authorized" | "failed";
+  readonly currency?: string;
+  readonly settled: boolean;
+  readonly saved?: { readonly amount: number; readonly authorizeAt: string };
+}
+
+type PaymentDecision =
+  | { readonly ok: true; readonly events: readonly PaymentEvent[] }
+  | { readonly ok: false; readonly rejection: CommandRejection };
+
+/**
+ * Issue 71: a booking whose stay ends beyond a card hold's lifetime is confirmed on its card saved
+ * for later (PaymentCardSaved: status `saved`, nothing held), and held off-session a stated time
+ * before the stay (payment-policy.ts, holdPlanOf): that authorization is an intent of its own (the
+ * card was saved with a SetupIntent), which the payment's decider (payment.ts) takes here.
+ */
+
+/** Whether the booking's payment confirmed it: authorized, or its card saved for later. */
+export const confirmed = (state: Payment): boolean =>
+  state.status === "authorized" || state.status === "saved";
+
+/** A pending payment's card saved: confirmed, nothing held, `amount` to hold at `authorizeAt`. */
+export const cardSaved = <P extends Payment>(open: P, data: EventOfType<"PaymentCardSaved">["data"]): P =>
+  open.status === "pending"
+    ? {
+        ...open,
+        status: "saved" as const,
+        intentId: data.intentId,
+        currency: data.currency,
+        saved: { amount: data.amount, authorizeAt: data.authorizeAt },
+      }
+    : open;
+
+/**
+ * The hold made off-session before the stay: any intent the payments process manager made for it
+ * (a new one), for at least what the booking is to hold, in its currency. A second card saved is
+ * nothing to record (`authorizeAt`: the booking's card was saved already).
+ */
+export function authorizeSaved(state: Payment, command: AuthorizePayment): PaymentDecision {
+  const { parkingLotId, reservationId, intentId, amount, currency, authorizeAt, now } = command;
+  if (authorizeAt !== undefined) return { ok: true, events: [] };
+  // Its booking ended meanwhile (its settlement decided): the hold is refused, and so released.
+  if (state.settled)
+    return { ok: false, rejection: { code: "PaymentNotPending", parkingLotId, reservationId } };
+  const short = amount < (state.saved?.amount ?? 0);
+  const reason = currency !== state.currency ? "currency" : short ? "amount" : undefined;
+  if (reason)
+    return { ok: false, rejection: { code: "PaymentMismatch", parkingLotId, reservationId, reason } };
+  const data = { reservationId, parkingLotId, intentId, amount, currency, authorizedAt: now };
+  return { ok: true, events: [{ type: "PaymentAuthorized", data }] };
+}

@@ -1,0 +1,209 @@
+import { describe, expect, it } from "vitest";
+import { LOT, lotRegistered, NOW, parkingReserved } from "../../test-support/given-when-then.js";
+import { decide, fold, type ParkingLotEvent } from "../parking-lot/decider.js";
+import {
+  decideAuthorization,
+  decideFailure,
+  decideSettlement,
+  evolvePaymentAggregate,
+  noPayment,
+  type PaymentState,
+} from "./payment.js";
+import type { PaymentEvent } from "./payment-facts.js";
+import { paymentStateOf } from "./payment-facts.js";
+import type { PaymentCommand } from "./payment-handler.js";
+import { AUTHORIZE_BEFORE_STAY_HOURS, CARD_HOLD_LIFETIME_MS, holdPlanOf } from "./payment-policy.js";
+import { afterPayment, firstStep } from "./payment-process.js";
+
+/*
+ * Issue 71, holds that fit the horizon: given a booking's payment facts, when the provider's word
+ * arrives, then what is recorded. A stay ending beyond a card hold's seven days is confirmed on its
+ * card saved (nothing held, never `authorized`), held off-session a stated time before the stay, and
+ * canceled when that hold fails.
+ */
+
+const ID = "res-1";
+const ids = { parkingLotId: LOT, reservationId: ID };
+const T0 = Date.parse(NOW);
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const iso = (ms: number) => new Date(T0 + ms).toISOString();
+const given = (events: readonly PaymentEvent[]): PaymentState =>
+  events.reduce(evolvePaymentAggregate, noPayment);
+const ask = { awaiting: true, amount: 5000, currency: "KRW" };
+const STARTS = iso(10 * DAY);
+const AUTHORIZE_AT = iso(10 * DAY - AUTHORIZE_BEFORE_STAY_HOURS * HOUR);
+
+const created: PaymentEvent = {
+  type: "PaymentIntentCreated",
+  data: { ...ids, intentId: "seti_1", amount: 5000, currency: "KRW", createdAt: NOW },
+};
+const saveCard = {
+  type: "AuthorizePayment",
+  ...ids,
+  intentId: "seti_1",
+  amount: 5000,
+  currency: "KRW",
+  authorizeAt: AUTHORIZE_AT,
+  now: NOW,
+} as const;
+const cardSaved: PaymentEvent = {
+  type: "PaymentCardSaved",
+  data: {
+    ...ids,
+    intentId: "seti_1",
+    amount: 5000,
+    currency: "KRW",
+    authorizeAt: AUTHORIZE_AT,
+    savedAt: NOW,
+  },
+};
+const holdBeforeStay = {
+  type: "AuthorizePayment",
+  ...ids,
+  intentId: "pi_2",
+  amount: 5000,
+  currency: "KRW",
+  now: AUTHORIZE_AT,
+} as const;
+
+describe("the horizon rule (holdPlanOf)", () => {
+  it("holds at booking a stay ending within a hold's seven days, and an open-ended one", () => {
+    expect(holdPlanOf({ startsAt: iso(6 * DAY), endsAt: iso(7 * DAY) }, NOW)).toEqual({});
+    expect(holdPlanOf({}, NOW)).toEqual({});
+    expect(CARD_HOLD_LIFETIME_MS).toBe(7 * DAY);
+  });
+
+  it("saves the card for a stay ending later, held the stated hours before it starts (at once if that has come)", () => {
+    expect(holdPlanOf({ startsAt: STARTS, endsAt: iso(10 * DAY + HOUR) }, NOW)).toEqual({
+      authorizeAt: AUTHORIZE_AT,
+    });
+    expect(holdPlanOf({ startsAt: iso(30 * DAY), endsAt: iso(30 * DAY + HOUR) }, NOW, 48)).toEqual({
+      authorizeAt: iso(28 * DAY),
+    });
+    // A stay of eight days starting in an hour: its hold cannot wait.
+    expect(holdPlanOf({ startsAt: iso(HOUR), endsAt: iso(8 * DAY) }, NOW)).toEqual({});
+  });
+});
+
+describe("a payment whose card is saved for a stay beyond a hold's lifetime", () => {
+  it("given a pending payment, when its card is saved, then PaymentCardSaved (never PaymentAuthorized): card-saved, nothing held", () => {
+    const decision = decideAuthorization(given([created]), saveCard, ask);
+    expect(decision).toEqual({ ok: true, events: [cardSaved] });
+    const state = given([created, cardSaved]);
+    expect(state).toMatchObject({ status: "saved", authorized: 0, saved: { amount: 5000 } });
+    expect(paymentStateOf({ state: "card-saved", captured: 0, refunded: 0, released: 0 })).toBe("card-saved");
+    // Told twice (a retry, a second replica): nothing more.
+    expect(decideAuthorization(state, saveCard, { ...ask, awaiting: false })).toEqual({
+      ok: true,
+      events: [],
+    });
+  });
+
+  it("when its hold before the stay arrives (a new intent), then PaymentAuthorized of it; too little or another currency is refused", () => {
+    const state = given([created, cardSaved]);
+    const decision = decideAuthorization(state, holdBeforeStay, { ...ask, awaiting: false });
+    expect(decision).toEqual({
+      ok: true,
+      events: [
+        {
+          type: "PaymentAuthorized",
+          data: { ...ids, intentId: "pi_2", amount: 5000, currency: "KRW", authorizedAt: AUTHORIZE_AT },
+        },
+      ],
+    });
+    const after = given([created, cardSaved, ...(decision.ok ? decision.events : [])]);
+    expect(after).toMatchObject({ status: "authorized", intentId: "pi_2", authorized: 5000 });
+    expect(decideAuthorization(state, { ...holdBeforeStay, amount: 4000 }, ask)).toMatchObject({
+      ok: false,
+      rejection: { code: "PaymentMismatch", reason: "amount" },
+    });
+    expect(decideAuthorization(state, { ...holdBeforeStay, currency: "USD" }, ask)).toMatchObject({
+      ok: false,
+      rejection: { code: "PaymentMismatch", reason: "currency" },
+    });
+  });
+
+  it("given its booking ended before the hold (settled), when the hold arrives, then it is refused (and so released)", () => {
+    const canceled: PaymentEvent = {
+      type: "PaymentSettlementDecided",
+      data: {
+        ...ids,
+        intentId: "seti_1",
+        currency: "KRW",
+        capture: 0,
+        release: 0,
+        offSession: 0,
+        refund: 0,
+        because: "customer-cancel",
+        decidedAt: iso(DAY),
+      },
+    };
+    const terms = {
+      currency: "KRW",
+      deposit: 0,
+      noShowFee: 0,
+      cancellation: { feePercent: 50, freeUntilMinutesBefore: 60 },
+    };
+    // Canceled early, nothing held: its settlement moves nothing.
+    expect(
+      decideSettlement(
+        given([created, cardSaved]),
+        { because: "customer-cancel", terms, startsAt: STARTS },
+        iso(DAY),
+      ),
+    ).toEqual({ ok: true, events: [{ ...canceled, data: { ...canceled.data } }] });
+    expect(decideAuthorization(given([created, cardSaved, canceled]), holdBeforeStay, ask)).toEqual({
+      ok: false,
+      rejection: { code: "PaymentNotPending", ...ids },
+    });
+  });
+
+  it("when its hold before the stay is declined (authentication_required), then the payment fails and the confirmed booking is canceled, its spot released", () => {
+    const failure = {
+      ...ids,
+      reason: "declined" as const,
+      intentId: "pi_2",
+      code: "authentication_required",
+    };
+    const decision = decideFailure(given([created, cardSaved]), failure, AUTHORIZE_AT);
+    expect(decision).toEqual({
+      ok: true,
+      events: [{ type: "PaymentFailed", data: { ...failure, failedAt: AUTHORIZE_AT } }],
+    });
+    // The lot: confirmed on the saved card, RESERVED; the process takes the failure to it, which cancels it.
+    const lotEvents: ParkingLotEvent[] = [
+      lotRegistered(),
+      parkingReserved({
+        startsAt: STARTS,
+        endsAt: iso(10 * DAY + HOUR),
+        payment: { amount: 5000, currency: "KRW", holdUntil: iso(15 * 60_000) },
+      }),
+      {
+        type: "ReservationConfirmed",
+        data: { ...ids, customerId: "CUST1", intentId: "seti_1", confirmedAt: NOW },
+      },
+    ];
+    const fail = {
+      type: "FailPayment",
+      ...ids,
+      intentId: "pi_2",
+      code: "authentication_required",
+      now: AUTHORIZE_AT,
+    } as const;
+    const step = firstStep(fail, fold(lotEvents), given([created, cardSaved]));
+    expect(step).toMatchObject({ kind: "pay", command: { type: "FailPayment" } });
+    const failed = decision.ok ? decision.events : [];
+    const next = afterPayment(
+      fail,
+      (step as { command: PaymentCommand }).command,
+      given([created, cardSaved, ...failed]),
+    );
+    expect(next).toEqual({ kind: "lot", command: fail });
+    const lot = decide(fail, fold(lotEvents), {});
+    expect(lot).toMatchObject({
+      ok: true,
+      events: [{ type: "ReservationCanceled", data: { reservationId: ID, reason: "payment-failed" } }],
+    });
+  });
+});
