@@ -5,20 +5,21 @@ import type { Document } from "../document-store/port.js";
 import type { Projection } from "../projections/read-models/projection.js";
 import { physicalCollection } from "../projections/runtime/checkpoints.js";
 import type { StoredDomainEvent } from "../schemas/event-codec.js";
-import { CURRENT_SCHEMA_VERSION, type DomainEvent } from "../schemas/events.js";
+import { CURRENT_SCHEMA_VERSION, type DomainEvent, EVENT_DEFINITIONS } from "../schemas/events.js";
+import { paymentStream } from "../write-side/payment/payment.js";
 
 /** The generation a spec writes (any would do: the projection only sees logical names). */
 const GENERATION = 1;
 
 /**
- * An event of the log as a projection receives it: at the next position, with plain metadata; the
- * spec's events are one stream's, in order (revision = commit - 1).
+ * An event of the log as a projection receives it: at the next position, with plain metadata, on
+ * its stream (streamOf; revision = commit - 1).
  */
 function stored(event: DomainEvent, commit: number): StoredDomainEvent {
   return {
     event,
     id: randomUUID(),
-    streamId: "spec",
+    streamId: streamOf(event),
     revision: commit - 1,
     position: { commit, prepare: commit },
     metadata: {
@@ -28,6 +29,14 @@ function stored(event: DomainEvent, commit: number): StoredDomainEvent {
     },
     createdAt: new Date(0),
   };
+}
+
+/** A payment's fact is on its payment's stream (as the service appends it); every other on one. */
+function streamOf(event: DomainEvent): string {
+  const reservationId = (event.data as { reservationId?: unknown }).reservationId;
+  return EVENT_DEFINITIONS[event.type].stream === "payment" && typeof reservationId === "string"
+    ? paymentStream(reservationId)
+    : "spec";
 }
 
 /** What a projection left after the spec's events: its documents by logical collection. */

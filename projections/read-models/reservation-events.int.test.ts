@@ -108,6 +108,7 @@ describe("reservation-events projection (spec: events in, documents out)", () =>
       "ParkingReserved",
       "PaymentAuthorized",
       "PaymentCaptured",
+      "PaymentCardSaved",
       "PaymentFailed",
       "PaymentHoldLapsed",
       "PaymentIntentCreated",

@@ -10,6 +10,11 @@ const reserved = (window?: { startsAt: string; endsAt: string }): DomainEvent =>
   data: { ...who, carNumber: "12가3456", amount: 5000, reservedAt: "2026-11-22T09:00:00.000Z", ...window },
 });
 const window = { startsAt: "2026-11-22T10:00:00.000Z", endsAt: "2026-11-22T12:00:00.000Z" };
+/** The lot's own outcome of an authorization (issue 48), which follows it on the lot's stream. */
+const confirmed = (confirmedAt: string): DomainEvent => ({
+  type: "ReservationConfirmed",
+  data: { ...who, intentId: "pi_1", confirmedAt },
+});
 
 describe("reservations projection (spec: events in, documents out)", () => {
   let outcome: ProjectionOutcome | undefined;
@@ -109,6 +114,7 @@ describe("reservations projection (spec: events in, documents out)", () => {
           authorizedAt: "2026-11-22T09:01:00.000Z",
         },
       },
+      confirmed("2026-11-22T09:01:00.000Z"),
       {
         type: "PaymentCaptured",
         data: { ...who, ...pay, amount: 4000, currency: "KRW", capturedAt: "2026-11-22T12:00:00.000Z" },
@@ -156,6 +162,7 @@ describe("reservations projection (spec: events in, documents out)", () => {
         type: "PaymentAuthorized",
         data: { ...money, amount: 5000, authorizedAt: "2026-11-15T09:01:00.000Z" },
       },
+      confirmed("2026-11-15T09:01:00.000Z"),
       {
         type: "PaymentHoldLapsed",
         data: {
@@ -170,6 +177,41 @@ describe("reservations projection (spec: events in, documents out)", () => {
     expect((await outcome.documents("reservations"))[0]).toMatchObject({
       status: "RESERVED",
       payment: { state: "lapsed", authorized: 0, lapsedAt: "2026-11-22T09:02:00.000Z", captured: 0 },
+    });
+  });
+
+  it("issue 71: a far stay's card saved, then held before the stay after its car checked in (a late plan): the status stays the lot's", async () => {
+    const base = reserved(window) as Extract<DomainEvent, { type: "ParkingReserved" }>;
+    const payment = { amount: 5000, currency: "KRW", holdUntil: "2026-11-22T09:15:00.000Z" };
+    outcome = await spec.given(
+      { ...base, data: { ...base.data, payment } },
+      {
+        type: "PaymentCardSaved",
+        data: {
+          ...who,
+          intentId: "seti_1",
+          amount: 5000,
+          currency: "KRW",
+          authorizeAt: "2026-11-21T10:00:00.000Z",
+          savedAt: "2026-11-12T09:01:00.000Z",
+        },
+      },
+      confirmed("2026-11-12T09:01:00.000Z"),
+      { type: "ReservationCheckedIn", data: { ...who, checkedInAt: "2026-11-22T10:00:00.000Z" } },
+      {
+        type: "PaymentAuthorized",
+        data: {
+          ...who,
+          intentId: "pi_2",
+          amount: 5000,
+          currency: "KRW",
+          authorizedAt: "2026-11-22T10:01:00.000Z",
+        },
+      },
+    );
+    expect((await outcome.documents("reservations"))[0]).toMatchObject({
+      status: "CHECKED_IN",
+      payment: { state: "authorized", intentId: "pi_2", authorized: 5000 },
     });
   });
 

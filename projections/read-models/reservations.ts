@@ -3,6 +3,7 @@ import type { DomainEvent } from "../../schemas/events.js";
 import { ERASED } from "../../schemas/personal-data.js";
 import { MAX_PLATE_SUFFIXES, plateSuffixes } from "../../schemas/plates.js";
 import { spendableFromIssue } from "../../write-side/coupon/coupon.js";
+import { paymentStream } from "../../write-side/payment/payment.js";
 import { failedBecause } from "../../write-side/payment/payment-facts.js";
 import { couponEffectOf } from "../coupon-policy/coupon-policy.js";
 import { defineProjection, updateOne, upsertOne } from "./projection.js";
@@ -55,7 +56,7 @@ export const reservationsProjection = defineProjection({
   // shared one commit, and a page ending inside the batch skipped the rest of it.
   // 7: the coupon the booking spent (`spentCoupon`, issue 69) and from when its own coupon is
   // spendable (`coupon.spendableFrom`, issue 71).
-  version: 7,
+  version: 8,
   collections: {
     [RESERVATIONS]: [
       { name: "by_seq", keys: { seq: -1 } },
@@ -159,21 +160,22 @@ export const reservationsProjection = defineProjection({
         $set: { status: "NO_SHOW", ...couponDue(event) },
       }),
     // Issue 38: the booking's money, as recorded (the view reads its state with the decider's
-    // paymentStateOf). An authorization makes a pending booking RESERVED (only a pending one gets one).
-    PaymentAuthorized: ({ event }, collection) =>
+    // paymentStateOf). Written on a lot's own stream (before issue 48), an authorization made its
+    // pending booking RESERVED; on the payment's stream the lot's ReservationConfirmed does, and a
+    // hold placed later (issue 71: before a far stay) leaves a checked-in car's status alone.
+    PaymentAuthorized: ({ event, streamId }, collection) =>
       updateOne(collection, RESERVATIONS, event.data.reservationId, {
         $set: {
-          status: "RESERVED",
+          ...(streamId === paymentStream(event.data.reservationId) ? {} : { status: "RESERVED" }),
           "payment.state": "authorized",
           "payment.intentId": event.data.intentId,
           "payment.authorized": event.data.amount,
         },
       }),
-    // Issue 71: a stay beyond a hold's lifetime: RESERVED on its card saved, nothing held until `authorizeAt`.
+    // Issue 71: a stay beyond a hold's lifetime: its card saved (the lot then confirms it), nothing held until `authorizeAt`.
     PaymentCardSaved: ({ event }, collection) =>
       updateOne(collection, RESERVATIONS, event.data.reservationId, {
         $set: {
-          status: "RESERVED",
           "payment.state": "card-saved",
           "payment.authorizeAt": event.data.authorizeAt,
         },
