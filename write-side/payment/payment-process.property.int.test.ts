@@ -307,7 +307,7 @@ async function play(d: Driver, h: History) {
       asked: refund.amount,
       refundable:
         before.kind === "open"
-          ? before.captured - before.refunded - before.refundsOutstanding.reduce((sum, n) => sum + n, 0)
+          ? before.captured - before.refunded - before.refundsOutstanding.reduce((sum, n) => sum + n.amount, 0)
           : 0,
       outcome,
     });

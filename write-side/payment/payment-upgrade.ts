@@ -154,13 +154,13 @@ function carriedOverFact(
   asked: Asked,
   at: string,
 ): EventOfType<"PaymentCarriedOver"> {
-  const { kind: _kind, asked: _asked, terms: _terms, capturedOn: _on, ...payment } = state;
+  const { kind: _kind, asked: _asked, terms: _terms, ...payment } = state;
   const { refundsOutstanding, steps, releasedIntents, facts } = payment;
   return {
     type: "PaymentCarriedOver",
     data: {
       ...payment,
-      refundsOutstanding: [...refundsOutstanding],
+      refundsOutstanding: refundsOutstanding.map((r) => r.amount),
       steps: [...steps],
       releasedIntents: [...releasedIntents],
       facts: [...facts],
