@@ -331,7 +331,13 @@ function expectedCapture(b: Booking, authorized: number): number {
 }
 
 /** The provider as the saga sees it: the Stripe adapter, with failures the history injects. */
-function injected(failing: Set<string>, flaky: boolean, seen: Set<string>, refusing = new Set<string>()) {
+function injected(
+  failing: Set<string>,
+  flaky: boolean,
+  seen: Set<string>,
+  refusing = new Set<string>(),
+  unclear = false,
+) {
   const real = stripeProvider(stripeClient({ secretKey: "sk_test_money", apiBase: stripe.url }), INSTANCE);
   // A network error after Stripe applied the request: the answer is lost, the saga retries with the key.
   const lost = async <T>(
@@ -351,6 +357,12 @@ function injected(failing: Set<string>, flaky: boolean, seen: Set<string>, refus
     capture: async (id: string, amount: number, key: string) => {
       if (refusing.has(id))
         return { ok: false as const, kind: "refused" as const, message: "invalid_request_error: refused" };
+      // Issue 71: Stripe applies the capture and answers 500 (saved under its key, replayed to a retry).
+      if (unclear && !seen.has(`unclear:${key}`)) {
+        seen.add(`unclear:${key}`);
+        await stripe.setOutage("fail-after-apply");
+        return real.capture(id, amount, key).finally(() => stripe.setOutage("none"));
+      }
       return lost(key, () => real.capture(id, amount, key));
     },
     release: (id: string, key: string) => lost(key, () => real.release(id, key)),
@@ -371,11 +383,11 @@ function injected(failing: Set<string>, flaky: boolean, seen: Set<string>, refus
 
 let lots = 0;
 
-async function play(h: History & { flaky: boolean }): Promise<void> {
+async function play(h: History & { flaky: boolean; unclearCaptures?: boolean }): Promise<void> {
   const lot = `money-${++lots}`;
   const failing = new Set<string>();
   const refusing = new Set<string>();
-  const provider = injected(failing, h.flaky, new Set(), refusing);
+  const provider = injected(failing, h.flaky, new Set(), refusing, h.unclearCaptures);
   const deps: StepDeps = {
     provider,
     send: async (command, cause) => {
@@ -669,4 +681,34 @@ describe("the money flow over generated histories (saga, Stripe adapter and cont
       { numRuns: Number(process.env.FC_MONEY_RUNS ?? 10), endOnFailure: true, ...replayOf("FC_MONEY") },
     );
   }, 120_000);
+
+  it("reads a capture Stripe applied but answered 500 as captured, and refunds everything taken, each charge from itself (issue 71)", async () => {
+    const stay = { card: "pm_card_visa", customer: "authenticates", end: "check-out", cancelAt: 10 } as const;
+    const refunds = { together: false, captureFails: false };
+    // 6,000 captured and 4,500 of overstay charged off-session: 10,500 taken, all of it refundable,
+    // in one refund (two charges) or in three that cross from the capture to the charge.
+    await play({
+      bookings: [
+        { ...stay, ...refunds, overstay: 45, refunds: [10_500] },
+        { ...stay, ...refunds, overstay: 45, refunds: [5000, 3000, 2500] },
+      ],
+      delivery: "once",
+      farAhead: 0,
+      replicas: false,
+      flaky: false,
+      unclearCaptures: true,
+    });
+    const captures = stripe.requests().filter((r) => r.path.endsWith("/capture") && r.status === 500);
+    // Each capture answered 500, then its saved 500 replayed to the retry; the intent told it was captured.
+    expect(captures.map((r) => r.replayed).sort()).toEqual([false, false, true, true]);
+    const rows = stripe
+      .ledger()
+      .intents.filter((r) => r.metadata.reservationId?.startsWith(`money-${lots}-`));
+    expect(rows.map((r) => [r.offSession, r.captured, r.refunded])).toEqual([
+      [false, 6000, 6000],
+      [false, 6000, 6000],
+      [true, 4500, 4500],
+      [true, 4500, 4500],
+    ]);
+  });
 });
