@@ -213,6 +213,23 @@ describe("the Stripe provider", () => {
     ]);
   });
 
+  it("lists its intents a page at a time, each page naming where the next begins (issue 71: bounded, resumable)", async () => {
+    const first = await provider.listIntents?.(0, 2);
+    if (!first?.ok) throw new Error("no list");
+    expect(first.value.next).toMatch(/^pi_/);
+    const second = await provider.listIntents?.(0, 2, first.value.next);
+    if (!second?.ok) throw new Error("no list");
+    const ids = (page: typeof first.value) => page.intents.map((i) => i.intentId);
+    expect(ids(second.value).some((id) => ids(first.value).includes(id))).toBe(false);
+    // The capture Stripe applied but answered 500 (the test before) reads captured, with what it took.
+    const listed = [...first.value.intents, ...second.value.intents];
+    expect(listed.find((i) => i.metadata.reservationId === "res-unclear")).toMatchObject({
+      status: "captured",
+      held: 0,
+      received: 4000,
+    });
+  });
+
   it("was held to Stripe's contract: no request or answer broke the OpenAPI document", () => {
     expect(server.violations()).toEqual([]);
   });

@@ -8,6 +8,7 @@ import type {
   OpenIntent,
   PaymentProvider,
   ProviderFailure,
+  ProviderIntent,
   ProviderOutcome,
 } from "./provider.js";
 
@@ -257,6 +258,42 @@ const listCanceledIntentsOf = (intents: Intents, instance: string) => (since: nu
     return canceled;
   });
 
+const STATUS = { requires_capture: "authorized", succeeded: "captured", canceled: "canceled" } as const;
+
+/** Issue 71: an intent's state in the service's words (`metadata` absent: not this deployment's). */
+function providerIntent(
+  intent: Stripe.PaymentIntent,
+  instance: string,
+): Omit<ProviderIntent, "metadata"> & {
+  metadata?: ProviderIntent["metadata"];
+} {
+  const { metadata } = openIntent(intent, instance);
+  return {
+    intentId: intent.id,
+    status: STATUS[intent.status as keyof typeof STATUS] ?? "pending",
+    held: intent.amount_capturable,
+    received: intent.amount_received,
+    currency: intent.currency.toUpperCase(),
+    ...(metadata ? { metadata } : {}),
+  };
+}
+
+/** Issue 71: one page of the intents created since `since` (Stripe's list: newest first, `starting_after`). */
+const listIntentsOf =
+  (intents: Intents, instance: string) => (since: number, limit: number, after?: string) =>
+    call(async () => {
+      const page = await intents.list({
+        created: { gte: since },
+        limit,
+        ...(after ? { starting_after: after } : {}),
+      });
+      const ours = page.data
+        .map((intent) => providerIntent(intent, instance))
+        .filter((intent): intent is ProviderIntent => intent.metadata !== undefined);
+      const last = page.data.at(-1);
+      return { intents: ours, ...(page.has_more && last ? { next: last.id } : {}) };
+    });
+
 /** Cancels an intent, answering what it held; one canceled already answers 0. */
 const releaseOf = (intents: Intents) => (intentId: string, idempotencyKey: string) =>
   call(async () => {
@@ -285,6 +322,7 @@ export function stripeProvider(client: Stripe, instance: string): PaymentProvide
     },
     listOpenIntents: listOpenIntentsOf(intents, instance),
     listCanceledIntents: listCanceledIntentsOf(intents, instance),
+    listIntents: listIntentsOf(intents, instance),
     capture: captureOf(intents),
     release: releaseOf(intents),
     refund: (intentId, amount, idempotencyKey, about) =>
