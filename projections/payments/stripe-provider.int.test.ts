@@ -213,6 +213,42 @@ describe("the Stripe provider", () => {
     ]);
   });
 
+  it("reads a confirm and a cancel Stripe applied but answered 500 as the intent says: authorized, released (issue 71)", async () => {
+    const created = await provider.createIntent({
+      amount: 3000,
+      currency: "KRW",
+      metadata: { reservationId: "res-unclear-2", parkingLotId: "lot-1" },
+      idempotencyKey: stepKey("ev-unclear-2", "authorize"),
+    });
+    if (!created.ok) throw new Error("no intent");
+    const { intentId } = created.value;
+    const confirm = () => provider.confirm(intentId, "pm_card_visa", stepKey("ev-unclear-2", "confirm"));
+    const release = () => provider.release(intentId, stepKey("ev-unclear-2-end", "void"));
+    await server.setOutage("fail-after-apply");
+    try {
+      // Applied, answered 500, and the intent cannot be read either: try again later.
+      expect(await confirm()).toMatchObject({ ok: false, kind: "retryable" });
+    } finally {
+      await server.setOutage("none");
+    }
+    // The same key replays the saved 500 for 24 hours; the intent says it is authorized.
+    expect(await confirm()).toMatchObject({
+      ok: true,
+      value: { intentId, status: "authorized", amount: 3000 },
+    });
+    // The cancel of an earlier attempt applied and answered 500 (saved under the step's key).
+    const sdk = stripeClient({ secretKey: "sk_test_payments_core", apiBase: server.url });
+    await server.setOutage("fail-after-apply");
+    const key = stepKey("ev-unclear-2-end", "void");
+    await sdk.paymentIntents
+      .cancel(intentId, { cancellation_reason: "abandoned" }, { idempotencyKey: key })
+      .catch(() => undefined);
+    await server.setOutage("none");
+    expect(server.ledger().intents.find((i) => i.id === intentId)).toMatchObject({ released: 3000, held: 0 });
+    // The retry's cancel replays the saved 500; the intent says it is canceled: nothing left held.
+    expect(await release()).toEqual({ ok: true, value: { released: 0 } });
+  });
+
   it("lists its intents a page at a time, each page naming where the next begins (issue 71: bounded, resumable)", async () => {
     const first = await provider.listIntents?.(0, 2);
     if (!first?.ok) throw new Error("no list");

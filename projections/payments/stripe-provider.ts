@@ -227,11 +227,36 @@ const createIntentOf = (intents: Intents, instance: string) => (request: Authori
     ),
   );
 
-/** A server-side confirm with a saved method (on session). */
-const confirmOf = (intents: Intents) => (intentId: string, paymentMethod: string, idempotencyKey: string) =>
-  call(async () =>
-    authorization(await intents.confirm(intentId, { payment_method: paymentMethod }, { idempotencyKey })),
-  );
+/**
+ * Issue 71: after an unclear answer (a 5xx, a timeout, no connection, or the saved 500 Stripe replays
+ * to the same key for 24 hours, https://docs.stripe.com/idempotency) the intent says what Stripe
+ * did: `read` it as done, or (undefined) try again later as answered.
+ */
+async function afterUnclear<T>(
+  intents: Intents,
+  intentId: string,
+  failure: ProviderFailure,
+  read: (intent: Stripe.PaymentIntent) => T | undefined,
+): Promise<ProviderOutcome<T>> {
+  if (failure.kind !== "retryable") return failure;
+  const found = await call(() => intents.retrieve(intentId));
+  const done = found.ok ? read(found.value) : undefined;
+  return done === undefined ? failure : { ok: true, value: done };
+}
+
+/** A server-side confirm with a saved method (on session); one applied but answered unclearly, as the intent says. */
+const confirmOf =
+  (intents: Intents) => async (intentId: string, paymentMethod: string, idempotencyKey: string) => {
+    const confirmed = await call(async () =>
+      authorization(await intents.confirm(intentId, { payment_method: paymentMethod }, { idempotencyKey })),
+    );
+    if (confirmed.ok) return confirmed;
+    return afterUnclear(intents, intentId, confirmed, (intent) =>
+      intent.status === "requires_capture" || intent.status === "requires_action"
+        ? authorization(intent)
+        : undefined,
+    );
+  };
 
 /** The intents created since `since` still open; the SDK pages through the list (100 a page), newest first. */
 const listOpenIntentsOf = (intents: Intents, instance: string) => (since: number) =>
@@ -294,11 +319,12 @@ const listIntentsOf =
       return { intents: ours, ...(page.has_more && last ? { next: last.id } : {}) };
     });
 
-/** Cancels an intent, answering what it held; one canceled already answers 0. */
-const releaseOf = (intents: Intents) => (intentId: string, idempotencyKey: string) =>
-  call(async () => {
+/** Cancels an intent, answering what it held; one canceled already (or as an unclear answer's intent says) answers 0. */
+const releaseOf = (intents: Intents) => async (intentId: string, idempotencyKey: string) => {
+  let held = 0;
+  const released = await call(async () => {
     try {
-      const held = (await intents.retrieve(intentId)).amount_capturable;
+      held = (await intents.retrieve(intentId)).amount_capturable;
       await intents.cancel(intentId, { cancellation_reason: "abandoned" }, { idempotencyKey });
       return { released: held };
     } catch (error) {
@@ -306,6 +332,11 @@ const releaseOf = (intents: Intents) => (intentId: string, idempotencyKey: strin
       throw error;
     }
   });
+  if (released.ok) return released;
+  return afterUnclear(intents, intentId, released, (intent) =>
+    intent.status === "canceled" ? { released: held } : undefined,
+  );
+};
 
 export function stripeProvider(client: Stripe, instance: string): PaymentProvider {
   const intents = client.paymentIntents;
