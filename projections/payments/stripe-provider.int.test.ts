@@ -249,6 +249,41 @@ describe("the Stripe provider", () => {
     expect(await release()).toEqual({ ok: true, value: { released: 0 } });
   });
 
+  it("reads a refund Stripe made but answered 500 from the intent's refunds: never refunded twice once the key is pruned (issue 71)", async () => {
+    const authorized = await provider.authorize({
+      amount: 5000,
+      currency: "KRW",
+      paymentMethod: "pm_card_visa",
+      metadata: { reservationId: "res-unclear-3", parkingLotId: "lot-1" },
+      idempotencyKey: stepKey("ev-unclear-3", "authorize"),
+    });
+    if (!authorized.ok) throw new Error("not authorized");
+    const { intentId } = authorized.value;
+    expect(await provider.capture(intentId, 5000, stepKey("ev-unclear-3-end", "capture"))).toMatchObject({
+      ok: true,
+    });
+    const key = stepKey("ev-unclear-3-refund", "refund");
+    const refund = () => provider.refund(intentId, 2000, key);
+    await server.setOutage("fail-after-apply");
+    try {
+      expect(await refund()).toMatchObject({ ok: false, kind: "retryable" });
+    } finally {
+      await server.setOutage("none");
+    }
+    // The saved 500 replayed, then (24 hours on) the key pruned: the refund made is found, none made again.
+    expect(await refund()).toMatchObject({ ok: true, value: { refunded: 2000 } });
+    server.advanceClock(25 * 3_600_000);
+    try {
+      expect(await refund()).toMatchObject({ ok: true, value: { refunded: 2000 } });
+    } finally {
+      server.advanceClock(-25 * 3_600_000);
+    }
+    expect(server.ledger().intents.find((i) => i.id === intentId)).toMatchObject({
+      captured: 5000,
+      refunded: 2000,
+    });
+  });
+
   it("lists its intents a page at a time, each page naming where the next begins (issue 71: bounded, resumable)", async () => {
     const first = await provider.listIntents?.(0, 2);
     if (!first?.ok) throw new Error("no list");

@@ -338,6 +338,51 @@ const releaseOf = (intents: Intents) => async (intentId: string, idempotencyKey:
   );
 };
 
+/** The metadata key naming the step (its idempotency key) a refund was made for (issue 71). */
+const STEP_KEY = "parking_step";
+
+/**
+ * Gives back part of a captured intent. Issue 71: a refund Stripe made but answered unclearly is
+ * found by its step's key among the intent's refunds, looked up before each try and after an
+ * unclear answer: a retry once the idempotency key is pruned (24 hours,
+ * https://docs.stripe.com/idempotency) would otherwise refund a second time.
+ */
+const refundOf =
+  (client: Stripe): PaymentProvider["refund"] =>
+  async (intentId, amount, idempotencyKey, about) => {
+    // The refund made for this step, if any (a listing that fails is tried again: nothing is made blind).
+    const madeAlready = async (): Promise<
+      ProviderOutcome<{ refundId: string; refunded: number }> | undefined
+    > => {
+      const listed = await call(() => client.refunds.list({ payment_intent: intentId, limit: 100 }));
+      if (!listed.ok) return listed;
+      const made = listed.value.data.find((r) => r.metadata?.[STEP_KEY] === idempotencyKey);
+      return made ? { ok: true, value: { refundId: made.id, refunded: made.amount } } : undefined;
+    };
+    const before = await madeAlready();
+    if (before) return before;
+    const refunded = await call(async () => {
+      const refund = await client.refunds.create(
+        {
+          payment_intent: intentId,
+          amount,
+          // Stripe's reasons are duplicate, fraudulent or requested_by_customer; a parking lot's
+          // refund gives the customer's money back: the service's own words go in the metadata
+          // (https://docs.stripe.com/api/refunds/create `reason`, `metadata`).
+          ...(about ? { reason: "requested_by_customer" as const } : {}),
+          metadata: {
+            ...(about ? { ...about.metadata, reason: about.reason.slice(0, 500) } : {}),
+            [STEP_KEY]: idempotencyKey,
+          },
+        },
+        { idempotencyKey },
+      );
+      return { refundId: refund.id, refunded: refund.amount };
+    });
+    if (refunded.ok || refunded.kind !== "retryable") return refunded;
+    return (await madeAlready()) ?? refunded;
+  };
+
 export function stripeProvider(client: Stripe, instance: string): PaymentProvider {
   const intents = client.paymentIntents;
   const createIntent = createIntentOf(intents, instance);
@@ -356,26 +401,7 @@ export function stripeProvider(client: Stripe, instance: string): PaymentProvide
     listIntents: listIntentsOf(intents, instance),
     capture: captureOf(intents),
     release: releaseOf(intents),
-    refund: (intentId, amount, idempotencyKey, about) =>
-      call(async () => {
-        const refund = await client.refunds.create(
-          {
-            payment_intent: intentId,
-            amount,
-            // Stripe's reasons are duplicate, fraudulent or requested_by_customer; a parking lot's
-            // refund gives the customer's money back: the service's own words go in the metadata
-            // (https://docs.stripe.com/api/refunds/create `reason`, `metadata`).
-            ...(about
-              ? {
-                  reason: "requested_by_customer" as const,
-                  metadata: { ...about.metadata, reason: about.reason.slice(0, 500) },
-                }
-              : {}),
-          },
-          { idempotencyKey },
-        );
-        return { refundId: refund.id, refunded: refund.amount };
-      }),
+    refund: refundOf(client),
     chargeOffSession: (request: OffSessionRequest) =>
       call(async () => {
         const intent = await intents.create(
