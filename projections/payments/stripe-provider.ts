@@ -285,24 +285,6 @@ const listCanceledIntentsOf = (intents: Intents, instance: string) => (since: nu
 
 const STATUS = { requires_capture: "authorized", succeeded: "captured", canceled: "canceled" } as const;
 
-/** Issue 71: an intent's state in the service's words (`metadata` absent: not this deployment's). */
-function providerIntent(
-  intent: Stripe.PaymentIntent,
-  instance: string,
-): Omit<ProviderIntent, "metadata"> & {
-  metadata?: ProviderIntent["metadata"];
-} {
-  const { metadata } = openIntent(intent, instance);
-  return {
-    intentId: intent.id,
-    status: STATUS[intent.status as keyof typeof STATUS] ?? "pending",
-    held: intent.amount_capturable,
-    received: intent.amount_received,
-    currency: intent.currency.toUpperCase(),
-    ...(metadata ? { metadata } : {}),
-  };
-}
-
 /** Issue 71: one page of the intents created since `since` (Stripe's list: newest first, `starting_after`). */
 const listIntentsOf =
   (intents: Intents, instance: string) => (since: number, limit: number, after?: string) =>
@@ -312,9 +294,15 @@ const listIntentsOf =
         limit,
         ...(after ? { starting_after: after } : {}),
       });
-      const ours = page.data
-        .map((intent) => providerIntent(intent, instance))
-        .filter((intent): intent is ProviderIntent => intent.metadata !== undefined);
+      // Issue 71: each of this deployment's in the service's words.
+      const ours = page.data.flatMap((intent): ProviderIntent[] => {
+        const { metadata } = openIntent(intent, instance);
+        const status = STATUS[intent.status as keyof typeof STATUS] ?? "pending";
+        const { id: intentId, amount_capturable: held, amount_received: received } = intent;
+        return metadata
+          ? [{ intentId, status, held, received, currency: intent.currency.toUpperCase(), metadata }]
+          : [];
+      });
       const last = page.data.at(-1);
       return { intents: ours, ...(page.has_more && last ? { next: last.id } : {}) };
     });
