@@ -119,7 +119,7 @@ export const SERVICE_PROBLEM_TYPES = {
   "refund-exceeds-captured": {
     status: 409,
     title: "The refund is more than what can still be refunded",
-    help: "`refundable` is what was captured less what was refunded or is being refunded; refund at most that.",
+    help: "`refundable` is what was taken (the capture and every off-session charge) less what was refunded or is being refunded; refund at most that.",
   },
   "refund-window-passed": {
     status: 409,

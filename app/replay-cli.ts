@@ -124,7 +124,7 @@ async function reconcile(
     return 2;
   }
   process.stdout.write(
-    `open intents with this service's metadata: ${outcome.open}; released: ${outcome.released}; left for later (provider out): ${outcome.failed}; holds found lapsed: ${outcome.lapsed}\n`,
+    `open intents with this service's metadata: ${outcome.open}; released: ${outcome.released}; left for later (provider out): ${outcome.failed}; holds found lapsed: ${outcome.lapsed}; repaired from the provider's state: ${JSON.stringify(outcome.repaired)}\n`,
   );
   return outcome.failed > 0 ? 1 : 0;
 }

@@ -848,7 +848,7 @@ export interface paths {
         put?: never;
         /**
          * Refund (part of) a booking's captured payment (operator of its lot), with a reason
-         * @description Decides the refund (PaymentSettlementDecided, `because: refund`); the payments process manager then asks the provider with a key derived from that fact and records PaymentRefunded, or PaymentStepFailed when the provider refuses. Never more than what was captured less what was refunded or is being refunded.
+         * @description Decides the refund (PaymentSettlementDecided, `because: refund`); the payments process manager then asks the provider with a key derived from that fact and records PaymentRefunded, or PaymentStepFailed when the provider refuses. Never more than what was taken (the capture and every off-session charge) less what was refunded or is being refunded; one decision per charge it reaches, each refunded from that charge (issue 71).
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `reason`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.

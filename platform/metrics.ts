@@ -139,6 +139,12 @@ export class Metrics {
     ["because"],
   );
 
+  readonly paymentRepairs = this.counter(
+    "parking_payment_reconciliation_repairs_total",
+    "What the payment provider did that a payment missed, recorded by the reconciliation (issue 71), by repair: authorized (an authorization whose word was lost while its booking waited), captured (a capture applied though it was recorded failed), released (the rest of that hold, let go by the provider).",
+    ["repair"],
+  );
+
   readonly paymentWebhooksIgnored = this.counter(
     "parking_payment_webhooks_ignored_total",
     "Signed payment-provider webhooks that changed no booking (issue 47), by reason: intent (not the intent the booking recorded), amount (an authorization short of the booking's amount), currency (not the lot's), not-pending (the booking no longer waits for its payment), unknown (no such booking).",

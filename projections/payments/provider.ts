@@ -73,6 +73,23 @@ export interface CanceledIntent {
   readonly metadata?: PaymentMetadata;
 }
 
+/** Issue 71: an intent of this service's at the provider, as the reconciliation compares it with its payment. */
+export interface ProviderIntent {
+  readonly intentId: string;
+  readonly status: "pending" | "authorized" | "captured" | "canceled";
+  /** What it holds, and what it took. */
+  readonly held: number;
+  readonly received: number;
+  readonly currency: string;
+  readonly metadata: PaymentMetadata;
+}
+
+/** A page of the provider's intents, and where the next begins (absent: the last page). */
+export interface IntentPage {
+  readonly intents: readonly ProviderIntent[];
+  readonly next?: string;
+}
+
 export interface OffSessionRequest {
   readonly amount: number;
   readonly currency: string;
@@ -147,6 +164,12 @@ export interface PaymentProvider {
    * Absent: a provider whose holds never lapse (PAYMENTS=none).
    */
   listCanceledIntents?(since: number, limit: number): Promise<ProviderOutcome<CanceledIntent[]>>;
+  /**
+   * Issue 71: one page (at most `limit`) of the intents created since `since`, newest first, from
+   * after the intent `after` (a page's `next`); only this service's are in `intents`. Absent: a
+   * provider with nothing to reconcile (PAYMENTS=none).
+   */
+  listIntents?(since: number, limit: number, after?: string): Promise<ProviderOutcome<IntentPage>>;
   /**
    * Takes `amount` (at most what is held) of an authorization; the rest is released. `lapsed`: the
    * authorization ran out before (nothing held any more).

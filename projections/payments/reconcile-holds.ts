@@ -2,7 +2,8 @@ import type { Logger } from "../../platform/logger.js";
 import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
 import { awaitingPayment } from "../../write-side/parking-lot/payments.js";
 import { intentInUse, type PaymentState } from "../../write-side/payment/payment.js";
-import { type PaymentCommandSender, releaseIntent } from "./payment-steps.js";
+import { repairsOf } from "../../write-side/payment/payment-process.js";
+import { type PaymentCommand, type PaymentCommandSender, releaseIntent } from "./payment-steps.js";
 import { CARD_HOLD_LIFETIME_SECONDS, type OpenIntent, type PaymentProvider } from "./provider.js";
 
 /**
@@ -32,6 +33,10 @@ export interface ReconcileOutcome {
   readonly failed: number;
   /** Issue 71: authorizations bookings counted on that the provider had canceled, recorded lapsed. */
   readonly lapsed: number;
+  /** Issue 71: what the provider did that the payments missed, recorded (by the command sent). */
+  readonly repaired: Readonly<Record<string, number>>;
+  /** Issue 71: the intent the next round's comparison goes on after (absent: it starts over). */
+  readonly cursor?: string;
 }
 
 /** A hold's lifetime and a day: every intent that may still hold money, or has just lapsed. */
@@ -63,6 +68,49 @@ async function recordLapsedHolds(deps: ReconcileDeps, since: number): Promise<nu
   }
   return lapsed;
 }
+/** Issue 71: at most this many of the provider's intents are compared with their payments per round. */
+export const COMPARED_PER_ROUND = 100;
+
+/**
+ * Issue 71: the provider's state is the truth after an unclear answer. A round compares one page of
+ * the provider's intents of the lookback (from after `cursor`, where the last round stopped: bounded
+ * work, resumable) with the payments that count on them, and sends what each payment misses
+ * (write-side's `repairsOf`: an authorization whose word was lost, a capture applied though it
+ * was recorded failed) through the payment's decider, each repair logged.
+ */
+async function repairFromProvider(
+  deps: ReconcileDeps,
+  since: number,
+  cursor: string | undefined,
+  lotState: (parkingLotId: string) => Promise<ParkingLotState>,
+): Promise<Pick<ReconcileOutcome, "repaired" | "cursor">> {
+  const listed = await deps.provider.listIntents?.(since, COMPARED_PER_ROUND, cursor);
+  if (!listed) return { repaired: {} };
+  if (!listed.ok) throw new Error(`listing the provider's intents failed: ${listed.message}`);
+  const repaired: Record<string, number> = {};
+  for (const intent of listed.value.intents) {
+    const { parkingLotId, reservationId } = intent.metadata;
+    const payment = await deps.paymentState(parkingLotId, reservationId);
+    const waits = payment.kind === "open" && payment.status === "pending";
+    const awaiting = waits && awaitingPayment(await lotState(parkingLotId), reservationId);
+    for (const repair of repairsOf(payment, awaiting, intent)) {
+      const kind = repair.type === "AuthorizePayment" ? "authorized" : `${repair.step}d`;
+      const cause = {
+        correlationId: `reconcile:${intent.intentId}`,
+        causationId: `reconcile:${intent.intentId}:${kind}`,
+      };
+      const sent = await deps.send({ ...repair, now: deps.now() } as PaymentCommand, cause);
+      if (!sent.ok || !sent.recorded) continue;
+      repaired[kind] = (repaired[kind] ?? 0) + 1;
+      deps.logger.warn(
+        { ...intent.metadata, intentId: intent.intentId, repair: kind, provider: intent.status },
+        "the reconciliation recorded what the provider did",
+      );
+    }
+  }
+  return { repaired, ...(listed.value.next ? { cursor: listed.value.next } : {}) };
+}
+
 /**
  * A pending intent younger than this may be one the process manager has just created and not yet
  * recorded on its lot: left for the next round. An authorized one is always recorded first.
@@ -71,7 +119,7 @@ const FRESH_SECONDS = 600;
 
 export async function reconcileHolds(
   deps: ReconcileDeps,
-  options: { readonly freshSeconds?: number } = {},
+  options: { readonly freshSeconds?: number; readonly cursor?: string } = {},
 ): Promise<ReconcileOutcome> {
   const nowSeconds = Math.floor(Date.parse(deps.now()) / 1000);
   const listed = await deps.provider.listOpenIntents(nowSeconds - LOOKBACK_SECONDS);
@@ -107,7 +155,10 @@ export async function reconcileHolds(
     else failed++;
   }
   const lapsed = await recordLapsedHolds(deps, nowSeconds - LOOKBACK_SECONDS);
-  const outcome = { open: ours.length, released, failed, lapsed };
+  const lotOf = (id: string) =>
+    lots.get(id) ?? (lots.set(id, deps.lotState(id)).get(id) as Promise<ParkingLotState>);
+  const repairs = await repairFromProvider(deps, nowSeconds - LOOKBACK_SECONDS, options.cursor, lotOf);
+  const outcome = { open: ours.length, released, failed, lapsed, ...repairs };
   deps.logger.info(outcome, "reconciled the provider's open intents with the lots");
   return outcome;
 }

@@ -213,6 +213,94 @@ describe("the Stripe provider", () => {
     ]);
   });
 
+  it("reads a confirm and a cancel Stripe applied but answered 500 as the intent says: authorized, released (issue 71)", async () => {
+    const created = await provider.createIntent({
+      amount: 3000,
+      currency: "KRW",
+      metadata: { reservationId: "res-unclear-2", parkingLotId: "lot-1" },
+      idempotencyKey: stepKey("ev-unclear-2", "authorize"),
+    });
+    if (!created.ok) throw new Error("no intent");
+    const { intentId } = created.value;
+    const confirm = () => provider.confirm(intentId, "pm_card_visa", stepKey("ev-unclear-2", "confirm"));
+    const release = () => provider.release(intentId, stepKey("ev-unclear-2-end", "void"));
+    await server.setOutage("fail-after-apply");
+    try {
+      // Applied, answered 500, and the intent cannot be read either: try again later.
+      expect(await confirm()).toMatchObject({ ok: false, kind: "retryable" });
+    } finally {
+      await server.setOutage("none");
+    }
+    // The same key replays the saved 500 for 24 hours; the intent says it is authorized.
+    expect(await confirm()).toMatchObject({
+      ok: true,
+      value: { intentId, status: "authorized", amount: 3000 },
+    });
+    // The cancel of an earlier attempt applied and answered 500 (saved under the step's key).
+    const sdk = stripeClient({ secretKey: "sk_test_payments_core", apiBase: server.url });
+    await server.setOutage("fail-after-apply");
+    const key = stepKey("ev-unclear-2-end", "void");
+    await sdk.paymentIntents
+      .cancel(intentId, { cancellation_reason: "abandoned" }, { idempotencyKey: key })
+      .catch(() => undefined);
+    await server.setOutage("none");
+    expect(server.ledger().intents.find((i) => i.id === intentId)).toMatchObject({ released: 3000, held: 0 });
+    // The retry's cancel replays the saved 500; the intent says it is canceled: nothing left held.
+    expect(await release()).toEqual({ ok: true, value: { released: 0 } });
+  });
+
+  it("reads a refund Stripe made but answered 500 from the intent's refunds: never refunded twice once the key is pruned (issue 71)", async () => {
+    const authorized = await provider.authorize({
+      amount: 5000,
+      currency: "KRW",
+      paymentMethod: "pm_card_visa",
+      metadata: { reservationId: "res-unclear-3", parkingLotId: "lot-1" },
+      idempotencyKey: stepKey("ev-unclear-3", "authorize"),
+    });
+    if (!authorized.ok) throw new Error("not authorized");
+    const { intentId } = authorized.value;
+    expect(await provider.capture(intentId, 5000, stepKey("ev-unclear-3-end", "capture"))).toMatchObject({
+      ok: true,
+    });
+    const key = stepKey("ev-unclear-3-refund", "refund");
+    const refund = () => provider.refund(intentId, 2000, key);
+    await server.setOutage("fail-after-apply");
+    try {
+      expect(await refund()).toMatchObject({ ok: false, kind: "retryable" });
+    } finally {
+      await server.setOutage("none");
+    }
+    // The saved 500 replayed, then (24 hours on) the key pruned: the refund made is found, none made again.
+    expect(await refund()).toMatchObject({ ok: true, value: { refunded: 2000 } });
+    server.advanceClock(25 * 3_600_000);
+    try {
+      expect(await refund()).toMatchObject({ ok: true, value: { refunded: 2000 } });
+    } finally {
+      server.advanceClock(-25 * 3_600_000);
+    }
+    expect(server.ledger().intents.find((i) => i.id === intentId)).toMatchObject({
+      captured: 5000,
+      refunded: 2000,
+    });
+  });
+
+  it("lists its intents a page at a time, each page naming where the next begins (issue 71: bounded, resumable)", async () => {
+    const first = await provider.listIntents?.(0, 2);
+    if (!first?.ok) throw new Error("no list");
+    expect(first.value.next).toMatch(/^pi_/);
+    const second = await provider.listIntents?.(0, 2, first.value.next);
+    if (!second?.ok) throw new Error("no list");
+    const ids = (page: typeof first.value) => page.intents.map((i) => i.intentId);
+    expect(ids(second.value).some((id) => ids(first.value).includes(id))).toBe(false);
+    // The capture Stripe applied but answered 500 (the test before) reads captured, with what it took.
+    const listed = [...first.value.intents, ...second.value.intents];
+    expect(listed.find((i) => i.metadata.reservationId === "res-unclear")).toMatchObject({
+      status: "captured",
+      held: 0,
+      received: 4000,
+    });
+  });
+
   it("was held to Stripe's contract: no request or answer broke the OpenAPI document", () => {
     expect(server.violations()).toEqual([]);
   });

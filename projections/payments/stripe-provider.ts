@@ -8,6 +8,7 @@ import type {
   OpenIntent,
   PaymentProvider,
   ProviderFailure,
+  ProviderIntent,
   ProviderOutcome,
   SaveCardRequest,
   SavedCard,
@@ -228,11 +229,36 @@ const createIntentOf = (intents: Intents, instance: string) => (request: Authori
     ),
   );
 
-/** A server-side confirm with a saved method (on session). */
-const confirmOf = (intents: Intents) => (intentId: string, paymentMethod: string, idempotencyKey: string) =>
-  call(async () =>
-    authorization(await intents.confirm(intentId, { payment_method: paymentMethod }, { idempotencyKey })),
-  );
+/**
+ * Issue 71: after an unclear answer (a 5xx, a timeout, no connection, or the saved 500 Stripe replays
+ * to the same key for 24 hours, https://docs.stripe.com/idempotency) the intent says what Stripe
+ * did: `read` it as done, or (undefined) try again later as answered.
+ */
+async function afterUnclear<T>(
+  intents: Intents,
+  intentId: string,
+  failure: ProviderFailure,
+  read: (intent: Stripe.PaymentIntent) => T | undefined,
+): Promise<ProviderOutcome<T>> {
+  if (failure.kind !== "retryable") return failure;
+  const found = await call(() => intents.retrieve(intentId));
+  const done = found.ok ? read(found.value) : undefined;
+  return done === undefined ? failure : { ok: true, value: done };
+}
+
+/** A server-side confirm with a saved method (on session); one applied but answered unclearly, as the intent says. */
+const confirmOf =
+  (intents: Intents) => async (intentId: string, paymentMethod: string, idempotencyKey: string) => {
+    const confirmed = await call(async () =>
+      authorization(await intents.confirm(intentId, { payment_method: paymentMethod }, { idempotencyKey })),
+    );
+    if (confirmed.ok) return confirmed;
+    return afterUnclear(intents, intentId, confirmed, (intent) =>
+      intent.status === "requires_capture" || intent.status === "requires_action"
+        ? authorization(intent)
+        : undefined,
+    );
+  };
 
 /** The intents created since `since` still open; the SDK pages through the list (100 a page), newest first. */
 const listOpenIntentsOf = (intents: Intents, instance: string) => (since: number) =>
@@ -259,11 +285,36 @@ const listCanceledIntentsOf = (intents: Intents, instance: string) => (since: nu
     return canceled;
   });
 
-/** Cancels an intent, answering what it held; one canceled already answers 0. */
-const releaseOf = (intents: Intents) => (intentId: string, idempotencyKey: string) =>
-  call(async () => {
+const STATUS = { requires_capture: "authorized", succeeded: "captured", canceled: "canceled" } as const;
+
+/** Issue 71: one page of the intents created since `since` (Stripe's list: newest first, `starting_after`). */
+const listIntentsOf =
+  (intents: Intents, instance: string) => (since: number, limit: number, after?: string) =>
+    call(async () => {
+      const page = await intents.list({
+        created: { gte: since },
+        limit,
+        ...(after ? { starting_after: after } : {}),
+      });
+      // Issue 71: each of this deployment's in the service's words.
+      const ours = page.data.flatMap((intent): ProviderIntent[] => {
+        const { metadata } = openIntent(intent, instance);
+        const status = STATUS[intent.status as keyof typeof STATUS] ?? "pending";
+        const { id: intentId, amount_capturable: held, amount_received: received } = intent;
+        return metadata
+          ? [{ intentId, status, held, received, currency: intent.currency.toUpperCase(), metadata }]
+          : [];
+      });
+      const last = page.data.at(-1);
+      return { intents: ours, ...(page.has_more && last ? { next: last.id } : {}) };
+    });
+
+/** Cancels an intent, answering what it held; one canceled already (or as an unclear answer's intent says) answers 0. */
+const releaseOf = (intents: Intents) => async (intentId: string, idempotencyKey: string) => {
+  let held = 0;
+  const released = await call(async () => {
     try {
-      const held = (await intents.retrieve(intentId)).amount_capturable;
+      held = (await intents.retrieve(intentId)).amount_capturable;
       await intents.cancel(intentId, { cancellation_reason: "abandoned" }, { idempotencyKey });
       return { released: held };
     } catch (error) {
@@ -271,6 +322,56 @@ const releaseOf = (intents: Intents) => (intentId: string, idempotencyKey: strin
       throw error;
     }
   });
+  if (released.ok) return released;
+  return afterUnclear(intents, intentId, released, (intent) =>
+    intent.status === "canceled" ? { released: held } : undefined,
+  );
+};
+
+/** The metadata key naming the step (its idempotency key) a refund was made for (issue 71). */
+const STEP_KEY = "parking_step";
+
+/**
+ * Gives back part of a captured intent. Issue 71: a refund Stripe made but answered unclearly is
+ * found by its step's key among the intent's refunds, looked up before each try and after an
+ * unclear answer: a retry once the idempotency key is pruned (24 hours,
+ * https://docs.stripe.com/idempotency) would otherwise refund a second time.
+ */
+const refundOf =
+  (client: Stripe): PaymentProvider["refund"] =>
+  async (intentId, amount, idempotencyKey, about) => {
+    // The refund made for this step, if any (a listing that fails is tried again: nothing is made blind).
+    const madeAlready = async (): Promise<
+      ProviderOutcome<{ refundId: string; refunded: number }> | undefined
+    > => {
+      const listed = await call(() => client.refunds.list({ payment_intent: intentId, limit: 100 }));
+      if (!listed.ok) return listed;
+      const made = listed.value.data.find((r) => r.metadata?.[STEP_KEY] === idempotencyKey);
+      return made ? { ok: true, value: { refundId: made.id, refunded: made.amount } } : undefined;
+    };
+    const before = await madeAlready();
+    if (before) return before;
+    const refunded = await call(async () => {
+      const refund = await client.refunds.create(
+        {
+          payment_intent: intentId,
+          amount,
+          // Stripe's reasons are duplicate, fraudulent or requested_by_customer; a parking lot's
+          // refund gives the customer's money back: the service's own words go in the metadata
+          // (https://docs.stripe.com/api/refunds/create `reason`, `metadata`).
+          ...(about ? { reason: "requested_by_customer" as const } : {}),
+          metadata: {
+            ...(about ? { ...about.metadata, reason: about.reason.slice(0, 500) } : {}),
+            [STEP_KEY]: idempotencyKey,
+          },
+        },
+        { idempotencyKey },
+      );
+      return { refundId: refund.id, refunded: refund.amount };
+    });
+    if (refunded.ok || refunded.kind !== "retryable") return refunded;
+    return (await madeAlready()) ?? refunded;
+  };
 
 /**
  * Issue 71: a card saved to the customer's Customer for off-session use, nothing held: a SetupIntent
@@ -335,28 +436,10 @@ export function stripeProvider(client: Stripe, instance: string): PaymentProvide
     authorizeOffSession: authorizeOffSessionOf(intents, instance),
     listOpenIntents: listOpenIntentsOf(intents, instance),
     listCanceledIntents: listCanceledIntentsOf(intents, instance),
+    listIntents: listIntentsOf(intents, instance),
     capture: captureOf(intents),
     release: releaseOf(intents),
-    refund: (intentId, amount, idempotencyKey, about) =>
-      call(async () => {
-        const refund = await client.refunds.create(
-          {
-            payment_intent: intentId,
-            amount,
-            // Stripe's reasons are duplicate, fraudulent or requested_by_customer; a parking lot's
-            // refund gives the customer's money back: the service's own words go in the metadata
-            // (https://docs.stripe.com/api/refunds/create `reason`, `metadata`).
-            ...(about
-              ? {
-                  reason: "requested_by_customer" as const,
-                  metadata: { ...about.metadata, reason: about.reason.slice(0, 500) },
-                }
-              : {}),
-          },
-          { idempotencyKey },
-        );
-        return { refundId: refund.id, refunded: refund.amount };
-      }),
+    refund: refundOf(client),
     chargeOffSession: (request: OffSessionRequest) =>
       call(async () => {
         const intent = await intents.create(

@@ -456,6 +456,21 @@ export class Bank {
     return refundObject(refund);
   }
 
+  /**
+   * GET /v1/refunds: newest first, only `payment_intent`'s when given, `limit` (1-100, default 10)
+   * (https://docs.stripe.com/api/refunds/list).
+   */
+  listRefunds(params: Params): JsonObject {
+    const limit = params.limit === undefined ? 10 : Number(params.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+      throw invalid("This value must be between 1 and 100.", "limit");
+    const all = Object.values(this.state.refunds)
+      .filter((r) => typeof params.payment_intent !== "string" || r.paymentIntent === params.payment_intent)
+      .reverse(); // insertion order is creation order: newest first
+    const data = all.slice(0, limit).map(refundObject);
+    return { object: "list", url: "/v1/refunds", has_more: all.length > limit, data };
+  }
+
   retrievePaymentMethod(id: string): JsonObject {
     return this.paymentMethodOf(id);
   }

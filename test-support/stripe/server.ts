@@ -422,6 +422,7 @@ export class StripeServer {
       "post /v1/payment_intents/{intent}/capture": () => this.bank.captureIntent(id, params),
       "post /v1/payment_intents/{intent}/cancel": () => this.bank.cancelIntent(id, params),
       "post /v1/refunds": () => this.bank.createRefund(params),
+      "get /v1/refunds": () => this.bank.listRefunds(params),
       "get /v1/refunds/{refund}": () => this.bank.retrieveRefund(id),
       "get /v1/payment_methods/{payment_method}": () => this.bank.retrievePaymentMethod(id),
       "post /v1/customers": () => this.bank.createCustomer(params),

@@ -18,7 +18,7 @@ const OPERATIONS: Record<string, readonly ("get" | "post" | "delete")[]> = {
   "/v1/payment_intents/{intent}/confirm": ["post"],
   "/v1/payment_intents/{intent}/capture": ["post"],
   "/v1/payment_intents/{intent}/cancel": ["post"],
-  "/v1/refunds": ["post"],
+  "/v1/refunds": ["get", "post"],
   "/v1/refunds/{refund}": ["get"],
   "/v1/payment_methods/{payment_method}": ["get"],
   "/v1/customers": ["post"],

@@ -429,7 +429,7 @@ export const COMMAND_OPERATIONS = [
     tag: "commands",
     summary: "Refund (part of) a booking's captured payment (operator of its lot), with a reason",
     description:
-      "Decides the refund (PaymentSettlementDecided, `because: refund`); the payments process manager then asks the provider with a key derived from that fact and records PaymentRefunded, or PaymentStepFailed when the provider refuses. Never more than what was captured less what was refunded or is being refunded.",
+      "Decides the refund (PaymentSettlementDecided, `because: refund`); the payments process manager then asks the provider with a key derived from that fact and records PaymentRefunded, or PaymentStepFailed when the provider refuses. Never more than what was taken (the capture and every off-session charge) less what was refunded or is being refunded; one decision per charge it reaches, each refunded from that charge (issue 71).",
     parameters: [
       pathParameter("parkingLotId", ParkingLotId, LOT_ID),
       pathParameter("reservationId", ReservationId, RESERVATION_ID),

@@ -6,6 +6,7 @@ export function carriedOver(data: EventOfType<"PaymentCarriedOver">["data"]) {
   return {
     kind: "open" as const,
     ...rest,
+    refundsOutstanding: rest.refundsOutstanding.map((amount) => ({ intentId: intentId ?? "", amount })),
     ...(intentId !== undefined ? { intentId } : {}),
     ...(currency !== undefined ? { currency } : {}),
     ...(endedAt !== undefined ? { endedAt } : {}),

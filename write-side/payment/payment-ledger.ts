@@ -82,3 +82,54 @@ export function ledgerViolations(facts: readonly PaymentFact[], settled: boolean
   }
   return problems;
 }
+
+/** A refund decided and not yet recorded: the intent (charge) it gives back from, and how much. */
+export interface RefundUnderWay {
+  readonly intentId: string;
+  readonly amount: number;
+}
+
+/**
+ * The refunds under way less the one just recorded: the one of its amount. A failed refund recorded
+ * before its amount was (an older PaymentStepFailed) frees the smallest under way: refunds decided
+ * meanwhile may be refused a little early, never allowed beyond what was captured (freeing the
+ * oldest, as before, let a later refund past it when the one that failed was a smaller, newer one).
+ */
+export const lessOutstanding = (
+  outstanding: readonly RefundUnderWay[],
+  amount?: number,
+  intentId?: string,
+): RefundUnderWay[] => {
+  const amounts = outstanding.map((r) => r.amount);
+  const exact = outstanding.findIndex((r) => r.amount === amount && r.intentId === intentId);
+  const at = exact >= 0 ? exact : amounts.indexOf(amount === undefined ? Math.min(...amounts) : amount);
+  return outstanding.filter((_, i) => i !== Math.max(0, at));
+};
+
+/**
+ * Issue 71: what each intent (the booking's capture, each off-session charge) can still give back,
+ * in the order the money was taken: what it captured less what was refunded and is under way
+ * against it. Stripe refunds a charge at most what it took (https://docs.stripe.com/api/refunds/create).
+ */
+export function refundableByIntent(
+  facts: readonly PaymentFact[],
+  underWay: readonly RefundUnderWay[],
+): RefundUnderWay[] {
+  return ledgerOf(facts).intents.flatMap(({ intentId, captured, refunded }) => {
+    const pending = underWay.filter((r) => r.intentId === intentId).reduce((sum, r) => sum + r.amount, 0);
+    const amount = captured - refunded - pending;
+    return amount > 0 ? [{ intentId, amount }] : [];
+  });
+}
+
+/** Issue 71: a refund of `amount` split over the charges that took the money, each given back at most what it can. */
+export function refundLegs(refundable: readonly RefundUnderWay[], amount: number): RefundUnderWay[] {
+  const legs: RefundUnderWay[] = [];
+  let left = amount;
+  for (const { intentId, amount: most } of refundable) {
+    if (left <= 0) break;
+    legs.push({ intentId, amount: Math.min(left, most) });
+    left -= Math.min(left, most);
+  }
+  return legs;
+}

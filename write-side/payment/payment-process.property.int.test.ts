@@ -18,7 +18,7 @@ import {
   paymentStream,
 } from "./payment.js";
 import type { PaymentEvent } from "./payment-facts.js";
-import { ledgerViolations } from "./payment-ledger.js";
+import { ledgerOf, ledgerViolations } from "./payment-ledger.js";
 import { REFUND_WINDOW_MS } from "./payment-policy.js";
 
 /*
@@ -305,9 +305,15 @@ async function play(d: Driver, h: History) {
       until: before.kind === "open" && before.endedAt ? ended + REFUND_WINDOW_MS : undefined,
       captured: before.kind === "open" ? before.captured : 0,
       asked: refund.amount,
+      // Issue 71: everything taken is refundable, the capture and the overstay charged off-session.
       refundable:
         before.kind === "open"
-          ? before.captured - before.refunded - before.refundsOutstanding.reduce((sum, n) => sum + n, 0)
+          ? before.facts.reduce(
+              (sum, f) => sum + (f.kind === "captured" || f.kind === "charged" ? f.amount : 0),
+              0,
+            ) -
+            before.refunded -
+            before.refundsOutstanding.reduce((sum, n) => sum + n.amount, 0)
           : 0,
       outcome,
     });
@@ -344,7 +350,8 @@ describe("the payment ledger through payment-{reservationId} (issue 48)", () => 
         // The ledger balances; nothing decided for refund beyond what was captured.
         const settled = payment.kind === "open" && payment.settled;
         expect(ledgerViolations(payment.kind === "open" ? payment.facts : [], settled)).toEqual([]);
-        const captured = payment.kind === "open" ? payment.captured : 0;
+        // Issue 71: the capture and the overstay charged off-session, each refundable.
+        const captured = payment.kind === "open" ? ledgerOf(payment.facts).captured : 0;
         // A refund whose step failed gave nothing back: another may be decided in its place.
         const refundFailed = new Set(
           facts.flatMap((e) =>

@@ -282,6 +282,49 @@ export function releaseStepOf(
   return { ask: true, amount: plan.capture + plan.release };
 }
 
+/** What the provider says of an intent, for the reconciliation to compare with its payment (issue 71). */
+export interface ProviderWord {
+  readonly intentId: string;
+  readonly status: "pending" | "authorized" | "captured" | "canceled";
+  /** What it holds (Stripe: amount_capturable) and what it took (amount_received). */
+  readonly held: number;
+  readonly received: number;
+  readonly currency: string;
+}
+
+/** A repair the reconciliation sends (its `now` added), each decided by the payment's decider. */
+export type Repair =
+  | Omit<AuthorizePayment, "now">
+  | Omit<Extract<PaymentProcessCommand, { type: "RecordPaymentOutcome" }>, "now">;
+
+/**
+ * Issue 71: the provider's state is the truth after an unclear answer. What a payment misses of what
+ * the provider did with the intent it counts on (none when they agree): an authorization whose word
+ * was lost while the booking still waits is authorized; a capture the provider applied after the
+ * settlement recorded it failed is recorded (`reconcile:<intent>`), with the rest of the hold the
+ * provider let go. A hold the provider let go is RecordHoldLapsed's (reconcile-holds.ts).
+ */
+export function repairsOf(payment: PaymentState, awaiting: boolean, word: ProviderWord): Repair[] {
+  if (payment.kind !== "open" || payment.intentId !== word.intentId) return [];
+  const ids = { parkingLotId: payment.parkingLotId, reservationId: payment.reservationId };
+  const { intentId, held, received, currency } = word;
+  if (word.status === "authorized" && payment.status === "pending" && awaiting)
+    return [{ type: "AuthorizePayment", ...ids, intentId, amount: held, currency }];
+  const captureFailed = payment.steps.some((key) => key.endsWith(":capture"));
+  const moved = payment.facts.some((f) => f.intentId === intentId && f.kind !== "authorized");
+  if (word.status !== "captured" || !payment.settled || !captureFailed || moved) return [];
+  const settlementId = `reconcile:${intentId}`;
+  const outcome = (step: "capture" | "release", amount: number): Repair => ({
+    type: "RecordPaymentOutcome",
+    ...ids,
+    settlementId,
+    step,
+    outcome: { ok: true, intentId, amount },
+  });
+  const rest = payment.authorized - received;
+  return [outcome("capture", received), ...(rest > 0 ? [outcome("release", rest)] : [])];
+}
+
 /** Carries a command's steps out: each on the payment's stream or the lot's, as the pure steps decide. */
 export class PaymentProcess {
   constructor(

@@ -10,6 +10,8 @@ import {
   firstStep,
   type PaymentProcessCommand,
   type ProcessStep,
+  type ProviderWord,
+  repairsOf,
 } from "./payment-process.js";
 
 /*
@@ -179,5 +181,73 @@ describe("the payment process decides its steps purely (issue 68 item 4)", () =>
     given([lotRegistered()], [])
       .when({ type: "SettleBooking", ...ids, end: { because: "check-out", overstayCharge: 0 }, now: iso(60) })
       .then({ kind: "done" });
+  });
+});
+
+describe("the provider's state as the truth (issue 71): given the payment, when the provider says, then the repairs", () => {
+  const word = (status: ProviderWord["status"], held: number, received: number): ProviderWord => ({
+    intentId: "pi_1",
+    status,
+    held,
+    received,
+    currency: "KRW",
+  });
+  const settled: PaymentEvent = {
+    type: "PaymentSettlementDecided",
+    data: {
+      ...ids,
+      intentId: "pi_1",
+      currency: "KRW",
+      capture: 3000,
+      release: 2000,
+      offSession: 0,
+      refund: 0,
+      because: "no-show",
+      decidedAt: NOW,
+    },
+  };
+  const stepFailed = (step: "capture" | "release"): PaymentEvent => ({
+    type: "PaymentStepFailed",
+    data: { ...ids, settlementId: "s1", step, code: "provider_refused", message: "api_error", failedAt: NOW },
+  });
+  const outcome = (step: "capture" | "release", amount: number) => ({
+    type: "RecordPaymentOutcome",
+    ...ids,
+    settlementId: "reconcile:pi_1",
+    step,
+    outcome: { ok: true, intentId: "pi_1", amount },
+  });
+
+  it("a capture applied though recorded failed: recorded captured, the rest of the hold released", () => {
+    const payment = paymentOf([created, authorized, settled, stepFailed("capture"), stepFailed("release")]);
+    expect(repairsOf(payment, false, word("captured", 0, 3000))).toEqual([
+      outcome("capture", 3000),
+      outcome("release", 2000),
+    ]);
+  });
+
+  it("an authorization whose word was lost: authorized while the booking waits, nothing once it stopped", () => {
+    const authorize = { type: "AuthorizePayment", ...ids, intentId: "pi_1", amount: 5000, currency: "KRW" };
+    expect(repairsOf(paymentOf([created]), true, word("authorized", 5000, 0))).toEqual([authorize]);
+    expect(repairsOf(paymentOf([created]), false, word("authorized", 5000, 0))).toEqual([]);
+  });
+
+  it("nothing when they agree, for another intent, or before the settlement recorded its capture", () => {
+    const captured: PaymentEvent = {
+      type: "PaymentCaptured",
+      data: { ...ids, intentId: "pi_1", amount: 3000, currency: "KRW", settlementId: "s1", capturedAt: NOW },
+    };
+    const cases: [PaymentEvent[], ProviderWord][] = [
+      [[created, authorized, settled, captured], word("captured", 0, 3000)],
+      [[created, authorized], word("captured", 0, 5000)],
+      [[created, authorized, settled], word("captured", 0, 3000)],
+      [
+        [created, authorized, settled, stepFailed("capture")],
+        { ...word("captured", 0, 3000), intentId: "pi_2" },
+      ],
+      [[created, authorized, settled, stepFailed("capture")], word("canceled", 0, 0)],
+      [[created, authorized], word("authorized", 5000, 0)],
+    ];
+    for (const [events, said] of cases) expect(repairsOf(paymentOf(events), true, said)).toEqual([]);
   });
 });

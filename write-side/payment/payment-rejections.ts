@@ -16,7 +16,7 @@ export type PaymentRejection =
       readonly reason: "intent" | "amount" | "currency";
     }
   | {
-      /** Issue 38: a refund beyond what was captured less what was refunded or is being refunded. */
+      /** Issue 38: a refund beyond what was taken (captured, charged off-session) less what was refunded or is being refunded. */
       readonly code: "RefundExceedsCaptured";
       readonly parkingLotId: string;
       readonly reservationId: string;

@@ -248,7 +248,9 @@ describe("the payments upgrade (issue 48, item 5)", () => {
     expect(
       await run(later, { type: "AuthorizePayment", ...waiting, intentId: "pi_old_pending-before" }),
     ).toEqual(["PaymentAuthorized", "ReservationConfirmed"]);
-    expect(await fromItsStream(store, "captured-before")).toMatchObject({ refundsOutstanding: [1000] });
+    expect(await fromItsStream(store, "captured-before")).toMatchObject({
+      refundsOutstanding: [{ intentId: "pi_old_captured-before", amount: 1000 }],
+    });
     expect(await fromItsStream(store, "canceled-before")).toMatchObject({
       settled: true,
       steps: ["settle-cancel:release"],

@@ -152,7 +152,7 @@ function carriedOverFact(
   asked: Asked,
   at: string,
 ): EventOfType<"PaymentCarriedOver"> {
-  const { kind: _kind, asked: _asked, terms: _terms, capturedOn: _on, saved: _saved, ...rest } = state;
+  const { kind: _kind, asked: _asked, terms: _terms, saved: _saved, ...rest } = state;
   // A lot's stream never held a saved card (issue 71 came after the payments' own streams).
   const payment = { ...rest, status: rest.status === "saved" ? ("pending" as const) : rest.status };
   const { refundsOutstanding, steps, releasedIntents, facts } = payment;
@@ -160,7 +160,7 @@ function carriedOverFact(
     type: "PaymentCarriedOver",
     data: {
       ...payment,
-      refundsOutstanding: [...refundsOutstanding],
+      refundsOutstanding: refundsOutstanding.map((r) => r.amount),
       steps: [...steps],
       releasedIntents: [...releasedIntents],
       facts: [...facts],

@@ -11,7 +11,14 @@ import { roundDownToStep } from "../../schemas/currencies.js";
 import { type EventOfType, eventTypesOfStream } from "../../schemas/events.js";
 import { isUpgradeFact } from "../../schemas/payment-upgrade-events.js";
 import type { PaymentEvent, PaymentStep } from "./payment-facts.js";
-import type { PaymentFact } from "./payment-ledger.js";
+import {
+  ledgerOf,
+  lessOutstanding,
+  type PaymentFact,
+  type RefundUnderWay,
+  refundableByIntent,
+  refundLegs,
+} from "./payment-ledger.js";
 import {
   chargeableIn,
   REFUND_WINDOW_MS,
@@ -61,8 +68,8 @@ export interface OpenPayment {
   readonly authorized: number;
   readonly captured: number;
   readonly refunded: number;
-  /** Refunds decided and not yet recorded (refunded or failed), oldest first. */
-  readonly refundsOutstanding: readonly number[];
+  /** Refunds decided and not yet recorded (refunded or failed), oldest first, each against its charge. */
+  readonly refundsOutstanding: readonly RefundUnderWay[];
   readonly settled: boolean;
   /** When the money came to its end: the settlement's decision, or the failure. */
   readonly endedAt?: string;
@@ -85,8 +92,6 @@ export interface OpenPayment {
   readonly lapsedAt?: string;
   /** Issue 71: a saved card's: what is to be held off-session, and when (PaymentCardSaved). */
   readonly saved?: { readonly amount: number; readonly authorizeAt: string };
-  /** Where its capture went when its authorization had lapsed (an off-session charge): refunds go there. */
-  readonly capturedOn?: string;
 }
 
 export type PaymentState = { readonly kind: "none" } | OpenPayment;
@@ -119,18 +124,6 @@ const opened = (state: PaymentState, data: PaymentEvent["data"]): OpenPayment =>
         releasedIntents: [],
         facts: [],
       };
-
-/**
- * The refunds under way less the one just recorded: the one of its amount. A failed refund recorded
- * before its amount was (an older PaymentStepFailed) frees the smallest under way: refunds decided
- * meanwhile may be refused a little early, never allowed beyond what was captured (freeing the
- * oldest, as before, let a later refund past it when the one that failed was a smaller, newer one).
- */
-const lessOutstanding = (outstanding: readonly number[], amount?: number): number[] => {
-  const at =
-    amount === undefined ? outstanding.indexOf(Math.min(...outstanding)) : outstanding.indexOf(amount);
-  return outstanding.filter((_, i) => i !== Math.max(0, at));
-};
 
 /** A recorded step: its key, its ledger fact (if money moved) and what it adds to the totals. */
 function stepped(
@@ -179,8 +172,9 @@ export function evolvePaymentAggregate(state: PaymentState, event: PaymentStream
         ? { ...open, status: "failed", endedAt: event.data.failedAt }
         : open;
     case "PaymentSettlementDecided": {
-      const { refund, because, decidedAt } = event.data;
-      const refunds = refund > 0 ? [...open.refundsOutstanding, refund] : open.refundsOutstanding;
+      const { refund, because, decidedAt, intentId } = event.data;
+      const under = [...open.refundsOutstanding, { intentId, amount: refund }];
+      const refunds = refund > 0 ? under : open.refundsOutstanding;
       if (because === "refund") return { ...open, refundsOutstanding: refunds };
       return { ...open, settled: true, endedAt: decidedAt, refundsOutstanding: refunds };
     }
@@ -189,11 +183,7 @@ export function evolvePaymentAggregate(state: PaymentState, event: PaymentStream
       // A lapsed authorization's capture, charged off-session: a payment of its own (ledger: charged).
       const kind = lapsedIntentId === undefined ? "captured" : "charged";
       const next = stepped(open, settlementId, "capture", { kind, intentId, amount });
-      return {
-        ...next,
-        captured: open.captured + amount,
-        ...(lapsedIntentId !== undefined ? { capturedOn: intentId } : {}),
-      };
+      return { ...next, captured: open.captured + amount };
     }
     case "PaymentReleased": {
       const { intentId, amount, settlementId } = event.data;
@@ -209,7 +199,7 @@ export function evolvePaymentAggregate(state: PaymentState, event: PaymentStream
       return {
         ...next,
         refunded: open.refunded + amount,
-        refundsOutstanding: lessOutstanding(open.refundsOutstanding, amount),
+        refundsOutstanding: lessOutstanding(open.refundsOutstanding, amount, intentId),
       };
     }
     case "PaymentStepFailed": {
@@ -311,6 +301,7 @@ const decided = (
   settlement: Settlement & { readonly refund?: number; readonly reason?: string },
   because: EventOfType<"PaymentSettlementDecided">["data"]["because"],
   at: string,
+  intentId = state.intentId ?? "",
 ): PaymentEvent => {
   const currency = state.currency ?? "";
   const { waived, ...chargeable } = chargeableIn(settlement, currency);
@@ -319,8 +310,7 @@ const decided = (
     data: {
       reservationId: state.reservationId,
       parkingLotId: state.parkingLotId,
-      // A refund gives back from where the money went (an off-session charge, if the hold lapsed).
-      intentId: (because === "refund" ? state.capturedOn : undefined) ?? state.intentId ?? "",
+      intentId,
       currency,
       ...chargeable,
       refund: roundDownToStep(settlement.refund ?? 0, currency),
@@ -344,16 +334,14 @@ export const refundableUntil = (state: PaymentState): number | undefined =>
     ? Date.parse(state.endedAt) + REFUND_WINDOW_MS
     : undefined;
 
-const refundableNow = (state: OpenPayment): number =>
-  refundable(
-    state.captured,
-    state.refunded + state.refundsOutstanding.reduce((sum, amount) => sum + amount, 0),
-  );
-
-/** An operator's refund: of what was captured, less refunded and under way, within the window. */
+/**
+ * An operator's refund: of what was captured and charged, less refunded and under way, within the
+ * window. Issue 71: each charge gives back from itself (the capture first, then each off-session
+ * charge in the order taken), one settlement decided per charge it reaches.
+ */
 export function decideRefund(state: PaymentState, command: RefundPayment): PaymentDecision {
   const { parkingLotId, reservationId, amount, reason, now } = command;
-  if (state.kind !== "open" || !confirmed(state) || state.captured === 0)
+  if (state.kind !== "open" || !confirmed(state) || ledgerOf(state.facts).captured === 0)
     return reject({ code: "NotPaid", parkingLotId, reservationId });
   const until = refundableUntil(state);
   if (until !== undefined && until <= Date.parse(now))
@@ -363,7 +351,8 @@ export function decideRefund(state: PaymentState, command: RefundPayment): Payme
       reservationId,
       refundableUntil: new Date(until).toISOString(),
     });
-  const most = refundableNow(state);
+  const charges = refundableByIntent(state.facts, state.refundsOutstanding);
+  const most = charges.reduce((sum, charge) => sum + charge.amount, 0);
   if (amount > most)
     return reject({
       code: "RefundExceedsCaptured",
@@ -372,9 +361,15 @@ export function decideRefund(state: PaymentState, command: RefundPayment): Payme
       refundable: most,
       asked: amount,
     });
-  return accept(
-    decided(state, { capture: 0, release: 0, offSession: 0, refund: amount, reason }, "refund", now),
-  );
+  const refund = (leg: RefundUnderWay) =>
+    decided(
+      state,
+      { capture: 0, release: 0, offSession: 0, refund: leg.amount, reason },
+      "refund",
+      now,
+      leg.intentId,
+    );
+  return accept(...refundLegs(charges, amount).map(refund));
 }
 
 /** A pending payment's failure (declined, or its hold ran out: the lot decides that); once. */
@@ -464,8 +459,9 @@ export function decideOutcome(state: PaymentState, command: RecordPaymentOutcome
         data: { ...ids, intentId, amount, currency, settlementId, chargedAt: now },
       });
     case "refund": {
-      // The ledger's rule: never more refunded than captured (what is under way is this refund's own).
-      const most = refundable(state.captured, state.refunded);
+      // The ledger's rule: never more refunded than the charge captured (what is under way is this refund's own).
+      const charge = ledgerOf(state.facts).intents.find((row) => row.intentId === intentId);
+      const most = refundable(charge?.captured ?? 0, charge?.refunded ?? 0);
       if (amount > most)
         return reject({ code: "RefundExceedsCaptured", ...ids, refundable: most, asked: amount });
       const refundId = outcome.refundId ?? settlementId;

@@ -291,3 +291,79 @@ describe("a hold the provider let go (issue 71)", () => {
     expect(state.kind === "open" && ledgerViolations(state.facts, false)).toEqual([]);
   });
 });
+
+describe("refunds per charge (issue 71: captured 5,564, refundable 2,000)", () => {
+  // An open-ended booking's deposit of 2,000 captured on its intent, and the rest of its price,
+  // 3,564, charged off-session on an intent of its own.
+  const deposit = { ...ids, intentId: "pi_1", currency: "KRW" };
+  const openEnded: PaymentEvent[] = [
+    { type: "PaymentIntentCreated", data: { ...deposit, amount: 2000, createdAt: NOW } },
+    { type: "PaymentAuthorized", data: { ...deposit, amount: 2000, authorizedAt: NOW } },
+    {
+      type: "PaymentSettlementDecided",
+      data: {
+        ...deposit,
+        capture: 2000,
+        release: 0,
+        offSession: 3564,
+        refund: 0,
+        because: "check-out",
+        decidedAt: NOW,
+      },
+    },
+    { type: "PaymentCaptured", data: { ...deposit, amount: 2000, settlementId: "s1", capturedAt: NOW } },
+    {
+      type: "OverstayCharged",
+      data: { ...deposit, intentId: "pi_off", amount: 3564, settlementId: "s1", chargedAt: NOW },
+    },
+  ];
+  const refundOf = (intentId: string, amount: number) => ({
+    type: "PaymentSettlementDecided" as const,
+    data: expect.objectContaining({ intentId, refund: amount, because: "refund" }),
+  });
+  const refunded = (state: PaymentState, intentId: string, amount: number) =>
+    decideOutcome(state, {
+      type: "RecordPaymentOutcome",
+      ...ids,
+      settlementId: `s-${intentId}`,
+      step: "refund",
+      outcome: { ok: true, intentId, amount },
+      now: NOW,
+    });
+
+  it("given the capture and an off-session charge, when everything is refunded, then each charge gives back what it took", () => {
+    const decision = decideRefund(given(openEnded), refund(5564, T0));
+    expect(decision).toEqual({ ok: true, events: [refundOf("pi_1", 2000), refundOf("pi_off", 3564)] });
+    expect(decideRefund(given(openEnded), refund(5565, T0))).toMatchObject({
+      ok: false,
+      rejection: { code: "RefundExceedsCaptured", refundable: 5564, asked: 5565 },
+    });
+  });
+
+  it("given part refunded from the capture, when more is asked, then it comes from the off-session charge", () => {
+    const first = decideRefund(given(openEnded), refund(1500, T0));
+    if (!first.ok) throw new Error("refused");
+    expect(first.events).toEqual([refundOf("pi_1", 1500)]);
+    const second = decideRefund(given([...openEnded, ...first.events]), refund(1000, T0));
+    expect(second).toEqual({ ok: true, events: [refundOf("pi_1", 500), refundOf("pi_off", 500)] });
+  });
+
+  it("given refunds under way, when the provider records each, then no charge gives back more than it took", () => {
+    const decision = decideRefund(given(openEnded), refund(5564, T0));
+    if (!decision.ok) throw new Error("refused");
+    const state = given([...openEnded, ...decision.events]);
+    const off = refunded(state, "pi_off", 3564);
+    expect(off).toMatchObject({ ok: true, events: [{ type: "PaymentRefunded", data: { amount: 3564 } }] });
+    // The deposit's intent took 2,000: 2,001 from it is more than it took, whatever the others took.
+    expect(refunded(state, "pi_1", 2001)).toMatchObject({
+      ok: false,
+      rejection: { code: "RefundExceedsCaptured", refundable: 2000 },
+    });
+    const done = given([...openEnded, ...decision.events, ...(off.ok ? off.events : [])]);
+    expect(done.kind === "open" && ledgerViolations(done.facts, true)).toEqual([]);
+    expect(decideRefund(done, refund(2001, T0))).toMatchObject({
+      ok: false,
+      rejection: { code: "RefundExceedsCaptured", refundable: 0 },
+    });
+  });
+});

@@ -1,0 +1,175 @@
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
+import type { ParkingLotCommand } from "../../schemas/commands.js";
+import { commandContext, paidLotHandler, runAccepted, runThenSettle } from "../../test-support/paid-lot.js";
+import { tempDataDir } from "../../test-support/service.js";
+import { type StripeServer, startStripeServer } from "../../test-support/stripe/server.js";
+import type { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
+import { reconcileHolds } from "./reconcile-holds.js";
+import { stripeClient, stripeProvider } from "./stripe-provider.js";
+
+/**
+ * Issue 71: the provider's state is the truth after an unclear answer. Through the Stripe stand-in:
+ * a capture Stripe applied but answered 500, recorded failed (as a service that took the answer for
+ * a refusal would), leaves the booking `captured 0` and its refund refused `NotPaid`; the
+ * reconciliation reads the intent, records the capture through the payment's decider, and the
+ * money can then be refunded. A booking whose authorization's webhook was lost is authorized.
+ */
+
+const LOT = "truth-lot";
+const AT = Date.parse("2026-11-27T01:00:00.000Z");
+const at = (minutes: number) => new Date(AT + minutes * 60_000).toISOString();
+const TERMS = {
+  currency: "KRW",
+  deposit: 10_000,
+  cancellation: { freeUntilMinutesBefore: 60, feePercent: 50 },
+  noShowFee: 3000,
+};
+
+let store: SqliteEventStore;
+let handler: ParkingLotCommandHandler;
+let stripe: StripeServer;
+let remove: () => void;
+const provider = () =>
+  stripeProvider(stripeClient({ secretKey: "sk_test_truth", apiBase: stripe.url }), "truth");
+const silent = { debug() {}, info() {}, warn() {}, error() {} } as never;
+
+beforeAll(async () => {
+  const data = tempDataDir("reconcile-provider-");
+  remove = data.remove;
+  store = SqliteEventStore.open({ file: join(data.dir, "events.sqlite"), pollIntervalMs: 20 });
+  handler = paidLotHandler(store);
+  stripe = await startStripeServer();
+  await runAccepted(handler, {
+    type: "RegisterParkingLot",
+    parkingLotId: LOT,
+    name: "Truth",
+    capacity: 10,
+    hourlyRate: 6000,
+    now: at(0),
+  });
+  await runAccepted(handler, { type: "ChangePaymentTerms", parkingLotId: LOT, terms: TERMS, now: at(0) });
+});
+afterAll(async () => {
+  await stripe.setOutage("none");
+  await stripe.close();
+  await store.close();
+  remove();
+});
+
+const reconcile = (now: string) =>
+  reconcileHolds(
+    {
+      provider: provider(),
+      send: async (command, cause) => {
+        const outcome = await handler.handle(command, { ...commandContext(), ...cause });
+        return outcome.ok
+          ? { ok: true, recorded: outcome.events.length > 0 }
+          : { ok: false, code: outcome.rejection.code };
+      },
+      logger: silent,
+      now: () => now,
+      lotState: (id) => handler.stateOf(id),
+      paymentState: (id, reservationId) => handler.paymentStateOf(id, reservationId),
+    },
+    { freshSeconds: 0 },
+  );
+
+/** A booking of minutes 60-120 with a saved card, its intent created (and confirmed: `confirm`) at Stripe. */
+async function booked(reservationId: string, confirm: boolean): Promise<string> {
+  await runAccepted(handler, {
+    type: "ReserveParking",
+    reservationId,
+    parkingLotId: LOT,
+    customerId: "customer-1",
+    carNumber: "12가3456",
+    startsAt: at(60),
+    endsAt: at(120),
+    paymentMethod: "pm_card_visa",
+    now: at(0),
+  });
+  const ask = { amount: 6000, currency: "KRW", metadata: { reservationId, parkingLotId: LOT } };
+  const created = await provider().createIntent({ ...ask, idempotencyKey: `${reservationId}:authorize` });
+  if (!created.ok) throw new Error("no intent");
+  const { intentId } = created.value;
+  await runAccepted(handler, {
+    type: "RecordPaymentIntent",
+    ...ask.metadata,
+    intentId,
+    amount: 6000,
+    currency: "KRW",
+    now: at(1),
+  });
+  if (confirm) await provider().confirm(intentId, "pm_card_visa", `${reservationId}:confirm`);
+  return intentId;
+}
+
+describe("the reconciliation takes the provider's state as the truth (issue 71)", () => {
+  it("records a capture Stripe applied but answered 500, so the booking reads captured and can be refunded", async () => {
+    const id = "truth-captured";
+    const about = { parkingLotId: LOT, reservationId: id };
+    const intentId = await booked(id, true);
+    await runAccepted(handler, {
+      type: "AuthorizePayment",
+      ...about,
+      intentId,
+      amount: 6000,
+      currency: "KRW",
+      now: at(2),
+    });
+    await runAccepted(handler, { type: "CheckIn", ...about, now: at(60) });
+    const settled = await runThenSettle(handler, { type: "CheckOut", ...about, now: at(120) });
+    const decided = settled.find((e) => e.type === "PaymentSettlementDecided");
+    expect(decided?.data).toMatchObject({ capture: 6000, release: 0 });
+    // Stripe applies the capture and answers 500; the service recorded the step failed.
+    await stripe.setOutage("fail-after-apply");
+    await provider().capture(intentId, 6000, `${id}:capture`);
+    await stripe.setOutage("none");
+    const failed = (step: "capture" | "release"): ParkingLotCommand => ({
+      type: "RecordPaymentOutcome",
+      ...about,
+      settlementId: "settle-1",
+      step,
+      outcome: { ok: false, code: "provider_refused", message: "api_error" },
+      now: at(121),
+    });
+    await runAccepted(handler, failed("capture"));
+    await runAccepted(handler, failed("release"));
+    expect(stripe.ledger().intents.find((i) => i.id === intentId)).toMatchObject({ captured: 6000 });
+    const refund = {
+      type: "RefundPayment",
+      ...about,
+      amount: 6000,
+      reason: "goodwill",
+      now: at(130),
+    } as const;
+    expect(await handler.handle(refund, commandContext("operator"))).toMatchObject({
+      ok: false,
+      rejection: { code: "NotPaid" },
+    });
+
+    const outcome = await reconcile(at(125));
+    expect(outcome.repaired).toEqual({ captured: 1 });
+    expect(await handler.paymentStateOf(LOT, id)).toMatchObject({ captured: 6000 });
+    const refunded = await handler.handle(refund, commandContext("operator"));
+    expect(refunded).toMatchObject({
+      ok: true,
+      events: [{ type: "PaymentSettlementDecided", data: { intentId, refund: 6000 } }],
+    });
+    // Once recorded, the next round finds nothing to repair.
+    expect((await reconcile(at(126))).repaired).toEqual({});
+  });
+
+  it("authorizes a booking whose authorization's webhook was lost while it still waits", async () => {
+    const id = "truth-authorized";
+    await booked(id, true);
+    expect(await handler.paymentStateOf(LOT, id)).toMatchObject({ status: "pending" });
+    expect((await reconcile(at(3))).repaired).toEqual({ authorized: 1 });
+    expect(await handler.paymentStateOf(LOT, id)).toMatchObject({ status: "authorized", authorized: 6000 });
+  });
+
+  it("was held to Stripe's contract", () => {
+    expect(stripe.violations()).toEqual([]);
+  });
+});
