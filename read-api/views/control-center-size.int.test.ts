@@ -82,7 +82,12 @@ async function workAt(lots: number) {
   try {
     const { proxy, seen } = counting(store);
     let clock = T0;
-    const views = readViews(proxy, { readYourWritesTimeoutMs: 100, now: () => clock });
+    const views = readViews(proxy, {
+      readYourWritesTimeoutMs: 100,
+      now: () => clock,
+      lots: log.lots,
+      eventStore: log.events,
+    });
     const count = async (read: () => Promise<unknown>) => {
       const before = seen.documents;
       await read();
@@ -98,7 +103,12 @@ async function workAt(lots: number) {
     const afterTurn = await count(() => views.controlCenter.controlCenter({ limit: 10 }));
     // The totals kept are every lot's own view summed, as a fresh read of every lot counts them.
     const kept = (await views.controlCenter.controlCenter({ limit: 10 })).totals;
-    const fresh = readViews(store, { readYourWritesTimeoutMs: 100, now: () => clock });
+    const fresh = readViews(store, {
+      readYourWritesTimeoutMs: 100,
+      now: () => clock,
+      lots: log.lots,
+      eventStore: log.events,
+    });
     let held = 0;
     let free = 0;
     for (let cursor: string | undefined; ; ) {
@@ -129,10 +139,15 @@ describe("the control center's work", () => {
 
   it("pages every lot once in a stable order, each page's work bounded by the page (2,000 and 10,000 lots)", async () => {
     const walk = async (lots: number) => {
-      const { store } = await storeOf(lots);
+      const { store, log } = await storeOf(lots);
       try {
         const { proxy, seen } = counting(store);
-        const views = readViews(proxy, { readYourWritesTimeoutMs: 100, now: () => T0 });
+        const views = readViews(proxy, {
+          readYourWritesTimeoutMs: 100,
+          now: () => T0,
+          lots: log.lots,
+          eventStore: log.events,
+        });
         await views.controlCenter.controlCenter({ limit: 10 }); // the totals of every lot, read once
         const ids: string[] = [];
         const work: number[] = [];
