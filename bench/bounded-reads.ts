@@ -18,6 +18,10 @@
  *   nice -n 10 npx tsx bench/bounded-reads.ts      # --only lots,plates,roles; --lots 2000; --reservations 32654
  */
 import { mkdtempSync, rmSync } from "node:fs";
+import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
+import type { EventToAppend } from "../event-store/port.js";
+import { systemActor } from "../schemas/actor.js";
+import { encodeEvent } from "../schemas/event-codec.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -63,10 +67,18 @@ async function seed(
   const store = SqliteDocumentStore.open({ file });
   await withProjectionIndexes(store);
   const log = projectedLog(new Date(T0));
+  // The lots' streams too: the views load each lot's state from them (read-api/views/lots-at.ts).
+  const events = SqliteEventStore.open({ file: file.replace(/\.sqlite$/, "-events.sqlite") });
+  const streams = new Map<string, EventToAppend[]>();
+  const causation = { correlationId: "c", causationId: "c", actor: systemActor("bench") };
   let batch: DomainEvent[] = [];
   const flush = async (at: number) => {
     if (batch.length < at) return;
     await log.apply(store, batch);
+    for (const event of batch) {
+      const stream = `parkingLot-${(event.data as { parkingLotId: string }).parkingLotId}`;
+      streams.set(stream, [...(streams.get(stream) ?? []), encodeEvent(event, causation)]);
+    }
     batch = [];
   };
   for (let i = 0; i < lots; i++) {
@@ -83,7 +95,9 @@ async function seed(
     await flush(5_000);
   }
   await flush(0);
-  return store;
+  for (const [stream, appended] of streams)
+    await events.appendToStream(stream, appended, { expectedRevision: "no_stream" });
+  return { store, events };
 }
 
 /** CPU per answer (median and range of ROUNDS, warm) and the documents one answer examines. */
@@ -162,13 +176,13 @@ async function inStore<T>(prefix: string, run: (file: string) => Promise<T>): Pr
 
 async function lotsBench(lots: number) {
   await inStore("bounded-lots-", async (file) => {
-    const store = await seed(file, lots, (i) =>
+    const { store, events } = await seed(file, lots, (i) =>
       Array.from({ length: 5 }, (_, k) => {
         const n = i * 5 + k + 1;
         return booked(`r${n}`, lotId(i), `C${n % 97}`, `12가${1000 + (n % 9000)}`, k);
       }),
     );
-    const views = readViews(store, { readYourWritesTimeoutMs: 1_000, now: () => T0 });
+    const views = readViews(store, { eventStore: events, readYourWritesTimeoutMs: 1_000, now: () => T0 });
     await views.controlCenter.controlCenter({ limit: 100 });
     console.log(`${lots} lots`);
     const one = { every: false, ids: [lotId(3)], prefixes: [] };
@@ -186,6 +200,7 @@ async function lotsBench(lots: number) {
       () => views.lots.parkingLot(lotId(11)),
     );
     await store.close();
+    await events.close();
   });
 }
 
@@ -199,8 +214,9 @@ async function platesBench(reservations: number) {
         ? booked(`r${k}`, lotId(k % 200), "C1", `77가${String(k).padStart(6, "0")}`, 2)
         : booked(`r${k}`, lotId(k % 200), `C${2 + (k % 5000)}`, `${10 + (k % 60)}나${1000 + (k % 9000)}`, 2),
     );
-    const store = await seed(file, 200, () => [], events);
-    const views = readViews(store, { readYourWritesTimeoutMs: 1_000, now: () => T0 });
+    const seeded = await seed(file, 200, () => [], events);
+    const store = seeded.store;
+    const views = readViews(store, { eventStore: seeded.events, readYourWritesTimeoutMs: 1_000, now: () => T0 });
     console.log(`${reservations} reservations in 200 lots`);
     await report(
       [
@@ -216,6 +232,7 @@ async function platesBench(reservations: number) {
       () => views.lots.parkingLot(lotId(11)),
     );
     await store.close();
+    await seeded.events.close();
   });
 }
 

@@ -152,6 +152,26 @@ describe("the read side's lots, from the one loader (lots-at.ts)", () => {
     expect(fresh.read()).toBeLessThanOrEqual(6);
   });
 
+  it("answers an earlier moment of the kept period from the checkpoint before it, not from the opening", async () => {
+    const bookings = Array.from({ length: 1_100 }, (_, i) => booked(`r${i}`));
+    await append("parkingLot-L1", [registered("L1", 2_000), ...bookings]);
+    const positions: number[] = [];
+    for await (const e of store.readStream("parkingLot-L1")) positions.push(e.position.commit);
+    const { events, read } = counting(store);
+    const lots = new LotsAt(events, 10);
+    await lots.at("L1");
+    // At the 1,050th event: from the checkpoint at the 1,000th, about 50 events, not 1,050.
+    const before = read();
+    const earlier = await lots.at("L1", { kind: "position", commit: positions[1_050] as number });
+    expect(earlier.revision).toBe(1_050);
+    expect(earlier.state.kind === "registered" && earlier.state.reservations.size).toBe(1_050);
+    expect(read() - before).toBeLessThanOrEqual(60);
+    // The present again: from the state kept at the 1,050th (its checkpoints kept), the 50 after it.
+    const again = read();
+    expect((await lots.at("L1")).revision).toBe(1_100);
+    expect(read() - again).toBeLessThanOrEqual(60);
+  });
+
   it("keeps at most its bound of lots, the least recently asked out first, and forgets a lot erased", async () => {
     for (const id of ["A", "B", "C"]) await append(`parkingLot-${id}`, [registered(id)]);
     const lots = new LotsAt(store, 2);

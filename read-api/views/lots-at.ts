@@ -3,7 +3,12 @@ import type { Position } from "../../event-store/position.js";
 import type { StepTree } from "../../platform/step-tree.js";
 import { stampMsOfRaw } from "../../schemas/event-stamps.js";
 import { type LotInPeriod, LotLoader } from "../../write-side/lot-loader.js";
-import type { ParkingLotState, RegisteredLot } from "../../write-side/parking-lot/decider.js";
+import {
+  initialState,
+  type ParkingLotState,
+  parkingLotStream,
+  type RegisteredLot,
+} from "../../write-side/parking-lot/decider.js";
 import {
   type HeldTimeline,
   heldTimeline,
@@ -30,7 +35,20 @@ export interface LotAt {
 /** The present: every event of the log so far. */
 export const NOW: Cut = { kind: "position", commit: Number.POSITIVE_INFINITY };
 
+/** A state of the period on the way to a kept one (persistent: it shares its nodes with the later states). */
+interface Checkpoint {
+  readonly lot: LotInPeriod;
+  readonly stampMs: number;
+  readonly windows?: StepTree;
+}
+
+/** Events folded between two checkpoints of a period, and the most checkpoints kept per lot. */
+const CHECKPOINT_EVERY = 500;
+const CHECKPOINTS_KEPT = 16;
+
 interface Kept {
+  /** States of the same period before it, every CHECKPOINT_EVERY events folded: an earlier moment starts there. */
+  readonly checkpoints?: readonly Checkpoint[];
   readonly lot: LotInPeriod;
   /** The latest stamp among the period's events folded. */
   readonly stampMs: number;
@@ -66,12 +84,18 @@ export class LotsAt {
 
   async at(parkingLotId: string, cut: Cut = NOW): Promise<LotAt> {
     const kept = this.kept.get(parkingLotId);
-    // A state kept at an earlier moment is a prefix of the answer's (the loader uses it only in the same period).
-    const from = kept && within(cut, kept.lot.position, kept.stampMs) ? kept : undefined;
+    // A state kept at an earlier moment (or a checkpoint on the way to it) is a prefix of the
+    // answer's: the latest of them the moment holds (the loader uses it only in the same period).
+    const from = [...(kept ? [kept] : []), ...(kept?.checkpoints ?? [])]
+      .filter((c) => within(cut, c.lot.position, c.stampMs))
+      .reduce<Checkpoint | undefined>((a, c) => (a && a.lot.revision >= c.lot.revision ? a : c), undefined);
     // A moment between the kept state and the next event after it: that very state, nothing read.
-    if (from?.next && !within(cut, from.next.position, from.next.stampMs))
-      return this.answer(parkingLotId, from, true);
+    if (kept && from === kept && kept.next && !within(cut, kept.next.position, kept.next.stampMs))
+      return this.answer(parkingLotId, kept, true);
     let next: Kept["next"];
+    let current: RecordedEvent | undefined;
+    let folded = 0;
+    const checkpoints: Checkpoint[] = [];
     const stamps = new Map<string, number>();
     let windows: StepTree | undefined = from?.windows || undefined;
     let carried = from?.lot.state;
@@ -82,6 +106,7 @@ export class LotsAt {
         return false;
       }
       stamps.set(raw.streamId, Math.max(stamps.get(raw.streamId) ?? Number.NEGATIVE_INFINITY, stamp));
+      current = raw;
       return true;
     };
     const observe = (
@@ -91,6 +116,11 @@ export class LotsAt {
     ) => {
       windows = windows && before === carried ? windowStepsAfter(windows, before, after, event) : undefined;
       carried = after;
+      if (++folded % CHECKPOINT_EVERY !== 0 || !current) return;
+      const { revision, position, id: eventId, streamId: stream, type } = current;
+      const lot = { state: after, revision, position, eventId, stream, closed: type === "LotBooksClosed" };
+      const stampMs = stamps.get(stream) ?? Number.NEGATIVE_INFINITY;
+      checkpoints.push({ lot, stampMs, ...(windows ? { windows } : {}) });
     };
     const lot = await this.load(parkingLotId, cut, from?.lot, holds, observe);
     const same = from !== undefined && from.lot.stream === lot.stream;
@@ -98,13 +128,25 @@ export class LotsAt {
       same ? from.stampMs : Number.NEGATIVE_INFINITY,
       stamps.get(lot.stream) ?? Number.NEGATIVE_INFINITY,
     );
+    const earlier = kept && kept.lot.stream === lot.stream ? [kept, ...(kept.checkpoints ?? [])] : [];
     const entry: Kept = {
-      ...(same && from.lot.revision === lot.revision
-        ? from
+      ...(kept && from === kept && same && kept.lot.revision === lot.revision
+        ? kept
         : { lot, stampMs, bytes: estimatedBytes(lot.state) }),
       ...(same && windows ? { windows } : {}),
       lot,
       ...(next ? { next } : {}),
+      checkpoints: [
+        ...new Map(
+          [...earlier, ...checkpoints].map(({ lot: at, stampMs: ms, windows: tree }) => [
+            at.revision,
+            { lot: at, stampMs: ms, ...(tree ? { windows: tree } : {}) },
+          ]),
+        ).values(),
+      ]
+        .filter((c) => c.lot.revision < lot.revision)
+        .sort((a, b) => a.lot.revision - b.lot.revision)
+        .slice(-CHECKPOINTS_KEPT),
     };
     if (!next) delete (entry as { next?: unknown }).next;
     return this.answer(parkingLotId, entry, lot.beyond);
@@ -148,7 +190,11 @@ export class LotsAt {
       const lot = await this.loader.catchUp(from.stream, from, holds, observe);
       if (!lot.closed) return { ...lot, beyond: false };
     }
-    if (cut === NOW && !from) return { ...(await this.loader.load(parkingLotId)), beyond: false };
+    if (cut === NOW && !from) {
+      const stream = parkingLotStream(parkingLotId, await this.loader.currentPeriod(parkingLotId));
+      const start = { state: initialState, revision: -1, position: null };
+      return { ...(await this.loader.catchUp(stream, start, holds, observe)), beyond: false };
+    }
     return this.loader.at(parkingLotId, holds, from, observe);
   }
 
