@@ -18,17 +18,17 @@
  *   nice -n 10 npx tsx bench/bounded-reads.ts      # --only lots,plates,roles; --lots 2000; --reservations 32654
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
-import type { EventToAppend } from "../event-store/port.js";
-import { systemActor } from "../schemas/actor.js";
-import { encodeEvent } from "../schemas/event-codec.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { SqliteDocumentStore } from "../document-store/embedded/sqlite-document-store.js";
+import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
+import type { EventToAppend } from "../event-store/port.js";
 import { WorkMeter, withWorkMeter } from "../platform/work-budget.js";
 import { readViews } from "../read-api/views/views.js";
+import { systemActor } from "../schemas/actor.js";
+import { encodeEvent } from "../schemas/event-codec.js";
 import type { DomainEvent } from "../schemas/events.js";
 import { customerHeaders, mintToken } from "../test-support/auth.js";
 import { projectedLog, withProjectionIndexes } from "../test-support/projected-log.js";
@@ -216,7 +216,11 @@ async function platesBench(reservations: number) {
     );
     const seeded = await seed(file, 200, () => [], events);
     const store = seeded.store;
-    const views = readViews(store, { eventStore: seeded.events, readYourWritesTimeoutMs: 1_000, now: () => T0 });
+    const views = readViews(store, {
+      eventStore: seeded.events,
+      readYourWritesTimeoutMs: 1_000,
+      now: () => T0,
+    });
     console.log(`${reservations} reservations in 200 lots`);
     await report(
       [
