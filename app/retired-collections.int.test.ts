@@ -4,8 +4,8 @@ import { createLogger } from "../platform/logger.js";
 import { dropRetiredCollections, RETIRED_COLLECTIONS } from "./upgrades.js";
 
 /**
- * Issue 68: the lot snapshots and the archive of ended reservations an older version wrote (they
- * hold customer ids and plates) are dropped at start; nothing else is touched, and a second start
+ * Issue 68: the lot snapshots, the archive of ended reservations and the read side's lot facts
+ * (every generation) an older version wrote (they hold customer ids and plates) are dropped at start; nothing else is touched, and a second start
  * finds nothing to drop.
  */
 describe("the retired collections of lot state", () => {
@@ -23,12 +23,15 @@ describe("the retired collections of lot state", () => {
       put("lot_snapshots", "L1"),
       put("lot_snapshot_parts", "L1/0/0"),
       put("ended_reservations", "L1/R1"),
+      put("lot_facts_g1", "r:L1:R1"),
+      put("lot_facts_g2", "r:L1:R1"),
       put("reservations", "R2"),
     ]);
     const logger = createLogger("silent");
     await dropRetiredCollections(documents, logger);
     const left = await documents.listCollections();
-    for (const name of RETIRED_COLLECTIONS) expect(left).not.toContain(name);
+    for (const name of [...RETIRED_COLLECTIONS, "lot_facts_g1", "lot_facts_g2"])
+      expect(left).not.toContain(name);
     expect(left).toContain("reservations");
     expect(await documents.findById("reservations", "R2")).toMatchObject({ _id: "R2" });
     await dropRetiredCollections(documents, logger);

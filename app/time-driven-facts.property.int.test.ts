@@ -264,7 +264,7 @@ describe("time-driven facts against a model of the spec", { timeout: 600_000 }, 
           now: () => clock,
           ...(payments ? { payments } : {}),
         });
-        const views = readViews(docs, { readYourWritesTimeoutMs: 0, now: () => clock });
+        const views = readViews(docs, { eventStore: events, readYourWritesTimeoutMs: 0, now: () => clock });
         const model = new Model(lot.capacity, process.env.TIME_FACTS_HOLD_RULE === "1");
         // The scheduler's clock-driven run, gated: it runs only when the test opens the gate.
         let gate: (() => void) | undefined;

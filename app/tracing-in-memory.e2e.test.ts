@@ -86,7 +86,6 @@ describe("a reservation's trace, in memory", () => {
         "apply control-center",
         "apply customer-coupons",
         "apply reservation-events",
-        "apply lot-facts",
         // Issue 69: a check-out with payments off records what the gate collects, in the lot's takings.
         "apply lot-money",
         "coupon-policy ParkingReserved",

@@ -86,15 +86,18 @@ export async function upgradeOnStart(
 /**
  * Issue 68: collections of lot state no version reads any more, dropped by name (they held personal
  * values too: a customer's erasure no longer rewrites them). The lot snapshots and the archive of
- * ended reservations (a lot's state is its period's opening and events); the read side's copy of
- * the lots' facts is retired with its projection (its own name, not listed here).
+ * ended reservations (a lot's state is its period's opening and events), and every generation of
+ * the read side's copy of the lots' facts (`lot_facts_g{n}`: the views load lots through the write
+ * side's loader, read-api/views/lots-at.ts).
  */
 export const RETIRED_COLLECTIONS = ["lot_snapshots", "lot_snapshot_parts", "ended_reservations"] as const;
+const RETIRED_GENERATIONS = /^lot_facts_g[0-9]+$/;
 
 export async function dropRetiredCollections(documents: DocumentStore, logger: Logger): Promise<void> {
-  const present = new Set(await documents.listCollections());
-  for (const name of RETIRED_COLLECTIONS) {
-    if (!present.has(name)) continue;
+  const present = await documents.listCollections();
+  for (const name of present) {
+    if (!(RETIRED_COLLECTIONS as readonly string[]).includes(name) && !RETIRED_GENERATIONS.test(name))
+      continue;
     await documents.dropCollection(name);
     logger.info({ collection: name }, "upgrade: a retired collection of lot state dropped");
   }

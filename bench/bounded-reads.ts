@@ -28,10 +28,14 @@ import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { SqliteDocumentStore } from "../document-store/embedded/sqlite-document-store.js";
+import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
+import type { EventToAppend } from "../event-store/port.js";
 import { EventLoopWatch } from "../platform/event-loop-watch.js";
 import { createLogger } from "../platform/logger.js";
 import { WorkMeter, withWorkMeter } from "../platform/work-budget.js";
 import { readViews } from "../read-api/views/views.js";
+import { systemActor } from "../schemas/actor.js";
+import { encodeEvent } from "../schemas/event-codec.js";
 import type { DomainEvent } from "../schemas/events.js";
 import { customerHeaders, mintToken } from "../test-support/auth.js";
 import { projectedLog, withProjectionIndexes } from "../test-support/projected-log.js";
@@ -70,10 +74,18 @@ async function seed(
   const store = SqliteDocumentStore.open({ file });
   await withProjectionIndexes(store);
   const log = projectedLog(new Date(T0));
+  // The lots' streams too: the views load each lot's state from them (read-api/views/lots-at.ts).
+  const events = SqliteEventStore.open({ file: file.replace(/\.sqlite$/, "-events.sqlite") });
+  const streams = new Map<string, EventToAppend[]>();
+  const causation = { correlationId: "c", causationId: "c", actor: systemActor("bench") };
   let batch: DomainEvent[] = [];
   const flush = async (at: number) => {
     if (batch.length < at) return;
     await log.apply(store, batch);
+    for (const event of batch) {
+      const stream = `parkingLot-${(event.data as { parkingLotId: string }).parkingLotId}`;
+      streams.set(stream, [...(streams.get(stream) ?? []), encodeEvent(event, causation)]);
+    }
     batch = [];
   };
   for (let i = 0; i < lots; i++) {
@@ -90,7 +102,9 @@ async function seed(
     await flush(5_000);
   }
   await flush(0);
-  return store;
+  for (const [stream, appended] of streams)
+    await events.appendToStream(stream, appended, { expectedRevision: "no_stream" });
+  return { store, events };
 }
 
 /** CPU per answer (median and range of ROUNDS, warm) and the documents one answer examines. */
@@ -176,8 +190,8 @@ const fiveBookings = (i: number) =>
 
 async function lotsBench(lots: number) {
   await inStore("bounded-lots-", async (file) => {
-    const store = await seed(file, lots, fiveBookings);
-    const views = readViews(store, { readYourWritesTimeoutMs: 1_000, now: () => T0 });
+    const { store, events } = await seed(file, lots, fiveBookings);
+    const views = readViews(store, { eventStore: events, readYourWritesTimeoutMs: 1_000, now: () => T0 });
     await views.controlCenter.controlCenter({ limit: 100 });
     console.log(`${lots} lots`);
     const one = { every: false, ids: [lotId(3)], prefixes: [] };
@@ -195,6 +209,7 @@ async function lotsBench(lots: number) {
       () => views.lots.parkingLot(lotId(11)),
     );
     await store.close();
+    await events.close();
   });
 }
 
@@ -237,8 +252,8 @@ async function crowd(cheap: Ask, heavy: Ask, clients: number) {
 
 async function crowdBench(lots: number, clients: number) {
   await inStore("bounded-crowd-", async (file) => {
-    const store = await seed(file, lots, fiveBookings);
-    const views = readViews(store, { readYourWritesTimeoutMs: 1_000, now: () => T0 });
+    const { store, events } = await seed(file, lots, fiveBookings);
+    const views = readViews(store, { eventStore: events, readYourWritesTimeoutMs: 1_000, now: () => T0 });
     await views.controlCenter.controlCenter({ limit: 1000 });
     console.log(`${lots} lots, ${clients} clients`);
     const cheap = () => views.lots.parkingLot(lotId(11));
@@ -261,8 +276,13 @@ async function platesBench(reservations: number) {
         ? booked(`r${k}`, lotId(k % 200), "C1", `77가${String(k).padStart(6, "0")}`, 2)
         : booked(`r${k}`, lotId(k % 200), `C${2 + (k % 5000)}`, `${10 + (k % 60)}나${1000 + (k % 9000)}`, 2),
     );
-    const store = await seed(file, 200, () => [], events);
-    const views = readViews(store, { readYourWritesTimeoutMs: 1_000, now: () => T0 });
+    const seeded = await seed(file, 200, () => [], events);
+    const store = seeded.store;
+    const views = readViews(store, {
+      eventStore: seeded.events,
+      readYourWritesTimeoutMs: 1_000,
+      now: () => T0,
+    });
     console.log(`${reservations} reservations in 200 lots`);
     await report(
       [
@@ -278,6 +298,7 @@ async function platesBench(reservations: number) {
       () => views.lots.parkingLot(lotId(11)),
     );
     await store.close();
+    await seeded.events.close();
   });
 }
 

@@ -1,9 +1,10 @@
 /**
  * CPU per answer of the lot's figures (timeline, quote, lot view with free now and the next hours)
  * at 500 and at 20,000 active bookings, read through the views over the read models the
- * projections build, in the embedded document store the service runs on (its indexes: the lot's
- * facts since a revision are one index range), the way issue 34 asks: a read's work may grow with
- * its answer, and with a lot's active bookings only logarithmically.
+ * projections build, in the embedded document store the service runs on, each lot's state loaded
+ * from its stream in the embedded event store (read-api/views/lots-at.ts: the events after the
+ * state kept), the way issue 34 asks: a read's work may grow with its answer, and with a lot's
+ * active bookings only logarithmically.
  *
  *   nice -n 10 npx tsx bench/lot-figures.ts
  *
@@ -50,9 +51,13 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 interface Lot {
   readonly store: SqliteDocumentStore;
+  /** The lot's stream, which the views load its state from (read-api/views/lots-at.ts). */
+  readonly events: SqliteEventStore;
   readonly queries: Views;
   revision: number;
 }
+
+const CAUSATION = { correlationId: "c", causationId: "c", actor: systemActor("bench") };
 
 /** The lot's event at `revision`, at the global position after it. */
 const stored = (event: ParkingLotEvent, revision: number) =>
@@ -74,10 +79,18 @@ async function lotWith(dir: string, active: number): Promise<Lot> {
   };
   const events = [stored(registered, 0)];
   for (let i = 0; i < active; i++) events.push(stored(booking(i), i + 1));
-  for (let from = 0; from < events.length; from += 2_000)
-    await writeThroughProjections(store, events.slice(from, from + 2_000));
-  const queries = readViews(store, { readYourWritesTimeoutMs: 0, now: () => NOW });
-  return { store, queries, revision: active };
+  const log = SqliteEventStore.open({ file: join(dir, `events-${active}.sqlite`) });
+  for (let from = 0; from < events.length; from += 2_000) {
+    const batch = events.slice(from, from + 2_000);
+    await writeThroughProjections(store, batch);
+    await log.appendToStream(
+      "parkingLot-bench",
+      batch.map((e) => encodeEvent(e.event, CAUSATION)),
+      { expectedRevision: from === 0 ? "no_stream" : from - 1 },
+    );
+  }
+  const queries = readViews(store, { eventStore: log, readYourWritesTimeoutMs: 0, now: () => NOW });
+  return { store, events: log, queries, revision: active };
 }
 
 /** Booking `i`: a window of 1-3 hours spread over the next day, every tenth open-ended. */
@@ -102,6 +115,9 @@ function booking(i: number, reservedAt = NOW - HOUR, from = NOW): ParkingLotEven
 async function book(lot: Lot, i: number): Promise<void> {
   lot.revision++;
   await writeThroughProjections(lot.store, [stored(booking(i), lot.revision)]);
+  await lot.events.appendToStream("parkingLot-bench", [encodeEvent(booking(i), CAUSATION)], {
+    expectedRevision: lot.revision - 1,
+  });
 }
 
 const answers = {

@@ -1,20 +1,20 @@
 /**
- * The heap a lot's decider state and its windows' step tree hold per entry, as time travel carries
- * them along a fold (read-api/time-travel/lot-fold.ts) and counts them in its checkpoints' byte
- * budget (`LOT_STATE_ENTRY_BYTES` an entry of `lotFoldEntries`): 20,000 bookings of one lot (every
- * tenth open-ended, a third of them in the lot), folded fact by fact, the heap measured after a
- * full collection before and after.
+ * The heap a lot's decider state and its windows' step tree hold, as the read side's one loader
+ * keeps them (read-api/views/lots-at.ts) and counts them in its byte bound (`keptBytes`: its
+ * entries at LOT_STATE_ENTRY_BYTES each): 20,000 bookings of one lot (every tenth open-ended, a
+ * third of them in the lot) in an embedded event store, loaded, the heap measured after a full
+ * collection before and after.
  *
  *   node --expose-gc --import tsx bench/lot-state-bytes.ts
  */
 
-import {
-  emptyLotFold,
-  foldLotEvent,
-  LOT_STATE_ENTRY_BYTES,
-  lotFoldEntries,
-} from "../read-api/time-travel/lot-fold.js";
-import type { StoredDomainEvent } from "../schemas/event-codec.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
+import { LotsAt } from "../read-api/views/lots-at.js";
+import { systemActor } from "../schemas/actor.js";
+import { encodeEvent } from "../schemas/event-codec.js";
 import type { ParkingLotEvent } from "../write-side/parking-lot/decider.js";
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -24,10 +24,6 @@ const NOW = Date.parse("2030-05-01T09:00:00.000Z");
 const HOUR = 3_600_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 const BOOKINGS = 20_000;
-
-let revision = 0;
-const stored = (event: ParkingLotEvent): StoredDomainEvent =>
-  ({ event, revision: revision++, streamId: "parkingLot-bench" }) as unknown as StoredDomainEvent;
 
 function* events(): Generator<ParkingLotEvent> {
   yield {
@@ -46,16 +42,28 @@ function* events(): Generator<ParkingLotEvent> {
   }
 }
 
-// The events made one by one and dropped: what stays is what the state keeps of them.
+const dir = mkdtempSync(join(tmpdir(), "lot-state-bytes-"));
+const store = SqliteEventStore.open({ file: join(dir, "events.sqlite") });
+const all = [...events()].map((e) =>
+  encodeEvent(e, { correlationId: "c", causationId: "c", actor: systemActor("bench") }),
+);
+let revision: number | "no_stream" = "no_stream";
+for (let from = 0; from < all.length; from += 1_000) {
+  const batch = all.slice(from, from + 1_000);
+  revision = (await store.appendToStream("parkingLot-bench", batch, { expectedRevision: revision }))
+    .nextExpectedRevision;
+}
+const lots = new LotsAt(store, 1);
+// What stays after the load is what the kept state holds of the events read.
 gc();
 const before = process.memoryUsage().heapUsed;
-let lot = emptyLotFold;
-for (const event of events()) lot = foldLotEvent(lot, stored(event));
+await lots.at("bench");
 gc();
 const used = process.memoryUsage().heapUsed - before;
-const entries = lotFoldEntries(lot);
+const counted = lots.keptBytes;
 console.log(
-  `${BOOKINGS.toLocaleString("en-US")} bookings: ${entries.toLocaleString("en-US")} entries, ` +
-    `${(used / 1e6).toFixed(1)} MB of heap, ${(used / entries).toFixed(0)} bytes an entry ` +
-    `(counted at ${LOT_STATE_ENTRY_BYTES})`,
+  `${BOOKINGS.toLocaleString("en-US")} bookings: ${(used / 1e6).toFixed(1)} MB of heap kept, ` +
+    `counted as ${(counted / 1e6).toFixed(1)} MB (${(counted / used).toFixed(2)}x)`,
 );
+await store.close();
+rmSync(dir, { recursive: true, force: true });

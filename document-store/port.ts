@@ -45,7 +45,7 @@ export type WriteOpById =
 
 /**
  * A delete of every document `filter` matches, as the batch's earlier ops left them: for a range
- * an index serves (issue 48: a lot's documents of its earlier periods, lot-facts.ts).
+ * an index serves.
  */
 export type DeleteManyOp = {
   readonly op: "deleteMany";

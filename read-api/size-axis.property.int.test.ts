@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SqliteDocumentStore } from "../document-store/embedded/sqlite-document-store.js";
+import type { EventStore } from "../event-store/port.js";
 import { WorkMeter, withWorkMeter } from "../platform/work-budget.js";
 import type { DomainEvent } from "../schemas/events.js";
 import { projectedLog, withProjectionIndexes } from "../test-support/projected-log.js";
+import type { ReadOptions } from "./views/read-context.js";
 import { readViews, type Views } from "./views/views.js";
 
 /**
@@ -48,7 +50,9 @@ const coupon = (k: number, parkingLotId: string, customerId: string): DomainEven
 });
 
 /** At `scale`: 4×scale lots, 1,100×scale bookings of customer C1 (plates `77가…`), 400×scale of others. */
-async function world(scale: number): Promise<SqliteDocumentStore> {
+async function world(
+  scale: number,
+): Promise<{ store: SqliteDocumentStore; lots: NonNullable<ReadOptions["lots"]>; events: EventStore }> {
   const store = SqliteDocumentStore.open({ file: ":memory:" });
   await withProjectionIndexes(store);
   const log = projectedLog(new Date(T0));
@@ -65,7 +69,7 @@ async function world(scale: number): Promise<SqliteDocumentStore> {
     );
   for (let from = 0; from < events.length; from += 5_000)
     await log.apply(store, events.slice(from, from + 5_000));
-  return store;
+  return { store, lots: log.lots, events: log.events };
 }
 
 /** What one answer examined. */
@@ -128,11 +132,8 @@ const READS: readonly { role: string; read: string; ask: (views: Views) => Promi
   // is smaller than the lots at 1× (3 of 4): the work asked is a page, whatever the number of lots.
   { role: "anyone", read: "a page of lots", ask: (v) => v.lots.parkingLots({ limit: 3 }) },
   { role: "anyone", read: "one lot", ask: (v) => v.lots.parkingLotDetail("L1") },
-  {
-    role: "anyone",
-    read: "a lot's availability",
-    ask: (v) => v.lots.availability("L1", T0 + HOUR, T0 + 3 * HOUR),
-  },
+  // A lot's availability reads no document: only the lot's state, through the write side's loader
+  // (its work: one period at most, the events after the state kept: views/lots-at.int.test.ts).
   {
     role: "operator of L1",
     read: "a lot's timeline",
@@ -164,10 +165,14 @@ let large: SqliteDocumentStore;
 let views: { at1: Views; at10: Views };
 
 beforeAll(async () => {
-  small = await world(1);
-  large = await world(10);
+  const [one, ten] = [await world(1), await world(10)];
+  small = one.store;
+  large = ten.store;
   const options = { readYourWritesTimeoutMs: 1_000, now: () => T0 };
-  views = { at1: readViews(small, options), at10: readViews(large, options) };
+  views = {
+    at1: readViews(small, { ...options, lots: one.lots, eventStore: one.events }),
+    at10: readViews(large, { ...options, lots: ten.lots, eventStore: ten.events }),
+  };
 }, 120_000);
 afterAll(async () => {
   await small?.close();
@@ -176,7 +181,7 @@ afterAll(async () => {
 
 /**
  * What an answer examines in a running service: the second time it is asked, once the lots' states
- * it reads are kept (lot-states.ts keeps each lot's and follows its facts), as they are after the
+ * it reads are kept (the views keep each lot's: lots-at.ts), as they are after the
  * first read of any lot. Then each answer's own work is what is left.
  */
 async function steadily(ask: () => Promise<unknown>): Promise<number> {

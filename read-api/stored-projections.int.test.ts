@@ -41,7 +41,7 @@ describe("the projections as the query side sees them", () => {
     const unsubscribe = projections.onGenerationSwitch?.(async () => {
       switched.push((await projections.activeGenerations()).get("parking-lots") ?? 1);
     });
-    const { lots } = readViews(docs, { projections, readYourWritesTimeoutMs: 0 });
+    const { lots } = readViews(docs, { eventStore: events, projections, readYourWritesTimeoutMs: 0 });
     const logger = createLogger("silent");
     await rebuildProjections({
       eventStore: events,

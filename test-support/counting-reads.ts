@@ -1,30 +1,32 @@
-import type { Document, DocumentStore } from "../document-store/port.js";
-import { LOT_FACTS } from "../projections/read-models/lot-facts.js";
+import type { EventStore, ReadStreamOptions } from "../event-store/port.js";
+import { lotPeriodOfStream, parkingLotOfStream } from "../write-side/parking-lot/periods.js";
 
 /**
- * The document store, recording every lot fact (its `at` order) the lot-facts documents it returns
- * hold: what a read of a lot's state read, to count that none is from before its period's opening.
+ * A lot-wide order of the lot's events across its periods (each period's stream counts its
+ * revisions from 0): period·2^32 + revision. Period 0's is its revision, as before periods.
  */
-export function countingReads(inner: DocumentStore): { store: DocumentStore; read: number[] } {
+export const lotOrdinal = (stored: { readonly streamId: string; readonly revision: number }): number =>
+  (lotPeriodOfStream(stored.streamId)?.period ?? 0) * 2 ** 32 + stored.revision;
+
+/**
+ * The event store, recording every lot event (its lot-wide order, lotOrdinal) its stream reads
+ * return, but the one-event probes that find a lot's period (lot-streams.ts): what a load of a
+ * lot's state folded, to count that none is from before its period's opening.
+ */
+export function countingReads(inner: EventStore): { events: EventStore; read: number[] } {
   const read: number[] = [];
-  const record = (doc: Document | null) => {
-    if (!doc) return;
-    for (const key of ["registered", "capacity", "rate", "customerLimit", "opened"]) {
-      const fact = doc[key] as { revision?: number } | undefined;
-      if (fact?.revision !== undefined) read.push(fact.revision);
-    }
-    for (const fact of (doc.facts as { revision: number }[] | undefined) ?? []) read.push(fact.revision);
-  };
-  const store = new Proxy(inner, {
+  const events = new Proxy(inner, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver);
-      if ((property !== "find" && property !== "findById") || typeof value !== "function") return value;
-      return async (collection: string, ...rest: unknown[]) => {
-        const found = await value.call(target, collection, ...rest);
-        if (collection.includes(LOT_FACTS)) for (const doc of [found].flat()) record(doc as Document | null);
-        return found;
+      if (property !== "readStream") return typeof value === "function" ? value.bind(target) : value;
+      return async function* (streamId: string, options?: ReadStreamOptions) {
+        for await (const event of target.readStream(streamId, options)) {
+          if (parkingLotOfStream(streamId) !== undefined && options?.maxCount !== 1)
+            read.push(lotOrdinal(event));
+          yield event;
+        }
       };
     },
   });
-  return { store, read };
+  return { events, read };
 }

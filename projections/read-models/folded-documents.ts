@@ -1,7 +1,6 @@
 import type { WriteOp } from "../../document-store/port.js";
 import { ACTIVITY_PREFIX, CLOSURE_PREFIX, CONTROL_CENTER } from "./control-center.js";
 import { ENDS_PREFIX, STARTS_PREFIX } from "./control-center-clock.js";
-import { LOT_FACTS } from "./lot-facts.js";
 import type { CollectionOf } from "./projection.js";
 import { PLATE_SUFFIXES, RESERVATIONS } from "./reservations.js";
 
@@ -12,7 +11,7 @@ import { PLATE_SUFFIXES, RESERVATIONS } from "./reservations.js";
  *
  * Documents that ended this long before a fold's latest fact are left out of it: no view at or
  * after that fact reads them (the furthest back: the no-shows of the last 24 hours; the activity
- * of the last hour; closures and lot facts not over), and no later fact brings them back (an
+ * of the last hour; closures not over), and no later fact brings them back (an
  * update of a missing document without upsert changes nothing).
  */
 export const PRUNE_HORIZON_MS = 25 * 3_600_000;
@@ -39,8 +38,6 @@ export function endedBefore(
   horizon: string,
   collection: CollectionOf,
 ): boolean {
-  // The lot's facts no view reads any more: the views fold those whose reach is past now.
-  if (physical === collection(LOT_FACTS)) return typeof doc.reach === "string" && doc.reach < horizon;
   if (physical === collection(RESERVATIONS))
     return doc.status !== "CHECKED_IN" && typeof doc.heldUntil === "string" && doc.heldUntil < horizon;
   if (physical === collection(CONTROL_CENTER)) {

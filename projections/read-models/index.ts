@@ -1,7 +1,6 @@
 import { controlCenterProjection } from "./control-center.js";
 import { customerCouponsProjection } from "./customer-coupons.js";
 import { gateReviewsProjection } from "./gate-reviews.js";
-import { lotFactsProjection } from "./lot-facts.js";
 import { lotMoneyProjection } from "./lot-money.js";
 import { parkingLotsProjection } from "./parking-lots.js";
 import type { Projection } from "./projection.js";
@@ -14,7 +13,6 @@ export const PROJECTIONS: readonly Projection[] = [
   reservationsProjection,
   customerCouponsProjection,
   controlCenterProjection,
-  lotFactsProjection,
   reservationEventsProjection,
   lotMoneyProjection,
   gateReviewsProjection,

@@ -1,4 +1,5 @@
 import type { Request } from "express";
+import type { Position } from "../../event-store/position.js";
 import { ProblemError } from "../../platform/http/problem.js";
 import { readInstant } from "../../platform/instant.js";
 
@@ -13,6 +14,10 @@ export const asksAsOf = (req: Request): boolean =>
 export type Cut =
   | { readonly kind: "position"; readonly commit: number }
   | { readonly kind: "instant"; readonly ms: number };
+
+/** Whether an event at `position` stamped `stampMs` is at or before the cut. */
+export const within = (cut: Cut, position: Position | null, stampMs: number): boolean =>
+  cut.kind === "position" ? (position?.commit ?? 0) <= cut.commit : !(stampMs > cut.ms);
 
 /** The earliest instant asked about: nothing of this service was recorded before. */
 const EARLIEST_MS = Date.parse("2000-01-01T00:00:00Z");

@@ -5,9 +5,8 @@ import type { Position } from "../../event-store/position.js";
 import type { Projection } from "../../projections/read-models/projection.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
 import { stampMsOfRaw } from "../history/audit-entry.js";
-import type { Cut } from "./as-of.js";
+import { type Cut, within } from "./as-of.js";
 import { type FoldIndexes, FoldState, foldCollection, type OpeningSeed } from "./fold-state.js";
-import { emptyLotFold } from "./lot-fold.js";
 
 /**
  * Folds of a log source (a lot's stream, or the whole log) up to a cut, with bounded work and
@@ -15,8 +14,7 @@ import { emptyLotFold } from "./lot-fold.js";
  * folds at most `maxFold` events; further, the fold lays checkpoints (every `every` events) on the
  * way and throws FoldTooFarError (503, Retry-After), and the next request starts there.
  * Checkpoints (the log is append-only: never stale) live in this process's memory only, each the
- * size of the source's present (fold-state.ts prunes what ended long before, lot-fold.ts forgets
- * ended reservations), counted in estimated bytes: at most `maxBytesPerSource` per source and
+ * size of the source's present (fold-state.ts prunes what ended long before), counted in estimated bytes: at most `maxBytesPerSource` per source and
  * `maxBytes` in all, the least recently used out first (never the one just laid: a far cut progresses).
  */
 
@@ -24,8 +22,6 @@ export interface FoldSource {
   /** Identifies the source in the cache: `lot:{id}`, `books:{k}`. */
   readonly key: string;
   readonly projections: readonly Projection[];
-  /** Whether the source is one lot's stream: its state carried (lot-fold.ts). */
-  readonly lot?: boolean;
   /** Where a source starts after the log's first event (a book: control-center-books.ts), its documents by logical collection. */
   readonly start?: Pick<Checkpoint, "count" | "position" | "stampMs"> & {
     readonly documents: readonly WriteOp[];
@@ -45,10 +41,8 @@ interface Checkpoint {
   readonly position: Position | null;
   readonly stampMs: number;
   readonly state: FoldState;
-  /** Its documents' and lots' states' estimated size (what it shares with others counted in each). */
+  /** Its documents' estimated size (what it shares with others counted in each). */
   readonly bytes: number;
-  /** Of `bytes`, the lots' decider states and windows (lot-fold.ts). */
-  readonly stateBytes: number;
 }
 
 export interface Folded {
@@ -73,17 +67,12 @@ export class FoldTooFarError extends Error {
 /** Events folded between two turns of the event loop given to other requests. */
 const YIELD_EVERY = 25;
 
-/** Whether an event at `position` stamped `stampMs` is at or before the cut. */
-export const within = (cut: Cut, position: Position | null, stampMs: number): boolean =>
-  cut.kind === "position" ? (position?.commit ?? 0) <= cut.commit : !(stampMs > cut.ms);
-
-/** What the checkpoints hold: documents (`entries`), `bytes` in all, of which `stateBytes` the lots' states. */
+/** What the checkpoints hold: documents (`entries`), `bytes` in all. */
 export interface CacheStats {
   readonly sources: number;
   readonly checkpoints: number;
   readonly entries: number;
   readonly bytes: number;
-  readonly stateBytes: number;
 }
 
 /** Events between checkpoints; the most one answer folds (a multiple); estimated bytes per source, in all. */
@@ -120,13 +109,7 @@ export class FoldCache {
     // A copy shares the checkpoint's maps and lot state (persistent: fold-state.ts), copying none.
     const state = start
       ? start.state.copy()
-      : new FoldState(
-          source.projections,
-          source.lot ? emptyLotFold : null,
-          source.indexes,
-          undefined,
-          source.opening,
-        );
+      : new FoldState(source.projections, source.indexes, undefined, source.opening);
     const seed = start ? [] : (source.start?.documents ?? []);
     state.write(seed.map((op) => ({ ...op, collection: foldCollection(op.collection) })));
     const from = start ?? source.start;
@@ -180,7 +163,6 @@ export class FoldCache {
       key,
       state,
       bytes: state.estimatedBytes(),
-      stateBytes: state.lotStateBytes(),
     };
     checkpoints.splice(i, 0, laid);
     this.recent.add(laid);
@@ -226,17 +208,7 @@ export class FoldCache {
   /** What the checkpoints hold (for /metrics and the bench). */
   stats(): CacheStats {
     let entries = 0;
-    let stateBytes = 0;
-    for (const c of this.recent) {
-      entries += c.state.size;
-      stateBytes += c.stateBytes;
-    }
-    return {
-      sources: this.sources.size,
-      checkpoints: this.recent.size,
-      entries,
-      bytes: this.bytes,
-      stateBytes,
-    };
+    for (const c of this.recent) entries += c.state.size;
+    return { sources: this.sources.size, checkpoints: this.recent.size, entries, bytes: this.bytes };
   }
 }

@@ -88,8 +88,7 @@ function scanned(docs: readonly MutableDocument[], filter: Filter, limit?: numbe
     .all() as MutableDocument[];
 }
 
-const byLot = () =>
-  new FoldState([reservationsProjection], null, { [RESERVATIONS]: ["by_lot", "by_lot_status"] });
+const byLot = () => new FoldState([reservationsProjection], { [RESERVATIONS]: ["by_lot", "by_lot_status"] });
 const docsOf = (state: FoldState) => [...state.documents()].map(([, doc]) => doc);
 const keyable = (docs: readonly MutableDocument[]) => docs.every((d) => !Array.isArray(d.status));
 

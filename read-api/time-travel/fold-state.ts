@@ -6,8 +6,7 @@ import { endedBefore, keptInFold, pruneHorizon } from "../../projections/read-mo
 import type { Projection } from "../../projections/read-models/projection.js";
 import { checkpointOp, physicalCollection } from "../../projections/runtime/checkpoints.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
-import type { RegisteredLot } from "../../write-side/parking-lot/decider.js";
-import { foldLotEvent, LOT_STATE_ENTRY_BYTES, type LotFold, lotFoldEntries } from "./lot-fold.js";
+import { fold, type RegisteredLot } from "../../write-side/parking-lot/decider.js";
 
 /** The generation a fold writes (a fresh store has no other: the query side reads it by default). */
 const GENERATION = 1;
@@ -26,15 +25,14 @@ export type FoldIndexes = Readonly<Record<string, readonly string[]>>;
  * in-memory DocumentStore (document-store/memory/, which runs the contract suite), whose copy (a
  * checkpoint) shares every document and index node: not SQLite's `:memory:`, whose checkpoint is a
  * `serialize()` of the whole database and each answer one more (measured: docs/operations.md).
- * With `lot` (a lot's stream folded), the lot's decider state and its windows' step tree are
- * carried along (lot-fold.ts), persistent as well.
+ * The lots' decider states are not folded here: the views read them from the one loader
+ * (read-api/views/lots-at.ts).
  */
 export class FoldState {
   private readonly store: MemoryDocumentStore;
 
   constructor(
     private readonly projections: readonly Projection[],
-    private lotFold: LotFold | null = null,
     private readonly indexes: FoldIndexes = {},
     store?: MemoryDocumentStore,
     /** The documents a period's opening starts (a fold of one period: fold-cache.ts, FoldSource). */
@@ -56,20 +54,17 @@ export class FoldState {
     }
   }
 
-  /** The lot's decider state folded along (null unless made with one), up to the last event applied. */
-  get lot(): LotFold | null {
-    return this.lotFold;
-  }
-
-  /** Folds one event through every projection that reacts to it (and the lot's state, if carried). */
+  /** Folds one event through every projection that reacts to it (a period's opening: its documents too). */
   apply(stored: StoredDomainEvent): void {
     for (const projection of this.projections) {
       if (!projection.eventTypes.has(stored.event.type)) continue;
       this.write(projection.apply(stored, physical));
     }
-    if (this.lotFold) this.lotFold = foldLotEvent(this.lotFold, stored);
-    if (this.opening && this.lotFold?.state.kind === "registered" && stored.event.type === "LotPeriodOpened")
-      this.write(this.opening(this.lotFold.state, physical));
+    if (this.opening && stored.event.type === "LotPeriodOpened") {
+      // The opening's state as the decider reads it (an opening starts the lot's state afresh).
+      const state = fold([stored.event]);
+      if (state.kind === "registered") this.write(this.opening(state, physical));
+    }
   }
 
   write(ops: readonly WriteOp[]): void {
@@ -91,15 +86,15 @@ export class FoldState {
 
   /** A copy read as a fold of `projections` (their checkpoints, when materialized), `writes` written in. */
   joined(projections: readonly Projection[], writes: readonly WriteOp[]): FoldState {
-    const copy = new FoldState(projections, null, this.indexes, this.store.copy());
+    const copy = new FoldState(projections, this.indexes, this.store.copy());
     copy.store.writeNow(writes);
     return copy;
   }
 
-  /** A copy: the store's (copy-on-write: MemoryDocumentStore.copy) and the lot's state shared. */
+  /** A copy: the store's (copy-on-write: MemoryDocumentStore.copy), everything shared. */
   copy(): FoldState {
-    const { projections, lotFold, indexes, opening } = this;
-    return new FoldState(projections, lotFold, indexes, this.store.copy(), opening);
+    const { projections, indexes, opening } = this;
+    return new FoldState(projections, indexes, this.store.copy(), opening);
   }
 
   /** Every document, by collection. */
@@ -107,14 +102,9 @@ export class FoldState {
     return this.store.documents();
   }
 
-  /** The documents' estimated size and the lots' states': an upper bound of a checkpoint's. */
+  /** The documents' estimated size: an upper bound of a checkpoint's. */
   estimatedBytes(): number {
-    return this.lotStateBytes() + this.store.estimatedBytes();
-  }
-
-  /** The lots' states' estimated size (0 without any): their entries at LOT_STATE_ENTRY_BYTES each. */
-  lotStateBytes(): number {
-    return (this.lotFold ? lotFoldEntries(this.lotFold) : 0) * LOT_STATE_ENTRY_BYTES;
+    return this.store.estimatedBytes();
   }
 
   get size(): number {

@@ -19,7 +19,7 @@ import { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { lotPeriodOfStream, parkingLotStream } from "../../write-side/parking-lot/periods.js";
 import type { Views } from "../views/views.js";
 import type { Cut } from "./as-of.js";
-import { within } from "./fold-cache.js";
+import { within } from "./as-of.js";
 import { TimeTravel } from "./time-travel.js";
 
 /**

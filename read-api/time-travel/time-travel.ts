@@ -10,7 +10,6 @@ import {
   lastBookBefore,
   REGISTERED_LOTS,
 } from "../../projections/read-models/control-center-books.js";
-import { lotFactsProjection } from "../../projections/read-models/lot-facts.js";
 import { lotAtOpening, lotPageAtOpening, periodViewOf } from "../../projections/read-models/opening-view.js";
 import {
   lotDocumentAtOpening,
@@ -30,19 +29,11 @@ import {
   reservationFacts,
   scannedReservationFacts,
 } from "../history/reservation-history.js";
+import { LotsAt } from "../views/lots-at.js";
 import { readViews, type Views } from "../views/views.js";
-import type { Cut } from "./as-of.js";
-import {
-  type CacheStats,
-  FoldCache,
-  type Folded,
-  type FoldSource,
-  FoldTooFarError,
-  within,
-} from "./fold-cache.js";
+import { type Cut, within } from "./as-of.js";
+import { type CacheStats, FoldCache, type Folded, type FoldSource, FoldTooFarError } from "./fold-cache.js";
 import { FoldState, foldCollection } from "./fold-state.js";
-import type { LotFold } from "./lot-fold.js";
-import { LotsAt } from "./lots-at.js";
 
 export const TIME_TRAVEL_DEFAULTS = {
   checkpointEvery: 250,
@@ -107,7 +98,6 @@ export class TimeTravel {
     return {
       ...seed,
       key: `${view}:${parkingLotId}`,
-      lot: true,
       read: (count, _position, max) => readLotEvents(this.events, parkingLotId, count, max),
     };
   }
@@ -131,7 +121,7 @@ export class TimeTravel {
     const recorded = await periodViewOf(this.events, parkingLotId, period);
     if (!recorded) return this.startSource(parkingLotId, view);
     const { from, ...seed } = SEEDS[view];
-    return { ...seed, opening: from(recorded), key, lot: true, read };
+    return { ...seed, opening: from(recorded), key, read };
   }
 
   /** The log from the control center's book `book` (control-center-books.ts; without: from its start). */
@@ -149,9 +139,7 @@ export class TimeTravel {
   async parkingLot(parkingLotId: string, cut: Cut): Promise<AsOfView<ParkingLotDetail> | null> {
     return this.answers.answer(`lot:${parkingLotId}@${cutKey(cut)}`, async () => {
       const folded = await this.cache.fold(await this.periodSource(parkingLotId, cut, "lot"), cut);
-      const view = await this.ask(folded, cut, async (views) => views.lots.parkingLotDetail(parkingLotId), {
-        lot: parkingLotId,
-      });
+      const view = await this.ask(folded, cut, async (views) => views.lots.parkingLotDetail(parkingLotId));
       return { view, final: folded.final };
     });
   }
@@ -169,14 +157,13 @@ export class TimeTravel {
     query: (views: Views) => Promise<T | null>,
     from: "start" | "period" | "page" = "start",
   ): Promise<AsOfView<T> | null> {
-    if (from === "period")
-      return this.ask(await this.lotAt(parkingLotId, cut), cut, query, { lot: parkingLotId });
+    if (from === "period") return this.ask(await this.lotAt(parkingLotId, cut), cut, query);
     const source =
       from === "start"
         ? this.startSource(parkingLotId, "page")
         : await this.periodSource(parkingLotId, cut, from);
     const folded = await this.cache.fold(source, cut);
-    return this.ask(folded, cut, query, { lot: parkingLotId });
+    return this.ask(folded, cut, query);
   }
 
   /**
@@ -185,9 +172,8 @@ export class TimeTravel {
    */
   private async lotAt(parkingLotId: string, cut: Cut): Promise<Folded> {
     const lot = await this.lotsAt.at(parkingLotId, cut);
-    const { state, windows, revision } = lot;
-    const folded = new FoldState([parkingLotsProjection], { state, windows, revision, keptAfterForget: 0 });
-    if (state.kind === "registered") folded.write(lotDocumentAtOpening(state, foldCollection));
+    const folded = new FoldState([parkingLotsProjection]);
+    if (lot.state.kind === "registered") folded.write(lotDocumentAtOpening(lot.state, foldCollection));
     return { state: folded, position: lot.position, stampMs: lot.stampMs, folded: 0, final: lot.final };
   }
 
@@ -208,7 +194,6 @@ export class TimeTravel {
       // Each lot up to the last event of the log the cut holds (as the whole log's fold would stop).
       const upTo: Cut = books.position ? { kind: "position", commit: books.position.commit } : cut;
       let budget = this.maxFold - books.folded;
-      const lots = new Map<string, LotFold>();
       const documents: WriteOp[] = [];
       for (const [collection, { _id: parkingLotId }] of books.state.documents()) {
         if (collection !== foldCollection(REGISTERED_LOTS)) continue;
@@ -218,7 +203,6 @@ export class TimeTravel {
         const source = await this.periodSource(parkingLotId, upTo, "lot");
         const lot = await this.cache.fold(source, upTo, budget);
         budget -= lot.folded;
-        if (lot.state.lot) lots.set(parkingLotId, lot.state.lot);
         for (const [collection, { _id, ...document }] of lot.state.documents())
           if (collection === foldCollection(PARKING_LOTS))
             documents.push({ op: "replace", collection, id: _id, document });
@@ -227,7 +211,7 @@ export class TimeTravel {
       // Before the first fact the service was empty: a view too, as of the earliest instant.
       const view = await this.ask(joined, cut, (views) => views.controlCenter.controlCenter(page), {
         nothingFoldedMs: EMPTY_LOG_MS,
-        lots,
+        lotsAt: upTo,
       });
       return { view, final: books.final };
     });
@@ -275,12 +259,8 @@ export class TimeTravel {
     folded: Folded,
     cut: Cut,
     query: (views: Views) => Promise<T | null>,
-    /** The instant of an answer before the first fact; the lot whose state the fold carried (lot-fold.ts), or the lots'. */
-    options: {
-      readonly nothingFoldedMs?: number;
-      readonly lot?: string;
-      readonly lots?: Map<string, LotFold>;
-    } = {},
+    /** The instant of an answer before the first fact; the cut the lots' states are read at (default: `cut`). */
+    options: { readonly nothingFoldedMs?: number; readonly lotsAt?: Cut } = {},
   ): Promise<AsOfView<T> | null> {
     const nowMs =
       cut.kind === "instant"
@@ -293,12 +273,10 @@ export class TimeTravel {
     await yieldToEventLoop();
     const store: DocumentStore = folded.state.materialize(folded.position);
     try {
-      const views = readViews(store, { readYourWritesTimeoutMs: 0, now: () => nowMs });
-      const lot = folded.state.lot;
-      if (lot && options.lot) views.lots.states.seed(options.lot, lot);
-      // Every lot's state at the cut (the control center's): each lot's views start from it.
-      const lots = options.lots;
-      if (lots) views.lots.states.seedEvery((id) => lots.get(id));
+      // Each lot's state at the cut, from the one loader and its cache (lots-at.ts).
+      const lotsAt = options.lotsAt ?? cut;
+      const lots = (id: string) => this.lotsAt.at(id, lotsAt);
+      const views = readViews(store, { readYourWritesTimeoutMs: 0, now: () => nowMs, lots });
       const view = await query(views);
       if (!view) return null;
       return {
@@ -316,7 +294,7 @@ export class TimeTravel {
   /** Forgets every checkpoint and kept answer: folded before an erasure, they hold its data (issue 36). */
   forgetPersonalData(): void {
     this.cache.clear();
-    this.lotsAt.clear();
+    this.lotsAt.forget();
     this.answers.clear();
   }
 
@@ -326,8 +304,9 @@ export class TimeTravel {
 
   /** What /metrics reports (`parking_time_travel_checkpoints` by kind: platform/metrics.ts). */
   metricsStats(): Readonly<Record<string, number>> {
-    const { sources, checkpoints, entries, bytes, stateBytes } = this.cache.stats();
-    return { sources, checkpoints, documents: entries, bytes, state_bytes: stateBytes };
+    const { sources, checkpoints, entries, bytes } = this.cache.stats();
+    const stateBytes = this.lotsAt.keptBytes;
+    return { sources, checkpoints, documents: entries, bytes: bytes + stateBytes, state_bytes: stateBytes };
   }
 }
 
@@ -340,7 +319,7 @@ export class TimeTravel {
 const SEEDS = {
   lot: { projections: [parkingLotsProjection], from: lotAtOpening },
   page: {
-    projections: [parkingLotsProjection, lotFactsProjection, reservationsProjection],
+    projections: [parkingLotsProjection, reservationsProjection],
     indexes: { [RESERVATIONS]: ["by_lot", "by_lot_status"] },
     from: lotPageAtOpening,
   },

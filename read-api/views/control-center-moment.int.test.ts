@@ -20,7 +20,7 @@ const T0 = Date.parse("2026-11-23T12:00:00.000Z");
 const iso = (ms: number) => new Date(ms).toISOString();
 const LOTS = ["L1", "L2"];
 
-const log = projectedLog(new Date(T0));
+let log = projectedLog(new Date(T0));
 const apply = (store: DocumentStore, events: readonly DomainEvent[]) => log.apply(store, events);
 
 type Fate = "none" | "in" | "out" | "cancel" | "noShow";
@@ -108,10 +108,16 @@ describe("the control center kept between reads", () => {
         fc.array(fc.integer({ min: 0, max: 50 * 60 }), { maxLength: 20 }),
         async (before, after, offsets) => {
           const store = SqliteDocumentStore.open({ file: ":memory:" });
+          log = projectedLog(new Date(T0));
           try {
             await withProjectionIndexes(store);
             let clock = T0;
-            const options = { readYourWritesTimeoutMs: 100, now: () => clock };
+            const options = {
+              readYourWritesTimeoutMs: 100,
+              now: () => clock,
+              lots: log.lots,
+              eventStore: log.events,
+            };
             const kept = readViews(store, options).controlCenter;
             await apply(store, [
               ...LOTS.map(
@@ -177,7 +183,12 @@ describe("the control center kept between reads", () => {
       const [window] = eventsOf([{ lot: 0, start: T0 + 2 * HOUR, length: HOUR, fate: "none", at: T0 }], 100);
       await apply(store, [lot, window as DomainEvent]);
       let clock = T0;
-      let service = readViews(counting, { readYourWritesTimeoutMs: 100, now: () => clock }).controlCenter;
+      let service = readViews(counting, {
+        readYourWritesTimeoutMs: 100,
+        now: () => clock,
+        lots: log.lots,
+        eventStore: log.events,
+      }).controlCenter;
       const ask = async () => {
         const before = counts;
         await service.controlCenter({ limit: 10 });
@@ -200,7 +211,12 @@ describe("the control center kept between reads", () => {
         { op: "delete", collection: CHECKPOINTS, id: "control-center@1" },
         checkpointOp("control-center", 1, { position: log.position, state: "running" }, 1),
       ]);
-      service = readViews(counting, { readYourWritesTimeoutMs: 100, now: () => clock }).controlCenter;
+      service = readViews(counting, {
+        readYourWritesTimeoutMs: 100,
+        now: () => clock,
+        lots: log.lots,
+        eventStore: log.events,
+      }).controlCenter;
       expect(await ask()).toBe(true);
       expect(await ask()).toBe(true);
     } finally {

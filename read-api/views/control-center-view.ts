@@ -14,7 +14,6 @@ import {
 import { BOUNDARIES_SINCE } from "../../projections/read-models/control-center-clock.js";
 import { GATE_REVIEWS } from "../../projections/read-models/gate-reviews.js";
 import { PROJECTIONS } from "../../projections/read-models/index.js";
-import { LOT_FACTS } from "../../projections/read-models/lot-facts.js";
 import { LOT_MONEY } from "../../projections/read-models/lot-money.js";
 import { PARKING_LOTS } from "../../projections/read-models/parking-lots.js";
 import { RESERVATIONS } from "../../projections/read-models/reservations.js";
@@ -77,7 +76,6 @@ const READ_FROM = new Set([
   ownerOf(CONTROL_CENTER),
   ownerOf(PARKING_LOTS),
   ownerOf(RESERVATIONS),
-  ownerOf(LOT_FACTS),
   ownerOf(LOT_MONEY),
 ]);
 
@@ -158,8 +156,8 @@ export class ControlCenterQueries {
     await this.ctx.awaitPosition(PARKING_LOTS, minPosition);
     await this.ctx.awaitPosition(RESERVATIONS, minPosition);
     await this.ctx.awaitPosition(LOT_MONEY, minPosition);
-    // The lots' figures and presence are counted on their decider states (lot-states.ts).
-    await this.ctx.awaitPosition(LOT_FACTS, minPosition);
+    // The lots' figures and presence are counted on their decider states, loaded from the event
+    // store (lots-at.ts), which holds every position answered.
     const now = this.ctx.now();
     // Before the figures: the positions they are read at (or after) key the cache.
     const [head, generations] = await Promise.all([this.headPosition(), this.ctx.activeGenerations()]);
@@ -326,7 +324,7 @@ export class ControlCenterQueries {
    * Who is in each of `lots` now (its cars in the lot), who stays past their window (OVERSTAYING),
    * who is expected within the hour (a window starting from an hour ago to an hour ahead that reads
    * RESERVED: an open-ended booking has no arrival time) and the no-shows of the last day (windows
-   * ended since that read NO_SHOW), as of `now`: each lot's decider state (lot-states.ts) and its
+   * ended since that read NO_SHOW), as of `now`: each lot's decider state (lots-at.ts) and its
    * `statusIn`, over its cars in the lot (at most its capacity) and the windows of its index in
    * those ranges, never its history.
    */

@@ -1,6 +1,7 @@
+import type { Position } from "../../event-store/position.js";
 import { yieldWhenLong } from "../../platform/turn-slice.js";
-import { LOT_FACTS } from "../../projections/read-models/lot-facts.js";
 import { PARKING_LOTS } from "../../projections/read-models/parking-lots.js";
+import { LOT_STREAM_PREFIX, parkingLotOfStream } from "../../write-side/parking-lot/periods.js";
 import type { LotQueries } from "./lot-view.js";
 import type { ReadContext } from "./read-context.js";
 import { type StoredLot, strip } from "./rules.js";
@@ -30,8 +31,8 @@ export interface EveryLotTotals {
  * kept in the query process and updated, not summed again per request. Each lot's part is its own
  * view at `now` (LotQueries.lotsUntil: its decider state, so the totals are the sum of the lots and
  * restate no rule), kept until the first instant it can turn with no fact (a window or a closure
- * beginning or ending) or until the lot-facts projection marks the lot changed (changedId: one
- * index range of the lots changed since the last read). A read costs the lots that changed or
+ * beginning or ending) or until one of its events comes (the lots' streams' events after the
+ * position the lots' documents had applied at the last read). A read costs the lots that changed or
  * turned since the one before, never every lot; the first read (or one after a rebuild switched
  * the collections) reads every lot once, a page at a time, a chunk of lots at a time (lotsUntil),
  * giving the event loop back whenever a turn has run its slice (platform/turn-slice.ts).
@@ -39,8 +40,8 @@ export interface EveryLotTotals {
 export class EveryLotFigures {
   private figures = new Map<string, Figures>();
   private sums = { capacity: 0, held: 0, free: 0 };
-  /** The collections the figures were read from, and the lowest position both had applied then. */
-  private readFrom: { readonly collections: string; readonly position: number } | undefined;
+  /** The collection the figures were read from, and the position it had applied then. */
+  private readFrom: { readonly collection: string; readonly position: Position } | undefined;
   private running: Promise<unknown> = Promise.resolve();
   /** The first instant a kept lot's figures turn, and the latest instant one was read at. */
   private turns = { first: Number.POSITIVE_INFINITY, lastRead: Number.NEGATIVE_INFINITY };
@@ -59,18 +60,19 @@ export class EveryLotFigures {
   }
 
   private async update(now: number): Promise<EveryLotTotals> {
-    const [facts, lots, factsAt, lotsAt] = await Promise.all([
-      this.ctx.collection(LOT_FACTS),
+    const [lots, position] = await Promise.all([
       this.ctx.collection(PARKING_LOTS),
-      this.ctx.appliedPositionOf(LOT_FACTS),
       this.ctx.appliedPositionOf(PARKING_LOTS),
     ]);
-    const collections = `${facts} ${lots}`;
-    const position = Math.min(factsAt?.commit ?? -1, lotsAt?.commit ?? -1);
-    if (this.readFrom?.collections !== collections) await this.readEvery(now);
+    const events = this.ctx.options.eventStore;
+    if (this.readFrom?.collection !== lots || !events) await this.readEvery(now);
     else {
-      const changed = await this.ctx.store.find(facts, { changed: { $gte: this.readFrom.position } });
-      const ids = new Set(changed.map((d) => String(d.lot)));
+      const ids = new Set<string>();
+      const lotEvents = { from: this.readFrom.position, filter: { streamPrefixes: [LOT_STREAM_PREFIX] } };
+      for await (const { streamId } of events.readAll(lotEvents)) {
+        const id = parkingLotOfStream(streamId);
+        if (id !== undefined) ids.add(id);
+      }
       if (now < this.turns.lastRead || now >= this.turns.first) {
         this.turns.first = Number.POSITIVE_INFINITY;
         for (const [id, f] of this.figures)
@@ -79,7 +81,7 @@ export class EveryLotFigures {
       }
       await this.read([...ids], lots, now);
     }
-    this.readFrom = { collections, position };
+    this.readFrom = position ? { collection: lots, position } : undefined;
     return {
       parkingLots: this.figures.size,
       capacity: this.sums.capacity,

@@ -7,21 +7,22 @@ import { PROJECTIONS } from "../../projections/read-models/index.js";
 import { checkpointOp, physicalCollection } from "../../projections/runtime/checkpoints.js";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { decodeEvent, type StoredDomainEvent } from "../../schemas/event-codec.js";
-import { countingReads } from "../../test-support/counting-reads.js";
+import { countingReads, lotOrdinal } from "../../test-support/counting-reads.js";
 import { plainOf } from "../../test-support/lot-state.js";
 import { withProjectionIndexes } from "../../test-support/projected-log.js";
 import { tempDataDir } from "../../test-support/service.js";
 import { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { heldTimeline } from "../../write-side/parking-lot/held-timeline.js";
-import { lotOrdinal } from "../../write-side/parking-lot/periods.js";
+import { LotsAt } from "./lots-at.js";
 import { readViews } from "./views.js";
 
 /**
  * Issue 48, "one fold": the read side's state of a lot is its current period's opening folded with
  * the facts since, as the write side's is. A lot crosses several periods (every 50 events) over
  * three days of bookings, check-ins, check-outs, cancels, open-ended stays, a capacity change and
- * a closure; a fresh read side then loads it, reading no fact from before the opening (counted on
- * the document store), into the very state the write side holds, and so counts as it does.
+ * a closure; a fresh read side then loads it (issue 68: through the write side's loader), reading no
+ * event from before the opening (counted on the event store), into the very state the write side
+ * holds, and so counts as it does.
  */
 
 const LOT = "LP";
@@ -156,8 +157,12 @@ describe("a lot's state on the read side across its periods (issue 48)", () => {
 
   it("loads fresh from the current period's opening alone, into the write side's very state", async () => {
     await project();
-    const counting = countingReads(docs);
-    const views = readViews(counting.store, { readYourWritesTimeoutMs: 0, now: () => clock });
+    const counting = countingReads(events);
+    const views = readViews(docs, {
+      eventStore: counting.events,
+      readYourWritesTimeoutMs: 0,
+      now: () => clock,
+    });
     const state = await views.lots.states.state(LOT);
     const opening = openingAt(log.length);
     expect(counting.read.length).toBeGreaterThan(0);
@@ -178,22 +183,12 @@ describe("a lot's state on the read side across its periods (issue 48)", () => {
   });
 
   it("follows a kept state across the periods opened since, into the same state", async () => {
-    const fresh = SqliteDocumentStore.open({ file: ":memory:" });
-    const kept = docs;
-    try {
-      docs = fresh;
-      projected = 0;
-      await withProjectionIndexes(fresh);
-      const views = readViews(fresh, { readYourWritesTimeoutMs: 0, now: () => clock });
-      const half = Math.floor(log.length / 2);
-      await project(half);
-      expect(await views.lots.states.state(LOT)).not.toBeNull();
-      await project();
-      const state = await views.lots.states.state(LOT);
-      expect(state && plainOf(state)).toEqual(plainOf(await handler.stateOf(LOT)));
-    } finally {
-      docs = kept;
-      await fresh.close();
-    }
+    const lots = new LotsAt(events, 10);
+    const half = log[Math.floor(log.length / 2)] as StoredDomainEvent;
+    const earlier = await lots.at(LOT, { kind: "position", commit: half.position.commit });
+    expect(earlier.state.kind).toBe("registered");
+    expect(earlier.position?.commit).toBe(half.position.commit);
+    const now = await lots.at(LOT);
+    expect(plainOf(now.state)).toEqual(plainOf(await handler.stateOf(LOT)));
   });
 });

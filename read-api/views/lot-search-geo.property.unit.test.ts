@@ -262,8 +262,9 @@ async function check(open: () => Promise<DocumentStore>, s: Scenario): Promise<v
   const store = await open();
   try {
     await withProjectionIndexes(store);
-    if (events.length > 0) await projectedLog(new Date(T0)).apply(store, events);
-    const views = readViews(store, { readYourWritesTimeoutMs: 2_000, now: () => T0 });
+    const log = projectedLog(new Date(T0));
+    if (events.length > 0) await log.apply(store, events);
+    const views = readViews(store, { readYourWritesTimeoutMs: 2_000, now: () => T0, lots: log.lots });
     const quotes = decided(events);
     // The oracle: every lot with a place, its distance, whether it must, may or must not be found.
     const must = new Set<string>();

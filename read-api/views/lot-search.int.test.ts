@@ -3,6 +3,7 @@ import { SqliteDocumentStore } from "../../document-store/embedded/sqlite-docume
 import type { DocumentStore, NearQuery } from "../../document-store/port.js";
 import type { DomainEvent } from "../../schemas/events.js";
 import { projectedLog, withProjectionIndexes } from "../../test-support/projected-log.js";
+import type { ReadOptions } from "./read-context.js";
 import { readViews } from "./views.js";
 
 /**
@@ -50,12 +51,16 @@ function counting(store: DocumentStore) {
   return { store: proxy, seen };
 }
 
-async function withLots(events: DomainEvent[], test: (store: DocumentStore) => Promise<void>): Promise<void> {
+async function withLots(
+  events: DomainEvent[],
+  test: (store: DocumentStore, lots: NonNullable<ReadOptions["lots"]>) => Promise<void>,
+): Promise<void> {
   const store = SqliteDocumentStore.open({ file: ":memory:" });
   try {
     await withProjectionIndexes(store);
-    await projectedLog(new Date(T0)).apply(store, events);
-    await test(store);
+    const log = projectedLog(new Date(T0));
+    await log.apply(store, events);
+    await test(store, log.lots);
   } finally {
     await store.close();
   }
@@ -66,9 +71,9 @@ describe("finding a spot on the read side", () => {
     const full = Array.from({ length: 120 }, (_, k) =>
       lot(`full-${String(k).padStart(3, "0")}`, 10 + k * 10, 0, 1000),
     );
-    await withLots([...full, lot("free", 3_000, 2, 1000)], async (store) => {
+    await withLots([...full, lot("free", 3_000, 2, 1000)], async (store, folded) => {
       const { store: watched, seen } = counting(store);
-      const { search } = readViews(watched, { readYourWritesTimeoutMs: 2_000, now: () => T0 });
+      const { search } = readViews(watched, { readYourWritesTimeoutMs: 2_000, now: () => T0, lots: folded });
       const ask = (cursor?: string) =>
         search.search({
           near: GANGNAM,
@@ -131,8 +136,8 @@ describe("finding a spot on the read side", () => {
       booked,
       closed,
     ];
-    await withLots(events, async (store) => {
-      const views = readViews(store, { readYourWritesTimeoutMs: 2_000, now: () => T0 });
+    await withLots(events, async (store, folded) => {
+      const views = readViews(store, { readYourWritesTimeoutMs: 2_000, now: () => T0, lots: folded });
       const ask = (sort: "distance" | "price") =>
         views.search.search({
           near: GANGNAM,

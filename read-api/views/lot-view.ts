@@ -2,7 +2,6 @@ import type { Filter } from "../../document-store/port.js";
 import type { Position } from "../../event-store/position.js";
 import { LATEST_INSTANT_MS } from "../../platform/instant.js";
 import { mapInChunks } from "../../platform/turn-slice.js";
-import { LOT_FACTS } from "../../projections/read-models/lot-facts.js";
 import { PARKING_LOTS } from "../../projections/read-models/parking-lots.js";
 import { EVERY_LOT, type LotReach, lotConditions } from "../../schemas/lot-reach.js";
 import { HOUR_MS, MAX_WINDOW_MS } from "../../schemas/pricing.js";
@@ -18,27 +17,29 @@ import type { RegisteredLot } from "../../write-side/parking-lot/decider.js";
 import type { HeldTimeline } from "../../write-side/parking-lot/held-timeline.js";
 import { overlapping } from "../../write-side/parking-lot/occupancy.js";
 import { leaveAt, statusIn } from "../../write-side/parking-lot/rules.js";
-import { LotStates } from "./lot-states.js";
+import { LotStates } from "./lots-at.js";
 import type { PageOf, ReadContext } from "./read-context.js";
 import { AT_RISK_LIMIT, type AtRisk, iso, lotView, type StoredLot, strip } from "./rules.js";
 
 /**
  * The lots as they stand at an instant: one lot, a page of them, the free spots of the next
  * hours, a lot's timeline, what a window would find, and which reservations an overstay puts at
- * risk. Every figure is the lot's decider counting on its own state (lot-states.ts): the spots held
+ * risk. Every figure is the lot's decider counting on its own state (lots-at.ts): the spots held
  * over time are its occupancy timeline (write-side/parking-lot/held-timeline.ts, the spans every
  * decision counts), a quote is the booking's own terms (`quoteWindow`), a status `statusIn`.
  */
 export class LotQueries {
   readonly states: LotStates;
   constructor(private readonly ctx: ReadContext) {
-    this.states = new LotStates(ctx);
+    this.states = new LotStates(ctx.options);
   }
 
-  /** Waits (bounded) until the views a lot is read from have applied `minPosition`. */
+  /**
+   * Waits (bounded) until the views a lot is read from have applied `minPosition` (its state is
+   * read from the event store, which has every position answered).
+   */
   async awaitLot(minPosition: Position | null): Promise<void> {
     await this.ctx.awaitPosition(PARKING_LOTS, minPosition);
-    await this.ctx.awaitPosition(LOT_FACTS, minPosition);
   }
 
   async parkingLot(id: string, minPosition: Position | null = null): Promise<ParkingLotView | null> {

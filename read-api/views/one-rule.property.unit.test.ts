@@ -4,6 +4,7 @@ import { PROJECTIONS } from "../../projections/read-models/index.js";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import { RESERVATION_STATUSES, windowProblem } from "../../schemas/reservation-time.js";
+import { foldedLots } from "../../test-support/folded-lots.js";
 import {
   availableSpots,
   type DecideContext,
@@ -126,12 +127,18 @@ class Harness {
   private revision = -1;
   private closures = 0;
   private readonly fold = new FoldState(PROJECTIONS);
+  /** The lot's state as the views load it: every event appended, folded (test-support/folded-lots.ts). */
+  private readonly lots = foldedLots();
   readonly queries: Views;
 
   constructor() {
     this.fold.materialize(null);
     const store = this.fold.materialize(null);
-    this.queries = readViews(store, { readYourWritesTimeoutMs: 0, now: () => this.now });
+    this.queries = readViews(store, {
+      readYourWritesTimeoutMs: 0,
+      now: () => this.now,
+      lots: this.lots.lots,
+    });
   }
 
   run(command: ParkingLotCommand): void {
@@ -150,6 +157,7 @@ class Harness {
         createdAt: new Date(this.now),
       } as unknown as StoredDomainEvent;
       this.fold.apply(stored);
+      this.lots.add(event);
     }
     this.fold.materialize({ commit: this.revision + 1, prepare: this.revision + 1 });
   }

@@ -4,6 +4,7 @@ import type { EventStore } from "../../event-store/port.js";
 import { formatPosition, type Position, reached } from "../../event-store/position.js";
 import { PROJECTIONS } from "../../projections/read-models/index.js";
 import type { ProjectionsInfo } from "../projections-info.js";
+import type { LotAt } from "./lots-at.js";
 
 /** Which projection keeps each read model (query routing), derived from the projections themselves. */
 const OWNER: Readonly<Record<string, string>> = Object.fromEntries(
@@ -59,7 +60,10 @@ export interface ProgressSource {
 export const GENERATION_TTL_MS = 200;
 
 export interface ReadOptions {
+  /** Where the lots' states are loaded from (lots-at.ts), and the log's head read. */
   readonly eventStore?: EventStore;
+  /** Each lot's state as the views read it instead (time travel's: as of a moment). */
+  readonly lots?: (parkingLotId: string) => Promise<LotAt>;
   readonly progress?: ProgressSource;
   /** What the query side knows of the projections (default: read from the document store). */
   readonly projections?: ProjectionsInfo;

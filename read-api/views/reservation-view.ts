@@ -2,8 +2,8 @@ import type { Document } from "../../document-store/port.js";
 import type { Position } from "../../event-store/position.js";
 import { mapInChunks } from "../../platform/turn-slice.js";
 import { PAYMENT_CLIENT_SECRETS } from "../../projections/payments/payment-plans.js";
+import { CLOSURE_ID_END, CONTROL_CENTER, closureId } from "../../projections/read-models/control-center.js";
 import { COUPONS } from "../../projections/read-models/customer-coupons.js";
-import { LOT_FACTS } from "../../projections/read-models/lot-facts.js";
 import { RESERVATIONS } from "../../projections/read-models/reservations.js";
 import type { CouponView, ReservationStatus, ReservationView } from "../../schemas/read-models.js";
 import { statusAt } from "../../schemas/reservation-time.js";
@@ -62,9 +62,8 @@ export class ReservationQueries {
   }
 
   async reservation(id: string, minPosition: Position | null = null): Promise<ReservationView | null> {
+    // Its status is read on its lot's state, loaded from the event store (every write answered is there).
     await this.ctx.awaitPosition(RESERVATIONS, minPosition);
-    // Its status is read on its lot's state: that too must have applied the caller's write.
-    await this.ctx.awaitPosition(LOT_FACTS, minPosition);
     const doc = strip<StoredReservation>(
       await this.ctx.store.findById(await this.ctx.collection(RESERVATIONS), id),
     );
@@ -74,7 +73,7 @@ export class ReservationQueries {
   }
   /**
    * Reservations as they stand at `now`, with the status their lot's decider gives them then
-   * (`statusIn` on the lot's state, lot-states.ts): a window over without a check-in is NO_SHOW, a
+   * (`statusIn` on the lot's state, lots-at.ts): a window over without a check-in is NO_SHOW, a
    * car past its window OVERSTAYING, an open-ended booking still RESERVED when its lot's next closure
    * begins CANCELED, before the scheduler's events say so. An open-ended booking still to leave for a
    * closure says when (`mustLeaveBy`). One the state no longer holds has ended: its recorded status
@@ -125,7 +124,6 @@ export class ReservationQueries {
     if (options.parkingLotId) filter.parkingLotId = options.parkingLotId;
     if (options.customerId) filter.customerId = options.customerId;
     await this.ctx.awaitPosition(RESERVATIONS, options.minPosition ?? null);
-    await this.ctx.awaitPosition(LOT_FACTS, options.minPosition ?? null);
     if (options.carNumber) return this.byPlate(options.carNumber, filter, options);
     const now = this.ctx.now();
     const reservations = await this.ctx.collection(RESERVATIONS);
@@ -179,12 +177,16 @@ export class ReservationQueries {
     }
     return { items, nextCursor: cursor ?? null };
   }
-  /** The lots with a closure whose beginning is due by `now` and not yet recorded (the scheduler's lag). */
+  /**
+   * The lots closed now, among them those whose closure began and the scheduler has yet to record:
+   * the control center's closures not over yet (one range of ids: control-center.ts, `closureId`).
+   */
   private async lotsClosingUnrecorded(now: number): Promise<string[]> {
-    const docs = await this.ctx.store.find(await this.ctx.collection(LOT_FACTS), {
-      due: { $lte: new Date(now).toISOString() },
+    const docs = await this.ctx.store.find(await this.ctx.collection(CONTROL_CENTER), {
+      _id: { $gt: closureId(new Date(now).toISOString(), "", ""), $lt: CLOSURE_ID_END },
     });
-    return [...new Set(docs.map((d) => String(d.parkingLotId)))];
+    const closed = docs.filter((d) => Date.parse(String(d.from)) <= now);
+    return [...new Set(closed.map((d) => String(d.parkingLotId)))];
   }
   /**
    * A page of the reservations whose plate holds `fragment`: the newest limit + 1 matches (an

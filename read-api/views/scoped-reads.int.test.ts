@@ -9,6 +9,7 @@ import { answerInWorker } from "../../test-support/in-worker.js";
 import { projectedLog, withProjectionIndexes } from "../../test-support/projected-log.js";
 import { lotScopeOf } from "../access.js";
 import { newestPlateMatches } from "./plate-search.js";
+import type { ReadOptions } from "./read-context.js";
 import { readViews } from "./views.js";
 
 /**
@@ -43,11 +44,14 @@ const coupon = (reservationId: string, parkingLotId: string): DomainEvent => ({
   data: { couponId: `c-${reservationId}`, reservationId, parkingLotId, customerId: "C1", issuedAt: iso(T0) },
 });
 
-async function withLots(test: (store: DocumentStore) => Promise<void>): Promise<void> {
+async function withLots(
+  test: (store: DocumentStore, lots: NonNullable<ReadOptions["lots"]>) => Promise<void>,
+): Promise<void> {
   const store = SqliteDocumentStore.open({ file: ":memory:" });
+  const log = projectedLog(new Date(T0));
   try {
     await withProjectionIndexes(store);
-    await projectedLog(new Date(T0)).apply(store, [
+    await log.apply(store, [
       lot("L1"),
       lot("L2"),
       // A plate booked on L1 only; another on both lots, L2's bookings the newest.
@@ -61,7 +65,7 @@ async function withLots(test: (store: DocumentStore) => Promise<void>): Promise<
       coupon("out-1", "L2"),
       coupon("out-2", "L2"),
     ]);
-    await test(store);
+    await test(store, log.lots);
   } finally {
     await store.close();
   }
@@ -91,8 +95,8 @@ describe("reads of staff scoped to lots", () => {
   }, 90_000);
 
   it("a grant that covers no lot is the scope `none`, found without reading what is listed", async () => {
-    await withLots(async (store) => {
-      const { lots } = readViews(store, { readYourWritesTimeoutMs: 1_000, now: () => T0 });
+    await withLots(async (store, folded) => {
+      const { lots } = readViews(store, { readYourWritesTimeoutMs: 1_000, now: () => T0, lots: folded });
       let asked = 0;
       const counting = {
         lotIdsWithin: (...a: Parameters<typeof lots.lotIdsWithin>) => {
@@ -121,8 +125,12 @@ describe("reads of staff scoped to lots", () => {
   });
 
   it("a plate search pages only the caller's lots: a plate booked elsewhere gives no items and no cursor", async () => {
-    await withLots(async (store) => {
-      const { reservations } = readViews(store, { readYourWritesTimeoutMs: 1_000, now: () => T0 });
+    await withLots(async (store, folded) => {
+      const { reservations } = readViews(store, {
+        readYourWritesTimeoutMs: 1_000,
+        now: () => T0,
+        lots: folded,
+      });
       const search = (carNumber: string, cursor?: string) =>
         reservations.reservations({
           limit: 1,
@@ -143,8 +151,12 @@ describe("reads of staff scoped to lots", () => {
   });
 
   it("a customer's coupons, read by staff of some lots, are those of their lots only", async () => {
-    await withLots(async (store) => {
-      const { reservations } = readViews(store, { readYourWritesTimeoutMs: 1_000, now: () => T0 });
+    await withLots(async (store, folded) => {
+      const { reservations } = readViews(store, {
+        readYourWritesTimeoutMs: 1_000,
+        now: () => T0,
+        lots: folded,
+      });
       const coupons = (parkingLotIds: string[] | undefined) =>
         allPages((cursor) =>
           reservations.customerCoupons("C1", {
@@ -177,8 +189,8 @@ describe("reads of staff scoped to lots", () => {
   });
 
   it("a plate search wanting no match reads none, and one wanting n finds at most n", async () => {
-    await withLots(async (store) => {
-      const { context } = readViews(store, { readYourWritesTimeoutMs: 1_000, now: () => T0 });
+    await withLots(async (store, folded) => {
+      const { context } = readViews(store, { readYourWritesTimeoutMs: 1_000, now: () => T0, lots: folded });
       for (const want of [0, -1, Number.NaN, 1.5])
         expect(await newestPlateMatches(context, "3456", {}, want)).toEqual([]);
       expect(await newestPlateMatches(context, "3456", {}, 2)).toHaveLength(2);

@@ -139,8 +139,9 @@ describe("pages over bookings appended together (one commit position, several ev
                 })),
               );
             }
-            await projectedLog(new Date(T0)).project(store, recordAppends(groups));
-            const views = readViews(store, { readYourWritesTimeoutMs: 1_000, now: () => T0 });
+            const log = projectedLog(new Date(T0));
+            await log.project(store, recordAppends(groups));
+            const views = readViews(store, { readYourWritesTimeoutMs: 1_000, now: () => T0, lots: log.lots });
             const newestFirst = [...made].reverse();
             const ids = (items: { reservationId: string }[]) => items.map((i) => i.reservationId);
 

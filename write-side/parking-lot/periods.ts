@@ -10,7 +10,7 @@ import { lotOfSummary } from "./summary.js";
  * functions are the one mapping between a lot and period and its stream id.
  */
 
-const LOT_STREAM_PREFIX = "parkingLot-";
+export const LOT_STREAM_PREFIX = "parkingLot-";
 
 /** The stream of period `period` of the lot (period 0: the lot's first stream). */
 export const parkingLotStream = (parkingLotId: string, period = 0): string =>
@@ -33,20 +33,6 @@ export function lotPeriodOfStream(
 /** The lot whose stream (of any period) this is, or undefined for any other stream. */
 export const parkingLotOfStream = (streamId: string): string | undefined =>
   lotPeriodOfStream(streamId)?.parkingLotId;
-
-/**
- * A lot-wide order of the lot's events across its periods (each period's stream counts its
- * revisions from 0): period·2^32 + revision. Period 0's is its revision, as before periods. The
- * read side keys a lot's facts by it (projections/read-models/lot-facts.ts).
- */
-export const lotOrdinal = (stored: { readonly streamId: string; readonly revision: number }): number =>
-  (lotPeriodOfStream(stored.streamId)?.period ?? 0) * 2 ** 32 + stored.revision;
-
-/** The period and stream revision of a lot-wide ordinal (lotOrdinal's inverse). */
-export const ordinalAt = (ordinal: number): { readonly period: number; readonly revision: number } => ({
-  period: Math.floor(ordinal / 2 ** 32),
-  revision: ordinal % 2 ** 32,
-});
 
 /**
  * The one cut-off rule: a period's opening carries, besides what is live, the reservations that
