@@ -61,6 +61,11 @@ export const FailPayment = command("FailPayment", {
   code: Type.Optional(ProviderCode),
   /** The provider's message with its decline (recorded on PaymentFailed, shown to the customer). */
   message: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+  /**
+   * Issue 71: the hold placed before a far stay failed, its booking confirmed on a saved card: the
+   * lot cancels it though RESERVED (a failure of any other kind cancels only a pending booking).
+   */
+  holdBeforeStay: Type.Optional(Type.Literal(true)),
 });
 
 /** A pending booking's hold ran out (the scheduler, at `holdUntil`): PaymentFailed{expired} and the cancel. */

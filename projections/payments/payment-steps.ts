@@ -303,6 +303,7 @@ async function failed(
       ...(intentId ? { intentId } : {}),
       code,
       ...(message ? { message } : {}),
+      ...(plan.kind === "hold" ? { holdBeforeStay: true as const } : {}),
       now: deps.now(),
     },
     { correlationId: plan.correlationId, causationId: plan.eventId },

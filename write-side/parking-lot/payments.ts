@@ -62,9 +62,11 @@ export function failPayment(command: FailPayment, state: RegisteredLot): Decisio
     return reject({ code: "ReservationNotFound", parkingLotId, reservationId });
   const record = state.reservations.get(reservationId);
   // Issue 71: a booking confirmed on a saved card whose hold before the stay failed (its payment's
-  // stream failed it first; an authorized one never comes here) is canceled too, unless it began.
+  // stream failed it first, and says so) is canceled too, unless it began.
   const status = record && statusIn(state, reservationId, record, ms(command.now));
-  const failing = status === "PENDING_PAYMENT" || (status === "RESERVED" && record?.paid);
+  const failing =
+    status === "PENDING_PAYMENT" ||
+    (status === "RESERVED" && record?.paid && command.holdBeforeStay === true);
   // Authorized, failed or canceled already; or ended by the clock (its window over unused, its
   // closure begun): what every view shows stands, and the fact time brought is recorded as such.
   if (!record || !failing) return accept();

@@ -189,6 +189,7 @@ describe("a payment whose card is saved for a stay beyond a hold's lifetime", ()
       ...ids,
       intentId: "pi_2",
       code: "authentication_required",
+      holdBeforeStay: true,
       now: AUTHORIZE_AT,
     } as const;
     const step = firstStep(fail, fold(lotEvents), given([created, cardSaved]));
@@ -205,5 +206,8 @@ describe("a payment whose card is saved for a stay beyond a hold's lifetime", ()
       ok: true,
       events: [{ type: "ReservationCanceled", data: { reservationId: ID, reason: "payment-failed" } }],
     });
+    // Any other failure of a confirmed booking (a late decline of an earlier card) cancels nothing.
+    const { holdBeforeStay: _hold, ...late } = fail;
+    expect(decide(late, fold(lotEvents), {})).toEqual({ ok: true, events: [] });
   });
 });
