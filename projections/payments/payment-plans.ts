@@ -200,10 +200,7 @@ export function plansOf(
     } else if (event.type === "PaymentCardSaved") {
       ops.push(holdPlanOp(event.data, base(stored), methods.get(event.data.reservationId)));
     } else if (event.type === "PaymentActionRequired") {
-      // Issue 71: the customer may complete the hold until the stay's start; then it has run out.
-      const { reservationId, parkingLotId, amount, currency, deadline } = event.data;
-      const plan = { ...base(stored), nextAttemptAt: deadline, reservationId, parkingLotId, currency };
-      ops.push(queuePlanOp({ ...plan, kind: "hold", amount, deadline: true }));
+      ops.push(deadlinePlanOp(event.data, base(stored)));
     } else if (event.type === "PaymentSettlementDecided") {
       const { reservationId, parkingLotId, intentId, currency, capture, release, offSession, refund } =
         event.data;
@@ -258,6 +255,16 @@ function holdPlanOp(
   const plan = { ...base, nextAttemptAt: authorizeAt, kind: "hold", reservationId, parkingLotId } as const;
   const startsAt = data.booking?.startsAt;
   return queuePlanOp({ ...plan, currency, amount, ...saved, ...(startsAt ? { startsAt } : {}) });
+}
+
+/** Issue 71: a hold waiting for its customer, who may complete it until the stay's start; then it has run out. */
+function deadlinePlanOp(
+  data: EventOfType<"PaymentActionRequired">["data"],
+  base: Pick<PlanBase, "_id" | "eventId" | "correlationId" | "attempt" | "done">,
+): WriteOp {
+  const { reservationId, parkingLotId, amount, currency, deadline } = data;
+  const plan = { ...base, nextAttemptAt: deadline, reservationId, parkingLotId, currency };
+  return queuePlanOp({ ...plan, kind: "hold", amount, deadline: true });
 }
 
 /** The settlement plan of a booking's end, under an id of its own (a cancel has a void plan too). */

@@ -25,7 +25,7 @@ export type { SettleAsk } from "./payment-policy.js";
 
 import { carriedOver } from "./payment-carried.js";
 import type { CommandRejection as Rejection } from "./payment-rejections.js";
-import { actionRequired, authorizeSaved, awaitsHold, cardSaved, confirmed } from "./saved-card.js";
+import { authorizeSaved, awaitsHold, confirmed, savedCardFact } from "./saved-card.js";
 
 /**
  * A reservation's payment as its own aggregate (issue 48, item 1): a pure decider over the stream
@@ -53,10 +53,7 @@ export interface OpenPayment {
   readonly kind: "open";
   readonly parkingLotId: string;
   readonly reservationId: string;
-  /**
-   * Issue 71: `saved`: confirmed on a card saved for later (saved-card.ts), nothing held yet;
-   * `action-required`: its hold before the stay waits for the customer to authenticate (`action`).
-   */
+  /** Issue 71: `saved` (a card saved for later, nothing held) and `action-required`: saved-card.ts. */
   readonly status: "pending" | "saved" | "action-required" | "authorized" | "failed";
   /** The intent that counts: the one recorded first (or, before issue 47, the one authorized). */
   readonly intentId?: string;
@@ -88,8 +85,7 @@ export interface OpenPayment {
   readonly lapsedAt?: string;
   /** Issue 71: a saved card's: what is to be held off-session, and when (PaymentCardSaved). */
   readonly saved?: { readonly amount: number; readonly authorizeAt: string };
-  /** Issue 71: the hold before the stay the customer is to complete, and by when (PaymentActionRequired). */
-  readonly action?: { readonly intentId: string; readonly deadline: string };
+  readonly action?: { readonly intentId: string; readonly deadline: string }; // PaymentActionRequired
   /** Where its capture went when its authorization had lapsed (an off-session charge): refunds go there. */
   readonly capturedOn?: string;
 }
@@ -172,9 +168,8 @@ export function evolvePaymentAggregate(state: PaymentState, event: PaymentStream
     case "PaymentHoldLapsed":
       return { ...open, lapsedAt: event.data.lapsedAt };
     case "PaymentCardSaved":
-      return cardSaved(open, event.data);
     case "PaymentActionRequired":
-      return actionRequired(open, event.data);
+      return savedCardFact(open, event);
     case "PaymentAuthorized": {
       const { intentId, amount, currency } = event.data;
       if (open.status !== "pending" && !awaitsHold(open)) return open;

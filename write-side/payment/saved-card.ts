@@ -39,7 +39,11 @@ export const cardSaved = <P extends Payment>(open: P, data: EventOfType<"Payment
       }
     : open;
 
-/** Whether the booking waits for its hold before the stay: its card saved, or its customer asked to authenticate. */
+/**
+ * Whether the booking waits for its hold before the stay: its card saved, or (`action-required`,
+ * PaymentActionRequired) that hold asked for its customer (`authentication_required`), who may
+ * complete `action.intentId` until its deadline.
+ */
 export const awaitsHold = (state: Payment): boolean =>
   state.status === "saved" || state.status === "action-required";
 
@@ -55,6 +59,12 @@ export const actionRequired = <P extends Payment>(
         action: { intentId: data.intentId, deadline: data.deadline },
       }
     : open;
+
+/** The saved card's facts folded: its card saved, or its hold waiting for its customer. */
+export const savedCardFact = <P extends Payment>(
+  open: P,
+  event: EventOfType<"PaymentCardSaved" | "PaymentActionRequired">,
+): P => (event.type === "PaymentCardSaved" ? cardSaved(open, event.data) : actionRequired(open, event.data));
 
 /**
  * The hold made off-session before the stay: any intent the payments process manager made for it
