@@ -148,7 +148,8 @@ async function deadlinePassed(
   payment: PaymentState,
   helpers: HoldHelpers,
 ): Promise<PlanResult> {
-  if (payment.kind !== "open" || payment.status !== "action-required" || !payment.action) return "done";
+  if (payment.kind !== "open" || payment.status !== "action-required" || payment.settled || !payment.action)
+    return "done";
   const lot = { parkingLotId: plan.parkingLotId, reservationId: plan.reservationId };
   const cause = { correlationId: plan.correlationId, causationId: plan.eventId };
   const released = await helpers.release(

@@ -25,7 +25,7 @@ export type { SettleAsk } from "./payment-policy.js";
 
 import { carriedOver } from "./payment-carried.js";
 import type { CommandRejection as Rejection } from "./payment-rejections.js";
-import { authorizeSaved, awaitsHold, confirmed, savedCardFact } from "./saved-card.js";
+import { authorizeSaved, awaitedHold, awaitsHold, confirmed, savedCardFact } from "./saved-card.js";
 
 /**
  * A reservation's payment as its own aggregate (issue 48, item 1): a pure decider over the stream
@@ -486,7 +486,7 @@ export function decideOutcome(state: PaymentState, command: RecordPaymentOutcome
  * the booking's metadata holds money for nothing.
  */
 export function intentInUse(state: PaymentState, awaiting: boolean, intentId: string): boolean {
-  if (state.kind !== "open" || state.intentId !== intentId) return false;
+  if (state.kind !== "open" || state.intentId !== intentId) return awaitedHold(state, intentId);
   if (state.status === "pending") return awaiting;
   return (
     state.status === "authorized" && (!state.settled || !state.steps.some((key) => !key.endsWith(":refund")))

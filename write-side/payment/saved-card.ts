@@ -23,9 +23,15 @@ type PaymentDecision =
  * card was saved with a SetupIntent), which the payment's decider (payment.ts) takes here.
  */
 
-/** Whether the booking's payment confirmed it: authorized, or its card saved for later. */
-export const confirmed = (state: Payment): boolean =>
-  state.status === "authorized" || state.status === "saved";
+/**
+ * Whether the booking's payment confirmed it: authorized, or its card saved for later (its hold
+ * waiting for the customer too: a cancel meanwhile settles it, so a late completion is refused).
+ */
+export const confirmed = (state: Payment): boolean => state.status === "authorized" || awaitsHold(state);
+
+/** Whether `intentId` is the hold its customer may still complete (reconciliation must leave it open). */
+export const awaitedHold = (state: { readonly kind: string } & Partial<Payment>, intentId: string): boolean =>
+  state.status === "action-required" && state.settled === false && state.action?.intentId === intentId;
 
 /** A pending payment's card saved: confirmed, nothing held, `amount` to hold at `authorizeAt`. */
 export const cardSaved = <P extends Payment>(open: P, data: EventOfType<"PaymentCardSaved">["data"]): P =>

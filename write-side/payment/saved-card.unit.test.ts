@@ -6,6 +6,7 @@ import {
   decideFailure,
   decideSettlement,
   evolvePaymentAggregate,
+  intentInUse,
   noPayment,
   type PaymentState,
 } from "./payment.js";
@@ -271,5 +272,32 @@ describe("a saved card's hold before the stay that asks for its customer (authen
     });
     const failed: PaymentEvent = { type: "PaymentFailed", data: { ...failure, failedAt: STARTS } };
     expect(given([created, cardSaved, actionRequired, failed])).toMatchObject({ status: "failed" });
+  });
+
+  it("the intent its customer may complete stays in use (reconciliation leaves it); a cancel meanwhile settles it, and a late completion is refused", () => {
+    const state = given([created, cardSaved, actionRequired]);
+    expect(intentInUse(state, false, "pi_2")).toBe(true);
+    expect(intentInUse(state, false, "pi_9")).toBe(false);
+    const terms = {
+      currency: "KRW",
+      deposit: 0,
+      noShowFee: 0,
+      cancellation: { feePercent: 50, freeUntilMinutesBefore: 60 },
+    };
+    const decision = decideSettlement(
+      state,
+      { because: "customer-cancel", terms, startsAt: STARTS },
+      AUTHORIZE_AT,
+    );
+    expect(decision).toMatchObject({
+      ok: true,
+      events: [{ type: "PaymentSettlementDecided", data: { capture: 0, release: 0 } }],
+    });
+    const canceled = given([created, cardSaved, actionRequired, ...(decision.ok ? decision.events : [])]);
+    expect(intentInUse(canceled, false, "pi_2")).toBe(false);
+    expect(decideAuthorization(canceled, holdBeforeStay, off)).toEqual({
+      ok: false,
+      rejection: { code: "PaymentNotPending", ...ids },
+    });
   });
 });
