@@ -1353,6 +1353,23 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "payment.action_required": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Issue 71: the hold before a far stay asked for the customer (3-D Secure): the customer's app is to bring them back to complete it, with the client secret on GET /reservations/{reservationId}, before `deadline` (the stay's start); `payment.authorized` follows, or else `payment.failed` and `reservation.canceled`. */
+        post: operations["webhook.payment.action_required"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "payment.authorized": {
         parameters: {
             query?: never;
@@ -2137,7 +2154,7 @@ export interface components {
             /** @description What it is for (yours). */
             description?: string;
             /** @description The event types sent to it. */
-            eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded")[];
+            eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded")[];
             /**
              * @description Where messages are POSTed: an https URL (http and private addresses only with WEBHOOK_ALLOW_PRIVATE).
              * @example https://example.com/webhooks/parking
@@ -2398,7 +2415,7 @@ export interface components {
                 /** @description The fact in words: who did what, to what, and why. */
                 summary: string;
                 /** @description The event type. */
-                type: "ParkingLotRegistered" | "ParkingReserved" | "ReservationCanceled" | "ReservationCheckedIn" | "ReservationCheckedOut" | "ReservationNoShow" | "ReservationConfirmed" | "ParkingLotClosed" | "ParkingLotClosureBegan" | "ParkingLotCapacityChanged" | "ParkingLotRateChanged" | "ParkingLotCustomerLimitChanged" | "ParkingLotPaymentTermsChanged" | "ParkingLotPlaceChanged" | "ParkingLotCouponRuleChanged" | "DriveUpAdmitted" | "ParkingLotGateConfidenceChanged" | "LotBooksClosed" | "LotPeriodOpened" | "PaymentIntentCreated" | "PaymentIntentReleased" | "PaymentHoldLapsed" | "PaymentAuthorized" | "PaymentCardSaved" | "PaymentFailed" | "PaymentSettlementDecided" | "PaymentCaptured" | "PaymentReleased" | "PaymentRefunded" | "OverstayCharged" | "PaymentStepFailed" | "PaymentCarriedOver" | "CouponIssued" | "CouponEarned" | "CouponRevoked" | "CouponRedeemed" | "CouponReturned" | "CustomerErased" | "LotPeriodViewRecorded" | "GateEventRecorded" | "GateReviewResolved";
+                type: "ParkingLotRegistered" | "ParkingReserved" | "ReservationCanceled" | "ReservationCheckedIn" | "ReservationCheckedOut" | "ReservationNoShow" | "ReservationConfirmed" | "ParkingLotClosed" | "ParkingLotClosureBegan" | "ParkingLotCapacityChanged" | "ParkingLotRateChanged" | "ParkingLotCustomerLimitChanged" | "ParkingLotPaymentTermsChanged" | "ParkingLotPlaceChanged" | "ParkingLotCouponRuleChanged" | "DriveUpAdmitted" | "ParkingLotGateConfidenceChanged" | "LotBooksClosed" | "LotPeriodOpened" | "PaymentIntentCreated" | "PaymentIntentReleased" | "PaymentHoldLapsed" | "PaymentAuthorized" | "PaymentCardSaved" | "PaymentActionRequired" | "PaymentFailed" | "PaymentSettlementDecided" | "PaymentCaptured" | "PaymentReleased" | "PaymentRefunded" | "OverstayCharged" | "PaymentStepFailed" | "PaymentCarriedOver" | "CouponIssued" | "CouponEarned" | "CouponRevoked" | "CouponRedeemed" | "CouponReturned" | "CustomerErased" | "LotPeriodViewRecorded" | "GateEventRecorded" | "GateReviewResolved";
             }[];
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: string | null;
@@ -3348,6 +3365,11 @@ export interface components {
                 parkingLotId: string;
                 payment?: {
                     /**
+                     * Format: date-time
+                     * @description State `action-required` (and after): until when the customer may complete the hold before the stay (the stay's start; issue 71).
+                     */
+                    actionDeadline?: string;
+                    /**
                      * @description What the booking asked the provider to authorize (the quote, or an open-ended booking's deposit).
                      * @example 5000
                      */
@@ -3367,7 +3389,7 @@ export interface components {
                      * @example 5000
                      */
                     captured: number;
-                    /** @description State `pending`, payments on (PAYMENTS=stripe), a booking made without a saved `paymentMethod`: the PaymentIntent's client secret, to confirm the payment with Stripe.js or a mobile SDK (the booking is RESERVED once Stripe reports it authorized). Shown on GET /reservations/{reservationId} to the booking's customer only, once the payments process manager has created the intent, and only while the payment is pending. */
+                    /** @description State `pending`, payments on (PAYMENTS=stripe), a booking made without a saved `paymentMethod`: the PaymentIntent's client secret, to confirm the payment with Stripe.js or a mobile SDK (the booking is RESERVED once Stripe reports it authorized). Shown on GET /reservations/{reservationId} to the booking's customer only, once the payments process manager has created the intent, and only while the payment is pending; also in state `action-required` (issue 71), the hold before the stay's client secret, to complete on session. */
                     clientSecret?: string;
                     /**
                      * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
@@ -3424,8 +3446,8 @@ export interface components {
                      * @example 5000
                      */
                     released: number;
-                    /** @description pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); card-saved: the stay ends more than seven days after the booking (a card hold's lifetime), so its card was saved without holding money and the booking is RESERVED; the amount is held off-session at `authorizeAt`, a stated time before the stay (docs/api.md, "Holds that fit the horizon"), and the booking is canceled if that fails; authorized: the amount is held; lapsed: the provider let the hold go before the booking ended (a card hold lasts seven days: `lapsedAt`), nothing is held and `authorized` is 0, what is due is charged to the saved card off-session at the end (docs/api.md, "Holds that lapse"); captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled). */
-                    state: "pending" | "card-saved" | "authorized" | "lapsed" | "captured" | "partially_refunded" | "refunded" | "released" | "failed";
+                    /** @description pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); card-saved: the stay ends more than seven days after the booking (a card hold's lifetime), so its card was saved without holding money and the booking is RESERVED; the amount is held off-session at `authorizeAt`, a stated time before the stay (docs/api.md, "Holds that fit the horizon"), and the booking is canceled if that fails; action-required: that hold asked for the customer (3-D Secure, `authentication_required`): the booking stays RESERVED while its customer completes the intent with `clientSecret` until `actionDeadline` (the stay's start), then it is authorized, or else canceled; authorized: the amount is held; lapsed: the provider let the hold go before the booking ended (a card hold lasts seven days: `lapsedAt`), nothing is held and `authorized` is 0, what is due is charged to the saved card off-session at the end (docs/api.md, "Holds that lapse"); captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled). */
+                    state: "pending" | "card-saved" | "action-required" | "authorized" | "lapsed" | "captured" | "partially_refunded" | "refunded" | "released" | "failed";
                 };
                 /**
                  * @description Global position in the event log (decimal string).
@@ -3620,6 +3642,11 @@ export interface components {
             parkingLotId: string;
             payment?: {
                 /**
+                 * Format: date-time
+                 * @description State `action-required` (and after): until when the customer may complete the hold before the stay (the stay's start; issue 71).
+                 */
+                actionDeadline?: string;
+                /**
                  * @description What the booking asked the provider to authorize (the quote, or an open-ended booking's deposit).
                  * @example 5000
                  */
@@ -3639,7 +3666,7 @@ export interface components {
                  * @example 5000
                  */
                 captured: number;
-                /** @description State `pending`, payments on (PAYMENTS=stripe), a booking made without a saved `paymentMethod`: the PaymentIntent's client secret, to confirm the payment with Stripe.js or a mobile SDK (the booking is RESERVED once Stripe reports it authorized). Shown on GET /reservations/{reservationId} to the booking's customer only, once the payments process manager has created the intent, and only while the payment is pending. */
+                /** @description State `pending`, payments on (PAYMENTS=stripe), a booking made without a saved `paymentMethod`: the PaymentIntent's client secret, to confirm the payment with Stripe.js or a mobile SDK (the booking is RESERVED once Stripe reports it authorized). Shown on GET /reservations/{reservationId} to the booking's customer only, once the payments process manager has created the intent, and only while the payment is pending; also in state `action-required` (issue 71), the hold before the stay's client secret, to complete on session. */
                 clientSecret?: string;
                 /**
                  * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
@@ -3696,8 +3723,8 @@ export interface components {
                  * @example 5000
                  */
                 released: number;
-                /** @description pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); card-saved: the stay ends more than seven days after the booking (a card hold's lifetime), so its card was saved without holding money and the booking is RESERVED; the amount is held off-session at `authorizeAt`, a stated time before the stay (docs/api.md, "Holds that fit the horizon"), and the booking is canceled if that fails; authorized: the amount is held; lapsed: the provider let the hold go before the booking ended (a card hold lasts seven days: `lapsedAt`), nothing is held and `authorized` is 0, what is due is charged to the saved card off-session at the end (docs/api.md, "Holds that lapse"); captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled). */
-                state: "pending" | "card-saved" | "authorized" | "lapsed" | "captured" | "partially_refunded" | "refunded" | "released" | "failed";
+                /** @description pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); card-saved: the stay ends more than seven days after the booking (a card hold's lifetime), so its card was saved without holding money and the booking is RESERVED; the amount is held off-session at `authorizeAt`, a stated time before the stay (docs/api.md, "Holds that fit the horizon"), and the booking is canceled if that fails; action-required: that hold asked for the customer (3-D Secure, `authentication_required`): the booking stays RESERVED while its customer completes the intent with `clientSecret` until `actionDeadline` (the stay's start), then it is authorized, or else canceled; authorized: the amount is held; lapsed: the provider let the hold go before the booking ended (a card hold lasts seven days: `lapsedAt`), nothing is held and `authorized` is 0, what is due is charged to the saved card off-session at the end (docs/api.md, "Holds that lapse"); captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled). */
+                state: "pending" | "card-saved" | "action-required" | "authorized" | "lapsed" | "captured" | "partially_refunded" | "refunded" | "released" | "failed";
             };
             /**
              * @description Global position in the event log (decimal string).
@@ -3935,7 +3962,7 @@ export interface components {
                 attempt: number;
                 error?: string;
                 /** @description A webhook event type. */
-                eventType: "reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded";
+                eventType: "reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded";
                 latencyMs: number;
                 outcome: "delivered" | "failed";
                 /**
@@ -3969,7 +3996,7 @@ export interface components {
             disabledAt?: string;
             /** @description Why it stopped being sent to. */
             disabledReason?: string;
-            eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded")[];
+            eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded")[];
             /**
              * @description Webhook endpoint identifier.
              * @example we_5Xq8eYb2kP0Jm3Tn
@@ -4002,7 +4029,7 @@ export interface components {
                 disabledAt?: string;
                 /** @description Why it stopped being sent to. */
                 disabledReason?: string;
-                eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded")[];
+                eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded")[];
                 /**
                  * @description Webhook endpoint identifier.
                  * @example we_5Xq8eYb2kP0Jm3Tn
@@ -4033,7 +4060,7 @@ export interface components {
             disabledAt?: string;
             /** @description Why it stopped being sent to. */
             disabledReason?: string;
-            eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded")[];
+            eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded")[];
             /**
              * @description Webhook endpoint identifier.
              * @example we_5Xq8eYb2kP0Jm3Tn
@@ -15180,6 +15207,78 @@ export interface operations {
                     timestamp: string;
                     /** @constant */
                     type: "lot.closure_began";
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx. Anything else (or no answer in 10 s) is retried; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhook.payment.action_required": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every retry (deduplicate by it). */
+                "webhook-id": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`: one per secret that signs now (two for 24 h after a rotation). */
+                "webhook-signature": string;
+                /** @description When this attempt was signed, in seconds since the epoch (refuse messages too far from now). */
+                "webhook-timestamp": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Issue 71: the hold before a far stay asked for the customer (3-D Secure): the customer's app is to bring them back to complete it, with the client secret on GET /reservations/{reservationId}, before `deadline` (the stay's start); `payment.authorized` follows, or else `payment.failed` and `reservation.canceled`. */
+                    data: {
+                        /**
+                         * Format: date-time
+                         * @description ISO 8601 UTC timestamp.
+                         */
+                        actionRequiredAt: string;
+                        /**
+                         * @description Price in the currency's minor unit (e.g. KRW).
+                         * @example 5000
+                         */
+                        amount: number;
+                        /**
+                         * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
+                         * @example KRW
+                         */
+                        currency: string;
+                        /**
+                         * Format: date-time
+                         * @description ISO 8601 UTC timestamp.
+                         */
+                        deadline: string;
+                        intentId: string;
+                        /**
+                         * @description Parking lot identifier.
+                         * @example 1
+                         */
+                        parkingLotId: string;
+                        /**
+                         * @description Reservation identifier.
+                         * @example 1
+                         * @example CUST1
+                         */
+                        reservationId: string;
+                    };
+                    /**
+                     * Format: date-time
+                     * @description ISO 8601 UTC timestamp.
+                     */
+                    timestamp: string;
+                    /** @constant */
+                    type: "payment.action_required";
                 };
             };
         };

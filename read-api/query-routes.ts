@@ -309,11 +309,11 @@ function reservationHandlers(
       );
       if (!reservation || !maySee(reader, reservation)) throw reservationNotFound(reservationId);
       // The client secret confirms the payment: the booking's customer sees it, nobody else, and
-      // only while the payment waits for it.
+      // only while the payment waits for it (issue 71: or its hold before the stay waits for them).
       const own = reader.reach === undefined && reader.sub === reservation.customerId;
       const { payment } = reservation;
       const secret =
-        own && payment?.state === "pending"
+        own && (payment?.state === "pending" || payment?.state === "action-required")
           ? await views.reservations.paymentClientSecret(reservationId)
           : undefined;
       res.json(

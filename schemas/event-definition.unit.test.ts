@@ -120,6 +120,7 @@ describe("the registry of definitions", () => {
       "PaymentHoldLapsed",
       "PaymentAuthorized",
       "PaymentCardSaved",
+      "PaymentActionRequired",
       "PaymentFailed",
       "PaymentSettlementDecided",
       "PaymentCaptured",

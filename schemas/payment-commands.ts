@@ -21,6 +21,11 @@ export const AuthorizePayment = command("AuthorizePayment", {
    * at this time, before the stay (PaymentCardSaved; the booking is confirmed all the same).
    */
   authorizeAt: Type.Optional(Timestamp),
+  /**
+   * Issue 71: the saved card's hold before the stay (`intentId`) waits for its customer to
+   * authenticate, until this time (the stay's start): PaymentActionRequired, nothing held yet.
+   */
+  actionDeadline: Type.Optional(Timestamp),
 });
 
 /** The payments process manager created the booking's intent (not confirmed yet): PaymentIntentCreated. */

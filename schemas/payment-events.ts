@@ -127,6 +127,35 @@ export const PaymentCardSavedEvent = defineEvent({
     `${by} recorded that the card for reservation ${d.reservationId} was saved (${d.intentId}) without holding money; ${d.amount} ${d.currency} is to be held at ${d.authorizeAt}`,
 });
 
+/**
+ * Issue 71: the saved card's hold before the stay (PaymentCardSaved) was refused off-session
+ * because the card asks for its customer (Stripe's `authentication_required`,
+ * https://docs.stripe.com/payments/save-and-reuse#charge-saved-payment-method): the customer is to
+ * come back and complete the intent `intentId` on session (its client secret, kept as the
+ * client-confirmed flow's is, is shown to the booking's customer only). The booking stays RESERVED,
+ * its payment `action-required`, until `deadline` (the stay's start): completed (the intent's
+ * authorization), PaymentAuthorized follows; not by then, PaymentFailed (the spot released).
+ */
+export const PaymentActionRequiredData = Type.Object(
+  {
+    ...aboutIntent,
+    amount: Amount,
+    currency: Currency,
+    deadline: Timestamp,
+    actionRequiredAt: Timestamp,
+  },
+  { ...strict, $id: "PaymentActionRequired" },
+);
+
+export const PaymentActionRequiredEvent = defineEvent({
+  type: "PaymentActionRequired",
+  schema: PaymentActionRequiredData,
+  stream: "payment",
+  recordTime: "actionRequiredAt",
+  audit: (d, by) =>
+    `${by} recorded that holding ${d.amount} ${d.currency} for reservation ${d.reservationId} (payment ${d.intentId}) needs its customer to authenticate by ${d.deadline}`,
+});
+
 export const PaymentAuthorizedEvent = defineEvent({
   type: "PaymentAuthorized",
   schema: PaymentAuthorizedData,
@@ -435,6 +464,7 @@ export const PAYMENT_EVENTS = byType(
   PaymentHoldLapsedEvent,
   PaymentAuthorizedEvent,
   PaymentCardSavedEvent,
+  PaymentActionRequiredEvent,
   PaymentFailedEvent,
   PaymentSettlementDecidedEvent,
   PaymentCapturedEvent,

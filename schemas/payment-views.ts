@@ -9,6 +9,7 @@ export const PaymentView = Type.Object(
       [
         Type.Literal("pending"),
         Type.Literal("card-saved"),
+        Type.Literal("action-required"),
         Type.Literal("authorized"),
         Type.Literal("lapsed"),
         Type.Literal("captured"),
@@ -19,7 +20,7 @@ export const PaymentView = Type.Object(
       ],
       {
         description:
-          'pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); card-saved: the stay ends more than seven days after the booking (a card hold\'s lifetime), so its card was saved without holding money and the booking is RESERVED; the amount is held off-session at `authorizeAt`, a stated time before the stay (docs/api.md, "Holds that fit the horizon"), and the booking is canceled if that fails; authorized: the amount is held; lapsed: the provider let the hold go before the booking ended (a card hold lasts seven days: `lapsedAt`), nothing is held and `authorized` is 0, what is due is charged to the saved card off-session at the end (docs/api.md, "Holds that lapse"); captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled).',
+          'pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); card-saved: the stay ends more than seven days after the booking (a card hold\'s lifetime), so its card was saved without holding money and the booking is RESERVED; the amount is held off-session at `authorizeAt`, a stated time before the stay (docs/api.md, "Holds that fit the horizon"), and the booking is canceled if that fails; action-required: that hold asked for the customer (3-D Secure, `authentication_required`): the booking stays RESERVED while its customer completes the intent with `clientSecret` until `actionDeadline` (the stay\'s start), then it is authorized, or else canceled; authorized: the amount is held; lapsed: the provider let the hold go before the booking ended (a card hold lasts seven days: `lapsedAt`), nothing is held and `authorized` is 0, what is due is charged to the saved card off-session at the end (docs/api.md, "Holds that lapse"); captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled).',
       },
     ),
     amount: {
@@ -37,7 +38,7 @@ export const PaymentView = Type.Object(
         minLength: 1,
         maxLength: 500,
         description:
-          "State `pending`, payments on (PAYMENTS=stripe), a booking made without a saved `paymentMethod`: the PaymentIntent's client secret, to confirm the payment with Stripe.js or a mobile SDK (the booking is RESERVED once Stripe reports it authorized). Shown on GET /reservations/{reservationId} to the booking's customer only, once the payments process manager has created the intent, and only while the payment is pending.",
+          "State `pending`, payments on (PAYMENTS=stripe), a booking made without a saved `paymentMethod`: the PaymentIntent's client secret, to confirm the payment with Stripe.js or a mobile SDK (the booking is RESERVED once Stripe reports it authorized). Shown on GET /reservations/{reservationId} to the booking's customer only, once the payments process manager has created the intent, and only while the payment is pending; also in state `action-required` (issue 71), the hold before the stay's client secret, to complete on session.",
       }),
     ),
     failure: Type.Optional(
@@ -69,6 +70,11 @@ export const PaymentView = Type.Object(
       ...Timestamp,
       description:
         "State `card-saved` (and after): when the saved card is (or was) held off-session, a stated time before the stay (issue 71).",
+    }),
+    actionDeadline: Type.Optional({
+      ...Timestamp,
+      description:
+        "State `action-required` (and after): until when the customer may complete the hold before the stay (the stay's start; issue 71).",
     }),
     lapsedAt: Type.Optional({
       ...Timestamp,

@@ -28,13 +28,16 @@ export const CANCELLATION_REASONS = ["customer", "operator", "closure", "system"
 
 /**
  * The payment facts of the log integrators hear (issue 47), each with what its message says. Each
- * `Payment<Verb>` is sent as `payment.<verb>`, its `data` the fact's own (its schema in
- * payment-events.ts), its `timestamp` the fact's `<verb>At`: the names, schemas and the mapping
+ * `Payment<Verb>` is sent as `payment.<verb>` (snake case: `PaymentActionRequired` is
+ * `payment.action_required`), its `data` the fact's own (its schema in payment-events.ts), its
+ * `timestamp` the fact's `<verb>At` (`actionRequiredAt`): the names, schemas and the mapping
  * (projections/webhooks/messages.ts) are derived from this table and the log's schemas.
  */
 export const HEARD_PAYMENT_FACTS = {
   PaymentAuthorized:
     "The provider authorized the booking's payment (`amount` held on the card): the booking is RESERVED, and `reservation.reserved` follows.",
+  PaymentActionRequired:
+    "Issue 71: the hold before a far stay asked for the customer (3-D Secure): the customer's app is to bring them back to complete it, with the client secret on GET /reservations/{reservationId}, before `deadline` (the stay's start); `payment.authorized` follows, or else `payment.failed` and `reservation.canceled`.",
   PaymentFailed:
     "The booking's payment failed: declined (`code`, the provider's decline code) or its hold ran out (`reason: expired`); `reservation.canceled` follows.",
   PaymentCaptured:
@@ -43,11 +46,20 @@ export const HEARD_PAYMENT_FACTS = {
   PaymentRefunded: "The provider refunded `amount` of what was captured (an operator's refund).",
 } as const satisfies Partial<Record<keyof typeof PaymentEventDataSchemas, string>>;
 export type HeardPaymentFact = keyof typeof HEARD_PAYMENT_FACTS;
-type VerbOf<F extends string> = F extends `Payment${infer Verb}` ? Lowercase<Verb> : never;
+type Snake<S extends string> = S extends `${infer H}${infer T}`
+  ? `${H extends Lowercase<H> ? H : `_${Lowercase<H>}`}${Snake<T>}`
+  : S;
+type VerbOf<F extends string> = F extends `Payment${infer Verb}` ? Snake<Uncapitalize<Verb>> : never;
 /** The webhook type a heard payment fact is sent as: `PaymentCaptured` → `payment.captured`. */
 export type PaymentWebhookType<F extends HeardPaymentFact = HeardPaymentFact> = `payment.${VerbOf<F>}`;
 export const paymentVerb = <F extends HeardPaymentFact>(fact: F): VerbOf<F> =>
-  fact.slice("Payment".length).toLowerCase() as VerbOf<F>;
+  fact
+    .slice("Payment".length)
+    .replace(/^[A-Z]/, (c) => c.toLowerCase())
+    .replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) as VerbOf<F>;
+/** The field of a heard payment fact that says when: `PaymentActionRequired` → `actionRequiredAt`. */
+export const paymentTimeField = (fact: HeardPaymentFact): string =>
+  `${fact.slice("Payment".length).replace(/^[A-Z]/, (c) => c.toLowerCase())}At`;
 export const paymentWebhookType = <F extends HeardPaymentFact>(fact: F): PaymentWebhookType<F> =>
   `payment.${paymentVerb(fact)}`;
 

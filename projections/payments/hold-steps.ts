@@ -29,6 +29,10 @@ export interface HoldDeps {
   readonly logger: Pick<Logger, "info">;
   readonly now: () => string;
   readonly paymentState: (parkingLotId: string, reservationId: string) => Promise<PaymentState>;
+  readonly keepClientSecret: (
+    plan: { readonly reservationId: string },
+    clientSecret: string,
+  ) => Promise<void>;
 }
 
 /** payment-steps.ts's own steps: a failure recorded, the provider customer, an intent released. */
@@ -83,10 +87,11 @@ export async function saveForLater(
 
 /**
  * Issue 71: a saved card held off-session before the stay (PaymentCardSaved's `authorizeAt`), with
- * the customer's provider customer: authorized, the payment reads `authorized`; declined (a card
- * that asks for the customer: `authentication_required`), the payment fails and its booking is
- * canceled (the lot's policy: the spot released, PaymentFailed saying why). A booking that ended
- * meanwhile asks for nothing.
+ * the customer's provider customer: authorized, the payment reads `authorized`; declined, the
+ * payment fails and its booking is canceled (the lot's policy: the spot released, PaymentFailed
+ * saying why). A card that asks for the customer (`authentication_required`) waits for them until
+ * the stay's start (PaymentActionRequired, its client secret kept for them; the intent's webhook
+ * authorizes it), and that deadline's plan fails it then. A booking that ended meanwhile asks for nothing.
  */
 export async function holdBeforeStay(
   plan: HoldPlan,
@@ -95,6 +100,7 @@ export async function holdBeforeStay(
 ): Promise<PlanResult> {
   const lot = { parkingLotId: plan.parkingLotId, reservationId: plan.reservationId };
   const payment = await deps.paymentState(plan.parkingLotId, plan.reservationId);
+  if (plan.deadline) return deadlinePassed(plan, payment, helpers);
   if (payment.kind !== "open" || payment.status !== "saved" || payment.settled || !plan.method) return "done";
   const customer = plan.customer ? await helpers.customerOf(plan.customer) : undefined;
   if (customer && !customer.ok) return helpers.failed(customer, plan);
@@ -107,12 +113,51 @@ export async function holdBeforeStay(
     idempotencyKey: stepKey(plan.eventId, "authorize"),
   });
   if (!held.ok) return helpers.failed(held, plan);
-  const { intentId, amount } = held.value;
+  const { intentId, amount, status, clientSecret } = held.value;
   const cause = { correlationId: plan.correlationId, causationId: plan.eventId };
+  const waits = status === "pending" && clientSecret !== undefined && plan.startsAt !== undefined;
+  if (status === "pending" && !waits)
+    return helpers.failed(
+      { ok: false, kind: "declined", code: "authentication_required", message: "" },
+      plan,
+    );
+  if (waits) await deps.keepClientSecret(plan, clientSecret);
   const sent = await deps.send(
-    { type: "AuthorizePayment", ...lot, intentId, amount, currency: plan.currency, now: deps.now() },
+    {
+      type: "AuthorizePayment",
+      ...lot,
+      intentId,
+      amount: waits ? plan.amount : amount,
+      currency: plan.currency,
+      ...(waits ? { actionDeadline: plan.startsAt } : {}),
+      now: deps.now(),
+    },
     cause,
   );
   if (sent.ok) return "done";
   return helpers.release({ ...lot, intentId }, stepKey(plan.eventId, "release"), cause);
+}
+
+/**
+ * Issue 71: the stay's start came while the hold still waited for its customer: the intent no one
+ * completed is canceled at the provider (so it can no longer be; a retry asks the same), then the
+ * payment fails (`authentication_required`): the booking is canceled, its spot released.
+ */
+async function deadlinePassed(
+  plan: HoldPlan,
+  payment: PaymentState,
+  helpers: HoldHelpers,
+): Promise<PlanResult> {
+  if (payment.kind !== "open" || payment.status !== "action-required" || payment.settled || !payment.action)
+    return "done";
+  const lot = { parkingLotId: plan.parkingLotId, reservationId: plan.reservationId };
+  const cause = { correlationId: plan.correlationId, causationId: plan.eventId };
+  const released = await helpers.release(
+    { ...lot, intentId: payment.action.intentId },
+    stepKey(plan.eventId, "release"),
+    cause,
+  );
+  if (released !== "done") return released;
+  const message = "The customer did not complete the authentication the card asked for before the stay.";
+  return helpers.failed({ ok: false, kind: "declined", code: "authentication_required", message }, plan);
 }

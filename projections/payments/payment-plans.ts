@@ -86,6 +86,10 @@ export interface HoldPlan extends PlanBase {
   readonly amount: number;
   readonly method?: string;
   readonly customer?: string;
+  /** The stay's start: a hold that asks for the customer waits for them until then (PaymentActionRequired). */
+  readonly startsAt?: string;
+  /** Issue 71: the hold asked for the customer (PaymentActionRequired): at this plan's time, its deadline, it has run out. */
+  readonly deadline?: true;
 }
 
 /** Carry out what a PaymentSettlementDecided says: capture, release, an off-session charge, a refund. */
@@ -195,6 +199,8 @@ export function plansOf(
       ops.push(...endPlanOps(stored, base(stored)));
     } else if (event.type === "PaymentCardSaved") {
       ops.push(holdPlanOp(event.data, base(stored), methods.get(event.data.reservationId)));
+    } else if (event.type === "PaymentActionRequired") {
+      ops.push(deadlinePlanOp(event.data, base(stored)));
     } else if (event.type === "PaymentSettlementDecided") {
       const { reservationId, parkingLotId, intentId, currency, capture, release, offSession, refund } =
         event.data;
@@ -247,7 +253,18 @@ function holdPlanOp(
 ): WriteOp {
   const { reservationId, parkingLotId, amount, currency, authorizeAt } = data;
   const plan = { ...base, nextAttemptAt: authorizeAt, kind: "hold", reservationId, parkingLotId } as const;
-  return queuePlanOp({ ...plan, currency, amount, ...saved });
+  const startsAt = data.booking?.startsAt;
+  return queuePlanOp({ ...plan, currency, amount, ...saved, ...(startsAt ? { startsAt } : {}) });
+}
+
+/** Issue 71: a hold waiting for its customer, who may complete it until the stay's start; then it has run out. */
+function deadlinePlanOp(
+  data: EventOfType<"PaymentActionRequired">["data"],
+  base: Pick<PlanBase, "_id" | "eventId" | "correlationId" | "attempt" | "done">,
+): WriteOp {
+  const { reservationId, parkingLotId, amount, currency, deadline } = data;
+  const plan = { ...base, nextAttemptAt: deadline, reservationId, parkingLotId, currency };
+  return queuePlanOp({ ...plan, kind: "hold", amount, deadline: true });
 }
 
 /** The settlement plan of a booking's end, under an id of its own (a cancel has a void plan too). */

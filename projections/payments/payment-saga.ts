@@ -35,6 +35,7 @@ const TYPES: ReadonlySet<EventType> = new Set<EventType>([
   "ReservationNoShow",
   "PaymentIntentReleased",
   "PaymentCardSaved",
+  "PaymentActionRequired",
   ...LEDGER_EVENT_TYPES,
   "CustomerErased",
 ]);

@@ -62,7 +62,10 @@ export interface StepDeps {
   /** Records that a step is done (so a retry of the plan skips it). */
   readonly markDone: (plan: PaymentPlan, step: PaymentStep) => Promise<void>;
   /** Keeps what a client confirming the payment itself needs (the booking's GET shows it to its customer). */
-  readonly keepClientSecret: (plan: AuthorizePlan, clientSecret: string) => Promise<void>;
+  readonly keepClientSecret: (
+    plan: { readonly reservationId: string },
+    clientSecret: string,
+  ) => Promise<void>;
   /** The lot's state now (issue 47: whether a booking still waits for its payment, which intent it recorded). */
   readonly lotState: (parkingLotId: string) => Promise<ParkingLotState>;
   /** A reservation's payment, as its own stream holds it (issue 48). */

@@ -161,6 +161,25 @@ describe("the Stripe provider", () => {
     expect(needsCustomer).toMatchObject({ ok: false, kind: "declined", code: "authentication_required" });
   });
 
+  it("answers a hold off-session that asks for the customer (authentication_required) as pending, with the intent's client secret; completed on session, it holds (issue 71)", async () => {
+    const held = await provider.authorizeOffSession({
+      amount: 5000,
+      currency: "KRW",
+      paymentMethod: "pm_card_authenticationRequired",
+      metadata: { reservationId: "res-3ds", parkingLotId: "lot-1" },
+      idempotencyKey: stepKey("ev-3ds", "authorize"),
+    });
+    expect(held).toMatchObject({ ok: true, value: { status: "pending", amount: 5000 } });
+    if (!held.ok) return;
+    const { intentId, clientSecret } = held.value;
+    expect(clientSecret).toMatch(new RegExp(`^${intentId}_secret_`));
+    // The customer, back on session, confirms it (3-D Secure asked, then completed): it holds.
+    const again = await provider.confirm(intentId, "pm_card_authenticationRequired", "3ds-on-session");
+    expect(again).toMatchObject({ ok: true, value: { status: "pending" } });
+    server.authenticate(intentId);
+    expect(server.ledger().intents.find((i) => i.id === intentId)).toMatchObject({ held: 5000 });
+  });
+
   it("reads Stripe down (5xx, no connection) as retryable, and the same key succeeds once it is back", async () => {
     const request = {
       amount: 1000,

@@ -398,24 +398,45 @@ const saveCardOf = (client: Stripe, instance: string) => (request: SaveCardReque
     };
   });
 
-/** The intent that holds a saved card's amount off-session (issue 71), as Stripe documents it for a saved card. */
+/**
+ * The intent of a card that asks for its customer off-session (`authentication_required`): Stripe's
+ * error carries it (`requires_payment_method`), for the customer to complete on session with its
+ * client secret (https://docs.stripe.com/payments/save-and-reuse#charge-saved-payment-method).
+ */
+const needsCustomer = (error: unknown): Stripe.PaymentIntent | undefined =>
+  error instanceof Stripe.errors.StripeCardError &&
+  error.code === "authentication_required" &&
+  error.payment_intent?.client_secret
+    ? error.payment_intent
+    : undefined;
+
+/**
+ * The intent that holds a saved card's amount off-session (issue 71), as Stripe documents it for a
+ * saved card; one that asks for the customer answers `pending` with its client secret.
+ */
 const authorizeOffSessionOf = (intents: Intents, instance: string) => (request: OffSessionRequest) =>
   call(async () =>
     authorization(
-      await intents.create(
-        {
-          amount: request.amount,
-          currency: stripeCurrency(request.currency),
-          payment_method: request.paymentMethod,
-          ...(request.customer ? { customer: request.customer } : {}),
-          capture_method: "manual",
-          off_session: true,
-          confirm: true,
-          automatic_payment_methods: NO_REDIRECTS,
-          metadata: { ...request.metadata, [INSTANCE_KEY]: instance },
-        },
-        { idempotencyKey: request.idempotencyKey },
-      ),
+      await intents
+        .create(
+          {
+            amount: request.amount,
+            currency: stripeCurrency(request.currency),
+            payment_method: request.paymentMethod,
+            ...(request.customer ? { customer: request.customer } : {}),
+            capture_method: "manual",
+            off_session: true,
+            confirm: true,
+            automatic_payment_methods: NO_REDIRECTS,
+            metadata: { ...request.metadata, [INSTANCE_KEY]: instance },
+          },
+          { idempotencyKey: request.idempotencyKey },
+        )
+        .catch((error: unknown) => {
+          const intent = needsCustomer(error);
+          if (intent) return intent;
+          throw error;
+        }),
     ),
   );
 

@@ -106,6 +106,7 @@ describe("reservation-events projection (spec: events in, documents out)", () =>
       "GateReviewResolved",
       "OverstayCharged",
       "ParkingReserved",
+      "PaymentActionRequired",
       "PaymentAuthorized",
       "PaymentCaptured",
       "PaymentCardSaved",

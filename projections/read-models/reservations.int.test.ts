@@ -180,6 +180,43 @@ describe("reservations projection (spec: events in, documents out)", () => {
     });
   });
 
+  it("issue 71: a far stay's hold before the stay that asks for its customer reads action-required, with its intent and deadline, the booking RESERVED", async () => {
+    const base = reserved(window) as Extract<DomainEvent, { type: "ParkingReserved" }>;
+    const payment = { amount: 5000, currency: "KRW", holdUntil: "2026-11-22T09:15:00.000Z" };
+    const ask = { ...who, amount: 5000, currency: "KRW" };
+    outcome = await spec.given(
+      { ...base, data: { ...base.data, payment } },
+      {
+        type: "PaymentCardSaved",
+        data: {
+          ...ask,
+          intentId: "seti_1",
+          authorizeAt: "2026-11-21T10:00:00.000Z",
+          savedAt: "2026-11-12T09:01:00.000Z",
+        },
+      },
+      confirmed("2026-11-12T09:01:00.000Z"),
+      {
+        type: "PaymentActionRequired",
+        data: {
+          ...ask,
+          intentId: "pi_2",
+          deadline: "2026-11-22T10:00:00.000Z",
+          actionRequiredAt: "2026-11-21T10:00:01.000Z",
+        },
+      },
+    );
+    expect((await outcome.documents("reservations"))[0]).toMatchObject({
+      status: "RESERVED",
+      payment: {
+        state: "action-required",
+        intentId: "pi_2",
+        actionDeadline: "2026-11-22T10:00:00.000Z",
+        authorized: 0,
+      },
+    });
+  });
+
   it("issue 71: a far stay's card saved, then held before the stay after its car checked in (a late plan): the status stays the lot's", async () => {
     const base = reserved(window) as Extract<DomainEvent, { type: "ParkingReserved" }>;
     const payment = { amount: 5000, currency: "KRW", holdUntil: "2026-11-22T09:15:00.000Z" };

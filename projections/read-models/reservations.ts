@@ -180,6 +180,15 @@ export const reservationsProjection = defineProjection({
           "payment.authorizeAt": event.data.authorizeAt,
         },
       }),
+    // Issue 71: the hold before the stay waits for its customer (the booking's view shows them its client secret).
+    PaymentActionRequired: ({ event }, collection) =>
+      updateOne(collection, RESERVATIONS, event.data.reservationId, {
+        $set: {
+          "payment.state": "action-required",
+          "payment.intentId": event.data.intentId,
+          "payment.actionDeadline": event.data.deadline,
+        },
+      }),
     // Issue 71: the provider let the hold go first: nothing is held, the view never reads authorized.
     PaymentHoldLapsed: ({ event }, collection) =>
       updateOne(collection, RESERVATIONS, event.data.reservationId, {

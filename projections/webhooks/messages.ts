@@ -3,7 +3,7 @@ import type { DomainEvent, EventOfType, EventType } from "../../schemas/events.j
 import {
   HEARD_PAYMENT_FACTS,
   type HeardPaymentFact,
-  paymentVerb,
+  paymentTimeField,
   paymentWebhookType,
   type WebhookData,
   type WebhookEventType,
@@ -46,7 +46,7 @@ function cancellationReason(event: EventOfType<"ReservationCanceled">, stored: S
 const paymentMessage = (event: EventOfType<HeardPaymentFact>): WebhookMessage => {
   const fact: HeardPaymentFact = event.type;
   const data = event.data as Record<string, unknown>;
-  return message(paymentWebhookType(fact), String(data[`${paymentVerb(fact)}At`]), data as never);
+  return message(paymentWebhookType(fact), String(data[paymentTimeField(fact)]), data as never);
 };
 
 /**

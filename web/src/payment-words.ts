@@ -21,6 +21,8 @@ export function paymentWords(p: Payment): string {
       return t("payment.lapsed");
     case "card-saved":
       return t("payment.cardSaved");
+    case "action-required":
+      return t("payment.actionRequired");
     case "captured":
     case "partially_refunded":
     case "refunded":

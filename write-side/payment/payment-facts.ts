@@ -35,6 +35,7 @@ export function failedBecause(data: EventOfType<"PaymentFailed">["data"]): Payme
 export type PaymentViewState =
   | "pending"
   | "card-saved"
+  | "action-required"
   | "authorized"
   | "lapsed"
   | "captured"

@@ -152,9 +152,12 @@ function carriedOverFact(
   asked: Asked,
   at: string,
 ): EventOfType<"PaymentCarriedOver"> {
-  const { kind: _kind, asked: _asked, terms: _terms, saved: _saved, ...rest } = state;
+  const { kind: _kind, asked: _asked, terms: _terms, saved: _saved, action: _action, ...rest } = state;
   // A lot's stream never held a saved card (issue 71 came after the payments' own streams).
-  const payment = { ...rest, status: rest.status === "saved" ? ("pending" as const) : rest.status };
+  const payment = {
+    ...rest,
+    status: rest.status === "saved" || rest.status === "action-required" ? ("pending" as const) : rest.status,
+  };
   const { refundsOutstanding, steps, releasedIntents, facts } = payment;
   return {
     type: "PaymentCarriedOver",

@@ -32,7 +32,7 @@ export type { SettleAsk } from "./payment-policy.js";
 
 import { carriedOver } from "./payment-carried.js";
 import type { CommandRejection as Rejection } from "./payment-rejections.js";
-import { authorizeSaved, cardSaved, confirmed } from "./saved-card.js";
+import { authorizeSaved, awaitedHold, awaitsHold, confirmed, savedCardFact } from "./saved-card.js";
 
 /**
  * A reservation's payment as its own aggregate (issue 48, item 1): a pure decider over the stream
@@ -60,8 +60,8 @@ export interface OpenPayment {
   readonly kind: "open";
   readonly parkingLotId: string;
   readonly reservationId: string;
-  /** Issue 71: `saved`: confirmed on a card saved for later (saved-card.ts), nothing held yet. */
-  readonly status: "pending" | "saved" | "authorized" | "failed";
+  /** Issue 71: `saved` (a card saved for later, nothing held) and `action-required`: saved-card.ts. */
+  readonly status: "pending" | "saved" | "action-required" | "authorized" | "failed";
   /** The intent that counts: the one recorded first (or, before issue 47, the one authorized). */
   readonly intentId?: string;
   readonly currency?: string;
@@ -92,6 +92,7 @@ export interface OpenPayment {
   readonly lapsedAt?: string;
   /** Issue 71: a saved card's: what is to be held off-session, and when (PaymentCardSaved). */
   readonly saved?: { readonly amount: number; readonly authorizeAt: string };
+  readonly action?: { readonly intentId: string; readonly deadline: string }; // PaymentActionRequired
 }
 
 export type PaymentState = { readonly kind: "none" } | OpenPayment;
@@ -160,15 +161,16 @@ export function evolvePaymentAggregate(state: PaymentState, event: PaymentStream
     case "PaymentHoldLapsed":
       return { ...open, lapsedAt: event.data.lapsedAt };
     case "PaymentCardSaved":
-      return cardSaved(open, event.data);
+    case "PaymentActionRequired":
+      return savedCardFact(open, event);
     case "PaymentAuthorized": {
       const { intentId, amount, currency } = event.data;
-      if (open.status !== "pending" && open.status !== "saved") return open;
+      if (open.status !== "pending" && !awaitsHold(open)) return open;
       const fact: PaymentFact = { kind: "authorized", intentId, amount };
       return { ...open, status: "authorized", intentId, currency, authorized: amount, facts: [fact] };
     }
     case "PaymentFailed":
-      return open.status === "pending" || open.status === "saved"
+      return open.status === "pending" || awaitsHold(open)
         ? { ...open, status: "failed", endedAt: event.data.failedAt }
         : open;
     case "PaymentSettlementDecided": {
@@ -283,7 +285,7 @@ export function decideAuthorization(
 ): PaymentDecision {
   const { parkingLotId, reservationId, intentId, amount, currency, authorizeAt } = command;
   if (state.kind === "open" && confirmed(state) && state.intentId === intentId) return accept();
-  if (state.kind === "open" && state.status === "saved") return authorizeSaved(state, command);
+  if (state.kind === "open" && awaitsHold(state)) return authorizeSaved(state, command);
   if (!ask.awaiting || (state.kind === "open" && state.status !== "pending"))
     return reject({ code: "PaymentNotPending", parkingLotId, reservationId });
   // Issue 71: a card saved (the booking confirmed, nothing held) names its SetupIntent, never recorded.
@@ -378,7 +380,7 @@ export function decideFailure(
   failure: Omit<EventOfType<"PaymentFailed">["data"], "failedAt">,
   at: string,
 ): PaymentDecision {
-  const saved = state.kind === "open" && state.status === "saved"; // issue 71: its hold before the stay
+  const saved = state.kind === "open" && awaitsHold(state); // issue 71: its hold before the stay
   if (state.kind === "open" && state.status !== "pending" && !saved) return accept(); // authorized or failed
   if (
     !saved &&
@@ -480,7 +482,7 @@ export function decideOutcome(state: PaymentState, command: RecordPaymentOutcome
  * the booking's metadata holds money for nothing.
  */
 export function intentInUse(state: PaymentState, awaiting: boolean, intentId: string): boolean {
-  if (state.kind !== "open" || state.intentId !== intentId) return false;
+  if (state.kind !== "open" || state.intentId !== intentId) return awaitedHold(state, intentId);
   if (state.status === "pending") return awaiting;
   return (
     state.status === "authorized" && (!state.settled || !state.steps.some((key) => !key.endsWith(":refund")))

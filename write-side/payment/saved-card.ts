@@ -5,10 +5,11 @@ import type { CommandRejection } from "./payment-rejections.js";
 
 /** What of the payment's state (payment.ts's OpenPayment) the saved card's rules read. */
 interface Payment {
-  readonly status: "pending" | "saved" | "authorized" | "failed";
+  readonly status: "pending" | "saved" | "action-required" | "authorized" | "failed";
   readonly currency?: string;
   readonly settled: boolean;
   readonly saved?: { readonly amount: number; readonly authorizeAt: string };
+  readonly action?: { readonly intentId: string; readonly deadline: string };
 }
 
 type PaymentDecision =
@@ -22,9 +23,15 @@ type PaymentDecision =
  * card was saved with a SetupIntent), which the payment's decider (payment.ts) takes here.
  */
 
-/** Whether the booking's payment confirmed it: authorized, or its card saved for later. */
-export const confirmed = (state: Payment): boolean =>
-  state.status === "authorized" || state.status === "saved";
+/**
+ * Whether the booking's payment confirmed it: authorized, or its card saved for later (its hold
+ * waiting for the customer too: a cancel meanwhile settles it, so a late completion is refused).
+ */
+export const confirmed = (state: Payment): boolean => state.status === "authorized" || awaitsHold(state);
+
+/** Whether `intentId` is the hold its customer may still complete (reconciliation must leave it open). */
+export const awaitedHold = (state: { readonly kind: string } & Partial<Payment>, intentId: string): boolean =>
+  state.status === "action-required" && state.settled === false && state.action?.intentId === intentId;
 
 /** A pending payment's card saved: confirmed, nothing held, `amount` to hold at `authorizeAt`. */
 export const cardSaved = <P extends Payment>(open: P, data: EventOfType<"PaymentCardSaved">["data"]): P =>
@@ -39,20 +46,60 @@ export const cardSaved = <P extends Payment>(open: P, data: EventOfType<"Payment
     : open;
 
 /**
+ * Whether the booking waits for its hold before the stay: its card saved, or (`action-required`,
+ * PaymentActionRequired) that hold asked for its customer (`authentication_required`), who may
+ * complete `action.intentId` until its deadline.
+ */
+export const awaitsHold = (state: Payment): boolean =>
+  state.status === "saved" || state.status === "action-required";
+
+/** A saved card's hold that waits for its customer (PaymentActionRequired): that intent, until the deadline. */
+export const actionRequired = <P extends Payment>(
+  open: P,
+  data: EventOfType<"PaymentActionRequired">["data"],
+): P =>
+  open.status === "saved"
+    ? {
+        ...open,
+        status: "action-required" as const,
+        action: { intentId: data.intentId, deadline: data.deadline },
+      }
+    : open;
+
+/** The saved card's facts folded: its card saved, or its hold waiting for its customer. */
+export const savedCardFact = <P extends Payment>(
+  open: P,
+  event: EventOfType<"PaymentCardSaved" | "PaymentActionRequired">,
+): P => (event.type === "PaymentCardSaved" ? cardSaved(open, event.data) : actionRequired(open, event.data));
+
+/**
  * The hold made off-session before the stay: any intent the payments process manager made for it
  * (a new one), for at least what the booking is to hold, in its currency. A second card saved is
- * nothing to record (`authorizeAt`: the booking's card was saved already).
+ * nothing to record (`authorizeAt`: the booking's card was saved already). A hold that asks for its
+ * customer (`actionDeadline`) is recorded once (PaymentActionRequired); then only that intent's
+ * authorization (the customer completed it) is taken.
  */
 export function authorizeSaved(state: Payment, command: AuthorizePayment): PaymentDecision {
-  const { parkingLotId, reservationId, intentId, amount, currency, authorizeAt, now } = command;
-  if (authorizeAt !== undefined) return { ok: true, events: [] };
+  const { parkingLotId, reservationId, intentId, amount, currency, authorizeAt, actionDeadline, now } =
+    command;
+  const asked = state.status === "action-required";
+  if (authorizeAt !== undefined || (asked && actionDeadline !== undefined)) return { ok: true, events: [] };
   // Its booking ended meanwhile (its settlement decided): the hold is refused, and so released.
   if (state.settled)
     return { ok: false, rejection: { code: "PaymentNotPending", parkingLotId, reservationId } };
   const short = amount < (state.saved?.amount ?? 0);
-  const reason = currency !== state.currency ? "currency" : short ? "amount" : undefined;
+  const other = asked && intentId !== state.action?.intentId;
+  const reason = other ? "intent" : currency !== state.currency ? "currency" : short ? "amount" : undefined;
   if (reason)
     return { ok: false, rejection: { code: "PaymentMismatch", parkingLotId, reservationId, reason } };
-  const data = { reservationId, parkingLotId, intentId, amount, currency, authorizedAt: now };
+  const ids = { reservationId, parkingLotId, intentId, amount, currency };
+  if (actionDeadline !== undefined)
+    return {
+      ok: true,
+      events: [
+        { type: "PaymentActionRequired", data: { ...ids, deadline: actionDeadline, actionRequiredAt: now } },
+      ],
+    };
+  const data = { ...ids, authorizedAt: now };
   return { ok: true, events: [{ type: "PaymentAuthorized", data }] };
 }

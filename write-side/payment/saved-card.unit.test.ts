@@ -6,6 +6,7 @@ import {
   decideFailure,
   decideSettlement,
   evolvePaymentAggregate,
+  intentInUse,
   noPayment,
   type PaymentState,
 } from "./payment.js";
@@ -209,5 +210,98 @@ describe("a payment whose card is saved for a stay beyond a hold's lifetime", ()
     // Any other failure of a confirmed booking (a late decline of an earlier card) cancels nothing.
     const { holdBeforeStay: _hold, ...late } = fail;
     expect(decide(late, fold(lotEvents), {})).toEqual({ ok: true, events: [] });
+  });
+});
+
+describe("a saved card's hold before the stay that asks for its customer (authentication_required)", () => {
+  const askCustomer = { ...holdBeforeStay, actionDeadline: STARTS };
+  const actionRequired: PaymentEvent = {
+    type: "PaymentActionRequired",
+    data: {
+      ...ids,
+      intentId: "pi_2",
+      amount: 5000,
+      currency: "KRW",
+      deadline: STARTS,
+      actionRequiredAt: AUTHORIZE_AT,
+    },
+  };
+  const off = { ...ask, awaiting: false };
+
+  it("given a saved card, when its hold asks for the customer, then PaymentActionRequired (until the stay's start), once: action-required, nothing held", () => {
+    expect(decideAuthorization(given([created, cardSaved]), askCustomer, off)).toEqual({
+      ok: true,
+      events: [actionRequired],
+    });
+    const state = given([created, cardSaved, actionRequired]);
+    expect(state).toMatchObject({
+      status: "action-required",
+      authorized: 0,
+      action: { intentId: "pi_2", deadline: STARTS },
+    });
+    expect(paymentStateOf({ state: "action-required", captured: 0, refunded: 0, released: 0 })).toBe(
+      "action-required",
+    );
+    expect(decideAuthorization(state, askCustomer, off)).toEqual({ ok: true, events: [] });
+  });
+
+  it("when the customer completes that intent (its authorization), then PaymentAuthorized; another intent is refused", () => {
+    const state = given([created, cardSaved, actionRequired]);
+    const completed = { ...holdBeforeStay, now: iso(10 * DAY - HOUR) };
+    expect(decideAuthorization(state, completed, off)).toEqual({
+      ok: true,
+      events: [
+        {
+          type: "PaymentAuthorized",
+          data: { ...ids, intentId: "pi_2", amount: 5000, currency: "KRW", authorizedAt: completed.now },
+        },
+      ],
+    });
+    expect(decideAuthorization(state, { ...completed, intentId: "pi_9" }, off)).toMatchObject({
+      ok: false,
+      rejection: { code: "PaymentMismatch", reason: "intent" },
+    });
+  });
+
+  it("when its deadline passes first, then the payment fails (the booking is canceled as a declined hold is)", () => {
+    const failure = {
+      ...ids,
+      reason: "declined" as const,
+      intentId: "pi_2",
+      code: "authentication_required",
+    };
+    expect(decideFailure(given([created, cardSaved, actionRequired]), failure, STARTS)).toEqual({
+      ok: true,
+      events: [{ type: "PaymentFailed", data: { ...failure, failedAt: STARTS } }],
+    });
+    const failed: PaymentEvent = { type: "PaymentFailed", data: { ...failure, failedAt: STARTS } };
+    expect(given([created, cardSaved, actionRequired, failed])).toMatchObject({ status: "failed" });
+  });
+
+  it("the intent its customer may complete stays in use (reconciliation leaves it); a cancel meanwhile settles it, and a late completion is refused", () => {
+    const state = given([created, cardSaved, actionRequired]);
+    expect(intentInUse(state, false, "pi_2")).toBe(true);
+    expect(intentInUse(state, false, "pi_9")).toBe(false);
+    const terms = {
+      currency: "KRW",
+      deposit: 0,
+      noShowFee: 0,
+      cancellation: { feePercent: 50, freeUntilMinutesBefore: 60 },
+    };
+    const decision = decideSettlement(
+      state,
+      { because: "customer-cancel", terms, startsAt: STARTS },
+      AUTHORIZE_AT,
+    );
+    expect(decision).toMatchObject({
+      ok: true,
+      events: [{ type: "PaymentSettlementDecided", data: { capture: 0, release: 0 } }],
+    });
+    const canceled = given([created, cardSaved, actionRequired, ...(decision.ok ? decision.events : [])]);
+    expect(intentInUse(canceled, false, "pi_2")).toBe(false);
+    expect(decideAuthorization(canceled, holdBeforeStay, off)).toEqual({
+      ok: false,
+      rejection: { code: "PaymentNotPending", ...ids },
+    });
   });
 });

@@ -1,8 +1,6 @@
 /**
- * The page's English messages (ICU MessageFormat, issue 69): every word the control center shows.
- * ko.ts has the same keys (its type says so, and web/messages.unit.test.ts checks both ways and
- * that the page uses no key outside them). Codes the API sends (statuses, reasons, problem types,
- * event types) are keys here: the page renders by code, the API keeps its English `detail`.
+ * The page's English messages (ICU MessageFormat, issue 69), every word the control center shows; ko.ts
+ * has the same keys (its type and web/messages.unit.test.ts check). API codes (statuses, types) are keys.
  */
 export const en = {
   "language.label": "Language",
@@ -87,6 +85,7 @@ export const en = {
   "payment.pending": "pending payment",
   "payment.authorized": "authorized {amount}",
   "payment.cardSaved": "card saved, held a day before the stay",
+  "payment.actionRequired": "waiting for the customer to authenticate the hold",
   "payment.lapsed": "card saved, nothing held: charged at the end",
   "payment.captured": "captured {amount}",
   "payment.capturedRefunded": "captured {amount} · refunded {refunded}",
@@ -366,6 +365,7 @@ export const en = {
   "history.PaymentIntentReleased": "let a payment go",
   "history.PaymentHoldLapsed": "found a payment hold lapsed",
   "history.PaymentCardSaved": "saved the card, to hold before the stay",
+  "history.PaymentActionRequired": "the hold before the stay asked the customer to authenticate",
   "history.PaymentAuthorized": "a payment was authorized",
   "history.PaymentFailed": "a payment failed",
   "history.PaymentSettlementDecided": "decided a settlement",

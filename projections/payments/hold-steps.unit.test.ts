@@ -1,0 +1,192 @@
+import { describe, expect, it } from "vitest";
+import type { AuthorizePayment, RecordIntentReleased } from "../../schemas/commands.js";
+import {
+  decideAuthorization,
+  decideFailure,
+  decideIntentReleased,
+  evolvePaymentAggregate,
+  noPayment,
+  type PaymentState,
+} from "../../write-side/payment/payment.js";
+import type { PaymentEvent } from "../../write-side/payment/payment-facts.js";
+import type { HoldPlan } from "./payment-plans.js";
+import { runPlan, type StepDeps } from "./payment-steps.js";
+import type { Authorization, PaymentProvider, ProviderOutcome } from "./provider.js";
+
+/*
+ * Issue 71: a saved card's hold before the stay against a scripted provider, its facts decided by
+ * the payment's own decider: a card that asks for its customer (`authentication_required`) waits for
+ * them until the stay's start (PaymentActionRequired, its client secret kept), and that deadline's
+ * plan then releases the intent and fails the payment.
+ */
+
+const SAVED_AT = "2026-12-01T10:00:00.000Z";
+const AUTHORIZE_AT = "2026-12-10T10:00:00.000Z";
+const STARTS = "2026-12-11T10:00:00.000Z";
+const ids = { parkingLotId: "L1", reservationId: "r1" };
+const HISTORY: PaymentEvent[] = [
+  {
+    type: "PaymentIntentCreated",
+    data: { ...ids, intentId: "seti_1", amount: 5000, currency: "KRW", createdAt: SAVED_AT },
+  },
+  {
+    type: "PaymentCardSaved",
+    data: {
+      ...ids,
+      intentId: "seti_1",
+      amount: 5000,
+      currency: "KRW",
+      authorizeAt: AUTHORIZE_AT,
+      savedAt: SAVED_AT,
+    },
+  },
+];
+const base = { ...ids, currency: "KRW", correlationId: "c1", attempt: 0, done: [], amount: 5000 };
+const hold: HoldPlan = {
+  ...base,
+  _id: "h1",
+  eventId: "h1",
+  kind: "hold",
+  nextAttemptAt: AUTHORIZE_AT,
+  method: "pm_card_authenticationRequired",
+  startsAt: STARTS,
+};
+const deadline: HoldPlan = {
+  ...base,
+  _id: "a1",
+  eventId: "a1",
+  kind: "hold",
+  nextAttemptAt: STARTS,
+  deadline: true,
+};
+
+function harness(answer: ProviderOutcome<Authorization>) {
+  const calls: string[] = [];
+  const secrets: string[] = [];
+  let state: PaymentState = HISTORY.reduce(evolvePaymentAggregate, noPayment);
+  const facts: PaymentEvent[] = [];
+  let now = AUTHORIZE_AT;
+  const provider = {
+    name: "stripe",
+    authorizeOffSession: async (request: { amount: number; idempotencyKey: string }) => {
+      calls.push(`authorize ${request.amount} ${request.idempotencyKey}`);
+      return answer;
+    },
+    release: async (intentId: string, key: string) => {
+      calls.push(`release ${intentId} ${key}`);
+      return { ok: true, value: { released: 0 } };
+    },
+  } as unknown as PaymentProvider;
+  const record = (decision: ReturnType<typeof decideFailure>) => {
+    if (!decision.ok) return { ok: false as const, code: decision.rejection.code };
+    for (const event of decision.events) {
+      state = evolvePaymentAggregate(state, event);
+      facts.push(event);
+    }
+    return { ok: true as const, recorded: decision.events.length > 0 };
+  };
+  const deps: StepDeps = {
+    provider,
+    send: async (command) => {
+      if (command.type === "AuthorizePayment")
+        return record(
+          decideAuthorization(state, command as AuthorizePayment, {
+            awaiting: false,
+            amount: 5000,
+            currency: "KRW",
+          }),
+        );
+      if (command.type === "RecordIntentReleased")
+        return record(decideIntentReleased(state, command as RecordIntentReleased));
+      const { type: _type, now: at, ...failure } = command as { type: string; now: string; code: string };
+      return record(
+        decideFailure(state, { ...(failure as typeof failure & typeof ids), reason: "declined" }, at),
+      );
+    },
+    logger: { debug() {}, info() {}, warn() {}, error() {} } as never,
+    now: () => now,
+    markDone: async () => undefined,
+    keepClientSecret: async (_plan, secret) => {
+      secrets.push(secret);
+    },
+    customers: { get: async () => undefined, keep: async () => undefined, drop: async () => undefined },
+    lotState: async () => {
+      throw new Error("not read by a hold");
+    },
+    paymentState: async () => state,
+  };
+  return {
+    deps,
+    calls,
+    facts,
+    secrets,
+    state: () => state,
+    at: (t: string) => {
+      now = t;
+    },
+  };
+}
+
+const asksCustomer: ProviderOutcome<Authorization> = {
+  ok: true,
+  value: { intentId: "pi_2", status: "pending", amount: 5000, clientSecret: "pi_2_secret_x" },
+};
+
+describe("a saved card's hold before the stay that asks for its customer", () => {
+  it("records PaymentActionRequired until the stay's start and keeps its client secret: nothing failed, nothing authorized", async () => {
+    const h = harness(asksCustomer);
+    expect(await runPlan(hold, h.deps)).toBe("done");
+    expect(h.facts).toEqual([
+      {
+        type: "PaymentActionRequired",
+        data: {
+          ...ids,
+          intentId: "pi_2",
+          amount: 5000,
+          currency: "KRW",
+          deadline: STARTS,
+          actionRequiredAt: AUTHORIZE_AT,
+        },
+      },
+    ]);
+    expect(h.secrets).toEqual(["pi_2_secret_x"]);
+    expect(h.state()).toMatchObject({ status: "action-required", authorized: 0 });
+  });
+
+  it("at its deadline, still waiting: the intent is released at the provider, then the payment fails (authentication_required)", async () => {
+    const h = harness(asksCustomer);
+    await runPlan(hold, h.deps);
+    h.at(STARTS);
+    expect(await runPlan(deadline, h.deps)).toBe("done");
+    expect(h.calls).toEqual(["authorize 5000 parking:h1:authorize", "release pi_2 parking:a1:release"]);
+    expect(h.facts.map((e) => e.type)).toEqual([
+      "PaymentActionRequired",
+      "PaymentIntentReleased",
+      "PaymentFailed",
+    ]);
+    expect(h.facts[2]?.data).toMatchObject({
+      reason: "declined",
+      code: "authentication_required",
+      failedAt: STARTS,
+    });
+  });
+
+  it("completed before its deadline (the intent's authorization): authorized, and the deadline does nothing", async () => {
+    const h = harness(asksCustomer);
+    await runPlan(hold, h.deps);
+    const webhook = {
+      type: "AuthorizePayment",
+      ...ids,
+      intentId: "pi_2",
+      amount: 5000,
+      currency: "KRW",
+      now: AUTHORIZE_AT,
+    } as const;
+    expect(await h.deps.send(webhook, { correlationId: "c2", causationId: "w1" })).toMatchObject({
+      ok: true,
+    });
+    expect(await runPlan(deadline, h.deps)).toBe("done");
+    expect(h.state()).toMatchObject({ status: "authorized", intentId: "pi_2", authorized: 5000 });
+    expect(h.calls).toEqual(["authorize 5000 parking:h1:authorize"]);
+  });
+});
