@@ -21,6 +21,7 @@ const OFFERED: Record<NewWebhookEndpoint["eventTypes"][number], true> = {
   "lot.closure_began": true,
   "payment.authorized": true,
   "payment.failed": true,
+  "payment.action_required": true,
   "payment.captured": true,
   "payment.released": true,
   "payment.refunded": true,
