@@ -98,8 +98,14 @@ const countIn = (collection: string, timestamp: string, field: "reserved" | "can
  */
 export const controlCenterProjection = defineProjection({
   name: "control-center",
-  version: 3,
-  collections: { [CONTROL_CENTER]: [] },
+  version: 4,
+  collections: {
+    [CONTROL_CENTER]: [
+      // The closures not begun yet, by their `from` (`due`, unset once begun): those due by now are
+      // the ones whose beginning the clock has brought and the scheduler has yet to record.
+      { name: "by_due", keys: { due: 1 } },
+    ],
+  },
   on: {
     ParkingLotRegistered: ({ event }, collection) => {
       const target = collection(CONTROL_CENTER);
@@ -119,7 +125,25 @@ export const controlCenterProjection = defineProjection({
           collection: target,
           id: closureId(end, parkingLotId, id),
           upsert: true,
-          update: { $set: { parkingLotId, from: new Date(from).toISOString(), until: end } },
+          update: {
+            $set: {
+              parkingLotId,
+              from: new Date(from).toISOString(),
+              until: end,
+              due: new Date(from).toISOString(),
+            },
+          },
+        },
+      ];
+    },
+    ParkingLotClosureBegan: ({ event }, collection) => {
+      const { parkingLotId, closureId: id, until } = event.data;
+      return [
+        {
+          op: "update",
+          collection: collection(CONTROL_CENTER),
+          id: closureId(new Date(until).toISOString(), parkingLotId, id),
+          update: { $unset: { due: "" } },
         },
       ];
     },

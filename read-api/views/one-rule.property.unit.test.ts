@@ -371,6 +371,19 @@ const RARE_PATHS: [History][] = (
         { kind: "checkOut", id: "a" },
       ],
     },
+    {
+      // An open-ended booking canceled by a closure's beginning that no fact records yet, listed
+      // CANCELED after the closure is over (seed 120304262: the lots closing were taken from the
+      // closures not over, so the list lost it once the closure ended).
+      capacity: 1,
+      hourlyRate: undefined,
+      payments: false,
+      steps: [
+        { kind: "close", fromMin: 1, lengthMin: 30 },
+        { kind: "open", id: "a" },
+        { kind: "clock", minutes: 120 },
+      ],
+    },
   ] satisfies (Omit<History, "steps"> & { steps: Step[] })[]
 ).map(path);
 

@@ -2,7 +2,7 @@ import type { Document } from "../../document-store/port.js";
 import type { Position } from "../../event-store/position.js";
 import { mapInChunks } from "../../platform/turn-slice.js";
 import { PAYMENT_CLIENT_SECRETS } from "../../projections/payments/payment-plans.js";
-import { CLOSURE_ID_END, CONTROL_CENTER, closureId } from "../../projections/read-models/control-center.js";
+import { CONTROL_CENTER } from "../../projections/read-models/control-center.js";
 import { COUPONS } from "../../projections/read-models/customer-coupons.js";
 import { RESERVATIONS } from "../../projections/read-models/reservations.js";
 import type { CouponView, ReservationStatus, ReservationView } from "../../schemas/read-models.js";
@@ -178,15 +178,14 @@ export class ReservationQueries {
     return { items, nextCursor: cursor ?? null };
   }
   /**
-   * The lots closed now, among them those whose closure began and the scheduler has yet to record:
-   * the control center's closures not over yet (one range of ids: control-center.ts, `closureId`).
+   * The lots with a closure begun that the scheduler has yet to record (its open-ended bookings
+   * read CANCELED before any fact says so): the control center's closures still `due` by now.
    */
   private async lotsClosingUnrecorded(now: number): Promise<string[]> {
     const docs = await this.ctx.store.find(await this.ctx.collection(CONTROL_CENTER), {
-      _id: { $gt: closureId(new Date(now).toISOString(), "", ""), $lt: CLOSURE_ID_END },
+      due: { $lte: new Date(now).toISOString() },
     });
-    const closed = docs.filter((d) => Date.parse(String(d.from)) <= now);
-    return [...new Set(closed.map((d) => String(d.parkingLotId)))];
+    return [...new Set(docs.map((d) => String(d.parkingLotId)))];
   }
   /**
    * A page of the reservations whose plate holds `fragment`: the newest limit + 1 matches (an

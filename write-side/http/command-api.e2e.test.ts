@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningService } from "../../app/server.js";
 import { type ApiSpec, answered, refused, startApiSpec } from "../../client/api-spec.js";
 import type { RecordedEvent } from "../../event-store/port.js";
+import { CURRENT_SCHEMA_VERSION } from "../../schemas/events.js";
 import { openPersonalFields } from "../../schemas/personal-data.js";
 import { bearer, customerHeaders, mintToken, operatorHeaders } from "../../test-support/auth.js";
 import { call, eventually, startTestService, tempDataDir } from "../../test-support/service.js";
@@ -678,7 +679,10 @@ describe("command API over real HTTP (embedded stores)", () => {
     );
     expect(reserved.headers.get("x-correlation-id")).toBe("req-abc-124");
     const [registered, reservedEvent] = await lotEvents("corr");
-    expect(registered?.metadata).toMatchObject({ correlationId: "req-abc-123", schemaVersion: 1 });
+    expect(registered?.metadata).toMatchObject({
+      correlationId: "req-abc-123",
+      schemaVersion: CURRENT_SCHEMA_VERSION,
+    });
     expect(reservedEvent?.metadata).toMatchObject({ correlationId: "req-abc-124" });
     expect(reservedEvent?.metadata.causationId).toEqual(expect.any(String));
     // The plate is sealed under the customer's key in the log (issue 36), opened as the service reads it.
