@@ -112,7 +112,9 @@ export function paymentSaga(settings: PaymentSagaSettings | undefined): Reactor 
           )
         : [];
       const methods = new Map(stored.map(({ _id, ...saved }) => [_id, saved]));
-      const now = new Date().toISOString();
+      // The service's one clock (which tests and faketime drive): a plan is due by it, as a hold
+      // before the stay is due at its `authorizeAt`.
+      const now = new Date(context.now()).toISOString();
       return [
         ...plansOf(events, methods, now, settings.authorizeBeforeStayHours),
         ...erasedOps(events, now),
@@ -153,7 +155,9 @@ async function runDue(
   const store = context.documentStore;
   const due = await store.find<PaymentPlan>(
     PAYMENT_PLANS,
-    { nextAttemptAt: { $lte: new Date().toISOString() } },
+    // Due by the service's clock (a hold before the stay at its `authorizeAt`) or, for a retry's
+    // backoff, by the time that really passed: one clock in production, apart where tests drive it.
+    { nextAttemptAt: { $lte: new Date(Math.max(context.now(), Date.now())).toISOString() } },
     { sort: { nextAttemptAt: 1 }, limit: settings.concurrency ?? 8 },
   );
   if (due.length === 0) return;

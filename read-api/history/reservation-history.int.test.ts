@@ -12,6 +12,7 @@ import { systemActor } from "../../schemas/actor.js";
 import { decodeEvent, encodeEvent } from "../../schemas/event-codec.js";
 import type { DomainEvent } from "../../schemas/events.js";
 import { countingReads } from "../../test-support/counting-event-store.js";
+import { readAllEvents } from "../../test-support/seed.js";
 import { tempDataDir } from "../../test-support/service.js";
 import { parkingLotStream as lotStream } from "../../write-side/parking-lot/periods.js";
 import { paymentStream } from "../../write-side/payment/payment.js";
@@ -179,6 +180,16 @@ describe("a reservation's history, from its index", () => {
         { parkingLotId: LOT, position: { commit: booked.DONE as number, prepare: 0 } },
         { kind: "instant", ms },
       );
+    expect(await at(T0 + 120_000)).toMatchObject({ reservationId: "DONE", status: "CHECKED_IN" });
+    // Its own facts, and its lot's state at the moment (its status is the lot's decider's then,
+    // lots-at.ts): at most the lot's period up to the moment, read once.
+    const lotEvents = (await readAllEvents(events)).filter((e) =>
+      e.streamId.startsWith("parkingLot-"),
+    ).length;
+    expect(counting.read()).toBeGreaterThanOrEqual(DONE_STEPS.length);
+    expect(counting.read()).toBeLessThanOrEqual(DONE_STEPS.length + lotEvents);
+    // The lot's state at that moment is kept: asked again, the reservation reads its own facts alone.
+    counting.reset();
     expect(await at(T0 + 120_000)).toMatchObject({ reservationId: "DONE", status: "CHECKED_IN" });
     expect(counting.read()).toBe(DONE_STEPS.length);
     expect(await at(T0 + 7_200_000)).toMatchObject({ status: "COMPLETED", coupon: { status: "ISSUED" } });

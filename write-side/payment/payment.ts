@@ -285,7 +285,7 @@ export function decideAuthorization(
 ): PaymentDecision {
   const { parkingLotId, reservationId, intentId, amount, currency, authorizeAt } = command;
   if (state.kind === "open" && confirmed(state) && state.intentId === intentId) return accept();
-  if (state.kind === "open" && awaitsHold(state)) return authorizeSaved(state, command);
+  if (state.kind === "open" && awaitsHold(state)) return authorizeSaved(state, command, booking);
   if (!ask.awaiting || (state.kind === "open" && state.status !== "pending"))
     return reject({ code: "PaymentNotPending", parkingLotId, reservationId });
   // Issue 71: a card saved (the booking confirmed, nothing held) names its SetupIntent, never recorded.

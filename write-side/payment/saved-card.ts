@@ -79,7 +79,12 @@ export const savedCardFact = <P extends Payment>(
  * customer (`actionDeadline`) is recorded once (PaymentActionRequired); then only that intent's
  * authorization (the customer completed it) is taken.
  */
-export function authorizeSaved(state: Payment, command: AuthorizePayment): PaymentDecision {
+export function authorizeSaved(
+  state: Payment,
+  command: AuthorizePayment,
+  /** Whose booking it is (PaymentAuthorized seals its personal fields under the customer). */
+  booking: Pick<EventOfType<"PaymentAuthorized">["data"], "customerId" | "booking"> = {},
+): PaymentDecision {
   const { parkingLotId, reservationId, intentId, amount, currency, authorizeAt, actionDeadline, now } =
     command;
   const asked = state.status === "action-required";
@@ -100,6 +105,6 @@ export function authorizeSaved(state: Payment, command: AuthorizePayment): Payme
         { type: "PaymentActionRequired", data: { ...ids, deadline: actionDeadline, actionRequiredAt: now } },
       ],
     };
-  const data = { ...ids, authorizedAt: now };
+  const data = { ...ids, ...booking, authorizedAt: now };
   return { ok: true, events: [{ type: "PaymentAuthorized", data }] };
 }
