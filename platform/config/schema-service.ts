@@ -9,7 +9,7 @@ export const SERVICE_SETTINGS = {
     env(
       "ROLE",
       "all",
-      "Which parts run in this process: `all` (command API, processors and query API), `command-api`, `projector` (the processors: projectors, coupon policy, lot snapshotter; serves only /healthz, /readyz, /metrics) or `query-api`.",
+      "Which parts run in this process: `all` (command API, processors and query API), `command-api`, `projector` (the processors: projectors, coupon policy, payments, scheduler; serves only /healthz, /readyz, /metrics) or `query-api`.",
     ),
   ),
   port: Type.Integer({

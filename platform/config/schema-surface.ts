@@ -144,7 +144,7 @@ export const SURFACE_SETTINGS = {
     env(
       "PROCESSORS_THREAD",
       "worker",
-      "Where `ROLE=all` runs the processors (projectors, coupon policy, lot snapshotter): `worker` (a worker thread, so the request thread only serves the API and a second core does the read models; with the embedded event store its appends go through the request thread's single writer connection) or `main` (the request thread). See BENCHMARKS.md.",
+      "Where `ROLE=all` runs the processors (projectors, coupon policy, payments, scheduler): `worker` (a worker thread, so the request thread only serves the API and a second core does the read models; with the embedded event store its appends go through the request thread's single writer connection) or `main` (the request thread). See BENCHMARKS.md.",
     ),
   ),
   otelExporterOtlpEndpoint: Type.Optional(
