@@ -7,6 +7,7 @@
  * upcaster (`openingFromV1`) turns it into the domain summary (lot-summary.ts), which is then
  * validated as any event is. Plain JSON in, plain JSON out.
  */
+import { LOT_TERMS } from "./lot-summary.js";
 
 type Part = Record<string, unknown>;
 type Each = (subject: string, value: string) => string;
@@ -62,17 +63,6 @@ const STATUS_OF: Readonly<Record<string, string>> = {
   P: "PENDING_PAYMENT",
 };
 
-const TERMS = [
-  "name",
-  "capacity",
-  "hourlyRate",
-  "maxActivePerCustomer",
-  "couponRule",
-  "gateConfidenceThreshold",
-  "paymentTerms",
-  "place",
-];
-
 /**
  * Version 1 → 2: the codec's head and pages as the lot's summary. Each booking's facts come from
  * the head's indexes (its span in `windows`, `openEnded`, `checkOutRates`, `inLot`, whether
@@ -117,7 +107,9 @@ export function openingFromV1(data: Readonly<Part>): Part {
     period,
     openedAt,
     summary: {
-      terms: Object.fromEntries(TERMS.flatMap((key) => (head[key] === undefined ? [] : [[key, head[key]]]))),
+      terms: Object.fromEntries(
+        LOT_TERMS.flatMap((key) => (head[key] === undefined ? [] : [[key, head[key]]])),
+      ),
       bookings: bookings.sort((a, b) => byText(a.reservationId as string, b.reservationId as string)),
       closures: head.closures,
       heldFromHour: head.prunedBefore,

@@ -28,6 +28,11 @@ export const LotTermsSummary = Type.Object(
   strict,
 );
 
+/** The terms a summary carries, from its schema (the state's keys of the same names). */
+export const LOT_TERMS = Object.keys(LotTermsSummary.properties) as readonly (keyof Static<
+  typeof LotTermsSummary
+>)[];
+
 /** What a booking asked of its payment (its ParkingReserved's hold, and the lot's terms then). */
 export const PaymentAskedSummary = Type.Object(
   {

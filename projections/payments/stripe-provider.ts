@@ -269,10 +269,7 @@ const listOpenIntentsOf = (intents: Intents, instance: string) => (since: number
     return open;
   });
 
-/**
- * Issue 71: the intents created since `since` that Stripe canceled (an authorization lapses seven
- * days on, `cancellation_reason: automatic`), at most `limit` of them, newest first.
- */
+/** Issue 71: at most `limit` intents created since `since` that Stripe canceled (a lapsed hold), newest first. */
 const listCanceledIntentsOf = (intents: Intents, instance: string) => (since: number, limit: number) =>
   call(async () => {
     const canceled: CanceledIntent[] = [];
@@ -291,11 +288,8 @@ const STATUS = { requires_capture: "authorized", succeeded: "captured", canceled
 const listIntentsOf =
   (intents: Intents, instance: string) => (since: number, limit: number, after?: string) =>
     call(async () => {
-      const page = await intents.list({
-        created: { gte: since },
-        limit,
-        ...(after ? { starting_after: after } : {}),
-      });
+      const window = { created: { gte: since }, limit, ...(after ? { starting_after: after } : {}) };
+      const page = await intents.list(window);
       // Issue 71: each of this deployment's in the service's words.
       const ours = page.data.flatMap((intent): ProviderIntent[] => {
         const { metadata } = openIntent(intent, instance);

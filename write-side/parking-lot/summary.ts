@@ -1,6 +1,11 @@
 import { Map as ImmutableMap, List } from "immutable";
 import { IdIndex, type IdLists, LayeredMap } from "../../platform/layered-map.js";
-import type { BookingSummary, LotSummary, LotTermsSummary } from "../../schemas/lot-summary.js";
+import {
+  type BookingSummary,
+  LOT_TERMS,
+  type LotSummary,
+  type LotTermsSummary,
+} from "../../schemas/lot-summary.js";
 import { plateIndexKey } from "../../schemas/plates.js";
 import { HOUR_MS, type Interval } from "./occupancy.js";
 import { ReservationBook, type ReservationColumns, STATUS_CODE } from "./reservation-book.js";
@@ -14,21 +19,10 @@ import type { CarInLot, PaymentAsked, RegisteredLot } from "./state.js";
  * (summary.property.unit.test.ts). Bookings ascending by id, so equal states give equal summaries.
  */
 
-const TERMS = [
-  "name",
-  "capacity",
-  "hourlyRate",
-  "maxActivePerCustomer",
-  "couponRule",
-  "gateConfidenceThreshold",
-  "paymentTerms",
-  "place",
-] as const;
-
 /** The lot's summary: its terms, every booking it holds with what the decider needs of each. */
 export function summaryOf(lot: RegisteredLot): LotSummary {
   const terms = Object.fromEntries(
-    TERMS.flatMap((key) => (lot[key] === undefined ? [] : [[key, lot[key]]])),
+    LOT_TERMS.flatMap((key) => (lot[key] === undefined ? [] : [[key, lot[key]]])),
   ) as LotTermsSummary;
   const holds = new Map<string, Interval>();
   for (const bucket of lot.occupancy.buckets.values()) for (const [id, span] of bucket) holds.set(id, span);
