@@ -41,7 +41,7 @@ const HISTORY: PaymentEvent[] = [
     },
   },
 ];
-const base = { ...ids, currency: "KRW", correlationId: "c1", attempt: 0, done: [], amount: 5000 };
+const base = { ...ids, currency: "KRW", correlationId: "c1", attempt: 0, amount: 5000 };
 const hold: HoldPlan = {
   ...base,
   _id: "h1",
@@ -105,7 +105,6 @@ function harness(answer: ProviderOutcome<Authorization>) {
     },
     logger: { debug() {}, info() {}, warn() {}, error() {} } as never,
     now: () => now,
-    markDone: async () => undefined,
     keepClientSecret: async (_plan, secret) => {
       secrets.push(secret);
     },

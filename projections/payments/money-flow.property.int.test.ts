@@ -410,10 +410,6 @@ async function play(h: History & { flaky: boolean; unclearCaptures?: boolean }):
     },
     logger: { debug() {}, info() {}, warn() {}, error() {} } as never,
     now: () => clock.now,
-    markDone: async (plan, step) => {
-      const stored = saga.plans.get(plan._id);
-      if (stored) saga.plans.set(plan._id, { ...stored, done: [...stored.done, step] });
-    },
     keepClientSecret: async () => undefined,
     customers: {
       get: async (ref) => saga.customers.get(ref),

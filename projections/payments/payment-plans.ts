@@ -7,7 +7,6 @@ import { ERASED, personalDataKeys } from "../../schemas/personal-data.js";
 import type { ParkingLotEvent } from "../../write-side/parking-lot/decider.js";
 import { type BookingEnd, bookingEndOf } from "../../write-side/payment/lot-booking.js";
 import { holdPlanOf } from "../../write-side/payment/payment-policy.js";
-import type { PaymentStep } from "./provider.js";
 
 /**
  * The payments process manager's durable to-do list (issue 38): one plan per fact that moves
@@ -61,8 +60,6 @@ interface PlanBase extends Document {
   /** Attempts that ended in a provider or store outage so far. */
   readonly attempt: number;
   readonly nextAttemptAt: string;
-  /** Steps whose outcome is recorded on the lot already. */
-  readonly done: readonly PaymentStep[];
 }
 
 /** Authorize the booking's amount (ParkingReserved with `payment`). */
@@ -242,13 +239,12 @@ const planBase = (stored: StoredDomainEvent, now: string) => ({
   correlationId: stored.metadata.correlationId,
   attempt: 0,
   nextAttemptAt: now,
-  done: [],
 });
 
 /** Issue 71: a saved card's hold before the stay, due at its `authorizeAt`, with the booking's saved method. */
 function holdPlanOp(
   data: EventOfType<"PaymentCardSaved">["data"],
-  base: Pick<PlanBase, "_id" | "eventId" | "correlationId" | "attempt" | "done">,
+  base: Pick<PlanBase, "_id" | "eventId" | "correlationId" | "attempt">,
   saved: SavedMethod | undefined,
 ): WriteOp {
   const { reservationId, parkingLotId, amount, currency, authorizeAt } = data;
@@ -260,7 +256,7 @@ function holdPlanOp(
 /** Issue 71: a hold waiting for its customer, who may complete it until the stay's start; then it has run out. */
 function deadlinePlanOp(
   data: EventOfType<"PaymentActionRequired">["data"],
-  base: Pick<PlanBase, "_id" | "eventId" | "correlationId" | "attempt" | "done">,
+  base: Pick<PlanBase, "_id" | "eventId" | "correlationId" | "attempt">,
 ): WriteOp {
   const { reservationId, parkingLotId, amount, currency, deadline } = data;
   const plan = { ...base, nextAttemptAt: deadline, reservationId, parkingLotId, currency };
@@ -270,7 +266,7 @@ function deadlinePlanOp(
 /** The settlement plan of a booking's end, under an id of its own (a cancel has a void plan too). */
 function endPlanOps(
   stored: StoredDomainEvent,
-  base: Pick<PlanBase, "eventId" | "correlationId" | "attempt" | "nextAttemptAt" | "done">,
+  base: Pick<PlanBase, "eventId" | "correlationId" | "attempt" | "nextAttemptAt">,
 ): WriteOp[] {
   const end = bookingEndOfStored(stored);
   const data = stored.event.data as { readonly reservationId?: string; readonly parkingLotId?: string };
@@ -311,7 +307,6 @@ export function erasedOps(events: readonly StoredDomainEvent[], now: string): Wr
             correlationId: metadata.correlationId,
             attempt: 0,
             nextAttemptAt: now,
-            done: [],
             kind: "forget",
             customer: event.data.subject,
             reservationId: "",

@@ -91,7 +91,6 @@ describe("the payment plans a batch queues", () => {
             customer,
             attempt: 0,
             nextAttemptAt: NOW,
-            done: [],
           }),
         },
       },

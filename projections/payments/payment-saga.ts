@@ -201,10 +201,6 @@ function stepDepsOf(context: ReactorContext, settings: PaymentSagaSettings): Ste
     send: settings.send,
     logger: context.logger,
     now: () => new Date(context.now()).toISOString(),
-    markDone: (plan, step) =>
-      store.write([
-        { op: "update", collection: PAYMENT_PLANS, id: plan._id, update: { $push: { done: step } } },
-      ]),
     customers: {
       get: async (ref) =>
         (

@@ -24,7 +24,6 @@ import type {
 import {
   type PaymentMetadata,
   type PaymentProvider,
-  type PaymentStep,
   type ProviderOutcome,
   stepKey,
 } from "./provider.js";
@@ -59,8 +58,6 @@ export interface StepDeps {
   readonly logger: Logger;
   /** The service's clock (ISO), for the commands' `now`. */
   readonly now: () => string;
-  /** Records that a step is done (so a retry of the plan skips it). */
-  readonly markDone: (plan: PaymentPlan, step: PaymentStep) => Promise<void>;
   /** Keeps what a client confirming the payment itself needs (the booking's GET shows it to its customer). */
   readonly keepClientSecret: (
     plan: { readonly reservationId: string },
@@ -314,8 +311,14 @@ async function failed(
   return "done";
 }
 
-/** The settlement's steps in order: what is taken, what is let go, what is charged beyond, what is given back. */
+/**
+ * The settlement's steps in order: what is taken, what is let go, what is charged beyond, what is
+ * given back. Its progress is the payment's stream's (issue 68 item 4): a step whose outcome the
+ * stream records (`<settlementId>:<step>`, done or failed) is not asked of the provider again.
+ */
 async function settle(plan: SettlePlan, deps: StepDeps): Promise<PlanResult> {
+  const recorded = await deps.paymentState(plan.parkingLotId, plan.reservationId);
+  const done = new Set(recorded.kind === "open" ? recorded.steps : []);
   const steps: [SettleStep, number][] = [
     ["capture", plan.capture],
     ["release", plan.release],
@@ -325,7 +328,7 @@ async function settle(plan: SettlePlan, deps: StepDeps): Promise<PlanResult> {
   for (const [step, amount] of steps) {
     // A release is due whenever the authorization is settled: a capture that fails leaves it held.
     const due = step === "release" ? plan.capture + plan.release : amount;
-    if (due <= 0 || plan.done.includes(step)) continue;
+    if (due <= 0 || done.has(`${plan.eventId}:${step}`)) continue;
     const called = await callStep(plan, step, amount, deps);
     if (called === RETRY) return RETRY;
     if (called === NOTHING) continue;
@@ -348,7 +351,6 @@ async function settle(plan: SettlePlan, deps: StepDeps): Promise<PlanResult> {
         { reservationId: plan.reservationId, settlementId: plan.eventId, step, code: sent.code },
         "the lot refused a payment outcome",
       );
-    await deps.markDone(plan, step);
   }
   return "done";
 }

@@ -59,7 +59,6 @@ const plan = (method?: string): SettlePlan => ({
   correlationId: "c1",
   attempt: 0,
   nextAttemptAt: NOW,
-  done: [],
   intentId: "pi_1",
   capture: 3000,
   release: 2000,
@@ -107,7 +106,6 @@ function harness(script: {
     },
     logger: { debug() {}, info() {}, warn() {}, error() {} } as never,
     now: () => NOW,
-    markDone: async () => undefined,
     keepClientSecret: async () => undefined,
     customers: { get: async () => undefined, keep: async () => undefined, drop: async () => undefined },
     lotState: async () => {
@@ -209,5 +207,33 @@ describe("a settlement's capture that met a lapsed authorization (Stripe cancels
     expect(h.calls.filter((c) => c.startsWith("charge"))).toEqual([
       "charge pm_card_visa 3000 parking:s1:lapsed-capture",
     ]);
+  });
+});
+
+/*
+ * Issue 68 item 4: a settlement's progress is its payment's stream's, not the plan's. A capture
+ * recorded before a restart (the answer given, the plan's own note of it lost with the process,
+ * or a plan document written by an older version with `done: []`) is not asked of the provider
+ * again: the next run goes on with the release.
+ */
+describe("a settlement carried out again after its capture was recorded", () => {
+  it("asks the provider only for what its payment's stream does not yet record", async () => {
+    const h = harness({ capture: { ok: false, kind: "refused", message: "invalid_request_error: nope" } });
+    await h.deps.send(
+      {
+        type: "RecordPaymentOutcome",
+        ...ids,
+        settlementId: "s1",
+        step: "capture",
+        outcome: { ok: false, code: "provider_refused", message: "nope", amount: 3000 },
+        now: NOW,
+      },
+      { correlationId: "c1", causationId: "s1" },
+    );
+    const older = { ...plan("pm_card_visa"), done: [] } as SettlePlan; // as 4d7e845 stored it
+    expect(await runPlan(older, h.deps)).toBe("done");
+    expect(h.calls).toEqual(["release pi_1 parking:s1:release"]);
+    expect(h.facts.map((e) => e.type)).toEqual(["PaymentStepFailed", "PaymentReleased"]);
+    expect(ledgerViolations(ledgerOf(h.state()), true)).toEqual([]);
   });
 });
