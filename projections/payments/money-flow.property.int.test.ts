@@ -18,6 +18,7 @@ import type { CommandOutcome, ParkingLotCommandHandler } from "../../write-side/
 import { stripeWebhook } from "../../write-side/http/payment-routes.js";
 import { AUTHORIZE_BEFORE_STAY_HOURS } from "../../write-side/payment/payment-policy.js";
 import {
+  endsOf,
   PAYMENT_METHODS,
   PAYMENT_PLANS,
   type PaymentPlan,
@@ -175,6 +176,8 @@ class Saga {
         this.methods.set(op.id, op.document as unknown as SavedMethod);
       else if (op.op === "delete" && op.collection === PAYMENT_METHODS) this.methods.delete(op.id);
     }
+    // Issue 68 item 4: a booking's end is decided as it is followed (the saga's react), not queued.
+    for (const end of endsOf(batch, this.clock.now)) await runPlan(end, this.deps);
   }
 
   /** Carries out every plan due until none is left (all at once when `together`). */

@@ -117,7 +117,9 @@ export interface VoidPlan extends PlanBase {
 /**
  * Issue 48: a booking ended (checked out, canceled, closed, a no-show): if it was paid, its
  * settlement is decided on its payment's stream, by what the lot's end event says. No provider call:
- * the settlement decided is a fact the saga then carries out (a SettlePlan).
+ * the settlement decided is a fact the saga then carries out (a SettlePlan). Issue 68 item 4: decided
+ * while the saga follows the end event (`endsOf`), never queued; a document of this kind is one
+ * 4d7e845 queued, and its tick decides it the same way.
  */
 export interface EndPlan extends PlanBase {
   readonly kind: "end";
@@ -185,15 +187,11 @@ export function plansOf(
     } else if (event.type === "ReservationCanceled") {
       const { reservationId, parkingLotId } = event.data;
       ops.push(queuePlanOp({ ...base(stored), kind: "void", reservationId, parkingLotId, currency: "" }));
-      ops.push(...endPlanOps(stored, base(stored)));
     } else if (event.type === "ReservationNoShow") {
       // A window that ended while its payment was still awaited: the intent no one will use goes
       // (an authorized payment's is nothing to void: the no-show's settlement takes care of it).
       const { reservationId, parkingLotId } = event.data;
       ops.push(queuePlanOp({ ...base(stored), kind: "void", reservationId, parkingLotId, currency: "" }));
-      ops.push(...endPlanOps(stored, base(stored)));
-    } else if (event.type === "ReservationCheckedOut") {
-      ops.push(...endPlanOps(stored, base(stored)));
     } else if (event.type === "PaymentCardSaved") {
       ops.push(holdPlanOp(event.data, base(stored), methods.get(event.data.reservationId)));
     } else if (event.type === "PaymentActionRequired") {
@@ -263,27 +261,20 @@ function deadlinePlanOp(
   return queuePlanOp({ ...plan, kind: "hold", amount, deadline: true });
 }
 
-/** The settlement plan of a booking's end, under an id of its own (a cancel has a void plan too). */
-function endPlanOps(
-  stored: StoredDomainEvent,
-  base: Pick<PlanBase, "eventId" | "correlationId" | "attempt" | "nextAttemptAt">,
-): WriteOp[] {
-  const end = bookingEndOfStored(stored);
-  const data = stored.event.data as { readonly reservationId?: string; readonly parkingLotId?: string };
-  if (!end || data.reservationId === undefined || data.parkingLotId === undefined) return [];
-  const { reservationId, parkingLotId } = data;
-  return [
-    queuePlanOp({
-      ...base,
-      _id: `${stored.id}:end`,
-      kind: "end",
-      end,
-      endedAt: stampOf(stored.event as ParkingLotEvent),
-      reservationId,
-      parkingLotId,
-      currency: "",
-    }),
-  ];
+/**
+ * Issue 68 item 4: the ends of bookings a batch brings, each to be decided on its payment's stream
+ * while the saga follows it (the process's inbox: a repeat after a crash decides nothing), as the
+ * end plan an older version queued (`_id`: its id then).
+ */
+export function endsOf(events: readonly StoredDomainEvent[], now: string): EndPlan[] {
+  return events.flatMap((stored): EndPlan[] => {
+    const end = bookingEndOfStored(stored);
+    const data = stored.event.data as { readonly reservationId?: string; readonly parkingLotId?: string };
+    if (!end || data.reservationId === undefined || data.parkingLotId === undefined) return [];
+    const { reservationId, parkingLotId } = data;
+    const base = { ...planBase(stored, now), _id: `${stored.id}:end`, reservationId, parkingLotId };
+    return [{ ...base, kind: "end", end, endedAt: stampOf(stored.event as ParkingLotEvent), currency: "" }];
+  });
 }
 
 /**

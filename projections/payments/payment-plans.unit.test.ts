@@ -5,6 +5,7 @@ import { CURRENT_SCHEMA_VERSION, type DomainEvent } from "../../schemas/events.j
 import {
   bookingEndOfStored,
   customerRefOf,
+  endsOf,
   erasedOps,
   PAYMENT_CLIENT_SECRETS,
   PAYMENT_METHODS,
@@ -195,7 +196,7 @@ describe("a booking's end (issue 48)", () => {
     return { ...event, metadata: { ...event.metadata, actor: { sub: "someone", role } } };
   };
 
-  it("plans the settlement of a checked-out, canceled or no-show booking on its payment's stream, under an id of its own", () => {
+  it("decides the settlement of a checked-out, canceled or no-show booking on its payment's stream, under an id of its own", () => {
     const checkedOut = stored(
       {
         type: "ReservationCheckedOut",
@@ -209,23 +210,20 @@ describe("a booking's end (issue 48)", () => {
       },
       5,
     );
-    const ops = plansOf([checkedOut], new Map(), "2026-11-25T03:30:00.000Z");
-    expect(ops).toMatchObject([
+    // Issue 68 item 4: decided as the saga follows it (endsOf), no longer queued as a plan.
+    expect(plansOf([checkedOut], new Map(), "2026-11-25T03:30:00.000Z")).toEqual([]);
+    expect(endsOf([checkedOut], "2026-11-25T03:30:00.000Z")).toMatchObject([
       {
-        collection: PAYMENT_PLANS,
-        id: "evt-5:end",
-        update: {
-          $setOnInsert: {
-            kind: "end",
-            eventId: "evt-5",
-            end: { because: "check-out", overstayCharge: 1500 },
-          },
-        },
+        _id: "evt-5:end",
+        kind: "end",
+        eventId: "evt-5",
+        end: { because: "check-out", overstayCharge: 1500 },
       },
     ]);
-    // A cancel queues its void plan (an unpaid intent) and its end (a paid booking's settlement).
+    // A cancel queues its void plan (an unpaid intent) and has its end (a paid booking's settlement).
     const canceled = plansOf([ended("changed plans", "customer")], new Map(), "2026-11-25T00:30:00.000Z");
-    expect(canceled.map((op) => ("id" in op ? op.id : undefined))).toEqual(["evt-7", "evt-7:end"]);
+    expect(canceled.map((op) => ("id" in op ? op.id : undefined))).toEqual(["evt-7"]);
+    expect(endsOf([ended("changed plans", "customer")], "").map((end) => end._id)).toEqual(["evt-7:end"]);
     // A no-show too: its window may have ended while its payment was still awaited (an open intent).
     const noShow = stored(
       {
@@ -242,7 +240,8 @@ describe("a booking's end (issue 48)", () => {
       9,
     );
     const noShowOps = plansOf([noShow], new Map(), "2026-11-25T02:00:01.000Z");
-    expect(noShowOps.map((op) => ("id" in op ? op.id : undefined))).toEqual(["evt-9", "evt-9:end"]);
+    expect(noShowOps.map((op) => ("id" in op ? op.id : undefined))).toEqual(["evt-9"]);
+    expect(endsOf([noShow], "").map((end) => end._id)).toEqual(["evt-9:end"]);
     expect(noShowOps[0]).toMatchObject({ update: { $setOnInsert: { kind: "void", reservationId: "r-1" } } });
   });
 

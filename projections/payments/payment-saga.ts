@@ -6,6 +6,7 @@ import type { PaymentState } from "../../write-side/payment/payment.js";
 import type { Reactor, ReactorContext } from "../runtime/processor.js";
 import { LEDGER_EVENT_TYPES, ledgerOps, violatingLedgers } from "./ledger-watch.js";
 import {
+  endsOf,
   erasedOps,
   PAYMENT_CLIENT_SECRETS,
   PAYMENT_CUSTOMERS,
@@ -115,6 +116,10 @@ export function paymentSaga(settings: PaymentSagaSettings | undefined): Reactor 
       // The service's one clock (which tests and faketime drive): a plan is due by it, as a hold
       // before the stay is due at its `authorizeAt`.
       const now = new Date(context.now()).toISOString();
+      // Issue 68 item 4: a paid booking's end is decided on its payment's stream now, as it is
+      // followed (the process's inbox; a repeat after a crash decides nothing), not queued.
+      const deps = stepDepsOf(context, settings);
+      for (const end of endsOf(events, now)) await runPlan(end, deps);
       return [
         ...plansOf(events, methods, now, settings.authorizeBeforeStayHours),
         ...erasedOps(events, now),

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { noteOutage, type Outage } from "./payment-saga.js";
+import { MemoryDocumentStore } from "../../document-store/memory/memory-document-store.js";
+import type { StoredDomainEvent } from "../../schemas/event-codec.js";
+import { CURRENT_SCHEMA_VERSION } from "../../schemas/events.js";
+import { noPayment } from "../../write-side/payment/payment.js";
+import { PAYMENT_PLANS } from "./payment-plans.js";
+import { noteOutage, type Outage, paymentSaga } from "./payment-saga.js";
+import type { PaymentCommand } from "./payment-steps.js";
 
 /** Issue 47: a provider outage is one WARN when it starts and one INFO when it ends, not a line per retry. */
 describe("the payments process manager's outage log", () => {
@@ -23,5 +29,83 @@ describe("the payments process manager's outage log", () => {
     expect(lines[1]?.message).toMatch(/back/);
     noteOutage(outage, ["done"], logger);
     expect(lines).toHaveLength(2);
+  });
+});
+
+/*
+ * Issue 68 item 4: a booking's end is decided on its payment's stream as the saga follows the lot's
+ * end event (the process's inbox), not queued as a plan; an end plan an older version (4d7e845) left
+ * in the document store is decided the same way by the saga's clock work, then taken off.
+ */
+describe("a booking's end, followed by the payments process manager", () => {
+  const ids = { parkingLotId: "L1", reservationId: "r-1" };
+  const checkedOut: StoredDomainEvent = {
+    event: {
+      type: "ReservationCheckedOut",
+      data: { ...ids, customerId: "C1", checkedOutAt: "2026-11-25T03:30:00.000Z", overstayCharge: 1500 },
+    },
+    id: "evt-5",
+    streamId: "parkingLot-L1",
+    revision: 4,
+    position: { commit: 5, prepare: 5 },
+    metadata: { correlationId: "corr-1", causationId: "cause", schemaVersion: CURRENT_SCHEMA_VERSION },
+    createdAt: new Date(0),
+  };
+  const harness = () => {
+    const sent: { command: PaymentCommand; causationId: string }[] = [];
+    const saga = paymentSaga({
+      provider: {} as never,
+      send: async (command, cause) => {
+        sent.push({ command, causationId: cause.causationId });
+        return { ok: true, recorded: true };
+      },
+      lotState: async () => {
+        throw new Error("not read for a booking's end");
+      },
+      paymentState: async () => noPayment,
+    });
+    const documentStore = new MemoryDocumentStore();
+    const logger = { debug() {}, info() {}, warn() {}, error() {} } as never;
+    const context = { documentStore, logger, now: () => Date.parse("2026-11-25T03:31:00.000Z") } as never;
+    return { saga, sent, documentStore, context };
+  };
+  const settle = {
+    type: "SettleBooking",
+    ...ids,
+    end: { because: "check-out", overstayCharge: 1500 },
+    now: "2026-11-25T03:30:00.000Z",
+  };
+
+  it("decides its settlement on the payment's stream as it follows the end event, and queues nothing for it", async () => {
+    const { saga, sent, context } = harness();
+    const ops = (await saga.react([checkedOut], context)) ?? [];
+    expect(sent).toEqual([{ command: settle, causationId: "evt-5" }]);
+    expect(ops.filter((op) => op.collection === PAYMENT_PLANS)).toEqual([]);
+  });
+
+  it("an end plan 4d7e845 queued is decided by the clock work the same way, then taken off", async () => {
+    const { saga, sent, documentStore, context } = harness();
+    await documentStore.write([
+      {
+        op: "replace",
+        collection: PAYMENT_PLANS,
+        id: "evt-5:end",
+        document: {
+          eventId: "evt-5",
+          correlationId: "corr-1",
+          attempt: 0,
+          nextAttemptAt: "2026-11-25T03:30:01.000Z",
+          done: [],
+          kind: "end",
+          end: { because: "check-out", overstayCharge: 1500 },
+          endedAt: "2026-11-25T03:30:00.000Z",
+          ...ids,
+          currency: "",
+        },
+      },
+    ]);
+    await saga.tick?.run(context);
+    expect(sent).toEqual([{ command: settle, causationId: "evt-5" }]);
+    expect(await documentStore.find(PAYMENT_PLANS, {})).toEqual([]);
   });
 });

@@ -21,12 +21,7 @@ import type {
   SettlePlan,
   VoidPlan,
 } from "./payment-plans.js";
-import {
-  type PaymentMetadata,
-  type PaymentProvider,
-  type ProviderOutcome,
-  stepKey,
-} from "./provider.js";
+import { type PaymentMetadata, type PaymentProvider, type ProviderOutcome, stepKey } from "./provider.js";
 
 /**
  * The commands the payments process manager sends to the write side: each outcome of the provider
