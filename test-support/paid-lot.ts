@@ -51,9 +51,9 @@ type Appended = Extract<CommandOutcome, { ok: true }>["events"];
 
 /**
  * Issue 68: a lot command appends to the lot's stream only; the payments process manager then asks
- * for the settlement of each paid booking it ended (its end plan: the end as the lot's event says
- * it, as of the event, projections/payments/payment-steps.ts). The command, then those settlements:
- * the events of both, in order; it throws on a refusal.
+ * for the settlement of each paid booking it ended, as it follows the end event (the end as the
+ * lot's event says it, as of the event, projections/payments/payment-saga.ts). The command, then
+ * those settlements: the events of both, in order; it throws on a refusal.
  */
 export async function runThenSettle(
   handler: ParkingLotCommandHandler,
