@@ -1,8 +1,9 @@
-import type { DocumentStore } from "../../document-store/port.js";
+import type { DocumentStore, WriteOp } from "../../document-store/port.js";
 import type { Logger } from "../../platform/logger.js";
 import type { EventType } from "../../schemas/events.js";
 import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
 import type { PaymentState } from "../../write-side/payment/payment.js";
+import { isOutage } from "../runtime/entry.js";
 import type { Reactor, ReactorContext } from "../runtime/processor.js";
 import { LEDGER_EVENT_TYPES, ledgerOps, violatingLedgers } from "./ledger-watch.js";
 import {
@@ -15,6 +16,7 @@ import {
   type PaymentPlan,
   PLAN_INDEXES,
   plansOf,
+  queuePlanOp,
   retryDelayMs,
   settledIn,
 } from "./payment-plans.js";
@@ -116,11 +118,8 @@ export function paymentSaga(settings: PaymentSagaSettings | undefined): Reactor 
       // The service's one clock (which tests and faketime drive): a plan is due by it, as a hold
       // before the stay is due at its `authorizeAt`.
       const now = new Date(context.now()).toISOString();
-      // Issue 68 item 4: a paid booking's end is decided on its payment's stream now, as it is
-      // followed (the process's inbox; a repeat after a crash decides nothing), not queued.
-      const deps = stepDepsOf(context, settings);
-      for (const end of endsOf(events, now)) await runPlan(end, deps);
       return [
+        ...(await decideEnds(events, now, context, settings)),
         ...plansOf(events, methods, now, settings.authorizeBeforeStayHours),
         ...erasedOps(events, now),
         ...(await ledgerOps(events, context.documentStore)),
@@ -149,6 +148,32 @@ export function paymentSaga(settings: PaymentSagaSettings | undefined): Reactor 
       },
     },
   };
+}
+
+/**
+ * Issue 68 item 4: a paid booking's end is decided on its payment's stream as it is followed (the
+ * process's inbox; a repeat after a crash decides nothing), not queued. A store outage retries the
+ * batch; any other failure queues the end as a plan, which the clock work tries again, so one
+ * booking cannot stop the process.
+ */
+async function decideEnds(
+  events: Parameters<Reactor["react"]>[0],
+  now: string,
+  context: ReactorContext,
+  settings: PaymentSagaSettings,
+): Promise<WriteOp[]> {
+  const deps = stepDepsOf(context, settings);
+  const later: WriteOp[] = [];
+  for (const end of endsOf(events, now))
+    await runPlan(end, deps).catch((error: unknown) => {
+      if (isOutage(error)) throw error;
+      context.logger.warn(
+        { err: error, reservationId: end.reservationId },
+        "a booking's end waits for the clock work",
+      );
+      later.push(queuePlanOp(end));
+    });
+  return later;
 }
 
 /** Carries out the plans due (a few at once), and takes off or reschedules each. */

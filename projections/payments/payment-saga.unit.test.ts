@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MemoryDocumentStore } from "../../document-store/memory/memory-document-store.js";
+import { EventStoreUnavailableError } from "../../event-store/errors.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import { CURRENT_SCHEMA_VERSION } from "../../schemas/events.js";
 import { noPayment } from "../../write-side/payment/payment.js";
@@ -51,11 +52,12 @@ describe("a booking's end, followed by the payments process manager", () => {
     metadata: { correlationId: "corr-1", causationId: "cause", schemaVersion: CURRENT_SCHEMA_VERSION },
     createdAt: new Date(0),
   };
-  const harness = () => {
+  const harness = (fails?: Error) => {
     const sent: { command: PaymentCommand; causationId: string }[] = [];
     const saga = paymentSaga({
       provider: {} as never,
       send: async (command, cause) => {
+        if (fails) throw fails;
         sent.push({ command, causationId: cause.causationId });
         return { ok: true, recorded: true };
       },
@@ -107,5 +109,17 @@ describe("a booking's end, followed by the payments process manager", () => {
     await saga.tick?.run(context);
     expect(sent).toEqual([{ command: settle, causationId: "evt-5" }]);
     expect(await documentStore.find(PAYMENT_PLANS, {})).toEqual([]);
+  });
+
+  it("a failure other than an outage queues the end for the clock work; an outage retries the batch", async () => {
+    const failing = harness(new Error("conflict after every retry"));
+    const ops = (await failing.saga.react([checkedOut], failing.context)) ?? [];
+    expect(ops.filter((op) => op.collection === PAYMENT_PLANS)).toMatchObject([
+      { id: "evt-5:end", update: { $setOnInsert: { kind: "end", end: settle.end } } },
+    ]);
+    const out = harness(new EventStoreUnavailableError("down"));
+    await expect(out.saga.react([checkedOut], out.context)).rejects.toBeInstanceOf(
+      EventStoreUnavailableError,
+    );
   });
 });
