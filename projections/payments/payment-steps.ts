@@ -10,7 +10,11 @@ import type {
 import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
 import { awaitingPayment } from "../../write-side/parking-lot/payments.js";
 import { type PaymentState, unpaidIntentOf } from "../../write-side/payment/payment.js";
-import { releaseStepOf, type SettleBooking } from "../../write-side/payment/payment-process.js";
+import {
+  nextSettleStep,
+  type SettleBooking,
+  type SettleStepDue,
+} from "../../write-side/payment/payment-process.js";
 import { type HoldHelpers, holdBeforeStay, saveForLater } from "./hold-steps.js";
 import type {
   AuthorizePlan,
@@ -78,8 +82,6 @@ export type PlanResult = "done" | "retry";
 
 const RETRY = "retry" as const;
 type Retry = typeof RETRY;
-/** A release after a capture that took the whole authorization: nothing to let go, nothing to record. */
-const NOTHING = "nothing" as const;
 
 const metadataOf = (plan: PaymentPlan): PaymentMetadata => ({
   reservationId: plan.reservationId,
@@ -307,35 +309,28 @@ async function failed(
 }
 
 /**
- * The settlement's steps in order: what is taken, what is let go, what is charged beyond, what is
- * given back. Its progress is the payment's stream's (issue 68 item 4): a step whose outcome the
- * stream records (`<settlementId>:<step>`, done or failed) is not asked of the provider again.
+ * A settlement carried out step by step, each the next its payment's stream says is due
+ * (`nextSettleStep`, issue 68 item 4: the plan keeps no progress of its own, so a step recorded
+ * before a crash is not asked of the provider again): the provider asked under the step's key, the
+ * outcome recorded on the payment's stream.
  */
 async function settle(plan: SettlePlan, deps: StepDeps): Promise<PlanResult> {
-  const recorded = await deps.paymentState(plan.parkingLotId, plan.reservationId);
-  const done = new Set(recorded.kind === "open" ? recorded.steps : []);
-  const steps: [SettleStep, number][] = [
-    ["capture", plan.capture],
-    ["release", plan.release],
-    ["overstay", plan.offSession],
-    ["refund", plan.refund],
-  ];
-  for (const [step, amount] of steps) {
-    // A release is due whenever the authorization is settled: a capture that fails leaves it held.
-    const due = step === "release" ? plan.capture + plan.release : amount;
-    if (due <= 0 || done.has(`${plan.eventId}:${step}`)) continue;
-    const called = await callStep(plan, step, amount, deps);
+  const tried = new Set<SettleStep>();
+  for (;;) {
+    const next = nextSettleStep(await deps.paymentState(plan.parkingLotId, plan.reservationId), plan, tried);
+    if (!next) return "done";
+    tried.add(next.step);
+    const called = await callStep(plan, next, deps);
     if (called === RETRY) return RETRY;
-    if (called === NOTHING) continue;
     // A failure says what the step was to move: a failed refund frees exactly its amount (issue 48).
-    const outcome: StepOutcome = called.ok ? called : { ...called, amount };
+    const outcome: StepOutcome = called.ok ? called : { ...called, amount: next.amount };
     const sent = await deps.send(
       {
         type: "RecordPaymentOutcome",
         parkingLotId: plan.parkingLotId,
         reservationId: plan.reservationId,
         settlementId: plan.eventId,
-        step,
+        step: next.step,
         outcome,
         now: deps.now(),
       },
@@ -343,24 +338,19 @@ async function settle(plan: SettlePlan, deps: StepDeps): Promise<PlanResult> {
     );
     if (!sent.ok)
       deps.logger.error(
-        { reservationId: plan.reservationId, settlementId: plan.eventId, step, code: sent.code },
+        { reservationId: plan.reservationId, settlementId: plan.eventId, step: next.step, code: sent.code },
         "the lot refused a payment outcome",
       );
   }
-  return "done";
 }
 
 type StepOutcome = RecordPaymentOutcome["outcome"];
 type SettleStep = RecordPaymentOutcome["step"];
 
 /** One step at the provider, as the outcome the lot records (or RETRY while the provider is out). */
-async function callStep(
-  plan: SettlePlan,
-  step: SettleStep,
-  amount: number,
-  deps: StepDeps,
-): Promise<StepOutcome | Retry | typeof NOTHING> {
+async function callStep(plan: SettlePlan, due: SettleStepDue, deps: StepDeps): Promise<StepOutcome | Retry> {
   const { provider } = deps;
+  const { step, amount } = due;
   const key = stepKey(plan.eventId, step);
   const { intentId } = plan;
   switch (step) {
@@ -372,8 +362,8 @@ async function callStep(
     case "release": {
       // A capture that went through let the rest go at the provider already: nothing to ask. One
       // that did not leaves the whole hold: it is canceled, all of it recorded released.
-      const release = releaseStepOf(await deps.paymentState(plan.parkingLotId, plan.reservationId), plan);
-      if (!release.ask) return release.amount > 0 ? { ok: true, intentId, amount: release.amount } : NOTHING;
+      const release = due.release ?? { ask: true, amount };
+      if (!release.ask) return { ok: true, intentId, amount: release.amount };
       return outcomeOf(await provider.release(intentId, key), () => ({ intentId, amount: release.amount }));
     }
     case "overstay":

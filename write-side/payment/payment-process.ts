@@ -17,7 +17,7 @@ import { reservationStatus } from "../parking-lot/decider.js";
 import { awaitingPayment, holdUntilOf } from "../parking-lot/payments.js";
 import { type BookingEnd, bookingAskOf, settleAskOf } from "./lot-booking.js";
 import { noPayment, type PaymentState, termsOnStream } from "./payment.js";
-import type { PaymentEvent } from "./payment-facts.js";
+import type { PaymentEvent, PaymentStep } from "./payment-facts.js";
 import type { PaymentCommand, PaymentCommandHandler, PaymentOutcome } from "./payment-handler.js";
 import type { CommandRejection } from "./payment-rejections.js";
 
@@ -280,6 +280,53 @@ export function releaseStepOf(
     state.kind === "open" && state.facts.some((f) => f.kind === "captured" && f.intentId === plan.intentId);
   if (plan.capture > 0 && captured) return { ask: false, amount: plan.release };
   return { ask: true, amount: plan.capture + plan.release };
+}
+
+/** A settlement as the payments process manager carries it out (its PaymentSettlementDecided and id). */
+export interface SettlementToDo {
+  readonly eventId: string;
+  readonly intentId: string;
+  readonly capture: number;
+  readonly release: number;
+  readonly offSession: number;
+  readonly refund: number;
+}
+
+/** A settlement's next step: the amount it was to move, and (a release) whether the provider is asked and what is recorded. */
+export type SettleStepDue = {
+  readonly step: PaymentStep;
+  readonly amount: number;
+  readonly release?: { readonly ask: boolean; readonly amount: number };
+};
+
+/**
+ * Issue 68 item 4: a settlement's next step, a pure function of its payment's stream: the first of
+ * capture, release, off-session charge and refund that has something to move and whose outcome
+ * the stream does not record (`<settlementId>:<step>`, done or failed), nor `tried` this run (an
+ * outcome the payment refused records nothing). A release is due whenever the authorization is
+ * settled (a capture that fails leaves it held); one with nothing to let go and nothing to record
+ * (a capture took it all) is no step. Undefined: the settlement is carried out.
+ */
+export function nextSettleStep(
+  state: PaymentState,
+  settlement: SettlementToDo,
+  tried: ReadonlySet<PaymentStep> = new Set(),
+): SettleStepDue | undefined {
+  const recorded = new Set(state.kind === "open" ? state.steps : []);
+  const steps: [PaymentStep, number][] = [
+    ["capture", settlement.capture],
+    ["release", settlement.release],
+    ["overstay", settlement.offSession],
+    ["refund", settlement.refund],
+  ];
+  for (const [step, amount] of steps) {
+    const due = step === "release" ? settlement.capture + settlement.release : amount;
+    if (due <= 0 || tried.has(step) || recorded.has(`${settlement.eventId}:${step}`)) continue;
+    if (step !== "release") return { step, amount };
+    const release = releaseStepOf(state, settlement);
+    if (release.ask || release.amount > 0) return { step, amount, release };
+  }
+  return undefined;
 }
 
 /** What the provider says of an intent, for the reconciliation to compare with its payment (issue 71). */

@@ -1,13 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { LOT, lotRegistered, NOW, parkingReserved } from "../../test-support/given-when-then.js";
 import { fold, type ParkingLotEvent } from "../parking-lot/decider.js";
-import { evolvePaymentAggregate, noPayment, type PaymentState } from "./payment.js";
+import { decideOutcome, evolvePaymentAggregate, noPayment, type PaymentState } from "./payment.js";
 import type { PaymentEvent } from "./payment-facts.js";
 import type { PaymentCommand } from "./payment-handler.js";
 import {
   afterLotRefusal,
   afterPayment,
   firstStep,
+  nextSettleStep,
   type PaymentProcessCommand,
   type ProcessStep,
   type ProviderWord,
@@ -249,5 +250,94 @@ describe("the provider's state as the truth (issue 71): given the payment, when 
       [[created, authorized], word("authorized", 5000, 0)],
     ];
     for (const [events, said] of cases) expect(repairsOf(paymentOf(events), true, said)).toEqual([]);
+  });
+});
+
+/*
+ * Issue 68 item 4: a settlement's next step is a pure function of its payment's stream (the plan
+ * keeps no progress). Given the payment's facts, when its settlement is looked at, then the step due.
+ */
+describe("a settlement's next step, from its payment's stream", () => {
+  const settlement = {
+    eventId: "s1",
+    intentId: "pi_1",
+    capture: 3000,
+    release: 2000,
+    offSession: 1500,
+    refund: 0,
+  };
+  const decided: PaymentEvent = {
+    type: "PaymentSettlementDecided",
+    data: {
+      ...ids,
+      intentId: "pi_1",
+      currency: "KRW",
+      capture: 3000,
+      release: 2000,
+      offSession: 1500,
+      refund: 0,
+      because: "check-out",
+      decidedAt: NOW,
+    },
+  };
+  const history = [created, authorized, decided];
+  const state = (events: readonly PaymentEvent[]): PaymentState =>
+    events.reduce(evolvePaymentAggregate, noPayment);
+  const recorded = (
+    events: readonly PaymentEvent[],
+    step: "capture" | "release" | "overstay",
+    outcome: object,
+  ) => {
+    const decision = decideOutcome(state(events), {
+      type: "RecordPaymentOutcome",
+      ...ids,
+      settlementId: "s1",
+      step,
+      outcome: outcome as never,
+      now: NOW,
+    });
+    if (!decision.ok) throw new Error(JSON.stringify(decision.rejection));
+    return [...events, ...decision.events];
+  };
+
+  it("nothing recorded yet: the capture", () => {
+    expect(nextSettleStep(state(history), settlement)).toEqual({ step: "capture", amount: 3000 });
+  });
+
+  it("the capture recorded: the release, which only records what the capture let go", () => {
+    const captured = recorded(history, "capture", { ok: true, intentId: "pi_1", amount: 3000 });
+    expect(nextSettleStep(state(captured), settlement)).toEqual({
+      step: "release",
+      amount: 2000,
+      release: { ask: false, amount: 2000 },
+    });
+  });
+
+  it("the capture recorded failed: the release asks the provider and records all of the hold", () => {
+    const failed = recorded(history, "capture", {
+      ok: false,
+      code: "provider_refused",
+      message: "x",
+      amount: 3000,
+    });
+    expect(nextSettleStep(state(failed), settlement)).toMatchObject({
+      step: "release",
+      release: { ask: true, amount: 5000 },
+    });
+  });
+
+  it("capture and release recorded: the off-session charge; all recorded, or tried this run: nothing", () => {
+    const captured = recorded(history, "capture", { ok: true, intentId: "pi_1", amount: 3000 });
+    const released = recorded(captured, "release", { ok: true, intentId: "pi_1", amount: 2000 });
+    expect(nextSettleStep(state(released), settlement)).toEqual({ step: "overstay", amount: 1500 });
+    expect(nextSettleStep(state(released), settlement, new Set(["overstay"]))).toBeUndefined();
+    const charged = recorded(released, "overstay", { ok: true, intentId: "pi_off", amount: 1500 });
+    expect(nextSettleStep(state(charged), settlement)).toBeUndefined();
+  });
+
+  it("a capture that took the whole hold leaves no release to ask or record", () => {
+    const all = { ...settlement, capture: 5000, release: 0, offSession: 0 };
+    const captured = recorded(history, "capture", { ok: true, intentId: "pi_1", amount: 5000 });
+    expect(nextSettleStep(state(captured), all)).toBeUndefined();
   });
 });
