@@ -76,8 +76,9 @@ export interface Outage {
 
 /**
  * The payments process manager (issue 38): a reactor on the processor runtime, as the scheduler
- * is. Following the log, it queues one plan per fact that moves money (payment-plans.ts), in the
- * same atomic write as its checkpoint; its clock work, which runs only in the process holding its
+ * is. Following the log, it decides a paid booking's end on its payment's stream (the inbox) and
+ * queues one plan per fact that calls the provider (payment-plans.ts), in the same atomic write as
+ * its checkpoint; its clock work, which runs only in the process holding its
  * lease, carries the plans out (payment-steps.ts): each provider call with an idempotency key
  * derived from the fact (`stepKey`), each outcome recorded as a command the lot's decider answers
  * (a repeat appends nothing). While the provider is out a plan waits and is tried again with
