@@ -1,11 +1,8 @@
-import { randomUUID } from "node:crypto";
-import { correlationId } from "../../platform/http/middleware.js";
 import { bodyOf, type HandlerOf, pathParam } from "../../platform/http/operation-routes.js";
 import { ProblemError } from "../../platform/http/problem.js";
-import { traceparentOf } from "../../platform/http/tracing.js";
 import { ResolveGateReviewBody } from "../../schemas/gates.js";
 import type { GateEvents } from "../gate-events.js";
-import { callerOf } from "./access.js";
+import { commandContext } from "./access.js";
 import type { COMMAND_OPERATIONS } from "./operations.js";
 import { rejectionProblem, requestOffset } from "./rejection-problems.js";
 
@@ -34,14 +31,7 @@ export const resolveGateReview =
         { errors: [{ field: "body.plate", message: "is required with action drive-up" }] },
       );
     if (!gates) throw new ProblemError("store-unavailable", "This process cannot resolve gate reviews.");
-    const traceparent = traceparentOf(req);
-    const outcome = await gates.resolve(parkingLotId, eventId, body, {
-      correlationId: correlationId(req),
-      commandId: randomUUID(),
-      actor: callerOf(req).actor,
-      ...(traceparent ? { traceparent } : {}),
-      now: now(),
-    });
+    const outcome = await gates.resolve(parkingLotId, eventId, body, { ...commandContext(req), now: now() });
     if ("unknown" in outcome)
       throw new ProblemError("gate-review-not-found", `Lot ${parkingLotId} has no gate review ${eventId}.`, {
         parkingLotId,
