@@ -1,7 +1,7 @@
 import type { Request, Response } from "express";
 import { instantField } from "../../platform/http/instant-field.js";
 import { pathParam, queryOf } from "../../platform/http/operation-routes.js";
-import { ProblemError } from "../../platform/http/problem.js";
+import { invalidField } from "../../platform/http/problem.js";
 import { signalOf } from "../../platform/http/work-gate.js";
 import { type HistoryPage, LotHistoryQuery, ReservationHistoryQuery } from "../../schemas/history.js";
 import { maySee, readerOf } from "../access.js";
@@ -17,9 +17,7 @@ function cursorOf(cursor: string | undefined): number | undefined {
   if (cursor === undefined) return undefined;
   const value = Number(cursor);
   if (!Number.isSafeInteger(value)) {
-    throw new ProblemError("validation", "The request query is invalid.", {
-      errors: [{ field: "query.cursor", message: "is beyond any position of the log" }],
-    });
+    throw invalidField("query.cursor", "is beyond any position of the log", "The request query is invalid.");
   }
   return value;
 }
@@ -36,9 +34,7 @@ export function historyHandlers(history: HistoryService, views: Views) {
     const from = q.from === undefined ? undefined : instantField(q.from, "query.from").ms;
     const until = q.until === undefined ? undefined : instantField(q.until, "query.until").ms;
     if (from !== undefined && until !== undefined && !(until > from)) {
-      throw new ProblemError("validation", "until must be after from.", {
-        errors: [{ field: "query.until", message: "must be after from" }],
-      });
+      throw invalidField("query.until", "must be after from");
     }
     const cursor = cursorOf(q.cursor);
     const page = await history.lot(parkingLotId, {

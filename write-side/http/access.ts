@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Request } from "express";
 import { requirePrincipal } from "../../platform/auth/principal.js";
 import { correlationId } from "../../platform/http/middleware.js";
-import { ProblemError } from "../../platform/http/problem.js";
+import { invalidField, ProblemError } from "../../platform/http/problem.js";
 import { traceparentOf } from "../../platform/http/tracing.js";
 import { type Actor, actorOf, reachOf } from "../../schemas/actor.js";
 import { CustomerId } from "../../schemas/common.js";
@@ -97,9 +97,11 @@ export function cancelScope(
 ): { readonly requestedBy?: string; readonly reason: string } {
   if (caller.actor.role === "operator") {
     if (reason === undefined) {
-      throw new ProblemError("validation", "The request body is invalid.", {
-        errors: [{ field: "body.reason", message: "is required when an operator cancels a reservation" }],
-      });
+      throw invalidField(
+        "body.reason",
+        "is required when an operator cancels a reservation",
+        "The request body is invalid.",
+      );
     }
     return { reason };
   }

@@ -2,7 +2,7 @@ import type { Request } from "express";
 import { formatPosition } from "../../event-store/position.js";
 import { rawBodyOf } from "../../platform/http/middleware.js";
 import { bodyOf, type HandlerOf, pathParam } from "../../platform/http/operation-routes.js";
-import { ProblemError } from "../../platform/http/problem.js";
+import { invalidField, ProblemError } from "../../platform/http/problem.js";
 import type { Logger } from "../../platform/logger.js";
 import type { Metrics } from "../../platform/metrics.js";
 import type { AuthorizePayment, ParkingLotCommand, RecordHoldLapsed } from "../../schemas/commands.js";
@@ -76,14 +76,16 @@ export const stripeWebhook =
     const signature = req.get(SIGNATURE);
     const read = raw ? reader(raw, signature) : { ok: false as const, message: "the body was not read" };
     if (!read.ok && read.field === "body")
-      throw new ProblemError("validation", "The event is not one the provider sends: nothing was applied.", {
-        errors: [{ field: "body", message: read.message }],
-      });
+      throw invalidField(
+        "body",
+        read.message,
+        "The event is not one the provider sends: nothing was applied.",
+      );
     if (!read.ok)
-      throw new ProblemError(
-        "validation",
+      throw invalidField(
+        `header.${SIGNATURE}`,
+        read.message,
         `The ${SIGNATURE} header is ${signature ? "not a valid signature of this body" : "missing"}: nothing was applied.`,
-        { errors: [{ field: `header.${SIGNATURE}`, message: read.message }] },
       );
     let applied = false;
     if (read.command) {
