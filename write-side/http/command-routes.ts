@@ -46,6 +46,7 @@ import {
 } from "./access.js";
 import { resolveGateReview } from "./gate-review-routes.js";
 import {
+  type Accepted,
   changeCapacity,
   changeCouponRule,
   changeCustomerLimit,
@@ -53,6 +54,7 @@ import {
   changePaymentTerms,
   changePlace,
   changeRate,
+  positionOf,
   zoneOf,
 } from "./lot-term-routes.js";
 import { COMMAND_OPERATIONS, type CommandOperationId } from "./operations.js";
@@ -66,8 +68,6 @@ import { rejectionProblem, requestOffset } from "./rejection-problems.js";
 
 /** A body's RFC 3339 instant as the UTC text events store, or the 400 naming `body.{field}`. */
 const utc = (instant: string, field: string): string => instantField(instant, `body.${field}`).iso;
-
-type Accepted = Extract<CommandOutcome, { ok: true }>;
 
 /** Who a payment provider's webhook acts as (signed by the provider, not a bearer token). */
 const WEBHOOK_ACTOR = systemActor("payments-webhook");
@@ -199,8 +199,6 @@ const reservationPath = (req: Request) => ({
   parkingLotId: pathParam(req, "parkingLotId"),
   reservationId: pathParam(req, "reservationId"),
 });
-
-const positionOf = (result: Accepted) => (result.position ? formatPosition(result.position) : "0");
 
 const registerParkingLot =
   ({ run, now }: CommandRouteDeps): Route<"registerParkingLot"> =>

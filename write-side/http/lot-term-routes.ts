@@ -20,7 +20,8 @@ import type { CommandOutcome } from "../command-handler.js";
  * payment terms): each runs its command and answers what it set, with the position.
  */
 
-type Accepted = Extract<CommandOutcome, { ok: true }>;
+/** A command the lot accepted, as the routes answer it. */
+export type Accepted = Extract<CommandOutcome, { ok: true }>;
 
 /** What a term's route needs of the command API (command-routes.ts gives it). */
 export interface LotTermDeps {
@@ -28,7 +29,8 @@ export interface LotTermDeps {
   readonly now: () => string;
 }
 
-const positionOf = (result: Accepted) => (result.position ? formatPosition(result.position) : "0");
+/** The log position an accepted command's answer names ("0": nothing in the lot's log yet). */
+export const positionOf = (result: Accepted) => (result.position ? formatPosition(result.position) : "0");
 
 /** The lot commands that set one of its terms. */
 type TermCommand = Extract<

@@ -1,5 +1,4 @@
 import type { Request } from "express";
-import { formatPosition } from "../../event-store/position.js";
 import { rawBodyOf } from "../../platform/http/middleware.js";
 import { bodyOf, type HandlerOf, pathParam } from "../../platform/http/operation-routes.js";
 import { invalidField, ProblemError } from "../../platform/http/problem.js";
@@ -10,11 +9,10 @@ import { RefundPaymentBody } from "../../schemas/payment-requests.js";
 import type { CommandOutcome } from "../command-handler.js";
 import type { CommandRejection as Rejection } from "../payment/payment-rejections.js";
 import { type Caller, callerOf } from "./access.js";
+import { type Accepted, positionOf } from "./lot-term-routes.js";
 import type { COMMAND_OPERATIONS } from "./operations.js";
 
 /** The payments API's routes (issue 38): an operator's refund, the payment provider's webhooks. */
-
-type Accepted = Extract<CommandOutcome, { ok: true }>;
 
 /**
  * What a provider's webhook asks of the lot (absent: an event the service does not act on): record
@@ -183,6 +181,6 @@ export const refundPayment =
       parkingLotId,
       amount,
       reason,
-      position: result.position ? formatPosition(result.position) : "0",
+      position: positionOf(result),
     });
   };
