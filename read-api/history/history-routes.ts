@@ -16,9 +16,8 @@ const DEFAULT_LIMIT = 50;
 function cursorOf(cursor: string | undefined): number | undefined {
   if (cursor === undefined) return undefined;
   const value = Number(cursor);
-  if (!Number.isSafeInteger(value)) {
+  if (!Number.isSafeInteger(value))
     throw invalidField("query.cursor", "is beyond any position of the log", "The request query is invalid.");
-  }
   return value;
 }
 
@@ -33,9 +32,8 @@ export function historyHandlers(history: HistoryService, views: Views) {
     const q = queryOf(req, LotHistoryQuery);
     const from = q.from === undefined ? undefined : instantField(q.from, "query.from").ms;
     const until = q.until === undefined ? undefined : instantField(q.until, "query.until").ms;
-    if (from !== undefined && until !== undefined && !(until > from)) {
+    if (from !== undefined && until !== undefined && !(until > from))
       throw invalidField("query.until", "must be after from");
-    }
     const cursor = cursorOf(q.cursor);
     const page = await history.lot(parkingLotId, {
       limit: q.limit ?? DEFAULT_LIMIT,
