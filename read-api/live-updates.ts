@@ -157,11 +157,6 @@ export class LiveUpdates {
     return this.streams.size;
   }
 
-  /** Whether another stream may open now (for anyone). */
-  get full(): boolean {
-    return this.closed || this.streams.size >= this.options.maxStreams;
-  }
-
   /** Streams `owner` holds open now. */
   streamsOf(owner: string): number {
     return this.byOwner.get(owner) ?? 0;
@@ -177,11 +172,6 @@ export class LiveUpdates {
 
   get limits(): { readonly perProcess: number; readonly perPrincipal: number } {
     return { perProcess: this.options.maxStreams, perPrincipal: this.options.maxStreamsPerPrincipal };
-  }
-
-  /** Whether streams have been ended for good (the service is shutting down). */
-  get ended(): boolean {
-    return this.closed;
   }
 
   /**

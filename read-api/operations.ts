@@ -41,6 +41,10 @@ import { assertMayReadCustomer, readerOf } from "./access.js";
 import { wantsHtml } from "./page-routes.js";
 import { asksAsOf } from "./time-travel/as-of.js";
 
+/** What the query rows share: served by the query role, documented with the queries. */
+const QUERY = { side: "queries", tag: "queries" } as const;
+const lotPath = pathParameter("parkingLotId", ParkingLotId, LOT_ID);
+
 /**
  * The query API and the control-center page, one row per operation: its request and answers, who
  * may ask it and the problems it answers. Each row is served by one named handler of
@@ -57,9 +61,8 @@ export const QUERY_OPERATIONS = [
     // Every list and search is behind the expensive reads' gate and its work budget (issue 66); a
     // search near a point quotes up to its walk's lots (issue 49).
     expensive: true,
-    side: "queries",
+    ...QUERY,
     allow: "anonymous",
-    tag: "queries",
     summary: "List parking lots, by id; or find the lots near a point with a spot free for a window",
     description:
       "Without `near`, every lot by id. With `near`, `radiusMeters`, `from` and `until` (issue 49: find a spot), the lots within the radius that have a spot free for the whole window (each lot's availability quote, as GET /parking-lots/{parkingLotId}/availability answers it), nearest first (`sort=distance`, the default) or cheapest window first (`sort=price`: the 1,000 nearest lots within the radius ranked by the price of their rate, lots without a rate last), each with `distanceMeters`, the window's `price` and `windowAvailableSpots`. A lot that is closed or full for the window, or farther than the radius, or that never set its place, is left out. A search page holds at most 100 lots and quotes at most 5 candidates per lot asked for (at least 50): a page that comes back short with a `nextCursor` found only full lots so far, and the next page goes on from there.",
@@ -82,17 +85,16 @@ export const QUERY_OPERATIONS = [
     path: "/parking-lots/{parkingLotId}",
     operationId: "getParkingLot",
     expensive: asksAsOf,
-    side: "queries",
+    ...QUERY,
     allow: "anonymous",
     // A lot as it was at a moment of the past (issue 22): for signed-in callers (it costs a fold of
     // the log; it holds nothing personal, so a customer may check what they were told); as it is
     // now, for anyone.
     allowWhen: [{ when: asksAsOf, allow: ANY_ROLE }],
-    tag: "queries",
     summary: "One parking lot: its counts, the spots free now and in each of the next six hours",
     description:
       "With `asOf` (signed-in callers: an anonymous one gets 401), the lot as it was then, folded from the log, with `asOf` saying which position and instant it reflects.",
-    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    parameters: [lotPath],
     query: SingleAsOfQuery,
     problems: ["parking-lot-not-found", "forbidden", "store-unavailable"],
     responses: { "200": jsonResponse("The lot.", ParkingLotDetail) },
@@ -102,13 +104,12 @@ export const QUERY_OPERATIONS = [
     path: "/parking-lots/{parkingLotId}/availability",
     operationId: "getAvailability",
     expensive: true,
-    side: "queries",
+    ...QUERY,
     allow: "anonymous",
-    tag: "queries",
     summary: "What a window would find: free spots and its price",
     description:
       "Refuses exactly the windows a booking would refuse, with the same problem types: the bounds below (400 naming `query.from` or `query.until`), and a window a closure overlaps (409 `parking-lot-closed`, naming the closure's range).",
-    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    parameters: [lotPath],
     query: AvailabilityQuery,
     rules: [
       "`from`: at most 5 minutes before now (the server's clock) and at most 90 days ahead, as a booking's `startsAt`.",
@@ -122,13 +123,12 @@ export const QUERY_OPERATIONS = [
     path: "/parking-lots/{parkingLotId}/history",
     operationId: "getParkingLotHistory",
     expensive: true,
-    side: "queries",
+    ...QUERY,
     allow: OPERATOR,
-    tag: "queries",
     summary: "The lot's audit trail: every fact in log order, who did it and why (operator)",
     description:
       "Read from the event log itself (each event and its metadata; nothing is kept beside it): each fact with when it was stamped, its type, who acted (`sub` and `role`, or the system process), the reason, the correlation and causation ids, and a sentence. `from`/`until` bound the facts by their stamp; pages go forward in log order, continued with `cursor` = `nextCursor` (a log position).",
-    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    parameters: [lotPath],
     query: LotHistoryQuery,
     rules: ["`until`: after `from` when both are given."],
     problems: ["parking-lot-not-found", "store-unavailable"],
@@ -139,15 +139,14 @@ export const QUERY_OPERATIONS = [
     path: "/parking-lots/{parkingLotId}/timeline",
     operationId: "getTimeline",
     expensive: true,
-    side: "queries",
+    ...QUERY,
     allow: "anonymous",
     // As of a moment of the past: signed-in callers, as for the lot itself.
     allowWhen: [{ when: asksAsOf, allow: ANY_ROLE }],
-    tag: "queries",
     summary: "A lot's day: spots held per step (15 minutes by default) over the next 24 hours",
     description:
       "Per step of [from, until): the most spots held at one instant (windows, open-ended bookings, cars in the lot, overstaying ones until they check out: the count a booking is decided with), how many of those are cars past their window, and whether a closure overlaps the step. `from` defaults to now, `until` to a day after `from`; at most two days (400 naming `query.until` beyond). With `asOf` (signed-in callers), the timeline as it was then, its now that moment, folded from the lot's log.",
-    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    parameters: [lotPath],
     query: TimelineAsOfQuery,
     rules: ["`until`: after `from` (now when `from` is left out), and at most two days after it."],
     problems: ["parking-lot-not-found", "store-unavailable"],
@@ -157,14 +156,13 @@ export const QUERY_OPERATIONS = [
     method: "get",
     path: "/parking-lots/{parkingLotId}/money",
     operationId: "getLotMoney",
-    side: "queries",
+    ...QUERY,
     allow: OPERATOR,
-    tag: "queries",
     summary:
       "A lot's takings per day: what it charged, by the card processor or on site, refunds, net (operator)",
     description:
       "Per local day of the lot of [from, to] (default the lot's today) on which money moved, in each currency: revenue, what the lot charged (captured by the card processor, plus overstays charged off-session; and, issue 69, what check-outs left to collect at the gate: with payments off, the default, everything the lot priced, and every drive-up), split by who collected it (`collectedByProcessor`, `collectedOnSite`) and by what it was for (`bookings`, `overstays`, `driveUps`), refunds (on the day of the refund) and net, from the amounts the facts recorded; and the payments that did not arrive: declined or expired authorizations (`failedPayments`) and settlement steps the provider failed (`failedSteps`). At most 92 days (400 naming `query.to` beyond); `totals` sums the days. A day is the lot's (issue 49): from midnight to midnight in its time zone (UTC for a lot without one), so 23 or 25 hours on a daylight-saving change; each fact counts on the local day of its own time.",
-    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    parameters: [lotPath],
     query: LotMoneyQuery,
     rules: [
       "`from`: not after the lot's today when `to` is left out.",
@@ -186,13 +184,12 @@ export const QUERY_OPERATIONS = [
     path: "/parking-lots/{parkingLotId}/gate-reviews",
     operationId: "listGateReviews",
     expensive: true,
-    side: "queries",
+    ...QUERY,
     allow: LOT_STAFF,
-    tag: "queries",
     summary: "A lot's open gate reviews: plate reads an attendant matches by hand (issue 49)",
     description:
       "The reads of the lot's gates answered `review` (`LowConfidence`, `SeveralBookings` with `candidates`, `NoStay`) and not yet resolved (`POST …/gate-reviews/{eventId}/resolve`), newest first. For the lot's staff: attendants, operators, admins (outside their lots 404; a `gate` credential 403). No plate: the read keeps none; the candidates' plates are on their reservations.",
-    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    parameters: [lotPath],
     query: GateReviewsQuery,
     problems: ["parking-lot-not-found", "store-unavailable"],
     responses: { "200": jsonResponse("A page of open reviews, newest first.", GateReviewPage) },
@@ -204,9 +201,8 @@ export const QUERY_OPERATIONS = [
     // A list or a plate search (issue 66: one by a customer with 500+ matches read every
     // reservation); as of a moment, a fold of the lot's log.
     expensive: true,
-    side: "queries",
+    ...QUERY,
     allow: ANY_ROLE,
-    tag: "queries",
     summary: "List reservations by lot, customer, car and/or status, newest first",
     description:
       "A customer sees their own; an admin every lot's; an operator or attendant scoped to lots only theirs (a `parkingLotId` outside them is 404 `parking-lot-not-found`, saying it is not among theirs; a grant that covers no lot gets an empty page). A cursor walks only the caller's lots. With `asOf` and `parkingLotId`, the lot's reservations as they were then (statuses as of that moment), folded from its log.",
@@ -223,9 +219,8 @@ export const QUERY_OPERATIONS = [
     path: "/reservations/{reservationId}",
     operationId: "getReservation",
     expensive: asksAsOf,
-    side: "queries",
+    ...QUERY,
     allow: ANY_ROLE,
-    tag: "queries",
     summary: "One reservation with its status and coupon",
     description:
       "With `asOf`, the reservation as it was then (404 if it was not booked yet), folded from the log, with `asOf` saying which position and instant it reflects.",
@@ -239,9 +234,8 @@ export const QUERY_OPERATIONS = [
     path: "/reservations/{reservationId}/history",
     operationId: "getReservationHistory",
     expensive: true,
-    side: "queries",
+    ...QUERY,
     allow: ANY_ROLE,
-    tag: "queries",
     summary: "A reservation's audit trail: booked, checked in, out or canceled, its coupon; who and why",
     description:
       "The facts of the lot's stream that name this reservation (from its booking to the fact that ended it) and those of its coupon's stream, in log order, read from the event log. A customer may read only their own (another's answers 404).",
@@ -255,9 +249,8 @@ export const QUERY_OPERATIONS = [
     path: "/customers/{customerId}/coupons",
     operationId: "listCustomerCoupons",
     expensive: true,
-    side: "queries",
+    ...QUERY,
     allow: BOOKING_ROLES,
-    tag: "queries",
     summary: "A customer's coupons, newest first",
     description:
       "A customer reads their own; an admin (or staff granted every lot) any customer's; an operator scoped to lots any customer's coupons of their lots only (a grant that covers no lot gets an empty page).",

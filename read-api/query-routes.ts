@@ -4,7 +4,7 @@ import { type Position, parsePositionToken } from "../event-store/position.js";
 import { instantField } from "../platform/http/instant-field.js";
 import type { Operation } from "../platform/http/operation.js";
 import { type HandlersOf, operationRouter, pathParam, queryOf } from "../platform/http/operation-routes.js";
-import { ProblemError } from "../platform/http/problem.js";
+import { invalidField, ProblemError } from "../platform/http/problem.js";
 import {
   ControlCenterAsOfQuery,
   ReservationsAsOfQuery,
@@ -58,11 +58,12 @@ const TIMELINE_MAX_MS = 48 * 3_600_000;
 function minPositionOf(token: string | undefined): Position | null {
   if (!token) return null;
   const position = parsePositionToken(token);
-  if (!position) {
-    throw new ProblemError("validation", "The request query is invalid.", {
-      errors: [{ field: "query.minPosition", message: "is beyond any position of the log" }],
-    });
-  }
+  if (!position)
+    throw invalidField(
+      "query.minPosition",
+      "is beyond any position of the log",
+      "The request query is invalid.",
+    );
   return position;
 }
 
@@ -82,11 +83,12 @@ async function answer<T>(query: () => Promise<T>): Promise<T> {
         projection: error.projection,
       });
     }
-    if (error instanceof PositionBeyondHeadError) {
-      throw new ProblemError("validation", `${error.message}; send a position a command answered.`, {
-        errors: [{ field: "query.minPosition", message: error.message }],
-      });
-    }
+    if (error instanceof PositionBeyondHeadError)
+      throw invalidField(
+        "query.minPosition",
+        error.message,
+        `${error.message}; send a position a command answered.`,
+      );
     if (error instanceof TooManyWaitingError) {
       throw new ProblemError("overloaded", `${error.message}; retry shortly.`, { retryAfterSeconds: 1 });
     }
@@ -163,9 +165,11 @@ function lotHandlers(
       if (q.near !== undefined) {
         const found = await answer(() => search.search(searchOf(q, context.now()))).catch((error) => {
           if (!(error instanceof InvalidSearchCursor)) throw error;
-          throw new ProblemError("validation", "cursor is not a nextCursor this search answered.", {
-            errors: [{ field: "query.cursor", message: error.message }],
-          });
+          throw invalidField(
+            "query.cursor",
+            error.message,
+            "cursor is not a nextCursor this search answered.",
+          );
         });
         res.json({ ...found, items: found.items.map((lot) => lotFor(req, lot)) });
         return;
@@ -197,22 +201,12 @@ function lotHandlers(
       // Exactly what a booking of this window would refuse, with the same problem types: the
       // window's bounds (schemas/reservation-time.ts) here, a closure overlapping it below.
       const problem = windowProblem(from, until, context.now(), { start: "query.from", end: "query.until" });
-      if (problem)
-        throw new ProblemError("validation", `${problem.field.replace("query.", "")} ${problem.detail}.`, {
-          errors: [{ field: problem.field, message: problem.detail }],
-        });
+      if (problem) throw invalidField(problem.field, problem.detail);
       const view = await answer(() =>
         lots.availability(parkingLotId, from, until, minPositionOf(q.minPosition)),
       );
       if (!view) throw lotNotFound(parkingLotId);
-      if ("invalid" in view)
-        throw new ProblemError(
-          "validation",
-          `${view.invalid.field.replace("query.", "")} ${view.invalid.detail}.`,
-          {
-            errors: [{ field: view.invalid.field, message: view.invalid.detail }],
-          },
-        );
+      if ("invalid" in view) throw invalidField(view.invalid.field, view.invalid.detail);
       if ("closed" in view)
         throw new ProblemError(
           "parking-lot-closed",
@@ -231,20 +225,15 @@ function lotHandlers(
 function searchOf(q: Static<typeof ParkingLotsQuery>, now: number): LotSearch {
   const [latitude, longitude] = String(q.near).split(",").map(Number) as [number, number];
   if (!(Math.abs(latitude) <= 90 && Math.abs(longitude) <= 180))
-    throw new ProblemError(
-      "validation",
+    throw invalidField(
+      "query.near",
+      "latitude must be in -90..90 and longitude in -180..180",
       "near must be latitude,longitude with latitude in -90..90 and longitude in -180..180.",
-      {
-        errors: [{ field: "query.near", message: "latitude must be in -90..90 and longitude in -180..180" }],
-      },
     );
   const from = instantField(String(q.from), "query.from").ms;
   const until = instantField(String(q.until), "query.until").ms;
   const problem = windowProblem(from, until, now, { start: "query.from", end: "query.until" });
-  if (problem)
-    throw new ProblemError("validation", `${problem.field.replace("query.", "")} ${problem.detail}.`, {
-      errors: [{ field: problem.field, message: problem.detail }],
-    });
+  if (problem) throw invalidField(problem.field, problem.detail);
   return {
     near: { latitude, longitude },
     radiusMeters: Number(q.radiusMeters),
@@ -264,9 +253,7 @@ function searchOf(q: Static<typeof ParkingLotsQuery>, now: number): LotSearch {
  */
 function refuseUnsearchableFragment(carNumber: string | undefined): void {
   if (carNumber === undefined || searchableFragment(carNumber)) return;
-  throw new ProblemError("validation", "carNumber needs at least 2 characters besides spaces and hyphens.", {
-    errors: [{ field: "query.carNumber", message: "needs at least 2 characters besides spaces and hyphens" }],
-  });
+  throw invalidField("query.carNumber", "needs at least 2 characters besides spaces and hyphens");
 }
 
 function reservationHandlers(
@@ -351,14 +338,10 @@ function timelineHandler(views: Views, asOf: AsOfViews): Handlers<"getTimeline">
       const from = q.from === undefined ? undefined : instantField(q.from, "query.from").ms;
       const until = q.until === undefined ? undefined : instantField(q.until, "query.until").ms;
       const start = from ?? asOf.nowOf(q.asOf) - 60 * 60_000;
-      const refuse = (field: string, message: string) => {
-        throw new ProblemError("validation", `${field.replace("query.", "")} ${message}.`, {
-          errors: [{ field, message }],
-        });
-      };
-      if (until !== undefined && until <= start) refuse("query.until", "must be after from (or now)");
+      if (until !== undefined && until <= start)
+        throw invalidField("query.until", "must be after from (or now)");
       if (until !== undefined && until - start > TIMELINE_MAX_MS)
-        refuse("query.until", "must be at most two days after from (or now)");
+        throw invalidField("query.until", "must be at most two days after from (or now)");
       const ask = (from_: Views) =>
         from_.lots.timeline(
           parkingLotId,
@@ -390,17 +373,12 @@ function moneyHandler(views: Views): Handlers<"getLotMoney"> {
       const to =
         q.to ?? (await views.money.lotToday(parkingLotId, views.context.now())) ?? today(views.context.now());
       const from = q.from ?? to;
-      const refuse = (field: string, message: string) => {
-        throw new ProblemError("validation", `${field.replace("query.", "")} ${message}.`, {
-          errors: [{ field, message }],
-        });
-      };
       // A `from` after today with `to` left out is the one to name.
       if (to < from && q.to === undefined)
-        refuse("query.from", "must not be after today when to is left out");
-      if (to < from) refuse("query.to", "must not be before from");
+        throw invalidField("query.from", "must not be after today when to is left out");
+      if (to < from) throw invalidField("query.to", "must not be before from");
       if (daysBetween(from, to) > MONEY_MAX_DAYS)
-        refuse("query.to", `must be at most ${MONEY_MAX_DAYS} days from from (both included)`);
+        throw invalidField("query.to", `must be at most ${MONEY_MAX_DAYS} days from from (both included)`);
       const view = await answer(() =>
         views.money.lotMoney(
           parkingLotId,

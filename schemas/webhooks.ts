@@ -57,9 +57,6 @@ export const paymentVerb = <F extends HeardPaymentFact>(fact: F): VerbOf<F> =>
     .slice("Payment".length)
     .replace(/^[A-Z]/, (c) => c.toLowerCase())
     .replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) as VerbOf<F>;
-/** The field of a heard payment fact that says when: `PaymentActionRequired` → `actionRequiredAt`. */
-export const paymentTimeField = (fact: HeardPaymentFact): string =>
-  `${fact.slice("Payment".length).replace(/^[A-Z]/, (c) => c.toLowerCase())}At`;
 export const paymentWebhookType = <F extends HeardPaymentFact>(fact: F): PaymentWebhookType<F> =>
   `payment.${paymentVerb(fact)}`;
 

@@ -49,8 +49,4 @@ export class StateCache<S> {
   clear(): void {
     this.entries.clear();
   }
-
-  get size(): number {
-    return this.entries.size;
-  }
 }

@@ -1,5 +1,5 @@
 import { readInstant } from "../instant.js";
-import { ProblemError } from "./problem.js";
+import { invalidField } from "./problem.js";
 
 /**
  * A request's instant (`body.startsAt`, `query.from`...), read by the one reading every route gives
@@ -10,10 +10,7 @@ import { ProblemError } from "./problem.js";
 export function instantField(text: string, field: string): { readonly ms: number; readonly iso: string } {
   const read = readInstant(text);
   if ("ms" in read) return read;
-  const name = field.replace(/^(body|query)\./, "");
-  throw new ProblemError("validation", `${name} ${read.refused}.`, {
-    errors: [{ field, message: read.refused }],
-  });
+  throw invalidField(field, read.refused);
 }
 
 /** The rule instantField enforces, in a line of an operation's rules (after the field's name). */

@@ -170,6 +170,16 @@ export class ProblemError extends Error {
   }
 }
 
+/**
+ * A 400 `validation` naming one field of the request (`query.from`) and what is wrong with it; its
+ * detail is the field's name and that message (`from must be after now.`) unless one is given.
+ */
+export const invalidField = (
+  field: string,
+  message: string,
+  detail = `${field.replace(/^(body|query|header|path)\./, "")} ${message}.`,
+): ProblemError => new ProblemError("validation", detail, { errors: [{ field, message }] });
+
 export interface ProblemDocument {
   type: string;
   title: string;

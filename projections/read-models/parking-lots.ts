@@ -1,7 +1,7 @@
 import type { WriteOp } from "../../document-store/port.js";
 import type { Location } from "../../schemas/place.js";
 import { DEFAULT_MAX_ACTIVE_PER_CUSTOMER, type RegisteredLot } from "../../write-side/parking-lot/decider.js";
-import { defineProjection, updateOne, upsertOne } from "./projection.js";
+import { type CollectionOf, defineProjection, updateOne, upsertOne } from "./projection.js";
 
 export const PARKING_LOTS = "parking_lots";
 
@@ -13,6 +13,14 @@ const placed = (location: Location) => ({
   location,
   [LOT_POINT]: { type: "Point", coordinates: [location.longitude, location.latitude] },
 });
+
+/** A term of the lot changed: set to what the event says, as of when it changed. */
+const termChanged = (
+  collection: CollectionOf,
+  { parkingLotId, changedAt }: { readonly parkingLotId: string; readonly changedAt: string },
+  term: Record<string, unknown>,
+): WriteOp[] =>
+  updateOne(collection, PARKING_LOTS, parkingLotId, { $set: { ...term, updatedAt: changedAt } });
 
 /**
  * Each lot with its capacity and reservation counts. What is free *now* changes as windows start
@@ -84,30 +92,14 @@ export const parkingLotsProjection = defineProjection({
         $set: { updatedAt: event.data.checkedOutAt },
       });
     },
-    ParkingLotCapacityChanged: ({ event }, collection) => {
-      const { parkingLotId, capacity, changedAt } = event.data;
-      return updateOne(collection, PARKING_LOTS, parkingLotId, {
-        $set: { capacity, updatedAt: changedAt },
-      });
-    },
-    ParkingLotRateChanged: ({ event }, collection) => {
-      const { parkingLotId, hourlyRate, changedAt } = event.data;
-      return updateOne(collection, PARKING_LOTS, parkingLotId, {
-        $set: { hourlyRate, updatedAt: changedAt },
-      });
-    },
-    ParkingLotCustomerLimitChanged: ({ event }, collection) => {
-      const { parkingLotId, maxActivePerCustomer, changedAt } = event.data;
-      return updateOne(collection, PARKING_LOTS, parkingLotId, {
-        $set: { maxActivePerCustomer, updatedAt: changedAt },
-      });
-    },
-    ParkingLotPaymentTermsChanged: ({ event }, collection) => {
-      const { parkingLotId, terms, changedAt } = event.data;
-      return updateOne(collection, PARKING_LOTS, parkingLotId, {
-        $set: { paymentTerms: terms, updatedAt: changedAt },
-      });
-    },
+    ParkingLotCapacityChanged: ({ event: { data } }, collection) =>
+      termChanged(collection, data, { capacity: data.capacity }),
+    ParkingLotRateChanged: ({ event: { data } }, collection) =>
+      termChanged(collection, data, { hourlyRate: data.hourlyRate }),
+    ParkingLotCustomerLimitChanged: ({ event: { data } }, collection) =>
+      termChanged(collection, data, { maxActivePerCustomer: data.maxActivePerCustomer }),
+    ParkingLotPaymentTermsChanged: ({ event: { data } }, collection) =>
+      termChanged(collection, data, { paymentTerms: data.terms }),
     ParkingLotPlaceChanged: ({ event }, collection) => {
       const { parkingLotId, location, address, timeZone, changedAt } = event.data;
       return updateOne(collection, PARKING_LOTS, parkingLotId, {

@@ -124,6 +124,17 @@ describe("reservations projection (spec: events in, documents out)", () => {
         data: { ...who, ...pay, amount: 1000, releasedAt: "2026-11-22T12:00:00.000Z" },
       },
       {
+        type: "PaymentRefunded",
+        data: {
+          ...who,
+          ...pay,
+          refundId: "re_1",
+          amount: 500,
+          currency: "KRW",
+          refundedAt: "2026-11-22T12:30:00.000Z",
+        },
+      },
+      {
         type: "PaymentStepFailed",
         data: {
           ...who,
@@ -144,7 +155,7 @@ describe("reservations projection (spec: events in, documents out)", () => {
         authorized: 5000,
         captured: 4000,
         released: 1000,
-        refunded: 0,
+        refunded: 500,
         failures: [
           { step: "overstay", code: "card_declined", message: "Declined.", at: "2026-11-22T12:00:01.000Z" },
         ],

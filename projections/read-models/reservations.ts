@@ -6,7 +6,7 @@ import { spendableFromIssue } from "../../write-side/coupon/coupon.js";
 import { paymentStream } from "../../write-side/payment/payment.js";
 import { failedBecause } from "../../write-side/payment/payment-facts.js";
 import { couponEffectOf } from "../coupon-policy/coupon-policy.js";
-import { defineProjection, updateOne, upsertOne } from "./projection.js";
+import { type CollectionOf, defineProjection, updateOne, upsertOne } from "./projection.js";
 
 export const RESERVATIONS = "reservations";
 /**
@@ -34,6 +34,15 @@ const couponDue = (event: DomainEvent): { couponDue?: boolean } => {
   const effect = couponEffectOf(event);
   return effect === undefined ? {} : { couponDue: effect !== "revoke" };
 };
+
+/** A fact of the booking's money that adds its `amount` to one of the payment's sums. */
+const added =
+  (sum: string) =>
+  (
+    { event }: { readonly event: { readonly data: { reservationId: string; amount: number } } },
+    collection: CollectionOf,
+  ) =>
+    updateOne(collection, RESERVATIONS, event.data.reservationId, { $inc: { [sum]: event.data.amount } });
 
 /**
  * Each reservation with its status and its coupon's state. `seq` (the ParkingReserved event's
@@ -201,22 +210,10 @@ export const reservationsProjection = defineProjection({
       updateOne(collection, RESERVATIONS, event.data.reservationId, {
         $set: { "payment.state": "failed", "payment.failure": failedBecause(event.data) },
       }),
-    PaymentCaptured: ({ event }, collection) =>
-      updateOne(collection, RESERVATIONS, event.data.reservationId, {
-        $inc: { "payment.captured": event.data.amount },
-      }),
-    OverstayCharged: ({ event }, collection) =>
-      updateOne(collection, RESERVATIONS, event.data.reservationId, {
-        $inc: { "payment.captured": event.data.amount },
-      }),
-    PaymentReleased: ({ event }, collection) =>
-      updateOne(collection, RESERVATIONS, event.data.reservationId, {
-        $inc: { "payment.released": event.data.amount },
-      }),
-    PaymentRefunded: ({ event }, collection) =>
-      updateOne(collection, RESERVATIONS, event.data.reservationId, {
-        $inc: { "payment.refunded": event.data.amount },
-      }),
+    PaymentCaptured: added("payment.captured"),
+    OverstayCharged: added("payment.captured"),
+    PaymentReleased: added("payment.released"),
+    PaymentRefunded: added("payment.refunded"),
     PaymentStepFailed: ({ event }, collection) => {
       const { step, code, message, failedAt } = event.data;
       return updateOne(collection, RESERVATIONS, event.data.reservationId, {

@@ -36,10 +36,6 @@ export class ProcessorGroup {
     return runtime.whenReached(name, position, signal);
   }
 
-  async whenCaughtUp(signal?: AbortSignal): Promise<void> {
-    await Promise.all(this.runtimes.map((runtime) => runtime.whenCaughtUp(signal)));
-  }
-
   /** Ties work to the group (the first runtime: the projections'); stop() waits for it. */
   track(work: Promise<unknown>): void {
     this.runtimes[0]?.track(work);

@@ -1,11 +1,12 @@
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
+import { stampOf } from "../../schemas/event-stamps.js";
 import type { DomainEvent, EventOfType, EventType } from "../../schemas/events.js";
 import {
   HEARD_PAYMENT_FACTS,
   type HeardPaymentFact,
-  paymentTimeField,
   paymentWebhookType,
   type WebhookData,
+  WebhookDataSchemas,
   type WebhookEventType,
   type WebhookMessage,
 } from "../../schemas/webhooks.js";
@@ -34,6 +35,24 @@ const message = <T extends WebhookEventType>(
   data: WebhookData<T>,
 ): WebhookMessage => ({ type, timestamp, data }) as WebhookMessage;
 
+/**
+ * A fact told as it is: the message's `data` holds the fields of the fact that its schema names
+ * (schemas/webhooks.ts), its `timestamp` is the fact's record time.
+ */
+const told =
+  (type: WebhookEventType) =>
+  (event: DomainEvent): WebhookMessage => {
+    const data = event.data as Record<string, unknown>;
+    const fields = Object.keys(WebhookDataSchemas[type].properties).filter(
+      (field) => data[field] !== undefined,
+    );
+    return message(
+      type,
+      stampOf(event),
+      Object.fromEntries(fields.map((field) => [field, data[field]])) as never,
+    );
+  };
+
 /** Who or what canceled: a closure's cancellations say `lot-closed` and are not a customer's. */
 function cancellationReason(event: EventOfType<"ReservationCanceled">, stored: StoredDomainEvent) {
   const role = stored.metadata.actor?.role;
@@ -43,11 +62,8 @@ function cancellationReason(event: EventOfType<"ReservationCanceled">, stored: S
 }
 
 /** A heard payment fact as its `payment.<verb>` message: the fact's data, at its `<verb>At` (issue 47). */
-const paymentMessage = (event: EventOfType<HeardPaymentFact>): WebhookMessage => {
-  const fact: HeardPaymentFact = event.type;
-  const data = event.data as Record<string, unknown>;
-  return message(paymentWebhookType(fact), String(data[paymentTimeField(fact)]), data as never);
-};
+const paymentMessage = (event: EventOfType<HeardPaymentFact>): WebhookMessage =>
+  told(paymentWebhookType(event.type))(event);
 
 /**
  * The authorization that makes a pending booking RESERVED (issue 47): `payment.authorized`, then
@@ -113,13 +129,7 @@ const TO_MESSAGE: Mappers = {
       ...(reason === "closure" ? {} : { note: d.reason }),
     });
   },
-  ReservationCheckedIn: ({ data: d }) =>
-    message("reservation.checked_in", d.checkedInAt, {
-      reservationId: d.reservationId,
-      parkingLotId: d.parkingLotId,
-      customerId: d.customerId,
-      checkedInAt: d.checkedInAt,
-    }),
+  ReservationCheckedIn: told("reservation.checked_in"),
   ReservationCheckedOut: ({ data: d }) =>
     message("reservation.checked_out", d.checkedOutAt, {
       reservationId: d.reservationId,
@@ -131,46 +141,11 @@ const TO_MESSAGE: Mappers = {
         ...(d.overstayCharge !== undefined ? { overstayCharge: d.overstayCharge } : {}),
       },
     }),
-  ReservationNoShow: ({ data: d }) =>
-    message("reservation.no_show", d.recordedAt, {
-      reservationId: d.reservationId,
-      parkingLotId: d.parkingLotId,
-      customerId: d.customerId,
-      startsAt: d.startsAt,
-      endsAt: d.endsAt,
-    }),
-  CouponIssued: ({ data: d }) =>
-    message("coupon.issued", d.issuedAt, {
-      reservationId: d.reservationId,
-      parkingLotId: d.parkingLotId,
-      customerId: d.customerId,
-      couponId: d.couponId,
-      issuedAt: d.issuedAt,
-    }),
-  CouponRevoked: ({ data: d }) =>
-    message("coupon.revoked", d.revokedAt, {
-      reservationId: d.reservationId,
-      parkingLotId: d.parkingLotId,
-      customerId: d.customerId,
-      couponId: d.couponId,
-      revokedAt: d.revokedAt,
-    }),
-  ParkingLotClosed: ({ data: d }) =>
-    message("lot.closure_announced", d.closedAt, {
-      parkingLotId: d.parkingLotId,
-      closureId: d.closureId,
-      from: d.from,
-      until: d.until,
-      reason: d.reason,
-    }),
-  ParkingLotClosureBegan: ({ data: d }) =>
-    message("lot.closure_began", d.recordedAt, {
-      parkingLotId: d.parkingLotId,
-      closureId: d.closureId,
-      from: d.from,
-      until: d.until,
-      carsInLot: d.carsInLot,
-    }),
+  ReservationNoShow: told("reservation.no_show"),
+  CouponIssued: told("coupon.issued"),
+  CouponRevoked: told("coupon.revoked"),
+  ParkingLotClosed: told("lot.closure_announced"),
+  ParkingLotClosureBegan: told("lot.closure_began"),
 };
 
 /** The event types that map to a message (besides the overstay, which the clock brings). */

@@ -54,3 +54,57 @@ describe("payment.action_required", () => {
     );
   });
 });
+
+/*
+ * The facts told as they are (their message's data is the fields its schema names, its timestamp
+ * the fact's record time): what each says, and that fields the message does not name stay out.
+ */
+describe("facts told as they are", () => {
+  const ids = { reservationId: "r1", parkingLotId: "L1", customerId: "C1" };
+  const at = "2026-12-10T10:00:00.000Z";
+  const window = { from: "2026-12-11T00:00:00.000Z", until: "2026-12-12T00:00:00.000Z" };
+  const cases = [
+    [
+      "ReservationCheckedIn",
+      "reservation.checked_in",
+      { ...ids, checkedInAt: at, couponSpendableFrom: at },
+      { ...ids, checkedInAt: at },
+    ],
+    [
+      "ReservationNoShow",
+      "reservation.no_show",
+      { ...ids, startsAt: window.from, endsAt: window.until, recordedAt: at },
+      { ...ids, startsAt: window.from, endsAt: window.until },
+    ],
+    [
+      "CouponIssued",
+      "coupon.issued",
+      { ...ids, couponId: "cp1", issuedAt: at, untilEarned: true },
+      { ...ids, couponId: "cp1", issuedAt: at },
+    ],
+    [
+      "CouponRevoked",
+      "coupon.revoked",
+      { ...ids, couponId: "cp1", revokedAt: at },
+      { ...ids, couponId: "cp1", revokedAt: at },
+    ],
+    [
+      "ParkingLotClosed",
+      "lot.closure_announced",
+      { parkingLotId: "L1", closureId: "k1", ...window, reason: "repaving", closedAt: at },
+      { parkingLotId: "L1", closureId: "k1", ...window, reason: "repaving" },
+    ],
+    [
+      "ParkingLotClosureBegan",
+      "lot.closure_began",
+      { parkingLotId: "L1", closureId: "k1", ...window, carsInLot: ["r1"], recordedAt: at },
+      { parkingLotId: "L1", closureId: "k1", ...window, carsInLot: ["r1"] },
+    ],
+  ] as const;
+  it.each(cases)("%s is sent as %s", (type, messageType, data, told) => {
+    const event = { ...stored, event: { type, data } } as unknown as StoredDomainEvent;
+    const [mapped, ...more] = messagesOf(event);
+    expect(more).toEqual([]);
+    expect(mapped?.message).toEqual({ type: messageType, timestamp: at, data: told });
+  });
+});

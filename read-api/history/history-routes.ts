@@ -1,7 +1,7 @@
 import type { Request, Response } from "express";
 import { instantField } from "../../platform/http/instant-field.js";
 import { pathParam, queryOf } from "../../platform/http/operation-routes.js";
-import { ProblemError } from "../../platform/http/problem.js";
+import { invalidField } from "../../platform/http/problem.js";
 import { signalOf } from "../../platform/http/work-gate.js";
 import { type HistoryPage, LotHistoryQuery, ReservationHistoryQuery } from "../../schemas/history.js";
 import { maySee, readerOf } from "../access.js";
@@ -16,11 +16,8 @@ const DEFAULT_LIMIT = 50;
 function cursorOf(cursor: string | undefined): number | undefined {
   if (cursor === undefined) return undefined;
   const value = Number(cursor);
-  if (!Number.isSafeInteger(value)) {
-    throw new ProblemError("validation", "The request query is invalid.", {
-      errors: [{ field: "query.cursor", message: "is beyond any position of the log" }],
-    });
-  }
+  if (!Number.isSafeInteger(value))
+    throw invalidField("query.cursor", "is beyond any position of the log", "The request query is invalid.");
   return value;
 }
 
@@ -35,11 +32,8 @@ export function historyHandlers(history: HistoryService, views: Views) {
     const q = queryOf(req, LotHistoryQuery);
     const from = q.from === undefined ? undefined : instantField(q.from, "query.from").ms;
     const until = q.until === undefined ? undefined : instantField(q.until, "query.until").ms;
-    if (from !== undefined && until !== undefined && !(until > from)) {
-      throw new ProblemError("validation", "until must be after from.", {
-        errors: [{ field: "query.until", message: "must be after from" }],
-      });
-    }
+    if (from !== undefined && until !== undefined && !(until > from))
+      throw invalidField("query.until", "must be after from");
     const cursor = cursorOf(q.cursor);
     const page = await history.lot(parkingLotId, {
       limit: q.limit ?? DEFAULT_LIMIT,

@@ -30,10 +30,10 @@ import { type MoneyQueries, sumMoney, today } from "./money-view.js";
 import type { ReadContext } from "./read-context.js";
 import { ACTIVITY_WINDOW_MS, iso, type Presence, type StoredLot, type StoredTotals, strip } from "./rules.js";
 
-/** The local day the lots' money today shares, or the UTC day when their zones' todays differ. */
 /** Open gate reviews counted per control-center read at most, over its lots (past it, lower bounds). */
 const OPEN_REVIEWS_COUNTED = 10_000;
 
+/** The local day the lots' money today shares, or the UTC day when their zones' todays differ. */
 const dayOfAll = (days: readonly { readonly day: string }[], now: number): string => {
   const distinct = new Set(days.map((d) => d.day));
   return distinct.size === 1 ? (days[0]?.day ?? today(now)) : today(now);

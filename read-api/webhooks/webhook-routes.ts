@@ -12,7 +12,7 @@ import {
   queryOf,
 } from "../../platform/http/operation-routes.js";
 import { targetUrlProblem } from "../../platform/http/outbound.js";
-import { ProblemError } from "../../platform/http/problem.js";
+import { invalidField, ProblemError } from "../../platform/http/problem.js";
 import type { SecretBox } from "../../platform/secret-box.js";
 import {
   enqueueOp,
@@ -73,10 +73,7 @@ export function webhookRoutes(options: WebhookRoutesOptions): RequestHandler {
     createWebhookEndpoint: async (req, res) => {
       const body = bodyOf(req, CreateWebhookEndpointBody);
       const problem = targetUrlProblem(body.url, options.allowPrivate);
-      if (problem)
-        throw new ProblemError("validation", "The request body is invalid.", {
-          errors: [{ field: "body.url", message: problem }],
-        });
+      if (problem) throw invalidField("body.url", problem, "The request body is invalid.");
       if ((await endpoints.list(MAX_WEBHOOK_ENDPOINTS)).length >= MAX_WEBHOOK_ENDPOINTS)
         throw new ProblemError("too-many-webhook-endpoints", `At most ${MAX_WEBHOOK_ENDPOINTS} endpoints.`);
       const { doc, secret } = await endpoints.create(body, new Date());
@@ -121,9 +118,11 @@ export function webhookRoutes(options: WebhookRoutesOptions): RequestHandler {
       const { fromPosition } = bodyOf(req, ReplayWebhooksBody);
       const position = parsePositionToken(fromPosition);
       if (!position)
-        throw new ProblemError("validation", "The request body is invalid.", {
-          errors: [{ field: "body.fromPosition", message: "is beyond any position of the log" }],
-        });
+        throw invalidField(
+          "body.fromPosition",
+          "is beyond any position of the log",
+          "The request body is invalid.",
+        );
       res.status(202).json(await replay(options, doc, position.commit));
     },
   };
@@ -146,9 +145,11 @@ async function attemptsPage(
   const limit = query.limit ?? 50;
   const prefix = `${endpointId}:`;
   if (query.cursor !== undefined && !query.cursor.startsWith(prefix))
-    throw new ProblemError("validation", "The request query is invalid.", {
-      errors: [{ field: "query.cursor", message: "is not a cursor of this endpoint's deliveries" }],
-    });
+    throw invalidField(
+      "query.cursor",
+      "is not a cursor of this endpoint's deliveries",
+      "The request query is invalid.",
+    );
   const page = await store.find<AttemptDocument>(
     WEBHOOK_ATTEMPTS,
     { endpointId, ...(query.cursor ? { _id: { $lt: query.cursor } } : {}) },

@@ -1,10 +1,14 @@
+import { randomUUID } from "node:crypto";
 import type { Request } from "express";
 import { requirePrincipal } from "../../platform/auth/principal.js";
-import { ProblemError } from "../../platform/http/problem.js";
+import { correlationId } from "../../platform/http/middleware.js";
+import { invalidField, ProblemError } from "../../platform/http/problem.js";
+import { traceparentOf } from "../../platform/http/tracing.js";
 import { type Actor, actorOf, reachOf } from "../../schemas/actor.js";
 import { CustomerId } from "../../schemas/common.js";
 import { type LotReach, reaches } from "../../schemas/lot-reach.js";
 import { validate } from "../../schemas/validation.js";
+import type { CommandContext } from "../decider-runner.js";
 
 /**
  * What a customer may do to whose reservation: the only place the write side looks at the caller
@@ -20,6 +24,20 @@ export const callerOf = (req: Request): Caller => {
   const principal = requirePrincipal(req);
   const reach = reachOf(principal);
   return { actor: actorOf(principal), ...(reach ? { reach } : {}) };
+};
+
+/**
+ * A request's command context: its correlation, a fresh command id, who sends it (the caller, or a
+ * system actor) and the request's trace context, carried into the events it causes (issue 22).
+ */
+export const commandContext = (req: Request, actor: Actor = callerOf(req).actor): CommandContext => {
+  const traceparent = traceparentOf(req);
+  return {
+    correlationId: correlationId(req),
+    commandId: randomUUID(),
+    actor,
+    ...(traceparent ? { traceparent } : {}),
+  };
 };
 
 /**
@@ -79,9 +97,11 @@ export function cancelScope(
 ): { readonly requestedBy?: string; readonly reason: string } {
   if (caller.actor.role === "operator") {
     if (reason === undefined) {
-      throw new ProblemError("validation", "The request body is invalid.", {
-        errors: [{ field: "body.reason", message: "is required when an operator cancels a reservation" }],
-      });
+      throw invalidField(
+        "body.reason",
+        "is required when an operator cancels a reservation",
+        "The request body is invalid.",
+      );
     }
     return { reason };
   }

@@ -1,9 +1,7 @@
-import { randomUUID } from "node:crypto";
 import type { Request, RequestHandler } from "express";
 import { v7 as uuidv7 } from "uuid";
 import { formatPosition } from "../../event-store/position.js";
 import { instantField } from "../../platform/http/instant-field.js";
-import { correlationId } from "../../platform/http/middleware.js";
 import {
   bodyOf,
   type HandlerOf,
@@ -12,7 +10,6 @@ import {
   pathParam,
 } from "../../platform/http/operation-routes.js";
 import { ProblemError } from "../../platform/http/problem.js";
-import { traceparentOf } from "../../platform/http/tracing.js";
 import type { Logger } from "../../platform/logger.js";
 import type { Metrics } from "../../platform/metrics.js";
 import { systemActor } from "../../schemas/actor.js";
@@ -33,6 +30,7 @@ import { DEFAULT_TIME_ZONE } from "../../schemas/place.js";
 import type { CommandOutcome, ParkingLotCommandHandler } from "../command-handler.js";
 import type { CouponSpending } from "../coupon/spending.js";
 import type { CustomerErasure } from "../customer-erasure.js";
+import { causationOf } from "../decider-runner.js";
 import type { GateEvents } from "../gate-events.js";
 import { DEFAULT_MAX_ACTIVE_PER_CUSTOMER } from "../parking-lot/decider.js";
 import { cancelSettlementOf } from "../payment/lot-booking.js";
@@ -43,10 +41,12 @@ import {
   type Caller,
   callerOf,
   cancelScope,
+  commandContext,
   customerFor,
 } from "./access.js";
 import { resolveGateReview } from "./gate-review-routes.js";
 import {
+  type Accepted,
   changeCapacity,
   changeCouponRule,
   changeCustomerLimit,
@@ -54,6 +54,7 @@ import {
   changePaymentTerms,
   changePlace,
   changeRate,
+  positionOf,
   zoneOf,
 } from "./lot-term-routes.js";
 import { COMMAND_OPERATIONS, type CommandOperationId } from "./operations.js";
@@ -67,8 +68,6 @@ import { rejectionProblem, requestOffset } from "./rejection-problems.js";
 
 /** A body's RFC 3339 instant as the UTC text events store, or the 400 naming `body.{field}`. */
 const utc = (instant: string, field: string): string => instantField(instant, `body.${field}`).iso;
-
-type Accepted = Extract<CommandOutcome, { ok: true }>;
 
 /** Who a payment provider's webhook acts as (signed by the provider, not a bearer token). */
 const WEBHOOK_ACTOR = systemActor("payments-webhook");
@@ -126,13 +125,7 @@ export function commandRoutes(
   const clock = options.clock ?? (() => new Date());
   const context: CommandRouteDeps = {
     run: runner(handler, options.metrics, options.coupons),
-    runAs: (req, command) =>
-      handler.handle(command, {
-        correlationId: correlationId(req),
-        commandId: randomUUID(),
-        actor: WEBHOOK_ACTOR,
-        ...withTraceparent(req),
-      }),
+    runAs: (req, command) => handler.handle(command, commandContext(req, WEBHOOK_ACTOR)),
     clock,
     now: () => clock().toISOString(),
     idempotencySecret: options.idempotencySecret,
@@ -181,12 +174,7 @@ function runner(
     const stop = metrics?.commandDuration.startTimer({ command: command.type });
     let outcome = "error";
     try {
-      const context = {
-        correlationId: correlationId(req),
-        commandId: randomUUID(),
-        actor: caller.actor,
-        ...withTraceparent(req),
-      };
+      const context = commandContext(req, caller.actor);
       if (couponId !== undefined && !coupons)
         throw new ProblemError(
           "service-unavailable",
@@ -211,8 +199,6 @@ const reservationPath = (req: Request) => ({
   parkingLotId: pathParam(req, "parkingLotId"),
   reservationId: pathParam(req, "reservationId"),
 });
-
-const positionOf = (result: Accepted) => (result.position ? formatPosition(result.position) : "0");
 
 const registerParkingLot =
   ({ run, now }: CommandRouteDeps): Route<"registerParkingLot"> =>
@@ -441,12 +427,7 @@ const eraseCustomer =
     const outcome = await erasure.erase(customerId, {
       ...(reason === undefined ? {} : { reason }),
       now: now(),
-      causation: {
-        correlationId: correlationId(req),
-        causationId: randomUUID(),
-        actor: caller.actor,
-        ...withTraceparent(req),
-      },
+      causation: causationOf(commandContext(req, caller.actor)),
     });
     res.status(200).json({
       customerId,
@@ -465,19 +446,7 @@ const recordGateEvent =
     const body = bodyOf(req, GateEventBody);
     utc(body.at, "at");
     if (!gates) throw new ProblemError("store-unavailable", "This process cannot record gate events.");
-    const answer = await gates.handle(parkingLotId, body, {
-      correlationId: correlationId(req),
-      commandId: randomUUID(),
-      actor: callerOf(req).actor,
-      ...withTraceparent(req),
-      now: now(),
-    });
+    const answer = await gates.handle(parkingLotId, body, { ...commandContext(req), now: now() });
     if ("rejection" in answer) throw rejectionProblem(answer.rejection, requestOffset(req.body));
     res.status(200).json(answer);
   };
-
-/** The request's trace context, for the events it causes (issue 22). */
-function withTraceparent(req: Request): { traceparent?: string } {
-  const traceparent = traceparentOf(req);
-  return traceparent ? { traceparent } : {};
-}

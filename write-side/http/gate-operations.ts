@@ -11,6 +11,9 @@ import {
   ResolveGateReviewBody,
 } from "../../schemas/gates.js";
 
+/** What every command row shares: it is served by the command role, and documented with the commands. */
+export const COMMAND = { side: "commands", tag: "commands" } as const;
+
 /**
  * Issue 49: the command API's rows for a lot's gates (operations.ts lists them with the others):
  * a gate's plate read, and the lot's confidence threshold.
@@ -20,9 +23,8 @@ export const GATE_OPERATIONS = [
     method: "post",
     path: "/parking-lots/{parkingLotId}/gate-events",
     operationId: "recordGateEvent",
-    side: "commands",
+    ...COMMAND,
     allow: STAFF_ROLES,
-    tag: "commands",
     summary: "A gate's plate camera read a car at a barrier (issue 49): open, deny or review",
     description:
       "For a gate integration: a `gate` credential (or staff) whose grant covers the lot. Entry: the one booking of the plate that may check in now is checked in; none: a drive-up stay (open-ended, at the lot's hourly rate, paid at the exit) is booked and checked in (`DriveUp`) if a spot is free for the next 60 minutes, else `deny` with the lot's reason (`LotFull`, `LotClosed`, `NoHourlyRate`). Exit: the plate's stay is checked out and `price` is what it cost. A read below the lot's confidence threshold (`PUT …/gate-confidence`; default 0.8), several bookings of the plate, or an exit with no stay: `review` (an attendant checks the car in or out by hand). Idempotent by `eventId`: the same id answers as the first time (`replayed: true`) and changes nothing. Plates are compared ignoring spaces, hyphens and case (`34 나 2222` is `34나2222`).",
@@ -48,9 +50,8 @@ export const GATE_OPERATIONS = [
     method: "post",
     path: "/parking-lots/{parkingLotId}/gate-reviews/{eventId}/resolve",
     operationId: "resolveGateReview",
-    side: "commands",
+    ...COMMAND,
     allow: LOT_STAFF,
-    tag: "commands",
     summary:
       "Settle a gate read sent to review by hand: open (check a booking in or out), admit a drive-up, or deny (attendant)",
     description:
@@ -88,9 +89,8 @@ export const GATE_OPERATIONS = [
     method: "put",
     path: "/parking-lots/{parkingLotId}/gate-confidence",
     operationId: "changeGateConfidence",
-    side: "commands",
+    ...COMMAND,
     allow: OPERATOR,
-    tag: "commands",
     summary:
       "Change the camera confidence below which the lot's gates send a plate read to review (operator)",
     description:

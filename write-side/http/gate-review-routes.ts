@@ -1,11 +1,8 @@
-import { randomUUID } from "node:crypto";
-import { correlationId } from "../../platform/http/middleware.js";
 import { bodyOf, type HandlerOf, pathParam } from "../../platform/http/operation-routes.js";
-import { ProblemError } from "../../platform/http/problem.js";
-import { traceparentOf } from "../../platform/http/tracing.js";
+import { invalidField, ProblemError } from "../../platform/http/problem.js";
 import { ResolveGateReviewBody } from "../../schemas/gates.js";
 import type { GateEvents } from "../gate-events.js";
-import { callerOf } from "./access.js";
+import { commandContext } from "./access.js";
 import type { COMMAND_OPERATIONS } from "./operations.js";
 import { rejectionProblem, requestOffset } from "./rejection-problems.js";
 
@@ -24,24 +21,19 @@ export const resolveGateReview =
     const eventId = pathParam(req, "eventId");
     const body = bodyOf(req, ResolveGateReviewBody);
     if (body.action === "open" && body.reservationId === undefined)
-      throw new ProblemError("validation", "reservationId is required to open: the booking the car is.", {
-        errors: [{ field: "body.reservationId", message: "is required with action open" }],
-      });
+      throw invalidField(
+        "body.reservationId",
+        "is required with action open",
+        "reservationId is required to open: the booking the car is.",
+      );
     if (body.action === "drive-up" && body.plate === undefined)
-      throw new ProblemError(
-        "validation",
+      throw invalidField(
+        "body.plate",
+        "is required with action drive-up",
         "plate is required to admit a drive-up: the plate you read on the camera image.",
-        { errors: [{ field: "body.plate", message: "is required with action drive-up" }] },
       );
     if (!gates) throw new ProblemError("store-unavailable", "This process cannot resolve gate reviews.");
-    const traceparent = traceparentOf(req);
-    const outcome = await gates.resolve(parkingLotId, eventId, body, {
-      correlationId: correlationId(req),
-      commandId: randomUUID(),
-      actor: callerOf(req).actor,
-      ...(traceparent ? { traceparent } : {}),
-      now: now(),
-    });
+    const outcome = await gates.resolve(parkingLotId, eventId, body, { ...commandContext(req), now: now() });
     if ("unknown" in outcome)
       throw new ProblemError("gate-review-not-found", `Lot ${parkingLotId} has no gate review ${eventId}.`, {
         parkingLotId,
@@ -53,16 +45,16 @@ export const resolveGateReview =
         eventId,
       });
     if ("driveUpOnExit" in outcome)
-      throw new ProblemError(
-        "validation",
+      throw invalidField(
+        "body.action",
+        "drive-up resolves an entry's review only",
         `Gate review ${eventId} is of an exit: a drive-up is only let in. Open the car's stay, or deny.`,
-        { errors: [{ field: "body.action", message: "drive-up resolves an entry's review only" }] },
       );
     if ("rejection" in outcome && outcome.rejection.code === "AmountRequired")
-      throw new ProblemError(
-        "validation",
+      throw invalidField(
+        "body.action",
+        "drive-up needs the lot's hourly rate",
         `Parking lot ${parkingLotId} has no hourly rate to price a drive-up stay: open a booking, or deny.`,
-        { errors: [{ field: "body.action", message: "drive-up needs the lot's hourly rate" }] },
       );
     if ("rejection" in outcome) throw rejectionProblem(outcome.rejection, requestOffset(req.body));
     res.status(200).json(outcome.resolved);

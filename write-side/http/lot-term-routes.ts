@@ -1,6 +1,7 @@
+import type { Static, TSchema } from "@sinclair/typebox";
 import type { Request } from "express";
 import { formatPosition } from "../../event-store/position.js";
-import { bodyOf, type HandlerOf, pathParam } from "../../platform/http/operation-routes.js";
+import { bodyOf, type OperationHandler, pathParam } from "../../platform/http/operation-routes.js";
 import {
   ChangeCapacityBody,
   ChangeCouponRuleBody,
@@ -13,15 +14,14 @@ import {
 } from "../../schemas/commands.js";
 import { canonicalTimeZone } from "../../schemas/place.js";
 import type { CommandOutcome } from "../command-handler.js";
-import type { COMMAND_OPERATIONS, CommandOperationId } from "./operations.js";
 
 /**
  * The routes that change a lot's terms (capacity, rate, place, customer limit, coupon rule,
  * payment terms): each runs its command and answers what it set, with the position.
  */
 
-type Accepted = Extract<CommandOutcome, { ok: true }>;
-type Route<Id extends CommandOperationId> = HandlerOf<typeof COMMAND_OPERATIONS, Id>;
+/** A command the lot accepted, as the routes answer it. */
+export type Accepted = Extract<CommandOutcome, { ok: true }>;
 
 /** What a term's route needs of the command API (command-routes.ts gives it). */
 export interface LotTermDeps {
@@ -29,90 +29,69 @@ export interface LotTermDeps {
   readonly now: () => string;
 }
 
-const positionOf = (result: Accepted) => (result.position ? formatPosition(result.position) : "0");
+/** The log position an accepted command's answer names ("0": nothing in the lot's log yet). */
+export const positionOf = (result: Accepted) => (result.position ? formatPosition(result.position) : "0");
 
-export const changeCapacity =
-  ({ run, now }: LotTermDeps): Route<"changeCapacity"> =>
+/** The lot commands that set one of its terms. */
+type TermCommand = Extract<
+  ParkingLotCommand,
+  {
+    type:
+      | "ChangeCapacity"
+      | "ChangeRate"
+      | "ChangePlace"
+      | "ChangeCustomerLimit"
+      | "ChangeGateConfidence"
+      | "ChangeCouponRule"
+      | "ChangePaymentTerms";
+  }
+>;
+
+/**
+ * The route of one of a lot's terms: its command carries what `fields` reads of the body, and its
+ * answer says what was set (the same fields), with the position. Each answer is the row's schema
+ * (held to it by the contract check of every answer).
+ */
+const termRoute =
+  <T extends TermCommand["type"], S extends TSchema>(
+    type: T,
+    schema: S,
+    fields: (body: Static<S>) => Omit<Extract<TermCommand, { type: T }>, "type" | "parkingLotId" | "now">,
+  ) =>
+  ({ run, now }: LotTermDeps): OperationHandler<never> =>
   async (req, res) => {
     const parkingLotId = pathParam(req, "parkingLotId");
-    const body = bodyOf(req, ChangeCapacityBody);
-    const result = await run(req, {
-      type: "ChangeCapacity",
-      parkingLotId,
-      capacity: body.capacity,
-      now: now(),
-    });
-    res.status(200).json({ parkingLotId, capacity: body.capacity, position: positionOf(result) });
+    const set = fields(bodyOf(req, schema));
+    const result = await run(req, { type, parkingLotId, ...set, now: now() } as unknown as TermCommand);
+    res.status(200).json({ parkingLotId, ...set, position: positionOf(result) } as never);
   };
 
-export const changeRate =
-  ({ run, now }: LotTermDeps): Route<"changeRate"> =>
-  async (req, res) => {
-    const parkingLotId = pathParam(req, "parkingLotId");
-    const { hourlyRate } = bodyOf(req, ChangeRateBody);
-    const result = await run(req, { type: "ChangeRate", parkingLotId, hourlyRate, now: now() });
-    res.status(200).json({ parkingLotId, hourlyRate, position: positionOf(result) });
-  };
+export const changeCapacity = termRoute("ChangeCapacity", ChangeCapacityBody, ({ capacity }) => ({
+  capacity,
+}));
+export const changeRate = termRoute("ChangeRate", ChangeRateBody, ({ hourlyRate }) => ({ hourlyRate }));
 
 /** The runtime's name of a zone the body's schema accepted (its `time-zone` format checked it). */
 export const zoneOf = (name: string): string => canonicalTimeZone(name) ?? name;
 
-export const changePlace =
-  ({ run, now }: LotTermDeps): Route<"changePlace"> =>
-  async (req, res) => {
-    const parkingLotId = pathParam(req, "parkingLotId");
-    const body = bodyOf(req, ChangePlaceBody);
-    const place = {
-      location: body.location,
-      ...(body.address !== undefined ? { address: body.address } : {}),
-      timeZone: zoneOf(body.timeZone),
-    };
-    const result = await run(req, { type: "ChangePlace", parkingLotId, ...place, now: now() });
-    res.status(200).json({ parkingLotId, ...place, position: positionOf(result) });
-  };
-
-export const changeCustomerLimit =
-  ({ run, now }: LotTermDeps): Route<"changeCustomerLimit"> =>
-  async (req, res) => {
-    const parkingLotId = pathParam(req, "parkingLotId");
-    const { maxActivePerCustomer } = bodyOf(req, ChangeCustomerLimitBody);
-    const result = await run(req, {
-      type: "ChangeCustomerLimit",
-      parkingLotId,
-      maxActivePerCustomer,
-      now: now(),
-    });
-    res.status(200).json({ parkingLotId, maxActivePerCustomer, position: positionOf(result) });
-  };
-
-export const changeGateConfidence =
-  ({ run, now }: LotTermDeps): Route<"changeGateConfidence"> =>
-  async (req, res) => {
-    const parkingLotId = pathParam(req, "parkingLotId");
-    const { gateConfidenceThreshold } = bodyOf(req, ChangeGateConfidenceBody);
-    const result = await run(req, {
-      type: "ChangeGateConfidence",
-      parkingLotId,
-      gateConfidenceThreshold,
-      now: now(),
-    });
-    res.status(200).json({ parkingLotId, gateConfidenceThreshold, position: positionOf(result) });
-  };
-
-export const changeCouponRule =
-  ({ run, now }: LotTermDeps): Route<"changeCouponRule"> =>
-  async (req, res) => {
-    const parkingLotId = pathParam(req, "parkingLotId");
-    const couponRule = bodyOf(req, ChangeCouponRuleBody);
-    const result = await run(req, { type: "ChangeCouponRule", parkingLotId, couponRule, now: now() });
-    res.status(200).json({ parkingLotId, couponRule, position: positionOf(result) });
-  };
-
-export const changePaymentTerms =
-  ({ run, now }: LotTermDeps): Route<"changePaymentTerms"> =>
-  async (req, res) => {
-    const parkingLotId = pathParam(req, "parkingLotId");
-    const terms = bodyOf(req, ChangePaymentTermsBody);
-    const result = await run(req, { type: "ChangePaymentTerms", parkingLotId, terms, now: now() });
-    res.status(200).json({ parkingLotId, terms, position: positionOf(result) });
-  };
+export const changePlace = termRoute("ChangePlace", ChangePlaceBody, (body) => ({
+  location: body.location,
+  ...(body.address !== undefined ? { address: body.address } : {}),
+  timeZone: zoneOf(body.timeZone),
+}));
+export const changeCustomerLimit = termRoute(
+  "ChangeCustomerLimit",
+  ChangeCustomerLimitBody,
+  ({ maxActivePerCustomer }) => ({ maxActivePerCustomer }),
+);
+export const changeGateConfidence = termRoute(
+  "ChangeGateConfidence",
+  ChangeGateConfidenceBody,
+  ({ gateConfidenceThreshold }) => ({ gateConfidenceThreshold }),
+);
+export const changeCouponRule = termRoute("ChangeCouponRule", ChangeCouponRuleBody, (couponRule) => ({
+  couponRule,
+}));
+export const changePaymentTerms = termRoute("ChangePaymentTerms", ChangePaymentTermsBody, (terms) => ({
+  terms,
+}));

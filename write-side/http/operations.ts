@@ -46,7 +46,7 @@ import {
   StripeWebhookEvent,
   StripeWebhookReceived,
 } from "../../schemas/payment-requests.js";
-import { GATE_OPERATIONS } from "./gate-operations.js";
+import { COMMAND, GATE_OPERATIONS } from "./gate-operations.js";
 
 /**
  * The command API, one row per operation: its request and answers, who may send it and the
@@ -54,6 +54,9 @@ import { GATE_OPERATIONS } from "./gate-operations.js";
  * reservation is decided by access.ts). The composition root generates the access check, the 405
  * and OPTIONS answers and the OpenAPI document from these rows (app/surface/).
  */
+
+const lotPath = pathParameter("parkingLotId", ParkingLotId, LOT_ID);
+const reservationPath = [lotPath, pathParameter("reservationId", ReservationId, RESERVATION_ID)];
 
 const idempotencyKeyHeader = headerParameter(
   "Idempotency-Key",
@@ -80,9 +83,8 @@ export const COMMAND_OPERATIONS = [
     method: "post",
     path: "/parking-lots",
     operationId: "registerParkingLot",
-    side: "commands",
+    ...COMMAND,
     allow: OPERATOR,
-    tag: "commands",
     summary: "Register a parking lot",
     description:
       "Registering the same id with the same name and capacity again changes nothing (200); another name or capacity is refused (409). `location`, `address` and `timeZone` place the lot (customers find it near a point: GET /parking-lots?near=); without a `timeZone` it keeps UTC, and the zone is stored as the runtime names it (case fixed).",
@@ -127,11 +129,10 @@ export const COMMAND_OPERATIONS = [
     method: "post",
     path: "/parking-lots/{parkingLotId}/reservations",
     operationId: "reserveParking",
-    side: "commands",
+    ...COMMAND,
     allow: BOOKING_ROLES,
-    tag: "commands",
     summary: "Reserve a spot",
-    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID), idempotencyKeyHeader],
+    parameters: [lotPath, idempotencyKeyHeader],
     body: {
       schema: ReserveParkingBody,
       required: true,
@@ -184,14 +185,10 @@ export const COMMAND_OPERATIONS = [
     method: "delete",
     path: "/parking-lots/{parkingLotId}/reservations/{reservationId}",
     operationId: "cancelReservation",
-    side: "commands",
+    ...COMMAND,
     allow: BOOKING_ROLES,
-    tag: "commands",
     summary: "Cancel a reservation (canceling twice changes nothing)",
-    parameters: [
-      pathParameter("parkingLotId", ParkingLotId, LOT_ID),
-      pathParameter("reservationId", ReservationId, RESERVATION_ID),
-    ],
+    parameters: reservationPath,
     body: {
       schema: CancelReservationBody,
       required: false,
@@ -213,14 +210,10 @@ export const COMMAND_OPERATIONS = [
     method: "post",
     path: "/parking-lots/{parkingLotId}/reservations/{reservationId}/check-in",
     operationId: "checkIn",
-    side: "commands",
+    ...COMMAND,
     allow: ANY_ROLE,
-    tag: "commands",
     summary: "Check in (the customer who owns it, or staff of its lot: an attendant, operator or admin)",
-    parameters: [
-      pathParameter("parkingLotId", ParkingLotId, LOT_ID),
-      pathParameter("reservationId", ReservationId, RESERVATION_ID),
-    ],
+    parameters: reservationPath,
     problems: [
       "parking-lot-not-found",
       "reservation-not-found",
@@ -235,14 +228,10 @@ export const COMMAND_OPERATIONS = [
     method: "post",
     path: "/parking-lots/{parkingLotId}/reservations/{reservationId}/check-out",
     operationId: "checkOut",
-    side: "commands",
+    ...COMMAND,
     allow: ANY_ROLE,
-    tag: "commands",
     summary: "Check out: frees the spot from now on",
-    parameters: [
-      pathParameter("parkingLotId", ParkingLotId, LOT_ID),
-      pathParameter("reservationId", ReservationId, RESERVATION_ID),
-    ],
+    parameters: reservationPath,
     problems: [
       "parking-lot-not-found",
       "reservation-not-found",
@@ -257,12 +246,11 @@ export const COMMAND_OPERATIONS = [
     method: "post",
     path: "/parking-lots/{parkingLotId}/closures",
     operationId: "closeParkingLot",
-    side: "commands",
+    ...COMMAND,
     allow: OPERATOR,
-    tag: "commands",
     summary:
       "Close the lot over [from, until) (operator): refuses bookings overlapping it, cancels the windows it overlaps now and, when it begins, the open-ended bookings not checked in",
-    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID), closureIdempotencyKeyHeader],
+    parameters: [lotPath, closureIdempotencyKeyHeader],
     body: {
       schema: CloseParkingLotBody,
       required: true,
@@ -290,11 +278,10 @@ export const COMMAND_OPERATIONS = [
     method: "put",
     path: "/parking-lots/{parkingLotId}/capacity",
     operationId: "changeCapacity",
-    side: "commands",
+    ...COMMAND,
     allow: OPERATOR,
-    tag: "commands",
     summary: "Change the lot's capacity (operator); a reduction that would overbook names the instant",
-    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    parameters: [lotPath],
     body: { schema: ChangeCapacityBody, required: true, example: { capacity: 10 } },
     problems: ["parking-lot-not-found", "capacity-too-low"],
     responses: { "200": jsonResponse("Changed.", CapacityChangedResponse) },
@@ -303,13 +290,12 @@ export const COMMAND_OPERATIONS = [
     method: "put",
     path: "/parking-lots/{parkingLotId}/rate",
     operationId: "changeRate",
-    side: "commands",
+    ...COMMAND,
     allow: OPERATOR,
-    tag: "commands",
     summary: "Change the lot's hourly rate (operator) for bookings made from now on",
     description:
       "Windows booked before keep the amount they were quoted and open-ended stays the rate they were booked at; a client that still sends the old quote gets `price-changed` naming both. An overstay is charged at the rate in force when the car leaves. The same rate again changes nothing.",
-    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    parameters: [lotPath],
     body: { schema: ChangeRateBody, required: true, example: { hourlyRate: 3000 } },
     problems: ["parking-lot-not-found"],
     responses: { "200": jsonResponse("Changed.", RateChangedResponse) },
@@ -318,13 +304,12 @@ export const COMMAND_OPERATIONS = [
     method: "put",
     path: "/parking-lots/{parkingLotId}/place",
     operationId: "changePlace",
-    side: "commands",
+    ...COMMAND,
     allow: OPERATOR,
-    tag: "commands",
     summary: "Set where the lot is and its time zone (operator)",
     description:
       "The whole place: `location` (WGS 84), an optional `address` (left out: none) and the IANA `timeZone` the lot keeps (stored as the runtime names it). A lot registered without them reads as UTC with no place until this sets them. The same place again changes nothing; a change is in the lot's audit trail. No booking changes: times are instants.",
-    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    parameters: [lotPath],
     body: {
       schema: ChangePlaceBody,
       required: true,
@@ -342,14 +327,13 @@ export const COMMAND_OPERATIONS = [
     method: "put",
     path: "/parking-lots/{parkingLotId}/coupon-rule",
     operationId: "changeCouponRule",
-    side: "commands",
+    ...COMMAND,
     allow: OPERATOR,
-    tag: "commands",
     summary:
       "Change the lot's coupon rule (operator): which stays keep their coupon, and a coupon's discount",
     description:
       "From now on: a check-out keeps the coupon its booking got when the stay lasted `minStayMinutes` (or paid `minPaidAmount`), else revokes it; a booking spending a coupon (`couponId`) takes `discount` (`{amount}` or `{percent}`) off its price (without `discount` the lot takes no coupons). Bookings made before keep their price. The same rule again changes nothing.",
-    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    parameters: [lotPath],
     body: {
       schema: ChangeCouponRuleBody,
       required: true,
@@ -362,13 +346,12 @@ export const COMMAND_OPERATIONS = [
     method: "put",
     path: "/parking-lots/{parkingLotId}/customer-limit",
     operationId: "changeCustomerLimit",
-    side: "commands",
+    ...COMMAND,
     allow: OPERATOR,
-    tag: "commands",
     summary: "Change how many active reservations one customer may hold in the lot (operator)",
     description:
       "Applies to bookings made from now on: a customer already over a lowered limit keeps their reservations and cannot book more until under it. The same limit again changes nothing.",
-    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    parameters: [lotPath],
     body: { schema: ChangeCustomerLimitBody, required: true, example: { maxActivePerCustomer: 4 } },
     problems: ["parking-lot-not-found"],
     responses: { "200": jsonResponse("Changed.", CustomerLimitChangedResponse) },
@@ -377,14 +360,13 @@ export const COMMAND_OPERATIONS = [
     method: "put",
     path: "/parking-lots/{parkingLotId}/payment-terms",
     operationId: "changePaymentTerms",
-    side: "commands",
+    ...COMMAND,
     allow: OPERATOR,
-    tag: "commands",
     summary:
       "Change what the lot asks to be paid (operator): currency, deposit, cancellation policy, no-show fee",
     description:
       "Applies to bookings made from now on (each keeps the terms it was made under). Amounts are integers in the currency's minor unit (KRW has none). An open-ended booking authorizes `deposit` (its price is known at check-out); a customer's cancel is free until `cancellation.freeUntilMinutesBefore` minutes before the window's start, then costs `cancellation.feePercent` of what was authorized; a no-show pays `noShowFee` (at most what was authorized). An operator's cancel and a closure cost the customer nothing. A lot that never set terms has KRW and no fees. The same terms again change nothing.",
-    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    parameters: [lotPath],
     body: {
       schema: ChangePaymentTermsBody,
       required: true,
@@ -402,9 +384,8 @@ export const COMMAND_OPERATIONS = [
     method: "post",
     path: "/customers/{customerId}/erasure",
     operationId: "eraseCustomer",
-    side: "commands",
+    ...COMMAND,
     allow: BOOKING_ROLES,
-    tag: "commands",
     summary:
       "Erase a customer's personal data (the customer themself, or an operator of every lot with a reason)",
     description:
@@ -424,16 +405,12 @@ export const COMMAND_OPERATIONS = [
     method: "post",
     path: "/parking-lots/{parkingLotId}/reservations/{reservationId}/refund",
     operationId: "refundPayment",
-    side: "commands",
+    ...COMMAND,
     allow: OPERATOR,
-    tag: "commands",
     summary: "Refund (part of) a booking's captured payment (operator of its lot), with a reason",
     description:
       "Decides the refund (PaymentSettlementDecided, `because: refund`); the payments process manager then asks the provider with a key derived from that fact and records PaymentRefunded, or PaymentStepFailed when the provider refuses. Never more than what was taken (the capture and every off-session charge) less what was refunded or is being refunded; one decision per charge it reaches, each refunded from that charge (issue 71).",
-    parameters: [
-      pathParameter("parkingLotId", ParkingLotId, LOT_ID),
-      pathParameter("reservationId", ReservationId, RESERVATION_ID),
-    ],
+    parameters: reservationPath,
     body: {
       schema: RefundPaymentBody,
       required: true,
@@ -452,9 +429,8 @@ export const COMMAND_OPERATIONS = [
     method: "post",
     path: "/payments/webhooks/stripe",
     operationId: "stripeWebhook",
-    side: "commands",
+    ...COMMAND,
     allow: "anonymous",
-    tag: "commands",
     summary: "Stripe's webhook endpoint (PAYMENTS=stripe; signed by Stripe, no bearer token)",
     description:
       "Point a Stripe webhook endpoint here (docs/operations.md). The `Stripe-Signature` header is checked with the Stripe SDK against the raw body and STRIPE_WEBHOOK_SECRET: a missing or bad signature is 400 and nothing is applied. `payment_intent.amount_capturable_updated` authorizes the booking named by the intent's `metadata.reservationId` and `metadata.parkingLotId`, `payment_intent.payment_failed` fails it (the booking is canceled, `payment-failed`); other types are acknowledged and ignored. Each is decided by the lot, so a repeat, an event that arrives before the API call's answer, or events out of order change nothing twice. With PAYMENTS=none: 404.",

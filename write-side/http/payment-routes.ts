@@ -1,8 +1,7 @@
 import type { Request } from "express";
-import { formatPosition } from "../../event-store/position.js";
 import { rawBodyOf } from "../../platform/http/middleware.js";
 import { bodyOf, type HandlerOf, pathParam } from "../../platform/http/operation-routes.js";
-import { ProblemError } from "../../platform/http/problem.js";
+import { invalidField, ProblemError } from "../../platform/http/problem.js";
 import type { Logger } from "../../platform/logger.js";
 import type { Metrics } from "../../platform/metrics.js";
 import type { AuthorizePayment, ParkingLotCommand, RecordHoldLapsed } from "../../schemas/commands.js";
@@ -10,11 +9,10 @@ import { RefundPaymentBody } from "../../schemas/payment-requests.js";
 import type { CommandOutcome } from "../command-handler.js";
 import type { CommandRejection as Rejection } from "../payment/payment-rejections.js";
 import { type Caller, callerOf } from "./access.js";
+import { type Accepted, positionOf } from "./lot-term-routes.js";
 import type { COMMAND_OPERATIONS } from "./operations.js";
 
 /** The payments API's routes (issue 38): an operator's refund, the payment provider's webhooks. */
-
-type Accepted = Extract<CommandOutcome, { ok: true }>;
 
 /**
  * What a provider's webhook asks of the lot (absent: an event the service does not act on): record
@@ -76,14 +74,16 @@ export const stripeWebhook =
     const signature = req.get(SIGNATURE);
     const read = raw ? reader(raw, signature) : { ok: false as const, message: "the body was not read" };
     if (!read.ok && read.field === "body")
-      throw new ProblemError("validation", "The event is not one the provider sends: nothing was applied.", {
-        errors: [{ field: "body", message: read.message }],
-      });
+      throw invalidField(
+        "body",
+        read.message,
+        "The event is not one the provider sends: nothing was applied.",
+      );
     if (!read.ok)
-      throw new ProblemError(
-        "validation",
+      throw invalidField(
+        `header.${SIGNATURE}`,
+        read.message,
         `The ${SIGNATURE} header is ${signature ? "not a valid signature of this body" : "missing"}: nothing was applied.`,
-        { errors: [{ field: `header.${SIGNATURE}`, message: read.message }] },
       );
     let applied = false;
     if (read.command) {
@@ -181,6 +181,6 @@ export const refundPayment =
       parkingLotId,
       amount,
       reason,
-      position: result.position ? formatPosition(result.position) : "0",
+      position: positionOf(result),
     });
   };

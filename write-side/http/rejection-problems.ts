@@ -1,4 +1,4 @@
-import { ProblemError } from "../../platform/http/problem.js";
+import { invalidField, ProblemError } from "../../platform/http/problem.js";
 import type { CommandRejection as Rejection } from "../payment/payment-rejections.js";
 
 /** How an instant of the answer is written: at the offset the request used. */
@@ -138,15 +138,12 @@ const PROBLEMS: ProblemOf = {
         opensAt: local(rejection.opensAt),
       },
     ),
-  InvalidWindow: (rejection) =>
-    new ProblemError("validation", `${rejection.field} ${rejection.detail}.`, {
-      errors: [{ field: `body.${rejection.field}`, message: rejection.detail }],
-    }),
+  InvalidWindow: (rejection) => invalidField(`body.${rejection.field}`, rejection.detail),
   AmountRequired: (rejection) =>
-    new ProblemError(
-      "validation",
+    invalidField(
+      "body.amount",
+      "is required for a lot without an hourly rate",
       `amount is required: parking lot ${rejection.parkingLotId} has no hourly rate to price the stay, so the booking names its price.`,
-      { errors: [{ field: "body.amount", message: "is required for a lot without an hourly rate" }] },
     ),
   AmountNotAccepted: (rejection) =>
     new ProblemError(
@@ -161,10 +158,7 @@ const PROBLEMS: ProblemOf = {
         ],
       },
     ),
-  AmountNotPositive: () =>
-    new ProblemError("validation", "amount must be positive.", {
-      errors: [{ field: "body.amount", message: "must be greater than 0" }],
-    }),
+  AmountNotPositive: () => invalidField("body.amount", "must be greater than 0", "amount must be positive."),
   PriceChanged: (rejection) =>
     new ProblemError(
       "price-changed",

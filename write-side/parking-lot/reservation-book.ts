@@ -40,10 +40,6 @@ export class ReservationBook {
     readonly size: number,
   ) {}
 
-  static empty(): ReservationBook {
-    return ReservationBook.EMPTY;
-  }
-
   /** A book of these records (any order; a later duplicate id wins, as with `set`). */
   static of(entries: Iterable<readonly [string, ReservationRecord]>): ReservationBook {
     let book = ReservationBook.EMPTY;
