@@ -107,6 +107,24 @@ describe("a gate read's answer is recorded for any plate", () => {
   });
 });
 
+describe("a gate read's facts carry the request's trace, as every command's do", () => {
+  it("GateEventRecorded and GateReviewResolved hold the traceparent the request came with", async () => {
+    const { gates, gateEvents } = await lot();
+    const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    const answer = await gates.handle(LOT, read("E1", "entry", { confidence: 0.5 }), {
+      ...ctx(T0),
+      traceparent,
+    });
+    expect(answer).toMatchObject({ decision: "review" });
+    await gates.resolve(LOT, "E1", { action: "deny" }, { ...ctx(T1), traceparent });
+    const recorded = await gateEvents("E1");
+    expect(recorded.map((e) => [e.type, e.metadata.traceparent])).toEqual([
+      ["GateEventRecorded", traceparent],
+      ["GateReviewResolved", traceparent],
+    ]);
+  });
+});
+
 describe("a camera's clock gives a 4xx or a recorded answer, never a 500 after the lot acted", () => {
   for (const at of ["2016-12-31T23:59:60Z", "9999-12-31T23:59:59-01:00"]) {
     it(`at ${at}: refused as invalid input before anything is appended, or recorded`, async () => {

@@ -14,6 +14,7 @@ import type {
   ResolveGateReviewBody,
 } from "../schemas/gates.js";
 import type { CommandContext, ParkingLotCommandHandler } from "./command-handler.js";
+import { causationOf } from "./decider-runner.js";
 import { reservationStatus } from "./parking-lot/decider.js";
 import { decideGate, type GateOutcome, priceOf } from "./parking-lot/gates.js";
 import type { CommandRejection as Rejection } from "./payment/payment-rejections.js";
@@ -111,12 +112,7 @@ export class GateEvents {
     try {
       ({ position } = await this.events.appendToStream(
         stream,
-        [
-          encodeEvent(
-            { type: "GateEventRecorded", data },
-            { correlationId: context.correlationId, causationId: context.commandId, actor: context.actor },
-          ),
-        ],
+        [encodeEvent({ type: "GateEventRecorded", data }, causationOf(context))],
         { expectedRevision: "no_stream" },
       ));
     } catch (error) {
@@ -242,12 +238,7 @@ export class GateEvents {
     try {
       ({ position } = await this.events.appendToStream(
         stream,
-        [
-          encodeEvent(
-            { type: "GateReviewResolved", data },
-            { correlationId: context.correlationId, causationId: context.commandId, actor: context.actor },
-          ),
-        ],
+        [encodeEvent({ type: "GateReviewResolved", data }, causationOf(context))],
         { expectedRevision: read.revision },
       ));
     } catch (error) {
