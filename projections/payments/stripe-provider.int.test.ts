@@ -320,6 +320,39 @@ describe("the Stripe provider", () => {
     });
   });
 
+  it("charges and holds off-session once: one Stripe made but answered 500 is found by its step's key, never made again once the key is pruned (issue 71)", async () => {
+    const request = (reservationId: string, step: "overstay" | "authorize") => ({
+      amount: 1500,
+      currency: "KRW",
+      paymentMethod: "pm_card_visa",
+      metadata: { reservationId, parkingLotId: "lot-1" },
+      idempotencyKey: stepKey(`ev-unclear-${reservationId}`, step),
+    });
+    const charge = () => provider.chargeOffSession(request("res-unclear-charge", "overstay"));
+    const hold = () => provider.authorizeOffSession(request("res-unclear-hold", "authorize"));
+    await server.setOutage("fail-after-apply");
+    try {
+      expect(await charge()).toMatchObject({ ok: false, kind: "retryable" });
+      expect(await hold()).toMatchObject({ ok: false, kind: "retryable" });
+    } finally {
+      await server.setOutage("none");
+    }
+    // 24 hours on the key is pruned: a retry would make a second intent; the first is found instead.
+    server.advanceClock(25 * 3_600_000);
+    try {
+      expect(await charge()).toMatchObject({ ok: true, value: { charged: 1500 } });
+      expect(await hold()).toMatchObject({ ok: true, value: { status: "authorized", amount: 1500 } });
+    } finally {
+      server.advanceClock(-25 * 3_600_000);
+    }
+    const of = (reservationId: string) =>
+      server.ledger().intents.filter((i) => i.metadata?.reservationId === reservationId);
+    expect(of("res-unclear-charge")).toHaveLength(1);
+    expect(of("res-unclear-charge")[0]).toMatchObject({ captured: 1500 });
+    expect(of("res-unclear-hold")).toHaveLength(1);
+    expect(of("res-unclear-hold")[0]).toMatchObject({ held: 1500 });
+  });
+
   it("was held to Stripe's contract: no request or answer broke the OpenAPI document", () => {
     expect(server.violations()).toEqual([]);
   });

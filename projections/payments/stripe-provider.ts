@@ -322,50 +322,85 @@ const releaseOf = (intents: Intents) => async (intentId: string, idempotencyKey:
   );
 };
 
-/** The metadata key naming the step (its idempotency key) a refund was made for (issue 71). */
+/** The metadata key naming the step (its idempotency key) a refund or an off-session intent was made for (issue 71). */
 const STEP_KEY = "parking_step";
 
 /**
+ * Issue 71: what a step makes at Stripe (a refund, an off-session charge or hold) is made once, even
+ * after its idempotency key is pruned (24 hours, https://docs.stripe.com/idempotency): it carries
+ * the step's key in its metadata and is looked up by it (`find`) before each try and after an
+ * unclear answer; a retry later would otherwise make it a second time. A lookup that fails is
+ * answered as it failed (tried again: nothing is made blind).
+ */
+async function oncePerStep<T>(
+  find: () => Promise<ProviderOutcome<T> | undefined>,
+  make: () => Promise<ProviderOutcome<T>>,
+): Promise<ProviderOutcome<T>> {
+  const before = await find();
+  if (before) return before;
+  const made = await make();
+  if (made.ok || made.kind !== "retryable") return made;
+  return (await find()) ?? made;
+}
+
+/** A Search Query Language string value (https://docs.stripe.com/search#search-query-language): quoted, escaped. */
+const quoted = (value: string) => `'${value.replace(/[\\']/g, (c) => `\\${c}`)}'`;
+
+/**
+ * The intent made for a step, by the step's key in its metadata, as `read` takes it (undefined: none
+ * to count on, make one). Stripe's search (https://docs.stripe.com/api/payment_intents/search) may
+ * lag a write by up to a minute, an hour in an outage: within the key's 24 hours the key answers for
+ * it, and after them the search has it.
+ */
+const intentFor =
+  <T>(
+    intents: Intents,
+    key: string,
+    read: (intent: Stripe.PaymentIntent) => ProviderOutcome<T> | undefined,
+  ) =>
+  async (): Promise<ProviderOutcome<T> | undefined> => {
+    const found = await call(() =>
+      intents.search({ query: `metadata['${STEP_KEY}']:${quoted(key)}`, limit: 1 }),
+    );
+    if (!found.ok) return found;
+    const intent = found.value.data[0];
+    return intent ? read(intent) : undefined;
+  };
+
+/**
  * Gives back part of a captured intent. Issue 71: a refund Stripe made but answered unclearly is
- * found by its step's key among the intent's refunds, looked up before each try and after an
- * unclear answer: a retry once the idempotency key is pruned (24 hours,
- * https://docs.stripe.com/idempotency) would otherwise refund a second time.
+ * found by its step's key among the intent's refunds (`oncePerStep`).
  */
 const refundOf =
   (client: Stripe): PaymentProvider["refund"] =>
-  async (intentId, amount, idempotencyKey, about) => {
-    // The refund made for this step, if any (a listing that fails is tried again: nothing is made blind).
-    const madeAlready = async (): Promise<
-      ProviderOutcome<{ refundId: string; refunded: number }> | undefined
-    > => {
-      const listed = await call(() => client.refunds.list({ payment_intent: intentId, limit: 100 }));
-      if (!listed.ok) return listed;
-      const made = listed.value.data.find((r) => r.metadata?.[STEP_KEY] === idempotencyKey);
-      return made ? { ok: true, value: { refundId: made.id, refunded: made.amount } } : undefined;
-    };
-    const before = await madeAlready();
-    if (before) return before;
-    const refunded = await call(async () => {
-      const refund = await client.refunds.create(
-        {
-          payment_intent: intentId,
-          amount,
-          // Stripe's reasons are duplicate, fraudulent or requested_by_customer; a parking lot's
-          // refund gives the customer's money back: the service's own words go in the metadata
-          // (https://docs.stripe.com/api/refunds/create `reason`, `metadata`).
-          ...(about ? { reason: "requested_by_customer" as const } : {}),
-          metadata: {
-            ...(about ? { ...about.metadata, reason: about.reason.slice(0, 500) } : {}),
-            [STEP_KEY]: idempotencyKey,
-          },
-        },
-        { idempotencyKey },
-      );
-      return { refundId: refund.id, refunded: refund.amount };
-    });
-    if (refunded.ok || refunded.kind !== "retryable") return refunded;
-    return (await madeAlready()) ?? refunded;
-  };
+  (intentId, amount, idempotencyKey, about) =>
+    oncePerStep(
+      async () => {
+        const listed = await call(() => client.refunds.list({ payment_intent: intentId, limit: 100 }));
+        if (!listed.ok) return listed;
+        const made = listed.value.data.find((r) => r.metadata?.[STEP_KEY] === idempotencyKey);
+        return made ? { ok: true, value: { refundId: made.id, refunded: made.amount } } : undefined;
+      },
+      () =>
+        call(async () => {
+          const refund = await client.refunds.create(
+            {
+              payment_intent: intentId,
+              amount,
+              // Stripe's reasons are duplicate, fraudulent or requested_by_customer; a parking lot's
+              // refund gives the customer's money back: the service's own words go in the metadata
+              // (https://docs.stripe.com/api/refunds/create `reason`, `metadata`).
+              ...(about ? { reason: "requested_by_customer" as const } : {}),
+              metadata: {
+                ...(about ? { ...about.metadata, reason: about.reason.slice(0, 500) } : {}),
+                [STEP_KEY]: idempotencyKey,
+              },
+            },
+            { idempotencyKey },
+          );
+          return { refundId: refund.id, refunded: refund.amount };
+        }),
+    );
 
 /**
  * Issue 71: a card saved to the customer's Customer for off-session use, nothing held: a SetupIntent
@@ -397,41 +432,84 @@ const saveCardOf = (client: Stripe, instance: string) => (request: SaveCardReque
  * error carries it (`requires_payment_method`), for the customer to complete on session with its
  * client secret (https://docs.stripe.com/payments/save-and-reuse#charge-saved-payment-method).
  */
-const needsCustomer = (error: unknown): Stripe.PaymentIntent | undefined =>
+const needsCustomerError = (error: unknown): Stripe.PaymentIntent | undefined =>
   error instanceof Stripe.errors.StripeCardError &&
   error.code === "authentication_required" &&
   error.payment_intent?.client_secret
     ? error.payment_intent
     : undefined;
 
+/** An off-session intent waiting for its customer: 3-D Secure asked, or refused `authentication_required`. */
+const needsCustomer = (intent: Stripe.PaymentIntent): boolean =>
+  intent.status === "requires_action" ||
+  (intent.status === "requires_payment_method" &&
+    intent.last_payment_error?.code === "authentication_required");
+
+/** What an off-session intent is created with (https://docs.stripe.com/payments/save-and-reuse#charge-saved-payment-method), its step's key in its metadata. */
+const offSession = (request: OffSessionRequest, instance: string) => ({
+  amount: request.amount,
+  currency: stripeCurrency(request.currency),
+  payment_method: request.paymentMethod,
+  ...(request.customer ? { customer: request.customer } : {}),
+  off_session: true,
+  confirm: true,
+  automatic_payment_methods: NO_REDIRECTS,
+  metadata: { ...request.metadata, [INSTANCE_KEY]: instance, [STEP_KEY]: request.idempotencyKey },
+});
+
 /**
  * The intent that holds a saved card's amount off-session (issue 71), as Stripe documents it for a
- * saved card; one that asks for the customer answers `pending` with its client secret.
+ * saved card; one that asks for the customer answers `pending` with its client secret. Made once
+ * per step (`oncePerStep`): one found holding, or asking for the customer, is the answer.
  */
 const authorizeOffSessionOf = (intents: Intents, instance: string) => (request: OffSessionRequest) =>
-  call(async () =>
-    authorization(
-      await intents
-        .create(
-          {
-            amount: request.amount,
-            currency: stripeCurrency(request.currency),
-            payment_method: request.paymentMethod,
-            ...(request.customer ? { customer: request.customer } : {}),
-            capture_method: "manual",
-            off_session: true,
-            confirm: true,
-            automatic_payment_methods: NO_REDIRECTS,
-            metadata: { ...request.metadata, [INSTANCE_KEY]: instance },
-          },
-          { idempotencyKey: request.idempotencyKey },
-        )
-        .catch((error: unknown) => {
-          const intent = needsCustomer(error);
-          if (intent) return intent;
-          throw error;
-        }),
+  oncePerStep(
+    intentFor(intents, request.idempotencyKey, (intent) =>
+      intent.status === "requires_capture" || needsCustomer(intent)
+        ? { ok: true, value: authorization(intent) }
+        : undefined,
     ),
+    () =>
+      call(async () =>
+        authorization(
+          await intents
+            .create(
+              { ...offSession(request, instance), capture_method: "manual" },
+              { idempotencyKey: request.idempotencyKey },
+            )
+            .catch((error: unknown) => {
+              const intent = needsCustomerError(error);
+              if (intent) return intent;
+              throw error;
+            }),
+        ),
+      ),
+  );
+
+/**
+ * A saved method charged without the customer, as Stripe documents it
+ * (https://docs.stripe.com/payments/save-and-reuse#charge-saved-payment-method): an overstay beyond
+ * the hold, or what a lapsed hold can no longer give (Stripe's advice for a capture later than the
+ * authorization's window: charge the saved card then). A card that asks for authentication is
+ * declined `authentication_required`. Issue 71: made once per step (`oncePerStep`): a charge
+ * Stripe took but answered unclearly is found, never taken again once the key is pruned.
+ */
+const chargeOffSessionOf = (intents: Intents, instance: string) => (request: OffSessionRequest) =>
+  oncePerStep(
+    intentFor(intents, request.idempotencyKey, (intent) =>
+      intent.status === "succeeded"
+        ? { ok: true, value: { intentId: intent.id, charged: intent.amount_received } }
+        : intent.status === "processing"
+          ? { ok: false, kind: "retryable", message: `${intent.id} is processing` }
+          : undefined,
+    ),
+    () =>
+      call(async () => {
+        const intent = await intents.create(offSession(request, instance), {
+          idempotencyKey: request.idempotencyKey,
+        });
+        return { intentId: intent.id, charged: intent.amount_received };
+      }),
   );
 
 export function stripeProvider(client: Stripe, instance: string): PaymentProvider {
@@ -455,28 +533,7 @@ export function stripeProvider(client: Stripe, instance: string): PaymentProvide
     capture: captureOf(intents),
     release: releaseOf(intents),
     refund: refundOf(client),
-    chargeOffSession: (request: OffSessionRequest) =>
-      call(async () => {
-        const intent = await intents.create(
-          {
-            amount: request.amount,
-            currency: stripeCurrency(request.currency),
-            payment_method: request.paymentMethod,
-            ...(request.customer ? { customer: request.customer } : {}),
-            // A saved method charged without the customer, as Stripe documents it
-            // (https://docs.stripe.com/payments/save-and-reuse#charge-saved-payment-method): an
-            // overstay beyond the hold, or what a lapsed hold can no longer give (Stripe's advice
-            // for a capture later than the authorization's window: charge the saved card then).
-            // A card that asks for authentication is declined `authentication_required`.
-            off_session: true,
-            confirm: true,
-            automatic_payment_methods: NO_REDIRECTS,
-            metadata: { ...request.metadata, [INSTANCE_KEY]: instance },
-          },
-          { idempotencyKey: request.idempotencyKey },
-        );
-        return { intentId: intent.id, charged: intent.amount_received };
-      }),
+    chargeOffSession: chargeOffSessionOf(intents, instance),
     createCustomer: (ref, idempotencyKey) =>
       call(async () => {
         // Named by the customer's pseudonym only: nothing personal goes to Stripe.
