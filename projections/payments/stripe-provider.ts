@@ -3,9 +3,7 @@ import type {
   Authorization,
   AuthorizationLapsed,
   AuthorizeRequest,
-  CanceledIntent,
   OffSessionRequest,
-  OpenIntent,
   PaymentProvider,
   ProviderFailure,
   ProviderIntent,
@@ -13,6 +11,7 @@ import type {
   SaveCardRequest,
   SavedCard,
 } from "./provider.js";
+import { call, intentFor, oncePerStep, STEP_KEY, translateStripeError } from "./stripe-calls.js";
 
 /**
  * The provider port on Stripe, through the official SDK (issue 38): PaymentIntents with manual
@@ -55,50 +54,13 @@ export function stripeClient(settings: StripeSettings): Stripe {
   });
 }
 
-/** What a Stripe error means for the payment: declined, worth retrying, or refused. */
-export function translateStripeError(error: unknown): ProviderFailure {
-  if (!(error instanceof Stripe.errors.StripeError)) throw error;
-  const message = error.message;
-  if (error instanceof Stripe.errors.StripeCardError)
-    return {
-      ok: false,
-      kind: "declined",
-      code: error.decline_code ?? error.code ?? "card_declined",
-      message,
-    };
-  const status = error.statusCode;
-  if (
-    error instanceof Stripe.errors.StripeConnectionError ||
-    error instanceof Stripe.errors.StripeRateLimitError ||
-    error instanceof Stripe.errors.StripeAPIError ||
-    (error instanceof Stripe.errors.StripeIdempotencyError && status === 409) ||
-    (status !== undefined && (status === 429 || status >= 500))
-  )
-    return { ok: false, kind: "retryable", message };
-  return { ok: false, kind: "refused", message: `${error.type}: ${message}` };
-}
-
-async function call<T>(request: () => Promise<T>): Promise<ProviderOutcome<T>> {
-  try {
-    return { ok: true, value: await request() };
-  } catch (error) {
-    return translateStripeError(error);
-  }
-}
+export { translateStripeError } from "./stripe-calls.js";
 
 /** Stripe's currencies are lower case; ours are ISO 4217 upper case. */
 const stripeCurrency = (currency: string) => currency.toLowerCase();
 
 /** Cards only, no redirects (see above). */
 const NO_REDIRECTS = { enabled: true, allow_redirects: "never" } as const;
-
-/** The intents still open at Stripe: nothing captured, not canceled. */
-const OPEN = new Set([
-  "requires_payment_method",
-  "requires_confirmation",
-  "requires_action",
-  "requires_capture",
-]);
 
 /**
  * The metadata key that names the deployment an intent is of (STRIPE_INSTANCE): deployments that
@@ -114,15 +76,20 @@ export const INSTANCE_KEY = "parking_instance";
 export const ofInstance = (intent: Stripe.PaymentIntent, instance: string): boolean =>
   intent.metadata?.[INSTANCE_KEY] === instance;
 
-function openIntent(intent: Stripe.PaymentIntent, instance: string): OpenIntent {
+const STATUS = { requires_capture: "authorized", succeeded: "captured", canceled: "canceled" } as const;
+
+/** Issue 71: an intent in the service's words; undefined when it is not this deployment's (nor a booking's). */
+function providerIntent(intent: Stripe.PaymentIntent, instance: string): ProviderIntent | undefined {
   const { reservationId, parkingLotId } = ofInstance(intent, instance) ? (intent.metadata ?? {}) : {};
+  if (!reservationId || !parkingLotId) return undefined;
   return {
     intentId: intent.id,
-    status: intent.status === "requires_capture" ? "authorized" : "pending",
+    status: STATUS[intent.status as keyof typeof STATUS] ?? "pending",
     held: intent.amount_capturable,
+    received: intent.amount_received,
     currency: intent.currency.toUpperCase(),
     created: intent.created,
-    ...(reservationId && parkingLotId ? { metadata: { reservationId, parkingLotId } } : {}),
+    metadata: { reservationId, parkingLotId },
   };
 }
 
@@ -260,45 +227,16 @@ const confirmOf =
     );
   };
 
-/** The intents created since `since` still open; the SDK pages through the list (100 a page), newest first. */
-const listOpenIntentsOf = (intents: Intents, instance: string) => (since: number) =>
-  call(async () => {
-    const open: OpenIntent[] = [];
-    for await (const intent of intents.list({ created: { gte: since }, limit: 100 }))
-      if (OPEN.has(intent.status)) open.push(openIntent(intent, instance));
-    return open;
-  });
-
-/** Issue 71: at most `limit` intents created since `since` that Stripe canceled (a lapsed hold), newest first. */
-const listCanceledIntentsOf = (intents: Intents, instance: string) => (since: number, limit: number) =>
-  call(async () => {
-    const canceled: CanceledIntent[] = [];
-    for await (const intent of intents.list({ created: { gte: since }, limit: 100 })) {
-      if (intent.status !== "canceled") continue;
-      const { metadata } = openIntent(intent, instance);
-      canceled.push({ intentId: intent.id, ...(metadata ? { metadata } : {}) });
-      if (canceled.length >= limit) break;
-    }
-    return canceled;
-  });
-
-const STATUS = { requires_capture: "authorized", succeeded: "captured", canceled: "canceled" } as const;
-
-/** Issue 71: one page of the intents created since `since` (Stripe's list: newest first, `starting_after`). */
+/**
+ * Issue 71: one page of the intents created since `since` (Stripe's list: newest first,
+ * `starting_after`), this deployment's each in the service's words: the reconciliation's one listing.
+ */
 const listIntentsOf =
   (intents: Intents, instance: string) => (since: number, limit: number, after?: string) =>
     call(async () => {
       const window = { created: { gte: since }, limit, ...(after ? { starting_after: after } : {}) };
       const page = await intents.list(window);
-      // Issue 71: each of this deployment's in the service's words.
-      const ours = page.data.flatMap((intent): ProviderIntent[] => {
-        const { metadata } = openIntent(intent, instance);
-        const status = STATUS[intent.status as keyof typeof STATUS] ?? "pending";
-        const { id: intentId, amount_capturable: held, amount_received: received } = intent;
-        return metadata
-          ? [{ intentId, status, held, received, currency: intent.currency.toUpperCase(), metadata }]
-          : [];
-      });
+      const ours = page.data.flatMap((intent) => providerIntent(intent, instance) ?? []);
       const last = page.data.at(-1);
       return { intents: ours, ...(page.has_more && last ? { next: last.id } : {}) };
     });
@@ -321,51 +259,6 @@ const releaseOf = (intents: Intents) => async (intentId: string, idempotencyKey:
     intent.status === "canceled" ? { released: held } : undefined,
   );
 };
-
-/** The metadata key naming the step (its idempotency key) a refund or an off-session intent was made for (issue 71). */
-const STEP_KEY = "parking_step";
-
-/**
- * Issue 71: what a step makes at Stripe (a refund, an off-session charge or hold) is made once, even
- * after its idempotency key is pruned (24 hours, https://docs.stripe.com/idempotency): it carries
- * the step's key in its metadata and is looked up by it (`find`) before each try and after an
- * unclear answer; a retry later would otherwise make it a second time. A lookup that fails is
- * answered as it failed (tried again: nothing is made blind).
- */
-async function oncePerStep<T>(
-  find: () => Promise<ProviderOutcome<T> | undefined>,
-  make: () => Promise<ProviderOutcome<T>>,
-): Promise<ProviderOutcome<T>> {
-  const before = await find();
-  if (before) return before;
-  const made = await make();
-  if (made.ok || made.kind !== "retryable") return made;
-  return (await find()) ?? made;
-}
-
-/** A Search Query Language string value (https://docs.stripe.com/search#search-query-language): quoted, escaped. */
-const quoted = (value: string) => `'${value.replace(/[\\']/g, (c) => `\\${c}`)}'`;
-
-/**
- * The intent made for a step, by the step's key in its metadata, as `read` takes it (undefined: none
- * to count on, make one). Stripe's search (https://docs.stripe.com/api/payment_intents/search) may
- * lag a write by up to a minute, an hour in an outage: within the key's 24 hours the key answers for
- * it, and after them the search has it.
- */
-const intentFor =
-  <T>(
-    intents: Intents,
-    key: string,
-    read: (intent: Stripe.PaymentIntent) => ProviderOutcome<T> | undefined,
-  ) =>
-  async (): Promise<ProviderOutcome<T> | undefined> => {
-    const found = await call(() =>
-      intents.search({ query: `metadata['${STEP_KEY}']:${quoted(key)}`, limit: 1 }),
-    );
-    if (!found.ok) return found;
-    const intent = found.value.data[0];
-    return intent ? read(intent) : undefined;
-  };
 
 /**
  * Gives back part of a captured intent. Issue 71: a refund Stripe made but answered unclearly is
@@ -527,9 +420,9 @@ export function stripeProvider(client: Stripe, instance: string): PaymentProvide
     },
     saveCard: saveCardOf(client, instance),
     authorizeOffSession: authorizeOffSessionOf(intents, instance),
-    listOpenIntents: listOpenIntentsOf(intents, instance),
-    listCanceledIntents: listCanceledIntentsOf(intents, instance),
     listIntents: listIntentsOf(intents, instance),
+    retrieveIntent: (intentId) =>
+      call(async () => providerIntent(await intents.retrieve(intentId), instance)),
     capture: captureOf(intents),
     release: releaseOf(intents),
     refund: refundOf(client),
