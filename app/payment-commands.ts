@@ -76,5 +76,8 @@ export async function reconcileHoldsOnce(
 ): Promise<ReconcileOutcome | undefined> {
   const settings = paymentSagaSettings(config, eventStore, { logger });
   if (!settings) return undefined;
-  return reconcileHolds({ ...settings, logger, now: () => new Date().toISOString() }, { freshSeconds: 0 });
+  return reconcileHolds(
+    { ...settings, logger, now: () => new Date().toISOString() },
+    { freshSeconds: 0, pages: Number.POSITIVE_INFINITY },
+  );
 }

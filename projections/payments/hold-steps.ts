@@ -100,7 +100,7 @@ export async function holdBeforeStay(
 ): Promise<PlanResult> {
   const lot = { parkingLotId: plan.parkingLotId, reservationId: plan.reservationId };
   const payment = await deps.paymentState(plan.parkingLotId, plan.reservationId);
-  if (plan.deadline) return deadlinePassed(plan, payment, helpers);
+  if (plan.deadline) return deadlinePassed(plan, payment, deps, helpers);
   if (payment.kind !== "open" || payment.status !== "saved" || payment.settled || !plan.method) return "done";
   const customer = plan.customer ? await helpers.customerOf(plan.customer) : undefined;
   if (customer && !customer.ok) return helpers.failed(customer, plan);
@@ -139,25 +139,34 @@ export async function holdBeforeStay(
 }
 
 /**
- * Issue 71: the stay's start came while the hold still waited for its customer: the intent no one
- * completed is canceled at the provider (so it can no longer be; a retry asks the same), then the
- * payment fails (`authentication_required`): the booking is canceled, its spot released.
+ * Issue 71: the stay's start came while the hold still waited for its customer: the payment fails
+ * (`authentication_required`: the booking is canceled, its spot released), then the intent no one
+ * completed is canceled at the provider (a retry asks the same). The race with the customer
+ * completing it at that moment is decided by the payment's stream (its expected revision): an
+ * authorization recorded first stands (the failure records nothing, the hold is kept); a failure
+ * recorded first refuses the authorization that comes after, whose hold the webhook route releases.
  */
 async function deadlinePassed(
   plan: HoldPlan,
   payment: PaymentState,
+  deps: HoldDeps,
   helpers: HoldHelpers,
 ): Promise<PlanResult> {
-  if (payment.kind !== "open" || payment.status !== "action-required" || payment.settled || !payment.action)
-    return "done";
+  if (payment.kind !== "open" || payment.settled || !payment.action) return "done";
   const lot = { parkingLotId: plan.parkingLotId, reservationId: plan.reservationId };
   const cause = { correlationId: plan.correlationId, causationId: plan.eventId };
-  const released = await helpers.release(
-    { ...lot, intentId: payment.action.intentId },
-    stepKey(plan.eventId, "release"),
-    cause,
-  );
-  if (released !== "done") return released;
-  const message = "The customer did not complete the authentication the card asked for before the stay.";
-  return helpers.failed({ ok: false, kind: "declined", code: "authentication_required", message }, plan);
+  let after: PaymentState = payment;
+  if (payment.status === "action-required") {
+    const message = "The customer did not complete the authentication the card asked for before the stay.";
+    const failed = await helpers.failed(
+      { ok: false, kind: "declined", code: "authentication_required", message },
+      plan,
+    );
+    if (failed !== "done") return failed;
+    after = await deps.paymentState(plan.parkingLotId, plan.reservationId);
+  }
+  const { intentId } = payment.action;
+  if (after.kind !== "open" || after.status !== "failed" || after.releasedIntents.includes(intentId))
+    return "done";
+  return helpers.release({ ...lot, intentId }, stepKey(plan.eventId, "release"), cause);
 }

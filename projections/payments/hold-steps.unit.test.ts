@@ -152,7 +152,7 @@ describe("a saved card's hold before the stay that asks for its customer", () =>
     expect(h.state()).toMatchObject({ status: "action-required", authorized: 0 });
   });
 
-  it("at its deadline, still waiting: the intent is released at the provider, then the payment fails (authentication_required)", async () => {
+  it("at its deadline, still waiting: the payment fails (authentication_required), then the intent is released at the provider", async () => {
     const h = harness(asksCustomer);
     await runPlan(hold, h.deps);
     h.at(STARTS);
@@ -160,10 +160,10 @@ describe("a saved card's hold before the stay that asks for its customer", () =>
     expect(h.calls).toEqual(["authorize 5000 parking:h1:authorize", "release pi_2 parking:a1:release"]);
     expect(h.facts.map((e) => e.type)).toEqual([
       "PaymentActionRequired",
-      "PaymentIntentReleased",
       "PaymentFailed",
+      "PaymentIntentReleased",
     ]);
-    expect(h.facts[2]?.data).toMatchObject({
+    expect(h.facts[1]?.data).toMatchObject({
       reason: "declined",
       code: "authentication_required",
       failedAt: STARTS,
@@ -187,5 +187,58 @@ describe("a saved card's hold before the stay that asks for its customer", () =>
     expect(await runPlan(deadline, h.deps)).toBe("done");
     expect(h.state()).toMatchObject({ status: "authorized", intentId: "pi_2", authorized: 5000 });
     expect(h.calls).toEqual(["authorize 5000 parking:h1:authorize"]);
+  });
+
+  it("the customer completing it at the deadline's moment: whichever the payment's stream records first decides, and no hold is kept for a failed payment nor released under an authorized one (issue 71)", async () => {
+    const webhook = {
+      type: "AuthorizePayment",
+      ...ids,
+      intentId: "pi_2",
+      amount: 5000,
+      currency: "KRW",
+      now: STARTS,
+    } as const;
+    // The customer's completion (its webhook's AuthorizePayment) lands just before each of the
+    // deadline plan's moves: its provider call, its command.
+    for (const point of ["release", "command"] as const) {
+      const h = harness(asksCustomer);
+      await runPlan(hold, h.deps);
+      h.at(STARTS);
+      let completed = false;
+      const complete = async () => {
+        if (completed) return;
+        completed = true;
+        await h.deps.send(webhook, { correlationId: "c2", causationId: "w1" });
+      };
+      const release = h.deps.provider.release;
+      const racing: StepDeps = {
+        ...h.deps,
+        provider: {
+          ...h.deps.provider,
+          release: async (intentId, key) => {
+            if (point === "release") await complete();
+            return release(intentId, key);
+          },
+        },
+        send: async (command, cause) => {
+          if (point === "command") await complete();
+          return h.deps.send(command, cause);
+        },
+      };
+      expect(await runPlan(deadline, racing)).toBe("done");
+      const released = h.calls.includes("release pi_2 parking:a1:release");
+      const types = h.facts.map((e) => e.type);
+      const state = h.state();
+      if (state.kind === "open" && state.status === "authorized") {
+        // The authorization came first: it stands, its hold kept at the provider.
+        expect(released, point).toBe(false);
+        expect(types, point).not.toContain("PaymentFailed");
+      } else {
+        // The failure came first: the authorization after it is refused, the intent released.
+        expect(state, point).toMatchObject({ status: "failed" });
+        expect(released, point).toBe(true);
+        expect(types, point).not.toContain("PaymentAuthorized");
+      }
+    }
   });
 });

@@ -121,6 +121,10 @@ export async function ledgerOps(
     });
   // A batch handled again after a crash applies nothing twice: only events a ledger has not seen.
   const unseen = touched.filter((e) => !kept.get(reservationOf(e))?.seen.has(e.id));
+  // Issue 71: the lot beside each ledger, so the reconciliation finds the payments not final.
+  const lots = new Map(
+    touched.map((e) => [reservationOf(e), (e.event.data as { parkingLotId: string }).parkingLotId]),
+  );
   const added = ledgersOf(unseen);
   for (const e of unseen) kept.get(reservationOf(e))?.seen.add(e.id);
   // A ledger is a sum of its events (facts in order, pending added, ended once any end): the kept
@@ -141,6 +145,7 @@ export async function ledgerOps(
   return [...ledgers].map(([id, ledger]) => {
     const problems = ledgerProblemsOf(ledger);
     const document = {
+      parkingLotId: lots.get(id),
       facts: ledger.facts,
       pending: ledger.pending,
       ended: ledger.ended,

@@ -92,8 +92,6 @@ export function paymentSaga(settings: PaymentSagaSettings | undefined): Reactor 
   let gaugedAt = 0;
   let reconciledAt = Date.now();
   const outage: { current?: Outage } = {};
-  /** Issue 71: where the reconciliation's comparison with the provider goes on next round. */
-  const cursor: { at?: string } = {};
   const ensureIndexes = async (store: DocumentStore) => {
     if (indexed) return;
     await store.ensureIndexes(PAYMENT_PLANS, PLAN_INDEXES);
@@ -133,9 +131,8 @@ export function paymentSaga(settings: PaymentSagaSettings | undefined): Reactor 
         await runDue(context, settings, outage);
         if (Date.now() - reconciledAt >= (settings.reconcileEveryMs ?? RECONCILE_EVERY_MS)) {
           reconciledAt = Date.now();
-          await reconcileHolds(stepDepsOf(context, settings), cursor.at ? { cursor: cursor.at } : {})
+          await reconcileHolds({ ...stepDepsOf(context, settings), store: context.documentStore })
             .then((outcome) => {
-              cursor.at = outcome.cursor;
               for (const [repair, count] of Object.entries(outcome.repaired))
                 context.metrics?.paymentRepairs.inc({ repair }, count);
             })

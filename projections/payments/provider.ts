@@ -54,25 +54,6 @@ export interface RefundAbout {
   readonly reason: string;
 }
 
-/** An intent at the provider not captured nor canceled yet, with what it holds. */
-export interface OpenIntent {
-  readonly intentId: string;
-  /** `authorized` holds money; `pending` waits for a payment method, a confirmation or 3-D Secure. */
-  readonly status: "authorized" | "pending";
-  readonly held: number;
-  readonly currency: string;
-  /** When it was created (epoch seconds). */
-  readonly created: number;
-  /** The booking the intent's metadata names (absent: not one of this service's). */
-  readonly metadata?: PaymentMetadata;
-}
-
-/** An intent the provider canceled, and the booking its metadata names (absent: not this service's). */
-export interface CanceledIntent {
-  readonly intentId: string;
-  readonly metadata?: PaymentMetadata;
-}
-
 /** Issue 71: an intent of this service's at the provider, as the reconciliation compares it with its payment. */
 export interface ProviderIntent {
   readonly intentId: string;
@@ -81,6 +62,8 @@ export interface ProviderIntent {
   readonly held: number;
   readonly received: number;
   readonly currency: string;
+  /** When it was created (epoch seconds). */
+  readonly created: number;
   readonly metadata: PaymentMetadata;
 }
 
@@ -156,20 +139,15 @@ export interface PaymentProvider {
     paymentMethod: string,
     idempotencyKey: string,
   ): Promise<ProviderOutcome<Authorization>>;
-  /** The intents created since `since` (epoch seconds) still open (neither captured nor canceled). */
-  listOpenIntents(since: number): Promise<ProviderOutcome<OpenIntent[]>>;
   /**
-   * Issue 71: the intents created since `since` that the provider canceled (a hold that lapsed, or
-   * one canceled there), newest first, at most `limit`; only this service's carry `metadata`.
-   * Absent: a provider whose holds never lapse (PAYMENTS=none).
-   */
-  listCanceledIntents?(since: number, limit: number): Promise<ProviderOutcome<CanceledIntent[]>>;
-  /**
-   * Issue 71: one page (at most `limit`) of the intents created since `since`, newest first, from
-   * after the intent `after` (a page's `next`); only this service's are in `intents`. Absent: a
-   * provider with nothing to reconcile (PAYMENTS=none).
+   * Issue 71: one page (at most `limit`) of the intents created since `since` (epoch seconds), newest
+   * first, from after the intent `after` (a page's `next`), whatever their status; only this
+   * service's are in `intents`. The reconciliation's one listing. Absent: a provider with nothing
+   * to reconcile (PAYMENTS=none).
    */
   listIntents?(since: number, limit: number, after?: string): Promise<ProviderOutcome<IntentPage>>;
+  /** Issue 71: one intent as it stands now (undefined: not this service's). Absent: PAYMENTS=none. */
+  retrieveIntent?(intentId: string): Promise<ProviderOutcome<ProviderIntent | undefined>>;
   /**
    * Takes `amount` (at most what is held) of an authorization; the rest is released. `lapsed`: the
    * authorization ran out before (nothing held any more).
@@ -258,7 +236,6 @@ export const noPaymentProvider: PaymentProvider = {
     },
   }),
   confirm: async (intentId) => ({ ok: true, value: { intentId, status: "authorized", amount: 0 } }),
-  listOpenIntents: async () => ({ ok: true, value: [] }),
   capture: async (_intentId, amount) => ({ ok: true, value: { captured: amount } }),
   release: async () => ({ ok: true, value: { released: 0 } }),
   refund: async (_intentId, amount, idempotencyKey) => ({

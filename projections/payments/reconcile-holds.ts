@@ -1,18 +1,30 @@
+import type { Document, DocumentStore } from "../../document-store/port.js";
 import type { Logger } from "../../platform/logger.js";
 import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
 import { awaitingPayment } from "../../write-side/parking-lot/payments.js";
 import { intentInUse, type PaymentState } from "../../write-side/payment/payment.js";
 import { repairsOf } from "../../write-side/payment/payment-process.js";
+import { PAYMENT_LEDGERS } from "./ledger-watch.js";
 import { type PaymentCommand, type PaymentCommandSender, releaseIntent } from "./payment-steps.js";
-import { CARD_HOLD_LIFETIME_SECONDS, type OpenIntent, type PaymentProvider } from "./provider.js";
+import { CARD_HOLD_LIFETIME_SECONDS, type PaymentProvider, type ProviderIntent } from "./provider.js";
 
 /**
- * The reconciliation of the provider's open intents with the lots (issue 47): every intent created
- * in the last eight days (an authorization lapses after seven) and still open (neither captured nor
- * canceled) that carries this service's metadata and that no booking counts on (write-side's
- * `intentInUse`: the intent a pending booking recorded, or the authorized one its settlement has
- * not finished with) is canceled, and the release recorded on the lot (PaymentIntentReleased,
- * `reconciliation`). Hourly on the payments process manager; `replay reconcile-holds` on demand.
+ * The reconciliation of the provider's intents with the payments (issues 47 and 71), hourly on the
+ * payments process manager and on demand (`replay reconcile-holds`). Each intent of this deployment
+ * is compared with the payment of the booking its metadata names (`compare`):
+ * - one still open (neither captured nor canceled) that no booking counts on (write-side's
+ *   `intentInUse`) is canceled, the release recorded (PaymentIntentReleased, `reconciliation`);
+ * - one the provider canceled while the payment counts on it unsettled is recorded lapsed
+ *   (RecordHoldLapsed, `reconciliation`): no view reads `authorized` for money not held;
+ * - what else the payment misses of what the provider did (write-side's `repairsOf`: an
+ *   authorization whose word was lost, a capture applied though it was recorded failed) is sent
+ *   through the payment's decider, each repair logged.
+ * Two walks feed it, each bounded per round and going on from a cursor kept in the document store
+ * (RECONCILIATION, beside the process manager's plans), so a restart continues where it stopped:
+ * the provider's intents of the last eight days (a hold lapses after seven), a page at a time (the
+ * provider's one listing), which finds intents no payment knows; and every payment not final (its
+ * ledger not ended, a step under way, or its books broken: PAYMENT_LEDGERS), its intent retrieved,
+ * however old.
  */
 export interface ReconcileDeps {
   readonly provider: PaymentProvider;
@@ -22,6 +34,20 @@ export interface ReconcileDeps {
   readonly lotState: (parkingLotId: string) => Promise<ParkingLotState>;
   /** A reservation's payment, as its own stream holds it (issue 48). */
   readonly paymentState: (parkingLotId: string, reservationId: string) => Promise<PaymentState>;
+  /**
+   * Issue 71: the process manager's store: the walks' cursors and the payments' ledgers. Absent (the
+   * CLI): the provider's intents are walked from the start, the payments not at all.
+   */
+  readonly store?: DocumentStore;
+}
+
+export interface ReconcileOptions {
+  /** A pending intent younger than this (seconds) is left for the next round (FRESH_SECONDS). */
+  readonly freshSeconds?: number;
+  /** Pages of the provider's intents per round (PAGES_PER_ROUND; Infinity: to the end). */
+  readonly pages?: number;
+  /** Intents per page, and payments per round (PAGE_SIZE). */
+  readonly pageSize?: number;
 }
 
 export interface ReconcileOutcome {
@@ -35,130 +61,177 @@ export interface ReconcileOutcome {
   readonly lapsed: number;
   /** Issue 71: what the provider did that the payments missed, recorded (by the command sent). */
   readonly repaired: Readonly<Record<string, number>>;
-  /** Issue 71: the intent the next round's comparison goes on after (absent: it starts over). */
-  readonly cursor?: string;
+  /** Issue 71: payments not final compared with their intents this round. */
+  readonly payments: number;
+}
+
+/** Issue 71: where the walks go on next round (absent: from the start), one document in the store. */
+export const RECONCILIATION = "payment_reconciliation";
+const CURSOR_ID = "cursor";
+interface Cursor {
+  /** The provider's intent the next page lists after. */
+  readonly intentsAfter?: string;
+  /** The payment (reservation id) the next round's payments come after. */
+  readonly paymentsAfter?: string;
 }
 
 /** A hold's lifetime and a day: every intent that may still hold money, or has just lapsed. */
 const LOOKBACK_SECONDS = CARD_HOLD_LIFETIME_SECONDS + 24 * 3600;
-/** Issue 71: at most this many canceled intents are compared with their payments per round (bounded work). */
-export const CANCELED_PER_ROUND = 200;
-
-/**
- * Issue 71: the canceled intents of the lookback (a hold lapses seven days after it was made,
- * within it) compared with the payments that count on them: an authorization the provider let go
- * before its settlement is recorded through the payment's decider (RecordHoldLapsed,
- * `reconciliation`: audited, once), so no view reads `authorized` for money not held, even when
- * the webhook was lost.
- */
-async function recordLapsedHolds(deps: ReconcileDeps, since: number): Promise<number> {
-  const listed = await deps.provider.listCanceledIntents?.(since, CANCELED_PER_ROUND);
-  if (!listed) return 0;
-  if (!listed.ok) throw new Error(`listing the provider's canceled intents failed: ${listed.message}`);
-  let lapsed = 0;
-  for (const { intentId, metadata } of listed.value) {
-    if (!metadata) continue; // not this deployment's
-    const payment = await deps.paymentState(metadata.parkingLotId, metadata.reservationId);
-    if (payment.kind !== "open" || payment.status !== "authorized" || payment.intentId !== intentId) continue;
-    if (payment.settled || payment.lapsedAt !== undefined) continue;
-    const cause = { correlationId: `reconcile:${intentId}`, causationId: `reconcile:${intentId}:lapsed` };
-    const command = { type: "RecordHoldLapsed", ...metadata, intentId, because: "reconciliation" } as const;
-    const sent = await deps.send({ ...command, now: deps.now() }, cause);
-    if (sent.ok && sent.recorded) lapsed++;
-  }
-  return lapsed;
-}
-/** Issue 71: at most this many of the provider's intents are compared with their payments per round. */
-export const COMPARED_PER_ROUND = 100;
-
-/**
- * Issue 71: the provider's state is the truth after an unclear answer. A round compares one page of
- * the provider's intents of the lookback (from after `cursor`, where the last round stopped: bounded
- * work, resumable) with the payments that count on them, and sends what each payment misses
- * (write-side's `repairsOf`: an authorization whose word was lost, a capture applied though it
- * was recorded failed) through the payment's decider, each repair logged.
- */
-async function repairFromProvider(
-  deps: ReconcileDeps,
-  since: number,
-  cursor: string | undefined,
-  lotState: (parkingLotId: string) => Promise<ParkingLotState>,
-): Promise<Pick<ReconcileOutcome, "repaired" | "cursor">> {
-  const listed = await deps.provider.listIntents?.(since, COMPARED_PER_ROUND, cursor);
-  if (!listed) return { repaired: {} };
-  if (!listed.ok) throw new Error(`listing the provider's intents failed: ${listed.message}`);
-  const repaired: Record<string, number> = {};
-  for (const intent of listed.value.intents) {
-    const { parkingLotId, reservationId } = intent.metadata;
-    const payment = await deps.paymentState(parkingLotId, reservationId);
-    const waits = payment.kind === "open" && payment.status === "pending";
-    const awaiting = waits && awaitingPayment(await lotState(parkingLotId), reservationId);
-    for (const repair of repairsOf(payment, awaiting, intent)) {
-      const kind = repair.type === "AuthorizePayment" ? "authorized" : `${repair.step}d`;
-      const cause = {
-        correlationId: `reconcile:${intent.intentId}`,
-        causationId: `reconcile:${intent.intentId}:${kind}`,
-      };
-      const sent = await deps.send({ ...repair, now: deps.now() } as PaymentCommand, cause);
-      if (!sent.ok || !sent.recorded) continue;
-      repaired[kind] = (repaired[kind] ?? 0) + 1;
-      deps.logger.warn(
-        { ...intent.metadata, intentId: intent.intentId, repair: kind, provider: intent.status },
-        "the reconciliation recorded what the provider did",
-      );
-    }
-  }
-  return { repaired, ...(listed.value.next ? { cursor: listed.value.next } : {}) };
-}
-
+/** Issue 71: per round, at most this many pages of the provider's intents, and payments, of PAGE_SIZE. */
+export const PAGES_PER_ROUND = 10;
+export const PAGE_SIZE = 100;
 /**
  * A pending intent younger than this may be one the process manager has just created and not yet
  * recorded on its lot: left for the next round. An authorized one is always recorded first.
  */
 const FRESH_SECONDS = 600;
 
+type Counts = { open: number; released: number; failed: number; lapsed: number; payments: number };
+
+/** One round's comparing: its deps, its counts, the lots read once each, the fresh bound. */
+interface Round {
+  readonly deps: ReconcileDeps;
+  readonly counts: Counts;
+  readonly repaired: Record<string, number>;
+  readonly lots: Map<string, Promise<ParkingLotState>>;
+  readonly fresh: number;
+}
+
+const cause = (intentId: string, kind: string) => ({
+  correlationId: `reconcile:${intentId}`,
+  causationId: `reconcile:${intentId}:${kind}`,
+});
+
+/** Sends a command of the reconciliation's, answering whether it recorded anything. */
+async function recorded(round: Round, command: PaymentCommand, intentId: string, kind: string) {
+  const sent = await round.deps.send(
+    { ...command, now: round.deps.now() } as PaymentCommand,
+    cause(intentId, kind),
+  );
+  return sent.ok && sent.recorded;
+}
+
+/** One intent of this deployment's compared with the payment its metadata names (see above). */
+async function compare(round: Round, intent: ProviderIntent): Promise<void> {
+  const { deps, counts } = round;
+  const { parkingLotId, reservationId } = intent.metadata;
+  const { intentId } = intent;
+  const lot =
+    round.lots.get(parkingLotId) ??
+    (round.lots.set(parkingLotId, deps.lotState(parkingLotId)).get(parkingLotId) as Promise<ParkingLotState>);
+  const awaiting = awaitingPayment(await lot, reservationId);
+  const payment = await deps.paymentState(parkingLotId, reservationId);
+  const open = intent.status === "pending" || intent.status === "authorized";
+  if (open) counts.open++;
+  if (open && !intentInUse(payment, awaiting, intentId)) {
+    if (intent.status === "pending" && intent.created > round.fresh) return;
+    const key = `parking:reconcile:${intentId}:void`;
+    const ids = { intentId, parkingLotId, reservationId };
+    const result = await releaseIntent(ids, "reconciliation", key, deps, cause(intentId, "void"));
+    if (result === "done") counts.released++;
+    else counts.failed++;
+    return;
+  }
+  if (intent.status === "canceled") {
+    const command = { type: "RecordHoldLapsed", ...intent.metadata, intentId, because: "reconciliation" };
+    if (lapses(payment, intentId) && (await recorded(round, command as PaymentCommand, intentId, "lapsed")))
+      counts.lapsed++;
+    return;
+  }
+  for (const repair of repairsOf(payment, awaiting, intent)) {
+    const kind = repair.type === "AuthorizePayment" ? "authorized" : `${repair.step}d`;
+    if (!(await recorded(round, repair as PaymentCommand, intentId, kind))) continue;
+    round.repaired[kind] = (round.repaired[kind] ?? 0) + 1;
+    deps.logger.warn(
+      { ...intent.metadata, intentId, repair: kind, provider: intent.status },
+      "the reconciliation recorded what the provider did",
+    );
+  }
+}
+
+/** Whether the payment counts, unsettled, on the authorization the provider canceled. */
+const lapses = (payment: PaymentState, intentId: string): boolean =>
+  payment.kind === "open" &&
+  payment.status === "authorized" &&
+  payment.intentId === intentId &&
+  !payment.settled &&
+  payment.lapsedAt === undefined;
+
+/** The provider's intents of the lookback, at most `pages` pages from `after`; where the next round goes on. */
+async function walkIntents(
+  round: Round,
+  options: ReconcileOptions,
+  after: string | undefined,
+  keep: (after: string | undefined) => Promise<void>,
+): Promise<void> {
+  const { provider, now } = round.deps;
+  if (!provider.listIntents) return;
+  const since = Math.floor(Date.parse(now()) / 1000) - LOOKBACK_SECONDS;
+  let next = after;
+  for (let page = 0; page < (options.pages ?? PAGES_PER_ROUND); page++) {
+    const listed = await provider.listIntents(since, options.pageSize ?? PAGE_SIZE, next);
+    if (!listed.ok) throw new Error(`listing the provider's intents failed: ${listed.message}`);
+    for (const intent of listed.value.intents) await compare(round, intent);
+    next = listed.value.next;
+    await keep(next);
+    if (next === undefined) return;
+  }
+}
+
+/** Every payment not final, by its ledger: the watch's (ledger-watch.ts) not ended, under way or broken. */
+const NOT_FINAL = { $or: [{ ended: false }, { pending: { $gt: 0 } }, { violations: { $gt: 0 } }] };
+
+/** At most a page of the payments not final after `after`, each compared with its intent as it stands now. */
+async function walkPayments(round: Round, store: DocumentStore, pageSize: number, after?: string) {
+  const { provider, paymentState } = round.deps;
+  if (!provider.retrieveIntent) return undefined;
+  const filter = after === undefined ? NOT_FINAL : { ...NOT_FINAL, _id: { $gt: after } };
+  const ledgers = await store.find<{ _id: string; parkingLotId?: string }>(PAYMENT_LEDGERS, filter, {
+    sort: { _id: 1 },
+    limit: pageSize,
+  });
+  for (const { _id: reservationId, parkingLotId } of ledgers) {
+    const payment = await paymentState(parkingLotId ?? "", reservationId);
+    if (payment.kind !== "open" || payment.intentId === undefined) continue;
+    const found = await provider.retrieveIntent(payment.intentId);
+    if (!found.ok) throw new Error(`retrieving the provider's intent failed: ${found.message}`);
+    round.counts.payments++;
+    if (found.value) await compare(round, found.value);
+  }
+  return ledgers.length === pageSize ? ledgers.at(-1)?._id : undefined;
+}
+
 export async function reconcileHolds(
   deps: ReconcileDeps,
-  options: { readonly freshSeconds?: number; readonly cursor?: string } = {},
+  options: ReconcileOptions = {},
 ): Promise<ReconcileOutcome> {
+  const { store } = deps;
   const nowSeconds = Math.floor(Date.parse(deps.now()) / 1000);
-  const listed = await deps.provider.listOpenIntents(nowSeconds - LOOKBACK_SECONDS);
-  if (!listed.ok) throw new Error(`listing the provider's open intents failed: ${listed.message}`);
-  const ours = listed.value.filter(
-    (i): i is OpenIntent & { metadata: NonNullable<OpenIntent["metadata"]> } => i.metadata !== undefined,
-  );
-  const fresh = nowSeconds - (options.freshSeconds ?? FRESH_SECONDS);
-  const lots = new Map<string, Promise<ParkingLotState>>();
-  let released = 0;
-  let failed = 0;
-  for (const intent of ours) {
-    const { parkingLotId, reservationId } = intent.metadata;
-    if (intent.status === "pending" && intent.created > fresh) continue;
-    if (!lots.has(parkingLotId)) lots.set(parkingLotId, deps.lotState(parkingLotId));
-    const lot = await (lots.get(parkingLotId) as Promise<ParkingLotState>);
-    const awaiting = awaitingPayment(lot, reservationId);
-    if (intentInUse(await deps.paymentState(parkingLotId, reservationId), awaiting, intent.intentId))
-      continue;
-    const key = `parking:reconcile:${intent.intentId}:void`;
-    const cause = {
-      correlationId: `reconcile:${intent.intentId}`,
-      causationId: `reconcile:${intent.intentId}`,
-    };
-    const result = await releaseIntent(
-      { intentId: intent.intentId, parkingLotId, reservationId },
-      "reconciliation",
-      key,
-      deps,
-      cause,
+  const round: Round = {
+    deps,
+    counts: { open: 0, released: 0, failed: 0, lapsed: 0, payments: 0 },
+    repaired: {},
+    lots: new Map(),
+    fresh: nowSeconds - (options.freshSeconds ?? FRESH_SECONDS),
+  };
+  let cursor: Cursor =
+    (store ? await store.findById<Document & Cursor>(RECONCILIATION, CURSOR_ID) : null) ?? {};
+  const keep = async (next: Cursor) => {
+    cursor = next;
+    const document = Object.fromEntries(Object.entries(next).filter(([, v]) => v !== undefined));
+    await store?.write([{ op: "replace", collection: RECONCILIATION, id: CURSOR_ID, document }]);
+  };
+  await walkIntents(round, options, cursor.intentsAfter, (intentsAfter) => keep({ ...cursor, intentsAfter }));
+  if (store) {
+    const paymentsAfter = await walkPayments(
+      round,
+      store,
+      options.pageSize ?? PAGE_SIZE,
+      cursor.paymentsAfter,
     );
-    if (result === "done") released++;
-    else failed++;
+    await keep({ ...cursor, paymentsAfter });
   }
-  const lapsed = await recordLapsedHolds(deps, nowSeconds - LOOKBACK_SECONDS);
-  const lotOf = (id: string) =>
-    lots.get(id) ?? (lots.set(id, deps.lotState(id)).get(id) as Promise<ParkingLotState>);
-  const repairs = await repairFromProvider(deps, nowSeconds - LOOKBACK_SECONDS, options.cursor, lotOf);
-  const outcome = { open: ours.length, released, failed, lapsed, ...repairs };
-  deps.logger.info(outcome, "reconciled the provider's open intents with the lots");
+  const outcome = { ...round.counts, repaired: round.repaired };
+  deps.logger.info(outcome, "reconciled the provider's intents and the payments not final");
   return outcome;
 }

@@ -1,12 +1,17 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MemoryDocumentStore } from "../../document-store/memory/memory-document-store.js";
+import type { DocumentStore } from "../../document-store/port.js";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { commandContext, paidLotHandler, runAccepted, runThenSettle } from "../../test-support/paid-lot.js";
+import { paymentFactsOf } from "../../test-support/payment-log.js";
 import { tempDataDir } from "../../test-support/service.js";
 import { type StripeServer, startStripeServer } from "../../test-support/stripe/server.js";
 import type { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
-import { reconcileHolds } from "./reconcile-holds.js";
+import { ledgerOps } from "./ledger-watch.js";
+import type { PaymentProvider } from "./provider.js";
+import { type ReconcileDeps, reconcileHolds } from "./reconcile-holds.js";
 import { stripeClient, stripeProvider } from "./stripe-provider.js";
 
 /**
@@ -58,23 +63,22 @@ afterAll(async () => {
   remove();
 });
 
-const reconcile = (now: string) =>
-  reconcileHolds(
-    {
-      provider: provider(),
-      send: async (command, cause) => {
-        const outcome = await handler.handle(command, { ...commandContext(), ...cause });
-        return outcome.ok
-          ? { ok: true, recorded: outcome.events.length > 0 }
-          : { ok: false, code: outcome.rejection.code };
-      },
-      logger: silent,
-      now: () => now,
-      lotState: (id) => handler.stateOf(id),
-      paymentState: (id, reservationId) => handler.paymentStateOf(id, reservationId),
-    },
-    { freshSeconds: 0 },
-  );
+const deps = (now: string, paying: PaymentProvider = provider(), docs?: DocumentStore): ReconcileDeps => ({
+  provider: paying,
+  send: async (command, cause) => {
+    const outcome = await handler.handle(command, { ...commandContext(), ...cause });
+    return outcome.ok
+      ? { ok: true, recorded: outcome.events.length > 0 }
+      : { ok: false, code: outcome.rejection.code };
+  },
+  logger: silent,
+  now: () => now,
+  lotState: (id) => handler.stateOf(id),
+  paymentState: (id, reservationId) => handler.paymentStateOf(id, reservationId),
+  ...(docs ? { store: docs } : {}),
+});
+
+const reconcile = (now: string) => reconcileHolds(deps(now), { freshSeconds: 0 });
 
 /** A booking of minutes 60-120 with a saved card, its intent created (and confirmed: `confirm`) at Stripe. */
 async function booked(reservationId: string, confirm: boolean): Promise<string> {
@@ -167,6 +171,72 @@ describe("the reconciliation takes the provider's state as the truth (issue 71)"
     expect(await handler.paymentStateOf(LOT, id)).toMatchObject({ status: "pending" });
     expect((await reconcile(at(3))).repaired).toEqual({ authorized: 1 });
     expect(await handler.paymentStateOf(LOT, id)).toMatchObject({ status: "authorized", authorized: 6000 });
+  });
+
+  it("keeps where it stopped in the document store: a restarted process goes on from there, not from the start", async () => {
+    const docs = new MemoryDocumentStore();
+    const afters: (string | undefined)[] = [];
+    // Each round a new process: a new provider, the same store.
+    const round = async () => {
+      const stripeNow = provider();
+      const listIntents: PaymentProvider["listIntents"] = (since, limit, after) => {
+        afters.push(after);
+        return (stripeNow.listIntents as NonNullable<PaymentProvider["listIntents"]>)(since, limit, after);
+      };
+      return reconcileHolds(deps(at(200), { ...stripeNow, listIntents }, docs), {
+        freshSeconds: 0,
+        pages: 1,
+        pageSize: 1,
+      });
+    };
+    await round();
+    await round();
+    const newest = stripe.ledger().intents.at(-1)?.id;
+    expect(afters).toEqual([undefined, newest]);
+  });
+
+  it("compares every payment not final, however old: a hold lapsed nine days after it was made, its webhook lost, is recorded lapsed", async () => {
+    const id = "truth-old";
+    const about = { parkingLotId: LOT, reservationId: id };
+    const intentId = await booked(id, true);
+    await runAccepted(handler, {
+      type: "AuthorizePayment",
+      ...about,
+      intentId,
+      amount: 6000,
+      currency: "KRW",
+      now: at(2),
+    });
+    // The payments' ledgers, as the process manager's ledger watch keeps them in its store.
+    const docs = new MemoryDocumentStore();
+    const events = [];
+    for await (const e of store.readAll()) events.push(e);
+    const facts = paymentFactsOf(events).filter(
+      (e) => (e.event.data as { reservationId: string }).reservationId === id,
+    );
+    await docs.write(await ledgerOps(facts, docs));
+    const nineDays = 9 * 24 * 3_600_000;
+    stripe.advanceClock(nineDays);
+    try {
+      expect(stripe.ledger().intents.find((i) => i.id === intentId)).toMatchObject({
+        status: "canceled",
+        held: 0,
+      });
+      // Stripe's clock: the intent was made before the eight days the provider's list covers.
+      const outcome = await reconcileHolds(
+        deps(new Date(Date.now() + nineDays).toISOString(), provider(), docs),
+        {
+          freshSeconds: 0,
+        },
+      );
+      expect(outcome).toMatchObject({ lapsed: 1, payments: 1 });
+      expect(await handler.paymentStateOf(LOT, id)).toMatchObject({
+        status: "authorized",
+        lapsedAt: expect.any(String),
+      });
+    } finally {
+      stripe.advanceClock(-nineDays);
+    }
   });
 
   it("was held to Stripe's contract", () => {

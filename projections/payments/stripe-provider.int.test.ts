@@ -51,7 +51,7 @@ describe("the Stripe provider", () => {
     });
   });
 
-  it("names its deployment on every intent, and lists another deployment's on the same account as no booking's", async () => {
+  it("names its deployment on every intent, and lists none of another deployment's on the same account", async () => {
     const staging = stripeProvider(
       stripeClient({ secretKey: "sk_test_payments_core", apiBase: server.url }),
       "staging",
@@ -74,16 +74,16 @@ describe("the Stripe provider", () => {
     expect(server.ledger().intents.find((i) => i.id === theirs.value.intentId)?.metadata).toMatchObject({
       parking_instance: "staging",
     });
-    const open = await provider.listOpenIntents(0);
-    if (!open.ok) throw new Error("no list");
-    const listed = (id: string) => open.value.find((i) => i.intentId === id);
-    expect(listed(ours.value.intentId)?.metadata).toEqual({
-      reservationId: "res-ours",
-      parkingLotId: "lot-1",
+    const open = await provider.listIntents?.(0, 100);
+    if (!open?.ok) throw new Error("no list");
+    const listed = (id: string) => open.value.intents.find((i) => i.intentId === id);
+    expect(listed(ours.value.intentId)).toMatchObject({
+      status: "authorized",
+      metadata: { reservationId: "res-ours", parkingLotId: "lot-1" },
     });
-    // Listed (it is open), but as no booking's: the reconciliation leaves what it cannot name alone.
-    expect(listed(theirs.value.intentId)).toBeDefined();
-    expect(listed(theirs.value.intentId)?.metadata).toBeUndefined();
+    // Not listed: the reconciliation leaves what it cannot name alone.
+    expect(listed(theirs.value.intentId)).toBeUndefined();
+    expect(await provider.retrieveIntent?.(theirs.value.intentId)).toEqual({ ok: true, value: undefined });
     // Issue 71: nor one naming no instance (another application on the account), whatever it claims.
     const unnamed = await stripeClient({
       secretKey: "sk_test_other_app",
@@ -97,10 +97,10 @@ describe("the Stripe provider", () => {
       confirm: true,
       metadata: { reservationId: "res-ours", parkingLotId: "lot-1" },
     });
-    const again = await provider.listOpenIntents(0);
-    if (!again.ok) throw new Error("no list");
-    expect(again.value.find((i) => i.intentId === unnamed.id)).toMatchObject({ status: "authorized" });
-    expect(again.value.find((i) => i.intentId === unnamed.id)?.metadata).toBeUndefined();
+    const again = await provider.listIntents?.(0, 100);
+    if (!again?.ok) throw new Error("no list");
+    expect(again.value.intents.find((i) => i.intentId === unnamed.id)).toBeUndefined();
+    expect(again.value.intents.find((i) => i.intentId === ours.value.intentId)).toBeDefined();
   });
 
   it("answers a repeated step with the first answer: the same key never charges twice", async () => {
@@ -320,6 +320,39 @@ describe("the Stripe provider", () => {
     });
   });
 
+  it("charges and holds off-session once: one Stripe made but answered 500 is found by its step's key, never made again once the key is pruned (issue 71)", async () => {
+    const request = (reservationId: string, step: "overstay" | "authorize") => ({
+      amount: 1500,
+      currency: "KRW",
+      paymentMethod: "pm_card_visa",
+      metadata: { reservationId, parkingLotId: "lot-1" },
+      idempotencyKey: stepKey(`ev-unclear-${reservationId}`, step),
+    });
+    const charge = () => provider.chargeOffSession(request("res-unclear-charge", "overstay"));
+    const hold = () => provider.authorizeOffSession(request("res-unclear-hold", "authorize"));
+    await server.setOutage("fail-after-apply");
+    try {
+      expect(await charge()).toMatchObject({ ok: false, kind: "retryable" });
+      expect(await hold()).toMatchObject({ ok: false, kind: "retryable" });
+    } finally {
+      await server.setOutage("none");
+    }
+    // 24 hours on the key is pruned: a retry would make a second intent; the first is found instead.
+    server.advanceClock(25 * 3_600_000);
+    try {
+      expect(await charge()).toMatchObject({ ok: true, value: { charged: 1500 } });
+      expect(await hold()).toMatchObject({ ok: true, value: { status: "authorized", amount: 1500 } });
+    } finally {
+      server.advanceClock(-25 * 3_600_000);
+    }
+    const of = (reservationId: string) =>
+      server.ledger().intents.filter((i) => i.metadata?.reservationId === reservationId);
+    expect(of("res-unclear-charge")).toHaveLength(1);
+    expect(of("res-unclear-charge")[0]).toMatchObject({ captured: 1500 });
+    expect(of("res-unclear-hold")).toHaveLength(1);
+    expect(of("res-unclear-hold")[0]).toMatchObject({ held: 1500 });
+  });
+
   it("was held to Stripe's contract: no request or answer broke the OpenAPI document", () => {
     expect(server.violations()).toEqual([]);
   });
@@ -355,12 +388,15 @@ describe("the Stripe provider", () => {
     try {
       const captured = await provider.capture(intentId, 3000, stepKey("ev-lapse-end", "capture"));
       expect(captured).toMatchObject({ ok: false, kind: "lapsed" });
-      // Issue 71: the reconciliation's listing of what Stripe canceled names it, with its booking.
-      const canceled = await provider.listCanceledIntents?.(Math.floor(Date.now() / 1000) - 3600, 100);
-      expect(canceled?.ok && canceled.value.find((i) => i.intentId === intentId)).toEqual({
+      // Issue 71: the reconciliation's listing, and the intent retrieved, name it canceled, with its booking.
+      const listed = await provider.listIntents?.(Math.floor(Date.now() / 1000) - 3600, 100);
+      const lapsed = {
         intentId,
+        status: "canceled",
         metadata: { reservationId: "res-lapse", parkingLotId: "lot-1" },
-      });
+      };
+      expect(listed?.ok && listed.value.intents.find((i) => i.intentId === intentId)).toMatchObject(lapsed);
+      expect(await provider.retrieveIntent?.(intentId)).toMatchObject({ ok: true, value: lapsed });
       expect(await provider.release(intentId, stepKey("ev-lapse-end", "release"))).toEqual({
         ok: true,
         value: { released: 0 },

@@ -3,9 +3,7 @@ import type {
   Authorization,
   AuthorizationLapsed,
   AuthorizeRequest,
-  CanceledIntent,
   OffSessionRequest,
-  OpenIntent,
   PaymentProvider,
   ProviderFailure,
   ProviderIntent,
@@ -13,6 +11,7 @@ import type {
   SaveCardRequest,
   SavedCard,
 } from "./provider.js";
+import { call, intentFor, oncePerStep, STEP_KEY, translateStripeError } from "./stripe-calls.js";
 
 /**
  * The provider port on Stripe, through the official SDK (issue 38): PaymentIntents with manual
@@ -55,50 +54,13 @@ export function stripeClient(settings: StripeSettings): Stripe {
   });
 }
 
-/** What a Stripe error means for the payment: declined, worth retrying, or refused. */
-export function translateStripeError(error: unknown): ProviderFailure {
-  if (!(error instanceof Stripe.errors.StripeError)) throw error;
-  const message = error.message;
-  if (error instanceof Stripe.errors.StripeCardError)
-    return {
-      ok: false,
-      kind: "declined",
-      code: error.decline_code ?? error.code ?? "card_declined",
-      message,
-    };
-  const status = error.statusCode;
-  if (
-    error instanceof Stripe.errors.StripeConnectionError ||
-    error instanceof Stripe.errors.StripeRateLimitError ||
-    error instanceof Stripe.errors.StripeAPIError ||
-    (error instanceof Stripe.errors.StripeIdempotencyError && status === 409) ||
-    (status !== undefined && (status === 429 || status >= 500))
-  )
-    return { ok: false, kind: "retryable", message };
-  return { ok: false, kind: "refused", message: `${error.type}: ${message}` };
-}
-
-async function call<T>(request: () => Promise<T>): Promise<ProviderOutcome<T>> {
-  try {
-    return { ok: true, value: await request() };
-  } catch (error) {
-    return translateStripeError(error);
-  }
-}
+export { translateStripeError } from "./stripe-calls.js";
 
 /** Stripe's currencies are lower case; ours are ISO 4217 upper case. */
 const stripeCurrency = (currency: string) => currency.toLowerCase();
 
 /** Cards only, no redirects (see above). */
 const NO_REDIRECTS = { enabled: true, allow_redirects: "never" } as const;
-
-/** The intents still open at Stripe: nothing captured, not canceled. */
-const OPEN = new Set([
-  "requires_payment_method",
-  "requires_confirmation",
-  "requires_action",
-  "requires_capture",
-]);
 
 /**
  * The metadata key that names the deployment an intent is of (STRIPE_INSTANCE): deployments that
@@ -114,15 +76,20 @@ export const INSTANCE_KEY = "parking_instance";
 export const ofInstance = (intent: Stripe.PaymentIntent, instance: string): boolean =>
   intent.metadata?.[INSTANCE_KEY] === instance;
 
-function openIntent(intent: Stripe.PaymentIntent, instance: string): OpenIntent {
+const STATUS = { requires_capture: "authorized", succeeded: "captured", canceled: "canceled" } as const;
+
+/** Issue 71: an intent in the service's words; undefined when it is not this deployment's (nor a booking's). */
+function providerIntent(intent: Stripe.PaymentIntent, instance: string): ProviderIntent | undefined {
   const { reservationId, parkingLotId } = ofInstance(intent, instance) ? (intent.metadata ?? {}) : {};
+  if (!reservationId || !parkingLotId) return undefined;
   return {
     intentId: intent.id,
-    status: intent.status === "requires_capture" ? "authorized" : "pending",
+    status: STATUS[intent.status as keyof typeof STATUS] ?? "pending",
     held: intent.amount_capturable,
+    received: intent.amount_received,
     currency: intent.currency.toUpperCase(),
     created: intent.created,
-    ...(reservationId && parkingLotId ? { metadata: { reservationId, parkingLotId } } : {}),
+    metadata: { reservationId, parkingLotId },
   };
 }
 
@@ -260,45 +227,16 @@ const confirmOf =
     );
   };
 
-/** The intents created since `since` still open; the SDK pages through the list (100 a page), newest first. */
-const listOpenIntentsOf = (intents: Intents, instance: string) => (since: number) =>
-  call(async () => {
-    const open: OpenIntent[] = [];
-    for await (const intent of intents.list({ created: { gte: since }, limit: 100 }))
-      if (OPEN.has(intent.status)) open.push(openIntent(intent, instance));
-    return open;
-  });
-
-/** Issue 71: at most `limit` intents created since `since` that Stripe canceled (a lapsed hold), newest first. */
-const listCanceledIntentsOf = (intents: Intents, instance: string) => (since: number, limit: number) =>
-  call(async () => {
-    const canceled: CanceledIntent[] = [];
-    for await (const intent of intents.list({ created: { gte: since }, limit: 100 })) {
-      if (intent.status !== "canceled") continue;
-      const { metadata } = openIntent(intent, instance);
-      canceled.push({ intentId: intent.id, ...(metadata ? { metadata } : {}) });
-      if (canceled.length >= limit) break;
-    }
-    return canceled;
-  });
-
-const STATUS = { requires_capture: "authorized", succeeded: "captured", canceled: "canceled" } as const;
-
-/** Issue 71: one page of the intents created since `since` (Stripe's list: newest first, `starting_after`). */
+/**
+ * Issue 71: one page of the intents created since `since` (Stripe's list: newest first,
+ * `starting_after`), this deployment's each in the service's words: the reconciliation's one listing.
+ */
 const listIntentsOf =
   (intents: Intents, instance: string) => (since: number, limit: number, after?: string) =>
     call(async () => {
       const window = { created: { gte: since }, limit, ...(after ? { starting_after: after } : {}) };
       const page = await intents.list(window);
-      // Issue 71: each of this deployment's in the service's words.
-      const ours = page.data.flatMap((intent): ProviderIntent[] => {
-        const { metadata } = openIntent(intent, instance);
-        const status = STATUS[intent.status as keyof typeof STATUS] ?? "pending";
-        const { id: intentId, amount_capturable: held, amount_received: received } = intent;
-        return metadata
-          ? [{ intentId, status, held, received, currency: intent.currency.toUpperCase(), metadata }]
-          : [];
-      });
+      const ours = page.data.flatMap((intent) => providerIntent(intent, instance) ?? []);
       const last = page.data.at(-1);
       return { intents: ours, ...(page.has_more && last ? { next: last.id } : {}) };
     });
@@ -322,50 +260,40 @@ const releaseOf = (intents: Intents) => async (intentId: string, idempotencyKey:
   );
 };
 
-/** The metadata key naming the step (its idempotency key) a refund was made for (issue 71). */
-const STEP_KEY = "parking_step";
-
 /**
  * Gives back part of a captured intent. Issue 71: a refund Stripe made but answered unclearly is
- * found by its step's key among the intent's refunds, looked up before each try and after an
- * unclear answer: a retry once the idempotency key is pruned (24 hours,
- * https://docs.stripe.com/idempotency) would otherwise refund a second time.
+ * found by its step's key among the intent's refunds (`oncePerStep`).
  */
 const refundOf =
   (client: Stripe): PaymentProvider["refund"] =>
-  async (intentId, amount, idempotencyKey, about) => {
-    // The refund made for this step, if any (a listing that fails is tried again: nothing is made blind).
-    const madeAlready = async (): Promise<
-      ProviderOutcome<{ refundId: string; refunded: number }> | undefined
-    > => {
-      const listed = await call(() => client.refunds.list({ payment_intent: intentId, limit: 100 }));
-      if (!listed.ok) return listed;
-      const made = listed.value.data.find((r) => r.metadata?.[STEP_KEY] === idempotencyKey);
-      return made ? { ok: true, value: { refundId: made.id, refunded: made.amount } } : undefined;
-    };
-    const before = await madeAlready();
-    if (before) return before;
-    const refunded = await call(async () => {
-      const refund = await client.refunds.create(
-        {
-          payment_intent: intentId,
-          amount,
-          // Stripe's reasons are duplicate, fraudulent or requested_by_customer; a parking lot's
-          // refund gives the customer's money back: the service's own words go in the metadata
-          // (https://docs.stripe.com/api/refunds/create `reason`, `metadata`).
-          ...(about ? { reason: "requested_by_customer" as const } : {}),
-          metadata: {
-            ...(about ? { ...about.metadata, reason: about.reason.slice(0, 500) } : {}),
-            [STEP_KEY]: idempotencyKey,
-          },
-        },
-        { idempotencyKey },
-      );
-      return { refundId: refund.id, refunded: refund.amount };
-    });
-    if (refunded.ok || refunded.kind !== "retryable") return refunded;
-    return (await madeAlready()) ?? refunded;
-  };
+  (intentId, amount, idempotencyKey, about) =>
+    oncePerStep(
+      async () => {
+        const listed = await call(() => client.refunds.list({ payment_intent: intentId, limit: 100 }));
+        if (!listed.ok) return listed;
+        const made = listed.value.data.find((r) => r.metadata?.[STEP_KEY] === idempotencyKey);
+        return made ? { ok: true, value: { refundId: made.id, refunded: made.amount } } : undefined;
+      },
+      () =>
+        call(async () => {
+          const refund = await client.refunds.create(
+            {
+              payment_intent: intentId,
+              amount,
+              // Stripe's reasons are duplicate, fraudulent or requested_by_customer; a parking lot's
+              // refund gives the customer's money back: the service's own words go in the metadata
+              // (https://docs.stripe.com/api/refunds/create `reason`, `metadata`).
+              ...(about ? { reason: "requested_by_customer" as const } : {}),
+              metadata: {
+                ...(about ? { ...about.metadata, reason: about.reason.slice(0, 500) } : {}),
+                [STEP_KEY]: idempotencyKey,
+              },
+            },
+            { idempotencyKey },
+          );
+          return { refundId: refund.id, refunded: refund.amount };
+        }),
+    );
 
 /**
  * Issue 71: a card saved to the customer's Customer for off-session use, nothing held: a SetupIntent
@@ -397,41 +325,84 @@ const saveCardOf = (client: Stripe, instance: string) => (request: SaveCardReque
  * error carries it (`requires_payment_method`), for the customer to complete on session with its
  * client secret (https://docs.stripe.com/payments/save-and-reuse#charge-saved-payment-method).
  */
-const needsCustomer = (error: unknown): Stripe.PaymentIntent | undefined =>
+const needsCustomerError = (error: unknown): Stripe.PaymentIntent | undefined =>
   error instanceof Stripe.errors.StripeCardError &&
   error.code === "authentication_required" &&
   error.payment_intent?.client_secret
     ? error.payment_intent
     : undefined;
 
+/** An off-session intent waiting for its customer: 3-D Secure asked, or refused `authentication_required`. */
+const needsCustomer = (intent: Stripe.PaymentIntent): boolean =>
+  intent.status === "requires_action" ||
+  (intent.status === "requires_payment_method" &&
+    intent.last_payment_error?.code === "authentication_required");
+
+/** What an off-session intent is created with (https://docs.stripe.com/payments/save-and-reuse#charge-saved-payment-method), its step's key in its metadata. */
+const offSession = (request: OffSessionRequest, instance: string) => ({
+  amount: request.amount,
+  currency: stripeCurrency(request.currency),
+  payment_method: request.paymentMethod,
+  ...(request.customer ? { customer: request.customer } : {}),
+  off_session: true,
+  confirm: true,
+  automatic_payment_methods: NO_REDIRECTS,
+  metadata: { ...request.metadata, [INSTANCE_KEY]: instance, [STEP_KEY]: request.idempotencyKey },
+});
+
 /**
  * The intent that holds a saved card's amount off-session (issue 71), as Stripe documents it for a
- * saved card; one that asks for the customer answers `pending` with its client secret.
+ * saved card; one that asks for the customer answers `pending` with its client secret. Made once
+ * per step (`oncePerStep`): one found holding, or asking for the customer, is the answer.
  */
 const authorizeOffSessionOf = (intents: Intents, instance: string) => (request: OffSessionRequest) =>
-  call(async () =>
-    authorization(
-      await intents
-        .create(
-          {
-            amount: request.amount,
-            currency: stripeCurrency(request.currency),
-            payment_method: request.paymentMethod,
-            ...(request.customer ? { customer: request.customer } : {}),
-            capture_method: "manual",
-            off_session: true,
-            confirm: true,
-            automatic_payment_methods: NO_REDIRECTS,
-            metadata: { ...request.metadata, [INSTANCE_KEY]: instance },
-          },
-          { idempotencyKey: request.idempotencyKey },
-        )
-        .catch((error: unknown) => {
-          const intent = needsCustomer(error);
-          if (intent) return intent;
-          throw error;
-        }),
+  oncePerStep(
+    intentFor(intents, request.idempotencyKey, (intent) =>
+      intent.status === "requires_capture" || needsCustomer(intent)
+        ? { ok: true, value: authorization(intent) }
+        : undefined,
     ),
+    () =>
+      call(async () =>
+        authorization(
+          await intents
+            .create(
+              { ...offSession(request, instance), capture_method: "manual" },
+              { idempotencyKey: request.idempotencyKey },
+            )
+            .catch((error: unknown) => {
+              const intent = needsCustomerError(error);
+              if (intent) return intent;
+              throw error;
+            }),
+        ),
+      ),
+  );
+
+/**
+ * A saved method charged without the customer, as Stripe documents it
+ * (https://docs.stripe.com/payments/save-and-reuse#charge-saved-payment-method): an overstay beyond
+ * the hold, or what a lapsed hold can no longer give (Stripe's advice for a capture later than the
+ * authorization's window: charge the saved card then). A card that asks for authentication is
+ * declined `authentication_required`. Issue 71: made once per step (`oncePerStep`): a charge
+ * Stripe took but answered unclearly is found, never taken again once the key is pruned.
+ */
+const chargeOffSessionOf = (intents: Intents, instance: string) => (request: OffSessionRequest) =>
+  oncePerStep(
+    intentFor(intents, request.idempotencyKey, (intent) =>
+      intent.status === "succeeded"
+        ? { ok: true, value: { intentId: intent.id, charged: intent.amount_received } }
+        : intent.status === "processing"
+          ? { ok: false, kind: "retryable", message: `${intent.id} is processing` }
+          : undefined,
+    ),
+    () =>
+      call(async () => {
+        const intent = await intents.create(offSession(request, instance), {
+          idempotencyKey: request.idempotencyKey,
+        });
+        return { intentId: intent.id, charged: intent.amount_received };
+      }),
   );
 
 export function stripeProvider(client: Stripe, instance: string): PaymentProvider {
@@ -449,34 +420,13 @@ export function stripeProvider(client: Stripe, instance: string): PaymentProvide
     },
     saveCard: saveCardOf(client, instance),
     authorizeOffSession: authorizeOffSessionOf(intents, instance),
-    listOpenIntents: listOpenIntentsOf(intents, instance),
-    listCanceledIntents: listCanceledIntentsOf(intents, instance),
     listIntents: listIntentsOf(intents, instance),
+    retrieveIntent: (intentId) =>
+      call(async () => providerIntent(await intents.retrieve(intentId), instance)),
     capture: captureOf(intents),
     release: releaseOf(intents),
     refund: refundOf(client),
-    chargeOffSession: (request: OffSessionRequest) =>
-      call(async () => {
-        const intent = await intents.create(
-          {
-            amount: request.amount,
-            currency: stripeCurrency(request.currency),
-            payment_method: request.paymentMethod,
-            ...(request.customer ? { customer: request.customer } : {}),
-            // A saved method charged without the customer, as Stripe documents it
-            // (https://docs.stripe.com/payments/save-and-reuse#charge-saved-payment-method): an
-            // overstay beyond the hold, or what a lapsed hold can no longer give (Stripe's advice
-            // for a capture later than the authorization's window: charge the saved card then).
-            // A card that asks for authentication is declined `authentication_required`.
-            off_session: true,
-            confirm: true,
-            automatic_payment_methods: NO_REDIRECTS,
-            metadata: { ...request.metadata, [INSTANCE_KEY]: instance },
-          },
-          { idempotencyKey: request.idempotencyKey },
-        );
-        return { intentId: intent.id, charged: intent.amount_received };
-      }),
+    chargeOffSession: chargeOffSessionOf(intents, instance),
     createCustomer: (ref, idempotencyKey) =>
       call(async () => {
         // Named by the customer's pseudonym only: nothing personal goes to Stripe.

@@ -8,6 +8,7 @@ import { parseForm } from "./form.js";
 import { type Ledger, ledgerOf, ledgerProblems } from "./ledger.js";
 import { clock, eventObject, type JsonObject, newId, now } from "./objects.js";
 import { createPaymentMethod } from "./payment-methods.js";
+import { searchIntents } from "./search.js";
 import {
   authenticateSetupIntent,
   confirmSetupIntent,
@@ -417,6 +418,10 @@ export class StripeServer {
     const routes: Record<string, () => JsonObject> = {
       "post /v1/payment_intents": () => this.bank.createIntent(params),
       "get /v1/payment_intents": () => this.bank.listIntents(params),
+      "get /v1/payment_intents/search": () => {
+        this.bank.lapseAuthorizations();
+        return searchIntents(Object.values(this.state.intents), params);
+      },
       "get /v1/payment_intents/{intent}": () => this.bank.retrieveIntent(id),
       "post /v1/payment_intents/{intent}/confirm": () => this.bank.confirmIntent(id, params),
       "post /v1/payment_intents/{intent}/capture": () => this.bank.captureIntent(id, params),

@@ -14,6 +14,9 @@ import { parse } from "yaml";
  */
 const OPERATIONS: Record<string, readonly ("get" | "post" | "delete")[]> = {
   "/v1/payment_intents": ["get", "post"],
+  // Issue 71: an off-session charge found by its step's key in its metadata once the idempotency key
+  // is pruned (https://docs.stripe.com/search); listed before `{intent}`, which would match it too.
+  "/v1/payment_intents/search": ["get"],
   "/v1/payment_intents/{intent}": ["get"],
   "/v1/payment_intents/{intent}/confirm": ["post"],
   "/v1/payment_intents/{intent}/capture": ["post"],

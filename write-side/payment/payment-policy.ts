@@ -143,6 +143,17 @@ export function settlementOf(ask: SettleAsk, authorized: number, at: string): Se
 }
 
 /**
+ * Issue 71: the settlement of a booking whose saved card holds nothing yet (its hold comes a stated
+ * time before the stay, or waits for its customer): settled as if `asked` were held, as the cancel's
+ * answer states it (lot-booking.ts), and what that takes is charged to the saved card off-session;
+ * nothing to capture nor release.
+ */
+export function unheldSettlementOf(ask: SettleAsk, asked: number, at: string): Settlement {
+  const { capture, offSession } = settlementOf(ask, asked, at);
+  return { capture: 0, release: 0, offSession: capture + offSession };
+}
+
+/**
  * Issue 71: how long a card authorization holds its amount before it lapses: seven days for an
  * online (customer-initiated, card-not-present) card payment at Stripe
  * (https://docs.stripe.com/payments/place-a-hold-on-a-payment-method, "Authorization validity windows").

@@ -20,6 +20,7 @@ import { noPayment, type PaymentState, termsOnStream } from "./payment.js";
 import type { PaymentEvent, PaymentStep } from "./payment-facts.js";
 import type { PaymentCommand, PaymentCommandHandler, PaymentOutcome } from "./payment-handler.js";
 import type { CommandRejection } from "./payment-rejections.js";
+import { awaitsHold } from "./saved-card.js";
 
 /**
  * Issue 48, item 1: a payment's commands, decided on its own stream first (`payment-{reservationId}`,
@@ -228,8 +229,9 @@ function authorizeStep(command: AuthorizePayment, lot: RegisteredLot, payment: P
 function failStep(command: FailPayment, lot: RegisteredLot, payment: PaymentState): ProcessStep {
   const { parkingLotId, reservationId } = command;
   if (!knows(lot, reservationId, payment)) return notFound(command);
-  // Issue 71: a saved card's hold before the stay failed: the confirmed booking goes too (lot.ts).
-  const saved = payment.kind === "open" && payment.status === "saved" && !payment.settled;
+  // Issue 71: a saved card's hold before the stay failed (declined, or its customer never came:
+  // action-required at its deadline): the confirmed booking goes too (lot.ts).
+  const saved = payment.kind === "open" && awaitsHold(payment) && !payment.settled;
   if (!saved && !awaitingPayment(lot, reservationId)) return DONE; // authorized, failed or canceled already
   if (!saved && endedByClock(lot, reservationId, command.now)) return DONE;
   const failure = {

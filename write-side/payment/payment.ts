@@ -26,6 +26,7 @@ import {
   type SettleAsk,
   type Settlement,
   settlementOf,
+  unheldSettlementOf,
 } from "./payment-policy.js";
 
 export type { SettleAsk } from "./payment-policy.js";
@@ -324,10 +325,11 @@ const decided = (
   };
 };
 
-/** The settlement of an authorized payment whose booking ended; nothing for any other payment. */
+/** The settlement of a confirmed payment whose booking ended (a saved card's unheld: off-session); nothing for others. */
 export function decideSettlement(state: PaymentState, ask: SettleAsk, at: string): PaymentDecision {
   if (state.kind !== "open" || !confirmed(state) || state.settled) return accept();
-  return accept(decided(state, settlementOf(ask, state.authorized, at), ask.because, at));
+  const unheld = awaitsHold(state) && unheldSettlementOf(ask, state.saved?.amount ?? 0, at);
+  return accept(decided(state, unheld || settlementOf(ask, state.authorized, at), ask.because, at));
 }
 
 /** Until when a refund may be asked (epoch ms), once the money ended. */

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { LOT, lotRegistered, NOW, parkingReserved } from "../../test-support/given-when-then.js";
 import { decide, fold, type ParkingLotEvent } from "../parking-lot/decider.js";
@@ -13,7 +14,13 @@ import {
 import type { PaymentEvent } from "./payment-facts.js";
 import { paymentStateOf } from "./payment-facts.js";
 import type { PaymentCommand } from "./payment-handler.js";
-import { AUTHORIZE_BEFORE_STAY_HOURS, CARD_HOLD_LIFETIME_MS, holdPlanOf } from "./payment-policy.js";
+import {
+  AUTHORIZE_BEFORE_STAY_HOURS,
+  CARD_HOLD_LIFETIME_MS,
+  holdPlanOf,
+  type SettleAsk,
+  settlementFor,
+} from "./payment-policy.js";
 import { afterPayment, firstStep } from "./payment-process.js";
 
 /*
@@ -303,5 +310,52 @@ describe("a saved card's hold before the stay that asks for its customer (authen
       ok: false,
       rejection: { code: "PaymentNotPending", ...ids },
     });
+  });
+});
+
+describe("a saved card's settlement moves what the cancel's answer stated (issue 71)", () => {
+  it("for any terms and moment, a card saved and not held yet is charged off-session exactly the fee the answer states", () => {
+    const endArb: fc.Arbitrary<SettleAsk> = fc.oneof(
+      fc.record({
+        because: fc.constantFrom("customer-cancel" as const, "operator-cancel" as const),
+        terms: fc.record({
+          currency: fc.constant("KRW"),
+          deposit: fc.constant(0),
+          noShowFee: fc.integer({ min: 0, max: 20_000 }),
+          cancellation: fc.record({
+            // Longer than the hold's lead time too: a fee falls due before anything is held.
+            freeUntilMinutesBefore: fc.integer({ min: 0, max: 7 * 24 * 60 }),
+            feePercent: fc.integer({ min: 0, max: 100 }),
+          }),
+        }),
+        startsAt: fc.constant(STARTS),
+      }),
+      fc.record({
+        because: fc.constant("no-show" as const),
+        terms: fc.record({
+          currency: fc.constant("KRW"),
+          deposit: fc.constant(0),
+          noShowFee: fc.integer({ min: 0, max: 20_000 }),
+          cancellation: fc.constant({ feePercent: 0, freeUntilMinutesBefore: 0 }),
+        }),
+      }),
+    );
+    const amountArb = fc.integer({ min: 100, max: 100_000 });
+    const minutesArb = fc.integer({ min: AUTHORIZE_BEFORE_STAY_HOURS * 60 + 1, max: 9 * 24 * 60 });
+    fc.assert(
+      fc.property(endArb, amountArb, minutesArb, (end, amount, minutesBefore) => {
+        const at = new Date(Date.parse(STARTS) - minutesBefore * 60_000).toISOString();
+        const stated = settlementFor(end, amount, "KRW", at); // the cancel's answer (lot-booking.ts)
+        const saved = { ...cardSaved, data: { ...cardSaved.data, amount } } as PaymentEvent;
+        const decision = decideSettlement(given([created, saved]), end, at);
+        const moved = decision.ok ? decision.events[0] : undefined;
+        expect(moved?.type).toBe("PaymentSettlementDecided");
+        if (moved?.type !== "PaymentSettlementDecided") return;
+        // Nothing is held to capture or release: what the answer said is taken is charged to the card.
+        expect(moved.data.capture + moved.data.release).toBe(0);
+        expect(moved.data.offSession).toBe(stated.capture + stated.offSession);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
