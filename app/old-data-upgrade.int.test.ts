@@ -189,8 +189,8 @@ const hasProcessorRows = (body: unknown): boolean =>
 /**
  * The other difference on purpose: a processor added since the old version has a row of its own in
  * the control center (every answer that lists them, as of a moment too), as caught up as the
- * reactor registered beside it (issue 48: the lot-period-view reactor and the control-center-books
- * reactor after it), where the lot snapshotter was, which is gone (issue 68); and the lot-facts
+ * reactor registered beside it (issue 48: the control-center-books reactor), where the lot
+ * snapshotter was, which is gone (issue 68), as the lot-period-view reactor is; and the lot-facts
  * projection has none: it is retired (issue 68, item 2: the views load lots through the write
  * side's loader).
  */
@@ -200,7 +200,7 @@ function withAddedProcessors<Row extends { name: string }>(all: readonly Row[]):
   const like = rows.find((row) => row.name === "scheduler");
   if (after < 0 || like === undefined)
     throw new Error("the stored control center lists no lot snapshotter or scheduler");
-  const added = ["lot-period-view", "control-center-books"].map((name) => ({ ...like, name }));
+  const added = ["control-center-books"].map((name) => ({ ...like, name }));
   return [...rows.slice(0, after), ...added, ...rows.slice(after + 1)];
 }
 

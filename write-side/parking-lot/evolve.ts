@@ -98,6 +98,8 @@ export function registered({ data }: EventOfType<"ParkingLotRegistered">): Regis
     heldFromHour: emptyOccupancy(ms(data.registeredAt)).prunedBefore,
     activeReservations: 0,
     forgotten: 0,
+    registeredAt: ms(data.registeredAt),
+    canceled: 0,
   });
 }
 
@@ -173,7 +175,13 @@ function canceled(
   const record = state.reservations.get(reservationId);
   if (!record || !(isBooked(record.status) || record.status === "CHECKED_IN")) return state;
   const lot = release(state, reservationId, record, ms(canceledAt));
-  return { ...lot, reservations: lot.reservations.set(reservationId, { ...record, status: "CANCELED" }) };
+  const counted =
+    lot.canceledReservations === undefined ? {} : { canceledReservations: lot.canceledReservations + 1 };
+  return {
+    ...lot,
+    ...counted,
+    reservations: lot.reservations.set(reservationId, { ...record, status: "CANCELED" }),
+  };
 }
 
 /** A car left: its spot is free from then on, and what the check-out priced and charged stays with the record. */

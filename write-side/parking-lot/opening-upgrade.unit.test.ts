@@ -79,7 +79,14 @@ describe("an opening written by 6470fd1, read today", () => {
     for (const { at, events, data } of fixture.openings) {
       const live = liveState(fold(fixture.events.slice(0, events)), at);
       const opened = openedState(readBack(data, new MemoryDataKeys()));
-      expect(plainOf(opened), `opening after ${events} events`).toEqual(plainOf(live));
+      // But for what it did not keep then: the lot's registration and cancels (informational: no
+      // command reads them; the lot as of a moment leaves them out, docs/api.md).
+      const {
+        registeredAt: _r,
+        canceled: _c,
+        ...today
+      } = plainOf(live) as { registeredAt?: number; canceled?: number };
+      expect(plainOf(opened), `opening after ${events} events`).toEqual(today);
       const commands = probes(live, at);
       expect(commands.length).toBeGreaterThan(25);
       for (const command of commands)
