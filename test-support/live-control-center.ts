@@ -9,6 +9,7 @@ import { readViews, type Views } from "../read-api/views/views.js";
 import { decodeEvent } from "../schemas/event-codec.js";
 import { stampMsOfRaw } from "../schemas/event-stamps.js";
 import type { LotReach } from "../schemas/lot-reach.js";
+import type { ReservationView } from "../schemas/read-models.js";
 import { parkingLotOfStream } from "../write-side/parking-lot/decider.js";
 import { foldedLots } from "./folded-lots.js";
 
@@ -62,6 +63,25 @@ export function lotAsOfShows<T extends object>(lot: T): T {
     return closure;
   });
   return { ...rest, ...(plain?.length ? { closures: plain } : {}) } as T;
+}
+
+/**
+ * A reservation's row as a lot's table as of a moment shows it (issue 68: the reservations its
+ * state holds then, by id, each as the state records it: read-api/views/reservation-view.ts,
+ * heldReservations): no booking instant or position, no step's time but a car's check-in while it
+ * is in, no payment nor coupon.
+ */
+export function tableRowAsOfShows(r: ReservationView): ReservationView {
+  const { reservedAt: _r, position: _p, checkedOutAt: _o, canceledAt: _c, cancelReason: _w, ...row } = r;
+  const { payment: _pay, coupon: _coupon, spentCoupon: _s, couponDue: _d, checkedInAt, ...shown } = row;
+  const inLot = r.status === "CHECKED_IN" || r.status === "OVERSTAYING";
+  return { ...shown, ...(inLot && checkedInAt ? { checkedInAt } : {}) };
+}
+
+/** A page of a lot's table as a table as of a moment shows it: each row so (tableRowAsOfShows), by id. */
+export function tableAsOfShows<T extends { items: ReservationView[] }>(page: T): T {
+  const items = page.items.map(tableRowAsOfShows);
+  return { ...page, items: items.sort((a, b) => (a.reservationId < b.reservationId ? -1 : 1)) };
 }
 
 /** A control center's answer with each lot as a lot as of a moment shows it (lotAsOfShows). */

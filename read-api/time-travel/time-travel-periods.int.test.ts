@@ -16,6 +16,7 @@ import {
   liveAt,
   liveControlCenterAt,
   lotAsOfShows,
+  tableAsOfShows,
 } from "../../test-support/live-control-center.js";
 import { tempDataDir } from "../../test-support/service.js";
 import { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
@@ -130,22 +131,7 @@ describe("time travel from the opening of the period holding the moment (issue 4
     const live = await liveAt(events, cut, (views) =>
       views.reservations.reservations({ parkingLotId: lot, limit: 1_000, ...(status ? { status } : {}) }),
     );
-    return (live?.items ?? [])
-      .filter((r) => ids.has(r.reservationId))
-      .sort((a, b) => (a.reservationId < b.reservationId ? -1 : 1))
-      .map((r) => {
-        const {
-          reservedAt: _r,
-          position: _p,
-          checkedOutAt: _o,
-          canceledAt: _c,
-          cancelReason: _w,
-          ...row
-        } = r;
-        const { payment: _pay, coupon: _coupon, spentCoupon: _s, couponDue: _d, checkedInAt, ...shown } = row;
-        const inLot = r.status === "CHECKED_IN" || r.status === "OVERSTAYING";
-        return { ...shown, ...(inLot && checkedInAt ? { checkedInAt } : {}) } as ReservationView;
-      });
+    return tableAsOfShows({ items: (live?.items ?? []).filter((r) => ids.has(r.reservationId)) }).items;
   };
   /** An answer without what names the lot or its log position (P's and Q's differ there). */
   const unnamed = (view: Record<string, unknown> | null) => {
