@@ -2014,7 +2014,7 @@ export interface components {
                 totalReservations: number;
                 /**
                  * Format: date-time
-                 * @description When a fact last changed the lot. Absent as of a moment (`asOf`): the lot's state keeps no such instant.
+                 * @description When a fact last changed it (not as of a moment).
                  */
                 updatedAt?: string;
             }[];
@@ -2707,7 +2707,7 @@ export interface components {
             totalReservations: number;
             /**
              * Format: date-time
-             * @description When a fact last changed the lot. Absent as of a moment (`asOf`): the lot's state keeps no such instant.
+             * @description When a fact last changed it (not as of a moment).
              */
             updatedAt?: string;
         };
@@ -2835,7 +2835,7 @@ export interface components {
                 totalReservations: number;
                 /**
                  * Format: date-time
-                 * @description When a fact last changed the lot. Absent as of a moment (`asOf`): the lot's state keeps no such instant.
+                 * @description When a fact last changed it (not as of a moment).
                  */
                 updatedAt?: string;
                 /** @description A search: the spots free for the whole window (its availability quote; at least 1). */

@@ -43,7 +43,7 @@ export const CouponStatus = Type.Union(
   },
 );
 
-/** Why a lot's figure may be absent: time travel answers from the lot's state (issue 68). */
+/** Why a lot's figure may be absent (issue 68: time travel answers from the lot's state). */
 const FROM_HISTORY =
   "Always present now; as of a moment (`asOf`) absent when the period holding it was opened by a version that did not keep it in the lot's state.";
 
@@ -113,8 +113,7 @@ export const ParkingLotView = Type.Object(
     registeredAt: Type.Optional({ ...Timestamp, description: FROM_HISTORY }),
     updatedAt: Type.Optional({
       ...Timestamp,
-      description:
-        "When a fact last changed the lot. Absent as of a moment (`asOf`): the lot's state keeps no such instant.",
+      description: "When a fact last changed it (not as of a moment).",
     }),
   },
   { $id: "ParkingLotView" },
@@ -234,10 +233,7 @@ export const SpentCoupon = Type.Object(
   { additionalProperties: false, description: "The coupon this booking spent, if it spent one." },
 );
 
-/**
- * What a reservation's row in a lot's table as of a moment leaves out: that table is the lot's
- * state then (issue 68), which keeps no booking's instant, position, step times, payment nor coupon.
- */
+/** What a row of a lot's table as of a moment leaves out (issue 68: it is the lot's state then). */
 const FROM_FACTS =
   "Always present but in a lot's table as of a moment (`GET /reservations?parkingLotId=&asOf=`), which lists the reservations as the lot's state held them; `GET /reservations/{id}?asOf=` has it.";
 

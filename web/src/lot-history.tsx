@@ -58,6 +58,7 @@ function FactLine({ fact }: { readonly fact: Fact }) {
  */
 export function LotHistory(props: {
   /** The lot: the day it was registered, on its clock, is the trail's first. */
+  /** (A live lot's `registeredAt` is always there: only a lot as of a moment may lack it, issue 68.) */
   readonly lot: { readonly parkingLotId: string; readonly registeredAt?: string | undefined };
   readonly tick: number;
   /** The service's clock (its last answer): its day on the lot's clock is the trail's today. */
@@ -65,10 +66,7 @@ export function LotHistory(props: {
 }) {
   const clock = useClock();
   const today = clock.toInput(props.now).slice(0, 10);
-  // A live lot always says when it was registered (only a lot as of a moment may not: issue 68).
-  const firstDay = props.lot.registeredAt
-    ? clock.toInput(Date.parse(props.lot.registeredAt)).slice(0, 10)
-    : today;
+  const firstDay = clock.toInput(Date.parse(props.lot.registeredAt ?? "") || props.now).slice(0, 10);
   const { parkingLotId } = props.lot;
   // The day chosen (null: the service's today, which moves on at the lot's midnight).
   const [chosen, setChosen] = useState<string | null>(null);

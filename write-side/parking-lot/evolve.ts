@@ -10,7 +10,6 @@ import { openedState } from "./periods.js";
 import { ms } from "./rules.js";
 import {
   DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
-  initialState,
   type OldLotPaymentFact,
   type ParkingLotEvent,
   type ParkingLotState,
@@ -319,12 +318,3 @@ function evolveLot(state: RegisteredLot, event: ParkingLotEvent): ParkingLotStat
     }
   }
 }
-
-export const fold = (
-  events: Iterable<ParkingLotEvent | OldLotPaymentFact>,
-  from: ParkingLotState = initialState,
-): ParkingLotState => {
-  let state = from;
-  for (const event of events) state = evolve(state, event);
-  return state;
-};

@@ -7,8 +7,8 @@ import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
 import type { EventOfType } from "../../schemas/events.js";
 import { ERASED, sealPersonalFields, withPersonalDataKeys } from "../../schemas/personal-data.js";
-import { plainOf } from "../../test-support/lot-state.js";
-import { decide, fold, type ParkingLotEvent, type ParkingLotState } from "./decider.js";
+import { fold, plainOf } from "../../test-support/lot-state.js";
+import { decide, type ParkingLotEvent, type ParkingLotState } from "./decider.js";
 import { liveState } from "./period-books.js";
 import { openedState } from "./periods.js";
 
