@@ -102,7 +102,7 @@ export class FoldCache {
       start = checkpoint;
     }
     if (start) this.touch(start);
-    // A copy shares the checkpoint's maps and lot state (persistent: fold-state.ts), copying none.
+    // A copy shares the checkpoint's maps (persistent: fold-state.ts), copying none.
     const state = start ? start.state.copy() : new FoldState(source.projections);
     const seed = start ? [] : (source.start?.documents ?? []);
     state.write(seed.map((op) => ({ ...op, collection: foldCollection(op.collection) })));
