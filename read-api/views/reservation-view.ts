@@ -321,6 +321,10 @@ export function heldReservations(
   for (const [reservationId, record] of lot.reservations.entries()) {
     if (query.customerId !== undefined && record.customerId !== query.customerId) continue;
     if (plate && !plateSuffixes(record.carNumber).some((s) => s >= plate.$gte && s < plate.$lt)) continue;
+    // The decider's status first (viewAt reads the same): only the page's rows are made.
+    if (query.status !== undefined && statusIn(lot, reservationId, record, now) !== query.status) continue;
+    if (matched++ < skip) continue;
+    if (items.length === query.limit) return { items, nextCursor: String(skip + items.length) };
     const { customerId, carNumber, amount, status, startsAt, endsAt, overstayCharge } = record;
     const car = lot.inLot.get(reservationId);
     const rate = lot.checkOutRates.get(reservationId);
@@ -336,11 +340,7 @@ export function heldReservations(
       ...(car ? { checkedInAt: new Date(car.checkedInAt).toISOString() } : {}),
       ...(rate !== undefined ? { hourlyRate: rate } : {}),
     };
-    const view = viewAt(stored, lot, now);
-    if (query.status !== undefined && view.status !== query.status) continue;
-    if (matched++ < skip) continue;
-    if (items.length === query.limit) return { items, nextCursor: String(skip + items.length) };
-    items.push(view);
+    items.push(viewAt(stored, lot, now));
   }
   return { items, nextCursor: null };
 }
