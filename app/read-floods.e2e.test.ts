@@ -160,16 +160,15 @@ describe("read floods: the service stays live, stops computing when the flood en
   it("a customer's flood of the lot as of a moment of its past", async () => {
     const customer = await customerHeaders(data.dir, "CUST-FLOOD");
     const path = `/parking-lots/${LOT}?asOf=${seeded.reservations[4_000]?.position.commit}`;
-    // The customer asks until answered: each ask folds at most 1,000 events towards the moment
-    // (503 with Retry-After meanwhile), 4,000 events in. The flood then asks that moment again
-    // and again. (A flood of a new moment every time is the bench's: bench/read-floods.ts.)
-    let asks = 0;
-    for (let status = 0; status !== 200; asks++) {
+    // The customer asks until answered, 4,000 events in: the lot's state then, read from the
+    // opening of its period holding the moment (issue 68; 503 with Retry-After only while the
+    // service is too busy). The flood then asks that moment again and again. (A flood of a new
+    // moment every time is the bench's: bench/read-floods.ts.)
+    for (let asks = 0, status = 0; status !== 200; asks++) {
       status = (await timed(path, { headers: customer })).status;
       expect([200, 503]).toContain(status);
       expect(asks).toBeLessThan(10);
     }
-    expect(asks).toBeGreaterThan(1);
     await expectLiveAndBounded(path, customer);
   }, 90_000);
 

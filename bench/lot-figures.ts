@@ -245,11 +245,11 @@ async function asOfFigures(of: "lot" | "control center") {
       if (of === "control center") await followBooks(booksContext(store, books));
       const closed = process.cpuUsage(closing);
       const travel = new TimeTravel(store, { books });
-      const ask = async (commit: number, listing?: (q: Views) => Promise<object>) => {
+      const ask = async (commit: number, listing?: Listing) => {
         for (;;) {
           try {
             const cut = { kind: "position", commit } as const;
-            if (listing) return await travel.lotView("bench", cut, listing);
+            if (listing) return await travel.lotReservations("bench", cut, listing);
             return of === "lot"
               ? await travel.parkingLot("bench", cut)
               : await travel.controlCenter(cut, { limit: 10 });
@@ -281,15 +281,17 @@ async function asOfFigures(of: "lot" | "control center") {
   }
 }
 
-/** The lot page's table as of a moment: a page of 50, all and by status, at new moments (a fold from a checkpoint each). */
+/** What the lot page's table as of a moment asks (GET /reservations?parkingLotId=&asOf=). */
+type Listing = Parameters<TimeTravel["lotReservations"]>[2];
+
+/** The lot page's table as of a moment: a page of 50, all and by status, at new moments (the lot's state then each). */
 async function listingFigures(
   label: string,
   head: number,
-  ask: (commit: number, listing: (q: Views) => Promise<object>) => Promise<unknown>,
+  ask: (commit: number, listing: Listing) => Promise<unknown>,
 ) {
   for (const status of [undefined, "RESERVED", "CHECKED_IN"] as const) {
-    const listing = (q: Views) =>
-      q.reservations.reservations({ parkingLotId: "bench", limit: 50, ...(status ? { status } : {}) });
+    const listing: Listing = { limit: 50, ...(status ? { status } : {}) };
     const prepare = process.cpuUsage();
     await ask(head, listing); // the page's fold laid to the head (its own source: lot-page)
     const used = process.cpuUsage(prepare);
@@ -325,8 +327,7 @@ async function timelineAsOfFigures() {
     const warm: number[] = [];
     for (let k = 0; k < 5; k++) {
       const travel = new TimeTravel(store, { maxFold: 1_000_000 });
-      const at = (commit: number) =>
-        travel.lotView("bench", { kind: "position", commit }, timeline, "period");
+      const at = (commit: number) => travel.lotView("bench", { kind: "position", commit }, timeline);
       const started = performance.now();
       cold.push(await cpuMs(() => at(head - 300 - k * 37), 1));
       coldWall.push(performance.now() - started);

@@ -1855,8 +1855,8 @@ export interface components {
                 }[];
                 /** @description Spots free at this moment: the capacity less the reservations holding a spot now; 0 while the lot is closed. Computed when asked, so it changes as windows start and end, with no event. */
                 availableSpots: number;
-                /** @description Reservations of this lot ever canceled (by a customer, an operator or a closure). */
-                canceledReservations: number;
+                /** @description Reservations of this lot ever canceled (by a customer, an operator or a closure). Always present now; as of a moment (`asOf`) absent when the period holding it was opened by a version that did not keep it in the lot's state. */
+                canceledReservations?: number;
                 /**
                  * @description Number of spots; 0 registers a lot that takes no reservations.
                  * @example 5
@@ -2001,9 +2001,9 @@ export interface components {
                 };
                 /**
                  * Format: date-time
-                 * @description ISO 8601 UTC timestamp.
+                 * @description Always present now; as of a moment (`asOf`) absent when the period holding it was opened by a version that did not keep it in the lot's state.
                  */
-                registeredAt: string;
+                registeredAt?: string;
                 /**
                  * Format: time-zone
                  * @description An IANA time zone name (format `time-zone`, checked by the service against the runtime's zones), e.g. `Asia/Seoul`, `America/New_York`, `UTC`; stored as the runtime names it (case fixed). The lot's clock: UTC for a lot that never set one.
@@ -2014,9 +2014,9 @@ export interface components {
                 totalReservations: number;
                 /**
                  * Format: date-time
-                 * @description ISO 8601 UTC timestamp.
+                 * @description When a fact last changed it (not as of a moment).
                  */
-                updatedAt: string;
+                updatedAt?: string;
             }[];
             /** @description Null when every lot is listed. */
             parkingLotsNextCursor: string | null;
@@ -2581,8 +2581,8 @@ export interface components {
             };
             /** @description Spots free at this moment: the capacity less the reservations holding a spot now; 0 while the lot is closed. Computed when asked, so it changes as windows start and end, with no event. */
             availableSpots: number;
-            /** @description Reservations of this lot ever canceled (by a customer, an operator or a closure). */
-            canceledReservations: number;
+            /** @description Reservations of this lot ever canceled (by a customer, an operator or a closure). Always present now; as of a moment (`asOf`) absent when the period holding it was opened by a version that did not keep it in the lot's state. */
+            canceledReservations?: number;
             /**
              * @description Number of spots; 0 registers a lot that takes no reservations.
              * @example 5
@@ -2694,9 +2694,9 @@ export interface components {
             };
             /**
              * Format: date-time
-             * @description ISO 8601 UTC timestamp.
+             * @description Always present now; as of a moment (`asOf`) absent when the period holding it was opened by a version that did not keep it in the lot's state.
              */
-            registeredAt: string;
+            registeredAt?: string;
             /**
              * Format: time-zone
              * @description An IANA time zone name (format `time-zone`, checked by the service against the runtime's zones), e.g. `Asia/Seoul`, `America/New_York`, `UTC`; stored as the runtime names it (case fixed). The lot's clock: UTC for a lot that never set one.
@@ -2707,9 +2707,9 @@ export interface components {
             totalReservations: number;
             /**
              * Format: date-time
-             * @description ISO 8601 UTC timestamp.
+             * @description When a fact last changed it (not as of a moment).
              */
-            updatedAt: string;
+            updatedAt?: string;
         };
         ParkingLotPage: {
             items: {
@@ -2722,8 +2722,8 @@ export interface components {
                 address?: string;
                 /** @description Spots free at this moment: the capacity less the reservations holding a spot now; 0 while the lot is closed. Computed when asked, so it changes as windows start and end, with no event. */
                 availableSpots: number;
-                /** @description Reservations of this lot ever canceled (by a customer, an operator or a closure). */
-                canceledReservations: number;
+                /** @description Reservations of this lot ever canceled (by a customer, an operator or a closure). Always present now; as of a moment (`asOf`) absent when the period holding it was opened by a version that did not keep it in the lot's state. */
+                canceledReservations?: number;
                 /**
                  * @description Number of spots; 0 registers a lot that takes no reservations.
                  * @example 5
@@ -2822,9 +2822,9 @@ export interface components {
                 price?: number | null;
                 /**
                  * Format: date-time
-                 * @description ISO 8601 UTC timestamp.
+                 * @description Always present now; as of a moment (`asOf`) absent when the period holding it was opened by a version that did not keep it in the lot's state.
                  */
-                registeredAt: string;
+                registeredAt?: string;
                 /**
                  * Format: time-zone
                  * @description An IANA time zone name (format `time-zone`, checked by the service against the runtime's zones), e.g. `Asia/Seoul`, `America/New_York`, `UTC`; stored as the runtime names it (case fixed). The lot's clock: UTC for a lot that never set one.
@@ -2835,9 +2835,9 @@ export interface components {
                 totalReservations: number;
                 /**
                  * Format: date-time
-                 * @description ISO 8601 UTC timestamp.
+                 * @description When a fact last changed it (not as of a moment).
                  */
-                updatedAt: string;
+                updatedAt?: string;
                 /** @description A search: the spots free for the whole window (its availability quote; at least 1). */
                 windowAvailableSpots?: number;
             }[];
@@ -3450,10 +3450,10 @@ export interface components {
                     state: "pending" | "card-saved" | "action-required" | "authorized" | "lapsed" | "captured" | "partially_refunded" | "refunded" | "released" | "failed";
                 };
                 /**
-                 * @description Global position in the event log (decimal string).
+                 * @description Its booking's log position. Always present but in a lot's table as of a moment (`GET /reservations?parkingLotId=&asOf=`), which lists the reservations as the lot's state held them; `GET /reservations/{id}?asOf=` has it.
                  * @example 42
                  */
-                position: string;
+                position?: string;
                 /**
                  * @description Reservation identifier.
                  * @example 1
@@ -3462,9 +3462,9 @@ export interface components {
                 reservationId: string;
                 /**
                  * Format: date-time
-                 * @description ISO 8601 UTC timestamp.
+                 * @description When it was booked. Always present but in a lot's table as of a moment (`GET /reservations?parkingLotId=&asOf=`), which lists the reservations as the lot's state held them; `GET /reservations/{id}?asOf=` has it.
                  */
-                reservedAt: string;
+                reservedAt?: string;
                 /** @description The coupon this booking spent, if it spent one. */
                 spentCoupon?: {
                     /**
@@ -3727,10 +3727,10 @@ export interface components {
                 state: "pending" | "card-saved" | "action-required" | "authorized" | "lapsed" | "captured" | "partially_refunded" | "refunded" | "released" | "failed";
             };
             /**
-             * @description Global position in the event log (decimal string).
+             * @description Its booking's log position. Always present but in a lot's table as of a moment (`GET /reservations?parkingLotId=&asOf=`), which lists the reservations as the lot's state held them; `GET /reservations/{id}?asOf=` has it.
              * @example 42
              */
-            position: string;
+            position?: string;
             /**
              * @description Reservation identifier.
              * @example 1
@@ -3739,9 +3739,9 @@ export interface components {
             reservationId: string;
             /**
              * Format: date-time
-             * @description ISO 8601 UTC timestamp.
+             * @description When it was booked. Always present but in a lot's table as of a moment (`GET /reservations?parkingLotId=&asOf=`), which lists the reservations as the lot's state held them; `GET /reservations/{id}?asOf=` has it.
              */
-            reservedAt: string;
+            reservedAt?: string;
             /** @description The coupon this booking spent, if it spent one. */
             spentCoupon?: {
                 /**

@@ -179,7 +179,7 @@ export class Metrics {
 
   readonly timeTravelCheckpoints: Gauge<"kind"> = new Gauge({
     name: "parking_time_travel_checkpoints",
-    help: "What time travel keeps in memory to answer asOf: sources (a lot's stream, or the whole log), checkpoints, the documents they hold together, and their estimated bytes (documents and lot decider states; bounded: 64 MiB per source, 256 MiB in all, the least recently used checkpoint out first), of which state_bytes the lots' decider states.",
+    help: "What time travel keeps in memory to answer asOf: sources (the whole log from a control center book), checkpoints, the documents they hold together, and their estimated bytes (documents and lot decider states; bounded: 64 MiB per source, 256 MiB in all, the least recently used checkpoint out first), of which state_bytes the lots' decider states.",
     labelNames: ["kind"],
     registers: [this.registry],
     collect: () => {

@@ -5,7 +5,6 @@ import type { Metrics } from "../platform/metrics.js";
 import { CONTROL_CENTER_BOOKS, controlCenterBooks } from "./control-center-books/control-center-books.js";
 import { COUPON_POLICY, couponPolicy } from "./coupon-policy/coupon-policy.js";
 import { upgradeProjections } from "./lifecycle.js";
-import { LOT_PERIOD_VIEW, lotPeriodView } from "./lot-period-view/lot-period-view.js";
 import { PAYMENT_SAGA, type PaymentSagaSettings, paymentSaga } from "./payments/payment-saga.js";
 import { PROJECTIONS } from "./read-models/index.js";
 import { RETENTION, retention } from "./retention/retention.js";
@@ -40,8 +39,6 @@ interface ReactorEntry {
 /** The reactors, in the order they run after the projections. */
 const REACTORS: readonly ReactorEntry[] = [
   { name: COUPON_POLICY, create: () => couponPolicy },
-  // Issue 48: the read side's view of each period's opening, where time travel starts.
-  { name: LOT_PERIOD_VIEW, create: () => lotPeriodView },
   // Issue 48: the control center's books, where the control center as of a moment starts.
   { name: CONTROL_CENTER_BOOKS, create: () => controlCenterBooks() },
   { name: SCHEDULER, create: (s) => scheduler(s.sendCommand ? { send: s.sendCommand } : {}) },

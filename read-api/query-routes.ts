@@ -268,22 +268,24 @@ function reservationHandlers(
       const customerId = reservationsFilter(reader, q.customerId);
       const scope = await lotScopeOf(views.lots, reader.reach, q.parkingLotId);
       if (scope.kind === "none") return void res.json(noItems());
-      const ask = (from: Views) =>
-        from.reservations.reservations({
-          limit: limitOf(q.limit),
-          minPosition: q.asOf === undefined ? minPositionOf(q.minPosition) : null,
+      const query = {
+        limit: limitOf(q.limit),
+        ...(customerId ? { customerId } : {}),
+        ...(q.carNumber ? { carNumber: q.carNumber } : {}),
+        ...(q.status ? { status: q.status } : {}),
+        ...(q.cursor ? { cursor: q.cursor } : {}),
+      };
+      // As of a moment: the reservations the lot's state held then (time-travel.ts).
+      if (q.asOf !== undefined) return void res.json(await asOf.lotReservations(req, q.parkingLotId, query));
+      const page = await answer(() =>
+        views.reservations.reservations({
+          ...query,
+          minPosition: minPositionOf(q.minPosition),
           ...(q.parkingLotId ? { parkingLotId: q.parkingLotId } : {}),
           ...(scope.kind === "lots" ? { parkingLotIds: scope.lotIds } : {}),
-          ...(customerId ? { customerId } : {}),
-          ...(q.carNumber ? { carNumber: q.carNumber } : {}),
-          ...(q.status ? { status: q.status } : {}),
-          ...(q.cursor ? { cursor: q.cursor } : {}),
-        });
-      res.json(
-        q.asOf === undefined
-          ? await answer(() => ask(views))
-          : await asOf.lotView(req, q.parkingLotId, ask, "page"),
+        }),
       );
+      res.json(page);
     },
 
     getReservation: async (req, res) => {
@@ -352,11 +354,9 @@ function timelineHandler(views: Views, asOf: AsOfViews): Handlers<"getTimeline">
           },
           q.asOf === undefined ? minPositionOf(q.minPosition) : null,
         );
-      // As of a moment: folded from the opening of the period holding it (the lot's state is all it reads).
+      // As of a moment: the lot's state then (the opening of the period holding it and its events up to it).
       const view =
-        q.asOf === undefined
-          ? await answer(() => ask(views))
-          : await asOf.lotView(req, parkingLotId, ask, "period");
+        q.asOf === undefined ? await answer(() => ask(views)) : await asOf.lotView(req, parkingLotId, ask);
       if (!view) throw lotNotFound(parkingLotId);
       res.json(view);
     },

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { fold, type ParkingLotEvent } from "../write-side/parking-lot/decider.js";
+import { fold } from "../test-support/lot-state.js";
+import type { ParkingLotEvent } from "../write-side/parking-lot/decider.js";
 import { openingOf } from "../write-side/parking-lot/period-books.js";
 import { openedState } from "../write-side/parking-lot/periods.js";
 import { LotPeriodOpenedEvent } from "./lot-period-events.js";

@@ -8,16 +8,14 @@ const strict = { additionalProperties: false } as const;
 const ViewDocument = Type.Object({}, { additionalProperties: true });
 
 /**
- * Issue 48, item 3: the read side's view of a lot at the opening of its period `period` (k ≥ 1),
- * appended once by the lot-period-view reactor (projections/lot-period-view/) to a side stream of
- * its own, `lotPeriodView-{lot}/{k}` (no lot's stream: the lot's decider, projections, history and
- * audit never read it), so that time travel can start a view of the lot at that opening (docs/
- * domain.md, "Time travel"). Read side only: no decision reads it. `lot`: the lot's document
- * (projections/read-models/parking-lots.ts: its registration instant, counters, the closures not
- * over with their reasons and the cars in the lot when each began). `reservations`: the document
- * (projections/read-models/reservations.ts) of each reservation the opening carries, its booking
- * position and times, without its customer and plate (those are the opening's records', sealed
- * there), so it holds no personal value and needs no erasure.
+ * Issue 48, item 3 (retired by issue 68): the read side's view of a lot at the opening of its
+ * period `period` (k ≥ 1), which a reactor appended to a side stream of its own,
+ * `lotPeriodView-{lot}/{k}` (no lot's stream), for time travel to start from. Nothing writes nor
+ * reads it any more (a lot as of a moment is its state: docs/domain.md, "Time travel"); the type
+ * stays defined so that a log holding one still decodes for every reader of the whole log (the
+ * control center's fold as of a moment, replays, rebuilds), which decode each event they meet.
+ * `lot`: a lot's document; `reservations`: documents of the reservations the opening carried,
+ * without customer or plate (nothing personal).
  */
 export const LotPeriodViewRecordedData = Type.Object(
   {

@@ -107,6 +107,12 @@ export const LotSummary = Type.Object(
     activeReservations: Type.Integer(),
     /** How many ended bookings the lot has forgotten (out of the idempotency window). */
     forgotten: Type.Integer({ minimum: 0 }),
+    /**
+     * Informational, what the lot as of a moment shows (issue 68): its registration, and its
+     * reservations ever canceled. Absent in an opening written before they were kept.
+     */
+    registeredAt: Type.Optional(Epoch),
+    canceled: Type.Optional(Type.Integer({ minimum: 0 })),
   },
   strict,
 );

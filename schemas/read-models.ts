@@ -43,6 +43,10 @@ export const CouponStatus = Type.Union(
   },
 );
 
+/** Why a lot's figure may be absent (issue 68: time travel answers from the lot's state). */
+const FROM_HISTORY =
+  "Always present now; as of a moment (`asOf`) absent when the period holding it was opened by a version that did not keep it in the lot's state.";
+
 export const ParkingLotView = Type.Object(
   {
     parkingLotId: ParkingLotId,
@@ -57,10 +61,12 @@ export const ParkingLotView = Type.Object(
         "Reservations holding a spot at this moment: open-ended ones not canceled or checked out, and windows covering now (not canceled, not checked out before now).",
     }),
     totalReservations: Type.Integer({ minimum: 0, description: "Reservations ever made in this lot." }),
-    canceledReservations: Type.Integer({
-      minimum: 0,
-      description: "Reservations of this lot ever canceled (by a customer, an operator or a closure).",
-    }),
+    canceledReservations: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description: `Reservations of this lot ever canceled (by a customer, an operator or a closure). ${FROM_HISTORY}`,
+      }),
+    ),
     closedUntil: Type.Optional({
       ...Timestamp,
       description: "Present while a closure is in effect: when it ends (no spot is free until then).",
@@ -104,8 +110,11 @@ export const ParkingLotView = Type.Object(
       ...TimeZone,
       description: `${TimeZone.description} The lot's clock: UTC for a lot that never set one.`,
     },
-    registeredAt: Timestamp,
-    updatedAt: Timestamp,
+    registeredAt: Type.Optional({ ...Timestamp, description: FROM_HISTORY }),
+    updatedAt: Type.Optional({
+      ...Timestamp,
+      description: "When a fact last changed it (not as of a moment).",
+    }),
   },
   { $id: "ParkingLotView" },
 );
@@ -224,6 +233,10 @@ export const SpentCoupon = Type.Object(
   { additionalProperties: false, description: "The coupon this booking spent, if it spent one." },
 );
 
+/** What a row of a lot's table as of a moment leaves out (issue 68: it is the lot's state then). */
+const FROM_FACTS =
+  "Always present but in a lot's table as of a moment (`GET /reservations?parkingLotId=&asOf=`), which lists the reservations as the lot's state held them; `GET /reservations/{id}?asOf=` has it.";
+
 export const ReservationView = Type.Object(
   {
     reservationId: ReservationId,
@@ -232,7 +245,7 @@ export const ReservationView = Type.Object(
     carNumber: CarNumber,
     amount: Amount,
     status: ReservationStatus,
-    reservedAt: Timestamp,
+    reservedAt: Type.Optional({ ...Timestamp, description: `When it was booked. ${FROM_FACTS}` }),
     startsAt: Type.Optional(Timestamp),
     endsAt: Type.Optional(Timestamp),
     checkedInAt: Type.Optional(Timestamp),
@@ -280,7 +293,7 @@ export const ReservationView = Type.Object(
           "Whether a coupon is to come for this reservation: true once its booking (or a stay that earned it) asked for one, so a reservation without `coupon` yet gets it shortly; false once a cancel, a no-show or a stay the lot's rule found too short took it away, so none will come (`coupon`, if one was issued, says REVOKED). Absent on a reservation nothing asked a coupon of.",
       }),
     ),
-    position: PositionString,
+    position: Type.Optional({ ...PositionString, description: `Its booking's log position. ${FROM_FACTS}` }),
     asOf: Type.Optional(AsOfStamp),
   },
   { $id: "ReservationView" },

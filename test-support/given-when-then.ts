@@ -9,11 +9,11 @@ import {
   type DecideContext,
   type Decision,
   decide,
-  fold,
   type ParkingLotEvent,
   type ParkingLotState,
   type Rejection,
 } from "../write-side/parking-lot/decider.js";
+import { fold } from "./lot-state.js";
 
 /**
  * Test support for the parking-lot decider: `given(history).when(command).then(expected)`.

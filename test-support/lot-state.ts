@@ -1,6 +1,12 @@
 import { LotSummary } from "../schemas/lot-summary.js";
 import { validate } from "../schemas/validation.js";
-import type { ParkingLotState } from "../write-side/parking-lot/state.js";
+import { evolve } from "../write-side/parking-lot/evolve.js";
+import {
+  initialState,
+  type OldLotPaymentFact,
+  type ParkingLotEvent,
+  type ParkingLotState,
+} from "../write-side/parking-lot/state.js";
 import { lotOfSummary, summaryOf } from "../write-side/parking-lot/summary.js";
 
 /**
@@ -27,3 +33,13 @@ export function throughSummary(state: ParkingLotState): ParkingLotState {
   const stored: unknown = JSON.parse(JSON.stringify(summaryOf(state)));
   return lotOfSummary(state.parkingLotId, validate(LotSummary, stored, "lot summary"));
 }
+
+/** The state these events leave the lot in (`evolve` over them), from `from` (none: unregistered). */
+export const fold = (
+  events: Iterable<ParkingLotEvent | OldLotPaymentFact>,
+  from: ParkingLotState = initialState,
+): ParkingLotState => {
+  let state = from;
+  for (const event of events) state = evolve(state, event);
+  return state;
+};

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { ParkingLotCommand } from "../schemas/commands.js";
 import { LOT, lotRegistered, parkingReserved } from "../test-support/given-when-then.js";
-import { throughSummary } from "../test-support/lot-state.js";
+import { fold, throughSummary } from "../test-support/lot-state.js";
 import { viewAfter } from "./lot-command-view.js";
-import { decide, fold, type ParkingLotEvent, type ParkingLotState } from "./parking-lot/decider.js";
+import { decide, type ParkingLotEvent, type ParkingLotState } from "./parking-lot/decider.js";
 
 /* Issue 33 item 4: a retried command answers what the first answered, from what the event recorded. */
 

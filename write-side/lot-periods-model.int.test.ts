@@ -10,12 +10,12 @@ import { checkpointOp, physicalCollection } from "../projections/runtime/checkpo
 import { readViews } from "../read-api/views/views.js";
 import type { ParkingLotCommand } from "../schemas/commands.js";
 import { decodeEvent } from "../schemas/event-codec.js";
-import { plainOf } from "../test-support/lot-state.js";
+import { fold, plainOf } from "../test-support/lot-state.js";
 import { withProjectionIndexes } from "../test-support/projected-log.js";
 import { tempDataDir } from "../test-support/service.js";
 import { ParkingLotCommandHandler } from "./command-handler.js";
 import { viewAfter } from "./lot-command-view.js";
-import { type Decision, decide, fold, initialState, type ParkingLotState } from "./parking-lot/decider.js";
+import { type Decision, decide, initialState, type ParkingLotState } from "./parking-lot/decider.js";
 import { forgetEnded } from "./parking-lot/ended.js";
 import { heldTimeline } from "./parking-lot/held-timeline.js";
 import { lotPeriodOfStream } from "./parking-lot/periods.js";

@@ -5,9 +5,10 @@ import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js"
 import type { EventStore, RecordedEvent } from "../event-store/port.js";
 import type { ParkingLotCommand } from "../schemas/commands.js";
 import { decodeEvent } from "../schemas/event-codec.js";
+import { fold } from "../test-support/lot-state.js";
 import { tempDataDir } from "../test-support/service.js";
 import { ParkingLotCommandHandler } from "./command-handler.js";
-import { fold, PARKING_LOT_EVENT_TYPES, type ParkingLotEvent } from "./parking-lot/decider.js";
+import { PARKING_LOT_EVENT_TYPES, type ParkingLotEvent } from "./parking-lot/decider.js";
 import { lotPeriodOfStream, parkingLotStream } from "./parking-lot/periods.js";
 
 /* Many commands racing across the period bound from several handlers on two connections. */

@@ -83,36 +83,3 @@ export async function lotStreamsSince(
   }
   return streams;
 }
-
-/**
- * The lot's events as one sequence across its periods, period 0's first (each period's
- * LotBooksClosed and the next one's LotPeriodOpened between them, which a fold's evolve reads as
- * the same state): at most `maxCount` of them from the `from`th on (0-based, counted across the
- * periods). A lot that never closed a period is read as its one stream was; finding the period
- * that holds the `from`th costs one read of the last event of each period before it.
- */
-export async function* readLotEvents(
-  events: EventStore,
-  parkingLotId: string,
-  from: number,
-  maxCount: number,
-): AsyncGenerator<RecordedEvent> {
-  let skipped = 0;
-  let left = maxCount;
-  for (let period = 0; left > 0; period++) {
-    const stream = parkingLotStream(parkingLotId, period);
-    let last: RecordedEvent | undefined;
-    for await (const event of events.readStream(stream, {
-      fromRevision: Math.max(0, from - skipped),
-      maxCount: left,
-    })) {
-      yield event;
-      last = event;
-      left--;
-    }
-    // Nothing read from it: it ends before the `from`th (or does not exist, or has nothing more).
-    last ??= from - skipped > 0 ? await lastOf(events, stream) : undefined;
-    if (last?.type !== "LotBooksClosed") return;
-    skipped += last.revision + 1;
-  }
-}

@@ -131,14 +131,17 @@ export const parkingLotsProjection = defineProjection({
 });
 
 /**
- * A lot's document as a period's opening (issue 48) holds it, for a fold that starts there (time
- * travel's; the live projection never does): what the lot's decider state keeps of it, its name,
- * capacity, terms, place and the closures it still knows (without their reason). Not what only
- * its history holds (when it was registered, its counters, a closure's reason and the cars in the
- * lot when it began): a view that shows those starts from the period's view (opening-view.ts).
+ * A lot's document as its decider state holds it (issue 68: time travel's lot as of a moment, the
+ * state the one loader gives: read-api/views/lots-at.ts; the live projection never writes it): its
+ * name, capacity, terms, place, the closures it still knows (without their reason), its
+ * registration and counters (reservations ever made: those it holds and those it forgot). Not
+ * what only its history holds: `updatedAt`, a closure's reason and the cars in the lot when it
+ * began; nor, from an opening written before the state kept them, its registration and cancels.
+ * Its closures are listed when it knows one (ended ones are dropped from the state in time).
  */
-export function lotDocumentAtOpening(lot: RegisteredLot, collection: (logical: string) => string): WriteOp[] {
+export function lotDocumentOf(lot: RegisteredLot, collection: (logical: string) => string): WriteOp[] {
   const { parkingLotId, name, capacity, hourlyRate, maxActivePerCustomer, paymentTerms, place } = lot;
+  const { registeredAt, canceledReservations } = lot;
   const iso = (ms: number) => new Date(ms).toISOString();
   return upsertOne(collection, PARKING_LOTS, parkingLotId, {
     $set: {
@@ -151,9 +154,16 @@ export function lotDocumentAtOpening(lot: RegisteredLot, collection: (logical: s
       ...(place?.location === undefined ? {} : placed(place.location)),
       ...(place?.address === undefined ? {} : { address: place.address }),
       ...(place?.timeZone === undefined ? {} : { timeZone: place.timeZone }),
-      closures: lot.closures
-        .toArray()
-        .map((c) => ({ closureId: c.closureId, from: iso(c.from), until: iso(c.until) })),
+      ...(registeredAt === undefined ? {} : { registeredAt: iso(registeredAt) }),
+      totalReservations: lot.reservations.size + lot.archived,
+      ...(canceledReservations === undefined ? {} : { canceledReservations }),
+      ...(lot.closures.size === 0
+        ? {}
+        : {
+            closures: lot.closures
+              .toArray()
+              .map((c) => ({ closureId: c.closureId, from: iso(c.from), until: iso(c.until) })),
+          }),
     },
   });
 }

@@ -111,14 +111,14 @@ describe("asOf answers each role with the fields the live view gives it, no more
     expect((await get("anonymous", `/parking-lots/${LOT}/timeline?${asOf}`)).status).toBe(401);
   });
 
-  it("a customer never sees a closure's reason or the cars in the lot, live or as of; an operator does", async () => {
+  it("a customer never sees a closure's reason or the cars in the lot, live or as of; an operator does live (as of a moment, the lot's state keeps neither: issue 68)", async () => {
     for (const who of ["CUST1", "CUST2", OPS]) {
       for (const path of [`/parking-lots/${LOT}`, `/parking-lots/${LOT}?${asOf}`]) {
         const lot = await get(who, path);
         expect(lot.status, `${path} as ${who}`).toBe(200);
         const closures = lot.body.closures as Record<string, unknown>[];
         expect(closures, `${path} as ${who}`).toHaveLength(1);
-        if (who === OPS) {
+        if (who === OPS && !path.includes("asOf")) {
           expect(closures[0], path).toMatchObject({ reason: expect.any(String), carsInLot: [reservationId] });
         } else {
           expect(closures[0], `${path} as ${who}`).not.toHaveProperty("reason");

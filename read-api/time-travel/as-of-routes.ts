@@ -7,7 +7,7 @@ import { lotFor, maySee, reachOfRequest, readerOf } from "../access.js";
 import { indexCaughtUp } from "../history/reservation-history.js";
 import { reservationNotFound } from "../not-found.js";
 import type { Views } from "../views/views.js";
-import { parseAsOf } from "./as-of.js";
+import { type Cut, parseAsOf } from "./as-of.js";
 import { FoldTooFarError } from "./fold-cache.js";
 import type { TimeTravel } from "./time-travel.js";
 
@@ -72,23 +72,34 @@ export function asOfViews(
 /** Views of one lot as of a moment (its timeline, its reservations), and the instant they take as now. */
 function lotViews(timeTravel: TimeTravel, clock: () => Date) {
   const cutOf = (asOf: string) => parseAsOf(asOf, clock().getTime());
-  /** A view of one lot (its timeline, a page of its reservations) at `asOf`; without a lot: 400. */
-  const lotView = async <T extends object>(
+  /** One lot's view at `asOf`, answered by `read` (its state then: time-travel.ts); without a lot: 400. */
+  const asOfLot = async <T extends object>(
     req: Request,
     parkingLotId: string | undefined,
-    query: (views: Views) => Promise<T | null>,
-    from?: "period" | "page",
+    read: (parkingLotId: string, cut: Cut) => Promise<T | null>,
   ): Promise<T> => {
     const asOf = String((req.query as Record<string, unknown>).asOf);
     if (parkingLotId === undefined) {
-      throw new ProblemError("validation", "asOf needs parkingLotId: one lot's past is folded at a time.", {
+      throw new ProblemError("validation", "asOf needs parkingLotId: one lot's past is read at a time.", {
         errors: [{ field: "query.asOf", message: "needs `parkingLotId` (one lot's past at a time)" }],
       });
     }
-    const view = await timeTravel.lotView(parkingLotId, cutOf(asOf), query, from);
+    const view = await read(parkingLotId, cutOf(asOf));
     if (!view) throw lotNotFound(parkingLotId);
     return view;
   };
+  /** A view of one lot (its timeline) asked of its state at `asOf`. */
+  const lotView = <T extends object>(
+    req: Request,
+    parkingLotId: string | undefined,
+    query: (views: Views) => Promise<T | null>,
+  ): Promise<T> => asOfLot(req, parkingLotId, (id, cut) => timeTravel.lotView(id, cut, query));
+  /** A page of one lot's reservations as its state held them at `asOf` (TimeTravel.lotReservations). */
+  const lotReservations = (
+    req: Request,
+    parkingLotId: string | undefined,
+    query: Parameters<TimeTravel["lotReservations"]>[2],
+  ) => asOfLot(req, parkingLotId, (id, cut) => timeTravel.lotReservations(id, cut, query));
 
   /** The instant a view asked `asOf` is computed as of, for checks made before the fold (now without it). */
   const nowOf = (asOf: string | undefined): number => {
@@ -98,7 +109,7 @@ function lotViews(timeTravel: TimeTravel, clock: () => Date) {
     return cut.kind === "instant" ? cut.ms : now;
   };
 
-  return { lotView, nowOf };
+  return { lotView, lotReservations, nowOf };
 }
 
 const lotNotFound = (parkingLotId: string) =>

@@ -6,10 +6,10 @@ import type { Projection } from "../../projections/read-models/projection.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
 import { stampMsOfRaw } from "../history/audit-entry.js";
 import { type Cut, within } from "./as-of.js";
-import { type FoldIndexes, FoldState, foldCollection, type OpeningSeed } from "./fold-state.js";
+import { FoldState, foldCollection } from "./fold-state.js";
 
 /**
- * Folds of a log source (a lot's stream, or the whole log) up to a cut, with bounded work and
+ * Folds of a log source (the whole log from a control center's book) up to a cut, with bounded work and
  * memory (issue 34 item 4). An answer starts from the nearest checkpoint at or before its cut and
  * folds at most `maxFold` events; further, the fold lays checkpoints (every `every` events) on the
  * way and throws FoldTooFarError (503, Retry-After), and the next request starts there.
@@ -19,17 +19,13 @@ import { type FoldIndexes, FoldState, foldCollection, type OpeningSeed } from ".
  */
 
 export interface FoldSource {
-  /** Identifies the source in the cache: `lot:{id}`, `books:{k}`. */
+  /** Identifies the source in the cache: `books:{k}`. */
   readonly key: string;
   readonly projections: readonly Projection[];
   /** Where a source starts after the log's first event (a book: control-center-books.ts), its documents by logical collection. */
   readonly start?: Pick<Checkpoint, "count" | "position" | "stampMs"> & {
     readonly documents: readonly WriteOp[];
   };
-  /** The indexes its fold keeps beside the documents (memory-index.ts), for the views asked of it. */
-  readonly indexes?: FoldIndexes;
-  /** A source that starts at a period's opening: the documents it starts (fold-state.ts). */
-  readonly opening?: OpeningSeed;
   /** The source's events after the first `count` (the last at `position`), in order, at most `max`. */
   read(count: number, position: Position | null, max: number): AsyncIterable<RecordedEvent>;
 }
@@ -106,10 +102,8 @@ export class FoldCache {
       start = checkpoint;
     }
     if (start) this.touch(start);
-    // A copy shares the checkpoint's maps and lot state (persistent: fold-state.ts), copying none.
-    const state = start
-      ? start.state.copy()
-      : new FoldState(source.projections, source.indexes, undefined, source.opening);
+    // A copy shares the checkpoint's maps (persistent: fold-state.ts), copying none.
+    const state = start ? start.state.copy() : new FoldState(source.projections);
     const seed = start ? [] : (source.start?.documents ?? []);
     state.write(seed.map((op) => ({ ...op, collection: foldCollection(op.collection) })));
     const from = start ?? source.start;
@@ -137,9 +131,7 @@ export class FoldCache {
       folded++;
       position = raw.position;
       if (stamp > stampMs) stampMs = stamp;
-      // And after a period's opening (issue 48): the costliest event to fold (its state decoded, opened).
-      const opening = raw.type === "LotPeriodOpened";
-      if ((count % every === 0 || opening) && generation === this.generation)
+      if (count % every === 0 && generation === this.generation)
         this.keep(source.key, { count, position, stampMs, state });
       // A slice of work done (a few milliseconds): let other requests in before the next.
       if (folded % YIELD_EVERY === 0) await yieldToEventLoop();

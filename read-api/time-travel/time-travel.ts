@@ -10,29 +10,24 @@ import {
   lastBookBefore,
   REGISTERED_LOTS,
 } from "../../projections/read-models/control-center-books.js";
-import { lotAtOpening, lotPageAtOpening, periodViewOf } from "../../projections/read-models/opening-view.js";
-import {
-  lotDocumentAtOpening,
-  PARKING_LOTS,
-  parkingLotsProjection,
-} from "../../projections/read-models/parking-lots.js";
-import { RESERVATIONS, reservationsProjection } from "../../projections/read-models/reservations.js";
+import { lotDocumentOf, parkingLotsProjection } from "../../projections/read-models/parking-lots.js";
+import { reservationsProjection } from "../../projections/read-models/reservations.js";
 import type { AsOfStamp } from "../../schemas/as-of.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
 import { type LotReach, reaches } from "../../schemas/lot-reach.js";
 import type { ControlCenterView, ParkingLotDetail, ReservationView } from "../../schemas/read-models.js";
-import { lotPeriodHolding, readLotEvents } from "../../write-side/lot-streams.js";
-import { parkingLotStream } from "../../write-side/parking-lot/periods.js";
 import { stampMsOfRaw } from "../history/audit-entry.js";
 import {
   type ReservationEventsIndex,
   reservationFacts,
   scannedReservationFacts,
 } from "../history/reservation-history.js";
-import { LotsAt } from "../views/lots-at.js";
+import { type LotAt, LotsAt } from "../views/lots-at.js";
+import type { PageOf } from "../views/read-context.js";
+import { heldReservations, type ReservationQuery } from "../views/reservation-view.js";
 import { readViews, type Views } from "../views/views.js";
 import { type Cut, within } from "./as-of.js";
-import { type CacheStats, FoldCache, type Folded, type FoldSource, FoldTooFarError } from "./fold-cache.js";
+import { type CacheStats, FoldCache, type Folded, type FoldSource } from "./fold-cache.js";
 import { FoldState, foldCollection } from "./fold-state.js";
 
 export const TIME_TRAVEL_DEFAULTS = {
@@ -48,11 +43,13 @@ export const TIME_TRAVEL_DEFAULTS = {
 export type AsOfView<T> = T & { readonly asOf: AsOfStamp };
 
 /**
- * Time travel: a view as it was at a moment of the past, answered by folding the same projections
- * over the log up to that moment into a throwaway in-memory document store (fold-state.ts) and
- * asking the same query code, with the moment as its "now". The live read models are never read
- * nor written. A lot's or the control center's answer folds at most `maxFold` events from the
- * nearest checkpoint (fold-cache.ts); a reservation's folds its own handful of events.
+ * Time travel: a view as it was at a moment of the past, asked of the same query code with the
+ * moment as its "now", never of the live read models. A lot's views (the lot, its timeline, its
+ * table) read its decider state at the moment from the one loader (issue 68: lots-at.ts, the
+ * opening of the period holding it and that period's events up to it); a reservation's fold its
+ * own handful of events; the control center's folds the log from its last book before the moment
+ * (control-center-books.ts) into a throwaway in-memory store (fold-state.ts), at most `maxFold`
+ * events from the nearest checkpoint (fold-cache.ts), and reads each lot from the loader.
  */
 export class TimeTravel {
   private readonly cache: FoldCache;
@@ -70,10 +67,9 @@ export class TimeTravel {
     this.books = options.books;
     this.lotsAt = new LotsAt(events, options.lotsKept ?? TIME_TRAVEL_DEFAULTS.lotsKept);
     const every = options.checkpointEvery ?? TIME_TRAVEL_DEFAULTS.checkpointEvery;
-    this.maxFold = options.maxFold ?? Math.max(every, TIME_TRAVEL_DEFAULTS.maxFold);
     this.cache = new FoldCache({
       every,
-      maxFold: this.maxFold,
+      maxFold: options.maxFold ?? Math.max(every, TIME_TRAVEL_DEFAULTS.maxFold),
       maxBytesPerSource: options.maxBytesPerSource ?? TIME_TRAVEL_DEFAULTS.maxBytesPerSource,
       maxBytes: options.maxBytes ?? TIME_TRAVEL_DEFAULTS.maxBytes,
     });
@@ -83,46 +79,8 @@ export class TimeTravel {
   /** Each lot's decider state as of a moment: the write side's loader (LotLoader.at), kept bounded. */
   private readonly lotsAt: LotsAt;
   private readonly books: DocumentStore | undefined;
-  /** The most events one answer folds. */
-  private readonly maxFold: number;
   /** Final answers (see Folded.final), by view and moment: a flood of one moment folds it once. */
   private readonly answers = new FinalAnswers(FINAL_ANSWERS_KEPT);
-
-  /**
-   * What a view of one lot reads as of a moment from its first event, through its periods as one
-   * sequence (write-side/lot-streams.ts): in period 0, and in a period whose view is not recorded
-   * (its reactor lags, or data from before it). `lot`: its document, `page`: its reservations too.
-   */
-  private startSource(parkingLotId: string, view: "lot" | "page"): FoldSource {
-    const { from: _seed, ...seed } = SEEDS[view];
-    return {
-      ...seed,
-      key: `${view}:${parkingLotId}`,
-      read: (count, _position, max) => readLotEvents(this.events, parkingLotId, count, max),
-    };
-  }
-
-  /**
-   * A view of one lot as of the cut, from the opening of the period holding it (issue 48): the lot's
-   * state there (the write side's), then the period's facts; no event before the opening is folded
-   * (finding the period reads a few openings: lot-streams.ts). The documents the fold starts with:
-   * for `lot` and `page` the
-   * period's view (one read of its side stream: opening-view.ts, written by the lot-period-view
-   * reactor), and from the lot's start while it is not recorded. Period 0 from its first event.
-   */
-  private async periodSource(parkingLotId: string, cut: Cut, view: "lot" | "page"): Promise<FoldSource> {
-    const period = await lotPeriodHolding(this.events, parkingLotId, (opening) =>
-      within(cut, opening.position, stampMsOfRaw(opening.type, opening.data)),
-    );
-    const stream = parkingLotStream(parkingLotId, period);
-    const read: FoldSource["read"] = (count, _position, max) =>
-      this.events.readStream(stream, { fromRevision: count, maxCount: max });
-    const key = `lot-${view}:${parkingLotId}/${period}`;
-    const recorded = await periodViewOf(this.events, parkingLotId, period);
-    if (!recorded) return this.startSource(parkingLotId, view);
-    const { from, ...seed } = SEEDS[view];
-    return { ...seed, opening: from(recorded), key, read };
-  }
 
   /** The log from the control center's book `book` (control-center-books.ts; without: from its start). */
   private booksSource(book: Book | undefined): FoldSource {
@@ -138,49 +96,40 @@ export class TimeTravel {
   /** One lot as GET /parking-lots/{id} answered at the cut; null when it did not exist yet. */
   async parkingLot(parkingLotId: string, cut: Cut): Promise<AsOfView<ParkingLotDetail> | null> {
     return this.answers.answer(`lot:${parkingLotId}@${cutKey(cut)}`, async () => {
-      const folded = await this.cache.fold(await this.periodSource(parkingLotId, cut, "lot"), cut);
+      const folded = lotFold(await this.lotsAt.at(parkingLotId, cut));
       const view = await this.ask(folded, cut, async (views) => views.lots.parkingLotDetail(parkingLotId));
       return { view, final: folded.final };
     });
   }
 
-  /**
-   * Any view of one lot as it was at the cut (its timeline, its reservations), `query` asked of it,
-   * `period` for a view that reads nothing but the lot's state (its timeline): the loader's state as
-   * of the cut (lots-at.ts); `page` for its documents (its reservations), folded from the opening of
-   * the period holding the cut (periodSource);
-   * `start`: from its first event.
-   */
+  /** Any view of one lot as it was at the cut (its timeline), `query` asked of its state then. */
   async lotView<T extends object>(
     parkingLotId: string,
     cut: Cut,
     query: (views: Views) => Promise<T | null>,
-    from: "start" | "period" | "page" = "start",
   ): Promise<AsOfView<T> | null> {
-    if (from === "period") return this.ask(await this.lotAt(parkingLotId, cut), cut, query);
-    const source =
-      from === "start"
-        ? this.startSource(parkingLotId, "page")
-        : await this.periodSource(parkingLotId, cut, from);
-    const folded = await this.cache.fold(source, cut);
-    return this.ask(folded, cut, query);
+    return this.ask(lotFold(await this.lotsAt.at(parkingLotId, cut)), cut, query);
   }
 
   /**
-   * The lot's state as of the cut (the loader's: lots-at.ts) as a fold the views are asked of:
-   * its document as that state holds it (lotDocumentAtOpening) and the state itself.
+   * A page of the lot's reservations table as it was at the cut: those its state holds then, as
+   * that state records them (reservation-view.ts, heldReservations); null before it was registered.
    */
-  private async lotAt(parkingLotId: string, cut: Cut): Promise<Folded> {
+  async lotReservations(
+    parkingLotId: string,
+    cut: Cut,
+    query: Pick<ReservationQuery, "customerId" | "carNumber" | "status" | "cursor" | "limit">,
+  ): Promise<AsOfView<PageOf<ReservationView>> | null> {
     const lot = await this.lotsAt.at(parkingLotId, cut);
-    const folded = new FoldState([parkingLotsProjection]);
-    if (lot.state.kind === "registered") folded.write(lotDocumentAtOpening(lot.state, foldCollection));
-    return { state: folded, position: lot.position, stampMs: lot.stampMs, folded: 0, final: lot.final };
+    const nowMs = cut.kind === "instant" ? cut.ms : lot.stampMs;
+    if (lot.state.kind !== "registered" || Number.isNaN(nowMs)) return null;
+    return { ...heldReservations(lot.state, nowMs, query), asOf: stampOf(lot.position, nowMs) };
   }
 
   /**
    * The control center (JSON) as it was at the cut (issue 48): the log folded from its last book
-   * before the cut, and every lot registered then from its period holding the cut (as the lot as
-   * of a moment is). The folds of one answer share its `maxFold` events.
+   * before the cut (at most `maxFold` events), and every lot registered then as its state holds it
+   * (the loader's, as the lot as of a moment is: lots-at.ts).
    */
   async controlCenter(
     cut: Cut,
@@ -193,19 +142,13 @@ export class TimeTravel {
       const books = await this.cache.fold(this.booksSource(book), cut);
       // Each lot up to the last event of the log the cut holds (as the whole log's fold would stop).
       const upTo: Cut = books.position ? { kind: "position", commit: books.position.commit } : cut;
-      let budget = this.maxFold - books.folded;
       const documents: WriteOp[] = [];
       for (const [collection, { _id: parkingLotId }] of books.state.documents()) {
         if (collection !== foldCollection(REGISTERED_LOTS)) continue;
         // A member of staff scoped to lots sees only theirs (and no totals): no other lot is read.
         if (page.within && !reaches(page.within, parkingLotId)) continue;
-        if (budget <= 0) throw new FoldTooFarError(this.maxFold);
-        const source = await this.periodSource(parkingLotId, upTo, "lot");
-        const lot = await this.cache.fold(source, upTo, budget);
-        budget -= lot.folded;
-        for (const [collection, { _id, ...document }] of lot.state.documents())
-          if (collection === foldCollection(PARKING_LOTS))
-            documents.push({ op: "replace", collection, id: _id, document });
+        const { state } = await this.lotsAt.at(parkingLotId, upTo);
+        if (state.kind === "registered") documents.push(...lotDocumentOf(state, foldCollection));
       }
       const joined: Folded = { ...books, state: books.state.joined(CONTROL_CENTER_READS, documents) };
       // Before the first fact the service was empty: a view too, as of the earliest instant.
@@ -279,13 +222,7 @@ export class TimeTravel {
       const views = readViews(store, { readYourWritesTimeoutMs: 0, now: () => nowMs, lots });
       const view = await query(views);
       if (!view) return null;
-      return {
-        ...view,
-        asOf: {
-          position: folded.position ? formatPosition(folded.position) : null,
-          at: new Date(nowMs).toISOString(),
-        },
-      };
+      return { ...view, asOf: stampOf(folded.position, nowMs) };
     } finally {
       await store.close();
     }
@@ -310,23 +247,21 @@ export class TimeTravel {
   }
 }
 
-/**
- * What each view of one lot folds, and the documents a fold starting at an opening writes: the
- * lot's document (`lot`); `page`: its
- * facts (the closures not begun) and reservations too, whose table walks an index range, as live.
- * `from`: the documents a fold of `lot` or `page` starts with, from the period's recorded view.
- */
-const SEEDS = {
-  lot: { projections: [parkingLotsProjection], from: lotAtOpening },
-  page: {
-    projections: [parkingLotsProjection, reservationsProjection],
-    indexes: { [RESERVATIONS]: ["by_lot", "by_lot_status"] },
-    from: lotPageAtOpening,
-  },
-} as const;
-
 /** The read models the control center reads (their checkpoints in its answer's `projections`). */
-const CONTROL_CENTER_READS = [...SEEDS.page.projections, controlCenterProjection];
+const CONTROL_CENTER_READS = [parkingLotsProjection, reservationsProjection, controlCenterProjection];
+
+/** A lot's state at a moment (the loader's: lots-at.ts) as a fold the views are asked of: its document as the state holds it (lotDocumentOf). */
+function lotFold(lot: LotAt): Folded {
+  const folded = new FoldState([parkingLotsProjection]);
+  if (lot.state.kind === "registered") folded.write(lotDocumentOf(lot.state, foldCollection));
+  return { state: folded, position: lot.position, stampMs: lot.stampMs, folded: 0, final: lot.final };
+}
+
+/** Which moment an answer reflects: the last event it read, and the instant it took as now. */
+const stampOf = (position: Position | null, nowMs: number): AsOfStamp => ({
+  position: position ? formatPosition(position) : null,
+  at: new Date(nowMs).toISOString(),
+});
 
 /** Final answers kept (each one view of a lot or a page of the control center: a few KB). */
 const FINAL_ANSWERS_KEPT = 256;

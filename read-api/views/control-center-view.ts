@@ -114,7 +114,8 @@ function scopedTotals(
     availableSpots: sum((l) => l.availableSpots),
     activeReservations: sum((l) => l.activeReservations),
     totalReservations: sum((l) => l.totalReservations),
-    canceledReservations: sum((l) => l.canceledReservations),
+    // As of a moment, a lot opened by a version that kept no count counts none (ParkingLotView).
+    canceledReservations: sum((l) => l.canceledReservations ?? 0),
     couponsIssued: couponsOf("couponsIssued"),
     couponsRevoked: couponsOf("couponsRevoked"),
   };

@@ -5,6 +5,7 @@ import { PAYMENT_CLIENT_SECRETS } from "../../projections/payments/payment-plans
 import { CONTROL_CENTER } from "../../projections/read-models/control-center.js";
 import { COUPONS } from "../../projections/read-models/customer-coupons.js";
 import { RESERVATIONS } from "../../projections/read-models/reservations.js";
+import { fragmentRange, plateSuffixes } from "../../schemas/plates.js";
 import type { CouponView, ReservationStatus, ReservationView } from "../../schemas/read-models.js";
 import { statusAt } from "../../schemas/reservation-time.js";
 import { couponSpendability } from "../../write-side/coupon/coupon.js";
@@ -87,29 +88,7 @@ export class ReservationQueries {
     const lots = new Map<string, RegisteredLot | null>();
     this.lots.states.touch(lotIds);
     await mapInChunks(lotIds, async (lotId) => lots.set(lotId, await this.lots.states.state(lotId)));
-    return docs.map(({ heldFrom: _f, heldUntil: _u, mustLeaveBy: told, ...stored }) => {
-      // Issue 38: the payment's state as the decider reads it from what was recorded.
-      const paid = stored.payment
-        ? { ...stored, payment: { ...stored.payment, state: paymentStateOf(stored.payment) } }
-        : stored;
-      // Issue 71: whether its coupon is spendable now, as the coupon's decider says.
-      const view = paid.coupon ? { ...paid, coupon: spendableAt(paid.coupon, now) } : paid;
-      const lot = lots.get(view.parkingLotId);
-      const record = lot?.reservations.get(view.reservationId);
-      if (!lot || !record) {
-        const status = statusAt({ ...view, mustLeaveBy: told } as TimedView, now);
-        return { ...view, status, ...(told && status === "RESERVED" ? { mustLeaveBy: told } : {}) };
-      }
-      const status = statusIn(lot, view.reservationId, record, now);
-      const leave = status === "RESERVED" ? mustLeaveBy(lot, view.reservationId) : undefined;
-      const over = status === "OVERSTAYING" ? overstaySoFar(lot, view.reservationId, now) : undefined;
-      return {
-        ...view,
-        status,
-        ...(leave ? { mustLeaveBy: leave } : {}),
-        ...(over ? { overstay: { minutes: over.minutes, chargeSoFar: over.charge } } : {}),
-      };
-    });
+    return docs.map((doc) => viewAt(doc, lots.get(doc.parkingLotId), now));
   }
   /**
    * A page of reservations, newest first, each with the status its lot's decider gives it now; with
@@ -288,6 +267,82 @@ export class ReservationQueries {
         { sort: { seq: -1 }, limit: n },
       );
   }
+}
+
+/**
+ * A stored reservation as it stands at `now` on its lot's state (null: none read, the lot's
+ * unregistered or the booking no longer active): see ReservationQueries.asOf.
+ */
+function viewAt(
+  { heldFrom: _f, heldUntil: _u, mustLeaveBy: told, ...stored }: StoredReservation,
+  lot: RegisteredLot | null | undefined,
+  now: number,
+): ReservationView {
+  // Issue 38: the payment's state as the decider reads it from what was recorded.
+  const paid = stored.payment
+    ? { ...stored, payment: { ...stored.payment, state: paymentStateOf(stored.payment) } }
+    : stored;
+  // Issue 71: whether its coupon is spendable now, as the coupon's decider says.
+  const view = paid.coupon ? { ...paid, coupon: spendableAt(paid.coupon, now) } : paid;
+  const record = lot?.reservations.get(view.reservationId);
+  if (!lot || !record) {
+    const status = statusAt({ ...view, mustLeaveBy: told } as TimedView, now);
+    return { ...view, status, ...(told && status === "RESERVED" ? { mustLeaveBy: told } : {}) };
+  }
+  const status = statusIn(lot, view.reservationId, record, now);
+  const leave = status === "RESERVED" ? mustLeaveBy(lot, view.reservationId) : undefined;
+  const over = status === "OVERSTAYING" ? overstaySoFar(lot, view.reservationId, now) : undefined;
+  return {
+    ...view,
+    status,
+    ...(leave ? { mustLeaveBy: leave } : {}),
+    ...(over ? { overstay: { minutes: over.minutes, chargeSoFar: over.charge } } : {}),
+  };
+}
+
+/**
+ * Time travel's table of one lot as of a moment (issue 68): the reservations the lot's state holds
+ * then (read-api/views/lots-at.ts: booked in the period holding the moment, or carried by its
+ * opening: able to hold a spot, or ended within the idempotency window), each as that state
+ * records it and with the status the decider gives it at `now` (viewAt, as the live table), by
+ * reservation id; `cursor` is how many rows come before the page. What only a reservation's own
+ * facts hold (its booking's instant and position, its steps' times but a car's check-in while it
+ * is in, its payment and coupon) is left out: GET /reservations/{id}?asOf= folds them.
+ */
+export function heldReservations(
+  lot: RegisteredLot,
+  now: number,
+  query: Pick<ReservationQuery, "customerId" | "carNumber" | "status" | "cursor" | "limit">,
+): PageOf<ReservationView> {
+  const plate = query.carNumber === undefined ? undefined : fragmentRange(query.carNumber);
+  const skip = query.cursor === undefined ? 0 : Number(query.cursor);
+  const items: ReservationView[] = [];
+  let matched = 0;
+  for (const [reservationId, record] of lot.reservations.entries()) {
+    if (query.customerId !== undefined && record.customerId !== query.customerId) continue;
+    if (plate && !plateSuffixes(record.carNumber).some((s) => s >= plate.$gte && s < plate.$lt)) continue;
+    // The decider's status first (viewAt reads the same): only the page's rows are made.
+    if (query.status !== undefined && statusIn(lot, reservationId, record, now) !== query.status) continue;
+    if (matched++ < skip) continue;
+    if (items.length === query.limit) return { items, nextCursor: String(skip + items.length) };
+    const { customerId, carNumber, amount, status, startsAt, endsAt, overstayCharge } = record;
+    const car = lot.inLot.get(reservationId);
+    const rate = lot.checkOutRates.get(reservationId);
+    const stored: StoredReservation = {
+      reservationId,
+      parkingLotId: lot.parkingLotId,
+      customerId,
+      carNumber,
+      amount,
+      status,
+      ...(startsAt !== undefined && endsAt !== undefined ? { startsAt, endsAt } : {}),
+      ...(overstayCharge ? { overstayCharge } : {}),
+      ...(car ? { checkedInAt: new Date(car.checkedInAt).toISOString() } : {}),
+      ...(rate !== undefined ? { hourlyRate: rate } : {}),
+    };
+    items.push(viewAt(stored, lot, now));
+  }
+  return { items, nextCursor: null };
 }
 
 /** A stored coupon with whether it is spendable at `now` (issue 71: the coupon decider's rule). */

@@ -47,7 +47,8 @@ export function useLotAsOf(parkingLotId: string, instant: string | null) {
  */
 export function AsOfSlider(props: {
   readonly parkingLotId: string;
-  readonly registeredAt: string;
+  /** A live lot always has it (only a lot as of a moment may not: issue 68). */
+  readonly registeredAt: string | undefined;
   readonly now: number;
   readonly asOf: string | null;
   readonly onAsOf: (instant: string | null) => void;
@@ -55,7 +56,7 @@ export function AsOfSlider(props: {
   readonly then: ParkingLotDetail | null;
   readonly problem: unknown;
 }) {
-  const start = Math.max(Date.parse(props.registeredAt), props.now - REACH_MS);
+  const start = Math.max(Date.parse(props.registeredAt ?? "") || 0, props.now - REACH_MS);
   const stepMs = sliderStepMs(props.now - start);
   const steps = Math.max(1, Math.ceil((props.now - start) / stepMs));
   const step = props.asOf ? Math.round((Date.parse(props.asOf) - start) / stepMs) : steps;

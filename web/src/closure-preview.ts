@@ -44,7 +44,7 @@ export function previewClosure(
     }
   }
   const byStart = (a: ReservationView, b: ReservationView) =>
-    (a.startsAt ?? a.reservedAt).localeCompare(b.startsAt ?? b.reservedAt);
+    (a.startsAt ?? a.reservedAt ?? "").localeCompare(b.startsAt ?? b.reservedAt ?? "");
   return {
     beginsAt,
     canceledNow: canceledNow.sort(byStart),

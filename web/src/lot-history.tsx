@@ -58,14 +58,15 @@ function FactLine({ fact }: { readonly fact: Fact }) {
  */
 export function LotHistory(props: {
   /** The lot: the day it was registered, on its clock, is the trail's first. */
-  readonly lot: { readonly parkingLotId: string; readonly registeredAt: string };
+  /** (A live lot's `registeredAt` is always there: only a lot as of a moment may lack it, issue 68.) */
+  readonly lot: { readonly parkingLotId: string; readonly registeredAt?: string | undefined };
   readonly tick: number;
   /** The service's clock (its last answer): its day on the lot's clock is the trail's today. */
   readonly now: number;
 }) {
   const clock = useClock();
   const today = clock.toInput(props.now).slice(0, 10);
-  const firstDay = clock.toInput(Date.parse(props.lot.registeredAt)).slice(0, 10);
+  const firstDay = clock.toInput(Date.parse(props.lot.registeredAt ?? "") || props.now).slice(0, 10);
   const { parkingLotId } = props.lot;
   // The day chosen (null: the service's today, which moves on at the lot's midnight).
   const [chosen, setChosen] = useState<string | null>(null);

@@ -8,8 +8,8 @@ import {
   parkingReserved,
   registerLot,
 } from "../../test-support/given-when-then.js";
-import { throughSummary } from "../../test-support/lot-state.js";
-import { decide, fold, type ParkingLotEvent } from "./decider.js";
+import { fold, throughSummary } from "../../test-support/lot-state.js";
+import { decide, type ParkingLotEvent } from "./decider.js";
 import { stayEarnsCoupon } from "./reservation-steps.js";
 import { summaryOf } from "./summary.js";
 

@@ -2,12 +2,11 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { CancelReservation, ParkingLotCommand, ReserveParking } from "../../schemas/commands.js";
 import { LOT, NOW, registerLot } from "../../test-support/given-when-then.js";
-import { plainOf, throughSummary } from "../../test-support/lot-state.js";
+import { fold, plainOf, throughSummary } from "../../test-support/lot-state.js";
 import {
   availableSpots,
   type Decision,
   decide,
-  fold,
   initialState,
   type ParkingLotEvent,
   type ParkingLotState,

@@ -9,5 +9,5 @@
  */
 
 export * from "./decide.js";
-export { evolve, fold } from "./evolve.js";
+export { evolve } from "./evolve.js";
 export * from "./state.js";

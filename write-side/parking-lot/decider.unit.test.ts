@@ -12,13 +12,12 @@ import {
   reservationCanceled,
   reserveParking,
 } from "../../test-support/given-when-then.js";
-import { plainOf } from "../../test-support/lot-state.js";
+import { fold, plainOf } from "../../test-support/lot-state.js";
 import { PARKING_LOT_EVENT_TYPES } from "./decide.js";
 import {
   availableSpots,
   decide,
   evolve,
-  fold,
   initialState,
   type ParkingLotState,
   type RegisteredLot,

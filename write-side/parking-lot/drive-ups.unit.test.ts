@@ -2,7 +2,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { AdmitDriveUp } from "../../schemas/commands.js";
 import { given, LOT, lotRegistered, NOW, parkingReserved } from "../../test-support/given-when-then.js";
-import { decide, fold, type ParkingLotEvent } from "./decider.js";
+import { fold } from "../../test-support/lot-state.js";
+import { decide, type ParkingLotEvent } from "./decider.js";
 import { DRIVE_UP_MIN_STAY_MINUTES, driveUpCustomer } from "./drive-ups.js";
 import { decideGate, type GateRead } from "./gates.js";
 

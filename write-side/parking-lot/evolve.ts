@@ -10,7 +10,6 @@ import { openedState } from "./periods.js";
 import { ms } from "./rules.js";
 import {
   DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
-  initialState,
   type OldLotPaymentFact,
   type ParkingLotEvent,
   type ParkingLotState,
@@ -98,6 +97,8 @@ export function registered({ data }: EventOfType<"ParkingLotRegistered">): Regis
     heldFromHour: emptyOccupancy(ms(data.registeredAt)).prunedBefore,
     activeReservations: 0,
     forgotten: 0,
+    registeredAt: ms(data.registeredAt),
+    canceled: 0,
   });
 }
 
@@ -173,7 +174,13 @@ function canceled(
   const record = state.reservations.get(reservationId);
   if (!record || !(isBooked(record.status) || record.status === "CHECKED_IN")) return state;
   const lot = release(state, reservationId, record, ms(canceledAt));
-  return { ...lot, reservations: lot.reservations.set(reservationId, { ...record, status: "CANCELED" }) };
+  const counted =
+    lot.canceledReservations === undefined ? {} : { canceledReservations: lot.canceledReservations + 1 };
+  return {
+    ...lot,
+    ...counted,
+    reservations: lot.reservations.set(reservationId, { ...record, status: "CANCELED" }),
+  };
 }
 
 /** A car left: its spot is free from then on, and what the check-out priced and charged stays with the record. */
@@ -311,12 +318,3 @@ function evolveLot(state: RegisteredLot, event: ParkingLotEvent): ParkingLotStat
     }
   }
 }
-
-export const fold = (
-  events: Iterable<ParkingLotEvent | OldLotPaymentFact>,
-  from: ParkingLotState = initialState,
-): ParkingLotState => {
-  let state = from;
-  for (const event of events) state = evolve(state, event);
-  return state;
-};

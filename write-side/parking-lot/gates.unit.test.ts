@@ -9,8 +9,8 @@ import {
   parkingReserved,
   reservationCanceled,
 } from "../../test-support/given-when-then.js";
-import { fromPlain, plainOf } from "../../test-support/lot-state.js";
-import { fold, type ParkingLotEvent } from "./decider.js";
+import { fold, fromPlain, plainOf } from "../../test-support/lot-state.js";
+import type { ParkingLotEvent } from "./decider.js";
 import { decideGate, type GateRead } from "./gates.js";
 
 /** Issue 49, item 4: a gate's read decided by the lot's own check-in and check-out. */

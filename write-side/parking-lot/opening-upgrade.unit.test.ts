@@ -7,8 +7,8 @@ import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
 import type { EventOfType } from "../../schemas/events.js";
 import { ERASED, sealPersonalFields, withPersonalDataKeys } from "../../schemas/personal-data.js";
-import { plainOf } from "../../test-support/lot-state.js";
-import { decide, fold, type ParkingLotEvent, type ParkingLotState } from "./decider.js";
+import { fold, plainOf } from "../../test-support/lot-state.js";
+import { decide, type ParkingLotEvent, type ParkingLotState } from "./decider.js";
 import { liveState } from "./period-books.js";
 import { openedState } from "./periods.js";
 
@@ -79,7 +79,14 @@ describe("an opening written by 6470fd1, read today", () => {
     for (const { at, events, data } of fixture.openings) {
       const live = liveState(fold(fixture.events.slice(0, events)), at);
       const opened = openedState(readBack(data, new MemoryDataKeys()));
-      expect(plainOf(opened), `opening after ${events} events`).toEqual(plainOf(live));
+      // But for what it did not keep then: the lot's registration and cancels (informational: no
+      // command reads them; the lot as of a moment leaves them out, docs/api.md).
+      const {
+        registeredAt: _r,
+        canceled: _c,
+        ...today
+      } = plainOf(live) as { registeredAt?: number; canceled?: number };
+      expect(plainOf(opened), `opening after ${events} events`).toEqual(today);
       const commands = probes(live, at);
       expect(commands.length).toBeGreaterThan(25);
       for (const command of commands)

@@ -9,9 +9,9 @@ import {
   parkingReserved,
   reserveParking,
 } from "../../test-support/given-when-then.js";
+import { fold } from "../../test-support/lot-state.js";
 import {
   type DecideContext,
-  fold,
   type OldLotPaymentFact,
   type ParkingLotEvent,
   reservationStatus,

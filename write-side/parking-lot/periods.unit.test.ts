@@ -9,10 +9,10 @@ import {
   lotRegistered,
   reserveParking,
 } from "../../test-support/given-when-then.js";
-import { plainOf } from "../../test-support/lot-state.js";
+import { fold, plainOf } from "../../test-support/lot-state.js";
 import { keyedReservationIds } from "../reservation-ids.js";
 import { bookedIdOf } from "./booking.js";
-import { decide, evolve, fold, initialState, type ParkingLotEvent, type ParkingLotState } from "./decider.js";
+import { decide, evolve, initialState, type ParkingLotEvent, type ParkingLotState } from "./decider.js";
 import { liveState, openingOf, periodSplit } from "./period-books.js";
 import { KEEP_ENDED_MS, lotPeriodOfStream, parkingLotOfStream, parkingLotStream } from "./periods.js";
 

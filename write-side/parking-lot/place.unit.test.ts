@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { given, LOT, lotRegistered, NOW, registerLot } from "../../test-support/given-when-then.js";
-import { plainOf, throughSummary } from "../../test-support/lot-state.js";
-import { fold, type ParkingLotEvent } from "./decider.js";
+import { fold, plainOf, throughSummary } from "../../test-support/lot-state.js";
+import type { ParkingLotEvent } from "./decider.js";
 
 /** A lot's place and time zone (issue 49): set at registration, changed by an operator, kept by snapshots. */
 

@@ -75,6 +75,13 @@ export type ParkingLotState =
       /** Informational (no decision reads it): reservations holding or going to hold a spot. */
       readonly activeReservations: number;
       /**
+       * Informational (no decision reads it; the lot as of a moment shows them, issue 68): when the
+       * lot was registered, epoch ms, and how many of its reservations were ever canceled. Absent
+       * in a state opened from a summary written before they were kept.
+       */
+      readonly registeredAt?: number;
+      readonly canceledReservations?: number;
+      /**
        * The reservation records a command may name, with what each asked for, so that an ended id
        * still answers (cancel → 409, a retried Idempotency-Key → the same answer). Ended ones are
        * taken out by `forgetEnded` and kept outside (see docs/domain.md, "Ended reservations").

@@ -6,8 +6,9 @@ import { MAX_AMOUNT } from "../../schemas/common.js";
 import { encodeEvent } from "../../schemas/event-codec.js";
 import { HOUR_MS, quote } from "../../schemas/pricing.js";
 import { LOT, lotRegistered, NOW, reserveParking } from "../../test-support/given-when-then.js";
+import { fold } from "../../test-support/lot-state.js";
 import { quoteWindow } from "./booking.js";
-import { decide, fold, type ParkingLotState, type RegisteredLot } from "./decider.js";
+import { decide, type ParkingLotState, type RegisteredLot } from "./decider.js";
 import { decideGate, priceOf } from "./gates.js";
 
 /**

@@ -2,13 +2,12 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { LOT, NOW } from "../../test-support/given-when-then.js";
-import { plainOf, throughSummary } from "../../test-support/lot-state.js";
+import { fold, plainOf, throughSummary } from "../../test-support/lot-state.js";
 import { PAYMENT_EVENT_TYPES } from "../payment/payment.js";
 import {
   type DecideContext,
   type Decision,
   decide,
-  fold,
   initialState,
   PARKING_LOT_EVENT_TYPES,
   type ParkingLotEvent,

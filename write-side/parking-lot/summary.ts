@@ -62,6 +62,8 @@ export function summaryOf(lot: RegisteredLot): LotSummary {
     heldFromHour: lot.occupancy.prunedBefore,
     activeReservations: lot.activeReservations,
     forgotten: lot.archived,
+    ...(lot.registeredAt === undefined ? {} : { registeredAt: lot.registeredAt }),
+    ...(lot.canceledReservations === undefined ? {} : { canceled: lot.canceledReservations }),
   };
 }
 
@@ -129,6 +131,8 @@ export function lotOfSummary(parkingLotId: string, summary: LotSummary): Registe
     byPlate: IdIndex.fromSorted(() => indexBy(counted, (b) => plateIndexKey(b.carNumber))),
     closures: List(summary.closures),
     archived: summary.forgotten,
+    ...(summary.registeredAt === undefined ? {} : { registeredAt: summary.registeredAt }),
+    ...(summary.canceled === undefined ? {} : { canceledReservations: summary.canceled }),
     paymentAsked: ImmutableMap(asked),
     ...(endedAt.length > 0 ? { endedAt: ImmutableMap(endedAt) } : {}),
   };

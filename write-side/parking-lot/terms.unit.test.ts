@@ -9,9 +9,9 @@ import {
   parkingReserved,
   reserveParking,
 } from "../../test-support/given-when-then.js";
-import { plainOf, throughSummary } from "../../test-support/lot-state.js";
+import { fold, plainOf, throughSummary } from "../../test-support/lot-state.js";
 import { viewAfter } from "../lot-command-view.js";
-import { decide, fold, type ParkingLotEvent } from "./decider.js";
+import { decide, type ParkingLotEvent } from "./decider.js";
 import { paymentTermsOf } from "./terms.js";
 
 const at = (hhmm: string) => `2024-05-01T${hhmm}:00.000Z`;

@@ -6,13 +6,12 @@ import { DEFAULT_PAYMENT_TERMS, type PaymentTerms } from "../../schemas/common.j
 import { quote } from "../../schemas/pricing.js";
 import { openEndedStayPrice, type ReservationStatus } from "../../schemas/reservation-time.js";
 import { LOT, NOW } from "../../test-support/given-when-then.js";
-import { fromPlain, plainOf, throughSummary } from "../../test-support/lot-state.js";
+import { fold, fromPlain, plainOf, throughSummary } from "../../test-support/lot-state.js";
 import {
   DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
   type DecideContext,
   type Decision,
   decide,
-  fold,
   initialState,
   type ParkingLotEvent,
   type ParkingLotState,

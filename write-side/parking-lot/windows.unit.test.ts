@@ -9,7 +9,8 @@ import {
   parkingReserved,
   reserveParking,
 } from "../../test-support/given-when-then.js";
-import { decide, fold, type ParkingLotEvent, type ParkingLotState, reservationStatus } from "./decider.js";
+import { fold } from "../../test-support/lot-state.js";
+import { decide, type ParkingLotEvent, type ParkingLotState, reservationStatus } from "./decider.js";
 import type { Occupancy } from "./occupancy.js";
 
 /** How many windows the occupancy index holds. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { LOT, lotRegistered, NOW, parkingReserved } from "../../test-support/given-when-then.js";
-import { fold, type ParkingLotEvent } from "../parking-lot/decider.js";
+import { fold } from "../../test-support/lot-state.js";
+import type { ParkingLotEvent } from "../parking-lot/decider.js";
 import { decideOutcome, evolvePaymentAggregate, noPayment, type PaymentState } from "./payment.js";
 import type { PaymentEvent } from "./payment-facts.js";
 import type { PaymentCommand } from "./payment-handler.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { PaymentTerms } from "../../schemas/common.js";
 import { LOT, lotRegistered, NOW, parkingReserved } from "../../test-support/given-when-then.js";
-import { fold } from "../parking-lot/decider.js";
+import { fold } from "../../test-support/lot-state.js";
 import { bookingAskOf, settleAskOf } from "./lot-booking.js";
 import {
   decideAuthorization,

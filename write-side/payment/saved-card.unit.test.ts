@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { LOT, lotRegistered, NOW, parkingReserved } from "../../test-support/given-when-then.js";
-import { decide, fold, type ParkingLotEvent } from "../parking-lot/decider.js";
+import { fold } from "../../test-support/lot-state.js";
+import { decide, type ParkingLotEvent } from "../parking-lot/decider.js";
 import {
   decideAuthorization,
   decideFailure,
