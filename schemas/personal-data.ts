@@ -66,6 +66,7 @@ export const PERSONAL_FIELDS: Readonly<Record<EventType, readonly string[]>> = O
 type PersonalValues = (
   data: Record<string, unknown>,
   each: (subject: string, value: string) => string,
+  reading?: boolean,
 ) => Record<string, unknown>;
 
 /** The event types whose definitions say where their unmarked personal values are (`personalValues`). */
@@ -237,14 +238,18 @@ export function openPersonalFields(data: unknown, type?: string, keyOf: KeyLooku
   const opened = openObject(data, true, keyOf);
   if (!values || opened === null || typeof opened !== "object") return opened;
   const openedOnce = new Map<string, string>();
-  return values(opened as Record<string, unknown>, (_, value) => {
-    if (!isSealed(value)) return value;
-    const known = openedOnce.get(value);
-    if (known !== undefined) return known;
-    const plain = open(value, keyOf);
-    openedOnce.set(value, plain);
-    return plain;
-  });
+  return values(
+    opened as Record<string, unknown>,
+    (_, value) => {
+      if (!isSealed(value)) return value;
+      const known = openedOnce.get(value);
+      if (known !== undefined) return known;
+      const plain = open(value, keyOf);
+      openedOnce.set(value, plain);
+      return plain;
+    },
+    true,
+  );
 }
 
 function openObject(data: unknown, outer: boolean, keyOf: KeyLookup): unknown {
