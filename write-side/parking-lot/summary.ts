@@ -184,8 +184,8 @@ export function lotOfSummary(parkingLotId: string, summary: LotSummary): Registe
         { endsAt: endsAt ?? Number.POSITIVE_INFINITY, checkedInAt },
       ]),
     ),
-    byCustomer: IdIndex.fromSorted(counted((i) => customerIds[i] as string)),
-    byPlate: IdIndex.fromSorted(counted((i) => plateIndexKey(carNumbers[i] as string))),
+    byCustomer: IdIndex.fromLists(counted((i) => customerIds[i] as string)),
+    byPlate: IdIndex.fromLists(counted((i) => plateIndexKey(carNumbers[i] as string))),
     closures: List(summary.closures),
     archived: summary.forgotten,
     paymentAsked: ImmutableMap(asked),
@@ -193,7 +193,7 @@ export function lotOfSummary(parkingLotId: string, summary: LotSummary): Registe
   };
 }
 
-/** The ids of the bookings `which` takes, by `key`, as id lists sorted by key (each list ascending: the ids are). */
+/** The ids of the bookings `which` takes, by `key`, as id lists (each list ascending: the ids are). */
 function indexBy(
   n: number,
   which: (i: number) => boolean,
@@ -208,5 +208,5 @@ function indexBy(
     if (same) same.push(ids[i] as string);
     else lists.set(k, [ids[i] as string]);
   }
-  return [...lists].sort(byKey);
+  return [...lists];
 }
