@@ -1,6 +1,7 @@
+import type { KeyObject } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { fromBigInt } from "../event-store/position.js";
-import { MemoryDataKeys } from "../platform/data-keys/port.js";
+import { type DataKeys, MemoryDataKeys } from "../platform/data-keys/port.js";
 import { fold, type ParkingLotEvent } from "../write-side/parking-lot/decider.js";
 import { openingOf } from "../write-side/parking-lot/period-books.js";
 import { openedState } from "../write-side/parking-lot/periods.js";
@@ -92,7 +93,7 @@ describe("LotPeriodOpened sealed", () => {
     withPersonalDataKeys(keys, () =>
       encodeEvent(opening, { correlationId: "c", causationId: "c", actor: systemActor("test") }),
     );
-  const readBack = (keys: MemoryDataKeys, data: unknown) =>
+  const readBack = (keys: DataKeys, data: unknown) =>
     withPersonalDataKeys(keys, () =>
       decodeEvent({
         id: "o",
@@ -112,6 +113,35 @@ describe("LotPeriodOpened sealed", () => {
     expect(json.match(/"pii1\./g)?.length).toBe(CUSTOMERS);
     expect(json).not.toContain("가");
     expect(JSON.stringify(opening.data).length / BOOKINGS).toBeLessThan(100);
+  });
+
+  it("reads its customers' keys from the key store at once, not one by one", () => {
+    const inner = new MemoryDataKeys();
+    const asked = { key: 0, keysOf: 0 };
+    const counting: DataKeys = {
+      keyFor: (subject) => inner.keyFor(subject),
+      key: (id) => {
+        asked.key++;
+        return inner.key(id);
+      },
+      keysOf: (ids) => {
+        asked.keysOf++;
+        return new Map(
+          ids.flatMap((id) =>
+            [[id, inner.key(id)] as const].filter((e): e is [string, KeyObject] => e[1] !== undefined),
+          ),
+        );
+      },
+      erase: (subject) => inner.erase(subject),
+      isErased: (subject) => inner.isErased(subject),
+      pseudonym: (subject) => inner.pseudonym(subject),
+      close: () => inner.close(),
+    };
+    const { data } = stored(inner);
+    const state = openedState(readBack(counting, data).event.data as EventOfType<"LotPeriodOpened">["data"]);
+    if (state.kind !== "registered") throw new Error("a registered lot");
+    expect(state.reservations.get("r5")).toMatchObject({ customerId: "C5", carNumber: plateOf(5) });
+    expect(asked).toEqual({ key: 0, keysOf: 1 });
   });
 
   it("reads back each booking's customer and plate, an erased customer's as `erased`", () => {
