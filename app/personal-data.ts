@@ -66,6 +66,21 @@ class ProcessKeyRing implements DataKeys {
     return undefined;
   }
 
+  keysOf(ids: readonly string[]): ReadonlyMap<string, KeyObject> {
+    const found = new Map<string, KeyObject>();
+    for (const store of this.all()) {
+      const missing = ids.filter((id) => !found.has(id));
+      if (missing.length === 0) break;
+      if ("keysOf" in store) for (const [id, key] of store.keysOf(missing)) found.set(id, key);
+      else
+        for (const id of missing) {
+          const key = store.key(id);
+          if (key) found.set(id, key);
+        }
+    }
+    return found;
+  }
+
   erase(subject: string): number | Promise<number> {
     let erased = 0;
     for (const store of this.stores.values()) erased += store.erase(subject);

@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
  * as the command side does after a restart (the stored JSON parsed, the event decoded: upcast and
  * validated against its schema, then `openedState`), the minimum and median of `--runs` reads
  * (the minimum is the figure a busy machine disturbs least). No data keys (nothing sealed: opening
- * the 40,000 sealed values adds its own cost, docs/domain.md "Why 4,000"). `--root dir` measures
+ * the 20,000 sealed values adds its own cost: bench/cold-lot.ts --sealed). `--root dir` measures
  * the copy of the code at dir (e.g. 6470fd1's, whose opening held the state codec).
  *
  *   npx tsx bench/opening-decode.ts [--runs 15] [--root /tmp/old-6470fd1]

@@ -116,11 +116,11 @@ describe("IdIndex: loaded from sorted id lists, it answers as the index built on
       fc.property(lists, fc.array(change, { maxLength: 30 }), fc.boolean(), (base, changes, readEarly) => {
         expect(idListsProblem(base)).toBeUndefined();
         let derivedAt = 0;
-        let derived = IdIndex.fromSorted(() => {
+        let derived = IdIndex.fromLists(() => {
           derivedAt++;
           return base;
         });
-        let loaded = IdIndex.fromSorted(base);
+        let loaded = IdIndex.fromLists(base);
         let added = IdIndex.of(base);
         let model: Model = ImmutableMap(base.map(([k, ids]) => [k, ImmutableSet(ids)] as const));
         const same = () => {

@@ -106,7 +106,7 @@ export class LayeredMap<V> {
   }
 }
 
-/** Ids sorted by key, each key's ids non-empty: an IdIndex's base. */
+/** Ids by key (keys distinct, in any order), each key's ids non-empty: an IdIndex's base. */
 export type IdLists = readonly (readonly [string, readonly string[]])[];
 
 /** What changed of a key's ids since the base: never both holding one id. */
@@ -118,13 +118,13 @@ interface Delta {
 const NO_IDS = ImmutableSet<string>();
 const NO_DELTA: Delta = { added: NO_IDS, removed: NO_IDS };
 
-/** A base made when first needed, once for every index sharing it. */
+/** A base made when first needed (a hash map of the lists: no sort), once for every index sharing it. */
 class LazyLists {
-  private lists: IdLists | undefined;
+  private lists: ReadonlyMap<string, readonly string[]> | undefined;
   constructor(private make: (() => IdLists) | undefined) {}
-  get(): IdLists {
+  get(): ReadonlyMap<string, readonly string[]> {
     if (this.lists === undefined) {
-      this.lists = (this.make as () => IdLists)();
+      this.lists = new Map((this.make as () => IdLists)());
       this.make = undefined;
     }
     return this.lists;
@@ -132,8 +132,8 @@ class LazyLists {
 }
 
 /**
- * A persistent index of ids by key (a customer's, a plate's reservations): a base of id lists
- * sorted by key (possibly derived when first read), and per key changed since, the ids added and
+ * A persistent index of ids by key (a customer's, a plate's reservations): a base of id lists by
+ * key (possibly derived when first read, then hashed), and per key changed since, the ids added and
  * removed. `add` and `remove` never read the base, so a derived base is only made by a read.
  */
 export class IdIndex {
@@ -156,10 +156,10 @@ export class IdIndex {
   }
 
   /**
-   * An index over these lists as they are (kept, not copied), or over those `lists` returns when
-   * the index is first read: keys strictly ascending, each key's ids non-empty.
+   * An index over these lists, or over those `lists` returns when the index is first read: keys
+   * distinct (a cold lot's 20,000 customers are not sorted: issue 68), each key's ids non-empty.
    */
-  static fromSorted(lists: IdLists | (() => IdLists)): IdIndex {
+  static fromLists(lists: IdLists | (() => IdLists)): IdIndex {
     if (typeof lists !== "function" && lists.length === 0) return IdIndex.EMPTY;
     return new IdIndex(new LazyLists(typeof lists === "function" ? lists : () => lists), ImmutableMap());
   }
@@ -168,9 +168,8 @@ export class IdIndex {
   get(key: string): ImmutableSet<string> | undefined {
     const delta = this.changes.get(key);
     if (this.base === undefined) return delta?.added;
-    const lists = this.base.get();
-    const at = indexOf(lists, key);
-    const base = at < 0 ? NO_IDS : ImmutableSet((lists[at] as readonly [string, readonly string[]])[1]);
+    const listed = this.base.get().get(key);
+    const base = listed === undefined ? NO_IDS : ImmutableSet(listed);
     const ids = delta ? base.union(delta.added).subtract(delta.removed) : base;
     return ids.size > 0 ? ids : undefined;
   }
@@ -202,20 +201,20 @@ export class IdIndex {
   /** How many keys have ids. */
   get size(): number {
     if (this.base === undefined) return this.changes.size;
-    let size = this.base.get().length;
+    let size = this.base.get().size;
     for (const key of this.changes.keys()) size += (this.has(key) ? 1 : 0) - (this.inBase(key) ? 1 : 0);
     return size;
   }
 
   /** Every key with its ids: the base's keys (sorted), then the changed ones the base does not hold. */
   *entries(): IterableIterator<[string, ImmutableSet<string>]> {
-    const lists = this.base?.get() ?? [];
-    for (const [key] of lists) {
+    const lists = this.base?.get() ?? new Map<string, readonly string[]>();
+    for (const key of lists.keys()) {
       const ids = this.get(key);
       if (ids) yield [key, ids];
     }
     for (const key of this.changes.keys()) {
-      if (lists.length > 0 && indexOf(lists, key) >= 0) continue;
+      if (lists.has(key)) continue;
       const ids = this.get(key);
       if (ids) yield [key, ids];
     }
@@ -230,6 +229,6 @@ export class IdIndex {
   }
 
   private inBase(key: string): boolean {
-    return this.base !== undefined && indexOf(this.base.get(), key) >= 0;
+    return this.base?.get().has(key) ?? false;
   }
 }

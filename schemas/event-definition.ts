@@ -53,7 +53,12 @@ export interface EventDefinition<
    * the data with each replaced by `each(subject, value)`, `subject` the customer whose key seals
    * it (schemas/personal-data.ts seals and opens them with it, as it does the marked fields).
    */
-  readonly personalValues?: (data: Static<S>, each: (subject: string, value: string) => string) => Static<S>;
+  readonly personalValues?: (
+    data: Static<S>,
+    each: (subject: string, value: string) => string,
+    /** True when the data is read from the log: only sealed values can change (`each` keeps the rest). */
+    reading?: boolean,
+  ) => Static<S>;
 }
 
 /** Any definition, whatever its payload (the registry's element type). */

@@ -109,5 +109,8 @@ export const EventMetadata = Type.Object(
 );
 export type EventMetadata = Static<typeof EventMetadata>;
 
-/** 2: issue 68, a period's opening carries the lot's domain summary (schemas/upcasters.ts). */
-export const CURRENT_SCHEMA_VERSION = 2;
+/**
+ * 2: issue 68, a period's opening carries the lot's domain summary; 3: that summary's bookings in
+ * columns, each customer's personal values sealed as one (schemas/upcasters.ts).
+ */
+export const CURRENT_SCHEMA_VERSION = 3;

@@ -2,7 +2,8 @@ import { Type } from "@sinclair/typebox";
 import { ParkingLotId, Timestamp } from "./common.js";
 import { defineEvent } from "./event-definition.js";
 import { openingFromV1, openingV1PersonalValues } from "./lot-period-opening-v1.js";
-import { LotSummary } from "./lot-summary.js";
+import { isOpeningV2, openingFromV2, openingV2PersonalValues } from "./lot-period-opening-v2.js";
+import { type CustomerSummary, LotSummary } from "./lot-summary.js";
 
 /**
  * The lot's period facts (issue 48, item 2; docs/domain.md, "Periods"), on the lot's stream like
@@ -68,24 +69,47 @@ export const LotPeriodOpenedEvent = defineEvent({
   stream: "lot",
   recordTime: "openedAt",
   audit: (d, by) => `${by} opened period ${d.period} of lot ${d.parkingLotId} with the lot's summary`,
-  upcasters: [{ from: 1, up: openingFromV1 }],
+  upcasters: [
+    { from: 1, up: openingFromV1 },
+    { from: 2, up: openingFromV2 },
+  ],
   /**
-   * Each booking's customer id and plate, sealed under its customer's key as ParkingReserved seals
-   * the same fields (issue 36); opened, an erased customer's read `erased`. An opening of version
-   * 1 is opened before it is upcast, in its own form.
+   * Each customer's id and plates, sealed as one value under the customer's key as ParkingReserved
+   * seals the same fields (issue 36); opened, an erased customer's read `erased`. An opening of
+   * version 1 or 2 is opened before it is upcast, in its own form (a value per id and per plate).
    */
-  personalValues: (d, each) =>
-    "summary" in d
-      ? {
-          ...d,
-          summary: {
-            ...d.summary,
-            bookings: d.summary.bookings.map((b) => ({
-              ...b,
-              customerId: each(b.customerId, b.customerId),
-              carNumber: each(b.customerId, b.carNumber),
-            })),
-          },
-        }
-      : (openingV1PersonalValues(d, each) as typeof d),
+  personalValues: (d, each, reading) => {
+    if (!("summary" in d)) return openingV1PersonalValues(d, each) as typeof d;
+    if (isOpeningV2(d)) return openingV2PersonalValues(d, each) as typeof d;
+    const customers = d.summary.customers.map((c) => customerValues(c, each, reading));
+    return { ...d, summary: { ...d.summary, customers } };
+  },
 });
+
+/**
+ * One customer's entry of an opening's summary as `each` makes it: `[id, ...plates]` sealed as one
+ * value (JSON) under the customer's key, or a sealed one opened (`erased` when its key is gone).
+ * Read from the log, a plain entry cannot change (nothing but a sealed value is opened).
+ */
+function customerValues(
+  entry: CustomerSummary | string,
+  each: (subject: string, value: string) => string,
+  reading?: boolean,
+): CustomerSummary {
+  if (entry === "erased") return entry;
+  if (typeof entry === "string") {
+    const plain = each("", entry);
+    return plain === entry || plain === "erased"
+      ? (plain as CustomerSummary)
+      : (JSON.parse(plain) as string[]);
+  }
+  // Nothing is sealed for an erased customer again (their bookings read `erased` already).
+  if (reading || entry[0] === "erased") return entry[0] === "erased" && !reading ? "erased" : entry;
+  const json = JSON.stringify(entry);
+  const done = each(entry[0] as string, json);
+  return done === json
+    ? entry
+    : done.startsWith("[")
+      ? (JSON.parse(done) as string[])
+      : (done as CustomerSummary);
+}

@@ -1,10 +1,16 @@
+import type { KeyObject } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { fromBigInt } from "../event-store/position.js";
+import { type DataKeys, MemoryDataKeys } from "../platform/data-keys/port.js";
 import { fold } from "../test-support/lot-state.js";
 import type { ParkingLotEvent } from "../write-side/parking-lot/decider.js";
 import { openingOf } from "../write-side/parking-lot/period-books.js";
 import { openedState } from "../write-side/parking-lot/periods.js";
+import { systemActor } from "./actor.js";
+import { decodeEvent, encodeEvent } from "./event-codec.js";
+import { CURRENT_SCHEMA_VERSION, type EventOfType } from "./events.js";
 import { LotPeriodOpenedEvent } from "./lot-period-events.js";
-import { ERASED } from "./personal-data.js";
+import { ERASED, withPersonalDataKeys } from "./personal-data.js";
 
 /**
  * An opening's personal values as the codec reads them after an erasure (issue 36): the erased
@@ -49,5 +55,110 @@ describe("LotPeriodOpened's personal values", () => {
     expect([...(state.byCustomer.get(ERASED) ?? [])].sort()).toEqual(["r2", "r4"]);
     expect([...(state.byCustomer.get("D-y") ?? [])]).toEqual(["r3"]);
     expect(state.reservations.get("r4")).toMatchObject({ customerId: ERASED, carNumber: ERASED });
+  });
+});
+
+/**
+ * Issue 68, the cold lot: an opening seals each customer's id and plates as one value under their
+ * key (schema version 3), not each id and plate on its own, so a cold load opens one value per
+ * customer; and it stores the bookings in columns. Read back, every booking has its customer's id
+ * and plate again, and an erased customer's read `erased`.
+ */
+describe("LotPeriodOpened sealed", () => {
+  const T = Date.parse("2026-11-20T00:00:00.000Z");
+  const CUSTOMERS = 40;
+  const BOOKINGS = 400;
+  const plateOf = (i: number) => `${10 + (i % 7)}가${1000 + (i % 3)}`;
+  const lot = fold([
+    {
+      type: "ParkingLotRegistered",
+      data: { parkingLotId: "L", name: "L", capacity: 1000, registeredAt: new Date(T).toISOString() },
+    },
+    ...Array.from(
+      { length: BOOKINGS },
+      (_, i): ParkingLotEvent => ({
+        type: "ParkingReserved",
+        data: {
+          reservationId: `r${i}`,
+          parkingLotId: "L",
+          customerId: `C${i % CUSTOMERS}`,
+          carNumber: plateOf(i),
+          amount: 5000,
+          reservedAt: new Date(T).toISOString(),
+        },
+      }),
+    ),
+  ]);
+  const opening = openingOf(lot, "L", 1, T);
+  const stored = (keys: MemoryDataKeys) =>
+    withPersonalDataKeys(keys, () =>
+      encodeEvent(opening, { correlationId: "c", causationId: "c", actor: systemActor("test") }),
+    );
+  const readBack = (keys: DataKeys, data: unknown) =>
+    withPersonalDataKeys(keys, () =>
+      decodeEvent({
+        id: "o",
+        streamId: "parkingLot-L/1",
+        revision: 0,
+        position: fromBigInt(1n, 1n),
+        type: "LotPeriodOpened",
+        data,
+        metadata: { correlationId: "c", causationId: "c", schemaVersion: CURRENT_SCHEMA_VERSION },
+        createdAt: new Date(T),
+      }),
+    );
+
+  it("seals one value per customer, and stores under 100 bytes a booking", () => {
+    const keys = new MemoryDataKeys();
+    const json = JSON.stringify(stored(keys).data);
+    expect(json.match(/"pii1\./g)?.length).toBe(CUSTOMERS);
+    expect(json).not.toContain("가");
+    expect(JSON.stringify(opening.data).length / BOOKINGS).toBeLessThan(100);
+  });
+
+  it("reads its customers' keys from the key store at once, not one by one", () => {
+    const inner = new MemoryDataKeys();
+    const asked = { key: 0, keysOf: 0 };
+    const counting: DataKeys = {
+      keyFor: (subject) => inner.keyFor(subject),
+      key: (id) => {
+        asked.key++;
+        return inner.key(id);
+      },
+      keysOf: (ids) => {
+        asked.keysOf++;
+        return new Map(
+          ids.flatMap((id) =>
+            [[id, inner.key(id)] as const].filter((e): e is [string, KeyObject] => e[1] !== undefined),
+          ),
+        );
+      },
+      erase: (subject) => inner.erase(subject),
+      isErased: (subject) => inner.isErased(subject),
+      pseudonym: (subject) => inner.pseudonym(subject),
+      close: () => inner.close(),
+    };
+    const { data } = stored(inner);
+    const state = openedState(readBack(counting, data).event.data as EventOfType<"LotPeriodOpened">["data"]);
+    if (state.kind !== "registered") throw new Error("a registered lot");
+    expect(state.reservations.get("r5")).toMatchObject({ customerId: "C5", carNumber: plateOf(5) });
+    expect(asked).toEqual({ key: 0, keysOf: 1 });
+  });
+
+  it("reads back each booking's customer and plate, an erased customer's as `erased`", () => {
+    const keys = new MemoryDataKeys();
+    const { data } = stored(keys);
+    keys.erase("C3");
+    const state = openedState(readBack(keys, data).event.data as EventOfType<"LotPeriodOpened">["data"]);
+    if (state.kind !== "registered") throw new Error("a registered lot");
+    for (let i = 0; i < BOOKINGS; i++) {
+      const erased = i % CUSTOMERS === 3;
+      expect(state.reservations.get(`r${i}`)).toMatchObject({
+        customerId: erased ? ERASED : `C${i % CUSTOMERS}`,
+        carNumber: erased ? ERASED : plateOf(i),
+      });
+    }
+    expect(state.byCustomer.get(ERASED)?.size).toBe(BOOKINGS / CUSTOMERS);
+    expect(state.byCustomer.get("C4")?.size).toBe(BOOKINGS / CUSTOMERS);
   });
 });

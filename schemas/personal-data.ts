@@ -66,6 +66,7 @@ export const PERSONAL_FIELDS: Readonly<Record<EventType, readonly string[]>> = O
 type PersonalValues = (
   data: Record<string, unknown>,
   each: (subject: string, value: string) => string,
+  reading?: boolean,
 ) => Record<string, unknown>;
 
 /** The event types whose definitions say where their unmarked personal values are (`personalValues`). */
@@ -236,15 +237,43 @@ export function openPersonalFields(data: unknown, type?: string, keyOf: KeyLooku
   // Each key is read once per event (a customer's id, plate and payment are sealed under the same one).
   const opened = openObject(data, true, keyOf);
   if (!values || opened === null || typeof opened !== "object") return opened;
+  keyOf = withKeysRead(values, opened as Record<string, unknown>, keyOf);
   const openedOnce = new Map<string, string>();
-  return values(opened as Record<string, unknown>, (_, value) => {
-    if (!isSealed(value)) return value;
-    const known = openedOnce.get(value);
-    if (known !== undefined) return known;
-    const plain = open(value, keyOf);
-    openedOnce.set(value, plain);
-    return plain;
-  });
+  return values(
+    opened as Record<string, unknown>,
+    (_, value) => {
+      if (!isSealed(value)) return value;
+      const known = openedOnce.get(value);
+      if (known !== undefined) return known;
+      const plain = open(value, keyOf);
+      openedOnce.set(value, plain);
+      return plain;
+    },
+    true,
+  );
+}
+
+/**
+ * `keyOf`, with the keys of every sealed value among `values` of `data` read first at once when the
+ * installed store can (`keysOf`): a cold lot's opening names one key per customer (issue 68). A key
+ * not found there (erased, unknown) is asked of `keyOf` as before.
+ */
+function withKeysRead(values: PersonalValues, data: Record<string, unknown>, keyOf: KeyLookup): KeyLookup {
+  const store = installed;
+  if (!store?.keysOf) return keyOf;
+  const ids = new Set<string>();
+  values(
+    data,
+    (_, value) => {
+      if (isSealed(value))
+        ids.add(value.slice(SEALED_PREFIX.length, value.indexOf(".", SEALED_PREFIX.length)));
+      return value;
+    },
+    true,
+  );
+  if (ids.size < 2) return keyOf;
+  const found = store.keysOf([...ids]);
+  return (id) => found.get(id) ?? keyOf(id);
 }
 
 function openObject(data: unknown, outer: boolean, keyOf: KeyLookup): unknown {

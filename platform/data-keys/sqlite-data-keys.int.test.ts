@@ -127,6 +127,22 @@ describe("the embedded key store's lookup of a subject", () => {
     }
   });
 
+  it("reads many keys at once (keysOf): each the key `key` gives, erased and unknown ids left out", () => {
+    const keys = SqliteDataKeys.open(file("many"));
+    try {
+      const made = ["c1", "c2", "c3"].map(
+        (subject) => keys.keyFor(subject) as NonNullable<ReturnType<typeof keys.keyFor>>,
+      );
+      keys.erase("c2");
+      const found = keys.keysOf([...made.map((k) => k.id), "no-such-key"]);
+      expect([...found.keys()].sort()).toEqual([made[0]?.id, made[2]?.id].sort());
+      for (const k of [made[0], made[2]])
+        expect(found.get(k?.id as string)?.equals(k?.key as never)).toBe(true);
+    } finally {
+      keys.close();
+    }
+  });
+
   it("picks the newest of several keys of a subject (rows written by hand: the store itself makes one)", () => {
     const path = file("several");
     const store = SqliteDataKeys.open(path);

@@ -17,7 +17,7 @@ import {
   type RegisteredLot,
   type ReservationRecord,
 } from "./state.js";
-import { lotOfSummary } from "./summary.js";
+import { lotOfSummary, NO_BOOKINGS } from "./summary.js";
 import { paymentTermsOf } from "./terms.js";
 
 /** What each event makes of the lot's state (shared by every command and every load). */
@@ -92,7 +92,7 @@ export function registered({ data }: EventOfType<"ParkingLotRegistered">): Regis
       maxActivePerCustomer: data.maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
       ...placeOf(data),
     },
-    bookings: [],
+    ...NO_BOOKINGS,
     closures: [],
     heldFromHour: emptyOccupancy(ms(data.registeredAt)).prunedBefore,
     activeReservations: 0,

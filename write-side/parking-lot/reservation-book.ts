@@ -93,7 +93,7 @@ export class ReservationBook {
    * they are (array slices) and merges in its changes, so that summarizing a lot again after
    * loading one costs array copies, not a record per reservation.
    */
-  private toColumns(): Required<ReservationColumns> {
+  toColumns(): Required<ReservationColumns> {
     const changed = [...this.changes.entries()].sort(byId);
     const n = this.base?.ids.length ?? 0;
     // The base's columns, an absent one (no base; no charges or paid marks stored) all 0s.

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
+import type { LotSummary } from "../../schemas/lot-summary.js";
 import { LOT, NOW } from "../../test-support/given-when-then.js";
 import { fold, plainOf, throughSummary } from "../../test-support/lot-state.js";
 import { PAYMENT_EVENT_TYPES } from "../payment/payment.js";
@@ -537,12 +538,18 @@ describe("a summary out of order", () => {
     }
     if (lot.kind !== "registered") throw new Error("the lot is registered");
     const summary = summaryOf(lot);
-    expect(summary.bookings.length).toBeGreaterThan(1);
-    const twice = { ...summary, bookings: [...summary.bookings, ...summary.bookings] };
-    const reversed = { ...summary, bookings: [...summary.bookings].reverse() };
-    for (const corrupt of [twice, reversed])
+    const { ids } = summary.bookings;
+    expect(ids.length).toBeGreaterThan(1);
+    const twice = { ...summary, bookings: { ...summary.bookings, ids: [ids[0], ...ids.slice(0, -1)] } };
+    const reversed = { ...summary, bookings: { ...summary.bookings, ids: [...ids].reverse() } };
+    for (const corrupt of [twice, reversed] as LotSummary[])
       expect(() => lotOfSummary(LOT, corrupt)).toThrow(/not strictly ascending/);
-    expect(lotOfSummary(LOT, summary).reservations.size).toBe(summary.bookings.length);
+    const short = {
+      ...summary,
+      bookings: { ...summary.bookings, amounts: summary.bookings.amounts.slice(1) },
+    };
+    expect(() => lotOfSummary(LOT, short)).toThrow(/unequal lengths/);
+    expect(lotOfSummary(LOT, summary).reservations.size).toBe(ids.length);
   });
 });
 

@@ -1,15 +1,15 @@
 import { Map as ImmutableMap, List } from "immutable";
 import { IdIndex, type IdLists, LayeredMap } from "../../platform/layered-map.js";
 import {
-  type BookingSummary,
+  type BookingColumns,
   LOT_TERMS,
   type LotSummary,
   type LotTermsSummary,
 } from "../../schemas/lot-summary.js";
 import { plateIndexKey } from "../../schemas/plates.js";
 import { HOUR_MS, type Interval } from "./occupancy.js";
-import { ReservationBook, type ReservationColumns, STATUS_CODE } from "./reservation-book.js";
-import type { CarInLot, PaymentAsked, RegisteredLot } from "./state.js";
+import { ReservationBook } from "./reservation-book.js";
+import type { RegisteredLot } from "./state.js";
 
 /**
  * Issue 68: a registered lot's state as its domain summary (schemas/lot-summary.ts, what a period's
@@ -24,40 +24,51 @@ export function summaryOf(lot: RegisteredLot): LotSummary {
   const terms = Object.fromEntries(
     LOT_TERMS.flatMap((key) => (lot[key] === undefined ? [] : [[key, lot[key]]])),
   ) as LotTermsSummary;
-  const holds = new Map<string, Interval>();
-  for (const bucket of lot.occupancy.buckets.values()) for (const [id, span] of bucket) holds.set(id, span);
-  const counts = new Set<string>();
-  for (const ids of lot.byCustomer.values()) for (const id of ids) counts.add(id);
-  const bookings: BookingSummary[] = [];
-  for (const [reservationId, record] of lot.reservations.entries()) {
-    const { customerId, carNumber, amount, status, startsAt, endsAt, overstayCharge, paid } = record;
-    const span = holds.get(reservationId);
-    const since = lot.openEnded.get(reservationId);
-    const rate = lot.checkOutRates.get(reservationId);
-    const car = lot.inLot.get(reservationId);
-    const asked = lot.paymentAsked.get(reservationId);
-    const endedAt = lot.endedAt?.get(reservationId);
-    bookings.push({
-      reservationId,
-      customerId,
-      carNumber,
-      amount,
-      status,
-      ...(startsAt !== undefined && endsAt !== undefined ? { startsAt, endsAt } : {}),
-      ...(overstayCharge ? { overstayCharge } : {}),
-      ...(paid ? { paid } : {}),
-      ...(span ? { holds: { start: span.start, end: span.end } } : {}),
-      ...(since !== undefined ? { openEndedSince: since } : {}),
-      ...(rate !== undefined ? { checkOutRate: rate } : {}),
-      ...(car ? { inLot: inLotOf(car) } : {}),
-      ...(counts.has(reservationId) ? { counts: true as const } : {}),
-      ...(asked ? { asked: { ...asked } } : {}),
-      ...(endedAt !== undefined ? { endedAt } : {}),
-    });
-  }
+  const { ids, customerIds, carNumbers, amounts, statuses, startsAt, endsAt, charges, paid } =
+    lot.reservations.toColumns();
+  const counted = new Set<string>();
+  for (const held of lot.byCustomer.values()) for (const id of held) counted.add(id);
+  // Each customer once, with their plates: one personal value each (schemas/lot-summary.ts).
+  const customers: string[][] = [];
+  const customerAt = new Map<string, number>();
+  const bookings: BookingColumns = {
+    ids: ids as string[],
+    customers: new Array<number>(ids.length),
+    plates: new Array<number>(ids.length),
+    amounts: amounts as number[],
+    statuses,
+    startsAt: startsAt as string[],
+    endsAt: endsAt as string[],
+    charges: charges as number[],
+    paid,
+    counts: ids.map((id) => (counted.has(id) ? "1" : "0")).join(""),
+  };
+  ids.forEach((_, i) => {
+    const [customerId, carNumber] = [customerIds[i] as string, carNumbers[i] as string];
+    let c = customerAt.get(customerId);
+    if (c === undefined)
+      c = customerAt.set(customerId, customers.push([customerId]) - 1).get(customerId) as number;
+    const entry = customers[c] as string[];
+    const plate = entry.indexOf(carNumber, 1);
+    (bookings.customers as number[])[i] = c;
+    (bookings.plates as number[])[i] = plate > 0 ? plate : entry.push(carNumber) - 1;
+  });
+  const held = (id: string) => lot.reservations.has(id);
+  const holds: [string, number, number][] = [];
+  for (const bucket of lot.occupancy.buckets.values())
+    for (const [id, span] of bucket) if (held(id)) holds.push([id, span.start, span.end]);
+  const sorted = <T extends readonly [string, ...unknown[]]>(entries: Iterable<T>): T[] =>
+    [...entries].filter(([id]) => held(id)).sort(byKey);
   return {
     terms,
+    customers,
     bookings,
+    holds: holds.sort(byKey),
+    openEnded: sorted(lot.openEnded.entries()),
+    checkOutRates: sorted(lot.checkOutRates.entries()),
+    inLot: sorted([...lot.inLot].map(([id, car]) => [id, car.checkedInAt, finite(car.endsAt)] as const)),
+    asked: sorted([...lot.paymentAsked].map(([id, asked]) => [id, { ...asked }] as const)),
+    endedAt: sorted(lot.endedAt ?? []),
     closures: lot.closures.toArray().map((c) => ({ ...c })),
     heldFromHour: lot.occupancy.prunedBefore,
     activeReservations: lot.activeReservations,
@@ -67,68 +78,116 @@ export function summaryOf(lot: RegisteredLot): LotSummary {
   };
 }
 
-/** A car in the lot; JSON has no Infinity: an open-ended car's window end is left out. */
-const inLotOf = ({ checkedInAt, endsAt }: CarInLot) =>
-  Number.isFinite(endsAt) ? { checkedInAt, endsAt } : { checkedInAt };
+/** A summary's bookings when it has none (a lot just registered). */
+export const NO_BOOKINGS: Pick<
+  LotSummary,
+  "customers" | "bookings" | "holds" | "openEnded" | "checkOutRates" | "inLot" | "asked" | "endedAt"
+> = {
+  customers: [],
+  bookings: {
+    ids: [],
+    customers: [],
+    plates: [],
+    amounts: [],
+    statuses: "",
+    startsAt: [],
+    endsAt: [],
+    charges: [],
+    paid: "",
+    counts: "",
+  },
+  holds: [],
+  openEnded: [],
+  checkOutRates: [],
+  inLot: [],
+  asked: [],
+  endedAt: [],
+};
 
-const byKey = <T>(a: readonly [string, T], b: readonly [string, T]) =>
+/** JSON has no Infinity: an open-ended car's window end is null. */
+const finite = (at: number): number | null => (Number.isFinite(at) ? at : null);
+
+const byKey = (a: readonly [string, ...unknown[]], b: readonly [string, ...unknown[]]) =>
   a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
 
+/** Whether `entries`' ids are strictly ascending (binary search reads them so). */
+const ascending = (entries: readonly (readonly [string, ...unknown[]])[] | readonly string[]): boolean =>
+  entries.every((e, i) => i === 0 || idOf(entries[i - 1]) < idOf(e));
+const idOf = (e: unknown): string => (typeof e === "string" ? e : (e as [string])[0]);
+
 /**
- * The registered lot `parkingLotId` of a summary, whose bookings must be strictly ascending by id
- * (as `summaryOf` and the upcaster write them; else it throws). The records become a book over
- * columns and the indexes sorted arrays (platform/layered-map.ts), the per-customer and per-plate
- * indexes derived when first read: no insert per booking on a cold load.
+ * The registered lot `parkingLotId` of a summary, whose bookings and facts must be strictly
+ * ascending by id and whose columns as long as its ids (as `summaryOf` and the upcasters write
+ * them; else it throws: binary search would misread it). The columns become the book's as they are
+ * and the facts sorted arrays (platform/layered-map.ts), the per-customer and per-plate indexes
+ * derived when first read: no insert per booking on a cold load.
  */
 export function lotOfSummary(parkingLotId: string, summary: LotSummary): RegisteredLot {
-  const bookings = summary.bookings;
-  // The book and the indexes search them by binary search: a summary out of order is corrupt.
-  const unordered = bookings.findIndex(
-    (b, i) => i > 0 && !((bookings[i - 1] as BookingSummary).reservationId < b.reservationId),
-  );
-  if (unordered >= 0)
-    throw new Error(`lot ${parkingLotId}'s summary: bookings not strictly ascending by id at ${unordered}`);
-  const openEnded: [string, number][] = [];
-  const checkOutRates: [string, number][] = [];
-  const buckets = new Map<number, [string, Interval][]>();
-  const inLot: [string, { endsAt: number; checkedInAt: number }][] = [];
-  const asked: [string, PaymentAsked][] = [];
-  const endedAt: [string, number][] = [];
-  for (const b of bookings) {
-    const id = b.reservationId;
-    if (b.openEndedSince !== undefined) openEnded.push([id, b.openEndedSince]);
-    if (b.checkOutRate !== undefined) checkOutRates.push([id, b.checkOutRate]);
-    if (b.holds) {
-      const hour = Math.floor(b.holds.start / HOUR_MS);
-      const bucket = buckets.get(hour);
-      if (bucket) bucket.push([id, b.holds]);
-      else buckets.set(hour, [[id, b.holds]]);
-    }
-    if (b.inLot)
-      inLot.push([
-        id,
-        { endsAt: b.inLot.endsAt ?? Number.POSITIVE_INFINITY, checkedInAt: b.inLot.checkedInAt },
-      ]);
-    if (b.asked) asked.push([id, b.asked]);
-    if (b.endedAt !== undefined) endedAt.push([id, b.endedAt]);
+  const { bookings: b, customers } = summary;
+  const n = b.ids.length;
+  const corrupt = (what: string) => new Error(`lot ${parkingLotId}'s summary: ${what}`);
+  const lengths = [
+    b.customers,
+    b.plates,
+    b.amounts,
+    b.statuses,
+    b.startsAt,
+    b.endsAt,
+    b.charges,
+    b.paid,
+    b.counts,
+  ];
+  if (lengths.some((column) => column.length !== n)) throw corrupt("columns of unequal lengths");
+  const { holds, openEnded, checkOutRates, inLot, asked, endedAt } = summary;
+  for (const [name, list] of Object.entries({
+    bookings: b.ids,
+    holds,
+    openEnded,
+    checkOutRates,
+    inLot,
+    asked,
+    endedAt,
+  }))
+    if (!ascending(list)) throw corrupt(`${name} not strictly ascending by id`);
+  const customerIds = new Array<string>(n);
+  const carNumbers = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    const entry = customers[b.customers[i] as number];
+    const plate = entry === "erased" ? entry : entry?.[b.plates[i] as number];
+    if (entry === undefined || plate === undefined)
+      throw corrupt(`booking ${b.ids[i]} names no customer or plate`);
+    customerIds[i] = entry === "erased" ? entry : (entry[0] as string);
+    carNumbers[i] = plate;
   }
-  const reservations = ReservationBook.fromColumns(columnsOf(bookings));
-  const counted = bookings.filter((b) => b.counts);
+  const buckets = new Map<number, [string, Interval][]>();
+  for (const [id, start, end] of holds) {
+    const hour = Math.floor(start / HOUR_MS);
+    const bucket = buckets.get(hour);
+    if (bucket) bucket.push([id, { start, end }]);
+    else buckets.set(hour, [[id, { start, end }]]);
+  }
+  const { counts } = b;
+  const counted = (key: (i: number) => string) => () => indexBy(n, (i) => counts[i] === "1", key, b.ids);
   return {
     kind: "registered",
     parkingLotId,
     ...summary.terms,
     activeReservations: summary.activeReservations,
-    reservations,
+    reservations: ReservationBook.fromColumns({ ...b, customerIds, carNumbers }),
     openEnded: LayeredMap.fromSorted(openEnded),
     checkOutRates: LayeredMap.fromSorted(checkOutRates),
     occupancy: {
       buckets: ImmutableMap([...buckets].map(([hour, entries]) => [hour, ImmutableMap(entries)] as const)),
       prunedBefore: summary.heldFromHour,
     },
-    inLot: ImmutableMap(inLot),
-    byCustomer: IdIndex.fromSorted(() => indexBy(counted, (b) => b.customerId)),
-    byPlate: IdIndex.fromSorted(() => indexBy(counted, (b) => plateIndexKey(b.carNumber))),
+    inLot: ImmutableMap(
+      inLot.map(([id, checkedInAt, endsAt]) => [
+        id,
+        { endsAt: endsAt ?? Number.POSITIVE_INFINITY, checkedInAt },
+      ]),
+    ),
+    byCustomer: IdIndex.fromLists(counted((i) => customerIds[i] as string)),
+    byPlate: IdIndex.fromLists(counted((i) => plateIndexKey(carNumbers[i] as string))),
     closures: List(summary.closures),
     archived: summary.forgotten,
     ...(summary.registeredAt === undefined ? {} : { registeredAt: summary.registeredAt }),
@@ -138,39 +197,20 @@ export function lotOfSummary(parkingLotId: string, summary: LotSummary): Registe
   };
 }
 
-/** The bookings' ids by `key`, as id lists sorted by key (each list ascending: the bookings are). */
-function indexBy(bookings: readonly BookingSummary[], key: (b: BookingSummary) => string): IdLists {
+/** The ids of the bookings `which` takes, by `key`, as id lists (each list ascending: the ids are). */
+function indexBy(
+  n: number,
+  which: (i: number) => boolean,
+  key: (i: number) => string,
+  ids: readonly string[],
+): IdLists {
   const lists = new Map<string, string[]>();
-  for (const b of bookings) {
-    const k = key(b);
+  for (let i = 0; i < n; i++) {
+    if (!which(i)) continue;
+    const k = key(i);
     const same = lists.get(k);
-    if (same) same.push(b.reservationId);
-    else lists.set(k, [b.reservationId]);
+    if (same) same.push(ids[i] as string);
+    else lists.set(k, [ids[i] as string]);
   }
-  return [...lists].sort(byKey);
-}
-
-/** The bookings' records as a book's columns (bookings ascending by id, ids distinct). */
-function columnsOf(bookings: readonly BookingSummary[]): ReservationColumns {
-  const ids = new Array<string>(bookings.length);
-  const customerIds = new Array<string>(bookings.length);
-  const carNumbers = new Array<string>(bookings.length);
-  const amounts = new Array<number>(bookings.length);
-  const startsAt = new Array<string>(bookings.length);
-  const endsAt = new Array<string>(bookings.length);
-  const charges = new Array<number>(bookings.length);
-  let statuses = "";
-  let paid = "";
-  bookings.forEach((b, i) => {
-    ids[i] = b.reservationId;
-    customerIds[i] = b.customerId;
-    carNumbers[i] = b.carNumber;
-    amounts[i] = b.amount;
-    startsAt[i] = b.startsAt ?? "";
-    endsAt[i] = b.endsAt ?? "";
-    charges[i] = b.overstayCharge ?? 0;
-    statuses += STATUS_CODE[b.status];
-    paid += b.paid ? "1" : "0";
-  });
-  return { ids, customerIds, carNumbers, amounts, statuses, startsAt, endsAt, charges, paid };
+  return [...lists];
 }

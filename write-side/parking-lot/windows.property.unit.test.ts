@@ -1074,16 +1074,14 @@ function unpruned(state: ParkingLotState, emitted: readonly ParkingLotEvent[]): 
     if (end <= start) continue;
     windows.set(id, { start, end });
   }
+  const { ids } = plain.bookings;
   return fromPlain({
     ...plain,
-    bookings: plain.bookings.map(({ holds: _h, counts: _c, ...booking }) => {
-      const span = windows.get(booking.reservationId);
-      return {
-        ...booking,
-        ...(span ? { holds: span } : {}),
-        ...(counted.has(booking.reservationId) ? { counts: true as const } : {}),
-      };
+    holds: ids.flatMap((id): [string, number, number][] => {
+      const span = windows.get(id);
+      return span ? [[id, span.start, span.end]] : [];
     }),
+    bookings: { ...plain.bookings, counts: ids.map((id) => (counted.has(id) ? "1" : "0")).join("") },
   });
 }
 
