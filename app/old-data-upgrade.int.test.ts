@@ -123,7 +123,7 @@ async function answersOf(
     const answers: FixtureAnswers = {};
     for (const query of queries) answers[query.name] = await ask(service, dataDir, query);
     const text = JSON.stringify(answers);
-    if (text === JSON.stringify(expected) || (Date.now() > deadline && text === previous)) return answers;
+    if (isDeepStrictEqual(answers, expected) || (Date.now() > deadline && text === previous)) return answers;
     previous = text;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
