@@ -25,6 +25,17 @@ export const BOOTSTRAP = [
   `INSERT INTO ${VERSION} VALUES (1, 0) ON CONFLICT DO NOTHING`,
 ];
 
+/** A read's statement: its rows, the schema's version read in the same statement (`read`). */
+export type Select = <Row>(sql: string, params: readonly unknown[]) => Promise<Row[]>;
+
+/**
+ * `sql` and the schema's version in one statement: one row, the version and `sql`'s rows as a JSON
+ * array (in `sql`'s order: the aggregate reads its subquery as it comes, nothing joined), so that
+ * even an answer of no rows says which schema it was read under.
+ */
+export const withVersion = (sql: string): string =>
+  `SELECT (SELECT version::text FROM ${VERSION}) AS version, (SELECT json_agg(q) FROM (${sql}) AS q) AS rows`;
+
 const digest = (...parts: string[]) => createHash("sha256").update(parts.join("\0")).digest("hex");
 
 /** A collection's table: `c_<name>`, or (past PostgreSQL's 63-byte identifiers) a prefix and a digest. */
