@@ -257,7 +257,7 @@ export class PostgresDataKeys implements DataKeys {
   }
 
   /**
-   * Erases, then waits (at most TRUST_MS and a few round trips) until every other reader has
+   * Erases, then waits (TRUST_MS and a few round trips at most) until every other reader has
    * applied the erasure or trusts nothing it knew before it: once this resolves, no reader opens
    * the subject's values.
    */
@@ -281,11 +281,15 @@ export class PostgresDataKeys implements DataKeys {
       return { deleted: gone.rowCount ?? 0, n };
     });
     this.apply({ e: name, n });
-    for (let pause = 1; ; pause = Math.min(2 * pause, 50)) {
+    // Bounded by the readers' trust (the database's clock); the deadline only guards against a
+    // clock that jumps, so that no erasure waits for ever.
+    const deadline = performance.now() + 3 * TRUST_MS;
+    for (let pause = 1; performance.now() < deadline; pause = Math.min(2 * pause, 50)) {
       const { rows } = await this.pool.query<{ n: number }>(UNACKNOWLEDGED, [this.reader, n, TRUST_MS]);
-      if ((rows[0]?.n ?? 0) === 0) return deleted;
+      if ((rows[0]?.n ?? 0) === 0) break;
       await sleep(pause);
     }
+    return deleted;
   }
 
   /**
