@@ -29,12 +29,16 @@ export const BOOTSTRAP = [
 export type Select = <Row>(sql: string, params: readonly unknown[]) => Promise<Row[]>;
 
 /**
- * `sql` and the schema's version in one statement: one row, the version and `sql`'s rows as a JSON
- * array (in `sql`'s order: the aggregate reads its subquery as it comes, nothing joined), so that
- * even an answer of no rows says which schema it was read under.
+ * `sql` and the schema's version in one statement: `sql`'s rows, each with the version and
+ * `found`, or one row of the version alone when `sql` has none, so that even an empty answer says
+ * which schema it was read under. Rows stream as `sql` gives them, in its order: joined `ON true`,
+ * the only plan is a nested loop over the version's one row (a row the planner knows is one, so
+ * that its costs, and JIT's threshold, are `sql`'s), `sql` (an ORDER BY keeps it a subquery) read
+ * once inside it.
  */
 export const withVersion = (sql: string): string =>
-  `SELECT (SELECT version::text FROM ${VERSION}) AS version, (SELECT json_agg(q) FROM (${sql}) AS q) AS rows`;
+  `SELECT v.version, q.* FROM (SELECT (SELECT version::text FROM ${VERSION}) AS version) AS v ` +
+  `LEFT JOIN LATERAL (SELECT true AS found, s.* FROM (${sql}) AS s) AS q ON true`;
 
 const digest = (...parts: string[]) => createHash("sha256").update(parts.join("\0")).digest("hex");
 
