@@ -50,6 +50,7 @@ import {
   dropTable,
   lockSchema,
   PgSchema,
+  prepared,
   type Select,
   VERSION,
   withVersion,
@@ -365,9 +366,12 @@ export class PostgresDocumentStore implements DocumentStore {
       const known = this.schema.current;
       let seen: bigint | undefined;
       const select: Select = async <Row>(sql: string, params: readonly unknown[]) => {
-        const { rows } = await this.pool.query<{ version: string; found: boolean | null }>(withVersion(sql), [
-          ...params,
-        ]);
+        const text = withVersion(sql);
+        const { rows } = await this.pool.query<{ version: string; found: boolean | null }>({
+          name: prepared(text),
+          text,
+          values: [...params],
+        });
         const version = BigInt(rows[0]?.version ?? "0");
         if (seen === undefined || version !== known) seen = version;
         return (rows[0]?.found ? rows : []) as Row[];

@@ -40,6 +40,13 @@ export const withVersion = (sql: string): string =>
   `SELECT v.version, q.* FROM (SELECT (SELECT version::text FROM ${VERSION}) AS version) AS v ` +
   `LEFT JOIN LATERAL (SELECT true AS found, s.* FROM (${sql}) AS s) AS q ON true`;
 
+/**
+ * The name a read's statement is prepared under, once per connection (parsed once, its plan cached
+ * as PostgreSQL decides): its text's digest, so that one name is one text. A table dropped or
+ * recreated since is looked up again by the server.
+ */
+export const prepared = (text: string): string => `r_${createHash("sha1").update(text).digest("base64url")}`;
+
 const digest = (...parts: string[]) => createHash("sha256").update(parts.join("\0")).digest("hex");
 
 /** A collection's table: `c_<name>`, or (past PostgreSQL's 63-byte identifiers) a prefix and a digest. */
