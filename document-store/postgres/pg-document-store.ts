@@ -351,8 +351,8 @@ export class PostgresDocumentStore implements DocumentStore {
 
   /**
    * Runs a read with what this process knows of the collection, in one statement: each of the
-   * read's statements is sent as {@link withVersion} it, so its answer carries the schema's
-   * version it was read under. The answer stands when that is the version known (a collection
+   * read's statements is wrapped by {@link withVersion} (and prepared), so its answer carries the
+   * schema's version it was read under. The answer stands when that is the version known (a collection
    * this process knows missing costs the version's read alone); else, or when the read met a table
    * another process dropped, or failed while the schema moved, the schema is read again and so is
    * the answer.
