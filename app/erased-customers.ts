@@ -23,11 +23,20 @@ import { CustomerId } from "../schemas/common.js";
  * thread's retention reactor) refuses the subject's very next request everywhere; nothing is
  * cached that could let a token through after its subject was erased.
  */
-export function refuseErasedCustomers(keys: Pick<DataKeys, "isErased">): RequestHandler {
+export function refuseErasedCustomers(keys: Pick<DataKeys, "isErased" | "confirmed">): RequestHandler {
   const refusal = erasedCustomerRefusal(keys);
   return (req, _res, next) => {
     const principal = principalOf(req);
-    next(principal ? refusal(principal) : undefined);
+    if (!principal) return next();
+    // A signed-in caller may be served personal values: only with what this process knows of
+    // erasures confirmed (on PostgreSQL, within the last second: platform/data-keys/postgres-data-keys.ts).
+    const pending = keys.confirmed?.();
+    if (pending === undefined) return next(refusal(principal));
+    pending.then(
+      () => next(refusal(principal)),
+      () =>
+        next(new ProblemError("store-unavailable", "The key store cannot be reached: try again shortly.")),
+    );
   };
 }
 

@@ -1,7 +1,7 @@
 import type { Request, Response } from "express";
 import { describe, expect, it } from "vitest";
 import { type Principal, setPrincipal } from "../platform/auth/principal.js";
-import { MemoryDataKeys } from "../platform/data-keys/port.js";
+import { type DataKeys, MemoryDataKeys } from "../platform/data-keys/port.js";
 import { ProblemError } from "../platform/http/problem.js";
 import "./problem-types.js";
 import { pseudonymizedPaths, refuseErasedCustomers } from "./erased-customers.js";
@@ -38,6 +38,44 @@ describe("refuseErasedCustomers", () => {
     expect(outcomeFor(keys)).toBeUndefined();
     for (const role of ["operator", "attendant", "admin"])
       expect(outcomeFor(keys, { sub: "gone", roles: [role], via: "bearer" })).toBeUndefined();
+  });
+});
+
+describe("refuseErasedCustomers on keys whose knowledge of erasures must be confirmed (PostgreSQL's)", () => {
+  const customer: Principal = { sub: "gone", roles: ["customer"], via: "bearer" };
+  const passed = (keys: Pick<DataKeys, "isErased" | "confirmed">, principal?: Principal) =>
+    new Promise<unknown>((resolve) => {
+      const req = {} as Request;
+      if (principal) setPrincipal(req, principal);
+      refuseErasedCustomers(keys)(req, {} as Response, resolve);
+    });
+
+  it("checks a signed-in caller once the confirmation came (it may bring the erasure), an anonymous one at once", async () => {
+    let erased = false;
+    let asked = 0;
+    const keys = {
+      isErased: () => erased,
+      confirmed: () => {
+        asked++;
+        return Promise.resolve().then(() => {
+          erased = true; // the confirmation brought the erasure this process had not heard of
+        });
+      },
+    };
+    expect(await passed(keys)).toBeUndefined();
+    expect(asked, "anonymous requests never wait").toBe(0);
+    const refused = await passed(keys, customer);
+    expect((refused as ProblemError).problem).toBe("customer-erased");
+    expect(asked).toBe(1);
+  });
+
+  it("answers 503 store-unavailable when the confirmation fails, and waits for nothing while trusted", async () => {
+    const down = { isErased: () => false, confirmed: () => Promise.reject(new Error("down")) };
+    const refused = await passed(down, customer);
+    expect((refused as ProblemError).problem).toBe("store-unavailable");
+    expect((refused as ProblemError).status).toBe(503);
+    const trusted = { isErased: () => false, confirmed: () => undefined };
+    expect(await passed(trusted, { ...customer, sub: "here" })).toBeUndefined();
   });
 });
 

@@ -38,7 +38,7 @@ const HOUR = 3_600_000;
 const LOT = "pg-replicas-1";
 
 describe("three replicas on one PostgreSQL database (real processes)", () => {
-  const dirs = Array.from({ length: 11 }, () => tempDataDir("parking-pg-replicas-"));
+  const dirs = Array.from({ length: 13 }, () => tempDataDir("parking-pg-replicas-"));
   const processes = serviceProcesses();
   let cluster: PostgresCluster;
   let url: string;
@@ -209,6 +209,45 @@ describe("three replicas on one PostgreSQL database (real processes)", () => {
       await expect.poll(stored, { timeout: 10_000 }).toBe(1);
     } finally {
       await log.close();
+      await sql.end();
+    }
+  });
+
+  it("an erasure answered by one replica: the other refuses the customer at once, though it has not heard the notification", async () => {
+    const db = await cluster.createDatabase("erasure");
+    const [dirA, dirB] = [dirs[11], dirs[12]].map((d) => (d as { dir: string }).dir) as [string, string];
+    const a = await processes.start({ DATA_DIR: dirA, DATABASE_URL: db });
+    const b = await processes.start({ DATA_DIR: dirB, DATABASE_URL: `${db}?application_name=replica-b` });
+    const lot = { parkingLotId: "pg-erase-1", name: "Erasure lot", capacity: 5, hourlyRate: 1000 };
+    expect((await call(a.url, "POST", "/parking-lots", lot)).status).toBe(201);
+    const customer = await customerHeaders(dirA, "CUST-PG-ERASE");
+    const startsAt = Math.floor(Date.now() / 60_000) * 60_000 + HOUR;
+    const booking = {
+      carNumber: "12가7070",
+      startsAt: new Date(startsAt).toISOString(),
+      endsAt: new Date(startsAt + HOUR).toISOString(),
+    };
+    expect(
+      (await call(a.url, "POST", "/parking-lots/pg-erase-1/reservations", booking, customer)).status,
+    ).toBe(201);
+    expect((await call(b.url, "GET", "/reservations", undefined, customer)).status).toBe(200);
+    // B's LISTEN connections for the keys (its request and processors threads) hear nothing from here.
+    const sql = new pg.Client({ connectionString: db });
+    await sql.connect();
+    const { rows } = await sql.query<{ pid: number }>(
+      "SELECT pid FROM pg_stat_activity WHERE application_name = 'replica-b' AND query = 'LISTEN data_keys'",
+    );
+    expect(rows.length).toBeGreaterThan(0);
+    for (const { pid } of rows) process.kill(pid, "SIGSTOP");
+    try {
+      const erased = await call(a.url, "POST", "/customers/CUST-PG-ERASE/erasure", {}, customer);
+      expect(erased.status).toBe(200);
+      // Before: B learnt of the erasure only by that notification, and served the customer (200).
+      const after = await call<{ type?: string }>(b.url, "GET", "/reservations", undefined, customer);
+      expect(after.status).toBe(403);
+      expect(after.body.type).toBe("/problems/customer-erased");
+    } finally {
+      for (const { pid } of rows) process.kill(pid, "SIGCONT");
       await sql.end();
     }
   });

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { documentStoreContract } from "../../test-support/document-store-contract.js";
 import { type PostgresCluster, startPostgres } from "../../test-support/postgres/cluster.js";
@@ -101,6 +102,56 @@ describe("PostgresDocumentStore: concurrent writers and the server's errors", ()
       (error: unknown) => expect(String(error)).toMatch(/indexes only scalar values/),
     );
     await a.dropCollection(c);
+  });
+
+  it("answers a read in one statement (the schema's version read in it), and still sees another store's changes", async () => {
+    const [a, b] = [await open(), await open()];
+    const c = `t_one_${randomBytes(4).toString("hex")}`;
+    const fresh = `t_fresh_${randomBytes(4).toString("hex")}`;
+    await a.ensureIndexes(c, [{ name: "n_1", keys: { n: 1 } }]);
+    await a.write(
+      [1, 2, 3].map((n) => ({ op: "replace", collection: c, id: `d${n}`, document: { n } }) as const),
+    );
+    expect(await a.findById(c, "d1")).toEqual({ _id: "d1", n: 1 }); // the schema known from here
+    const statements = async <R>(read: () => Promise<R>): Promise<{ answer: R; sent: number }> => {
+      const query = pg.Client.prototype.query;
+      let sent = 0;
+      pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+        sent++;
+        return (query as (...a: unknown[]) => unknown).apply(this, args);
+      } as typeof query;
+      try {
+        return { answer: await read(), sent };
+      } finally {
+        pg.Client.prototype.query = query;
+      }
+    };
+    // Before: two statements each (the version, on a second connection, beside the query).
+    expect(await statements(() => a.findById(c, "d2"))).toEqual({ answer: { _id: "d2", n: 2 }, sent: 1 });
+    expect(await statements(() => a.findById(c, "none"))).toEqual({ answer: null, sent: 1 });
+    expect(await statements(() => a.find(c, { n: { $gte: 2 } }, { sort: { n: -1 } }))).toEqual({
+      answer: [
+        { _id: "d3", n: 3 },
+        { _id: "d2", n: 2 },
+      ],
+      sent: 1,
+    });
+    expect(await statements(() => a.count(c, { n: { $lte: 2 } }))).toEqual({ answer: 2, sent: 1 });
+    expect(await statements(() => a.countBy(c, {}, "n"))).toEqual({
+      answer: new Map([
+        [1, 1],
+        [2, 1],
+        [3, 1],
+      ]),
+      sent: 1,
+    });
+    // A collection this store knows missing: the version alone; created by another store, it is seen.
+    expect(await statements(() => a.findById(fresh, "z"))).toEqual({ answer: null, sent: 1 });
+    await b.write([{ op: "replace", collection: fresh, id: "z", document: { n: 1 } }]);
+    expect(await a.findById(fresh, "z")).toEqual({ _id: "z", n: 1 });
+    expect(await a.find(fresh, {})).toEqual([{ _id: "z", n: 1 }]);
+    await a.dropCollection(c);
+    await a.dropCollection(fresh);
   });
 
   it("names the unique index a duplicate breaks, and reports a server it cannot reach as unavailable", async () => {

@@ -50,7 +50,10 @@ import {
   dropTable,
   lockSchema,
   PgSchema,
+  prepared,
+  type Select,
   VERSION,
+  withVersion,
 } from "./pg-schema.js";
 import { buildCount, buildCountBy, buildSelect, quoteIdentifier, type SelectPlan } from "./pg-sql.js";
 import { applyBatch } from "./pg-writes.js";
@@ -113,9 +116,9 @@ export class PostgresDocumentStore implements DocumentStore {
   async findById<T extends Document = Document>(collection: string, id: string): Promise<T | null> {
     checkArgs.findById(collection, id);
     return this.call(() =>
-      this.read(collection, async (state) => {
+      this.read(collection, async (state, query) => {
         if (!state.exists) return null;
-        const { rows } = await this.pool.query<{ doc: T }>(
+        const rows = await query<{ doc: T }>(
           `SELECT doc FROM ${quoteIdentifier(state.table)} WHERE id = $1`,
           [id],
         );
@@ -133,14 +136,14 @@ export class PostgresDocumentStore implements DocumentStore {
   ): Promise<T[]> {
     const opts = checkArgs.find(collection, filter, options);
     return this.call(() =>
-      this.read(collection, async (state) => {
+      this.read(collection, async (state, query) => {
         if (!state.exists) {
           compileQuery(filter); // refused like any other find's when mingo cannot compile it
           return [];
         }
         const request = { table: state.table, filter, indexedFields: state.indexedFields, ...opts };
         const plan = capped(buildSelect(request), (cap) => buildSelect({ ...request, cap }), opts);
-        const { rows } = await this.pool.query<{ doc: T }>(plan.sql, [...plan.params]);
+        const rows = await query<{ doc: T }>(plan.sql, plan.params);
         const seen = examined(collection, opts, () => scans(plan));
         return pickMatches(
           rows.map((r) => r.doc),
@@ -156,10 +159,10 @@ export class PostgresDocumentStore implements DocumentStore {
   async findNear<T extends Document = Document>(collection: string, query: NearQuery): Promise<Near<T>[]> {
     checkArgs.near(collection, query);
     return this.call(() =>
-      this.read(collection, async (state) => {
-        const ids = await nearIds(this.pool, state, query);
+      this.read(collection, async (state, select) => {
+        const ids = await nearIds(select, state, query);
         if (ids.length === 0) return [];
-        const { rows } = await this.pool.query<{ id: string; doc: T }>(
+        const rows = await select<{ id: string; doc: T }>(
           `SELECT id, doc FROM ${quoteIdentifier(state.table)} WHERE id = ANY($1::text[])`,
           [ids.map((i) => i.id)],
         );
@@ -172,20 +175,20 @@ export class PostgresDocumentStore implements DocumentStore {
   async count(collection: string, filter: Filter): Promise<number> {
     checkArgs.query(collection, filter);
     return this.call(() =>
-      this.read(collection, async (state) => {
+      this.read(collection, async (state, select) => {
         if (!state.exists) {
           compileQuery(filter);
           return 0;
         }
         const exact = buildCount(state.table, filter, state.indexedFields);
         if (exact !== undefined) {
-          const { rows } = await this.pool.query<{ n: number }>(exact.sql, [...exact.params]);
+          const rows = await select<{ n: number }>(exact.sql, exact.params);
           return rows[0]?.n ?? 0;
         }
         const query = compileQuery(filter);
         const request = { table: state.table, filter, indexedFields: state.indexedFields };
         const plan = capped(buildSelect(request), (cap) => buildSelect({ ...request, cap }), {});
-        const { rows } = await this.pool.query<{ doc: Document }>(plan.sql, [...plan.params]);
+        const rows = await select<{ doc: Document }>(plan.sql, plan.params);
         const seen = examined(collection, {}, () => scans(plan));
         let n = 0;
         for (const { doc } of rows) {
@@ -205,22 +208,20 @@ export class PostgresDocumentStore implements DocumentStore {
   ): Promise<Map<Scalar, number>> {
     const limit = checkArgs.countBy(collection, filter, field, options);
     return this.call(() =>
-      this.read(collection, async (state) => {
+      this.read(collection, async (state, select) => {
         const counts = new Map<Scalar, number>();
         if (!state.exists) return counts;
         const add = (value: Scalar, n: number) => counts.set(value, (counts.get(value) ?? 0) + n);
         const grouped = buildCountBy(state.table, filter, state.indexedFields, field, limit);
         if (grouped !== undefined) {
-          const { rows } = await this.pool.query<{ value: unknown; n: number }>(grouped.sql, [
-            ...grouped.params,
-          ]);
+          const rows = await select<{ value: unknown; n: number }>(grouped.sql, grouped.params);
           for (const row of rows) add(countValue(row.value, field), row.n);
           return counts;
         }
         const query = compileQuery(filter);
         const request = { table: state.table, filter, indexedFields: state.indexedFields };
         const plan = capped(buildSelect(request), (cap) => buildSelect({ ...request, cap }), {});
-        const { rows } = await this.pool.query<{ doc: Document }>(plan.sql, [...plan.params]);
+        const rows = await select<{ doc: Document }>(plan.sql, plan.params);
         const seen = examined(collection, {}, () => scans(plan));
         let matched = 0;
         for (const { doc } of rows) {
@@ -349,28 +350,48 @@ export class PostgresDocumentStore implements DocumentStore {
   }
 
   /**
-   * Runs a read with what this process knows of the collection, and reads the schema's version
-   * alongside it (two connections, one round trip's wait): the answer stands when the version is
-   * the one known, else the schema is read again and so is the answer (as when the query met a
-   * table another process dropped).
+   * Runs a read with what this process knows of the collection, in one statement: each of the
+   * read's statements is wrapped by {@link withVersion} (and prepared), so its answer carries the
+   * schema's version it was read under. The answer stands when that is the version known (a collection
+   * this process knows missing costs the version's read alone); else, or when the read met a table
+   * another process dropped, or failed while the schema moved, the schema is read again and so is
+   * the answer.
    */
-  private async read<R>(collection: string, body: (state: CollectionState) => Promise<R>): Promise<R> {
-    const known = this.schema.current;
-    if (known >= 0n) {
-      const [version, answer] = await Promise.allSettled([
-        this.schema.peek(this.pool),
-        body(this.schema.collection(collection)),
-      ]);
-      if (version.status === "rejected") throw version.reason;
-      const stale =
-        version.value !== known || (answer.status === "rejected" && isUndefinedTable(answer.reason));
-      if (!stale) {
-        if (answer.status === "rejected") throw answer.reason;
-        return answer.value;
+  private async read<R>(
+    collection: string,
+    body: (state: CollectionState, select: Select) => Promise<R>,
+  ): Promise<R> {
+    for (let attempt = 1; ; attempt++) {
+      if (this.schema.current < 0n) await this.schema.refresh(this.pool);
+      const known = this.schema.current;
+      let seen: bigint | undefined;
+      const select: Select = async <Row>(sql: string, params: readonly unknown[]) => {
+        const text = withVersion(sql);
+        const { rows } = await this.pool.query<{ version: string; found: boolean | null }>({
+          name: prepared(text),
+          text,
+          values: [...params],
+        });
+        const version = BigInt(rows[0]?.version ?? "0");
+        if (seen === undefined || version !== known) seen = version;
+        return (rows[0]?.found ? rows : []) as Row[];
+      };
+      let answer: R;
+      try {
+        answer = await body(this.schema.collection(collection), select);
+      } catch (error) {
+        // A table gone, or a refusal of this store's own (no such geo index, too much to examine)
+        // made with what may be an old schema: read it again and retry.
+        const ours = error instanceof DocumentStoreError || error instanceof WorkBudgetExceededError;
+        const moved = isUndefinedTable(error) || (ours && (await this.schema.peek(this.pool)) !== known);
+        if (!moved || attempt >= 2) throw error;
+        this.schema.forget();
+        continue;
       }
+      seen ??= await this.schema.peek(this.pool);
+      if (seen === known || attempt >= 2) return answer;
+      this.schema.forget();
     }
-    await this.schema.refresh(this.pool);
-    return body(this.schema.collection(collection));
   }
 
   private async schemaChange(change: (client: pg.PoolClient) => Promise<void>): Promise<void> {

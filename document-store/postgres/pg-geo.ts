@@ -1,4 +1,3 @@
-import type { Pool } from "pg";
 import { boxesAround, distanceMeters } from "../../platform/geo.js";
 import { nearestFirst } from "../embedded/sqlite-geo.js";
 import { DocumentStoreError, type NearQuery } from "../port.js";
@@ -15,7 +14,7 @@ const FIRST_RING_METERS = 100;
  * (haversine), until the circle holds `limit` entries past the cursor or reaches the radius.
  */
 export async function nearIds(
-  pool: Pick<Pool, "query">,
+  select: <Row>(sql: string, params: readonly unknown[]) => Promise<Row[]>,
   state: CollectionState,
   query: NearQuery,
 ): Promise<{ readonly id: string; readonly distanceMeters: number }[]> {
@@ -31,7 +30,7 @@ export async function nearIds(
     const reach = Math.min(query.maxDistanceMeters, from + width);
     const found: { id: string; distanceMeters: number }[] = [];
     for (const box of boxesAround(center, reach)) {
-      const { rows } = await pool.query<{ id: string; lng: number; lat: number }>(sql, [
+      const rows = await select<{ id: string; lng: number; lat: number }>(sql, [
         box.west,
         box.south,
         box.east,

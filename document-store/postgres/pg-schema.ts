@@ -25,6 +25,28 @@ export const BOOTSTRAP = [
   `INSERT INTO ${VERSION} VALUES (1, 0) ON CONFLICT DO NOTHING`,
 ];
 
+/** A read's statement: its rows, the schema's version read in the same statement (`read`). */
+export type Select = <Row>(sql: string, params: readonly unknown[]) => Promise<Row[]>;
+
+/**
+ * `sql` and the schema's version in one statement: `sql`'s rows, each with the version and
+ * `found`, or one row of the version alone when `sql` has none, so that even an empty answer says
+ * which schema it was read under. Rows stream as `sql` gives them, in its order: joined `ON true`,
+ * the only plan is a nested loop over the version's one row (a row the planner knows is one, so
+ * that its costs, and JIT's threshold, are `sql`'s), `sql` (an ORDER BY keeps it a subquery) read
+ * once inside it.
+ */
+export const withVersion = (sql: string): string =>
+  `SELECT v.version, q.* FROM (SELECT (SELECT version::text FROM ${VERSION}) AS version) AS v ` +
+  `LEFT JOIN LATERAL (SELECT true AS found, s.* FROM (${sql}) AS s) AS q ON true`;
+
+/**
+ * The name a read's statement is prepared under, once per connection (parsed once, its plan cached
+ * as PostgreSQL decides): its text's digest, so that one name is one text. A table dropped or
+ * recreated since is looked up again by the server.
+ */
+export const prepared = (text: string): string => `r_${createHash("sha1").update(text).digest("base64url")}`;
+
 const digest = (...parts: string[]) => createHash("sha256").update(parts.join("\0")).digest("hex");
 
 /** A collection's table: `c_<name>`, or (past PostgreSQL's 63-byte identifiers) a prefix and a digest. */

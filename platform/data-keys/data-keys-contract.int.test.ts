@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type PostgresCluster, startPostgres } from "../../test-support/postgres/cluster.js";
 import { tempDataDir } from "../../test-support/service.js";
 import type { DataKeys } from "./port.js";
-import { PostgresDataKeys } from "./postgres-data-keys.js";
+import { PostgresDataKeys, TRUST_MS } from "./postgres-data-keys.js";
 import { SqliteDataKeys } from "./sqlite-data-keys.js";
 
 /** A store as the service uses it: the keys it made committed before the log commits what is sealed under them. */
@@ -88,6 +88,72 @@ afterAll(async () => {
 contract("PostgreSQL", () => ({ open: () => PostgresDataKeys.open(url) }));
 
 describe("data keys on PostgreSQL", () => {
+  /** Runs `body` while the backend of the LISTEN connection of the reader named `app` is stopped (SIGSTOP). */
+  async function deaf<R>(app: string, body: () => Promise<R>): Promise<R> {
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    try {
+      const { rows } = await db.query<{ pid: number }>(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'",
+        [app],
+      );
+      const pid = rows[0]?.pid as number;
+      expect(pid).toBeGreaterThan(0);
+      process.kill(pid, "SIGSTOP");
+      try {
+        return await body();
+      } finally {
+        process.kill(pid, "SIGCONT");
+      }
+    } finally {
+      await db.end();
+    }
+  }
+
+  it("answers an erasure only once every other reader has applied it, even one that hears no notification", async () => {
+    const named = (app: string) => `${url}?application_name=${app}`;
+    const [a, b] = [
+      await PostgresDataKeys.open(named("keys-a")),
+      await PostgresDataKeys.open(named("keys-b")),
+    ];
+    try {
+      const made = a.keyFor("cust-late");
+      await a.commitNewKeys();
+      await vi.waitFor(() => expect(b.key(made?.id ?? "")).toBeDefined());
+      // b's listener hears nothing while its backend is stopped; b itself runs on.
+      await deaf("keys-b", async () => {
+        expect(await a.erase("cust-late")).toBe(1);
+        // Before: b learnt of the erasure only by its notification, so it still opened the
+        // customer's values (and let their token through) after the erasure was answered.
+        expect(b.key(made?.id ?? ""), "b opens nothing sealed under the erased key").toBeUndefined();
+        expect(b.isErased("cust-late")).toBe(true);
+      });
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  it("waits for a reader that neither applies the erasure nor confirms only until that reader trusts nothing", async () => {
+    const a = await PostgresDataKeys.open(url);
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    try {
+      // A reader that confirmed just now and then stopped (its process stalled, or killed -9).
+      await db.query("INSERT INTO data_key_readers VALUES ('stalled', 0, clock_timestamp())");
+      await a.erase("cust-stalled");
+      const { rows } = await db.query<{ trusted: boolean }>(
+        `SELECT confirmed_at > clock_timestamp() - make_interval(secs => ${TRUST_MS} / 1000.0) AS trusted
+           FROM data_key_readers WHERE id = 'stalled'`,
+      );
+      expect(rows[0]?.trusted, "answered once the stalled reader's trust ran out, not before").toBe(false);
+    } finally {
+      await db.query("DELETE FROM data_key_readers WHERE id = 'stalled'");
+      await db.end();
+      a.close();
+    }
+  });
+
   it("stores no key made for a subject erased meanwhile by another replica (what it sealed reads as erased)", async () => {
     const [a, b] = [await PostgresDataKeys.open(url), await PostgresDataKeys.open(url)];
     try {

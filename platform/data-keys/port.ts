@@ -47,6 +47,11 @@ export interface DataKeys {
    * (erased stays erased, so a yes may be cached for good; a no only briefly).
    */
   isErased(subject: string): boolean;
+  /**
+   * Undefined when what this process knows of erasures may be trusted now; else a promise that
+   * resolves once it may (an adapter whose erasures reach other processes late: PostgreSQL's).
+   */
+  confirmed?(): Promise<void> | undefined;
   /** A stable name of `subject` that does not reveal it (a keyed HMAC): what an erasure fact records. */
   pseudonym(subject: string): string;
   close(): void;

@@ -1,4 +1,6 @@
 import { type KeyObject, randomBytes } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import { poolConfig } from "../postgres/hosts.js";
 import { type MigrationStep, migrate } from "../postgres/migrations.js";
@@ -38,11 +40,47 @@ const MIGRATIONS: readonly MigrationStep[] = [
             RETURN stored;
           END $$;`,
   },
+  {
+    // Erasures numbered in commit order (each erasing transaction holds ERASURE_LOCK), and the
+    // readers (every open PostgresDataKeys) with the last erasure each has applied: what an
+    // erasure waits for before it is answered (`erase`, `confirmOnce`).
+    version: 3,
+    sql: `ALTER TABLE erased_subjects ADD COLUMN IF NOT EXISTS n bigserial;
+          CREATE INDEX IF NOT EXISTS erased_subjects_by_n ON erased_subjects (n);
+          CREATE TABLE IF NOT EXISTS data_key_readers (
+            id text PRIMARY KEY, heard bigint NOT NULL, confirmed_at timestamptz NOT NULL);`,
+  },
 ];
+
+/**
+ * How long a reader trusts what it knows of erasures after asking the database (from the moment it
+ * asked), and how often it asks while it runs. A reader that has not confirmed within TRUST_MS is
+ * no longer waited for: it is not trusted either (`confirmed`).
+ */
+export const TRUST_MS = 1_000;
+const CONFIRM_EVERY_MS = 250;
+
+/** One erasure at a time, so that their numbers are in commit order and a reader skips none. */
+const ERASURE_LOCK = "SELECT pg_advisory_xact_lock(7000070003)";
+
+/**
+ * A reader's confirmation, one statement: it records the last erasure it applied (`heard`), and
+ * reads the erasures committed after it (those it may not have heard of yet).
+ */
+const CONFIRM = `WITH me AS (
+    INSERT INTO data_key_readers (id, heard, confirmed_at) VALUES ($1, $2, clock_timestamp())
+    ON CONFLICT (id) DO UPDATE SET heard = excluded.heard, confirmed_at = excluded.confirmed_at)
+  SELECT n::text AS n, subject FROM erased_subjects WHERE n > $2 ORDER BY n`;
+
+/** The other readers that have not applied erasure $2 and may still trust what they knew before it. */
+const UNACKNOWLEDGED = `SELECT count(*)::int AS n FROM data_key_readers WHERE id <> $1 AND heard < $2
+    AND confirmed_at > clock_timestamp() - make_interval(secs => $3::float8 / 1000)`;
 
 /** The channel on which every process hears of new keys and erasures (payloads: `Change`). */
 const CHANNEL = "data_keys";
-type Change = { readonly k: readonly [id: string, subject: string, key: string] } | { readonly e: string };
+type Change =
+  | { readonly k: readonly [id: string, subject: string, key: string] }
+  | { readonly e: string; readonly n?: number };
 
 /** A subject's keys and erasure serialized in the database (a key is never inserted for an erased subject). */
 const SUBJECT_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1, 7000070002))";
@@ -60,8 +98,15 @@ const SUBJECT_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1, 70000700
  * A key is inserted only if its subject was not erased meanwhile (both under the subject's advisory
  * lock): an event sealed under a refused key then reads as erased, as it should. An erasure deletes
  * the keys and writes the tombstone in one transaction, durable before `erase` resolves, and is
- * applied here at once and on every other replica as it hears it (milliseconds after the commit;
- * docs/operations.md says so). A listener that drops reloads everything on reconnecting.
+ * applied here at once and on every other replica as it hears it. A listener that drops reloads
+ * everything on reconnecting.
+ *
+ * An erasure is answered only once no other reader can still open the subject's values: each
+ * reader confirms what it knows with the database every CONFIRM_EVERY_MS and at once after it
+ * applied an erasure (recording the last one it applied), and trusts what it knows for TRUST_MS
+ * from the moment it asked; `erase` waits until every other reader has applied the erasure or
+ * has not confirmed for TRUST_MS (so trusts nothing any more). The service asks `confirmed()`
+ * before each authenticated request (app/erased-customers.ts), which costs nothing while trusted.
  */
 export class PostgresDataKeys implements DataKeys {
   private readonly byId = new Map<string, { readonly subject: string; readonly key: KeyObject }>();
@@ -71,6 +116,15 @@ export class PostgresDataKeys implements DataKeys {
   private inFlight: Promise<void> = Promise.resolve();
   private listener: pg.Client | undefined;
   private closed = false;
+  /** This reader's row in data_key_readers. */
+  private readonly reader = randomBytes(12).toString("base64url");
+  /** The last erasure applied (its number), and the last this reader told the database of. */
+  private heard = 0;
+  private reported = -1;
+  /** Until when (performance.now()) what this reader knows of erasures is trusted. */
+  private trustedUntil = 0;
+  private confirming: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -89,8 +143,14 @@ export class PostgresDataKeys implements DataKeys {
       const { rows } = await pool.query<{ value: Buffer }>(
         "SELECT value FROM data_key_secrets WHERE name = 'pseudonym-secret'",
       );
+      // Readers gone for an hour (a process killed): their rows only.
+      await pool.query(
+        "DELETE FROM data_key_readers WHERE confirmed_at < clock_timestamp() - interval '1 hour'",
+      );
       const keys = new PostgresDataKeys(pool, secretKey((rows[0] as { value: Buffer }).value));
       await keys.listen();
+      await keys.confirm();
+      keys.timer = setInterval(() => keys.confirm().catch(() => undefined), CONFIRM_EVERY_MS).unref();
       return keys;
     } catch (error) {
       await pool.end();
@@ -124,8 +184,10 @@ export class PostgresDataKeys implements DataKeys {
   }
 
   private async load(): Promise<void> {
-    const erased = await this.pool.query<{ subject: string }>("SELECT subject FROM erased_subjects");
-    for (const { subject } of erased.rows) this.apply({ e: subject });
+    const erased = await this.pool.query<{ subject: string; n: string }>(
+      "SELECT subject, n::text AS n FROM erased_subjects",
+    );
+    for (const { subject, n } of erased.rows) this.apply({ e: subject, n: Number(n) });
     const keys = await this.pool.query<{ id: string; subject: string; key: Buffer }>(
       "SELECT id, subject, key FROM data_keys ORDER BY n",
     );
@@ -134,6 +196,11 @@ export class PostgresDataKeys implements DataKeys {
 
   private apply(change: Change): void {
     if ("e" in change) {
+      if (change.n !== undefined && change.n > this.heard) {
+        this.heard = change.n;
+        // Told at once (not at the next tick), so that the erasure's answer waits no longer.
+        if (this.confirming === undefined && !this.closed) this.confirm().catch(() => undefined);
+      }
       this.erased.add(change.e);
       this.current.delete(change.e);
       for (const [id, entry] of this.byId) if (entry.subject === change.e) this.byId.delete(id);
@@ -189,18 +256,67 @@ export class PostgresDataKeys implements DataKeys {
     return this.byId.get(id)?.key;
   }
 
+  /**
+   * Erases, then waits (TRUST_MS and a few round trips at most) until every other reader has
+   * applied the erasure or trusts nothing it knew before it: once this resolves, no reader opens
+   * the subject's values.
+   */
   async erase(subject: string): Promise<number> {
     const name = this.pseudonym(subject);
     await this.commitNewKeys().catch(() => undefined);
-    const erased = await this.transaction(async (client) => {
+    const { deleted, n } = await this.transaction(async (client) => {
+      await client.query(ERASURE_LOCK);
       await client.query(SUBJECT_LOCK, [name]);
-      await client.query("INSERT INTO erased_subjects (subject) VALUES ($1) ON CONFLICT DO NOTHING", [name]);
-      const deleted = await client.query("DELETE FROM data_keys WHERE subject = $1", [name]);
-      await client.query("SELECT pg_notify($1, $2)", [CHANNEL, JSON.stringify({ e: name } satisfies Change)]);
-      return deleted.rowCount ?? 0;
+      const { rows } = await client.query<{ n: string }>(
+        `INSERT INTO erased_subjects (subject) VALUES ($1)
+         ON CONFLICT (subject) DO UPDATE SET subject = excluded.subject RETURNING n::text AS n`,
+        [name],
+      );
+      const n = Number(rows[0]?.n);
+      const gone = await client.query("DELETE FROM data_keys WHERE subject = $1", [name]);
+      await client.query("SELECT pg_notify($1, $2)", [
+        CHANNEL,
+        JSON.stringify({ e: name, n } satisfies Change),
+      ]);
+      return { deleted: gone.rowCount ?? 0, n };
     });
-    this.apply({ e: name });
-    return erased;
+    this.apply({ e: name, n });
+    // Bounded by the readers' trust (the database's clock); the deadline only guards against a
+    // clock that jumps, so that no erasure waits for ever.
+    const deadline = performance.now() + 3 * TRUST_MS;
+    for (let pause = 1; performance.now() < deadline; pause = Math.min(2 * pause, 50)) {
+      const { rows } = await this.pool.query<{ n: number }>(UNACKNOWLEDGED, [this.reader, n, TRUST_MS]);
+      if ((rows[0]?.n ?? 0) === 0) break;
+      await sleep(pause);
+    }
+    return deleted;
+  }
+
+  /**
+   * Undefined while what this reader knows of erasures is trusted (confirmed within TRUST_MS);
+   * else a confirmation, after which it is (a database that cannot be reached rejects it).
+   */
+  confirmed(): Promise<void> | undefined {
+    if (performance.now() < this.trustedUntil) return undefined;
+    return this.confirm().then(() => this.confirmed());
+  }
+
+  /** One confirmation at a time; callers meanwhile share it. */
+  private confirm(): Promise<void> {
+    this.confirming ??= this.confirmOnce().finally(() => {
+      this.confirming = undefined;
+      if (this.heard > this.reported && !this.closed) this.confirm().catch(() => undefined);
+    });
+    return this.confirming;
+  }
+
+  private async confirmOnce(): Promise<void> {
+    const asked = performance.now();
+    const heard = this.heard;
+    const { rows } = await this.pool.query<{ n: string; subject: string }>(CONFIRM, [this.reader, heard]);
+    this.reported = Math.max(this.reported, heard);
+    for (const row of rows) this.apply({ e: row.subject, n: Number(row.n) });
+    this.trustedUntil = Math.max(this.trustedUntil, asked + TRUST_MS);
   }
 
   /** Every key is committed durably, as the database commits (the embedded store's "full"). */
@@ -226,10 +342,16 @@ export class PostgresDataKeys implements DataKeys {
 
   close(): void {
     this.closed = true;
+    clearInterval(this.timer);
+    this.trustedUntil = 0;
     const listener = this.listener;
     this.listener = undefined;
     void this.inFlight.then(async () => {
       await listener?.end().catch(() => undefined);
+      // No longer a reader: erasures stop waiting for it.
+      await this.pool
+        .query("DELETE FROM data_key_readers WHERE id = $1", [this.reader])
+        .catch(() => undefined);
       await this.pool.end().catch(() => undefined);
     });
   }
