@@ -234,7 +234,7 @@ describe("time travel from the opening of the period holding the moment (issue 4
     expect(carriedShown).toBeGreaterThan(0);
   });
 
-  it("pages the lot's table as of a moment: each page `limit` rows by id, the cursor the rows before the next", async () => {
+  it("pages the lot's table as of a moment: each page `limit` rows by id, the cursor where the next goes on", async () => {
     const travel = new TimeTravel(events);
     const cut = cutsInPeriods().at(-1)?.cut;
     if (!cut) throw new Error("no moment");

@@ -305,7 +305,9 @@ function viewAt(
  * then (read-api/views/lots-at.ts: booked in the period holding the moment, or carried by its
  * opening: able to hold a spot, or ended within the idempotency window), each as that state
  * records it and with the status the decider gives it at `now` (viewAt, as the live table), by
- * reservation id; `cursor` is how many rows come before the page. What only a reservation's own
+ * reservation id; `cursor` is where in the state's sorted reservations the next page goes on (the
+ * same moment is the same state, so the same order): a page costs its rows and what its filter
+ * passes over, not the pages before it. What only a reservation's own
  * facts hold (its booking's instant and position, its steps' times but a car's check-in while it
  * is in, its payment and coupon) is left out: GET /reservations/{id}?asOf= folds them.
  */
@@ -315,16 +317,17 @@ export function heldReservations(
   query: Pick<ReservationQuery, "customerId" | "carNumber" | "status" | "cursor" | "limit">,
 ): PageOf<ReservationView> {
   const plate = query.carNumber === undefined ? undefined : fragmentRange(query.carNumber);
-  const skip = query.cursor === undefined ? 0 : Number(query.cursor);
   const items: ReservationView[] = [];
-  let matched = 0;
-  for (const [reservationId, record] of lot.reservations.entries()) {
+  const from = query.cursor === undefined ? 0 : Number(query.cursor);
+  let at = from - 1; // the index of the entry looked at
+  for (const [reservationId, record] of lot.reservations.entriesFrom(from)) {
+    at++;
     if (query.customerId !== undefined && record.customerId !== query.customerId) continue;
     if (plate && !plateSuffixes(record.carNumber).some((s) => s >= plate.$gte && s < plate.$lt)) continue;
     // The decider's status first (viewAt reads the same): only the page's rows are made.
     if (query.status !== undefined && statusIn(lot, reservationId, record, now) !== query.status) continue;
-    if (matched++ < skip) continue;
-    if (items.length === query.limit) return { items, nextCursor: String(skip + items.length) };
+    // The next match after a full page: the next page starts with it.
+    if (items.length === query.limit) return { items, nextCursor: String(at) };
     const { customerId, carNumber, amount, status, startsAt, endsAt, overstayCharge } = record;
     const car = lot.inLot.get(reservationId);
     const rate = lot.checkOutRates.get(reservationId);

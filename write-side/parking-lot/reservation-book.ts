@@ -40,6 +40,10 @@ export class ReservationBook {
     readonly size: number,
   ) {}
 
+  /** The sorted order, made on the first ask (the book never changes). */
+  private columns: Required<ReservationColumns> | undefined;
+  private sorted: [string, ReservationRecord][] | undefined;
+
   /** A book of these records (any order; a later duplicate id wins, as with `set`). */
   static of(entries: Iterable<readonly [string, ReservationRecord]>): ReservationBook {
     let book = ReservationBook.EMPTY;
@@ -74,10 +78,26 @@ export class ReservationBook {
    * Every id with its record, sorted by id (code-unit order, as `<` compares strings): the records
    * of `toColumns`, which merges the changes into the base once for both.
    */
-  *entries(): IterableIterator<[string, ReservationRecord]> {
-    if (this.base === undefined) return yield* [...this.changes.entries()].sort(byId); // built event by event
+  entries(): IterableIterator<[string, ReservationRecord]> {
+    return this.entriesFrom(0);
+  }
+
+  /**
+   * The entries from the `from`-th on, in `entries()`'s order: a page of a lot's reservations goes
+   * on where the page before stopped, without walking the entries before it. A book never changes,
+   * so its sorted order is made once and kept for the next page asked of the same state.
+   */
+  *entriesFrom(from: number): IterableIterator<[string, ReservationRecord]> {
+    if (this.base === undefined) {
+      // Built event by event: its own records, sorted.
+      this.sorted ??= [...this.changes.entries()].sort(byId);
+      for (let i = Math.max(0, from); i < this.sorted.length; i++)
+        yield this.sorted[i] as [string, ReservationRecord];
+      return;
+    }
     const columns = this.toColumns();
-    for (let i = 0; i < columns.ids.length; i++) yield [columns.ids[i] as string, recordAt(columns, i)];
+    for (let i = Math.max(0, from); i < columns.ids.length; i++)
+      yield [columns.ids[i] as string, recordAt(columns, i)];
   }
 
   *values(): IterableIterator<ReservationRecord> {
@@ -94,6 +114,11 @@ export class ReservationBook {
    * loading one costs array copies, not a record per reservation.
    */
   toColumns(): Required<ReservationColumns> {
+    this.columns ??= this.mergedColumns();
+    return this.columns;
+  }
+
+  private mergedColumns(): Required<ReservationColumns> {
     const changed = [...this.changes.entries()].sort(byId);
     const n = this.base?.ids.length ?? 0;
     // The base's columns, an absent one (no base; no charges or paid marks stored) all 0s.
