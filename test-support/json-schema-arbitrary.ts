@@ -108,9 +108,14 @@ function generatedOf(schema: Schema, options: ArbitraryOptions): fc.Arbitrary<un
       });
     case "boolean":
       return fc.boolean();
+    case "null":
+      return fc.constant(null);
     case "string":
       return stringOf(schema, options);
     case "array":
+      // A tuple (TypeBox's Tuple: `items` one schema per place).
+      if (Array.isArray(schema.items))
+        return fc.tuple(...(schema.items as Schema[]).map((item) => arbitraryOf(item, options)));
       return fc.array(arbitraryOf((schema.items ?? {}) as Schema, options), {
         minLength: Number(schema.minItems ?? 0),
         maxLength: Math.min(Number(schema.maxItems ?? 3), 3),
