@@ -81,7 +81,10 @@ export async function saveForLater(
   if (!saved.ok) return helpers.failed(saved, plan);
   const { status, clientSecret, setupId: intentId } = saved.value;
   if (status === "pending" && clientSecret === undefined)
-    return helpers.failed({ ok: false, kind: "declined", code: "authentication_required", message: "" }, plan);
+    return helpers.failed(
+      { ok: false, kind: "declined", code: "authentication_required", message: "" },
+      plan,
+    );
   if (status === "pending" && clientSecret !== undefined) await deps.keepClientSecret(plan, clientSecret);
   const now = deps.now();
   const dayAfter = new Date(Date.parse(now) + SAVE_ACTION_HOURS * 3_600_000).toISOString();

@@ -35,14 +35,15 @@ export const awaitedHold = (state: { readonly kind: string } & Partial<Payment>,
   state.status === "action-required" && state.settled === false && state.action?.intentId === intentId;
 
 /** Whether saving the card itself waits for its customer (a PaymentActionRequired with `authorizeAt`). */
-const saving = (state: Payment): boolean => state.status === "action-required" && state.intentId === undefined;
+const savingAsked = (state: Payment): boolean =>
+  state.status === "action-required" && state.intentId === undefined;
 
 /**
  * A pending payment's card saved (or, saving it having asked for the customer, saved since):
  * confirmed, nothing held, `amount` to hold at `authorizeAt`.
  */
 export const cardSaved = <P extends Payment>(open: P, data: EventOfType<"PaymentCardSaved">["data"]): P =>
-  open.status === "pending" || saving(open)
+  open.status === "pending" || savingAsked(open)
     ? {
         ...open,
         status: "saved" as const,
@@ -78,7 +79,7 @@ export const actionRequired = <P extends Payment>(
  * A pending booking's card saved (PaymentCardSaved), or (`actionDeadline`) saving it asks for the
  * customer until then (PaymentActionRequired with `authorizeAt`: its SetupIntent's webhook saves it).
  */
-export function savingFact(
+export function saving(
   command: AuthorizePayment,
   data: Omit<EventOfType<"PaymentCardSaved">["data"], "authorizeAt" | "savedAt">,
   authorizeAt: string,
@@ -113,8 +114,12 @@ export function authorizeSaved(
   const { parkingLotId, reservationId, intentId, amount, currency, authorizeAt, actionDeadline, now } =
     command;
   const asked = state.status === "action-required";
-  const setup = saving(state); // the customer completed saving the card (its SetupIntent's webhook)
-  if (setup ? actionDeadline !== undefined : authorizeAt !== undefined || (asked && actionDeadline !== undefined))
+  const setup = savingAsked(state); // the customer completed saving the card (its SetupIntent's webhook)
+  if (
+    setup
+      ? actionDeadline !== undefined
+      : authorizeAt !== undefined || (asked && actionDeadline !== undefined)
+  )
     return { ok: true, events: [] };
   // Its booking ended meanwhile (its settlement decided): the hold is refused, and so released.
   if (state.settled)
