@@ -1190,6 +1190,8 @@ describe("payments with Stripe", () => {
     expect(await secretOf("CUST-OTHER", saved.reservationId)).toBeUndefined();
     stripe.authenticateSetup(secret.split("_secret_")[0] as string); // setup_intent.succeeded
     await eventually(async () => (await view(saved.reservationId)).payment?.state).toBe("card-saved");
+    expect((await view(saved.reservationId)).payment?.actionDeadline).toBeUndefined();
+    expect(await secretOf("CUST-FAR-3DS", saved.reservationId)).toBeUndefined();
     expect(intentsOf(saved.reservationId)).toEqual([]); // nothing held at booking
     const lapsed = await book("CUST-FAR-3DS", lotId, start + 2 * HOUR, 1, "pm_card_threeDSecure2Required");
     await eventually(async () => (await view(lapsed.reservationId)).payment?.state).toBe("action-required");
