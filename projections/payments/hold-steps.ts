@@ -167,6 +167,8 @@ async function deadlinePassed(
   helpers: HoldHelpers,
 ): Promise<PlanResult> {
   if (payment.kind !== "open" || payment.settled || !payment.action) return "done";
+  // A later action than this plan's (the card saved, then its hold asked too): that one's plan decides.
+  if (Date.parse(payment.action.deadline) > Date.parse(deps.now())) return "done";
   const lot = { parkingLotId: plan.parkingLotId, reservationId: plan.reservationId };
   const cause = { correlationId: plan.correlationId, causationId: plan.eventId };
   let after: PaymentState = payment;

@@ -303,4 +303,36 @@ describe("a card whose saving itself asks for its customer (3-D Secure on its Se
     expect(h.facts.map((e) => e.type)).toEqual(["PaymentActionRequired", "PaymentFailed"]);
     expect(h.facts[1]?.data).toMatchObject({ code: "authentication_required", failedAt: DAY_AFTER });
   });
+
+  it("completed (the card saved), then its hold before the stay asks for the customer too: the saving's deadline fails nothing, the hold's decides", async () => {
+    const h = harness(asksCustomer, []);
+    h.at(SAVED_AT);
+    await saveForLater(plan, "pm_card_authenticationRequired", "cus_1", AUTHORIZE_AT, h.deps, helpers);
+    h.at("2026-12-01T11:00:00.000Z");
+    const completed = {
+      type: "AuthorizePayment" as const,
+      ...ids,
+      intentId: "seti_1",
+      amount: 5000,
+      currency: "KRW",
+    };
+    expect(
+      await h.deps.send(
+        { ...completed, now: "2026-12-01T11:00:00.000Z" },
+        { correlationId: "c", causationId: "w" },
+      ),
+    ).toEqual({ ok: true, recorded: true });
+    h.at(AUTHORIZE_AT);
+    await runPlan(hold, h.deps); // asks the customer: PaymentActionRequired until the stay's start
+    expect(h.state()).toMatchObject({
+      status: "action-required",
+      action: { intentId: "pi_2", deadline: STARTS },
+    });
+    expect(await runPlan({ ...deadline, nextAttemptAt: DAY_AFTER }, h.deps)).toBe("done");
+    expect(h.facts.map((e) => e.type)).toEqual([
+      "PaymentActionRequired",
+      "PaymentCardSaved",
+      "PaymentActionRequired",
+    ]);
+  });
 });
