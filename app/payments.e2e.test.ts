@@ -1167,4 +1167,40 @@ describe("payments with Stripe", () => {
     expect((await view(id)).payment).toMatchObject({ captured: 1000 });
     expect(intentsOf(id).map((i) => [i.offSession, i.captured])).toEqual([[true, 1000]]);
   });
+
+  it("a booking 10 days ahead whose card asks for 3-D Secure to be saved: RESERVED, nothing held, its customer gets the SetupIntent's secret; completed, the card is saved; never completed, canceled payment-failed 24 h on (issue 71)", async () => {
+    const lotId = await lot("far-ahead-3ds");
+    const start = now + 10 * 24 * HOUR;
+    const booked = now;
+    const secretOf = async (who: string, id: string) =>
+      (
+        await call<{ payment?: { clientSecret?: string } }>(
+          service.url,
+          "GET",
+          `/reservations/${id}`,
+          undefined,
+          await as(who),
+        )
+      ).body.payment?.clientSecret;
+    const saved = await book("CUST-FAR-3DS", lotId, start, 1, "pm_card_threeDSecure2Required");
+    await eventually(async () => (await view(saved.reservationId)).payment?.state).toBe("action-required");
+    expect(await statusOf(saved.reservationId)).toBe("RESERVED");
+    const secret = (await secretOf("CUST-FAR-3DS", saved.reservationId)) ?? "";
+    expect(secret).toMatch(/^seti_\w+_secret_/);
+    expect(await secretOf("CUST-OTHER", saved.reservationId)).toBeUndefined();
+    stripe.authenticateSetup(secret.split("_secret_")[0] as string); // setup_intent.succeeded
+    await eventually(async () => (await view(saved.reservationId)).payment?.state).toBe("card-saved");
+    expect((await view(saved.reservationId)).payment?.actionDeadline).toBeUndefined();
+    expect(await secretOf("CUST-FAR-3DS", saved.reservationId)).toBeUndefined();
+    expect(intentsOf(saved.reservationId)).toEqual([]); // nothing held at booking
+    const lapsed = await book("CUST-FAR-3DS", lotId, start + 2 * HOUR, 1, "pm_card_threeDSecure2Required");
+    await eventually(async () => (await view(lapsed.reservationId)).payment?.state).toBe("action-required");
+    now = booked + 24 * HOUR + 60_000;
+    await eventually(async () => statusOf(lapsed.reservationId)).toBe("CANCELED");
+    expect(await dataOf(lotId, lapsed.reservationId, "ReservationCanceled")).toMatchObject([
+      { reason: "payment-failed" },
+    ]);
+    await eventually(async () => (await view(lapsed.reservationId)).payment?.state).toBe("failed");
+    expect(await statusOf(saved.reservationId)).toBe("RESERVED");
+  });
 });

@@ -24,6 +24,7 @@ export const AuthorizePayment = command("AuthorizePayment", {
   /**
    * Issue 71: the saved card's hold before the stay (`intentId`) waits for its customer to
    * authenticate, until this time (the stay's start): PaymentActionRequired, nothing held yet.
+   * With `authorizeAt`: saving the card (`intentId`, its SetupIntent) waits for the customer until then.
    */
   actionDeadline: Type.Optional(Timestamp),
 });

@@ -135,6 +135,10 @@ export const PaymentCardSavedEvent = defineEvent({
  * client-confirmed flow's is, is shown to the booking's customer only). The booking stays RESERVED,
  * its payment `action-required`, until `deadline` (the stay's start): completed (the intent's
  * authorization), PaymentAuthorized follows; not by then, PaymentFailed (the spot released).
+ * With `authorizeAt`, it is the saving of the card itself that asks for the customer (`intentId`:
+ * its SetupIntent, 3-D Secure), its booking pending: the booking is RESERVED all the same and,
+ * once the provider says the card was saved (`setup_intent.succeeded`), PaymentCardSaved follows;
+ * failed or not done by `deadline` (24 h after booking, or `authorizeAt` if earlier), PaymentFailed.
  */
 export const PaymentActionRequiredData = Type.Object(
   {
@@ -143,6 +147,7 @@ export const PaymentActionRequiredData = Type.Object(
     currency: Currency,
     deadline: Timestamp,
     actionRequiredAt: Timestamp,
+    authorizeAt: Type.Optional(Timestamp),
   },
   { ...strict, $id: "PaymentActionRequired" },
 );

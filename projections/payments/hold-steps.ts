@@ -46,6 +46,9 @@ export interface HoldHelpers {
   ) => Promise<PlanResult>;
 }
 
+/** How long a card whose saving asks for 3-D Secure waits for its customer, at most (issue 71). */
+const SAVE_ACTION_HOURS = 24;
+
 const metadataOf = (plan: PaymentPlan): PaymentMetadata => ({
   reservationId: plan.reservationId,
   parkingLotId: plan.parkingLotId,
@@ -54,8 +57,10 @@ const metadataOf = (plan: PaymentPlan): PaymentMetadata => ({
 /**
  * Issue 71: a stay beyond a hold's lifetime: the card is saved to the customer's provider customer
  * (a SetupIntent), nothing held, and the booking confirmed on it (PaymentCardSaved, which plans its
- * hold before the stay). A card that asks for 3-D Secure to be saved is held at once instead, as
- * any booking's (the customer confirms that intent; its hold may lapse, and is then charged).
+ * hold before the stay). A card that asks for 3-D Secure to be saved waits for its customer
+ * (PaymentActionRequired with `authorizeAt`, the booking confirmed, the SetupIntent's client secret
+ * kept for them) until 24 h after booking or the hold's time if earlier; the SetupIntent's webhook
+ * saves it then (PaymentCardSaved), or its deadline's plan fails it (holdBeforeStay).
  */
 export async function saveForLater(
   plan: AuthorizePlan,
@@ -64,21 +69,30 @@ export async function saveForLater(
   authorizeAt: string,
   deps: HoldDeps,
   helpers: HoldHelpers,
-): Promise<PlanResult | "hold-now"> {
+): Promise<PlanResult> {
   const lot = { parkingLotId: plan.parkingLotId, reservationId: plan.reservationId };
   const saved = await deps.provider.saveCard({
     paymentMethod: method,
     customer,
-    metadata: metadataOf(plan),
+    // What its webhook saves, should the customer be asked (setup_intent.succeeded carries no amount).
+    metadata: { ...metadataOf(plan), amount: String(plan.amount), currency: plan.currency },
     idempotencyKey: stepKey(plan.eventId, "save"),
   });
   if (!saved.ok) return helpers.failed(saved, plan);
-  if (saved.value.status !== "saved") return "hold-now";
+  const { status, clientSecret, setupId: intentId } = saved.value;
+  if (status === "pending" && clientSecret === undefined)
+    return helpers.failed(
+      { ok: false, kind: "declined", code: "authentication_required", message: "" },
+      plan,
+    );
+  if (status === "pending" && clientSecret !== undefined) await deps.keepClientSecret(plan, clientSecret);
+  const now = deps.now();
+  const dayAfter = new Date(Date.parse(now) + SAVE_ACTION_HOURS * 3_600_000).toISOString();
+  const actionDeadline = Date.parse(dayAfter) < Date.parse(authorizeAt) ? dayAfter : authorizeAt;
   const { amount, currency } = plan;
-  const intentId = saved.value.setupId;
   const command = { type: "AuthorizePayment", ...lot, intentId, amount, currency, authorizeAt } as const;
   const sent = await deps.send(
-    { ...command, now: deps.now() },
+    { ...command, ...(status === "pending" ? { actionDeadline } : {}), now },
     { correlationId: plan.correlationId, causationId: plan.eventId },
   );
   if (!sent.ok) deps.logger.info({ ...lot, code: sent.code }, "the booking did not take its saved card");
@@ -153,6 +167,8 @@ async function deadlinePassed(
   helpers: HoldHelpers,
 ): Promise<PlanResult> {
   if (payment.kind !== "open" || payment.settled || !payment.action) return "done";
+  // A later action than this plan's (the card saved, then its hold asked too): that one's plan decides.
+  if (Date.parse(payment.action.deadline) > Date.parse(deps.now())) return "done";
   const lot = { parkingLotId: plan.parkingLotId, reservationId: plan.reservationId };
   const cause = { correlationId: plan.correlationId, causationId: plan.eventId };
   let after: PaymentState = payment;
@@ -166,6 +182,8 @@ async function deadlinePassed(
     after = await deps.paymentState(plan.parkingLotId, plan.reservationId);
   }
   const { intentId } = payment.action;
+  // Saving the card never completed (its SetupIntent): nothing was held, nothing to release.
+  if (payment.intentId === undefined) return "done";
   if (after.kind !== "open" || after.status !== "failed" || after.releasedIntents.includes(intentId))
     return "done";
   return helpers.release({ ...lot, intentId }, stepKey(plan.eventId, "release"), cause);

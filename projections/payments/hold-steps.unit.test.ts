@@ -9,7 +9,8 @@ import {
   type PaymentState,
 } from "../../write-side/payment/payment.js";
 import type { PaymentEvent } from "../../write-side/payment/payment-facts.js";
-import type { HoldPlan } from "./payment-plans.js";
+import { type HoldHelpers, saveForLater } from "./hold-steps.js";
+import type { AuthorizePlan, HoldPlan } from "./payment-plans.js";
 import { runPlan, type StepDeps } from "./payment-steps.js";
 import type { Authorization, PaymentProvider, ProviderOutcome } from "./provider.js";
 
@@ -60,10 +61,10 @@ const deadline: HoldPlan = {
   deadline: true,
 };
 
-function harness(answer: ProviderOutcome<Authorization>) {
+function harness(answer: ProviderOutcome<Authorization>, history: readonly PaymentEvent[] = HISTORY) {
   const calls: string[] = [];
   const secrets: string[] = [];
-  let state: PaymentState = HISTORY.reduce(evolvePaymentAggregate, noPayment);
+  let state: PaymentState = history.reduce(evolvePaymentAggregate, noPayment);
   const facts: PaymentEvent[] = [];
   let now = AUTHORIZE_AT;
   const provider = {
@@ -71,6 +72,10 @@ function harness(answer: ProviderOutcome<Authorization>) {
     authorizeOffSession: async (request: { amount: number; idempotencyKey: string }) => {
       calls.push(`authorize ${request.amount} ${request.idempotencyKey}`);
       return answer;
+    },
+    saveCard: async (request: { idempotencyKey: string; metadata: Record<string, string> }) => {
+      calls.push(`save ${request.idempotencyKey} ${JSON.stringify(request.metadata)}`);
+      return { ok: true, value: { setupId: "seti_1", status: "pending", clientSecret: "seti_1_secret_x" } };
     },
     release: async (intentId: string, key: string) => {
       calls.push(`release ${intentId} ${key}`);
@@ -91,7 +96,7 @@ function harness(answer: ProviderOutcome<Authorization>) {
       if (command.type === "AuthorizePayment")
         return record(
           decideAuthorization(state, command as AuthorizePayment, {
-            awaiting: false,
+            awaiting: state.kind === "none",
             amount: 5000,
             currency: "KRW",
           }),
@@ -240,5 +245,94 @@ describe("a saved card's hold before the stay that asks for its customer", () =>
         expect(types, point).not.toContain("PaymentAuthorized");
       }
     }
+  });
+});
+
+describe("a card whose saving itself asks for its customer (3-D Secure on its SetupIntent)", () => {
+  const DAY_AFTER = "2026-12-02T10:00:00.000Z";
+  const plan: AuthorizePlan = {
+    ...base,
+    _id: "p1",
+    eventId: "p1",
+    kind: "authorize",
+    nextAttemptAt: SAVED_AT,
+    method: "pm_card_authenticationRequired",
+    customer: "ref-1",
+    authorizeAt: AUTHORIZE_AT,
+  };
+  const unused = async (): Promise<never> => {
+    throw new Error("not used");
+  };
+  const helpers: HoldHelpers = { failed: unused, customerOf: unused, release: unused };
+
+  it("records PaymentActionRequired (authorizeAt; deadline 24 h on, before the hold) and keeps the SetupIntent's client secret; nothing held at once", async () => {
+    const h = harness(asksCustomer, []);
+    h.at(SAVED_AT);
+    expect(
+      await saveForLater(plan, "pm_card_authenticationRequired", "cus_1", AUTHORIZE_AT, h.deps, helpers),
+    ).toBe("done");
+    // The SetupIntent carries what its webhook is to save (setup_intent.succeeded names no amount).
+    expect(h.calls).toEqual([
+      'save parking:p1:save {"reservationId":"r1","parkingLotId":"L1","amount":"5000","currency":"KRW"}',
+    ]);
+    expect(h.facts).toEqual([
+      {
+        type: "PaymentActionRequired",
+        data: {
+          ...ids,
+          intentId: "seti_1",
+          amount: 5000,
+          currency: "KRW",
+          deadline: DAY_AFTER,
+          actionRequiredAt: SAVED_AT,
+          authorizeAt: AUTHORIZE_AT,
+        },
+      },
+    ]);
+    expect(h.secrets).toEqual(["seti_1_secret_x"]);
+    expect(h.state()).toMatchObject({ status: "action-required", authorized: 0 });
+  });
+
+  it("at that deadline, still waiting: the payment fails (authentication_required) and nothing is released (nothing was held)", async () => {
+    const h = harness(asksCustomer, []);
+    h.at(SAVED_AT);
+    await saveForLater(plan, "pm_card_authenticationRequired", "cus_1", AUTHORIZE_AT, h.deps, helpers);
+    h.at(DAY_AFTER);
+    expect(await runPlan({ ...deadline, nextAttemptAt: DAY_AFTER }, h.deps)).toBe("done");
+    expect(h.calls).toHaveLength(1); // the save, no release
+    expect(h.facts.map((e) => e.type)).toEqual(["PaymentActionRequired", "PaymentFailed"]);
+    expect(h.facts[1]?.data).toMatchObject({ code: "authentication_required", failedAt: DAY_AFTER });
+  });
+
+  it("completed (the card saved), then its hold before the stay asks for the customer too: the saving's deadline fails nothing, the hold's decides", async () => {
+    const h = harness(asksCustomer, []);
+    h.at(SAVED_AT);
+    await saveForLater(plan, "pm_card_authenticationRequired", "cus_1", AUTHORIZE_AT, h.deps, helpers);
+    h.at("2026-12-01T11:00:00.000Z");
+    const completed = {
+      type: "AuthorizePayment" as const,
+      ...ids,
+      intentId: "seti_1",
+      amount: 5000,
+      currency: "KRW",
+    };
+    expect(
+      await h.deps.send(
+        { ...completed, now: "2026-12-01T11:00:00.000Z" },
+        { correlationId: "c", causationId: "w" },
+      ),
+    ).toEqual({ ok: true, recorded: true });
+    h.at(AUTHORIZE_AT);
+    await runPlan(hold, h.deps); // asks the customer: PaymentActionRequired until the stay's start
+    expect(h.state()).toMatchObject({
+      status: "action-required",
+      action: { intentId: "pi_2", deadline: STARTS },
+    });
+    expect(await runPlan({ ...deadline, nextAttemptAt: DAY_AFTER }, h.deps)).toBe("done");
+    expect(h.facts.map((e) => e.type)).toEqual([
+      "PaymentActionRequired",
+      "PaymentCardSaved",
+      "PaymentActionRequired",
+    ]);
   });
 });

@@ -205,15 +205,7 @@ async function authorize(plan: AuthorizePlan, deps: StepDeps): Promise<PlanResul
   const customer = plan.method && plan.customer ? await providerCustomerOf(plan.customer, deps) : undefined;
   if (customer && !customer.ok) return failed(customer, plan, deps);
   if (customer && plan.method && plan.authorizeAt) {
-    const saved = await saveForLater(
-      plan,
-      plan.method,
-      customer.value,
-      plan.authorizeAt,
-      deps,
-      helpersOf(deps),
-    );
-    if (saved !== "hold-now") return saved;
+    return saveForLater(plan, plan.method, customer.value, plan.authorizeAt, deps, helpersOf(deps));
   }
   const created = await provider.createIntent({
     amount: plan.amount,

@@ -19,6 +19,9 @@ export type ProviderName = "none" | "stripe";
 export interface PaymentMetadata {
   readonly reservationId: string;
   readonly parkingLotId: string;
+  /** Issue 71: a card saved for later: what is to be held (its SetupIntent's webhook reads them). */
+  readonly amount?: string;
+  readonly currency?: string;
 }
 
 export interface AuthorizeRequest {

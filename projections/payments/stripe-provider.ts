@@ -73,8 +73,10 @@ export const INSTANCE_KEY = "parking_instance";
  * Whether an intent is this deployment's: it names this instance (issue 71: one naming none is
  * another application's on the same account, never acted on).
  */
-export const ofInstance = (intent: Stripe.PaymentIntent, instance: string): boolean =>
-  intent.metadata?.[INSTANCE_KEY] === instance;
+export const ofInstance = (
+  intent: { readonly metadata?: Stripe.Metadata | null },
+  instance: string,
+): boolean => intent.metadata?.[INSTANCE_KEY] === instance;
 
 const STATUS = { requires_capture: "authorized", succeeded: "captured", canceled: "canceled" } as const;
 

@@ -7,13 +7,19 @@ import { ofInstance } from "./stripe-provider.js";
  * nothing for another deployment's intent on a shared account (stripe-provider.ts INSTANCE_KEY).
  */
 function bookingOf(
-  intent: Stripe.PaymentIntent,
+  intent: Stripe.PaymentIntent | Stripe.SetupIntent,
   instance: string,
 ): { parkingLotId: string; reservationId: string } | undefined {
   if (!ofInstance(intent, instance)) return undefined;
   const { reservationId, parkingLotId } = intent.metadata ?? {};
   return reservationId && parkingLotId ? { reservationId, parkingLotId } : undefined;
 }
+
+/**
+ * Issue 71: a card whose saving asked for its customer (3-D Secure on its SetupIntent): saved (the
+ * hold before the stay follows), or failed (its booking is canceled, as a hold that fails).
+ */
+const SETUP_EVENTS = ["setup_intent.succeeded", "setup_intent.setup_failed"];
 
 /**
  * The events the service acts on: an authorization held, and (issue 71) an intent canceled at the
@@ -24,7 +30,11 @@ function bookingOf(
  * ends (Stripe.js keeps the intent, `requires_payment_method`), then it expires and its intent is
  * canceled.
  */
-const ACTED_ON = new Set(["payment_intent.amount_capturable_updated", "payment_intent.canceled"]);
+const ACTED_ON = new Set([
+  "payment_intent.amount_capturable_updated",
+  "payment_intent.canceled",
+  ...SETUP_EVENTS,
+]);
 
 /**
  * Issue 71 (#66): what is wrong with a signed event of a type the service acts on, whose intent is
@@ -37,6 +47,10 @@ function malformed(event: Stripe.Event): string | undefined {
     | undefined;
   if (typeof event.id !== "string" || !event.id) return "the event has no id";
   if (!intent || typeof intent !== "object") return "the event has no data.object";
+  if (SETUP_EVENTS.includes(event.type))
+    return typeof intent.id === "string" && /^seti_\w+$/.test(intent.id)
+      ? undefined
+      : "data.object.id is not a SetupIntent id";
   if (typeof intent.id !== "string" || !/^pi_\w+$/.test(intent.id))
     return "data.object.id is not a PaymentIntent id";
   if (!Number.isInteger(intent.amount_capturable)) return "data.object.amount_capturable is not an integer";
@@ -48,6 +62,8 @@ function malformed(event: Stripe.Event): string | undefined {
 /** What a Stripe event asks of the lot: authorize the booking, record its hold let go, or nothing. */
 export function webhookCommand(event: Stripe.Event, instance: string): PaymentWebhookCommand | undefined {
   if (!ACTED_ON.has(event.type)) return undefined;
+  if (event.type === "setup_intent.succeeded" || event.type === "setup_intent.setup_failed")
+    return setupCommand(event.type, event.data.object, instance);
   const intent = event.data.object as Stripe.PaymentIntent;
   const booking = bookingOf(intent, instance);
   if (!booking) return undefined; // not one of this service's intents
@@ -61,6 +77,28 @@ export function webhookCommand(event: Stripe.Event, instance: string): PaymentWe
     amount: intent.amount_capturable,
     currency: intent.currency.toUpperCase(),
   };
+}
+
+/**
+ * Issue 71: a SetupIntent the customer completed saves the card (what is to be held, as its
+ * metadata says: the decider checks it against the booking); one that failed fails the booking.
+ */
+function setupCommand(
+  type: "setup_intent.succeeded" | "setup_intent.setup_failed",
+  setup: Stripe.SetupIntent,
+  instance: string,
+): PaymentWebhookCommand | undefined {
+  const booking = bookingOf(setup, instance);
+  if (!booking) return undefined;
+  const intentId = setup.id;
+  if (type === "setup_intent.setup_failed") {
+    const code = setup.last_setup_error?.code;
+    return { type: "FailPayment", ...booking, intentId, holdBeforeStay: true, ...(code ? { code } : {}) };
+  }
+  const amount = Number(setup.metadata?.amount);
+  const currency = setup.metadata?.currency ?? "";
+  if (!Number.isInteger(amount) || !/^[A-Z]{3}$/.test(currency)) return undefined;
+  return { type: "AuthorizePayment", ...booking, intentId, amount, currency };
 }
 
 /** Stripe's default tolerance for a signature's timestamp (https://docs.stripe.com/webhooks#verify-manually). */

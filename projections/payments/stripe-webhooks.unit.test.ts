@@ -117,3 +117,44 @@ describe("Stripe's webhooks, read", () => {
     expect(read(Buffer.from(changed), signatureHeader(payload, SECRET))).toMatchObject({ ok: false });
   });
 });
+
+describe("a SetupIntent's webhooks (issue 71: saving a card asked for its customer)", () => {
+  const setup = (fields: Record<string, unknown>) => ({
+    id: "seti_123",
+    object: "setup_intent",
+    status: "succeeded",
+    last_setup_error: null,
+    metadata: {
+      reservationId: "R1",
+      parkingLotId: "L1",
+      amount: "5000",
+      currency: "KRW",
+      parking_instance: "parking-reservations",
+    },
+    ...fields,
+  });
+  const booking = { parkingLotId: "L1", reservationId: "R1", intentId: "seti_123" };
+
+  it("succeeded saves the card: what is to be held, as its metadata says", () => {
+    expect(signed(event("setup_intent.succeeded", setup({})))).toEqual({
+      ok: true,
+      eventId: "evt_1",
+      command: { type: "AuthorizePayment", ...booking, amount: 5000, currency: "KRW" },
+    });
+  });
+
+  it("setup_failed fails the booking confirmed on it; another deployment's asks nothing; an id not a SetupIntent's is refused", () => {
+    const failed = setup({ status: "requires_payment_method", last_setup_error: { code: "card_declined" } });
+    expect(signed(event("setup_intent.setup_failed", failed))).toEqual({
+      ok: true,
+      eventId: "evt_1",
+      command: { type: "FailPayment", ...booking, holdBeforeStay: true, code: "card_declined" },
+    });
+    const foreign = setup({ metadata: { reservationId: "R1", parkingLotId: "L1" } });
+    expect(signed(event("setup_intent.succeeded", foreign))).toEqual({ ok: true, eventId: "evt_1" });
+    expect(signed(event("setup_intent.succeeded", setup({ id: "pi_1" })))).toMatchObject({
+      ok: false,
+      field: "body",
+    });
+  });
+});

@@ -188,6 +188,7 @@ export const reservationsProjection = defineProjection({
           "payment.state": "card-saved",
           "payment.authorizeAt": event.data.authorizeAt,
         },
+        $unset: { "payment.actionDeadline": "" }, // saving it had asked for the customer: done
       }),
     // Issue 71: the hold before the stay waits for its customer (the booking's view shows them its client secret).
     PaymentActionRequired: ({ event }, collection) =>

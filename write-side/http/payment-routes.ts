@@ -4,7 +4,12 @@ import { bodyOf, type HandlerOf, pathParam } from "../../platform/http/operation
 import { invalidField, ProblemError } from "../../platform/http/problem.js";
 import type { Logger } from "../../platform/logger.js";
 import type { Metrics } from "../../platform/metrics.js";
-import type { AuthorizePayment, ParkingLotCommand, RecordHoldLapsed } from "../../schemas/commands.js";
+import type {
+  AuthorizePayment,
+  FailPayment,
+  ParkingLotCommand,
+  RecordHoldLapsed,
+} from "../../schemas/commands.js";
 import { RefundPaymentBody } from "../../schemas/payment-requests.js";
 import type { CommandOutcome } from "../command-handler.js";
 import type { CommandRejection as Rejection } from "../payment/payment-rejections.js";
@@ -18,7 +23,10 @@ import type { COMMAND_OPERATIONS } from "./operations.js";
  * What a provider's webhook asks of the lot (absent: an event the service does not act on): record
  * an authorization, or (issue 71) that the provider let one go.
  */
-export type PaymentWebhookCommand = Omit<AuthorizePayment, "now"> | Omit<RecordHoldLapsed, "now">;
+export type PaymentWebhookCommand =
+  | Omit<AuthorizePayment, "now">
+  | Omit<RecordHoldLapsed, "now">
+  | Omit<FailPayment, "now">; // issue 71: a card's saving the customer failed
 
 /**
  * Reads a provider's webhook: checks its signature against the raw body (the provider's SDK), and
@@ -132,6 +140,7 @@ async function ignored(
   // the booking's hold to end (its cancel releases it); any other is released now.
   if (
     command.type !== "AuthorizePayment" ||
+    command.intentId.startsWith("seti_") || // issue 71: a card saved, nothing held
     !webhooks.release ||
     reason === "amount" ||
     reason === "currency"

@@ -164,7 +164,12 @@ export function afterPayment(
 ): ProcessStep {
   if (payment.kind !== "open") return DONE;
   if (paid.type === "AuthorizePayment" && command.type === "AuthorizePayment")
-    return payment.status === "authorized" || payment.status === "saved" ? { kind: "lot", command } : DONE;
+    // Issue 71: a card whose saving asks for its customer (`authorizeAt`) confirms its booking too.
+    return payment.status === "authorized" ||
+      payment.status === "saved" ||
+      (payment.status === "action-required" && command.authorizeAt !== undefined)
+      ? { kind: "lot", command }
+      : DONE;
   if (paid.type !== "FailPayment" || (command.type !== "FailPayment" && command.type !== "ExpirePaymentHold"))
     return DONE;
   if (payment.status === "failed") return { kind: "lot", command };

@@ -33,7 +33,7 @@ export type { SettleAsk } from "./payment-policy.js";
 
 import { carriedOver } from "./payment-carried.js";
 import type { CommandRejection as Rejection } from "./payment-rejections.js";
-import { authorizeSaved, awaitedHold, awaitsHold, confirmed, savedCardFact } from "./saved-card.js";
+import { authorizeSaved, awaitedHold, awaitsHold, confirmed, savedCardFact, saving } from "./saved-card.js";
 
 /**
  * A reservation's payment as its own aggregate (issue 48, item 1): a pure decider over the stream
@@ -294,8 +294,7 @@ export function decideAuthorization(
   const reason = mismatchOf(state, ask, word);
   if (reason) return reject({ code: "PaymentMismatch", parkingLotId, reservationId, reason });
   const data = { reservationId, parkingLotId, intentId, amount, currency, ...booking };
-  if (authorizeAt !== undefined)
-    return accept({ type: "PaymentCardSaved", data: { ...data, authorizeAt, savedAt: command.now } });
+  if (authorizeAt !== undefined) return accept(saving(command, data, authorizeAt));
   return accept({ type: "PaymentAuthorized", data: { ...data, authorizedAt: command.now } });
 }
 

@@ -6,6 +6,7 @@ import type { CommandRejection } from "./payment-rejections.js";
 /** What of the payment's state (payment.ts's OpenPayment) the saved card's rules read. */
 interface Payment {
   readonly status: "pending" | "saved" | "action-required" | "authorized" | "failed";
+  readonly intentId?: string;
   readonly currency?: string;
   readonly settled: boolean;
   readonly saved?: { readonly amount: number; readonly authorizeAt: string };
@@ -33,15 +34,23 @@ export const confirmed = (state: Payment): boolean => state.status === "authoriz
 export const awaitedHold = (state: { readonly kind: string } & Partial<Payment>, intentId: string): boolean =>
   state.status === "action-required" && state.settled === false && state.action?.intentId === intentId;
 
-/** A pending payment's card saved: confirmed, nothing held, `amount` to hold at `authorizeAt`. */
+/** Whether saving the card itself waits for its customer (a PaymentActionRequired with `authorizeAt`). */
+const savingAsked = (state: Payment): boolean =>
+  state.status === "action-required" && state.intentId === undefined;
+
+/**
+ * A pending payment's card saved (or, saving it having asked for the customer, saved since):
+ * confirmed, nothing held, `amount` to hold at `authorizeAt`.
+ */
 export const cardSaved = <P extends Payment>(open: P, data: EventOfType<"PaymentCardSaved">["data"]): P =>
-  open.status === "pending"
+  open.status === "pending" || savingAsked(open)
     ? {
         ...open,
         status: "saved" as const,
         intentId: data.intentId,
         currency: data.currency,
         saved: { amount: data.amount, authorizeAt: data.authorizeAt },
+        action: undefined,
       }
     : open;
 
@@ -57,14 +66,31 @@ export const awaitsHold = (state: Payment): boolean =>
 export const actionRequired = <P extends Payment>(
   open: P,
   data: EventOfType<"PaymentActionRequired">["data"],
-): P =>
-  open.status === "saved"
-    ? {
-        ...open,
-        status: "action-required" as const,
-        action: { intentId: data.intentId, deadline: data.deadline },
-      }
-    : open;
+): P => {
+  const action = { intentId: data.intentId, deadline: data.deadline };
+  if (open.status === "saved") return { ...open, status: "action-required" as const, action };
+  // Saving the card asked for its customer (`authorizeAt`): the booking is confirmed, nothing saved yet.
+  if (open.status !== "pending" || data.authorizeAt === undefined) return open;
+  const saved = { amount: data.amount, authorizeAt: data.authorizeAt };
+  return { ...open, status: "action-required" as const, currency: data.currency, saved, action };
+};
+
+/**
+ * A pending booking's card saved (PaymentCardSaved), or (`actionDeadline`) saving it asks for the
+ * customer until then (PaymentActionRequired with `authorizeAt`: its SetupIntent's webhook saves it).
+ */
+export function saving(
+  command: AuthorizePayment,
+  data: Omit<EventOfType<"PaymentCardSaved">["data"], "authorizeAt" | "savedAt">,
+  authorizeAt: string,
+): PaymentEvent {
+  const { now, actionDeadline } = command;
+  if (actionDeadline === undefined)
+    return { type: "PaymentCardSaved", data: { ...data, authorizeAt, savedAt: now } };
+  const { customerId: _c, booking: _b, ...ids } = data;
+  const fact = { ...ids, deadline: actionDeadline, actionRequiredAt: now, authorizeAt };
+  return { type: "PaymentActionRequired", data: fact };
+}
 
 /** The saved card's facts folded: its card saved, or its hold waiting for its customer. */
 export const savedCardFact = <P extends Payment>(
@@ -88,7 +114,13 @@ export function authorizeSaved(
   const { parkingLotId, reservationId, intentId, amount, currency, authorizeAt, actionDeadline, now } =
     command;
   const asked = state.status === "action-required";
-  if (authorizeAt !== undefined || (asked && actionDeadline !== undefined)) return { ok: true, events: [] };
+  const setup = savingAsked(state); // the customer completed saving the card (its SetupIntent's webhook)
+  if (
+    setup
+      ? actionDeadline !== undefined
+      : authorizeAt !== undefined || (asked && actionDeadline !== undefined)
+  )
+    return { ok: true, events: [] };
   // Its booking ended meanwhile (its settlement decided): the hold is refused, and so released.
   if (state.settled)
     return { ok: false, rejection: { code: "PaymentNotPending", parkingLotId, reservationId } };
@@ -98,6 +130,12 @@ export function authorizeSaved(
   if (reason)
     return { ok: false, rejection: { code: "PaymentMismatch", parkingLotId, reservationId, reason } };
   const ids = { reservationId, parkingLotId, intentId, amount, currency };
+  const holdAt = state.saved?.authorizeAt ?? now;
+  if (setup)
+    return {
+      ok: true,
+      events: [{ type: "PaymentCardSaved", data: { ...ids, ...booking, authorizeAt: holdAt, savedAt: now } }],
+    };
   if (actionDeadline !== undefined)
     return {
       ok: true,

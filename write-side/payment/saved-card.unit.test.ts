@@ -360,3 +360,79 @@ describe("a saved card's settlement moves what the cancel's answer stated (issue
     );
   });
 });
+
+describe("a card whose saving itself asks for its customer (3-D Secure on its SetupIntent, issue 71)", () => {
+  const DEADLINE = iso(DAY); // 24 h after booking, before the hold's time
+  const askSaving = { ...saveCard, actionDeadline: DEADLINE };
+  const savingAsked: PaymentEvent = {
+    type: "PaymentActionRequired",
+    data: {
+      ...ids,
+      intentId: "seti_1",
+      amount: 5000,
+      currency: "KRW",
+      deadline: DEADLINE,
+      actionRequiredAt: NOW,
+      authorizeAt: AUTHORIZE_AT,
+    },
+  };
+  const off = { ...ask, awaiting: false };
+  const completed = { ...saveCard, now: iso(HOUR) }; // setup_intent.succeeded
+  const process = { ...askSaving };
+
+  it("given a pending payment, when saving asks for the customer, then PaymentActionRequired with authorizeAt, once: action-required, the booking confirmed", () => {
+    expect(decideAuthorization(noPayment, askSaving, ask)).toEqual({ ok: true, events: [savingAsked] });
+    const state = given([savingAsked]);
+    expect(state).toMatchObject({
+      status: "action-required",
+      authorized: 0,
+      saved: { amount: 5000, authorizeAt: AUTHORIZE_AT },
+      action: { intentId: "seti_1", deadline: DEADLINE },
+    });
+    expect(decideAuthorization(state, askSaving, off)).toEqual({ ok: true, events: [] });
+    // The lot hears it: the booking is RESERVED while the customer is asked.
+    expect(afterPayment(process, { type: "AuthorizePayment" } as PaymentCommand, state)).toEqual({
+      kind: "lot",
+      command: process,
+    });
+  });
+
+  it("when the customer completes it (the SetupIntent's webhook), then PaymentCardSaved: its hold before the stay planned as any saved card's", () => {
+    const state = given([savingAsked]);
+    const booking = { customerId: "cust-1" };
+    expect(decideAuthorization(state, completed, off, booking)).toEqual({
+      ok: true,
+      events: [{ ...cardSaved, data: { ...cardSaved.data, ...booking, savedAt: completed.now } }],
+    });
+    const saved = given([savingAsked, cardSaved]);
+    expect(saved).toMatchObject({ status: "saved", intentId: "seti_1", action: undefined });
+    expect(decideAuthorization(saved, holdBeforeStay, off)).toMatchObject({
+      ok: true,
+      events: [{ type: "PaymentAuthorized" }],
+    });
+    for (const wrong of [{ intentId: "seti_9" }, { amount: 4000 }, { currency: "USD" }])
+      expect(decideAuthorization(state, { ...completed, ...wrong }, off)).toMatchObject({
+        ok: false,
+        rejection: { code: "PaymentMismatch" },
+      });
+  });
+
+  it("when it fails or its deadline passes first, then the payment fails, and a late completion is refused", () => {
+    const failure = {
+      ...ids,
+      reason: "declined" as const,
+      intentId: "seti_1",
+      code: "authentication_required",
+    };
+    expect(decideFailure(given([savingAsked]), failure, DEADLINE)).toEqual({
+      ok: true,
+      events: [{ type: "PaymentFailed", data: { ...failure, failedAt: DEADLINE } }],
+    });
+    const failed: PaymentEvent = { type: "PaymentFailed", data: { ...failure, failedAt: DEADLINE } };
+    expect(given([savingAsked, failed])).toMatchObject({ status: "failed" });
+    expect(decideAuthorization(given([savingAsked, failed]), completed, off)).toMatchObject({
+      ok: false,
+      rejection: { code: "PaymentNotPending" },
+    });
+  });
+});
