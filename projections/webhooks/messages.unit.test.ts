@@ -38,9 +38,10 @@ describe("payment.action_required", () => {
       orderKey: "r1",
       part: 0,
     });
-    expect(Object.keys(WebhookDataSchemas["payment.action_required"].properties).sort()).toEqual(
-      Object.keys(data).sort(),
-    );
+    // The fact's fields, each required but the saving's `authorizeAt` (a hold before the stay has none).
+    const schema = WebhookDataSchemas["payment.action_required"];
+    expect(Object.keys(schema.properties).sort()).toEqual([...Object.keys(data), "authorizeAt"].sort());
+    expect([...(schema.required ?? [])].sort()).toEqual(Object.keys(data).sort());
   });
 
   it("keeps the one-word facts' names: payment.authorized at authorizedAt", () => {
