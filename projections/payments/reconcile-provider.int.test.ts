@@ -109,19 +109,25 @@ async function booked(reservationId: string, confirm: boolean): Promise<string> 
   return intentId;
 }
 
+/** A booking whose card Stripe confirmed, its authorization recorded on its payment and lot. */
+async function authorized(reservationId: string) {
+  const about = { parkingLotId: LOT, reservationId };
+  const intentId = await booked(reservationId, true);
+  await runAccepted(handler, {
+    type: "AuthorizePayment",
+    ...about,
+    intentId,
+    amount: 6000,
+    currency: "KRW",
+    now: at(2),
+  });
+  return { about, intentId };
+}
+
 describe("the reconciliation takes the provider's state as the truth (issue 71)", () => {
   it("records a capture Stripe applied but answered 500, so the booking reads captured and can be refunded", async () => {
     const id = "truth-captured";
-    const about = { parkingLotId: LOT, reservationId: id };
-    const intentId = await booked(id, true);
-    await runAccepted(handler, {
-      type: "AuthorizePayment",
-      ...about,
-      intentId,
-      amount: 6000,
-      currency: "KRW",
-      now: at(2),
-    });
+    const { about, intentId } = await authorized(id);
     await runAccepted(handler, { type: "CheckIn", ...about, now: at(60) });
     const settled = await runThenSettle(handler, { type: "CheckOut", ...about, now: at(120) });
     const decided = settled.find((e) => e.type === "PaymentSettlementDecided");
@@ -197,16 +203,7 @@ describe("the reconciliation takes the provider's state as the truth (issue 71)"
 
   it("compares every payment not final, however old: a hold lapsed nine days after it was made, its webhook lost, is recorded lapsed", async () => {
     const id = "truth-old";
-    const about = { parkingLotId: LOT, reservationId: id };
-    const intentId = await booked(id, true);
-    await runAccepted(handler, {
-      type: "AuthorizePayment",
-      ...about,
-      intentId,
-      amount: 6000,
-      currency: "KRW",
-      now: at(2),
-    });
+    const { intentId } = await authorized(id);
     // The payments' ledgers, as the process manager's ledger watch keeps them in its store.
     const docs = new MemoryDocumentStore();
     const events = [];
