@@ -70,31 +70,33 @@ function minPositionOf(token: string | undefined): Position | null {
 const limitOf = (limit: number | undefined): number => limit ?? DEFAULT_LIMIT;
 
 /**
- * Runs a query, turning read-your-writes refusals into clear problems: a position beyond the log
+ * Runs a handler, turning read-your-writes refusals into clear problems: a position beyond the log
  * is a 400 naming minPosition; a timeout or too many waiting queries a 503 with Retry-After.
  */
-async function answer<T>(query: () => Promise<T>): Promise<T> {
-  try {
-    return await query();
-  } catch (error) {
-    if (error instanceof PositionNotReachedError) {
-      throw new ProblemError("position-not-reached", error.message, {
-        retryAfterSeconds: 1,
-        projection: error.projection,
-      });
+const answered =
+  (handler: RequestHandler): RequestHandler =>
+  async (req, res, next) => {
+    try {
+      return await handler(req, res, next);
+    } catch (error) {
+      if (error instanceof PositionNotReachedError) {
+        throw new ProblemError("position-not-reached", error.message, {
+          retryAfterSeconds: 1,
+          projection: error.projection,
+        });
+      }
+      if (error instanceof PositionBeyondHeadError)
+        throw invalidField(
+          "query.minPosition",
+          error.message,
+          `${error.message}; send a position a command answered.`,
+        );
+      if (error instanceof TooManyWaitingError) {
+        throw new ProblemError("overloaded", `${error.message}; retry shortly.`, { retryAfterSeconds: 1 });
+      }
+      throw error;
     }
-    if (error instanceof PositionBeyondHeadError)
-      throw invalidField(
-        "query.minPosition",
-        error.message,
-        `${error.message}; send a position a command answered.`,
-      );
-    if (error instanceof TooManyWaitingError) {
-      throw new ProblemError("overloaded", `${error.message}; retry shortly.`, { retryAfterSeconds: 1 });
-    }
-    throw error;
-  }
-}
+  };
 
 /** What the query API and the page read: the read models, the log (history, time travel), the page. */
 export interface QueryRoutesOptions {
@@ -134,14 +136,12 @@ export function queryRoutes(options: QueryRoutesOptions): RequestHandler {
       if (asksAsOf(req)) return asOf.controlCenter(req, res);
       const q = queryOf(req, ControlCenterAsOfQuery);
       const reach = reachOfRequest(req);
-      const view = await answer(() =>
-        views.controlCenter.controlCenter({
-          ...(reach ? { within: reach } : {}),
-          limit: q.limit ?? options.controlCenterLotLimit,
-          minPosition: minPositionOf(q.minPosition),
-          ...(q.cursor ? { cursor: q.cursor } : {}),
-        }),
-      );
+      const view = await views.controlCenter.controlCenter({
+        ...(reach ? { within: reach } : {}),
+        limit: q.limit ?? options.controlCenterLotLimit,
+        minPosition: minPositionOf(q.minPosition),
+        ...(q.cursor ? { cursor: q.cursor } : {}),
+      });
       res.json(view);
     },
     getSignInConfig: page.getSignInConfig,
@@ -149,7 +149,11 @@ export function queryRoutes(options: QueryRoutesOptions): RequestHandler {
     getLandingPage: page.getLandingPage,
     getFavicon: page.getFavicon,
   };
-  return operationRouter(QUERY_OPERATIONS, handlers, options.gate ? { gate: options.gate } : {});
+  // Every handler's read-your-writes refusals answered as their problems (answered).
+  const mapped = Object.fromEntries(
+    Object.entries(handlers).map(([id, handler]) => [id, answered(handler as RequestHandler)]),
+  ) as unknown as typeof handlers;
+  return operationRouter(QUERY_OPERATIONS, mapped, options.gate ? { gate: options.gate } : {});
 }
 
 type AsOfViews = ReturnType<typeof asOfViews>;
@@ -163,7 +167,7 @@ function lotHandlers(
     listParkingLots: async (req, res) => {
       const q = queryOf(req, ParkingLotsQuery);
       if (q.near !== undefined) {
-        const found = await answer(() => search.search(searchOf(q, context.now()))).catch((error) => {
+        const found = await search.search(searchOf(q, context.now())).catch((error) => {
           if (!(error instanceof InvalidSearchCursor)) throw error;
           throw invalidField(
             "query.cursor",
@@ -174,13 +178,11 @@ function lotHandlers(
         res.json({ ...found, items: found.items.map((lot) => lotFor(req, lot)) });
         return;
       }
-      const page = await answer(() =>
-        lots.parkingLots({
-          limit: limitOf(q.limit),
-          minPosition: minPositionOf(q.minPosition),
-          ...(q.cursor ? { cursor: q.cursor } : {}),
-        }),
-      );
+      const page = await lots.parkingLots({
+        limit: limitOf(q.limit),
+        minPosition: minPositionOf(q.minPosition),
+        ...(q.cursor ? { cursor: q.cursor } : {}),
+      });
       res.json({ ...page, items: page.items.map((lot) => lotFor(req, lot)) });
     },
 
@@ -188,7 +190,7 @@ function lotHandlers(
       if (asksAsOf(req)) return asOf.parkingLot(req, res);
       const parkingLotId = pathParam(req, "parkingLotId");
       const q = queryOf(req, SingleAsOfQuery);
-      const lot = await answer(() => lots.parkingLotDetail(parkingLotId, minPositionOf(q.minPosition)));
+      const lot = await lots.parkingLotDetail(parkingLotId, minPositionOf(q.minPosition));
       if (!lot) throw lotNotFound(parkingLotId);
       res.json(lotFor(req, lot));
     },
@@ -202,9 +204,7 @@ function lotHandlers(
       // window's bounds (schemas/reservation-time.ts) here, a closure overlapping it below.
       const problem = windowProblem(from, until, context.now(), { start: "query.from", end: "query.until" });
       if (problem) throw invalidField(problem.field, problem.detail);
-      const view = await answer(() =>
-        lots.availability(parkingLotId, from, until, minPositionOf(q.minPosition)),
-      );
+      const view = await lots.availability(parkingLotId, from, until, minPositionOf(q.minPosition));
       if (!view) throw lotNotFound(parkingLotId);
       if ("invalid" in view) throw invalidField(view.invalid.field, view.invalid.detail);
       if ("closed" in view)
@@ -246,7 +246,6 @@ function searchOf(q: Static<typeof ParkingLotsQuery>, now: number): LotSearch {
   };
 }
 
-/** Reservations (listed, or one now or as of a moment) and a customer's coupons. */
 /**
  * `9-` is 2 characters as sent but 1 once the hyphen is ignored: the suffix index holds no
  * 1-character suffix, so it would miss every plate that ends in `9` (schemas/plates.ts): a 400.
@@ -256,6 +255,7 @@ function refuseUnsearchableFragment(carNumber: string | undefined): void {
   throw invalidField("query.carNumber", "needs at least 2 characters besides spaces and hyphens");
 }
 
+/** Reservations (listed, or one now or as of a moment) and a customer's coupons. */
 function reservationHandlers(
   views: Views,
   asOf: AsOfViews,
@@ -277,14 +277,12 @@ function reservationHandlers(
       };
       // As of a moment: the reservations the lot's state held then (time-travel.ts).
       if (q.asOf !== undefined) return void res.json(await asOf.lotReservations(req, q.parkingLotId, query));
-      const page = await answer(() =>
-        views.reservations.reservations({
-          ...query,
-          minPosition: minPositionOf(q.minPosition),
-          ...(q.parkingLotId ? { parkingLotId: q.parkingLotId } : {}),
-          ...(scope.kind === "lots" ? { parkingLotIds: scope.lotIds } : {}),
-        }),
-      );
+      const page = await views.reservations.reservations({
+        ...query,
+        minPosition: minPositionOf(q.minPosition),
+        ...(q.parkingLotId ? { parkingLotId: q.parkingLotId } : {}),
+        ...(scope.kind === "lots" ? { parkingLotIds: scope.lotIds } : {}),
+      });
       res.json(page);
     },
 
@@ -293,9 +291,7 @@ function reservationHandlers(
       const reader = readerOf(req);
       const reservationId = pathParam(req, "reservationId");
       const q = queryOf(req, SingleAsOfQuery);
-      const reservation = await answer(() =>
-        views.reservations.reservation(reservationId, minPositionOf(q.minPosition)),
-      );
+      const reservation = await views.reservations.reservation(reservationId, minPositionOf(q.minPosition));
       if (!reservation || !maySee(reader, reservation)) throw reservationNotFound(reservationId);
       // The client secret confirms the payment: the booking's customer sees it, nobody else, and
       // only while the payment waits for it (issue 71: or its hold before the stay waits for them).
@@ -317,15 +313,13 @@ function reservationHandlers(
       const q = queryOf(req, CouponsQuery);
       const scope = await lotScopeOf(views.lots, readerOf(req).reach, q.parkingLotId);
       if (scope.kind === "none") return void res.json(noItems());
-      const page = await answer(() =>
-        views.reservations.customerCoupons(customerId, {
-          limit: limitOf(q.limit),
-          minPosition: minPositionOf(q.minPosition),
-          ...(scope.kind === "lots" ? { parkingLotIds: scope.lotIds } : {}),
-          ...(q.parkingLotId ? { parkingLotIds: [q.parkingLotId] } : {}),
-          ...(q.cursor ? { cursor: q.cursor } : {}),
-        }),
-      );
+      const page = await views.reservations.customerCoupons(customerId, {
+        limit: limitOf(q.limit),
+        minPosition: minPositionOf(q.minPosition),
+        ...(scope.kind === "lots" ? { parkingLotIds: scope.lotIds } : {}),
+        ...(q.parkingLotId ? { parkingLotIds: [q.parkingLotId] } : {}),
+        ...(q.cursor ? { cursor: q.cursor } : {}),
+      });
       res.json(page);
     },
   };
@@ -355,8 +349,7 @@ function timelineHandler(views: Views, asOf: AsOfViews): Handlers<"getTimeline">
           q.asOf === undefined ? minPositionOf(q.minPosition) : null,
         );
       // As of a moment: the lot's state then (the opening of the period holding it and its events up to it).
-      const view =
-        q.asOf === undefined ? await answer(() => ask(views)) : await asOf.lotView(req, parkingLotId, ask);
+      const view = q.asOf === undefined ? await ask(views) : await asOf.lotView(req, parkingLotId, ask);
       if (!view) throw lotNotFound(parkingLotId);
       res.json(view);
     },
@@ -379,13 +372,8 @@ function moneyHandler(views: Views): Handlers<"getLotMoney"> {
       if (to < from) throw invalidField("query.to", "must not be before from");
       if (daysBetween(from, to) > MONEY_MAX_DAYS)
         throw invalidField("query.to", `must be at most ${MONEY_MAX_DAYS} days from from (both included)`);
-      const view = await answer(() =>
-        views.money.lotMoney(
-          parkingLotId,
-          { from, to, maxDays: MONEY_MAX_DAYS },
-          minPositionOf(q.minPosition),
-        ),
-      );
+      const range = { from, to, maxDays: MONEY_MAX_DAYS };
+      const view = await views.money.lotMoney(parkingLotId, range, minPositionOf(q.minPosition));
       if (!view) throw lotNotFound(parkingLotId);
       // Issue 69: the takings as a spreadsheet reads them.
       if (q.format === "csv" || req.accepts(["application/json", "text/csv"]) === "text/csv") {
@@ -404,15 +392,13 @@ function gateReviewsHandler(views: Views): Handlers<"listGateReviews"> {
       const parkingLotId = pathParam(req, "parkingLotId");
       const q = queryOf(req, GateReviewsQuery);
       const minPosition = minPositionOf(q.minPosition);
-      await answer(() => views.lots.awaitLot(minPosition));
+      await views.lots.awaitLot(minPosition);
       if (!(await views.lots.storedLot(parkingLotId))) throw lotNotFound(parkingLotId);
-      const page = await answer(() =>
-        views.gateReviews.gateReviews(parkingLotId, {
-          limit: limitOf(q.limit),
-          minPosition,
-          ...(q.cursor ? { cursor: q.cursor } : {}),
-        }),
-      );
+      const page = await views.gateReviews.gateReviews(parkingLotId, {
+        limit: limitOf(q.limit),
+        minPosition,
+        ...(q.cursor ? { cursor: q.cursor } : {}),
+      });
       res.json(page);
     },
   };
