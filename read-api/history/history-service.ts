@@ -12,13 +12,6 @@ import {
 } from "./reservation-history.js";
 import { firstRevisionWhere, lastRevision } from "./stream-search.js";
 
-export {
-  couponStream,
-  ENDS_A_RESERVATION,
-  type ReservationEventsIndex,
-  type ReservationLocation,
-} from "./reservation-history.js";
-
 export interface PageRequest {
   /**
    * Only facts strictly after this place in log order (logOrderOf: on EventStoreDB the events of

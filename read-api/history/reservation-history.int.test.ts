@@ -14,13 +14,14 @@ import type { DomainEvent } from "../../schemas/events.js";
 import { countingReads } from "../../test-support/counting-event-store.js";
 import { readAllEvents } from "../../test-support/seed.js";
 import { tempDataDir } from "../../test-support/service.js";
+import { couponStream } from "../../write-side/coupon/coupon.js";
 import { parkingLotStream as lotStream } from "../../write-side/parking-lot/periods.js";
 import { paymentStream } from "../../write-side/payment/payment.js";
 import { TimeTravel } from "../time-travel/time-travel.js";
 import { PositionNotReachedError } from "../views/read-context.js";
 import { readViews } from "../views/views.js";
 import { HistoryService } from "./history-service.js";
-import { couponStream, UNINDEXED_READ_LIMIT } from "./reservation-history.js";
+import { UNINDEXED_READ_LIMIT } from "./reservation-history.js";
 
 /**
  * A reservation's history reads its own events, located by the reservation-events index, not its

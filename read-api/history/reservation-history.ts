@@ -8,6 +8,7 @@ import {
 import { decodeEvent } from "../../schemas/event-codec.js";
 import type { HistoryEntry } from "../../schemas/history.js";
 import { isUpgradeFact } from "../../schemas/payment-upgrade-events.js";
+import { couponStream } from "../../write-side/coupon/coupon.js";
 import { lotStreamsSince } from "../../write-side/lot-streams.js";
 import { paymentStream } from "../../write-side/payment/payment.js";
 import { PositionNotReachedError, type ReadContext, TooManyWaitingError } from "../views/read-context.js";
@@ -15,9 +16,8 @@ import { reservationEvents } from "../views/reservation-events-view.js";
 import { auditEntry } from "./audit-entry.js";
 import { eventAt, firstRevisionWhere, lastEvent, readStreamsFrom } from "./stream-search.js";
 
-/** The streams a reservation's events are in, and the facts after which its lot's stream names it no more. */
-export const couponStream = (reservationId: string): string => `coupon-${reservationId}`;
-export const ENDS_A_RESERVATION: ReadonlySet<string> = new Set([
+/** The facts after which its lot's stream names a reservation no more. */
+const ENDS_A_RESERVATION: ReadonlySet<string> = new Set([
   "ReservationCanceled",
   "ReservationCheckedOut",
   "ReservationNoShow",
@@ -190,7 +190,7 @@ export async function scannedReservationFacts(
   if (lotFacts === null) return null;
   for await (const raw of lotFacts) {
     if (!keep(raw)) break;
-    if (reservationIdOf(raw) !== reservationId) continue;
+    if (!namesIt(raw, reservationId)) continue;
     facts.push(raw);
     if (ENDS_A_RESERVATION.has(raw.type)) break;
   }
@@ -203,9 +203,6 @@ export async function scannedReservationFacts(
   }
   return facts.sort((a, b) => comparePositions(a.position, b.position));
 }
-
-const reservationIdOf = (raw: RecordedEvent): unknown =>
-  (raw.data as { reservationId?: unknown } | null)?.reservationId;
 
 /**
  * Answers the index being far behind the log, after the wait, as the service being behind: 503
