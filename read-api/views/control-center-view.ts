@@ -13,7 +13,6 @@ import {
 } from "../../projections/read-models/control-center.js";
 import { BOUNDARIES_SINCE } from "../../projections/read-models/control-center-clock.js";
 import { GATE_REVIEWS } from "../../projections/read-models/gate-reviews.js";
-import { PROJECTIONS } from "../../projections/read-models/index.js";
 import { LOT_MONEY } from "../../projections/read-models/lot-money.js";
 import { PARKING_LOTS } from "../../projections/read-models/parking-lots.js";
 import { RESERVATIONS } from "../../projections/read-models/reservations.js";
@@ -27,7 +26,7 @@ import { MomentCache, nextMinute, nextOf, nextWindowTurn } from "./control-cente
 import { EveryLotFigures, type EveryLotTotals } from "./every-lot-figures.js";
 import type { LotQueries } from "./lot-view.js";
 import { type MoneyQueries, sumMoney, today } from "./money-view.js";
-import type { ReadContext } from "./read-context.js";
+import { ownerOf, type ReadContext } from "./read-context.js";
 import { ACTIVITY_WINDOW_MS, iso, type Presence, type StoredLot, type StoredTotals, strip } from "./rules.js";
 
 /** Open gate reviews counted per control-center read at most, over its lots (past it, lower bounds). */
@@ -68,16 +67,10 @@ interface LotCoupons {
   readonly couponsRevoked: number;
 }
 
-const ownerOf = (logical: string): string =>
-  PROJECTIONS.find((p) => logical in p.collections)?.name ?? logical;
 const OWNER_OF = { controlCenter: ownerOf(CONTROL_CENTER), reservations: ownerOf(RESERVATIONS) };
-/** The projections the figures of the moment are read from. */
-const READ_FROM = new Set([
-  ownerOf(CONTROL_CENTER),
-  ownerOf(PARKING_LOTS),
-  ownerOf(RESERVATIONS),
-  ownerOf(LOT_MONEY),
-]);
+/** The read models the figures of the moment are read from, and the projections keeping them. */
+const READS = [CONTROL_CENTER, PARKING_LOTS, RESERVATIONS, LOT_MONEY];
+const READ_FROM = new Set(READS.map(ownerOf));
 
 /**
  * What a cached control center is keyed by: the page, the active generations and the positions of
@@ -153,10 +146,7 @@ export class ControlCenterQueries {
     within?: LotReach;
   }): Promise<ControlCenterView> {
     const minPosition = options.minPosition ?? null;
-    await this.ctx.awaitPosition(CONTROL_CENTER, minPosition);
-    await this.ctx.awaitPosition(PARKING_LOTS, minPosition);
-    await this.ctx.awaitPosition(RESERVATIONS, minPosition);
-    await this.ctx.awaitPosition(LOT_MONEY, minPosition);
+    for (const logical of READS) await this.ctx.awaitPosition(logical, minPosition);
     // The lots' figures and presence are counted on their decider states, loaded from the event
     // store (lots-at.ts), which holds every position answered.
     const now = this.ctx.now();
@@ -330,13 +320,8 @@ export class ControlCenterQueries {
    * those ranges, never its history.
    */
   private async presence(lots: readonly string[], now: number): Promise<Map<string, Presence>> {
-    const byLot = new Map<string, Presence>();
-    this.lots.states.touch(lots);
-    await mapInChunks(lots, async (id) => {
-      const lot = await this.lots.states.state(id);
-      if (lot) byLot.set(id, presenceIn(lot, now));
-    });
-    return byLot;
+    const states = [...(await this.lots.states.states(lots))];
+    return new Map(states.flatMap(([id, lot]) => (lot ? [[id, presenceIn(lot, now)] as const] : [])));
   }
   /** Reservations and cancellations per minute from `from` to `until` (both minutes included), oldest first. */
   async activity(from: Date, until: Date): Promise<ActivityMinute[]> {

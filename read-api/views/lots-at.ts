@@ -1,6 +1,7 @@
 import type { EventStore, RecordedEvent } from "../../event-store/port.js";
 import type { Position } from "../../event-store/position.js";
 import type { StepTree } from "../../platform/step-tree.js";
+import { mapInChunks } from "../../platform/turn-slice.js";
 import { stampMsOfRaw } from "../../schemas/event-stamps.js";
 import { type LotInPeriod, LotLoader } from "../../write-side/lot-loader.js";
 import {
@@ -318,6 +319,15 @@ export class LotStates {
   /** Marks these lots' kept states as just asked (LotsAt.touch). */
   touch(parkingLotIds: readonly string[]): void {
     this.cache?.touch(parkingLotIds);
+  }
+
+  /**
+   * These lots' states now (null: not registered), a chunk at a time so a page of 1,000 lets other
+   * callers in between (turn-slice.ts); their kept states marked as just asked first (LotsAt.touch).
+   */
+  async states(parkingLotIds: readonly string[]): Promise<Map<string, RegisteredLot | null>> {
+    this.touch(parkingLotIds);
+    return new Map(await mapInChunks(parkingLotIds, async (id) => [id, await this.state(id)] as const));
   }
 
   /** Drops the kept states of these lots (every lot when none are named): an erasure rewrote their facts (issue 36). */

@@ -10,6 +10,7 @@ import type { LotAt } from "./lots-at.js";
 const OWNER: Readonly<Record<string, string>> = Object.fromEntries(
   PROJECTIONS.flatMap((projection) => Object.keys(projection.collections).map((c) => [c, projection.name])),
 );
+export const ownerOf = (logical: string): string => OWNER[logical] as string;
 
 export interface PageOf<T> {
   readonly items: T[];
@@ -148,13 +149,13 @@ export class ReadContext {
 
   /** The collection the active generation of `logical` is in. */
   async collection(logical: string): Promise<string> {
-    const projection = OWNER[logical] as string;
+    const projection = ownerOf(logical);
     return this.projections.physicalCollection(logical, await this.generationOf(projection));
   }
 
   /** The position the projection serving `logical` has applied (its active generation's checkpoint). */
   async appliedPositionOf(logical: string): Promise<Position | null> {
-    return this.appliedPosition(OWNER[logical] as string);
+    return this.appliedPosition(ownerOf(logical));
   }
 
   /**
@@ -164,7 +165,7 @@ export class ReadContext {
   async applied(
     logical: string,
   ): Promise<{ readonly collection: string; readonly position: Position | null }> {
-    const projection = OWNER[logical] as string;
+    const projection = ownerOf(logical);
     const generation = await this.generationOf(projection);
     const position = await this.projections.appliedPosition(projection, generation);
     return { collection: this.projections.physicalCollection(logical, generation), position };
@@ -182,7 +183,7 @@ export class ReadContext {
    */
   async awaitPosition(logical: string, position: Position | null): Promise<void> {
     if (!position) return;
-    const projection = OWNER[logical] as string;
+    const projection = ownerOf(logical);
     const deadline = Date.now() + this.options.readYourWritesTimeoutMs;
     let applied = await this.appliedPosition(projection);
     if (reached(applied, position)) return;

@@ -1,6 +1,5 @@
 import type { Document } from "../../document-store/port.js";
 import type { Position } from "../../event-store/position.js";
-import { mapInChunks } from "../../platform/turn-slice.js";
 import { PAYMENT_CLIENT_SECRETS } from "../../projections/payments/payment-plans.js";
 import { CONTROL_CENTER } from "../../projections/read-models/control-center.js";
 import { COUPONS } from "../../projections/read-models/customer-coupons.js";
@@ -84,10 +83,7 @@ export class ReservationQueries {
     const active = docs.filter(
       (d) => d.status === "RESERVED" || d.status === "PENDING_PAYMENT" || d.status === "CHECKED_IN",
     );
-    const lotIds = [...new Set(active.map((d) => d.parkingLotId))];
-    const lots = new Map<string, RegisteredLot | null>();
-    this.lots.states.touch(lotIds);
-    await mapInChunks(lotIds, async (lotId) => lots.set(lotId, await this.lots.states.state(lotId)));
+    const lots = await this.lots.states.states([...new Set(active.map((d) => d.parkingLotId))]);
     return docs.map((doc) => viewAt(doc, lots.get(doc.parkingLotId), now));
   }
   /**
