@@ -3,6 +3,7 @@ import type { Position } from "../../event-store/position.js";
 import { GATE_REVIEWS } from "../../projections/read-models/gate-reviews.js";
 import { RESERVATIONS } from "../../projections/read-models/reservations.js";
 import type { GateReviewView } from "../../schemas/gates.js";
+import { newestPage } from "./newest-merge.js";
 import type { PageOf, ReadContext } from "./read-context.js";
 
 type CandidateBooking = GateReviewView["candidateBookings"][number];
@@ -18,17 +19,14 @@ export class GateReviewQueries {
     parkingLotId: string,
     options: { cursor?: string; limit: number; minPosition?: Position | null },
   ): Promise<PageOf<GateReviewView>> {
-    await this.ctx.awaitPosition(GATE_REVIEWS, options.minPosition ?? null);
-    const collection = await this.ctx.collection(GATE_REVIEWS);
-    const filter = options.cursor ? { parkingLotId, seq: { $lt: Number(options.cursor) } } : { parkingLotId };
-    const docs = await this.ctx.store.find<Document & { seq: number }>(collection, filter, {
-      sort: { seq: -1 },
-      limit: options.limit + 1,
-    });
-    const page = docs.slice(0, options.limit);
-    const last = page.at(-1);
+    const found = await newestPage<GateReviewView & { candidates?: string[] }>(
+      this.ctx,
+      GATE_REVIEWS,
+      [{ parkingLotId }],
+      options,
+    );
     // Issue 69: the candidates by plate, customer and window, read by id (at most 20 a review).
-    const ids = [...new Set(page.flatMap((d) => (d.candidates as string[] | undefined) ?? []))];
+    const ids = [...new Set(found.items.flatMap((review) => review.candidates ?? []))];
     const bookings = new Map(
       (ids.length
         ? await this.ctx.store.find<Document & CandidateBooking>(await this.ctx.collection(RESERVATIONS), {
@@ -41,14 +39,14 @@ export class GateReviewQueries {
       ]),
     );
     return {
-      items: page.map(({ _id, seq, ...review }) => ({
-        ...(review as unknown as GateReviewView),
-        candidateBookings: ((review.candidates as string[] | undefined) ?? []).flatMap((id) => {
+      ...found,
+      items: found.items.map((review) => ({
+        ...review,
+        candidateBookings: (review.candidates ?? []).flatMap((id) => {
           const booking = bookings.get(id);
           return booking ? [booking] : [];
         }),
       })),
-      nextCursor: docs.length > options.limit && last ? String(last.seq) : null,
     };
   }
 }

@@ -1,3 +1,8 @@
+import type { Document, DocumentStore } from "../../document-store/port.js";
+import type { Position } from "../../event-store/position.js";
+import type { PageOf, ReadContext } from "./read-context.js";
+import { strip } from "./rules.js";
+
 /** A document with the position of the event that created it, the order every list pages by. */
 export type Sequenced = { readonly seq: number };
 
@@ -50,4 +55,34 @@ export async function newestMerged<D extends Sequenced>(
     best.at++;
   }
   return out;
+}
+
+/** The newest `n` documents of `collection` matching a filter below a position, by `seq`: an index range. */
+export const newestBelow =
+  (store: DocumentStore, collection: string): NewestBelow<Document & Sequenced> =>
+  (filter, below, n) => {
+    const where = below === undefined ? filter : { ...filter, seq: { $lt: below } };
+    return store.find<Document & Sequenced>(collection, where, { sort: { seq: -1 }, limit: n });
+  };
+
+/**
+ * A page of `logical` matching any of `filters` (disjoint), newest first by `seq` (the global position of the event
+ * that created each document), continuing below `cursor`: an index range, however deep the page.
+ */
+export async function newestPage<T>(
+  ctx: ReadContext,
+  logical: string,
+  filters: readonly Record<string, unknown>[],
+  options: { cursor?: string; limit: number; minPosition?: Position | null },
+): Promise<PageOf<T>> {
+  await ctx.awaitPosition(logical, options.minPosition ?? null);
+  const collection = await ctx.collection(logical);
+  const below = options.cursor ? Number(options.cursor) : undefined;
+  const docs = await newestMerged(filters, newestBelow(ctx.store, collection), below, options.limit + 1);
+  const page = docs.slice(0, options.limit);
+  const last = page.at(-1);
+  return {
+    items: page.map((d) => strip<T>(d) as T),
+    nextCursor: docs.length > options.limit && last ? String(last.seq) : null,
+  };
 }

@@ -1,6 +1,6 @@
-import type { Document } from "../../document-store/port.js";
 import { PLATE_SUFFIXES } from "../../projections/read-models/reservations.js";
 import { fragmentRange } from "../../schemas/plates.js";
+import { newestBelow } from "./newest-merge.js";
 import type { ReadContext } from "./read-context.js";
 
 /** A reservation a plate fragment matched: its id and `seq` (the list's order and cursor). */
@@ -34,15 +34,12 @@ export async function newestPlateMatches(
   // Every pass below the first starts under the seq of every reservation seen, so its first row
   // is a new match: `want` passes find `want` matches, whatever the data.
   for (let pass = 0; pass < want; pass++) {
-    const rows = await ctx.store.find<Document & PlateMatch>(
-      collection,
-      below === undefined ? filter : { ...filter, seq: { $lt: below } },
-      { sort: { seq: -1 }, limit: chunk },
-    );
+    const rows = await newestBelow(ctx.store, collection)(filter, below, chunk);
     for (const row of rows) {
-      if (seen.has(row.reservationId)) continue;
-      seen.add(row.reservationId);
-      matches.push({ reservationId: row.reservationId, seq: row.seq });
+      const reservationId = String(row.reservationId);
+      if (seen.has(reservationId)) continue;
+      seen.add(reservationId);
+      matches.push({ reservationId, seq: row.seq });
       if (matches.length === want) return matches;
     }
     const last = rows.at(-1);

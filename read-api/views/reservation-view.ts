@@ -12,7 +12,7 @@ import { mustLeaveBy, overstaySoFar, type RegisteredLot } from "../../write-side
 import { statusIn } from "../../write-side/parking-lot/rules.js";
 import { paymentStateOf } from "../../write-side/payment/payment-facts.js";
 import type { LotQueries } from "./lot-view.js";
-import { type NewestBelow, newestMerged } from "./newest-merge.js";
+import { newestBelow, newestMerged, newestPage } from "./newest-merge.js";
 import { newestPlateMatches } from "./plate-search.js";
 import type { PageOf, ReadContext } from "./read-context.js";
 
@@ -101,7 +101,7 @@ export class ReservationQueries {
     await this.ctx.awaitPosition(RESERVATIONS, options.minPosition ?? null);
     if (options.carNumber) return this.byPlate(options.carNumber, filter, options);
     const now = this.ctx.now();
-    const reservations = await this.ctx.collection(RESERVATIONS);
+    const newest = newestBelow(this.ctx.store, await this.ctx.collection(RESERVATIONS));
     const closing = options.status === "CANCELED" ? await this.lotsClosingUnrecorded(now) : [];
     // A member of staff scoped to lots reads each of theirs (an index range each); a condition on
     // the lots closing now keeps only those of them.
@@ -129,7 +129,7 @@ export class ReservationQueries {
       // The page and one more, merged over the conditions' index ranges (each read lazily).
       const below = cursor === undefined ? undefined : Number(cursor);
       const all = conditions.map((c) => ({ ...c, ...filter }));
-      const docs = await newestMerged(all, this.newestBelow(reservations), below, options.limit + 1);
+      const docs = await newestMerged(all, newest, below, options.limit + 1);
       // Complete down to the last document if it was cut (limit + 1 found).
       const floor = docs.length > options.limit ? seqOf(docs.at(-1)) : 0;
       const complete = docs.filter((d) => d.seq > floor);
@@ -230,38 +230,9 @@ export class ReservationQueries {
   ): Promise<PageOf<CouponView>> {
     const { parkingLotIds, ...page } = options;
     const filters = parkingLotIds?.map((parkingLotId) => ({ customerId, parkingLotId })) ?? [{ customerId }];
-    const found = await this.newestFirst<CouponView>(COUPONS, filters, page);
+    const found = await newestPage<CouponView>(this.ctx, COUPONS, filters, page);
     const now = this.ctx.now();
     return { ...found, items: found.items.map((coupon) => spendableAt(coupon, now)) };
-  }
-  /**
-   * A page of `logical` matching any of `filters` (disjoint), newest first by `seq` (the global position of the event
-   * that created each document), continuing below `cursor`: an index range, however deep the page.
-   */
-  private async newestFirst<T>(
-    logical: string,
-    filters: readonly Record<string, unknown>[],
-    options: { cursor?: string; limit: number; minPosition?: Position | null },
-  ): Promise<PageOf<T>> {
-    await this.ctx.awaitPosition(logical, options.minPosition ?? null);
-    const collection = await this.ctx.collection(logical);
-    const below = options.cursor ? Number(options.cursor) : undefined;
-    const docs = await newestMerged(filters, this.newestBelow(collection), below, options.limit + 1);
-    const page = docs.slice(0, options.limit);
-    const last = page.at(-1);
-    return {
-      items: page.map((d) => strip<T>(d) as T),
-      nextCursor: docs.length > options.limit && last ? String(last.seq) : null,
-    };
-  }
-  /** The newest `n` documents of `collection` matching a filter below a position, by `seq`: an index range. */
-  private newestBelow(collection: string): NewestBelow<Document & { seq: number }> {
-    return (filter, below, n) =>
-      this.ctx.store.find<Document & { seq: number }>(
-        collection,
-        below === undefined ? filter : { ...filter, seq: { $lt: below } },
-        { sort: { seq: -1 }, limit: n },
-      );
   }
 }
 
