@@ -37,6 +37,7 @@ import { QUERY_OPERATIONS, type QueryOperationId } from "./operations.js";
 import { type PageRoutesOptions, pageHandlers, wantsHtml } from "./page-routes.js";
 import { asksAsOf } from "./time-travel/as-of.js";
 import { asOfViews } from "./time-travel/as-of-routes.js";
+import { FoldTooFarError } from "./time-travel/fold-cache.js";
 import type { TimeTravel } from "./time-travel/time-travel.js";
 import { InvalidSearchCursor, type LotSearch, MAX_SEARCH_PAGE } from "./views/lot-search.js";
 import { daysBetween, moneyCsv, today } from "./views/money-view.js";
@@ -71,7 +72,9 @@ const limitOf = (limit: number | undefined): number => limit ?? DEFAULT_LIMIT;
 
 /**
  * Runs a handler, turning read-your-writes refusals into clear problems: a position beyond the log
- * is a 400 naming minPosition; a timeout or too many waiting queries a 503 with Retry-After.
+ * is a 400 naming minPosition; a timeout or too many waiting queries a 503 with Retry-After; so is
+ * a moment further from every checkpoint than one answer folds (this request laid checkpoints
+ * towards it: the next starts there).
  */
 const answered =
   (handler: RequestHandler): RequestHandler =>
@@ -94,6 +97,12 @@ const answered =
       if (error instanceof TooManyWaitingError) {
         throw new ProblemError("overloaded", `${error.message}; retry shortly.`, { retryAfterSeconds: 1 });
       }
+      if (error instanceof FoldTooFarError)
+        throw new ProblemError(
+          "overloaded",
+          `That moment is still being prepared (${error.folded} more events folded towards it); ask again shortly.`,
+          { retryAfterSeconds: 1 },
+        );
       throw error;
     }
   };

@@ -8,7 +8,6 @@ import { indexCaughtUp } from "../history/reservation-history.js";
 import { reservationNotFound } from "../not-found.js";
 import type { Views } from "../views/views.js";
 import { type Cut, parseAsOf } from "./as-of.js";
-import { FoldTooFarError } from "./fold-cache.js";
 import type { TimeTravel } from "./time-travel.js";
 
 /**
@@ -26,7 +25,7 @@ export function asOfViews(
   const parkingLot = async (req: Request, res: Response<ParkingLotDetail>) => {
     const parkingLotId = pathParam(req, "parkingLotId");
     const q = queryOf(req, SingleAsOfQuery);
-    const lot = await preparedFold(() => timeTravel.parkingLot(parkingLotId, cutOf(String(q.asOf))));
+    const lot = await timeTravel.parkingLot(parkingLotId, cutOf(String(q.asOf)));
     if (!lot) throw lotNotFound(parkingLotId);
     // The same access rules as the live view: a closure's reason and cars for operators only.
     res.json(lotFor(req, lot));
@@ -56,13 +55,11 @@ export function asOfViews(
   const controlCenter = async (req: Request, res: Response<ControlCenterView>) => {
     const q = queryOf(req, ControlCenterAsOfQuery);
     const reach = reachOfRequest(req);
-    const view = await preparedFold(() =>
-      timeTravel.controlCenter(cutOf(String(q.asOf)), {
-        ...(reach ? { within: reach } : {}),
-        limit: q.limit ?? options.controlCenterLotLimit,
-        ...(q.cursor ? { cursor: q.cursor } : {}),
-      }),
-    );
+    const view = await timeTravel.controlCenter(cutOf(String(q.asOf)), {
+      ...(reach ? { within: reach } : {}),
+      limit: q.limit ?? options.controlCenterLotLimit,
+      ...(q.cursor ? { cursor: q.cursor } : {}),
+    });
     res.json(view);
   };
 
@@ -116,20 +113,3 @@ const lotNotFound = (parkingLotId: string) =>
   new ProblemError("parking-lot-not-found", `Parking lot ${parkingLotId} did not exist then.`, {
     parkingLotId,
   });
-
-/**
- * A fold that would pass more events than one answer may (the moment lies far from every
- * checkpoint): 503 with Retry-After; this request laid checkpoints towards it, the next starts there.
- */
-async function preparedFold<T>(fold: () => Promise<T>): Promise<T> {
-  try {
-    return await fold();
-  } catch (error) {
-    if (!(error instanceof FoldTooFarError)) throw error;
-    throw new ProblemError(
-      "overloaded",
-      `That moment is still being prepared (${error.folded} more events folded towards it); ask again shortly.`,
-      { retryAfterSeconds: 1 },
-    );
-  }
-}
