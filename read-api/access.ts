@@ -1,7 +1,7 @@
 import type { Request } from "express";
 import { principalOf, requirePrincipal } from "../platform/auth/principal.js";
 import type { OperationHandler } from "../platform/http/operation-routes.js";
-import { ProblemError } from "../platform/http/problem.js";
+import { invalidField, ProblemError } from "../platform/http/problem.js";
 import { type Actor, actorOf, actsAsLotStaff, OPERATOR, reachOf } from "../schemas/actor.js";
 import { type LotReach, lotConditions, reaches } from "../schemas/lot-reach.js";
 import { lotNotAmongYours } from "./not-found.js";
@@ -111,14 +111,11 @@ export async function lotScopeOf(
   if (lotConditions(reach).length === 0) return { kind: "none" };
   const [first, ...rest] = await lots.lotIdsWithin(reach, MAX_SCOPED_LOTS + 1);
   if (rest.length >= MAX_SCOPED_LOTS)
-    throw new ProblemError("validation", "The request query is invalid.", {
-      errors: [
-        {
-          field: "query.parkingLotId",
-          message: `is required: your grant covers more than ${MAX_SCOPED_LOTS} lots, too many to list together; ask for one of them at a time`,
-        },
-      ],
-    });
+    throw invalidField(
+      "query.parkingLotId",
+      `is required: your grant covers more than ${MAX_SCOPED_LOTS} lots, too many to list together; ask for one of them at a time`,
+      "The request query is invalid.",
+    );
   return first === undefined ? { kind: "none" } : { kind: "lots", lotIds: [first, ...rest] };
 }
 

@@ -1,13 +1,13 @@
 import type { Request, Response } from "express";
 import { pathParam, queryOf } from "../../platform/http/operation-routes.js";
-import { ProblemError } from "../../platform/http/problem.js";
+import { invalidField, ProblemError } from "../../platform/http/problem.js";
 import { ControlCenterAsOfQuery, SingleAsOfQuery } from "../../schemas/as-of-queries.js";
 import type { ControlCenterView, ParkingLotDetail, ReservationView } from "../../schemas/read-models.js";
 import { lotFor, maySee, reachOfRequest, readerOf } from "../access.js";
 import { indexCaughtUp } from "../history/reservation-history.js";
 import { reservationNotFound } from "../not-found.js";
 import type { Views } from "../views/views.js";
-import { type Cut, parseAsOf } from "./as-of.js";
+import { parseAsOf } from "./as-of.js";
 import type { TimeTravel } from "./time-travel.js";
 
 /**
@@ -69,34 +69,31 @@ export function asOfViews(
 /** Views of one lot as of a moment (its timeline, its reservations), and the instant they take as now. */
 function lotViews(timeTravel: TimeTravel, clock: () => Date) {
   const cutOf = (asOf: string) => parseAsOf(asOf, clock().getTime());
-  /** One lot's view at `asOf`, answered by `read` (its state then: time-travel.ts); without a lot: 400. */
-  const asOfLot = async <T extends object>(
-    req: Request,
-    parkingLotId: string | undefined,
-    read: (parkingLotId: string, cut: Cut) => Promise<T | null>,
-  ): Promise<T> => {
-    const asOf = String((req.query as Record<string, unknown>).asOf);
-    if (parkingLotId === undefined) {
-      throw new ProblemError("validation", "asOf needs parkingLotId: one lot's past is read at a time.", {
-        errors: [{ field: "query.asOf", message: "needs `parkingLotId` (one lot's past at a time)" }],
-      });
-    }
-    const view = await read(parkingLotId, cutOf(asOf));
+  const cutAsked = (req: Request) => cutOf(String((req.query as Record<string, unknown>).asOf));
+  const found = <T>(parkingLotId: string, view: T | null): T => {
     if (!view) throw lotNotFound(parkingLotId);
     return view;
   };
-  /** A view of one lot (its timeline) asked of its state at `asOf`. */
-  const lotView = <T extends object>(
+  /** A view of one lot (its timeline) asked of its state at `asOf` (time-travel.ts). */
+  const lotView = async <T extends object>(
     req: Request,
-    parkingLotId: string | undefined,
+    parkingLotId: string,
     query: (views: Views) => Promise<T | null>,
-  ): Promise<T> => asOfLot(req, parkingLotId, (id, cut) => timeTravel.lotView(id, cut, query));
-  /** A page of one lot's reservations as its state held them at `asOf` (TimeTravel.lotReservations). */
-  const lotReservations = (
+  ): Promise<T> => found(parkingLotId, await timeTravel.lotView(parkingLotId, cutAsked(req), query));
+  /** A page of one lot's reservations as its state held them at `asOf`; without a lot: 400. */
+  const lotReservations = async (
     req: Request,
     parkingLotId: string | undefined,
     query: Parameters<TimeTravel["lotReservations"]>[2],
-  ) => asOfLot(req, parkingLotId, (id, cut) => timeTravel.lotReservations(id, cut, query));
+  ) => {
+    if (parkingLotId === undefined)
+      throw invalidField(
+        "query.asOf",
+        "needs `parkingLotId` (one lot's past at a time)",
+        "asOf needs parkingLotId: one lot's past is read at a time.",
+      );
+    return found(parkingLotId, await timeTravel.lotReservations(parkingLotId, cutAsked(req), query));
+  };
 
   /** The instant a view asked `asOf` is computed as of, for checks made before the fold (now without it). */
   const nowOf = (asOf: string | undefined): number => {

@@ -1,6 +1,6 @@
 import type { Request } from "express";
 import type { Position } from "../../event-store/position.js";
-import { ProblemError } from "../../platform/http/problem.js";
+import { invalidField } from "../../platform/http/problem.js";
 import { readInstant } from "../../platform/instant.js";
 
 /** Whether a request asks a view as of a moment of the past (the access tables read it too). */
@@ -22,10 +22,7 @@ export const within = (cut: Cut, position: Position | null, stampMs: number): bo
 /** The earliest instant asked about: nothing of this service was recorded before. */
 const EARLIEST_MS = Date.parse("2000-01-01T00:00:00Z");
 
-const refuse = (message: string) =>
-  new ProblemError("validation", "The request query is invalid.", {
-    errors: [{ field: "query.asOf", message }],
-  });
+const refuse = (message: string) => invalidField("query.asOf", message, "The request query is invalid.");
 
 /**
  * Reads `asOf` (already matched by the schema's pattern): digits are a log position, anything else
