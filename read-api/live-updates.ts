@@ -9,55 +9,39 @@ import type { ControlCenterView } from "../schemas/read-models.js";
 import type { ControlCenterQueries } from "./views/control-center-view.js";
 
 /**
- * Server-Sent Events for the control-center page: one stream per page, fed from the document
- * store itself. Every `pollIntervalMs` (only while someone listens) one read of the projection
- * checkpoints and the head of the log tells whether anything changed; if so, the control-center
- * view is read once and sent to every stream. However many events arrive, a page gets at most
- * one update per interval (they coalesce into the next view), and a query replica needs nothing
- * from the projector process: the checkpoints it polls are written with the read models.
+ * Server-Sent Events for the control-center page, fed from the document store itself: every
+ * `pollIntervalMs` (only while someone listens) one read of the projection checkpoints and the
+ * log's head tells whether anything changed; if so, the view is read once and sent to every stream
+ * (events coalesce: at most one update per interval), and a query replica needs nothing from the
+ * projector process. What is free *now* changes with no event too: the view is read again at
+ * least every `refreshMs` and sent if it differs.
  *
- * What is free and held *now* also changes with no event at all (a window starts or ends, a closure
- * begins): the view is read again at least every `refreshMs` while someone listens, and sent if it
- * differs from the last one.
- *
- * An update is a whole view, so resuming needs no replay: the event id names the state sent (a
- * hash of what a listener sees), and a reconnect whose `Last-Event-ID` is still the current state
- * gets nothing until it changes. A lease renewal (a new `expiresAt` every few seconds, nothing a
- * listener acts on) is not a change: neither the poll nor the id counts it, so an idle service
- * sends only heartbeat comments. A new stream's first event is a view read after it connected,
- * never the one cached for the others.
+ * An update is a whole view, so resuming needs no replay: the event id is a hash of what a listener
+ * sees, and a reconnect whose `Last-Event-ID` is the current state gets nothing until it changes. A
+ * lease renewal is not a change (neither the poll nor the id counts it), so an idle service sends
+ * only heartbeats. A new stream's first event is a view read after it connected.
  */
 export interface LiveUpdatesOptions {
   /** How often the store is polled for changes (and so the most updates a page gets per second). */
   readonly pollIntervalMs: number;
-  /**
-   * The longest a view is kept without reading it again, though no projection moved: the figures
-   * "now" change as time passes (a window ends, a closure begins).
-   */
+  /** The longest a view is kept without reading it again: the figures "now" change as time passes. */
   readonly refreshMs: number;
   /**
-   * The least time between two views read for a change of the log: the first change after a quiet
-   * spell goes out at the next poll, then at most one view per this while changes keep coming (a
-   * view read and written to every stream costs the same whether one reservation changed or 500).
+   * The least time between two views read for a change of the log, while changes keep coming (a
+   * view costs the same whether one reservation changed or 500).
    */
   readonly minUpdateMs: number;
   /** How often an idle stream gets a comment line, so proxies and clients see it is alive. */
   readonly heartbeatMs: number;
   /** Streams open at once per process (LIVE_MAX_STREAMS); more get 503 and retry later. */
   readonly maxStreams: number;
-  /**
-   * Streams one principal (token `sub`) may hold open at once in this process
-   * (LIVE_MAX_STREAMS_PER_PRINCIPAL); more get 429: one operator cannot take every stream.
-   */
+  /** Streams one principal (`sub`) may hold open here; more get 429 (LIVE_MAX_STREAMS_PER_PRINCIPAL). */
   readonly maxStreamsPerPrincipal: number;
   /** Lots in each update (the page pages past them with GET /parking-lots). */
   readonly lotLimit: number;
   /** How long a client waits before reconnecting after the stream drops. */
   readonly retryMs: number;
-  /**
-   * A stream is ended after this long; the browser reconnects at once (resuming, so it gets
-   * nothing twice) and is authenticated again: an expired session stops getting updates.
-   */
+  /** A stream is ended after this long: the browser reconnects (resuming) and is authenticated again. */
   readonly maxStreamMs: number;
 }
 
@@ -123,10 +107,7 @@ export class LiveUpdates {
   private readonly streams = new Set<Stream>();
   /** Open streams by owner; an owner with none is not kept. */
   private readonly byOwner = new Map<string, number>();
-  /**
-   * The latest view of each reach streams have (by reachKey), framed once for all its streams (a
-   * hundred listeners, one JSON.stringify): an operator scoped to lots sees only theirs.
-   */
+  /** The latest view of each reach streams have (by reachKey), framed once for all its streams. */
   private readonly current = new Map<string, { id: string; framed: string; read: number }>();
   /** Views read so far (numbers each read, to tell a stream's first view from an older one). */
   private reads = 0;
@@ -174,10 +155,7 @@ export class LiveUpdates {
     return { perProcess: this.options.maxStreams, perPrincipal: this.options.maxStreamsPerPrincipal };
   }
 
-  /**
-   * Turns `res` into an event stream of `owner` (who reaches the lots `reach`) until the client
-   * leaves or the service shuts down. The caller checks refusal(owner) first.
-   */
+  /** Turns `res` into a stream of `owner` (reaching `reach`); the caller checks refusal(owner) first. */
   open(
     req: Request,
     res: Response,
@@ -323,10 +301,9 @@ export class LiveUpdates {
   }
 
   /**
-   * With tracing on: a span "live-update push" in the trace of each booking this view is the first
-   * push to carry (booked after the control center's position in the previous push, up to its
-   * position in this one), from when the view was read to now (written to every stream). The first
-   * view after start carries none (its past is not read). Nothing is read with tracing off.
+   * With tracing on: a span "live-update push", from when the view was read to now, in the trace of
+   * each booking this view is the first push to carry (between the control center's positions in
+   * the previous push and this one; the first push after start carries none).
    */
   private async tracePush(view: ControlCenterView, readStarted: number): Promise<void> {
     const applied = view.projections.find((p) => p.name === CONTROL_CENTER_PROJECTION)?.position;
