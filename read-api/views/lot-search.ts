@@ -8,7 +8,7 @@ import type { ParkingLotListItem } from "../../schemas/read-models.js";
 import { quoteWindow } from "../../write-side/parking-lot/booking.js";
 import type { LotQueries } from "./lot-view.js";
 import type { PageOf, ReadContext } from "./read-context.js";
-import { lotView, type StoredLot, strip } from "./rules.js";
+import { type StoredLot, strip } from "./rules.js";
 
 /**
  * Find a spot (issue 49): the lots within a radius of a point that have a spot free for the whole
@@ -175,8 +175,7 @@ export class LotSearchQueries {
     if (!held) return undefined;
     const quoted = quoteWindow(held.lot, { from: search.from, until: search.until, now }, held.timeline.peak);
     if ("code" in quoted || quoted.free <= 0) return undefined;
-    const stored = strip<StoredLot>(candidate.document) as StoredLot;
-    const view = lotView({ ...stored, capacity: held.lot.capacity }, held.timeline.heldAt(now), now);
+    const view = this.lots.viewOf(strip<StoredLot>(candidate.document) as StoredLot, held, now);
     return {
       ...view,
       distanceMeters: Math.round(candidate.distanceMeters),

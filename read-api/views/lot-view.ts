@@ -48,15 +48,18 @@ export class LotQueries {
   }
   async lotAt(id: string, now: number): Promise<ParkingLotView | null> {
     const [lot, held] = await Promise.all([this.storedLot(id), this.states.timeline(id, now)]);
-    if (!lot) return null;
-    return lotView(this.current(lot, held?.lot), held?.timeline.heldAt(now) ?? 0, now);
+    return lot && this.viewOf(lot, held, now);
   }
   async storedLot(id: string): Promise<StoredLot | null> {
     return strip<StoredLot>(await this.ctx.store.findById(await this.ctx.collection(PARKING_LOTS), id));
   }
-  /** The stored lot with the capacity its decider state has (the two views may be a fact apart). */
-  private current(lot: StoredLot, state: RegisteredLot | undefined): StoredLot {
-    return state ? { ...lot, capacity: state.capacity } : lot;
+  /** A stored lot at `now` on its decider state, whose capacity it takes (the two may be a fact apart). */
+  viewOf(lot: StoredLot, held: { lot: RegisteredLot; timeline: HeldTimeline } | null, now: number) {
+    return lotView(
+      held ? { ...lot, capacity: held.lot.capacity } : lot,
+      held?.timeline.heldAt(now) ?? 0,
+      now,
+    );
   }
   /**
    * One lot with the spots free now and in each clock hour from the current one on (`hours` of
@@ -72,7 +75,7 @@ export class LotQueries {
     const now = this.ctx.now();
     const [stored, held] = await Promise.all([this.storedLot(id), this.states.timeline(id, now)]);
     if (!stored || !held) return null;
-    const lot = lotView(this.current(stored, held.lot), held.timeline.heldAt(now), now);
+    const lot = this.viewOf(stored, held, now);
     const hourStart = Math.floor(now / HOUR_MS) * HOUR_MS;
     const freeIn = (from: number, until: number) => freeSpots(held.lot, held.timeline, from, until);
     const freeNow = freeIn(now, now + 1);
@@ -237,7 +240,7 @@ export class LotQueries {
     this.states.touch(lots.map((lot) => lot.parkingLotId));
     return mapInChunks(lots, async (lot) => {
       const held = await this.states.timeline(lot.parkingLotId, now);
-      const view = lotView(this.current(lot, held?.lot), held?.timeline.heldAt(now) ?? 0, now);
+      const view = this.viewOf(lot, held, now);
       let until = held?.timeline.heldChangesAfter(now) ?? Number.POSITIVE_INFINITY;
       for (const c of lot.closures ?? [])
         for (const at of [Date.parse(c.from), Date.parse(c.until)]) if (at > now && at < until) until = at;
