@@ -96,9 +96,9 @@ describe("a lot's periods on the read side (issue 48)", () => {
     expect((await caughtUp.reservation("P0", where, { limit: 50 }))?.page.items.map((e) => e.type)).toEqual(
       expected,
     );
-    // Time travel without the index scans the periods since the booking.
-    const scanning = new TimeTravel(events);
-    const asOf = await scanning.reservation(
+    // Time travel finds its facts in the periods since the booking through the index too.
+    const travel = new TimeTravel(events, { index: await index() });
+    const asOf = await travel.reservation(
       "P0",
       { parkingLotId: "P", position: booking.position },
       { kind: "position", commit: canceled.position.commit },

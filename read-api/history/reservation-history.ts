@@ -14,7 +14,7 @@ import { paymentStream } from "../../write-side/payment/payment.js";
 import { PositionNotReachedError, type ReadContext, TooManyWaitingError } from "../views/read-context.js";
 import { reservationEvents } from "../views/reservation-events-view.js";
 import { auditEntry } from "./audit-entry.js";
-import { eventAt, firstRevisionWhere, lastEvent, readStreamsFrom } from "./stream-search.js";
+import { eventAt, firstRevisionWhere, lastEvent } from "./stream-search.js";
 
 /** The facts after which its lot's stream names a reservation no more. */
 const ENDS_A_RESERVATION: ReadonlySet<string> = new Set([
@@ -170,38 +170,6 @@ export async function reservationFacts(
   for (const located of await locateAll(events, index, reservationId, where, undefined))
     raws.push(await read(events, located));
   return raws;
-}
-
-/**
- * A reservation's events up to a moment (`keep`) without the reservation-events index (time travel
- * in a CLI, a bench): its lot's periods scanned from the booking on, and its coupon's and payment's
- * streams. Null without the lot's stream.
- */
-export async function scannedReservationFacts(
-  events: EventStore,
-  reservationId: string,
-  where: { readonly parkingLotId: string; readonly position: Position },
-  keep: (raw: RecordedEvent) => boolean,
-): Promise<RecordedEvent[] | null> {
-  const facts: RecordedEvent[] = [];
-  // Its lot's facts are in the periods since its booking (issue 48), each scanned from it on.
-  const streams = await lotStreamsSince(events, where.parkingLotId, where.position.commit);
-  const lotFacts = await readStreamsFrom(events, streams, where.position.commit);
-  if (lotFacts === null) return null;
-  for await (const raw of lotFacts) {
-    if (!keep(raw)) break;
-    if (!namesIt(raw, reservationId)) continue;
-    facts.push(raw);
-    if (ENDS_A_RESERVATION.has(raw.type)) break;
-  }
-  // The reservation's own streams (its coupon's; its payment's, issue 48), in their order.
-  for (const own of [couponStream(reservationId), paymentStream(reservationId)]) {
-    for await (const raw of events.readStream(own)) {
-      if (!keep(raw)) break;
-      if (!isUpgradeFact(raw.type)) facts.push(raw);
-    }
-  }
-  return facts.sort((a, b) => comparePositions(a.position, b.position));
 }
 
 /**

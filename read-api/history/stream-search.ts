@@ -48,33 +48,3 @@ export async function firstRevisionWhere(
   }
   return low;
 }
-
-/** The first revision of the stream at or after log position `commit`; null when the stream does not exist. */
-export async function firstRevisionFrom(
-  store: EventStore,
-  streamId: string,
-  commit: RecordedEvent["position"]["commit"],
-): Promise<number | null> {
-  const last = await lastRevision(store, streamId);
-  if (last === null) return null;
-  return firstRevisionWhere(store, streamId, last, (event) => event.position.commit >= commit);
-}
-
-/**
- * The events of `streams` (a lot's periods, in order), each read from its first event at or after
- * log position `commit`; null when the first stream does not exist (a later missing one is skipped).
- */
-export async function readStreamsFrom(
-  store: EventStore,
-  streams: readonly string[],
-  commit: RecordedEvent["position"]["commit"],
-): Promise<AsyncIterable<RecordedEvent> | null> {
-  const first = streams[0] === undefined ? null : await firstRevisionFrom(store, streams[0], commit);
-  if (first === null) return null;
-  return (async function* () {
-    for (const [i, stream] of streams.entries()) {
-      const start = i === 0 ? first : await firstRevisionFrom(store, stream, commit);
-      if (start !== null) yield* store.readStream(stream, { fromRevision: start });
-    }
-  })();
-}

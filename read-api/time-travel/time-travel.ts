@@ -1,6 +1,6 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { DocumentStore, WriteOp } from "../../document-store/port.js";
-import type { EventStore, RecordedEvent } from "../../event-store/port.js";
+import type { EventStore } from "../../event-store/port.js";
 import { formatPosition, type Position } from "../../event-store/position.js";
 import { FinalAnswers } from "../../platform/final-answers.js";
 import { controlCenterProjection } from "../../projections/read-models/control-center.js";
@@ -17,11 +17,7 @@ import { decodeEvent } from "../../schemas/event-codec.js";
 import { type LotReach, reaches } from "../../schemas/lot-reach.js";
 import type { ControlCenterView, ParkingLotDetail, ReservationView } from "../../schemas/read-models.js";
 import { stampMsOfRaw } from "../history/audit-entry.js";
-import {
-  type ReservationEventsIndex,
-  reservationFacts,
-  scannedReservationFacts,
-} from "../history/reservation-history.js";
+import { type ReservationEventsIndex, reservationFacts } from "../history/reservation-history.js";
 import { type LotAt, LotsAt } from "../views/lots-at.js";
 import type { PageOf } from "../views/read-context.js";
 import { heldReservations, type ReservationQuery } from "../views/reservation-view.js";
@@ -57,7 +53,7 @@ export class TimeTravel {
   constructor(
     private readonly events: EventStore,
     options: { readonly [K in keyof typeof TIME_TRAVEL_DEFAULTS]?: number } & {
-      /** Where each reservation's events are (without it, its lot's stream is scanned). */
+      /** Where each reservation's events are (a reservation as of a moment is read through it). */
       readonly index?: ReservationEventsIndex;
       /** Where the control center's books are (control-center-books.ts). */
       readonly books?: DocumentStore;
@@ -167,19 +163,12 @@ export class TimeTravel {
     where: { readonly parkingLotId: string; readonly position: Position },
     cut: Cut,
   ): Promise<AsOfView<ReservationView> | null> {
-    const keep = (raw: RecordedEvent) =>
-      cut.kind === "position"
-        ? raw.position.commit <= cut.commit
-        : !(stampMsOfRaw(raw.type, raw.data) > cut.ms);
-    const facts = this.index
-      ? (
-          await reservationFacts(this.events, this.index, reservationId, {
-            parkingLotId: where.parkingLotId,
-            position: where.position.commit,
-          })
-        ).filter(keep)
-      : await scannedReservationFacts(this.events, reservationId, where, keep);
-    if (facts === null) return null;
+    if (!this.index)
+      throw new Error("a reservation's facts are located by the reservation-events index: none was given");
+    const location = { parkingLotId: where.parkingLotId, position: where.position.commit };
+    const facts = (await reservationFacts(this.events, this.index, reservationId, location)).filter((raw) =>
+      within(cut, raw.position, stampMsOfRaw(raw.type, raw.data)),
+    );
     const state = new FoldState([reservationsProjection]);
     let stampMs = Number.NEGATIVE_INFINITY;
     for (const raw of facts) {
