@@ -9,13 +9,13 @@ import { type Cut, within } from "./as-of.js";
 import { FoldState, foldCollection } from "./fold-state.js";
 
 /**
- * Folds of a log source (the whole log from a control center's book) up to a cut, with bounded work and
- * memory (issue 34 item 4). An answer starts from the nearest checkpoint at or before its cut and
- * folds at most `maxFold` events; further, the fold lays checkpoints (every `every` events) on the
- * way and throws FoldTooFarError (503, Retry-After), and the next request starts there.
- * Checkpoints (the log is append-only: never stale) live in this process's memory only, each the
- * size of the source's present (fold-state.ts prunes what ended long before), counted in estimated bytes: at most `maxBytesPerSource` per source and
- * `maxBytes` in all, the least recently used out first (never the one just laid: a far cut progresses).
+ * Folds of a log source (the log from a control center's book) up to a cut, with bounded work and
+ * memory: an answer starts from the nearest checkpoint at or before its cut and folds at most
+ * `maxFold` events; further, it lays checkpoints (every `every` events) on the way and throws
+ * FoldTooFarError (503, Retry-After), and the next request starts there. Checkpoints (the log is
+ * append-only: never stale) live in this process's memory, each the size of the source's present
+ * (fold-state.ts prunes what ended long before), at most `maxBytesPerSource` estimated bytes per
+ * source and `maxBytes` in all, the least recently used out first (never the one just laid).
  */
 
 export interface FoldSource {
@@ -26,8 +26,8 @@ export interface FoldSource {
   readonly start?: Pick<Checkpoint, "count" | "position" | "stampMs"> & {
     readonly documents: readonly WriteOp[];
   };
-  /** The source's events after the first `count` (the last at `position`), in order, at most `max`. */
-  read(count: number, position: Position | null, max: number): AsyncIterable<RecordedEvent>;
+  /** The source's events after `position` (the log's first without), in order, at most `max`. */
+  read(position: Position | null, max: number): AsyncIterable<RecordedEvent>;
 }
 
 interface Checkpoint {
@@ -115,7 +115,7 @@ export class FoldCache {
     const { every } = this.options;
     const generation = this.generation;
     // One more than the bound: the event that says whether the cut was reached.
-    for await (const raw of source.read(count, position, limit + 1)) {
+    for await (const raw of source.read(position, limit + 1)) {
       const stamp = stampMsOfRaw(raw.type, raw.data);
       if (!within(cut, raw.position, stamp)) {
         final = true;

@@ -16,11 +16,9 @@ export const foldCollection = physical;
 /**
  * Read models folded in memory: the projections' `apply` (pure: event → write ops) written to an
  * in-memory DocumentStore (document-store/memory/, which runs the contract suite), whose copy (a
- * checkpoint) shares every document and index node: not SQLite's `:memory:`, whose checkpoint is a
- * `serialize()` of the whole database and each answer one more (measured: docs/operations.md).
- * The lots' decider states are not folded here: the views read them from the one loader
- * (read-api/views/lots-at.ts). What time travel folds so: the control center's books and the log
- * after them (fold-cache.ts), a reservation's own facts (time-travel.ts).
+ * checkpoint) shares every document and index node (SQLite's `:memory:` would `serialize()` the
+ * whole database per checkpoint: docs/operations.md). Time travel folds so the log after a control
+ * center's book (fold-cache.ts) and a reservation's own facts; lots come from the one loader.
  */
 export class FoldState {
   private readonly store: MemoryDocumentStore;

@@ -40,12 +40,11 @@ export type AsOfView<T> = T & { readonly asOf: AsOfStamp };
 
 /**
  * Time travel: a view as it was at a moment of the past, asked of the same query code with the
- * moment as its "now", never of the live read models. A lot's views (the lot, its timeline, its
- * table) read its decider state at the moment from the one loader (issue 68: lots-at.ts, the
- * opening of the period holding it and that period's events up to it); a reservation's fold its
- * own handful of events; the control center's folds the log from its last book before the moment
- * (control-center-books.ts) into a throwaway in-memory store (fold-state.ts), at most `maxFold`
- * events from the nearest checkpoint (fold-cache.ts), and reads each lot from the loader.
+ * moment as its "now", never of the live read models. A lot's views read its decider state then
+ * from the one loader (lots-at.ts); a reservation's fold its own handful of events; the control
+ * center's folds the log from its last book before the moment (control-center-books.ts) into a
+ * throwaway in-memory store (fold-state.ts), at most `maxFold` events from the nearest checkpoint
+ * (fold-cache.ts), and reads each lot from the loader.
  */
 export class TimeTravel {
   private readonly cache: FoldCache;
@@ -84,8 +83,8 @@ export class TimeTravel {
       key: `books:${book?.book ?? 0}`,
       projections: BOOK_PROJECTIONS,
       ...(book ? { start: { ...book, count: book.events } } : {}),
-      read: (_count, position, max) =>
-        this.events.readAll(position ? { from: position, maxCount: max } : { maxCount: max }),
+      read: (position, max) =>
+        this.events.readAll({ ...(position ? { from: position } : {}), maxCount: max }),
     };
   }
 
@@ -123,9 +122,8 @@ export class TimeTravel {
   }
 
   /**
-   * The control center (JSON) as it was at the cut (issue 48): the log folded from its last book
-   * before the cut (at most `maxFold` events), and every lot registered then as its state holds it
-   * (the loader's, as the lot as of a moment is: lots-at.ts).
+   * The control center (JSON) as it was at the cut: the log folded from its last book before the
+   * cut, and every lot registered then as its state holds it (the loader's: lots-at.ts).
    */
   async controlCenter(
     cut: Cut,
