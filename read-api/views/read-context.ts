@@ -54,10 +54,7 @@ export interface ProgressSource {
   onAdvance(listener: (name: string, position: Position) => void): () => void;
 }
 
-/**
- * How long the active generations are trusted without a signal: the fallback for a switch made
- * by another process (a switch in this process is signalled, see ProjectionsInfo.onGenerationSwitch).
- */
+/** How long the active generations are trusted without a signal (a switch by another process). */
 export const GENERATION_TTL_MS = 200;
 
 export interface ReadOptions {
@@ -75,10 +72,7 @@ export interface ReadOptions {
   readonly now?: () => number;
 }
 
-/**
- * The ProjectionsInfo read from the document store, loaded on first use: only a caller that
- * supplies none (a CLI, a test, a time-travel view) pays for building the processors' list.
- */
+/** The ProjectionsInfo read from the document store, the processors' module loaded on first use. */
 function storedByDefault(store: DocumentStore): ProjectionsInfo {
   let loaded: Promise<ProjectionsInfo> | undefined;
   let resolved: ProjectionsInfo | undefined;
@@ -158,10 +152,7 @@ export class ReadContext {
     return this.appliedPosition(ownerOf(logical));
   }
 
-  /**
-   * The collection of the active generation of `logical`, and the position that generation has
-   * applied (read first: the collection holds at least every event up to it).
-   */
+  /** The active generation's collection of `logical`, and its applied position (at least what it holds). */
   async applied(
     logical: string,
   ): Promise<{ readonly collection: string; readonly position: Position | null }> {
@@ -177,9 +168,8 @@ export class ReadContext {
 
   /**
    * Waits (bounded) until the projection serving `logical` has applied `position`. It listens for
-   * the projection's advance before it looks again (and before the head's read), so an advance
-   * announced between the first look and the wait wakes it at once: missed, it cost a whole poll
-   * interval (5 ms, the median of ack → visible on an idle service, issue 50).
+   * the projection's advance before it looks again, so an advance announced between the first look
+   * and the wait wakes it at once instead of a poll interval later.
    */
   async awaitPosition(logical: string, position: Position | null): Promise<void> {
     if (!position) return;
