@@ -23,7 +23,7 @@ import type { RegisteredLot } from "../../write-side/parking-lot/decider.js";
 import { overlapping } from "../../write-side/parking-lot/occupancy.js";
 import { statusIn } from "../../write-side/parking-lot/rules.js";
 import { MomentCache, nextMinute, nextOf, nextWindowTurn } from "./control-center-moment.js";
-import { EveryLotFigures, type EveryLotTotals } from "./every-lot-figures.js";
+import { EveryLotFigures } from "./every-lot-figures.js";
 import type { LotQueries } from "./lot-view.js";
 import { type MoneyQueries, sumMoney, today } from "./money-view.js";
 import { ownerOf, type ReadContext } from "./read-context.js";
@@ -37,15 +37,6 @@ const dayOfAll = (days: readonly { readonly day: string }[], now: number): strin
   const distinct = new Set(days.map((d) => d.day));
   return distinct.size === 1 ? (days[0]?.day ?? today(now)) : today(now);
 };
-
-/**
- * The totals at `now`: the reservations made and canceled the projection counts, with the lots,
- * their capacity and the spots held and free summed from every lot's view at `now` (a closed lot
- * has none free), as every lot's figures keeps them (every-lot-figures.ts).
- */
-function totalsAt({ openEndedHeld: _, ...stored }: StoredTotals, lots: EveryLotTotals): ControlCenterTotals {
-  return { ...stored, ...lots };
-}
 
 /** The figures of the moment: everything in the control center but the processors and who is at risk. */
 interface Moment {
@@ -207,24 +198,26 @@ export class ControlCenterQueries {
   ): Promise<Moment> {
     // A member of staff scoped to lots sees the totals of their page (scopedTotals): none of every lot's.
     const scoped = options.within !== undefined && !options.within.every;
-    const [totalsDoc, lots, everyLot, closedNow, activity] = await Promise.all([
+    const [totalsDoc, lots, everyLot, closing, activity] = await Promise.all([
       this.ctx.store.findById(await this.ctx.collection(CONTROL_CENTER), TOTALS_ID),
       this.lots.storedLots(options, options.within),
       scoped ? undefined : this.everyLot.at(now),
-      this.closuresAt(now),
+      this.closureInstants(now),
       scoped ? [] : this.activity(new Date(now - ACTIVITY_WINDOW_MS), new Date(now)),
     ]);
     const ids = lots.items.map((l) => l.parkingLotId);
-    const stored = strip<StoredTotals>(totalsDoc) ?? { ...EMPTY_TOTALS };
+    const { openEndedHeld: _, ...stored } = strip<StoredTotals>(totalsDoc) ?? { ...EMPTY_TOTALS };
     const [presence, money, lotCoupons] = await Promise.all([
       this.presence(ids, now),
       this.money.today(lots.items, now),
       this.lotCoupons(ids),
     ]);
-    const totals = totalsAt(
-      stored,
-      everyLot ?? { parkingLots: 0, capacity: 0, activeReservations: 0, availableSpots: 0 },
-    );
+    // The reservations made and canceled the projection counts; the lots, their capacity and the
+    // spots held and free summed from every lot's view at `now` (every-lot-figures.ts).
+    const totals: ControlCenterTotals = {
+      ...stored,
+      ...(everyLot ?? { parkingLots: 0, capacity: 0, activeReservations: 0, availableSpots: 0 }),
+    };
     const none = { inLot: 0, expected: 0, overstaying: 0, noShows: 0 };
     const views = await this.lots.lotsAt(lots.items, now);
     const moment: Moment = {
@@ -248,7 +241,7 @@ export class ControlCenterQueries {
     };
     if (await this.boundariesCover(readAt.projections, readAt.generations)) {
       const closures = [
-        ...closedNow.instants,
+        ...closing,
         ...lots.items.flatMap((l) => (l.closures ?? []).flatMap((c) => [c.from, c.until])),
       ];
       const turn = Math.min(
@@ -293,23 +286,15 @@ export class ControlCenterQueries {
     return same && builtBy !== null && builtBy !== undefined && builtBy >= BOUNDARIES_SINCE;
   }
   /**
-   * The lots closed at `now`, and when each closure not over yet begins and ends: the
-   * control-center projection keeps one document per closure, its id ordered by the closure's end,
-   * so those not over yet are one range of ids (a closure is at most 31 days long and starts at
-   * most 90 days ahead), whatever the history.
+   * When each closure not over yet begins and ends: the control-center projection keeps one
+   * document per closure, its id ordered by the closure's end, so those not over yet are one range
+   * of ids (a closure is at most 31 days long and starts at most 90 days ahead), whatever the history.
    */
-  private async closuresAt(now: number): Promise<{ lots: string[]; instants: string[] }> {
+  private async closureInstants(now: number): Promise<string[]> {
     const docs = await this.ctx.store.find(await this.ctx.collection(CONTROL_CENTER), {
       _id: { $gt: closureId(iso(now), "", ""), $lt: CLOSURE_ID_END },
     });
-    const lots = new Set<string>();
-    const instants: string[] = [];
-    for (const d of docs) {
-      instants.push(String(d.from), String(d.until));
-      if (Date.parse(String(d.from)) <= now && Date.parse(String(d.until)) > now)
-        lots.add(String(d.parkingLotId));
-    }
-    return { lots: [...lots], instants };
+    return docs.flatMap((d) => [String(d.from), String(d.until)]);
   }
   /**
    * Who is in each of `lots` now (its cars in the lot), who stays past their window (OVERSTAYING),
