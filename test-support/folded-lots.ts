@@ -28,7 +28,6 @@ export function foldedLots(): {
     async lots(parkingLotId) {
       return {
         state: states.get(parkingLotId) ?? initialState,
-        windows: null,
         revision: -1,
         position: null,
         stampMs: Number.NaN,

@@ -46,8 +46,6 @@ export interface Folded {
   /** Position of the last event folded and the latest stamp among them (null, NaN: none was). */
   readonly position: Position | null;
   readonly stampMs: number;
-  /** Events folded for this answer (after the checkpoint it started from). */
-  readonly folded: number;
   /** Whether the fold met an event beyond the cut: no later event can change its answer. */
   readonly final: boolean;
 }
@@ -136,7 +134,7 @@ export class FoldCache {
       // A slice of work done (a few milliseconds): let other requests in before the next.
       if (folded % YIELD_EVERY === 0) await yieldToEventLoop();
     }
-    return { state, position, stampMs: position ? stampMs : Number.NaN, folded, final };
+    return { state, position, stampMs: position ? stampMs : Number.NaN, final };
   }
 
   private keep(key: string, at: Pick<Checkpoint, "count" | "position" | "stampMs" | "state">): void {

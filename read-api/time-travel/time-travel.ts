@@ -178,7 +178,6 @@ export class TimeTravel {
       state,
       position: newest?.position ?? null,
       stampMs: newest ? stampMs : Number.NaN,
-      folded: facts.length,
       final: false,
     };
     return this.ask(folded, cut, (views) => views.reservations.reservation(reservationId));
@@ -241,7 +240,7 @@ const CONTROL_CENTER_READS = [parkingLotsProjection, reservationsProjection, con
 function lotFold(lot: LotAt): Folded {
   const folded = new FoldState([parkingLotsProjection]);
   if (lot.state.kind === "registered") folded.write(lotDocumentOf(lot.state, foldCollection));
-  return { state: folded, position: lot.position, stampMs: lot.stampMs, folded: 0, final: lot.final };
+  return { state: folded, position: lot.position, stampMs: lot.stampMs, final: lot.final };
 }
 
 /** Which moment an answer reflects: the last event it read, and the instant it took as now. */

@@ -21,8 +21,6 @@ import { type Cut, within } from "../time-travel/as-of.js";
 /** A lot's decider state as of a moment (or now), as the read side's views start from it. */
 export interface LotAt {
   readonly state: ParkingLotState;
-  /** Its windows' step tree (held-timeline.ts), made once per state kept. */
-  readonly windows: StepTree;
   readonly revision: number;
   /** The last event folded and the latest stamp among them (null, NaN: none was). */
   readonly position: Position | null;
@@ -161,7 +159,6 @@ export class LotsAt {
     const windowsOf = entry.windows;
     return {
       state: lot.state,
-      windows: windowsOf,
       revision: lot.revision,
       position: lot.position,
       stampMs: lot.position ? entry.stampMs : Number.NaN,
