@@ -27,15 +27,13 @@ export interface EveryLotTotals {
 }
 
 /**
- * Issue 66: the control center's totals of every lot (lots, capacity, spots held and free now),
- * kept in the query process and updated, not summed again per request. Each lot's part is its own
- * view at `now` (LotQueries.lotsUntil: its decider state, so the totals are the sum of the lots and
- * restate no rule), kept until the first instant it can turn with no fact (a window or a closure
- * beginning or ending) or until one of its events comes (the lots' streams' events after the
- * position the lots' documents had applied at the last read). A read costs the lots that changed or
- * turned since the one before, never every lot; the first read (or one after a rebuild switched
- * the collections) reads every lot once, a page at a time, a chunk of lots at a time (lotsUntil),
- * giving the event loop back whenever a turn has run its slice (platform/turn-slice.ts).
+ * The control center's totals of every lot (lots, capacity, spots held and free now), kept in the
+ * query process and updated, not summed again per request. Each lot's part is its own view at
+ * `now` (LotQueries.lotsUntil: the totals are the sum of the lots and restate no rule), kept until
+ * it can turn with no fact (a window or a closure beginning or ending) or one of its events comes
+ * (the lots' streams' events after the position last read). A read costs the lots that changed or
+ * turned since the one before; the first (or one after a rebuild switched the collections) reads
+ * every lot once, a page and a chunk at a time, giving the event loop back (platform/turn-slice.ts).
  */
 export class EveryLotFigures {
   private figures = new Map<string, Figures>();

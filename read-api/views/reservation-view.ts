@@ -268,15 +268,14 @@ function viewAt(
 }
 
 /**
- * Time travel's table of one lot as of a moment (issue 68): the reservations the lot's state holds
- * then (read-api/views/lots-at.ts: booked in the period holding the moment, or carried by its
- * opening: able to hold a spot, or ended within the idempotency window), each as that state
- * records it and with the status the decider gives it at `now` (viewAt, as the live table), by
- * reservation id; `cursor` is where in the state's sorted reservations the next page goes on (the
- * same moment is the same state, so the same order): a page costs its rows and what its filter
- * passes over, not the pages before it. What only a reservation's own
- * facts hold (its booking's instant and position, its steps' times but a car's check-in while it
- * is in, its payment and coupon) is left out: GET /reservations/{id}?asOf= folds them.
+ * Time travel's table of one lot as of a moment: the reservations the lot's state holds then (those
+ * booked in the period holding the moment, and those its opening carries: able to hold a spot, or
+ * ended within the idempotency window), each as that state records it with the status the decider
+ * gives it at `now` (viewAt, as the live table), by reservation id; `cursor` is the place in the
+ * state's sorted reservations the next page goes on from (the same moment is the same state), so a
+ * page costs its rows and what its filter passes over. What only a reservation's own facts hold
+ * (its booking's instant and position, its steps' times but a car's check-in while it is in, its
+ * payment and coupon) is left out: GET /reservations/{id}?asOf= folds them.
  */
 export function heldReservations(
   lot: RegisteredLot,
