@@ -135,9 +135,9 @@ export function queryRoutes(options: QueryRoutesOptions): RequestHandler {
   const page = pageHandlers(options.page);
   const handlers: Handlers<QueryOperationId> = {
     ...lotHandlers(views, asOf),
-    ...timelineHandler(views, asOf),
-    ...moneyHandler(views),
-    ...gateReviewsHandler(views),
+    getTimeline: timelineHandler(views, asOf),
+    getLotMoney: moneyHandler(views),
+    listGateReviews: gateReviewsHandler(views),
     ...reservationHandlers(views, asOf),
     ...historyHandlers(options.history, views),
     getControlCenter: async (req, res) => {
@@ -335,80 +335,74 @@ function reservationHandlers(
 }
 
 /** A lot's day: spots held per step, over at most TIMELINE_MAX_MS; with `asOf`, as it was then. */
-function timelineHandler(views: Views, asOf: AsOfViews): Handlers<"getTimeline"> {
-  return {
-    getTimeline: async (req, res) => {
-      const parkingLotId = pathParam(req, "parkingLotId");
-      const q = queryOf(req, TimelineAsOfQuery);
-      const from = q.from === undefined ? undefined : instantField(q.from, "query.from").ms;
-      const until = q.until === undefined ? undefined : instantField(q.until, "query.until").ms;
-      const start = from ?? asOf.nowOf(q.asOf) - 60 * 60_000;
-      if (until !== undefined && until <= start)
-        throw invalidField("query.until", "must be after from (or now)");
-      if (until !== undefined && until - start > TIMELINE_MAX_MS)
-        throw invalidField("query.until", "must be at most two days after from (or now)");
-      const ask = (from_: Views) =>
-        from_.lots.timeline(
-          parkingLotId,
-          {
-            stepMinutes: q.step ?? 15,
-            ...(from === undefined ? {} : { from }),
-            ...(until === undefined ? {} : { until }),
-          },
-          q.asOf === undefined ? minPositionOf(q.minPosition) : null,
-        );
-      // As of a moment: the lot's state then (the opening of the period holding it and its events up to it).
-      const view = q.asOf === undefined ? await ask(views) : await asOf.lotView(req, parkingLotId, ask);
-      if (!view) throw lotNotFound(parkingLotId);
-      res.json(view);
-    },
+function timelineHandler(views: Views, asOf: AsOfViews): Handlers<"getTimeline">["getTimeline"] {
+  return async (req, res) => {
+    const parkingLotId = pathParam(req, "parkingLotId");
+    const q = queryOf(req, TimelineAsOfQuery);
+    const from = q.from === undefined ? undefined : instantField(q.from, "query.from").ms;
+    const until = q.until === undefined ? undefined : instantField(q.until, "query.until").ms;
+    const start = from ?? asOf.nowOf(q.asOf) - 60 * 60_000;
+    if (until !== undefined && until <= start)
+      throw invalidField("query.until", "must be after from (or now)");
+    if (until !== undefined && until - start > TIMELINE_MAX_MS)
+      throw invalidField("query.until", "must be at most two days after from (or now)");
+    const ask = (from_: Views) =>
+      from_.lots.timeline(
+        parkingLotId,
+        {
+          stepMinutes: q.step ?? 15,
+          ...(from === undefined ? {} : { from }),
+          ...(until === undefined ? {} : { until }),
+        },
+        q.asOf === undefined ? minPositionOf(q.minPosition) : null,
+      );
+    // As of a moment: the lot's state then (the opening of the period holding it and its events up to it).
+    const view = q.asOf === undefined ? await ask(views) : await asOf.lotView(req, parkingLotId, ask);
+    if (!view) throw lotNotFound(parkingLotId);
+    res.json(view);
   };
 }
 
 /** A lot's money per local day (its zone) from `from` to `to` (default its today), at most MONEY_MAX_DAYS days. */
-function moneyHandler(views: Views): Handlers<"getLotMoney"> {
-  return {
-    getLotMoney: async (req, res) => {
-      const parkingLotId = pathParam(req, "parkingLotId");
-      const q = queryOf(req, LotMoneyQuery);
-      // Today is the lot's local day (a lot not found is answered 404 below, whatever the dates).
-      const to =
-        q.to ?? (await views.money.lotToday(parkingLotId, views.context.now())) ?? today(views.context.now());
-      const from = q.from ?? to;
-      // A `from` after today with `to` left out is the one to name.
-      if (to < from && q.to === undefined)
-        throw invalidField("query.from", "must not be after today when to is left out");
-      if (to < from) throw invalidField("query.to", "must not be before from");
-      if (daysBetween(from, to) > MONEY_MAX_DAYS)
-        throw invalidField("query.to", `must be at most ${MONEY_MAX_DAYS} days from from (both included)`);
-      const range = { from, to, maxDays: MONEY_MAX_DAYS };
-      const view = await views.money.lotMoney(parkingLotId, range, minPositionOf(q.minPosition));
-      if (!view) throw lotNotFound(parkingLotId);
-      // Issue 69: the takings as a spreadsheet reads them.
-      if (q.format === "csv" || req.accepts(["application/json", "text/csv"]) === "text/csv") {
-        res.type("text/csv; charset=utf-8").end(moneyCsv(view));
-        return;
-      }
-      res.json(view);
-    },
+function moneyHandler(views: Views): Handlers<"getLotMoney">["getLotMoney"] {
+  return async (req, res) => {
+    const parkingLotId = pathParam(req, "parkingLotId");
+    const q = queryOf(req, LotMoneyQuery);
+    // Today is the lot's local day (a lot not found is answered 404 below, whatever the dates).
+    const to =
+      q.to ?? (await views.money.lotToday(parkingLotId, views.context.now())) ?? today(views.context.now());
+    const from = q.from ?? to;
+    // A `from` after today with `to` left out is the one to name.
+    if (to < from && q.to === undefined)
+      throw invalidField("query.from", "must not be after today when to is left out");
+    if (to < from) throw invalidField("query.to", "must not be before from");
+    if (daysBetween(from, to) > MONEY_MAX_DAYS)
+      throw invalidField("query.to", `must be at most ${MONEY_MAX_DAYS} days from from (both included)`);
+    const range = { from, to, maxDays: MONEY_MAX_DAYS };
+    const view = await views.money.lotMoney(parkingLotId, range, minPositionOf(q.minPosition));
+    if (!view) throw lotNotFound(parkingLotId);
+    // Issue 69: the takings as a spreadsheet reads them.
+    if (q.format === "csv" || req.accepts(["application/json", "text/csv"]) === "text/csv") {
+      res.type("text/csv; charset=utf-8").end(moneyCsv(view));
+      return;
+    }
+    res.json(view);
   };
 }
 
 /** A lot's open gate reviews (issue 49), newest first, a page bounded by `limit`. */
-function gateReviewsHandler(views: Views): Handlers<"listGateReviews"> {
-  return {
-    listGateReviews: async (req, res) => {
-      const parkingLotId = pathParam(req, "parkingLotId");
-      const q = queryOf(req, GateReviewsQuery);
-      const minPosition = minPositionOf(q.minPosition);
-      await views.lots.awaitLot(minPosition);
-      if (!(await views.lots.storedLot(parkingLotId))) throw lotNotFound(parkingLotId);
-      const page = await views.gateReviews.gateReviews(parkingLotId, {
-        limit: limitOf(q.limit),
-        minPosition,
-        ...(q.cursor ? { cursor: q.cursor } : {}),
-      });
-      res.json(page);
-    },
+function gateReviewsHandler(views: Views): Handlers<"listGateReviews">["listGateReviews"] {
+  return async (req, res) => {
+    const parkingLotId = pathParam(req, "parkingLotId");
+    const q = queryOf(req, GateReviewsQuery);
+    const minPosition = minPositionOf(q.minPosition);
+    await views.lots.awaitLot(minPosition);
+    if (!(await views.lots.storedLot(parkingLotId))) throw lotNotFound(parkingLotId);
+    const page = await views.gateReviews.gateReviews(parkingLotId, {
+      limit: limitOf(q.limit),
+      minPosition,
+      ...(q.cursor ? { cursor: q.cursor } : {}),
+    });
+    res.json(page);
   };
 }
