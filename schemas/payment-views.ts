@@ -61,7 +61,7 @@ export const PaymentView = Type.Object(
         {
           additionalProperties: false,
           description:
-            'State `failed`: why, so the customer\'s app can say it ("your card was declined"). Distinct from `failures`, the settlement steps that failed later.',
+            "State `failed`: why, so the customer's app can say it (\"your card was declined\"). Issue 71: also in state `pending` or `action-required`, the customer's last try that was declined: they may try another card on the same intent until the deadline (`holdUntil`, or `actionDeadline`). Distinct from `failures`, the settlement steps that failed later.",
         },
       ),
     ),
