@@ -327,7 +327,8 @@ const decided = (
 /** The settlement of a confirmed payment whose booking ended (a saved card's unheld: off-session); nothing for others. */
 export function decideSettlement(state: PaymentState, ask: SettleAsk, at: string): PaymentDecision {
   if (state.kind !== "open" || !confirmed(state) || state.settled) return accept();
-  const unheld = awaitsHold(state) && unheldSettlementOf(ask, state.saved?.amount ?? 0, at);
+  const owed = state.intentId ? (state.saved?.amount ?? 0) : 0; // issue 71: a card not saved yet owes nothing
+  const unheld = awaitsHold(state) && unheldSettlementOf(ask, owed, at);
   return accept(decided(state, unheld || settlementOf(ask, state.authorized, at), ask.because, at));
 }
 
