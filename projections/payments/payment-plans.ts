@@ -260,8 +260,9 @@ function cardSavedOps(
   methods: Map<string, SavedMethod>,
 ): WriteOp[] {
   const { reservationId, method, customerId } = data;
-  const saved = method ? savedMethodOf(method, customerId ?? ERASED) : methods.get(reservationId);
-  if (!method || !saved) return [holdPlanOp(data, base, saved)];
+  const named = method !== undefined && method !== ERASED; // its customer erased since: none to keep
+  const saved = named ? savedMethodOf(method, customerId ?? ERASED) : methods.get(reservationId);
+  if (!named || !saved) return [holdPlanOp(data, base, saved)];
   methods.set(reservationId, saved);
   const kept: WriteOp = { op: "replace", collection: PAYMENT_METHODS, id: reservationId, document: saved };
   return [kept, holdPlanOp(data, base, saved)];

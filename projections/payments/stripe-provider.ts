@@ -441,8 +441,11 @@ export function stripeProvider(client: Stripe, instance: string): PaymentProvide
     saveCard: saveCardOf(client, instance),
     authorizeOffSession: authorizeOffSessionOf(intents, instance),
     listIntents: listIntentsOf(intents, instance),
+    // Issue 71: a SetupIntent (a card saved, nothing held) is no PaymentIntent: nothing to compare.
     retrieveIntent: (intentId) =>
-      call(async () => providerIntent(await intents.retrieve(intentId), instance)),
+      call(async () =>
+        intentId.startsWith("seti_") ? undefined : providerIntent(await intents.retrieve(intentId), instance),
+      ),
     capture: captureOf(intents),
     // Issue 71: a SetupIntent (`seti_`) recorded as a client-confirmed booking's intent is canceled as such.
     release: (id, key) =>
