@@ -1202,5 +1202,58 @@ describe("payments with Stripe", () => {
     ]);
     await eventually(async () => (await view(lapsed.reservationId)).payment?.state).toBe("failed");
     expect(await statusOf(saved.reservationId)).toBe("RESERVED");
+    // Its SetupIntent is canceled at Stripe too: no one can complete it for a booking that is gone.
+    const setupId = (await dataOf(lotId, lapsed.reservationId, "PaymentActionRequired"))[0]
+      ?.intentId as string;
+    await eventually(async () => (await admin().setupIntents.retrieve(setupId)).status).toBe("canceled");
+  });
+
+  it("a booking 10 days ahead paid with Stripe.js: nothing held, its customer gets a SetupIntent's secret; a declined card is shown and fails nothing; another saves the card (RESERVED, card-saved), held before the stay (issue 71)", async () => {
+    const lotId = await lot("far-ahead-client");
+    const start = now + 10 * 24 * HOUR;
+    const answer = await call<{ reservationId: string; status: string }>(
+      service.url,
+      "POST",
+      `/parking-lots/${lotId}/reservations`,
+      { carNumber: "12가3456", startsAt: iso(start), endsAt: iso(start + HOUR) },
+      await as("CUST-FAR-CC"),
+    );
+    expect(answer.body.status).toBe("PENDING_PAYMENT");
+    const id = answer.body.reservationId;
+    const secret = async (who = "CUST-FAR-CC") =>
+      (
+        await call<{ payment?: { clientSecret?: string } }>(
+          service.url,
+          "GET",
+          `/reservations/${id}`,
+          undefined,
+          await as(who),
+        )
+      ).body.payment?.clientSecret;
+    await eventually(secret).toMatch(/^seti_\w+_secret_/);
+    const clientSecret = (await secret()) as string;
+    expect(await secret("CUST-OTHER")).toBeUndefined();
+    expect((await view(id)).payment?.clientSecret).toBeUndefined();
+    expect(intentsOf(id)).toEqual([]); // no PaymentIntent: nothing held at booking
+    const setupId = clientSecret.split("_secret_")[0] as string;
+    const trySetup = (card: string) =>
+      browser()
+        .setupIntents.confirm(setupId, {
+          payment_method: card,
+          client_secret: clientSecret,
+        } as Stripe.SetupIntentConfirmParams)
+        .catch((error: unknown) => error as Stripe.errors.StripeError);
+    expect(await trySetup("pm_card_chargeDeclined")).toMatchObject({ statusCode: 402 });
+    await eventually(async () => (await view(id)).payment?.failure?.code).toBe("generic_decline");
+    expect(await statusOf(id)).toBe("PENDING_PAYMENT");
+    expect((await view(id)).payment?.state).toBe("pending");
+    const card = String(stripe.createPaymentMethod("pm_card_visa").id);
+    expect(await trySetup(card)).toMatchObject({ status: "succeeded" });
+    await eventually(() => statusOf(id)).toBe("RESERVED");
+    expect((await view(id)).payment).toMatchObject({ state: "card-saved", authorized: 0 });
+    expect((await view(id)).payment?.failure).toBeUndefined();
+    now = start - 24 * HOUR + 60_000;
+    await eventually(async () => (await view(id)).payment?.state).toBe("authorized");
+    expect(intentsOf(id)).toMatchObject([{ offSession: true, authorized: 1000 }]);
   });
 });

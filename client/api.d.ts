@@ -1421,6 +1421,23 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "payment.hold_lapsed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Issue 71: the provider no longer holds the booking's authorization (a card hold lapses seven days after it is made, or it was canceled at the provider: `because` says who found it): the booking keeps its spot, nothing is held (its view reads `lapsed`), and what it owes is charged off-session to the saved card at its end. */
+        post: operations["webhook.payment.hold_lapsed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "payment.refunded": {
         parameters: {
             query?: never;
@@ -2154,7 +2171,7 @@ export interface components {
             /** @description What it is for (yours). */
             description?: string;
             /** @description The event types sent to it. */
-            eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded")[];
+            eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.hold_lapsed" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded")[];
             /**
              * @description Where messages are POSTed: an https URL (http and private addresses only with WEBHOOK_ALLOW_PRIVATE).
              * @example https://example.com/webhooks/parking
@@ -2415,7 +2432,7 @@ export interface components {
                 /** @description The fact in words: who did what, to what, and why. */
                 summary: string;
                 /** @description The event type. */
-                type: "ParkingLotRegistered" | "ParkingReserved" | "ReservationCanceled" | "ReservationCheckedIn" | "ReservationCheckedOut" | "ReservationNoShow" | "ReservationConfirmed" | "ParkingLotClosed" | "ParkingLotClosureBegan" | "ParkingLotCapacityChanged" | "ParkingLotRateChanged" | "ParkingLotCustomerLimitChanged" | "ParkingLotPaymentTermsChanged" | "ParkingLotPlaceChanged" | "ParkingLotCouponRuleChanged" | "DriveUpAdmitted" | "ParkingLotGateConfidenceChanged" | "LotBooksClosed" | "LotPeriodOpened" | "PaymentIntentCreated" | "PaymentIntentReleased" | "PaymentHoldLapsed" | "PaymentAuthorized" | "PaymentCardSaved" | "PaymentActionRequired" | "PaymentFailed" | "PaymentSettlementDecided" | "PaymentCaptured" | "PaymentReleased" | "PaymentRefunded" | "OverstayCharged" | "PaymentStepFailed" | "PaymentCarriedOver" | "CouponIssued" | "CouponEarned" | "CouponRevoked" | "CouponRedeemed" | "CouponReturned" | "CustomerErased" | "LotPeriodViewRecorded" | "GateEventRecorded" | "GateReviewResolved";
+                type: "ParkingLotRegistered" | "ParkingReserved" | "ReservationCanceled" | "ReservationCheckedIn" | "ReservationCheckedOut" | "ReservationNoShow" | "ReservationConfirmed" | "ParkingLotClosed" | "ParkingLotClosureBegan" | "ParkingLotCapacityChanged" | "ParkingLotRateChanged" | "ParkingLotCustomerLimitChanged" | "ParkingLotPaymentTermsChanged" | "ParkingLotPlaceChanged" | "ParkingLotCouponRuleChanged" | "DriveUpAdmitted" | "ParkingLotGateConfidenceChanged" | "LotBooksClosed" | "LotPeriodOpened" | "PaymentIntentCreated" | "PaymentIntentReleased" | "PaymentHoldLapsed" | "PaymentAuthorized" | "PaymentCardSaved" | "PaymentActionRequired" | "PaymentFailed" | "PaymentAttemptFailed" | "PaymentSettlementDecided" | "PaymentCaptured" | "PaymentReleased" | "PaymentRefunded" | "OverstayCharged" | "PaymentStepFailed" | "PaymentCarriedOver" | "CouponIssued" | "CouponEarned" | "CouponRevoked" | "CouponRedeemed" | "CouponReturned" | "CustomerErased" | "LotPeriodViewRecorded" | "GateEventRecorded" | "GateReviewResolved";
             }[];
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: string | null;
@@ -3389,14 +3406,14 @@ export interface components {
                      * @example 5000
                      */
                     captured: number;
-                    /** @description State `pending`, payments on (PAYMENTS=stripe), a booking made without a saved `paymentMethod`: the PaymentIntent's client secret, to confirm the payment with Stripe.js or a mobile SDK (the booking is RESERVED once Stripe reports it authorized). Shown on GET /reservations/{reservationId} to the booking's customer only, once the payments process manager has created the intent, and only while the payment is pending; also in state `action-required` (issue 71), the hold before the stay's client secret, to complete on session. */
+                    /** @description State `pending`, payments on (PAYMENTS=stripe), a booking made without a saved `paymentMethod`: the PaymentIntent's client secret, to confirm the payment with Stripe.js or a mobile SDK (the booking is RESERVED once Stripe reports it authorized). Shown on GET /reservations/{reservationId} to the booking's customer only, once the payments process manager has created the intent, and only while the payment is pending; also in state `action-required` (issue 71), the hold before the stay's client secret, to complete on session; and a booking ending more than seven days ahead gets its SetupIntent's (`seti_…_secret_…`, `confirmCardSetup`): its card is saved, then held before the stay. */
                     clientSecret?: string;
                     /**
                      * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
                      * @example KRW
                      */
                     currency: string;
-                    /** @description State `failed`: why, so the customer's app can say it ("your card was declined"). Distinct from `failures`, the settlement steps that failed later. */
+                    /** @description State `failed`: why, so the customer's app can say it ("your card was declined"). Issue 71: also in state `pending` or `action-required`, the customer's last try that was declined: they may try another card on the same intent until the deadline (`holdUntil`, or `actionDeadline`). Distinct from `failures`, the settlement steps that failed later. */
                     failure?: {
                         /**
                          * Format: date-time
@@ -3666,14 +3683,14 @@ export interface components {
                  * @example 5000
                  */
                 captured: number;
-                /** @description State `pending`, payments on (PAYMENTS=stripe), a booking made without a saved `paymentMethod`: the PaymentIntent's client secret, to confirm the payment with Stripe.js or a mobile SDK (the booking is RESERVED once Stripe reports it authorized). Shown on GET /reservations/{reservationId} to the booking's customer only, once the payments process manager has created the intent, and only while the payment is pending; also in state `action-required` (issue 71), the hold before the stay's client secret, to complete on session. */
+                /** @description State `pending`, payments on (PAYMENTS=stripe), a booking made without a saved `paymentMethod`: the PaymentIntent's client secret, to confirm the payment with Stripe.js or a mobile SDK (the booking is RESERVED once Stripe reports it authorized). Shown on GET /reservations/{reservationId} to the booking's customer only, once the payments process manager has created the intent, and only while the payment is pending; also in state `action-required` (issue 71), the hold before the stay's client secret, to complete on session; and a booking ending more than seven days ahead gets its SetupIntent's (`seti_…_secret_…`, `confirmCardSetup`): its card is saved, then held before the stay. */
                 clientSecret?: string;
                 /**
                  * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
                  * @example KRW
                  */
                 currency: string;
-                /** @description State `failed`: why, so the customer's app can say it ("your card was declined"). Distinct from `failures`, the settlement steps that failed later. */
+                /** @description State `failed`: why, so the customer's app can say it ("your card was declined"). Issue 71: also in state `pending` or `action-required`, the customer's last try that was declined: they may try another card on the same intent until the deadline (`holdUntil`, or `actionDeadline`). Distinct from `failures`, the settlement steps that failed later. */
                 failure?: {
                     /**
                      * Format: date-time
@@ -3962,7 +3979,7 @@ export interface components {
                 attempt: number;
                 error?: string;
                 /** @description A webhook event type. */
-                eventType: "reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded";
+                eventType: "reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.hold_lapsed" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded";
                 latencyMs: number;
                 outcome: "delivered" | "failed";
                 /**
@@ -3996,7 +4013,7 @@ export interface components {
             disabledAt?: string;
             /** @description Why it stopped being sent to. */
             disabledReason?: string;
-            eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded")[];
+            eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.hold_lapsed" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded")[];
             /**
              * @description Webhook endpoint identifier.
              * @example we_5Xq8eYb2kP0Jm3Tn
@@ -4029,7 +4046,7 @@ export interface components {
                 disabledAt?: string;
                 /** @description Why it stopped being sent to. */
                 disabledReason?: string;
-                eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded")[];
+                eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.hold_lapsed" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded")[];
                 /**
                  * @description Webhook endpoint identifier.
                  * @example we_5Xq8eYb2kP0Jm3Tn
@@ -4060,7 +4077,7 @@ export interface components {
             disabledAt?: string;
             /** @description Why it stopped being sent to. */
             disabledReason?: string;
-            eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded")[];
+            eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.hold_lapsed" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded")[];
             /**
              * @description Webhook endpoint identifier.
              * @example we_5Xq8eYb2kP0Jm3Tn
@@ -15503,6 +15520,69 @@ export interface operations {
                     timestamp: string;
                     /** @constant */
                     type: "payment.failed";
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx. Anything else (or no answer in 10 s) is retried; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhook.payment.hold_lapsed": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every retry (deduplicate by it). */
+                "webhook-id": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`: one per secret that signs now (two for 24 h after a rotation). */
+                "webhook-signature": string;
+                /** @description When this attempt was signed, in seconds since the epoch (refuse messages too far from now). */
+                "webhook-timestamp": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Issue 71: the provider no longer holds the booking's authorization (a card hold lapses seven days after it is made, or it was canceled at the provider: `because` says who found it): the booking keeps its spot, nothing is held (its view reads `lapsed`), and what it owes is charged off-session to the saved card at its end. */
+                    data: {
+                        /**
+                         * @description Price in the currency's minor unit (e.g. KRW).
+                         * @example 5000
+                         */
+                        amount: number;
+                        because: "provider" | "reconciliation";
+                        intentId: string;
+                        /**
+                         * Format: date-time
+                         * @description ISO 8601 UTC timestamp.
+                         */
+                        lapsedAt: string;
+                        /**
+                         * @description Parking lot identifier.
+                         * @example 1
+                         */
+                        parkingLotId: string;
+                        /**
+                         * @description Reservation identifier.
+                         * @example 1
+                         * @example CUST1
+                         */
+                        reservationId: string;
+                    };
+                    /**
+                     * Format: date-time
+                     * @description ISO 8601 UTC timestamp.
+                     */
+                    timestamp: string;
+                    /** @constant */
+                    type: "payment.hold_lapsed";
                 };
             };
         };

@@ -241,6 +241,9 @@ export const PaymentMethodId = Type.String({
   examples: ["pm_card_visa"],
 });
 
+/** An object's id at the provider (Stripe's `pi_...`, `seti_...`, `re_...`), kept as the provider gave it. */
+export const IntentId = Type.String({ minLength: 1, maxLength: 255, pattern: "^[A-Za-z0-9_-]+$" });
+
 /** A fee or deposit in the currency's minor unit (0: none). */
 const Fee = (description: string) =>
   Type.Integer({ minimum: 0, maximum: MAX_AMOUNT, description, examples: [5000] });

@@ -122,6 +122,7 @@ describe("the registry of definitions", () => {
       "PaymentCardSaved",
       "PaymentActionRequired",
       "PaymentFailed",
+      "PaymentAttemptFailed",
       "PaymentSettlementDecided",
       "PaymentCaptured",
       "PaymentReleased",

@@ -1,6 +1,15 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { command } from "./command-shape.js";
-import { Amount, Currency, OfferedAmount, ParkingLotId, Reason, ReservationId, Timestamp } from "./common.js";
+import {
+  Amount,
+  Currency,
+  OfferedAmount,
+  ParkingLotId,
+  PaymentMethodId,
+  Reason,
+  ReservationId,
+  Timestamp,
+} from "./common.js";
 import { IntentId, PaymentStep, SettlementId } from "./payment-events.js";
 
 /**
@@ -27,6 +36,8 @@ export const AuthorizePayment = command("AuthorizePayment", {
    * With `authorizeAt`: saving the card (`intentId`, its SetupIntent) waits for the customer until then.
    */
   actionDeadline: Type.Optional(Timestamp),
+  /** Issue 71: the card a SetupIntent saved (its `payment_method`), held and charged off-session later. */
+  paymentMethod: Type.Optional(PaymentMethodId),
 });
 
 /** The payments process manager created the booking's intent (not confirmed yet): PaymentIntentCreated. */
@@ -36,6 +47,8 @@ export const RecordPaymentIntent = command("RecordPaymentIntent", {
   intentId: IntentId,
   amount: Amount,
   currency: Currency,
+  /** Issue 71: `intentId` is a SetupIntent its customer confirms (a far stay): the card saved is held then. */
+  authorizeAt: Type.Optional(Timestamp),
 });
 
 /** An intent no booking counts on was canceled at the provider: PaymentIntentReleased (once per intent). */
@@ -72,6 +85,11 @@ export const FailPayment = command("FailPayment", {
    * lot cancels it though RESERVED (a failure of any other kind cancels only a pending booking).
    */
   holdBeforeStay: Type.Optional(Type.Literal(true)),
+  /**
+   * Issue 71: the customer's own try on an intent they confirm (Stripe.js) was declined: recorded
+   * (PaymentAttemptFailed), nothing canceled; they may try another card until the deadline.
+   */
+  attempt: Type.Optional(Type.Literal(true)),
 });
 
 /** A pending booking's hold ran out (the scheduler, at `holdUntil`): PaymentFailed{expired} and the cancel. */

@@ -3,7 +3,9 @@ import {
   Amount,
   Currency,
   CustomerId,
+  IntentId,
   ParkingLotId,
+  PaymentMethodId,
   PaymentTerms,
   Personal,
   Reason,
@@ -11,6 +13,7 @@ import {
   Timestamp,
 } from "./common.js";
 import { byType, defineEvent } from "./event-definition.js";
+import { PaymentAttemptFailedEvent } from "./payment-attempt-events.js";
 
 /**
  * Payload schemas of the payment facts (issue 38): a booking's authorization or its failure, the
@@ -48,8 +51,7 @@ const RELEASED_BECAUSE: Record<Static<typeof PaymentIntentReleasedData>["because
   reconciliation: "the reconciliation found no booking counting on it",
 };
 
-/** An object's id at the provider (Stripe's `pi_...`, `re_...`), kept as the provider gave it. */
-export const IntentId = Type.String({ minLength: 1, maxLength: 255, pattern: "^[A-Za-z0-9_-]+$" });
+export { IntentId } from "./common.js";
 
 /** The id of a settlement: the event id of the PaymentSettlementDecided a step executes. */
 export const SettlementId = Type.String({ minLength: 1, maxLength: 100, pattern: "^[A-Za-z0-9_.:-]+$" });
@@ -103,7 +105,9 @@ export const PaymentAuthorizedData = Type.Object(
  * https://docs.stripe.com/payments/save-and-reuse), and the booking is RESERVED from `savedAt` on,
  * its payment `card-saved`. `amount` is what is to be held off-session at `authorizeAt`, a stated
  * time before the stay (AUTHORIZE_BEFORE_STAY_HOURS); PaymentAuthorized follows then, or
- * PaymentFailed (the spot released). `customerId` and `booking` as PaymentAuthorized's.
+ * PaymentFailed (the spot released). `customerId` and `booking` as PaymentAuthorized's. `method`:
+ * the card its customer saved with Stripe.js (a booking made without one, `setup_intent.succeeded`),
+ * personal, sealed under the customer's key.
  */
 export const PaymentCardSavedData = Type.Object(
   {
@@ -114,6 +118,7 @@ export const PaymentCardSavedData = Type.Object(
     savedAt: Timestamp,
     customerId: PaymentAuthorizedData.properties.customerId,
     booking: PaymentAuthorizedData.properties.booking,
+    method: Type.Optional(Personal(PaymentMethodId)),
   },
   { ...strict, $id: "PaymentCardSaved" },
 );
@@ -176,6 +181,8 @@ export const PaymentAuthorizedEvent = defineEvent({
  * RESERVED, and the one released if the booking ends unpaid. Since issue 48, `terms`: the lot's
  * terms the booking was made under (its cancel and no-show settle by them), so that the payment's
  * own stream holds them once the lot's state no longer holds the booking; absent in older facts.
+ * Issue 71, `authorizeAt`: a stay beyond a hold's lifetime booked without a saved card: `intentId` is
+ * the SetupIntent its customer confirms with Stripe.js; once saved (PaymentCardSaved) it is held then.
  */
 export const PaymentIntentCreatedData = Type.Object(
   {
@@ -183,6 +190,7 @@ export const PaymentIntentCreatedData = Type.Object(
     amount: Amount,
     currency: Currency,
     terms: Type.Optional(PaymentTerms),
+    authorizeAt: Type.Optional(Timestamp),
     createdAt: Timestamp,
   },
   { ...strict, $id: "PaymentIntentCreated" },
@@ -471,6 +479,7 @@ export const PAYMENT_EVENTS = byType(
   PaymentCardSavedEvent,
   PaymentActionRequiredEvent,
   PaymentFailedEvent,
+  PaymentAttemptFailedEvent,
   PaymentSettlementDecidedEvent,
   PaymentCapturedEvent,
   PaymentReleasedEvent,

@@ -38,7 +38,7 @@ export const PaymentView = Type.Object(
         minLength: 1,
         maxLength: 500,
         description:
-          "State `pending`, payments on (PAYMENTS=stripe), a booking made without a saved `paymentMethod`: the PaymentIntent's client secret, to confirm the payment with Stripe.js or a mobile SDK (the booking is RESERVED once Stripe reports it authorized). Shown on GET /reservations/{reservationId} to the booking's customer only, once the payments process manager has created the intent, and only while the payment is pending; also in state `action-required` (issue 71), the hold before the stay's client secret, to complete on session.",
+          "State `pending`, payments on (PAYMENTS=stripe), a booking made without a saved `paymentMethod`: the PaymentIntent's client secret, to confirm the payment with Stripe.js or a mobile SDK (the booking is RESERVED once Stripe reports it authorized). Shown on GET /reservations/{reservationId} to the booking's customer only, once the payments process manager has created the intent, and only while the payment is pending; also in state `action-required` (issue 71), the hold before the stay's client secret, to complete on session; and a booking ending more than seven days ahead gets its SetupIntent's (`seti_…_secret_…`, `confirmCardSetup`): its card is saved, then held before the stay.",
       }),
     ),
     failure: Type.Optional(
@@ -61,7 +61,7 @@ export const PaymentView = Type.Object(
         {
           additionalProperties: false,
           description:
-            'State `failed`: why, so the customer\'s app can say it ("your card was declined"). Distinct from `failures`, the settlement steps that failed later.',
+            "State `failed`: why, so the customer's app can say it (\"your card was declined\"). Issue 71: also in state `pending` or `action-required`, the customer's last try that was declined: they may try another card on the same intent until the deadline (`holdUntil`, or `actionDeadline`). Distinct from `failures`, the settlement steps that failed later.",
         },
       ),
     ),

@@ -38,6 +38,8 @@ export const HEARD_PAYMENT_FACTS = {
     "The provider authorized the booking's payment (`amount` held on the card): the booking is RESERVED, and `reservation.reserved` follows.",
   PaymentActionRequired:
     "Issue 71: the hold before a far stay asked for the customer (3-D Secure): the customer's app is to bring them back to complete it, with the client secret on GET /reservations/{reservationId}, before `deadline` (the stay's start); `payment.authorized` follows, or else `payment.failed` and `reservation.canceled`.",
+  PaymentHoldLapsed:
+    "Issue 71: the provider no longer holds the booking's authorization (a card hold lapses seven days after it is made, or it was canceled at the provider: `because` says who found it): the booking keeps its spot, nothing is held (its view reads `lapsed`), and what it owes is charged off-session to the saved card at its end.",
   PaymentFailed:
     "The booking's payment failed: declined (`code`, the provider's decline code) or its hold ran out (`reason: expired`); `reservation.canceled` follows.",
   PaymentCaptured:

@@ -1,5 +1,5 @@
 import type { Logger } from "../../platform/logger.js";
-import type { AuthorizePayment } from "../../schemas/commands.js";
+import type { AuthorizePayment, RecordPaymentIntent } from "../../schemas/commands.js";
 import type { PaymentState } from "../../write-side/payment/payment.js";
 import type { AuthorizePlan, HoldPlan, PaymentPlan } from "./payment-plans.js";
 import {
@@ -23,7 +23,7 @@ type Cause = { readonly correlationId: string; readonly causationId: string };
 export interface HoldDeps {
   readonly provider: PaymentProvider;
   readonly send: (
-    command: AuthorizePayment,
+    command: AuthorizePayment | RecordPaymentIntent,
     cause: Cause,
   ) => Promise<{ readonly ok: true } | { readonly ok: false; readonly code: string }>;
   readonly logger: Pick<Logger, "info">;
@@ -60,11 +60,14 @@ const metadataOf = (plan: PaymentPlan): PaymentMetadata => ({
  * hold before the stay). A card that asks for 3-D Secure to be saved waits for its customer
  * (PaymentActionRequired with `authorizeAt`, the booking confirmed, the SetupIntent's client secret
  * kept for them) until 24 h after booking or the hold's time if earlier; the SetupIntent's webhook
- * saves it then (PaymentCardSaved), or its deadline's plan fails it (holdBeforeStay).
+ * saves it then (PaymentCardSaved), or its deadline's plan fails it (holdBeforeStay). Without a
+ * `method` the customer enters their card with Stripe.js: the SetupIntent is recorded as the
+ * booking's intent and its client secret kept, as a PaymentIntent's (the booking waits for it until
+ * its hold ends; `setup_intent.succeeded` saves the card and confirms the booking).
  */
 export async function saveForLater(
   plan: AuthorizePlan,
-  method: string,
+  method: string | undefined,
   customer: string,
   authorizeAt: string,
   deps: HoldDeps,
@@ -72,7 +75,7 @@ export async function saveForLater(
 ): Promise<PlanResult> {
   const lot = { parkingLotId: plan.parkingLotId, reservationId: plan.reservationId };
   const saved = await deps.provider.saveCard({
-    paymentMethod: method,
+    ...(method ? { paymentMethod: method } : {}),
     customer,
     // What its webhook saves, should the customer be asked (setup_intent.succeeded carries no amount).
     metadata: { ...metadataOf(plan), amount: String(plan.amount), currency: plan.currency },
@@ -80,6 +83,16 @@ export async function saveForLater(
   });
   if (!saved.ok) return helpers.failed(saved, plan);
   const { status, clientSecret, setupId: intentId } = saved.value;
+  const { amount, currency } = plan;
+  const cause = { correlationId: plan.correlationId, causationId: plan.eventId };
+  if (!method) {
+    const record = { type: "RecordPaymentIntent", ...lot, intentId, amount, currency, authorizeAt } as const;
+    const recorded = await deps.send({ ...record, now: deps.now() }, cause);
+    // The booking stopped waiting meanwhile: the SetupIntent no one will use is canceled at once.
+    if (!recorded.ok) return helpers.release({ ...lot, intentId }, stepKey(plan.eventId, "void"), cause);
+    if (clientSecret !== undefined) await deps.keepClientSecret(plan, clientSecret);
+    return "done";
+  }
   if (status === "pending" && clientSecret === undefined)
     return helpers.failed(
       { ok: false, kind: "declined", code: "authentication_required", message: "" },
@@ -89,11 +102,10 @@ export async function saveForLater(
   const now = deps.now();
   const dayAfter = new Date(Date.parse(now) + SAVE_ACTION_HOURS * 3_600_000).toISOString();
   const actionDeadline = Date.parse(dayAfter) < Date.parse(authorizeAt) ? dayAfter : authorizeAt;
-  const { amount, currency } = plan;
   const command = { type: "AuthorizePayment", ...lot, intentId, amount, currency, authorizeAt } as const;
   const sent = await deps.send(
     { ...command, ...(status === "pending" ? { actionDeadline } : {}), now },
-    { correlationId: plan.correlationId, causationId: plan.eventId },
+    cause,
   );
   if (!sent.ok) deps.logger.info({ ...lot, code: sent.code }, "the booking did not take its saved card");
   return "done";
@@ -181,9 +193,8 @@ async function deadlinePassed(
     if (failed !== "done") return failed;
     after = await deps.paymentState(plan.parkingLotId, plan.reservationId);
   }
+  // Saving the card never completed (its SetupIntent, nothing held) is canceled at the provider too.
   const { intentId } = payment.action;
-  // Saving the card never completed (its SetupIntent): nothing was held, nothing to release.
-  if (payment.intentId === undefined) return "done";
   if (after.kind !== "open" || after.status !== "failed" || after.releasedIntents.includes(intentId))
     return "done";
   return helpers.release({ ...lot, intentId }, stepKey(plan.eventId, "release"), cause);

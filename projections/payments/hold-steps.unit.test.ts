@@ -293,15 +293,21 @@ describe("a card whose saving itself asks for its customer (3-D Secure on its Se
     expect(h.state()).toMatchObject({ status: "action-required", authorized: 0 });
   });
 
-  it("at that deadline, still waiting: the payment fails (authentication_required) and nothing is released (nothing was held)", async () => {
+  it("at that deadline, still waiting: the payment fails (authentication_required) and the SetupIntent is canceled at the provider (nothing was held)", async () => {
     const h = harness(asksCustomer, []);
     h.at(SAVED_AT);
     await saveForLater(plan, "pm_card_authenticationRequired", "cus_1", AUTHORIZE_AT, h.deps, helpers);
     h.at(DAY_AFTER);
     expect(await runPlan({ ...deadline, nextAttemptAt: DAY_AFTER }, h.deps)).toBe("done");
-    expect(h.calls).toHaveLength(1); // the save, no release
-    expect(h.facts.map((e) => e.type)).toEqual(["PaymentActionRequired", "PaymentFailed"]);
+    // Issue 71: no one can complete it late (a card saved for a booking that is gone).
+    expect(h.calls.slice(1)).toEqual(["release seti_1 parking:a1:release"]);
+    expect(h.facts.map((e) => e.type)).toEqual([
+      "PaymentActionRequired",
+      "PaymentFailed",
+      "PaymentIntentReleased",
+    ]);
     expect(h.facts[1]?.data).toMatchObject({ code: "authentication_required", failedAt: DAY_AFTER });
+    expect(h.facts[2]?.data).toMatchObject({ intentId: "seti_1", amount: 0 });
   });
 
   it("completed (the card saved), then its hold before the stay asks for the customer too: the saving's deadline fails nothing, the hold's decides", async () => {

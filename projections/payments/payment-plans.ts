@@ -167,6 +167,7 @@ export function plansOf(
     if (event.type === "ParkingReserved" && event.data.payment) {
       const { reservationId, parkingLotId, payment } = event.data;
       const saved = payment.method ? savedMethodOf(payment.method, event.data.customerId) : undefined;
+      const customer = customerRefOf(event.data.customerId);
       if (saved) {
         methods.set(reservationId, saved);
         ops.push({ op: "replace", collection: PAYMENT_METHODS, id: reservationId, document: saved });
@@ -180,8 +181,9 @@ export function plansOf(
           currency: payment.currency,
           amount: payment.amount,
           ...saved,
-          // Issue 71: a card saved to a provider customer for a stay beyond a hold's lifetime is held later.
-          ...(saved?.customer ? holdPlanOf(event.data, event.data.reservedAt, leadHours) : {}),
+          // Issue 71: a card saved to a provider customer for a stay beyond a hold's lifetime is held
+          // later (one its customer confirms too: a SetupIntent on their provider customer).
+          ...(customer ? { customer, ...holdPlanOf(event.data, event.data.reservedAt, leadHours) } : {}),
         }),
       );
     } else if (event.type === "ReservationCanceled") {
@@ -193,7 +195,7 @@ export function plansOf(
       const { reservationId, parkingLotId } = event.data;
       ops.push(queuePlanOp({ ...base(stored), kind: "void", reservationId, parkingLotId, currency: "" }));
     } else if (event.type === "PaymentCardSaved") {
-      ops.push(holdPlanOp(event.data, base(stored), methods.get(event.data.reservationId)));
+      ops.push(...cardSavedOps(event.data, base(stored), methods));
     } else if (event.type === "PaymentActionRequired") {
       ops.push(deadlinePlanOp(event.data, base(stored)));
     } else if (event.type === "PaymentSettlementDecided") {
@@ -249,6 +251,21 @@ function holdPlanOp(
   const plan = { ...base, nextAttemptAt: authorizeAt, kind: "hold", reservationId, parkingLotId } as const;
   const startsAt = data.booking?.startsAt;
   return queuePlanOp({ ...plan, currency, amount, ...saved, ...(startsAt ? { startsAt } : {}) });
+}
+
+/** Issue 71: a card saved: its hold planned, with the card its customer saved with Stripe.js (the booking's from now on). */
+function cardSavedOps(
+  data: EventOfType<"PaymentCardSaved">["data"],
+  base: Pick<PlanBase, "_id" | "eventId" | "correlationId" | "attempt">,
+  methods: Map<string, SavedMethod>,
+): WriteOp[] {
+  const { reservationId, method, customerId } = data;
+  const named = method !== undefined && method !== ERASED; // its customer erased since: none to keep
+  const saved = named ? savedMethodOf(method, customerId ?? ERASED) : methods.get(reservationId);
+  if (!named || !saved) return [holdPlanOp(data, base, saved)];
+  methods.set(reservationId, saved);
+  const kept: WriteOp = { op: "replace", collection: PAYMENT_METHODS, id: reservationId, document: saved };
+  return [kept, holdPlanOp(data, base, saved)];
 }
 
 /** Issue 71: a hold waiting for its customer, who may complete it until the stay's start; then it has run out. */

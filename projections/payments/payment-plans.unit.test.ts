@@ -144,6 +144,41 @@ describe("the payment plans a batch queues", () => {
   });
 });
 
+describe("a card its customer saved with Stripe.js (issue 71: PaymentCardSaved naming it)", () => {
+  const saved = (method: string): DomainEvent => ({
+    type: "PaymentCardSaved",
+    data: {
+      reservationId: "r9",
+      parkingLotId: "L1",
+      intentId: "seti_1",
+      amount: 2000,
+      currency: "KRW",
+      authorizeAt: "2026-12-04T00:00:00.000Z",
+      savedAt: "2026-11-25T00:05:00.000Z",
+      customerId: "C1",
+      method,
+    },
+  });
+  const now = "2026-11-25T00:05:00.000Z";
+
+  it("is the booking's saved method from now on (on its customer's provider customer); its hold carries it", () => {
+    const ops = plansOf([stored(saved("pm_entered"), 9)], new Map(), now);
+    const method = { method: "pm_entered", customer: customerRefOf("C1") };
+    expect(ops).toContainEqual({ op: "replace", collection: PAYMENT_METHODS, id: "r9", document: method });
+    expect(ops).toContainEqual(
+      expect.objectContaining({
+        collection: PAYMENT_PLANS,
+        update: { $setOnInsert: expect.objectContaining({ kind: "hold", ...method }) },
+      }),
+    );
+  });
+
+  it("read after its customer's erasure (the method opens as erased): nothing is kept", () => {
+    const ops = plansOf([stored(saved("erased"), 9)], new Map(), now);
+    expect(ops.filter((op) => op.collection === PAYMENT_METHODS)).toEqual([]);
+  });
+});
+
 describe("a customer's erasure", () => {
   it("deletes the saved method and the client secret of each booking it lists, and plans their provider customer's deletion", () => {
     const erased: DomainEvent = {

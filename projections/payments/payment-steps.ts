@@ -201,10 +201,12 @@ async function authorize(plan: AuthorizePlan, deps: StepDeps): Promise<PlanResul
     deps.logger.debug(lot, "the booking no longer waits for its payment: no intent created");
     return "done";
   }
-  // A saved method is saved to the customer's provider customer, for what is charged later (issue 71).
-  const customer = plan.method && plan.customer ? await providerCustomerOf(plan.customer, deps) : undefined;
+  // A saved method is saved to the customer's provider customer, for what is charged later (issue 71);
+  // a far stay's card too, one its customer enters with Stripe.js (no method: a SetupIntent they confirm).
+  const saves = plan.customer && (plan.method || plan.authorizeAt);
+  const customer = saves && plan.customer ? await providerCustomerOf(plan.customer, deps) : undefined;
   if (customer && !customer.ok) return failed(customer, plan, deps);
-  if (customer && plan.method && plan.authorizeAt) {
+  if (customer && plan.authorizeAt) {
     return saveForLater(plan, plan.method, customer.value, plan.authorizeAt, deps, helpersOf(deps));
   }
   const created = await provider.createIntent({

@@ -97,7 +97,8 @@ export interface SavedCard {
 }
 
 export interface SaveCardRequest {
-  readonly paymentMethod: string;
+  /** Absent (issue 71): the customer enters the card with Stripe.js and confirms it (its client secret). */
+  readonly paymentMethod?: string;
   readonly customer: string;
   readonly metadata: PaymentMetadata;
   readonly idempotencyKey: string;
@@ -162,7 +163,8 @@ export interface PaymentProvider {
   ): Promise<ProviderOutcome<{ captured: number }> | AuthorizationLapsed>;
   /**
    * Lets an authorization go without taking anything (or cancels an intent not yet authorized, so
-   * no one can confirm it any more); an intent canceled already answers `released: 0`.
+   * no one can confirm it any more); an intent canceled already answers `released: 0`. Issue 71: a
+   * card's saving (a SetupIntent) not completed is canceled too, holding nothing.
    */
   release(intentId: string, idempotencyKey: string): Promise<ProviderOutcome<{ released: number }>>;
   /** Gives back `amount` (at most what was captured and not yet refunded) of a captured payment. */

@@ -263,6 +263,24 @@ const releaseOf = (intents: Intents) => async (intentId: string, idempotencyKey:
 };
 
 /**
+ * Issue 71: a card's saving no one completed (its booking ended unpaid, or its deadline passed) is
+ * canceled, so no one can confirm it any more (https://docs.stripe.com/api/setup_intents/cancel);
+ * it held nothing. One canceled or succeeded already can no longer be canceled: nothing to do.
+ */
+const cancelSetupOf = (client: Stripe) => (setupId: string, idempotencyKey: string) =>
+  call(async () => {
+    try {
+      await client.setupIntents.cancel(setupId, {}, { idempotencyKey });
+    } catch (error) {
+      const done =
+        error instanceof Stripe.errors.StripeInvalidRequestError &&
+        error.code === "setup_intent_unexpected_state";
+      if (!done) throw error;
+    }
+    return { released: 0 };
+  });
+
+/**
  * Gives back part of a captured intent. Issue 71: a refund Stripe made but answered unclearly is
  * found by its step's key among the intent's refunds (`oncePerStep`).
  */
@@ -300,16 +318,16 @@ const refundOf =
 /**
  * Issue 71: a card saved to the customer's Customer for off-session use, nothing held: a SetupIntent
  * confirmed server-side (https://docs.stripe.com/payments/save-and-reuse); 3-D Secure leaves it
- * `requires_action` for the customer (its client secret).
+ * `requires_action` for the customer (its client secret). Without a method it is not confirmed: the
+ * customer enters their card and confirms it with Stripe.js `confirmCardSetup` (its client secret).
  */
 const saveCardOf = (client: Stripe, instance: string) => (request: SaveCardRequest) =>
   call(async (): Promise<SavedCard> => {
     const setup = await client.setupIntents.create(
       {
         customer: request.customer,
-        payment_method: request.paymentMethod,
+        ...(request.paymentMethod ? { payment_method: request.paymentMethod, confirm: true } : {}),
         usage: "off_session",
-        confirm: true,
         automatic_payment_methods: NO_REDIRECTS,
         metadata: { ...request.metadata, [INSTANCE_KEY]: instance },
       },
@@ -423,10 +441,15 @@ export function stripeProvider(client: Stripe, instance: string): PaymentProvide
     saveCard: saveCardOf(client, instance),
     authorizeOffSession: authorizeOffSessionOf(intents, instance),
     listIntents: listIntentsOf(intents, instance),
+    // Issue 71: a SetupIntent (a card saved, nothing held) is no PaymentIntent: nothing to compare.
     retrieveIntent: (intentId) =>
-      call(async () => providerIntent(await intents.retrieve(intentId), instance)),
+      call(async () =>
+        intentId.startsWith("seti_") ? undefined : providerIntent(await intents.retrieve(intentId), instance),
+      ),
     capture: captureOf(intents),
-    release: releaseOf(intents),
+    // Issue 71: a SetupIntent (`seti_`) recorded as a client-confirmed booking's intent is canceled as such.
+    release: (id, key) =>
+      id.startsWith("seti_") ? cancelSetupOf(client)(id, key) : releaseOf(intents)(id, key),
     refund: refundOf(client),
     chargeOffSession: chargeOffSessionOf(intents, instance),
     createCustomer: (ref, idempotencyKey) =>

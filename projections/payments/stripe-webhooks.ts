@@ -16,25 +16,39 @@ function bookingOf(
 }
 
 /**
- * Issue 71: a card whose saving asked for its customer (3-D Secure on its SetupIntent): saved (the
- * hold before the stay follows), or failed (its booking is canceled, as a hold that fails).
+ * Issue 71: a card whose saving asked for its customer (3-D Secure on its SetupIntent, or a far
+ * booking's card the customer enters with Stripe.js): saved, the hold before the stay follows.
  */
 const SETUP_EVENTS = ["setup_intent.succeeded", "setup_intent.setup_failed"];
 
 /**
+ * Issue 71: a declined try on an intent the customer confirms (`payment_intent.payment_failed`,
+ * `setup_intent.setup_failed`) fails nothing: Stripe.js lets them try another card on the same
+ * intent (https://docs.stripe.com/payments/accept-a-payment: `requires_payment_method` after a
+ * decline) until the booking's deadline, which alone ends it; the booking's view shows the decline.
+ */
+const DECLINES = ["payment_intent.payment_failed", "setup_intent.setup_failed"];
+
+/**
  * The events the service acts on: an authorization held, and (issue 71) an intent canceled at the
  * provider: a hold that lapsed (seven days for a card) or was canceled there is recorded
- * (PaymentHoldLapsed) when it is the one a booking counts on, so its view never reads authorized. A decline (`payment_intent.payment_failed`)
- * fails nothing here (issue 71): a booking the service confirms itself hears its decline in the
- * confirm's answer; one the customer confirms with Stripe.js may try another card until its hold
- * ends (Stripe.js keeps the intent, `requires_payment_method`), then it expires and its intent is
- * canceled.
+ * (PaymentHoldLapsed) when it is the one a booking counts on, so its view never reads authorized. A
+ * decline is the customer's try (DECLINES): recorded, nothing failed; a booking the service confirms
+ * itself hears its decline in the confirm's answer.
  */
 const ACTED_ON = new Set([
   "payment_intent.amount_capturable_updated",
   "payment_intent.canceled",
+  "payment_intent.payment_failed",
   ...SETUP_EVENTS,
 ]);
+
+/** A decline as the lot records it: the provider's decline code (else its error code) and words. */
+function declineOf(error: Stripe.PaymentIntent.LastPaymentError | Stripe.SetupIntent.LastSetupError | null) {
+  const code = (error?.decline_code ?? error?.code ?? "card_declined").toLowerCase();
+  const message = error?.message?.slice(0, 500);
+  return { code: /^[a-z0-9_]{1,100}$/.test(code) ? code : "card_declined", ...(message ? { message } : {}) };
+}
 
 /**
  * Issue 71 (#66): what is wrong with a signed event of a type the service acts on, whose intent is
@@ -62,11 +76,15 @@ function malformed(event: Stripe.Event): string | undefined {
 /** What a Stripe event asks of the lot: authorize the booking, record its hold let go, or nothing. */
 export function webhookCommand(event: Stripe.Event, instance: string): PaymentWebhookCommand | undefined {
   if (!ACTED_ON.has(event.type)) return undefined;
-  if (event.type === "setup_intent.succeeded" || event.type === "setup_intent.setup_failed")
-    return setupCommand(event.type, event.data.object, instance);
-  const intent = event.data.object as Stripe.PaymentIntent;
+  if (event.type === "setup_intent.succeeded") return setupCommand(event.data.object, instance);
+  const intent = event.data.object as Stripe.PaymentIntent | Stripe.SetupIntent;
   const booking = bookingOf(intent, instance);
   if (!booking) return undefined; // not one of this service's intents
+  if (DECLINES.includes(event.type)) {
+    const error = "last_setup_error" in intent ? intent.last_setup_error : intent.last_payment_error;
+    return { type: "FailPayment", ...booking, intentId: intent.id, attempt: true, ...declineOf(error) };
+  }
+  if (!("amount_capturable" in intent)) return undefined;
   if (event.type === "payment_intent.canceled")
     return { type: "RecordHoldLapsed", ...booking, intentId: intent.id, because: "provider" };
   if (intent.amount_capturable <= 0) return undefined;
@@ -81,24 +99,19 @@ export function webhookCommand(event: Stripe.Event, instance: string): PaymentWe
 
 /**
  * Issue 71: a SetupIntent the customer completed saves the card (what is to be held, as its
- * metadata says: the decider checks it against the booking); one that failed fails the booking.
+ * metadata says: the decider checks it against the booking).
  */
-function setupCommand(
-  type: "setup_intent.succeeded" | "setup_intent.setup_failed",
-  setup: Stripe.SetupIntent,
-  instance: string,
-): PaymentWebhookCommand | undefined {
+function setupCommand(setup: Stripe.SetupIntent, instance: string): PaymentWebhookCommand | undefined {
   const booking = bookingOf(setup, instance);
   if (!booking) return undefined;
   const intentId = setup.id;
-  if (type === "setup_intent.setup_failed") {
-    const code = setup.last_setup_error?.code;
-    return { type: "FailPayment", ...booking, intentId, holdBeforeStay: true, ...(code ? { code } : {}) };
-  }
   const amount = Number(setup.metadata?.amount);
   const currency = setup.metadata?.currency ?? "";
   if (!Number.isInteger(amount) || !/^[A-Z]{3}$/.test(currency)) return undefined;
-  return { type: "AuthorizePayment", ...booking, intentId, amount, currency };
+  // The card it saved (one the customer entered with Stripe.js is known only so): held and charged later.
+  const method = typeof setup.payment_method === "string" ? setup.payment_method : setup.payment_method?.id;
+  const paymentMethod = method && /^[A-Za-z0-9_-]{1,255}$/.test(method) ? { paymentMethod: method } : {};
+  return { type: "AuthorizePayment", ...booking, intentId, amount, currency, ...paymentMethod };
 }
 
 /** Stripe's default tolerance for a signature's timestamp (https://docs.stripe.com/webhooks#verify-manually). */

@@ -53,11 +53,23 @@ describe("Stripe's webhooks, read", () => {
     expect(signed(event("payment_intent.canceled", foreign))).toEqual({ ok: true, eventId: "evt_1" });
   });
 
-  it("a decline fails nothing: the customer may try another card until the hold ends (issue 71)", () => {
+  it("a decline is the customer's try, recorded, failing nothing: they may try another card until the hold ends (issue 71)", () => {
     const failed = intent({
-      last_payment_error: { code: "card_declined", decline_code: "insufficient_funds" },
+      last_payment_error: { code: "card_declined", decline_code: "insufficient_funds", message: "No funds." },
     });
-    expect(signed(event("payment_intent.payment_failed", failed))).toEqual({ ok: true, eventId: "evt_1" });
+    expect(signed(event("payment_intent.payment_failed", failed))).toEqual({
+      ok: true,
+      eventId: "evt_1",
+      command: {
+        type: "FailPayment",
+        parkingLotId: "L1",
+        reservationId: "R1",
+        intentId: "pi_123",
+        attempt: true,
+        code: "insufficient_funds",
+        message: "No funds.",
+      },
+    });
   });
 
   it("other types, and intents that are not a booking's, ask nothing", () => {
@@ -143,12 +155,18 @@ describe("a SetupIntent's webhooks (issue 71: saving a card asked for its custom
     });
   });
 
-  it("setup_failed fails the booking confirmed on it; another deployment's asks nothing; an id not a SetupIntent's is refused", () => {
+  it("succeeded names the card it saved (one the customer entered with Stripe.js: held and charged later)", () => {
+    expect(signed(event("setup_intent.succeeded", setup({ payment_method: "pm_123" })))).toMatchObject({
+      command: { type: "AuthorizePayment", ...booking, paymentMethod: "pm_123" },
+    });
+  });
+
+  it("setup_failed is the customer's try, failing nothing (issue 71); another deployment's asks nothing; an id not a SetupIntent's is refused", () => {
     const failed = setup({ status: "requires_payment_method", last_setup_error: { code: "card_declined" } });
     expect(signed(event("setup_intent.setup_failed", failed))).toEqual({
       ok: true,
       eventId: "evt_1",
-      command: { type: "FailPayment", ...booking, holdBeforeStay: true, code: "card_declined" },
+      command: { type: "FailPayment", ...booking, attempt: true, code: "card_declined" },
     });
     const foreign = setup({ metadata: { reservationId: "R1", parkingLotId: "L1" } });
     expect(signed(event("setup_intent.succeeded", foreign))).toEqual({ ok: true, eventId: "evt_1" });

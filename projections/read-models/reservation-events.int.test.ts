@@ -107,6 +107,7 @@ describe("reservation-events projection (spec: events in, documents out)", () =>
       "OverstayCharged",
       "ParkingReserved",
       "PaymentActionRequired",
+      "PaymentAttemptFailed",
       "PaymentAuthorized",
       "PaymentCaptured",
       "PaymentCardSaved",

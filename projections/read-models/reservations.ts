@@ -180,6 +180,7 @@ export const reservationsProjection = defineProjection({
           "payment.intentId": event.data.intentId,
           "payment.authorized": event.data.amount,
         },
+        $unset: { "payment.failure": "" }, // issue 71: a declined try before it
       }),
     // Issue 71: a stay beyond a hold's lifetime: its card saved (the lot then confirms it), nothing held until `authorizeAt`.
     PaymentCardSaved: ({ event }, collection) =>
@@ -188,7 +189,13 @@ export const reservationsProjection = defineProjection({
           "payment.state": "card-saved",
           "payment.authorizeAt": event.data.authorizeAt,
         },
-        $unset: { "payment.actionDeadline": "" }, // saving it had asked for the customer: done
+        // Saving it had asked for the customer (or they tried a card that was declined first): done.
+        $unset: { "payment.actionDeadline": "", "payment.failure": "" },
+      }),
+    // Issue 71: the customer's try was declined: the view shows it while they may try another card.
+    PaymentAttemptFailed: ({ event }, collection) =>
+      updateOne(collection, RESERVATIONS, event.data.reservationId, {
+        $set: { "payment.failure": failedBecause({ ...event.data, reason: "declined" }) },
       }),
     // Issue 71: the hold before the stay waits for its customer (the booking's view shows them its client secret).
     PaymentActionRequired: ({ event }, collection) =>

@@ -44,6 +44,25 @@ describe("payment.action_required", () => {
     expect([...(schema.required ?? [])].sort()).toEqual(Object.keys(data).sort());
   });
 
+  it("a hold that lapsed is told as payment.hold_lapsed, at its lapsedAt (issue 71)", () => {
+    const lapsed = {
+      reservationId: "r1",
+      parkingLotId: "L1",
+      intentId: "pi_1",
+      amount: 5000,
+      because: "provider",
+      lapsedAt: "2026-12-08T10:00:00.000Z",
+    };
+    const fact = { ...stored, event: { type: "PaymentHoldLapsed", data: lapsed } } as StoredDomainEvent;
+    expect(messagesOf(fact)).toEqual([
+      {
+        message: { type: "payment.hold_lapsed", timestamp: lapsed.lapsedAt, data: lapsed },
+        orderKey: "r1",
+        part: 0,
+      },
+    ]);
+  });
+
   it("keeps the one-word facts' names: payment.authorized at authorizedAt", () => {
     expect(WEBHOOK_EVENT_TYPES).toEqual(
       expect.arrayContaining([

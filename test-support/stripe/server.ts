@@ -11,6 +11,7 @@ import { createPaymentMethod } from "./payment-methods.js";
 import { searchIntents } from "./search.js";
 import {
   authenticateSetupIntent,
+  cancelSetupIntent,
   confirmSetupIntent,
   createSetupIntent,
   retrieveSetupIntent,
@@ -397,14 +398,20 @@ export class StripeServer {
 
   /**
    * A secret key may do anything; a publishable key (as Stripe.js or a mobile SDK has) may only
-   * retrieve or confirm a PaymentIntent whose client_secret it gives.
+   * retrieve or confirm a PaymentIntent (issue 71: or a SetupIntent, `confirmCardSetup`) whose
+   * client_secret it gives (https://docs.stripe.com/keys: publishable keys and client secrets).
    */
   private authorized(auth: string, operation: Operation, ids: string[], params: Params): boolean {
     if (/^Bearer sk_(test|live)_\w+/.test(auth)) return true;
     if (!/^Bearer pk_(test|live)_\w+/.test(auth)) return false;
-    const clientSide = ["/v1/payment_intents/{intent}", "/v1/payment_intents/{intent}/confirm"];
-    if (!clientSide.includes(operation.path)) return false;
-    const intent = this.state.intents[ids[0] ?? ""];
+    const [kind, action = ""] = operation.path.split("/{intent}");
+    if (!["", "/confirm"].includes(action)) return false;
+    const intent =
+      kind === "/v1/payment_intents"
+        ? this.state.intents[ids[0] ?? ""]
+        : kind === "/v1/setup_intents"
+          ? this.state.setupIntents?.[ids[0] ?? ""]
+          : undefined;
     return intent !== undefined && params.client_secret === intent.clientSecret;
   }
 
@@ -436,6 +443,7 @@ export class StripeServer {
       "post /v1/setup_intents": () => createSetupIntent(this.setups, params),
       "get /v1/setup_intents/{intent}": () => retrieveSetupIntent(this.setups, id),
       "post /v1/setup_intents/{intent}/confirm": () => confirmSetupIntent(this.setups, id, params),
+      "post /v1/setup_intents/{intent}/cancel": () => cancelSetupIntent(this.setups, id, params),
       "get /v1/events/{id}": () => {
         const event = this.events.get(id);
         if (!event)

@@ -10,7 +10,9 @@ import { type PaymentMethods, paymentMethodObjectOf, refusalOf, tokenOf } from "
  * (at creation with `confirm`, or later); a card that goes through is attached to the Customer
  * (reusable off-session, payment-methods.ts), one that asks for 3-D Secure waits `requires_action`
  * for the customer, a declined one answers 402 `card_error` with `setup_intent` and waits for
- * another method. Only what the service uses: create, retrieve, confirm.
+ * another method (Stripe.js lets its customer try another card on it: confirmed again with the
+ * client secret and a publishable key, server.ts). Only what the service uses: create, retrieve,
+ * confirm, cancel.
  */
 export interface SetupIntent {
   readonly id: string;
@@ -23,6 +25,8 @@ export interface SetupIntent {
   status: "requires_payment_method" | "requires_confirmation" | "requires_action" | "succeeded" | "canceled";
   lastError: JsonObject | null;
   nextAction: JsonObject | null;
+  /** Issue 71: why it was canceled (absent in a state file older than cancels). */
+  cancellationReason?: string | null;
 }
 
 export type SetupIntents = Record<string, SetupIntent>;
@@ -40,7 +44,7 @@ export function setupIntentObject(intent: SetupIntent): JsonObject {
     object: "setup_intent",
     application: null,
     automatic_payment_methods: null,
-    cancellation_reason: null,
+    cancellation_reason: intent.cancellationReason ?? null,
     client_secret: intent.clientSecret,
     created: intent.created,
     customer: intent.customer,
@@ -123,6 +127,32 @@ export function confirmSetupIntent(
     intent.paymentMethod = params.payment_method;
   }
   return attempt(bank, intent);
+}
+
+/**
+ * Issue 71: a SetupIntent can be canceled while it waits for a method, a confirmation or an action;
+ * then it is `canceled` and every later operation on it fails (confirm: `setup_intent_unexpected_state`).
+ * https://docs.stripe.com/api/setup_intents/cancel
+ */
+export function cancelSetupIntent(
+  bank: SetupIntentBank,
+  id: string,
+  params: Record<string, unknown>,
+): JsonObject {
+  const intent = found(bank, id);
+  if (!["requires_payment_method", "requires_confirmation", "requires_action"].includes(intent.status))
+    throw invalid(
+      `You cannot cancel this SetupIntent because it has a status of ${intent.status}.`,
+      undefined,
+      "setup_intent_unexpected_state",
+      { setup_intent: setupIntentObject(intent) },
+    );
+  intent.status = "canceled";
+  intent.nextAction = null;
+  intent.cancellationReason =
+    typeof params.cancellation_reason === "string" ? params.cancellation_reason : null;
+  bank.emit("setup_intent.canceled", setupIntentObject(intent));
+  return setupIntentObject(intent);
 }
 
 /** The customer completes the SetupIntent's 3-D Secure (a test control, as for PaymentIntents). */

@@ -187,6 +187,51 @@ describe("the Stripe-contract server with the official SDK", () => {
     expect(newViolations()).toEqual([]);
   });
 
+  it("a SetupIntent for a Customer, confirmed by Stripe.js with its client_secret only, retried after a decline, canceled (then final) (issue 71)", async () => {
+    const customer = await stripe.customers.create({});
+    const setup = await stripe.setupIntents.create({ customer: customer.id, usage: "off_session" });
+    expect(setup.status).toBe("requires_payment_method");
+    const browser = new Stripe("pk_test_browser", {
+      host: "127.0.0.1",
+      port: stripeServer.port,
+      protocol: "http",
+    });
+    const confirm = (id: string, card: string, secret?: string) =>
+      browser.setupIntents
+        .confirm(id, {
+          payment_method: card,
+          ...(secret ? { client_secret: secret } : {}),
+        } as Stripe.SetupIntentConfirmParams)
+        .catch((error: Stripe.errors.StripeError) => error);
+    expect(await confirm(setup.id, "pm_card_visa")).toMatchObject({ statusCode: 401 });
+    expect(newViolations()).toMatchObject([{ kind: "auth" }]);
+    mark += 1;
+    expect(await confirm(setup.id, "pm_card_chargeDeclined", setup.client_secret ?? "")).toMatchObject({
+      statusCode: 402,
+    });
+    expect(await confirm(setup.id, "pm_card_visa", setup.client_secret ?? "")).toMatchObject({
+      status: "succeeded",
+    });
+    // Succeeded: no longer cancelable. Another, canceled while it waits, can no longer be confirmed.
+    await expect(stripe.setupIntents.cancel(setup.id)).rejects.toMatchObject({
+      code: "setup_intent_unexpected_state",
+    });
+    const other = await stripe.setupIntents.create({ customer: customer.id });
+    expect(await stripe.setupIntents.cancel(other.id, { cancellation_reason: "abandoned" })).toMatchObject({
+      status: "canceled",
+      cancellation_reason: "abandoned",
+    });
+    expect(await confirm(other.id, "pm_card_visa", other.client_secret ?? "")).toMatchObject({
+      statusCode: 400,
+    });
+    await stripeServer.webhooks.idle();
+    const types = received
+      .filter((r) => (r.event.data.object as { id?: string }).id === setup.id)
+      .map((r) => r.event.type);
+    expect(types).toEqual(["setup_intent.created", "setup_intent.setup_failed", "setup_intent.succeeded"]);
+    expect(newViolations()).toEqual([]);
+  });
+
   it("honours Idempotency-Key: the same request answers the same, other params are an idempotency_error", async () => {
     const first = await authorize(4_000, "pm_card_visa", "booking-1:authorize");
     const again = await authorize(4_000, "pm_card_visa", "booking-1:authorize");

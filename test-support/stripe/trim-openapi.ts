@@ -31,6 +31,8 @@ const OPERATIONS: Record<string, readonly ("get" | "post" | "delete")[]> = {
   "/v1/setup_intents": ["post"],
   "/v1/setup_intents/{intent}": ["get"],
   "/v1/setup_intents/{intent}/confirm": ["post"],
+  // Issue 71: a card's saving no one completed is canceled (https://docs.stripe.com/api/setup_intents/cancel).
+  "/v1/setup_intents/{intent}/cancel": ["post"],
 };
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

@@ -17,6 +17,7 @@ import {
   type StateSource,
 } from "../decider-runner.js";
 import type { StateAtRevision } from "../state-cache.js";
+import { decideAttempt } from "./client-confirmed.js";
 import {
   type BookingAsk,
   decideAuthorization,
@@ -60,6 +61,8 @@ export type PaymentCommand = {
       readonly type: "FailPayment";
       readonly failure: Omit<EventOfType<"PaymentFailed">["data"], "failedAt">;
       readonly now: string;
+      /** Issue 71: the customer's own try, declined: recorded, nothing failed (PaymentAttemptFailed). */
+      readonly attempt?: true;
     }
   | { readonly type: "DecideSettlement"; readonly ask: SettleAsk; readonly now: string }
   | { readonly type: "RefundPayment"; readonly command: RefundPayment }
@@ -108,7 +111,9 @@ export function decidePayment(command: PaymentCommand, stream: PaymentStream): P
     case "AuthorizePayment":
       return decideAuthorization(state, command.command, command.ask, command.booking);
     case "FailPayment":
-      return decideFailure(state, command.failure, command.now);
+      return command.attempt
+        ? decideAttempt(state, command.failure, command.now)
+        : decideFailure(state, command.failure, command.now);
     case "DecideSettlement":
       return decideSettlement(state, command.ask, command.now);
     case "RefundPayment":

@@ -172,6 +172,7 @@ export function afterPayment(
       : DONE;
   if (paid.type !== "FailPayment" || (command.type !== "FailPayment" && command.type !== "ExpirePaymentHold"))
     return DONE;
+  if (paid.attempt) return DONE; // issue 71: a declined try of the customer's ends nothing
   if (payment.status === "failed") return { kind: "lot", command };
   const { intentId = "", authorized, currency = "" } = payment;
   return {
@@ -237,8 +238,6 @@ function failStep(command: FailPayment, lot: RegisteredLot, payment: PaymentStat
   // Issue 71: a saved card's hold before the stay failed (declined, or its customer never came:
   // action-required at its deadline): the confirmed booking goes too (lot.ts).
   const saved = payment.kind === "open" && awaitsHold(payment) && !payment.settled;
-  if (!saved && !awaitingPayment(lot, reservationId)) return DONE; // authorized, failed or canceled already
-  if (!saved && endedByClock(lot, reservationId, command.now)) return DONE;
   const failure = {
     reservationId,
     parkingLotId,
@@ -247,6 +246,11 @@ function failStep(command: FailPayment, lot: RegisteredLot, payment: PaymentStat
     ...(command.code !== undefined ? { code: command.code } : {}),
     ...(command.message !== undefined ? { message: command.message } : {}),
   };
+  // Issue 71: the customer's own try, declined: the payment's stream records it, the booking waits on.
+  if (command.attempt)
+    return pay({ ...base(command), type: "FailPayment", failure, attempt: true, now: command.now });
+  if (!saved && !awaitingPayment(lot, reservationId)) return DONE; // authorized, failed or canceled already
+  if (!saved && endedByClock(lot, reservationId, command.now)) return DONE;
   return pay({ ...base(command), type: "FailPayment", failure, now: command.now });
 }
 

@@ -31,6 +31,7 @@ import {
 
 export type { SettleAsk } from "./payment-policy.js";
 
+import { attemptKey, intentRecorded } from "./client-confirmed.js";
 import { carriedOver } from "./payment-carried.js";
 import type { CommandRejection as Rejection } from "./payment-rejections.js";
 import { authorizeSaved, awaitedHold, awaitsHold, confirmed, savedCardFact, saving } from "./saved-card.js";
@@ -94,6 +95,7 @@ export interface OpenPayment {
   /** Issue 71: a saved card's: what is to be held off-session, and when (PaymentCardSaved). */
   readonly saved?: { readonly amount: number; readonly authorizeAt: string };
   readonly action?: { readonly intentId: string; readonly deadline: string }; // PaymentActionRequired
+  readonly lastAttempt?: string; // issue 71: the customer's last declined try (client-confirmed.ts)
 }
 
 export type PaymentState = { readonly kind: "none" } | OpenPayment;
@@ -149,14 +151,7 @@ export function evolvePaymentAggregate(state: PaymentState, event: PaymentStream
   const open = opened(state, event.data);
   switch (event.type) {
     case "PaymentIntentCreated":
-      return open.intentId === undefined
-        ? {
-            ...open,
-            intentId: event.data.intentId,
-            currency: event.data.currency,
-            ...(event.data.terms !== undefined ? { terms: event.data.terms } : {}),
-          }
-        : open;
+      return open.intentId === undefined ? intentRecorded(open, event.data) : open;
     case "PaymentIntentReleased":
       return { ...open, releasedIntents: [...open.releasedIntents, event.data.intentId] };
     case "PaymentHoldLapsed":
@@ -170,6 +165,8 @@ export function evolvePaymentAggregate(state: PaymentState, event: PaymentStream
       const fact: PaymentFact = { kind: "authorized", intentId, amount };
       return { ...open, status: "authorized", intentId, currency, authorized: amount, facts: [fact] };
     }
+    case "PaymentAttemptFailed":
+      return { ...open, lastAttempt: attemptKey(event.data) };
     case "PaymentFailed":
       return open.status === "pending" || awaitsHold(open)
         ? { ...open, status: "failed", endedAt: event.data.failedAt }
@@ -269,6 +266,7 @@ export function decideIntent(
       amount,
       currency,
       ...(ask.terms !== undefined ? { terms: ask.terms } : {}),
+      ...(command.authorizeAt !== undefined ? { authorizeAt: command.authorizeAt } : {}),
       createdAt: command.now,
     },
   });
@@ -294,7 +292,9 @@ export function decideAuthorization(
   const reason = mismatchOf(state, ask, word);
   if (reason) return reject({ code: "PaymentMismatch", parkingLotId, reservationId, reason });
   const data = { reservationId, parkingLotId, intentId, amount, currency, ...booking };
-  if (authorizeAt !== undefined) return accept(saving(command, data, authorizeAt));
+  // Issue 71: a card saved server-side (`authorizeAt`), or with the SetupIntent the booking recorded.
+  const holdAt = authorizeAt ?? (state.kind === "open" ? state.saved?.authorizeAt : undefined);
+  if (holdAt !== undefined) return accept(saving(command, data, holdAt));
   return accept({ type: "PaymentAuthorized", data: { ...data, authorizedAt: command.now } });
 }
 
@@ -327,7 +327,8 @@ const decided = (
 /** The settlement of a confirmed payment whose booking ended (a saved card's unheld: off-session); nothing for others. */
 export function decideSettlement(state: PaymentState, ask: SettleAsk, at: string): PaymentDecision {
   if (state.kind !== "open" || !confirmed(state) || state.settled) return accept();
-  const unheld = awaitsHold(state) && unheldSettlementOf(ask, state.saved?.amount ?? 0, at);
+  const owed = state.intentId ? (state.saved?.amount ?? 0) : 0; // issue 71: a card not saved yet owes nothing
+  const unheld = awaitsHold(state) && unheldSettlementOf(ask, owed, at);
   return accept(decided(state, unheld || settlementOf(ask, state.authorized, at), ask.because, at));
 }
 

@@ -86,11 +86,15 @@ export function saving(
 ): PaymentEvent {
   const { now, actionDeadline } = command;
   if (actionDeadline === undefined)
-    return { type: "PaymentCardSaved", data: { ...data, authorizeAt, savedAt: now } };
+    return { type: "PaymentCardSaved", data: { ...data, ...methodOf(command), authorizeAt, savedAt: now } };
   const { customerId: _c, booking: _b, ...ids } = data;
   const fact = { ...ids, deadline: actionDeadline, actionRequiredAt: now, authorizeAt };
   return { type: "PaymentActionRequired", data: fact };
 }
+
+/** The card a SetupIntent saved, as its webhook names it (issue 71: one its customer entered with Stripe.js). */
+const methodOf = (command: AuthorizePayment) =>
+  command.paymentMethod !== undefined ? { method: command.paymentMethod } : {};
 
 /** The saved card's facts folded: its card saved, or its hold waiting for its customer. */
 export const savedCardFact = <P extends Payment>(
@@ -131,11 +135,10 @@ export function authorizeSaved(
     return { ok: false, rejection: { code: "PaymentMismatch", parkingLotId, reservationId, reason } };
   const ids = { reservationId, parkingLotId, intentId, amount, currency };
   const holdAt = state.saved?.authorizeAt ?? now;
-  if (setup)
-    return {
-      ok: true,
-      events: [{ type: "PaymentCardSaved", data: { ...ids, ...booking, authorizeAt: holdAt, savedAt: now } }],
-    };
+  if (setup) {
+    const data = { ...ids, ...booking, ...methodOf(command), authorizeAt: holdAt, savedAt: now };
+    return { ok: true, events: [{ type: "PaymentCardSaved", data }] };
+  }
   if (actionDeadline !== undefined)
     return {
       ok: true,

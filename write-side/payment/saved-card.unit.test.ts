@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { LOT, lotRegistered, NOW, parkingReserved } from "../../test-support/given-when-then.js";
 import { fold } from "../../test-support/lot-state.js";
 import { decide, type ParkingLotEvent } from "../parking-lot/decider.js";
+import { decideAttempt } from "./client-confirmed.js";
 import {
   decideAuthorization,
   decideFailure,
@@ -361,6 +362,55 @@ describe("a saved card's settlement moves what the cancel's answer stated (issue
   });
 });
 
+describe("a far booking its customer confirms with Stripe.js (a SetupIntent recorded as its intent, issue 71)", () => {
+  const recorded: PaymentEvent = { ...created, data: { ...created.data, authorizeAt: AUTHORIZE_AT } };
+  const succeeded = { ...saveCard, authorizeAt: undefined, paymentMethod: "pm_1", now: iso(HOUR) };
+  const declined = { ...ids, reason: "declined" as const, intentId: "seti_1", code: "card_declined" };
+
+  it("when the SetupIntent succeeds, then PaymentCardSaved naming the card, to hold at authorizeAt; another intent is refused", () => {
+    const state = given([recorded]);
+    expect(state).toMatchObject({ status: "pending", saved: { authorizeAt: AUTHORIZE_AT } });
+    expect(decideAuthorization(state, succeeded, ask)).toEqual({
+      ok: true,
+      events: [
+        {
+          ...cardSaved,
+          data: { ...cardSaved.data, method: "pm_1", savedAt: iso(HOUR) },
+        },
+      ],
+    });
+    expect(decideAuthorization(state, { ...succeeded, intentId: "seti_9" }, ask)).toMatchObject({
+      ok: false,
+      rejection: { reason: "intent" },
+    });
+  });
+
+  it("when the customer's card is declined, then PaymentAttemptFailed (once per decline), nothing failed; another intent's decline records nothing", () => {
+    const state = given([recorded]);
+    const tried = decideAttempt(state, declined, iso(HOUR));
+    expect(tried).toEqual({
+      ok: true,
+      events: [
+        {
+          type: "PaymentAttemptFailed",
+          data: { ...ids, intentId: "seti_1", code: "card_declined", failedAt: iso(HOUR) },
+        },
+      ],
+    });
+    const after = given([recorded, ...tried.events]);
+    expect(after).toMatchObject({ status: "pending" });
+    expect(decideAttempt(after, declined, iso(2 * HOUR)).events).toEqual([]); // the webhook again
+    expect(
+      decideAttempt(after, { ...declined, code: "insufficient_funds" }, iso(2 * HOUR)).events,
+    ).toHaveLength(1);
+    expect(decideAttempt(state, { ...declined, intentId: "pi_9" }, iso(HOUR)).events).toEqual([]);
+    // The customer may still save a card on it.
+    expect(decideAuthorization(after, succeeded, ask)).toMatchObject({
+      events: [{ type: "PaymentCardSaved" }],
+    });
+  });
+});
+
 describe("a card whose saving itself asks for its customer (3-D Secure on its SetupIntent, issue 71)", () => {
   const DEADLINE = iso(DAY); // 24 h after booking, before the hold's time
   const askSaving = { ...saveCard, actionDeadline: DEADLINE };
@@ -415,6 +465,28 @@ describe("a card whose saving itself asks for its customer (3-D Secure on its Se
         ok: false,
         rejection: { code: "PaymentMismatch" },
       });
+  });
+
+  it("when its customer cancels before the card is saved, even inside the fee window, then nothing is charged: no card, no fee (issue 71 item 4)", () => {
+    const terms = {
+      currency: "KRW",
+      deposit: 0,
+      noShowFee: 0,
+      cancellation: { freeUntilMinutesBefore: 30 * 24 * 60, feePercent: 50 },
+    };
+    const late = { because: "customer-cancel" as const, terms, startsAt: STARTS };
+    const decision = decideSettlement(given([savingAsked]), late, iso(HOUR));
+    expect(decision).toMatchObject({
+      ok: true,
+      events: [{ type: "PaymentSettlementDecided", data: { capture: 0, release: 0, offSession: 0 } }],
+    });
+    // Settled: the customer completing the saving afterwards is refused (the card is not kept for it).
+    const settled = given([savingAsked, ...(decision.ok ? decision.events : [])]);
+    expect(decideAuthorization(settled, completed, off)).toMatchObject({ ok: false });
+    // Once saved, the same cancel is charged its fee off-session.
+    expect(decideSettlement(given([savingAsked, cardSaved]), late, iso(HOUR))).toMatchObject({
+      events: [{ data: { offSession: 2500 } }],
+    });
   });
 
   it("when it fails or its deadline passes first, then the payment fails, and a late completion is refused", () => {

@@ -1,7 +1,5 @@
-/**
- * The page's English messages (ICU MessageFormat, issue 69), every word the control center shows; ko.ts
- * has the same keys (its type and web/messages.unit.test.ts check). API codes (statuses, types) are keys.
- */
+/** The page's English messages (ICU MessageFormat, issue 69), every word the control center shows; ko.ts
+ * has the same keys (its type and web/messages.unit.test.ts check). API codes (statuses, types) are keys. */
 export const en = {
   "language.label": "Language",
   "top.title": "Control center",
@@ -366,6 +364,7 @@ export const en = {
   "history.PaymentHoldLapsed": "found a payment hold lapsed",
   "history.PaymentCardSaved": "saved the card, to hold before the stay",
   "history.PaymentActionRequired": "the hold before the stay asked the customer to authenticate",
+  "history.PaymentAttemptFailed": "the customer's card was declined; they may try another",
   "history.PaymentAuthorized": "a payment was authorized",
   "history.PaymentFailed": "a payment failed",
   "history.PaymentSettlementDecided": "decided a settlement",

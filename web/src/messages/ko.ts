@@ -355,6 +355,7 @@ export const ko: Record<MessageId, string> = {
   "history.PaymentHoldLapsed": "결제 보류 만료 확인",
   "history.PaymentCardSaved": "카드 저장, 이용 전 보류 예정",
   "history.PaymentActionRequired": "이용 전 보류에 고객 인증 필요",
+  "history.PaymentAttemptFailed": "고객 카드 거절, 다른 카드로 재시도 가능",
   "history.PaymentAuthorized": "결제 승인",
   "history.PaymentFailed": "결제 실패",
   "history.PaymentSettlementDecided": "정산 결정",

@@ -1,0 +1,239 @@
+import { join } from "node:path";
+import type Stripe from "stripe";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
+import { decodeEvent } from "../../schemas/event-codec.js";
+import { commandContext, paidLotHandler, runAccepted } from "../../test-support/paid-lot.js";
+import { tempDataDir } from "../../test-support/service.js";
+import { type StripeServer, startStripeServer } from "../../test-support/stripe/server.js";
+import type { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
+import { PAYMENT_PLANS, type PaymentPlan, plansOf } from "./payment-plans.js";
+import { runPlan, type StepDeps } from "./payment-steps.js";
+import { stripeClient, stripeProvider } from "./stripe-provider.js";
+import { webhookCommand } from "./stripe-webhooks.js";
+
+/**
+ * Issue 71: a booking whose stay ends beyond a card hold's lifetime, made without a saved card (the
+ * customer pays with Stripe.js), through the Stripe stand-in: nothing is held at booking; a SetupIntent
+ * on the customer's Customer (usage off_session) is recorded as its intent and its client secret kept
+ * for them; a declined card fails nothing (they try another on the same SetupIntent); the card saved
+ * (`setup_intent.succeeded`) confirms the booking and is held off-session before the stay. Not
+ * completed by the booking's hold, the SetupIntent is canceled at Stripe too.
+ */
+
+const LOT = "far-lot";
+const INSTANCE = "far";
+const AT = Date.parse("2026-11-27T01:00:00.000Z");
+const at = (minutes: number) => new Date(AT + minutes * 60_000).toISOString();
+const DAY = 24 * 60;
+const TERMS = {
+  currency: "KRW",
+  deposit: 10_000,
+  cancellation: { freeUntilMinutesBefore: 60, feePercent: 50 },
+  noShowFee: 3000,
+};
+
+let store: SqliteEventStore;
+let handler: ParkingLotCommandHandler;
+let stripe: StripeServer;
+let remove: () => void;
+const provider = () =>
+  stripeProvider(stripeClient({ secretKey: "sk_test_far", apiBase: stripe.url }), INSTANCE);
+/** Stripe.js in the customer's browser: a publishable key and the client secret. */
+const browser = () => stripeClient({ secretKey: "pk_test_far", apiBase: stripe.url });
+/** What Stripe.js's confirmCardSetup sends (the SDK's types leave the client secret out). */
+const tryCard = (setupId: string, secret: string | undefined, card: string) =>
+  browser().setupIntents.confirm(setupId, {
+    client_secret: secret ?? "",
+    payment_method: card,
+  } as Stripe.SetupIntentConfirmParams);
+const silent = { debug() {}, info() {}, warn() {}, error() {} } as never;
+const customers = new Map<string, string>();
+const secrets = new Map<string, string>();
+
+beforeAll(async () => {
+  const data = tempDataDir("client-setup-");
+  remove = data.remove;
+  store = SqliteEventStore.open({ file: join(data.dir, "events.sqlite"), pollIntervalMs: 20 });
+  handler = paidLotHandler(store);
+  stripe = await startStripeServer();
+  await runAccepted(handler, {
+    type: "RegisterParkingLot",
+    parkingLotId: LOT,
+    name: "Far",
+    capacity: 10,
+    hourlyRate: 6000,
+    now: at(0),
+  });
+  await runAccepted(handler, { type: "ChangePaymentTerms", parkingLotId: LOT, terms: TERMS, now: at(0) });
+});
+afterAll(async () => {
+  await stripe.close();
+  await store.close();
+  remove();
+});
+
+const deps = (now: string): StepDeps => ({
+  provider: provider(),
+  send: async (command, cause) => {
+    const outcome = await handler.handle(command, { ...commandContext(), ...cause });
+    return outcome.ok
+      ? { ok: true, recorded: outcome.events.length > 0 }
+      : { ok: false, code: outcome.rejection.code };
+  },
+  logger: silent,
+  now: () => now,
+  keepClientSecret: async (plan, secret) => {
+    secrets.set(plan.reservationId, secret);
+  },
+  lotState: (id) => handler.stateOf(id),
+  paymentState: (id, reservationId) => handler.paymentStateOf(id, reservationId),
+  customers: {
+    get: async (ref) => customers.get(ref),
+    keep: async (ref, id) => {
+      customers.set(ref, id);
+    },
+    drop: async (ref) => {
+      customers.delete(ref);
+    },
+  },
+});
+
+/** The plans the payments process manager queues for a reservation's facts. */
+async function plansFor(reservationId: string, now: string): Promise<PaymentPlan[]> {
+  const events = [];
+  for await (const recorded of store.readAll()) {
+    const stored = decodeEvent(recorded);
+    if ((stored.event.data as { reservationId?: string }).reservationId === reservationId)
+      events.push(stored);
+  }
+  return plansOf(events, new Map(), now).flatMap((op) =>
+    op.op === "update" && op.collection === PAYMENT_PLANS
+      ? [{ _id: op.id, ...(op.update as { $setOnInsert: object }).$setOnInsert } as PaymentPlan]
+      : [],
+  );
+}
+
+/** What Stripe told the webhook of this SetupIntent since `seen` events, as the service reads it: each to the lot. */
+async function webhooks(setupId: string, seen: number, now: string): Promise<string[]> {
+  const types: string[] = [];
+  for (const event of stripe.sentEvents().slice(seen)) {
+    const object = (event.data as { object: { id: string } }).object;
+    if (object.id !== setupId) continue;
+    types.push(String(event.type));
+    const command = webhookCommand(event as unknown as Stripe.Event, INSTANCE);
+    if (command) await handler.handle({ ...command, now }, commandContext());
+  }
+  return types;
+}
+
+/** A booking ten days on, without a saved card; its authorize plan carried out. */
+async function bookedFarAhead(reservationId: string) {
+  await runAccepted(handler, {
+    type: "ReserveParking",
+    parkingLotId: LOT,
+    reservationId,
+    customerId: `customer-${reservationId}`,
+    carNumber: "12가3456",
+    startsAt: at(10 * DAY),
+    endsAt: at(10 * DAY + 60),
+    now: at(0),
+  });
+  const [authorize] = await plansFor(reservationId, at(0));
+  expect(authorize).toMatchObject({ kind: "authorize", authorizeAt: at(9 * DAY) });
+  expect(authorize).not.toHaveProperty("method");
+  expect(await runPlan(authorize as PaymentPlan, deps(at(0)))).toBe("done");
+  const payment = await handler.paymentStateOf(LOT, reservationId);
+  const setupId = payment.kind === "open" ? (payment.intentId ?? "") : "";
+  return { setupId, about: { parkingLotId: LOT, reservationId } };
+}
+
+/** The facts of the reservation's payment stream, by type. */
+async function factsOf(reservationId: string): Promise<string[]> {
+  const types: string[] = [];
+  for await (const recorded of store.readStream(`payment-${reservationId}`)) types.push(recorded.type);
+  return types;
+}
+
+const bookingStatus = async (reservationId: string) => {
+  const lot = await handler.stateOf(LOT);
+  return lot.kind === "registered" ? lot.reservations.get(reservationId)?.status : undefined;
+};
+
+describe("a far booking its customer pays with Stripe.js (issue 71)", () => {
+  it("gets a SetupIntent, not a hold; a declined card fails nothing; the card saved confirms it and is held before the stay", async () => {
+    const id = "far-1";
+    const { setupId } = await bookedFarAhead(id);
+    expect(setupId).toMatch(/^seti_/);
+    // Nothing held at booking: no PaymentIntent at Stripe; the SetupIntent on the customer's Customer.
+    expect(stripe.ledger().intents).toEqual([]);
+    const setup = await browser().setupIntents.retrieve(setupId, { client_secret: secrets.get(id) ?? "" });
+    expect(setup).toMatchObject({ status: "requires_payment_method", usage: "off_session" });
+    expect(setup.customer).toBe([...customers.values()][0]);
+    expect(setup.metadata).toMatchObject({
+      reservationId: id,
+      parkingLotId: LOT,
+      parking_instance: INSTANCE,
+    });
+    expect(await handler.paymentStateOf(LOT, id)).toMatchObject({ status: "pending", authorized: 0 });
+    expect(await bookingStatus(id)).toBe("PENDING_PAYMENT");
+    // The reconciliation compares PaymentIntents: a SetupIntent is nothing to compare, never an error.
+    expect(await provider().retrieveIntent?.(setupId)).toEqual({ ok: true, value: undefined });
+
+    // The customer's first card is declined: Stripe.js keeps the SetupIntent for another.
+    let seen = stripe.sentEvents().length;
+    const declined = await tryCard(setupId, secrets.get(id), "pm_card_chargeDeclined").catch(
+      (error: { statusCode?: number }) => error.statusCode,
+    );
+    expect(declined).toBe(402);
+    expect(await webhooks(setupId, seen, at(2))).toEqual(["setup_intent.setup_failed"]);
+    expect(await bookingStatus(id)).toBe("PENDING_PAYMENT");
+    // The decline is recorded for the booking's view, nothing failed; a repeat of its webhook records nothing.
+    expect(await handler.paymentStateOf(LOT, id)).toMatchObject({ status: "pending", intentId: setupId });
+    expect(await factsOf(id)).toEqual(["PaymentIntentCreated", "PaymentAttemptFailed"]);
+    expect(await webhooks(setupId, seen, at(2))).toEqual(["setup_intent.setup_failed"]);
+    expect(await factsOf(id)).toEqual(["PaymentIntentCreated", "PaymentAttemptFailed"]);
+
+    // The second goes through: the card saved to the Customer, the booking confirmed on it.
+    seen = stripe.sentEvents().length;
+    const card = String(stripe.createPaymentMethod("pm_card_visa").id);
+    await tryCard(setupId, secrets.get(id), card);
+    expect(await webhooks(setupId, seen, at(3))).toEqual(["setup_intent.succeeded"]);
+    expect(await bookingStatus(id)).toBe("RESERVED");
+    expect(await handler.paymentStateOf(LOT, id)).toMatchObject({
+      status: "saved",
+      saved: { amount: 6000, authorizeAt: at(9 * DAY) },
+    });
+
+    // A day before the stay the card is held off-session, on the customer's Customer.
+    const hold = (await plansFor(id, at(3))).find((plan) => plan.kind === "hold");
+    expect(hold).toMatchObject({ method: card, nextAttemptAt: at(9 * DAY) });
+    expect(await runPlan(hold as PaymentPlan, deps(at(9 * DAY)))).toBe("done");
+    expect(await handler.paymentStateOf(LOT, id)).toMatchObject({ status: "authorized", authorized: 6000 });
+    expect(stripe.ledger().intents).toMatchObject([{ authorized: 6000, held: 6000 }]);
+  });
+
+  it("not completed by the booking's hold: the booking is canceled and its SetupIntent canceled at Stripe", async () => {
+    const id = "far-2";
+    const { setupId, about } = await bookedFarAhead(id);
+    await runAccepted(handler, { type: "ExpirePaymentHold", ...about, now: at(11) });
+    expect(await bookingStatus(id)).toBe("CANCELED");
+    const voided = (await plansFor(id, at(11))).find((plan) => plan.kind === "void");
+    expect(await runPlan(voided as PaymentPlan, deps(at(11)))).toBe("done");
+    const canceled = await browser().setupIntents.retrieve(setupId, { client_secret: secrets.get(id) ?? "" });
+    expect(canceled.status).toBe("canceled");
+    // No one can complete it late.
+    const late = await tryCard(setupId, secrets.get(id), "pm_card_visa").catch(
+      (error: { statusCode?: number }) => error.statusCode,
+    );
+    expect(late).toBe(400);
+    expect(await handler.paymentStateOf(LOT, id)).toMatchObject({
+      status: "failed",
+      releasedIntents: [setupId],
+    });
+  });
+
+  it("was held to Stripe's contract", () => {
+    expect(stripe.violations()).toEqual([]);
+  });
+});
