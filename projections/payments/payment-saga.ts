@@ -7,6 +7,15 @@ import { isOutage } from "../runtime/entry.js";
 import type { Reactor, ReactorContext } from "../runtime/processor.js";
 import { LEDGER_EVENT_TYPES, ledgerOps, violatingLedgers } from "./ledger-watch.js";
 import {
+  DUE_INDEXES,
+  type DueEntry,
+  dueAtOp,
+  dueOps,
+  PAYMENT_DUE,
+  plansToDue,
+  readPaymentProcess,
+} from "./payment-due.js";
+import {
   endsOf,
   erasedOps,
   PAYMENT_CLIENT_SECRETS,
@@ -18,9 +27,9 @@ import {
   plansOf,
   queuePlanOp,
   retryDelayMs,
-  settledIn,
+  type SavedMethod,
 } from "./payment-plans.js";
-import { type PaymentCommandSender, runPlan, type StepDeps } from "./payment-steps.js";
+import { type PaymentCommandSender, runNext, runPlan, type StepDeps } from "./payment-steps.js";
 import type { PaymentProvider } from "./provider.js";
 import { reconcileHolds } from "./reconcile-holds.js";
 
@@ -95,6 +104,8 @@ export function paymentSaga(settings: PaymentSagaSettings | undefined): Reactor 
   const ensureIndexes = async (store: DocumentStore) => {
     if (indexed) return;
     await store.ensureIndexes(PAYMENT_PLANS, PLAN_INDEXES);
+    await store.ensureIndexes(PAYMENT_DUE, DUE_INDEXES);
+    await plansToDue(store); // the settle and hold plans 2374f50 left, as due entries
     indexed = true;
   };
   return {
@@ -105,21 +116,13 @@ export function paymentSaga(settings: PaymentSagaSettings | undefined): Reactor 
       for (const { event } of events)
         if (event.type === "PaymentIntentReleased")
           context.metrics?.paymentIntentsReleased.inc({ because: event.data.because });
-      const settled = settledIn(events);
-      const stored = settled.length
-        ? await context.documentStore.find<{ _id: string; method: string; customer?: string }>(
-            PAYMENT_METHODS,
-            { _id: { $in: settled } },
-            { limit: settled.length },
-          )
-        : [];
-      const methods = new Map(stored.map(({ _id, ...saved }) => [_id, saved]));
       // The service's one clock (which tests and faketime drive): a plan is due by it, as a hold
       // before the stay is due at its `authorizeAt`.
       const now = new Date(context.now()).toISOString();
       return [
         ...(await decideEnds(events, now, context, settings)),
-        ...plansOf(events, methods, now, settings.authorizeBeforeStayHours),
+        ...plansOf(events, now, settings.authorizeBeforeStayHours),
+        ...dueOps(events, now),
         ...erasedOps(events, now),
         ...(await ledgerOps(events, context.documentStore)),
       ];
@@ -174,23 +177,35 @@ async function decideEnds(
   return later;
 }
 
-/** Carries out the plans due (a few at once), and takes off or reschedules each. */
+/** Carries out the plans and the bookings due (a few at once), and takes off or reschedules each. */
 async function runDue(
   context: ReactorContext,
   settings: PaymentSagaSettings,
   outage: { current?: Outage },
 ): Promise<void> {
   const store = context.documentStore;
-  const due = await store.find<PaymentPlan>(
+  // Due by the service's clock (a hold before the stay at its `authorizeAt`) or, for a retry's
+  // backoff, by the time that really passed: one clock in production, apart where tests drive it.
+  const by = new Date(Math.max(context.now(), Date.now())).toISOString();
+  const limit = settings.concurrency ?? 8;
+  const order = { limit } as const;
+  const plans = await store.find<PaymentPlan>(
     PAYMENT_PLANS,
-    // Due by the service's clock (a hold before the stay at its `authorizeAt`) or, for a retry's
-    // backoff, by the time that really passed: one clock in production, apart where tests drive it.
-    { nextAttemptAt: { $lte: new Date(Math.max(context.now(), Date.now())).toISOString() } },
-    { sort: { nextAttemptAt: 1 }, limit: settings.concurrency ?? 8 },
+    { nextAttemptAt: { $lte: by } },
+    { ...order, sort: { nextAttemptAt: 1 } },
   );
-  if (due.length === 0) return;
+  const due = await store.find<DueEntry>(
+    PAYMENT_DUE,
+    { dueAt: { $lte: by } },
+    { ...order, sort: { dueAt: 1 } },
+  );
+  if (plans.length === 0 && due.length === 0) return;
   const deps = stepDepsOf(context, settings);
-  const results = await Promise.all(due.map((plan) => runOne(plan, deps, context, settings.retryScale ?? 1)));
+  const scale = settings.retryScale ?? 1;
+  const results = await Promise.all([
+    ...plans.map((plan) => runOne(plan, deps, context, scale)),
+    ...due.map((entry) => runEntry(entry, deps, context, scale)),
+  ]);
   noteOutage(outage, results, context.logger);
 }
 
@@ -229,6 +244,16 @@ function stepDepsOf(context: ReactorContext, settings: PaymentSagaSettings): Ste
     send: settings.send,
     logger: context.logger,
     now: () => new Date(context.now()).toISOString(),
+    paymentProcess: (reservationId) => readPaymentProcess(context.eventStore, reservationId),
+    savedMethod: async (reservationId) => {
+      const found = await store.find<SavedMethod & { _id: string }>(
+        PAYMENT_METHODS,
+        { _id: reservationId },
+        { limit: 1 },
+      );
+      const { _id, ...saved } = found[0] ?? { _id: "" };
+      return found[0] ? (saved as SavedMethod) : undefined;
+    },
     customers: {
       get: async (ref) =>
         (
@@ -280,6 +305,47 @@ async function runOne(
   const nextAttemptAt = new Date(Date.now() + retryDelayMs(attempt, scale)).toISOString();
   await store.write([
     { op: "update", collection: PAYMENT_PLANS, id: plan._id, update: { $set: { attempt, nextAttemptAt } } },
+  ]);
+  return result;
+}
+
+/**
+ * Carries a due booking's money on (runNext): done, its entry comes off (and, its end settled, its
+ * saved method: kept no longer); to look again later, its entry moves there; an outage, backoff.
+ */
+async function runEntry(
+  entry: DueEntry,
+  deps: StepDeps,
+  context: ReactorContext,
+  scale: number,
+): Promise<RunResult> {
+  const store = context.documentStore;
+  const id = entry._id;
+  let result: RunResult;
+  try {
+    const next = await runNext(id, deps);
+    if (typeof next === "object") {
+      await store.write([dueAtOp(id, next.until, 0)]);
+      return "done";
+    }
+    result = next === "done" ? "done" : "provider-out";
+  } catch (error) {
+    context.logger.warn({ err: error, reservationId: id }, "a booking's payment step failed; retried later");
+    result = "store-out";
+  }
+  context.metrics?.paymentPlans.inc({ kind: "next", outcome: result === "done" ? "done" : "retry" });
+  if (result === "done") {
+    const { payment } = await deps.paymentProcess(id);
+    const settled = payment.kind === "open" && payment.settled;
+    await store.write([
+      { op: "delete", collection: PAYMENT_DUE, id },
+      ...(settled ? [{ op: "delete" as const, collection: PAYMENT_METHODS, id }] : []),
+    ]);
+    return result;
+  }
+  const attempt = entry.attempt + 1;
+  await store.write([
+    dueAtOp(id, new Date(Date.now() + retryDelayMs(attempt, scale)).toISOString(), attempt),
   ]);
   return result;
 }

@@ -13,6 +13,8 @@ import { nextSettleStep, type SettlementToDo, type SettleStepDue } from "./payme
 export interface PaymentFactRecord {
   readonly id: string;
   readonly event: PaymentStreamEvent;
+  /** Its correlation id: the commands a step sends carry it on. */
+  readonly correlationId?: string;
 }
 
 /** A settlement decided on the stream, as the process carries it out. */
@@ -30,11 +32,15 @@ export interface PaymentProcess {
   readonly hold?: { readonly eventId: string; readonly startsAt?: string };
   /** The last PaymentActionRequired: its deadline's step derives its key from it. */
   readonly action?: { readonly eventId: string };
+  /** Each fact's correlation id, by its id. */
+  readonly causes: Readonly<Record<string, string>>;
 }
 
 export function processOf(facts: readonly PaymentFactRecord[]): PaymentProcess {
-  let process: PaymentProcess = { payment: noPayment, settlements: [] };
-  for (const { id, event } of facts) {
+  const causes: Record<string, string> = {};
+  let process: PaymentProcess = { payment: noPayment, settlements: [], causes };
+  for (const { id, event, correlationId } of facts) {
+    if (correlationId !== undefined) causes[id] = correlationId;
     const payment = evolvePaymentAggregate(process.payment, event);
     process = { ...process, payment };
     if (event.type === "PaymentSettlementDecided") {
