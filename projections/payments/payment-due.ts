@@ -4,7 +4,14 @@ import { decodeEvent, type StoredDomainEvent } from "../../schemas/event-codec.j
 import type { PaymentStreamEvent } from "../../write-side/payment/payment.js";
 import { paymentStream } from "../../write-side/payment/payment.js";
 import { isPaymentStreamType } from "../../write-side/payment/payment-handler.js";
-import { type PaymentProcess, processOf } from "../../write-side/payment/payment-next.js";
+import {
+  evolveProcess,
+  NO_PROCESS,
+  nextStep,
+  type PaymentFactRecord,
+  type PaymentProcess,
+  processOf,
+} from "../../write-side/payment/payment-next.js";
 import { PAYMENT_METHODS, PAYMENT_PLANS } from "./payment-plans.js";
 
 /**
@@ -48,22 +55,44 @@ export const dueAtOp = (id: string, dueAt: string, attempt: number): WriteOp => 
   update: { $set: { dueAt, attempt } },
 });
 
+/** A payment fact as the process folds it: its id (the keys' root) and correlation. */
+const recordOf = (recorded: Parameters<typeof decodeEvent>[0]): PaymentFactRecord => {
+  const { id, event, metadata } = decodeEvent(recorded);
+  return { id, event: event as PaymentStreamEvent, correlationId: metadata.correlationId };
+};
+
 /** A payment's stream read whole (a handful of facts) and folded for its process, with its facts' ids. */
 export async function readPaymentProcess(
   eventStore: EventStore,
   reservationId: string,
 ): Promise<PaymentProcess> {
-  const facts = [];
-  for await (const recorded of eventStore.readStream(paymentStream(reservationId))) {
-    if (!isPaymentStreamType(recorded.type)) continue;
-    const stored = decodeEvent(recorded);
-    facts.push({
-      id: stored.id,
-      event: stored.event as PaymentStreamEvent,
-      correlationId: stored.metadata.correlationId,
-    });
-  }
+  const facts: PaymentFactRecord[] = [];
+  for await (const recorded of eventStore.readStream(paymentStream(reservationId)))
+    if (isPaymentStreamType(recorded.type)) facts.push(recordOf(recorded));
   return processOf(facts);
+}
+
+/** The marker of an index built (or rebuilt) from the payment streams: without it, the index is rebuilt. */
+const BUILT = "built:from-payment-streams";
+
+/**
+ * A lost or emptied due index rebuilt (no marker: also the first start after 2374f50): the payment
+ * streams walked once, each folded for its process, every booking with a next step made due now
+ * (the clock work asks `nextStep` again, and moves a `wait` to its time). Answers how many.
+ */
+export async function rebuildDue(eventStore: EventStore, store: DocumentStore, now: string): Promise<number> {
+  if (await store.findById(PAYMENT_DUE, BUILT)) return 0;
+  const processes = new Map<string, PaymentProcess>();
+  for await (const recorded of eventStore.readAll({ filter: { streamPrefixes: ["payment-"] } })) {
+    if (!isPaymentStreamType(recorded.type)) continue;
+    const record = recordOf(recorded);
+    const id = (record.event.data as { reservationId: string }).reservationId;
+    processes.set(id, evolveProcess(processes.get(id) ?? NO_PROCESS, record));
+  }
+  const due = [...processes].flatMap(([id, process]) => (nextStep(process, now).kind === "none" ? [] : [id]));
+  const built: WriteOp = { op: "replace", collection: PAYMENT_DUE, id: BUILT, document: { builtAt: now } };
+  await store.write([...due.map((id) => dueAtOp(id, now, 0)), built]);
+  return due.length;
 }
 
 /** A settle or hold plan as 2374f50 stored it: what the upgrade reads of it. */

@@ -14,6 +14,7 @@ import {
   PAYMENT_DUE,
   plansToDue,
   readPaymentProcess,
+  rebuildDue,
 } from "./payment-due.js";
 import {
   endsOf,
@@ -101,18 +102,19 @@ export function paymentSaga(settings: PaymentSagaSettings | undefined): Reactor 
   let gaugedAt = 0;
   let reconciledAt = Date.now();
   const outage: { current?: Outage } = {};
-  const ensureIndexes = async (store: DocumentStore) => {
+  const ensureIndexes = async ({ documentStore: store, eventStore, now }: ReactorContext) => {
     if (indexed) return;
     await store.ensureIndexes(PAYMENT_PLANS, PLAN_INDEXES);
     await store.ensureIndexes(PAYMENT_DUE, DUE_INDEXES);
     await plansToDue(store); // the settle and hold plans 2374f50 left, as due entries
+    await rebuildDue(eventStore, store, new Date(now()).toISOString()); // a lost or emptied index
     indexed = true;
   };
   return {
     name: PAYMENT_SAGA,
     eventTypes: TYPES,
     async react(events, context) {
-      await ensureIndexes(context.documentStore);
+      await ensureIndexes(context);
       for (const { event } of events)
         if (event.type === "PaymentIntentReleased")
           context.metrics?.paymentIntentsReleased.inc({ because: event.data.because });
@@ -130,7 +132,7 @@ export function paymentSaga(settings: PaymentSagaSettings | undefined): Reactor 
     tick: {
       everyMs: settings.everyMs ?? 100,
       run: async (context) => {
-        await ensureIndexes(context.documentStore);
+        await ensureIndexes(context);
         await runDue(context, settings, outage);
         if (Date.now() - reconciledAt >= (settings.reconcileEveryMs ?? RECONCILE_EVERY_MS)) {
           reconciledAt = Date.now();

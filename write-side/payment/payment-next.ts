@@ -36,25 +36,30 @@ export interface PaymentProcess {
   readonly causes: Readonly<Record<string, string>>;
 }
 
-export function processOf(facts: readonly PaymentFactRecord[]): PaymentProcess {
-  const causes: Record<string, string> = {};
-  let process: PaymentProcess = { payment: noPayment, settlements: [], causes };
-  for (const { id, event, correlationId } of facts) {
-    if (correlationId !== undefined) causes[id] = correlationId;
-    const payment = evolvePaymentAggregate(process.payment, event);
-    process = { ...process, payment };
-    if (event.type === "PaymentSettlementDecided") {
-      const { intentId, currency, capture, release, offSession, refund, because, reason } = event.data;
-      const settlement = { eventId: id, intentId, currency, capture, release, offSession, refund, because };
-      const due = { ...settlement, ...(reason !== undefined ? { reason } : {}) };
-      process = { ...process, settlements: [...process.settlements, due] };
-    } else if (event.type === "PaymentCardSaved") {
-      const startsAt = event.data.booking?.startsAt;
-      process = { ...process, hold: { eventId: id, ...(startsAt ? { startsAt } : {}) } };
-    } else if (event.type === "PaymentActionRequired") process = { ...process, action: { eventId: id } };
+export const NO_PROCESS: PaymentProcess = { payment: noPayment, settlements: [], causes: {} };
+
+/** One fact of the payment's stream folded into its process. */
+export function evolveProcess(
+  before: PaymentProcess,
+  { id, event, correlationId }: PaymentFactRecord,
+): PaymentProcess {
+  const causes = correlationId === undefined ? before.causes : { ...before.causes, [id]: correlationId };
+  const process = { ...before, payment: evolvePaymentAggregate(before.payment, event), causes };
+  if (event.type === "PaymentSettlementDecided") {
+    const { intentId, currency, capture, release, offSession, refund, because, reason } = event.data;
+    const settlement = { eventId: id, intentId, currency, capture, release, offSession, refund, because };
+    const due = { ...settlement, ...(reason !== undefined ? { reason } : {}) };
+    return { ...process, settlements: [...process.settlements, due] };
   }
-  return process;
+  if (event.type === "PaymentCardSaved") {
+    const startsAt = event.data.booking?.startsAt;
+    return { ...process, hold: { eventId: id, ...(startsAt ? { startsAt } : {}) } };
+  }
+  return event.type === "PaymentActionRequired" ? { ...process, action: { eventId: id } } : process;
 }
+
+export const processOf = (facts: readonly PaymentFactRecord[]): PaymentProcess =>
+  facts.reduce(evolveProcess, NO_PROCESS);
 
 /** The process's next step, or when to look again (`wait`), or nothing left (`none`). */
 export type NextStep =
