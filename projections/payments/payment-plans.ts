@@ -2,7 +2,6 @@ import { createHash } from "node:crypto";
 import type { Document, IndexSpec, WriteOp } from "../../document-store/port.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import { stampOf } from "../../schemas/event-stamps.js";
-import type { EventOfType } from "../../schemas/events.js";
 import { ERASED, personalDataKeys } from "../../schemas/personal-data.js";
 import type { ParkingLotEvent } from "../../write-side/parking-lot/decider.js";
 import { type BookingEnd, bookingEndOf } from "../../write-side/payment/lot-booking.js";

@@ -1,4 +1,4 @@
-import type { DocumentStore, WriteOp } from "../../document-store/port.js";
+import type { WriteOp } from "../../document-store/port.js";
 import type { Logger } from "../../platform/logger.js";
 import type { EventType } from "../../schemas/events.js";
 import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
@@ -30,7 +30,13 @@ import {
   retryDelayMs,
   type SavedMethod,
 } from "./payment-plans.js";
-import { type PaymentCommandSender, runNext, runPlan, type StepDeps } from "./payment-steps.js";
+import {
+  type NextResult,
+  type PaymentCommandSender,
+  runNext,
+  runPlan,
+  type StepDeps,
+} from "./payment-steps.js";
 import type { PaymentProvider } from "./provider.js";
 import { reconcileHolds } from "./reconcile-holds.js";
 
@@ -204,10 +210,31 @@ async function runDue(
   if (plans.length === 0 && due.length === 0) return;
   const deps = stepDepsOf(context, settings);
   const scale = settings.retryScale ?? 1;
-  const results = await Promise.all([
-    ...plans.map((plan) => runOne(plan, deps, context, scale)),
-    ...due.map((entry) => runEntry(entry, deps, context, scale)),
-  ]);
+  const plan = (p: PaymentPlan) =>
+    runOne(
+      { id: p._id, kind: p.kind, attempt: p.attempt },
+      () => runPlan(p, deps),
+      {
+        done: async () => [{ op: "delete", collection: PAYMENT_PLANS, id: p._id }],
+        at: (nextAttemptAt, attempt) => ({
+          op: "update",
+          collection: PAYMENT_PLANS,
+          id: p._id,
+          update: { $set: { attempt, nextAttemptAt } },
+        }),
+      },
+      context,
+      scale,
+    );
+  const booking = ({ _id: id, attempt }: DueEntry) =>
+    runOne(
+      { id, kind: "next", attempt },
+      () => runNext(id, deps),
+      { done: () => doneWith(id, deps), at: (at, n) => dueAtOp(id, at, n) },
+      context,
+      scale,
+    );
+  const results = await Promise.all([...plans.map(plan), ...due.map(booking)]);
   noteOutage(outage, results, context.logger);
 }
 
@@ -280,74 +307,44 @@ function stepDepsOf(context: ReactorContext, settings: PaymentSagaSettings): Ste
 /** How a plan went: done, the provider out (retried), or a store out (retried). */
 export type RunResult = "done" | "provider-out" | "store-out";
 
-async function runOne(
-  plan: PaymentPlan,
-  deps: StepDeps,
-  context: ReactorContext,
-  scale: number,
-): Promise<RunResult> {
-  const store = context.documentStore;
-  let result: RunResult;
-  try {
-    result = (await runPlan(plan, deps)) === "done" ? "done" : "provider-out";
-  } catch (error) {
-    // The lot's store is out (or the command failed otherwise): the same plan, later.
-    context.logger.warn(
-      { err: error, plan: plan._id, kind: plan.kind },
-      "payment plan failed; retried later",
-    );
-    result = "store-out";
-  }
-  context.metrics?.paymentPlans.inc({ kind: plan.kind, outcome: result === "done" ? "done" : "retry" });
-  if (result === "done") {
-    await store.write([{ op: "delete", collection: PAYMENT_PLANS, id: plan._id }]);
-    return result;
-  }
-  const attempt = plan.attempt + 1;
-  const nextAttemptAt = new Date(Date.now() + retryDelayMs(attempt, scale)).toISOString();
-  await store.write([
-    { op: "update", collection: PAYMENT_PLANS, id: plan._id, update: { $set: { attempt, nextAttemptAt } } },
-  ]);
-  return result;
-}
-
 /**
- * Carries a due booking's money on (runNext): done, its entry comes off (and, its end settled, its
- * saved method: kept no longer); to look again later, its entry moves there; an outage, backoff.
+ * Carries out one to-do: a plan (runPlan) or a due booking (runNext). Done, its `done` writes (a
+ * plan comes off; a booking's entry too and, its end settled, its saved method: kept no longer); to
+ * look again later (`until`), it moves there; the provider or a store out, it backs off.
  */
-async function runEntry(
-  entry: DueEntry,
-  deps: StepDeps,
+async function runOne(
+  what: { readonly id: string; readonly kind: string; readonly attempt: number },
+  run: () => Promise<NextResult>,
+  writes: { readonly done: () => Promise<WriteOp[]>; readonly at: (at: string, attempt: number) => WriteOp },
   context: ReactorContext,
   scale: number,
 ): Promise<RunResult> {
-  const store = context.documentStore;
-  const id = entry._id;
   let result: RunResult;
   try {
-    const next = await runNext(id, deps);
+    const next = await run();
     if (typeof next === "object") {
-      await store.write([dueAtOp(id, next.until, 0)]);
+      await context.documentStore.write([writes.at(next.until, 0)]);
       return "done";
     }
     result = next === "done" ? "done" : "provider-out";
   } catch (error) {
-    context.logger.warn({ err: error, reservationId: id }, "a booking's payment step failed; retried later");
+    // The lot's store is out (or the command failed otherwise): the same, later.
+    context.logger.warn({ err: error, id: what.id, kind: what.kind }, "payment plan failed; retried later");
     result = "store-out";
   }
-  context.metrics?.paymentPlans.inc({ kind: "next", outcome: result === "done" ? "done" : "retry" });
-  if (result === "done") {
-    const { payment } = await deps.paymentProcess(id);
-    const settled = payment.kind === "open" && payment.settled;
-    await store.write([
-      { op: "delete", collection: PAYMENT_DUE, id },
-      ...(settled ? [{ op: "delete" as const, collection: PAYMENT_METHODS, id }] : []),
-    ]);
-    return result;
-  }
-  const attempt = entry.attempt + 1;
-  await store.write([
-    dueAtOp(id, new Date(Date.now() + retryDelayMs(attempt, scale)).toISOString(), attempt),
-  ]);
+  context.metrics?.paymentPlans.inc({ kind: what.kind, outcome: result === "done" ? "done" : "retry" });
+  const attempt = what.attempt + 1;
+  const later = new Date(Date.now() + retryDelayMs(attempt, scale)).toISOString();
+  await context.documentStore.write(result === "done" ? await writes.done() : [writes.at(later, attempt)]);
   return result;
+}
+
+/** A booking's money done: its entry off and, its end settled, its saved method (kept no longer). */
+async function doneWith(id: string, deps: StepDeps): Promise<WriteOp[]> {
+  const { payment } = await deps.paymentProcess(id);
+  const settled = payment.kind === "open" && payment.settled;
+  return [
+    { op: "delete", collection: PAYMENT_DUE, id },
+    ...(settled ? [{ op: "delete" as const, collection: PAYMENT_METHODS, id }] : []),
+  ];
 }
