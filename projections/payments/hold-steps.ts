@@ -78,7 +78,7 @@ const metadataOf = (plan: {
  * hold before the stay). A card that asks for 3-D Secure to be saved waits for its customer
  * (PaymentActionRequired with `authorizeAt`, the booking confirmed, the SetupIntent's client secret
  * kept for them) until 24 h after booking or the hold's time if earlier; the SetupIntent's webhook
- * saves it then (PaymentCardSaved), or its deadline's plan fails it (holdBeforeStay).
+ * saves it then (PaymentCardSaved), or its deadline step fails it (deadlinePassed).
  */
 export async function saveForLater(
   plan: AuthorizePlan,
@@ -123,7 +123,7 @@ export async function saveForLater(
  * payment fails and its booking is canceled (the lot's policy: the spot released, PaymentFailed
  * saying why). A card that asks for the customer (`authentication_required`) waits for them until
  * the stay's start (PaymentActionRequired, its client secret kept for them; the intent's webhook
- * authorizes it), and that deadline's plan fails it then. A booking that ended meanwhile asks for nothing.
+ * authorizes it), and its deadline step (payment-next.ts) fails it then. A booking that ended meanwhile asks for nothing.
  */
 export async function holdBeforeStay(
   plan: HoldWork & { readonly amount: number },

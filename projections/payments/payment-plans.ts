@@ -71,7 +71,7 @@ export interface AuthorizePlan extends PlanBase {
   readonly customer?: string;
   /**
    * Issue 71: the stay ends beyond a hold's lifetime (holdPlanOf): the saved method is saved to the
-   * customer without holding money, and held off-session at this time (a HoldPlan then).
+   * customer without holding money, and held off-session at this time (PaymentCardSaved: payment-next.ts `hold`).
    */
   readonly authorizeAt?: string;
 }

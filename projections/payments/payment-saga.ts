@@ -92,10 +92,12 @@ export interface Outage {
 
 /**
  * The payments process manager (issue 38): a reactor on the processor runtime, as the scheduler
- * is. Following the log, it decides a paid booking's end on its payment's stream (the inbox) and
- * queues one plan per fact that calls the provider (payment-plans.ts), in the same atomic write as
- * its checkpoint; its clock work, which runs only in the process holding its
- * lease, carries the plans out (payment-steps.ts): each provider call with an idempotency key
+ * is. Following the log, it decides a paid booking's end on its payment's stream (the inbox); a
+ * payment fact that asks for work makes its booking due (payment-due.ts), and a lot's fact that
+ * calls the provider before the payment's stream begins (an authorization, a void, an erased
+ * customer) is queued as a plan (payment-plans.ts), in the same atomic write as its checkpoint; its
+ * clock work, which runs only in the process holding its lease, carries them out (payment-steps.ts:
+ * a due booking's next steps as its stream says, `nextStep`): each provider call with an idempotency key
  * derived from the fact (`stepKey`), each outcome recorded as a command the lot's decider answers
  * (a repeat appends nothing). While the provider is out a plan waits and is tried again with
  * backoff, the same keys each time: a kill -9 between the provider's answer and the fact, a lease

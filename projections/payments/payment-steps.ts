@@ -148,7 +148,7 @@ async function forget(plan: ForgetPlan, deps: StepDeps): Promise<PlanResult> {
 /**
  * Issue 48: a paid booking ended on the lot; its settlement is decided on its payment's stream
  * (a repeat, or a booking never paid, decides nothing). The PaymentSettlementDecided it appends
- * is carried out as its own plan.
+ * is carried out from the payment's stream (runNext).
  */
 async function settleEnd(plan: EndPlan, deps: StepDeps): Promise<PlanResult> {
   const { parkingLotId, reservationId } = plan;
