@@ -129,7 +129,7 @@ export class Metrics {
 
   readonly paymentPlans = this.counter(
     "parking_payment_plans_total",
-    "Payment plans the payments process manager carried out (kind: authorize, settle), by outcome: done (every outcome recorded), retry (the provider or a store was out).",
+    "Payment steps the payments process manager carried out (kind: authorize, void, end, forget for a plan; next for a due booking's steps off its payment stream), by outcome: done (every outcome recorded), retry (the provider or a store was out).",
     ["kind", "outcome"],
   );
 

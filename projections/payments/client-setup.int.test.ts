@@ -7,8 +7,15 @@ import { commandContext, paidLotHandler, runAccepted } from "../../test-support/
 import { tempDataDir } from "../../test-support/service.js";
 import { type StripeServer, startStripeServer } from "../../test-support/stripe/server.js";
 import type { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
-import { PAYMENT_PLANS, type PaymentPlan, plansOf } from "./payment-plans.js";
-import { runPlan, type StepDeps } from "./payment-steps.js";
+import { readPaymentProcess } from "./payment-due.js";
+import {
+  PAYMENT_METHODS,
+  PAYMENT_PLANS,
+  type PaymentPlan,
+  plansOf,
+  type SavedMethod,
+} from "./payment-plans.js";
+import { runNext, runPlan, type StepDeps } from "./payment-steps.js";
 import { stripeClient, stripeProvider } from "./stripe-provider.js";
 import { webhookCommand } from "./stripe-webhooks.js";
 
@@ -50,6 +57,7 @@ const tryCard = (setupId: string, secret: string | undefined, card: string) =>
 const silent = { debug() {}, info() {}, warn() {}, error() {} } as never;
 const customers = new Map<string, string>();
 const secrets = new Map<string, string>();
+const methods = new Map<string, SavedMethod>();
 
 beforeAll(async () => {
   const data = tempDataDir("client-setup-");
@@ -88,6 +96,8 @@ const deps = (now: string): StepDeps => ({
   },
   lotState: (id) => handler.stateOf(id),
   paymentState: (id, reservationId) => handler.paymentStateOf(id, reservationId),
+  paymentProcess: (reservationId) => readPaymentProcess(store, reservationId),
+  savedMethod: async (reservationId) => methods.get(reservationId),
   customers: {
     get: async (ref) => customers.get(ref),
     keep: async (ref, id) => {
@@ -107,11 +117,13 @@ async function plansFor(reservationId: string, now: string): Promise<PaymentPlan
     if ((stored.event.data as { reservationId?: string }).reservationId === reservationId)
       events.push(stored);
   }
-  return plansOf(events, new Map(), now).flatMap((op) =>
-    op.op === "update" && op.collection === PAYMENT_PLANS
+  return plansOf(events, now).flatMap((op) => {
+    if (op.op === "replace" && op.collection === PAYMENT_METHODS)
+      methods.set(op.id, op.document as unknown as SavedMethod);
+    return op.op === "update" && op.collection === PAYMENT_PLANS
       ? [{ _id: op.id, ...(op.update as { $setOnInsert: object }).$setOnInsert } as PaymentPlan]
-      : [],
-  );
+      : [];
+  });
 }
 
 /** What Stripe told the webhook of this SetupIntent since `seen` events, as the service reads it: each to the lot. */
@@ -206,9 +218,10 @@ describe("a far booking its customer pays with Stripe.js (issue 71)", () => {
     });
 
     // A day before the stay the card is held off-session, on the customer's Customer.
-    const hold = (await plansFor(id, at(3))).find((plan) => plan.kind === "hold");
-    expect(hold).toMatchObject({ method: card, nextAttemptAt: at(9 * DAY) });
-    expect(await runPlan(hold as PaymentPlan, deps(at(9 * DAY)))).toBe("done");
+    await plansFor(id, at(3));
+    expect(methods.get(id)).toMatchObject({ method: card });
+    expect(await runNext(id, deps(at(3)))).toEqual({ until: at(9 * DAY) });
+    expect(await runNext(id, deps(at(9 * DAY)))).toBe("done");
     expect(await handler.paymentStateOf(LOT, id)).toMatchObject({ status: "authorized", authorized: 6000 });
     expect(stripe.ledger().intents).toMatchObject([{ authorized: 6000, held: 6000 }]);
   });

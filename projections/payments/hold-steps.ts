@@ -1,7 +1,7 @@
 import type { Logger } from "../../platform/logger.js";
 import type { AuthorizePayment, RecordPaymentIntent } from "../../schemas/commands.js";
 import type { PaymentState } from "../../write-side/payment/payment.js";
-import type { AuthorizePlan, HoldPlan, PaymentPlan } from "./payment-plans.js";
+import type { AuthorizePlan } from "./payment-plans.js";
 import {
   type PaymentMetadata,
   type PaymentProvider,
@@ -17,6 +17,21 @@ import {
  */
 
 type PlanResult = "done" | "retry";
+
+/** A hold's work (payment-next.ts's `hold` or `deadline` step): whose, the fact it derives its keys from, the saved card. */
+export interface HoldWork {
+  readonly kind: "hold";
+  readonly reservationId: string;
+  readonly parkingLotId: string;
+  readonly eventId: string;
+  readonly correlationId: string;
+  readonly currency: string;
+  readonly amount?: number;
+  readonly method?: string;
+  readonly customer?: string;
+  /** The stay's start: a hold that asks for the customer waits for them until then (PaymentActionRequired). */
+  readonly startsAt?: string;
+}
 type Cause = { readonly correlationId: string; readonly causationId: string };
 
 /** What these steps use of payment-steps.ts's StepDeps. */
@@ -37,7 +52,7 @@ export interface HoldDeps {
 
 /** payment-steps.ts's own steps: a failure recorded, the provider customer, an intent released. */
 export interface HoldHelpers {
-  readonly failed: (outcome: ProviderFailure, plan: AuthorizePlan | HoldPlan) => Promise<PlanResult>;
+  readonly failed: (outcome: ProviderFailure, plan: AuthorizePlan | HoldWork) => Promise<PlanResult>;
   readonly customerOf: (ref: string) => Promise<ProviderOutcome<string>>;
   readonly release: (
     intent: { readonly intentId: string; readonly parkingLotId: string; readonly reservationId: string },
@@ -49,7 +64,10 @@ export interface HoldHelpers {
 /** How long a card whose saving asks for 3-D Secure waits for its customer, at most (issue 71). */
 const SAVE_ACTION_HOURS = 24;
 
-const metadataOf = (plan: PaymentPlan): PaymentMetadata => ({
+const metadataOf = (plan: {
+  readonly reservationId: string;
+  readonly parkingLotId: string;
+}): PaymentMetadata => ({
   reservationId: plan.reservationId,
   parkingLotId: plan.parkingLotId,
 });
@@ -60,7 +78,7 @@ const metadataOf = (plan: PaymentPlan): PaymentMetadata => ({
  * hold before the stay). A card that asks for 3-D Secure to be saved waits for its customer
  * (PaymentActionRequired with `authorizeAt`, the booking confirmed, the SetupIntent's client secret
  * kept for them) until 24 h after booking or the hold's time if earlier; the SetupIntent's webhook
- * saves it then (PaymentCardSaved), or its deadline's plan fails it (holdBeforeStay). Without a
+ * saves it then (PaymentCardSaved), or its deadline step fails it (deadlinePassed). Without a
  * `method` the customer enters their card with Stripe.js: the SetupIntent is recorded as the
  * booking's intent and its client secret kept, as a PaymentIntent's (the booking waits for it until
  * its hold ends; `setup_intent.succeeded` saves the card and confirms the booking).
@@ -117,17 +135,15 @@ export async function saveForLater(
  * payment fails and its booking is canceled (the lot's policy: the spot released, PaymentFailed
  * saying why). A card that asks for the customer (`authentication_required`) waits for them until
  * the stay's start (PaymentActionRequired, its client secret kept for them; the intent's webhook
- * authorizes it), and that deadline's plan fails it then. A booking that ended meanwhile asks for nothing.
+ * authorizes it), and its deadline step (payment-next.ts) fails it then. A booking that ended meanwhile asks for nothing.
  */
 export async function holdBeforeStay(
-  plan: HoldPlan,
+  plan: HoldWork & { readonly amount: number },
   deps: HoldDeps,
   helpers: HoldHelpers,
 ): Promise<PlanResult> {
   const lot = { parkingLotId: plan.parkingLotId, reservationId: plan.reservationId };
-  const payment = await deps.paymentState(plan.parkingLotId, plan.reservationId);
-  if (plan.deadline) return deadlinePassed(plan, payment, deps, helpers);
-  if (payment.kind !== "open" || payment.status !== "saved" || payment.settled || !plan.method) return "done";
+  if (!plan.method) return "done";
   const customer = plan.customer ? await helpers.customerOf(plan.customer) : undefined;
   if (customer && !customer.ok) return helpers.failed(customer, plan);
   const held = await deps.provider.authorizeOffSession({
@@ -172,8 +188,8 @@ export async function holdBeforeStay(
  * authorization recorded first stands (the failure records nothing, the hold is kept); a failure
  * recorded first refuses the authorization that comes after, whose hold the webhook route releases.
  */
-async function deadlinePassed(
-  plan: HoldPlan,
+export async function deadlinePassed(
+  plan: HoldWork,
   payment: PaymentState,
   deps: HoldDeps,
   helpers: HoldHelpers,

@@ -9,9 +9,10 @@ import {
   type PaymentState,
 } from "../../write-side/payment/payment.js";
 import type { PaymentEvent } from "../../write-side/payment/payment-facts.js";
+import { processOf } from "../../write-side/payment/payment-next.js";
 import { type HoldHelpers, saveForLater } from "./hold-steps.js";
-import type { AuthorizePlan, HoldPlan } from "./payment-plans.js";
-import { runPlan, type StepDeps } from "./payment-steps.js";
+import type { AuthorizePlan } from "./payment-plans.js";
+import { runNext, type StepDeps } from "./payment-steps.js";
 import type { Authorization, PaymentProvider, ProviderOutcome } from "./provider.js";
 
 /*
@@ -39,33 +40,30 @@ const HISTORY: PaymentEvent[] = [
       currency: "KRW",
       authorizeAt: AUTHORIZE_AT,
       savedAt: SAVED_AT,
+      booking: { amount: 5000, startsAt: STARTS },
     },
   },
 ];
 const base = { ...ids, currency: "KRW", correlationId: "c1", attempt: 0, amount: 5000 };
-const hold: HoldPlan = {
-  ...base,
-  _id: "h1",
-  eventId: "h1",
-  kind: "hold",
-  nextAttemptAt: AUTHORIZE_AT,
-  method: "pm_card_authenticationRequired",
-  startsAt: STARTS,
-};
-const deadline: HoldPlan = {
-  ...base,
-  _id: "a1",
-  eventId: "a1",
-  kind: "hold",
-  nextAttemptAt: STARTS,
-  deadline: true,
-};
+/** The booking due at the service's time: its payment's next steps carried out (its saved card named). */
+const run = (h: ReturnType<typeof harness>, deps: StepDeps = h.deps) => runNext(ids.reservationId, deps);
 
 function harness(answer: ProviderOutcome<Authorization>, history: readonly PaymentEvent[] = HISTORY) {
   const calls: string[] = [];
   const secrets: string[] = [];
   let state: PaymentState = history.reduce(evolvePaymentAggregate, noPayment);
   const facts: PaymentEvent[] = [];
+  // The stream's facts with their ids: h1 the card saved, a1 the first action asked (the keys' roots).
+  const counts: Record<string, number> = {};
+  const idOf = (event: PaymentEvent) => {
+    const letter =
+      { PaymentCardSaved: "h", PaymentActionRequired: "a", PaymentIntentCreated: "i" }[
+        event.type as string
+      ] ?? "f";
+    counts[letter] = (counts[letter] ?? 0) + 1;
+    return `${letter}${counts[letter]}`;
+  };
+  const records = history.map((event) => ({ id: idOf(event), event }));
   let now = AUTHORIZE_AT;
   const provider = {
     name: "stripe",
@@ -87,6 +85,7 @@ function harness(answer: ProviderOutcome<Authorization>, history: readonly Payme
     for (const event of decision.events) {
       state = evolvePaymentAggregate(state, event);
       facts.push(event);
+      records.push({ id: idOf(event), event });
     }
     return { ok: true as const, recorded: decision.events.length > 0 };
   };
@@ -95,11 +94,12 @@ function harness(answer: ProviderOutcome<Authorization>, history: readonly Payme
     send: async (command) => {
       if (command.type === "AuthorizePayment")
         return record(
-          decideAuthorization(state, command as AuthorizePayment, {
-            awaiting: state.kind === "none",
-            amount: 5000,
-            currency: "KRW",
-          }),
+          decideAuthorization(
+            state,
+            command as AuthorizePayment,
+            { awaiting: state.kind === "none", amount: 5000, currency: "KRW" },
+            { booking: { amount: 5000, startsAt: STARTS } }, // what the lot holds of the booking
+          ),
         );
       if (command.type === "RecordIntentReleased")
         return record(decideIntentReleased(state, command as RecordIntentReleased));
@@ -118,6 +118,8 @@ function harness(answer: ProviderOutcome<Authorization>, history: readonly Payme
       throw new Error("not read by a hold");
     },
     paymentState: async () => state,
+    paymentProcess: async () => processOf(records),
+    savedMethod: async () => ({ method: "pm_card_authenticationRequired" }),
   };
   return {
     deps,
@@ -139,7 +141,7 @@ const asksCustomer: ProviderOutcome<Authorization> = {
 describe("a saved card's hold before the stay that asks for its customer", () => {
   it("records PaymentActionRequired until the stay's start and keeps its client secret: nothing failed, nothing authorized", async () => {
     const h = harness(asksCustomer);
-    expect(await runPlan(hold, h.deps)).toBe("done");
+    expect(await run(h)).toEqual({ until: STARTS }); // its deadline
     expect(h.facts).toEqual([
       {
         type: "PaymentActionRequired",
@@ -159,9 +161,9 @@ describe("a saved card's hold before the stay that asks for its customer", () =>
 
   it("at its deadline, still waiting: the payment fails (authentication_required), then the intent is released at the provider", async () => {
     const h = harness(asksCustomer);
-    await runPlan(hold, h.deps);
+    await run(h);
     h.at(STARTS);
-    expect(await runPlan(deadline, h.deps)).toBe("done");
+    expect(await run(h)).toBe("done");
     expect(h.calls).toEqual(["authorize 5000 parking:h1:authorize", "release pi_2 parking:a1:release"]);
     expect(h.facts.map((e) => e.type)).toEqual([
       "PaymentActionRequired",
@@ -177,7 +179,7 @@ describe("a saved card's hold before the stay that asks for its customer", () =>
 
   it("completed before its deadline (the intent's authorization): authorized, and the deadline does nothing", async () => {
     const h = harness(asksCustomer);
-    await runPlan(hold, h.deps);
+    await run(h);
     const webhook = {
       type: "AuthorizePayment",
       ...ids,
@@ -189,7 +191,7 @@ describe("a saved card's hold before the stay that asks for its customer", () =>
     expect(await h.deps.send(webhook, { correlationId: "c2", causationId: "w1" })).toMatchObject({
       ok: true,
     });
-    expect(await runPlan(deadline, h.deps)).toBe("done");
+    expect(await run(h)).toBe("done");
     expect(h.state()).toMatchObject({ status: "authorized", intentId: "pi_2", authorized: 5000 });
     expect(h.calls).toEqual(["authorize 5000 parking:h1:authorize"]);
   });
@@ -207,7 +209,7 @@ describe("a saved card's hold before the stay that asks for its customer", () =>
     // deadline plan's moves: its provider call, its command.
     for (const point of ["release", "command"] as const) {
       const h = harness(asksCustomer);
-      await runPlan(hold, h.deps);
+      await run(h);
       h.at(STARTS);
       let completed = false;
       const complete = async () => {
@@ -230,7 +232,7 @@ describe("a saved card's hold before the stay that asks for its customer", () =>
           return h.deps.send(command, cause);
         },
       };
-      expect(await runPlan(deadline, racing)).toBe("done");
+      expect(await run(h, racing)).toBe("done");
       const released = h.calls.includes("release pi_2 parking:a1:release");
       const types = h.facts.map((e) => e.type);
       const state = h.state();
@@ -298,7 +300,7 @@ describe("a card whose saving itself asks for its customer (3-D Secure on its Se
     h.at(SAVED_AT);
     await saveForLater(plan, "pm_card_authenticationRequired", "cus_1", AUTHORIZE_AT, h.deps, helpers);
     h.at(DAY_AFTER);
-    expect(await runPlan({ ...deadline, nextAttemptAt: DAY_AFTER }, h.deps)).toBe("done");
+    expect(await run(h)).toBe("done");
     // Issue 71: no one can complete it late (a card saved for a booking that is gone).
     expect(h.calls.slice(1)).toEqual(["release seti_1 parking:a1:release"]);
     expect(h.facts.map((e) => e.type)).toEqual([
@@ -329,12 +331,12 @@ describe("a card whose saving itself asks for its customer (3-D Secure on its Se
       ),
     ).toEqual({ ok: true, recorded: true });
     h.at(AUTHORIZE_AT);
-    await runPlan(hold, h.deps); // asks the customer: PaymentActionRequired until the stay's start
+    await run(h); // asks the customer: PaymentActionRequired until the stay's start
     expect(h.state()).toMatchObject({
       status: "action-required",
       action: { intentId: "pi_2", deadline: STARTS },
     });
-    expect(await runPlan({ ...deadline, nextAttemptAt: DAY_AFTER }, h.deps)).toBe("done");
+    expect(await run(h)).toEqual({ until: STARTS }); // the hold's deadline, not the saving's
     expect(h.facts.map((e) => e.type)).toEqual([
       "PaymentActionRequired",
       "PaymentCardSaved",

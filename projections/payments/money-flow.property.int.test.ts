@@ -17,6 +17,7 @@ import { signatureHeader } from "../../test-support/stripe/webhooks.js";
 import type { CommandOutcome, ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { stripeWebhook } from "../../write-side/http/payment-routes.js";
 import { AUTHORIZE_BEFORE_STAY_HOURS } from "../../write-side/payment/payment-policy.js";
+import { dueIn, readPaymentProcess } from "./payment-due.js";
 import {
   endsOf,
   PAYMENT_METHODS,
@@ -25,7 +26,7 @@ import {
   plansOf,
   type SavedMethod,
 } from "./payment-plans.js";
-import { runPlan, type StepDeps } from "./payment-steps.js";
+import { runNext, runPlan, type StepDeps } from "./payment-steps.js";
 import { reconcileHolds } from "./reconcile-holds.js";
 import { stripeClient, stripeProvider } from "./stripe-provider.js";
 import { stripeWebhookReader } from "./stripe-webhooks.js";
@@ -146,9 +147,11 @@ const historyArb = fc.record({
 type Booking = typeof bookingArb extends fc.Arbitrary<infer T> ? T : never;
 type History = typeof historyArb extends fc.Arbitrary<infer T> ? T : never;
 
-/** The saga's plans and saved methods, as its document collections hold them (in memory). */
+/** The saga's plans, due index and saved methods, as its document collections hold them (in memory). */
 class Saga {
   readonly plans = new Map<string, PaymentPlan>();
+  /** Issue 68 item 4: each booking with money to move, and when it is due (payment-due.ts). */
+  readonly due = new Map<string, string>();
   readonly methods = new Map<string, SavedMethod>();
   readonly customers = new Map<string, string>();
   private from: Position | undefined;
@@ -168,7 +171,8 @@ class Saga {
       batch.push(decodeEvent(recorded));
     }
     this.seen.push(...batch);
-    for (const op of plansOf(batch, this.methods, this.clock.now)) {
+    for (const id of dueIn(batch)) this.due.set(id, this.clock.now);
+    for (const op of plansOf(batch, this.clock.now)) {
       if (op.op === "update" && op.collection === PAYMENT_PLANS && !this.plans.has(op.id)) {
         const fields = (op.update as { $setOnInsert: Omit<PaymentPlan, "_id"> }).$setOnInsert;
         this.plans.set(op.id, { _id: op.id, ...fields } as PaymentPlan);
@@ -186,7 +190,14 @@ class Saga {
       await this.follow();
       // Issue 71: a saved card's hold before the stay waits for its time (the saga's nextAttemptAt).
       const due = [...this.plans.values()].filter((plan) => plan.nextAttemptAt <= this.clock.now);
-      if (due.length === 0) return;
+      const entries = [...this.due].filter(([, at]) => at <= this.clock.now).map(([id]) => id);
+      if (due.length === 0 && entries.length === 0) return;
+      const next = async (id: string) => {
+        const runs = await Promise.all((this.replicas ? [id, id] : [id]).map((r) => runNext(r, this.deps)));
+        const until = runs.find((r) => typeof r === "object");
+        if (until) this.due.set(id, until.until);
+        else if (!runs.includes("retry")) this.due.delete(id);
+      };
       const run = async (plan: PaymentPlan) => {
         // A lost answer (retry): the same plan, with the same keys, next round.
         const runs = await Promise.all(
@@ -195,10 +206,13 @@ class Saga {
         if (runs.includes("retry")) return;
         this.plans.delete(plan._id);
       };
-      if (together) await Promise.all(due.map(run));
-      else for (const plan of due) await run(plan);
+      if (together) await Promise.all([...due.map(run), ...entries.map(next)]);
+      else {
+        for (const plan of due) await run(plan);
+        for (const id of entries) await next(id);
+      }
     }
-    throw new Error("plans still queued after 20 rounds");
+    throw new Error("plans or bookings still due after 20 rounds");
   }
 }
 
@@ -421,6 +435,8 @@ async function play(h: History & { flaky: boolean; unclearCaptures?: boolean }):
     },
     lotState: (id) => handler.stateOf(id),
     paymentState: (id, reservationId) => handler.paymentStateOf(id, reservationId),
+    paymentProcess: (reservationId) => readPaymentProcess(store, reservationId),
+    savedMethod: async (reservationId) => saga.methods.get(reservationId),
   };
   const saga = new Saga(
     {
@@ -626,17 +642,11 @@ async function play(h: History & { flaky: boolean; unclearCaptures?: boolean }):
     let legs = 0; // the latest refund's settlements: one per charge it reaches (issue 71)
     const carryOut = async (which: "latest" | "all") => {
       await saga.follow();
-      const settles = [...saga.plans.values()].filter((p) => p.kind === "settle" && p.reservationId === id);
-      const run = which === "all" ? settles : settles.slice(-legs);
-      const done = async (plan: PaymentPlan) => {
-        for (let attempt = 0; attempt < 3; attempt++) if ((await runPlan(plan, deps)) === "done") break;
-        saga.plans.delete(plan._id);
-      };
-      await Promise.all(run.map(done));
-      for (const plan of run) {
-        const at = outstanding.findIndex((o) => o.key === `parking:${plan.eventId}:refund`);
-        if (at < 0) continue;
-        const [done] = outstanding.splice(at, 1);
+      // Issue 68 item 4: the booking due carries out every settlement its stream has not (oldest first).
+      for (let attempt = 0; attempt < 3; attempt++) if ((await runNext(id, deps)) === "done") break;
+      saga.due.delete(id);
+      for (const leg of which === "all" ? [...outstanding] : outstanding.slice(-legs)) {
+        const [done] = outstanding.splice(outstanding.indexOf(leg), 1);
         if (done && !failing.has(done.key)) refunded += done.amount;
       }
     };

@@ -2,7 +2,6 @@ import { createHash } from "node:crypto";
 import type { Document, IndexSpec, WriteOp } from "../../document-store/port.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import { stampOf } from "../../schemas/event-stamps.js";
-import type { EventOfType } from "../../schemas/events.js";
 import { ERASED, personalDataKeys } from "../../schemas/personal-data.js";
 import type { ParkingLotEvent } from "../../write-side/parking-lot/decider.js";
 import { type BookingEnd, bookingEndOf } from "../../write-side/payment/lot-booking.js";
@@ -72,37 +71,9 @@ export interface AuthorizePlan extends PlanBase {
   readonly customer?: string;
   /**
    * Issue 71: the stay ends beyond a hold's lifetime (holdPlanOf): the saved method is saved to the
-   * customer without holding money, and held off-session at this time (a HoldPlan then).
+   * customer without holding money, and held off-session at this time (PaymentCardSaved: payment-next.ts `hold`).
    */
   readonly authorizeAt?: string;
-}
-
-/** Issue 71: a saved card held off-session before the stay (PaymentCardSaved), due at its `authorizeAt`. */
-export interface HoldPlan extends PlanBase {
-  readonly kind: "hold";
-  readonly amount: number;
-  readonly method?: string;
-  readonly customer?: string;
-  /** The stay's start: a hold that asks for the customer waits for them until then (PaymentActionRequired). */
-  readonly startsAt?: string;
-  /** Issue 71: the hold asked for the customer (PaymentActionRequired): at this plan's time, its deadline, it has run out. */
-  readonly deadline?: true;
-}
-
-/** Carry out what a PaymentSettlementDecided says: capture, release, an off-session charge, a refund. */
-export interface SettlePlan extends PlanBase {
-  readonly kind: "settle";
-  readonly intentId: string;
-  readonly capture: number;
-  readonly release: number;
-  readonly offSession: number;
-  readonly refund: number;
-  /** The booking's saved payment method (an off-session charge needs it), and whose it is. */
-  readonly method?: string;
-  readonly customer?: string;
-  /** What settled it, and an operator refund's reason: a refund carries them to the provider (issue 47). */
-  readonly because?: string;
-  readonly reason?: string;
 }
 
 /**
@@ -117,7 +88,7 @@ export interface VoidPlan extends PlanBase {
 /**
  * Issue 48: a booking ended (checked out, canceled, closed, a no-show): if it was paid, its
  * settlement is decided on its payment's stream, by what the lot's end event says. No provider call:
- * the settlement decided is a fact the saga then carries out (a SettlePlan). Issue 68 item 4: decided
+ * the settlement decided is a fact the saga then carries out (payment-next.ts). Issue 68 item 4: decided
  * while the saga follows the end event (`endsOf`), never queued; a document of this kind is one
  * 4d7e845 queued, and its tick decides it the same way.
  */
@@ -135,32 +106,15 @@ export interface ForgetPlan extends PlanBase {
   readonly customer: string;
 }
 
-export type PaymentPlan = AuthorizePlan | HoldPlan | SettlePlan | VoidPlan | EndPlan | ForgetPlan;
+export type PaymentPlan = AuthorizePlan | VoidPlan | EndPlan | ForgetPlan;
 
 /** How a lot's end event ended a booking, for its payment's settlement (undefined: not a paid end). */
 export const bookingEndOfStored = (stored: StoredDomainEvent): BookingEnd | undefined =>
   bookingEndOf(stored.event as ParkingLotEvent, stored.metadata.actor?.role);
 
-/** The reservations whose settlement (or, issue 71, hold before the stay) a batch plans: their saved methods are read first. */
-export const settledIn = (events: readonly StoredDomainEvent[]): string[] =>
-  events.flatMap((e) =>
-    e.event.type === "PaymentSettlementDecided" || e.event.type === "PaymentCardSaved"
-      ? [e.event.data.reservationId]
-      : [],
-  );
-
-/**
- * The plans a batch of events asks for, and what it does to the saved methods. `methods`: the saved
- * method of each reservation settled in the batch, as stored before it.
- */
-export function plansOf(
-  events: readonly StoredDomainEvent[],
-  stored: ReadonlyMap<string, SavedMethod>,
-  now: string,
-  leadHours?: number,
-): WriteOp[] {
+/** The plans a batch of events asks for, and the saved methods it keeps. */
+export function plansOf(events: readonly StoredDomainEvent[], now: string, leadHours?: number): WriteOp[] {
   const ops: WriteOp[] = [];
-  const methods = new Map(stored);
   const base = (stored: StoredDomainEvent) => planBase(stored, now);
   for (const stored of events) {
     const { event } = stored;
@@ -169,7 +123,6 @@ export function plansOf(
       const saved = payment.method ? savedMethodOf(payment.method, event.data.customerId) : undefined;
       const customer = customerRefOf(event.data.customerId);
       if (saved) {
-        methods.set(reservationId, saved);
         ops.push({ op: "replace", collection: PAYMENT_METHODS, id: reservationId, document: saved });
       }
       ops.push(
@@ -195,37 +148,12 @@ export function plansOf(
       const { reservationId, parkingLotId } = event.data;
       ops.push(queuePlanOp({ ...base(stored), kind: "void", reservationId, parkingLotId, currency: "" }));
     } else if (event.type === "PaymentCardSaved") {
-      ops.push(...cardSavedOps(event.data, base(stored), methods));
-    } else if (event.type === "PaymentActionRequired") {
-      ops.push(deadlinePlanOp(event.data, base(stored)));
-    } else if (event.type === "PaymentSettlementDecided") {
-      const { reservationId, parkingLotId, intentId, currency, capture, release, offSession, refund } =
-        event.data;
-      const { because, reason } = event.data;
-      const saved = methods.get(reservationId);
-      ops.push(
-        queuePlanOp({
-          ...base(stored),
-          kind: "settle",
-          reservationId,
-          parkingLotId,
-          currency,
-          intentId,
-          capture,
-          release,
-          offSession,
-          refund,
-          because,
-          ...(reason !== undefined ? { reason } : {}),
-          ...(saved ? { method: saved.method } : {}),
-          ...(saved?.customer ? { customer: saved.customer } : {}),
-        }),
-      );
-      // The reservation's end is settled (a later refund charges nothing): its method goes (issue
-      // 71: a saved card's free cancel moves nothing, and settles its end all the same).
-      if (because !== "refund") {
-        methods.delete(reservationId);
-        ops.push({ op: "delete", collection: PAYMENT_METHODS, id: reservationId });
+      // Issue 71: the card its customer saved with Stripe.js is the booking's from now on (none to
+      // keep once they are erased); the hold it is saved for is the payment stream's next step.
+      const { reservationId, method, customerId } = event.data;
+      if (method !== undefined && method !== ERASED) {
+        const document = savedMethodOf(method, customerId ?? ERASED);
+        ops.push({ op: "replace", collection: PAYMENT_METHODS, id: reservationId, document });
       }
     }
   }
@@ -240,43 +168,6 @@ const planBase = (stored: StoredDomainEvent, now: string) => ({
   attempt: 0,
   nextAttemptAt: now,
 });
-
-/** Issue 71: a saved card's hold before the stay, due at its `authorizeAt`, with the booking's saved method. */
-function holdPlanOp(
-  data: EventOfType<"PaymentCardSaved">["data"],
-  base: Pick<PlanBase, "_id" | "eventId" | "correlationId" | "attempt">,
-  saved: SavedMethod | undefined,
-): WriteOp {
-  const { reservationId, parkingLotId, amount, currency, authorizeAt } = data;
-  const plan = { ...base, nextAttemptAt: authorizeAt, kind: "hold", reservationId, parkingLotId } as const;
-  const startsAt = data.booking?.startsAt;
-  return queuePlanOp({ ...plan, currency, amount, ...saved, ...(startsAt ? { startsAt } : {}) });
-}
-
-/** Issue 71: a card saved: its hold planned, with the card its customer saved with Stripe.js (the booking's from now on). */
-function cardSavedOps(
-  data: EventOfType<"PaymentCardSaved">["data"],
-  base: Pick<PlanBase, "_id" | "eventId" | "correlationId" | "attempt">,
-  methods: Map<string, SavedMethod>,
-): WriteOp[] {
-  const { reservationId, method, customerId } = data;
-  const named = method !== undefined && method !== ERASED; // its customer erased since: none to keep
-  const saved = named ? savedMethodOf(method, customerId ?? ERASED) : methods.get(reservationId);
-  if (!named || !saved) return [holdPlanOp(data, base, saved)];
-  methods.set(reservationId, saved);
-  const kept: WriteOp = { op: "replace", collection: PAYMENT_METHODS, id: reservationId, document: saved };
-  return [kept, holdPlanOp(data, base, saved)];
-}
-
-/** Issue 71: a hold waiting for its customer, who may complete it until the stay's start; then it has run out. */
-function deadlinePlanOp(
-  data: EventOfType<"PaymentActionRequired">["data"],
-  base: Pick<PlanBase, "_id" | "eventId" | "correlationId" | "attempt">,
-): WriteOp {
-  const { reservationId, parkingLotId, amount, currency, deadline } = data;
-  const plan = { ...base, nextAttemptAt: deadline, reservationId, parkingLotId, currency };
-  return queuePlanOp({ ...plan, kind: "hold", amount, deadline: true });
-}
 
 /**
  * Issue 68 item 4: the ends of bookings a batch brings, each to be decided on its payment's stream

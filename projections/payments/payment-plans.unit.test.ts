@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import { CURRENT_SCHEMA_VERSION, type DomainEvent } from "../../schemas/events.js";
+import { dueOps, PAYMENT_DUE } from "./payment-due.js";
 import {
   bookingEndOfStored,
   customerRefOf,
@@ -12,7 +13,6 @@ import {
   PAYMENT_PLANS,
   plansOf,
   retryDelayMs,
-  settledIn,
 } from "./payment-plans.js";
 
 const stored = (event: DomainEvent, commit: number): StoredDomainEvent => ({
@@ -65,7 +65,7 @@ describe("the payment plans a batch queues", () => {
   const NOW = "2026-11-25T00:00:00.000Z";
 
   it("one authorize plan per paid booking, keyed by its event id, with its saved method kept beside it", () => {
-    const ops = plansOf([stored(reserved("R1", "pm_card_visa"), 1)], new Map(), NOW);
+    const ops = plansOf([stored(reserved("R1", "pm_card_visa"), 1)], NOW);
     // Issue 71: whose method it is, by the customer's pseudonym (their provider customer), never their id.
     const customer = customerRefOf("C1");
     expect(customer).toMatch(/^[A-Za-z0-9_-]{20,}$/);
@@ -101,37 +101,24 @@ describe("the payment plans a batch queues", () => {
   it("a booking without payment (PAYMENTS=none) queues nothing", () => {
     const event = reserved("R2");
     const { payment: _, ...data } = event.data as Record<string, unknown>;
-    expect(plansOf([stored({ type: "ParkingReserved", data } as DomainEvent, 1)], new Map(), NOW)).toEqual(
-      [],
-    );
+    expect(plansOf([stored({ type: "ParkingReserved", data } as DomainEvent, 1)], NOW)).toEqual([]);
   });
 
-  it("a settlement carries the saved method on (from the batch or the store) and then forgets it; a refund alone keeps it", () => {
+  it("a settlement queues no plan: it makes its booking due (issue 68 item 4), its saved method kept until carried out", () => {
     const batch = [
       stored(reserved("R3", "pm_card_visa"), 1),
       stored(settlement("R3", { capture: 2000, release: 0, offSession: 500, refund: 0 }), 2),
+      stored(settlement("R4", { capture: 0, release: 0, offSession: 0, refund: 300 }), 3),
     ];
-    const ops = plansOf(batch, new Map(), NOW);
-    const plan = ops.find((op) => op.collection === PAYMENT_PLANS && "id" in op && op.id === "evt-2");
-    expect(plan).toMatchObject({
-      update: {
-        $setOnInsert: {
-          kind: "settle",
-          method: "pm_card_visa",
-          customer: customerRefOf("C1"),
-          offSession: 500,
-        },
-      },
+    expect(plansOf(batch, NOW).map((op) => op.collection)).toEqual([PAYMENT_METHODS, PAYMENT_PLANS]);
+    const due = (id: string) => ({
+      op: "update",
+      collection: PAYMENT_DUE,
+      id,
+      upsert: true,
+      update: { $set: { dueAt: NOW, attempt: 0 } },
     });
-    expect(ops.at(-1)).toEqual({ op: "delete", collection: PAYMENT_METHODS, id: "R3" });
-
-    expect(settledIn(batch)).toEqual(["R3"]);
-    const refund = plansOf(
-      [stored(settlement("R4", { capture: 0, release: 0, offSession: 0, refund: 300 }), 3)],
-      new Map([["R4", { method: "pm_card_visa" }]]),
-      NOW,
-    );
-    expect(refund.map((op) => op.op)).toEqual(["update"]);
+    expect(dueOps(batch, NOW)).toEqual([due("R3"), due("R4")]);
   });
 
   it("backs off from 0.5 s doubling to 30 s, scaled, within ±20 %", () => {
@@ -161,20 +148,14 @@ describe("a card its customer saved with Stripe.js (issue 71: PaymentCardSaved n
   });
   const now = "2026-11-25T00:05:00.000Z";
 
-  it("is the booking's saved method from now on (on its customer's provider customer); its hold carries it", () => {
-    const ops = plansOf([stored(saved("pm_entered"), 9)], new Map(), now);
+  it("is the booking's saved method from now on (on its customer's provider customer), which its hold takes", () => {
+    const ops = plansOf([stored(saved("pm_entered"), 9)], now);
     const method = { method: "pm_entered", customer: customerRefOf("C1") };
     expect(ops).toContainEqual({ op: "replace", collection: PAYMENT_METHODS, id: "r9", document: method });
-    expect(ops).toContainEqual(
-      expect.objectContaining({
-        collection: PAYMENT_PLANS,
-        update: { $setOnInsert: expect.objectContaining({ kind: "hold", ...method }) },
-      }),
-    );
   });
 
   it("read after its customer's erasure (the method opens as erased): nothing is kept", () => {
-    const ops = plansOf([stored(saved("erased"), 9)], new Map(), now);
+    const ops = plansOf([stored(saved("erased"), 9)], now);
     expect(ops.filter((op) => op.collection === PAYMENT_METHODS)).toEqual([]);
   });
 });
@@ -246,7 +227,7 @@ describe("a booking's end (issue 48)", () => {
       5,
     );
     // Issue 68 item 4: decided as the saga follows it (endsOf), no longer queued as a plan.
-    expect(plansOf([checkedOut], new Map(), "2026-11-25T03:30:00.000Z")).toEqual([]);
+    expect(plansOf([checkedOut], "2026-11-25T03:30:00.000Z")).toEqual([]);
     expect(endsOf([checkedOut], "2026-11-25T03:30:00.000Z")).toMatchObject([
       {
         _id: "evt-5:end",
@@ -256,7 +237,7 @@ describe("a booking's end (issue 48)", () => {
       },
     ]);
     // A cancel queues its void plan (an unpaid intent) and has its end (a paid booking's settlement).
-    const canceled = plansOf([ended("changed plans", "customer")], new Map(), "2026-11-25T00:30:00.000Z");
+    const canceled = plansOf([ended("changed plans", "customer")], "2026-11-25T00:30:00.000Z");
     expect(canceled.map((op) => ("id" in op ? op.id : undefined))).toEqual(["evt-7"]);
     expect(endsOf([ended("changed plans", "customer")], "").map((end) => end._id)).toEqual(["evt-7:end"]);
     // A no-show too: its window may have ended while its payment was still awaited (an open intent).
@@ -274,7 +255,7 @@ describe("a booking's end (issue 48)", () => {
       },
       9,
     );
-    const noShowOps = plansOf([noShow], new Map(), "2026-11-25T02:00:01.000Z");
+    const noShowOps = plansOf([noShow], "2026-11-25T02:00:01.000Z");
     expect(noShowOps.map((op) => ("id" in op ? op.id : undefined))).toEqual(["evt-9"]);
     expect(endsOf([noShow], "").map((end) => end._id)).toEqual(["evt-9:end"]);
     expect(noShowOps[0]).toMatchObject({ update: { $setOnInsert: { kind: "void", reservationId: "r-1" } } });

@@ -1,4 +1,4 @@
-import type { DocumentStore, WriteOp } from "../../document-store/port.js";
+import type { WriteOp } from "../../document-store/port.js";
 import type { Logger } from "../../platform/logger.js";
 import type { EventType } from "../../schemas/events.js";
 import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
@@ -6,6 +6,16 @@ import type { PaymentState } from "../../write-side/payment/payment.js";
 import { isOutage } from "../runtime/entry.js";
 import type { Reactor, ReactorContext } from "../runtime/processor.js";
 import { LEDGER_EVENT_TYPES, ledgerOps, violatingLedgers } from "./ledger-watch.js";
+import {
+  DUE_INDEXES,
+  type DueEntry,
+  dueAtOp,
+  dueOps,
+  PAYMENT_DUE,
+  plansToDue,
+  readPaymentProcess,
+  rebuildDue,
+} from "./payment-due.js";
 import {
   endsOf,
   erasedOps,
@@ -18,9 +28,15 @@ import {
   plansOf,
   queuePlanOp,
   retryDelayMs,
-  settledIn,
+  type SavedMethod,
 } from "./payment-plans.js";
-import { type PaymentCommandSender, runPlan, type StepDeps } from "./payment-steps.js";
+import {
+  type NextResult,
+  type PaymentCommandSender,
+  runNext,
+  runPlan,
+  type StepDeps,
+} from "./payment-steps.js";
 import type { PaymentProvider } from "./provider.js";
 import { reconcileHolds } from "./reconcile-holds.js";
 
@@ -76,10 +92,12 @@ export interface Outage {
 
 /**
  * The payments process manager (issue 38): a reactor on the processor runtime, as the scheduler
- * is. Following the log, it decides a paid booking's end on its payment's stream (the inbox) and
- * queues one plan per fact that calls the provider (payment-plans.ts), in the same atomic write as
- * its checkpoint; its clock work, which runs only in the process holding its
- * lease, carries the plans out (payment-steps.ts): each provider call with an idempotency key
+ * is. Following the log, it decides a paid booking's end on its payment's stream (the inbox); a
+ * payment fact that asks for work makes its booking due (payment-due.ts), and a lot's fact that
+ * calls the provider before the payment's stream begins (an authorization, a void, an erased
+ * customer) is queued as a plan (payment-plans.ts), in the same atomic write as its checkpoint; its
+ * clock work, which runs only in the process holding its lease, carries them out (payment-steps.ts:
+ * a due booking's next steps as its stream says, `nextStep`): each provider call with an idempotency key
  * derived from the fact (`stepKey`), each outcome recorded as a command the lot's decider answers
  * (a repeat appends nothing). While the provider is out a plan waits and is tried again with
  * backoff, the same keys each time: a kill -9 between the provider's answer and the fact, a lease
@@ -92,34 +110,29 @@ export function paymentSaga(settings: PaymentSagaSettings | undefined): Reactor 
   let gaugedAt = 0;
   let reconciledAt = Date.now();
   const outage: { current?: Outage } = {};
-  const ensureIndexes = async (store: DocumentStore) => {
+  const ensureIndexes = async ({ documentStore: store, eventStore, now }: ReactorContext) => {
     if (indexed) return;
     await store.ensureIndexes(PAYMENT_PLANS, PLAN_INDEXES);
+    await store.ensureIndexes(PAYMENT_DUE, DUE_INDEXES);
+    await plansToDue(store); // the settle and hold plans 2374f50 left, as due entries
+    await rebuildDue(eventStore, store, new Date(now()).toISOString()); // a lost or emptied index
     indexed = true;
   };
   return {
     name: PAYMENT_SAGA,
     eventTypes: TYPES,
     async react(events, context) {
-      await ensureIndexes(context.documentStore);
+      await ensureIndexes(context);
       for (const { event } of events)
         if (event.type === "PaymentIntentReleased")
           context.metrics?.paymentIntentsReleased.inc({ because: event.data.because });
-      const settled = settledIn(events);
-      const stored = settled.length
-        ? await context.documentStore.find<{ _id: string; method: string; customer?: string }>(
-            PAYMENT_METHODS,
-            { _id: { $in: settled } },
-            { limit: settled.length },
-          )
-        : [];
-      const methods = new Map(stored.map(({ _id, ...saved }) => [_id, saved]));
       // The service's one clock (which tests and faketime drive): a plan is due by it, as a hold
       // before the stay is due at its `authorizeAt`.
       const now = new Date(context.now()).toISOString();
       return [
         ...(await decideEnds(events, now, context, settings)),
-        ...plansOf(events, methods, now, settings.authorizeBeforeStayHours),
+        ...plansOf(events, now, settings.authorizeBeforeStayHours),
+        ...dueOps(events, now),
         ...erasedOps(events, now),
         ...(await ledgerOps(events, context.documentStore)),
       ];
@@ -127,7 +140,7 @@ export function paymentSaga(settings: PaymentSagaSettings | undefined): Reactor 
     tick: {
       everyMs: settings.everyMs ?? 100,
       run: async (context) => {
-        await ensureIndexes(context.documentStore);
+        await ensureIndexes(context);
         await runDue(context, settings, outage);
         if (Date.now() - reconciledAt >= (settings.reconcileEveryMs ?? RECONCILE_EVERY_MS)) {
           reconciledAt = Date.now();
@@ -174,23 +187,56 @@ async function decideEnds(
   return later;
 }
 
-/** Carries out the plans due (a few at once), and takes off or reschedules each. */
+/** Carries out the plans and the bookings due (a few at once), and takes off or reschedules each. */
 async function runDue(
   context: ReactorContext,
   settings: PaymentSagaSettings,
   outage: { current?: Outage },
 ): Promise<void> {
   const store = context.documentStore;
-  const due = await store.find<PaymentPlan>(
+  // Due by the service's clock (a hold before the stay at its `authorizeAt`) or, for a retry's
+  // backoff, by the time that really passed: one clock in production, apart where tests drive it.
+  const by = new Date(Math.max(context.now(), Date.now())).toISOString();
+  const limit = settings.concurrency ?? 8;
+  const order = { limit } as const;
+  const plans = await store.find<PaymentPlan>(
     PAYMENT_PLANS,
-    // Due by the service's clock (a hold before the stay at its `authorizeAt`) or, for a retry's
-    // backoff, by the time that really passed: one clock in production, apart where tests drive it.
-    { nextAttemptAt: { $lte: new Date(Math.max(context.now(), Date.now())).toISOString() } },
-    { sort: { nextAttemptAt: 1 }, limit: settings.concurrency ?? 8 },
+    { nextAttemptAt: { $lte: by } },
+    { ...order, sort: { nextAttemptAt: 1 } },
   );
-  if (due.length === 0) return;
+  const due = await store.find<DueEntry>(
+    PAYMENT_DUE,
+    { dueAt: { $lte: by } },
+    { ...order, sort: { dueAt: 1 } },
+  );
+  if (plans.length === 0 && due.length === 0) return;
   const deps = stepDepsOf(context, settings);
-  const results = await Promise.all(due.map((plan) => runOne(plan, deps, context, settings.retryScale ?? 1)));
+  const scale = settings.retryScale ?? 1;
+  const plan = (p: PaymentPlan) =>
+    runOne(
+      { id: p._id, kind: p.kind, attempt: p.attempt },
+      () => runPlan(p, deps),
+      {
+        done: async () => [{ op: "delete", collection: PAYMENT_PLANS, id: p._id }],
+        at: (nextAttemptAt, attempt) => ({
+          op: "update",
+          collection: PAYMENT_PLANS,
+          id: p._id,
+          update: { $set: { attempt, nextAttemptAt } },
+        }),
+      },
+      context,
+      scale,
+    );
+  const booking = ({ _id: id, attempt }: DueEntry) =>
+    runOne(
+      { id, kind: "next", attempt },
+      () => runNext(id, deps),
+      { done: () => doneWith(id, deps), at: (at, n) => dueAtOp(id, at, n) },
+      context,
+      scale,
+    );
+  const results = await Promise.all([...plans.map(plan), ...due.map(booking)]);
   noteOutage(outage, results, context.logger);
 }
 
@@ -229,6 +275,16 @@ function stepDepsOf(context: ReactorContext, settings: PaymentSagaSettings): Ste
     send: settings.send,
     logger: context.logger,
     now: () => new Date(context.now()).toISOString(),
+    paymentProcess: (reservationId) => readPaymentProcess(context.eventStore, reservationId),
+    savedMethod: async (reservationId) => {
+      const found = await store.find<SavedMethod & { _id: string }>(
+        PAYMENT_METHODS,
+        { _id: reservationId },
+        { limit: 1 },
+      );
+      const { _id, ...saved } = found[0] ?? { _id: "" };
+      return found[0] ? (saved as SavedMethod) : undefined;
+    },
     customers: {
       get: async (ref) =>
         (
@@ -253,33 +309,44 @@ function stepDepsOf(context: ReactorContext, settings: PaymentSagaSettings): Ste
 /** How a plan went: done, the provider out (retried), or a store out (retried). */
 export type RunResult = "done" | "provider-out" | "store-out";
 
+/**
+ * Carries out one to-do: a plan (runPlan) or a due booking (runNext). Done, its `done` writes (a
+ * plan comes off; a booking's entry too and, its end settled, its saved method: kept no longer); to
+ * look again later (`until`), it moves there; the provider or a store out, it backs off.
+ */
 async function runOne(
-  plan: PaymentPlan,
-  deps: StepDeps,
+  what: { readonly id: string; readonly kind: string; readonly attempt: number },
+  run: () => Promise<NextResult>,
+  writes: { readonly done: () => Promise<WriteOp[]>; readonly at: (at: string, attempt: number) => WriteOp },
   context: ReactorContext,
   scale: number,
 ): Promise<RunResult> {
-  const store = context.documentStore;
   let result: RunResult;
   try {
-    result = (await runPlan(plan, deps)) === "done" ? "done" : "provider-out";
+    const next = await run();
+    if (typeof next === "object") {
+      await context.documentStore.write([writes.at(next.until, 0)]);
+      return "done";
+    }
+    result = next === "done" ? "done" : "provider-out";
   } catch (error) {
-    // The lot's store is out (or the command failed otherwise): the same plan, later.
-    context.logger.warn(
-      { err: error, plan: plan._id, kind: plan.kind },
-      "payment plan failed; retried later",
-    );
+    // The lot's store is out (or the command failed otherwise): the same, later.
+    context.logger.warn({ err: error, id: what.id, kind: what.kind }, "payment plan failed; retried later");
     result = "store-out";
   }
-  context.metrics?.paymentPlans.inc({ kind: plan.kind, outcome: result === "done" ? "done" : "retry" });
-  if (result === "done") {
-    await store.write([{ op: "delete", collection: PAYMENT_PLANS, id: plan._id }]);
-    return result;
-  }
-  const attempt = plan.attempt + 1;
-  const nextAttemptAt = new Date(Date.now() + retryDelayMs(attempt, scale)).toISOString();
-  await store.write([
-    { op: "update", collection: PAYMENT_PLANS, id: plan._id, update: { $set: { attempt, nextAttemptAt } } },
-  ]);
+  context.metrics?.paymentPlans.inc({ kind: what.kind, outcome: result === "done" ? "done" : "retry" });
+  const attempt = what.attempt + 1;
+  const later = new Date(Date.now() + retryDelayMs(attempt, scale)).toISOString();
+  await context.documentStore.write(result === "done" ? await writes.done() : [writes.at(later, attempt)]);
   return result;
+}
+
+/** A booking's money done: its entry off and, its end settled, its saved method (kept no longer). */
+async function doneWith(id: string, deps: StepDeps): Promise<WriteOp[]> {
+  const { payment } = await deps.paymentProcess(id);
+  const settled = payment.kind === "open" && payment.settled;
+  return [
+    { op: "delete", collection: PAYMENT_DUE, id },
+    ...(settled ? [{ op: "delete" as const, collection: PAYMENT_METHODS, id }] : []),
+  ];
 }

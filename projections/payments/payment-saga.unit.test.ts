@@ -68,7 +68,9 @@ describe("a booking's end, followed by the payments process manager", () => {
     });
     const documentStore = new MemoryDocumentStore();
     const logger = { debug() {}, info() {}, warn() {}, error() {} } as never;
-    const context = { documentStore, logger, now: () => Date.parse("2026-11-25T03:31:00.000Z") } as never;
+    const eventStore = { readAll: async function* () {} }; // no payment stream to rebuild the due index from
+    const now = () => Date.parse("2026-11-25T03:31:00.000Z");
+    const context = { documentStore, eventStore, logger, now } as never;
     return { saga, sent, documentStore, context };
   };
   const settle = {

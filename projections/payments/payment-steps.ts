@@ -10,19 +10,15 @@ import type {
 import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
 import { awaitingPayment } from "../../write-side/parking-lot/payments.js";
 import { type PaymentState, unpaidIntentOf } from "../../write-side/payment/payment.js";
-import {
-  nextSettleStep,
-  type SettleBooking,
-  type SettleStepDue,
-} from "../../write-side/payment/payment-process.js";
-import { type HoldHelpers, holdBeforeStay, saveForLater } from "./hold-steps.js";
+import { nextStep, type PaymentProcess, type SettlementDue } from "../../write-side/payment/payment-next.js";
+import type { SettleBooking, SettleStepDue } from "../../write-side/payment/payment-process.js";
+import { deadlinePassed, type HoldHelpers, holdBeforeStay, saveForLater } from "./hold-steps.js";
 import type {
   AuthorizePlan,
   EndPlan,
   ForgetPlan,
-  HoldPlan,
   PaymentPlan,
-  SettlePlan,
+  SavedMethod,
   VoidPlan,
 } from "./payment-plans.js";
 import { type PaymentMetadata, type PaymentProvider, type ProviderOutcome, stepKey } from "./provider.js";
@@ -66,6 +62,10 @@ export interface StepDeps {
   readonly lotState: (parkingLotId: string) => Promise<ParkingLotState>;
   /** A reservation's payment, as its own stream holds it (issue 48). */
   readonly paymentState: (parkingLotId: string, reservationId: string) => Promise<PaymentState>;
+  /** Issue 68 item 4: a reservation's payment's stream folded for its process, with its facts' ids. */
+  readonly paymentProcess: (reservationId: string) => Promise<PaymentProcess>;
+  /** The booking's saved payment method (an off-session charge or hold needs it), if any. */
+  readonly savedMethod: (reservationId: string) => Promise<SavedMethod | undefined>;
   /** Issue 71: the provider customer kept for each customer's pseudonym (PAYMENT_CUSTOMERS). */
   readonly customers: {
     readonly get: (ref: string) => Promise<string | undefined>;
@@ -83,7 +83,21 @@ export type PlanResult = "done" | "retry";
 const RETRY = "retry" as const;
 type Retry = typeof RETRY;
 
-const metadataOf = (plan: PaymentPlan): PaymentMetadata => ({
+/**
+ * What a step works on: whose payment, the fact that asked for it (its id roots the step's keys and
+ * is the commands' cause), and the booking's saved method.
+ */
+export interface StepWork {
+  readonly reservationId: string;
+  readonly parkingLotId: string;
+  readonly eventId: string;
+  readonly correlationId: string;
+  readonly currency: string;
+  readonly method?: string;
+  readonly customer?: string;
+}
+
+const metadataOf = (plan: StepWork): PaymentMetadata => ({
   reservationId: plan.reservationId,
   parkingLotId: plan.parkingLotId,
 });
@@ -100,9 +114,7 @@ export async function runPlan(plan: PaymentPlan, deps: StepDeps): Promise<PlanRe
   if (plan.kind === "authorize") return authorize(plan, deps);
   if (plan.kind === "void") return voidUnpaid(plan, deps);
   if (plan.kind === "end") return settleEnd(plan, deps);
-  if (plan.kind === "forget") return forget(plan, deps);
-  if (plan.kind === "hold") return holdBeforeStay(plan, deps, helpersOf(deps));
-  return settle(plan, deps);
+  return forget(plan, deps);
 }
 
 /**
@@ -136,7 +148,7 @@ async function forget(plan: ForgetPlan, deps: StepDeps): Promise<PlanResult> {
 /**
  * Issue 48: a paid booking ended on the lot; its settlement is decided on its payment's stream
  * (a repeat, or a booking never paid, decides nothing). The PaymentSettlementDecided it appends
- * is carried out as its own plan.
+ * is carried out from the payment's stream (runNext).
  */
 async function settleEnd(plan: EndPlan, deps: StepDeps): Promise<PlanResult> {
   const { parkingLotId, reservationId } = plan;
@@ -276,7 +288,7 @@ const helpersOf = (deps: StepDeps): HoldHelpers => ({
 /** The provider would not create or confirm the intent: a decline (or a refusal) fails the booking. */
 async function failed(
   outcome: Exclude<ProviderOutcome<unknown>, { ok: true }>,
-  plan: AuthorizePlan | HoldPlan,
+  plan: StepWork & { readonly kind: string },
   deps: StepDeps,
   intentId?: string,
 ): Promise<PlanResult> {
@@ -302,47 +314,72 @@ async function failed(
   return "done";
 }
 
+/** What a due entry's run came to: nothing left, the provider or the store out, or look again then. */
+export type NextResult = PlanResult | { readonly until: string };
+
 /**
- * A settlement carried out step by step, each the next its payment's stream says is due
- * (`nextSettleStep`, issue 68 item 4: the plan keeps no progress of its own, so a step recorded
- * before a crash is not asked of the provider again): the provider asked under the step's key, the
- * outcome recorded on the payment's stream.
+ * Issue 68 item 4: a booking's money carried on, step by step, each the one its payment's stream
+ * says is next (`nextStep`: a settlement's step, the hold before the stay, a hold's deadline); each
+ * provider call under its fact's key, each outcome recorded on the stream, which the next step reads.
+ * A step recorded before a crash is not asked of the provider again; one whose outcome the stream
+ * refused is not asked again in this run.
  */
-async function settle(plan: SettlePlan, deps: StepDeps): Promise<PlanResult> {
-  const tried = new Set<SettleStep>();
+export async function runNext(reservationId: string, deps: StepDeps): Promise<NextResult> {
+  const tried = new Set<string>();
   for (;;) {
-    const next = nextSettleStep(await deps.paymentState(plan.parkingLotId, plan.reservationId), plan, tried);
-    if (!next) return "done";
-    tried.add(next.step);
-    const called = await callStep(plan, next, deps);
-    if (called === RETRY) return RETRY;
-    // A failure says what the step was to move: a failed refund frees exactly its amount (issue 48).
-    const outcome: StepOutcome = called.ok ? called : { ...called, amount: next.amount };
-    const sent = await deps.send(
-      {
-        type: "RecordPaymentOutcome",
-        parkingLotId: plan.parkingLotId,
-        reservationId: plan.reservationId,
-        settlementId: plan.eventId,
-        step: next.step,
-        outcome,
-        now: deps.now(),
-      },
-      { correlationId: plan.correlationId, causationId: plan.eventId },
-    );
-    if (!sent.ok)
-      deps.logger.error(
-        { reservationId: plan.reservationId, settlementId: plan.eventId, step: next.step, code: sent.code },
-        "the lot refused a payment outcome",
-      );
+    const process = await deps.paymentProcess(reservationId);
+    const next = nextStep(process, deps.now(), tried);
+    if (next.kind === "none") return "done";
+    if (next.kind === "wait") return { until: next.until };
+    if (process.payment.kind !== "open") return "done";
+    const eventId = next.kind === "settle" ? next.settlement.eventId : next.eventId;
+    tried.add(`${eventId}:${next.kind === "settle" ? next.due.step : next.kind}`);
+    const { parkingLotId, currency = "" } = process.payment;
+    const saved = await deps.savedMethod(reservationId);
+    const correlationId = process.causes[eventId] ?? eventId;
+    const work = { reservationId, parkingLotId, eventId, correlationId, currency, ...saved };
+    const result =
+      next.kind === "settle"
+        ? await settleStep({ ...work, ...next.settlement }, next.due, deps)
+        : next.kind === "hold"
+          ? await holdBeforeStay({ ...work, ...next, kind: "hold" }, deps, helpersOf(deps))
+          : await deadlinePassed({ ...work, kind: "hold" }, process.payment, deps, helpersOf(deps));
+    if (result === RETRY) return RETRY;
   }
 }
 
+type SettleWork = StepWork & SettlementDue;
+
+/** One step of a settlement: the provider asked under the step's key, the outcome recorded on the payment's stream. */
+async function settleStep(plan: SettleWork, next: SettleStepDue, deps: StepDeps): Promise<PlanResult> {
+  const called = await callStep(plan, next, deps);
+  if (called === RETRY) return RETRY;
+  // A failure says what the step was to move: a failed refund frees exactly its amount (issue 48).
+  const outcome: StepOutcome = called.ok ? called : { ...called, amount: next.amount };
+  const sent = await deps.send(
+    {
+      type: "RecordPaymentOutcome",
+      parkingLotId: plan.parkingLotId,
+      reservationId: plan.reservationId,
+      settlementId: plan.eventId,
+      step: next.step,
+      outcome,
+      now: deps.now(),
+    },
+    { correlationId: plan.correlationId, causationId: plan.eventId },
+  );
+  if (!sent.ok)
+    deps.logger.error(
+      { reservationId: plan.reservationId, settlementId: plan.eventId, step: next.step, code: sent.code },
+      "the lot refused a payment outcome",
+    );
+  return "done";
+}
+
 type StepOutcome = RecordPaymentOutcome["outcome"];
-type SettleStep = RecordPaymentOutcome["step"];
 
 /** One step at the provider, as the outcome the lot records (or RETRY while the provider is out). */
-async function callStep(plan: SettlePlan, due: SettleStepDue, deps: StepDeps): Promise<StepOutcome | Retry> {
+async function callStep(plan: SettleWork, due: SettleStepDue, deps: StepDeps): Promise<StepOutcome | Retry> {
   const { provider } = deps;
   const { step, amount } = due;
   const key = stepKey(plan.eventId, step);
@@ -390,7 +427,7 @@ async function callStep(plan: SettlePlan, due: SettleStepDue, deps: StepDeps): P
  * a failed capture `authorization_lapsed` with its amount: the reservation's `payment.failures`
  * shows operators what is left to collect.
  */
-async function lapsedCapture(plan: SettlePlan, amount: number, deps: StepDeps): Promise<StepOutcome | Retry> {
+async function lapsedCapture(plan: SettleWork, amount: number, deps: StepDeps): Promise<StepOutcome | Retry> {
   const lapsed = (why: string): StepOutcome => ({
     ok: false,
     code: "authorization_lapsed",
@@ -417,7 +454,7 @@ async function lapsedCapture(plan: SettlePlan, amount: number, deps: StepDeps): 
  * (Stripe refuses a saved method without its `customer`, issue 71).
  */
 async function chargeSaved(
-  plan: SettlePlan,
+  plan: StepWork,
   method: string,
   amount: number,
   idempotencyKey: string,
@@ -436,7 +473,7 @@ async function chargeSaved(
 }
 
 /** What a refund tells the provider (issue 47): the booking, and why (the operator's reason, or what settled it). */
-const refundAbout = (plan: SettlePlan) => ({
+const refundAbout = (plan: SettleWork) => ({
   metadata: metadataOf(plan),
   reason: plan.reason ?? plan.because ?? "refund",
 });

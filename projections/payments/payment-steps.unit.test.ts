@@ -9,8 +9,8 @@ import {
 } from "../../write-side/payment/payment.js";
 import type { PaymentEvent } from "../../write-side/payment/payment-facts.js";
 import { ledgerViolations } from "../../write-side/payment/payment-ledger.js";
-import type { SettlePlan } from "./payment-plans.js";
-import { runPlan, type StepDeps } from "./payment-steps.js";
+import { processOf } from "../../write-side/payment/payment-next.js";
+import { runNext, type StepDeps } from "./payment-steps.js";
 import type { PaymentProvider, ProviderOutcome } from "./provider.js";
 
 /*
@@ -50,24 +50,6 @@ const HISTORY: PaymentEvent[] = [
   },
 ];
 
-const plan = (method?: string): SettlePlan => ({
-  _id: "s1",
-  kind: "settle",
-  eventId: "s1",
-  ...ids,
-  currency: "KRW",
-  correlationId: "c1",
-  attempt: 0,
-  nextAttemptAt: NOW,
-  intentId: "pi_1",
-  capture: 3000,
-  release: 2000,
-  offSession: 0,
-  refund: 0,
-  because: "no-show",
-  ...(method ? { method } : {}),
-});
-
 type Answer<T> = ProviderOutcome<T> | { ok: false; kind: "lapsed"; message: string };
 
 /** A provider whose answers the test scripts; it records every call with its key. */
@@ -78,6 +60,9 @@ function harness(script: {
   const calls: string[] = [];
   let state = given(HISTORY);
   const facts: PaymentEvent[] = [];
+  // The stream's facts with their ids: the settlement's is s1 (its steps' keys derive from it).
+  const records = HISTORY.map((event, i) => ({ id: ["i1", "a1", "s1"][i] as string, event }));
+  const saved: { method?: string } = {};
   const provider = {
     name: "stripe",
     capture: async (intentId: string, amount: number, key: string) => {
@@ -101,6 +86,7 @@ function harness(script: {
       for (const event of decision.events) {
         state = evolvePaymentAggregate(state, event);
         facts.push(event);
+        records.push({ id: `f${records.length}`, event });
       }
       return { ok: true, recorded: decision.events.length > 0 };
     },
@@ -112,16 +98,24 @@ function harness(script: {
       throw new Error("not read by a settlement");
     },
     paymentState: async () => state,
+    paymentProcess: async () => processOf(records),
+    savedMethod: async () => (saved.method ? { method: saved.method } : undefined),
   };
-  return { deps, calls, facts, state: () => state };
+  return { deps, calls, facts, state: () => state, saved };
 }
+
+/** The booking due: its next steps carried out, with `method` its saved card. */
+const run = (h: ReturnType<typeof harness>, method?: string) => {
+  if (method) h.saved.method = method;
+  return runNext(ids.reservationId, h.deps);
+};
 
 const ledgerOf = (state: PaymentState) => (state.kind === "open" ? state.facts : []);
 
 describe("a settlement's capture that failed", () => {
   it("releases the whole hold at the provider, and records it released", async () => {
     const h = harness({ capture: { ok: false, kind: "refused", message: "invalid_request_error: nope" } });
-    expect(await runPlan(plan("pm_card_visa"), h.deps)).toBe("done");
+    expect(await run(h, "pm_card_visa")).toBe("done");
     expect(h.calls).toEqual(["capture pi_1 3000 parking:s1:capture", "release pi_1 parking:s1:release"]);
     expect(h.facts.map((e) => e.type)).toEqual(["PaymentStepFailed", "PaymentReleased"]);
     expect(h.facts[1]?.data).toMatchObject({ intentId: "pi_1", amount: 5000 });
@@ -130,7 +124,7 @@ describe("a settlement's capture that failed", () => {
 
   it("a capture that went through lets the rest go at the provider itself: no release asked", async () => {
     const h = harness({ capture: { ok: true, value: { captured: 3000 } } });
-    await runPlan(plan(), h.deps);
+    await run(h);
     expect(h.calls).toEqual(["capture pi_1 3000 parking:s1:capture"]);
     expect(h.facts[1]).toMatchObject({ type: "PaymentReleased", data: { amount: 2000 } });
     expect(ledgerViolations(ledgerOf(h.state()), true)).toEqual([]);
@@ -142,7 +136,7 @@ describe("a settlement's capture that met a lapsed authorization (Stripe cancels
 
   it("charges the amount off-session to the saved method, under a key of its own, recorded as a charge", async () => {
     const h = harness({ capture: lapsed });
-    expect(await runPlan(plan("pm_card_visa"), h.deps)).toBe("done");
+    expect(await run(h, "pm_card_visa")).toBe("done");
     expect(h.calls).toEqual([
       "capture pi_1 3000 parking:s1:capture",
       "charge pm_card_visa 3000 parking:s1:lapsed-capture",
@@ -169,7 +163,7 @@ describe("a settlement's capture that met a lapsed authorization (Stripe cancels
 
   it("without a saved method: a failed capture whose code says the authorization lapsed, with its amount", async () => {
     const h = harness({ capture: lapsed });
-    await runPlan(plan(), h.deps);
+    await run(h);
     expect(h.facts[0]).toMatchObject({
       type: "PaymentStepFailed",
       data: { step: "capture", code: "authorization_lapsed", amount: 3000 },
@@ -188,7 +182,7 @@ describe("a settlement's capture that met a lapsed authorization (Stripe cancels
         message: "This transaction requires authentication.",
       },
     });
-    await runPlan(plan("pm_card_authenticationRequired"), h.deps);
+    await run(h, "pm_card_authenticationRequired");
     expect(h.facts[0]).toMatchObject({
       type: "PaymentStepFailed",
       data: { step: "capture", code: "authorization_lapsed", amount: 3000 },
@@ -202,7 +196,7 @@ describe("a settlement's capture that met a lapsed authorization (Stripe cancels
       capture: lapsed,
       charge: { ok: false, kind: "retryable", message: "socket hang up" },
     });
-    expect(await runPlan(plan("pm_card_visa"), h.deps)).toBe("retry");
+    expect(await run(h, "pm_card_visa")).toBe("retry");
     expect(h.facts).toEqual([]);
     expect(h.calls.filter((c) => c.startsWith("charge"))).toEqual([
       "charge pm_card_visa 3000 parking:s1:lapsed-capture",
@@ -230,8 +224,7 @@ describe("a settlement carried out again after its capture was recorded", () => 
       },
       { correlationId: "c1", causationId: "s1" },
     );
-    const older = { ...plan("pm_card_visa"), done: [] } as SettlePlan; // as 4d7e845 stored it
-    expect(await runPlan(older, h.deps)).toBe("done");
+    expect(await run(h, "pm_card_visa")).toBe("done");
     expect(h.calls).toEqual(["release pi_1 parking:s1:release"]);
     expect(h.facts.map((e) => e.type)).toEqual(["PaymentStepFailed", "PaymentReleased"]);
     expect(ledgerViolations(ledgerOf(h.state()), true)).toEqual([]);

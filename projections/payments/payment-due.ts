@@ -1,0 +1,140 @@
+import type { Document, DocumentStore, IndexSpec, WriteOp } from "../../document-store/port.js";
+import type { EventStore } from "../../event-store/port.js";
+import { decodeEvent, type StoredDomainEvent } from "../../schemas/event-codec.js";
+import type { PaymentStreamEvent } from "../../write-side/payment/payment.js";
+import { paymentStream } from "../../write-side/payment/payment.js";
+import { isPaymentStreamType } from "../../write-side/payment/payment-handler.js";
+import {
+  evolveProcess,
+  NO_PROCESS,
+  nextStep,
+  type PaymentFactRecord,
+  type PaymentProcess,
+  processOf,
+} from "../../write-side/payment/payment-next.js";
+import { PAYMENT_METHODS, PAYMENT_PLANS } from "./payment-plans.js";
+
+/**
+ * Issue 68 item 4: the payments process manager's due index, derived and rebuildable. One entry
+ * per booking whose money has something left to do: when to look at its payment's stream again
+ * (`dueAt`) and the attempts that met an outage (backoff). What to do is never kept here: the
+ * stream says it (payment-next.ts `nextStep`). A fact that asks for work (a settlement decided, a
+ * card saved, a hold that waits for its customer) makes its booking due at once, in the same write
+ * as the saga's checkpoint; a lost or emptied index is rebuilt by following the payment facts again.
+ */
+export const PAYMENT_DUE = "payment_due";
+export const DUE_INDEXES: readonly IndexSpec[] = [{ name: "by_due", keys: { dueAt: 1 } }];
+
+export interface DueEntry extends Document {
+  /** The reservation (its payment's stream is `payment-{_id}`). */
+  readonly _id: string;
+  readonly dueAt: string;
+  readonly attempt: number;
+}
+
+/** The payment facts that ask the process for work. */
+const ASKS_WORK = new Set(["PaymentSettlementDecided", "PaymentCardSaved", "PaymentActionRequired"]);
+
+/** The bookings a batch makes due now (a repeat only makes them due again: the stream says what is left). */
+export const dueIn = (events: readonly StoredDomainEvent[]): string[] => [
+  ...new Set(
+    events.flatMap(({ event }) =>
+      ASKS_WORK.has(event.type) ? [(event.data as { reservationId: string }).reservationId] : [],
+    ),
+  ),
+];
+
+export const dueOps = (events: readonly StoredDomainEvent[], now: string): WriteOp[] =>
+  dueIn(events).map((id) => dueAtOp(id, now, 0));
+
+export const dueAtOp = (id: string, dueAt: string, attempt: number): WriteOp => ({
+  op: "update",
+  collection: PAYMENT_DUE,
+  id,
+  upsert: true,
+  update: { $set: { dueAt, attempt } },
+});
+
+/** A payment fact as the process folds it: its id (the keys' root) and correlation. */
+const recordOf = (recorded: Parameters<typeof decodeEvent>[0]): PaymentFactRecord => {
+  const { id, event, metadata } = decodeEvent(recorded);
+  return { id, event: event as PaymentStreamEvent, correlationId: metadata.correlationId };
+};
+
+/** A payment's stream read whole (a handful of facts) and folded for its process, with its facts' ids. */
+export async function readPaymentProcess(
+  eventStore: EventStore,
+  reservationId: string,
+): Promise<PaymentProcess> {
+  const facts: PaymentFactRecord[] = [];
+  for await (const recorded of eventStore.readStream(paymentStream(reservationId)))
+    if (isPaymentStreamType(recorded.type)) facts.push(recordOf(recorded));
+  return processOf(facts);
+}
+
+/** The marker of an index built (or rebuilt) from the payment streams: without it, the index is rebuilt. */
+const BUILT = "built:from-payment-streams";
+
+/**
+ * A lost or emptied due index rebuilt (no marker: also the first start after 2374f50): the payment
+ * streams walked once, each folded for its process, every booking with a next step made due now
+ * (the clock work asks `nextStep` again, and moves a `wait` to its time). Answers how many.
+ */
+export async function rebuildDue(eventStore: EventStore, store: DocumentStore, now: string): Promise<number> {
+  if (await store.findById(PAYMENT_DUE, BUILT)) return 0;
+  const processes = new Map<string, PaymentProcess>();
+  for await (const recorded of eventStore.readAll({ filter: { streamPrefixes: ["payment-"] } })) {
+    if (!isPaymentStreamType(recorded.type)) continue;
+    const record = recordOf(recorded);
+    const id = (record.event.data as { reservationId: string }).reservationId;
+    processes.set(id, evolveProcess(processes.get(id) ?? NO_PROCESS, record));
+  }
+  const due = [...processes].flatMap(([id, process]) => (nextStep(process, now).kind === "none" ? [] : [id]));
+  const built: WriteOp = { op: "replace", collection: PAYMENT_DUE, id: BUILT, document: { builtAt: now } };
+  await store.write([...due.map((id) => dueAtOp(id, now, 0)), built]);
+  return due.length;
+}
+
+/** A settle or hold plan as 2374f50 stored it: what the upgrade reads of it. */
+interface OldPlan extends Document {
+  readonly _id: string;
+  readonly kind: string;
+  readonly reservationId: string;
+  readonly nextAttemptAt: string;
+  readonly attempt: number;
+  readonly method?: string;
+  readonly customer?: string;
+}
+
+/**
+ * The upgrade from plans carrying their own data (2374f50): each settle or hold plan becomes its
+ * booking's due entry, at its time and attempt (its steps' keys derive from the same facts' ids, so
+ * a step half done is finished with the same key); a settle plan's saved method, which the plan had
+ * taken over, is kept again for its off-session steps. Idempotent: a rerun finds none.
+ */
+export async function plansToDue(store: DocumentStore): Promise<number> {
+  const old = await store.find<OldPlan>(
+    PAYMENT_PLANS,
+    { kind: { $in: ["settle", "hold"] } },
+    { limit: 1000 },
+  );
+  if (old.length === 0) return 0;
+  // A booking with two plans (its hold, then its settlement) is due at the earlier: written last.
+  old.sort((a, b) => b.nextAttemptAt.localeCompare(a.nextAttemptAt));
+  const ops = old.flatMap((plan): WriteOp[] => [
+    dueAtOp(plan.reservationId, plan.nextAttemptAt, plan.attempt),
+    ...(plan.kind === "settle" && plan.method
+      ? [
+          {
+            op: "replace" as const,
+            collection: PAYMENT_METHODS,
+            id: plan.reservationId,
+            document: { method: plan.method, ...(plan.customer ? { customer: plan.customer } : {}) },
+          },
+        ]
+      : []),
+    { op: "delete", collection: PAYMENT_PLANS, id: plan._id },
+  ]);
+  await store.write(ops);
+  return old.length + (await plansToDue(store));
+}

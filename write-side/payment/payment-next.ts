@@ -1,0 +1,131 @@
+import { evolvePaymentAggregate, noPayment, type PaymentState, type PaymentStreamEvent } from "./payment.js";
+import type { PaymentStep } from "./payment-facts.js";
+import { nextSettleStep, type SettlementToDo, type SettleStepDue } from "./payment-process.js";
+
+/**
+ * Issue 68 item 4: what to do next for a booking's money, a pure function of its payment's stream
+ * (the process's inbox and outbox). The payments process manager keeps no plan carrying data: it
+ * keeps when to look again (its due index), reads the stream, and asks `nextStep`. Each step's
+ * idempotency key derives from the id of the fact that asked for it, as the plans' did.
+ */
+
+/** A fact of the payment's stream with its id in the log (the steps' keys derive from it). */
+export interface PaymentFactRecord {
+  readonly id: string;
+  readonly event: PaymentStreamEvent;
+  /** Its correlation id: the commands a step sends carry it on. */
+  readonly correlationId?: string;
+}
+
+/** A settlement decided on the stream, as the process carries it out. */
+export interface SettlementDue extends SettlementToDo {
+  readonly currency: string;
+  readonly because: string;
+  readonly reason?: string;
+}
+
+/** The payment's stream folded for its process: its state, its settlements, and its hold's facts. */
+export interface PaymentProcess {
+  readonly payment: PaymentState;
+  readonly settlements: readonly SettlementDue[];
+  /** The last PaymentCardSaved: the hold before the stay it asks for, due at `authorizeAt`. */
+  readonly hold?: { readonly eventId: string; readonly startsAt?: string };
+  /** The last PaymentActionRequired: its deadline's step derives its key from it. */
+  readonly action?: { readonly eventId: string };
+  /** Each fact's correlation id, by its id. */
+  readonly causes: Readonly<Record<string, string>>;
+}
+
+export const NO_PROCESS: PaymentProcess = { payment: noPayment, settlements: [], causes: {} };
+
+/** One fact of the payment's stream folded into its process. */
+export function evolveProcess(
+  before: PaymentProcess,
+  { id, event, correlationId }: PaymentFactRecord,
+): PaymentProcess {
+  const causes = correlationId === undefined ? before.causes : { ...before.causes, [id]: correlationId };
+  const process = { ...before, payment: evolvePaymentAggregate(before.payment, event), causes };
+  if (event.type === "PaymentSettlementDecided") {
+    const { intentId, currency, capture, release, offSession, refund, because, reason } = event.data;
+    const settlement = { eventId: id, intentId, currency, capture, release, offSession, refund, because };
+    const due = { ...settlement, ...(reason !== undefined ? { reason } : {}) };
+    return { ...process, settlements: [...process.settlements, due] };
+  }
+  if (event.type === "PaymentCardSaved") {
+    const startsAt = event.data.booking?.startsAt;
+    return { ...process, hold: { eventId: id, ...(startsAt ? { startsAt } : {}) } };
+  }
+  return event.type === "PaymentActionRequired" ? { ...process, action: { eventId: id } } : process;
+}
+
+export const processOf = (facts: readonly PaymentFactRecord[]): PaymentProcess =>
+  facts.reduce(evolveProcess, NO_PROCESS);
+
+/** The process's next step, or when to look again (`wait`), or nothing left (`none`). */
+export type NextStep =
+  | { readonly kind: "settle"; readonly settlement: SettlementDue; readonly due: SettleStepDue }
+  | {
+      readonly kind: "hold";
+      readonly eventId: string;
+      readonly amount: number;
+      readonly currency: string;
+      readonly startsAt?: string;
+    }
+  | { readonly kind: "deadline"; readonly eventId: string }
+  | { readonly kind: "wait"; readonly until: string }
+  | { readonly kind: "none" };
+
+const NONE: NextStep = { kind: "none" };
+
+/**
+ * The next step: a settlement's step not recorded yet (nor `tried` this run: `<settlementId>:<step>`,
+ * an outcome the stream refused records nothing), oldest settlement first; else, while the booking
+ * waits for its hold before the stay, that hold at its `authorizeAt`; else, while a hold waits for
+ * its customer (PaymentActionRequired), its deadline once passed.
+ */
+export function nextStep(
+  process: PaymentProcess,
+  now: string,
+  tried: ReadonlySet<string> = new Set(),
+): NextStep {
+  const { payment } = process;
+  for (const settlement of process.settlements) {
+    const triedHere = new Set<PaymentStep>();
+    for (const key of tried)
+      if (key.startsWith(`${settlement.eventId}:`))
+        triedHere.add(key.slice(settlement.eventId.length + 1) as PaymentStep);
+    const due = nextSettleStep(payment, settlement, triedHere);
+    if (due) return { kind: "settle", settlement, due };
+  }
+  if (payment.kind !== "open" || payment.settled) return NONE;
+  const at = Date.parse(now);
+  if (
+    payment.status === "saved" &&
+    payment.saved &&
+    process.hold &&
+    !tried.has(`${process.hold.eventId}:hold`)
+  ) {
+    const { amount, authorizeAt } = payment.saved;
+    if (Date.parse(authorizeAt) > at) return { kind: "wait", until: authorizeAt };
+    const { eventId, startsAt } = process.hold;
+    return {
+      kind: "hold",
+      eventId,
+      amount,
+      currency: payment.currency ?? "",
+      ...(startsAt ? { startsAt } : {}),
+    };
+  }
+  const { action } = payment;
+  // A hold that asked for its customer: failed at its deadline, then its intent released (a
+  // release the provider did not answer is asked again).
+  const open =
+    payment.status === "action-required" ||
+    (payment.status === "failed" &&
+      payment.intentId !== undefined &&
+      !payment.releasedIntents.includes(action?.intentId ?? ""));
+  if (!action || !process.action || !open) return NONE;
+  if (Date.parse(action.deadline) > at) return { kind: "wait", until: action.deadline };
+  if (tried.has(`${process.action.eventId}:deadline`)) return NONE;
+  return { kind: "deadline", eventId: process.action.eventId };
+}
