@@ -73,12 +73,9 @@ export function couponEffectOf(event: DomainEvent): "issue" | "earn" | "revoke" 
 }
 
 /**
- * The coupon policy: a reactor on the processor runtime. For each ParkingReserved it issues the
- * reservation's coupon; for each ReservationCanceled, ReservationNoShow or short stay's
- * ReservationCheckedOut it revokes the coupon that was issued, each into the stream
- * `coupon-{reservationId}`. Effects are idempotent through the stream's expected revision (issue
- * expects no stream, revoke expects exactly the issue), so handling an event again after a crash
- * or a lease takeover never duplicates anything.
+ * The coupon policy: a reactor on the processor runtime that acts on each coupon's stream
+ * (`coupon-{reservationId}`) as CAUSES says, through the stream's expected revision, so handling an
+ * event again after a crash or a lease takeover never duplicates anything.
  */
 export const couponPolicy: Reactor = {
   name: COUPON_POLICY,
@@ -228,12 +225,7 @@ async function traced<T>(
   }
 }
 
-/**
- * Issues the coupon for a reservation (expects no stream: a wrong expected revision means it is
- * already there, from before a crash or from a check-out recorded between issues 34 and 47) or
- * revokes it (decided on the coupon's stream as it is: a coupon issued, or spent, is revoked once;
- * one never issued has nothing to revoke).
- */
+/** What one event of the policy's types does to its reservation's coupon (CAUSES). */
 async function handle(stored: StoredDomainEvent, context: ReactorContext): Promise<void> {
   const effect = couponEffectOf(stored.event);
   if (effect === undefined) return;
@@ -270,6 +262,10 @@ async function handle(stored: StoredDomainEvent, context: ReactorContext): Promi
   });
 }
 
+/**
+ * Expects no stream: one there already was issued before a crash, or by a check-out recorded
+ * between issues 34 and 47.
+ */
 async function issue(event: DomainEvent, causation: Causation, context: ReactorContext): Promise<void> {
   try {
     await context.eventStore.appendToStream(
