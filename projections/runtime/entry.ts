@@ -80,10 +80,11 @@ export async function loadEntry(processor: Processor, generation: number, option
   const { documentStore } = options;
   const collections = isReactor(processor) ? {} : processor.collections;
   const names = new Map(Object.keys(collections).map((l) => [l, physicalCollection(l, generation)]));
-  if (!isReactor(processor)) {
-    if (options.deferIndexes) await prepareIndexes(documentStore, processor, names);
-    else await ensureIndexes(documentStore, processor, names);
-  }
+  if (isReactor(processor))
+    for (const [name, indexes] of Object.entries(processor.collections ?? {}))
+      await documentStore.ensureIndexes(name, indexes);
+  else if (options.deferIndexes) await prepareIndexes(documentStore, processor, names);
+  else await ensureIndexes(documentStore, processor, names);
   const entry: Entry = {
     processor,
     generation,

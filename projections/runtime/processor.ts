@@ -1,4 +1,4 @@
-import type { DocumentStore, WriteOp } from "../../document-store/port.js";
+import type { AnyIndexSpec, DocumentStore, WriteOp } from "../../document-store/port.js";
 import type { EventStore } from "../../event-store/port.js";
 import type { Position } from "../../event-store/position.js";
 import type { Logger } from "../../platform/logger.js";
@@ -33,6 +33,8 @@ export interface Reactor {
   readonly name: string;
   /** The event types it reacts to; others only advance its checkpoint. */
   readonly eventTypes: ReadonlySet<EventType>;
+  /** The collections it keeps (named as they are: one generation), with their indexes: the runtime makes them. */
+  readonly collections?: Readonly<Record<string, readonly AnyIndexSpec[]>>;
   // biome-ignore lint/suspicious/noConfusingVoidType: most reactors return nothing (their effects are appends)
   react(events: readonly StoredDomainEvent[], context: ReactorContext): Promise<void | readonly WriteOp[]>;
   /**

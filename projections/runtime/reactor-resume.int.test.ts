@@ -51,6 +51,7 @@ describe("the runtime resumes a reactor that keeps its state in memory where it 
     const reactor: Reactor = {
       name: "in-memory",
       eventTypes: new Set(EVENT_TYPES),
+      collections: { in_memory_kept: [{ name: "by_at", keys: { at: 1 } }] },
       async resume() {
         resumed++;
         handed.length = 0;
@@ -63,7 +64,7 @@ describe("the runtime resumes a reactor that keeps its state in memory where it 
     return { reactor, handed, resumed: () => resumed };
   }
 
-  it("at start and on a lease taken: the events after its resume position, though its checkpoint is at the head", async () => {
+  it("at start and on a lease taken: the events after its resume position, though its checkpoint is at the head; its collections made", async () => {
     const head = (log.at(-1) as RecordedEvent).position;
     await docs.write([checkpointOp("in-memory", 1, { position: head, state: "running" })]);
     // Another process holds its lease at first: this one stands by, then takes it once it expires.
@@ -82,6 +83,8 @@ describe("the runtime resumes a reactor that keeps its state in memory where it 
     runtimes.push(runtime);
     await runtime.start();
     expect(resumed()).toBe(1);
+    // The collections it keeps are made with their indexes by the runtime, before any event.
+    expect((await docs.explain("in_memory_kept", { at: "2026-11-29" })).indexed).toBe(true);
     expect(runtime.status()[0]?.lease).toBe("standby");
     await eventually(
       async () => (handed.length === log.length - 10 ? true : undefined),

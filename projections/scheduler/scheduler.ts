@@ -167,26 +167,16 @@ export interface SchedulerOptions {
  * schedule's update) can never both record it.
  */
 export function scheduler(options: SchedulerOptions = {}): Reactor {
-  let indexed = false;
-  const ensureIndexes = async (context: ReactorContext) => {
-    if (indexed) return;
-    await context.documentStore.ensureIndexes(SCHEDULE, SCHEDULE_INDEXES);
-    indexed = true;
-  };
   const { send } = options;
   return {
     name: SCHEDULER,
     eventTypes: TYPES,
+    collections: { [SCHEDULE]: SCHEDULE_INDEXES },
     async react(events, context) {
-      await ensureIndexes(context);
       // Per fact, what the last of its events leaves: a batch handled twice writes the same.
       const changes = new Map<string, Due | null>();
       for (const stored of events) for (const [key, due] of scheduleChanges(stored)) changes.set(key, due);
-      const ops: WriteOp[] = [...changes].map(([id, due]) =>
-        due
-          ? { op: "replace", collection: SCHEDULE, id, document: due }
-          : { op: "delete", collection: SCHEDULE, id },
-      );
+      const ops = [...changes].map(([id, due]) => scheduleOp(id, due));
       if (ops.length > 0) await context.documentStore.write(ops);
     },
     ...(send
@@ -200,6 +190,12 @@ export function scheduler(options: SchedulerOptions = {}): Reactor {
   };
 }
 
+/** The write that keeps a fact on the schedule, or (null) takes it off. */
+const scheduleOp = (id: string, due: Due | null): WriteOp =>
+  due
+    ? { op: "replace", collection: SCHEDULE, id, document: due }
+    : { op: "delete", collection: SCHEDULE, id };
+
 /** Sends every fact due by now (soonest first, at most `batch`), dropping those settled. */
 async function recordDue(context: ReactorContext, send: CommandSender, batch: number): Promise<void> {
   const now = context.now();
@@ -210,17 +206,11 @@ async function recordDue(context: ReactorContext, send: CommandSender, batch: nu
   );
   for (const fact of due) {
     const outcome = await sendFact(context, send, fact);
-    if (typeof outcome === "object") {
-      const later = { ...fact, dueAt: new Date(outcome.notDueUntil).toISOString() };
-      await context.documentStore.write([
-        { op: "replace", collection: SCHEDULE, id: fact._id, document: later },
-      ]);
-      continue;
-    }
-    // Recorded: its event takes it off the schedule (react), or it was recorded already, or the
-    // lot no longer knows it; either way nothing is left to do. Not due: the lot's clock says later.
-    if (outcome === "gone")
-      await context.documentStore.write([{ op: "delete", collection: SCHEDULE, id: fact._id }]);
+    const later = typeof outcome === "object" ? new Date(outcome.notDueUntil).toISOString() : undefined;
+    if (later) await context.documentStore.write([scheduleOp(fact._id, { ...fact, dueAt: later })]);
+    // Recorded: its event takes it off the schedule (react). Gone: recorded already, or the lot no
+    // longer knows it; either way nothing is left to do. Not due: the lot's clock says later.
+    else if (outcome === "gone") await context.documentStore.write([scheduleOp(fact._id, null)]);
   }
 }
 

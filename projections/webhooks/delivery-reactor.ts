@@ -81,7 +81,6 @@ function overstayOps(stored: StoredDomainEvent, watching: boolean): WriteOp[] {
  * same write that queues it; the queue's ids are per reservation, so a repeat queues nothing).
  */
 export function webhookDelivery(settings: DeliverySettings | undefined): Reactor {
-  let indexed = false;
   let endpoints: { at: number; list: EndpointDocument[] } | undefined;
   let dispatcher: Dispatcher | undefined;
   let store: DocumentStore | undefined;
@@ -96,18 +95,15 @@ export function webhookDelivery(settings: DeliverySettings | undefined): Reactor
     }
     return endpoints.list;
   };
-  const ensureIndexes = async (context: ReactorContext) => {
-    if (indexed) return;
-    await context.documentStore.ensureIndexes(WEBHOOK_DELIVERIES, DELIVERY_INDEXES);
-    await context.documentStore.ensureIndexes(WEBHOOK_ATTEMPTS, ATTEMPT_INDEXES);
-    await context.documentStore.ensureIndexes(WEBHOOK_OVERSTAYS, OVERSTAY_INDEXES);
-    indexed = true;
-  };
   return {
     name: WEBHOOK_DELIVERY,
     eventTypes: new Set<EventType>([...MAPPED_EVENT_TYPES, "CustomerErased"]),
+    collections: {
+      [WEBHOOK_DELIVERIES]: DELIVERY_INDEXES,
+      [WEBHOOK_ATTEMPTS]: ATTEMPT_INDEXES,
+      [WEBHOOK_OVERSTAYS]: OVERSTAY_INDEXES,
+    },
     async react(events, context) {
-      await ensureIndexes(context);
       // A batch with none of its events (the runtime may call it so) queues nothing.
       if (events.length === 0) return [];
       // An erasure: what is queued for its customer's reservations forgets them (written last).
@@ -141,7 +137,6 @@ export function webhookDelivery(settings: DeliverySettings | undefined): Reactor
           tick: {
             everyMs: ROUND_MS,
             async run(context: ReactorContext) {
-              await ensureIndexes(context);
               store = context.documentStore;
               dispatcher ??= new Dispatcher(settings, context.logger);
               const list = await endpointsOf(context, Date.now() - ENDPOINTS_TTL_MS);
