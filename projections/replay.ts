@@ -75,8 +75,6 @@ async function holdReplayLeases(store: DocumentStore, projections: readonly Proj
  */
 export const REBUILD_BATCH_SIZE = 10_000;
 
-export { GENERATION_SWITCHES } from "./runtime/generation-switches.js";
-
 /** Longer than the views' cache of active generations (GENERATION_TTL_MS), with margin. */
 export const MIN_GRACE_MS = 1000;
 

@@ -200,7 +200,7 @@ describe("the control center's books (issue 48)", () => {
   it("a repeat, a restart, a lease that comes back or a second replica writes each book again as it is", async () => {
     const before = await booksIn(docs);
     const log = await collect(events.readAll());
-    // A restart: the runtime hands the events after the checkpoint; the book being folded is read again.
+    // A restart: the runtime resumes it at the last book kept, not at its checkpoint (3·EVERY+11).
     await followBooks(contextOf(events, docs), controlCenterBooks({ every: EVERY }), {
       from: 3 * EVERY + 11,
     });
@@ -215,7 +215,7 @@ describe("the control center's books (issue 48)", () => {
     ]);
     expect(await booksIn(fresh)).toEqual(before);
     // A lease that comes back: `one` folded the log up to its 2·EVERY+5th event; another replica
-    // went on; `one` is handed the log's last events: it starts again from the last book kept.
+    // went on; `one` takes the lease again: it starts again from the last book kept.
     const back = new MemoryDocumentStore();
     await followBooks(contextOf(events, back), one, { to: 2 * EVERY + 5 });
     await followBooks(contextOf(events, back), other, { from: 2 * EVERY + 5, to: log.length - 20 });

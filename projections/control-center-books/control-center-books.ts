@@ -1,9 +1,6 @@
-import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { DocumentStore } from "../../document-store/port.js";
-import type { EventStore } from "../../event-store/port.js";
 import { comparePositions, type Position } from "../../event-store/position.js";
-import { decodeEvent } from "../../schemas/event-codec.js";
-import { stampMsOfRaw, stampOf } from "../../schemas/event-stamps.js";
+import { stampOf } from "../../schemas/event-stamps.js";
 import { EVENT_TYPES } from "../../schemas/events.js";
 import {
   BOOK_EVENTS,
@@ -30,15 +27,9 @@ export interface ControlCenterBooksOptions {
   readonly maxBytes?: number;
 }
 
-/** Every event type a book counts (the log's events of a type this service defines). */
-const COUNTED = { eventTypes: EVENT_TYPES };
-/** Events folded between two turns of the event loop given to other work, when catching up. */
-const YIELD_EVERY = 200;
 /** Whether the event at `position` is in `book` already (at or before the last event it folded). */
 const isFolded = (book: OpenBook, position: Position): boolean =>
   book.position !== undefined && comparePositions(position, book.position) <= 0;
-const samePosition = (a: Position | undefined, b: Position): boolean =>
-  a !== undefined && a.commit === b.commit && a.prepare === b.prepare;
 
 /**
  * Issue 48: the control center's books (projections/read-models/control-center-books.ts), closed
@@ -46,11 +37,11 @@ const samePosition = (a: Position | undefined, b: Position): boolean =>
  * this process's memory: the last book kept and the events since), folds those of the control
  * center's types (decoded once for every reactor by the runtime), and after every `every` events
  * writes the book to the document store: the same book from the same log, so a repeat after a
- * crash, a lease takeover or a second replica writes it again as it is. Before a batch it checks
- * that the batch follows what it folded (one read of one event); when not (a start, or a lease
- * that came back), it starts again from the last book kept and the log after it, up to the batch.
- * A log that already has a history (a service upgraded, read models dropped) gets its books as the
- * reactor catches up, its progress logged every 100 books.
+ * crash, a lease takeover or a second replica writes it again as it is. Whenever the runtime starts
+ * working on it (a start, a lease taken) it resumes at the last book kept (Reactor.resume), not at
+ * its checkpoint: the runtime hands it the log after that book. A log that already has a history
+ * (a service upgraded, read models dropped) gets its books as the reactor catches up, its progress
+ * logged every 100 books.
  */
 export function controlCenterBooks(options: ControlCenterBooksOptions = {}): Reactor {
   const limits = { every: options.every ?? BOOK_EVENTS, maxBytes: options.maxBytes ?? MAX_BOOK_BYTES };
@@ -60,15 +51,16 @@ export function controlCenterBooks(options: ControlCenterBooksOptions = {}): Rea
   return {
     name: CONTROL_CENTER_BOOKS,
     eventTypes: new Set(EVENT_TYPES),
+    async resume(documentStore) {
+      const latest = await latestBook(documentStore);
+      open.set(documentStore, new OpenBook(latest));
+      return latest?.position ?? null;
+    },
     async react(events, context) {
-      const [first, last] = [events[0], events.at(-1)];
-      if (!first || !last) return;
       let book = open.get(context.documentStore);
-      // Events handed again after a crash (the checkpoint behind the books written): already folded.
-      if (book && isFolded(book, last.position)) return;
-      if (!book || !(await follows(context.eventStore, book.position, first.position)))
-        book = await resume(first.position, context, limits, said);
+      if (!book) throw new Error("the control center's books were handed events before they resumed");
       for (const stored of events) {
+        // Handed again after a crash or an outage (the checkpoint behind what it folded): folded already.
         if (isFolded(book, stored.position)) continue;
         const folded = foldedInBooks(stored.event.type) ? stored : undefined;
         book.add(stored.position, Date.parse(stampOf(stored.event)), folded);
@@ -77,40 +69,6 @@ export function controlCenterBooks(options: ControlCenterBooksOptions = {}): Rea
       open.set(context.documentStore, book);
     },
   };
-}
-
-/** Whether the log's next event after `after` (its first, without) is at `next`: one read of one event. */
-async function follows(events: EventStore, after: Position | undefined, next: Position): Promise<boolean> {
-  for await (const raw of events.readAll({ ...(after ? { from: after } : {}), maxCount: 1, filter: COUNTED }))
-    return samePosition(raw.position, next);
-  return false;
-}
-
-/**
- * The book being folded, from the last book kept and the log after it up to (not including) the
- * event at `until`, closing the books it passes.
- */
-async function resume(
-  until: Position,
-  context: ReactorContext,
-  limits: { readonly every: number; readonly maxBytes: number },
-  said: { tooLarge: boolean },
-): Promise<OpenBook> {
-  const latest = await latestBook(context.documentStore);
-  let book = new OpenBook(latest);
-  let read = 0;
-  const from = latest?.position;
-  for await (const raw of context.eventStore.readAll({ ...(from ? { from } : {}), filter: COUNTED })) {
-    if (comparePositions(raw.position, until) >= 0) break;
-    book.add(
-      raw.position,
-      stampMsOfRaw(raw.type, raw.data),
-      foldedInBooks(raw.type) ? decodeEvent(raw) : undefined,
-    );
-    if (book.added >= limits.every) book = await close(book, context, limits, said);
-    if (++read % YIELD_EVERY === 0) await yieldToEventLoop();
-  }
-  return book;
 }
 
 /** Writes the book `open` makes (unless too large: said once) and opens the next one after it. */

@@ -5,6 +5,8 @@ import { systemActor } from "../../schemas/actor.js";
 import { type Causation, encodeEvent, type StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { DomainEvent, EventType } from "../../schemas/events.js";
 import {
+  type CouponEvent,
+  type CouponState,
   couponIdFor,
   couponStream,
   decideEarn,
@@ -71,12 +73,9 @@ export function couponEffectOf(event: DomainEvent): "issue" | "earn" | "revoke" 
 }
 
 /**
- * The coupon policy: a reactor on the processor runtime. For each ParkingReserved it issues the
- * reservation's coupon; for each ReservationCanceled, ReservationNoShow or short stay's
- * ReservationCheckedOut it revokes the coupon that was issued, each into the stream
- * `coupon-{reservationId}`. Effects are idempotent through the stream's expected revision (issue
- * expects no stream, revoke expects exactly the issue), so handling an event again after a crash
- * or a lease takeover never duplicates anything.
+ * The coupon policy: a reactor on the processor runtime that acts on each coupon's stream
+ * (`coupon-{reservationId}`) as CAUSES says, through the stream's expected revision, so handling an
+ * event again after a crash or a lease takeover never duplicates anything.
  */
 export const couponPolicy: Reactor = {
   name: COUPON_POLICY,
@@ -172,20 +171,37 @@ async function giveBack(
   redeemedFor: string,
   context: ReactorContext,
 ): Promise<void> {
-  await traced(stored, redeemedFor, async (traceparent) => {
-    for (;;) {
-      const coupon = await readCoupon(context.eventStore, owner);
-      const back = decideReturn(coupon.state, redeemedFor, "booking-canceled", new Date().toISOString());
-      if (!back) return; // already back, or revoked since
-      try {
-        await appendCoupon(context.eventStore, back, coupon.revision, causationOf(stored, traceparent));
-        context.metrics?.couponActions.inc({ action: "returned" });
-        return;
-      } catch (error) {
-        if (!(error instanceof WrongExpectedRevisionError)) throw error;
-      }
+  // Nothing is decided when it is already back, or revoked since.
+  await traced(stored, redeemedFor, (traceparent) =>
+    decideOnCoupon(context, owner, causationOf(stored, traceparent), "returned", (state, now) =>
+      decideReturn(state, redeemedFor, "booking-canceled", now),
+    ),
+  );
+}
+
+/**
+ * Decides on the coupon's stream as it is, appends what is decided (counted as `action`) at the
+ * revision it was decided on, and decides again when the coupon changed meanwhile (spent, returned).
+ */
+async function decideOnCoupon(
+  context: ReactorContext,
+  reservationId: string,
+  causation: Causation,
+  action: "returned" | "earned" | "revoked",
+  decide: (state: CouponState, now: string) => CouponEvent | undefined,
+): Promise<{ readonly state: CouponState; readonly appended: boolean }> {
+  for (;;) {
+    const coupon = await readCoupon(context.eventStore, reservationId);
+    const event = decide(coupon.state, new Date().toISOString());
+    if (!event) return { state: coupon.state, appended: false };
+    try {
+      await appendCoupon(context.eventStore, event, coupon.revision, causation);
+      context.metrics?.couponActions.inc({ action });
+      return { state: coupon.state, appended: true };
+    } catch (error) {
+      if (!(error instanceof WrongExpectedRevisionError)) throw error;
     }
-  });
+  }
 }
 
 /** Runs a reaction as a span of the trace its cause carries, which its event carries on (issue 22). */
@@ -209,12 +225,7 @@ async function traced<T>(
   }
 }
 
-/**
- * Issues the coupon for a reservation (expects no stream: a wrong expected revision means it is
- * already there, from before a crash or from a check-out recorded between issues 34 and 47) or
- * revokes it (decided on the coupon's stream as it is: a coupon issued, or spent, is revoked once;
- * one never issued has nothing to revoke).
- */
+/** What one event of the policy's types does to its reservation's coupon (CAUSES). */
 async function handle(stored: StoredDomainEvent, context: ReactorContext): Promise<void> {
   const effect = couponEffectOf(stored.event);
   if (effect === undefined) return;
@@ -227,6 +238,11 @@ async function handle(stored: StoredDomainEvent, context: ReactorContext): Promi
     const causation = causationOf(stored, traceparent);
     const coupon = { couponId: couponIdFor(reservationId), reservationId, parkingLotId, customerId };
     const issuedAt = new Date().toISOString();
+    // Earned by its stay, once (a revoked one stays revoked).
+    const earn = (by: "check-in" | "check-out", spendableFrom: string) =>
+      decideOnCoupon(context, reservationId, causation, "earned", (state, now) =>
+        decideEarn(state, by, spendableFrom, now),
+      );
     if (effect === "issue")
       await issue(
         { type: "CouponIssued", data: { ...coupon, issuedAt, untilEarned: true } },
@@ -235,48 +251,21 @@ async function handle(stored: StoredDomainEvent, context: ReactorContext): Promi
       );
     else if (effect === "revoke") await revoke(reservationId, causation, context);
     else if (stored.event.type === "ReservationCheckedIn" && stored.event.data.couponSpendableFrom)
-      await earn(reservationId, "check-in", stored.event.data.couponSpendableFrom, causation, context);
+      await earn("check-in", stored.event.data.couponSpendableFrom);
     else if (stored.event.type === "ReservationCheckedOut") {
       // A booking recorded between issues 34 and 47 has no coupon yet: its earning check-out
       // issues it, earned (as those check-outs did); any other is earned now.
-      const earned = await earn(
-        reservationId,
-        "check-out",
-        stored.event.data.checkedOutAt,
-        causation,
-        context,
-      );
-      if (!earned) await issue({ type: "CouponIssued", data: { ...coupon, issuedAt } }, causation, context);
+      const { state } = await earn("check-out", stored.event.data.checkedOutAt);
+      if (state.kind === "none")
+        await issue({ type: "CouponIssued", data: { ...coupon, issuedAt } }, causation, context);
     }
   });
 }
 
 /**
- * The coupon earned by its stay (decided on its stream as it is: once; a revoked one stays
- * revoked). False when the reservation has no coupon at all.
+ * Expects no stream: one there already was issued before a crash, or by a check-out recorded
+ * between issues 34 and 47.
  */
-async function earn(
-  reservationId: string,
-  by: "check-in" | "check-out",
-  spendableFrom: string,
-  causation: Causation,
-  context: ReactorContext,
-): Promise<boolean> {
-  for (;;) {
-    const coupon = await readCoupon(context.eventStore, reservationId);
-    if (coupon.state.kind === "none") return false;
-    const earned = decideEarn(coupon.state, by, spendableFrom, new Date().toISOString());
-    if (!earned) return true;
-    try {
-      await appendCoupon(context.eventStore, earned, coupon.revision, causation);
-      context.metrics?.couponActions.inc({ action: "earned" });
-      return true;
-    } catch (error) {
-      if (!(error instanceof WrongExpectedRevisionError)) throw error;
-    }
-  }
-}
-
 async function issue(event: DomainEvent, causation: Causation, context: ReactorContext): Promise<void> {
   try {
     await context.eventStore.appendToStream(
@@ -292,28 +281,20 @@ async function issue(event: DomainEvent, causation: Causation, context: ReactorC
 }
 
 async function revoke(reservationId: string, causation: Causation, context: ReactorContext): Promise<void> {
-  for (;;) {
-    const coupon = await readCoupon(context.eventStore, reservationId);
-    if (coupon.state.kind === "none") {
-      // Log order puts a reservation (and so its issue) before its cancellation; a missing issue
-      // means the coupon never existed (a booking recorded between issues 34 and 47, whose coupon
-      // was to come with its stay), so there is nothing to revoke: a routine outcome.
-      context.logger.debug({ reservationId }, "reservation without a coupon: nothing to revoke");
-      context.metrics?.couponActions.inc({ action: "nothing-to-revoke" });
-      return;
-    }
-    const revoked = decideRevoke(coupon.state, new Date().toISOString());
-    if (!revoked) {
-      context.metrics?.couponActions.inc({ action: "already-done" });
-      return;
-    }
-    try {
-      await appendCoupon(context.eventStore, revoked, coupon.revision, causation);
-      context.metrics?.couponActions.inc({ action: "revoked" });
-      return;
-    } catch (error) {
-      // The coupon changed meanwhile (spent, or returned): decide again on what is there now.
-      if (!(error instanceof WrongExpectedRevisionError)) throw error;
-    }
+  const { state, appended } = await decideOnCoupon(
+    context,
+    reservationId,
+    causation,
+    "revoked",
+    decideRevoke,
+  );
+  if (state.kind === "none") {
+    // Log order puts a reservation (and so its issue) before its cancellation; a missing issue
+    // means the coupon never existed (a booking recorded between issues 34 and 47, whose coupon
+    // was to come with its stay), so there is nothing to revoke: a routine outcome.
+    context.logger.debug({ reservationId }, "reservation without a coupon: nothing to revoke");
+    context.metrics?.couponActions.inc({ action: "nothing-to-revoke" });
+    return;
   }
+  if (!appended) context.metrics?.couponActions.inc({ action: "already-done" });
 }

@@ -86,12 +86,9 @@ const headOf = (doc: Document | null): BookHead | undefined =>
 const readHead = async (store: DocumentStore, book: number): Promise<BookHead | undefined> =>
   headOf(await store.findById(BOOKS, bookId(book)));
 
-/** The last book closed, if any: one read. */
-export async function latestBook(store: DocumentStore): Promise<Book | undefined> {
-  const [doc] = await store.find(BOOKS, {}, { sort: { _id: -1 }, limit: 1 });
-  const head = headOf(doc ?? null);
-  return head && withDocuments(store, head);
-}
+/** The last book closed, if any: one read of its head, one of its documents. */
+export const latestBook = (store: DocumentStore): Promise<Book | undefined> =>
+  lastBookBefore(store, () => true);
 
 /** The book of `head` with its documents (one read by id). */
 async function withDocuments(store: DocumentStore, head: BookHead): Promise<Book | undefined> {

@@ -1,5 +1,5 @@
 import { windowBooked, windowEnded } from "./control-center-clock.js";
-import { defineProjection } from "./projection.js";
+import { defineProjection, updateOne, upsertOne } from "./projection.js";
 
 export const CONTROL_CENTER = "control_center";
 export const TOTALS_ID = "totals";
@@ -107,45 +107,29 @@ export const controlCenterProjection = defineProjection({
     ],
   },
   on: {
-    ParkingLotRegistered: ({ event }, collection) => {
-      const target = collection(CONTROL_CENTER);
-      return [bump(target, { parkingLots: 1, capacity: event.data.capacity })];
-    },
-    ParkingLotCapacityChanged: ({ event }, collection) => {
-      const target = collection(CONTROL_CENTER);
-      return [bump(target, { capacity: event.data.capacity - event.data.previousCapacity })];
-    },
+    ParkingLotRegistered: ({ event }, collection) => [
+      bump(collection(CONTROL_CENTER), { parkingLots: 1, capacity: event.data.capacity }),
+    ],
+    ParkingLotCapacityChanged: ({ event }, collection) => [
+      bump(collection(CONTROL_CENTER), { capacity: event.data.capacity - event.data.previousCapacity }),
+    ],
     ParkingLotClosed: ({ event }, collection) => {
-      const target = collection(CONTROL_CENTER);
       const { parkingLotId, closureId: id, from, until } = event.data;
-      const end = new Date(until).toISOString();
-      return [
-        {
-          op: "update",
-          collection: target,
-          id: closureId(end, parkingLotId, id),
-          upsert: true,
-          update: {
-            $set: {
-              parkingLotId,
-              from: new Date(from).toISOString(),
-              until: end,
-              due: new Date(from).toISOString(),
-            },
-          },
-        },
-      ];
+      const [start, end] = [new Date(from).toISOString(), new Date(until).toISOString()];
+      return upsertOne(collection, CONTROL_CENTER, closureId(end, parkingLotId, id), {
+        $set: { parkingLotId, from: start, until: end, due: start },
+      });
     },
     ParkingLotClosureBegan: ({ event }, collection) => {
       const { parkingLotId, closureId: id, until } = event.data;
-      return [
+      return updateOne(
+        collection,
+        CONTROL_CENTER,
+        closureId(new Date(until).toISOString(), parkingLotId, id),
         {
-          op: "update",
-          collection: collection(CONTROL_CENTER),
-          id: closureId(new Date(until).toISOString(), parkingLotId, id),
-          update: { $unset: { due: "" } },
+          $unset: { due: "" },
         },
-      ];
+      );
     },
     ParkingReserved: ({ event }, collection) => {
       const target = collection(CONTROL_CENTER);

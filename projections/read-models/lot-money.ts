@@ -1,5 +1,5 @@
 import type { WriteOp } from "../../document-store/port.js";
-import { type CollectionOf, defineProjection } from "./projection.js";
+import { type CollectionOf, defineProjection, upsertOne } from "./projection.js";
 
 export const LOT_MONEY = "lot_money";
 
@@ -58,15 +58,10 @@ function countOn(
     inc[`overstays.${money.currency}`] = counted.overstay ?? 0;
     inc[`driveUps.${money.currency}`] = counted.driveUp ?? 0;
   }
-  return [
-    {
-      op: "update",
-      collection: collection(LOT_MONEY),
-      id: moneyId(data.parkingLotId, quarter),
-      upsert: true,
-      update: { $setOnInsert: { parkingLotId: data.parkingLotId, at: `${quarter}:00.000Z` }, $inc: inc },
-    },
-  ];
+  return upsertOne(collection, LOT_MONEY, moneyId(data.parkingLotId, quarter), {
+    $setOnInsert: { parkingLotId: data.parkingLotId, at: `${quarter}:00.000Z` },
+    $inc: inc,
+  });
 }
 
 /**

@@ -42,56 +42,40 @@ export const parkingLotsProjection = defineProjection({
   },
   on: {
     ParkingLotRegistered: ({ event }, collection) => {
-      const target = collection(PARKING_LOTS);
       const { parkingLotId, name, capacity, registeredAt, hourlyRate, maxActivePerCustomer } = event.data;
       const { location, address, timeZone } = event.data;
-      return [
-        {
-          op: "update",
-          collection: target,
-          id: parkingLotId,
-          upsert: true,
-          update: {
-            $set: {
-              parkingLotId,
-              name,
-              capacity,
-              registeredAt,
-              updatedAt: registeredAt,
-              ...(hourlyRate === undefined ? {} : { hourlyRate }),
-              maxActivePerCustomer: maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
-              ...(location === undefined ? {} : placed(location)),
-              ...(address === undefined ? {} : { address }),
-              ...(timeZone === undefined ? {} : { timeZone }),
-            },
-            $setOnInsert: {
-              openEndedHeld: 0,
-              totalReservations: 0,
-              canceledReservations: 0,
-            },
-          },
+      return upsertOne(collection, PARKING_LOTS, parkingLotId, {
+        $set: {
+          parkingLotId,
+          name,
+          capacity,
+          registeredAt,
+          updatedAt: registeredAt,
+          ...(hourlyRate === undefined ? {} : { hourlyRate }),
+          maxActivePerCustomer: maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
+          ...(location === undefined ? {} : placed(location)),
+          ...(address === undefined ? {} : { address }),
+          ...(timeZone === undefined ? {} : { timeZone }),
         },
-      ];
+        $setOnInsert: { openEndedHeld: 0, totalReservations: 0, canceledReservations: 0 },
+      });
     },
-    ParkingReserved: ({ event }, collection) => {
-      return updateOne(collection, PARKING_LOTS, event.data.parkingLotId, {
+    ParkingReserved: ({ event }, collection) =>
+      updateOne(collection, PARKING_LOTS, event.data.parkingLotId, {
         $inc: { totalReservations: 1, openEndedHeld: event.data.startsAt ? 0 : 1 },
         $set: { updatedAt: event.data.reservedAt },
-      });
-    },
-    ReservationCanceled: ({ event }, collection) => {
-      return updateOne(collection, PARKING_LOTS, event.data.parkingLotId, {
+      }),
+    ReservationCanceled: ({ event }, collection) =>
+      updateOne(collection, PARKING_LOTS, event.data.parkingLotId, {
         $inc: { canceledReservations: 1, openEndedHeld: event.data.startsAt ? 0 : -1 },
         $set: { updatedAt: event.data.canceledAt },
-      });
-    },
-    ReservationCheckedOut: ({ event }, collection) => {
-      // The car left: its spot is free again (the reservation is COMPLETED, no longer active).
-      return updateOne(collection, PARKING_LOTS, event.data.parkingLotId, {
+      }),
+    // The car left: its spot is free again (the reservation is COMPLETED, no longer active).
+    ReservationCheckedOut: ({ event }, collection) =>
+      updateOne(collection, PARKING_LOTS, event.data.parkingLotId, {
         $inc: { openEndedHeld: event.data.startsAt ? 0 : -1 },
         $set: { updatedAt: event.data.checkedOutAt },
-      });
-    },
+      }),
     ParkingLotCapacityChanged: ({ event: { data } }, collection) =>
       termChanged(collection, data, { capacity: data.capacity }),
     ParkingLotRateChanged: ({ event: { data } }, collection) =>

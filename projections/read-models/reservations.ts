@@ -15,12 +15,6 @@ export const RESERVATIONS = "reservations";
  */
 export const PLATE_SUFFIXES = "reservation_plates";
 
-/**
- * The most suffix documents one reservation has (schemas/plates.ts): a 16-character plate's form
- * may be longer than 16 (`ß` is `SS`), so not 15; an erasure deletes every one of them by id.
- */
-const MOST_SUFFIXES = MAX_PLATE_SUFFIXES;
-
 /** `heldUntil` of a reservation that holds its spot until someone ends it (ISO strings sort by time). */
 export const HELD_OPEN_ENDED = "9999-12-31T23:59:59.999Z";
 
@@ -75,12 +69,8 @@ export const reservationsProjection = defineProjection({
       { name: "by_lot_status", keys: { parkingLotId: 1, status: 1, seq: -1 } },
       { name: "by_customer_status", keys: { customerId: 1, status: 1, seq: -1 } },
       { name: "by_lot_customer", keys: { parkingLotId: 1, customerId: 1, seq: -1 } },
-      // Issue 50: only the indexes a read plans onto (the lists above: by lot, customer and status,
-      // newest first; a plate fragment through PLATE_SUFFIXES). The plate's (by_car, by_lot_car:
-      // plate search reads the suffixes since issue 33) and the held span's five (lot, status,
-      // startsAt, heldUntil: the lot's presence is its decider state since lot facts, issue 48) were
-      // an index entry written per booking for no read; a store created before keeps them until it
-      // drops them or rebuilds (docs/operations.md).
+      // Only the indexes a read plans onto (issue 50: the plate's and the held span's, read by
+      // nothing, went; a store created before keeps them until it rebuilds, docs/operations.md).
     ],
     [PLATE_SUFFIXES]: [
       { name: "by_suffix", keys: { suffix: 1, seq: -1 } },
@@ -263,7 +253,8 @@ export const reservationsProjection = defineProjection({
         ...updateOne(collection, RESERVATIONS, reservationId, {
           $set: { customerId: ERASED, carNumber: ERASED },
         }),
-        ...Array.from({ length: MOST_SUFFIXES }, (_, i) => ({
+        // Every suffix document it may have (MAX_PLATE_SUFFIXES), by id.
+        ...Array.from({ length: MAX_PLATE_SUFFIXES }, (_, i) => ({
           op: "delete" as const,
           collection: collection(PLATE_SUFFIXES),
           id: `${reservationId}~${i}`,

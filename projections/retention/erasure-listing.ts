@@ -9,7 +9,7 @@ import { RESERVATIONS, reservationsProjection } from "../read-models/reservation
 import { activeGenerations, physicalCollection, readCheckpoint } from "../runtime/checkpoints.js";
 import type { ReactorContext } from "../runtime/processor.js";
 
-const RETENTION_ACTOR = systemActor("retention");
+export const RETENTION_ACTOR = systemActor("retention");
 
 type Erased = (typeof CustomerErasedData)["static"];
 
@@ -40,7 +40,7 @@ export async function completeUnlistedErasures(
 async function completeErasure(stored: StoredDomainEvent, data: Erased, context: ReactorContext) {
   const keys = personalDataKeys();
   if (!keys) return;
-  const collection = await reservationsAt(context, stored.position);
+  const { collection } = await reservationsAt(context, stored.position, AWAIT_MS);
   // The customer's id as the read model still has it: the one whose pseudonym the fact records.
   const customers = await context.documentStore.countBy(
     collection,
@@ -51,14 +51,7 @@ async function completeErasure(stored: StoredDomainEvent, data: Erased, context:
     (id) => typeof id === "string" && keys.pseudonym(id) === data.subject,
   );
   if (typeof customerId !== "string") return;
-  const mine = await context.documentStore.find<Document & { reservationId: string; parkingLotId: string }>(
-    collection,
-    {
-      customerId,
-    },
-  );
-  const reservationIds = mine.map((r) => r.reservationId);
-  const parkingLotIds = [...new Set(mine.map((r) => r.parkingLotId))];
+  const { reservationIds, parkingLotIds } = await listReservations(context, collection, customerId);
   const { unlisted: _, ...rest } = data;
   try {
     await context.eventStore.appendToStream(
@@ -85,15 +78,31 @@ async function completeErasure(stored: StoredDomainEvent, data: Erased, context:
   );
 }
 
-/** The reservations collection, once its projection has applied `position` (bounded wait). */
-async function reservationsAt(context: ReactorContext, position: Position): Promise<string> {
-  const deadline = Date.now() + AWAIT_MS;
+/** A customer's reservations in the reservations `collection`: their ids and their lots' (each once). */
+export async function listReservations(context: ReactorContext, collection: string, customerId: string) {
+  type Listed = Document & { readonly reservationId: string; readonly parkingLotId: string };
+  const mine = await context.documentStore.find<Listed>(collection, { customerId });
+  const reservationIds = mine.map((r) => r.reservationId);
+  return { reservationIds, parkingLotIds: [...new Set(mine.map((r) => r.parkingLotId))] };
+}
+
+/**
+ * The live reservations collection, once its projection has applied `position` (`applied`), or
+ * after `withinMs` (not `applied`).
+ */
+export async function reservationsAt(
+  context: ReactorContext,
+  position: Position,
+  withinMs: number,
+): Promise<{ readonly collection: string; readonly applied: boolean }> {
+  const deadline = Date.now() + withinMs;
   for (;;) {
     const generation = (await activeGenerations(context.documentStore)).get(reservationsProjection.name) ?? 1;
     const checkpoint = await readCheckpoint(context.documentStore, reservationsProjection.name, generation);
-    const applied = checkpoint?.position ?? null;
-    if ((applied && comparePositions(applied, position) >= 0) || Date.now() > deadline)
-      return physicalCollection(RESERVATIONS, generation);
+    const collection = physicalCollection(RESERVATIONS, generation);
+    if (checkpoint?.position && comparePositions(checkpoint.position, position) >= 0)
+      return { collection, applied: true };
+    if (Date.now() > deadline) return { collection, applied: false };
     await sleep(POLL_MS);
   }
 }

@@ -1,17 +1,19 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Document } from "../../document-store/port.js";
-import { comparePositions, type Position } from "../../event-store/position.js";
-import { systemActor } from "../../schemas/actor.js";
+import type { Position } from "../../event-store/position.js";
 import type { EventType } from "../../schemas/events.js";
 import { ERASED, personalDataKeys } from "../../schemas/personal-data.js";
-import { CustomerErasure, type ReservationsOf } from "../../write-side/customer-erasure.js";
+import { CustomerErasure } from "../../write-side/customer-erasure.js";
 import { RESERVATIONS, reservationsProjection } from "../read-models/reservations.js";
-import { activeGenerations, physicalCollection, readCheckpoint } from "../runtime/checkpoints.js";
+import { activeGenerations, physicalCollection } from "../runtime/checkpoints.js";
 import type { Reactor, ReactorContext } from "../runtime/processor.js";
-import { completeUnlistedErasures } from "./erasure-listing.js";
+import {
+  completeUnlistedErasures,
+  listReservations,
+  RETENTION_ACTOR,
+  reservationsAt,
+} from "./erasure-listing.js";
 
 export const RETENTION = "retention";
-const RETENTION_ACTOR = systemActor(RETENTION);
 const DAY_MS = 86_400_000;
 /** Statuses that still hold or may still hold a spot: their customer is never due. */
 const ACTIVE = ["RESERVED", "CHECKED_IN"];
@@ -23,14 +25,6 @@ export interface RetentionOptions {
   readonly everyMs?: number;
   /** Customers erased per run at most. */
   readonly batch?: number;
-}
-
-interface StoredReservation extends Document {
-  readonly reservationId: string;
-  readonly parkingLotId: string;
-  readonly customerId: string;
-  readonly status: string;
-  readonly heldUntil: string;
 }
 
 /**
@@ -74,7 +68,7 @@ export async function expiredCustomers(
 ): Promise<string[]> {
   const collection = await reservationsCollection(context);
   const cutoff = new Date(context.now() - days * DAY_MS).toISOString();
-  const ended = await context.documentStore.find<StoredReservation>(
+  const ended = await context.documentStore.find<Document & { readonly customerId: string }>(
     collection,
     { heldUntil: { $lt: cutoff }, status: { $nin: ACTIVE }, customerId: { $ne: ERASED } },
     { sort: { heldUntil: 1 }, limit: batch * 10 },
@@ -103,16 +97,9 @@ const APPLIED_WITHIN_MS = 5_000;
 async function eraseExpired(context: ReactorContext, days: number, batch: number): Promise<void> {
   const keys = personalDataKeys();
   if (!keys) return;
-  const reservationsOf: ReservationsOf = async (customerId) => {
-    const mine = await context.documentStore.find<StoredReservation>(await reservationsCollection(context), {
-      customerId,
-    });
-    return {
-      reservationIds: mine.map((r) => r.reservationId),
-      parkingLotIds: mine.map((r) => r.parkingLotId),
-    };
-  };
-  const erasure = new CustomerErasure(context.eventStore, keys, reservationsOf);
+  const erasure = new CustomerErasure(context.eventStore, keys, async (customerId) =>
+    listReservations(context, await reservationsCollection(context), customerId),
+  );
   for (let round = 0; round < MOST_ROUNDS; round++) {
     const due = await expiredCustomers(context, days, batch);
     let last: Position | undefined;
@@ -128,19 +115,7 @@ async function eraseExpired(context: ReactorContext, days: number, batch: number
       }));
       context.logger.info({ days }, "retention: a customer's personal data was erased");
     }
-    if (due.length < batch || !last || !(await reservationsApplied(context, last))) return;
-  }
-}
-
-/** Whether the live reservations read model applies `position` within APPLIED_WITHIN_MS. */
-async function reservationsApplied(context: ReactorContext, position: Position): Promise<boolean> {
-  const deadline = Date.now() + APPLIED_WITHIN_MS;
-  for (;;) {
-    const generation = (await activeGenerations(context.documentStore)).get(reservationsProjection.name) ?? 1;
-    const applied = (await readCheckpoint(context.documentStore, reservationsProjection.name, generation))
-      ?.position;
-    if (applied && comparePositions(applied, position) >= 0) return true;
-    if (Date.now() > deadline) return false;
-    await sleep(50);
+    if (due.length < batch || !last || !(await reservationsAt(context, last, APPLIED_WITHIN_MS)).applied)
+      return;
   }
 }

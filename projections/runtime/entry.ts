@@ -80,15 +80,15 @@ export async function loadEntry(processor: Processor, generation: number, option
   const { documentStore } = options;
   const collections = isReactor(processor) ? {} : processor.collections;
   const names = new Map(Object.keys(collections).map((l) => [l, physicalCollection(l, generation)]));
-  if (!isReactor(processor)) {
-    if (options.deferIndexes) await prepareIndexes(documentStore, processor, names);
-    else await ensureIndexes(documentStore, processor, names);
-  }
-  const checkpoint = await readCheckpoint(documentStore, processor.name, generation);
+  if (isReactor(processor))
+    for (const [name, indexes] of Object.entries(processor.collections ?? {}))
+      await documentStore.ensureIndexes(name, indexes);
+  else if (options.deferIndexes) await prepareIndexes(documentStore, processor, names);
+  else await ensureIndexes(documentStore, processor, names);
   const entry: Entry = {
     processor,
     generation,
-    position: checkpoint?.position ?? null,
+    position: await startingPosition(documentStore, processor, generation),
     state: "running",
     caughtUp: false,
     epoch: options.epoch,
@@ -123,11 +123,16 @@ async function eachCollection(
   }
 }
 
-/** The checkpoint, null when there is none, undefined when the store cannot be read now. */
-export async function readCheckpointSafely(store: DocumentStore, processor: string, generation: number) {
-  try {
-    return await readCheckpoint(store, processor, generation);
-  } catch {
-    return undefined;
-  }
+/**
+ * Where the runtime starts a processor it starts working on (at load, on taking its lease): after
+ * its checkpoint, or where a reactor that keeps its state in memory resumes (Reactor.resume); null:
+ * at the log's start.
+ */
+export async function startingPosition(
+  store: DocumentStore,
+  processor: Processor,
+  generation: number,
+): Promise<Position | null> {
+  if (isReactor(processor) && processor.resume) return processor.resume(store);
+  return (await readCheckpoint(store, processor.name, generation))?.position ?? null;
 }

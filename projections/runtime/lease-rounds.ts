@@ -1,6 +1,6 @@
 import type { DocumentStore } from "../../document-store/port.js";
 import type { Logger } from "../../platform/logger.js";
-import { type Entry, readCheckpointSafely } from "./entry.js";
+import { type Entry, startingPosition } from "./entry.js";
 import type { Leases } from "./leases.js";
 
 export interface LeaseRoundOptions {
@@ -35,13 +35,14 @@ export async function leaseRound(entries: Iterable<Entry>, options: LeaseRoundOp
       entry.caughtUp = false;
       changed = true;
     } else if (entry.epoch === null && epoch !== null) {
-      // Another process may have worked on it: carry on from its stored checkpoint.
-      const checkpoint = await readCheckpointSafely(documentStore, name, entry.generation);
-      if (checkpoint === undefined) {
+      // Another process may have worked on it: carry on from its stored checkpoint (or its resume).
+      try {
+        entry.position = await startingPosition(documentStore, entry.processor, entry.generation);
+      } catch {
+        // The store cannot be read now: hand the lease back, and try again at the next round.
         await leases.release(name, epoch).catch(() => undefined);
         continue;
       }
-      entry.position = checkpoint?.position ?? null;
       entry.state = "running";
       delete entry.error;
       entry.caughtUp = false;

@@ -89,10 +89,6 @@ export class Leases {
     readonly options: LeaseOptions,
   ) {}
 
-  get owner(): string {
-    return this.options.owner;
-  }
-
   /**
    * One attempt for `processor`: renews the lease when `held` is the epoch this process holds,
    * else takes it if it is free or expired. Returns the epoch now held, or null (held by another

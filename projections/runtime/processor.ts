@@ -1,5 +1,6 @@
-import type { DocumentStore, WriteOp } from "../../document-store/port.js";
+import type { AnyIndexSpec, DocumentStore, WriteOp } from "../../document-store/port.js";
 import type { EventStore } from "../../event-store/port.js";
+import type { Position } from "../../event-store/position.js";
 import type { Logger } from "../../platform/logger.js";
 import type { Metrics } from "../../platform/metrics.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
@@ -32,6 +33,8 @@ export interface Reactor {
   readonly name: string;
   /** The event types it reacts to; others only advance its checkpoint. */
   readonly eventTypes: ReadonlySet<EventType>;
+  /** The collections it keeps (named as they are: one generation), with their indexes: the runtime makes them. */
+  readonly collections?: Readonly<Record<string, readonly AnyIndexSpec[]>>;
   // biome-ignore lint/suspicious/noConfusingVoidType: most reactors return nothing (their effects are appends)
   react(events: readonly StoredDomainEvent[], context: ReactorContext): Promise<void | readonly WriteOp[]>;
   /**
@@ -44,6 +47,13 @@ export interface Reactor {
     readonly everyMs: number;
     run(context: ReactorContext): Promise<void>;
   };
+  /**
+   * For a reactor whose state lives in this process's memory (the control center's books): called
+   * whenever the runtime starts working on it (at start, on taking its lease), in place of reading
+   * its checkpoint. It starts again from the state it keeps in `documentStore`, and answers the
+   * position that state holds (null: the log's start): the runtime hands it the events after it.
+   */
+  resume?(documentStore: DocumentStore): Promise<Position | null>;
   /** Ends what it runs beside the log (the webhook deliveries in flight) when the runtime stops. */
   close?(): Promise<void>;
 }

@@ -42,9 +42,12 @@ export type CommandSender = (
   cause: { readonly correlationId: string; readonly causationId: string },
 ) => Promise<SendOutcome | NotDueUntil>;
 
+/** A time-driven command as kept until it is sent (each of its kinds without its `now`). */
+type Unsent = TimeDrivenCommand extends infer C ? (C extends unknown ? Omit<C, "now"> : never) : never;
+
 interface Due extends Document {
   readonly dueAt: string;
-  readonly command: Omit<TimeDrivenCommand, "now">;
+  readonly command: Unsent;
   readonly correlationId: string;
   readonly causationId: string;
 }
@@ -54,106 +57,93 @@ const holdId = (reservationId: string) => `payment-hold:${reservationId}`;
 const closureId = (parkingLotId: string, closureId: string) => `closure:${parkingLotId}:${closureId}`;
 const cancelsId = (parkingLotId: string, closureId: string) => `closure-cancels:${parkingLotId}:${closureId}`;
 
+type Change = readonly [string, Due | null];
+type Cause = { readonly correlationId: string; readonly causationId: string };
+type ScheduleHandlers = {
+  readonly [T in EventType]?: (event: EventOfType<T>, cause: Cause) => readonly Change[];
+};
+
+/** The fact `command` (as sent but for its `now`), kept under `key` and due at `at`. */
+const due = (key: string, command: Unsent, at: string, cause: Cause): Change => [
+  key,
+  { _id: key, dueAt: new Date(at).toISOString(), command, ...cause },
+];
+
+/** The facts of these keys come off the schedule. */
+const off = (...keys: string[]): Change[] => keys.map((key) => [key, null]);
+
 /**
  * A closure's cancellations past its first append (issue 66): due at once, sent chunk after chunk
  * (recordDue) until the lot appends nothing; put again when it begins (its open-ended bookings).
  */
-const cancels = (parkingLotId: string, closure: string, at: string, cause: Cause): [string, Due] => {
-  const key = cancelsId(parkingLotId, closure);
-  const command = { type: "CancelForClosure", closureId: closure, parkingLotId } as const;
-  return [key, { _id: key, dueAt: new Date(at).toISOString(), command, ...cause }];
-};
+const cancels = (parkingLotId: string, closure: string, at: string, cause: Cause): Change =>
+  due(
+    cancelsId(parkingLotId, closure),
+    { type: "CancelForClosure", closureId: closure, parkingLotId },
+    at,
+    cause,
+  );
 
-/**
- * Issue 68: a lot's books, one fact per lot, looked at when its period opens (registration or
- * LotPeriodOpened) and then when the lot's decider says they fall due (its local midnight), so a
- * quiet lot's day is one period too; bounded: one document per lot, about two sends a day.
- */
-const books = (parkingLotId: string, at: string, cause: Cause): [string, Due] => {
-  const key = `books:${parkingLotId}`;
-  const command = { type: "CloseBooks", parkingLotId } as const;
-  return [key, { _id: key, dueAt: new Date(at).toISOString(), command, ...cause }];
-};
-
-type Change = [string, Due | null] | undefined | readonly [string, Due | null][];
-type Cause = { readonly correlationId: string; readonly causationId: string };
-type ScheduleHandlers = {
-  readonly [T in EventType]?: (event: EventOfType<T>, cause: Cause) => Change;
-};
-
-/** A reservation that can no longer miss its window comes off the schedule. */
-const settled = (event: { readonly data: { readonly reservationId: string } }): Change => [
-  noShowId(event.data.reservationId),
-  null,
-];
+/** A reservation ended (canceled, or a no-show): its window and its payment's hold come off the schedule. */
+const ended = (event: { readonly data: { readonly reservationId: string } }): Change[] =>
+  off(noShowId(event.data.reservationId), holdId(event.data.reservationId));
 
 /** A booking no longer waiting for its payment: its hold comes off the schedule (issue 38). */
-const holdSettled = (event: { readonly data: { readonly reservationId: string } }): Change => [
-  holdId(event.data.reservationId),
-  null,
-];
+const holdSettled = (event: { readonly data: { readonly reservationId: string } }): Change[] =>
+  off(holdId(event.data.reservationId));
 
 /**
  * What each event that puts a fact on the schedule or takes it off does to it: the document to
  * keep (by id) or null to drop it. Its keys are the event types the scheduler follows.
  */
 const ON: ScheduleHandlers = {
-  LotPeriodOpened: (event, cause) => books(event.data.parkingLotId, event.data.openedAt, cause),
-  ParkingReserved: (event, cause) => {
-    const { reservationId, parkingLotId, endsAt, payment } = event.data;
-    const changes: [string, Due][] = [];
+  // Issue 68: a lot's books, one fact per lot, looked at when its period opens (registration or
+  // LotPeriodOpened) and then when the lot's decider says they fall due (its local midnight), so a
+  // quiet lot's day is one period too; bounded: one document per lot, about two sends a day.
+  LotPeriodOpened: ({ data: { parkingLotId, openedAt } }, cause) => [
+    due(`books:${parkingLotId}`, { type: "CloseBooks", parkingLotId }, openedAt, cause),
+  ],
+  ParkingReserved: ({ data: { reservationId, parkingLotId, endsAt, payment } }, cause) => {
+    const ids = { reservationId, parkingLotId };
+    const changes: Change[] = [];
     // An open-ended booking has no end to miss.
-    if (endsAt !== undefined) {
-      const key = noShowId(reservationId);
-      const command = { type: "RecordNoShow", reservationId, parkingLotId } as const;
-      changes.push([key, { _id: key, dueAt: new Date(endsAt).toISOString(), command, ...cause }]);
-    }
+    if (endsAt !== undefined)
+      changes.push(due(noShowId(reservationId), { type: "RecordNoShow", ...ids }, endsAt, cause));
     // A booking waiting for its payment is canceled when its hold runs out unpaid (issue 38).
-    if (payment !== undefined) {
-      const key = holdId(reservationId);
-      const command = { type: "ExpirePaymentHold", reservationId, parkingLotId } as const;
-      changes.push([key, { _id: key, dueAt: new Date(payment.holdUntil).toISOString(), command, ...cause }]);
-    }
+    if (payment !== undefined)
+      changes.push(
+        due(holdId(reservationId), { type: "ExpirePaymentHold", ...ids }, payment.holdUntil, cause),
+      );
     return changes;
   },
-  ReservationCheckedIn: settled,
-  ReservationCanceled: (event) => [
-    [noShowId(event.data.reservationId), null],
-    [holdId(event.data.reservationId), null],
-  ],
+  // A reservation that can no longer miss its window comes off the schedule.
+  ReservationCheckedIn: (event) => off(noShowId(event.data.reservationId)),
+  ReservationCanceled: ended,
   PaymentAuthorized: holdSettled,
   ReservationConfirmed: holdSettled,
   PaymentFailed: holdSettled,
   // A no-show ends the booking, a payment still awaited included: its hold comes off too.
-  ReservationNoShow: (event) => [
-    [noShowId(event.data.reservationId), null],
-    [holdId(event.data.reservationId), null],
-  ],
+  ReservationNoShow: ended,
   ParkingLotClosed: (event, cause) => {
     const { parkingLotId, closureId: closure, from, closedAt } = event.data;
-    const key = closureId(parkingLotId, closure);
     const command = { type: "BeginClosure", closureId: closure, parkingLotId } as const;
     return [
-      [key, { _id: key, dueAt: new Date(from).toISOString(), command, ...cause }],
+      due(closureId(parkingLotId, closure), command, from, cause),
       cancels(parkingLotId, closure, closedAt, cause),
     ];
   },
-  ParkingLotClosureBegan: (event, cause) => [
-    [closureId(event.data.parkingLotId, event.data.closureId), null],
-    cancels(event.data.parkingLotId, event.data.closureId, event.data.recordedAt, cause),
+  ParkingLotClosureBegan: ({ data: { parkingLotId, closureId: closure, recordedAt } }, cause) => [
+    ...off(closureId(parkingLotId, closure)),
+    cancels(parkingLotId, closure, recordedAt, cause),
   ],
 };
 
 const TYPES: ReadonlySet<EventType> = new Set(Object.keys(ON) as EventType[]);
 
 /** What one event does to the schedule: the documents to keep (by id) or null to drop them. */
-function scheduleChanges({ event, id, metadata }: StoredDomainEvent): readonly [string, Due | null][] {
-  const handler = ON[event.type] as ((event: DomainEvent, cause: Cause) => Change) | undefined;
-  const change = handler?.(event, { correlationId: metadata.correlationId, causationId: id });
-  if (change === undefined) return [];
-  return typeof change[0] === "string"
-    ? [change as [string, Due | null]]
-    : (change as [string, Due | null][]);
+function scheduleChanges({ event, id, metadata }: StoredDomainEvent): readonly Change[] {
+  const handler = ON[event.type] as ((event: DomainEvent, cause: Cause) => readonly Change[]) | undefined;
+  return handler?.(event, { correlationId: metadata.correlationId, causationId: id }) ?? [];
 }
 
 export interface SchedulerOptions {
@@ -177,26 +167,16 @@ export interface SchedulerOptions {
  * schedule's update) can never both record it.
  */
 export function scheduler(options: SchedulerOptions = {}): Reactor {
-  let indexed = false;
-  const ensureIndexes = async (context: ReactorContext) => {
-    if (indexed) return;
-    await context.documentStore.ensureIndexes(SCHEDULE, SCHEDULE_INDEXES);
-    indexed = true;
-  };
   const { send } = options;
   return {
     name: SCHEDULER,
     eventTypes: TYPES,
+    collections: { [SCHEDULE]: SCHEDULE_INDEXES },
     async react(events, context) {
-      await ensureIndexes(context);
       // Per fact, what the last of its events leaves: a batch handled twice writes the same.
       const changes = new Map<string, Due | null>();
       for (const stored of events) for (const [key, due] of scheduleChanges(stored)) changes.set(key, due);
-      const ops: WriteOp[] = [...changes].map(([id, due]) =>
-        due
-          ? { op: "replace", collection: SCHEDULE, id, document: due }
-          : { op: "delete", collection: SCHEDULE, id },
-      );
+      const ops = [...changes].map(([id, due]) => scheduleOp(id, due));
       if (ops.length > 0) await context.documentStore.write(ops);
     },
     ...(send
@@ -210,6 +190,12 @@ export function scheduler(options: SchedulerOptions = {}): Reactor {
   };
 }
 
+/** The write that keeps a fact on the schedule, or (null) takes it off. */
+const scheduleOp = (id: string, due: Due | null): WriteOp =>
+  due
+    ? { op: "replace", collection: SCHEDULE, id, document: due }
+    : { op: "delete", collection: SCHEDULE, id };
+
 /** Sends every fact due by now (soonest first, at most `batch`), dropping those settled. */
 async function recordDue(context: ReactorContext, send: CommandSender, batch: number): Promise<void> {
   const now = context.now();
@@ -220,17 +206,11 @@ async function recordDue(context: ReactorContext, send: CommandSender, batch: nu
   );
   for (const fact of due) {
     const outcome = await sendFact(context, send, fact);
-    if (typeof outcome === "object") {
-      const later = { ...fact, dueAt: new Date(outcome.notDueUntil).toISOString() };
-      await context.documentStore.write([
-        { op: "replace", collection: SCHEDULE, id: fact._id, document: later },
-      ]);
-      continue;
-    }
-    // Recorded: its event takes it off the schedule (react), or it was recorded already, or the
-    // lot no longer knows it; either way nothing is left to do. Not due: the lot's clock says later.
-    if (outcome === "gone")
-      await context.documentStore.write([{ op: "delete", collection: SCHEDULE, id: fact._id }]);
+    const later = typeof outcome === "object" ? new Date(outcome.notDueUntil).toISOString() : undefined;
+    if (later) await context.documentStore.write([scheduleOp(fact._id, { ...fact, dueAt: later })]);
+    // Recorded: its event takes it off the schedule (react). Gone: recorded already, or the lot no
+    // longer knows it; either way nothing is left to do. Not due: the lot's clock says later.
+    else if (outcome === "gone") await context.documentStore.write([scheduleOp(fact._id, null)]);
   }
 }
 

@@ -36,15 +36,13 @@ interface Overstay extends Document {
   readonly prepare?: number;
 }
 
+/** Whether an endpoint is enabled and subscribes to the type. */
+const subscribes = (endpoint: EndpointDocument, type: WebhookEventType): boolean =>
+  endpoint.status === "enabled" && endpoint.eventTypes.includes(type);
+
 /** An endpoint hears an event if it subscribes to its type and existed when it was recorded. */
 const hears = (endpoint: EndpointDocument, type: WebhookEventType, recordedAt: Date): boolean =>
-  endpoint.status === "enabled" &&
-  endpoint.eventTypes.includes(type) &&
-  Date.parse(endpoint.createdAt) <= recordedAt.getTime();
-
-/** Whether the reactor keeps the windows of reservations (some endpoint wants overstays). */
-const wantsOverstays = (endpoints: readonly EndpointDocument[]) =>
-  endpoints.some((e) => e.status === "enabled" && e.eventTypes.includes("reservation.overstaying"));
+  subscribes(endpoint, type) && Date.parse(endpoint.createdAt) <= recordedAt.getTime();
 
 /**
  * What one event does to the overstay watch: a window booked is watched, a check-in arms it, an
@@ -83,7 +81,6 @@ function overstayOps(stored: StoredDomainEvent, watching: boolean): WriteOp[] {
  * same write that queues it; the queue's ids are per reservation, so a repeat queues nothing).
  */
 export function webhookDelivery(settings: DeliverySettings | undefined): Reactor {
-  let indexed = false;
   let endpoints: { at: number; list: EndpointDocument[] } | undefined;
   let dispatcher: Dispatcher | undefined;
   let store: DocumentStore | undefined;
@@ -91,27 +88,22 @@ export function webhookDelivery(settings: DeliverySettings | undefined): Reactor
   const endpointsOf = async (context: ReactorContext, since: number) => {
     if (!endpoints || endpoints.at <= since) {
       const at = Date.now();
-      const list = await context.documentStore.find<EndpointDocument>(
-        WEBHOOK_ENDPOINTS,
-        {},
-        { limit: MAX_ENDPOINTS },
-      );
-      endpoints = { at, list };
+      endpoints = {
+        at,
+        list: await context.documentStore.find(WEBHOOK_ENDPOINTS, {}, { limit: MAX_ENDPOINTS }),
+      };
     }
     return endpoints.list;
-  };
-  const ensureIndexes = async (context: ReactorContext) => {
-    if (indexed) return;
-    await context.documentStore.ensureIndexes(WEBHOOK_DELIVERIES, DELIVERY_INDEXES);
-    await context.documentStore.ensureIndexes(WEBHOOK_ATTEMPTS, ATTEMPT_INDEXES);
-    await context.documentStore.ensureIndexes(WEBHOOK_OVERSTAYS, OVERSTAY_INDEXES);
-    indexed = true;
   };
   return {
     name: WEBHOOK_DELIVERY,
     eventTypes: new Set<EventType>([...MAPPED_EVENT_TYPES, "CustomerErased"]),
+    collections: {
+      [WEBHOOK_DELIVERIES]: DELIVERY_INDEXES,
+      [WEBHOOK_ATTEMPTS]: ATTEMPT_INDEXES,
+      [WEBHOOK_OVERSTAYS]: OVERSTAY_INDEXES,
+    },
     async react(events, context) {
-      await ensureIndexes(context);
       // A batch with none of its events (the runtime may call it so) queues nothing.
       if (events.length === 0) return [];
       // An erasure: what is queued for its customer's reservations forgets them (written last).
@@ -121,7 +113,8 @@ export function webhookDelivery(settings: DeliverySettings | undefined): Reactor
       const newest = Math.max(...events.map((e) => e.createdAt.getTime()));
       const list = await endpointsOf(context, newest);
       if (list.length === 0) return erasing;
-      const watching = wantsOverstays(list);
+      // Whether it keeps the windows of reservations (some endpoint wants overstays).
+      const watching = list.some((e) => subscribes(e, "reservation.overstaying"));
       const now = new Date().toISOString();
       const ops: WriteOp[] = [];
       for (const stored of events) {
@@ -144,7 +137,6 @@ export function webhookDelivery(settings: DeliverySettings | undefined): Reactor
           tick: {
             everyMs: ROUND_MS,
             async run(context: ReactorContext) {
-              await ensureIndexes(context);
               store = context.documentStore;
               dispatcher ??= new Dispatcher(settings, context.logger);
               const list = await endpointsOf(context, Date.now() - ENDPOINTS_TTL_MS);
@@ -192,7 +184,7 @@ async function queueOverstays(
       prepare: (car.prepare ?? 0) + 0.5,
     };
     for (const endpoint of endpoints)
-      if (endpoint.status === "enabled" && endpoint.eventTypes.includes("reservation.overstaying"))
+      if (subscribes(endpoint, "reservation.overstaying"))
         ops.push(enqueueOp(endpoint._id, queued, queuedAt));
     ops.push({ op: "delete", collection: WEBHOOK_OVERSTAYS, id: car._id });
   }

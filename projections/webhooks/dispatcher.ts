@@ -1,6 +1,6 @@
 import { Webhook } from "standardwebhooks";
 import type { DocumentStore, WriteOp } from "../../document-store/port.js";
-import { type OutboundAnswer, OutboundClient, type OutboundOptions } from "../../platform/http/outbound.js";
+import { type OutboundAnswer, OutboundClient } from "../../platform/http/outbound.js";
 import type { Logger } from "../../platform/logger.js";
 import type { SecretBox } from "../../platform/secret-box.js";
 import { attemptOp, type DeliveryDocument, deliveryId, WEBHOOK_DELIVERIES } from "./delivery-queue.js";
@@ -82,26 +82,22 @@ export class Dispatcher {
   }
 
   private inflightOf(endpointId: string): Set<string> {
-    let set = this.inflight.get(endpointId);
-    if (!set) {
-      set = new Set();
-      this.inflight.set(endpointId, set);
-    }
+    const set = this.inflight.get(endpointId) ?? new Set<string>();
+    this.inflight.set(endpointId, set);
     return set;
   }
 
   private clientOf(endpoint: EndpointDocument): OutboundClient {
-    let client = this.clients.get(endpoint._id);
-    if (!client) {
-      const options: OutboundOptions = {
-        allowPrivate: this.settings.allowPrivate,
-        timeoutMs: this.settings.timeoutMs,
+    const { allowPrivate, timeoutMs, concurrency } = this.settings;
+    const client =
+      this.clients.get(endpoint._id) ??
+      new OutboundClient({
+        allowPrivate,
+        timeoutMs,
         maxBodyBytes: MAX_ANSWER_BYTES,
-        maxSockets: this.settings.concurrency,
-      };
-      client = new OutboundClient(options);
-      this.clients.set(endpoint._id, client);
-    }
+        maxSockets: concurrency,
+      });
+    this.clients.set(endpoint._id, client);
     return client;
   }
 

@@ -78,21 +78,30 @@ function authorized(event: EventOfType<"PaymentAuthorized" | "PaymentCardSaved">
       ? (["authorized", event.data.authorizedAt, [paymentMessage(event)]] as const)
       : (["card-saved", event.data.savedAt, []] as const);
   if (d.customerId === undefined || d.booking === undefined) return [...told];
-  return [
-    ...told,
-    message("reservation.reserved", at, {
-      reservationId: d.reservationId,
-      parkingLotId: d.parkingLotId,
-      customerId: d.customerId,
-      status: "RESERVED",
-      reservedAt: at,
-      amount: d.booking.amount,
-      ...(d.booking.startsAt ? { startsAt: d.booking.startsAt } : {}),
-      ...(d.booking.endsAt ? { endsAt: d.booking.endsAt } : {}),
-      payment: { state, amount: d.amount, currency: d.currency },
-    }),
-  ];
+  const payment = { state, amount: d.amount, currency: d.currency };
+  return [...told, reserved({ ...d, customerId: d.customerId }, at, d.booking, payment)];
 }
+
+type Reserved = WebhookData<"reservation.reserved">;
+
+/** `reservation.reserved`: the booking RESERVED at `at` (with its payment, when it waited for it). */
+const reserved = (
+  ids: Pick<Reserved, "reservationId" | "parkingLotId" | "customerId">,
+  at: string,
+  booking: { readonly amount: number; readonly startsAt?: string; readonly endsAt?: string },
+  payment?: Reserved["payment"],
+): WebhookMessage =>
+  message("reservation.reserved", at, {
+    reservationId: ids.reservationId,
+    parkingLotId: ids.parkingLotId,
+    customerId: ids.customerId,
+    status: "RESERVED",
+    reservedAt: at,
+    amount: booking.amount,
+    ...(booking.startsAt ? { startsAt: booking.startsAt } : {}),
+    ...(booking.endsAt ? { endsAt: booking.endsAt } : {}),
+    ...(payment ? { payment } : {}),
+  });
 
 /** Every heard payment fact mapped to its message: derived from the table in schemas/webhooks.ts. */
 const PAYMENT_MAPPERS = Object.fromEntries(
@@ -102,19 +111,7 @@ const PAYMENT_MAPPERS = Object.fromEntries(
 const TO_MESSAGE: Mappers = {
   ...PAYMENT_MAPPERS,
   // A booking waiting for its payment (`payment`) is not RESERVED yet: its authorization says so.
-  ParkingReserved: ({ data: d }) =>
-    d.payment
-      ? []
-      : message("reservation.reserved", d.reservedAt, {
-          reservationId: d.reservationId,
-          parkingLotId: d.parkingLotId,
-          customerId: d.customerId,
-          status: "RESERVED",
-          reservedAt: d.reservedAt,
-          amount: d.amount,
-          ...(d.startsAt ? { startsAt: d.startsAt } : {}),
-          ...(d.endsAt ? { endsAt: d.endsAt } : {}),
-        }),
+  ParkingReserved: ({ data: d }) => (d.payment ? [] : reserved(d, d.reservedAt, d)),
   PaymentAuthorized: authorized,
   PaymentCardSaved: authorized,
   ReservationCanceled: (event, stored) => {
