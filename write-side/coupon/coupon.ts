@@ -99,9 +99,6 @@ export function couponSpendability(
   return { spendable, ...(coupon.status === "ISSUED" && from !== undefined ? { spendableFrom: from } : {}) };
 }
 
-export const foldCoupon = (events: readonly CouponEvent[]): CouponState =>
-  events.reduce(evolveCoupon, noCoupon);
-
 /** A booking asking to spend a coupon. */
 export interface SpendCoupon {
   readonly couponId: string;
