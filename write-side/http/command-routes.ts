@@ -78,19 +78,16 @@ export interface CommandRoutesOptions {
   readonly idempotencySecret: string;
   readonly metrics?: Metrics;
   readonly clock?: () => Date;
-  /** Erasing a customer's personal data (issue 36). */
+  /** Erasing a customer's personal data. */
   readonly erasure?: CustomerErasure;
   /** PAYMENTS=stripe: reads Stripe's webhooks (without: the webhook route answers 404). */
   readonly stripeWebhooks?: PaymentWebhookReader;
-  /** PAYMENTS=stripe: lets an authorization the lot did not take go at once (issue 47). */
+  /** PAYMENTS=stripe: lets an authorization the lot did not take go at once. */
   readonly stripeRelease?: PaymentIntentReleaser;
   readonly logger?: Logger;
-  /**
-   * Issue 47: bookings that spend a coupon (`couponId`). Without it (a process without the
-   * coupons' read model to find a coupon's stream) such a booking answers 503.
-   */
+  /** Bookings that spend a coupon (`couponId`); without it (no coupons' read model) they answer 503. */
   readonly coupons?: CouponSpending;
-  /** Issue 49: gate events (a process without the event store answers them 503). */
+  /** Gate events (a process without the event store answers them 503). */
   readonly gates?: GateEvents;
 }
 
@@ -329,9 +326,8 @@ const cancelReservation =
   };
 
 /**
- * What the cancel settles of the booking's money (issue 47), by the lot's terms (issue 68: the
- * payment's stream records the same after, write-side/payment/lot-booking.ts). None when nothing
- * was authorized, or on a repeated cancel.
+ * What the cancel settles of the booking's money, by the lot's terms (the payment's stream records
+ * the same after). None when nothing was authorized, or on a repeated cancel.
  */
 function cancelSettlementAnswer(
   result: Accepted,
