@@ -34,7 +34,7 @@ import { causationOf } from "../decider-runner.js";
 import type { GateEvents } from "../gate-events.js";
 import { DEFAULT_MAX_ACTIVE_PER_CUSTOMER } from "../parking-lot/decider.js";
 import { cancelSettlementOf } from "../payment/lot-booking.js";
-import { closureIdFor, keyedReservationIds, reservationIdFor } from "../reservation-ids.js";
+import { closureIdFor, keyedReservationIds } from "../reservation-ids.js";
 import {
   assertMayErase,
   assertMayRegister,
@@ -246,8 +246,7 @@ const reserveParking =
     const ids = key
       ? keyedReservationIds(idempotencySecret, parkingLotId, customerId, key, clock())
       : undefined;
-    const requested =
-      ids?.reservationId ?? reservationIdFor(idempotencySecret, parkingLotId, customerId, key);
+    const requested = ids?.reservationId ?? uuidv7();
     const carNumber = body.carNumber;
     const result = await run(
       req,
