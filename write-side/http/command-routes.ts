@@ -21,13 +21,12 @@ import {
   OperatorCancelReservationBody,
   OperatorEraseCustomerBody,
   OperatorReserveParkingBody,
-  type ParkingLotCommand,
   RegisterParkingLotBody,
   ReserveParkingBody,
 } from "../../schemas/commands.js";
 import { GateEventBody } from "../../schemas/gates.js";
 import { DEFAULT_TIME_ZONE } from "../../schemas/place.js";
-import type { CommandOutcome, ParkingLotCommandHandler } from "../command-handler.js";
+import type { ParkingLotCommandHandler } from "../command-handler.js";
 import type { CouponSpending } from "../coupon/spending.js";
 import type { CustomerErasure } from "../customer-erasure.js";
 import { causationOf } from "../decider-runner.js";
@@ -38,7 +37,6 @@ import { closureIdFor, keyedReservationIds } from "../reservation-ids.js";
 import {
   assertMayErase,
   assertMayRegister,
-  type Caller,
   callerOf,
   cancelScope,
   commandContext,
@@ -47,6 +45,7 @@ import {
 import { resolveGateReview } from "./gate-review-routes.js";
 import {
   type Accepted,
+  type CommandRouteDeps,
   changeCapacity,
   changeCouponRule,
   changeCustomerLimit,
@@ -89,22 +88,6 @@ export interface CommandRoutesOptions {
   readonly coupons?: CouponSpending;
   /** Gate events (a process without the event store answers them 503). */
   readonly gates?: GateEvents;
-}
-
-/** What every command route shares: the handler, the clock, the secret of reservation ids. */
-interface CommandRouteDeps {
-  /** Runs a command (a booking that names `couponId` spends that coupon: coupon/spending.ts). */
-  readonly run: (
-    req: Request,
-    command: ParkingLotCommand,
-    caller?: Caller,
-    couponId?: string,
-  ) => Promise<Accepted>;
-  /** Runs a command as the payment provider's webhook (a system actor); a refusal is returned, not thrown. */
-  readonly runAs: (req: Request, command: ParkingLotCommand) => Promise<CommandOutcome>;
-  readonly clock: () => Date;
-  readonly now: () => string;
-  readonly idempotencySecret: string;
 }
 
 /** The handler of one command operation, its answer typed by its row's responses. */

@@ -11,10 +11,9 @@ import type {
   RecordHoldLapsed,
 } from "../../schemas/commands.js";
 import { RefundPaymentBody } from "../../schemas/payment-requests.js";
-import type { CommandOutcome } from "../command-handler.js";
 import type { CommandRejection as Rejection } from "../payment/payment-rejections.js";
-import { type Caller, callerOf } from "./access.js";
-import { type Accepted, positionOf } from "./lot-term-routes.js";
+import { callerOf } from "./access.js";
+import { type CommandRouteDeps, positionOf } from "./lot-term-routes.js";
 import type { COMMAND_OPERATIONS } from "./operations.js";
 
 /** The payments API's routes (issue 38): an operator's refund, the payment provider's webhooks. */
@@ -60,11 +59,7 @@ export interface PaymentWebhookSettings {
   readonly metrics?: Metrics;
 }
 
-export interface PaymentRouteDeps {
-  readonly run: (req: Request, command: ParkingLotCommand, caller?: Caller) => Promise<Accepted>;
-  readonly runAs: (req: Request, command: ParkingLotCommand) => Promise<CommandOutcome>;
-  readonly now: () => string;
-}
+type PaymentRouteDeps = Pick<CommandRouteDeps, "run" | "runAs" | "now">;
 
 const SIGNATURE = "Stripe-Signature";
 
