@@ -24,7 +24,7 @@ export interface CommandContext {
   readonly commandId: string;
   /** Who sent the command; recorded in every event's metadata. */
   readonly actor: Actor;
-  /** The W3C trace context of the request (issue 22): carried into the events' metadata. */
+  /** The W3C trace context of the request: carried into the events' metadata. */
   readonly traceparent?: string;
 }
 
@@ -55,9 +55,8 @@ export interface StateSource<S> {
   /** Folds the stream's events after `from.revision` into `from.state`. */
   catchUp(streamId: string, from: StateAtRevision<S>): Promise<StateAtRevision<S>>;
   /**
-   * After an append: the state to go on from, if the append made the source move on (issue 48: the
-   * lot's books close, its next period opens), or undefined to drop the cached state. The batch's
-   * commands are answered as appended whatever it does; it should not throw.
+   * After an append: the state to go on from (the lot's books closed, its next period opened), or
+   * undefined to drop the cached state. The batch is answered first, whatever it does.
    */
   afterAppend?(key: string, at: StateAtRevision<S>): Promise<StateAtRevision<S> | undefined>;
   /** Whether `afterAppend` has work after this append; when not, the state is cached at once. */
@@ -192,9 +191,8 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
       } catch (error) {
         for (const waiting of batch) waiting.reject(error);
       }
-      // What follows an append (issue 48: a lot's close and opening) runs once its commands are
-      // answered, and before the key's next batch, which is decided on what it leaves. A macrotask
-      // first: the answers' continuations (the HTTP replies) go out before that work starts.
+      // What follows an append (a lot's close and opening) runs once its commands are answered, and
+      // before the key's next batch. A macrotask first: the HTTP replies go out before that work starts.
       if (followUp) {
         await new Promise((resolve) => setImmediate(resolve));
         await followUp();
@@ -222,10 +220,9 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
   }
 
   /**
-   * What the command would decide now, on its stream's current state (caught up with the stream),
-   * without appending anything or changing the cache: for a caller that must do something elsewhere
-   * first only if the command would be accepted (issue 47: set a coupon aside for a booking). The
-   * command, run afterwards, is decided again: what others append meanwhile may change the answer.
+   * What the command would decide now, on its stream's current state, appending nothing: for a
+   * caller that must do something elsewhere first only if it would be accepted (set a coupon aside
+   * for a booking). Run afterwards, it is decided again: others may append meanwhile.
    */
   async preview(command: C): Promise<ReturnType<Decider<C, E, S, R>["decide"]>> {
     return this.options.decider.decide(command, await this.stateNow(this.options.keyOf(command)));
