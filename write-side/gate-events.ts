@@ -20,10 +20,9 @@ import { decideGate, type GateOutcome, priceOf } from "./parking-lot/gates.js";
 import type { CommandRejection as Rejection } from "./payment/payment-rejections.js";
 
 /**
- * Issue 49, item 4: a gate's camera read, decided by the lot (parking-lot/gates.ts), its check-in or
- * check-out run through the lot's command path, and the read's answer recorded on its own short
- * stream (`gate-{lot}/{eventId}`, never the lot's): appended only if the stream does not exist, so a
- * repeated read (the camera retried) finds it and is answered alike, appending nothing.
+ * A gate's camera read, decided by the lot (parking-lot/gates.ts), its step run through the lot's
+ * command path, and the read's answer recorded on its own short stream (`gate-{lot}/{eventId}`),
+ * appended only if the stream does not exist: a repeated read is answered alike, appending nothing.
  */
 
 /**
