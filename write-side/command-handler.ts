@@ -112,12 +112,12 @@ export class ParkingLotCommandHandler {
 
   /**
    * Pays at start-up what the first command of a fresh process would pay otherwise: the schema
-   * compiles and the lot's code path (warm-up.ts), and a load of a lot that does not exist (the
+   * compiles and the lot's code path (warm-up.ts), and a read of a lot no request can name (the
    * stores' statements and first pages). A store that fails here is the first command's problem.
    */
   async warmUp(): Promise<void> {
     warmUpCommandPath();
-    await this.source.warmUp().catch(() => undefined);
+    await this.source.read(".warm-up").catch(() => undefined);
   }
 
   /**

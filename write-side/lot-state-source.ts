@@ -18,9 +18,6 @@ import {
 import { liveState, openingOf } from "./parking-lot/period-books.js";
 import { lotPeriodOfStream } from "./parking-lot/periods.js";
 
-/** A lot id no request can name (identifiers start with a letter or a digit): what `warmUp` loads. */
-const WARM_UP_LOT = ".warm-up";
-
 export interface LotStateSourceOptions {
   /** Warnings (books not closed). */
   readonly logger?: Logger;
@@ -81,14 +78,6 @@ export class LotStateSource implements StateSource<ParkingLotState> {
    */
   async read(parkingLotId: string): Promise<LotAtRevision> {
     return atRevision(await this.loader.load(parkingLotId));
-  }
-
-  /**
-   * Loads a lot that has no stream, with no effect but what the first real load would pay: the
-   * stores' statements prepared, their indexes' first pages read (start-up, issue 21 target 5).
-   */
-  async warmUp(): Promise<void> {
-    await this.loader.load(WARM_UP_LOT);
   }
 
   async catchUp(streamId: string, from: LotAtRevision): Promise<LotAtRevision> {
