@@ -43,20 +43,8 @@ export interface CommandRouteDeps {
 /** The log position an accepted command's answer names ("0": nothing in the lot's log yet). */
 export const positionOf = (result: Accepted) => (result.position ? formatPosition(result.position) : "0");
 
-/** The lot commands that set one of its terms. */
-type TermCommand = Extract<
-  ParkingLotCommand,
-  {
-    type:
-      | "ChangeCapacity"
-      | "ChangeRate"
-      | "ChangePlace"
-      | "ChangeCustomerLimit"
-      | "ChangeGateConfidence"
-      | "ChangeCouponRule"
-      | "ChangePaymentTerms";
-  }
->;
+/** The lot commands that set one of its terms: every `Change…` command. */
+type TermCommand = Extract<ParkingLotCommand, { type: `Change${string}` }>;
 
 /**
  * The route of one of a lot's terms: its command carries what `fields` reads of the body, and its
