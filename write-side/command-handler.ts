@@ -29,7 +29,7 @@ import { isPaymentProcessCommand, PaymentProcess, type SettleBooking } from "./p
 import type { CommandRejection } from "./payment/payment-rejections.js";
 import { warmUpCommandPath } from "./warm-up.js";
 
-export { type CommandContext, ConcurrencyConflictError, DEFAULT_MAX_BATCH } from "./decider-runner.js";
+export { type CommandContext, ConcurrencyConflictError } from "./decider-runner.js";
 
 export type CommandOutcome =
   | {
@@ -44,8 +44,6 @@ export type CommandOutcome =
       readonly position: Position | null;
     }
   | { readonly ok: false; readonly rejection: CommandRejection };
-
-export type CommandHandlerHooks = DeciderRunnerHooks;
 
 /**
  * The parking lot's commands: the decider runner on the lot's decider and its state source (the
@@ -63,7 +61,7 @@ export class ParkingLotCommandHandler {
       readonly retryLimit: number;
       readonly cacheSize: number;
       readonly maxBatch?: number;
-      readonly hooks?: CommandHandlerHooks;
+      readonly hooks?: DeciderRunnerHooks;
       readonly logger?: Logger;
       /** LotStateSourceOptions' bound on a period's events and clock. */
       readonly periodEvents?: number;
