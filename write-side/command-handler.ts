@@ -1,6 +1,5 @@
 import type { EventStore } from "../event-store/port.js";
 import type { Position } from "../event-store/position.js";
-import type { Logger } from "../platform/logger.js";
 import type { ParkingLotCommand } from "../schemas/commands.js";
 import { encodeEvent } from "../schemas/event-codec.js";
 import {
@@ -10,7 +9,7 @@ import {
   type DeciderRunnerHooks,
 } from "./decider-runner.js";
 import { type LotCommandView, viewAfter } from "./lot-command-view.js";
-import { LotStateSource } from "./lot-state-source.js";
+import { LotStateSource, type LotStateSourceOptions } from "./lot-state-source.js";
 import {
   type Decision,
   decide,
@@ -57,25 +56,18 @@ export class ParkingLotCommandHandler {
 
   constructor(
     eventStore: EventStore,
-    options: {
+    /** The lot's state source's (its period bound, clock and log) and the runner's. */
+    options: LotStateSourceOptions & {
       readonly retryLimit: number;
       readonly cacheSize: number;
       readonly maxBatch?: number;
       readonly hooks?: DeciderRunnerHooks;
-      readonly logger?: Logger;
-      /** LotStateSourceOptions' bound on a period's events and clock. */
-      readonly periodEvents?: number;
-      readonly now?: () => number;
       /** Whether bookings ask to be paid, and how long they wait (from config); off without it. */
       readonly payments?: PaymentsContext;
     },
   ) {
-    const { hooks, logger, periodEvents } = options;
-    const source = new LotStateSource(eventStore, {
-      ...(logger ? { logger } : {}),
-      ...(periodEvents !== undefined ? { periodEvents } : {}),
-      ...(options.now ? { now: options.now } : {}),
-    });
+    const { hooks } = options;
+    const source = new LotStateSource(eventStore, options);
     this.source = source;
     const context = options.payments ? { payments: options.payments } : {};
     this.runner = new DeciderRunner<ParkingLotCommand, ParkingLotEvent, ParkingLotState, Rejection>(
