@@ -1,4 +1,3 @@
-import type { EventToAppend } from "../event-store/port.js";
 import { fromBigInt } from "../event-store/position.js";
 import { MemoryDataKeys } from "../platform/data-keys/port.js";
 import { precompileRequests } from "../platform/http/operation-routes.js";
@@ -71,15 +70,12 @@ export function warmUpCommandPath(now: number = Date.now()): void {
     if (!decision.ok) continue;
     for (const event of decision.events) {
       const decoded = withPersonalDataKeys(keys, () => {
-        const encoded: EventToAppend = encodeEvent(event, WARM_CAUSATION);
         return decodeEvent({
+          ...encodeEvent(event, WARM_CAUSATION),
           id: `warm-${revision}`,
           streamId: WARM_LOT,
           revision: revision++,
           position: fromBigInt(BigInt(revision), BigInt(revision)),
-          type: encoded.type,
-          data: encoded.data,
-          metadata: encoded.metadata,
           createdAt: new Date(now),
         });
       });
