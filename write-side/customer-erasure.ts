@@ -14,10 +14,7 @@ export type ReservationsOf = (customerId: string) => Promise<{
   readonly unlisted?: boolean;
 }>;
 
-/**
- * What else forgets the customer once their keys are gone (the lots' snapshots and archive, the
- * customer's sessions).
- */
+/** What else forgets the customer once their keys are gone (the lots' cached states, the sessions). */
 export type ForgetAfterErasure = (
   parkingLotIds: readonly string[],
   reservationIds: readonly string[],

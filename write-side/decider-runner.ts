@@ -24,7 +24,7 @@ export interface CommandContext {
   readonly commandId: string;
   /** Who sent the command; recorded in every event's metadata. */
   readonly actor: Actor;
-  /** The W3C trace context of the request (issue 22): carried into the events' metadata. */
+  /** The W3C trace context of the request: carried into the events' metadata. */
   readonly traceparent?: string;
 }
 
@@ -55,9 +55,8 @@ export interface StateSource<S> {
   /** Folds the stream's events after `from.revision` into `from.state`. */
   catchUp(streamId: string, from: StateAtRevision<S>): Promise<StateAtRevision<S>>;
   /**
-   * After an append: the state to go on from, if the append made the source move on (issue 48: the
-   * lot's books close, its next period opens), or undefined to drop the cached state. The batch's
-   * commands are answered as appended whatever it does; it should not throw.
+   * After an append: the state to go on from (the lot's books closed, its next period opened), or
+   * undefined to drop the cached state. The batch is answered first, whatever it does.
    */
   afterAppend?(key: string, at: StateAtRevision<S>): Promise<StateAtRevision<S> | undefined>;
   /** Whether `afterAppend` has work after this append; when not, the state is cached at once. */
@@ -156,22 +155,7 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
     // Each pass of drain() takes at least one command off the queue (NaN or 0 would take none).
     const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
     this.maxBatch = Number.isSafeInteger(maxBatch) && maxBatch >= 1 ? maxBatch : DEFAULT_MAX_BATCH;
-    const { prefix, keyName } = options.trace;
-    this.spanKeys = {
-      key: `${prefix}.${keyName}`,
-      attempt: `${prefix}.attempt`,
-      stream: `${prefix}.stream`,
-      events: `${prefix}.events`,
-    };
   }
-
-  /** The span attributes' names, built once (not a string per batch). */
-  private readonly spanKeys: {
-    readonly key: string;
-    readonly attempt: string;
-    readonly stream: string;
-    readonly events: string;
-  };
 
   handle(command: C, context: CommandContext): Promise<RunOutcome<E, S, R>> {
     return new Promise((resolve, reject) => {
@@ -207,9 +191,8 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
       } catch (error) {
         for (const waiting of batch) waiting.reject(error);
       }
-      // What follows an append (issue 48: a lot's close and opening) runs once its commands are
-      // answered, and before the key's next batch, which is decided on what it leaves. A macrotask
-      // first: the answers' continuations (the HTTP replies) go out before that work starts.
+      // What follows an append (a lot's close and opening) runs once its commands are answered, and
+      // before the key's next batch. A macrotask first: the HTTP replies go out before that work starts.
       if (followUp) {
         await new Promise((resolve) => setImmediate(resolve));
         await followUp();
@@ -237,26 +220,18 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
   }
 
   /**
-   * What the command would decide now, on its stream's current state (caught up with the stream),
-   * without appending anything or changing the cache: for a caller that must do something elsewhere
-   * first only if the command would be accepted (issue 47: set a coupon aside for a booking). The
-   * command, run afterwards, is decided again: what others append meanwhile may change the answer.
+   * What the command would decide now, on its stream's current state, appending nothing: for a
+   * caller that must do something elsewhere first only if it would be accepted (set a coupon aside
+   * for a booking). Run afterwards, it is decided again: others may append meanwhile.
    */
-  async preview(
-    command: C,
-  ): Promise<
-    { readonly ok: true; readonly events: readonly E[] } | { readonly ok: false; readonly rejection: R }
-  > {
-    const key = this.options.keyOf(command);
-    const { at, fresh } = await this.current(key);
-    const current = fresh ? at : await this.catchUp(this.streamAt(key, at), at);
-    return this.options.decider.decide(command, current.state);
+  async preview(command: C): Promise<ReturnType<Decider<C, E, S, R>["decide"]>> {
+    return this.options.decider.decide(command, await this.stateNow(this.options.keyOf(command)));
   }
 
   /** The key's current state (caught up with its stream), changing nothing: for a pure look before a command. */
   async stateNow(key: string): Promise<S> {
     const { at, fresh } = await this.current(key);
-    return (fresh ? at : await this.catchUp(this.streamAt(key, at), at)).state;
+    return (fresh ? at : await this.options.source.catchUp(this.streamAt(key, at), at)).state;
   }
 
   /** Drops these keys' cached states (every key when none are named): the next command loads them. */
@@ -284,7 +259,7 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
     batch: readonly Waiting<C, RunOutcome<E, S, R>>[],
   ): Promise<Handled<RunOutcome<E, S, R>>> {
     const { source, hooks } = this.options;
-    const keys = this.spanKeys;
+    const { prefix, keyName } = this.options.trace;
     // A forget (an erasure) while this batch runs: what it folded is not cached again.
     const generation = this.generation;
     let { at, fresh } = await this.current(key);
@@ -293,12 +268,15 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
       hooks?.onBatch?.(batch.length);
       let streamId = this.streamAt(key, at);
       const traceparents = batch.map((waiting) => waiting.context.traceparent);
-      const deciding = batchSpans("decide", traceparents, { [keys.key]: key, [keys.attempt]: attempt });
+      const deciding = batchSpans("decide", traceparents, {
+        [`${prefix}.${keyName}`]: key,
+        [`${prefix}.attempt`]: attempt,
+      });
       let decided = this.decideAll(batch, at.state);
       // A refusal or a no-op decided on a cached state might be stale if another process wrote
       // to this stream: confirm against the stream before answering.
       if (!fresh && decided.verdicts.some(isRefusalOrNoOp)) {
-        at = await this.catchUp(streamId, at);
+        at = await this.options.source.catchUp(streamId, at);
         streamId = this.streamAt(key, at);
         fresh = true;
         decided = this.decideAll(batch, at.state);
@@ -313,8 +291,8 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
 
       let result: { nextExpectedRevision: number; position: Position };
       const appending = batchSpans("append", traceparents, {
-        [keys.stream]: streamId,
-        [keys.events]: toAppend.length,
+        [`${prefix}.stream`]: streamId,
+        [`${prefix}.events`]: toAppend.length,
       });
       try {
         result = await this.eventStore.appendToStream(streamId, toAppend, {
@@ -328,7 +306,7 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
         if (attempt >= this.options.retryLimit) throw new ConcurrencyConflictError(streamId, attempt + 1);
         // Someone else appended to this stream: fold in what they wrote and decide them all again.
         if (attempt > 1) await sleep(Math.random() * Math.min(50, 2 ** attempt));
-        at = await this.catchUp(streamId, at);
+        at = await this.options.source.catchUp(streamId, at);
         fresh = true;
         continue;
       }
@@ -349,27 +327,21 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
       const outcomes = verdicts.map((v) => answer(v, before.position, positions));
       if (source.afterAppend && source.followsAppend?.(key, after) !== false)
         return { outcomes, followUp: () => this.keep(key, after, generation) };
-      void this.keep(key, after, generation, after);
+      // Most appends have nothing after them: cached at once, the lane's next batch not deferred.
+      if (generation === this.generation) this.cache.set(key, after);
+      else this.cache.delete(key);
       return { outcomes };
     }
   }
 
-  /** Caches the state after an append as the source goes on from it (its afterAppend's, unless `given`:
-   * most appends have nothing after them, cached at once, the lane's next batch not deferred), or drops it. */
-  private async keep(
-    key: string,
-    after: StateAtRevision<S>,
-    generation: number,
-    given?: StateAtRevision<S>,
-  ): Promise<void> {
-    const { source } = this.options;
-    let next = given;
-    if (!next)
-      try {
-        next = source.afterAppend ? await source.afterAppend(key, after) : after;
-      } catch {
-        next = undefined; // the next command loads the key again, which repairs what was left
-      }
+  /** Caches the state after an append as the source goes on from it (its afterAppend's), or drops it. */
+  private async keep(key: string, after: StateAtRevision<S>, generation: number): Promise<void> {
+    let next: StateAtRevision<S> | undefined;
+    try {
+      next = await this.options.source.afterAppend?.(key, after);
+    } catch {
+      next = undefined; // the next command loads the key again, which repairs what was left
+    }
     if (!next || generation !== this.generation) this.cache.delete(key);
     else this.cache.set(key, next);
   }
@@ -425,12 +397,6 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
     if (positions.length !== count)
       throw new Error(`read back ${positions.length} of ${count} events of ${streamId}`);
     return positions;
-  }
-
-  /** Folds the events after the cached revision into the cached state. */
-  private async catchUp(streamId: string, from: StateAtRevision<S>): Promise<StateAtRevision<S>> {
-    const { state, revision, position, stream } = await this.options.source.catchUp(streamId, from);
-    return { state, revision, position, ...(stream !== undefined ? { stream } : {}) };
   }
 }
 

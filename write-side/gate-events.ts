@@ -3,7 +3,7 @@ import { WrongExpectedRevisionError } from "../event-store/errors.js";
 import type { EventStore } from "../event-store/port.js";
 import { formatPosition, type Position } from "../event-store/position.js";
 import { readInstant } from "../platform/instant.js";
-import type { AdmitDriveUp } from "../schemas/commands.js";
+import type { AdmitDriveUp, CheckIn, CheckOut } from "../schemas/commands.js";
 import { decodeEvent, encodeEvent } from "../schemas/event-codec.js";
 import type { EventOfType } from "../schemas/events.js";
 import { MAX_REVIEW_CANDIDATES } from "../schemas/gate-events.js";
@@ -20,10 +20,9 @@ import { decideGate, type GateOutcome, priceOf } from "./parking-lot/gates.js";
 import type { CommandRejection as Rejection } from "./payment/payment-rejections.js";
 
 /**
- * Issue 49, item 4: a gate's camera read, decided by the lot (parking-lot/gates.ts), its check-in or
- * check-out run through the lot's command path, and the read's answer recorded on its own short
- * stream (`gate-{lot}/{eventId}`, never the lot's): appended only if the stream does not exist, so a
- * repeated read (the camera retried) finds it and is answered alike, appending nothing.
+ * A gate's camera read, decided by the lot (parking-lot/gates.ts), its step run through the lot's
+ * command path, and the read's answer recorded on its own short stream (`gate-{lot}/{eventId}`),
+ * appended only if the stream does not exist: a repeated read is answered alike, appending nothing.
  */
 
 /**
@@ -43,16 +42,6 @@ export const driveUpReservationId = (parkingLotId: string, eventId: string): str
   `du-${createHash("sha256").update(`${parkingLotId}/${eventId}`).digest("base64url").slice(0, 32)}`;
 
 type Recorded = EventOfType<"GateEventRecorded">["data"];
-
-/**
- * When the camera read the plate, in UTC, if it is an instant a record can hold (the one reading of
- * a caller's instant, platform/instant.ts: no leap second, nothing past the years 0000-9999):
- * undefined otherwise.
- */
-export function gateReadInstant(at: string): string | undefined {
-  const read = readInstant(at);
-  return "iso" in read ? read.iso : undefined;
-}
 
 /** How a resolve of a gate review ended: settled, refused by the lot, unknown, or settled before. */
 export type ReviewOutcome =
@@ -80,10 +69,11 @@ export class GateEvents {
       await this.withdrawDriveUp(before, context);
       return { ...answerOf(before), replayed: true };
     }
-    const at = gateReadInstant(read.at);
-    // Checked by the route (400); here before anything is appended, so that no lot step is taken
-    // for a read whose record could not be written.
-    if (at === undefined) throw new RangeError(`${read.at} is not an instant a gate read can record.`);
+    // When the camera read the plate, in UTC (platform/instant.ts). Checked by the route (400); here
+    // before anything is appended, so that no lot step is taken for a read whose record could not be written.
+    const instant = readInstant(read.at);
+    if (!("iso" in instant)) throw new RangeError(`${read.at} is not an instant a gate read can record.`);
+    const at = instant.iso;
     const state = await this.lots.currentState(parkingLotId);
     // No lot: refused like any command on it, recording nothing.
     if (state.kind !== "registered") return { rejection: { code: "LotNotFound", parkingLotId } };
@@ -177,24 +167,30 @@ export class GateEvents {
         // plate booked more often than the record holds is still sent to review, not refused.
         candidates: outcome.reservationIds.slice(0, MAX_REVIEW_CANDIDATES),
       };
-    const { reservationId } = outcome;
-    const type = outcome.reason === "CheckedOut" ? "CheckOut" : "CheckIn";
-    const result = await this.lots.handle(
-      outcome.reason === "DriveUp"
+    const { reservationId, reason } = outcome;
+    const result = await this.lotStep(
+      reason === "DriveUp"
         ? { type: "AdmitDriveUp", parkingLotId, reservationId, carNumber: plate, gateId, now: at }
-        : { type, parkingLotId, reservationId, now: at },
+        : { type: reason === "CheckedOut" ? "CheckOut" : "CheckIn", parkingLotId, reservationId, now: at },
       context,
     );
-    if (!result.ok) return { decision: "deny", reason: result.rejection.code, reservationId };
-    const booked =
-      result.state.kind === "registered" ? (result.state.reservations.get(reservationId)?.amount ?? 0) : 0;
-    const price = type === "CheckOut" ? (priceOf(result.events, booked) ?? outcome.price) : undefined;
-    return {
-      decision: "open",
-      reason: outcome.reason,
-      reservationId,
-      ...(price !== undefined ? { price } : {}),
-    };
+    if ("rejection" in result) return { decision: "deny", reason: result.rejection.code, reservationId };
+    const price = reason === "CheckedOut" ? (result.price ?? outcome.price) : undefined;
+    return { decision: "open", reason, reservationId, ...(price !== undefined ? { price } : {}) };
+  }
+
+  /** The lot's step for a read, through its command path; a check-out's with what the stay cost, as its events say. */
+  private async lotStep(
+    command: CheckIn | CheckOut | AdmitDriveUp,
+    context: CommandContext,
+  ): Promise<{ reservationId: string; price?: number } | { rejection: Rejection }> {
+    const result = await this.lots.handle(command, context);
+    if (!result.ok) return { rejection: result.rejection };
+    const { reservationId } = command;
+    const lot = result.state;
+    const booked = lot.kind === "registered" ? (lot.reservations.get(reservationId)?.amount ?? 0) : 0;
+    const price = command.type === "CheckOut" ? priceOf(result.events, booked) : undefined;
+    return { reservationId, ...(price !== undefined ? { price } : {}) };
   }
 
   /**
@@ -252,7 +248,7 @@ export class GateEvents {
   /**
    * The lot's step a resolve takes: the check-in/out of the matched booking (`open`), or the lot's
    * own AdmitDriveUp (`drive-up`, the reservation id derived from the read as the gate derives it);
-   * nothing for `deny`. The plate goes only into the lot's drive-up events.
+   * nothing for `deny`.
    */
   private async carryOutReview(
     parkingLotId: string,
@@ -266,27 +262,15 @@ export class GateEvents {
       if (body.plate === undefined) throw new Error("A drive-up resolve needs the plate.");
       const reservationId = driveUpReservationId(parkingLotId, read.eventId);
       const { gateId } = read;
-      const carNumber = body.plate;
-      const command: AdmitDriveUp = {
-        type: "AdmitDriveUp",
-        parkingLotId,
-        reservationId,
-        carNumber,
-        gateId,
-        now,
-      };
-      const result = await this.lots.handle(command, context);
-      return result.ok ? { reservationId } : { rejection: result.rejection };
+      return this.lotStep(
+        { type: "AdmitDriveUp", parkingLotId, reservationId, carNumber: body.plate, gateId, now },
+        context,
+      );
     }
     const { reservationId } = body;
     if (body.action !== "open" || reservationId === undefined) return {};
     const type = read.direction === "entry" ? "CheckIn" : "CheckOut";
-    const result = await this.lots.handle({ type, parkingLotId, reservationId, now }, context);
-    if (!result.ok) return { rejection: result.rejection };
-    const booked =
-      result.state.kind === "registered" ? (result.state.reservations.get(reservationId)?.amount ?? 0) : 0;
-    const price = type === "CheckOut" ? priceOf(result.events, booked) : undefined;
-    return { reservationId, ...(price !== undefined ? { price } : {}) };
+    return this.lotStep({ type, parkingLotId, reservationId, now }, context);
   }
 
   /** The facts of a read's stream (its recorded read, and its resolution if any), with revisions. */

@@ -6,14 +6,12 @@ import { parkingLotOfStream } from "./parking-lot/periods.js";
 import { UPGRADES } from "./payment/payment-upgrade.js";
 
 /**
- * Issue 48: every period is bounded, period 0 too. A lot written by a version before periods (or
- * while the bound was higher) may be over the bound already; on start (and by `npm run replay --
- * upgrade`) its books close, with the very close the command handler makes after the append that
- * reaches the bound (LotStateSource.closeIfOver: LotBooksClosed expecting the revision read, the
- * archive of the ended reservations, LotPeriodOpened expecting no stream). A lot under the bound
- * costs a few one-event reads (its current period found by probing, then its last event); only a
- * lot over it is loaded. Done once for a bound, it records so in the document store: a later start
- * pays one read, and runs again only if the bound was lowered since.
+ * Every period is bounded, period 0 too. A lot written before periods (or while the bound was higher)
+ * may be over the bound already; on start (and by `npm run replay -- upgrade`) its books close, with
+ * the very close the command handler makes after an append (LotStateSource.closeIfOver). A lot under
+ * the bound costs a few one-event reads; only a lot over it is loaded. Done once for a bound, it
+ * records so in the document store: a later start pays one read, and runs again only if the bound
+ * was lowered since.
  */
 
 /** The record that the lots' books are closed at the bound it names (in UPGRADES). */

@@ -14,7 +14,7 @@ import type { StateAtRevision } from "./state-cache.js";
 /** A lot's folded state as of a stream revision. */
 export type LotAtRevision = StateAtRevision<ParkingLotState>;
 
-/** A lot folded up to the last event of one of its periods' streams (issue 48). */
+/** A lot folded up to the last event of one of its periods' streams. */
 export interface LotInPeriod extends LotAtRevision {
   /** Id of the stream's event at `revision`; null for a stream that does not exist. */
   readonly eventId: string | null;
@@ -25,10 +25,9 @@ export interface LotInPeriod extends LotAtRevision {
 }
 
 /**
- * Loads a lot (issue 68): its current period's stream from its first event, the period's opening
- * (LotPeriodOpened, the lot's one checkpoint; period 0 from the lot's registration), and that
- * period's events after it. A period holds at most its bound's events (LOT_PERIOD_EVENTS), so a
- * load costs at most one period whatever the lot's history.
+ * Loads a lot: its current period's opening (LotPeriodOpened, the lot's one checkpoint; period 0
+ * from the registration) and that period's events after it. A period's books close at its bound,
+ * so a load costs at most one period whatever the lot's history.
  */
 export class LotLoader {
   constructor(private readonly eventStore: EventStore) {}
@@ -45,8 +44,8 @@ export class LotLoader {
   }
 
   /**
-   * The lot as of a point of its history, for the read side (issue 68: one loader for every
-   * reader): the opening of the last period whose opening `holds` (period 0 whatever), folded with
+   * The lot as of a point of its history, for the read side (one loader for every reader): the
+   * opening of the last period whose opening `holds` (period 0 whatever), folded with
    * that period's events up to the first that `holds` rejects (`beyond`: one was met). `from`, a
    * state of the same period whose events all hold, is carried on instead of folding its prefix
    * again. Costs the openings that locate the period and at most that period's events.

@@ -3,12 +3,12 @@ import { AppendTooLargeError, WrongExpectedRevisionError } from "../event-store/
 import { appendBytes, type EventStore, type EventToAppend } from "../event-store/port.js";
 import type { Logger } from "../platform/logger.js";
 import { systemActor } from "../schemas/actor.js";
-import type { CloseBooks } from "../schemas/commands.js";
 import { encodeEvent } from "../schemas/event-codec.js";
 import type { EventOfType } from "../schemas/events.js";
 import type { StateSource } from "./decider-runner.js";
 import { type LotAtRevision, type LotInPeriod, LotLoader } from "./lot-loader.js";
 import {
+  type Decision,
   decide,
   evolve,
   initialState,
@@ -18,18 +18,13 @@ import {
 import { liveState, openingOf } from "./parking-lot/period-books.js";
 import { lotPeriodOfStream } from "./parking-lot/periods.js";
 
-/** A lot id no request can name (identifiers start with a letter or a digit): what `warmUp` loads. */
-const WARM_UP_LOT = ".warm-up";
-
 export interface LotStateSourceOptions {
   /** Warnings (books not closed). */
   readonly logger?: Logger;
   /**
-   * Issue 48: the bound on a period's events (DEFAULT_PERIOD_EVENTS is the one measured): an append
-   * that leaves the lot's current period at or over it closes the period's books. Every handler
-   * the service builds has it (LOT_PERIOD_EVENTS, at least 50: periods are always on): the command
-   * side's, the scheduler's and the payments process manager's. 0 (the default): this source closes
-   * none, it still follows the periods others closed (tests writing as the version before periods).
+   * The bound on a period's events (LOT_PERIOD_EVENTS, every handler the service builds has it): an
+   * append that leaves the current period at or over it closes the books. 0 (the default): this
+   * source closes none, it still follows the periods others closed (tests writing as before periods).
    */
   readonly periodEvents?: number;
   /** The clock of the openings' cut-off (periods.ts, KEEP_ENDED_MS); Date.now by default. */
@@ -85,14 +80,6 @@ export class LotStateSource implements StateSource<ParkingLotState> {
     return atRevision(await this.loader.load(parkingLotId));
   }
 
-  /**
-   * Loads a lot that has no stream, with no effect but what the first real load would pay: the
-   * stores' statements prepared, their indexes' first pages read (start-up, issue 21 target 5).
-   */
-  async warmUp(): Promise<void> {
-    await this.loader.load(WARM_UP_LOT);
-  }
-
   async catchUp(streamId: string, from: LotAtRevision): Promise<LotAtRevision> {
     const lot = lotPeriodOfStream(streamId);
     const caught = await this.loader.catchUp(streamId, from);
@@ -100,10 +87,9 @@ export class LotStateSource implements StateSource<ParkingLotState> {
   }
 
   /**
-   * After an append (issue 48): if it left the lot's current period at or over the bound, its books
-   * close (LotBooksClosed, expecting the revision just written) and the next period opens. Another
-   * writer's append in between wins: the cached state is dropped and the next command catches up.
-   * A store that fails here leaves what is written: the next load (or append) does the rest.
+   * After an append: if the books are due, they close (LotBooksClosed, expecting the revision just
+   * written) and the next period opens. Another writer's append in between wins: the cached state is
+   * dropped and the next command catches up. A store failing here leaves the rest to the next load.
    */
   async afterAppend(parkingLotId: string, at: LotAtRevision): Promise<LotAtRevision | undefined> {
     const closed = await this.closeBooks(parkingLotId, at);
@@ -111,20 +97,17 @@ export class LotStateSource implements StateSource<ParkingLotState> {
   }
 
   /**
-   * afterAppend's work: closes the books of the period `at` is the last event of if it is at or over
-   * the bound, and opens the next one. "kept": nothing to close (under the bound, or an opening too
-   * large for the store); undefined: not closed (another writer's append won, or a store failed).
+   * afterAppend's work. "kept": nothing to close (not due, or an opening too large for the store);
+   * undefined: not closed (another writer's append won, or a store failed).
    */
   private async closeBooks(
     parkingLotId: string,
     at: LotAtRevision,
   ): Promise<LotInPeriod | "kept" | undefined> {
     const stream = at.stream ?? parkingLotStream(parkingLotId);
-    const period = lotPeriodOfStream(stream)?.period ?? 0;
-    // The lot's decider decides whether the books are due (period-books.ts, closeBooks).
-    if (!this.periods) return "kept";
-    const decision = decide(this.closeCommand(parkingLotId, period, at), at.state);
-    if (!decision.ok) return "kept";
+    const period = periodOf(at);
+    const decision = this.closing(parkingLotId, at);
+    if (!decision?.ok) return "kept";
     try {
       // The opening first: one the store cannot take leaves the books open (see `fits`), the lot usable.
       if (at.revision < (this.measureAgainAt.get(stream) ?? -1)) return "kept";
@@ -134,13 +117,9 @@ export class LotStateSource implements StateSource<ParkingLotState> {
         return "kept";
       }
       this.measureAgainAt.delete(stream);
-      await this.eventStore.appendToStream(
-        stream,
-        decision.events.map((e) => this.encode(e, stream)),
-        {
-          expectedRevision: at.revision,
-        },
-      );
+      await this.eventStore.appendToStream(stream, decision.events.map(encodeBooks), {
+        expectedRevision: at.revision,
+      });
       const opened = await this.open(parkingLotId, opening);
       return opened ? await this.settle(parkingLotId, opened) : undefined;
     } catch (error) {
@@ -154,20 +133,17 @@ export class LotStateSource implements StateSource<ParkingLotState> {
   }
 
   /**
-   * Issue 48, the upgrade of a lot written by an older version (or before the bound was lowered):
-   * if its current period is at or over the bound, its books close as after the append that
-   * reaches it (afterAppend: the same close and opening). A writer
-   * appending meanwhile wins (expected revision): the lot is loaded again and looked at anew, so
-   * its command is kept and the period closed once. True when this call closed it (false too when
-   * its opening is larger than the store's largest write: afterAppend hands back the lot it got).
+   * Closes a quiet lot's books if they are due, as after an append (the upgrade of a lot written
+   * before the bound, and the scheduler). A writer appending meanwhile wins (expected revision): the
+   * lot is loaded again and looked at anew, so the period closes once. True when this call closed it
+   * (false too when its opening is larger than the store's largest write).
    */
   async closeIfOver(parkingLotId: string, retryLimit = 10): Promise<boolean> {
     const before = await this.loader.currentPeriod(parkingLotId);
     for (let attempt = 0; ; attempt++) {
       // A load closes a period over its bound itself (settle): then the lot is in a later period.
       const at = await this.load(parkingLotId);
-      if (!this.followsAppend(parkingLotId, at))
-        return (lotPeriodOfStream(at.stream ?? "")?.period ?? 0) > before;
+      if (!this.followsAppend(parkingLotId, at)) return periodOf(at) > before;
       const after = await this.afterAppend(parkingLotId, at);
       if (after) return after !== at;
       if (attempt >= retryLimit)
@@ -176,27 +152,19 @@ export class LotStateSource implements StateSource<ParkingLotState> {
   }
 
   /**
-   * Issue 68, the scheduler's CloseBooks for a lot that may be quiet: closes its books if they are
-   * due (closeIfOver), and says when they fall due next by the lot's decider (undefined: never, or
-   * due but not closable now: an opening too large for the store). Closed: its next period's opening
-   * reschedules it.
+   * The scheduler's CloseBooks: closeIfOver, and when not closed, when the books fall due next by
+   * the lot's decider (undefined: never, or due but not closable now: an opening too large).
    */
   async closeBooksIfDue(parkingLotId: string): Promise<{ closed: boolean; dueAt?: string }> {
     if (await this.closeIfOver(parkingLotId)) return { closed: true };
-    const at = await this.read(parkingLotId);
-    const period = lotPeriodOfStream(at.stream ?? "")?.period ?? 0;
-    const decision = this.periods ? decide(this.closeCommand(parkingLotId, period, at), at.state) : undefined;
+    const decision = this.closing(parkingLotId, await this.read(parkingLotId));
     const when = decision && !decision.ok && decision.rejection.code === "NotDue" && decision.rejection.at;
     return when && !Number.isNaN(Date.parse(when)) ? { closed: false, dueAt: when } : { closed: false };
   }
 
-  /**
-   * Whether the lot's current period's books are due to close (the lot's decider says so: at its
-   * size bound or its local day boundary). Periods are on when the bound is (`periodEvents` > 0).
-   */
+  /** Whether the lot's current period's books are due to close (the lot's decider says so). */
   followsAppend(parkingLotId: string, at: LotAtRevision): boolean {
-    const period = lotPeriodOfStream(at.stream ?? "")?.period ?? 0;
-    return this.periods && decide(this.closeCommand(parkingLotId, period, at), at.state).ok;
+    return this.closing(parkingLotId, at)?.ok === true;
   }
 
   /** Whether the lot's current period holds its bound's events or more. */
@@ -209,11 +177,16 @@ export class LotStateSource implements StateSource<ParkingLotState> {
     return (this.options.periodEvents ?? 0) > 0;
   }
 
-  /** The CloseBooks command for the period `at` is the last event of, as of now. */
-  private closeCommand(parkingLotId: string, period: number, at: LotAtRevision): CloseBooks {
+  /**
+   * The lot's decider on CloseBooks for the period `at` is the last event of, as of now (period-books.ts:
+   * due at its size bound or its local day boundary); undefined when this source closes no books.
+   */
+  private closing(parkingLotId: string, at: LotAtRevision): Decision | undefined {
+    if (!this.periods) return undefined;
     const bound = this.options.periodEvents ?? 0;
     const now = new Date(this.now()).toISOString();
-    return { type: "CloseBooks", parkingLotId, period, events: at.revision + 1, bound, now };
+    const events = at.revision + 1;
+    return decide({ type: "CloseBooks", parkingLotId, period: periodOf(at), events, bound, now }, at.state);
   }
 
   /**
@@ -238,8 +211,10 @@ export class LotStateSource implements StateSource<ParkingLotState> {
         lot = closed ?? (await this.loader.catchUp(lot.stream, lot));
         continue;
       }
-      const period = lotPeriodOfStream(lot.stream)?.period ?? 0;
-      const opened = await this.open(parkingLotId, this.nextOpening(parkingLotId, period + 1, lot.state));
+      const opened = await this.open(
+        parkingLotId,
+        this.nextOpening(parkingLotId, periodOf(lot) + 1, lot.state),
+      );
       if (!opened) return lot;
       lot = opened;
     }
@@ -254,7 +229,7 @@ export class LotStateSource implements StateSource<ParkingLotState> {
     const stream = parkingLotStream(parkingLotId, period);
     const now = this.now();
     const event = openingOf(liveState(closed, now), parkingLotId, period, now);
-    return { stream, event, encoded: this.encode(event, stream) };
+    return { stream, event, encoded: encodeBooks(event) };
   }
 
   /**
@@ -281,10 +256,9 @@ export class LotStateSource implements StateSource<ParkingLotState> {
   }
 
   /**
-   * Opens the next period with its opening, appended as the first event of its stream (no stream
-   * expected). If it is there already (another
-   * process opened it, or this one before a crash), what is there is read instead. Undefined when
-   * the store cannot take the opening (`fits`, or the store refused it as too large): not opened.
+   * Opens the next period: its opening appended as its stream's first event (no stream expected);
+   * one there already (another process's, or this one's before a crash) is read instead. Undefined
+   * when the store cannot take the opening (`fits`, or the store refused it as too large).
    */
   private async open(parkingLotId: string, opening: Opening): Promise<LotInPeriod | undefined> {
     if (!this.fits(parkingLotId, opening)) return undefined;
@@ -311,14 +285,17 @@ export class LotStateSource implements StateSource<ParkingLotState> {
     }
   }
 
-  private encode(event: Parameters<typeof encodeEvent>[0], _stream: string) {
-    return encodeEvent(event, { correlationId: randomUUID(), causationId: randomUUID(), actor: BOOKS_ACTOR });
-  }
-
   private now(): number {
     return (this.options.now ?? Date.now)();
   }
 }
+
+/** The period whose stream `at` is of (0: the lot's first stream, or none named). */
+const periodOf = (at: LotAtRevision): number => lotPeriodOfStream(at.stream ?? "")?.period ?? 0;
+
+/** An event of the books' close or opening, with metadata of its own (no command caused it). */
+const encodeBooks = (event: Parameters<typeof encodeEvent>[0]): EventToAppend =>
+  encodeEvent(event, { correlationId: randomUUID(), causationId: randomUUID(), actor: BOOKS_ACTOR });
 
 /** The runner's view of a loaded lot: its state, revision and position in its period's stream. */
 const atRevision = ({ state, revision, position, stream }: LotInPeriod): LotAtRevision => ({

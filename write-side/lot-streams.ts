@@ -2,9 +2,8 @@ import type { EventStore, RecordedEvent } from "../event-store/port.js";
 import { parkingLotStream } from "./parking-lot/periods.js";
 
 /**
- * Reading a lot's events across its periods (issue 48; docs/domain.md, "Periods"): each period is
- * its own stream (periods.ts names them), written only once the one before it closed, so the
- * streams exist from period 0 up to the lot's current one.
+ * Reading a lot's events across its periods (docs/domain.md, "Periods"): each period is its own
+ * stream, written only once the one before it closed, so they exist from period 0 to the current one.
  */
 
 async function lastOf(events: EventStore, stream: string): Promise<RecordedEvent | undefined> {

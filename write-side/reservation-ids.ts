@@ -1,31 +1,18 @@
 import { createHmac } from "node:crypto";
 import { v7 as uuidv7 } from "uuid";
 
-/**
- * Reservation ids. With an Idempotency-Key the id is an HMAC-SHA256 under a server secret over
- * lot, customer and key, shaped as a UUID (version 8, RFC 9562): a retry by the same customer
- * maps to the same reservation, nobody without the secret can predict an id, and one customer's
- * key never lands on another customer's booking. Without a key: a fresh time-ordered UUIDv7.
- */
-export function reservationIdFor(
-  secret: string,
-  parkingLotId: string,
-  customerId: string,
-  idempotencyKey: string | undefined,
-): string {
-  if (idempotencyKey === undefined) return uuidv7();
-  return keyedId(secret, [parkingLotId, customerId, idempotencyKey]);
-}
-
 /** The span of a keyed id's generation: a key is recognised for 24 to 48 hours (docs/api.md). */
 export const KEY_GENERATION_MS = 24 * 3_600_000;
 
 /**
- * The ids a keyed booking may have (issue 68's idempotency window): a new booking takes the id of
- * this day's generation (UTC days since the epoch); a retry is the booking of this generation's id,
- * of the previous one's, or of the id before generations (bookings made before them), whichever
- * the lot still holds. A lot forgets what ended more than 25 hours before its period opened, so a
- * key reused after that is a new booking, under a new id: it never lands on a forgotten booking's id.
+ * The ids of a booking with an Idempotency-Key (one without takes a fresh UUIDv7): HMAC-SHA256s
+ * under a server secret over lot, customer and key, shaped as UUIDs (version 8, RFC 9562), so a
+ * retry by the same customer maps to the same reservation, nobody without the secret can predict an
+ * id, and one customer's key never lands on another customer's booking. A new booking takes the id
+ * of this day's generation (UTC days since the epoch); a retry is the booking of this generation's
+ * id, of the previous one's, or of the id before generations, whichever the lot still holds. A lot
+ * forgets what ended more than 25 hours before its period opened, so a key reused after that is a
+ * new booking, under a new id: it never lands on a forgotten booking's id.
  */
 export function keyedReservationIds(
   secret: string,

@@ -1,4 +1,3 @@
-import type { EventToAppend } from "../event-store/port.js";
 import { fromBigInt } from "../event-store/position.js";
 import { MemoryDataKeys } from "../platform/data-keys/port.js";
 import { precompileRequests } from "../platform/http/operation-routes.js";
@@ -27,13 +26,11 @@ const WARM_CAUSATION = {
 };
 
 /**
- * Pays at start-up what the first command of a fresh process would pay otherwise (issue 21,
- * target 5): compiling the schemas the command routes validate requests with (every row's path,
- * headers and body, each role's body included: read from the table of operations), the lot's
- * events and their metadata, the period opening's summary among them (ajv compiles each on first use,
- * tens of milliseconds together), and running the lot's code path once (decide, encode, decode,
- * evolve, a lot's summary and back) so that V8 has compiled it. Pure and in memory:
- * nothing is read or written.
+ * Pays at start-up what the first command of a fresh process would pay otherwise: compiling the
+ * schemas the command routes validate requests with (read from the table of operations) and the
+ * lot's events' (ajv compiles each on first use, tens of milliseconds together), and running the
+ * lot's code path once (decide, encode, decode, evolve, a summary and back) so that V8 has compiled
+ * it. Pure and in memory: nothing is read or written.
  */
 export function warmUpCommandPath(now: number = Date.now()): void {
   precompile(
@@ -73,15 +70,12 @@ export function warmUpCommandPath(now: number = Date.now()): void {
     if (!decision.ok) continue;
     for (const event of decision.events) {
       const decoded = withPersonalDataKeys(keys, () => {
-        const encoded: EventToAppend = encodeEvent(event, WARM_CAUSATION);
         return decodeEvent({
+          ...encodeEvent(event, WARM_CAUSATION),
           id: `warm-${revision}`,
           streamId: WARM_LOT,
           revision: revision++,
           position: fromBigInt(BigInt(revision), BigInt(revision)),
-          type: encoded.type,
-          data: encoded.data,
-          metadata: encoded.metadata,
           createdAt: new Date(now),
         });
       });

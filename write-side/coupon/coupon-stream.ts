@@ -9,14 +9,11 @@ import {
   noCoupon,
 } from "./coupon.js";
 
-/** A coupon as its stream holds it now, with the stream's revision (-1: no stream). */
-export interface CouponAtRevision {
-  readonly state: CouponState;
-  readonly revision: number;
-}
-
-/** Reads the coupon of a reservation: its stream holds a handful of events. */
-export async function readCoupon(eventStore: EventStore, reservationId: string): Promise<CouponAtRevision> {
+/** Reads the coupon of a reservation (its stream holds a handful of events), with its revision (-1: no stream). */
+export async function readCoupon(
+  eventStore: EventStore,
+  reservationId: string,
+): Promise<{ readonly state: CouponState; readonly revision: number }> {
   let state = noCoupon;
   let revision = -1;
   for await (const recorded of eventStore.readStream(couponStream(reservationId))) {

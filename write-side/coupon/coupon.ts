@@ -3,13 +3,11 @@ import { type EventOfStream, type EventOfType, eventTypesOfStream } from "../../
 import type { Rejection } from "../parking-lot/state.js";
 
 /**
- * A reservation's coupon as a decider (issue 47): pure functions, no I/O. Its stream is
- * `coupon-{reservationId}`: issued when the reservation is booked, pending until its own stay earns
- * it (issue 71: CouponEarned, at its check-in plus the lot's minimum stay, or at a check-out that
- * kept it), revoked when it is canceled, a
- * no-show or a stay too short (the coupon policy), spent on a later booking of the same customer
- * (redeemed, by the booking's command, before the booking is appended), and returned when that
- * booking is canceled before it starts or refused after the coupon was set aside for it.
+ * A reservation's coupon as a decider: pure functions, no I/O. Its stream is `coupon-{reservationId}`:
+ * issued when the reservation is booked, pending until its own stay earns it (CouponEarned), revoked
+ * when it is canceled, a no-show or a stay too short (the coupon policy), spent on a later booking of
+ * the same customer (redeemed before the booking is appended), and returned when that booking is
+ * canceled before it starts or refused after the coupon was set aside for it.
  */
 
 const COUPON_NAMESPACE = "0b8f6c1e-5d0a-4f57-b1a4-7c2e9d3f8a60";
@@ -37,9 +35,9 @@ export type CouponState =
       readonly status: CouponStatus;
       /** While REDEEMED (and once revoked after it): the booking it was spent on. */
       readonly redeemedFor?: string;
-      /** Issue 71: from when its stay earned it (ISO); absent: not earned yet (pending). */
+      /** From when its stay earned it (ISO); absent: not earned yet (pending). */
       readonly spendableFrom?: string;
-      /** Issue 71: issued pending, to be earned by its stay (an older issue was spendable at once). */
+      /** Issued pending, to be earned by its stay (an older issue was spendable at once). */
       readonly untilEarned?: true;
     };
 
@@ -73,10 +71,7 @@ export function evolveCoupon(state: CouponState, event: CouponEvent): CouponStat
   }
 }
 
-/**
- * From when an issued coupon is spendable, as its issue says: one issued before issue 71 (or by a
- * check-out that kept it) at once, as then; one issued `untilEarned`, not yet (CouponEarned says).
- */
+/** From when an issued coupon is spendable: one issued `untilEarned` not yet (CouponEarned says), others at once. */
 export const spendableFromIssue = (data: {
   readonly issuedAt: string;
   readonly untilEarned?: true;
@@ -86,9 +81,8 @@ const earlier = (a: string | undefined, b: string): string =>
   a !== undefined && Date.parse(a) <= Date.parse(b) ? a : b;
 
 /**
- * Whether a coupon can be spent at `now` (issue 71): it is ISSUED and its own stay earned it by
- * then; `spendableFrom` says from when (absent: its stay has not earned it yet). The one rule: the
- * redemption below and the coupon views (read-api) call it.
+ * Whether a coupon can be spent at `now`: it is ISSUED and its own stay earned it by then. The one
+ * rule: the redemption below and the coupon views (read-api) call it.
  */
 export function couponSpendability(
   coupon: { readonly status: CouponStatus; readonly spendableFrom?: string | undefined },
@@ -98,9 +92,6 @@ export function couponSpendability(
   const spendable = coupon.status === "ISSUED" && from !== undefined && Date.parse(from) <= now;
   return { spendable, ...(coupon.status === "ISSUED" && from !== undefined ? { spendableFrom: from } : {}) };
 }
-
-export const foldCoupon = (events: readonly CouponEvent[]): CouponState =>
-  events.reduce(evolveCoupon, noCoupon);
 
 /** A booking asking to spend a coupon. */
 export interface SpendCoupon {
@@ -133,7 +124,7 @@ export function decideRedemption(
       ok: false,
       rejection: { code: "CouponNotSpendable", parkingLotId, couponId, status: state.status },
     };
-  // Issue 71: a coupon whose own stay has not earned it yet is not spent, so no chain of bookings
+  // A coupon whose own stay has not earned it yet is not spent, so no chain of bookings
   // canceled free (each spending the one before's coupon) takes a discount without a paid stay.
   const spendability = couponSpendability(state, Date.parse(ask.now));
   if (!spendability.spendable)
@@ -165,9 +156,8 @@ export function decideRedemption(
 }
 
 /**
- * The coupon earned by its stay (issue 71), spendable from `spendableFrom`, unless it is already
- * spendable by then (a retried check-in or check-out changes nothing), revoked, none, or issued
- * before issue 71 (spendable from its issue: a replay of an old log appends nothing to it).
+ * The coupon earned by its stay, spendable from `spendableFrom`, unless it is already spendable by
+ * then (a retried check-in or check-out changes nothing), revoked, none, or issued spendable.
  */
 export function decideEarn(
   state: CouponState,
@@ -175,7 +165,7 @@ export function decideEarn(
   spendableFrom: string,
   now: string,
 ): EventOfType<"CouponEarned"> | undefined {
-  // A coupon issued before issue 71 was spendable at once: nothing for its stay to earn.
+  // A coupon issued spendable (an older one) leaves nothing for its stay to earn.
   if (state.kind !== "issued" || state.status === "REVOKED" || !state.untilEarned) return undefined;
   if (
     state.spendableFrom !== undefined &&

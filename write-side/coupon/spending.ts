@@ -3,6 +3,7 @@ import type { EventStore } from "../../event-store/port.js";
 import type { Logger } from "../../platform/logger.js";
 import type { ReserveParking } from "../../schemas/commands.js";
 import type { Causation } from "../../schemas/event-codec.js";
+import { isActive } from "../../schemas/reservation-time.js";
 import type { CommandContext, CommandOutcome, ParkingLotCommandHandler } from "../command-handler.js";
 import { ConcurrencyConflictError, causationOf } from "../decider-runner.js";
 import { reservationStatus } from "../parking-lot/decider.js";
@@ -120,12 +121,7 @@ export class CouponSpending {
   private async booked(ask: SpendCoupon): Promise<boolean> {
     const lot = await this.handler.stateOf(ask.parkingLotId);
     const status = reservationStatus(lot, ask.reservationId, Date.parse(ask.now));
-    return (
-      status === "RESERVED" ||
-      status === "PENDING_PAYMENT" ||
-      status === "CHECKED_IN" ||
-      status === "OVERSTAYING"
-    );
+    return status !== undefined && isActive(status);
   }
 
   /** The coupon redeemed for the booking again, if the lot holds the booking and the coupon was given back. */

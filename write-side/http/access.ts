@@ -28,7 +28,7 @@ export const callerOf = (req: Request): Caller => {
 
 /**
  * A request's command context: its correlation, a fresh command id, who sends it (the caller, or a
- * system actor) and the request's trace context, carried into the events it causes (issue 22).
+ * system actor) and its trace context, carried into the events it causes.
  */
 export const commandContext = (req: Request, actor: Actor = callerOf(req).actor): CommandContext => {
   const traceparent = traceparentOf(req);

@@ -21,24 +21,22 @@ import {
   OperatorCancelReservationBody,
   OperatorEraseCustomerBody,
   OperatorReserveParkingBody,
-  type ParkingLotCommand,
   RegisterParkingLotBody,
   ReserveParkingBody,
 } from "../../schemas/commands.js";
 import { GateEventBody } from "../../schemas/gates.js";
 import { DEFAULT_TIME_ZONE } from "../../schemas/place.js";
-import type { CommandOutcome, ParkingLotCommandHandler } from "../command-handler.js";
+import type { ParkingLotCommandHandler } from "../command-handler.js";
 import type { CouponSpending } from "../coupon/spending.js";
 import type { CustomerErasure } from "../customer-erasure.js";
 import { causationOf } from "../decider-runner.js";
 import type { GateEvents } from "../gate-events.js";
 import { DEFAULT_MAX_ACTIVE_PER_CUSTOMER } from "../parking-lot/decider.js";
 import { cancelSettlementOf } from "../payment/lot-booking.js";
-import { closureIdFor, keyedReservationIds, reservationIdFor } from "../reservation-ids.js";
+import { closureIdFor, keyedReservationIds } from "../reservation-ids.js";
 import {
   assertMayErase,
   assertMayRegister,
-  type Caller,
   callerOf,
   cancelScope,
   commandContext,
@@ -47,6 +45,7 @@ import {
 import { resolveGateReview } from "./gate-review-routes.js";
 import {
   type Accepted,
+  type CommandRouteDeps,
   changeCapacity,
   changeCouponRule,
   changeCustomerLimit,
@@ -78,36 +77,17 @@ export interface CommandRoutesOptions {
   readonly idempotencySecret: string;
   readonly metrics?: Metrics;
   readonly clock?: () => Date;
-  /** Erasing a customer's personal data (issue 36). */
+  /** Erasing a customer's personal data. */
   readonly erasure?: CustomerErasure;
   /** PAYMENTS=stripe: reads Stripe's webhooks (without: the webhook route answers 404). */
   readonly stripeWebhooks?: PaymentWebhookReader;
-  /** PAYMENTS=stripe: lets an authorization the lot did not take go at once (issue 47). */
+  /** PAYMENTS=stripe: lets an authorization the lot did not take go at once. */
   readonly stripeRelease?: PaymentIntentReleaser;
   readonly logger?: Logger;
-  /**
-   * Issue 47: bookings that spend a coupon (`couponId`). Without it (a process without the
-   * coupons' read model to find a coupon's stream) such a booking answers 503.
-   */
+  /** Bookings that spend a coupon (`couponId`); without it (no coupons' read model) they answer 503. */
   readonly coupons?: CouponSpending;
-  /** Issue 49: gate events (a process without the event store answers them 503). */
+  /** Gate events (a process without the event store answers them 503). */
   readonly gates?: GateEvents;
-}
-
-/** What every command route shares: the handler, the clock, the secret of reservation ids. */
-interface CommandRouteDeps {
-  /** Runs a command (a booking that names `couponId` spends that coupon: coupon/spending.ts). */
-  readonly run: (
-    req: Request,
-    command: ParkingLotCommand,
-    caller?: Caller,
-    couponId?: string,
-  ) => Promise<Accepted>;
-  /** Runs a command as the payment provider's webhook (a system actor); a refusal is returned, not thrown. */
-  readonly runAs: (req: Request, command: ParkingLotCommand) => Promise<CommandOutcome>;
-  readonly clock: () => Date;
-  readonly now: () => string;
-  readonly idempotencySecret: string;
 }
 
 /** The handler of one command operation, its answer typed by its row's responses. */
@@ -249,8 +229,7 @@ const reserveParking =
     const ids = key
       ? keyedReservationIds(idempotencySecret, parkingLotId, customerId, key, clock())
       : undefined;
-    const requested =
-      ids?.reservationId ?? reservationIdFor(idempotencySecret, parkingLotId, customerId, key);
+    const requested = ids?.reservationId ?? uuidv7();
     const carNumber = body.carNumber;
     const result = await run(
       req,
@@ -329,9 +308,8 @@ const cancelReservation =
   };
 
 /**
- * What the cancel settles of the booking's money (issue 47), by the lot's terms (issue 68: the
- * payment's stream records the same after, write-side/payment/lot-booking.ts). None when nothing
- * was authorized, or on a repeated cancel.
+ * What the cancel settles of the booking's money, by the lot's terms (the payment's stream records
+ * the same after). None when nothing was authorized, or on a repeated cancel.
  */
 function cancelSettlementAnswer(
   result: Accepted,

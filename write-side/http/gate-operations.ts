@@ -14,10 +14,7 @@ import {
 /** What every command row shares: it is served by the command role, and documented with the commands. */
 export const COMMAND = { side: "commands", tag: "commands" } as const;
 
-/**
- * Issue 49: the command API's rows for a lot's gates (operations.ts lists them with the others):
- * a gate's plate read, and the lot's confidence threshold.
- */
+/** The command API's rows for a lot's gates (operations.ts lists them): a plate read, the confidence threshold. */
 export const GATE_OPERATIONS = [
   {
     method: "post",

@@ -7,9 +7,8 @@ import type { COMMAND_OPERATIONS } from "./operations.js";
 import { rejectionProblem, requestOffset } from "./rejection-problems.js";
 
 /**
- * Issue 49: an attendant settles a gate read sent to review (write-side/gate-events.ts resolves
- * it): the lot's refusal of the check-in, check-out or drive-up is its problem, a review settled
- * before 409. A drive-up's plate is passed to the lot's command only: never logged nor recorded here.
+ * An attendant settles a gate read sent to review (gate-events.ts): the lot's refusal of the step
+ * is its problem, a review settled before 409. A drive-up's plate goes to the lot's command only.
  */
 export const resolveGateReview =
   (

@@ -14,6 +14,7 @@ import {
 } from "../../schemas/commands.js";
 import { canonicalTimeZone } from "../../schemas/place.js";
 import type { CommandOutcome } from "../command-handler.js";
+import type { Caller } from "./access.js";
 
 /**
  * The routes that change a lot's terms (capacity, rate, place, customer limit, coupon rule,
@@ -23,29 +24,27 @@ import type { CommandOutcome } from "../command-handler.js";
 /** A command the lot accepted, as the routes answer it. */
 export type Accepted = Extract<CommandOutcome, { ok: true }>;
 
-/** What a term's route needs of the command API (command-routes.ts gives it). */
-export interface LotTermDeps {
-  readonly run: (req: Request, command: ParkingLotCommand) => Promise<Accepted>;
+/** What every command route shares (command-routes.ts gives it): the handler, the clock, the id secret. */
+export interface CommandRouteDeps {
+  /** Runs a command (a booking that names `couponId` spends that coupon: coupon/spending.ts). */
+  readonly run: (
+    req: Request,
+    command: ParkingLotCommand,
+    caller?: Caller,
+    couponId?: string,
+  ) => Promise<Accepted>;
+  /** Runs a command as the payment provider's webhook (a system actor); a refusal is returned, not thrown. */
+  readonly runAs: (req: Request, command: ParkingLotCommand) => Promise<CommandOutcome>;
+  readonly clock: () => Date;
   readonly now: () => string;
+  readonly idempotencySecret: string;
 }
 
 /** The log position an accepted command's answer names ("0": nothing in the lot's log yet). */
 export const positionOf = (result: Accepted) => (result.position ? formatPosition(result.position) : "0");
 
-/** The lot commands that set one of its terms. */
-type TermCommand = Extract<
-  ParkingLotCommand,
-  {
-    type:
-      | "ChangeCapacity"
-      | "ChangeRate"
-      | "ChangePlace"
-      | "ChangeCustomerLimit"
-      | "ChangeGateConfidence"
-      | "ChangeCouponRule"
-      | "ChangePaymentTerms";
-  }
->;
+/** The lot commands that set one of its terms: every `Change…` command. */
+type TermCommand = Extract<ParkingLotCommand, { type: `Change${string}` }>;
 
 /**
  * The route of one of a lot's terms: its command carries what `fields` reads of the body, and its
@@ -58,7 +57,7 @@ const termRoute =
     schema: S,
     fields: (body: Static<S>) => Omit<Extract<TermCommand, { type: T }>, "type" | "parkingLotId" | "now">,
   ) =>
-  ({ run, now }: LotTermDeps): OperationHandler<never> =>
+  ({ run, now }: Pick<CommandRouteDeps, "run" | "now">): OperationHandler<never> =>
   async (req, res) => {
     const parkingLotId = pathParam(req, "parkingLotId");
     const set = fields(bodyOf(req, schema));

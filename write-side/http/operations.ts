@@ -48,13 +48,6 @@ import {
 } from "../../schemas/payment-requests.js";
 import { COMMAND, GATE_OPERATIONS } from "./gate-operations.js";
 
-/**
- * The command API, one row per operation: its request and answers, who may send it and the
- * problems it answers (the routes are in command-routes.ts; what a customer may do to whose
- * reservation is decided by access.ts). The composition root generates the access check, the 405
- * and OPTIONS answers and the OpenAPI document from these rows (app/surface/).
- */
-
 const lotPath = pathParameter("parkingLotId", ParkingLotId, LOT_ID);
 const reservationPath = [lotPath, pathParameter("reservationId", ReservationId, RESERVATION_ID)];
 
@@ -75,8 +68,10 @@ const TIME_ZONE_RULE =
   "`timeZone`: a zone the service's runtime knows (its IANA names and their links, such as `Asia/Calcutta`; not an offset such as `+09:00`).";
 
 /**
- * The command API's operations, each served by one named handler of command-routes.ts, whose
- * answer is typed by its row's responses (platform/http/operation-routes.ts `HandlersOf`).
+ * The command API, one row per operation: its request and answers, who may send it and the problems
+ * it answers, each served by one named handler of command-routes.ts typed by the row's responses
+ * (what a customer may do to whose reservation: access.ts). The composition root generates the
+ * access check, the 405 and OPTIONS answers and the OpenAPI document from these rows (app/surface/).
  */
 export const COMMAND_OPERATIONS = [
   {

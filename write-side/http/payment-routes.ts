@@ -11,28 +11,20 @@ import type {
   RecordHoldLapsed,
 } from "../../schemas/commands.js";
 import { RefundPaymentBody } from "../../schemas/payment-requests.js";
-import type { CommandOutcome } from "../command-handler.js";
 import type { CommandRejection as Rejection } from "../payment/payment-rejections.js";
-import { type Caller, callerOf } from "./access.js";
-import { type Accepted, positionOf } from "./lot-term-routes.js";
+import { callerOf } from "./access.js";
+import { type CommandRouteDeps, positionOf } from "./lot-term-routes.js";
 import type { COMMAND_OPERATIONS } from "./operations.js";
 
-/** The payments API's routes (issue 38): an operator's refund, the payment provider's webhooks. */
+/** The payments API's routes: an operator's refund, the payment provider's webhooks. */
 
-/**
- * What a provider's webhook asks of the lot (absent: an event the service does not act on): record
- * an authorization, or (issue 71) that the provider let one go.
- */
+/** What a provider's webhook asks (absent: nothing): record an authorization, or that the provider let one go. */
 export type PaymentWebhookCommand =
   | Omit<AuthorizePayment, "now">
   | Omit<RecordHoldLapsed, "now">
-  | Omit<FailPayment, "now">; // issue 71: a card's saving the customer failed
+  | Omit<FailPayment, "now">; // a card's saving the customer failed
 
-/**
- * Reads a provider's webhook: checks its signature against the raw body (the provider's SDK), and
- * says what it asks of the lot. `invalid`: the signature is missing or does not match (nothing is
- * applied).
- */
+/** Reads a provider's webhook: checks its signature against the raw body (the provider's SDK), says what it asks. */
 export type PaymentWebhookReader = (
   rawBody: Buffer,
   signature: string | undefined,
@@ -40,10 +32,7 @@ export type PaymentWebhookReader = (
   | { readonly ok: false; readonly message: string; readonly field?: "body" }
   | { readonly ok: true; readonly eventId: string; readonly command?: PaymentWebhookCommand };
 
-/**
- * Cancels an intent at the provider (issue 47: an authorization the lot did not take is let go at
- * once): `retryable` while the provider is out (the webhook then answers 503 and is sent again).
- */
+/** Cancels an intent at the provider: `retryable` while it is out (the webhook answers 503, sent again). */
 export type PaymentIntentReleaser = (
   intentId: string,
   idempotencyKey: string,
@@ -60,11 +49,7 @@ export interface PaymentWebhookSettings {
   readonly metrics?: Metrics;
 }
 
-export interface PaymentRouteDeps {
-  readonly run: (req: Request, command: ParkingLotCommand, caller?: Caller) => Promise<Accepted>;
-  readonly runAs: (req: Request, command: ParkingLotCommand) => Promise<CommandOutcome>;
-  readonly now: () => string;
-}
+type PaymentRouteDeps = Pick<CommandRouteDeps, "run" | "runAs" | "now">;
 
 const SIGNATURE = "Stripe-Signature";
 
@@ -113,9 +98,9 @@ function ignoredReason(rejection: Rejection): string {
 }
 
 /**
- * Issue 47: a signed event the lot did not take is logged with why and counted; an authorization
- * it did not take holds money for nothing, so it is released at once (whoever confirmed it) and the
- * release recorded. While the provider is out the webhook answers 503: Stripe sends it again.
+ * A signed event the lot did not take is logged with why and counted; an authorization it did not
+ * take holds money for nothing, so it is released at once (whoever confirmed it) and the release
+ * recorded. While the provider is out the webhook answers 503: Stripe sends it again.
  */
 async function ignored(
   req: Request,
@@ -140,7 +125,7 @@ async function ignored(
   // the booking's hold to end (its cancel releases it); any other is released now.
   if (
     command.type !== "AuthorizePayment" ||
-    command.intentId.startsWith("seti_") || // issue 71: a card saved, nothing held
+    command.intentId.startsWith("seti_") || // a card saved, nothing held
     !webhooks.release ||
     reason === "amount" ||
     reason === "currency"

@@ -11,6 +11,12 @@ type ProblemOf = {
   ) => ProblemError;
 };
 
+/** The lot and reservation a refusal names, as its problem's facts. */
+const ids = (rejection: { parkingLotId: string; reservationId: string }) => ({
+  parkingLotId: rejection.parkingLotId,
+  reservationId: rejection.reservationId,
+});
+
 /** `1 spot`, `2 spots`. */
 const count = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
@@ -87,7 +93,7 @@ const PROBLEMS: ProblemOf = {
     new ProblemError(
       "reservation-not-found",
       `Reservation ${rejection.reservationId} does not exist in parking lot ${rejection.parkingLotId}.`,
-      { parkingLotId: rejection.parkingLotId, reservationId: rejection.reservationId },
+      ids(rejection),
     ),
   ReservationIdConflict: (rejection) =>
     new ProblemError(
@@ -105,38 +111,25 @@ const PROBLEMS: ProblemOf = {
     new ProblemError(
       "reservation-not-active",
       `Reservation ${rejection.reservationId} is ${rejection.status}; it can no longer change.`,
-      {
-        parkingLotId: rejection.parkingLotId,
-        reservationId: rejection.reservationId,
-        reservationStatus: rejection.status,
-      },
+      { ...ids(rejection), reservationStatus: rejection.status },
     ),
   NotCheckedIn: (rejection) =>
-    new ProblemError("not-checked-in", `Reservation ${rejection.reservationId} has not been checked in.`, {
-      parkingLotId: rejection.parkingLotId,
-      reservationId: rejection.reservationId,
-    }),
+    new ProblemError(
+      "not-checked-in",
+      `Reservation ${rejection.reservationId} has not been checked in.`,
+      ids(rejection),
+    ),
   StayPriceTooHigh: (rejection) =>
     new ProblemError(
       "stay-price-too-high",
       `Reservation ${rejection.reservationId}'s stay would cost ${rejection.price}, more than one check-out can charge (${rejection.maximum}): settle it at the lot; an operator ends the stay by canceling the reservation.`,
-      {
-        parkingLotId: rejection.parkingLotId,
-        reservationId: rejection.reservationId,
-        price: rejection.price,
-        maximum: rejection.maximum,
-      },
+      { ...ids(rejection), price: rejection.price, maximum: rejection.maximum },
     ),
   CheckInTooEarly: (rejection, local) =>
     new ProblemError(
       "check-in-too-early",
       `Check-in for reservation ${rejection.reservationId} opens at ${local(rejection.opensAt)} (its window starts at ${local(rejection.startsAt)}); check in from then on.`,
-      {
-        parkingLotId: rejection.parkingLotId,
-        reservationId: rejection.reservationId,
-        startsAt: local(rejection.startsAt),
-        opensAt: local(rejection.opensAt),
-      },
+      { ...ids(rejection), startsAt: local(rejection.startsAt), opensAt: local(rejection.opensAt) },
     ),
   InvalidWindow: (rejection) => invalidField(`body.${rejection.field}`, rejection.detail),
   AmountRequired: (rejection) =>
@@ -222,11 +215,7 @@ const PROBLEMS: ProblemOf = {
     new ProblemError(
       "reservation-checked-in",
       `Reservation ${rejection.reservationId} is ${rejection.status}: the car is in the lot, so it cannot be canceled; check out instead.`,
-      {
-        parkingLotId: rejection.parkingLotId,
-        reservationId: rejection.reservationId,
-        reservationStatus: rejection.status,
-      },
+      { ...ids(rejection), reservationStatus: rejection.status },
     ),
   TooManyClosures: (rejection) =>
     new ProblemError(
@@ -238,36 +227,26 @@ const PROBLEMS: ProblemOf = {
     new ProblemError(
       "payment-pending",
       `Reservation ${rejection.reservationId} is waiting for its payment (until ${local(rejection.holdUntil)}); it can be checked in once the payment is authorized.`,
-      {
-        parkingLotId: rejection.parkingLotId,
-        reservationId: rejection.reservationId,
-        holdUntil: local(rejection.holdUntil),
-      },
+      { ...ids(rejection), holdUntil: local(rejection.holdUntil) },
     ),
   NotPaid: (rejection) =>
     new ProblemError(
       "not-paid",
       `Reservation ${rejection.reservationId} has no captured payment to refund.`,
-      { parkingLotId: rejection.parkingLotId, reservationId: rejection.reservationId },
+      ids(rejection),
     ),
   RefundExceedsCaptured: (rejection) =>
     new ProblemError(
       "refund-exceeds-captured",
       `At most ${rejection.refundable} of reservation ${rejection.reservationId}'s payment can still be refunded (${rejection.asked} was asked).`,
-      {
-        parkingLotId: rejection.parkingLotId,
-        reservationId: rejection.reservationId,
-        refundable: rejection.refundable,
-        asked: rejection.asked,
-      },
+      { ...ids(rejection), refundable: rejection.refundable, asked: rejection.asked },
     ),
   RefundWindowPassed: (rejection, local) =>
     new ProblemError(
       "refund-window-passed",
       `Reservation ${rejection.reservationId}'s refund window has passed${rejection.refundableUntil ? ` (it closed at ${local(rejection.refundableUntil)})` : ""}: the service can no longer refund it.`,
       {
-        parkingLotId: rejection.parkingLotId,
-        reservationId: rejection.reservationId,
+        ...ids(rejection),
         ...(rejection.refundableUntil ? { refundableUntil: local(rejection.refundableUntil) } : {}),
       },
     ),

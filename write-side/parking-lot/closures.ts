@@ -54,9 +54,8 @@ export function close(command: CloseParkingLot, state: RegisteredLot): Decision 
 }
 
 /**
- * The most cancellations one append of a closure records (issue 66): a closure reaching 10,000
- * bookings cancels them in appends of this many, each decided by CancelForClosure (the scheduler
- * sends it until nothing is left, yielding between), so no append or decision grows with the lot.
+ * The most cancellations one append of a closure records: the rest by CancelForClosure (the
+ * scheduler sends it until nothing is left), so no append or decision grows with the lot.
  */
 export const CLOSURE_CANCELS_PER_APPEND = 500;
 
@@ -104,7 +103,7 @@ export function cancelForClosure(command: CancelForClosure, state: RegisteredLot
   return accept(...ids.map((id) => canceledByClosure(state, id, command.now)));
 }
 
-/** A booking a closure cancels (issue 48: its payment is settled on its own stream, projections/payments/). */
+/** A booking a closure cancels (its payment is settled on its own stream, projections/payments/). */
 const canceledByClosure = (lot: RegisteredLot, reservationId: string, at: string): ParkingLotEvent =>
   canceled(lot.parkingLotId, reservationId, lot.reservations.get(reservationId), "lot-closed", at);
 

@@ -23,10 +23,7 @@ import { beginClosure, recordNoShow } from "./time-driven.js";
 
 export type { DecideContext, PaymentsContext } from "./payments.js";
 
-/**
- * Issue 48: the commands a payment's own stream decides (write-side/payment/payment-process.ts):
- * the lot never decides them, and its stream never holds their facts.
- */
+/** The commands a payment's own stream decides: the lot never does, and its stream never holds their facts. */
 const PAYMENT_STREAM_COMMANDS = [
   "RecordPaymentOutcome",
   "RefundPayment",

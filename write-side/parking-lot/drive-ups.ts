@@ -4,12 +4,10 @@ import { accept, busiest, iso, ms, reject } from "./rules.js";
 import type { Decision, RegisteredLot } from "./state.js";
 
 /**
- * Issue 49: a car without a booking at a gate's entry. The lot lets it in as an open-ended stay at
- * its hourly rate, booked and checked in by one decision (DriveUpAdmitted, ParkingReserved,
- * ReservationCheckedIn in one append), when a spot is free for the drive-up minimum stay from now
- * and no closure falls in it; it pays what its check-out prices (the open-ended price at the rate
- * it came in at). A lot without an hourly rate has nothing to price a drive-up with: refused as a
- * booking without an amount is (`AmountRequired`).
+ * A car without a booking at a gate's entry: let in as an open-ended stay at the lot's hourly rate,
+ * booked and checked in by one decision (one append), when a spot is free for the drive-up minimum
+ * stay from now and no closure falls in it. A lot without an hourly rate has nothing to price it
+ * with: refused as a booking without an amount is (`AmountRequired`).
  */
 
 /**
@@ -20,11 +18,10 @@ import type { Decision, RegisteredLot } from "./state.js";
 export const DRIVE_UP_MIN_STAY_MINUTES = 60;
 
 /**
- * The customer a drive-up stay is booked for, one per stay (issue 66): its plate is sealed under
- * that subject's own key, so erasing it (`POST /customers/drive-up:{reservationId}/erasure`, or
- * RETENTION_DAYS once the stay ended) erases that stay alone and no later one. No person signed in
- * (no token may name it: platform/auth/middleware.ts refuses the prefix); no check-out of it earns a
- * coupon. Stays let in before (ee865fc) were all booked for `drive-up:{lot}`: the prefix finds both.
+ * The customer a drive-up stay is booked for, one per stay: its plate is sealed under that subject's
+ * own key, so erasing it (`POST /customers/drive-up:{reservationId}/erasure`, or RETENTION_DAYS)
+ * erases that stay alone. No token may name it (platform/auth/middleware.ts refuses the prefix); no
+ * check-out of it earns a coupon. Older stays were booked for `drive-up:{lot}`: the prefix finds both.
  */
 export const driveUpCustomer = (reservationId: string): string =>
   `${RESERVED_CUSTOMER_PREFIX}${reservationId}`;

@@ -4,20 +4,17 @@ import { ReservationBook } from "./reservation-book.js";
 import { ms } from "./rules.js";
 import type { ParkingLotState, RegisteredLot, ReservationRecord } from "./state.js";
 
-/** Ended reservations left out of a period's opening (`forgetEnded`, period-books.ts). */
-
 /**
- * The lot without its ended reservations: those canceled, checked out, no-shows or whose window is
- * over, once they have left every index a decision reads (the hour index drops a window a day after
- * its hour; a checked-out window stays there, cut short, until then). No command can change such a
- * reservation any more, so all a decision needs of it is its record, to answer a command that names
- * it (a retried reservation, a cancel): a period's opening keeps those that ended within the
- * idempotency window (`keep`) and forgets the rest (issue 68). What is left is what can still hold
- * a spot: the state no longer grows with the lot's history. Pure.
+ * The lot without its ended reservations (left out of a period's opening, period-books.ts): those
+ * canceled, checked out, no-shows or whose window is over, once they have left every index a
+ * decision reads (the hour index drops a window a day after its hour). No command can change such
+ * a reservation any more: all a decision needs of it is its record, to answer a command naming it
+ * (a retried booking, a cancel), so those that ended within the idempotency window are kept
+ * (`keep`) and the rest forgotten. The state no longer grows with the lot's history. Pure.
  */
 export function forgetEnded(
   state: ParkingLotState,
-  /** Ended reservations to keep all the same (issue 48: those that ended recently, periods). */
+  /** Ended reservations to keep all the same (those that ended recently). */
   keep: (id: string) => boolean = () => false,
 ): {
   readonly state: ParkingLotState;

@@ -5,10 +5,9 @@ import type { ParkingLotEvent, ParkingLotState, RegisteredLot } from "./state.js
 import { gateConfidenceOf } from "./terms.js";
 
 /**
- * Issue 49, item 4: what a gate does when its camera reads a plate. The lot's own check-in and
- * check-out decide (this only finds which reservation a read concerns, through the lot's plate
- * index `byPlate`, O(log n) in the lot's active reservations), so a gate never restates a rule.
- * Pure: the caller appends `events` with the lot's stream revision, as any lot command.
+ * What a gate does when its camera reads a plate. The lot's own check-in and check-out decide (this
+ * only finds which reservation a read concerns, through the plate index `byPlate`, O(log n)), so a
+ * gate never restates a rule. Pure: the caller runs the step through the lot's command path.
  */
 
 /** What a camera reports at a barrier. */

@@ -3,13 +3,11 @@ import { accept, canceled, ms, reject, statusIn } from "./rules.js";
 import type { Decision, ParkingLotState, RegisteredLot, ReservationRecord } from "./state.js";
 
 /**
- * Payments (issue 38), the lot's side. A booking made while payments are on, with something to
- * authorize, starts PENDING_PAYMENT (booking.ts) and holds its spot until `holdUntil`. Issue 48:
- * every payment fact is decided on the payment's own stream (write-side/payment/), first; the lot
- * then hears the outcome through its commands and records only what it decides itself: the booking
- * confirmed (ReservationConfirmed: RESERVED), or canceled because its payment failed or its hold
- * ran out (ReservationCanceled `payment-failed` / `payment-expired`). What the payment needs of the
- * booking (what it asked, its terms, its window) it reads with write-side/payment/lot-booking.ts.
+ * Payments, the lot's side. A booking made while payments are on, with something to authorize,
+ * starts PENDING_PAYMENT (booking.ts) and holds its spot until `holdUntil`. Every payment fact is
+ * decided on the payment's own stream first; the lot hears the outcome through its commands and
+ * records only what it decides itself: the booking confirmed (RESERVED), or canceled because its
+ * payment failed or its hold ran out (`payment-failed` / `payment-expired`).
  */
 
 /** What the command context tells the decider about payments (the lot handler passes it from config). */
@@ -28,7 +26,7 @@ const pendingOf = (lot: RegisteredLot, reservationId: string): ReservationRecord
   return record?.status === "PENDING_PAYMENT" ? record : undefined;
 };
 
-/** Issue 47: whether the booking still waits for its payment (an intent may be created for it). */
+/** Whether the booking still waits for its payment (an intent may be created for it). */
 export const awaitingPayment = (state: ParkingLotState, reservationId: string): boolean =>
   state.kind === "registered" && pendingOf(state, reservationId) !== undefined;
 
@@ -61,7 +59,7 @@ export function failPayment(command: FailPayment, state: RegisteredLot): Decisio
   if (!state.reservations.has(reservationId))
     return reject({ code: "ReservationNotFound", parkingLotId, reservationId });
   const record = state.reservations.get(reservationId);
-  // Issue 71: a booking confirmed on a saved card whose hold before the stay failed (its payment's
+  // A booking confirmed on a saved card whose hold before the stay failed (its payment's
   // stream failed it first, and says so) is canceled too, unless it began.
   const status = record && statusIn(state, reservationId, record, ms(command.now));
   const failing =

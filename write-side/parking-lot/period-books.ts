@@ -5,7 +5,7 @@ import type { EventOfType } from "../../schemas/events.js";
 import { forgetEnded } from "./ended.js";
 import { KEEP_ENDED_MS } from "./periods.js";
 import { accept, iso, ms, reject } from "./rules.js";
-import type { Decision, ParkingLotState, RegisteredLot, ReservationRecord } from "./state.js";
+import type { Decision, ParkingLotState, RegisteredLot } from "./state.js";
 import { summaryOf } from "./summary.js";
 
 /**
@@ -41,30 +41,20 @@ export function closeBooks(command: CloseBooks, lot: RegisteredLot): Decision {
 /**
  * The lot's live state as the next period opens with it: everything that can still hold a spot or
  * change (active and open-ended bookings, cars in the lot, terms, closures in force), and the
- * reservations that ended less than KEEP_ENDED_MS before `at`; the rest of the ended ones are
- * `dropped`, counted in `archived` (the caller keeps their records in the archive of ended
- * reservations, as the snapshotter does, so a command naming one still answers as before).
+ * reservations that ended less than KEEP_ENDED_MS before `at`; the other ended ones are forgotten,
+ * only counted in `archived` (a command naming one answers as for an unknown reservation).
  */
-export function periodSplit(
-  state: ParkingLotState,
-  at: number,
-): { readonly live: ParkingLotState; readonly dropped: readonly (readonly [string, ReservationRecord])[] } {
-  if (state.kind !== "registered") return { live: state, dropped: [] };
+export function liveState(state: ParkingLotState, at: number): ParkingLotState {
+  if (state.kind !== "registered") return state;
   const endedAt = state.endedAt ?? ImmutableMap<string, number>();
   const since = at - KEEP_ENDED_MS;
   const recent = (id: string): boolean => (endedAt.get(id) ?? Number.NEGATIVE_INFINITY) >= since;
-  const { state: live, ended } = forgetEnded(state, recent);
-  if (live.kind !== "registered") return { live, dropped: ended };
-  return {
-    live: { ...live, endedAt: endedAt.filter((when, id) => when >= since && live.reservations.has(id)) },
-    dropped: ended,
-  };
+  const { state: live } = forgetEnded(state, recent);
+  if (live.kind !== "registered") return live;
+  return { ...live, endedAt: endedAt.filter((when, id) => when >= since && live.reservations.has(id)) };
 }
 
-/** The live state alone (see periodSplit). */
-export const liveState = (state: ParkingLotState, at: number): ParkingLotState => periodSplit(state, at).live;
-
-/** The first event of period `period`, carrying the summary of `live` (periodSplit's) as of `at`. */
+/** The first event of period `period`, carrying the summary of `live` (liveState's) as of `at`. */
 export function openingOf(
   live: ParkingLotState,
   parkingLotId: string,

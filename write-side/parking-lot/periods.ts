@@ -3,11 +3,10 @@ import type { ParkingLotState } from "./state.js";
 import { lotOfSummary } from "./summary.js";
 
 /**
- * Issue 48: the lot's books close by period (docs/domain.md, "Periods"). Period 0 is the lot's
- * first stream, `parkingLot-{id}` (every stream written before periods existed); period k ≥ 1 is
- * `parkingLot-{id}/{k}`: '/' is in no identifier (schemas/common.ts), so no lot's stream can be
- * read as another's, and the category (up to the first '-') stays `parkingLot-`. These two
- * functions are the one mapping between a lot and period and its stream id.
+ * The lot's books close by period (docs/domain.md, "Periods"). Period 0 is the lot's first stream,
+ * `parkingLot-{id}`; period k ≥ 1 is `parkingLot-{id}/{k}`: '/' is in no identifier, so no lot's
+ * stream can be read as another's, and the category stays `parkingLot-`. These two functions are
+ * the one mapping between a lot and period and its stream id.
  */
 
 export const LOT_STREAM_PREFIX = "parkingLot-";

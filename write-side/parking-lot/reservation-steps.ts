@@ -19,8 +19,7 @@ export function cancel(command: CancelReservation, state: RegisteredLot): Decisi
   // The car is in the lot: its customer checks out; an operator may cancel it, which frees the spot.
   if (reservation.status === "CHECKED_IN" && command.requestedBy !== undefined)
     return reject({ code: "CheckedIn", parkingLotId, reservationId, status });
-  // Issue 48: a paid booking's money is settled on its payment's stream, by the payments process
-  // manager that follows this fact (projections/payments/).
+  // A paid booking's money is settled on its payment's stream by the payments process manager.
   return accept(canceled(parkingLotId, reservationId, reservation, command.reason, command.now));
 }
 
@@ -66,7 +65,7 @@ export function checkIn(command: CheckIn, state: RegisteredLot): Decision {
       startsAt: record.startsAt,
       opensAt: iso(ms(record.startsAt) - WINDOW_RULES.maxSkewMs),
     });
-  // Issue 71: the booking's coupon is spendable once the stay has lasted the lot's minimum stay.
+  // The booking's coupon is spendable once the stay has lasted the lot's minimum stay.
   const { minStayMinutes } = state.couponRule ?? DEFAULT_COUPON_RULE;
   const earnsCoupon = !isDriveUpCustomer(record.customerId);
   return accept({
@@ -81,10 +80,7 @@ export function checkIn(command: CheckIn, state: RegisteredLot): Decision {
   });
 }
 
-/**
- * A coupon is earned by a stay, not by a click (issue 34): the car stayed at least the lot's
- * minimum minutes, or the stay was paid at least the lot's minimum amount (when it sets one).
- */
+/** A coupon is earned by a stay, not by a click: the car stayed the lot's minimum, or paid its minimum amount. */
 export function stayEarnsCoupon(rule: CouponRule | undefined, stayedMs: number, paid: number): boolean {
   const { minStayMinutes, minPaidAmount } = rule ?? DEFAULT_COUPON_RULE;
   if (stayedMs >= minStayMinutes * 60_000) return true;
@@ -92,9 +88,9 @@ export function stayEarnsCoupon(rule: CouponRule | undefined, stayedMs: number, 
 }
 
 /**
- * Issue 69: what a check-out leaves to collect at the gate: a stay whose booking asked no card
- * processor for its money (payments off, the default; a drive-up) is paid on site, all the lot
- * priced (an amount a client declared on a lot without a rate is no price of the lot's, issue 66).
+ * What a check-out leaves to collect at the gate: a stay whose booking asked no card processor for
+ * its money (payments off; a drive-up) is paid on site, all the lot priced (an amount a client
+ * declared on a lot without a rate is no price of the lot's).
  */
 function collectedOnSite(
   state: RegisteredLot,
@@ -135,7 +131,7 @@ export function checkOut(command: CheckOut, state: RegisteredLot): Decision {
         price: charged,
         maximum: MAX_AMOUNT,
       });
-    // Issue 66: the coupon rule counts what is paid: what the lot priced (collected by the card
+    // The coupon rule counts what is paid: what the lot priced (collected by the card
     // processor, or on site with payments off) or the provider authorized, never an amount the
     // client declared on a lot without a rate.
     const booked = record.paid || state.hourlyRate !== undefined ? record.amount : 0;

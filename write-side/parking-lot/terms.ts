@@ -18,11 +18,10 @@ import { accept } from "./rules.js";
 import type { Decision, ParkingLotEvent, RegisteredLot } from "./state.js";
 
 /**
- * The lot's terms for bookings made from now on: its hourly rate and how many active reservations
- * one customer may hold. A change never touches a booking already made: a window keeps the amount
- * it was quoted, an open-ended stay the rate it was booked at (`checkOutRate`), and a customer
- * over a lowered limit keeps their bookings (only new ones are refused). Asking for the terms the
- * lot already has changes nothing (a retry).
+ * The lot's terms for bookings made from now on. A change never touches a booking already made: a
+ * window keeps the amount it was quoted, an open-ended stay the rate it was booked at
+ * (`checkOutRate`), a customer over a lowered limit their bookings. Asking for the terms the lot
+ * already has changes nothing (a retry).
  */
 
 /** The fact of a change, or none when it asks for what the lot has already (a retry). */
@@ -40,11 +39,7 @@ export function changeRate(command: ChangeRate, state: RegisteredLot): Decision 
   });
 }
 
-/**
- * Issue 47: the lot's coupon rule from now on: the stays that keep their coupon (decided at each
- * check-out) and the discount a coupon spent on a new booking takes off. The same rule again
- * changes nothing (a retry).
- */
+/** The stays that keep their coupon (decided at each check-out), and a spent coupon's discount. */
 export function changeCouponRule(command: ChangeCouponRule, state: RegisteredLot): Decision {
   return unlessSame(state.couponRule !== undefined && sameCouponRule(state.couponRule, command.couponRule), {
     type: "ParkingLotCouponRuleChanged",
@@ -57,11 +52,7 @@ export function changeCouponRule(command: ChangeCouponRule, state: RegisteredLot
   });
 }
 
-/**
- * Issue 49: the confidence below which the lot's gates send a read to review, from now on (the
- * lot's operator's call: a camera that misreads often wants it higher). The same again changes
- * nothing (a retry).
- */
+/** The confidence below which the gates send a read to review (a camera that misreads often wants it higher). */
 export function changeGateConfidence(command: ChangeGateConfidence, state: RegisteredLot): Decision {
   const previous = gateConfidenceOf(state);
   return unlessSame(command.gateConfidenceThreshold === previous, {
@@ -91,10 +82,7 @@ export function changeCustomerLimit(command: ChangeCustomerLimit, state: Registe
   });
 }
 
-/**
- * What the lot asks to be paid (issue 38) for bookings made from now on; asking for the terms the
- * lot already has changes nothing (a retry). A booking keeps the terms it was made under.
- */
+/** What the lot asks to be paid; a booking keeps the terms it was made under. */
 export function changePaymentTerms(command: ChangePaymentTerms, state: RegisteredLot): Decision {
   return unlessSame(state.paymentTerms !== undefined && samePaymentTerms(state.paymentTerms, command.terms), {
     type: "ParkingLotPaymentTermsChanged",
@@ -107,10 +95,7 @@ export function changePaymentTerms(command: ChangePaymentTerms, state: Registere
   });
 }
 
-/**
- * Where the lot is and which clock it keeps (issue 49): the whole place, an address left out being
- * none. The place the lot already has changes nothing (a retry). No booking rule reads it.
- */
+/** Where the lot is and which clock it keeps: the whole place, an address left out being none. */
 export function changePlace(command: ChangePlace, state: RegisteredLot): Decision {
   const { location, address, timeZone } = command;
   const next = { location, ...(address !== undefined ? { address } : {}), timeZone };

@@ -25,7 +25,6 @@ export function recordNoShow(command: RecordNoShow, state: RegisteredLot): Decis
   // it waits): every view shows NO_SHOW from its end on, and its hold's end then records nothing.
   if (!isBooked(record.status) || !record.startsAt || !record.endsAt) return accept();
   if (ms(record.endsAt) > ms(command.now)) return reject({ code: "NotDue", parkingLotId, at: record.endsAt });
-  // Issue 48: a paid booking's no-show fee is settled on its payment's stream (projections/payments/).
   return accept({
     type: "ReservationNoShow",
     data: {
