@@ -81,9 +81,9 @@ export class ReservationBook {
   /** These sealed entries opened at once (their keys read in one statement), or every one of the base's. */
   openAll(entries: readonly CustomerSummary[] = this.base?.customers ?? []): void {
     const sealed = [...new Set(entries.filter((e): e is string => isSealed(e) && !this.opened.has(e)))];
-    openSealedValues(sealed).forEach((plain, i) =>
-      this.opened.set(sealed[i] as string, plain === ERASED ? ERASED : (JSON.parse(plain) as string[])),
-    );
+    const plain = openSealedValues(sealed);
+    for (const [i, value] of plain.entries())
+      this.opened.set(sealed[i] as string, value === ERASED ? ERASED : (JSON.parse(value) as string[]));
   }
 
   /**
