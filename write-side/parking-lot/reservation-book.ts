@@ -43,8 +43,6 @@ export class ReservationBook {
     readonly size: number,
     /** Whether it holds a record loaded sealed (held under its key's name: `holderKeyOf`). */
     readonly sealed: boolean,
-    /** The sealed entries of `base` opened so far (issue 68: each when first read). */
-    private readonly opened = new Map<string, CustomerEntry>(),
   ) {}
 
   /** The sorted order, made on the first ask (the book never changes). */
@@ -69,21 +67,7 @@ export class ReservationBook {
     const changed = this.changes.get(id);
     if (changed !== undefined || this.base === undefined) return changed;
     const at = indexOf(this.base.ids, id);
-    return at < 0 ? undefined : recordAt(this.base, at, this.opener);
-  }
-
-  /** A sealed entry of the base, opened once (all of them at once: `openAll`). */
-  private readonly opener = (sealed: string): CustomerEntry => {
-    if (!this.opened.has(sealed)) this.openAll([sealed]);
-    return this.opened.get(sealed) as CustomerEntry;
-  };
-
-  /** These sealed entries opened at once (their keys read in one statement), or every one of the base's. */
-  openAll(entries: readonly CustomerSummary[] = this.base?.customers ?? []): void {
-    const sealed = [...new Set(entries.filter((e): e is string => isSealed(e) && !this.opened.has(e)))];
-    const plain = openSealedValues(sealed);
-    for (const [i, value] of plain.entries())
-      this.opened.set(sealed[i] as string, value === ERASED ? ERASED : (JSON.parse(value) as string[]));
+    return at < 0 ? undefined : recordAt(this.base, at);
   }
 
   /**
@@ -91,22 +75,8 @@ export class ReservationBook {
    * camera's read finds besides the plate's own key. Opens every sealed entry the first time.
    */
   sealedPlateKeys(form: string): readonly string[] {
-    if (!this.sealed || this.base === undefined) return [];
-    if (!this.plateKeys) {
-      this.openAll();
-      const keys = new Map<string, Set<string>>();
-      const { customers, plates } = this.base;
-      customers.forEach((entry, i) => {
-        if (!isSealed(entry)) return;
-        const car = valueAt(this.opener(entry), plates[i] as number);
-        const same = keys.get(plateIndexKey(car)) ?? new Set<string>();
-        keys.set(plateIndexKey(car), same.add(`${sealedHolder(entry)}#${plates[i]}`));
-      });
-      this.plateKeys = keys;
-    }
-    return [...(this.plateKeys.get(form) ?? [])];
+    return this.sealed && this.base ? unsealedOf(this.base).plateKeys(form) : [];
   }
-  private plateKeys: Map<string, Set<string>> | undefined;
 
   has(id: string): boolean {
     return this.changes.has(id) || (this.base !== undefined && indexOf(this.base.ids, id) >= 0);
@@ -118,13 +88,7 @@ export class ReservationBook {
     const party = before && PARTIES.get(before);
     if (party && !PARTIES.has(record)) PARTIES.set(record, party);
     const sealed = this.sealed || PARTIES.has(record);
-    return new ReservationBook(
-      this.base,
-      this.changes.set(id, record),
-      this.size + (before ? 0 : 1),
-      sealed,
-      this.opened,
-    );
+    return new ReservationBook(this.base, this.changes.set(id, record), this.size + (before ? 0 : 1), sealed);
   }
 
   /**
@@ -150,7 +114,7 @@ export class ReservationBook {
     }
     const columns = this.toColumns();
     for (let i = Math.max(0, from); i < columns.ids.length; i++)
-      yield [columns.ids[i] as string, recordAt(columns, i, this.opener)];
+      yield [columns.ids[i] as string, recordAt(columns, i)];
   }
 
   *values(): IterableIterator<ReservationRecord> {
@@ -298,6 +262,53 @@ const valueAt = (entry: CustomerEntry, at: number): string =>
   entry === ERASED ? ERASED : (entry[at] as string);
 
 /**
+ * Issue 68: the sealed entries of one book's columns, each opened when first read (all at once for
+ * a camera's read: their keys read in one statement), kept beside the columns they belong to.
+ */
+class Unsealed {
+  private readonly opened = new Map<string, CustomerEntry>();
+  private byPlate: Map<string, string[]> | undefined;
+
+  constructor(private readonly columns: ReservationColumns) {}
+
+  entry(sealed: string): CustomerEntry {
+    if (!this.opened.has(sealed)) this.open([sealed]);
+    return this.opened.get(sealed) as CustomerEntry;
+  }
+
+  private open(entries: readonly CustomerSummary[]): void {
+    const sealed = [...new Set(entries.filter((e): e is string => isSealed(e) && !this.opened.has(e)))];
+    const plain = openSealedValues(sealed);
+    for (const [i, value] of plain.entries())
+      this.opened.set(sealed[i] as string, value === ERASED ? ERASED : (JSON.parse(value) as string[]));
+  }
+
+  plateKeys(form: string): readonly string[] {
+    if (!this.byPlate) {
+      const { customers, plates } = this.columns;
+      this.open(customers);
+      const byPlate = new Map<string, string[]>();
+      customers.forEach((entry, i) => {
+        if (!isSealed(entry)) return;
+        const car = plateIndexKey(valueAt(this.entry(entry), plates[i] as number));
+        const key = `${sealedHolder(entry)}#${plates[i]}`;
+        const same = byPlate.get(car);
+        if (!same) byPlate.set(car, [key]);
+        else if (!same.includes(key)) same.push(key);
+      });
+      this.byPlate = byPlate;
+    }
+    return this.byPlate.get(form) ?? [];
+  }
+}
+const UNSEALED = new WeakMap<ReservationColumns, Unsealed>();
+function unsealedOf(columns: ReservationColumns): Unsealed {
+  const found = UNSEALED.get(columns) ?? new Unsealed(columns);
+  UNSEALED.set(columns, found);
+  return found;
+}
+
+/**
  * Issue 68: the customer entry (sealed) and plate of each record read from a sealed entry, so that
  * the record is held, changed and summarized again without being opened (`holderKeyOf`, `rowOf`).
  */
@@ -327,11 +338,7 @@ export function amended(record: ReservationRecord, patch: Partial<ReservationRec
 }
 
 /** The record at index i, built the way evolve builds one (same fields, same order); a sealed entry opened when read. */
-function recordAt(
-  columns: ReservationColumns,
-  i: number,
-  open: (sealed: string) => CustomerEntry,
-): ReservationRecord {
+function recordAt(columns: ReservationColumns, i: number): ReservationRecord {
   const startsAt = columns.startsAt[i];
   const endsAt = columns.endsAt[i];
   const charge = columns.charges?.[i] ?? 0;
@@ -347,6 +354,7 @@ function recordAt(
   };
   if (!isSealed(entry)) return { customerId: valueAt(entry, 0), carNumber: valueAt(entry, plate), ...rest };
   // Loaded sealed: its customer and car are opened when first read (a spread reads them).
+  const open = (sealed: string) => unsealedOf(columns).entry(sealed);
   const record = Object.defineProperties({} as ReservationRecord, {
     customerId: { enumerable: true, get: () => valueAt(open(entry), 0) },
     carNumber: { enumerable: true, get: () => valueAt(open(entry), plate) },
