@@ -83,12 +83,13 @@ export class ReservationBook {
   }
 
   set(id: string, record: ReservationRecord): ReservationBook {
-    const before = this.get(id);
+    const added = !this.has(id);
     // A record changed (its status, its charge) keeps its customer and car: loaded sealed, it stays so.
-    const party = before && PARTIES.get(before);
-    if (party && !PARTIES.has(record)) PARTIES.set(record, party);
+    const party =
+      this.sealed && !added && !PARTIES.has(record) && PARTIES.get(this.get(id) as ReservationRecord);
+    if (party) PARTIES.set(record, party);
     const sealed = this.sealed || PARTIES.has(record);
-    return new ReservationBook(this.base, this.changes.set(id, record), this.size + (before ? 0 : 1), sealed);
+    return new ReservationBook(this.base, this.changes.set(id, record), this.size + (added ? 1 : 0), sealed);
   }
 
   /**
@@ -192,11 +193,12 @@ const LETTERS: ReadonlySet<Column> = new Set(COLUMNS.filter((c) => COLUMN_FORMS[
 const columnsOf = <T>(value: (column: Column) => T): Record<Column, T> =>
   Object.fromEntries(COLUMNS.map((c) => [c, value(c)])) as Record<Column, T>;
 
+type Row = Record<Column, CustomerSummary | number>;
 /** A record's entry in each column (recordAt's inverse). */
-const rowOf = (id: string, record: ReservationRecord): Record<Column, CustomerSummary | number> => ({
+const rowOf = (id: string, record: ReservationRecord, party = PARTIES.get(record)): Row => ({
   ids: id,
-  customers: PARTIES.get(record)?.entry ?? [record.customerId, record.carNumber],
-  plates: PARTIES.get(record)?.plate ?? 1,
+  customers: party?.entry ?? [record.customerId, record.carNumber],
+  plates: party?.plate ?? 1,
   amounts: record.amount,
   statuses: STATUS_CODE[record.status],
   startsAt: record.startsAt ?? "",
