@@ -356,13 +356,18 @@ function recordAt(columns: ReservationColumns, i: number): ReservationRecord {
   };
   if (!isSealed(entry)) return { customerId: valueAt(entry, 0), carNumber: valueAt(entry, plate), ...rest };
   // Loaded sealed: its customer and car are opened when first read (a spread reads them).
-  const open = (sealed: string) => unsealedOf(columns).entry(sealed);
-  const record = Object.defineProperties({} as ReservationRecord, {
-    customerId: { enumerable: true, get: () => valueAt(open(entry), 0) },
-    carNumber: { enumerable: true, get: () => valueAt(open(entry), plate) },
-  });
+  const open = () => unsealedOf(columns).entry(entry);
+  const record: ReservationRecord = {
+    get customerId() {
+      return valueAt(open(), 0);
+    },
+    get carNumber() {
+      return valueAt(open(), plate);
+    },
+    ...rest,
+  };
   PARTIES.set(record, { entry, plate });
-  return Object.assign(record, rest);
+  return record;
 }
 
 const byId = (a: [string, ReservationRecord], b: [string, ReservationRecord]): number =>
