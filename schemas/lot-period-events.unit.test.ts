@@ -4,10 +4,12 @@ import { fromBigInt } from "../event-store/position.js";
 import { type DataKeys, MemoryDataKeys } from "../platform/data-keys/port.js";
 import { fold } from "../test-support/lot-state.js";
 import { activeCount } from "../write-side/parking-lot/booking.js";
+import { decide } from "../write-side/parking-lot/decide.js";
 import type { ParkingLotEvent } from "../write-side/parking-lot/decider.js";
 import { reservationsOfPlate } from "../write-side/parking-lot/gates.js";
 import { openingOf } from "../write-side/parking-lot/period-books.js";
 import { openedState } from "../write-side/parking-lot/periods.js";
+import { summaryOf } from "../write-side/parking-lot/summary.js";
 import { systemActor } from "./actor.js";
 import { decodeEvent, encodeEvent } from "./event-codec.js";
 import { CURRENT_SCHEMA_VERSION, type EventOfType } from "./events.js";
@@ -158,6 +160,45 @@ describe("LotPeriodOpened sealed", () => {
       expect(state.reservations.get("r5")).toMatchObject({ customerId: "C5", carNumber: plateOf(5) });
       expect(state.reservations.get("r45")).toMatchObject({ customerId: "C5", carNumber: plateOf(45) });
       expect(asked).toEqual({ key: 1, keysOf: 0 });
+    });
+  });
+
+  it("decides on a booking loaded sealed opening its entry alone, and writes every entry again as it was read", () => {
+    const inner = new MemoryDataKeys();
+    const { keys, asked } = counting(inner);
+    const { data } = stored(inner);
+    withPersonalDataKeys(keys, () => {
+      const read = readBack(keys, data).event.data as EventOfType<"LotPeriodOpened">["data"];
+      const state = openedState(read);
+      const now = new Date(T).toISOString();
+      const cancel = {
+        type: "CancelReservation",
+        reservationId: "r5",
+        parkingLotId: "L",
+        reason: "t",
+        now,
+      } as const;
+      const decision = decide(cancel, state);
+      if (!decision.ok) throw new Error(decision.rejection.code);
+      expect(decision.events[0]?.data).toMatchObject({ customerId: "C5" });
+      const after = fold(decision.events, state);
+      if (after.kind !== "registered") throw new Error("a registered lot");
+      expect(activeCount(after, "C5", T)).toBe(BOOKINGS / CUSTOMERS - 1);
+      // A retried booking of one of C6's compares with its record: that entry opened too.
+      const again = {
+        type: "ReserveParking",
+        parkingLotId: "L",
+        reservationId: "r6",
+        customerId: "C6",
+      } as const;
+      expect(decide({ ...again, carNumber: plateOf(6), amount: 5000, now }, after)).toEqual({
+        ok: true,
+        events: [],
+      });
+      expect(asked).toEqual({ key: 2, keysOf: 0 });
+      // The close writes each customer's entry as it was read: no key asked, nothing sealed anew.
+      expect(summaryOf(after).customers).toEqual(read.summary.customers);
+      expect(asked).toEqual({ key: 2, keysOf: 0 });
     });
   });
 
