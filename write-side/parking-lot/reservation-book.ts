@@ -319,14 +319,20 @@ const PARTIES = new WeakMap<ReservationRecord, { readonly entry: string; readonl
 /** The key a record is held under by customer: its customer's id, or, loaded sealed, its key's name. */
 export const holderKeyOf = (record: ReservationRecord): string => {
   const party = PARTIES.get(record);
-  return party ? sealedHolder(party.entry) : record.customerId;
+  return party ? entryHolder(party.entry) : record.customerId;
 };
 
 /** The key a record is held under by plate: its plate's form, or, loaded sealed, its key's name and plate's place. */
 export const plateKeyOf = (record: ReservationRecord): string => {
   const party = PARTIES.get(record);
-  return party ? `${sealedHolder(party.entry)}#${party.plate}` : plateIndexKey(record.carNumber);
+  return party ? entryPlateKey(party.entry, party.plate) : plateIndexKey(record.carNumber);
 };
+
+/** The keys a booking of this customer entry (and plate's place in it) is held under, unopened. */
+export const entryHolder = (entry: CustomerSummary): string =>
+  isSealed(entry) ? sealedHolder(entry) : valueAt(entry, 0);
+export const entryPlateKey = (entry: CustomerSummary, plate: number): string =>
+  isSealed(entry) ? `${sealedHolder(entry)}#${plate}` : plateIndexKey(valueAt(entry, plate));
 
 /**
  * A record changed (`patch`) as a spread would, except that one loaded sealed stays unopened: its

@@ -7,10 +7,8 @@ import {
   type LotSummary,
   type LotTermsSummary,
 } from "../../schemas/lot-summary.js";
-import { ERASED, isSealed, sealedHolder } from "../../schemas/personal-data.js";
-import { plateIndexKey } from "../../schemas/plates.js";
 import { HOUR_MS, type Interval } from "./occupancy.js";
-import { ReservationBook } from "./reservation-book.js";
+import { entryHolder, entryPlateKey, ReservationBook } from "./reservation-book.js";
 import type { RegisteredLot } from "./state.js";
 
 /**
@@ -187,11 +185,6 @@ export function lotOfSummary(parkingLotId: string, summary: LotSummary): Registe
   }
   const { counts } = b;
   const counted = (key: (i: number) => string) => () => indexBy(n, (i) => counts[i] === "1", key, b.ids);
-  // Held as a record of the book is (reservation-book.ts holderKeyOf, plateKeyOf): no entry opened.
-  const holder = (i: number) => {
-    const entry = entries[i] as CustomerSummary;
-    return entry === ERASED ? ERASED : isSealed(entry) ? sealedHolder(entry) : (entry[0] as string);
-  };
   return {
     kind: "registered",
     parkingLotId,
@@ -210,14 +203,10 @@ export function lotOfSummary(parkingLotId: string, summary: LotSummary): Registe
         { endsAt: endsAt ?? Number.POSITIVE_INFINITY, checkedInAt },
       ]),
     ),
-    byCustomer: IdIndex.fromLists(counted(holder)),
+    // Held as a record of the book is (reservation-book.ts): no entry opened.
+    byCustomer: IdIndex.fromLists(counted((i) => entryHolder(entries[i] as CustomerSummary))),
     byPlate: IdIndex.fromLists(
-      counted((i) => {
-        const entry = entries[i] as CustomerSummary;
-        if (entry === ERASED) return plateIndexKey(ERASED);
-        if (isSealed(entry)) return `${sealedHolder(entry)}#${b.plates[i]}`;
-        return plateIndexKey(entry[b.plates[i] as number] as string);
-      }),
+      counted((i) => entryPlateKey(entries[i] as CustomerSummary, b.plates[i] as number)),
     ),
     closures: List(summary.closures),
     archived: summary.forgotten,
