@@ -7,7 +7,7 @@ import { activeCount } from "../write-side/parking-lot/booking.js";
 import { decide } from "../write-side/parking-lot/decide.js";
 import type { ParkingLotEvent } from "../write-side/parking-lot/decider.js";
 import { reservationsOfPlate } from "../write-side/parking-lot/gates.js";
-import { openingOf } from "../write-side/parking-lot/period-books.js";
+import { liveState, openingOf } from "../write-side/parking-lot/period-books.js";
 import { openedState } from "../write-side/parking-lot/periods.js";
 import { summaryOf } from "../write-side/parking-lot/summary.js";
 import { systemActor } from "./actor.js";
@@ -198,6 +198,12 @@ describe("LotPeriodOpened sealed", () => {
       expect(asked).toEqual({ key: 2, keysOf: 0 });
       // The close writes each customer's entry as it was read: no key asked, nothing sealed anew.
       expect(summaryOf(after).customers).toEqual(read.summary.customers);
+      const next = encodeEvent(openingOf(liveState(after, T), "L", 2, T), {
+        correlationId: "c",
+        causationId: "c",
+        actor: systemActor("test"),
+      });
+      expect((next.data as typeof read).summary.customers).toEqual(read.summary.customers);
       expect(asked).toEqual({ key: 2, keysOf: 0 });
     });
   });
