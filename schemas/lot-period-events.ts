@@ -75,41 +75,32 @@ export const LotPeriodOpenedEvent = defineEvent({
   ],
   /**
    * Each customer's id and plates, sealed as one value under the customer's key as ParkingReserved
-   * seals the same fields (issue 36); opened, an erased customer's read `erased`. An opening of
-   * version 1 or 2 is opened before it is upcast, in its own form (a value per id and per plate).
+   * seals the same fields (issue 36), and read sealed (customerValues). An opening of version 1 or
+   * 2 is opened before it is upcast, in its own form (a value per id and per plate).
    */
   personalValues: (d, each, reading) => {
     if (!("summary" in d)) return openingV1PersonalValues(d, each) as typeof d;
     if (isOpeningV2(d)) return openingV2PersonalValues(d, each) as typeof d;
-    const customers = d.summary.customers.map((c) => customerValues(c, each, reading));
+    // Read, its entries stay as they are, sealed ones sealed (issue 68: the lot opens one when it is shown).
+    if (reading) return d;
+    const customers = d.summary.customers.map((c) => customerValues(c, each));
     return { ...d, summary: { ...d.summary, customers } };
   },
 });
 
 /**
  * One customer's entry of an opening's summary as `each` makes it: `[id, ...plates]` sealed as one
- * value (JSON) under the customer's key, or a sealed one opened (`erased` when its key is gone).
- * Read from the log, a plain entry cannot change (nothing but a sealed value is opened).
+ * value (JSON) under the customer's key; one sealed already (the lot's state keeps a booking loaded
+ * sealed so, reservation-book.ts) or `erased` as it is.
  */
 function customerValues(
-  entry: CustomerSummary | string,
+  entry: CustomerSummary,
   each: (subject: string, value: string) => string,
-  reading?: boolean,
 ): CustomerSummary {
-  if (entry === "erased") return entry;
-  if (typeof entry === "string") {
-    const plain = each("", entry);
-    return plain === entry || plain === "erased"
-      ? (plain as CustomerSummary)
-      : (JSON.parse(plain) as string[]);
-  }
+  if (typeof entry === "string") return entry;
   // Nothing is sealed for an erased customer again (their bookings read `erased` already).
-  if (reading || entry[0] === "erased") return entry[0] === "erased" && !reading ? "erased" : entry;
+  if (entry[0] === "erased") return "erased";
   const json = JSON.stringify(entry);
   const done = each(entry[0] as string, json);
-  return done === json
-    ? entry
-    : done.startsWith("[")
-      ? (JSON.parse(done) as string[])
-      : (done as CustomerSummary);
+  return done === json ? entry : done;
 }

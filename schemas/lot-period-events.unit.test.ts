@@ -3,9 +3,13 @@ import { describe, expect, it } from "vitest";
 import { fromBigInt } from "../event-store/position.js";
 import { type DataKeys, MemoryDataKeys } from "../platform/data-keys/port.js";
 import { fold } from "../test-support/lot-state.js";
+import { activeCount } from "../write-side/parking-lot/booking.js";
+import { decide } from "../write-side/parking-lot/decide.js";
 import type { ParkingLotEvent } from "../write-side/parking-lot/decider.js";
-import { openingOf } from "../write-side/parking-lot/period-books.js";
+import { reservationsOfPlate } from "../write-side/parking-lot/gates.js";
+import { liveState, openingOf } from "../write-side/parking-lot/period-books.js";
 import { openedState } from "../write-side/parking-lot/periods.js";
+import { summaryOf } from "../write-side/parking-lot/summary.js";
 import { systemActor } from "./actor.js";
 import { decodeEvent, encodeEvent } from "./event-codec.js";
 import { CURRENT_SCHEMA_VERSION, type EventOfType } from "./events.js";
@@ -116,17 +120,17 @@ describe("LotPeriodOpened sealed", () => {
     expect(JSON.stringify(opening.data).length / BOOKINGS).toBeLessThan(100);
   });
 
-  it("reads its customers' keys from the key store at once, not one by one", () => {
-    const inner = new MemoryDataKeys();
+  /** A key store that counts what it is asked (the keys it reads: each read a key unwrapped). */
+  const counting = (inner: DataKeys) => {
     const asked = { key: 0, keysOf: 0 };
-    const counting: DataKeys = {
+    const keys: DataKeys = {
       keyFor: (subject) => inner.keyFor(subject),
       key: (id) => {
         asked.key++;
         return inner.key(id);
       },
       keysOf: (ids) => {
-        asked.keysOf++;
+        asked.keysOf += ids.length;
         return new Map(
           ids.flatMap((id) =>
             [[id, inner.key(id)] as const].filter((e): e is [string, KeyObject] => e[1] !== undefined),
@@ -138,27 +142,99 @@ describe("LotPeriodOpened sealed", () => {
       pseudonym: (subject) => inner.pseudonym(subject),
       close: () => inner.close(),
     };
+    return { keys, asked };
+  };
+
+  it("loads sealed: no key read to load it or to decide on one customer, one per booking shown (issue 68)", () => {
+    const inner = new MemoryDataKeys();
+    const { keys, asked } = counting(inner);
     const { data } = stored(inner);
-    const state = openedState(readBack(counting, data).event.data as EventOfType<"LotPeriodOpened">["data"]);
-    if (state.kind !== "registered") throw new Error("a registered lot");
-    expect(state.reservations.get("r5")).toMatchObject({ customerId: "C5", carNumber: plateOf(5) });
-    expect(asked).toEqual({ key: 0, keysOf: 1 });
+    withPersonalDataKeys(keys, () => {
+      const state = openedState(readBack(keys, data).event.data as EventOfType<"LotPeriodOpened">["data"]);
+      if (state.kind !== "registered") throw new Error("a registered lot");
+      expect(asked).toEqual({ key: 0, keysOf: 0 });
+      // The per-customer limit counts C5's bookings by their key's name: none opened.
+      expect(activeCount(state, "C5", T)).toBe(BOOKINGS / CUSTOMERS);
+      expect(activeCount(state, "C-new", T)).toBe(0);
+      expect(asked).toEqual({ key: 0, keysOf: 0 });
+      expect(state.reservations.get("r5")).toMatchObject({ customerId: "C5", carNumber: plateOf(5) });
+      expect(state.reservations.get("r45")).toMatchObject({ customerId: "C5", carNumber: plateOf(45) });
+      expect(asked).toEqual({ key: 1, keysOf: 0 });
+    });
+  });
+
+  it("decides on a booking loaded sealed opening its entry alone, and writes every entry again as it was read", () => {
+    const inner = new MemoryDataKeys();
+    const { keys, asked } = counting(inner);
+    const { data } = stored(inner);
+    withPersonalDataKeys(keys, () => {
+      const read = readBack(keys, data).event.data as EventOfType<"LotPeriodOpened">["data"];
+      const state = openedState(read);
+      const now = new Date(T).toISOString();
+      const cancel = {
+        type: "CancelReservation",
+        reservationId: "r5",
+        parkingLotId: "L",
+        reason: "t",
+        now,
+      } as const;
+      const decision = decide(cancel, state);
+      if (!decision.ok) throw new Error(decision.rejection.code);
+      expect(decision.events[0]?.data).toMatchObject({ customerId: "C5" });
+      const after = fold(decision.events, state);
+      if (after.kind !== "registered") throw new Error("a registered lot");
+      expect(activeCount(after, "C5", T)).toBe(BOOKINGS / CUSTOMERS - 1);
+      // A retried booking of one of C6's compares with its record: that entry opened too.
+      const again = {
+        type: "ReserveParking",
+        parkingLotId: "L",
+        reservationId: "r6",
+        customerId: "C6",
+      } as const;
+      expect(decide({ ...again, carNumber: plateOf(6), amount: 5000, now }, after)).toEqual({
+        ok: true,
+        events: [],
+      });
+      expect(asked).toEqual({ key: 2, keysOf: 0 });
+      // The close writes each customer's entry as it was read: no key asked, nothing sealed anew.
+      expect(summaryOf(after).customers).toEqual(read.summary.customers);
+      const next = encodeEvent(openingOf(liveState(after, T), "L", 2, T), {
+        correlationId: "c",
+        causationId: "c",
+        actor: systemActor("test"),
+      });
+      expect((next.data as typeof read).summary.customers).toEqual(read.summary.customers);
+      expect(asked).toEqual({ key: 2, keysOf: 0 });
+    });
   });
 
   it("reads back each booking's customer and plate, an erased customer's as `erased`", () => {
     const keys = new MemoryDataKeys();
     const { data } = stored(keys);
     keys.erase("C3");
-    const state = openedState(readBack(keys, data).event.data as EventOfType<"LotPeriodOpened">["data"]);
-    if (state.kind !== "registered") throw new Error("a registered lot");
-    for (let i = 0; i < BOOKINGS; i++) {
-      const erased = i % CUSTOMERS === 3;
-      expect(state.reservations.get(`r${i}`)).toMatchObject({
-        customerId: erased ? ERASED : `C${i % CUSTOMERS}`,
-        carNumber: erased ? ERASED : plateOf(i),
+    withPersonalDataKeys(keys, () => {
+      const state = openedState(readBack(keys, data).event.data as EventOfType<"LotPeriodOpened">["data"]);
+      if (state.kind !== "registered") throw new Error("a registered lot");
+      for (let i = 0; i < BOOKINGS; i++) {
+        const erased = i % CUSTOMERS === 3;
+        expect(state.reservations.get(`r${i}`)).toMatchObject({
+          customerId: erased ? ERASED : `C${i % CUSTOMERS}`,
+          carNumber: erased ? ERASED : plateOf(i),
+        });
+      }
+      expect(activeCount(state, "C4", T)).toBe(BOOKINGS / CUSTOMERS);
+      // A camera's read finds a plate's bookings (every sealed entry opened, their keys read at once).
+      const { asked, keys: countingKeys } = counting(keys);
+      withPersonalDataKeys(countingKeys, () => {
+        const fresh = openedState(readBack(keys, data).event.data as EventOfType<"LotPeriodOpened">["data"]);
+        expect(reservationsOfPlate(fresh, plateOf(5))).toEqual(
+          Array.from({ length: BOOKINGS }, (_, i) => i)
+            .filter((i) => plateOf(i) === plateOf(5) && i % CUSTOMERS !== 3)
+            .map((i) => `r${i}`)
+            .sort(),
+        );
+        expect(asked).toEqual({ key: 1, keysOf: CUSTOMERS });
       });
-    }
-    expect(state.byCustomer.get(ERASED)?.size).toBe(BOOKINGS / CUSTOMERS);
-    expect(state.byCustomer.get("C4")?.size).toBe(BOOKINGS / CUSTOMERS);
+    });
   });
 });

@@ -48,13 +48,16 @@ export const PaymentAskedSummary = Type.Object(
 
 /**
  * Schema version 3: each customer the bookings name, once: `[customerId, ...their plates]`. One
- * personal value (LotPeriodOpened's `personalValues`): sealed as one under the customer's key, so
- * that opening a lot of 20,000 customers costs 20,000 decryptions, not one per id and per plate;
- * an erased customer's reads `erased`, and so then do their bookings' ids and plates.
+ * personal value (LotPeriodOpened's `personalValues`): sealed as one under the customer's key, and
+ * read as it is stored, sealed (`pii1.…`): the lot's state opens one only when a decision or an
+ * answer shows its values (write-side/parking-lot/reservation-book.ts), so that loading a lot of
+ * 20,000 customers decrypts none (issue 68). An erased customer's reads `erased`, and so then do
+ * their bookings' ids and plates.
  */
 export const CustomerSummary = Type.Union([
   Type.Array(Type.String({ minLength: 1 }), { minItems: 2 }),
   Type.Literal("erased"),
+  Type.String({ pattern: "^pii1\\." }),
 ]);
 
 /**

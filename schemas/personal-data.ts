@@ -276,6 +276,26 @@ function withKeysRead(values: PersonalValues, data: Record<string, unknown>, key
   return (id) => found.get(id) ?? keyOf(id);
 }
 
+/**
+ * Issue 68: who a sealed value is about, without opening it: the name of the key it is sealed under
+ * (one key per customer), as a lot's state holds a booking loaded sealed (`\u0001` and the key id:
+ * no customer id or plate has that character). `holderOf` names a customer's values sealed now so.
+ */
+export const sealedHolder = (sealed: string): string =>
+  `\u0001${sealed.slice(SEALED_PREFIX.length, sealed.indexOf(".", SEALED_PREFIX.length))}`;
+export function holderOf(subject: string): string | undefined {
+  const key = installed?.keyFor(subject);
+  return key && `\u0001${key.id}`;
+}
+
+/** Sealed values opened, each its plaintext or `erased`, their keys read at once when the store can. */
+export function openSealedValues(values: readonly string[]): string[] {
+  const ids = [...new Set(values.map((value) => sealedHolder(value).slice(1)))];
+  const found = ids.length > 1 ? installed?.keysOf?.(ids) : undefined;
+  const keyOf = keyLookups();
+  return values.map((value) => open(value, (id) => found?.get(id) ?? keyOf(id)));
+}
+
 function openObject(data: unknown, outer: boolean, keyOf: KeyLookup): unknown {
   if (data === null || typeof data !== "object" || Array.isArray(data)) return data;
   let opened: Record<string, unknown> | undefined;

@@ -1,6 +1,7 @@
 import { chargeMinimum } from "../../schemas/charge-minimums.js";
 import type { RegisterParkingLot, ReserveParking } from "../../schemas/commands.js";
 import { roundUpToStep } from "../../schemas/currencies.js";
+import { holderOf } from "../../schemas/personal-data.js";
 import { quote } from "../../schemas/pricing.js";
 import { isActive, type Span, windowProblem } from "../../schemas/reservation-time.js";
 import type { PaymentsContext } from "./payments.js";
@@ -70,11 +71,14 @@ export function couponDiscountFor(
 }
 
 export function activeCount(lot: RegisteredLot, customerId: string, now: number): number {
+  // Issue 68: bookings loaded sealed are held under their key's name, not opened (reservation-book.ts).
+  const sealed = lot.reservations.sealed ? holderOf(customerId) : undefined;
   let count = 0;
-  for (const id of lot.byCustomer.get(customerId) ?? []) {
-    const record = lot.reservations.get(id);
-    if (record && isActive(statusIn(lot, id, record, now))) count++;
-  }
+  for (const key of sealed ? [customerId, sealed] : [customerId])
+    for (const id of lot.byCustomer.get(key) ?? []) {
+      const record = lot.reservations.get(id);
+      if (record && isActive(statusIn(lot, id, record, now))) count++;
+    }
   return count;
 }
 

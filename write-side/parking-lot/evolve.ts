@@ -7,6 +7,7 @@ import { plateIndexKey } from "../../schemas/plates.js";
 import { isBooked, WINDOW_RULES } from "../../schemas/reservation-time.js";
 import { addWindow, emptyOccupancy, isIndexed, pruneEnded, removeWindow } from "./occupancy.js";
 import { openedState } from "./periods.js";
+import { amended, holderKeyOf, plateKeyOf } from "./reservation-book.js";
 import { ms } from "./rules.js";
 import {
   DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
@@ -41,10 +42,10 @@ export function advance(lot: RegisteredLot, now: number): RegisteredLot {
 /** The indexes of a lot's reservations that may still be active: by customer, and by plate. */
 type Holders = Pick<RegisteredLot, "byCustomer" | "byPlate">;
 
-/** The holder indexes without reservation `id` (its record says under which customer and plate). */
+/** The holder indexes without reservation `id` (its record says under which keys, unopened: reservation-book.ts). */
 export const forget = (holders: Holders, id: string, record: ReservationRecord): Holders => ({
-  byCustomer: holders.byCustomer.remove(record.customerId, id),
-  byPlate: holders.byPlate.remove(plateIndexKey(record.carNumber), id),
+  byCustomer: holders.byCustomer.remove(holderKeyOf(record), id),
+  byPlate: holders.byPlate.remove(plateKeyOf(record), id),
 });
 
 /**
@@ -162,7 +163,7 @@ export function reserved(state: RegisteredLot, event: EventOfType<"ParkingReserv
 function confirmed(lot: RegisteredLot, reservationId: string): RegisteredLot {
   const record = lot.reservations.get(reservationId);
   if (record?.status !== "PENDING_PAYMENT") return lot;
-  const authorized: ReservationRecord = { ...record, status: "RESERVED", paid: true };
+  const authorized = amended(record, { status: "RESERVED", paid: true });
   return { ...lot, reservations: lot.reservations.set(reservationId, authorized) };
 }
 
@@ -179,7 +180,7 @@ function canceled(
   return {
     ...lot,
     ...counted,
-    reservations: lot.reservations.set(reservationId, { ...record, status: "CANCELED" }),
+    reservations: lot.reservations.set(reservationId, amended(record, { status: "CANCELED" })),
   };
 }
 
@@ -190,12 +191,11 @@ function checkedOut(state: RegisteredLot, event: EventOfType<"ReservationChecked
   const { reservationId, checkedOutAt, amount, overstayCharge } = event.data;
   const lot = release(state, reservationId, record, ms(checkedOutAt));
   // A retried check-out answers what the first recorded.
-  const completed: ReservationRecord = {
-    ...record,
+  const completed = amended(record, {
     status: "COMPLETED",
     ...(amount !== undefined ? { amount } : {}),
     ...(overstayCharge !== undefined && overstayCharge > 0 ? { overstayCharge } : {}),
-  };
+  });
   return { ...lot, reservations: lot.reservations.set(reservationId, completed) };
 }
 
@@ -222,7 +222,7 @@ function checkedIn(
   if (record?.status !== "RESERVED") return state;
   return {
     ...state,
-    reservations: state.reservations.set(reservationId, { ...record, status: "CHECKED_IN" }),
+    reservations: state.reservations.set(reservationId, amended(record, { status: "CHECKED_IN" })),
     inLot: state.inLot.set(reservationId, {
       endsAt: record.endsAt ? ms(record.endsAt) : Number.POSITIVE_INFINITY,
       checkedInAt: ms(checkedInAt),
@@ -268,7 +268,7 @@ function evolveLot(state: RegisteredLot, event: ParkingLotEvent): ParkingLotStat
       const indexed = isIndexed(state.occupancy, reservationId, ms(record.startsAt));
       return {
         ...state,
-        reservations: state.reservations.set(reservationId, { ...record, status: "NO_SHOW" }),
+        reservations: state.reservations.set(reservationId, amended(record, { status: "NO_SHOW" })),
         ...forget(state, reservationId, record),
         activeReservations: state.activeReservations - (indexed ? 1 : 0),
       };

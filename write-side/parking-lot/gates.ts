@@ -49,7 +49,11 @@ export type GateOutcome =
 /** The lot's active reservations of a plate, compared in its normalized form. */
 export function reservationsOfPlate(state: ParkingLotState, plate: string): readonly string[] {
   if (state.kind !== "registered") return [];
-  return [...(state.byPlate.get(plateForm(plate)) ?? [])].sort();
+  // Issue 68: and those loaded sealed, held under their key's name and plate's place (reservation-book.ts).
+  const form = plateForm(plate);
+  return [form, ...state.reservations.sealedPlateKeys(form)]
+    .flatMap((key) => [...(state.byPlate.get(key) ?? [])])
+    .sort();
 }
 
 export function decideGate(read: GateRead, state: ParkingLotState): GateOutcome {

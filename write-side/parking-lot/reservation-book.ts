@@ -1,4 +1,7 @@
 import { Map as ImmutableMap } from "immutable";
+import type { CustomerSummary } from "../../schemas/lot-summary.js";
+import { ERASED, isSealed, openSealedValues, sealedHolder } from "../../schemas/personal-data.js";
+import { plateIndexKey } from "../../schemas/plates.js";
 import type { RecordedStatus } from "../../schemas/reservation-time.js";
 
 /** One reservation of the lot, as its events recorded it. */
@@ -31,13 +34,15 @@ export interface ReservationRecord {
  * every question the same way; `entries()` of either yields the same records.
  */
 export class ReservationBook {
-  private static readonly EMPTY = new ReservationBook(undefined, ImmutableMap(), 0);
+  private static readonly EMPTY = new ReservationBook(undefined, ImmutableMap(), 0, false);
 
   private constructor(
     private readonly base: ReservationColumns | undefined,
     private readonly changes: ImmutableMap<string, ReservationRecord>,
     /** How many distinct ids the book holds. */
     readonly size: number,
+    /** Whether it holds a record loaded sealed (held under its key's name: `holderKeyOf`). */
+    readonly sealed: boolean,
   ) {}
 
   /** The sorted order, made on the first ask (the book never changes). */
@@ -55,7 +60,7 @@ export class ReservationBook {
   static fromColumns(columns: ReservationColumns): ReservationBook {
     return columns.ids.length === 0
       ? ReservationBook.EMPTY
-      : new ReservationBook(columns, ImmutableMap(), columns.ids.length);
+      : new ReservationBook(columns, ImmutableMap(), columns.ids.length, columns.customers.some(isSealed));
   }
 
   get(id: string): ReservationRecord | undefined {
@@ -65,13 +70,26 @@ export class ReservationBook {
     return at < 0 ? undefined : recordAt(this.base, at);
   }
 
+  /**
+   * The holder keys (`plateKeyOf`) of the base's sealed bookings whose plate has this form: what a
+   * camera's read finds besides the plate's own key. Opens every sealed entry the first time.
+   */
+  sealedPlateKeys(form: string): readonly string[] {
+    return this.sealed && this.base ? unsealedOf(this.base).plateKeys(form) : [];
+  }
+
   has(id: string): boolean {
     return this.changes.has(id) || (this.base !== undefined && indexOf(this.base.ids, id) >= 0);
   }
 
   set(id: string, record: ReservationRecord): ReservationBook {
     const added = !this.has(id);
-    return new ReservationBook(this.base, this.changes.set(id, record), this.size + (added ? 1 : 0));
+    // A record changed (its status, its charge) keeps its customer and car: loaded sealed, it stays so.
+    const party =
+      this.sealed && !added && !PARTIES.has(record) && PARTIES.get(this.get(id) as ReservationRecord);
+    if (party) PARTIES.set(record, party);
+    const sealed = this.sealed || PARTIES.has(record);
+    return new ReservationBook(this.base, this.changes.set(id, record), this.size + (added ? 1 : 0), sealed);
   }
 
   /**
@@ -160,8 +178,8 @@ export class ReservationBook {
 /** The columns, in the order a record's fields are listed, and what each holds per record. */
 const COLUMN_FORMS = {
   ids: "strings",
-  customerIds: "strings",
-  carNumbers: "strings",
+  customers: "strings",
+  plates: "numbers",
   amounts: "numbers",
   statuses: "letters",
   startsAt: "strings",
@@ -175,11 +193,12 @@ const LETTERS: ReadonlySet<Column> = new Set(COLUMNS.filter((c) => COLUMN_FORMS[
 const columnsOf = <T>(value: (column: Column) => T): Record<Column, T> =>
   Object.fromEntries(COLUMNS.map((c) => [c, value(c)])) as Record<Column, T>;
 
+type Row = Record<Column, CustomerSummary | number>;
 /** A record's entry in each column (recordAt's inverse). */
-const rowOf = (id: string, record: ReservationRecord): Record<Column, string | number> => ({
+const rowOf = (id: string, record: ReservationRecord, party = PARTIES.get(record)): Row => ({
   ids: id,
-  customerIds: record.customerId,
-  carNumbers: record.carNumber,
+  customers: party?.entry ?? [record.customerId, record.carNumber],
+  plates: party?.plate ?? 1,
   amounts: record.amount,
   statuses: STATUS_CODE[record.status],
   startsAt: record.startsAt ?? "",
@@ -190,13 +209,14 @@ const rowOf = (id: string, record: ReservationRecord): Record<Column, string | n
 
 /**
  * Reservation records in columns: entry i of each column belongs to `ids[i]`; ids strictly
- * ascending. Statuses one letter each (STATUS_CODE); a window's bounds, or "" for an open-ended
- * reservation.
+ * ascending. Its customer's entry (`[id, ...plates]`, `erased`, or those sealed as one: opened when
+ * read) and its plate's place in it. Statuses one letter each (STATUS_CODE); a window's bounds, or
+ * "" for an open-ended reservation.
  */
 export interface ReservationColumns {
   readonly ids: readonly string[];
-  readonly customerIds: readonly string[];
-  readonly carNumbers: readonly string[];
+  readonly customers: readonly CustomerSummary[];
+  readonly plates: readonly number[];
   readonly amounts: readonly number[];
   readonly statuses: string;
   readonly startsAt: readonly string[];
@@ -237,14 +257,102 @@ function indexOf(ids: readonly string[], id: string): number {
   return ids[at] === id ? at : -1;
 }
 
-/** The record at index i, built the way evolve builds one (same fields, same order). */
+/** A customer's entry as the book reads it: `[id, ...plates]`, or `erased`. */
+type CustomerEntry = readonly string[] | typeof ERASED;
+/** An entry's value at `at`: 0 its customer's id, else a plate (`erased` for every one of an erased customer). */
+const valueAt = (entry: CustomerEntry, at: number): string =>
+  entry === ERASED ? ERASED : (entry[at] as string);
+
+/**
+ * Issue 68: the sealed entries of one book's columns, each opened when first read (all at once for
+ * a camera's read: their keys read in one statement), kept beside the columns they belong to.
+ */
+class Unsealed {
+  private readonly opened = new Map<string, CustomerEntry>();
+  private byPlate: Map<string, string[]> | undefined;
+
+  constructor(private readonly columns: ReservationColumns) {}
+
+  entry(sealed: string): CustomerEntry {
+    if (!this.opened.has(sealed)) this.open([sealed]);
+    return this.opened.get(sealed) as CustomerEntry;
+  }
+
+  private open(entries: readonly CustomerSummary[]): void {
+    const sealed = [...new Set(entries.filter((e): e is string => isSealed(e) && !this.opened.has(e)))];
+    const plain = openSealedValues(sealed);
+    for (const [i, value] of plain.entries())
+      this.opened.set(sealed[i] as string, value === ERASED ? ERASED : (JSON.parse(value) as string[]));
+  }
+
+  plateKeys(form: string): readonly string[] {
+    if (!this.byPlate) {
+      const { customers, plates } = this.columns;
+      this.open(customers);
+      const byPlate = new Map<string, string[]>();
+      customers.forEach((entry, i) => {
+        if (!isSealed(entry)) return;
+        const car = plateIndexKey(valueAt(this.entry(entry), plates[i] as number));
+        const key = `${sealedHolder(entry)}#${plates[i]}`;
+        const same = byPlate.get(car);
+        if (!same) byPlate.set(car, [key]);
+        else if (!same.includes(key)) same.push(key);
+      });
+      this.byPlate = byPlate;
+    }
+    return this.byPlate.get(form) ?? [];
+  }
+}
+const UNSEALED = new WeakMap<ReservationColumns, Unsealed>();
+function unsealedOf(columns: ReservationColumns): Unsealed {
+  const found = UNSEALED.get(columns) ?? new Unsealed(columns);
+  UNSEALED.set(columns, found);
+  return found;
+}
+
+/**
+ * Issue 68: the customer entry (sealed) and plate of each record read from a sealed entry, so that
+ * the record is held, changed and summarized again without being opened (`holderKeyOf`, `rowOf`).
+ */
+const PARTIES = new WeakMap<ReservationRecord, { readonly entry: string; readonly plate: number }>();
+
+/** The key a record is held under by customer: its customer's id, or, loaded sealed, its key's name. */
+export const holderKeyOf = (record: ReservationRecord): string => {
+  const party = PARTIES.get(record);
+  return party ? entryHolder(party.entry) : record.customerId;
+};
+
+/** The key a record is held under by plate: its plate's form, or, loaded sealed, its key's name and plate's place. */
+export const plateKeyOf = (record: ReservationRecord): string => {
+  const party = PARTIES.get(record);
+  return party ? entryPlateKey(party.entry, party.plate) : plateIndexKey(record.carNumber);
+};
+
+/** The keys a booking of this customer entry (and plate's place in it) is held under, unopened. */
+export const entryHolder = (entry: CustomerSummary): string =>
+  isSealed(entry) ? sealedHolder(entry) : valueAt(entry, 0);
+export const entryPlateKey = (entry: CustomerSummary, plate: number): string =>
+  isSealed(entry) ? `${sealedHolder(entry)}#${plate}` : plateIndexKey(valueAt(entry, plate));
+
+/**
+ * A record changed (`patch`) as a spread would, except that one loaded sealed stays unopened: its
+ * customer and car are read through, not copied (evolve changes a record's status and charges only).
+ */
+export function amended(record: ReservationRecord, patch: Partial<ReservationRecord>): ReservationRecord {
+  if (!PARTIES.has(record)) return { ...record, ...patch };
+  const copy = Object.defineProperties({}, Object.getOwnPropertyDescriptors(record)) as ReservationRecord;
+  PARTIES.set(copy, PARTIES.get(record) as { entry: string; plate: number });
+  return Object.assign(copy, patch);
+}
+
+/** The record at index i, built the way evolve builds one (same fields, same order); a sealed entry opened when read. */
 function recordAt(columns: ReservationColumns, i: number): ReservationRecord {
   const startsAt = columns.startsAt[i];
   const endsAt = columns.endsAt[i];
   const charge = columns.charges?.[i] ?? 0;
-  return {
-    customerId: columns.customerIds[i] as string,
-    carNumber: columns.carNumbers[i] as string,
+  const entry = columns.customers[i] as CustomerSummary;
+  const plate = columns.plates[i] as number;
+  const rest = {
     amount: columns.amounts[i] as number,
     ...(startsAt && endsAt ? { startsAt, endsAt } : {}),
     status: STATUS_OF[columns.statuses[i] as string] as RecordedStatus,
@@ -252,6 +360,20 @@ function recordAt(columns: ReservationColumns, i: number): ReservationRecord {
     ...(columns.paid?.[i] === "1" ? { paid: true as const } : {}),
     ...(charge > 0 ? { overstayCharge: charge } : {}),
   };
+  if (!isSealed(entry)) return { customerId: valueAt(entry, 0), carNumber: valueAt(entry, plate), ...rest };
+  // Loaded sealed: its customer and car are opened when first read (a spread reads them).
+  const open = () => unsealedOf(columns).entry(entry);
+  const record: ReservationRecord = {
+    get customerId() {
+      return valueAt(open(), 0);
+    },
+    get carNumber() {
+      return valueAt(open(), plate);
+    },
+    ...rest,
+  };
+  PARTIES.set(record, { entry, plate });
+  return record;
 }
 
 const byId = (a: [string, ReservationRecord], b: [string, ReservationRecord]): number =>

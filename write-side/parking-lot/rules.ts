@@ -66,7 +66,11 @@ export function statusIn(
   if (!waiting || record.endsAt !== undefined || madeAt === undefined)
     return statusOfReservation(record, now);
   const at = leaveAt(lot, madeAt);
-  return statusOfReservation({ ...record, ...(at !== undefined ? { mustLeaveBy: iso(at) } : {}) }, now);
+  // Its status alone (an open-ended booking has no window), not a spread: that would open a sealed record.
+  return statusOfReservation(
+    { status: record.status, ...(at !== undefined ? { mustLeaveBy: iso(at) } : {}) },
+    now,
+  );
 }
 
 /**

@@ -2,13 +2,13 @@ import { Map as ImmutableMap, List } from "immutable";
 import { IdIndex, type IdLists, LayeredMap } from "../../platform/layered-map.js";
 import {
   type BookingColumns,
+  type CustomerSummary,
   LOT_TERMS,
   type LotSummary,
   type LotTermsSummary,
 } from "../../schemas/lot-summary.js";
-import { plateIndexKey } from "../../schemas/plates.js";
 import { HOUR_MS, type Interval } from "./occupancy.js";
-import { ReservationBook } from "./reservation-book.js";
+import { entryHolder, entryPlateKey, ReservationBook } from "./reservation-book.js";
 import type { RegisteredLot } from "./state.js";
 
 /**
@@ -24,12 +24,22 @@ export function summaryOf(lot: RegisteredLot): LotSummary {
   const terms = Object.fromEntries(
     LOT_TERMS.flatMap((key) => (lot[key] === undefined ? [] : [[key, lot[key]]])),
   ) as LotTermsSummary;
-  const { ids, customerIds, carNumbers, amounts, statuses, startsAt, endsAt, charges, paid } =
-    lot.reservations.toColumns();
+  const {
+    ids,
+    customers: entries,
+    plates,
+    amounts,
+    statuses,
+    startsAt,
+    endsAt,
+    charges,
+    paid,
+  } = lot.reservations.toColumns();
   const counted = new Set<string>();
   for (const held of lot.byCustomer.values()) for (const id of held) counted.add(id);
-  // Each customer once, with their plates: one personal value each (schemas/lot-summary.ts).
-  const customers: string[][] = [];
+  // Each customer once, with their plates: one personal value each (schemas/lot-summary.ts); one
+  // loaded sealed (or erased) stays as it is, its bookings' plates their places in it.
+  const customers: CustomerSummary[] = [];
   const customerAt = new Map<string, number>();
   const bookings: BookingColumns = {
     ids: ids as string[],
@@ -44,14 +54,22 @@ export function summaryOf(lot: RegisteredLot): LotSummary {
     counts: ids.map((id) => (counted.has(id) ? "1" : "0")).join(""),
   };
   ids.forEach((_, i) => {
-    const [customerId, carNumber] = [customerIds[i] as string, carNumbers[i] as string];
-    let c = customerAt.get(customerId);
+    const entry = entries[i] as CustomerSummary;
+    const key = typeof entry === "string" ? `\u0001${entry}` : (entry[0] as string);
+    let c = customerAt.get(key);
     if (c === undefined)
-      c = customerAt.set(customerId, customers.push([customerId]) - 1).get(customerId) as number;
-    const entry = customers[c] as string[];
-    const plate = entry.indexOf(carNumber, 1);
+      c = customerAt
+        .set(key, customers.push(typeof entry === "string" ? entry : [key]) - 1)
+        .get(key) as number;
     (bookings.customers as number[])[i] = c;
-    (bookings.plates as number[])[i] = plate > 0 ? plate : entry.push(carNumber) - 1;
+    const mine = customers[c] as CustomerSummary;
+    if (typeof mine === "string") {
+      (bookings.plates as number[])[i] = plates[i] as number;
+      return;
+    }
+    const carNumber = (entry as string[])[plates[i] as number] as string;
+    const plate = mine.indexOf(carNumber, 1);
+    (bookings.plates as number[])[i] = plate > 0 ? plate : (mine as string[]).push(carNumber) - 1;
   });
   const held = (id: string) => lot.reservations.has(id);
   const holds: [string, number, number][] = [];
@@ -149,16 +167,15 @@ export function lotOfSummary(parkingLotId: string, summary: LotSummary): Registe
     endedAt,
   }))
     if (!ascending(list)) throw corrupt(`${name} not strictly ascending by id`);
-  const customerIds = new Array<string>(n);
-  const carNumbers = new Array<string>(n);
+  // Each booking's customer entry as it is (a sealed one opened only when read: reservation-book.ts).
+  const entries = new Array<CustomerSummary>(n);
   for (let i = 0; i < n; i++) {
     const entry = customers[b.customers[i] as number];
-    const plate = entry === "erased" ? entry : entry?.[b.plates[i] as number];
-    if (entry === undefined || plate === undefined)
+    if (entry === undefined || (typeof entry !== "string" && entry[b.plates[i] as number] === undefined))
       throw corrupt(`booking ${b.ids[i]} names no customer or plate`);
-    customerIds[i] = entry === "erased" ? entry : (entry[0] as string);
-    carNumbers[i] = plate;
+    entries[i] = entry;
   }
+  const reservations = ReservationBook.fromColumns({ ...b, customers: entries });
   const buckets = new Map<number, [string, Interval][]>();
   for (const [id, start, end] of holds) {
     const hour = Math.floor(start / HOUR_MS);
@@ -173,7 +190,7 @@ export function lotOfSummary(parkingLotId: string, summary: LotSummary): Registe
     parkingLotId,
     ...summary.terms,
     activeReservations: summary.activeReservations,
-    reservations: ReservationBook.fromColumns({ ...b, customerIds, carNumbers }),
+    reservations,
     openEnded: LayeredMap.fromSorted(openEnded),
     checkOutRates: LayeredMap.fromSorted(checkOutRates),
     occupancy: {
@@ -186,8 +203,11 @@ export function lotOfSummary(parkingLotId: string, summary: LotSummary): Registe
         { endsAt: endsAt ?? Number.POSITIVE_INFINITY, checkedInAt },
       ]),
     ),
-    byCustomer: IdIndex.fromLists(counted((i) => customerIds[i] as string)),
-    byPlate: IdIndex.fromLists(counted((i) => plateIndexKey(carNumbers[i] as string))),
+    // Held as a record of the book is (reservation-book.ts): no entry opened.
+    byCustomer: IdIndex.fromLists(counted((i) => entryHolder(entries[i] as CustomerSummary))),
+    byPlate: IdIndex.fromLists(
+      counted((i) => entryPlateKey(entries[i] as CustomerSummary, b.plates[i] as number)),
+    ),
     closures: List(summary.closures),
     archived: summary.forgotten,
     ...(summary.registeredAt === undefined ? {} : { registeredAt: summary.registeredAt }),
