@@ -113,9 +113,9 @@ export type ParkingLotState =
        */
       readonly closures: List<Closure>;
       /**
-       * How many ended reservations this state has left out (`forgetEnded`): their records are
-       * kept outside the state (the lot snapshot store's archive), and looked up there when a
-       * command names one. 0: the state holds every reservation the lot ever accepted.
+       * How many ended reservations this state has left out (`forgetEnded`, past the idempotency
+       * window): a command naming one answers as for an unknown reservation. 0: the state holds
+       * every reservation the lot ever accepted.
        */
       readonly archived: number;
       /**
