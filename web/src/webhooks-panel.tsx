@@ -25,6 +25,7 @@ const OFFERED: Record<NewWebhookEndpoint["eventTypes"][number], true> = {
   "payment.captured": true,
   "payment.released": true,
   "payment.refunded": true,
+  "payment.hold_lapsed": true,
 };
 const EVENT_TYPES = Object.keys(OFFERED) as (keyof typeof OFFERED)[];
 
