@@ -106,6 +106,19 @@ export function createSetupIntent(bank: SetupIntentBank, params: Record<string, 
   return params.confirm === true ? attempt(bank, intent) : setupIntentObject(intent);
 }
 
+/** A SetupIntent still waiting (for a method, a confirmation or an action): only those are confirmed or canceled. */
+function open(bank: SetupIntentBank, id: string, verb: "confirm" | "cancel") {
+  const intent = found(bank, id);
+  if (!["requires_payment_method", "requires_confirmation", "requires_action"].includes(intent.status))
+    throw invalid(
+      `You cannot ${verb} this SetupIntent because it has a status of ${intent.status}.`,
+      undefined,
+      "setup_intent_unexpected_state",
+      { setup_intent: setupIntentObject(intent) },
+    );
+  return intent;
+}
+
 export const retrieveSetupIntent = (bank: SetupIntentBank, id: string): JsonObject =>
   setupIntentObject(found(bank, id));
 
@@ -114,14 +127,7 @@ export function confirmSetupIntent(
   id: string,
   params: Record<string, unknown>,
 ): JsonObject {
-  const intent = found(bank, id);
-  if (!["requires_payment_method", "requires_confirmation", "requires_action"].includes(intent.status))
-    throw invalid(
-      `You cannot confirm this SetupIntent because it has a status of ${intent.status}.`,
-      undefined,
-      "setup_intent_unexpected_state",
-      { setup_intent: setupIntentObject(intent) },
-    );
+  const intent = open(bank, id, "confirm");
   if (typeof params.payment_method === "string") {
     usable(bank, params.payment_method, intent.customer);
     intent.paymentMethod = params.payment_method;
@@ -139,14 +145,7 @@ export function cancelSetupIntent(
   id: string,
   params: Record<string, unknown>,
 ): JsonObject {
-  const intent = found(bank, id);
-  if (!["requires_payment_method", "requires_confirmation", "requires_action"].includes(intent.status))
-    throw invalid(
-      `You cannot cancel this SetupIntent because it has a status of ${intent.status}.`,
-      undefined,
-      "setup_intent_unexpected_state",
-      { setup_intent: setupIntentObject(intent) },
-    );
+  const intent = open(bank, id, "cancel");
   intent.status = "canceled";
   intent.nextAction = null;
   intent.cancellationReason =
