@@ -98,7 +98,8 @@ const stored = (recorded: RecordedEvent, event: DomainEvent, metadata: EventMeta
  * state holds a booking so and opens it when a decision or an answer reads it
  * (write-side/parking-lot/reservation-book.ts); every other reader decodes opened. A type with
  * personal values of its own form (an opening) is read as decodeEvent reads it: its current
- * version reads sealed already, an older one is opened to be upcast.
+ * version reads sealed already, an older one is opened to be upcast. An upcaster of a lot event
+ * sees its personal fields sealed here: one that reads them must make its type read opened.
  */
 export function decodeSealedEvent(recorded: RecordedEvent): StoredDomainEvent {
   const { type } = recorded;
