@@ -2,9 +2,17 @@ import type { EventToAppend, RecordedEvent } from "../event-store/port.js";
 import type { Position } from "../event-store/position.js";
 import type { Actor } from "./actor.js";
 import { CURRENT_SCHEMA_VERSION, type DomainEvent, type EventMetadata } from "./events.js";
-import { keyLookups, openActor, openPersonalFields, sealActor, sealPersonalFields } from "./personal-data.js";
+import {
+  hasPersonalValues,
+  keyLookups,
+  openActor,
+  openPersonalFields,
+  sealActor,
+  sealedAsErased,
+  sealPersonalFields,
+} from "./personal-data.js";
 import { UPCASTERS, type Upcaster, upcast } from "./upcasters.js";
-import { validateEvent, validateMetadata } from "./validation.js";
+import { isEventType, validateEvent, validateMetadata } from "./validation.js";
 
 /**
  * The typed edge of the event store: domain events are validated against their JSON Schema
@@ -70,13 +78,35 @@ export function decodeEvent(
     versions.current,
     versions.upcasters,
   );
-  return {
-    event: validateEvent(recorded.type, data),
-    id: recorded.id,
-    streamId: recorded.streamId,
-    revision: recorded.revision,
-    position: recorded.position,
-    metadata,
-    createdAt: recorded.createdAt,
-  };
+  return stored(recorded, validateEvent(recorded.type, data), metadata);
+}
+
+const stored = (recorded: RecordedEvent, event: DomainEvent, metadata: EventMetadata): StoredDomainEvent => ({
+  event,
+  id: recorded.id,
+  streamId: recorded.streamId,
+  revision: recorded.revision,
+  position: recorded.position,
+  metadata,
+  createdAt: recorded.createdAt,
+});
+
+/**
+ * Issue 68: an event as decodeEvent reads it, but with its personal fields (and a customer actor's
+ * `sub`) left sealed as written (`pii1.…`), each checked for that form (personal-data.ts,
+ * sealedAsErased): no key read, nothing decrypted. For the lot's loader alone (lot-loader.ts), whose
+ * state holds a booking so and opens it when a decision or an answer reads it
+ * (write-side/parking-lot/reservation-book.ts); every other reader decodes opened. A type with
+ * personal values of its own form (an opening) is read as decodeEvent reads it: its current
+ * version reads sealed already, an older one is opened to be upcast. An upcaster of a lot event
+ * sees its personal fields sealed here: one that reads them must make its type read opened.
+ */
+export function decodeSealedEvent(recorded: RecordedEvent): StoredDomainEvent {
+  const { type } = recorded;
+  if (!isEventType(type) || hasPersonalValues(type)) return decodeEvent(recorded);
+  validateMetadata(sealedAsErased(recorded.metadata));
+  const metadata = recorded.metadata as EventMetadata;
+  const data = upcast(type, recorded.data, metadata.schemaVersion, CURRENT_SCHEMA_VERSION, UPCASTERS);
+  validateEvent(type, sealedAsErased(data, type));
+  return stored(recorded, { type, data } as DomainEvent, metadata);
 }

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { RecordedEvent } from "../event-store/port.js";
-import { decodeEvent, encodeEvent } from "./event-codec.js";
-import { CURRENT_SCHEMA_VERSION } from "./events.js";
+import { MemoryDataKeys } from "../platform/data-keys/port.js";
+import { decodeEvent, decodeSealedEvent, encodeEvent } from "./event-codec.js";
+import { CURRENT_SCHEMA_VERSION, type DomainEvent } from "./events.js";
+import { isSealed, withPersonalDataKeys } from "./personal-data.js";
 import type { Upcaster } from "./upcasters.js";
 
 /** Old events are read through the upcasters of every version after theirs, then validated. */
@@ -59,5 +61,54 @@ describe("decoding events of older schema versions", () => {
     });
     expect(read.event.data).toEqual(CURRENT);
     expect(read.metadata.schemaVersion).toBe(CURRENT_SCHEMA_VERSION);
+  });
+});
+
+/**
+ * Issue 68: the lot's loader reads events sealed (decodeSealedEvent): the personal fields and a
+ * customer actor's `sub` as written, no key read; the rest still checked against the schema.
+ */
+describe("decoding an event sealed", () => {
+  const LONG_ID = `C${"x".repeat(254)}`; // the longest customer id: sealed, over the actor's 255 characters
+  const written = (data: Record<string, unknown>) => {
+    const keys = new MemoryDataKeys();
+    const encoded = withPersonalDataKeys(keys, () =>
+      encodeEvent({ type: "ParkingReserved", data: { ...CURRENT, customerId: LONG_ID } } as DomainEvent, {
+        correlationId: "c",
+        causationId: "c",
+        actor: { sub: LONG_ID, role: "customer" },
+      }),
+    );
+    const event = {
+      ...recorded({ ...(encoded.data as Record<string, unknown>), ...data }, CURRENT_SCHEMA_VERSION),
+      metadata: encoded.metadata,
+    };
+    return { keys, event };
+  };
+
+  it("leaves the personal fields and the actor sealed, reading no key", () => {
+    const { keys, event } = written({});
+    const asked: string[] = [];
+    const counting = Object.assign(Object.create(keys) as MemoryDataKeys, {
+      key: (id: string) => {
+        asked.push(id);
+        return keys.key(id);
+      },
+    });
+    const read = withPersonalDataKeys(counting, () => decodeSealedEvent(event));
+    const data = read.event.data as typeof CURRENT;
+    expect([data.customerId, data.carNumber, read.metadata.actor?.sub].every(isSealed)).toBe(true);
+    expect({ ...data, customerId: "", carNumber: "" }).toEqual({ ...CURRENT, customerId: "", carNumber: "" });
+    expect(asked).toEqual([]);
+    // Opened, as every other reader reads it.
+    expect(withPersonalDataKeys(keys, () => decodeEvent(event).event.data)).toMatchObject({
+      customerId: LONG_ID,
+      carNumber: CURRENT.carNumber,
+    });
+  });
+
+  it("still refuses what the schema refuses: a field not personal, or a personal one written in clear", () => {
+    expect(() => decodeSealedEvent(written({ amount: -1 }).event)).toThrow(/amount/);
+    expect(() => decodeSealedEvent(written({ carNumber: "!" }).event)).toThrow(/carNumber/);
   });
 });

@@ -296,6 +296,30 @@ export function openSealedValues(values: readonly string[]): string[] {
   return values.map((value) => open(value, (id) => found?.get(id) ?? keyOf(id)));
 }
 
+/**
+ * Issue 68: `data` as its schema checks it when it is read sealed (event-codec.ts, decodeSealedEvent):
+ * each sealed value of its personal fields (`type`'s), or of its actor's `sub` (metadata: no type),
+ * as `erased`, which every personal field accepts. A sealed value is checked for its form alone
+ * (`pii1.`): its plaintext was checked when it was written, and opening a bad one reads `erased`.
+ */
+export function sealedAsErased(data: unknown, type?: string): unknown {
+  if (data === null || typeof data !== "object") return data;
+  const record = data as Record<string, unknown>;
+  if (type === undefined) {
+    const actor = record.actor as { sub?: unknown } | undefined;
+    return actor && isSealed(actor.sub) ? { ...record, actor: { ...actor, sub: ERASED } } : data;
+  }
+  let checked: Record<string, unknown> | undefined;
+  for (const field of fieldsOf(type)) {
+    const [outer, inner] = field.split(".") as [string, string | undefined];
+    const nested = (checked ?? record)[outer] as Record<string, unknown> | undefined;
+    if (inner === undefined ? !isSealed(nested) : !isSealed(nested?.[inner])) continue;
+    checked ??= { ...record };
+    checked[outer] = inner === undefined ? ERASED : { ...nested, [inner]: ERASED };
+  }
+  return checked ?? data;
+}
+
 function openObject(data: unknown, outer: boolean, keyOf: KeyLookup): unknown {
   if (data === null || typeof data !== "object" || Array.isArray(data)) return data;
   let opened: Record<string, unknown> | undefined;

@@ -1,5 +1,5 @@
 import type { EventStore, RecordedEvent } from "../event-store/port.js";
-import { decodeEvent } from "../schemas/event-codec.js";
+import { decodeSealedEvent } from "../schemas/event-codec.js";
 import { currentLotPeriod, lotPeriodHolding } from "./lot-streams.js";
 import {
   evolve,
@@ -95,7 +95,8 @@ export class LotLoader {
       eventId = recorded.id;
       closed = recorded.type === "LotBooksClosed";
       if (!PARKING_LOT_EVENT_TYPES.has(recorded.type)) continue;
-      const event = decodeEvent(recorded).event as ParkingLotEvent;
+      // Sealed as written: a booking's customer and car are opened when read (reservation-book.ts).
+      const event = decodeSealedEvent(recorded).event as ParkingLotEvent;
       const next = evolve(state, event);
       observe?.(state, next, event);
       state = next;

@@ -2,14 +2,17 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
 import type { EventStore, RecordedEvent } from "../event-store/port.js";
-import { MemoryDataKeys } from "../platform/data-keys/port.js";
-import type { ParkingLotCommand } from "../schemas/commands.js";
+import { type DataKeys, MemoryDataKeys } from "../platform/data-keys/port.js";
+import type { ParkingLotCommand, ReserveParking } from "../schemas/commands.js";
 import { decodeEvent } from "../schemas/event-codec.js";
 import type { EventOfType } from "../schemas/events.js";
-import { holderOf, usePersonalDataKeys } from "../schemas/personal-data.js";
+import { ERASED, holderOf, usePersonalDataKeys } from "../schemas/personal-data.js";
 import { lotCommands } from "../test-support/lot-commands.js";
 import { tempDataDir } from "../test-support/service.js";
 import { ParkingLotCommandHandler } from "./command-handler.js";
+import { activeCount } from "./parking-lot/booking.js";
+import type { ParkingLotState } from "./parking-lot/decider.js";
+import { reservationsOfPlate } from "./parking-lot/gates.js";
 import { lotPeriodOfStream, openedState, parkingLotStream } from "./parking-lot/periods.js";
 
 /** Issue 48: the lot's books close by period; each period's fold starts at its opening. */
@@ -340,5 +343,112 @@ describe("an opening's personal data (issue 36)", () => {
     const cold = handlerOn(store);
     expect((await cold.handle(cancel("E", "mine"), context("cancel-mine"))).ok).toBe(true);
     expect((await cold.handle(reserve("E", "after"), context("after"))).ok).toBe(true);
+  });
+});
+
+/**
+ * Issue 68: the period's events after its opening are read sealed as the opening is (lot-loader.ts,
+ * decodeSealedEvent): a cold lot's load reads no key and opens nothing; a booking read so is held
+ * by its key's name and opened when a decision or an answer reads it; the close opens the tail's
+ * bookings with their keys read at once. Counted: the keys the store is asked for.
+ */
+describe("a period's tail read sealed (issue 68)", () => {
+  afterEach(() => usePersonalDataKeys(undefined));
+
+  /** A key store that counts the keys it reads (`key` one each, `keysOf` each id asked). */
+  const counting = (inner: MemoryDataKeys) => {
+    const asked = { key: 0, keysOf: 0 };
+    const keys: DataKeys = Object.assign(Object.create(inner) as DataKeys, {
+      key: (id: string) => {
+        asked.key++;
+        return inner.key(id);
+      },
+      keysOf: (ids: readonly string[]) => {
+        asked.keysOf += ids.length;
+        return new Map(
+          ids.flatMap((id) => [inner.key(id)].flatMap((key) => (key ? [[id, key] as const] : []))),
+        );
+      },
+    });
+    return { keys, asked };
+  };
+  const T = Date.parse(NOW);
+  const CUSTOMERS = 9;
+  const customerOf = (i: number) => `C-tail-${i % CUSTOMERS}`;
+  const plateOf = (i: number) => `${20 + (i % 3)}가${1000 + (i % 2)}`;
+  const booking = (i: number, customerId = customerOf(i)): ReserveParking => ({
+    ...(reserve("S", `b${i}`) as ReserveParking),
+    customerId,
+    carNumber: plateOf(i),
+  });
+  const registered = (state: ParkingLotState) => {
+    if (state.kind !== "registered") throw new Error("a registered lot");
+    return state;
+  };
+
+  it("loads no key, holds each booking by its key's name, opens one when read, and the close opens the tail's at once", async () => {
+    const inner = new MemoryDataKeys();
+    const { keys, asked } = counting(inner);
+    usePersonalDataKeys(keys);
+    const [store] = openStores(1) as [SqliteEventStore];
+    const warm = handlerOn(store, 20);
+    await warm.handle(register("S"), context("register"));
+    // Period 0: the registration and b0..b18, closed (period 1's opening holds them); b19..b26 after it.
+    for (let i = 0; i < 27; i++) expect((await warm.handle(booking(i), context(`b${i}`))).ok).toBe(true);
+    expect((await events(store, parkingLotStream("S", 1))).map((e) => e.type)).toEqual([
+      "LotPeriodOpened",
+      ...Array.from({ length: 8 }, () => "ParkingReserved"),
+    ]);
+    inner.erase(customerOf(3)); // b3, b12 (the opening's), b21 (the tail's)
+
+    asked.key = asked.keysOf = 0;
+    const cold = registered(await handlerOn(store, 20).stateOf("S"));
+    expect(asked).toEqual({ key: 0, keysOf: 0 });
+    // The per-customer limit counts a customer's bookings of the opening and of the tail, unopened.
+    expect(activeCount(cold, customerOf(1), T)).toBe(3);
+    expect(asked).toEqual({ key: 0, keysOf: 0 });
+    // A booking read is opened alone (one key); an erased customer's reads `erased`.
+    expect(cold.reservations.get("b24")).toMatchObject({
+      customerId: customerOf(24),
+      carNumber: plateOf(24),
+    });
+    expect(asked).toEqual({ key: 1, keysOf: 0 });
+    expect(cold.reservations.get("b21")).toMatchObject({ customerId: ERASED, carNumber: ERASED });
+    // A camera's read finds the plate's bookings, the tail's too, as the lot kept warm does.
+    const hot = registered(await warm.currentState("S"));
+    expect(reservationsOfPlate(cold, plateOf(5))).toEqual(reservationsOfPlate(hot, plateOf(5)));
+    expect(reservationsOfPlate(cold, plateOf(5))).toContain("b23");
+    for (let i = 0; i < 27; i++)
+      expect(cold.reservations.get(`b${i}`), `b${i}`).toEqual({
+        ...hot.reservations.get(`b${i}`),
+        ...(i % CUSTOMERS === 3 ? { customerId: ERASED, carNumber: ERASED } : {}),
+      });
+
+    // Decided cold: the limit refuses a fifth active booking; a cancel of the tail's names its customer.
+    const fresh = handlerOn(store, 20);
+    expect((await fresh.handle(booking(30, customerOf(1)), context("fourth"))).ok).toBe(true);
+    expect(await fresh.handle(booking(31, customerOf(1)), context("fifth"))).toMatchObject({
+      ok: false,
+      rejection: { code: "TooManyActiveReservations" },
+    });
+    const canceled = await fresh.handle(cancel("S", "b25"), context("cancel-b25"));
+    expect(canceled.ok && canceled.events[0]?.data).toMatchObject({ customerId: customerOf(25) });
+    // Period 1 at its bound: the close opens the tail's other 7 bookings, their keys read at once
+    // (the erased customer's asked again alone: it is none).
+    asked.key = asked.keysOf = 0;
+    for (let i = 0; i < 9; i++)
+      expect((await fresh.handle(booking(200 + i, `C-late-${i}`), context(`late${i}`))).ok).toBe(true);
+    await fresh.lotSettled("S");
+    const [opening] = await events(store, parkingLotStream("S", 2));
+    expect(opening?.type).toBe("LotPeriodOpened");
+    expect(asked).toEqual({ key: 1, keysOf: 7 });
+    const next = registered(
+      openedState((decodeEvent(opening as RecordedEvent).event as EventOfType<"LotPeriodOpened">).data),
+    );
+    expect(next.reservations.get("b24")).toMatchObject({
+      customerId: customerOf(24),
+      carNumber: plateOf(24),
+    });
+    expect(next.reservations.get("b21")).toMatchObject({ customerId: ERASED, carNumber: ERASED });
   });
 });

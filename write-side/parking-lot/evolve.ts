@@ -3,11 +3,10 @@ import type { PaymentTerms } from "../../schemas/common.js";
 import { stampOf } from "../../schemas/event-stamps.js";
 import type { EventOfType } from "../../schemas/events.js";
 import type { LotPlace } from "../../schemas/place.js";
-import { plateIndexKey } from "../../schemas/plates.js";
 import { isBooked, WINDOW_RULES } from "../../schemas/reservation-time.js";
 import { addWindow, emptyOccupancy, isIndexed, pruneEnded, removeWindow } from "./occupancy.js";
 import { openedState } from "./periods.js";
-import { amended, holderKeyOf, plateKeyOf } from "./reservation-book.js";
+import { amended, bookedRecord, holderKeyOf, plateKeyOf } from "./reservation-book.js";
 import { ms } from "./rules.js";
 import {
   DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
@@ -130,14 +129,13 @@ export function reserved(state: RegisteredLot, event: EventOfType<"ParkingReserv
   const { reservationId, customerId, carNumber, amount, startsAt, endsAt, reservedAt, hourlyRate, payment } =
     event.data;
   const lot = advance(state, ms(reservedAt));
-  const record: ReservationRecord = {
-    customerId,
-    carNumber,
+  // Read sealed (lot-loader.ts), its customer and car stay so until read (reservation-book.ts).
+  const record = bookedRecord(customerId, carNumber, {
     amount,
     ...(startsAt && endsAt ? { startsAt, endsAt } : {}),
     // Issue 38: a booking asked to pay waits for its payment, holding its spot all the same.
     status: payment ? "PENDING_PAYMENT" : "RESERVED",
-  };
+  });
   return {
     ...lot,
     activeReservations: lot.activeReservations + 1,
@@ -151,8 +149,8 @@ export function reserved(state: RegisteredLot, event: EventOfType<"ParkingReserv
       startsAt && endsAt
         ? addWindow(lot.occupancy, reservationId, { start: ms(startsAt), end: ms(endsAt) })
         : lot.occupancy,
-    byCustomer: lot.byCustomer.add(customerId, reservationId),
-    byPlate: lot.byPlate.add(plateIndexKey(carNumber), reservationId),
+    byCustomer: lot.byCustomer.add(holderKeyOf(record), reservationId),
+    byPlate: lot.byPlate.add(plateKeyOf(record), reservationId),
     paymentAsked: payment
       ? lot.paymentAsked.set(reservationId, askedOf(payment, paymentTermsOf(lot)))
       : lot.paymentAsked,

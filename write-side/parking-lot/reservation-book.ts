@@ -75,7 +75,16 @@ export class ReservationBook {
    * camera's read finds besides the plate's own key. Opens every sealed entry the first time.
    */
   sealedPlateKeys(form: string): readonly string[] {
-    return this.sealed && this.base ? unsealedOf(this.base).plateKeys(form) : [];
+    if (!this.sealed) return [];
+    // And those of the bookings read sealed from the period's events (each plate sealed alone).
+    const read = [...this.changes.values()].flatMap((record) => eventPartyOf(record) ?? []);
+    openParties(read);
+    return [
+      ...(this.base ? unsealedOf(this.base).plateKeys(form) : []),
+      ...read
+        .filter((p) => isSealed(p.car) && plateIndexKey(partyValues(p)[1]) === form)
+        .map((p) => sealedIv(p.car)),
+    ];
   }
 
   has(id: string): boolean {
@@ -138,6 +147,8 @@ export class ReservationBook {
 
   private mergedColumns(): Required<ReservationColumns> {
     const changed = [...this.changes.entries()].sort(byId);
+    // The bookings read sealed from events are summarized opened (rowOf): their keys read at once.
+    openParties(changed.flatMap(([, record]) => eventPartyOf(record) ?? []));
     const n = this.base?.ids.length ?? 0;
     // The base's columns, an absent one (no base; no charges or paid marks stored) all 0s.
     const whole = columnsOf((c) => this.base?.[c] ?? (LETTERS.has(c) ? "0".repeat(n) : new Array(n).fill(0)));
@@ -195,7 +206,7 @@ const columnsOf = <T>(value: (column: Column) => T): Record<Column, T> =>
 
 type Row = Record<Column, CustomerSummary | number>;
 /** A record's entry in each column (recordAt's inverse). */
-const rowOf = (id: string, record: ReservationRecord, party = PARTIES.get(record)): Row => ({
+const rowOf = (id: string, record: ReservationRecord, party = entryPartyOf(record)): Row => ({
   ids: id,
   customers: party?.entry ?? [record.customerId, record.carNumber],
   plates: party?.plate ?? 1,
@@ -310,23 +321,95 @@ function unsealedOf(columns: ReservationColumns): Unsealed {
   return found;
 }
 
+/** A record read from a sealed entry of an opening: the entry, and its plate's place in it. */
+interface EntryParty {
+  readonly entry: string;
+  readonly plate: number;
+}
 /**
- * Issue 68: the customer entry (sealed) and plate of each record read from a sealed entry, so that
- * the record is held, changed and summarized again without being opened (`holderKeyOf`, `rowOf`).
+ * A record read from a ParkingReserved decoded sealed (event-codec.ts, decodeSealedEvent): its
+ * customer id and plate as the event carries them, each sealed alone under the customer's key, and
+ * both once opened (`partyValues`; with the record's copies, `amended`, which share this object).
  */
-const PARTIES = new WeakMap<ReservationRecord, { readonly entry: string; readonly plate: number }>();
+interface EventParty {
+  readonly customer: string;
+  readonly car: string;
+  opened?: readonly [string, string];
+}
 
-/** The key a record is held under by customer: its customer's id, or, loaded sealed, its key's name. */
+/**
+ * Issue 68: who each record read sealed is about, so that the record is held, changed and
+ * summarized again without being opened (`holderKeyOf`, `plateKeyOf`, `rowOf`).
+ */
+const PARTIES = new WeakMap<ReservationRecord, EntryParty | EventParty>();
+const entryPartyOf = (record: ReservationRecord): EntryParty | undefined => {
+  const party = PARTIES.get(record);
+  return party && "entry" in party ? party : undefined;
+};
+const eventPartyOf = (record: ReservationRecord): EventParty | undefined => {
+  const party = PARTIES.get(record);
+  return party && "customer" in party ? party : undefined;
+};
+
+/** The key a record is held under by customer: its customer's id, or, read sealed, its key's name. */
 export const holderKeyOf = (record: ReservationRecord): string => {
   const party = PARTIES.get(record);
-  return party ? entryHolder(party.entry) : record.customerId;
+  if (!party) return record.customerId;
+  return "entry" in party ? entryHolder(party.entry) : sealedHolder(party.customer);
 };
 
-/** The key a record is held under by plate: its plate's form, or, loaded sealed, its key's name and plate's place. */
+/**
+ * The key a record is held under by plate: its plate's form, or, read sealed, its key's name and
+ * plate's place (an opening's entry) or its sealed plate's IV (an event's: random, never used
+ * twice, and short, as an index hashes its keys).
+ */
 export const plateKeyOf = (record: ReservationRecord): string => {
   const party = PARTIES.get(record);
-  return party ? entryPlateKey(party.entry, party.plate) : plateIndexKey(record.carNumber);
+  if (!party) return plateIndexKey(record.carNumber);
+  if ("entry" in party) return entryPlateKey(party.entry, party.plate);
+  return isSealed(party.car) ? sealedIv(party.car) : plateIndexKey(party.car);
 };
+/** `\u0001` and a sealed value's IV (`pii1.<key id>.<iv>.…`). */
+const sealedIv = (sealed: string): string => `\u0001${sealed.split(".", 3)[2]}`;
+
+/**
+ * A booking's record as its ParkingReserved makes it (evolve.ts): read sealed (its customer id
+ * sealed), its customer and car are opened when first read (a decision on it, an answer showing it).
+ */
+export function bookedRecord(
+  customerId: string,
+  carNumber: string,
+  rest: Omit<ReservationRecord, "customerId" | "carNumber">,
+): ReservationRecord {
+  if (!isSealed(customerId)) return { customerId, carNumber, ...rest };
+  const party: EventParty = { customer: customerId, car: carNumber };
+  const record: ReservationRecord = {
+    get customerId() {
+      return partyValues(party)[0];
+    },
+    get carNumber() {
+      return partyValues(party)[1];
+    },
+    ...rest,
+  };
+  PARTIES.set(record, party);
+  return record;
+}
+
+/** An event party's customer id and plate, opened (each `erased` when its key is gone). */
+function partyValues(party: EventParty): readonly [string, string] {
+  openParties([party]);
+  return party.opened as readonly [string, string];
+}
+
+/** These parties' values opened, those not yet, at once (their keys read in one statement). */
+function openParties(parties: readonly EventParty[]): void {
+  const closed = parties.filter((p) => !p.opened);
+  const sealed = closed.flatMap((p) => [p.customer, p.car].filter(isSealed));
+  if (sealed.length === 0) return;
+  const plain = new Map(openSealedValues(sealed).map((value, i) => [sealed[i] as string, value]));
+  for (const p of closed) p.opened = [plain.get(p.customer) ?? p.customer, plain.get(p.car) ?? p.car];
+}
 
 /** The keys a booking of this customer entry (and plate's place in it) is held under, unopened. */
 export const entryHolder = (entry: CustomerSummary): string =>
@@ -339,9 +422,10 @@ export const entryPlateKey = (entry: CustomerSummary, plate: number): string =>
  * customer and car are read through, not copied (evolve changes a record's status and charges only).
  */
 export function amended(record: ReservationRecord, patch: Partial<ReservationRecord>): ReservationRecord {
-  if (!PARTIES.has(record)) return { ...record, ...patch };
+  const party = PARTIES.get(record);
+  if (!party) return { ...record, ...patch };
   const copy = Object.defineProperties({}, Object.getOwnPropertyDescriptors(record)) as ReservationRecord;
-  PARTIES.set(copy, PARTIES.get(record) as { entry: string; plate: number });
+  PARTIES.set(copy, party);
   return Object.assign(copy, patch);
 }
 
