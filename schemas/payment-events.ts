@@ -341,6 +341,27 @@ export const PaymentSettlementDecidedEvent = defineEvent({
   reason: (d) => d.reason,
 });
 
+/**
+ * Issue 68 item 4: the booking ended (canceled, a no-show) while the intent it recorded was not
+ * authorized: the intent is canceled at the provider, so nothing stays held and no one can confirm
+ * it late. Decided by the booking's end as the payments process manager follows it, once per
+ * intent; `endedBy` is the id of the lot's fact that ended it (the cancel's idempotency key,
+ * `parking:{endedBy}:void`, derives from it). PaymentIntentReleased (`booking-ended`) follows.
+ */
+export const PaymentVoidDecidedData = Type.Object(
+  { ...aboutIntent, endedBy: SettlementId, decidedAt: Timestamp },
+  { ...strict, $id: "PaymentVoidDecided" },
+);
+
+export const PaymentVoidDecidedEvent = defineEvent({
+  type: "PaymentVoidDecided",
+  schema: PaymentVoidDecidedData,
+  stream: "payment",
+  recordTime: "decidedAt",
+  audit: (d, by) =>
+    `${by} decided that payment ${d.intentId}, left unpaid by the end of reservation ${d.reservationId}, is canceled at the provider`,
+});
+
 /** Since issue 38: the provider captured `amount` of the intent (a settlement's capture step). */
 export const PaymentCapturedData = Type.Object(
   {
@@ -481,6 +502,7 @@ export const PAYMENT_EVENTS = byType(
   PaymentFailedEvent,
   PaymentAttemptFailedEvent,
   PaymentSettlementDecidedEvent,
+  PaymentVoidDecidedEvent,
   PaymentCapturedEvent,
   PaymentReleasedEvent,
   PaymentRefundedEvent,

@@ -77,9 +77,10 @@ export interface AuthorizePlan extends PlanBase {
 }
 
 /**
- * Issue 47: a booking was canceled (by anyone, or because its payment failed or its hold ran
- * out): if it ended unpaid, the intent it recorded is canceled at the provider, so nothing stays
- * held and no one can confirm it late.
+ * Issue 47: a booking was canceled or a no-show: if it ended unpaid, the intent it recorded is
+ * canceled at the provider. Issue 68 item 4: decided on the payment's stream as the saga follows
+ * the end (`endsOf`: PaymentVoidDecided), never queued; a document of this kind is one an older
+ * version queued, carried out as that end.
  */
 export interface VoidPlan extends PlanBase {
   readonly kind: "void";
@@ -139,14 +140,6 @@ export function plansOf(events: readonly StoredDomainEvent[], now: string, leadH
           ...(customer ? { customer, ...holdPlanOf(event.data, event.data.reservedAt, leadHours) } : {}),
         }),
       );
-    } else if (event.type === "ReservationCanceled") {
-      const { reservationId, parkingLotId } = event.data;
-      ops.push(queuePlanOp({ ...base(stored), kind: "void", reservationId, parkingLotId, currency: "" }));
-    } else if (event.type === "ReservationNoShow") {
-      // A window that ended while its payment was still awaited: the intent no one will use goes
-      // (an authorized payment's is nothing to void: the no-show's settlement takes care of it).
-      const { reservationId, parkingLotId } = event.data;
-      ops.push(queuePlanOp({ ...base(stored), kind: "void", reservationId, parkingLotId, currency: "" }));
     } else if (event.type === "PaymentCardSaved") {
       // Issue 71: the card its customer saved with Stripe.js is the booking's from now on (none to
       // keep once they are erased); the hold it is saved for is the payment stream's next step.
@@ -176,7 +169,10 @@ const planBase = (stored: StoredDomainEvent, now: string) => ({
  */
 export function endsOf(events: readonly StoredDomainEvent[], now: string): EndPlan[] {
   return events.flatMap((stored): EndPlan[] => {
-    const end = bookingEndOfStored(stored);
+    // A cancel because the payment failed settles nothing, but may leave an intent to void.
+    const failed =
+      stored.event.type === "ReservationCanceled" ? ({ because: "operator-cancel" } as const) : undefined;
+    const end = bookingEndOfStored(stored) ?? failed;
     const data = stored.event.data as { readonly reservationId?: string; readonly parkingLotId?: string };
     if (!end || data.reservationId === undefined || data.parkingLotId === undefined) return [];
     const { reservationId, parkingLotId } = data;

@@ -236,10 +236,13 @@ describe("a booking's end (issue 48)", () => {
         end: { because: "check-out", overstayCharge: 1500 },
       },
     ]);
-    // A cancel queues its void plan (an unpaid intent) and has its end (a paid booking's settlement).
-    const canceled = plansOf([ended("changed plans", "customer")], "2026-11-25T00:30:00.000Z");
-    expect(canceled.map((op) => ("id" in op ? op.id : undefined))).toEqual(["evt-7"]);
+    // Issue 68 item 4: a cancel queues nothing; its end decides its settlement, or the void of an
+    // intent it left unpaid (PaymentVoidDecided); a cancel because the payment failed may leave one too.
+    expect(plansOf([ended("changed plans", "customer")], "2026-11-25T00:30:00.000Z")).toEqual([]);
     expect(endsOf([ended("changed plans", "customer")], "").map((end) => end._id)).toEqual(["evt-7:end"]);
+    expect(endsOf([ended("payment-expired", "system")], "")).toMatchObject([
+      { _id: "evt-7:end", end: { because: "operator-cancel" } },
+    ]);
     // A no-show too: its window may have ended while its payment was still awaited (an open intent).
     const noShow = stored(
       {
@@ -255,10 +258,8 @@ describe("a booking's end (issue 48)", () => {
       },
       9,
     );
-    const noShowOps = plansOf([noShow], "2026-11-25T02:00:01.000Z");
-    expect(noShowOps.map((op) => ("id" in op ? op.id : undefined))).toEqual(["evt-9"]);
+    expect(plansOf([noShow], "2026-11-25T02:00:01.000Z")).toEqual([]);
     expect(endsOf([noShow], "").map((end) => end._id)).toEqual(["evt-9:end"]);
-    expect(noShowOps[0]).toMatchObject({ update: { $setOnInsert: { kind: "void", reservationId: "r-1" } } });
   });
 
   it("says who ended it: a customer's own cancel follows the policy, anyone else's is free; a closure; nothing for a failed payment", () => {

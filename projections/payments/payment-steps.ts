@@ -9,7 +9,7 @@ import type {
 } from "../../schemas/commands.js";
 import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
 import { awaitingPayment } from "../../write-side/parking-lot/payments.js";
-import { type PaymentState, unpaidIntentOf } from "../../write-side/payment/payment.js";
+import type { PaymentState } from "../../write-side/payment/payment.js";
 import { nextStep, type PaymentProcess, type SettlementDue } from "../../write-side/payment/payment-next.js";
 import type { SettleBooking, SettleStepDue } from "../../write-side/payment/payment-process.js";
 import { deadlinePassed, type HoldHelpers, holdBeforeStay, saveForLater } from "./hold-steps.js";
@@ -112,8 +112,7 @@ const codeOf = (code: string): string =>
 /** Carries out a plan: each step's provider call with its fact's key, then its outcome on the lot. */
 export async function runPlan(plan: PaymentPlan, deps: StepDeps): Promise<PlanResult> {
   if (plan.kind === "authorize") return authorize(plan, deps);
-  if (plan.kind === "void") return voidUnpaid(plan, deps);
-  if (plan.kind === "end") return settleEnd(plan, deps);
+  if (plan.kind === "void" || plan.kind === "end") return settleEnd(plan, deps);
   return forget(plan, deps);
 }
 
@@ -146,14 +145,17 @@ async function forget(plan: ForgetPlan, deps: StepDeps): Promise<PlanResult> {
 }
 
 /**
- * Issue 48: a paid booking ended on the lot; its settlement is decided on its payment's stream
- * (a repeat, or a booking never paid, decides nothing). The PaymentSettlementDecided it appends
- * is carried out from the payment's stream (runNext).
+ * Issue 48: a booking ended on the lot; its settlement is decided on its payment's stream (a
+ * repeat, or a booking never asked to pay, decides nothing), or, ended unpaid, the void of the
+ * intent it recorded (issue 68 item 4: a void plan an older version queued is this end too). What
+ * it appends is carried out from the payment's stream (runNext).
  */
-async function settleEnd(plan: EndPlan, deps: StepDeps): Promise<PlanResult> {
+async function settleEnd(plan: EndPlan | VoidPlan, deps: StepDeps): Promise<PlanResult> {
   const { parkingLotId, reservationId } = plan;
+  const end = plan.kind === "end" ? plan.end : ({ because: "operator-cancel" } as const);
+  const now = (plan.kind === "end" && plan.endedAt) || deps.now();
   const sent = await deps.send(
-    { type: "SettleBooking", parkingLotId, reservationId, end: plan.end, now: plan.endedAt ?? deps.now() },
+    { type: "SettleBooking", parkingLotId, reservationId, end, now, endedBy: plan.eventId },
     { correlationId: plan.correlationId, causationId: plan.eventId },
   );
   if (!sent.ok)
@@ -187,16 +189,6 @@ export async function releaseIntent(
     deps.logger.error({ ...intent, because, code: sent.code }, "the lot refused an intent's release");
   else deps.logger.info({ ...intent, because, amount }, "released an intent no booking counts on");
   return "done";
-}
-
-/** A booking ended unpaid (canceled, expired, declined): the intent it recorded is canceled. */
-async function voidUnpaid(plan: VoidPlan, deps: StepDeps): Promise<PlanResult> {
-  const awaiting = awaitingPayment(await deps.lotState(plan.parkingLotId), plan.reservationId);
-  const intentId = unpaidIntentOf(await deps.paymentState(plan.parkingLotId, plan.reservationId), awaiting);
-  if (!intentId) return "done";
-  const intent = { intentId, parkingLotId: plan.parkingLotId, reservationId: plan.reservationId };
-  const cause = { correlationId: plan.correlationId, causationId: plan.eventId };
-  return releaseIntent(intent, "booking-ended", stepKey(plan.eventId, "void"), deps, cause);
 }
 
 /**
@@ -343,7 +335,15 @@ export async function runNext(reservationId: string, deps: StepDeps): Promise<Ne
         ? await settleStep({ ...work, ...next.settlement }, next.due, deps)
         : next.kind === "hold"
           ? await holdBeforeStay({ ...work, ...next, kind: "hold" }, deps, helpersOf(deps))
-          : await deadlinePassed({ ...work, kind: "hold" }, process.payment, deps, helpersOf(deps));
+          : next.kind === "void"
+            ? await releaseIntent(
+                { intentId: next.intentId, parkingLotId, reservationId },
+                "booking-ended",
+                stepKey(eventId, "void"),
+                deps,
+                { correlationId, causationId: eventId },
+              )
+            : await deadlinePassed({ ...work, kind: "hold" }, process.payment, deps, helpersOf(deps));
     if (result === RETRY) return RETRY;
   }
 }

@@ -64,7 +64,13 @@ export type PaymentCommand = {
       /** Issue 71: the customer's own try, declined: recorded, nothing failed (PaymentAttemptFailed). */
       readonly attempt?: true;
     }
-  | { readonly type: "DecideSettlement"; readonly ask: SettleAsk; readonly now: string }
+  | {
+      readonly type: "DecideSettlement";
+      readonly ask: SettleAsk;
+      readonly now: string;
+      /** A booking's end (the lot's fact id): an intent it left unpaid is voided (PaymentVoidDecided). */
+      readonly endedBy?: string;
+    }
   | { readonly type: "RefundPayment"; readonly command: RefundPayment }
   | { readonly type: "RecordIntentReleased"; readonly command: RecordIntentReleased }
   | { readonly type: "RecordHoldLapsed"; readonly command: RecordHoldLapsed }
@@ -115,7 +121,7 @@ export function decidePayment(command: PaymentCommand, stream: PaymentStream): P
         ? decideAttempt(state, command.failure, command.now)
         : decideFailure(state, command.failure, command.now);
     case "DecideSettlement":
-      return decideSettlement(state, command.ask, command.now);
+      return decideSettlement(state, command.ask, command.now, command.endedBy);
     case "RefundPayment":
       return decideRefund(state, command.command);
     case "RecordIntentReleased":

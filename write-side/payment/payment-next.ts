@@ -1,4 +1,10 @@
-import { evolvePaymentAggregate, noPayment, type PaymentState, type PaymentStreamEvent } from "./payment.js";
+import {
+  evolvePaymentAggregate,
+  noPayment,
+  type PaymentState,
+  type PaymentStreamEvent,
+  unpaidIntentOf,
+} from "./payment.js";
 import type { PaymentStep } from "./payment-facts.js";
 import { nextSettleStep, type SettlementToDo, type SettleStepDue } from "./payment-process.js";
 
@@ -32,6 +38,8 @@ export interface PaymentProcess {
   readonly hold?: { readonly eventId: string; readonly startsAt?: string };
   /** The last PaymentActionRequired: its deadline's step derives its key from it. */
   readonly action?: { readonly eventId: string };
+  /** The last PaymentVoidDecided: its intent, and the lot's fact that ended the booking (its key's root). */
+  readonly void?: { readonly endedBy: string; readonly intentId: string };
   /** Each fact's correlation id, by its id. */
   readonly causes: Readonly<Record<string, string>>;
 }
@@ -55,6 +63,11 @@ export function evolveProcess(
     const startsAt = event.data.booking?.startsAt;
     return { ...process, hold: { eventId: id, ...(startsAt ? { startsAt } : {}) } };
   }
+  if (event.type === "PaymentVoidDecided") {
+    const { endedBy, intentId } = event.data;
+    const cause = correlationId === undefined ? {} : { [endedBy]: correlationId };
+    return { ...process, void: { endedBy, intentId }, causes: { ...process.causes, ...cause } };
+  }
   return event.type === "PaymentActionRequired" ? { ...process, action: { eventId: id } } : process;
 }
 
@@ -72,6 +85,7 @@ export type NextStep =
       readonly startsAt?: string;
     }
   | { readonly kind: "deadline"; readonly eventId: string }
+  | { readonly kind: "void"; readonly eventId: string; readonly intentId: string }
   | { readonly kind: "wait"; readonly until: string }
   | { readonly kind: "none" };
 
@@ -81,7 +95,8 @@ const NONE: NextStep = { kind: "none" };
  * The next step: a settlement's step not recorded yet (nor `tried` this run: `<settlementId>:<step>`,
  * an outcome the stream refused records nothing), oldest settlement first; else, while the booking
  * waits for its hold before the stay, that hold at its `authorizeAt`; else, while a hold waits for
- * its customer (PaymentActionRequired), its deadline once passed.
+ * its customer (PaymentActionRequired), its deadline once passed; else the void of an intent its
+ * booking's end left unpaid (PaymentVoidDecided), keyed `<endedBy>:void`.
  */
 export function nextStep(
   process: PaymentProcess,
@@ -124,8 +139,14 @@ export function nextStep(
     (payment.status === "failed" &&
       payment.intentId !== undefined &&
       !payment.releasedIntents.includes(action?.intentId ?? ""));
-  if (!action || !process.action || !open) return NONE;
-  if (Date.parse(action.deadline) > at) return { kind: "wait", until: action.deadline };
-  if (tried.has(`${process.action.eventId}:deadline`)) return NONE;
-  return { kind: "deadline", eventId: process.action.eventId };
+  if (action && process.action && open) {
+    if (Date.parse(action.deadline) > at) return { kind: "wait", until: action.deadline };
+    if (!tried.has(`${process.action.eventId}:deadline`))
+      return { kind: "deadline", eventId: process.action.eventId };
+  }
+  // A booking that ended unpaid (PaymentVoidDecided): its intent canceled, unless released since.
+  const voided = process.void;
+  if (!voided || unpaidIntentOf(payment, false) !== voided.intentId || tried.has(`${voided.endedBy}:void`))
+    return NONE;
+  return { kind: "void", eventId: voided.endedBy, intentId: voided.intentId };
 }

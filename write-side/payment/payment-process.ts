@@ -42,6 +42,8 @@ export interface SettleBooking {
   readonly reservationId: string;
   readonly end: BookingEnd;
   readonly now: string;
+  /** Issue 68 item 4: the lot's fact that ended it: an intent it left unpaid is voided, keyed by it. */
+  readonly endedBy?: string;
 }
 
 export type PaymentProcessCommand =
@@ -147,7 +149,10 @@ export function firstStep(
       return pay({ ...base(command), type: "RefundPayment", command });
     case "SettleBooking": {
       const ask = settleAsk(lot, payment, reservationId, command.end);
-      return ask ? pay({ ...base(command), type: "DecideSettlement", ask, now: command.now }) : DONE;
+      const endedBy = command.endedBy !== undefined ? { endedBy: command.endedBy } : {};
+      return ask
+        ? pay({ ...base(command), type: "DecideSettlement", ask, now: command.now, ...endedBy })
+        : DONE;
     }
   }
 }

@@ -96,6 +96,7 @@ export interface OpenPayment {
   readonly saved?: { readonly amount: number; readonly authorizeAt: string };
   readonly action?: { readonly intentId: string; readonly deadline: string }; // PaymentActionRequired
   readonly lastAttempt?: string; // issue 71: the customer's last declined try (client-confirmed.ts)
+  readonly voided?: string; // issue 68 item 4: the intent its booking's end decided to cancel (PaymentVoidDecided)
 }
 
 export type PaymentState = { readonly kind: "none" } | OpenPayment;
@@ -167,6 +168,8 @@ export function evolvePaymentAggregate(state: PaymentState, event: PaymentStream
     }
     case "PaymentAttemptFailed":
       return { ...open, lastAttempt: attemptKey(event.data) };
+    case "PaymentVoidDecided":
+      return { ...open, voided: event.data.intentId };
     case "PaymentFailed":
       return open.status === "pending" || awaitsHold(open)
         ? { ...open, status: "failed", endedAt: event.data.failedAt }
@@ -325,11 +328,29 @@ const decided = (
 };
 
 /** The settlement of a confirmed payment whose booking ended (a saved card's unheld: off-session); nothing for others. */
-export function decideSettlement(state: PaymentState, ask: SettleAsk, at: string): PaymentDecision {
-  if (state.kind !== "open" || !confirmed(state) || state.settled) return accept();
+export function decideSettlement(
+  state: PaymentState,
+  ask: SettleAsk,
+  at: string,
+  endedBy?: string,
+): PaymentDecision {
+  if (state.kind !== "open" || state.settled) return accept();
+  if (!confirmed(state)) return endedBy ? decideVoid(state, endedBy, at) : accept();
   const owed = state.intentId ? (state.saved?.amount ?? 0) : 0; // issue 71: a card not saved yet owes nothing
   const unheld = awaitsHold(state) && unheldSettlementOf(ask, owed, at);
   return accept(decided(state, unheld || settlementOf(ask, state.authorized, at), ask.because, at));
+}
+
+/**
+ * Issue 68 item 4: a booking ended (`endedBy`: the lot's fact) unpaid: the intent it recorded, not
+ * released nor voided yet, is to be canceled at the provider (once: a repeat decides nothing).
+ */
+function decideVoid(state: OpenPayment, endedBy: string, at: string): PaymentDecision {
+  const intentId = unpaidIntentOf(state, false);
+  if (!intentId || state.voided === intentId) return accept();
+  const { reservationId, parkingLotId } = state;
+  const data = { reservationId, parkingLotId, intentId, endedBy, decidedAt: at };
+  return accept({ type: "PaymentVoidDecided", data });
 }
 
 /** Until when a refund may be asked (epoch ms), once the money ended. */
