@@ -20,8 +20,9 @@ export const PLAN_INDEXES: readonly IndexSpec[] = [{ name: "by_next_attempt", ke
 /** What the saga hands a client that confirms the payment itself (Stripe.js): one per reservation. */
 export const PAYMENT_CLIENT_SECRETS = "payment_client_secrets";
 /**
- * Each paid booking's saved payment method, from its booking until its settlement is planned (the
- * plan carries it on): an overstay is charged to it off-session. Personal data, kept no longer.
+ * A booking's saved payment method as 2374f50/05b88da kept it (personal data). Issue 68 item 4: no
+ * longer written (the card is a sealed field of the payment's own facts, payment-next.ts `card`);
+ * read only for a booking whose stream names no card, and deleted at its settlement or erasure.
  */
 export const PAYMENT_METHODS = "payment_methods";
 /** A booking's saved method, and whose it is (the customer's pseudonym: their provider customer). */
@@ -123,9 +124,6 @@ export function plansOf(events: readonly StoredDomainEvent[], now: string, leadH
       const { reservationId, parkingLotId, payment } = event.data;
       const saved = payment.method ? savedMethodOf(payment.method, event.data.customerId) : undefined;
       const customer = customerRefOf(event.data.customerId);
-      if (saved) {
-        ops.push({ op: "replace", collection: PAYMENT_METHODS, id: reservationId, document: saved });
-      }
       ops.push(
         queuePlanOp({
           ...base(stored),
@@ -140,14 +138,6 @@ export function plansOf(events: readonly StoredDomainEvent[], now: string, leadH
           ...(customer ? { customer, ...holdPlanOf(event.data, event.data.reservedAt, leadHours) } : {}),
         }),
       );
-    } else if (event.type === "PaymentCardSaved") {
-      // Issue 71: the card its customer saved with Stripe.js is the booking's from now on (none to
-      // keep once they are erased); the hold it is saved for is the payment stream's next step.
-      const { reservationId, method, customerId } = event.data;
-      if (method !== undefined && method !== ERASED) {
-        const document = savedMethodOf(method, customerId ?? ERASED);
-        ops.push({ op: "replace", collection: PAYMENT_METHODS, id: reservationId, document });
-      }
     }
   }
   return ops;

@@ -7,19 +7,21 @@ import type {
   RecordPaymentIntent,
   RecordPaymentOutcome,
 } from "../../schemas/commands.js";
+import { ERASED } from "../../schemas/personal-data.js";
 import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
 import { awaitingPayment } from "../../write-side/parking-lot/payments.js";
 import type { PaymentState } from "../../write-side/payment/payment.js";
 import { nextStep, type PaymentProcess, type SettlementDue } from "../../write-side/payment/payment-next.js";
 import type { SettleBooking, SettleStepDue } from "../../write-side/payment/payment-process.js";
 import { deadlinePassed, type HoldHelpers, holdBeforeStay, saveForLater } from "./hold-steps.js";
-import type {
-  AuthorizePlan,
-  EndPlan,
-  ForgetPlan,
-  PaymentPlan,
-  SavedMethod,
-  VoidPlan,
+import {
+  type AuthorizePlan,
+  customerRefOf,
+  type EndPlan,
+  type ForgetPlan,
+  type PaymentPlan,
+  type SavedMethod,
+  type VoidPlan,
 } from "./payment-plans.js";
 import { type PaymentMetadata, type PaymentProvider, type ProviderOutcome, stepKey } from "./provider.js";
 
@@ -64,8 +66,11 @@ export interface StepDeps {
   readonly paymentState: (parkingLotId: string, reservationId: string) => Promise<PaymentState>;
   /** Issue 68 item 4: a reservation's payment's stream folded for its process, with its facts' ids. */
   readonly paymentProcess: (reservationId: string) => Promise<PaymentProcess>;
-  /** The booking's saved payment method (an off-session charge or hold needs it), if any. */
-  readonly savedMethod: (reservationId: string) => Promise<SavedMethod | undefined>;
+  /**
+   * Issue 68 item 4: a booking's saved method as 2374f50/05b88da kept it (`payment_methods`), read
+   * only when its payment's stream names no card, until its settlement is carried out.
+   */
+  readonly oldSavedMethod: (reservationId: string) => Promise<SavedMethod | undefined>;
   /** Issue 71: the provider customer kept for each customer's pseudonym (PAYMENT_CUSTOMERS). */
   readonly customers: {
     readonly get: (ref: string) => Promise<string | undefined>;
@@ -230,6 +235,8 @@ async function authorize(plan: AuthorizePlan, deps: StepDeps): Promise<PlanResul
       intentId,
       amount: plan.amount,
       currency: plan.currency,
+      // Issue 68 item 4: the saved card goes on the payment's stream, sealed (its later charges read it there).
+      ...(plan.method ? { paymentMethod: plan.method } : {}),
       now: deps.now(),
     },
     cause,
@@ -327,7 +334,7 @@ export async function runNext(reservationId: string, deps: StepDeps): Promise<Ne
     const eventId = next.kind === "settle" ? next.settlement.eventId : next.eventId;
     tried.add(`${eventId}:${next.kind === "settle" ? next.due.step : next.kind}`);
     const { parkingLotId, currency = "" } = process.payment;
-    const saved = await deps.savedMethod(reservationId);
+    const saved = savedCardOf(process) ?? (await deps.oldSavedMethod(reservationId));
     const correlationId = process.causes[eventId] ?? eventId;
     const work = { reservationId, parkingLotId, eventId, correlationId, currency, ...saved };
     const result =
@@ -346,6 +353,17 @@ export async function runNext(reservationId: string, deps: StepDeps): Promise<Ne
             : await deadlinePassed({ ...work, kind: "hold" }, process.payment, deps, helpersOf(deps));
     if (result === RETRY) return RETRY;
   }
+}
+
+/**
+ * The booking's saved card as its payment's stream names it (sealed: an erased customer's reads
+ * `erased`, so nothing is charged), with whose it is (their provider customer's pseudonym).
+ */
+function savedCardOf({ card }: PaymentProcess): SavedMethod | undefined {
+  if (!card) return undefined;
+  if (card.method === ERASED) return undefined;
+  const customer = card.customerId === undefined ? undefined : customerRefOf(card.customerId);
+  return { method: card.method, ...(customer ? { customer } : {}) };
 }
 
 type SettleWork = StepWork & SettlementDue;

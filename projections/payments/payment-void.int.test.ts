@@ -65,7 +65,7 @@ const deps = (now: string): StepDeps =>
     logger: silent,
     now: () => now,
     paymentProcess: (reservationId: string) => readPaymentProcess(store, reservationId),
-    savedMethod: async () => undefined,
+    oldSavedMethod: async () => undefined,
   }) as unknown as StepDeps;
 
 /** A booking waiting for its payment, its intent recorded (or not), then canceled by its customer. */

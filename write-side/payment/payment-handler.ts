@@ -50,7 +50,13 @@ import type { CommandRejection as Rejection } from "./payment-rejections.js";
 export type PaymentCommand = {
   readonly reservationId: string;
 } & (
-  | { readonly type: "RecordPaymentIntent"; readonly command: RecordPaymentIntent; readonly ask: BookingAsk }
+  | {
+      readonly type: "RecordPaymentIntent";
+      readonly command: RecordPaymentIntent;
+      readonly ask: BookingAsk;
+      /** Whose saved card it names (its seal's key), as the lot holds the booking. */
+      readonly customerId?: string;
+    }
   | {
       readonly type: "AuthorizePayment";
       readonly command: AuthorizePayment;
@@ -113,7 +119,7 @@ export function decidePayment(command: PaymentCommand, stream: PaymentStream): P
   const state = stream.folded;
   switch (command.type) {
     case "RecordPaymentIntent":
-      return decideIntent(state, command.command, command.ask);
+      return decideIntent(state, command.command, command.ask, command.customerId);
     case "AuthorizePayment":
       return decideAuthorization(state, command.command, command.ask, command.booking);
     case "FailPayment":

@@ -40,6 +40,8 @@ export interface PaymentProcess {
   readonly action?: { readonly eventId: string };
   /** The last PaymentVoidDecided: its intent, and the lot's fact that ended the booking (its key's root). */
   readonly void?: { readonly endedBy: string; readonly intentId: string };
+  /** Issue 68 item 4: the booking's saved card, as the last fact naming it says (sealed: `erased` once erased). */
+  readonly card?: { readonly method: string; readonly customerId?: string };
   /** Each fact's correlation id, by its id. */
   readonly causes: Readonly<Record<string, string>>;
 }
@@ -52,7 +54,13 @@ export function evolveProcess(
   { id, event, correlationId }: PaymentFactRecord,
 ): PaymentProcess {
   const causes = correlationId === undefined ? before.causes : { ...before.causes, [id]: correlationId };
-  const process = { ...before, payment: evolvePaymentAggregate(before.payment, event), causes };
+  const card = cardOf(event) ?? before.card;
+  const process = {
+    ...before,
+    payment: evolvePaymentAggregate(before.payment, event),
+    causes,
+    ...(card ? { card } : {}),
+  };
   if (event.type === "PaymentSettlementDecided") {
     const { intentId, currency, capture, release, offSession, refund, because, reason } = event.data;
     const settlement = { eventId: id, intentId, currency, capture, release, offSession, refund, because };
@@ -69,6 +77,14 @@ export function evolveProcess(
     return { ...process, void: { endedBy, intentId }, causes: { ...process.causes, ...cause } };
   }
   return event.type === "PaymentActionRequired" ? { ...process, action: { eventId: id } } : process;
+}
+
+/** The saved card a fact names: the booking's intent (a card given at booking) or the card saved later. */
+function cardOf(event: PaymentStreamEvent): PaymentProcess["card"] {
+  if (event.type !== "PaymentIntentCreated" && event.type !== "PaymentCardSaved") return undefined;
+  const { method, customerId } = event.data;
+  if (method === undefined) return undefined;
+  return { method, ...(customerId !== undefined ? { customerId } : {}) };
 }
 
 export const processOf = (facts: readonly PaymentFactRecord[]): PaymentProcess =>

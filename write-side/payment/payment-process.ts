@@ -106,6 +106,12 @@ const notFound = (command: { parkingLotId: string; reservationId: string }): Pro
 const knows = (lot: ParkingLotState, reservationId: string, payment: PaymentState): boolean =>
   payment.kind === "open" || (lot.kind === "registered" && lot.reservations.has(reservationId));
 
+/** The booking's customer, as the lot holds it (a saved card's fact is sealed under their key). */
+const customerOf = (lot: RegisteredLot, reservationId: string) => {
+  const customerId = lot.reservations.get(reservationId)?.customerId;
+  return customerId !== undefined ? { customerId } : {};
+};
+
 /** The terms a settlement follows: what the lot holds of the booking's, else its payment's stream's. */
 const settleAsk = (lot: ParkingLotState, payment: PaymentState | undefined, id: string, end: BookingEnd) =>
   settleAskOf(lot, id, end, payment && termsOnStream(payment));
@@ -131,6 +137,7 @@ export function firstStep(
         type: "RecordPaymentIntent",
         command,
         ask: bookingAskOf(lot, reservationId),
+        ...customerOf(lot, reservationId),
       });
     case "AuthorizePayment":
       return authorizeStep(command, lot, payment);

@@ -250,6 +250,7 @@ export function decideIntent(
   state: PaymentState,
   command: RecordPaymentIntent,
   ask: BookingAsk,
+  customerId?: string,
 ): PaymentDecision {
   const { parkingLotId, reservationId, intentId, amount, currency } = command;
   if (state.kind === "open" && state.intentId === intentId) return accept(); // recorded already
@@ -271,6 +272,10 @@ export function decideIntent(
       ...(ask.terms !== undefined ? { terms: ask.terms } : {}),
       ...(command.authorizeAt !== undefined ? { authorizeAt: command.authorizeAt } : {}),
       createdAt: command.now,
+      // Issue 68 item 4: the saved card, sealed under its customer's key (no customer: none kept).
+      ...(command.paymentMethod !== undefined && customerId !== undefined
+        ? { customerId, method: command.paymentMethod }
+        : {}),
     },
   });
 }
