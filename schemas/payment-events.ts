@@ -14,6 +14,7 @@ import {
 } from "./common.js";
 import { byType, defineEvent } from "./event-definition.js";
 import { PaymentAttemptFailedEvent } from "./payment-attempt-events.js";
+import { PaymentVoidDecidedEvent } from "./payment-void-events.js";
 
 /**
  * Payload schemas of the payment facts (issue 38): a booking's authorization or its failure, the
@@ -343,27 +344,6 @@ export const PaymentSettlementDecidedEvent = defineEvent({
   recordTime: "decidedAt",
   audit: settlementSentence,
   reason: (d) => d.reason,
-});
-
-/**
- * Issue 68 item 4: the booking ended (canceled, a no-show) while the intent it recorded was not
- * authorized: the intent is canceled at the provider, so nothing stays held and no one can confirm
- * it late. Decided by the booking's end as the payments process manager follows it, once per
- * intent; `endedBy` is the id of the lot's fact that ended it (the cancel's idempotency key,
- * `parking:{endedBy}:void`, derives from it). PaymentIntentReleased (`booking-ended`) follows.
- */
-export const PaymentVoidDecidedData = Type.Object(
-  { ...aboutIntent, endedBy: SettlementId, decidedAt: Timestamp },
-  { ...strict, $id: "PaymentVoidDecided" },
-);
-
-export const PaymentVoidDecidedEvent = defineEvent({
-  type: "PaymentVoidDecided",
-  schema: PaymentVoidDecidedData,
-  stream: "payment",
-  recordTime: "decidedAt",
-  audit: (d, by) =>
-    `${by} decided that payment ${d.intentId}, left unpaid by the end of reservation ${d.reservationId}, is canceled at the provider`,
 });
 
 /** Since issue 38: the provider captured `amount` of the intent (a settlement's capture step). */

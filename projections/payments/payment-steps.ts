@@ -7,7 +7,6 @@ import type {
   RecordPaymentIntent,
   RecordPaymentOutcome,
 } from "../../schemas/commands.js";
-import { ERASED } from "../../schemas/personal-data.js";
 import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
 import { awaitingPayment } from "../../write-side/parking-lot/payments.js";
 import type { PaymentState } from "../../write-side/payment/payment.js";
@@ -334,7 +333,12 @@ export async function runNext(reservationId: string, deps: StepDeps): Promise<Ne
     const eventId = next.kind === "settle" ? next.settlement.eventId : next.eventId;
     tried.add(`${eventId}:${next.kind === "settle" ? next.due.step : next.kind}`);
     const { parkingLotId, currency = "" } = process.payment;
-    const saved = savedCardOf(process) ?? (await deps.oldSavedMethod(reservationId));
+    // The card its stream names, on whose provider customer (their pseudonym); else an old document's.
+    const { card } = process;
+    const customer = card?.customerId === undefined ? undefined : customerRefOf(card.customerId);
+    const saved = card
+      ? { method: card.method, ...(customer ? { customer } : {}) }
+      : await deps.oldSavedMethod(reservationId);
     const correlationId = process.causes[eventId] ?? eventId;
     const work = { reservationId, parkingLotId, eventId, correlationId, currency, ...saved };
     const result =
@@ -353,17 +357,6 @@ export async function runNext(reservationId: string, deps: StepDeps): Promise<Ne
             : await deadlinePassed({ ...work, kind: "hold" }, process.payment, deps, helpersOf(deps));
     if (result === RETRY) return RETRY;
   }
-}
-
-/**
- * The booking's saved card as its payment's stream names it (sealed: an erased customer's reads
- * `erased`, so nothing is charged), with whose it is (their provider customer's pseudonym).
- */
-function savedCardOf({ card }: PaymentProcess): SavedMethod | undefined {
-  if (!card) return undefined;
-  if (card.method === ERASED) return undefined;
-  const customer = card.customerId === undefined ? undefined : customerRefOf(card.customerId);
-  return { method: card.method, ...(customer ? { customer } : {}) };
 }
 
 type SettleWork = StepWork & SettlementDue;

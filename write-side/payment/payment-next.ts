@@ -1,12 +1,8 @@
-import {
-  evolvePaymentAggregate,
-  noPayment,
-  type PaymentState,
-  type PaymentStreamEvent,
-  unpaidIntentOf,
-} from "./payment.js";
+import { ERASED } from "../../schemas/personal-data.js";
+import { evolvePaymentAggregate, noPayment, type PaymentState, type PaymentStreamEvent } from "./payment.js";
 import type { PaymentStep } from "./payment-facts.js";
 import { nextSettleStep, type SettlementToDo, type SettleStepDue } from "./payment-process.js";
+import { unpaidIntentOf } from "./unpaid-intents.js";
 
 /**
  * Issue 68 item 4: what to do next for a booking's money, a pure function of its payment's stream
@@ -40,7 +36,7 @@ export interface PaymentProcess {
   readonly action?: { readonly eventId: string };
   /** The last PaymentVoidDecided: its intent, and the lot's fact that ended the booking (its key's root). */
   readonly void?: { readonly endedBy: string; readonly intentId: string };
-  /** Issue 68 item 4: the booking's saved card, as the last fact naming it says (sealed: `erased` once erased). */
+  /** Issue 68 item 4: the booking's saved card, as the last fact naming it says (none once its customer is erased). */
   readonly card?: { readonly method: string; readonly customerId?: string };
   /** Each fact's correlation id, by its id. */
   readonly causes: Readonly<Record<string, string>>;
@@ -83,7 +79,7 @@ export function evolveProcess(
 function cardOf(event: PaymentStreamEvent): PaymentProcess["card"] {
   if (event.type !== "PaymentIntentCreated" && event.type !== "PaymentCardSaved") return undefined;
   const { method, customerId } = event.data;
-  if (method === undefined) return undefined;
+  if (method === undefined || method === ERASED) return undefined; // an erased customer's: none to charge
   return { method, ...(customerId !== undefined ? { customerId } : {}) };
 }
 

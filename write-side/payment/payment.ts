@@ -34,7 +34,8 @@ export type { SettleAsk } from "./payment-policy.js";
 import { attemptKey, intentRecorded } from "./client-confirmed.js";
 import { carriedOver } from "./payment-carried.js";
 import type { CommandRejection as Rejection } from "./payment-rejections.js";
-import { authorizeSaved, awaitedHold, awaitsHold, confirmed, savedCardFact, saving } from "./saved-card.js";
+import { authorizeSaved, awaitsHold, confirmed, savedCardFact, saving } from "./saved-card.js";
+import { decideVoid } from "./unpaid-intents.js";
 
 /**
  * A reservation's payment as its own aggregate (issue 48, item 1): a pure decider over the stream
@@ -272,9 +273,10 @@ export function decideIntent(
       ...(ask.terms !== undefined ? { terms: ask.terms } : {}),
       ...(command.authorizeAt !== undefined ? { authorizeAt: command.authorizeAt } : {}),
       createdAt: command.now,
-      // Issue 68 item 4: the saved card, sealed under its customer's key (no customer: none kept).
+      // Issue 68 item 4: whose it is (its seal's key), and the saved card, sealed under their key.
+      ...(customerId !== undefined ? { customerId } : {}),
       ...(command.paymentMethod !== undefined && customerId !== undefined
-        ? { customerId, method: command.paymentMethod }
+        ? { method: command.paymentMethod }
         : {}),
     },
   });
@@ -344,18 +346,6 @@ export function decideSettlement(
   const owed = state.intentId ? (state.saved?.amount ?? 0) : 0; // issue 71: a card not saved yet owes nothing
   const unheld = awaitsHold(state) && unheldSettlementOf(ask, owed, at);
   return accept(decided(state, unheld || settlementOf(ask, state.authorized, at), ask.because, at));
-}
-
-/**
- * Issue 68 item 4: a booking ended (`endedBy`: the lot's fact) unpaid: the intent it recorded, not
- * released nor voided yet, is to be canceled at the provider (once: a repeat decides nothing).
- */
-function decideVoid(state: OpenPayment, endedBy: string, at: string): PaymentDecision {
-  const intentId = unpaidIntentOf(state, false);
-  if (!intentId || state.voided === intentId) return accept();
-  const { reservationId, parkingLotId } = state;
-  const data = { reservationId, parkingLotId, intentId, endedBy, decidedAt: at };
-  return accept({ type: "PaymentVoidDecided", data });
 }
 
 /** Until when a refund may be asked (epoch ms), once the money ended. */
@@ -501,24 +491,4 @@ export function decideOutcome(state: PaymentState, command: RecordPaymentOutcome
       });
     }
   }
-}
-
-/**
- * Issue 47: whether the booking counts on this intent: the one a booking still waiting for its
- * payment recorded (`awaiting`: the lot says so), or the authorized one whose settlement is not
- * decided or not carried out yet (no capture, release or charge recorded). Any other intent carrying
- * the booking's metadata holds money for nothing.
- */
-export function intentInUse(state: PaymentState, awaiting: boolean, intentId: string): boolean {
-  if (state.kind !== "open" || state.intentId !== intentId) return awaitedHold(state, intentId);
-  if (state.status === "pending") return awaiting;
-  return (
-    state.status === "authorized" && (!state.settled || !state.steps.some((key) => !key.endsWith(":refund")))
-  );
-}
-
-/** Issue 47: the intent a booking that ended unpaid (canceled, expired, declined) left open, if any. */
-export function unpaidIntentOf(state: PaymentState, awaiting: boolean): string | undefined {
-  if (state.kind !== "open" || !state.intentId || confirmed(state) || awaiting) return undefined;
-  return state.releasedIntents.includes(state.intentId) ? undefined : state.intentId;
 }
