@@ -131,6 +131,38 @@ describe("a booking's end, followed by the payments process manager", () => {
     expect(await documentStore.find(PAYMENT_PLANS, {})).toEqual([]);
   });
 
+  it("a void plan an older version queued is carried out as its booking's end (the void decided on the stream), then taken off", async () => {
+    const { saga, sent, documentStore, context } = harness();
+    const plan = {
+      eventId: "evt-6",
+      correlationId: "corr-1",
+      attempt: 0,
+      nextAttemptAt: "2026-11-25T03:30:01.000Z",
+    };
+    await documentStore.write([
+      {
+        op: "replace",
+        collection: PAYMENT_PLANS,
+        id: "evt-6",
+        document: { ...plan, kind: "void", ...ids, currency: "" },
+      },
+    ]);
+    await saga.tick?.run(context);
+    expect(sent).toEqual([
+      {
+        command: {
+          type: "SettleBooking",
+          ...ids,
+          end: { because: "operator-cancel" },
+          now: "2026-11-25T03:31:00.000Z",
+          endedBy: "evt-6",
+        },
+        causationId: "evt-6",
+      },
+    ]);
+    expect(await documentStore.find(PAYMENT_PLANS, {})).toEqual([]);
+  });
+
   it("a failure other than an outage queues the end for the clock work; an outage retries the batch", async () => {
     const failing = harness(new Error("conflict after every retry"));
     const ops = (await failing.saga.react([checkedOut], failing.context)) ?? [];
