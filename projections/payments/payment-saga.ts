@@ -55,6 +55,7 @@ const TYPES: ReadonlySet<EventType> = new Set<EventType>([
   "PaymentIntentReleased",
   "PaymentCardSaved",
   "PaymentActionRequired",
+  "PaymentVoidDecided",
   ...LEDGER_EVENT_TYPES,
   "CustomerErased",
 ]);

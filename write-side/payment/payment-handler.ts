@@ -38,6 +38,7 @@ import {
 } from "./payment.js";
 import type { PaymentEvent } from "./payment-facts.js";
 import type { CommandRejection as Rejection } from "./payment-rejections.js";
+import { decideVoid } from "./unpaid-intents.js";
 
 /**
  * Issue 48, item 1: the payment aggregate's commands, each decided on the stream
@@ -70,13 +71,9 @@ export type PaymentCommand = {
       /** Issue 71: the customer's own try, declined: recorded, nothing failed (PaymentAttemptFailed). */
       readonly attempt?: true;
     }
-  | {
-      readonly type: "DecideSettlement";
-      readonly ask: SettleAsk;
-      readonly now: string;
-      /** A booking's end (the lot's fact id): an intent it left unpaid is voided (PaymentVoidDecided). */
-      readonly endedBy?: string;
-    }
+  | { readonly type: "DecideSettlement"; readonly ask: SettleAsk; readonly now: string }
+  /** Issue 68 item 4: a booking's end (`endedBy`, the lot's fact) left its intent unpaid: PaymentVoidDecided. */
+  | { readonly type: "DecideVoid"; readonly endedBy: string; readonly now: string }
   | { readonly type: "RefundPayment"; readonly command: RefundPayment }
   | { readonly type: "RecordIntentReleased"; readonly command: RecordIntentReleased }
   | { readonly type: "RecordHoldLapsed"; readonly command: RecordHoldLapsed }
@@ -127,7 +124,9 @@ export function decidePayment(command: PaymentCommand, stream: PaymentStream): P
         ? decideAttempt(state, command.failure, command.now)
         : decideFailure(state, command.failure, command.now);
     case "DecideSettlement":
-      return decideSettlement(state, command.ask, command.now, command.endedBy);
+      return decideSettlement(state, command.ask, command.now);
+    case "DecideVoid":
+      return decideVoid(state, command.endedBy, command.now);
     case "RefundPayment":
       return decideRefund(state, command.command);
     case "RecordIntentReleased":

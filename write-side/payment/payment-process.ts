@@ -20,7 +20,7 @@ import { noPayment, type PaymentState, termsOnStream } from "./payment.js";
 import type { PaymentEvent, PaymentStep } from "./payment-facts.js";
 import type { PaymentCommand, PaymentCommandHandler, PaymentOutcome } from "./payment-handler.js";
 import type { CommandRejection } from "./payment-rejections.js";
-import { awaitsHold } from "./saved-card.js";
+import { awaitsHold, confirmed } from "./saved-card.js";
 
 /**
  * Issue 48, item 1: a payment's commands, decided on its own stream first (`payment-{reservationId}`,
@@ -156,10 +156,11 @@ export function firstStep(
       return pay({ ...base(command), type: "RefundPayment", command });
     case "SettleBooking": {
       const ask = settleAsk(lot, payment, reservationId, command.end);
-      const endedBy = command.endedBy !== undefined ? { endedBy: command.endedBy } : {};
-      return ask
-        ? pay({ ...base(command), type: "DecideSettlement", ask, now: command.now, ...endedBy })
-        : DONE;
+      // Ended unpaid (with or without terms to settle by): the intent it recorded is voided.
+      const { endedBy, now } = command;
+      if (endedBy !== undefined && payment.kind === "open" && !confirmed(payment))
+        return pay({ ...base(command), type: "DecideVoid", endedBy, now });
+      return ask ? pay({ ...base(command), type: "DecideSettlement", ask, now }) : DONE;
     }
   }
 }

@@ -35,7 +35,6 @@ import { attemptKey, intentRecorded } from "./client-confirmed.js";
 import { carriedOver } from "./payment-carried.js";
 import type { CommandRejection as Rejection } from "./payment-rejections.js";
 import { authorizeSaved, awaitsHold, confirmed, savedCardFact, saving } from "./saved-card.js";
-import { decideVoid } from "./unpaid-intents.js";
 
 /**
  * A reservation's payment as its own aggregate (issue 48, item 1): a pure decider over the stream
@@ -335,14 +334,8 @@ const decided = (
 };
 
 /** The settlement of a confirmed payment whose booking ended (a saved card's unheld: off-session); nothing for others. */
-export function decideSettlement(
-  state: PaymentState,
-  ask: SettleAsk,
-  at: string,
-  endedBy?: string,
-): PaymentDecision {
-  if (state.kind !== "open" || state.settled) return accept();
-  if (!confirmed(state)) return endedBy ? decideVoid(state, endedBy, at) : accept();
+export function decideSettlement(state: PaymentState, ask: SettleAsk, at: string): PaymentDecision {
+  if (state.kind !== "open" || !confirmed(state) || state.settled) return accept();
   const owed = state.intentId ? (state.saved?.amount ?? 0) : 0; // issue 71: a card not saved yet owes nothing
   const unheld = awaitsHold(state) && unheldSettlementOf(ask, owed, at);
   return accept(decided(state, unheld || settlementOf(ask, state.authorized, at), ask.because, at));

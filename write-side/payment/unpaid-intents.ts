@@ -27,12 +27,12 @@ type PaymentState = { readonly kind: "none" } | OpenPayment;
  * released nor voided yet, is to be canceled at the provider (once: a repeat decides nothing).
  */
 export function decideVoid(
-  state: OpenPayment,
+  state: PaymentState,
   endedBy: string,
   at: string,
 ): { ok: true; events: PaymentEvent[] } {
   const intentId = unpaidIntentOf(state, false);
-  if (!intentId || state.voided === intentId) return { ok: true, events: [] };
+  if (state.kind !== "open" || !intentId || state.voided === intentId) return { ok: true, events: [] };
   const { reservationId, parkingLotId } = state;
   const data = { reservationId, parkingLotId, intentId, endedBy, decidedAt: at };
   return { ok: true, events: [{ type: "PaymentVoidDecided", data }] };
