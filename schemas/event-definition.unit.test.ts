@@ -124,6 +124,7 @@ describe("the registry of definitions", () => {
       "PaymentFailed",
       "PaymentAttemptFailed",
       "PaymentSettlementDecided",
+      "PaymentVoidDecided",
       "PaymentCaptured",
       "PaymentReleased",
       "PaymentRefunded",

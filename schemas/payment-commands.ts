@@ -49,6 +49,8 @@ export const RecordPaymentIntent = command("RecordPaymentIntent", {
   currency: Currency,
   /** Issue 71: `intentId` is a SetupIntent its customer confirms (a far stay): the card saved is held then. */
   authorizeAt: Type.Optional(Timestamp),
+  /** Issue 68 item 4: the booking's saved card, which the fact keeps sealed (its off-session charges use it). */
+  paymentMethod: Type.Optional(PaymentMethodId),
 });
 
 /** An intent no booking counts on was canceled at the provider: PaymentIntentReleased (once per intent). */

@@ -14,6 +14,7 @@ import {
 } from "./common.js";
 import { byType, defineEvent } from "./event-definition.js";
 import { PaymentAttemptFailedEvent } from "./payment-attempt-events.js";
+import { PaymentVoidDecidedEvent } from "./payment-void-events.js";
 
 /**
  * Payload schemas of the payment facts (issue 38): a booking's authorization or its failure, the
@@ -183,6 +184,8 @@ export const PaymentAuthorizedEvent = defineEvent({
  * own stream holds them once the lot's state no longer holds the booking; absent in older facts.
  * Issue 71, `authorizeAt`: a stay beyond a hold's lifetime booked without a saved card: `intentId` is
  * the SetupIntent its customer confirms with Stripe.js; once saved (PaymentCardSaved) it is held then.
+ * Issue 68 item 4, `method`: the booking's saved card (its off-session charges use it), personal,
+ * sealed under its customer's key (`customerId`): erased, it reads `erased` and nothing is charged.
  */
 export const PaymentIntentCreatedData = Type.Object(
   {
@@ -192,6 +195,8 @@ export const PaymentIntentCreatedData = Type.Object(
     terms: Type.Optional(PaymentTerms),
     authorizeAt: Type.Optional(Timestamp),
     createdAt: Timestamp,
+    customerId: PaymentAuthorizedData.properties.customerId,
+    method: PaymentCardSavedData.properties.method,
   },
   { ...strict, $id: "PaymentIntentCreated" },
 );
@@ -481,6 +486,7 @@ export const PAYMENT_EVENTS = byType(
   PaymentFailedEvent,
   PaymentAttemptFailedEvent,
   PaymentSettlementDecidedEvent,
+  PaymentVoidDecidedEvent,
   PaymentCapturedEvent,
   PaymentReleasedEvent,
   PaymentRefundedEvent,

@@ -120,7 +120,17 @@ export async function saveForLater(
   const now = deps.now();
   const dayAfter = new Date(Date.parse(now) + SAVE_ACTION_HOURS * 3_600_000).toISOString();
   const actionDeadline = Date.parse(dayAfter) < Date.parse(authorizeAt) ? dayAfter : authorizeAt;
-  const command = { type: "AuthorizePayment", ...lot, intentId, amount, currency, authorizeAt } as const;
+  // Issue 68 item 4: the card given at booking is named by its PaymentCardSaved (sealed), which its hold reads.
+  const card = method ? { paymentMethod: method } : {};
+  const command = {
+    type: "AuthorizePayment",
+    ...lot,
+    intentId,
+    amount,
+    currency,
+    authorizeAt,
+    ...card,
+  } as const;
   const sent = await deps.send(
     { ...command, ...(status === "pending" ? { actionDeadline } : {}), now },
     cause,

@@ -119,7 +119,7 @@ function harness(answer: ProviderOutcome<Authorization>, history: readonly Payme
     },
     paymentState: async () => state,
     paymentProcess: async () => processOf(records),
-    savedMethod: async () => ({ method: "pm_card_authenticationRequired" }),
+    oldSavedMethod: async () => ({ method: "pm_card_authenticationRequired" }),
   };
   return {
     deps,

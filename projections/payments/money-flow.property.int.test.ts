@@ -436,7 +436,7 @@ async function play(h: History & { flaky: boolean; unclearCaptures?: boolean }):
     lotState: (id) => handler.stateOf(id),
     paymentState: (id, reservationId) => handler.paymentStateOf(id, reservationId),
     paymentProcess: (reservationId) => readPaymentProcess(store, reservationId),
-    savedMethod: async (reservationId) => saga.methods.get(reservationId),
+    oldSavedMethod: async (reservationId) => saga.methods.get(reservationId),
   };
   const saga = new Saga(
     {

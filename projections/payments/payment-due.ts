@@ -33,7 +33,12 @@ export interface DueEntry extends Document {
 }
 
 /** The payment facts that ask the process for work. */
-const ASKS_WORK = new Set(["PaymentSettlementDecided", "PaymentCardSaved", "PaymentActionRequired"]);
+const ASKS_WORK = new Set([
+  "PaymentSettlementDecided",
+  "PaymentCardSaved",
+  "PaymentActionRequired",
+  "PaymentVoidDecided",
+]);
 
 /** The bookings a batch makes due now (a repeat only makes them due again: the stream says what is left). */
 export const dueIn = (events: readonly StoredDomainEvent[]): string[] => [

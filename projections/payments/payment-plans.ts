@@ -20,8 +20,9 @@ export const PLAN_INDEXES: readonly IndexSpec[] = [{ name: "by_next_attempt", ke
 /** What the saga hands a client that confirms the payment itself (Stripe.js): one per reservation. */
 export const PAYMENT_CLIENT_SECRETS = "payment_client_secrets";
 /**
- * Each paid booking's saved payment method, from its booking until its settlement is planned (the
- * plan carries it on): an overstay is charged to it off-session. Personal data, kept no longer.
+ * A booking's saved payment method as 2374f50/05b88da kept it (personal data). Issue 68 item 4: no
+ * longer written (the card is a sealed field of the payment's own facts, payment-next.ts `card`);
+ * read only for a booking whose stream names no card, and deleted at its settlement or erasure.
  */
 export const PAYMENT_METHODS = "payment_methods";
 /** A booking's saved method, and whose it is (the customer's pseudonym: their provider customer). */
@@ -77,9 +78,10 @@ export interface AuthorizePlan extends PlanBase {
 }
 
 /**
- * Issue 47: a booking was canceled (by anyone, or because its payment failed or its hold ran
- * out): if it ended unpaid, the intent it recorded is canceled at the provider, so nothing stays
- * held and no one can confirm it late.
+ * Issue 47: a booking was canceled or a no-show: if it ended unpaid, the intent it recorded is
+ * canceled at the provider. Issue 68 item 4: decided on the payment's stream as the saga follows
+ * the end (`endsOf`: PaymentVoidDecided), never queued; a document of this kind is one an older
+ * version queued, carried out as that end.
  */
 export interface VoidPlan extends PlanBase {
   readonly kind: "void";
@@ -122,9 +124,6 @@ export function plansOf(events: readonly StoredDomainEvent[], now: string, leadH
       const { reservationId, parkingLotId, payment } = event.data;
       const saved = payment.method ? savedMethodOf(payment.method, event.data.customerId) : undefined;
       const customer = customerRefOf(event.data.customerId);
-      if (saved) {
-        ops.push({ op: "replace", collection: PAYMENT_METHODS, id: reservationId, document: saved });
-      }
       ops.push(
         queuePlanOp({
           ...base(stored),
@@ -139,22 +138,6 @@ export function plansOf(events: readonly StoredDomainEvent[], now: string, leadH
           ...(customer ? { customer, ...holdPlanOf(event.data, event.data.reservedAt, leadHours) } : {}),
         }),
       );
-    } else if (event.type === "ReservationCanceled") {
-      const { reservationId, parkingLotId } = event.data;
-      ops.push(queuePlanOp({ ...base(stored), kind: "void", reservationId, parkingLotId, currency: "" }));
-    } else if (event.type === "ReservationNoShow") {
-      // A window that ended while its payment was still awaited: the intent no one will use goes
-      // (an authorized payment's is nothing to void: the no-show's settlement takes care of it).
-      const { reservationId, parkingLotId } = event.data;
-      ops.push(queuePlanOp({ ...base(stored), kind: "void", reservationId, parkingLotId, currency: "" }));
-    } else if (event.type === "PaymentCardSaved") {
-      // Issue 71: the card its customer saved with Stripe.js is the booking's from now on (none to
-      // keep once they are erased); the hold it is saved for is the payment stream's next step.
-      const { reservationId, method, customerId } = event.data;
-      if (method !== undefined && method !== ERASED) {
-        const document = savedMethodOf(method, customerId ?? ERASED);
-        ops.push({ op: "replace", collection: PAYMENT_METHODS, id: reservationId, document });
-      }
     }
   }
   return ops;
@@ -176,7 +159,10 @@ const planBase = (stored: StoredDomainEvent, now: string) => ({
  */
 export function endsOf(events: readonly StoredDomainEvent[], now: string): EndPlan[] {
   return events.flatMap((stored): EndPlan[] => {
-    const end = bookingEndOfStored(stored);
+    // A cancel because the payment failed settles nothing, but may leave an intent to void.
+    const failed =
+      stored.event.type === "ReservationCanceled" ? ({ because: "operator-cancel" } as const) : undefined;
+    const end = bookingEndOfStored(stored) ?? failed;
     const data = stored.event.data as { readonly reservationId?: string; readonly parkingLotId?: string };
     if (!end || data.reservationId === undefined || data.parkingLotId === undefined) return [];
     const { reservationId, parkingLotId } = data;

@@ -64,18 +64,12 @@ const settlement = (
 describe("the payment plans a batch queues", () => {
   const NOW = "2026-11-25T00:00:00.000Z";
 
-  it("one authorize plan per paid booking, keyed by its event id, with its saved method kept beside it", () => {
+  it("one authorize plan per paid booking, keyed by its event id, its saved method on it (issue 68 item 4: no payment_methods document)", () => {
     const ops = plansOf([stored(reserved("R1", "pm_card_visa"), 1)], NOW);
     // Issue 71: whose method it is, by the customer's pseudonym (their provider customer), never their id.
     const customer = customerRefOf("C1");
     expect(customer).toMatch(/^[A-Za-z0-9_-]{20,}$/);
     expect(ops).toEqual([
-      {
-        op: "replace",
-        collection: PAYMENT_METHODS,
-        id: "R1",
-        document: { method: "pm_card_visa", customer },
-      },
       {
         op: "update",
         collection: PAYMENT_PLANS,
@@ -104,13 +98,13 @@ describe("the payment plans a batch queues", () => {
     expect(plansOf([stored({ type: "ParkingReserved", data } as DomainEvent, 1)], NOW)).toEqual([]);
   });
 
-  it("a settlement queues no plan: it makes its booking due (issue 68 item 4), its saved method kept until carried out", () => {
+  it("a settlement queues no plan: it makes its booking due (issue 68 item 4)", () => {
     const batch = [
       stored(reserved("R3", "pm_card_visa"), 1),
       stored(settlement("R3", { capture: 2000, release: 0, offSession: 500, refund: 0 }), 2),
       stored(settlement("R4", { capture: 0, release: 0, offSession: 0, refund: 300 }), 3),
     ];
-    expect(plansOf(batch, NOW).map((op) => op.collection)).toEqual([PAYMENT_METHODS, PAYMENT_PLANS]);
+    expect(plansOf(batch, NOW).map((op) => op.collection)).toEqual([PAYMENT_PLANS]);
     const due = (id: string) => ({
       op: "update",
       collection: PAYMENT_DUE,
@@ -128,35 +122,6 @@ describe("the payment plans a batch queues", () => {
     expect(retryDelayMs(20, 1, () => 0)).toBe(24_000);
     expect(retryDelayMs(20, 1, () => 1)).toBe(36_000);
     expect(retryDelayMs(3, 0.01, () => 0.5)).toBe(20);
-  });
-});
-
-describe("a card its customer saved with Stripe.js (issue 71: PaymentCardSaved naming it)", () => {
-  const saved = (method: string): DomainEvent => ({
-    type: "PaymentCardSaved",
-    data: {
-      reservationId: "r9",
-      parkingLotId: "L1",
-      intentId: "seti_1",
-      amount: 2000,
-      currency: "KRW",
-      authorizeAt: "2026-12-04T00:00:00.000Z",
-      savedAt: "2026-11-25T00:05:00.000Z",
-      customerId: "C1",
-      method,
-    },
-  });
-  const now = "2026-11-25T00:05:00.000Z";
-
-  it("is the booking's saved method from now on (on its customer's provider customer), which its hold takes", () => {
-    const ops = plansOf([stored(saved("pm_entered"), 9)], now);
-    const method = { method: "pm_entered", customer: customerRefOf("C1") };
-    expect(ops).toContainEqual({ op: "replace", collection: PAYMENT_METHODS, id: "r9", document: method });
-  });
-
-  it("read after its customer's erasure (the method opens as erased): nothing is kept", () => {
-    const ops = plansOf([stored(saved("erased"), 9)], now);
-    expect(ops.filter((op) => op.collection === PAYMENT_METHODS)).toEqual([]);
   });
 });
 
@@ -236,10 +201,13 @@ describe("a booking's end (issue 48)", () => {
         end: { because: "check-out", overstayCharge: 1500 },
       },
     ]);
-    // A cancel queues its void plan (an unpaid intent) and has its end (a paid booking's settlement).
-    const canceled = plansOf([ended("changed plans", "customer")], "2026-11-25T00:30:00.000Z");
-    expect(canceled.map((op) => ("id" in op ? op.id : undefined))).toEqual(["evt-7"]);
+    // Issue 68 item 4: a cancel queues nothing; its end decides its settlement, or the void of an
+    // intent it left unpaid (PaymentVoidDecided); a cancel because the payment failed may leave one too.
+    expect(plansOf([ended("changed plans", "customer")], "2026-11-25T00:30:00.000Z")).toEqual([]);
     expect(endsOf([ended("changed plans", "customer")], "").map((end) => end._id)).toEqual(["evt-7:end"]);
+    expect(endsOf([ended("payment-expired", "system")], "")).toMatchObject([
+      { _id: "evt-7:end", end: { because: "operator-cancel" } },
+    ]);
     // A no-show too: its window may have ended while its payment was still awaited (an open intent).
     const noShow = stored(
       {
@@ -255,10 +223,8 @@ describe("a booking's end (issue 48)", () => {
       },
       9,
     );
-    const noShowOps = plansOf([noShow], "2026-11-25T02:00:01.000Z");
-    expect(noShowOps.map((op) => ("id" in op ? op.id : undefined))).toEqual(["evt-9"]);
+    expect(plansOf([noShow], "2026-11-25T02:00:01.000Z")).toEqual([]);
     expect(endsOf([noShow], "").map((end) => end._id)).toEqual(["evt-9:end"]);
-    expect(noShowOps[0]).toMatchObject({ update: { $setOnInsert: { kind: "void", reservationId: "r-1" } } });
   });
 
   it("says who ended it: a customer's own cancel follows the policy, anyone else's is free; a closure; nothing for a failed payment", () => {

@@ -55,6 +55,7 @@ const TYPES: ReadonlySet<EventType> = new Set<EventType>([
   "PaymentIntentReleased",
   "PaymentCardSaved",
   "PaymentActionRequired",
+  "PaymentVoidDecided",
   ...LEDGER_EVENT_TYPES,
   "CustomerErased",
 ]);
@@ -276,7 +277,7 @@ function stepDepsOf(context: ReactorContext, settings: PaymentSagaSettings): Ste
     logger: context.logger,
     now: () => new Date(context.now()).toISOString(),
     paymentProcess: (reservationId) => readPaymentProcess(context.eventStore, reservationId),
-    savedMethod: async (reservationId) => {
+    oldSavedMethod: async (reservationId) => {
       const found = await store.find<SavedMethod & { _id: string }>(
         PAYMENT_METHODS,
         { _id: reservationId },

@@ -78,6 +78,7 @@ describe("a booking's end, followed by the payments process manager", () => {
     ...ids,
     end: { because: "check-out", overstayCharge: 1500 },
     now: "2026-11-25T03:30:00.000Z",
+    endedBy: "evt-5",
   };
 
   it("decides its settlement on the payment's stream as it follows the end event, and queues nothing for it", async () => {
@@ -85,6 +86,23 @@ describe("a booking's end, followed by the payments process manager", () => {
     const ops = (await saga.react([checkedOut], context)) ?? [];
     expect(sent).toEqual([{ command: settle, causationId: "evt-5" }]);
     expect(ops.filter((op) => op.collection === PAYMENT_PLANS)).toEqual([]);
+  });
+
+  it("a cancel or a no-show queues nothing (a booking never asked to be paid, or one to void: decided as followed)", async () => {
+    const { saga, sent, context } = harness();
+    const canceled = {
+      ...checkedOut,
+      id: "evt-6",
+      event: {
+        type: "ReservationCanceled",
+        data: { ...ids, customerId: "C1", reason: "payment-expired", canceledAt: "2026-11-25T03:30:00.000Z" },
+      },
+    } as StoredDomainEvent;
+    const ops = (await saga.react([canceled], context)) ?? [];
+    expect(ops.filter((op) => op.collection === PAYMENT_PLANS)).toEqual([]);
+    expect(sent).toMatchObject([
+      { command: { type: "SettleBooking", endedBy: "evt-6" }, causationId: "evt-6" },
+    ]);
   });
 
   it("an end plan 4d7e845 queued is decided by the clock work the same way, then taken off", async () => {
@@ -110,6 +128,38 @@ describe("a booking's end, followed by the payments process manager", () => {
     ]);
     await saga.tick?.run(context);
     expect(sent).toEqual([{ command: settle, causationId: "evt-5" }]);
+    expect(await documentStore.find(PAYMENT_PLANS, {})).toEqual([]);
+  });
+
+  it("a void plan an older version queued is carried out as its booking's end (the void decided on the stream), then taken off", async () => {
+    const { saga, sent, documentStore, context } = harness();
+    const plan = {
+      eventId: "evt-6",
+      correlationId: "corr-1",
+      attempt: 0,
+      nextAttemptAt: "2026-11-25T03:30:01.000Z",
+    };
+    await documentStore.write([
+      {
+        op: "replace",
+        collection: PAYMENT_PLANS,
+        id: "evt-6",
+        document: { ...plan, kind: "void", ...ids, currency: "" },
+      },
+    ]);
+    await saga.tick?.run(context);
+    expect(sent).toEqual([
+      {
+        command: {
+          type: "SettleBooking",
+          ...ids,
+          end: { because: "operator-cancel" },
+          now: "2026-11-25T03:31:00.000Z",
+          endedBy: "evt-6",
+        },
+        causationId: "evt-6",
+      },
+    ]);
     expect(await documentStore.find(PAYMENT_PLANS, {})).toEqual([]);
   });
 

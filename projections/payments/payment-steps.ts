@@ -9,17 +9,18 @@ import type {
 } from "../../schemas/commands.js";
 import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
 import { awaitingPayment } from "../../write-side/parking-lot/payments.js";
-import { type PaymentState, unpaidIntentOf } from "../../write-side/payment/payment.js";
+import type { PaymentState } from "../../write-side/payment/payment.js";
 import { nextStep, type PaymentProcess, type SettlementDue } from "../../write-side/payment/payment-next.js";
 import type { SettleBooking, SettleStepDue } from "../../write-side/payment/payment-process.js";
 import { deadlinePassed, type HoldHelpers, holdBeforeStay, saveForLater } from "./hold-steps.js";
-import type {
-  AuthorizePlan,
-  EndPlan,
-  ForgetPlan,
-  PaymentPlan,
-  SavedMethod,
-  VoidPlan,
+import {
+  type AuthorizePlan,
+  customerRefOf,
+  type EndPlan,
+  type ForgetPlan,
+  type PaymentPlan,
+  type SavedMethod,
+  type VoidPlan,
 } from "./payment-plans.js";
 import { type PaymentMetadata, type PaymentProvider, type ProviderOutcome, stepKey } from "./provider.js";
 
@@ -64,8 +65,11 @@ export interface StepDeps {
   readonly paymentState: (parkingLotId: string, reservationId: string) => Promise<PaymentState>;
   /** Issue 68 item 4: a reservation's payment's stream folded for its process, with its facts' ids. */
   readonly paymentProcess: (reservationId: string) => Promise<PaymentProcess>;
-  /** The booking's saved payment method (an off-session charge or hold needs it), if any. */
-  readonly savedMethod: (reservationId: string) => Promise<SavedMethod | undefined>;
+  /**
+   * Issue 68 item 4: a booking's saved method as 2374f50/05b88da kept it (`payment_methods`), read
+   * only when its payment's stream names no card, until its settlement is carried out.
+   */
+  readonly oldSavedMethod: (reservationId: string) => Promise<SavedMethod | undefined>;
   /** Issue 71: the provider customer kept for each customer's pseudonym (PAYMENT_CUSTOMERS). */
   readonly customers: {
     readonly get: (ref: string) => Promise<string | undefined>;
@@ -112,8 +116,7 @@ const codeOf = (code: string): string =>
 /** Carries out a plan: each step's provider call with its fact's key, then its outcome on the lot. */
 export async function runPlan(plan: PaymentPlan, deps: StepDeps): Promise<PlanResult> {
   if (plan.kind === "authorize") return authorize(plan, deps);
-  if (plan.kind === "void") return voidUnpaid(plan, deps);
-  if (plan.kind === "end") return settleEnd(plan, deps);
+  if (plan.kind === "void" || plan.kind === "end") return settleEnd(plan, deps);
   return forget(plan, deps);
 }
 
@@ -146,14 +149,17 @@ async function forget(plan: ForgetPlan, deps: StepDeps): Promise<PlanResult> {
 }
 
 /**
- * Issue 48: a paid booking ended on the lot; its settlement is decided on its payment's stream
- * (a repeat, or a booking never paid, decides nothing). The PaymentSettlementDecided it appends
- * is carried out from the payment's stream (runNext).
+ * Issue 48: a booking ended on the lot; its settlement is decided on its payment's stream (a
+ * repeat, or a booking never asked to pay, decides nothing), or, ended unpaid, the void of the
+ * intent it recorded (issue 68 item 4: a void plan an older version queued is this end too). What
+ * it appends is carried out from the payment's stream (runNext).
  */
-async function settleEnd(plan: EndPlan, deps: StepDeps): Promise<PlanResult> {
+async function settleEnd(plan: EndPlan | VoidPlan, deps: StepDeps): Promise<PlanResult> {
   const { parkingLotId, reservationId } = plan;
+  const end = plan.kind === "end" ? plan.end : ({ because: "operator-cancel" } as const);
+  const now = (plan.kind === "end" && plan.endedAt) || deps.now();
   const sent = await deps.send(
-    { type: "SettleBooking", parkingLotId, reservationId, end: plan.end, now: plan.endedAt ?? deps.now() },
+    { type: "SettleBooking", parkingLotId, reservationId, end, now, endedBy: plan.eventId },
     { correlationId: plan.correlationId, causationId: plan.eventId },
   );
   if (!sent.ok)
@@ -187,16 +193,6 @@ export async function releaseIntent(
     deps.logger.error({ ...intent, because, code: sent.code }, "the lot refused an intent's release");
   else deps.logger.info({ ...intent, because, amount }, "released an intent no booking counts on");
   return "done";
-}
-
-/** A booking ended unpaid (canceled, expired, declined): the intent it recorded is canceled. */
-async function voidUnpaid(plan: VoidPlan, deps: StepDeps): Promise<PlanResult> {
-  const awaiting = awaitingPayment(await deps.lotState(plan.parkingLotId), plan.reservationId);
-  const intentId = unpaidIntentOf(await deps.paymentState(plan.parkingLotId, plan.reservationId), awaiting);
-  if (!intentId) return "done";
-  const intent = { intentId, parkingLotId: plan.parkingLotId, reservationId: plan.reservationId };
-  const cause = { correlationId: plan.correlationId, causationId: plan.eventId };
-  return releaseIntent(intent, "booking-ended", stepKey(plan.eventId, "void"), deps, cause);
 }
 
 /**
@@ -238,6 +234,8 @@ async function authorize(plan: AuthorizePlan, deps: StepDeps): Promise<PlanResul
       intentId,
       amount: plan.amount,
       currency: plan.currency,
+      // Issue 68 item 4: the saved card goes on the payment's stream, sealed (its later charges read it there).
+      ...(plan.method ? { paymentMethod: plan.method } : {}),
       now: deps.now(),
     },
     cause,
@@ -335,7 +333,12 @@ export async function runNext(reservationId: string, deps: StepDeps): Promise<Ne
     const eventId = next.kind === "settle" ? next.settlement.eventId : next.eventId;
     tried.add(`${eventId}:${next.kind === "settle" ? next.due.step : next.kind}`);
     const { parkingLotId, currency = "" } = process.payment;
-    const saved = await deps.savedMethod(reservationId);
+    // The card its stream names, on whose provider customer (their pseudonym); else an old document's.
+    const { card } = process;
+    const customer = card?.customerId === undefined ? undefined : customerRefOf(card.customerId);
+    const saved = card
+      ? { method: card.method, ...(customer ? { customer } : {}) }
+      : await deps.oldSavedMethod(reservationId);
     const correlationId = process.causes[eventId] ?? eventId;
     const work = { reservationId, parkingLotId, eventId, correlationId, currency, ...saved };
     const result =
@@ -343,7 +346,15 @@ export async function runNext(reservationId: string, deps: StepDeps): Promise<Ne
         ? await settleStep({ ...work, ...next.settlement }, next.due, deps)
         : next.kind === "hold"
           ? await holdBeforeStay({ ...work, ...next, kind: "hold" }, deps, helpersOf(deps))
-          : await deadlinePassed({ ...work, kind: "hold" }, process.payment, deps, helpersOf(deps));
+          : next.kind === "void"
+            ? await releaseIntent(
+                { intentId: next.intentId, parkingLotId, reservationId },
+                "booking-ended",
+                stepKey(eventId, "void"),
+                deps,
+                { correlationId, causationId: eventId },
+              )
+            : await deadlinePassed({ ...work, kind: "hold" }, process.payment, deps, helpersOf(deps));
     if (result === RETRY) return RETRY;
   }
 }

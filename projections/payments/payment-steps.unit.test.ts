@@ -99,7 +99,7 @@ function harness(script: {
     },
     paymentState: async () => state,
     paymentProcess: async () => processOf(records),
-    savedMethod: async () => (saved.method ? { method: saved.method } : undefined),
+    oldSavedMethod: async () => (saved.method ? { method: saved.method } : undefined),
   };
   return { deps, calls, facts, state: () => state, saved };
 }

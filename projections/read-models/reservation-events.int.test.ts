@@ -119,6 +119,7 @@ describe("reservation-events projection (spec: events in, documents out)", () =>
       "PaymentReleased",
       "PaymentSettlementDecided",
       "PaymentStepFailed",
+      "PaymentVoidDecided",
       "ReservationCanceled",
       "ReservationCheckedIn",
       "ReservationCheckedOut",

@@ -38,6 +38,7 @@ import {
 } from "./payment.js";
 import type { PaymentEvent } from "./payment-facts.js";
 import type { CommandRejection as Rejection } from "./payment-rejections.js";
+import { decideVoid } from "./unpaid-intents.js";
 
 /**
  * Issue 48, item 1: the payment aggregate's commands, each decided on the stream
@@ -50,7 +51,13 @@ import type { CommandRejection as Rejection } from "./payment-rejections.js";
 export type PaymentCommand = {
   readonly reservationId: string;
 } & (
-  | { readonly type: "RecordPaymentIntent"; readonly command: RecordPaymentIntent; readonly ask: BookingAsk }
+  | {
+      readonly type: "RecordPaymentIntent";
+      readonly command: RecordPaymentIntent;
+      readonly ask: BookingAsk;
+      /** Whose saved card it names (its seal's key), as the lot holds the booking. */
+      readonly customerId?: string;
+    }
   | {
       readonly type: "AuthorizePayment";
       readonly command: AuthorizePayment;
@@ -65,6 +72,8 @@ export type PaymentCommand = {
       readonly attempt?: true;
     }
   | { readonly type: "DecideSettlement"; readonly ask: SettleAsk; readonly now: string }
+  /** Issue 68 item 4: a booking's end (`endedBy`, the lot's fact) left its intent unpaid: PaymentVoidDecided. */
+  | { readonly type: "DecideVoid"; readonly endedBy: string; readonly now: string }
   | { readonly type: "RefundPayment"; readonly command: RefundPayment }
   | { readonly type: "RecordIntentReleased"; readonly command: RecordIntentReleased }
   | { readonly type: "RecordHoldLapsed"; readonly command: RecordHoldLapsed }
@@ -107,7 +116,7 @@ export function decidePayment(command: PaymentCommand, stream: PaymentStream): P
   const state = stream.folded;
   switch (command.type) {
     case "RecordPaymentIntent":
-      return decideIntent(state, command.command, command.ask);
+      return decideIntent(state, command.command, command.ask, command.customerId);
     case "AuthorizePayment":
       return decideAuthorization(state, command.command, command.ask, command.booking);
     case "FailPayment":
@@ -116,6 +125,8 @@ export function decidePayment(command: PaymentCommand, stream: PaymentStream): P
         : decideFailure(state, command.failure, command.now);
     case "DecideSettlement":
       return decideSettlement(state, command.ask, command.now);
+    case "DecideVoid":
+      return decideVoid(state, command.endedBy, command.now);
     case "RefundPayment":
       return decideRefund(state, command.command);
     case "RecordIntentReleased":

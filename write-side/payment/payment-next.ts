@@ -1,6 +1,8 @@
+import { ERASED } from "../../schemas/personal-data.js";
 import { evolvePaymentAggregate, noPayment, type PaymentState, type PaymentStreamEvent } from "./payment.js";
 import type { PaymentStep } from "./payment-facts.js";
 import { nextSettleStep, type SettlementToDo, type SettleStepDue } from "./payment-process.js";
+import { unpaidIntentOf } from "./unpaid-intents.js";
 
 /**
  * Issue 68 item 4: what to do next for a booking's money, a pure function of its payment's stream
@@ -32,6 +34,10 @@ export interface PaymentProcess {
   readonly hold?: { readonly eventId: string; readonly startsAt?: string };
   /** The last PaymentActionRequired: its deadline's step derives its key from it. */
   readonly action?: { readonly eventId: string };
+  /** The last PaymentVoidDecided: its intent, and the lot's fact that ended the booking (its key's root). */
+  readonly void?: { readonly endedBy: string; readonly intentId: string };
+  /** Issue 68 item 4: the booking's saved card, as the last fact naming it says (none once its customer is erased). */
+  readonly card?: { readonly method: string; readonly customerId?: string };
   /** Each fact's correlation id, by its id. */
   readonly causes: Readonly<Record<string, string>>;
 }
@@ -44,7 +50,13 @@ export function evolveProcess(
   { id, event, correlationId }: PaymentFactRecord,
 ): PaymentProcess {
   const causes = correlationId === undefined ? before.causes : { ...before.causes, [id]: correlationId };
-  const process = { ...before, payment: evolvePaymentAggregate(before.payment, event), causes };
+  const card = cardOf(event) ?? before.card;
+  const process = {
+    ...before,
+    payment: evolvePaymentAggregate(before.payment, event),
+    causes,
+    ...(card ? { card } : {}),
+  };
   if (event.type === "PaymentSettlementDecided") {
     const { intentId, currency, capture, release, offSession, refund, because, reason } = event.data;
     const settlement = { eventId: id, intentId, currency, capture, release, offSession, refund, because };
@@ -55,7 +67,20 @@ export function evolveProcess(
     const startsAt = event.data.booking?.startsAt;
     return { ...process, hold: { eventId: id, ...(startsAt ? { startsAt } : {}) } };
   }
+  if (event.type === "PaymentVoidDecided") {
+    const { endedBy, intentId } = event.data;
+    const cause = correlationId === undefined ? {} : { [endedBy]: correlationId };
+    return { ...process, void: { endedBy, intentId }, causes: { ...process.causes, ...cause } };
+  }
   return event.type === "PaymentActionRequired" ? { ...process, action: { eventId: id } } : process;
+}
+
+/** The saved card a fact names: the booking's intent (a card given at booking) or the card saved later. */
+function cardOf(event: PaymentStreamEvent): PaymentProcess["card"] {
+  if (event.type !== "PaymentIntentCreated" && event.type !== "PaymentCardSaved") return undefined;
+  const { method, customerId } = event.data;
+  if (method === undefined || method === ERASED) return undefined; // an erased customer's: none to charge
+  return { method, ...(customerId !== undefined ? { customerId } : {}) };
 }
 
 export const processOf = (facts: readonly PaymentFactRecord[]): PaymentProcess =>
@@ -72,6 +97,7 @@ export type NextStep =
       readonly startsAt?: string;
     }
   | { readonly kind: "deadline"; readonly eventId: string }
+  | { readonly kind: "void"; readonly eventId: string; readonly intentId: string }
   | { readonly kind: "wait"; readonly until: string }
   | { readonly kind: "none" };
 
@@ -81,7 +107,8 @@ const NONE: NextStep = { kind: "none" };
  * The next step: a settlement's step not recorded yet (nor `tried` this run: `<settlementId>:<step>`,
  * an outcome the stream refused records nothing), oldest settlement first; else, while the booking
  * waits for its hold before the stay, that hold at its `authorizeAt`; else, while a hold waits for
- * its customer (PaymentActionRequired), its deadline once passed.
+ * its customer (PaymentActionRequired), its deadline once passed; else the void of an intent its
+ * booking's end left unpaid (PaymentVoidDecided), keyed `<endedBy>:void`.
  */
 export function nextStep(
   process: PaymentProcess,
@@ -124,8 +151,14 @@ export function nextStep(
     (payment.status === "failed" &&
       payment.intentId !== undefined &&
       !payment.releasedIntents.includes(action?.intentId ?? ""));
-  if (!action || !process.action || !open) return NONE;
-  if (Date.parse(action.deadline) > at) return { kind: "wait", until: action.deadline };
-  if (tried.has(`${process.action.eventId}:deadline`)) return NONE;
-  return { kind: "deadline", eventId: process.action.eventId };
+  if (action && process.action && open) {
+    if (Date.parse(action.deadline) > at) return { kind: "wait", until: action.deadline };
+    if (!tried.has(`${process.action.eventId}:deadline`))
+      return { kind: "deadline", eventId: process.action.eventId };
+  }
+  // A booking that ended unpaid (PaymentVoidDecided): its intent canceled, unless released since.
+  const voided = process.void;
+  if (!voided || unpaidIntentOf(payment, false) !== voided.intentId || tried.has(`${voided.endedBy}:void`))
+    return NONE;
+  return { kind: "void", eventId: voided.endedBy, intentId: voided.intentId };
 }

@@ -20,7 +20,7 @@ import { noPayment, type PaymentState, termsOnStream } from "./payment.js";
 import type { PaymentEvent, PaymentStep } from "./payment-facts.js";
 import type { PaymentCommand, PaymentCommandHandler, PaymentOutcome } from "./payment-handler.js";
 import type { CommandRejection } from "./payment-rejections.js";
-import { awaitsHold } from "./saved-card.js";
+import { awaitsHold, confirmed } from "./saved-card.js";
 
 /**
  * Issue 48, item 1: a payment's commands, decided on its own stream first (`payment-{reservationId}`,
@@ -42,6 +42,8 @@ export interface SettleBooking {
   readonly reservationId: string;
   readonly end: BookingEnd;
   readonly now: string;
+  /** Issue 68 item 4: the lot's fact that ended it: an intent it left unpaid is voided, keyed by it. */
+  readonly endedBy?: string;
 }
 
 export type PaymentProcessCommand =
@@ -104,6 +106,12 @@ const notFound = (command: { parkingLotId: string; reservationId: string }): Pro
 const knows = (lot: ParkingLotState, reservationId: string, payment: PaymentState): boolean =>
   payment.kind === "open" || (lot.kind === "registered" && lot.reservations.has(reservationId));
 
+/** The booking's customer, as the lot holds it (a saved card's fact is sealed under their key). */
+const customerOf = (lot: RegisteredLot, reservationId: string) => {
+  const customerId = lot.reservations.get(reservationId)?.customerId;
+  return customerId !== undefined ? { customerId } : {};
+};
+
 /** The terms a settlement follows: what the lot holds of the booking's, else its payment's stream's. */
 const settleAsk = (lot: ParkingLotState, payment: PaymentState | undefined, id: string, end: BookingEnd) =>
   settleAskOf(lot, id, end, payment && termsOnStream(payment));
@@ -129,6 +137,7 @@ export function firstStep(
         type: "RecordPaymentIntent",
         command,
         ask: bookingAskOf(lot, reservationId),
+        ...customerOf(lot, reservationId),
       });
     case "AuthorizePayment":
       return authorizeStep(command, lot, payment);
@@ -147,7 +156,11 @@ export function firstStep(
       return pay({ ...base(command), type: "RefundPayment", command });
     case "SettleBooking": {
       const ask = settleAsk(lot, payment, reservationId, command.end);
-      return ask ? pay({ ...base(command), type: "DecideSettlement", ask, now: command.now }) : DONE;
+      // Ended unpaid (with or without terms to settle by): the intent it recorded is voided.
+      const { endedBy, now } = command;
+      if (endedBy !== undefined && payment.kind === "open" && !confirmed(payment))
+        return pay({ ...base(command), type: "DecideVoid", endedBy, now });
+      return ask ? pay({ ...base(command), type: "DecideSettlement", ask, now }) : DONE;
     }
   }
 }

@@ -34,7 +34,7 @@ export type { SettleAsk } from "./payment-policy.js";
 import { attemptKey, intentRecorded } from "./client-confirmed.js";
 import { carriedOver } from "./payment-carried.js";
 import type { CommandRejection as Rejection } from "./payment-rejections.js";
-import { authorizeSaved, awaitedHold, awaitsHold, confirmed, savedCardFact, saving } from "./saved-card.js";
+import { authorizeSaved, awaitsHold, confirmed, savedCardFact, saving } from "./saved-card.js";
 
 /**
  * A reservation's payment as its own aggregate (issue 48, item 1): a pure decider over the stream
@@ -96,6 +96,7 @@ export interface OpenPayment {
   readonly saved?: { readonly amount: number; readonly authorizeAt: string };
   readonly action?: { readonly intentId: string; readonly deadline: string }; // PaymentActionRequired
   readonly lastAttempt?: string; // issue 71: the customer's last declined try (client-confirmed.ts)
+  readonly voided?: string; // issue 68 item 4: the intent its booking's end decided to cancel (PaymentVoidDecided)
 }
 
 export type PaymentState = { readonly kind: "none" } | OpenPayment;
@@ -167,6 +168,8 @@ export function evolvePaymentAggregate(state: PaymentState, event: PaymentStream
     }
     case "PaymentAttemptFailed":
       return { ...open, lastAttempt: attemptKey(event.data) };
+    case "PaymentVoidDecided":
+      return { ...open, voided: event.data.intentId };
     case "PaymentFailed":
       return open.status === "pending" || awaitsHold(open)
         ? { ...open, status: "failed", endedAt: event.data.failedAt }
@@ -247,6 +250,7 @@ export function decideIntent(
   state: PaymentState,
   command: RecordPaymentIntent,
   ask: BookingAsk,
+  customerId?: string,
 ): PaymentDecision {
   const { parkingLotId, reservationId, intentId, amount, currency } = command;
   if (state.kind === "open" && state.intentId === intentId) return accept(); // recorded already
@@ -268,6 +272,11 @@ export function decideIntent(
       ...(ask.terms !== undefined ? { terms: ask.terms } : {}),
       ...(command.authorizeAt !== undefined ? { authorizeAt: command.authorizeAt } : {}),
       createdAt: command.now,
+      // Issue 68 item 4: whose it is (its seal's key), and the saved card, sealed under their key.
+      ...(customerId !== undefined ? { customerId } : {}),
+      ...(command.paymentMethod !== undefined && customerId !== undefined
+        ? { method: command.paymentMethod }
+        : {}),
     },
   });
 }
@@ -475,24 +484,4 @@ export function decideOutcome(state: PaymentState, command: RecordPaymentOutcome
       });
     }
   }
-}
-
-/**
- * Issue 47: whether the booking counts on this intent: the one a booking still waiting for its
- * payment recorded (`awaiting`: the lot says so), or the authorized one whose settlement is not
- * decided or not carried out yet (no capture, release or charge recorded). Any other intent carrying
- * the booking's metadata holds money for nothing.
- */
-export function intentInUse(state: PaymentState, awaiting: boolean, intentId: string): boolean {
-  if (state.kind !== "open" || state.intentId !== intentId) return awaitedHold(state, intentId);
-  if (state.status === "pending") return awaiting;
-  return (
-    state.status === "authorized" && (!state.settled || !state.steps.some((key) => !key.endsWith(":refund")))
-  );
-}
-
-/** Issue 47: the intent a booking that ended unpaid (canceled, expired, declined) left open, if any. */
-export function unpaidIntentOf(state: PaymentState, awaiting: boolean): string | undefined {
-  if (state.kind !== "open" || !state.intentId || confirmed(state) || awaiting) return undefined;
-  return state.releasedIntents.includes(state.intentId) ? undefined : state.intentId;
 }

@@ -9,7 +9,6 @@ import {
   decideFailure,
   decideSettlement,
   evolvePaymentAggregate,
-  intentInUse,
   noPayment,
   type PaymentState,
 } from "./payment.js";
@@ -24,6 +23,7 @@ import {
   settlementFor,
 } from "./payment-policy.js";
 import { afterPayment, firstStep } from "./payment-process.js";
+import { intentInUse } from "./unpaid-intents.js";
 
 /*
  * Issue 71, holds that fit the horizon: given a booking's payment facts, when the provider's word

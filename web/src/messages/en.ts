@@ -368,6 +368,7 @@ export const en = {
   "history.PaymentAuthorized": "a payment was authorized",
   "history.PaymentFailed": "a payment failed",
   "history.PaymentSettlementDecided": "decided a settlement",
+  "history.PaymentVoidDecided": "decided to cancel an unpaid payment",
   "history.PaymentCaptured": "a payment was captured",
   "history.PaymentReleased": "a payment was released",
   "history.PaymentRefunded": "a payment was refunded",

@@ -359,6 +359,7 @@ export const ko: Record<MessageId, string> = {
   "history.PaymentAuthorized": "결제 승인",
   "history.PaymentFailed": "결제 실패",
   "history.PaymentSettlementDecided": "정산 결정",
+  "history.PaymentVoidDecided": "미결제 결제 취소 결정",
   "history.PaymentCaptured": "결제 완료",
   "history.PaymentReleased": "승인 취소",
   "history.PaymentRefunded": "환불",

@@ -1,0 +1,131 @@
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
+import { SqliteDataKeys } from "../../platform/data-keys/sqlite-data-keys.js";
+import { usePersonalDataKeys } from "../../schemas/personal-data.js";
+import { commandContext, paidLotHandler, runAccepted, runThenSettle } from "../../test-support/paid-lot.js";
+import { tempDataDir } from "../../test-support/service.js";
+import type { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
+import { readPaymentProcess } from "./payment-due.js";
+import { customerRefOf } from "./payment-plans.js";
+import { runNext, type StepDeps } from "./payment-steps.js";
+
+/*
+ * Issue 68 item 4: a booking's saved card is a sealed field of its payment's own facts (the intent
+ * its authorization recorded), not a `payment_methods` document: an overstay is charged to it
+ * off-session, on its customer's provider customer; once the customer is erased (their key
+ * deleted) it reads `erased` and nothing is charged.
+ */
+
+const LOT = "card-lot";
+const AT = Date.parse("2026-11-27T01:00:00.000Z");
+const at = (minutes: number) => new Date(AT + minutes * 60_000).toISOString();
+const silent = { debug() {}, info() {}, warn() {}, error() {} } as never;
+
+let store: SqliteEventStore;
+let keys: SqliteDataKeys;
+let handler: ParkingLotCommandHandler;
+let remove: () => void;
+const charged: { paymentMethod: string; customer?: string }[] = [];
+
+beforeAll(async () => {
+  const data = tempDataDir("saved-card-stream-");
+  remove = data.remove;
+  keys = SqliteDataKeys.open(join(data.dir, "keys", "data-keys.sqlite"));
+  usePersonalDataKeys(keys);
+  store = SqliteEventStore.open({ file: join(data.dir, "events.sqlite"), pollIntervalMs: 20 });
+  handler = paidLotHandler(store);
+  await runAccepted(handler, {
+    type: "RegisterParkingLot",
+    parkingLotId: LOT,
+    name: "Lot",
+    capacity: 10,
+    hourlyRate: 6000,
+    now: at(0),
+  });
+});
+afterAll(async () => {
+  usePersonalDataKeys(undefined);
+  await store.close();
+  remove();
+});
+
+const send: StepDeps["send"] = async (command, cause) => {
+  const outcome = await handler.handle(command, { ...commandContext(), ...cause });
+  return outcome.ok
+    ? { ok: true, recorded: outcome.events.length > 0 }
+    : { ok: false, code: outcome.rejection.code };
+};
+
+const deps = (now: string): StepDeps =>
+  ({
+    provider: {
+      capture: async (_intentId: string, amount: number) => ({ ok: true, value: { captured: amount } }),
+      release: async () => ({ ok: true, value: { released: 0 } }),
+      createCustomer: async (ref: string) => ({ ok: true, value: { customerId: `cus_${ref.slice(0, 6)}` } }),
+      chargeOffSession: async (request: { paymentMethod: string; customer?: string; amount: number }) => {
+        charged.push({
+          paymentMethod: request.paymentMethod,
+          ...(request.customer ? { customer: request.customer } : {}),
+        });
+        return { ok: true, value: { intentId: "pi_offsession", charged: request.amount } };
+      },
+    },
+    send,
+    logger: silent,
+    now: () => now,
+    paymentProcess: (reservationId: string) => readPaymentProcess(store, reservationId),
+    oldSavedMethod: async () => undefined,
+    customers: { get: async () => undefined, keep: async () => {}, drop: async () => {} },
+  }) as unknown as StepDeps;
+
+/** A paid booking of the customer's, its intent recorded with their saved card, authorized, checked in. */
+async function paidWithCard(reservationId: string, customerId: string) {
+  const ids = { parkingLotId: LOT, reservationId };
+  await runAccepted(handler, {
+    type: "ReserveParking",
+    ...ids,
+    customerId,
+    carNumber: "12가3456",
+    startsAt: at(120),
+    endsAt: at(180),
+    now: at(1),
+  });
+  const intent = { ...ids, intentId: `pi_${reservationId}`, amount: 6000, currency: "KRW", now: at(1) };
+  await runAccepted(handler, { type: "RecordPaymentIntent", ...intent, paymentMethod: "pm_card_visa" });
+  await runAccepted(handler, { type: "AuthorizePayment", ...intent });
+  await runAccepted(handler, { type: "CheckIn", ...ids, now: at(120) });
+  return ids;
+}
+
+describe("a booking's saved card on its payment's stream (issue 68 item 4)", () => {
+  it("is sealed on the intent's fact, read back by the process, and charged an overstay off-session", async () => {
+    const ids = await paidWithCard("card-1", "customer-card");
+    const raw = [];
+    for await (const recorded of store.readStream("payment-card-1")) raw.push(recorded);
+    const created = raw.find((r) => r.type === "PaymentIntentCreated");
+    expect(JSON.stringify(created?.data)).not.toContain("pm_card_visa");
+    expect((await readPaymentProcess(store, "card-1")).card).toEqual({
+      method: "pm_card_visa",
+      customerId: "customer-card",
+    });
+    await runThenSettle(handler, { type: "CheckOut", ...ids, now: at(210) });
+    expect(await runNext("card-1", deps(at(211)))).toBe("done");
+    expect(charged).toEqual([{ paymentMethod: "pm_card_visa", customer: expect.any(String) }]);
+    expect(charged[0]?.customer).not.toBe("customer-card");
+  });
+
+  it("reads erased once its customer is erased: the overstay is recorded not charged", async () => {
+    const ids = await paidWithCard("card-2", "customer-gone");
+    keys.erase("customer-gone");
+    expect((await readPaymentProcess(store, "card-2")).card).toBeUndefined(); // its method reads erased
+    expect(customerRefOf("erased")).toBeUndefined();
+    await runThenSettle(handler, { type: "CheckOut", ...ids, now: at(210) });
+    charged.length = 0;
+    expect(await runNext("card-2", deps(at(211)))).toBe("done");
+    expect(charged).toEqual([]);
+    const payment = await handler.paymentStateOf(LOT, "card-2");
+    const steps = payment.kind === "open" ? payment.steps : [];
+    expect(steps.filter((step) => step.endsWith(":overstay"))).toHaveLength(1);
+  });
+});

@@ -1,0 +1,59 @@
+import type { PaymentEvent } from "./payment-facts.js";
+import { awaitedHold, confirmed } from "./saved-card.js";
+
+/**
+ * Issue 47: the intents a booking does not count on (payment.ts's decider and the reconciliation
+ * read them), and issue 68 item 4: the void of the one a booking's end left unpaid.
+ */
+
+/** What of the payment's state (payment.ts's OpenPayment) these rules read. */
+interface OpenPayment {
+  readonly kind: "open";
+  readonly reservationId: string;
+  readonly parkingLotId: string;
+  readonly status: "pending" | "saved" | "action-required" | "authorized" | "failed";
+  readonly intentId?: string;
+  readonly settled: boolean;
+  readonly steps: readonly string[];
+  readonly releasedIntents: readonly string[];
+  readonly voided?: string;
+  readonly saved?: { readonly amount: number; readonly authorizeAt: string };
+  readonly action?: { readonly intentId: string; readonly deadline: string };
+}
+type PaymentState = { readonly kind: "none" } | OpenPayment;
+
+/**
+ * Issue 68 item 4: a booking ended (`endedBy`: the lot's fact) unpaid: the intent it recorded, not
+ * released nor voided yet, is to be canceled at the provider (once: a repeat decides nothing).
+ */
+export function decideVoid(
+  state: PaymentState,
+  endedBy: string,
+  at: string,
+): { ok: true; events: PaymentEvent[] } {
+  const intentId = unpaidIntentOf(state, false);
+  if (state.kind !== "open" || !intentId || state.voided === intentId) return { ok: true, events: [] };
+  const { reservationId, parkingLotId } = state;
+  const data = { reservationId, parkingLotId, intentId, endedBy, decidedAt: at };
+  return { ok: true, events: [{ type: "PaymentVoidDecided", data }] };
+}
+
+/**
+ * Issue 47: whether the booking counts on this intent: the one a booking still waiting for its
+ * payment recorded (`awaiting`: the lot says so), or the authorized one whose settlement is not
+ * decided or not carried out yet (no capture, release or charge recorded). Any other intent carrying
+ * the booking's metadata holds money for nothing.
+ */
+export function intentInUse(state: PaymentState, awaiting: boolean, intentId: string): boolean {
+  if (state.kind !== "open" || state.intentId !== intentId) return awaitedHold(state, intentId);
+  if (state.status === "pending") return awaiting;
+  return (
+    state.status === "authorized" && (!state.settled || !state.steps.some((key) => !key.endsWith(":refund")))
+  );
+}
+
+/** Issue 47: the intent a booking that ended unpaid (canceled, expired, declined) left open, if any. */
+export function unpaidIntentOf(state: PaymentState, awaiting: boolean): string | undefined {
+  if (state.kind !== "open" || !state.intentId || confirmed(state) || awaiting) return undefined;
+  return state.releasedIntents.includes(state.intentId) ? undefined : state.intentId;
+}
