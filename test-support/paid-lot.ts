@@ -1,11 +1,16 @@
+import { join } from "node:path";
+import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
 import type { EventStore } from "../event-store/port.js";
+import type { PaymentCommandSender } from "../projections/payments/payment-steps.js";
 import { systemActor } from "../schemas/actor.js";
 import type { ParkingLotCommand } from "../schemas/commands.js";
+import type { PaymentTerms } from "../schemas/common.js";
 import { stampOf } from "../schemas/event-stamps.js";
 import { type CommandOutcome, ParkingLotCommandHandler } from "../write-side/command-handler.js";
 import type { ParkingLotEvent } from "../write-side/parking-lot/decider.js";
 import { bookingEndOf } from "../write-side/payment/lot-booking.js";
 import type { SettleBooking } from "../write-side/payment/payment-process.js";
+import { tempDataDir } from "./service.js";
 
 /**
  * The lot's command handler with payments on (a hold of ten minutes), and what the payment tests
@@ -82,3 +87,46 @@ export const runSettled = async (
   handler: ParkingLotCommandHandler,
   command: ParkingLotCommand | SettleBooking,
 ): Promise<string[]> => (await runThenSettle(handler, command)).map((e) => e.type);
+
+/**
+ * A lot with payments on (6,000 an hour, ten spots), registered at `now` with `terms` if given, in
+ * a fresh DATA_DIR's event store: where the payment int tests start. `close` removes it all.
+ */
+export async function paidLotIn(
+  prefix: string,
+  lot: {
+    readonly parkingLotId: string;
+    readonly name: string;
+    readonly now: string;
+    readonly terms?: PaymentTerms;
+  },
+) {
+  const data = tempDataDir(prefix);
+  const store = SqliteEventStore.open({ file: join(data.dir, "events.sqlite"), pollIntervalMs: 20 });
+  const handler = paidLotHandler(store);
+  const { parkingLotId, name, now, terms } = lot;
+  await runAccepted(handler, {
+    type: "RegisterParkingLot",
+    parkingLotId,
+    name,
+    capacity: 10,
+    hourlyRate: 6000,
+    now,
+  });
+  if (terms) await runAccepted(handler, { type: "ChangePaymentTerms", parkingLotId, terms, now });
+  const close = async () => {
+    await store.close();
+    data.remove();
+  };
+  return { dir: data.dir, store, handler, close };
+}
+
+/** The payments process's way to the lot (as app/payment-commands.ts wires it), over `handler`. */
+export const senderVia =
+  (handler: ParkingLotCommandHandler): PaymentCommandSender =>
+  async (command, cause) => {
+    const outcome = await handler.handle(command, { ...commandContext(), ...cause });
+    return outcome.ok
+      ? { ok: true, recorded: outcome.events.length > 0 }
+      : { ok: false, code: outcome.rejection.code };
+  };

@@ -1,10 +1,8 @@
-import { join } from "node:path";
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
+import type { EventStore } from "../../event-store/port.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
-import { commandContext, paidLotHandler, runAccepted } from "../../test-support/paid-lot.js";
-import { tempDataDir } from "../../test-support/service.js";
+import { commandContext, paidLotIn, runAccepted, senderVia } from "../../test-support/paid-lot.js";
 import { type StripeServer, startStripeServer } from "../../test-support/stripe/server.js";
 import type { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { readPaymentProcess } from "./payment-due.js";
@@ -34,10 +32,10 @@ const TERMS = {
   noShowFee: 3000,
 };
 
-let store: SqliteEventStore;
+let store: EventStore;
 let handler: ParkingLotCommandHandler;
 let stripe: StripeServer;
-let remove: () => void;
+let close: () => Promise<void>;
 const provider = () =>
   stripeProvider(stripeClient({ secretKey: "sk_test_far", apiBase: stripe.url }), INSTANCE);
 /** Stripe.js in the customer's browser: a publishable key and the client secret. */
@@ -53,35 +51,22 @@ const customers = new Map<string, string>();
 const secrets = new Map<string, string>();
 
 beforeAll(async () => {
-  const data = tempDataDir("client-setup-");
-  remove = data.remove;
-  store = SqliteEventStore.open({ file: join(data.dir, "events.sqlite"), pollIntervalMs: 20 });
-  handler = paidLotHandler(store);
-  stripe = await startStripeServer();
-  await runAccepted(handler, {
-    type: "RegisterParkingLot",
+  ({ store, handler, close } = await paidLotIn("client-setup-", {
     parkingLotId: LOT,
     name: "Far",
-    capacity: 10,
-    hourlyRate: 6000,
     now: at(0),
-  });
-  await runAccepted(handler, { type: "ChangePaymentTerms", parkingLotId: LOT, terms: TERMS, now: at(0) });
+    terms: TERMS,
+  }));
+  stripe = await startStripeServer();
 });
 afterAll(async () => {
   await stripe.close();
-  await store.close();
-  remove();
+  await close();
 });
 
 const deps = (now: string): StepDeps => ({
   provider: provider(),
-  send: async (command, cause) => {
-    const outcome = await handler.handle(command, { ...commandContext(), ...cause });
-    return outcome.ok
-      ? { ok: true, recorded: outcome.events.length > 0 }
-      : { ok: false, code: outcome.rejection.code };
-  },
+  send: senderVia(handler),
   logger: silent,
   now: () => now,
   keepClientSecret: async (plan, secret) => {

@@ -1,9 +1,7 @@
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
+import type { EventStore } from "../../event-store/port.js";
 import { decodeEvent, type StoredDomainEvent } from "../../schemas/event-codec.js";
-import { commandContext, paidLotHandler, runAccepted } from "../../test-support/paid-lot.js";
-import { tempDataDir } from "../../test-support/service.js";
+import { commandContext, paidLotIn, runAccepted, senderVia } from "../../test-support/paid-lot.js";
 import type { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { nextStep } from "../../write-side/payment/payment-next.js";
 import { readPaymentProcess } from "./payment-due.js";
@@ -22,36 +20,21 @@ const AT = Date.parse("2026-11-27T01:00:00.000Z");
 const at = (minutes: number) => new Date(AT + minutes * 60_000).toISOString();
 const silent = { debug() {}, info() {}, warn() {}, error() {} } as never;
 
-let store: SqliteEventStore;
+let store: EventStore;
 let handler: ParkingLotCommandHandler;
-let remove: () => void;
+let close: () => Promise<void>;
 const released: { intentId: string; key: string }[] = [];
 
 beforeAll(async () => {
-  const data = tempDataDir("payment-void-");
-  remove = data.remove;
-  store = SqliteEventStore.open({ file: join(data.dir, "events.sqlite"), pollIntervalMs: 20 });
-  handler = paidLotHandler(store);
-  await runAccepted(handler, {
-    type: "RegisterParkingLot",
+  ({ store, handler, close } = await paidLotIn("payment-void-", {
     parkingLotId: LOT,
     name: "Lot",
-    capacity: 10,
-    hourlyRate: 6000,
     now: at(0),
-  });
+  }));
 });
 afterAll(async () => {
-  await store.close();
-  remove();
+  await close();
 });
-
-const send: StepDeps["send"] = async (command, cause) => {
-  const outcome = await handler.handle(command, { ...commandContext(), ...cause });
-  return outcome.ok
-    ? { ok: true, recorded: outcome.events.length > 0 }
-    : { ok: false, code: outcome.rejection.code };
-};
 
 const deps = (now: string): StepDeps =>
   ({
@@ -61,7 +44,7 @@ const deps = (now: string): StepDeps =>
         return { ok: true, value: { released: 0 } };
       },
     },
-    send,
+    send: senderVia(handler),
     logger: silent,
     now: () => now,
     paymentProcess: (reservationId: string) => readPaymentProcess(store, reservationId),

@@ -1,12 +1,16 @@
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryDocumentStore } from "../../document-store/memory/memory-document-store.js";
 import type { DocumentStore } from "../../document-store/port.js";
-import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
+import type { EventStore } from "../../event-store/port.js";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
-import { commandContext, paidLotHandler, runAccepted, runThenSettle } from "../../test-support/paid-lot.js";
+import {
+  commandContext,
+  paidLotIn,
+  runAccepted,
+  runThenSettle,
+  senderVia,
+} from "../../test-support/paid-lot.js";
 import { paymentFactsOf } from "../../test-support/payment-log.js";
-import { tempDataDir } from "../../test-support/service.js";
 import { type StripeServer, startStripeServer } from "../../test-support/stripe/server.js";
 import type { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { ledgerOps } from "./ledger-watch.js";
@@ -32,45 +36,32 @@ const TERMS = {
   noShowFee: 3000,
 };
 
-let store: SqliteEventStore;
+let store: EventStore;
 let handler: ParkingLotCommandHandler;
 let stripe: StripeServer;
-let remove: () => void;
+let close: () => Promise<void>;
 const provider = () =>
   stripeProvider(stripeClient({ secretKey: "sk_test_truth", apiBase: stripe.url }), "truth");
 const silent = { debug() {}, info() {}, warn() {}, error() {} } as never;
 
 beforeAll(async () => {
-  const data = tempDataDir("reconcile-provider-");
-  remove = data.remove;
-  store = SqliteEventStore.open({ file: join(data.dir, "events.sqlite"), pollIntervalMs: 20 });
-  handler = paidLotHandler(store);
-  stripe = await startStripeServer();
-  await runAccepted(handler, {
-    type: "RegisterParkingLot",
+  ({ store, handler, close } = await paidLotIn("reconcile-provider-", {
     parkingLotId: LOT,
     name: "Truth",
-    capacity: 10,
-    hourlyRate: 6000,
     now: at(0),
-  });
-  await runAccepted(handler, { type: "ChangePaymentTerms", parkingLotId: LOT, terms: TERMS, now: at(0) });
+    terms: TERMS,
+  }));
+  stripe = await startStripeServer();
 });
 afterAll(async () => {
   await stripe.setOutage("none");
   await stripe.close();
-  await store.close();
-  remove();
+  await close();
 });
 
 const deps = (now: string, paying: PaymentProvider = provider(), docs?: DocumentStore): ReconcileDeps => ({
   provider: paying,
-  send: async (command, cause) => {
-    const outcome = await handler.handle(command, { ...commandContext(), ...cause });
-    return outcome.ok
-      ? { ok: true, recorded: outcome.events.length > 0 }
-      : { ok: false, code: outcome.rejection.code };
-  },
+  send: senderVia(handler),
   logger: silent,
   now: () => now,
   lotState: (id) => handler.stateOf(id),

@@ -1,10 +1,9 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
+import type { EventStore } from "../../event-store/port.js";
 import { SqliteDataKeys } from "../../platform/data-keys/sqlite-data-keys.js";
 import { usePersonalDataKeys } from "../../schemas/personal-data.js";
-import { commandContext, paidLotHandler, runAccepted, runThenSettle } from "../../test-support/paid-lot.js";
-import { tempDataDir } from "../../test-support/service.js";
+import { paidLotIn, runAccepted, runThenSettle, senderVia } from "../../test-support/paid-lot.js";
 import type { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { readPaymentProcess } from "./payment-due.js";
 import { customerRefOf } from "./payment-plans.js";
@@ -22,40 +21,26 @@ const AT = Date.parse("2026-11-27T01:00:00.000Z");
 const at = (minutes: number) => new Date(AT + minutes * 60_000).toISOString();
 const silent = { debug() {}, info() {}, warn() {}, error() {} } as never;
 
-let store: SqliteEventStore;
+let store: EventStore;
 let keys: SqliteDataKeys;
+let dir: string;
 let handler: ParkingLotCommandHandler;
-let remove: () => void;
+let close: () => Promise<void>;
 const charged: { paymentMethod: string; customer?: string }[] = [];
 
 beforeAll(async () => {
-  const data = tempDataDir("saved-card-stream-");
-  remove = data.remove;
-  keys = SqliteDataKeys.open(join(data.dir, "keys", "data-keys.sqlite"));
-  usePersonalDataKeys(keys);
-  store = SqliteEventStore.open({ file: join(data.dir, "events.sqlite"), pollIntervalMs: 20 });
-  handler = paidLotHandler(store);
-  await runAccepted(handler, {
-    type: "RegisterParkingLot",
+  ({ dir, store, handler, close } = await paidLotIn("saved-card-stream-", {
     parkingLotId: LOT,
     name: "Lot",
-    capacity: 10,
-    hourlyRate: 6000,
     now: at(0),
-  });
+  }));
+  keys = SqliteDataKeys.open(join(dir, "keys", "data-keys.sqlite"));
+  usePersonalDataKeys(keys);
 });
 afterAll(async () => {
   usePersonalDataKeys(undefined);
-  await store.close();
-  remove();
+  await close();
 });
-
-const send: StepDeps["send"] = async (command, cause) => {
-  const outcome = await handler.handle(command, { ...commandContext(), ...cause });
-  return outcome.ok
-    ? { ok: true, recorded: outcome.events.length > 0 }
-    : { ok: false, code: outcome.rejection.code };
-};
 
 const deps = (now: string): StepDeps =>
   ({
@@ -71,7 +56,7 @@ const deps = (now: string): StepDeps =>
         return { ok: true, value: { intentId: "pi_offsession", charged: request.amount } };
       },
     },
-    send,
+    send: senderVia(handler),
     logger: silent,
     now: () => now,
     paymentProcess: (reservationId: string) => readPaymentProcess(store, reservationId),

@@ -1,9 +1,6 @@
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
-import { commandContext, paidLotHandler, runAccepted } from "../../test-support/paid-lot.js";
-import { tempDataDir } from "../../test-support/service.js";
+import { commandContext, paidLotHandler, paidLotIn, runAccepted } from "../../test-support/paid-lot.js";
 import type { ParkingLotCommandHandler } from "../command-handler.js";
 
 /**
@@ -26,31 +23,21 @@ const TERMS = {
   noShowFee: 3000,
 };
 
-let store: SqliteEventStore;
 let one: ParkingLotCommandHandler;
 let two: ParkingLotCommandHandler;
-let remove: () => void;
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  const data = tempDataDir("saved-card-race-");
-  remove = data.remove;
-  store = SqliteEventStore.open({ file: join(data.dir, "events.sqlite"), pollIntervalMs: 20 });
-  one = paidLotHandler(store);
-  two = paidLotHandler(store);
-  await runAccepted(one, {
-    type: "RegisterParkingLot",
+  const lot = await paidLotIn("saved-card-race-", {
     parkingLotId: LOT,
     name: "Race",
-    capacity: 10,
-    hourlyRate: 6000,
     now: at(0),
+    terms: TERMS,
   });
-  await runAccepted(one, { type: "ChangePaymentTerms", parkingLotId: LOT, terms: TERMS, now: at(0) });
+  ({ handler: one, close } = lot);
+  two = paidLotHandler(lot.store);
 });
-afterAll(async () => {
-  await store.close();
-  remove();
-});
+afterAll(async () => close());
 
 /** A booking ten days on, its card saved, its hold before the stay waiting for its customer. */
 async function waitingForCustomer(reservationId: string) {
