@@ -24,6 +24,14 @@ export const paidLotHandler = (store: EventStore, cacheSize = 16): ParkingLotCom
     payments: { on: true, holdSeconds: 600 },
   });
 
+/** The payment terms most payment tests book under: KRW, a 10,000 deposit, 50% inside the last hour, a 3,000 no-show fee. */
+export const KRW_TERMS: PaymentTerms = {
+  currency: "KRW",
+  deposit: 10_000,
+  cancellation: { freeUntilMinutesBefore: 60, feePercent: 50 },
+  noShowFee: 3000,
+};
+
 let sent = 0;
 
 /** A fresh command's context, sent by the payments process (system), an operator or a customer. */

@@ -2,7 +2,7 @@ import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EventStore } from "../../event-store/port.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
-import { commandContext, paidLotIn, runAccepted, senderVia } from "../../test-support/paid-lot.js";
+import { commandContext, KRW_TERMS, paidLotIn, runAccepted, senderVia } from "../../test-support/paid-lot.js";
 import { type StripeServer, startStripeServer } from "../../test-support/stripe/server.js";
 import type { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { readPaymentProcess } from "./payment-due.js";
@@ -25,12 +25,7 @@ const INSTANCE = "far";
 const AT = Date.parse("2026-11-27T01:00:00.000Z");
 const at = (minutes: number) => new Date(AT + minutes * 60_000).toISOString();
 const DAY = 24 * 60;
-const TERMS = {
-  currency: "KRW",
-  deposit: 10_000,
-  cancellation: { freeUntilMinutesBefore: 60, feePercent: 50 },
-  noShowFee: 3000,
-};
+const TERMS = KRW_TERMS;
 
 let store: EventStore;
 let handler: ParkingLotCommandHandler;

@@ -5,6 +5,7 @@ import type { EventStore } from "../../event-store/port.js";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
 import {
   commandContext,
+  KRW_TERMS,
   paidLotIn,
   runAccepted,
   runThenSettle,
@@ -29,12 +30,7 @@ import { stripeClient, stripeProvider } from "./stripe-provider.js";
 const LOT = "truth-lot";
 const AT = Date.parse("2026-11-27T01:00:00.000Z");
 const at = (minutes: number) => new Date(AT + minutes * 60_000).toISOString();
-const TERMS = {
-  currency: "KRW",
-  deposit: 10_000,
-  cancellation: { freeUntilMinutesBefore: 60, feePercent: 50 },
-  noShowFee: 3000,
-};
+const TERMS = KRW_TERMS;
 
 let store: EventStore;
 let handler: ParkingLotCommandHandler;

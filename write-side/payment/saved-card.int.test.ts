@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
-import { commandContext, paidLotHandler, paidLotIn, runAccepted } from "../../test-support/paid-lot.js";
+import {
+  commandContext,
+  KRW_TERMS,
+  paidLotHandler,
+  paidLotIn,
+  runAccepted,
+} from "../../test-support/paid-lot.js";
 import type { ParkingLotCommandHandler } from "../command-handler.js";
 
 /**
@@ -16,12 +22,7 @@ const LOT = "race-lot";
 const AT = Date.parse("2026-11-27T01:00:00.000Z");
 const at = (minutes: number) => new Date(AT + minutes * 60_000).toISOString();
 const DAY = 24 * 60;
-const TERMS = {
-  currency: "KRW",
-  deposit: 10_000,
-  cancellation: { freeUntilMinutesBefore: 60, feePercent: 50 },
-  noShowFee: 3000,
-};
+const TERMS = KRW_TERMS;
 
 let one: ParkingLotCommandHandler;
 let two: ParkingLotCommandHandler;
