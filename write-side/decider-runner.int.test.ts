@@ -125,6 +125,32 @@ describe("the decider runner, on another decider than the lot's", () => {
     expect(ok.ok && ok.state.total).toBe(10);
   });
 
+  it("loads anew when the stream holds less than its cached state (a failover's new primary lacks the last write read from the old one), where catching up after it could never mend it", async () => {
+    const [primary] = openStores(1) as [SqliteEventStore];
+    const [standby] = openStores(1) as [SqliteEventStore];
+    let current: EventStore = primary;
+    // The service's one connection string: whichever server answers it now.
+    const failingOver = new Proxy({} as EventStore, {
+      get: (_, name) => {
+        const value = (current as unknown as Record<string | symbol, unknown>)[name];
+        return typeof value === "function" ? value.bind(current) : value;
+      },
+    });
+    const runner = runnerOn(failingOver);
+    expect((await runner.handle(add(3), context(1))).ok).toBe(true);
+    expect((await runner.handle(add(4), context(2))).ok).toBe(true);
+    // The standby got the first write only; it is promoted, the runner's cache still at 7.
+    await standby.appendToStream(streamOf("a"), [{ type: "Added", data: { amount: 3 }, metadata: {} }], {
+      expectedRevision: "no_stream",
+    });
+    current = standby;
+    const outcome = await runner.handle(add(2), context(3));
+    expect(outcome.ok && outcome.state.total).toBe(5);
+    const stream = [];
+    for await (const recorded of standby.readStream(streamOf("a"))) stream.push(recorded.data);
+    expect(stream).toEqual([{ amount: 3 }, { amount: 2 }]);
+  });
+
   it("keeps nothing of a batch whose append failed for a full disk: every command of it is refused, the state is the one before", async () => {
     const [store] = openStores(1) as [SqliteEventStore];
     let full = false;

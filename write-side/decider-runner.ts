@@ -89,6 +89,12 @@ export interface DeciderRunnerOptions<C extends { readonly type: string }, E, S,
 /** The most commands of one key decided together and appended in one append. */
 export const DEFAULT_MAX_BATCH = 256;
 
+/** Whether the store said its stream ends before `revision` (it holds less than the state folded). */
+const behind = (conflict: WrongExpectedRevisionError, revision: number): boolean =>
+  conflict.actual === "no_stream"
+    ? revision >= 0
+    : conflict.actual !== undefined && conflict.actual < revision;
+
 /** Optimistic-concurrency conflicts kept happening past the retry limit. */
 export class ConcurrencyConflictError extends Error {
   override name = "ConcurrencyConflictError";
@@ -305,8 +311,12 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
         for (const waiting of batch) hooks?.onConflict?.(waiting.command.type);
         if (attempt >= this.options.retryLimit) throw new ConcurrencyConflictError(streamId, attempt + 1);
         // Someone else appended to this stream: fold in what they wrote and decide them all again.
+        // A stream shorter than the state (a failover's new primary lacks what was read from the
+        // old one before it died) is loaded anew: nothing after the state's revision would mend it.
         if (attempt > 1) await sleep(Math.random() * Math.min(50, 2 ** attempt));
-        at = await this.options.source.catchUp(streamId, at);
+        at = behind(error, at.revision)
+          ? await this.options.source.load(key)
+          : await this.options.source.catchUp(streamId, at);
         fresh = true;
         continue;
       }
