@@ -260,6 +260,21 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
     return { at: loaded, fresh: true };
   }
 
+  /**
+   * Someone else appended to this stream: what they wrote, folded in to decide again. A stream
+   * shorter than the state (a failover's new primary lacks what was read from the old one before it
+   * died) is loaded anew: nothing after the state's revision would mend it.
+   */
+  private afterConflict(
+    key: string,
+    streamId: string,
+    at: StateAtRevision<S>,
+    conflict: WrongExpectedRevisionError,
+  ): Promise<StateAtRevision<S>> {
+    const { source } = this.options;
+    return behind(conflict, at.revision) ? source.load(key) : source.catchUp(streamId, at);
+  }
+
   private async handleBatch(
     key: string,
     batch: readonly Waiting<C, RunOutcome<E, S, R>>[],
@@ -310,13 +325,8 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
         if (!(error instanceof WrongExpectedRevisionError)) throw error;
         for (const waiting of batch) hooks?.onConflict?.(waiting.command.type);
         if (attempt >= this.options.retryLimit) throw new ConcurrencyConflictError(streamId, attempt + 1);
-        // Someone else appended to this stream: fold in what they wrote and decide them all again.
-        // A stream shorter than the state (a failover's new primary lacks what was read from the
-        // old one before it died) is loaded anew: nothing after the state's revision would mend it.
         if (attempt > 1) await sleep(Math.random() * Math.min(50, 2 ** attempt));
-        at = behind(error, at.revision)
-          ? await this.options.source.load(key)
-          : await this.options.source.catchUp(streamId, at);
+        at = await this.afterConflict(key, streamId, at, error);
         fresh = true;
         continue;
       }
