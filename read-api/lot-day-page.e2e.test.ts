@@ -438,12 +438,18 @@ describe("a lot's day in Korean on a phone and in English on a laptop (issue 69)
         await expect
           .poll(() => trail.locator("[data-fact]").first().getAttribute("data-fact-type"))
           .toMatch(/ReservationCheckedOut|GateEventRecorded|ParkingLotClosed/);
-        // Older pages walk back to the lot's registration and stop there: its day, the first fact.
-        const opened = await trail.locator("[data-history-day]").getAttribute("data-history-day");
+        // Older pages walk back to the lot's registration and stop there: its day on the lot's clock
+        // (the day before the trail's today when the run's clock crossed Seoul's midnight), the first fact.
         const older = trail.getByRole("button", { name: w("history.older") });
         for (let i = 0; i < 20 && (await older.isEnabled()); i++) await older.click();
         expect(await older.isDisabled()).toBe(true);
-        expect(await trail.locator("[data-history-day]").getAttribute("data-history-day")).toBe(opened);
+        const registered = await call<{ registeredAt: string }>(service.url, "GET", `/parking-lots/${lotId}`);
+        const registrationDay = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Seoul" }).format(
+          new Date(registered.body.registeredAt),
+        );
+        expect(await trail.locator("[data-history-day]").getAttribute("data-history-day")).toBe(
+          registrationDay,
+        );
         await expect
           .poll(() => trail.locator("[data-fact]").last().getAttribute("data-fact-type"))
           .toBe("ParkingLotRegistered");
