@@ -58,6 +58,11 @@ class ProcessKeyRing implements DataKeys {
     return this.newest.keyFor(subject);
   }
 
+  /** The store sealed under's, as `keyFor`'s: the key a booking sealed now would name. */
+  existingKeyFor(subject: string): DataKey | undefined {
+    return this.newest.existingKeyFor(subject);
+  }
+
   key(id: string): KeyObject | undefined {
     for (const store of this.all()) {
       const found = store.key(id);

@@ -1,5 +1,5 @@
 import type { KeyObject } from "node:crypto";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { fromBigInt } from "../event-store/position.js";
 import { type DataKeys, MemoryDataKeys } from "../platform/data-keys/port.js";
 import { fold } from "../test-support/lot-state.js";
@@ -125,6 +125,7 @@ describe("LotPeriodOpened sealed", () => {
     const asked = { key: 0, keysOf: 0 };
     const keys: DataKeys = {
       keyFor: (subject) => inner.keyFor(subject),
+      existingKeyFor: (subject) => inner.existingKeyFor(subject),
       key: (id) => {
         asked.key++;
         return inner.key(id);
@@ -153,10 +154,14 @@ describe("LotPeriodOpened sealed", () => {
       const state = openedState(readBack(keys, data).event.data as EventOfType<"LotPeriodOpened">["data"]);
       if (state.kind !== "registered") throw new Error("a registered lot");
       expect(asked).toEqual({ key: 0, keysOf: 0 });
-      // The per-customer limit counts C5's bookings by their key's name: none opened.
+      // The per-customer limit counts C5's bookings by their key's name: none opened, and no key
+      // made (a new customer has none: their refused booking must leave none behind).
+      const made = vi.spyOn(inner, "keyFor");
       expect(activeCount(state, "C5", T)).toBe(BOOKINGS / CUSTOMERS);
       expect(activeCount(state, "C-new", T)).toBe(0);
       expect(asked).toEqual({ key: 0, keysOf: 0 });
+      expect(made).not.toHaveBeenCalled();
+      made.mockRestore();
       expect(state.reservations.get("r5")).toMatchObject({ customerId: "C5", carNumber: plateOf(5) });
       expect(state.reservations.get("r45")).toMatchObject({ customerId: "C5", carNumber: plateOf(45) });
       expect(asked).toEqual({ key: 1, keysOf: 0 });

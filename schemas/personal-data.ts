@@ -283,8 +283,16 @@ function withKeysRead(values: PersonalValues, data: Record<string, unknown>, key
  */
 export const sealedHolder = (sealed: string): string =>
   `\u0001${sealed.slice(SEALED_PREFIX.length, sealed.indexOf(".", SEALED_PREFIX.length))}`;
+/**
+ * A read, never a key made: a customer with no key has no value sealed, so no booking held under a
+ * key's name to count (undefined is exact), and a booking refused (the lot full, the limit
+ * reached) leaves no key behind. Looked up here, when the decider finds the lot holds bookings
+ * loaded sealed, rather than by the command handler before deciding: only then is it needed, the
+ * state opens its sealed entries through the same installed keys, and it is read at the decision,
+ * not before the command's wait in the lot's lane.
+ */
 export function holderOf(subject: string): string | undefined {
-  const key = installed?.keyFor(subject);
+  const key = installed?.existingKeyFor(subject);
   return key && `\u0001${key.id}`;
 }
 

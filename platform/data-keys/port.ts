@@ -27,6 +27,13 @@ export interface DataKeys {
    * such as a lot's state cached before the erasure, cannot be written back readable).
    */
   keyFor(subject: string): DataKey | undefined;
+  /**
+   * The subject's current key if it has one, never making one (a read, no write): undefined for a
+   * subject without a key or erased. For a lookup that seals nothing (the lot's per-customer limit,
+   * `holderOf`): a key made there would outlive a refused request with nothing sealed under it, a
+   * subject who never booked for an erasure, a backup or a count of keys to find.
+   */
+  existingKeyFor(subject: string): DataKey | undefined;
   /** The key named `id`; undefined once its subject was erased (or if it never existed). */
   key(id: string): KeyObject | undefined;
   /**
@@ -98,6 +105,10 @@ export class MemoryDataKeys implements DataKeys {
     this.keys.set(created.id, { subject: name, key: created.key });
     this.current.set(name, created);
     return created;
+  }
+
+  existingKeyFor(subject: string): DataKey | undefined {
+    return this.current.get(this.pseudonym(subject));
   }
 
   key(id: string): KeyObject | undefined {

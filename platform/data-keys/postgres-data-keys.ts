@@ -229,6 +229,11 @@ export class PostgresDataKeys implements DataKeys {
     return this.current.get(name);
   }
 
+  /** From memory, as `keyFor` finds one: an erased subject's key is gone from `current`. */
+  existingKeyFor(subject: string): DataKey | undefined {
+    return this.current.get(this.pseudonym(subject));
+  }
+
   /** Commits the keys made since the last call (and waits for those already on their way). */
   commitNewKeys(): Promise<void> {
     const batch = this.pending;

@@ -122,6 +122,11 @@ export class SqliteDataKeys implements DataKeys {
     return this.writing(() => (this.grouping ? this.createInTurn(name) : this.create(name)));
   }
 
+  existingKeyFor(subject: string): DataKey | undefined {
+    const found = this.subjectState(this.pseudonym(subject));
+    return found === "none" ? undefined : found;
+  }
+
   /**
    * From now on the new keys of one event-loop turn are written in one transaction (issue 50: a
    * transaction and its commit per new customer were a tenth of a booking's request thread), which
