@@ -3,6 +3,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
 import type { EventStore, RecordedEvent } from "../event-store/port.js";
 import { type DataKeys, MemoryDataKeys } from "../platform/data-keys/port.js";
+import { SqliteDataKeys } from "../platform/data-keys/sqlite-data-keys.js";
+import { Database } from "../platform/sqlite.js";
 import type { ParkingLotCommand, ReserveParking } from "../schemas/commands.js";
 import { decodeEvent } from "../schemas/event-codec.js";
 import type { EventOfType } from "../schemas/events.js";
@@ -343,6 +345,54 @@ describe("an opening's personal data (issue 36)", () => {
     const cold = handlerOn(store);
     expect((await cold.handle(cancel("E", "mine"), context("cancel-mine"))).ok).toBe(true);
     expect((await cold.handle(reserve("E", "after"), context("after"))).ok).toBe(true);
+  });
+});
+
+describe("the per-customer limit on a lot loaded sealed", () => {
+  afterEach(() => usePersonalDataKeys(undefined));
+
+  it("makes no key for a booking it refuses, and still counts a returning customer's sealed bookings", async () => {
+    const data = tempDataDir("lot-periods-keys-");
+    const file = join(data.dir, "data-keys.sqlite");
+    const keys = SqliteDataKeys.open(file);
+    cleanups.push(data.remove, () => keys.close());
+    usePersonalDataKeys(keys);
+    const keyCount = () => {
+      const db = new Database(file, { readonly: true });
+      try {
+        return (db.prepare("SELECT count(*) AS n FROM data_keys").get() as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    };
+    const [store] = openStores(1) as [SqliteEventStore];
+    const warm = handlerOn(store);
+    await warm.handle(register("K", "Lot K", 12), context("register"));
+    // k0..k3 C-back's (the limit of 4), in period 0, which closes at the bound: the opening holds them sealed.
+    for (let i = 0; i < 12; i++) {
+      const customerId = i < 4 ? "C-back" : `C-k${i}`;
+      const booked = await warm.handle(
+        { ...reserve("K", `k${i}`), customerId } as ReserveParking,
+        context(i),
+      );
+      expect(booked.ok).toBe(true);
+    }
+    const cold = handlerOn(store);
+    const loaded = await cold.stateOf("K");
+    expect(loaded.kind === "registered" && loaded.reservations.sealed, "loaded sealed").toBe(true);
+    const before = keyCount();
+    const newcomer = { ...reserve("K", "k-new"), customerId: "C-new" } as ReserveParking;
+    expect(await cold.handle(newcomer, context("new"))).toMatchObject({
+      ok: false,
+      rejection: { code: "LotFull" },
+    });
+    const returning = { ...reserve("K", "k-back"), customerId: "C-back" } as ReserveParking;
+    expect(await cold.handle(returning, context("back"))).toMatchObject({
+      ok: false,
+      rejection: { code: "TooManyActiveReservations" },
+    });
+    // Before: the newcomer's refused booking made them a key with nothing sealed under it.
+    expect(keyCount()).toBe(before);
   });
 });
 

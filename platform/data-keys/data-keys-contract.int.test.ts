@@ -51,6 +51,21 @@ function contract(name: string, adapter: () => Adapter) {
       ).toBe(true);
     });
 
+    it("looks a subject's key up without making one: none for a new subject, the key once made, none once erased", async () => {
+      const [a, b] = [await open(), await open()];
+      expect(a.existingKeyFor("cust-look")).toBeUndefined();
+      await a.commitNewKeys();
+      const later = await open();
+      expect(later.existingKeyFor("cust-look"), "the lookup made no key").toBeUndefined();
+      const made = a.keyFor("cust-look");
+      expect(a.existingKeyFor("cust-look")?.id).toBe(made?.id);
+      await a.commitNewKeys();
+      await vi.waitFor(() => expect(b.existingKeyFor("cust-look")?.id).toBe(made?.id));
+      await b.erase("cust-look");
+      await vi.waitFor(() => expect(a.existingKeyFor("cust-look")).toBeUndefined());
+      expect(b.existingKeyFor("cust-look")).toBeUndefined();
+    });
+
     it("erases a subject for every handle and for good: no key, tombstoned, none made again", async () => {
       const [a, b] = [await open(), await open()];
       const made = a.keyFor("cust-2");
