@@ -36,6 +36,16 @@ describe("the process's key ring", () => {
     expect(openPersonalFields(sealedUnderA)).toMatchObject({ customerId: "erased", carNumber: "erased" });
     expect(openPersonalFields(sealedUnderB)).toMatchObject({ customerId: "erased", carNumber: "erased" });
   });
+
+  it("looks a customer's key up in the store it seals under, making none (the per-customer limit's lookup)", () => {
+    const store = useDataKeysOf({ dataDir: b.dir });
+    const ring = erasureKeysOf({ dataDir: b.dir });
+    expect(ring.existingKeyFor("ring-look")).toBeUndefined();
+    expect(store.existingKeyFor("ring-look"), "none made").toBeUndefined();
+    const made = ring.keyFor("ring-look");
+    expect(ring.existingKeyFor("ring-look")?.id).toBe(made?.id);
+    expect(store.existingKeyFor("ring-look")?.id).toBe(made?.id);
+  });
 });
 
 describe("how durable a DATA_DIR's new keys are", () => {
