@@ -166,6 +166,38 @@ describe("the reconciliation takes the provider's state as the truth (issue 71)"
     expect(await handler.paymentStateOf(LOT, id)).toMatchObject({ status: "authorized", authorized: 6000 });
   });
 
+  it("leaves another application's and another deployment's holds alone, though they name one of its bookings (issue 71 item 5)", async () => {
+    const id = "truth-foreign";
+    await authorized(id);
+    // Authorizations on the same account that no booking of this deployment counts on: one made
+    // by another application (no instance named), one by another deployment (`staging`).
+    const account = stripeClient({ secretKey: "sk_test_truth", apiBase: stripe.url });
+    const foreign = async (metadata: Record<string, string>) =>
+      (
+        await account.paymentIntents.create({
+          amount: 3000,
+          currency: "krw",
+          capture_method: "manual",
+          automatic_payment_methods: { enabled: true, allow_redirects: "never" },
+          payment_method: "pm_card_visa",
+          confirm: true,
+          metadata: { reservationId: id, parkingLotId: LOT, ...metadata },
+        })
+      ).id;
+    const otherApp = await foreign({});
+    const staging = await foreign({ parking_instance: "staging" });
+    const outcome = await reconcile(at(5));
+    for (const intentId of [otherApp, staging])
+      expect(stripe.ledger().intents.find((i) => i.id === intentId)).toMatchObject({
+        status: "requires_capture",
+        held: 3000,
+        released: 0,
+      });
+    expect(outcome).toMatchObject({ released: 0, failed: 0 });
+    // The booking's own authorization is untouched too: it counts on it.
+    expect(await handler.paymentStateOf(LOT, id)).toMatchObject({ status: "authorized", authorized: 6000 });
+  });
+
   it("keeps where it stopped in the document store: a restarted process goes on from there, not from the start", async () => {
     const docs = new MemoryDocumentStore();
     const afters: (string | undefined)[] = [];
