@@ -823,6 +823,24 @@ describe("payments with Stripe", () => {
     // The other intent's hold is let go; the booking's own intent is still the customer's to confirm.
     await eventually(async () => intentsOf(id).find((i) => i.id === other.id)?.held).toBe(0);
     expect(intentsOf(id).find((i) => i.id === intentId)).toMatchObject({ status: "requires_payment_method" });
+    // Issue 71 item 5: another application's authorization on the same account (naming no instance),
+    // though it names this booking, is not the service's to release: its webhooks leave it held.
+    const theirs = await admin().paymentIntents.create({
+      amount: 1000,
+      currency: "krw",
+      capture_method: "manual",
+      automatic_payment_methods: { enabled: true, allow_redirects: "never" },
+      payment_method: "pm_card_visa",
+      confirm: true,
+      metadata: { reservationId: id, parkingLotId: lotId },
+    });
+    await stripe.webhooks.idle();
+    expect(intentsOf(id).find((i) => i.id === theirs.id)).toMatchObject({
+      status: "requires_capture",
+      held: 1000,
+    });
+    expect(await statusOf(id)).toBe("PENDING_PAYMENT");
+    await admin().paymentIntents.cancel(theirs.id); // its owner lets it go (the account's books stay its own)
   });
 
   it("a tiny overstay (below Stripe's minimum charge) is waived and recorded, never sent to fail", async () => {
@@ -1255,5 +1273,61 @@ describe("payments with Stripe", () => {
     now = start - 24 * HOUR + 60_000;
     await eventually(async () => (await view(id)).payment?.state).toBe("authorized");
     expect(intentsOf(id)).toMatchObject([{ offSession: true, authorized: 1000 }]);
+  });
+
+  it("an open-ended stay paid with a card Stripe.js made (single-use unless saved): its deposit held, the price above it charged off-session to the same card on the customer's Customer (issue 71)", async () => {
+    const card = String(stripe.createPaymentMethod("pm_card_visa").id);
+    const lotId = await lot("open-ended-card-1");
+    const answer = await call<{ reservationId: string; status: string }>(
+      service.url,
+      "POST",
+      `/parking-lots/${lotId}/reservations`,
+      { carNumber: "12가3456", paymentMethod: card },
+      await as("CUST-OPEN-1"),
+    );
+    expect(answer.status).toBe(201);
+    const id = answer.body.reservationId;
+    await authorized(lotId, id);
+    expect(intentsOf(id)).toMatchObject([{ authorized: TERMS.deposit }]);
+    expect((await step(lotId, id, "check-in")).status).toBe(200);
+    now += 7 * HOUR;
+    expect((await step(lotId, id, "check-out")).body).toMatchObject({ status: "COMPLETED", amount: 7000 });
+    await eventually(async () => intentsOf(id).map((i) => [i.offSession, i.captured])).toEqual([
+      [false, 5000],
+      [true, 2000],
+    ]);
+    expect(await dataOf(lotId, id, "PaymentStepFailed")).toEqual([]);
+    const customers = await Promise.all(
+      intentsOf(id).map(async (i) => (await admin().paymentIntents.retrieve(i.id)).customer),
+    );
+    expect(new Set(customers).size).toBe(1);
+    expect(customers[0]).toMatch(/^cus_/);
+  });
+
+  // Last, as it moves the clock thirty days on.
+  it("a booking 30 days ahead with a card Stripe.js made: saved, never shown authorized without a hold; held a day before the stay, a late cancel captures its fee and releases the rest (issue 71)", async () => {
+    const card = String(stripe.createPaymentMethod("pm_card_visa").id);
+    const lotId = await lot("far-ahead-30");
+    const start = now + 30 * 24 * HOUR;
+    const { reservationId: id } = await book("CUST-FAR-30", lotId, start, 2, card);
+    await eventually(async () => (await view(id)).payment?.state).toBe("card-saved");
+    expect(await statusOf(id)).toBe("RESERVED");
+    expect((await view(id)).payment?.authorized ?? 0).toBe(0);
+    expect(intentsOf(id)).toEqual([]);
+    now = start - 24 * HOUR + 60_000;
+    await eventually(async () => (await view(id)).payment?.state).toBe("authorized");
+    expect(intentsOf(id)).toMatchObject([{ offSession: true, authorized: 2000 }]);
+    // Inside the lot's fee window (60 minutes before): half of what is held is the fee.
+    now = start - 30 * 60_000;
+    const cancel = await call(
+      service.url,
+      "DELETE",
+      `/parking-lots/${lotId}/reservations/${id}`,
+      undefined,
+      await as("CUST-FAR-30"),
+    );
+    expect(cancel.status).toBe(200);
+    await eventually(async () => intentsOf(id).map((i) => [i.captured, i.released])).toEqual([[1000, 1000]]);
+    expect(await dataOf(lotId, id, "PaymentStepFailed")).toEqual([]);
   });
 });
