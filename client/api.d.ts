@@ -1404,6 +1404,23 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "payment.charge_failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Issue 71: a charge at the booking's end failed (PaymentStepFailed of a capture or an off-session charge): nothing is charged again automatically; `authentication_required` asks the customer's app to bring them back. */
+        post: operations["webhook.payment.charge_failed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "payment.failed": {
         parameters: {
             query?: never;
@@ -2171,7 +2188,7 @@ export interface components {
             /** @description What it is for (yours). */
             description?: string;
             /** @description The event types sent to it. */
-            eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.hold_lapsed" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded")[];
+            eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.hold_lapsed" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded" | "payment.charge_failed")[];
             /**
              * @description Where messages are POSTed: an https URL (http and private addresses only with WEBHOOK_ALLOW_PRIVATE).
              * @example https://example.com/webhooks/parking
@@ -3979,7 +3996,7 @@ export interface components {
                 attempt: number;
                 error?: string;
                 /** @description A webhook event type. */
-                eventType: "reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.hold_lapsed" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded";
+                eventType: "reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.hold_lapsed" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded" | "payment.charge_failed";
                 latencyMs: number;
                 outcome: "delivered" | "failed";
                 /**
@@ -4013,7 +4030,7 @@ export interface components {
             disabledAt?: string;
             /** @description Why it stopped being sent to. */
             disabledReason?: string;
-            eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.hold_lapsed" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded")[];
+            eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.hold_lapsed" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded" | "payment.charge_failed")[];
             /**
              * @description Webhook endpoint identifier.
              * @example we_5Xq8eYb2kP0Jm3Tn
@@ -4046,7 +4063,7 @@ export interface components {
                 disabledAt?: string;
                 /** @description Why it stopped being sent to. */
                 disabledReason?: string;
-                eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.hold_lapsed" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded")[];
+                eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.hold_lapsed" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded" | "payment.charge_failed")[];
                 /**
                  * @description Webhook endpoint identifier.
                  * @example we_5Xq8eYb2kP0Jm3Tn
@@ -4077,7 +4094,7 @@ export interface components {
             disabledAt?: string;
             /** @description Why it stopped being sent to. */
             disabledReason?: string;
-            eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.hold_lapsed" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded")[];
+            eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.hold_lapsed" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded" | "payment.charge_failed")[];
             /**
              * @description Webhook endpoint identifier.
              * @example we_5Xq8eYb2kP0Jm3Tn
@@ -15460,6 +15477,83 @@ export interface operations {
                     timestamp: string;
                     /** @constant */
                     type: "payment.captured";
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx. Anything else (or no answer in 10 s) is retried; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhook.payment.charge_failed": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every retry (deduplicate by it). */
+                "webhook-id": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`: one per secret that signs now (two for 24 h after a rotation). */
+                "webhook-signature": string;
+                /** @description When this attempt was signed, in seconds since the epoch (refuse messages too far from now). */
+                "webhook-timestamp": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Issue 71: a charge at the booking's end failed (PaymentStepFailed of a capture or an off-session charge): nothing is charged again automatically; `authentication_required` asks the customer's app to bring them back. */
+                    data: {
+                        /**
+                         * @description What was to be charged and was not: left to collect.
+                         * @example 5000
+                         */
+                        amount: number;
+                        /** @description The step's failure code (the provider's decline code, or `authorization_lapsed`). */
+                        code: string;
+                        /**
+                         * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
+                         * @example KRW
+                         */
+                        currency: string;
+                        /** @description The card's decline code when it is not `code`. */
+                        declineCode?: string;
+                        /**
+                         * Format: date-time
+                         * @description ISO 8601 UTC timestamp.
+                         */
+                        failedAt: string;
+                        /** @description The provider's words, and what is left to collect. */
+                        message: string;
+                        /**
+                         * @description Parking lot identifier.
+                         * @example 1
+                         */
+                        parkingLotId: string;
+                        /** @description `authentication_required`: the card asks for its customer (3-D Secure), who must come back; `declined`: the card or the provider refused it. */
+                        reason: "authentication_required" | "declined";
+                        /**
+                         * @description Reservation identifier.
+                         * @example 1
+                         * @example CUST1
+                         */
+                        reservationId: string;
+                        settlementId: string;
+                        /** @description `overstay`: what the hold could not cover, charged off-session (an overstay, an open-ended price above the deposit, a fee of a booking whose card is saved but not held); `capture`: the hold's capture (a lapsed hold's amount charged off-session instead). */
+                        step: "capture" | "overstay";
+                    };
+                    /**
+                     * Format: date-time
+                     * @description ISO 8601 UTC timestamp.
+                     */
+                    timestamp: string;
+                    /** @constant */
+                    type: "payment.charge_failed";
                 };
             };
         };

@@ -451,11 +451,11 @@ export const PaymentStepFailedData = Type.Object(
     step: PaymentStep,
     code: ProviderCode,
     message: Type.String({ minLength: 1, maxLength: 500 }),
-    /**
-     * What the step was to move (since the money-flow hunt): a failed refund frees exactly its own
-     * amount among the refunds under way. Absent on older facts.
-     */
+    /** What the step was to move (a failed refund frees exactly it among the refunds under way), */
     amount: Type.Optional(Amount),
+    /** in what (issue 71), and the card's decline code when not `code` (a lapsed capture's); absent on older facts. */
+    currency: Type.Optional(Currency),
+    declineCode: Type.Optional(ProviderCode),
     failedAt: Timestamp,
   },
   { ...strict, $id: "PaymentStepFailed" },

@@ -448,6 +448,8 @@ export function decideOutcome(state: PaymentState, command: RecordPaymentOutcome
         code: outcome.code,
         message: outcome.message,
         ...(outcome.amount !== undefined ? { amount: outcome.amount } : {}),
+        ...(state.currency ? { currency: state.currency } : {}),
+        ...(outcome.declineCode !== undefined ? { declineCode: outcome.declineCode } : {}),
         failedAt: now,
       },
     });
