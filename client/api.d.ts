@@ -3450,11 +3450,18 @@ export interface components {
                     /** @description Steps of a settlement the provider failed (a declined off-session charge): recorded, never lost. */
                     failures: {
                         /**
+                         * @description What it was to move: left to collect (issue 71).
+                         * @example 5000
+                         */
+                        amount?: number;
+                        /**
                          * Format: date-time
                          * @description ISO 8601 UTC timestamp.
                          */
                         at: string;
                         code: string;
+                        /** @description The card's decline code when it is not `code` (issue 71: `authentication_required`, the customer must come back). */
+                        declineCode?: string;
                         message: string;
                         step: "capture" | "release" | "refund" | "overstay";
                     }[];
@@ -3727,11 +3734,18 @@ export interface components {
                 /** @description Steps of a settlement the provider failed (a declined off-session charge): recorded, never lost. */
                 failures: {
                     /**
+                     * @description What it was to move: left to collect (issue 71).
+                     * @example 5000
+                     */
+                    amount?: number;
+                    /**
                      * Format: date-time
                      * @description ISO 8601 UTC timestamp.
                      */
                     at: string;
                     code: string;
+                    /** @description The card's decline code when it is not `code` (issue 71: `authentication_required`, the customer must come back). */
+                    declineCode?: string;
                     message: string;
                     step: "capture" | "release" | "refund" | "overstay";
                 }[];

@@ -99,6 +99,16 @@ export const PaymentView = Type.Object(
           code: Type.String(),
           message: Type.String(),
           at: Timestamp,
+          amount: Type.Optional({
+            ...Amount,
+            description: "What it was to move: left to collect (issue 71).",
+          }),
+          declineCode: Type.Optional(
+            Type.String({
+              description:
+                "The card's decline code when it is not `code` (issue 71: `authentication_required`, the customer must come back).",
+            }),
+          ),
         },
         { additionalProperties: false },
       ),
