@@ -1186,7 +1186,7 @@ describe("payments with Stripe", () => {
     expect(intentsOf(id).map((i) => [i.offSession, i.captured])).toEqual([[true, 1000]]);
   });
 
-  it("a booking 10 days ahead whose card asks for 3-D Secure to be saved: RESERVED, nothing held, its customer gets the SetupIntent's secret; completed, the card is saved; never completed, canceled payment-failed 24 h on (issue 71)", async () => {
+  it("a booking 10 days ahead whose card asks for 3-D Secure to be saved: awaiting its payment, nothing held, its customer gets the SetupIntent's secret; completed, the card is saved and the booking RESERVED; never completed, canceled payment-failed 24 h on (issue 71)", async () => {
     const lotId = await lot("far-ahead-3ds");
     const start = now + 10 * 24 * HOUR;
     const booked = now;
@@ -1202,12 +1202,14 @@ describe("payments with Stripe", () => {
       ).body.payment?.clientSecret;
     const saved = await book("CUST-FAR-3DS", lotId, start, 1, "pm_card_threeDSecure2Required");
     await eventually(async () => (await view(saved.reservationId)).payment?.state).toBe("action-required");
-    expect(await statusOf(saved.reservationId)).toBe("RESERVED");
+    // No card is saved yet: the booking awaits its payment (a cancel meanwhile is free), its spot held.
+    expect(await statusOf(saved.reservationId)).toBe("PENDING_PAYMENT");
     const secret = (await secretOf("CUST-FAR-3DS", saved.reservationId)) ?? "";
     expect(secret).toMatch(/^seti_\w+_secret_/);
     expect(await secretOf("CUST-OTHER", saved.reservationId)).toBeUndefined();
     stripe.authenticateSetup(secret.split("_secret_")[0] as string); // setup_intent.succeeded
     await eventually(async () => (await view(saved.reservationId)).payment?.state).toBe("card-saved");
+    await eventually(() => statusOf(saved.reservationId)).toBe("RESERVED");
     expect((await view(saved.reservationId)).payment?.actionDeadline).toBeUndefined();
     expect(await secretOf("CUST-FAR-3DS", saved.reservationId)).toBeUndefined();
     expect(intentsOf(saved.reservationId)).toEqual([]); // nothing held at booking

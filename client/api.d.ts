@@ -1404,6 +1404,23 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "payment.charge_failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Issue 71: a charge at the booking's end failed (PaymentStepFailed of a capture or an off-session charge): nothing is charged again automatically; `authentication_required` asks the customer's app to bring them back. */
+        post: operations["webhook.payment.charge_failed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "payment.failed": {
         parameters: {
             query?: never;
@@ -2171,7 +2188,7 @@ export interface components {
             /** @description What it is for (yours). */
             description?: string;
             /** @description The event types sent to it. */
-            eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.hold_lapsed" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded")[];
+            eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.hold_lapsed" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded" | "payment.charge_failed")[];
             /**
              * @description Where messages are POSTed: an https URL (http and private addresses only with WEBHOOK_ALLOW_PRIVATE).
              * @example https://example.com/webhooks/parking
@@ -3433,11 +3450,18 @@ export interface components {
                     /** @description Steps of a settlement the provider failed (a declined off-session charge): recorded, never lost. */
                     failures: {
                         /**
+                         * @description What it was to move: left to collect (issue 71).
+                         * @example 5000
+                         */
+                        amount?: number;
+                        /**
                          * Format: date-time
                          * @description ISO 8601 UTC timestamp.
                          */
                         at: string;
                         code: string;
+                        /** @description The card's decline code when it is not `code` (issue 71: `authentication_required`, the customer must come back). */
+                        declineCode?: string;
                         message: string;
                         step: "capture" | "release" | "refund" | "overstay";
                     }[];
@@ -3463,7 +3487,7 @@ export interface components {
                      * @example 5000
                      */
                     released: number;
-                    /** @description pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); card-saved: the stay ends more than seven days after the booking (a card hold's lifetime), so its card was saved without holding money and the booking is RESERVED; the amount is held off-session at `authorizeAt`, a stated time before the stay (docs/api.md, "Holds that fit the horizon"), and the booking is canceled if that fails; action-required: that hold asked for the customer (3-D Secure, `authentication_required`): the booking stays RESERVED while its customer completes the intent with `clientSecret` until `actionDeadline` (the stay's start), then it is authorized, or else canceled (issue 71: or saving the card itself asked for them, with the SetupIntent's `clientSecret`, until 24 h after booking at most; completed, it reads card-saved); authorized: the amount is held; lapsed: the provider let the hold go before the booking ended (a card hold lasts seven days: `lapsedAt`), nothing is held and `authorized` is 0, what is due is charged to the saved card off-session at the end (docs/api.md, "Holds that lapse"); captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled). */
+                    /** @description pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); card-saved: the stay ends more than seven days after the booking (a card hold's lifetime), so its card was saved without holding money and the booking is RESERVED; the amount is held off-session at `authorizeAt`, a stated time before the stay (docs/api.md, "Holds that fit the horizon"), and the booking is canceled if that fails; action-required: that hold asked for the customer (3-D Secure, `authentication_required`): the booking stays RESERVED while its customer completes the intent with `clientSecret` until `actionDeadline` (the stay's start), then it is authorized, or else canceled (issue 71: or saving the card itself asked for them, with the SetupIntent's `clientSecret`, until 24 h after booking at most, the booking PENDING_PAYMENT meanwhile; completed, it reads card-saved and the booking is RESERVED); authorized: the amount is held; lapsed: the provider let the hold go before the booking ended (a card hold lasts seven days: `lapsedAt`), nothing is held and `authorized` is 0, what is due is charged to the saved card off-session at the end (docs/api.md, "Holds that lapse"); captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled). */
                     state: "pending" | "card-saved" | "action-required" | "authorized" | "lapsed" | "captured" | "partially_refunded" | "refunded" | "released" | "failed";
                 };
                 /**
@@ -3710,11 +3734,18 @@ export interface components {
                 /** @description Steps of a settlement the provider failed (a declined off-session charge): recorded, never lost. */
                 failures: {
                     /**
+                     * @description What it was to move: left to collect (issue 71).
+                     * @example 5000
+                     */
+                    amount?: number;
+                    /**
                      * Format: date-time
                      * @description ISO 8601 UTC timestamp.
                      */
                     at: string;
                     code: string;
+                    /** @description The card's decline code when it is not `code` (issue 71: `authentication_required`, the customer must come back). */
+                    declineCode?: string;
                     message: string;
                     step: "capture" | "release" | "refund" | "overstay";
                 }[];
@@ -3740,7 +3771,7 @@ export interface components {
                  * @example 5000
                  */
                 released: number;
-                /** @description pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); card-saved: the stay ends more than seven days after the booking (a card hold's lifetime), so its card was saved without holding money and the booking is RESERVED; the amount is held off-session at `authorizeAt`, a stated time before the stay (docs/api.md, "Holds that fit the horizon"), and the booking is canceled if that fails; action-required: that hold asked for the customer (3-D Secure, `authentication_required`): the booking stays RESERVED while its customer completes the intent with `clientSecret` until `actionDeadline` (the stay's start), then it is authorized, or else canceled (issue 71: or saving the card itself asked for them, with the SetupIntent's `clientSecret`, until 24 h after booking at most; completed, it reads card-saved); authorized: the amount is held; lapsed: the provider let the hold go before the booking ended (a card hold lasts seven days: `lapsedAt`), nothing is held and `authorized` is 0, what is due is charged to the saved card off-session at the end (docs/api.md, "Holds that lapse"); captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled). */
+                /** @description pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); card-saved: the stay ends more than seven days after the booking (a card hold's lifetime), so its card was saved without holding money and the booking is RESERVED; the amount is held off-session at `authorizeAt`, a stated time before the stay (docs/api.md, "Holds that fit the horizon"), and the booking is canceled if that fails; action-required: that hold asked for the customer (3-D Secure, `authentication_required`): the booking stays RESERVED while its customer completes the intent with `clientSecret` until `actionDeadline` (the stay's start), then it is authorized, or else canceled (issue 71: or saving the card itself asked for them, with the SetupIntent's `clientSecret`, until 24 h after booking at most, the booking PENDING_PAYMENT meanwhile; completed, it reads card-saved and the booking is RESERVED); authorized: the amount is held; lapsed: the provider let the hold go before the booking ended (a card hold lasts seven days: `lapsedAt`), nothing is held and `authorized` is 0, what is due is charged to the saved card off-session at the end (docs/api.md, "Holds that lapse"); captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled). */
                 state: "pending" | "card-saved" | "action-required" | "authorized" | "lapsed" | "captured" | "partially_refunded" | "refunded" | "released" | "failed";
             };
             /**
@@ -3979,7 +4010,7 @@ export interface components {
                 attempt: number;
                 error?: string;
                 /** @description A webhook event type. */
-                eventType: "reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.hold_lapsed" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded";
+                eventType: "reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.hold_lapsed" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded" | "payment.charge_failed";
                 latencyMs: number;
                 outcome: "delivered" | "failed";
                 /**
@@ -4013,7 +4044,7 @@ export interface components {
             disabledAt?: string;
             /** @description Why it stopped being sent to. */
             disabledReason?: string;
-            eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.hold_lapsed" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded")[];
+            eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.hold_lapsed" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded" | "payment.charge_failed")[];
             /**
              * @description Webhook endpoint identifier.
              * @example we_5Xq8eYb2kP0Jm3Tn
@@ -4046,7 +4077,7 @@ export interface components {
                 disabledAt?: string;
                 /** @description Why it stopped being sent to. */
                 disabledReason?: string;
-                eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.hold_lapsed" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded")[];
+                eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.hold_lapsed" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded" | "payment.charge_failed")[];
                 /**
                  * @description Webhook endpoint identifier.
                  * @example we_5Xq8eYb2kP0Jm3Tn
@@ -4077,7 +4108,7 @@ export interface components {
             disabledAt?: string;
             /** @description Why it stopped being sent to. */
             disabledReason?: string;
-            eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.hold_lapsed" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded")[];
+            eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.action_required" | "payment.hold_lapsed" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded" | "payment.charge_failed")[];
             /**
              * @description Webhook endpoint identifier.
              * @example we_5Xq8eYb2kP0Jm3Tn
@@ -15460,6 +15491,83 @@ export interface operations {
                     timestamp: string;
                     /** @constant */
                     type: "payment.captured";
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx. Anything else (or no answer in 10 s) is retried; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhook.payment.charge_failed": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every retry (deduplicate by it). */
+                "webhook-id": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`: one per secret that signs now (two for 24 h after a rotation). */
+                "webhook-signature": string;
+                /** @description When this attempt was signed, in seconds since the epoch (refuse messages too far from now). */
+                "webhook-timestamp": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Issue 71: a charge at the booking's end failed (PaymentStepFailed of a capture or an off-session charge): nothing is charged again automatically; `authentication_required` asks the customer's app to bring them back. */
+                    data: {
+                        /**
+                         * @description What was to be charged and was not: left to collect.
+                         * @example 5000
+                         */
+                        amount: number;
+                        /** @description The step's failure code (the provider's decline code, or `authorization_lapsed`). */
+                        code: string;
+                        /**
+                         * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
+                         * @example KRW
+                         */
+                        currency: string;
+                        /** @description The card's decline code when it is not `code`. */
+                        declineCode?: string;
+                        /**
+                         * Format: date-time
+                         * @description ISO 8601 UTC timestamp.
+                         */
+                        failedAt: string;
+                        /** @description The provider's words, and what is left to collect. */
+                        message: string;
+                        /**
+                         * @description Parking lot identifier.
+                         * @example 1
+                         */
+                        parkingLotId: string;
+                        /** @description `authentication_required`: the card asks for its customer (3-D Secure), who must come back; `declined`: the card or the provider refused it. */
+                        reason: "authentication_required" | "declined";
+                        /**
+                         * @description Reservation identifier.
+                         * @example 1
+                         * @example CUST1
+                         */
+                        reservationId: string;
+                        settlementId: string;
+                        /** @description `overstay`: what the hold could not cover, charged off-session (an overstay, an open-ended price above the deposit, a fee of a booking whose card is saved but not held); `capture`: the hold's capture (a lapsed hold's amount charged off-session instead). */
+                        step: "capture" | "overstay";
+                    };
+                    /**
+                     * Format: date-time
+                     * @description ISO 8601 UTC timestamp.
+                     */
+                    timestamp: string;
+                    /** @constant */
+                    type: "payment.charge_failed";
                 };
             };
         };

@@ -120,6 +120,8 @@ export const PaymentStepOutcome = Type.Union([
       message: Type.String({ minLength: 1, maxLength: 500 }),
       /** What the step was to move: a failed refund frees exactly its own amount again. */
       amount: Type.Optional(Amount),
+      /** Issue 71: the card's decline code when it is not `code` (PaymentStepFailed's `declineCode`). */
+      declineCode: Type.Optional(ProviderCode),
     },
     { additionalProperties: false },
   ),

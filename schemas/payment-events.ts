@@ -142,8 +142,8 @@ export const PaymentCardSavedEvent = defineEvent({
  * its payment `action-required`, until `deadline` (the stay's start): completed (the intent's
  * authorization), PaymentAuthorized follows; not by then, PaymentFailed (the spot released).
  * With `authorizeAt`, it is the saving of the card itself that asks for the customer (`intentId`:
- * its SetupIntent, 3-D Secure), its booking pending: the booking is RESERVED all the same and,
- * once the provider says the card was saved (`setup_intent.succeeded`), PaymentCardSaved follows;
+ * its SetupIntent, 3-D Secure), its booking pending: it stays PENDING_PAYMENT (nothing confirmed)
+ * until the provider says the card was saved (`setup_intent.succeeded`): PaymentCardSaved follows;
  * failed or not done by `deadline` (24 h after booking, or `authorizeAt` if earlier), PaymentFailed.
  */
 export const PaymentActionRequiredData = Type.Object(
@@ -451,11 +451,11 @@ export const PaymentStepFailedData = Type.Object(
     step: PaymentStep,
     code: ProviderCode,
     message: Type.String({ minLength: 1, maxLength: 500 }),
-    /**
-     * What the step was to move (since the money-flow hunt): a failed refund frees exactly its own
-     * amount among the refunds under way. Absent on older facts.
-     */
+    /** What the step was to move (a failed refund frees exactly it among the refunds under way), */
     amount: Type.Optional(Amount),
+    /** in what (issue 71), and the card's decline code when not `code` (a lapsed capture's); absent on older facts. */
+    currency: Type.Optional(Currency),
+    declineCode: Type.Optional(ProviderCode),
     failedAt: Timestamp,
   },
   { ...strict, $id: "PaymentStepFailed" },

@@ -20,7 +20,7 @@ export const PaymentView = Type.Object(
       ],
       {
         description:
-          'pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); card-saved: the stay ends more than seven days after the booking (a card hold\'s lifetime), so its card was saved without holding money and the booking is RESERVED; the amount is held off-session at `authorizeAt`, a stated time before the stay (docs/api.md, "Holds that fit the horizon"), and the booking is canceled if that fails; action-required: that hold asked for the customer (3-D Secure, `authentication_required`): the booking stays RESERVED while its customer completes the intent with `clientSecret` until `actionDeadline` (the stay\'s start), then it is authorized, or else canceled (issue 71: or saving the card itself asked for them, with the SetupIntent\'s `clientSecret`, until 24 h after booking at most; completed, it reads card-saved); authorized: the amount is held; lapsed: the provider let the hold go before the booking ended (a card hold lasts seven days: `lapsedAt`), nothing is held and `authorized` is 0, what is due is charged to the saved card off-session at the end (docs/api.md, "Holds that lapse"); captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled).',
+          'pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); card-saved: the stay ends more than seven days after the booking (a card hold\'s lifetime), so its card was saved without holding money and the booking is RESERVED; the amount is held off-session at `authorizeAt`, a stated time before the stay (docs/api.md, "Holds that fit the horizon"), and the booking is canceled if that fails; action-required: that hold asked for the customer (3-D Secure, `authentication_required`): the booking stays RESERVED while its customer completes the intent with `clientSecret` until `actionDeadline` (the stay\'s start), then it is authorized, or else canceled (issue 71: or saving the card itself asked for them, with the SetupIntent\'s `clientSecret`, until 24 h after booking at most, the booking PENDING_PAYMENT meanwhile; completed, it reads card-saved and the booking is RESERVED); authorized: the amount is held; lapsed: the provider let the hold go before the booking ended (a card hold lasts seven days: `lapsedAt`), nothing is held and `authorized` is 0, what is due is charged to the saved card off-session at the end (docs/api.md, "Holds that lapse"); captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled).',
       },
     ),
     amount: {
@@ -99,6 +99,16 @@ export const PaymentView = Type.Object(
           code: Type.String(),
           message: Type.String(),
           at: Timestamp,
+          amount: Type.Optional({
+            ...Amount,
+            description: "What it was to move: left to collect (issue 71).",
+          }),
+          declineCode: Type.Optional(
+            Type.String({
+              description:
+                "The card's decline code when it is not `code` (issue 71: `authentication_required`, the customer must come back).",
+            }),
+          ),
         },
         { additionalProperties: false },
       ),

@@ -189,6 +189,36 @@ export const WebhookDataSchemas = {
     },
   ),
   ...PAYMENT_DATA_SCHEMAS,
+  "payment.charge_failed": Type.Object(
+    {
+      reservationId: ReservationId,
+      parkingLotId: ParkingLotId,
+      step: Type.Union([Type.Literal("capture"), Type.Literal("overstay")], {
+        description:
+          "`overstay`: what the hold could not cover, charged off-session (an overstay, an open-ended price above the deposit, a fee of a booking whose card is saved but not held); `capture`: the hold's capture (a lapsed hold's amount charged off-session instead).",
+      }),
+      reason: Type.Union([Type.Literal("authentication_required"), Type.Literal("declined")], {
+        description:
+          "`authentication_required`: the card asks for its customer (3-D Secure), who must come back; `declined`: the card or the provider refused it.",
+      }),
+      code: Type.String({
+        description: "The step's failure code (the provider's decline code, or `authorization_lapsed`).",
+      }),
+      declineCode: Type.Optional(
+        Type.String({ description: "The card's decline code when it is not `code`." }),
+      ),
+      message: Type.String({ description: "The provider's words, and what is left to collect." }),
+      amount: { ...Amount, description: "What was to be charged and was not: left to collect." },
+      currency: Currency,
+      settlementId: Type.String(),
+      failedAt: Timestamp,
+    },
+    {
+      ...strict,
+      description:
+        "Issue 71: a charge at the booking's end failed (PaymentStepFailed of a capture or an off-session charge): nothing is charged again automatically; `authentication_required` asks the customer's app to bring them back.",
+    },
+  ),
 } as const satisfies Record<string, TSchema>;
 
 export type WebhookEventType = keyof typeof WebhookDataSchemas;

@@ -439,10 +439,11 @@ async function callStep(plan: SettleWork, due: SettleStepDue, deps: StepDeps): P
  * shows operators what is left to collect.
  */
 async function lapsedCapture(plan: SettleWork, amount: number, deps: StepDeps): Promise<StepOutcome | Retry> {
-  const lapsed = (why: string): StepOutcome => ({
+  const lapsed = (why: string, declineCode?: string): StepOutcome => ({
     ok: false,
     code: "authorization_lapsed",
     message: `The card authorization lapsed before it was captured (${plan.intentId}); ${why}`.slice(0, 500),
+    ...(declineCode ? { declineCode } : {}),
   });
   if (!plan.method) return lapsed(`no saved payment method to charge off-session: ${amount} to collect.`);
   const charged = await chargeSaved(plan, plan.method, amount, stepKey(plan.eventId, "lapsed-capture"), deps);
@@ -455,9 +456,8 @@ async function lapsedCapture(plan: SettleWork, amount: number, deps: StepDeps): 
     };
   if (charged.kind === "retryable") return RETRY;
   const code = charged.kind === "declined" ? codeOf(charged.code) : "provider_refused";
-  return lapsed(
-    `charging the saved method off-session failed (${code}: ${charged.message}): ${amount} to collect.`,
-  );
+  const why = `charging the saved method off-session failed (${code}: ${charged.message}): ${amount} to collect.`;
+  return lapsed(why, charged.kind === "declined" ? code : undefined);
 }
 
 /**

@@ -185,7 +185,13 @@ describe("a settlement's capture that met a lapsed authorization (Stripe cancels
     await run(h, "pm_card_authenticationRequired");
     expect(h.facts[0]).toMatchObject({
       type: "PaymentStepFailed",
-      data: { step: "capture", code: "authorization_lapsed", amount: 3000 },
+      // Issue 71: the card's own decline kept, so payment.charge_failed says the customer must come back.
+      data: {
+        step: "capture",
+        code: "authorization_lapsed",
+        amount: 3000,
+        declineCode: "authentication_required",
+      },
     });
     expect(JSON.stringify(h.facts[0]?.data)).toMatch(/authentication_required/);
     expect(ledgerViolations(ledgerOf(h.state()), true)).toEqual([]);

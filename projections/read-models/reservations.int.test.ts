@@ -142,7 +142,23 @@ describe("reservations projection (spec: events in, documents out)", () => {
           step: "overstay",
           code: "card_declined",
           message: "Declined.",
+          amount: 700,
+          currency: "KRW",
           failedAt: "2026-11-22T12:00:01.000Z",
+        },
+      },
+      {
+        type: "PaymentStepFailed",
+        data: {
+          ...who,
+          settlementId: "ev-10",
+          step: "capture",
+          code: "authorization_lapsed",
+          message: "The card authorization lapsed; 3000 to collect.",
+          amount: 3000,
+          currency: "KRW",
+          declineCode: "authentication_required",
+          failedAt: "2026-11-22T12:00:02.000Z",
         },
       },
     );
@@ -156,8 +172,23 @@ describe("reservations projection (spec: events in, documents out)", () => {
         captured: 4000,
         released: 1000,
         refunded: 500,
+        // Issue 71: what each was to take (left to collect), and the card's own decline when not `code`.
         failures: [
-          { step: "overstay", code: "card_declined", message: "Declined.", at: "2026-11-22T12:00:01.000Z" },
+          {
+            step: "overstay",
+            code: "card_declined",
+            message: "Declined.",
+            at: "2026-11-22T12:00:01.000Z",
+            amount: 700,
+          },
+          {
+            step: "capture",
+            code: "authorization_lapsed",
+            message: "The card authorization lapsed; 3000 to collect.",
+            at: "2026-11-22T12:00:02.000Z",
+            amount: 3000,
+            declineCode: "authentication_required",
+          },
         ],
       },
     });

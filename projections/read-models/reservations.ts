@@ -213,9 +213,10 @@ export const reservationsProjection = defineProjection({
     PaymentReleased: added("payment.released"),
     PaymentRefunded: added("payment.refunded"),
     PaymentStepFailed: ({ event }, collection) => {
-      const { step, code, message, failedAt } = event.data;
+      const { step, code, message, failedAt, amount, declineCode } = event.data;
+      const more = { ...(amount !== undefined ? { amount } : {}), ...(declineCode ? { declineCode } : {}) };
       return updateOne(collection, RESERVATIONS, event.data.reservationId, {
-        $push: { "payment.failures": { step, code, message, at: failedAt } },
+        $push: { "payment.failures": { step, code, message, at: failedAt, ...more } },
       });
     },
     CouponIssued: ({ event }, collection) => {

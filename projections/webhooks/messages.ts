@@ -103,6 +103,20 @@ const reserved = (
     ...(payment ? { payment } : {}),
   });
 
+/**
+ * Issue 71: a charge at the booking's end the provider refused (a capture, or what was charged
+ * off-session): `payment.charge_failed`, saying whether the customer must come back. A release or a
+ * refund that failed is no charge; a fact recorded before it named its currency is not told.
+ */
+function chargeFailed({ data: d }: EventOfType<"PaymentStepFailed">): WebhookMessage[] {
+  const { step, amount, currency } = d;
+  if ((step !== "capture" && step !== "overstay") || amount === undefined || currency === undefined)
+    return [];
+  const asked = (d.declineCode ?? d.code) === "authentication_required";
+  const reason = asked ? ("authentication_required" as const) : ("declined" as const);
+  return [message("payment.charge_failed", d.failedAt, { ...d, step, amount, currency, reason })];
+}
+
 /** Every heard payment fact mapped to its message: derived from the table in schemas/webhooks.ts. */
 const PAYMENT_MAPPERS = Object.fromEntries(
   (Object.keys(HEARD_PAYMENT_FACTS) as HeardPaymentFact[]).map((fact) => [fact, paymentMessage]),
@@ -114,6 +128,7 @@ const TO_MESSAGE: Mappers = {
   ParkingReserved: ({ data: d }) => (d.payment ? [] : reserved(d, d.reservedAt, d)),
   PaymentAuthorized: authorized,
   PaymentCardSaved: authorized,
+  PaymentStepFailed: chargeFailed,
   ReservationCanceled: (event, stored) => {
     const d = event.data;
     const reason = cancellationReason(event, stored);

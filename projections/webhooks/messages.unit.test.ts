@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { ajv } from "../../platform/validation.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import { WEBHOOK_EVENT_TYPES, WebhookDataSchemas } from "../../schemas/webhooks.js";
 import { messagesOf } from "./messages.js";
@@ -61,6 +62,44 @@ describe("payment.action_required", () => {
         part: 0,
       },
     ]);
+  });
+
+  it("a charge at the booking's end that failed is told as payment.charge_failed: why, what is left to collect and in what (issue 71)", () => {
+    const failed = {
+      reservationId: "r1",
+      parkingLotId: "L1",
+      settlementId: "s1",
+      step: "overstay",
+      code: "authentication_required",
+      message: "This transaction requires authentication.",
+      amount: 3000,
+      currency: "KRW",
+      failedAt: "2026-12-08T10:00:00.000Z",
+    };
+    const fact = (d: object) =>
+      ({ ...stored, event: { type: "PaymentStepFailed", data: d } }) as StoredDomainEvent;
+    const [told, ...more] = messagesOf(fact(failed));
+    expect(more).toEqual([]);
+    expect(told?.message).toEqual({
+      type: "payment.charge_failed",
+      timestamp: failed.failedAt,
+      data: { ...failed, reason: "authentication_required" },
+    });
+    expect(ajv.validate(WebhookDataSchemas["payment.charge_failed"], told?.message.data)).toBe(true);
+    // A lapsed hold's capture charged off-session: the card's own decline says the customer must come back.
+    const lapsed = {
+      ...failed,
+      step: "capture",
+      code: "authorization_lapsed",
+      declineCode: "authentication_required",
+    };
+    expect(messagesOf(fact(lapsed))[0]?.message.data).toMatchObject({ reason: "authentication_required" });
+    const declined = { ...failed, code: "insufficient_funds" };
+    expect(messagesOf(fact(declined))[0]?.message.data).toMatchObject({ reason: "declined", amount: 3000 });
+    // A refund or a release that failed is no charge; a fact older than its currency is not told.
+    expect(messagesOf(fact({ ...failed, step: "refund" }))).toEqual([]);
+    const { currency: _older, ...old } = failed;
+    expect(messagesOf(fact(old))).toEqual([]);
   });
 
   it("keeps the one-word facts' names: payment.authorized at authorizedAt", () => {

@@ -26,6 +26,7 @@ const OFFERED: Record<NewWebhookEndpoint["eventTypes"][number], true> = {
   "payment.released": true,
   "payment.refunded": true,
   "payment.hold_lapsed": true,
+  "payment.charge_failed": true,
 };
 const EVENT_TYPES = Object.keys(OFFERED) as (keyof typeof OFFERED)[];
 

@@ -68,8 +68,8 @@ export function settleAskOf(
   const terms = state.paymentAsked.get(reservationId)?.terms ?? streamTerms;
   if (!terms) return undefined;
   const record = state.reservations.get(reservationId);
-  // Ended while its payment was still awaited (canceled or a no-show before the lot confirmed it):
-  // it owes nothing, whatever authorization lands after, as when the lot refuses a late one.
+  // The one rule for a booking whose payment the lot never confirmed (awaited, or its card's saving
+  // waiting for its customer, issue 71): it owes nothing, whatever lands after; the answer follows it.
   if (record && !record.paid && end.because !== "check-out") return { because: "operator-cancel", terms };
   switch (end.because) {
     case "check-out":
@@ -91,8 +91,8 @@ export function settleAskOf(
  * Issue 68: what a cancel the lot just recorded (`events`) settles of its booking's money, from the
  * lot's state alone (what the booking asked, its terms then, whether its payment was confirmed): the
  * cancel's answer states it, and the payments process manager records the same on the payment's
- * stream after. Undefined when nothing was canceled (a repeat) or nothing authorized (payments off,
- * a payment still pending).
+ * stream after. Undefined when nothing was canceled (a repeat) or nothing confirmed (payments off,
+ * a payment still pending, a card whose saving waits for its customer: settleAskOf's free cancel).
  */
 export function cancelSettlementOf(
   state: ParkingLotState,

@@ -177,12 +177,9 @@ export function afterPayment(
 ): ProcessStep {
   if (payment.kind !== "open") return DONE;
   if (paid.type === "AuthorizePayment" && command.type === "AuthorizePayment")
-    // Issue 71: a card whose saving asks for its customer (`authorizeAt`) confirms its booking too.
-    return payment.status === "authorized" ||
-      payment.status === "saved" ||
-      (payment.status === "action-required" && command.authorizeAt !== undefined)
-      ? { kind: "lot", command }
-      : DONE;
+    // Issue 71: a card saved confirms its booking too; one whose saving waits for its customer does
+    // not yet (the booking awaits its payment, so a cancel meanwhile owes nothing: settleAskOf).
+    return payment.status === "authorized" || payment.status === "saved" ? { kind: "lot", command } : DONE;
   if (paid.type !== "FailPayment" || (command.type !== "FailPayment" && command.type !== "ExpirePaymentHold"))
     return DONE;
   if (paid.attempt) return DONE; // issue 71: a declined try of the customer's ends nothing
@@ -275,6 +272,8 @@ function expireStep(command: ExpirePaymentHold, lot: RegisteredLot, payment: Pay
   if (Date.parse(holdUntil) > Date.parse(command.now))
     return refuse({ code: "NotDue", parkingLotId, at: holdUntil });
   if (endedByClock(lot, reservationId, command.now)) return DONE;
+  // Issue 71: saving its card waits for its customer until the action's deadline, which ends it.
+  if (payment.kind === "open" && payment.status === "action-required") return DONE;
   const intentId = payment.kind === "open" ? payment.intentId : undefined;
   const failure = {
     reservationId,

@@ -312,7 +312,7 @@ const decided = (
   settlement: Settlement & { readonly refund?: number; readonly reason?: string },
   because: EventOfType<"PaymentSettlementDecided">["data"]["because"],
   at: string,
-  intentId = state.intentId ?? "",
+  intentId = state.intentId ?? state.action?.intentId ?? "", // issue 71: a card's saving, its SetupIntent
 ): PaymentEvent => {
   const currency = state.currency ?? "";
   const { waived, ...chargeable } = chargeableIn(settlement, currency);
@@ -336,8 +336,8 @@ const decided = (
 /** The settlement of a confirmed payment whose booking ended (a saved card's unheld: off-session); nothing for others. */
 export function decideSettlement(state: PaymentState, ask: SettleAsk, at: string): PaymentDecision {
   if (state.kind !== "open" || !confirmed(state) || state.settled) return accept();
-  const owed = state.intentId ? (state.saved?.amount ?? 0) : 0; // issue 71: a card not saved yet owes nothing
-  const unheld = awaitsHold(state) && unheldSettlementOf(ask, owed, at);
+  // Issue 71: a card not saved yet left its booking unconfirmed, which the lot settles free (settleAskOf).
+  const unheld = awaitsHold(state) && unheldSettlementOf(ask, state.saved?.amount ?? 0, at);
   return accept(decided(state, unheld || settlementOf(ask, state.authorized, at), ask.because, at));
 }
 
@@ -448,6 +448,8 @@ export function decideOutcome(state: PaymentState, command: RecordPaymentOutcome
         code: outcome.code,
         message: outcome.message,
         ...(outcome.amount !== undefined ? { amount: outcome.amount } : {}),
+        ...(state.currency ? { currency: state.currency } : {}),
+        ...(outcome.declineCode !== undefined ? { declineCode: outcome.declineCode } : {}),
         failedAt: now,
       },
     });

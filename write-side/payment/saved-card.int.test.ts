@@ -8,6 +8,8 @@ import {
   runAccepted,
 } from "../../test-support/paid-lot.js";
 import type { ParkingLotCommandHandler } from "../command-handler.js";
+import type { ParkingLotEvent } from "../parking-lot/decider.js";
+import { bookingEndOf, cancelSettlementOf } from "./lot-booking.js";
 
 /**
  * Issue 71, the deadline race: a saved card's hold before the stay asked for its customer
@@ -122,5 +124,84 @@ describe("the deadline race of a hold waiting for its customer (issue 71)", () =
         expect(events(completed)).not.toContain("PaymentAuthorized");
       }
     }
+  });
+});
+
+/**
+ * Issue 71: a booking whose card's saving asks for 3-D Secure awaits its payment until the card is
+ * saved (PENDING_PAYMENT, its spot held), so a cancel meanwhile is free by the lot's one rule
+ * (settleAskOf): its answer states no fee, and its payment records none. Before, the lot confirmed it
+ * at once and the answer stated the lot's fee, which nothing charged.
+ */
+describe("a cancel inside the fee window while the card's saving waits for its customer (issue 71)", () => {
+  const FEES = "fee-window-lot";
+  const wide = { ...TERMS, cancellation: { freeUntilMinutesBefore: 30 * DAY, feePercent: 50 } };
+
+  /** A booking ten days on whose card's saving asked for its customer; `saved`: completed since. */
+  async function savingAsked(reservationId: string, saved: boolean) {
+    const about = { parkingLotId: FEES, reservationId };
+    await runAccepted(one, {
+      type: "ReserveParking",
+      ...about,
+      customerId: `customer-${reservationId}`,
+      carNumber: "12가3456",
+      startsAt: at(10 * DAY),
+      endsAt: at(10 * DAY + 60),
+      paymentMethod: "pm_card_threeDSecure2Required",
+      now: at(0),
+    });
+    const setup = { ...about, intentId: `seti_${reservationId}`, amount: 6000, currency: "KRW" };
+    const authorizeAt = at(9 * DAY);
+    await runAccepted(one, {
+      type: "AuthorizePayment",
+      ...setup,
+      authorizeAt,
+      actionDeadline: at(DAY),
+      now: at(1),
+    });
+    // The lot's own hold (ten minutes) runs out: the action's deadline, not it, ends the booking.
+    await runAccepted(one, { type: "ExpirePaymentHold", ...about, now: at(30) });
+    const status = async () => {
+      const lot = await one.stateOf(FEES);
+      return lot.kind === "registered" ? lot.reservations.get(reservationId)?.status : undefined;
+    };
+    expect(await status()).toBe("PENDING_PAYMENT");
+    if (saved)
+      await runAccepted(one, { type: "AuthorizePayment", ...setup, paymentMethod: "pm_1", now: at(40) });
+    expect(await status()).toBe(saved ? "RESERVED" : "PENDING_PAYMENT");
+    const cancel = { type: "CancelReservation" as const, ...about, reason: "plans changed", now: at(60) };
+    const canceled = await one.handle(
+      { ...cancel, requestedBy: `customer-${reservationId}` },
+      commandContext("customer"),
+    );
+    if (!canceled.ok) throw new Error(canceled.rejection.code);
+    const answered = cancelSettlementOf(canceled.state, canceled.events, reservationId, "customer");
+    const [ended] = canceled.events;
+    const end = ended && bookingEndOf(ended as ParkingLotEvent, "customer");
+    if (!end) throw new Error("no end");
+    const settled = await one.handle({ type: "SettleBooking", ...about, end, now: at(60) }, commandContext());
+    const decided = settled.ok ? settled.events.map((e) => e.data) : [];
+    return { answered, decided };
+  }
+
+  it("not saved yet: the booking awaits its payment, and its cancel's answer and its payment's settlement both owe nothing", async () => {
+    await runAccepted(one, {
+      type: "RegisterParkingLot",
+      parkingLotId: FEES,
+      name: "Fees",
+      capacity: 10,
+      hourlyRate: 6000,
+      now: at(0),
+    });
+    await runAccepted(one, { type: "ChangePaymentTerms", parkingLotId: FEES, terms: wide, now: at(0) });
+    const { answered, decided } = await savingAsked("unsaved", false);
+    expect(answered).toBeUndefined(); // no `settlement` in the answer: nothing held, nothing owed
+    expect(decided).toMatchObject([{ capture: 0, release: 0, offSession: 0, because: "operator-cancel" }]);
+  });
+
+  it("saved since: confirmed, so the same cancel's answer states the fee, which its payment charges off-session", async () => {
+    const { answered, decided } = await savingAsked("saved", true);
+    expect(answered).toMatchObject({ currency: "KRW", capture: 3000, release: 3000 });
+    expect(decided).toMatchObject([{ capture: 0, release: 0, offSession: 3000, because: "customer-cancel" }]);
   });
 });

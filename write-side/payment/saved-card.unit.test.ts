@@ -4,6 +4,7 @@ import { LOT, lotRegistered, NOW, parkingReserved } from "../../test-support/giv
 import { fold } from "../../test-support/lot-state.js";
 import { decide, type ParkingLotEvent } from "../parking-lot/decider.js";
 import { decideAttempt } from "./client-confirmed.js";
+import { settleAskOf } from "./lot-booking.js";
 import {
   decideAuthorization,
   decideFailure,
@@ -430,7 +431,7 @@ describe("a card whose saving itself asks for its customer (3-D Secure on its Se
   const completed = { ...saveCard, now: iso(HOUR) }; // setup_intent.succeeded
   const process = { ...askSaving };
 
-  it("given a pending payment, when saving asks for the customer, then PaymentActionRequired with authorizeAt, once: action-required, the booking confirmed", () => {
+  it("given a pending payment, when saving asks for the customer, then PaymentActionRequired with authorizeAt, once: action-required, the booking still awaiting its payment", () => {
     expect(decideAuthorization(noPayment, askSaving, ask)).toEqual({ ok: true, events: [savingAsked] });
     const state = given([savingAsked]);
     expect(state).toMatchObject({
@@ -440,11 +441,18 @@ describe("a card whose saving itself asks for its customer (3-D Secure on its Se
       action: { intentId: "seti_1", deadline: DEADLINE },
     });
     expect(decideAuthorization(state, askSaving, off)).toEqual({ ok: true, events: [] });
-    // The lot hears it: the booking is RESERVED while the customer is asked.
+    // The lot hears nothing yet (issue 71): no card is saved, so the booking still awaits its payment.
     expect(afterPayment(process, { type: "AuthorizePayment" } as PaymentCommand, state)).toEqual({
-      kind: "lot",
-      command: process,
+      kind: "done",
     });
+    // Nor does the lot's hold running out end it: the action's deadline does.
+    const pendingLot = fold([
+      lotRegistered(),
+      parkingReserved({ payment: { amount: 5000, currency: "KRW", holdUntil: iso(15 * 60_000) } }),
+    ]);
+    const expire = { type: "ExpirePaymentHold", ...ids, now: iso(HOUR) } as const;
+    expect(firstStep(expire, pendingLot, state)).toEqual({ kind: "done" });
+    expect(firstStep(expire, pendingLot, given([]))).toMatchObject({ kind: "pay" });
   });
 
   it("when the customer completes it (the SetupIntent's webhook), then PaymentCardSaved: its hold before the stay planned as any saved card's", () => {
@@ -474,8 +482,20 @@ describe("a card whose saving itself asks for its customer (3-D Secure on its Se
       noShowFee: 0,
       cancellation: { freeUntilMinutesBefore: 30 * 24 * 60, feePercent: 50 },
     };
-    const late = { because: "customer-cancel" as const, terms, startsAt: STARTS };
-    const decision = decideSettlement(given([savingAsked]), late, iso(HOUR));
+    // The lot never confirmed the booking (its card not saved): its settlement is a free cancel's,
+    // the one rule the cancel's answer follows too (settleAskOf, lot-booking.ts).
+    const lot = fold([
+      lotRegistered(),
+      { type: "ParkingLotPaymentTermsChanged", data: { parkingLotId: LOT, terms, changedAt: NOW } },
+      parkingReserved({
+        startsAt: STARTS,
+        endsAt: iso(10 * DAY + HOUR),
+        payment: { amount: 5000, currency: "KRW", holdUntil: iso(15 * 60_000) },
+      }),
+    ] as ParkingLotEvent[]);
+    const ended = settleAskOf(lot, ID, { because: "customer-cancel" });
+    expect(ended).toMatchObject({ because: "operator-cancel" });
+    const decision = decideSettlement(given([savingAsked]), ended as SettleAsk, iso(HOUR));
     expect(decision).toMatchObject({
       ok: true,
       events: [{ type: "PaymentSettlementDecided", data: { capture: 0, release: 0, offSession: 0 } }],
@@ -483,7 +503,8 @@ describe("a card whose saving itself asks for its customer (3-D Secure on its Se
     // Settled: the customer completing the saving afterwards is refused (the card is not kept for it).
     const settled = given([savingAsked, ...(decision.ok ? decision.events : [])]);
     expect(decideAuthorization(settled, completed, off)).toMatchObject({ ok: false });
-    // Once saved, the same cancel is charged its fee off-session.
+    // Once saved (the lot confirmed it), a customer's cancel is charged its fee off-session.
+    const late = { because: "customer-cancel" as const, terms, startsAt: STARTS };
     expect(decideSettlement(given([savingAsked, cardSaved]), late, iso(HOUR))).toMatchObject({
       events: [{ data: { offSession: 2500 } }],
     });
