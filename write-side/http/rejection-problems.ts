@@ -140,17 +140,10 @@ const PROBLEMS: ProblemOf = {
       `amount is required: parking lot ${rejection.parkingLotId} has no hourly rate to price the stay, so the booking names its price.`,
     ),
   AmountNotAccepted: (rejection) =>
-    new ProblemError(
-      "validation",
+    invalidField(
+      "body.amount",
+      `must be left out: an open-ended stay is priced at check-out at ${rejection.hourlyRate} an hour`,
       `amount must be left out: parking lot ${rejection.parkingLotId} prices an open-ended stay itself at check-out, at ${rejection.hourlyRate} an hour from check-in (${rejection.offered} was sent).`,
-      {
-        errors: [
-          {
-            field: "body.amount",
-            message: `must be left out: an open-ended stay is priced at check-out at ${rejection.hourlyRate} an hour`,
-          },
-        ],
-      },
     ),
   AmountNotPositive: () => invalidField("body.amount", "must be greater than 0", "amount must be positive."),
   PriceChanged: (rejection) =>
