@@ -105,8 +105,6 @@ const frame = (id: string, view: ControlCenterView) =>
 
 export class LiveUpdates {
   private readonly streams = new Set<Stream>();
-  /** Open streams by owner; an owner with none is not kept. */
-  private readonly byOwner = new Map<string, number>();
   /** The latest view of each reach streams have (by reachKey), framed once for all its streams. */
   private readonly current = new Map<string, { id: string; framed: string; read: number }>();
   /** Views read so far (numbers each read, to tell a stream's first view from an older one). */
@@ -138,9 +136,9 @@ export class LiveUpdates {
     return this.streams.size;
   }
 
-  /** Streams `owner` holds open now. */
+  /** Streams `owner` holds open now (counted when one opens: at most maxStreams to look at). */
   streamsOf(owner: string): number {
-    return this.byOwner.get(owner) ?? 0;
+    return [...this.streams].filter((stream) => stream.owner === owner).length;
   }
 
   /** Why `owner` may not open another stream now; undefined when they may. */
@@ -183,7 +181,6 @@ export class LiveUpdates {
       reach,
     };
     this.streams.add(stream);
-    this.byOwner.set(owner, this.streamsOf(owner) + 1);
     res.on("drain", () => {
       stream.blocked = false;
       this.send(stream);
@@ -200,11 +197,7 @@ export class LiveUpdates {
     res.on("close", () => {
       clearTimeout(expiry);
       clearInterval(checking);
-      if (this.streams.delete(stream)) {
-        const left = this.streamsOf(owner) - 1;
-        if (left > 0) this.byOwner.set(owner, left);
-        else this.byOwner.delete(owner);
-      }
+      this.streams.delete(stream);
       if (this.streams.size === 0) this.stopTimers();
     });
 
@@ -222,7 +215,6 @@ export class LiveUpdates {
     this.stopTimers();
     for (const stream of this.streams) stream.res.end();
     this.streams.clear();
-    this.byOwner.clear();
   }
 
   private send(stream: Stream): void {
