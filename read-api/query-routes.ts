@@ -3,7 +3,13 @@ import type { RequestHandler } from "express";
 import { type Position, parsePositionToken } from "../event-store/position.js";
 import { instantField } from "../platform/http/instant-field.js";
 import type { Operation } from "../platform/http/operation.js";
-import { type HandlersOf, operationRouter, pathParam, queryOf } from "../platform/http/operation-routes.js";
+import {
+  type HandlersOf,
+  type OperationHandler,
+  operationRouter,
+  pathParam,
+  queryOf,
+} from "../platform/http/operation-routes.js";
 import { invalidField, ProblemError } from "../platform/http/problem.js";
 import {
   ControlCenterAsOfQuery,
@@ -94,7 +100,7 @@ function windowOf(q: { readonly from: string; readonly until: string }, now: num
  * towards it: the next starts there).
  */
 const answered =
-  (handler: RequestHandler): RequestHandler =>
+  (handler: OperationHandler): OperationHandler =>
   async (req, res, next) => {
     try {
       return await handler(req, res, next);
@@ -174,10 +180,10 @@ export function queryRoutes(options: QueryRoutesOptions): RequestHandler {
     getFavicon: page.getFavicon,
   };
   // Every handler's read-your-writes refusals answered as their problems (answered).
-  const mapped = Object.fromEntries(
-    Object.entries(handlers).map(([id, handler]) => [id, answered(handler as RequestHandler)]),
-  ) as unknown as typeof handlers;
-  return operationRouter(QUERY_OPERATIONS, mapped, options.gate ? { gate: options.gate } : {});
+  return operationRouter(QUERY_OPERATIONS, handlers, {
+    around: answered,
+    ...(options.gate ? { gate: options.gate } : {}),
+  });
 }
 
 type AsOfViews = ReturnType<typeof asOfViews>;
