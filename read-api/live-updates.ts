@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { Request, Response } from "express";
 import type { EventStore } from "../event-store/port.js";
 import { parsePositionToken } from "../event-store/position.js";
+import { ProblemError } from "../platform/http/problem.js";
 import type { Logger } from "../platform/logger.js";
 import { endSpan, startSpan, tracingOn, validTraceparent } from "../platform/tracing.js";
 import { EVERY_LOT, type LotReach, reachKey } from "../schemas/lot-reach.js";
@@ -60,8 +61,13 @@ export const LIVE_UPDATES_DEFAULTS: LiveUpdatesOptions = {
 /** How often a stream opened on a browser session checks that the session is still live. */
 const SESSION_CHECK_MS = 500;
 
-/** Why a stream may not open now: the service is ending them, this process or this principal is at its cap. */
-export type StreamRefusal = "ended" | "process-cap" | "principal-cap";
+/** The answer to a stream this process cannot serve: it is at its cap of LIVE_MAX_STREAMS (or serves none). */
+export const processCapReached = (cap: number) =>
+  new ProblemError(
+    "service-unavailable",
+    `This instance already serves its most live-update streams (LIVE_MAX_STREAMS, ${cap}); retry later or on another instance.`,
+    { retryAfterSeconds: 5, limit: "per-process", max: cap },
+  );
 
 interface Stream {
   readonly res: Response;
@@ -141,16 +147,23 @@ export class LiveUpdates {
     return [...this.streams].filter((stream) => stream.owner === owner).length;
   }
 
-  /** Why `owner` may not open another stream now; undefined when they may. */
-  refusal(owner: string): StreamRefusal | undefined {
-    if (this.closed) return "ended";
-    if (this.streams.size >= this.options.maxStreams) return "process-cap";
-    if (this.streamsOf(owner) >= this.options.maxStreamsPerPrincipal) return "principal-cap";
-    return undefined;
-  }
-
-  get limits(): { readonly perProcess: number; readonly perPrincipal: number } {
-    return { perProcess: this.options.maxStreams, perPrincipal: this.options.maxStreamsPerPrincipal };
+  /**
+   * Why `owner` may not open another stream now, as its answer (the service is ending them, this
+   * process or this principal is at its cap: each says when to retry); undefined when they may.
+   */
+  refusal(owner: string): ProblemError | undefined {
+    const { maxStreams, maxStreamsPerPrincipal: cap } = this.options;
+    if (this.closed)
+      return new ProblemError("shutting-down", "This instance is shutting down; reconnect to another.", {
+        retryAfterSeconds: 1,
+      });
+    if (this.streams.size >= maxStreams) return processCapReached(maxStreams);
+    if (this.streamsOf(owner) < cap) return undefined;
+    return new ProblemError(
+      "too-many-streams",
+      `This account already holds its most live-update streams open on this instance (LIVE_MAX_STREAMS_PER_PRINCIPAL, ${cap}); close one (another tab or window) first.`,
+      { retryAfterSeconds: 5, limit: "per-principal", max: cap },
+    );
   }
 
   /** Turns `res` into a stream of `owner` (reaching `reach`); the caller checks refusal(owner) first. */
