@@ -44,6 +44,9 @@ export function atOffset(isoUtc: string, offset: string | undefined): string {
 /** The instants a refusal names: written at the request's offset. */
 const INSTANTS = new Set(["at", "startsAt", "opensAt", "from", "until", "holdUntil", "refundableUntil"]);
 
+/** What factsOf reads of a refusal by name (each refusal has its lot; most a reservation, some a status). */
+type Named = { readonly parkingLotId?: string; readonly reservationId?: string; readonly status?: string };
+
 /**
  * The facts of a refusal's problem: what the refusal names (its lot, its reservation, then the rest
  * in its order), the instants at the request's offset, a reservation's status as `reservationStatus`.
@@ -58,7 +61,6 @@ function factsOf(
   if (status !== undefined) facts.reservationStatus = status;
   return facts;
 }
-type Named = { readonly parkingLotId?: string; readonly reservationId?: string; readonly status?: string };
 
 /**
  * A refusal answered as problem `type` with a sentence, its facts every field the refusal names
