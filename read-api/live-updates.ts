@@ -87,13 +87,13 @@ interface Stream {
  * What a listener sees of the projections: everything but when each lease expires next (renewed
  * every few seconds while its holder works; who holds it, and whether it is held, still count).
  */
-export const seenOfStatuses = (statuses: ControlCenterView["projections"]): unknown =>
+const seenOfStatuses = (statuses: ControlCenterView["projections"]): unknown =>
   statuses.map(({ lease, ...status }) =>
     lease ? { ...status, lease: { holder: lease.holder, state: lease.state } } : status,
   );
 
 /** The id of a state a listener sees: a hash of the view, lease expiries left out. */
-export const stateId = (view: ControlCenterView): string =>
+const stateId = (view: ControlCenterView): string =>
   hash({ ...view, projections: seenOfStatuses(view.projections) });
 
 /** The most traced bookings one push looks for in the log (a push after a long quiet spell carries more). */

@@ -31,7 +31,7 @@ export function findWebDir(): string | undefined {
 }
 
 /** The page's icon. */
-export const FAVICON =
+const FAVICON =
   '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" rx="14" fill="#1d4ed8"/><path d="M22 50V14h13a11 11 0 0 1 0 22h-6v14z" fill="#fff"/><path d="M29 21v8h6a4 4 0 0 0 0-8z" fill="#1d4ed8"/></svg>';
 
 /** Whether the caller prefers a web page to JSON (a browser's navigation, not fetch() or curl). */
