@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { Request, Response } from "express";
 import type { EventStore } from "../event-store/port.js";
 import { parsePositionToken } from "../event-store/position.js";
+import { ProblemError } from "../platform/http/problem.js";
 import type { Logger } from "../platform/logger.js";
 import { endSpan, startSpan, tracingOn, validTraceparent } from "../platform/tracing.js";
 import { EVERY_LOT, type LotReach, reachKey } from "../schemas/lot-reach.js";
@@ -60,8 +61,13 @@ export const LIVE_UPDATES_DEFAULTS: LiveUpdatesOptions = {
 /** How often a stream opened on a browser session checks that the session is still live. */
 const SESSION_CHECK_MS = 500;
 
-/** Why a stream may not open now: the service is ending them, this process or this principal is at its cap. */
-export type StreamRefusal = "ended" | "process-cap" | "principal-cap";
+/** The answer to a stream this process cannot serve: it is at its cap of LIVE_MAX_STREAMS (or serves none). */
+export const processCapReached = (cap: number) =>
+  new ProblemError(
+    "service-unavailable",
+    `This instance already serves its most live-update streams (LIVE_MAX_STREAMS, ${cap}); retry later or on another instance.`,
+    { retryAfterSeconds: 5, limit: "per-process", max: cap },
+  );
 
 interface Stream {
   readonly res: Response;
@@ -81,13 +87,13 @@ interface Stream {
  * What a listener sees of the projections: everything but when each lease expires next (renewed
  * every few seconds while its holder works; who holds it, and whether it is held, still count).
  */
-export const seenOfStatuses = (statuses: ControlCenterView["projections"]): unknown =>
+const seenOfStatuses = (statuses: ControlCenterView["projections"]): unknown =>
   statuses.map(({ lease, ...status }) =>
     lease ? { ...status, lease: { holder: lease.holder, state: lease.state } } : status,
   );
 
 /** The id of a state a listener sees: a hash of the view, lease expiries left out. */
-export const stateId = (view: ControlCenterView): string =>
+const stateId = (view: ControlCenterView): string =>
   hash({ ...view, projections: seenOfStatuses(view.projections) });
 
 /** The most traced bookings one push looks for in the log (a push after a long quiet spell carries more). */
@@ -105,8 +111,6 @@ const frame = (id: string, view: ControlCenterView) =>
 
 export class LiveUpdates {
   private readonly streams = new Set<Stream>();
-  /** Open streams by owner; an owner with none is not kept. */
-  private readonly byOwner = new Map<string, number>();
   /** The latest view of each reach streams have (by reachKey), framed once for all its streams. */
   private readonly current = new Map<string, { id: string; framed: string; read: number }>();
   /** Views read so far (numbers each read, to tell a stream's first view from an older one). */
@@ -138,21 +142,28 @@ export class LiveUpdates {
     return this.streams.size;
   }
 
-  /** Streams `owner` holds open now. */
+  /** Streams `owner` holds open now (counted when one opens: at most maxStreams to look at). */
   streamsOf(owner: string): number {
-    return this.byOwner.get(owner) ?? 0;
+    return [...this.streams].filter((stream) => stream.owner === owner).length;
   }
 
-  /** Why `owner` may not open another stream now; undefined when they may. */
-  refusal(owner: string): StreamRefusal | undefined {
-    if (this.closed) return "ended";
-    if (this.streams.size >= this.options.maxStreams) return "process-cap";
-    if (this.streamsOf(owner) >= this.options.maxStreamsPerPrincipal) return "principal-cap";
-    return undefined;
-  }
-
-  get limits(): { readonly perProcess: number; readonly perPrincipal: number } {
-    return { perProcess: this.options.maxStreams, perPrincipal: this.options.maxStreamsPerPrincipal };
+  /**
+   * Why `owner` may not open another stream now, as its answer (the service is ending them, this
+   * process or this principal is at its cap: each says when to retry); undefined when they may.
+   */
+  refusal(owner: string): ProblemError | undefined {
+    const { maxStreams, maxStreamsPerPrincipal: cap } = this.options;
+    if (this.closed)
+      return new ProblemError("shutting-down", "This instance is shutting down; reconnect to another.", {
+        retryAfterSeconds: 1,
+      });
+    if (this.streams.size >= maxStreams) return processCapReached(maxStreams);
+    if (this.streamsOf(owner) < cap) return undefined;
+    return new ProblemError(
+      "too-many-streams",
+      `This account already holds its most live-update streams open on this instance (LIVE_MAX_STREAMS_PER_PRINCIPAL, ${cap}); close one (another tab or window) first.`,
+      { retryAfterSeconds: 5, limit: "per-principal", max: cap },
+    );
   }
 
   /** Turns `res` into a stream of `owner` (reaching `reach`); the caller checks refusal(owner) first. */
@@ -183,7 +194,6 @@ export class LiveUpdates {
       reach,
     };
     this.streams.add(stream);
-    this.byOwner.set(owner, this.streamsOf(owner) + 1);
     res.on("drain", () => {
       stream.blocked = false;
       this.send(stream);
@@ -200,11 +210,7 @@ export class LiveUpdates {
     res.on("close", () => {
       clearTimeout(expiry);
       clearInterval(checking);
-      if (this.streams.delete(stream)) {
-        const left = this.streamsOf(owner) - 1;
-        if (left > 0) this.byOwner.set(owner, left);
-        else this.byOwner.delete(owner);
-      }
+      this.streams.delete(stream);
       if (this.streams.size === 0) this.stopTimers();
     });
 
@@ -222,7 +228,6 @@ export class LiveUpdates {
     this.stopTimers();
     for (const stream of this.streams) stream.res.end();
     this.streams.clear();
-    this.byOwner.clear();
   }
 
   private send(stream: Stream): void {

@@ -6,7 +6,7 @@ import type { SignInConfig } from "../platform/auth/sign-in-schemas.js";
 import { ProblemError } from "../platform/http/problem.js";
 import { reachOf } from "../schemas/actor.js";
 import { EVERY_LOT } from "../schemas/lot-reach.js";
-import type { LiveUpdates } from "./live-updates.js";
+import { type LiveUpdates, processCapReached } from "./live-updates.js";
 
 /**
  * The control-center web page, served by the service itself (no CDN): the landing page at `/`,
@@ -31,7 +31,7 @@ export function findWebDir(): string | undefined {
 }
 
 /** The page's icon. */
-export const FAVICON =
+const FAVICON =
   '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" rx="14" fill="#1d4ed8"/><path d="M22 50V14h13a11 11 0 0 1 0 22h-6v14z" fill="#fff"/><path d="M29 21v8h6a4 4 0 0 0 0-8z" fill="#1d4ed8"/></svg>';
 
 /** Whether the caller prefers a web page to JSON (a browser's navigation, not fetch() or curl). */
@@ -154,28 +154,10 @@ function liveUpdatesStream(
     // and each sees the lots it reaches.
     const principal = principalOf(req);
     const owner = principal?.sub ?? "";
-    const refusal = liveUpdates ? liveUpdates.refusal(owner) : "process-cap";
-    if (refusal === "ended") {
-      throw new ProblemError("shutting-down", "This instance is shutting down; reconnect to another.", {
-        retryAfterSeconds: 1,
-      });
-    }
-    if (refusal === "process-cap" || !liveUpdates) {
-      const cap = liveUpdates?.limits.perProcess ?? 0;
-      throw new ProblemError(
-        "service-unavailable",
-        `This instance already serves its most live-update streams (LIVE_MAX_STREAMS, ${cap}); retry later or on another instance.`,
-        { retryAfterSeconds: 5, limit: "per-process", max: cap },
-      );
-    }
-    if (refusal === "principal-cap") {
-      const cap = liveUpdates.limits.perPrincipal;
-      throw new ProblemError(
-        "too-many-streams",
-        `This account already holds its most live-update streams open on this instance (LIVE_MAX_STREAMS_PER_PRINCIPAL, ${cap}); close one (another tab or window) first.`,
-        { retryAfterSeconds: 5, limit: "per-principal", max: cap },
-      );
-    }
+    // A process without live updates serves no stream: its cap is 0.
+    if (!liveUpdates) throw processCapReached(0);
+    const refusal = liveUpdates.refusal(owner);
+    if (refusal) throw refusal;
     liveUpdates.open(req, res, owner, (principal && reachOf(principal)) ?? EVERY_LOT, sessionCheck?.(req));
   };
 }

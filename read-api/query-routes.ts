@@ -3,7 +3,13 @@ import type { RequestHandler } from "express";
 import { type Position, parsePositionToken } from "../event-store/position.js";
 import { instantField } from "../platform/http/instant-field.js";
 import type { Operation } from "../platform/http/operation.js";
-import { type HandlersOf, operationRouter, pathParam, queryOf } from "../platform/http/operation-routes.js";
+import {
+  type HandlersOf,
+  type OperationHandler,
+  operationRouter,
+  pathParam,
+  queryOf,
+} from "../platform/http/operation-routes.js";
 import { invalidField, ProblemError } from "../platform/http/problem.js";
 import {
   ControlCenterAsOfQuery,
@@ -68,7 +74,24 @@ function minPositionOf(token: string | undefined): Position | null {
   return position;
 }
 
-const limitOf = (limit: number | undefined): number => limit ?? DEFAULT_LIMIT;
+/** A page as a listing's query asks for it: its size, where it goes on from, the position it waits for. */
+const pageOf = (
+  q: { readonly limit?: number; readonly cursor?: string; readonly minPosition?: string },
+  limit = DEFAULT_LIMIT,
+) => ({
+  limit: q.limit ?? limit,
+  minPosition: minPositionOf(q.minPosition),
+  ...(q.cursor ? { cursor: q.cursor } : {}),
+});
+
+/** The window [from, until) a query names, or the 400 a booking of it would get (schemas/reservation-time.ts). */
+function windowOf(q: { readonly from: string; readonly until: string }, now: number) {
+  const from = instantField(q.from, "query.from").ms;
+  const until = instantField(q.until, "query.until").ms;
+  const problem = windowProblem(from, until, now, { start: "query.from", end: "query.until" });
+  if (problem) throw invalidField(problem.field, problem.detail);
+  return { from, until };
+}
 
 /**
  * Runs a handler, turning read-your-writes refusals into clear problems: a position beyond the log
@@ -77,7 +100,7 @@ const limitOf = (limit: number | undefined): number => limit ?? DEFAULT_LIMIT;
  * towards it: the next starts there).
  */
 const answered =
-  (handler: RequestHandler): RequestHandler =>
+  (handler: OperationHandler): OperationHandler =>
   async (req, res, next) => {
     try {
       return await handler(req, res, next);
@@ -147,9 +170,7 @@ export function queryRoutes(options: QueryRoutesOptions): RequestHandler {
       const reach = reachOfRequest(req);
       const view = await views.controlCenter.controlCenter({
         ...(reach ? { within: reach } : {}),
-        limit: q.limit ?? options.controlCenterLotLimit,
-        minPosition: minPositionOf(q.minPosition),
-        ...(q.cursor ? { cursor: q.cursor } : {}),
+        ...pageOf(q, options.controlCenterLotLimit),
       });
       res.json(view);
     },
@@ -159,10 +180,10 @@ export function queryRoutes(options: QueryRoutesOptions): RequestHandler {
     getFavicon: page.getFavicon,
   };
   // Every handler's read-your-writes refusals answered as their problems (answered).
-  const mapped = Object.fromEntries(
-    Object.entries(handlers).map(([id, handler]) => [id, answered(handler as RequestHandler)]),
-  ) as unknown as typeof handlers;
-  return operationRouter(QUERY_OPERATIONS, mapped, options.gate ? { gate: options.gate } : {});
+  return operationRouter(QUERY_OPERATIONS, handlers, {
+    around: answered,
+    ...(options.gate ? { gate: options.gate } : {}),
+  });
 }
 
 type AsOfViews = ReturnType<typeof asOfViews>;
@@ -187,11 +208,7 @@ function lotHandlers(
         res.json({ ...found, items: found.items.map((lot) => lotFor(req, lot)) });
         return;
       }
-      const page = await lots.parkingLots({
-        limit: limitOf(q.limit),
-        minPosition: minPositionOf(q.minPosition),
-        ...(q.cursor ? { cursor: q.cursor } : {}),
-      });
+      const page = await lots.parkingLots(pageOf(q));
       res.json({ ...page, items: page.items.map((lot) => lotFor(req, lot)) });
     },
 
@@ -207,12 +224,9 @@ function lotHandlers(
     getAvailability: async (req, res) => {
       const parkingLotId = pathParam(req, "parkingLotId");
       const q = queryOf(req, AvailabilityQuery);
-      const from = instantField(q.from, "query.from").ms;
-      const until = instantField(q.until, "query.until").ms;
       // Exactly what a booking of this window would refuse, with the same problem types: the
-      // window's bounds (schemas/reservation-time.ts) here, a closure overlapping it below.
-      const problem = windowProblem(from, until, context.now(), { start: "query.from", end: "query.until" });
-      if (problem) throw invalidField(problem.field, problem.detail);
+      // window's bounds here, a closure overlapping it below.
+      const { from, until } = windowOf(q, context.now());
       const view = await lots.availability(parkingLotId, from, until, minPositionOf(q.minPosition));
       if (!view) throw lotNotFound(parkingLotId);
       if ("invalid" in view) throw invalidField(view.invalid.field, view.invalid.detail);
@@ -239,19 +253,15 @@ function searchOf(q: Static<typeof ParkingLotsQuery>, now: number): LotSearch {
       "latitude must be in -90..90 and longitude in -180..180",
       "near must be latitude,longitude with latitude in -90..90 and longitude in -180..180.",
     );
-  const from = instantField(String(q.from), "query.from").ms;
-  const until = instantField(String(q.until), "query.until").ms;
-  const problem = windowProblem(from, until, now, { start: "query.from", end: "query.until" });
-  if (problem) throw invalidField(problem.field, problem.detail);
+  const window = windowOf({ from: String(q.from), until: String(q.until) }, now);
+  const page = pageOf(q);
   return {
     near: { latitude, longitude },
     radiusMeters: Number(q.radiusMeters),
-    from,
-    until,
+    ...window,
     sort: q.sort ?? "distance",
-    limit: Math.min(limitOf(q.limit), MAX_SEARCH_PAGE),
-    ...(q.cursor ? { cursor: q.cursor } : {}),
-    minPosition: minPositionOf(q.minPosition),
+    ...page,
+    limit: Math.min(page.limit, MAX_SEARCH_PAGE),
   };
 }
 
@@ -278,7 +288,7 @@ function reservationHandlers(
       const scope = await lotScopeOf(views.lots, reader.reach, q.parkingLotId);
       if (scope.kind === "none") return void res.json(noItems());
       const query = {
-        limit: limitOf(q.limit),
+        limit: q.limit ?? DEFAULT_LIMIT,
         ...(customerId ? { customerId } : {}),
         ...(q.carNumber ? { carNumber: q.carNumber } : {}),
         ...(q.status ? { status: q.status } : {}),
@@ -323,11 +333,9 @@ function reservationHandlers(
       const scope = await lotScopeOf(views.lots, readerOf(req).reach, q.parkingLotId);
       if (scope.kind === "none") return void res.json(noItems());
       const page = await views.reservations.customerCoupons(customerId, {
-        limit: limitOf(q.limit),
-        minPosition: minPositionOf(q.minPosition),
+        ...pageOf(q),
         ...(scope.kind === "lots" ? { parkingLotIds: scope.lotIds } : {}),
         ...(q.parkingLotId ? { parkingLotIds: [q.parkingLotId] } : {}),
-        ...(q.cursor ? { cursor: q.cursor } : {}),
       });
       res.json(page);
     },
@@ -395,14 +403,9 @@ function gateReviewsHandler(views: Views): Handlers<"listGateReviews">["listGate
   return async (req, res) => {
     const parkingLotId = pathParam(req, "parkingLotId");
     const q = queryOf(req, GateReviewsQuery);
-    const minPosition = minPositionOf(q.minPosition);
-    await views.lots.awaitLot(minPosition);
+    const page = pageOf(q);
+    await views.lots.awaitLot(page.minPosition);
     if (!(await views.lots.storedLot(parkingLotId))) throw lotNotFound(parkingLotId);
-    const page = await views.gateReviews.gateReviews(parkingLotId, {
-      limit: limitOf(q.limit),
-      minPosition,
-      ...(q.cursor ? { cursor: q.cursor } : {}),
-    });
-    res.json(page);
+    res.json(await views.gateReviews.gateReviews(parkingLotId, page));
   };
 }

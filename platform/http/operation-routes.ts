@@ -48,6 +48,8 @@ export interface OperationRoutesOptions {
   readonly roleOf?: (req: Request) => string | undefined;
   /** The work gate of an `expensive` operation (platform/http/work-gate.ts), put after its checks. */
   readonly gate?: (operation: Operation) => RequestHandler;
+  /** What every handler of the table is wrapped in (a mapping of its side's errors, a check of the caller). */
+  readonly around?: (handler: OperationHandler) => OperationHandler;
 }
 
 /** What the checks in front of a handler let through, and the schemas they held it to. */
@@ -65,7 +67,7 @@ export function operationRouter<const Rows extends readonly Operation[]>(
   handlers: NoInfer<HandlersOf<Rows>>,
   options: OperationRoutesOptions = {},
 ): RequestHandler {
-  const byId = handlers as unknown as Readonly<Record<string, RequestHandler | undefined>>;
+  const byId = handlers as unknown as Readonly<Record<string, OperationHandler | undefined>>;
   const ids = new Set<string>(operations.map((operation) => operation.operationId));
   const strays = Object.keys(byId).filter((id) => !ids.has(id));
   if (strays.length) throw new Error(`Handlers without an operation: ${strays.join(", ")}.`);
@@ -81,7 +83,7 @@ export function operationRouter<const Rows extends readonly Operation[]>(
           ...(operation.body ? [requireJsonBody] : []),
           requestValidator(operation, options),
           ...(operation.expensive && options.gate ? [gated(operation, options.gate(operation))] : []),
-          handler,
+          options.around ? options.around(handler) : handler,
         ],
       };
     }),

@@ -102,6 +102,26 @@ describe("routes generated from a table of operations", () => {
     expect(response.status).toBe(500);
   });
 
+  it("wraps every handler of the table in `around`, after the request's checks", async () => {
+    const server = express();
+    const seen: string[] = [];
+    server.use(
+      operationRouter(
+        [listing],
+        { listThings: (_req, res) => void res.json({ listed: true }) },
+        {
+          around: (handler) => (req, res, next) => {
+            seen.push(req.path);
+            return handler(req, res, next);
+          },
+        },
+      ),
+    );
+    expect((await request(server).get("/things")).body).toEqual({ listed: true });
+    expect((await request(server).get("/things?limit=0")).status).toBe(400);
+    expect(seen).toEqual(["/things"]);
+  });
+
   it("refuses at start-up a row without a handler and a handler without a row", () => {
     const handler = () => {};
     expect(() => operationRouter([things, listing], { postThing: handler } as never)).toThrow(

@@ -7,7 +7,7 @@ import { lotFor, maySee, reachOfRequest, readerOf } from "../access.js";
 import { indexCaughtUp } from "../history/reservation-history.js";
 import { reservationNotFound } from "../not-found.js";
 import type { Views } from "../views/views.js";
-import { parseAsOf } from "./as-of.js";
+import { type Cut, parseAsOf } from "./as-of.js";
 import type { TimeTravel } from "./time-travel.js";
 
 /**
@@ -63,12 +63,11 @@ export function asOfViews(
     res.json(view);
   };
 
-  return { parkingLot, reservation, controlCenter, ...lotViews(timeTravel, options.clock) };
+  return { parkingLot, reservation, controlCenter, ...lotViews(timeTravel, options.clock, cutOf) };
 }
 
 /** Views of one lot as of a moment (its timeline, its reservations), and the instant they take as now. */
-function lotViews(timeTravel: TimeTravel, clock: () => Date) {
-  const cutOf = (asOf: string) => parseAsOf(asOf, clock().getTime());
+function lotViews(timeTravel: TimeTravel, clock: () => Date, cutOf: (asOf: string) => Cut) {
   const cutAsked = (req: Request) => cutOf(String((req.query as Record<string, unknown>).asOf));
   const found = <T>(parkingLotId: string, view: T | null): T => {
     if (!view) throw lotNotFound(parkingLotId);

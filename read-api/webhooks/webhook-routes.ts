@@ -127,13 +127,9 @@ export function webhookRoutes(options: WebhookRoutesOptions): RequestHandler {
     },
   };
   // An endpoint hears the facts of every lot: an operator scoped to some would read the others' customers.
-  const guarded = Object.fromEntries(
-    Object.entries(handlers).map(([id, handler]) => [
-      id,
-      everyLotOnly(handler, "Webhook endpoints receive the facts of every lot"),
-    ]),
-  ) as unknown as typeof handlers;
-  return operationRouter(WEBHOOK_OPERATIONS, guarded);
+  return operationRouter(WEBHOOK_OPERATIONS, handlers, {
+    around: (handler) => everyLotOnly(handler, "Webhook endpoints receive the facts of every lot"),
+  });
 }
 
 /** A page of an endpoint's attempts, newest first (one index range: attempt ids sort by endpoint, then time). */

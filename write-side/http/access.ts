@@ -69,11 +69,11 @@ export function assertMayRegister(caller: Caller, parkingLotId: string | undefin
 export function customerFor(caller: Caller, bodyCustomerId: string | undefined): string {
   if (caller.actor.role === "operator") {
     if (bodyCustomerId === undefined) {
-      throw new ProblemError("validation", "The request body is invalid.", {
-        errors: [
-          { field: "body.customerId", message: "is required when an operator books on a customer's behalf" },
-        ],
-      });
+      throw invalidField(
+        "body.customerId",
+        "is required when an operator books on a customer's behalf",
+        "The request body is invalid.",
+      );
     }
     return bodyCustomerId;
   }

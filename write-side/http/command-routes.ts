@@ -1,4 +1,4 @@
-import type { Request, RequestHandler } from "express";
+import type { RequestHandler, Response } from "express";
 import { v7 as uuidv7 } from "uuid";
 import { formatPosition } from "../../event-store/position.js";
 import { instantField } from "../../platform/http/instant-field.js";
@@ -54,6 +54,7 @@ import {
   changePlace,
   changeRate,
   positionOf,
+  reservationPath,
   zoneOf,
 } from "./lot-term-routes.js";
 import { COMMAND_OPERATIONS, type CommandOperationId } from "./operations.js";
@@ -130,14 +131,12 @@ export function commandRoutes(
     refundPayment: refundPayment(context),
     stripeWebhook: stripeWebhook(
       context,
-      options.stripeWebhooks
-        ? {
-            read: options.stripeWebhooks,
-            ...(options.stripeRelease ? { release: options.stripeRelease } : {}),
-            ...(options.logger ? { logger: options.logger } : {}),
-            ...(options.metrics ? { metrics: options.metrics } : {}),
-          }
-        : undefined,
+      options.stripeWebhooks && {
+        read: options.stripeWebhooks,
+        release: options.stripeRelease,
+        logger: options.logger,
+        metrics: options.metrics,
+      },
     ),
   };
   // The caller's role picks the body schema of reserve and cancel (an operator's differs).
@@ -174,11 +173,15 @@ function runner(
   };
 }
 
-/** The lot and reservation a reservation's path names (validated by the route). */
-const reservationPath = (req: Request) => ({
-  parkingLotId: pathParam(req, "parkingLotId"),
-  reservationId: pathParam(req, "reservationId"),
-});
+/**
+ * A creation's answer: 201 at `location`; a request that appended nothing (a retry, the same
+ * registration again) 200, said by `Idempotent-Replayed` when the request was `replayed` by its key.
+ */
+function created<A>(res: Response<A>, result: Accepted, location: string, replayed?: "replayed") {
+  const again = result.events.length === 0;
+  if (again && replayed) res.setHeader("Idempotent-Replayed", "true");
+  return res.status(again ? 200 : 201).location(location);
+}
 
 const registerParkingLot =
   ({ run, now }: CommandRouteDeps): Route<"registerParkingLot"> =>
@@ -202,19 +205,16 @@ const registerParkingLot =
       ...place,
       now: now(),
     });
-    res
-      .status(result.events.length ? 201 : 200)
-      .location(`/parking-lots/${encodeURIComponent(parkingLotId)}`)
-      .json({
-        parkingLotId,
-        name: body.name,
-        capacity: body.capacity,
-        ...(body.hourlyRate !== undefined ? { hourlyRate: body.hourlyRate } : {}),
-        maxActivePerCustomer: body.maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
-        ...place,
-        timeZone: place.timeZone ?? DEFAULT_TIME_ZONE,
-        position: positionOf(result),
-      });
+    created(res, result, `/parking-lots/${encodeURIComponent(parkingLotId)}`).json({
+      parkingLotId,
+      name: body.name,
+      capacity: body.capacity,
+      ...(body.hourlyRate !== undefined ? { hourlyRate: body.hourlyRate } : {}),
+      maxActivePerCustomer: body.maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
+      ...place,
+      timeZone: place.timeZone ?? DEFAULT_TIME_ZONE,
+      position: positionOf(result),
+    });
   };
 
 const reserveParking =
@@ -249,21 +249,16 @@ const reserveParking =
       caller,
       body.couponId,
     );
-    const replayed = result.events.length === 0;
     // A retry answers the id its booking was made under (this generation's, or an earlier one).
     const reservationId = result.view.reservation?.reservationId ?? requested;
-    if (replayed) res.setHeader("Idempotent-Replayed", "true");
-    res
-      .status(replayed ? 200 : 201)
-      .location(`/reservations/${encodeURIComponent(reservationId)}`)
-      .json({
-        reservationId,
-        parkingLotId,
-        customerId,
-        carNumber,
-        ...reservationAnswer(result, body.amount),
-        position: positionOf(result),
-      });
+    created(res, result, `/reservations/${encodeURIComponent(reservationId)}`, "replayed").json({
+      reservationId,
+      parkingLotId,
+      customerId,
+      carNumber,
+      ...reservationAnswer(result, body.amount),
+      position: positionOf(result),
+    });
   };
 
 /** What a booking answers of the reservation as the lot now holds it (a replay: as first booked). */
@@ -376,22 +371,17 @@ const closeParkingLot =
       event.type === "ReservationCanceled" ? [event.data.reservationId] : [],
     );
     // A closure is not a resource of its own: it is read in its lot's `closures` (GET the
-    // lot with minPosition = position to see it at once). A retry appended nothing: 200, and no
-    // reservation canceled by it (the first answer listed those).
-    const replayed = result.events.length === 0;
-    if (replayed) res.setHeader("Idempotent-Replayed", "true");
-    res
-      .status(replayed ? 200 : 201)
-      .location(`/parking-lots/${encodeURIComponent(parkingLotId)}`)
-      .json({
-        closureId,
-        parkingLotId,
-        from,
-        until,
-        reason: body.reason,
-        canceledReservations: canceled,
-        position: positionOf(result),
-      });
+    // lot with minPosition = position to see it at once). A retry canceled no reservation (the
+    // first answer listed those).
+    created(res, result, `/parking-lots/${encodeURIComponent(parkingLotId)}`, "replayed").json({
+      closureId,
+      parkingLotId,
+      from,
+      until,
+      reason: body.reason,
+      canceledReservations: canceled,
+      position: positionOf(result),
+    });
   };
 
 const eraseCustomer =

@@ -43,6 +43,12 @@ export interface CommandRouteDeps {
 /** The log position an accepted command's answer names ("0": nothing in the lot's log yet). */
 export const positionOf = (result: Accepted) => (result.position ? formatPosition(result.position) : "0");
 
+/** The lot and reservation a reservation's path names (validated by the route). */
+export const reservationPath = (req: Request) => ({
+  parkingLotId: pathParam(req, "parkingLotId"),
+  reservationId: pathParam(req, "reservationId"),
+});
+
 /** The lot commands that set one of its terms: every `Change…` command. */
 type TermCommand = Extract<ParkingLotCommand, { type: `Change${string}` }>;
 

@@ -37,7 +37,7 @@ import {
   RegisterParkingLotBody,
   ReserveParkingBody,
 } from "../../schemas/commands.js";
-import { CustomerId, ParkingLotId, ReservationId } from "../../schemas/common.js";
+import { CustomerId, ReservationId } from "../../schemas/common.js";
 import { CUSTOMER_ID, LOT_ID, RESERVATION_ID } from "../../schemas/examples.js";
 import {
   PaymentRefundAccepted,
@@ -46,9 +46,8 @@ import {
   StripeWebhookEvent,
   StripeWebhookReceived,
 } from "../../schemas/payment-requests.js";
-import { COMMAND, GATE_OPERATIONS } from "./gate-operations.js";
+import { COMMAND, GATE_OPERATIONS, LOT_TERM, lotPath } from "./gate-operations.js";
 
-const lotPath = pathParameter("parkingLotId", ParkingLotId, LOT_ID);
 const reservationPath = [lotPath, pathParameter("reservationId", ReservationId, RESERVATION_ID)];
 
 const idempotencyKeyHeader = headerParameter(
@@ -270,41 +269,31 @@ export const COMMAND_OPERATIONS = [
     },
   },
   {
-    method: "put",
+    ...LOT_TERM,
     path: "/parking-lots/{parkingLotId}/capacity",
     operationId: "changeCapacity",
-    ...COMMAND,
-    allow: OPERATOR,
     summary: "Change the lot's capacity (operator); a reduction that would overbook names the instant",
-    parameters: [lotPath],
     body: { schema: ChangeCapacityBody, required: true, example: { capacity: 10 } },
     problems: ["parking-lot-not-found", "capacity-too-low"],
     responses: { "200": jsonResponse("Changed.", CapacityChangedResponse) },
   },
   {
-    method: "put",
+    ...LOT_TERM,
     path: "/parking-lots/{parkingLotId}/rate",
     operationId: "changeRate",
-    ...COMMAND,
-    allow: OPERATOR,
     summary: "Change the lot's hourly rate (operator) for bookings made from now on",
     description:
       "Windows booked before keep the amount they were quoted and open-ended stays the rate they were booked at; a client that still sends the old quote gets `price-changed` naming both. An overstay is charged at the rate in force when the car leaves. The same rate again changes nothing.",
-    parameters: [lotPath],
     body: { schema: ChangeRateBody, required: true, example: { hourlyRate: 3000 } },
-    problems: ["parking-lot-not-found"],
     responses: { "200": jsonResponse("Changed.", RateChangedResponse) },
   },
   {
-    method: "put",
+    ...LOT_TERM,
     path: "/parking-lots/{parkingLotId}/place",
     operationId: "changePlace",
-    ...COMMAND,
-    allow: OPERATOR,
     summary: "Set where the lot is and its time zone (operator)",
     description:
       "The whole place: `location` (WGS 84), an optional `address` (left out: none) and the IANA `timeZone` the lot keeps (stored as the runtime names it). A lot registered without them reads as UTC with no place until this sets them. The same place again changes nothing; a change is in the lot's audit trail. No booking changes: times are instants.",
-    parameters: [lotPath],
     body: {
       schema: ChangePlaceBody,
       required: true,
@@ -315,53 +304,41 @@ export const COMMAND_OPERATIONS = [
       },
     },
     rules: [TIME_ZONE_RULE],
-    problems: ["parking-lot-not-found"],
     responses: { "200": jsonResponse("Changed (or already so).", PlaceChangedResponse) },
   },
   {
-    method: "put",
+    ...LOT_TERM,
     path: "/parking-lots/{parkingLotId}/coupon-rule",
     operationId: "changeCouponRule",
-    ...COMMAND,
-    allow: OPERATOR,
     summary:
       "Change the lot's coupon rule (operator): which stays keep their coupon, and a coupon's discount",
     description:
       "From now on: a check-out keeps the coupon its booking got when the stay lasted `minStayMinutes` (or paid `minPaidAmount`), else revokes it; a booking spending a coupon (`couponId`) takes `discount` (`{amount}` or `{percent}`) off its price (without `discount` the lot takes no coupons). Bookings made before keep their price. The same rule again changes nothing.",
-    parameters: [lotPath],
     body: {
       schema: ChangeCouponRuleBody,
       required: true,
       example: { minStayMinutes: 15, discount: { amount: 1000 } },
     },
-    problems: ["parking-lot-not-found"],
     responses: { "200": jsonResponse("Changed.", CouponRuleChangedResponse) },
   },
   {
-    method: "put",
+    ...LOT_TERM,
     path: "/parking-lots/{parkingLotId}/customer-limit",
     operationId: "changeCustomerLimit",
-    ...COMMAND,
-    allow: OPERATOR,
     summary: "Change how many active reservations one customer may hold in the lot (operator)",
     description:
       "Applies to bookings made from now on: a customer already over a lowered limit keeps their reservations and cannot book more until under it. The same limit again changes nothing.",
-    parameters: [lotPath],
     body: { schema: ChangeCustomerLimitBody, required: true, example: { maxActivePerCustomer: 4 } },
-    problems: ["parking-lot-not-found"],
     responses: { "200": jsonResponse("Changed.", CustomerLimitChangedResponse) },
   },
   {
-    method: "put",
+    ...LOT_TERM,
     path: "/parking-lots/{parkingLotId}/payment-terms",
     operationId: "changePaymentTerms",
-    ...COMMAND,
-    allow: OPERATOR,
     summary:
       "Change what the lot asks to be paid (operator): currency, deposit, cancellation policy, no-show fee",
     description:
       "Applies to bookings made from now on (each keeps the terms it was made under). Amounts are integers in the currency's minor unit (KRW has none). An open-ended booking authorizes `deposit` (its price is known at check-out); a customer's cancel is free until `cancellation.freeUntilMinutesBefore` minutes before the window's start, then costs `cancellation.feePercent` of what was authorized; a no-show pays `noShowFee` (at most what was authorized). An operator's cancel and a closure cost the customer nothing. A lot that never set terms has KRW and no fees. The same terms again change nothing.",
-    parameters: [lotPath],
     body: {
       schema: ChangePaymentTermsBody,
       required: true,
@@ -372,7 +349,6 @@ export const COMMAND_OPERATIONS = [
         noShowFee: 5000,
       },
     },
-    problems: ["parking-lot-not-found"],
     responses: { "200": jsonResponse("Changed.", PaymentTermsChangedResponse) },
   },
   {

@@ -1,6 +1,6 @@
 import type { Request } from "express";
 import { rawBodyOf } from "../../platform/http/middleware.js";
-import { bodyOf, type HandlerOf, pathParam } from "../../platform/http/operation-routes.js";
+import { bodyOf, type HandlerOf } from "../../platform/http/operation-routes.js";
 import { invalidField, ProblemError } from "../../platform/http/problem.js";
 import type { Logger } from "../../platform/logger.js";
 import type { Metrics } from "../../platform/metrics.js";
@@ -13,7 +13,7 @@ import type {
 import { RefundPaymentBody } from "../../schemas/payment-requests.js";
 import type { CommandRejection as Rejection } from "../payment/payment-rejections.js";
 import { callerOf } from "./access.js";
-import { type CommandRouteDeps, positionOf } from "./lot-term-routes.js";
+import { type CommandRouteDeps, positionOf, reservationPath } from "./lot-term-routes.js";
 import type { COMMAND_OPERATIONS } from "./operations.js";
 
 /** The payments API's routes: an operator's refund, the payment provider's webhooks. */
@@ -162,8 +162,7 @@ async function ignored(
 export const refundPayment =
   (deps: PaymentRouteDeps): HandlerOf<typeof COMMAND_OPERATIONS, "refundPayment"> =>
   async (req, res) => {
-    const parkingLotId = pathParam(req, "parkingLotId");
-    const reservationId = pathParam(req, "reservationId");
+    const { parkingLotId, reservationId } = reservationPath(req);
     const { amount, reason } = bodyOf(req, RefundPaymentBody);
     const result = await deps.run(
       req,

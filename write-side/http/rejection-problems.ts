@@ -1,4 +1,4 @@
-import { invalidField, ProblemError } from "../../platform/http/problem.js";
+import { invalidField, ProblemError, type ProblemName } from "../../platform/http/problem.js";
 import type { CommandRejection as Rejection } from "../payment/payment-rejections.js";
 
 /** How an instant of the answer is written: at the offset the request used. */
@@ -10,12 +10,6 @@ type ProblemOf = {
     local: Local,
   ) => ProblemError;
 };
-
-/** The lot and reservation a refusal names, as its problem's facts. */
-const ids = (rejection: { parkingLotId: string; reservationId: string }) => ({
-  parkingLotId: rejection.parkingLotId,
-  reservationId: rejection.reservationId,
-});
 
 /** `1 spot`, `2 spots`. */
 const count = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
@@ -47,16 +41,49 @@ export function atOffset(isoUtc: string, offset: string | undefined): string {
   return `${withoutZone}${offset}`;
 }
 
+/** The instants a refusal names: written at the request's offset. */
+const INSTANTS = new Set(["at", "startsAt", "opensAt", "from", "until", "holdUntil", "refundableUntil"]);
+
+/** What factsOf reads of a refusal by name (each refusal has its lot; most a reservation, some a status). */
+type Named = { readonly parkingLotId?: string; readonly reservationId?: string; readonly status?: string };
+
+/**
+ * The facts of a refusal's problem: what the refusal names (its lot, its reservation, then the rest
+ * in its order), the instants at the request's offset, a reservation's status as `reservationStatus`.
+ */
+function factsOf(
+  { code: _, parkingLotId, reservationId, status, ...rest }: Rejection & Named,
+  local: Local,
+): Record<string, unknown> {
+  const facts: Record<string, unknown> = { parkingLotId, ...(reservationId && { reservationId }) };
+  for (const [key, value] of Object.entries(rest))
+    facts[key] = INSTANTS.has(key) ? local(String(value)) : value;
+  if (status !== undefined) facts.reservationStatus = status;
+  return facts;
+}
+
+/**
+ * A refusal answered as problem `type` with a sentence, its facts every field the refusal names
+ * (factsOf): a refusal carries only what its caller may read. Those whose facts differ are below.
+ */
+const own =
+  <C extends Rejection["code"]>(
+    type: ProblemName,
+    detail: (rejection: Extract<Rejection, { code: C }>, local: Local) => string,
+  ) =>
+  (rejection: Extract<Rejection, { code: C }>, local: Local) =>
+    new ProblemError(type, detail(rejection, local), factsOf(rejection, local));
+
+/** A 500: only the payments process manager and the scheduler send the commands these answer. */
+const unreachable = (what: string) => () => new ProblemError("internal", `A ${what} command was refused.`);
+
 const PROBLEMS: ProblemOf = {
-  AmountBelowMinimum: (rejection) =>
+  AmountBelowMinimum: (rejection, local) =>
     new ProblemError(
       "amount-below-minimum",
       `amount ${rejection.amount} ${rejection.currency} is below the smallest card payment the payment provider takes in ${rejection.currency} (${rejection.minimum}): book a longer stay, or pay at the lot.`,
       {
-        parkingLotId: rejection.parkingLotId,
-        amount: rejection.amount,
-        minimum: rejection.minimum,
-        currency: rejection.currency,
+        ...factsOf(rejection, local),
         errors: [
           {
             field: "body.amount",
@@ -65,36 +92,21 @@ const PROBLEMS: ProblemOf = {
         ],
       },
     ),
-  LotNotFound: (rejection) =>
-    new ProblemError("parking-lot-not-found", `Parking lot ${rejection.parkingLotId} does not exist.`, {
-      parkingLotId: rejection.parkingLotId,
-    }),
-  LotAlreadyRegistered: (rejection) =>
-    new ProblemError(
-      "parking-lot-id-taken",
-      `Parking lot ${rejection.parkingLotId} is already registered with other details.`,
-      {
-        parkingLotId: rejection.parkingLotId,
-      },
-    ),
-  LotFull: (rejection, local) =>
-    new ProblemError(
-      "parking-lot-full",
-      rejection.capacity === 0
-        ? `Parking lot ${rejection.parkingLotId} has no spots.`
-        : `Parking lot ${rejection.parkingLotId} is full at ${local(rejection.at)}: ${rejection.capacity === 1 ? "its 1 spot is" : `all ${rejection.capacity} spots are`} taken then. Try another time or lot (GET /parking-lots/${rejection.parkingLotId}/timeline shows when spots are free).`,
-      {
-        parkingLotId: rejection.parkingLotId,
-        capacity: rejection.capacity,
-        at: local(rejection.at),
-      },
-    ),
-  ReservationNotFound: (rejection) =>
-    new ProblemError(
-      "reservation-not-found",
-      `Reservation ${rejection.reservationId} does not exist in parking lot ${rejection.parkingLotId}.`,
-      ids(rejection),
-    ),
+  LotNotFound: own("parking-lot-not-found", (r) => `Parking lot ${r.parkingLotId} does not exist.`),
+  LotAlreadyRegistered: own(
+    "parking-lot-id-taken",
+    (r) => `Parking lot ${r.parkingLotId} is already registered with other details.`,
+  ),
+  LotFull: own("parking-lot-full", (r, local) =>
+    r.capacity === 0
+      ? `Parking lot ${r.parkingLotId} has no spots.`
+      : `Parking lot ${r.parkingLotId} is full at ${local(r.at)}: ${r.capacity === 1 ? "its 1 spot is" : `all ${r.capacity} spots are`} taken then. Try another time or lot (GET /parking-lots/${r.parkingLotId}/timeline shows when spots are free).`,
+  ),
+  ReservationNotFound: own(
+    "reservation-not-found",
+    (r) => `Reservation ${r.reservationId} does not exist in parking lot ${r.parkingLotId}.`,
+  ),
+  // The reservation or closure id a key derives is not the caller's to learn: the lot only.
   ReservationIdConflict: (rejection) =>
     new ProblemError(
       "idempotency-key-reused",
@@ -107,30 +119,21 @@ const PROBLEMS: ProblemOf = {
       "This Idempotency-Key was already used for a closure of this lot over another window; use a new key for a new closure.",
       { parkingLotId: rejection.parkingLotId },
     ),
-  ReservationNotActive: (rejection) =>
-    new ProblemError(
-      "reservation-not-active",
-      `Reservation ${rejection.reservationId} is ${rejection.status}; it can no longer change.`,
-      { ...ids(rejection), reservationStatus: rejection.status },
-    ),
-  NotCheckedIn: (rejection) =>
-    new ProblemError(
-      "not-checked-in",
-      `Reservation ${rejection.reservationId} has not been checked in.`,
-      ids(rejection),
-    ),
-  StayPriceTooHigh: (rejection) =>
-    new ProblemError(
-      "stay-price-too-high",
-      `Reservation ${rejection.reservationId}'s stay would cost ${rejection.price}, more than one check-out can charge (${rejection.maximum}): settle it at the lot; an operator ends the stay by canceling the reservation.`,
-      { ...ids(rejection), price: rejection.price, maximum: rejection.maximum },
-    ),
-  CheckInTooEarly: (rejection, local) =>
-    new ProblemError(
-      "check-in-too-early",
-      `Check-in for reservation ${rejection.reservationId} opens at ${local(rejection.opensAt)} (its window starts at ${local(rejection.startsAt)}); check in from then on.`,
-      { ...ids(rejection), startsAt: local(rejection.startsAt), opensAt: local(rejection.opensAt) },
-    ),
+  ReservationNotActive: own(
+    "reservation-not-active",
+    (r) => `Reservation ${r.reservationId} is ${r.status}; it can no longer change.`,
+  ),
+  NotCheckedIn: own("not-checked-in", (r) => `Reservation ${r.reservationId} has not been checked in.`),
+  StayPriceTooHigh: own(
+    "stay-price-too-high",
+    (r) =>
+      `Reservation ${r.reservationId}'s stay would cost ${r.price}, more than one check-out can charge (${r.maximum}): settle it at the lot; an operator ends the stay by canceling the reservation.`,
+  ),
+  CheckInTooEarly: own(
+    "check-in-too-early",
+    (r, local) =>
+      `Check-in for reservation ${r.reservationId} opens at ${local(r.opensAt)} (its window starts at ${local(r.startsAt)}); check in from then on.`,
+  ),
   InvalidWindow: (rejection) => invalidField(`body.${rejection.field}`, rejection.detail),
   AmountRequired: (rejection) =>
     invalidField(
@@ -139,17 +142,10 @@ const PROBLEMS: ProblemOf = {
       `amount is required: parking lot ${rejection.parkingLotId} has no hourly rate to price the stay, so the booking names its price.`,
     ),
   AmountNotAccepted: (rejection) =>
-    new ProblemError(
-      "validation",
+    invalidField(
+      "body.amount",
+      `must be left out: an open-ended stay is priced at check-out at ${rejection.hourlyRate} an hour`,
       `amount must be left out: parking lot ${rejection.parkingLotId} prices an open-ended stay itself at check-out, at ${rejection.hourlyRate} an hour from check-in (${rejection.offered} was sent).`,
-      {
-        errors: [
-          {
-            field: "body.amount",
-            message: `must be left out: an open-ended stay is priced at check-out at ${rejection.hourlyRate} an hour`,
-          },
-        ],
-      },
     ),
   AmountNotPositive: () => invalidField("body.amount", "must be greater than 0", "amount must be positive."),
   PriceChanged: (rejection) =>
@@ -199,69 +195,50 @@ const PROBLEMS: ProblemOf = {
         errors: [{ field: "body.couponId", message: `the coupon is ${rejection.status}` }],
       },
     ),
-  TooManyActiveReservations: (rejection) =>
-    new ProblemError(
-      "too-many-active-reservations",
-      `A customer may hold at most ${count(rejection.limit, "active reservation")} in parking lot ${rejection.parkingLotId}.`,
-      { parkingLotId: rejection.parkingLotId, limit: rejection.limit },
-    ),
-  LotClosed: (rejection, local) =>
-    new ProblemError(
-      "parking-lot-closed",
-      `Parking lot ${rejection.parkingLotId} is closed from ${local(rejection.from)} until ${local(rejection.until)}.`,
-      { parkingLotId: rejection.parkingLotId, from: local(rejection.from), until: local(rejection.until) },
-    ),
-  CheckedIn: (rejection) =>
-    new ProblemError(
-      "reservation-checked-in",
-      `Reservation ${rejection.reservationId} is ${rejection.status}: the car is in the lot, so it cannot be canceled; check out instead.`,
-      { ...ids(rejection), reservationStatus: rejection.status },
-    ),
-  TooManyClosures: (rejection) =>
-    new ProblemError(
-      "too-many-closures",
-      `Parking lot ${rejection.parkingLotId} already has ${count(rejection.limit, "closure")} that ${rejection.limit === 1 ? "has" : "have"} not ended; wait for one to end.`,
-      { parkingLotId: rejection.parkingLotId, limit: rejection.limit },
-    ),
-  PaymentPending: (rejection, local) =>
-    new ProblemError(
-      "payment-pending",
-      `Reservation ${rejection.reservationId} is waiting for its payment (until ${local(rejection.holdUntil)}); it can be checked in once the payment is authorized.`,
-      { ...ids(rejection), holdUntil: local(rejection.holdUntil) },
-    ),
-  NotPaid: (rejection) =>
-    new ProblemError(
-      "not-paid",
-      `Reservation ${rejection.reservationId} has no captured payment to refund.`,
-      ids(rejection),
-    ),
-  RefundExceedsCaptured: (rejection) =>
-    new ProblemError(
-      "refund-exceeds-captured",
-      `At most ${rejection.refundable} of reservation ${rejection.reservationId}'s payment can still be refunded (${rejection.asked} was asked).`,
-      { ...ids(rejection), refundable: rejection.refundable, asked: rejection.asked },
-    ),
-  RefundWindowPassed: (rejection, local) =>
-    new ProblemError(
-      "refund-window-passed",
-      `Reservation ${rejection.reservationId}'s refund window has passed${rejection.refundableUntil ? ` (it closed at ${local(rejection.refundableUntil)})` : ""}: the service can no longer refund it.`,
-      {
-        ...ids(rejection),
-        ...(rejection.refundableUntil ? { refundableUntil: local(rejection.refundableUntil) } : {}),
-      },
-    ),
-  // Only the payments process manager sends the command this answers; no route can reach it.
-  PaymentNotPending: () => new ProblemError("internal", "A payment command was refused."),
-  PaymentMismatch: () => new ProblemError("internal", "A payment command was refused."),
-  // Only the scheduler sends the commands these answer; no route can reach them.
-  ClosureNotFound: () => new ProblemError("internal", "A time-driven command was refused."),
-  NotDue: () => new ProblemError("internal", "A time-driven command was refused."),
-  CapacityTooLow: (rejection, local) =>
-    new ProblemError(
-      "capacity-too-low",
-      `At ${local(rejection.at)}, ${count(rejection.held, "spot")} of parking lot ${rejection.parkingLotId} ${rejection.held === 1 ? "is" : "are"} reserved: the capacity cannot go below ${rejection.held}.`,
-      { parkingLotId: rejection.parkingLotId, at: local(rejection.at), held: rejection.held },
-    ),
+  TooManyActiveReservations: own(
+    "too-many-active-reservations",
+    (r) =>
+      `A customer may hold at most ${count(r.limit, "active reservation")} in parking lot ${r.parkingLotId}.`,
+  ),
+  LotClosed: own(
+    "parking-lot-closed",
+    (r, local) => `Parking lot ${r.parkingLotId} is closed from ${local(r.from)} until ${local(r.until)}.`,
+  ),
+  CheckedIn: own(
+    "reservation-checked-in",
+    (r) =>
+      `Reservation ${r.reservationId} is ${r.status}: the car is in the lot, so it cannot be canceled; check out instead.`,
+  ),
+  TooManyClosures: own(
+    "too-many-closures",
+    (r) =>
+      `Parking lot ${r.parkingLotId} already has ${count(r.limit, "closure")} that ${r.limit === 1 ? "has" : "have"} not ended; wait for one to end.`,
+  ),
+  PaymentPending: own(
+    "payment-pending",
+    (r, local) =>
+      `Reservation ${r.reservationId} is waiting for its payment (until ${local(r.holdUntil)}); it can be checked in once the payment is authorized.`,
+  ),
+  NotPaid: own("not-paid", (r) => `Reservation ${r.reservationId} has no captured payment to refund.`),
+  RefundExceedsCaptured: own(
+    "refund-exceeds-captured",
+    (r) =>
+      `At most ${r.refundable} of reservation ${r.reservationId}'s payment can still be refunded (${r.asked} was asked).`,
+  ),
+  RefundWindowPassed: own(
+    "refund-window-passed",
+    (r, local) =>
+      `Reservation ${r.reservationId}'s refund window has passed${r.refundableUntil ? ` (it closed at ${local(r.refundableUntil)})` : ""}: the service can no longer refund it.`,
+  ),
+  PaymentNotPending: unreachable("payment"),
+  PaymentMismatch: unreachable("payment"),
+  ClosureNotFound: unreachable("time-driven"),
+  NotDue: unreachable("time-driven"),
+  CapacityTooLow: own(
+    "capacity-too-low",
+    (r, local) =>
+      `At ${local(r.at)}, ${count(r.held, "spot")} of parking lot ${r.parkingLotId} ${r.held === 1 ? "is" : "are"} reserved: the capacity cannot go below ${r.held}.`,
+  ),
 };
 
 /**
