@@ -1,7 +1,6 @@
 import type { Logger } from "../../platform/logger.js";
 import type { AuthorizePayment, RecordPaymentIntent } from "../../schemas/commands.js";
 import type { PaymentState } from "../../write-side/payment/payment.js";
-import type { AuthorizePlan } from "./payment-plans.js";
 import {
   type PaymentMetadata,
   type PaymentProvider,
@@ -17,6 +16,23 @@ import {
  */
 
 type PlanResult = "done" | "retry";
+
+/** A booking's authorization (payment-next.ts's `authorize` step): its request, the keys' root `eventId`. */
+export interface AuthorizeWork {
+  readonly kind: "authorize";
+  readonly reservationId: string;
+  readonly parkingLotId: string;
+  readonly eventId: string;
+  readonly correlationId: string;
+  readonly currency: string;
+  readonly amount: number;
+  /** A saved payment method (confirmed server-side); absent: the client confirms (clientSecret). */
+  readonly method?: string;
+  /** The customer's pseudonym (their provider customer; a saved method is saved to it). */
+  readonly customer?: string;
+  /** Issue 71: a stay beyond a hold's lifetime: the card saved now, held at this time. */
+  readonly authorizeAt?: string;
+}
 
 /** A hold's work (payment-next.ts's `hold` or `deadline` step): whose, the fact it derives its keys from, the saved card. */
 export interface HoldWork {
@@ -52,12 +68,17 @@ export interface HoldDeps {
 
 /** payment-steps.ts's own steps: a failure recorded, the provider customer, an intent released. */
 export interface HoldHelpers {
-  readonly failed: (outcome: ProviderFailure, plan: AuthorizePlan | HoldWork) => Promise<PlanResult>;
+  readonly failed: (
+    outcome: ProviderFailure,
+    plan: AuthorizeWork | HoldWork,
+    intentId?: string,
+  ) => Promise<PlanResult>;
   readonly customerOf: (ref: string) => Promise<ProviderOutcome<string>>;
   readonly release: (
     intent: { readonly intentId: string; readonly parkingLotId: string; readonly reservationId: string },
     key: string,
     cause: Cause,
+    because?: "booking-ended" | "authorization-refused",
   ) => Promise<PlanResult>;
 }
 
@@ -84,7 +105,7 @@ const metadataOf = (plan: {
  * its hold ends; `setup_intent.succeeded` saves the card and confirms the booking).
  */
 export async function saveForLater(
-  plan: AuthorizePlan,
+  plan: AuthorizeWork,
   method: string | undefined,
   customer: string,
   authorizeAt: string,

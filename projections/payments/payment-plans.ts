@@ -6,6 +6,7 @@ import { ERASED, personalDataKeys } from "../../schemas/personal-data.js";
 import type { ParkingLotEvent } from "../../write-side/parking-lot/decider.js";
 import { type BookingEnd, bookingEndOf } from "../../write-side/payment/lot-booking.js";
 import { holdPlanOf } from "../../write-side/payment/payment-policy.js";
+import type { RequestPayment } from "../../write-side/payment/payment-process.js";
 
 /**
  * The payments process manager's durable to-do list (issue 38): one plan per fact that moves
@@ -44,11 +45,6 @@ export function customerRefOf(customerId: string): string | undefined {
   const keys = personalDataKeys();
   return keys ? keys.pseudonym(customerId) : createHash("sha256").update(customerId).digest("base64url");
 }
-
-const savedMethodOf = (method: string, customerId: string): SavedMethod => {
-  const customer = customerRefOf(customerId);
-  return { method, ...(customer ? { customer } : {}) };
-};
 
 interface PlanBase extends Document {
   /** The id (in the log) of the fact the plan carries out: every idempotency key derives from it. */
@@ -114,33 +110,36 @@ export type PaymentPlan = AuthorizePlan | VoidPlan | EndPlan | ForgetPlan;
 export const bookingEndOfStored = (stored: StoredDomainEvent): BookingEnd | undefined =>
   bookingEndOf(stored.event as ParkingLotEvent, stored.metadata.actor?.role);
 
-/** The plans a batch of events asks for, and the saved methods it keeps. */
-export function plansOf(events: readonly StoredDomainEvent[], now: string, leadHours?: number): WriteOp[] {
-  const ops: WriteOp[] = [];
-  const base = (stored: StoredDomainEvent) => planBase(stored, now);
-  for (const stored of events) {
-    const { event } = stored;
-    if (event.type === "ParkingReserved" && event.data.payment) {
-      const { reservationId, parkingLotId, payment } = event.data;
-      const saved = payment.method ? savedMethodOf(payment.method, event.data.customerId) : undefined;
-      const customer = customerRefOf(event.data.customerId);
-      ops.push(
-        queuePlanOp({
-          ...base(stored),
-          kind: "authorize",
-          reservationId,
-          parkingLotId,
-          currency: payment.currency,
-          amount: payment.amount,
-          ...saved,
-          // Issue 71: a card saved to a provider customer for a stay beyond a hold's lifetime is held
-          // later (one its customer confirms too: a SetupIntent on their provider customer).
-          ...(customer ? { customer, ...holdPlanOf(event.data, event.data.reservedAt, leadHours) } : {}),
-        }),
-      );
-    }
-  }
-  return ops;
+/**
+ * Issue 68 item 4: the requests a batch brings (a booking that asks to be paid), each to be recorded
+ * on its payment's stream (PaymentRequested, the process's inbox; a repeat records nothing), its
+ * card and customer as the authorize plans carried them, the lot's fact's id the keys' root.
+ */
+export function requestsOf(
+  events: readonly StoredDomainEvent[],
+  now: string,
+  leadHours?: number,
+): { readonly command: RequestPayment; readonly correlationId: string }[] {
+  return events.flatMap(({ event, id, metadata }) => {
+    if (event.type !== "ParkingReserved" || !event.data.payment) return [];
+    const { reservationId, parkingLotId, payment } = event.data;
+    const customer = customerRefOf(event.data.customerId);
+    const command: RequestPayment = {
+      type: "RequestPayment",
+      reservationId,
+      parkingLotId,
+      requestedBy: id,
+      amount: payment.amount,
+      currency: payment.currency,
+      holdUntil: payment.holdUntil,
+      ...(payment.method ? { method: payment.method } : {}),
+      // Issue 71: a card saved to a provider customer for a stay beyond a hold's lifetime is held
+      // later (one its customer confirms too: a SetupIntent on their provider customer).
+      ...(customer ? { customer, ...holdPlanOf(event.data, event.data.reservedAt, leadHours) } : {}),
+      now,
+    };
+    return [{ command, correlationId: metadata.correlationId }];
+  });
 }
 
 /** A plan's id, cause and first attempt, from the fact it carries out. */

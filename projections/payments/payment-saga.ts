@@ -25,8 +25,8 @@ import {
   PAYMENT_PLANS,
   type PaymentPlan,
   PLAN_INDEXES,
-  plansOf,
   queuePlanOp,
+  requestsOf,
   retryDelayMs,
   type SavedMethod,
 } from "./payment-plans.js";
@@ -131,8 +131,8 @@ export function paymentSaga(settings: PaymentSagaSettings | undefined): Reactor 
       // before the stay is due at its `authorizeAt`.
       const now = new Date(context.now()).toISOString();
       return [
+        ...(await requestPayments(events, now, context, settings)),
         ...(await decideEnds(events, now, context, settings)),
-        ...plansOf(events, now, settings.authorizeBeforeStayHours),
         ...dueOps(events, now),
         ...erasedOps(events, now),
         ...(await ledgerOps(events, context.documentStore)),
@@ -160,6 +160,36 @@ export function paymentSaga(settings: PaymentSagaSettings | undefined): Reactor 
       },
     },
   };
+}
+
+/**
+ * Issue 68 item 4: a booking that asks to be paid has its request recorded on its payment's stream
+ * as it is followed (PaymentRequested, the process's inbox: a repeat after a crash records nothing)
+ * and is made due in the same write as the checkpoint; its `authorize` step is nextStep's. A store
+ * outage retries the batch; a request refused (its booking gone already) or failing otherwise is
+ * logged: nothing is authorized, and the lot lets the booking's hold run out.
+ */
+async function requestPayments(
+  events: Parameters<Reactor["react"]>[0],
+  now: string,
+  context: ReactorContext,
+  settings: PaymentSagaSettings,
+): Promise<WriteOp[]> {
+  const due: WriteOp[] = [];
+  for (const { command, correlationId } of requestsOf(events, now, settings.authorizeBeforeStayHours)) {
+    const { reservationId, requestedBy: causationId } = command;
+    const sent = await settings.send(command, { correlationId, causationId }).catch((error: unknown) => {
+      if (isOutage(error)) throw error;
+      return { ok: false as const, code: error instanceof Error ? error.message : String(error) };
+    });
+    if (sent.ok) due.push(dueAtOp(reservationId, now, 0));
+    else
+      context.logger.error(
+        { reservationId, code: sent.code },
+        "a booking's payment request was not recorded",
+      );
+  }
+  return due;
 }
 
 /**

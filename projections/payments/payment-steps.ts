@@ -8,13 +8,21 @@ import type {
   RecordPaymentOutcome,
 } from "../../schemas/commands.js";
 import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
-import { awaitingPayment } from "../../write-side/parking-lot/payments.js";
 import type { PaymentState } from "../../write-side/payment/payment.js";
-import { nextStep, type PaymentProcess, type SettlementDue } from "../../write-side/payment/payment-next.js";
-import type { SettleBooking, SettleStepDue } from "../../write-side/payment/payment-process.js";
-import { deadlinePassed, type HoldHelpers, holdBeforeStay, saveForLater } from "./hold-steps.js";
 import {
-  type AuthorizePlan,
+  nextStep,
+  type PaymentProcess,
+  type PaymentRequestRecord,
+  type SettlementDue,
+} from "../../write-side/payment/payment-next.js";
+import type {
+  RequestPayment,
+  SettleBooking,
+  SettleStepDue,
+} from "../../write-side/payment/payment-process.js";
+import { authorizeBooking } from "./authorize-step.js";
+import { type AuthorizeWork, deadlinePassed, type HoldHelpers, holdBeforeStay } from "./hold-steps.js";
+import {
   customerRefOf,
   type EndPlan,
   type ForgetPlan,
@@ -30,6 +38,7 @@ import { type PaymentMetadata, type PaymentProvider, type ProviderOutcome, stepK
  */
 export type PaymentCommand =
   | SettleBooking
+  | RequestPayment
   | AuthorizePayment
   | FailPayment
   | RecordPaymentOutcome
@@ -115,7 +124,7 @@ const codeOf = (code: string): string =>
 
 /** Carries out a plan: each step's provider call with its fact's key, then its outcome on the lot. */
 export async function runPlan(plan: PaymentPlan, deps: StepDeps): Promise<PlanResult> {
-  if (plan.kind === "authorize") return authorize(plan, deps);
+  if (plan.kind === "authorize") return authorizeBooking(plan, deps, helpersOf(deps));
   if (plan.kind === "void" || plan.kind === "end") return settleEnd(plan, deps);
   return forget(plan, deps);
 }
@@ -195,92 +204,12 @@ export async function releaseIntent(
   return "done";
 }
 
-/**
- * A booking's authorization (issue 47), as Stripe documents it for the case: the intent is created
- * (unconfirmed) only while the booking still waits for its payment, recorded on the lot (the one
- * intent whose authorization counts), then confirmed server-side with a saved method, or handed
- * to the customer (client secret) to confirm; 3-D Secure leaves it pending with its client secret.
- */
-async function authorize(plan: AuthorizePlan, deps: StepDeps): Promise<PlanResult> {
-  const { provider, send } = deps;
-  const cause = { correlationId: plan.correlationId, causationId: plan.eventId };
-  const lot = { parkingLotId: plan.parkingLotId, reservationId: plan.reservationId };
-  if (!awaitingPayment(await deps.lotState(plan.parkingLotId), plan.reservationId)) {
-    deps.logger.debug(lot, "the booking no longer waits for its payment: no intent created");
-    return "done";
-  }
-  // A saved method is saved to the customer's provider customer, for what is charged later (issue 71);
-  // a far stay's card too, one its customer enters with Stripe.js (no method: a SetupIntent they confirm).
-  const saves = plan.customer && (plan.method || plan.authorizeAt);
-  const customer = saves && plan.customer ? await providerCustomerOf(plan.customer, deps) : undefined;
-  if (customer && !customer.ok) return failed(customer, plan, deps);
-  if (customer && plan.authorizeAt) {
-    return saveForLater(plan, plan.method, customer.value, plan.authorizeAt, deps, helpersOf(deps));
-  }
-  const created = await provider.createIntent({
-    amount: plan.amount,
-    currency: plan.currency,
-    ...(plan.method ? { paymentMethod: plan.method } : {}),
-    ...(customer ? { customer: customer.value } : {}),
-    metadata: metadataOf(plan),
-    idempotencyKey: stepKey(plan.eventId, "authorize"),
-  });
-  if (!created.ok) return failed(created, plan, deps);
-  const { intentId } = created.value;
-  const recorded = await send(
-    {
-      type: "RecordPaymentIntent",
-      ...lot,
-      intentId,
-      amount: plan.amount,
-      currency: plan.currency,
-      // Issue 68 item 4: the saved card goes on the payment's stream, sealed (its later charges read it there).
-      ...(plan.method ? { paymentMethod: plan.method } : {}),
-      now: deps.now(),
-    },
-    cause,
-  );
-  if (!recorded.ok) {
-    // The booking stopped waiting meanwhile: the intent no one will use is canceled at once.
-    const intent = { ...lot, intentId };
-    return releaseIntent(intent, "booking-ended", stepKey(plan.eventId, "void"), deps, cause);
-  }
-  const outcome = plan.method
-    ? await provider.confirm(intentId, plan.method, stepKey(plan.eventId, "confirm"))
-    : created;
-  if (!outcome.ok) return failed(outcome, plan, deps, intentId);
-  const { status, amount } = outcome.value;
-  // Waiting for the customer (clientSecret, 3-D Secure): the provider's webhook authorizes it.
-  if (status === "pending") {
-    if (outcome.value.clientSecret) await deps.keepClientSecret(plan, outcome.value.clientSecret);
-    return "done";
-  }
-  const sent = await send(
-    { type: "AuthorizePayment", ...lot, intentId, amount, currency: plan.currency, now: deps.now() },
-    cause,
-  );
-  if (sent.ok) return "done";
-  // The lot did not take it (PaymentNotPending: the hold ran out or the booking was canceled
-  // first; anything else it refuses): nothing may stay held for it, so it is let go.
-  if (sent.code !== "PaymentNotPending")
-    deps.logger.error(
-      { ...lot, intentId, code: sent.code },
-      "the lot refused an authorization; releasing it",
-    );
-  return releaseIntent(
-    { ...lot, intentId },
-    "authorization-refused",
-    stepKey(plan.eventId, "release"),
-    deps,
-    cause,
-  );
-}
-
 /** What the issue 71 steps (hold-steps.ts) do through this file's. */
 const helpersOf = (deps: StepDeps): HoldHelpers => ({
-  failed: (outcome, plan) => failed(outcome, plan, deps),
+  failed: (outcome, plan, intentId) => failed(outcome, plan, deps, intentId),
   customerOf: (ref) => providerCustomerOf(ref, deps),
-  release: (intent, key, cause) => releaseIntent(intent, "authorization-refused", key, deps, cause),
+  release: (intent, key, cause, because = "authorization-refused") =>
+    releaseIntent(intent, because, key, deps, cause),
 });
 
 /** The provider would not create or confirm the intent: a decline (or a refusal) fails the booking. */
@@ -329,6 +258,12 @@ export async function runNext(reservationId: string, deps: StepDeps): Promise<Ne
     const next = nextStep(process, deps.now(), tried);
     if (next.kind === "none") return "done";
     if (next.kind === "wait") return { until: next.until };
+    if (next.kind === "authorize") {
+      tried.add(`${next.eventId}:authorize`);
+      const work = authorizeWorkOf(next.request, process);
+      if ((await authorizeBooking(work, deps, helpersOf(deps))) === RETRY) return RETRY;
+      continue;
+    }
     if (process.payment.kind !== "open") return "done";
     const eventId = next.kind === "settle" ? next.settlement.eventId : next.eventId;
     tried.add(`${eventId}:${next.kind === "settle" ? next.due.step : next.kind}`);
@@ -357,6 +292,23 @@ export async function runNext(reservationId: string, deps: StepDeps): Promise<Ne
             : await deadlinePassed({ ...work, kind: "hold" }, process.payment, deps, helpersOf(deps));
     if (result === RETRY) return RETRY;
   }
+}
+
+/** A request's authorization as its step carries it out (the keys' root: the lot's fact that asked). */
+function authorizeWorkOf(request: PaymentRequestRecord, process: PaymentProcess): AuthorizeWork {
+  const { requestedBy: eventId, method, customer, authorizeAt } = request;
+  return {
+    kind: "authorize",
+    reservationId: request.reservationId,
+    parkingLotId: request.parkingLotId,
+    eventId,
+    correlationId: process.causes[eventId] ?? eventId,
+    currency: request.currency,
+    amount: request.amount,
+    ...(method !== undefined ? { method } : {}),
+    ...(customer !== undefined ? { customer } : {}),
+    ...(customer !== undefined && authorizeAt !== undefined ? { authorizeAt } : {}),
+  };
 }
 
 type SettleWork = StepWork & SettlementDue;
