@@ -172,34 +172,43 @@ export function endsOf(events: readonly StoredDomainEvent[], now: string): EndPl
 
 /**
  * A customer's erasure (issue 36): the saved payment methods and client secrets of the bookings it
- * lists go, in the same atomic write as the saga's checkpoint (after what the batch queued before
- * it). Plans under way keep theirs until carried out: a settlement planned after it finds no saved
- * method, so an overstay is then recorded as not charged (`no_saved_payment_method`).
+ * lists go, in the same atomic write as the saga's checkpoint. Bookings under way keep their card
+ * until carried out: one settled after it finds none (its fact's card reads `erased`), so an
+ * overstay is then recorded as not charged (`no_saved_payment_method`). Issue 71, their provider
+ * customer goes too: issue 68 item 4, its `payment_customers` document is marked `forgetAt` (no
+ * document: none was made), which the clock work sweeps (`forgetDue`): deleted at the provider, then here.
  */
 export function erasedOps(events: readonly StoredDomainEvent[], now: string): WriteOp[] {
-  return events.flatMap(({ event, id: eventId, metadata }) =>
+  return events.flatMap(({ event }) =>
     event.type === "CustomerErased"
       ? [
           ...event.data.reservationIds.flatMap((id): WriteOp[] => [
             { op: "delete", collection: PAYMENT_METHODS, id },
             { op: "delete", collection: PAYMENT_CLIENT_SECRETS, id },
           ]),
-          // Issue 71: their provider customer goes too (a plan: the provider may be out).
-          queuePlanOp({
-            _id: `${eventId}:forget`,
-            eventId,
-            correlationId: metadata.correlationId,
-            attempt: 0,
-            nextAttemptAt: now,
-            kind: "forget",
-            customer: event.data.subject,
-            reservationId: "",
-            parkingLotId: "",
-            currency: "",
-          }),
+          forgetAtOp(event.data.subject, now, 0),
         ]
       : [],
   );
+}
+
+/** A provider customer to delete (an erased customer's), at `forgetAt`, after `attempt` outages. */
+export const forgetAtOp = (customer: string, forgetAt: string, attempt: number): WriteOp => ({
+  op: "update",
+  collection: PAYMENT_CUSTOMERS,
+  id: customer,
+  update: { $set: { forgetAt, attempt } },
+});
+
+/** The provider customers to delete, by when (the clock work's sweep). */
+export const FORGET_INDEXES: readonly IndexSpec[] = [{ name: "by_forget_at", keys: { forgetAt: 1 } }];
+
+/** A provider customer kept (`payment_customers`), marked to be deleted once its customer is erased. */
+export interface ProviderCustomerDoc extends Document {
+  readonly _id: string;
+  readonly customerId: string;
+  readonly forgetAt?: string;
+  readonly attempt?: number;
 }
 
 /** Queues a plan; written again (a batch handled twice) it changes nothing. */

@@ -9,8 +9,8 @@ import {
   endsOf,
   erasedOps,
   PAYMENT_CLIENT_SECRETS,
+  PAYMENT_CUSTOMERS,
   PAYMENT_METHODS,
-  PAYMENT_PLANS,
   requestsOf,
   retryDelayMs,
 } from "./payment-plans.js";
@@ -120,7 +120,7 @@ describe("the payment plans a batch queues", () => {
 });
 
 describe("a customer's erasure", () => {
-  it("deletes the saved method and the client secret of each booking it lists, and plans their provider customer's deletion", () => {
+  it("deletes the saved method and the client secret of each booking it lists, and marks their provider customer to delete", () => {
     const erased: DomainEvent = {
       type: "CustomerErased",
       data: {
@@ -136,18 +136,12 @@ describe("a customer's erasure", () => {
         { op: "delete", collection: PAYMENT_METHODS, id },
         { op: "delete", collection: PAYMENT_CLIENT_SECRETS, id },
       ]),
+      // Issue 68 item 4: no plan: their provider customer's document is marked, for the clock work.
       {
         op: "update",
-        collection: PAYMENT_PLANS,
-        id: "evt-2:forget",
-        upsert: true,
-        update: {
-          $setOnInsert: expect.objectContaining({
-            kind: "forget",
-            customer: "pseudonym-1",
-            eventId: "evt-2",
-          }),
-        },
+        collection: PAYMENT_CUSTOMERS,
+        id: "pseudonym-1",
+        update: { $set: { forgetAt: NOW, attempt: 0 } },
       },
     ]);
   });

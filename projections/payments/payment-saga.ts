@@ -19,18 +19,22 @@ import {
 import {
   endsOf,
   erasedOps,
+  FORGET_INDEXES,
+  forgetAtOp,
   PAYMENT_CLIENT_SECRETS,
   PAYMENT_CUSTOMERS,
   PAYMENT_METHODS,
   PAYMENT_PLANS,
   type PaymentPlan,
   PLAN_INDEXES,
+  type ProviderCustomerDoc,
   queuePlanOp,
   requestsOf,
   retryDelayMs,
   type SavedMethod,
 } from "./payment-plans.js";
 import {
+  forgetCustomer,
   type NextResult,
   type PaymentCommandSender,
   runNext,
@@ -115,6 +119,7 @@ export function paymentSaga(settings: PaymentSagaSettings | undefined): Reactor 
     if (indexed) return;
     await store.ensureIndexes(PAYMENT_PLANS, PLAN_INDEXES);
     await store.ensureIndexes(PAYMENT_DUE, DUE_INDEXES);
+    await store.ensureIndexes(PAYMENT_CUSTOMERS, FORGET_INDEXES);
     await plansToDue(store); // the settle and hold plans 2374f50 left, as due entries
     await rebuildDue(eventStore, store, new Date(now()).toISOString()); // a lost or emptied index
     indexed = true;
@@ -240,7 +245,12 @@ async function runDue(
     { dueAt: { $lte: by } },
     { ...order, sort: { dueAt: 1 } },
   );
-  if (plans.length === 0 && due.length === 0) return;
+  const forgets = await store.find<ProviderCustomerDoc>(
+    PAYMENT_CUSTOMERS,
+    { forgetAt: { $lte: by } },
+    { ...order, sort: { forgetAt: 1 } },
+  );
+  if (plans.length === 0 && due.length === 0 && forgets.length === 0) return;
   const deps = stepDepsOf(context, settings);
   const scale = settings.retryScale ?? 1;
   const plan = (p: PaymentPlan) =>
@@ -267,7 +277,16 @@ async function runDue(
       context,
       scale,
     );
-  const results = await Promise.all([...plans.map(plan), ...due.map(booking)]);
+  // An erased customer's provider customer: deleted there, its document then (forgetCustomer drops it).
+  const forget = ({ _id: ref, attempt = 0 }: ProviderCustomerDoc) =>
+    runOne(
+      { id: ref, kind: "forget", attempt },
+      () => forgetCustomer(ref, deps),
+      { done: async () => [], at: (at, n) => forgetAtOp(ref, at, n) },
+      context,
+      scale,
+    );
+  const results = await Promise.all([...plans.map(plan), ...due.map(booking), ...forgets.map(forget)]);
   noteOutage(outage, results, context.logger);
 }
 

@@ -25,7 +25,6 @@ import { type AuthorizeWork, deadlinePassed, type HoldHelpers, holdBeforeStay } 
 import {
   customerRefOf,
   type EndPlan,
-  type ForgetPlan,
   type PaymentPlan,
   type SavedMethod,
   type VoidPlan,
@@ -126,7 +125,7 @@ const codeOf = (code: string): string =>
 export async function runPlan(plan: PaymentPlan, deps: StepDeps): Promise<PlanResult> {
   if (plan.kind === "authorize") return authorizeBooking(plan, deps, helpersOf(deps));
   if (plan.kind === "void" || plan.kind === "end") return settleEnd(plan, deps);
-  return forget(plan, deps);
+  return forgetCustomer(plan.customer, deps);
 }
 
 /**
@@ -142,9 +141,12 @@ async function providerCustomerOf(ref: string, deps: StepDeps): Promise<Provider
   return { ok: true, value: made.value.customerId };
 }
 
-/** An erased customer's provider customer is deleted there (its saved methods with it), then forgotten here. */
-async function forget(plan: ForgetPlan, deps: StepDeps): Promise<PlanResult> {
-  const customerId = await deps.customers.get(plan.customer);
+/**
+ * An erased customer's provider customer (`ref`: their pseudonym) is deleted there (its saved
+ * methods with it), then forgotten here; the provider out, the same later.
+ */
+export async function forgetCustomer(ref: string, deps: StepDeps): Promise<PlanResult> {
+  const customerId = await deps.customers.get(ref);
   if (!customerId) return "done";
   const deleted = await deps.provider.deleteCustomer(customerId);
   if (!deleted.ok && deleted.kind === "retryable") return RETRY;
@@ -153,7 +155,7 @@ async function forget(plan: ForgetPlan, deps: StepDeps): Promise<PlanResult> {
       { customerId, message: deleted.message },
       "deleting an erased customer's provider customer failed",
     );
-  await deps.customers.drop(plan.customer);
+  await deps.customers.drop(ref);
   return "done";
 }
 
