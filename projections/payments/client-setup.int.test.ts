@@ -7,7 +7,7 @@ import { type StripeServer, startStripeServer } from "../../test-support/stripe/
 import type { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { readPaymentProcess } from "./payment-due.js";
 import { endsOf, requestsOf } from "./payment-plans.js";
-import { runNext, runPlan, type StepDeps } from "./payment-steps.js";
+import { decideEnd, runNext, type StepDeps } from "./payment-steps.js";
 import { stripeClient, stripeProvider } from "./stripe-provider.js";
 import { webhookCommand } from "./stripe-webhooks.js";
 
@@ -206,7 +206,7 @@ describe("a far booking its customer pays with Stripe.js (issue 71)", () => {
     await runAccepted(handler, { type: "ExpirePaymentHold", ...about, now: at(11) });
     expect(await bookingStatus(id)).toBe("CANCELED");
     // Its end, as the payments process manager follows it, decides the void; its step carries it out.
-    for (const end of endsOf(await eventsOf(id), at(11))) await runPlan(end, deps(at(11)));
+    for (const end of endsOf(await eventsOf(id))) await decideEnd(end, deps(at(11)));
     expect(await runNext(id, deps(at(11)))).toBe("done");
     const canceled = await browser().setupIntents.retrieve(setupId, { client_secret: secrets.get(id) ?? "" });
     expect(canceled.status).toBe("canceled");

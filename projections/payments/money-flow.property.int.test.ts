@@ -19,15 +19,15 @@ import { stripeWebhook } from "../../write-side/http/payment-routes.js";
 import { AUTHORIZE_BEFORE_STAY_HOURS } from "../../write-side/payment/payment-policy.js";
 import { dueIn, readPaymentProcess } from "./payment-due.js";
 import { endsOf, requestsOf, type SavedMethod } from "./payment-plans.js";
-import { runNext, runPlan, type StepDeps } from "./payment-steps.js";
+import { decideEnd, runNext, type StepDeps } from "./payment-steps.js";
 import { reconcileHolds } from "./reconcile-holds.js";
 import { stripeClient, stripeProvider } from "./stripe-provider.js";
 import { stripeWebhookReader } from "./stripe-webhooks.js";
 
 /*
  * The money flow, end to end but in process, over GENERATED histories: the lot's command handler
- * (payments on) on an embedded event store, the payments process manager's plans (plansOf, the
- * saga's own) carried out by its steps (runPlan) through the Stripe adapter (stripeProvider, the
+ * (payments on) on an embedded event store, the payments process manager's requests and ends
+ * (requestsOf, endsOf: the saga's own) carried out by its steps (runNext) through the Stripe adapter (stripeProvider, the
  * official SDK) against the Stripe-contract server (test-support/stripe), and the server's
  * webhooks read by the webhook route itself (signature checked by the SDK) — delivered once, twice,
  * out of order, late, lost, or with a bad signature.
@@ -140,7 +140,7 @@ const historyArb = fc.record({
 type Booking = typeof bookingArb extends fc.Arbitrary<infer T> ? T : never;
 type History = typeof historyArb extends fc.Arbitrary<infer T> ? T : never;
 
-/** The saga's plans, due index and saved methods, as its document collections hold them (in memory). */
+/** The saga's due index and saved methods, as its document collections hold them (in memory). */
 class Saga {
   /** Issue 68 item 4: each booking with money to move, and when it is due (payment-due.ts). */
   readonly due = new Map<string, string>();
@@ -155,7 +155,7 @@ class Saga {
     private readonly replicas = false,
   ) {}
 
-  /** Queues the plans the log's new events ask for (the saga's react), as its writes would. */
+  /** Records the requests and ends the log's new events bring (the saga's react), as its writes would. */
   async follow(): Promise<void> {
     const batch: StoredDomainEvent[] = [];
     for await (const recorded of store.readAll(this.from ? { from: this.from } : {})) {
@@ -170,7 +170,7 @@ class Saga {
       this.due.set(command.reservationId, this.clock.now);
     }
     // Issue 68 item 4: a booking's end is decided as it is followed (the saga's react), not queued.
-    for (const end of endsOf(batch, this.clock.now)) await runPlan(end, this.deps);
+    for (const end of endsOf(batch)) await decideEnd(end, this.deps);
   }
 
   /** Carries out every booking due until none is left (all at once when `together`). */
@@ -190,7 +190,7 @@ class Saga {
       if (together) await Promise.all(entries.map(next));
       else for (const id of entries) await next(id);
     }
-    throw new Error("plans or bookings still due after 20 rounds");
+    throw new Error("bookings still due after 20 rounds");
   }
 }
 

@@ -181,20 +181,19 @@ describe("a booking's end (issue 48)", () => {
     );
     // Issue 68 item 4: decided as the saga follows it (endsOf), no longer queued as a plan.
     expect(requestsOf([checkedOut], "2026-11-25T03:30:00.000Z")).toEqual([]);
-    expect(endsOf([checkedOut], "2026-11-25T03:30:00.000Z")).toMatchObject([
+    expect(endsOf([checkedOut])).toMatchObject([
       {
-        _id: "evt-5:end",
-        kind: "end",
         eventId: "evt-5",
+        endedAt: "2026-11-25T03:30:00.000Z",
         end: { because: "check-out", overstayCharge: 1500 },
       },
     ]);
     // Issue 68 item 4: a cancel queues nothing; its end decides its settlement, or the void of an
     // intent it left unpaid (PaymentVoidDecided); a cancel because the payment failed may leave one too.
     expect(requestsOf([ended("changed plans", "customer")], "2026-11-25T00:30:00.000Z")).toEqual([]);
-    expect(endsOf([ended("changed plans", "customer")], "").map((end) => end._id)).toEqual(["evt-7:end"]);
-    expect(endsOf([ended("payment-expired", "system")], "")).toMatchObject([
-      { _id: "evt-7:end", end: { because: "operator-cancel" } },
+    expect(endsOf([ended("changed plans", "customer")]).map((end) => end.eventId)).toEqual(["evt-7"]);
+    expect(endsOf([ended("payment-expired", "system")])).toMatchObject([
+      { eventId: "evt-7", end: { because: "operator-cancel" } },
     ]);
     // A no-show too: its window may have ended while its payment was still awaited (an open intent).
     const noShow = stored(
@@ -212,7 +211,7 @@ describe("a booking's end (issue 48)", () => {
       9,
     );
     expect(requestsOf([noShow], "2026-11-25T02:00:01.000Z")).toEqual([]);
-    expect(endsOf([noShow], "").map((end) => end._id)).toEqual(["evt-9:end"]);
+    expect(endsOf([noShow]).map((end) => end.eventId)).toEqual(["evt-9"]);
   });
 
   it("says who ended it: a customer's own cancel follows the policy, anyone else's is free; a closure; nothing for a failed payment", () => {

@@ -4,7 +4,9 @@ import { EventStoreUnavailableError } from "../../event-store/errors.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import { CURRENT_SCHEMA_VERSION } from "../../schemas/events.js";
 import { noPayment } from "../../write-side/payment/payment.js";
-import { PAYMENT_CUSTOMERS, PAYMENT_PLANS } from "./payment-plans.js";
+import { PAYMENT_DUE } from "./payment-due.js";
+import { PAYMENT_CUSTOMERS } from "./payment-plans.js";
+import { PAYMENT_PLANS } from "./payment-plans-upgrade.js";
 import { noteOutage, type Outage, paymentSaga } from "./payment-saga.js";
 import type { PaymentCommand } from "./payment-steps.js";
 
@@ -163,11 +165,13 @@ describe("a booking's end, followed by the payments process manager", () => {
     expect(await documentStore.find(PAYMENT_PLANS, {})).toEqual([]);
   });
 
-  it("a failure other than an outage queues the end for the clock work; an outage retries the batch", async () => {
+  it("a failure other than an outage leaves the end on its booking's due entry for the clock work; an outage retries the batch", async () => {
     const failing = harness(new Error("conflict after every retry"));
     const ops = (await failing.saga.react([checkedOut], failing.context)) ?? [];
-    expect(ops.filter((op) => op.collection === PAYMENT_PLANS)).toMatchObject([
-      { id: "evt-5:end", update: { $setOnInsert: { kind: "end", end: settle.end } } },
+    // Issue 68 item 4: no plan: the end waits on its booking's due entry.
+    expect(ops.filter((op) => op.collection === PAYMENT_PLANS)).toEqual([]);
+    expect(ops.filter((op) => op.collection === PAYMENT_DUE)).toMatchObject([
+      { id: "r-1", update: { $set: { end: { eventId: "evt-5", end: settle.end } } } },
     ]);
     const out = harness(new EventStoreUnavailableError("down"));
     await expect(out.saga.react([checkedOut], out.context)).rejects.toBeInstanceOf(

@@ -22,13 +22,7 @@ import type {
 } from "../../write-side/payment/payment-process.js";
 import { authorizeBooking } from "./authorize-step.js";
 import { type AuthorizeWork, deadlinePassed, type HoldHelpers, holdBeforeStay } from "./hold-steps.js";
-import {
-  customerRefOf,
-  type EndPlan,
-  type PaymentPlan,
-  type SavedMethod,
-  type VoidPlan,
-} from "./payment-plans.js";
+import { customerRefOf, type PendingEnd, type SavedMethod } from "./payment-plans.js";
 import { type PaymentMetadata, type PaymentProvider, type ProviderOutcome, stepKey } from "./provider.js";
 
 /**
@@ -87,7 +81,7 @@ export interface StepDeps {
 }
 
 /**
- * How carrying out a plan went: `done` (every outcome recorded on the lot: the plan comes off) or
+ * How carrying out a step went: `done` (its outcome recorded: the next is asked) or
  * `retry` (the provider or the store is out: the same steps, with the same keys, later).
  */
 export type PlanResult = "done" | "retry";
@@ -121,16 +115,9 @@ const codeOf = (code: string): string =>
     .replace(/[^a-z0-9_]/g, "_")
     .slice(0, 100) || "provider_error";
 
-/** Carries out a plan: each step's provider call with its fact's key, then its outcome on the lot. */
-export async function runPlan(plan: PaymentPlan, deps: StepDeps): Promise<PlanResult> {
-  if (plan.kind === "authorize") return authorizeBooking(plan, deps, helpersOf(deps));
-  if (plan.kind === "void" || plan.kind === "end") return settleEnd(plan, deps);
-  return forgetCustomer(plan.customer, deps);
-}
-
 /**
  * Issue 71: the customer's provider customer, the one kept for their pseudonym or else made now
- * (under a key of the pseudonym's, so two plans at once make one) and kept.
+ * (under a key of the pseudonym's, so two steps at once make one) and kept.
  */
 async function providerCustomerOf(ref: string, deps: StepDeps): Promise<ProviderOutcome<string>> {
   const kept = await deps.customers.get(ref);
@@ -162,16 +149,14 @@ export async function forgetCustomer(ref: string, deps: StepDeps): Promise<PlanR
 /**
  * Issue 48: a booking ended on the lot; its settlement is decided on its payment's stream (a
  * repeat, or a booking never asked to pay, decides nothing), or, ended unpaid, the void of the
- * intent it recorded (issue 68 item 4: a void plan an older version queued is this end too). What
- * it appends is carried out from the payment's stream (runNext).
+ * intent it recorded. What it appends is carried out from the payment's stream (runNext).
  */
-async function settleEnd(plan: EndPlan | VoidPlan, deps: StepDeps): Promise<PlanResult> {
-  const { parkingLotId, reservationId } = plan;
-  const end = plan.kind === "end" ? plan.end : ({ because: "operator-cancel" } as const);
-  const now = (plan.kind === "end" && plan.endedAt) || deps.now();
+export async function decideEnd(ended: PendingEnd, deps: StepDeps): Promise<PlanResult> {
+  const { parkingLotId, reservationId, end, eventId: endedBy } = ended;
+  const now = ended.endedAt || deps.now();
   const sent = await deps.send(
-    { type: "SettleBooking", parkingLotId, reservationId, end, now, endedBy: plan.eventId },
-    { correlationId: plan.correlationId, causationId: plan.eventId },
+    { type: "SettleBooking", parkingLotId, reservationId, end, now, endedBy },
+    { correlationId: ended.correlationId, causationId: endedBy },
   );
   if (!sent.ok)
     deps.logger.error({ parkingLotId, reservationId, code: sent.code }, "a booking's settlement was refused");

@@ -145,9 +145,14 @@ export function decidePayment(command: PaymentCommand, stream: PaymentStream): P
 /** What a PaymentRequested says but its time. */
 export type PaymentRequest = Omit<EventOfType<"PaymentRequested">["data"], "requestedAt">;
 
-/** The booking's request, recorded once: a repeat (a batch followed again after a crash) records nothing. */
+/**
+ * The booking's request, the first fact of its payment's stream: recorded once, and never on a
+ * stream begun otherwise (a repeat after a crash, the saga following the log again, an older payment
+ * carried over or made before requests were recorded) records nothing.
+ */
 function decideRequest(stream: PaymentStream, request: PaymentRequest, now: string): PaymentDecision {
-  if (stream.facts.some((fact) => fact.type === "PaymentRequested")) return { ok: true, events: [] };
+  if (stream.carried || stream.facts.length > 0 || stream.folded.kind !== "none")
+    return { ok: true, events: [] };
   return { ok: true, events: [{ type: "PaymentRequested", data: { ...request, requestedAt: now } }] };
 }
 

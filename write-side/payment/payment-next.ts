@@ -7,7 +7,7 @@ import { unpaidIntentOf } from "./unpaid-intents.js";
 
 /**
  * Issue 68 item 4: what to do next for a booking's money, a pure function of its payment's stream
- * (the process's inbox and outbox). The payments process manager keeps no plan carrying data: it
+ * (the process's inbox and outbox). The payments process manager keeps no plans: it
  * keeps when to look again (its due index), reads the stream, and asks `nextStep`. Each step's
  * idempotency key derives from the id of the fact that asked for it, as the plans' did.
  */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { LOT, NOW } from "../../test-support/given-when-then.js";
 import type { PaymentStreamEvent } from "./payment.js";
+import { decidePayment, evolveStream, NO_STREAM, type PaymentStream } from "./payment-handler.js";
 import { type NextStep, nextStep, type PaymentFactRecord, processOf } from "./payment-next.js";
 
 /*
@@ -253,5 +254,32 @@ describe("nextStep: a booking's request, its authorization (issue 68 item 4)", (
     given(["ev-req", request({ method: "pm_card_visa" })], ["ev-pi", intent], ["ev-void", voided])
       .at(NOW)
       .then({ kind: "void", eventId: "ev-cancel", intentId: "pi_1" });
+  });
+});
+
+describe("a booking's request, decided on its payment's stream (issue 68 item 4)", () => {
+  const request = {
+    ...ids,
+    requestedBy: "ev-reserved",
+    amount: 5000,
+    currency: "KRW",
+    customerId: "C1",
+  };
+  const decide = (stream: PaymentStream) =>
+    decidePayment({ type: "RequestPayment", reservationId: ids.reservationId, request, now: NOW }, stream);
+
+  it("is the first fact of a stream, once; a stream begun otherwise (an older payment, one carried over) records none", () => {
+    const first = decide(NO_STREAM);
+    expect(first).toEqual({
+      ok: true,
+      events: [{ type: "PaymentRequested", data: { ...request, requestedAt: NOW } }],
+    });
+    const events = first.ok ? first.events : [];
+    expect(decide(events.reduce(evolveStream, NO_STREAM))).toEqual({ ok: true, events: [] });
+    const intent: PaymentStreamEvent = {
+      type: "PaymentIntentCreated",
+      data: { ...ids, intentId: "pi_1", amount: 5000, currency: "KRW", createdAt: NOW, customerId: "C1" },
+    };
+    expect(decide(evolveStream(NO_STREAM, intent))).toEqual({ ok: true, events: [] });
   });
 });
