@@ -1,10 +1,15 @@
 import type { Logger } from "../../platform/logger.js";
 import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
 import { awaitingPayment } from "../../write-side/parking-lot/payments.js";
-import { type AuthorizeWork, type HoldDeps, type HoldHelpers, saveForLater } from "./hold-steps.js";
+import {
+  type AuthorizeWork,
+  type HoldDeps,
+  type HoldHelpers,
+  metadataOf,
+  type PlanResult,
+  saveForLater,
+} from "./hold-steps.js";
 import { stepKey } from "./provider.js";
-
-type PlanResult = "done" | "retry";
 
 /** What the authorization uses of payment-steps.ts's StepDeps. */
 export interface AuthorizeDeps extends HoldDeps {
@@ -12,11 +17,6 @@ export interface AuthorizeDeps extends HoldDeps {
   /** The lot's state now: whether the booking still waits for its payment. */
   readonly lotState: (parkingLotId: string) => Promise<ParkingLotState>;
 }
-
-const metadataOf = (plan: AuthorizeWork) => ({
-  reservationId: plan.reservationId,
-  parkingLotId: plan.parkingLotId,
-});
 
 /**
  * A booking's authorization (issue 47), as Stripe documents it for the case: the intent is created

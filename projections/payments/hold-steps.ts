@@ -15,37 +15,37 @@ import {
  * off-session before the stay. payment-steps.ts runs them, with its own steps as `helpers`.
  */
 
-type PlanResult = "done" | "retry";
+/**
+ * How carrying out a step went: `done` (its outcome recorded: the next is asked) or `retry` (the
+ * provider or the store is out: the same steps, with the same keys, later).
+ */
+export type PlanResult = "done" | "retry";
 
-/** A booking's authorization (payment-next.ts's `authorize` step): its request, the keys' root `eventId`. */
-export interface AuthorizeWork {
-  readonly kind: "authorize";
+/**
+ * What a step works on: whose payment, the fact that asked for it (its id roots the step's keys and
+ * is the commands' cause), and the booking's saved card (`customer`: its customer's pseudonym).
+ */
+export interface StepWork {
   readonly reservationId: string;
   readonly parkingLotId: string;
   readonly eventId: string;
   readonly correlationId: string;
   readonly currency: string;
-  readonly amount: number;
-  /** A saved payment method (confirmed server-side); absent: the client confirms (clientSecret). */
   readonly method?: string;
-  /** The customer's pseudonym (their provider customer; a saved method is saved to it). */
   readonly customer?: string;
-  /** Issue 71: a stay beyond a hold's lifetime: the card saved now, held at this time. */
+}
+
+/** A booking's authorization (payment-next.ts's `authorize`); `authorizeAt`: a far stay's card saved now, held then. */
+export interface AuthorizeWork extends StepWork {
+  readonly kind: "authorize";
+  readonly amount: number;
   readonly authorizeAt?: string;
 }
 
-/** A hold's work (payment-next.ts's `hold` or `deadline` step): whose, the fact it derives its keys from, the saved card. */
-export interface HoldWork {
+/** A hold's work (payment-next.ts's `hold` or `deadline`); `startsAt`: until when a hold waits for its customer. */
+export interface HoldWork extends StepWork {
   readonly kind: "hold";
-  readonly reservationId: string;
-  readonly parkingLotId: string;
-  readonly eventId: string;
-  readonly correlationId: string;
-  readonly currency: string;
   readonly amount?: number;
-  readonly method?: string;
-  readonly customer?: string;
-  /** The stay's start: a hold that asks for the customer waits for them until then (PaymentActionRequired). */
   readonly startsAt?: string;
 }
 type Cause = { readonly correlationId: string; readonly causationId: string };
@@ -85,7 +85,7 @@ export interface HoldHelpers {
 /** How long a card whose saving asks for 3-D Secure waits for its customer, at most (issue 71). */
 const SAVE_ACTION_HOURS = 24;
 
-const metadataOf = (plan: {
+export const metadataOf = (plan: {
   readonly reservationId: string;
   readonly parkingLotId: string;
 }): PaymentMetadata => ({

@@ -21,9 +21,17 @@ import type {
   SettleStepDue,
 } from "../../write-side/payment/payment-process.js";
 import { authorizeBooking } from "./authorize-step.js";
-import { type AuthorizeWork, deadlinePassed, type HoldHelpers, holdBeforeStay } from "./hold-steps.js";
+import {
+  type AuthorizeWork,
+  deadlinePassed,
+  type HoldHelpers,
+  holdBeforeStay,
+  metadataOf,
+  type PlanResult,
+  type StepWork,
+} from "./hold-steps.js";
 import { customerRefOf, type PendingEnd, type SavedMethod } from "./payment-plans.js";
-import { type PaymentMetadata, type PaymentProvider, type ProviderOutcome, stepKey } from "./provider.js";
+import { type PaymentProvider, type ProviderOutcome, stepKey } from "./provider.js";
 
 /**
  * The commands the payments process manager sends to the write side: each outcome of the provider
@@ -80,33 +88,8 @@ export interface StepDeps {
   };
 }
 
-/**
- * How carrying out a step went: `done` (its outcome recorded: the next is asked) or
- * `retry` (the provider or the store is out: the same steps, with the same keys, later).
- */
-export type PlanResult = "done" | "retry";
-
 const RETRY = "retry" as const;
 type Retry = typeof RETRY;
-
-/**
- * What a step works on: whose payment, the fact that asked for it (its id roots the step's keys and
- * is the commands' cause), and the booking's saved method.
- */
-export interface StepWork {
-  readonly reservationId: string;
-  readonly parkingLotId: string;
-  readonly eventId: string;
-  readonly correlationId: string;
-  readonly currency: string;
-  readonly method?: string;
-  readonly customer?: string;
-}
-
-const metadataOf = (plan: StepWork): PaymentMetadata => ({
-  reservationId: plan.reservationId,
-  parkingLotId: plan.parkingLotId,
-});
 
 /** A step's failure code as the lot's facts spell it (lower case, digits, `_`). */
 const codeOf = (code: string): string =>
