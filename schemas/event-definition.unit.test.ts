@@ -130,6 +130,7 @@ describe("the registry of definitions", () => {
       "PaymentRefunded",
       "OverstayCharged",
       "PaymentStepFailed",
+      "PaymentRequested",
       "PaymentCarriedOver",
     ]);
     expect([...eventTypesOfStream("coupon")]).toEqual([

@@ -8,6 +8,7 @@ import { GATE_EVENTS } from "./gate-events.js";
 import { LOT_EVENTS } from "./lot-events.js";
 import { LOT_PERIOD_VIEW_EVENTS } from "./lot-period-view-events.js";
 import { PAYMENT_EVENTS } from "./payment-events.js";
+import { PAYMENT_REQUEST_EVENTS } from "./payment-request-events.js";
 import { PAYMENT_UPGRADE_EVENTS } from "./payment-upgrade-events.js";
 
 export {
@@ -57,6 +58,7 @@ export {
 export const EVENT_DEFINITIONS = byType(
   ...Object.values(LOT_EVENTS),
   ...Object.values(PAYMENT_EVENTS),
+  ...Object.values(PAYMENT_REQUEST_EVENTS),
   ...Object.values(PAYMENT_UPGRADE_EVENTS),
   ...Object.values(COUPON_EVENTS),
   ...Object.values(CUSTOMER_EVENTS),

@@ -24,7 +24,11 @@ import {
 import type { PaymentState } from "./payment/payment.js";
 import type { PaymentEvent } from "./payment/payment-facts.js";
 import { PaymentCommandHandler } from "./payment/payment-handler.js";
-import { isPaymentProcessCommand, PaymentProcess, type SettleBooking } from "./payment/payment-process.js";
+import {
+  isPaymentProcessCommand,
+  PaymentProcess,
+  type ProcessOnlyCommand,
+} from "./payment/payment-process.js";
 import type { CommandRejection } from "./payment/payment-rejections.js";
 import { warmUpCommandPath } from "./warm-up.js";
 
@@ -158,11 +162,15 @@ export class ParkingLotCommandHandler {
    * A lot command appends to the lot's stream only: a paid booking it ends is settled by the payments
    * process manager from the lot's end event. A payment's command goes to its process.
    */
-  async handle(command: ParkingLotCommand | SettleBooking, context: CommandContext): Promise<CommandOutcome> {
+  async handle(
+    command: ParkingLotCommand | ProcessOnlyCommand,
+    context: CommandContext,
+  ): Promise<CommandOutcome> {
     const outcome = isPaymentProcessCommand(command)
       ? await this.process.handle(command, context)
       : await this.runner.handle(command, context);
     if (!outcome.ok) return outcome;
-    return { ...outcome, view: command.type === "SettleBooking" ? {} : viewAfter(command, outcome.state) };
+    const processOnly = command.type === "SettleBooking" || command.type === "RequestPayment";
+    return { ...outcome, view: processOnly ? {} : viewAfter(command, outcome.state) };
   }
 }

@@ -6,8 +6,8 @@ import { commandContext, KRW_TERMS, paidLotIn, runAccepted, senderVia } from "..
 import { type StripeServer, startStripeServer } from "../../test-support/stripe/server.js";
 import type { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { readPaymentProcess } from "./payment-due.js";
-import { endsOf, PAYMENT_PLANS, type PaymentPlan, plansOf } from "./payment-plans.js";
-import { runNext, runPlan, type StepDeps } from "./payment-steps.js";
+import { endsOf, requestsOf } from "./payment-plans.js";
+import { decideEnd, runNext, type StepDeps } from "./payment-steps.js";
 import { stripeClient, stripeProvider } from "./stripe-provider.js";
 import { webhookCommand } from "./stripe-webhooks.js";
 
@@ -82,13 +82,12 @@ const deps = (now: string): StepDeps => ({
   },
 });
 
-/** The plans the payments process manager queues for a reservation's facts. */
-async function plansFor(reservationId: string, now: string): Promise<PaymentPlan[]> {
-  return plansOf(await eventsOf(reservationId), now).flatMap((op) => {
-    return op.op === "update" && op.collection === PAYMENT_PLANS
-      ? [{ _id: op.id, ...(op.update as { $setOnInsert: object }).$setOnInsert } as PaymentPlan]
-      : [];
-  });
+/** The requests the payments process manager records for a reservation's facts, recorded (PaymentRequested). */
+async function requestsFor(reservationId: string, now: string) {
+  const requests = requestsOf(await eventsOf(reservationId), now);
+  for (const { command, correlationId } of requests)
+    await senderVia(handler)(command, { correlationId, causationId: command.requestedBy });
+  return requests.map(({ command }) => command);
 }
 
 /** A reservation's facts in the log. */
@@ -127,10 +126,10 @@ async function bookedFarAhead(reservationId: string) {
     endsAt: at(10 * DAY + 60),
     now: at(0),
   });
-  const [authorize] = await plansFor(reservationId, at(0));
-  expect(authorize).toMatchObject({ kind: "authorize", authorizeAt: at(9 * DAY) });
+  const [authorize] = await requestsFor(reservationId, at(0));
+  expect(authorize).toMatchObject({ type: "RequestPayment", authorizeAt: at(9 * DAY) });
   expect(authorize).not.toHaveProperty("method");
-  expect(await runPlan(authorize as PaymentPlan, deps(at(0)))).toBe("done");
+  expect(await runNext(reservationId, deps(at(0)))).toBe("done");
   const payment = await handler.paymentStateOf(LOT, reservationId);
   const setupId = payment.kind === "open" ? (payment.intentId ?? "") : "";
   return { setupId, about: { parkingLotId: LOT, reservationId } };
@@ -178,9 +177,9 @@ describe("a far booking its customer pays with Stripe.js (issue 71)", () => {
     expect(await bookingStatus(id)).toBe("PENDING_PAYMENT");
     // The decline is recorded for the booking's view, nothing failed; a repeat of its webhook records nothing.
     expect(await handler.paymentStateOf(LOT, id)).toMatchObject({ status: "pending", intentId: setupId });
-    expect(await factsOf(id)).toEqual(["PaymentIntentCreated", "PaymentAttemptFailed"]);
+    expect(await factsOf(id)).toEqual(["PaymentRequested", "PaymentIntentCreated", "PaymentAttemptFailed"]);
     expect(await webhooks(setupId, seen, at(2))).toEqual(["setup_intent.setup_failed"]);
-    expect(await factsOf(id)).toEqual(["PaymentIntentCreated", "PaymentAttemptFailed"]);
+    expect(await factsOf(id)).toEqual(["PaymentRequested", "PaymentIntentCreated", "PaymentAttemptFailed"]);
 
     // The second goes through: the card saved to the Customer, the booking confirmed on it.
     seen = stripe.sentEvents().length;
@@ -207,7 +206,7 @@ describe("a far booking its customer pays with Stripe.js (issue 71)", () => {
     await runAccepted(handler, { type: "ExpirePaymentHold", ...about, now: at(11) });
     expect(await bookingStatus(id)).toBe("CANCELED");
     // Its end, as the payments process manager follows it, decides the void; its step carries it out.
-    for (const end of endsOf(await eventsOf(id), at(11))) await runPlan(end, deps(at(11)));
+    for (const end of endsOf(await eventsOf(id))) await decideEnd(end, deps(at(11)));
     expect(await runNext(id, deps(at(11)))).toBe("done");
     const canceled = await browser().setupIntents.retrieve(setupId, { client_secret: secrets.get(id) ?? "" });
     expect(canceled.status).toBe("canceled");

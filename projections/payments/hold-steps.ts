@@ -1,7 +1,6 @@
 import type { Logger } from "../../platform/logger.js";
 import type { AuthorizePayment, RecordPaymentIntent } from "../../schemas/commands.js";
 import type { PaymentState } from "../../write-side/payment/payment.js";
-import type { AuthorizePlan } from "./payment-plans.js";
 import {
   type PaymentMetadata,
   type PaymentProvider,
@@ -16,20 +15,37 @@ import {
  * off-session before the stay. payment-steps.ts runs them, with its own steps as `helpers`.
  */
 
-type PlanResult = "done" | "retry";
+/**
+ * How carrying out a step went: `done` (its outcome recorded: the next is asked) or `retry` (the
+ * provider or the store is out: the same steps, with the same keys, later).
+ */
+export type PlanResult = "done" | "retry";
 
-/** A hold's work (payment-next.ts's `hold` or `deadline` step): whose, the fact it derives its keys from, the saved card. */
-export interface HoldWork {
-  readonly kind: "hold";
+/**
+ * What a step works on: whose payment, the fact that asked for it (its id roots the step's keys and
+ * is the commands' cause), and the booking's saved card (`customer`: its customer's pseudonym).
+ */
+export interface StepWork {
   readonly reservationId: string;
   readonly parkingLotId: string;
   readonly eventId: string;
   readonly correlationId: string;
   readonly currency: string;
-  readonly amount?: number;
   readonly method?: string;
   readonly customer?: string;
-  /** The stay's start: a hold that asks for the customer waits for them until then (PaymentActionRequired). */
+}
+
+/** A booking's authorization (payment-next.ts's `authorize`); `authorizeAt`: a far stay's card saved now, held then. */
+export interface AuthorizeWork extends StepWork {
+  readonly kind: "authorize";
+  readonly amount: number;
+  readonly authorizeAt?: string;
+}
+
+/** A hold's work (payment-next.ts's `hold` or `deadline`); `startsAt`: until when a hold waits for its customer. */
+export interface HoldWork extends StepWork {
+  readonly kind: "hold";
+  readonly amount?: number;
   readonly startsAt?: string;
 }
 type Cause = { readonly correlationId: string; readonly causationId: string };
@@ -52,19 +68,24 @@ export interface HoldDeps {
 
 /** payment-steps.ts's own steps: a failure recorded, the provider customer, an intent released. */
 export interface HoldHelpers {
-  readonly failed: (outcome: ProviderFailure, plan: AuthorizePlan | HoldWork) => Promise<PlanResult>;
+  readonly failed: (
+    outcome: ProviderFailure,
+    plan: AuthorizeWork | HoldWork,
+    intentId?: string,
+  ) => Promise<PlanResult>;
   readonly customerOf: (ref: string) => Promise<ProviderOutcome<string>>;
   readonly release: (
     intent: { readonly intentId: string; readonly parkingLotId: string; readonly reservationId: string },
     key: string,
     cause: Cause,
+    because?: "booking-ended" | "authorization-refused",
   ) => Promise<PlanResult>;
 }
 
 /** How long a card whose saving asks for 3-D Secure waits for its customer, at most (issue 71). */
 const SAVE_ACTION_HOURS = 24;
 
-const metadataOf = (plan: {
+export const metadataOf = (plan: {
   readonly reservationId: string;
   readonly parkingLotId: string;
 }): PaymentMetadata => ({
@@ -84,7 +105,7 @@ const metadataOf = (plan: {
  * its hold ends; `setup_intent.succeeded` saves the card and confirms the booking).
  */
 export async function saveForLater(
-  plan: AuthorizePlan,
+  plan: AuthorizeWork,
   method: string | undefined,
   customer: string,
   authorizeAt: string,

@@ -10,8 +10,7 @@ import {
 } from "../../write-side/payment/payment.js";
 import type { PaymentEvent } from "../../write-side/payment/payment-facts.js";
 import { processOf } from "../../write-side/payment/payment-next.js";
-import { type HoldHelpers, saveForLater } from "./hold-steps.js";
-import type { AuthorizePlan } from "./payment-plans.js";
+import { type AuthorizeWork, type HoldHelpers, saveForLater } from "./hold-steps.js";
 import { runNext, type StepDeps } from "./payment-steps.js";
 import type { Authorization, PaymentProvider, ProviderOutcome } from "./provider.js";
 
@@ -252,12 +251,10 @@ describe("a saved card's hold before the stay that asks for its customer", () =>
 
 describe("a card whose saving itself asks for its customer (3-D Secure on its SetupIntent)", () => {
   const DAY_AFTER = "2026-12-02T10:00:00.000Z";
-  const plan: AuthorizePlan = {
+  const plan: AuthorizeWork = {
     ...base,
-    _id: "p1",
     eventId: "p1",
     kind: "authorize",
-    nextAttemptAt: SAVED_AT,
     method: "pm_card_authenticationRequired",
     customer: "ref-1",
     authorizeAt: AUTHORIZE_AT,

@@ -18,23 +18,16 @@ import type { CommandOutcome, ParkingLotCommandHandler } from "../../write-side/
 import { stripeWebhook } from "../../write-side/http/payment-routes.js";
 import { AUTHORIZE_BEFORE_STAY_HOURS } from "../../write-side/payment/payment-policy.js";
 import { dueIn, readPaymentProcess } from "./payment-due.js";
-import {
-  endsOf,
-  PAYMENT_METHODS,
-  PAYMENT_PLANS,
-  type PaymentPlan,
-  plansOf,
-  type SavedMethod,
-} from "./payment-plans.js";
-import { runNext, runPlan, type StepDeps } from "./payment-steps.js";
+import { endsOf, requestsOf, type SavedMethod } from "./payment-plans.js";
+import { decideEnd, runNext, type StepDeps } from "./payment-steps.js";
 import { reconcileHolds } from "./reconcile-holds.js";
 import { stripeClient, stripeProvider } from "./stripe-provider.js";
 import { stripeWebhookReader } from "./stripe-webhooks.js";
 
 /*
  * The money flow, end to end but in process, over GENERATED histories: the lot's command handler
- * (payments on) on an embedded event store, the payments process manager's plans (plansOf, the
- * saga's own) carried out by its steps (runPlan) through the Stripe adapter (stripeProvider, the
+ * (payments on) on an embedded event store, the payments process manager's requests and ends
+ * (requestsOf, endsOf: the saga's own) carried out by its steps (runNext) through the Stripe adapter (stripeProvider, the
  * official SDK) against the Stripe-contract server (test-support/stripe), and the server's
  * webhooks read by the webhook route itself (signature checked by the SDK) — delivered once, twice,
  * out of order, late, lost, or with a bad signature.
@@ -147,9 +140,8 @@ const historyArb = fc.record({
 type Booking = typeof bookingArb extends fc.Arbitrary<infer T> ? T : never;
 type History = typeof historyArb extends fc.Arbitrary<infer T> ? T : never;
 
-/** The saga's plans, due index and saved methods, as its document collections hold them (in memory). */
+/** The saga's due index and saved methods, as its document collections hold them (in memory). */
 class Saga {
-  readonly plans = new Map<string, PaymentPlan>();
   /** Issue 68 item 4: each booking with money to move, and when it is due (payment-due.ts). */
   readonly due = new Map<string, string>();
   readonly methods = new Map<string, SavedMethod>();
@@ -163,7 +155,7 @@ class Saga {
     private readonly replicas = false,
   ) {}
 
-  /** Queues the plans the log's new events ask for (the saga's react), as its writes would. */
+  /** Records the requests and ends the log's new events bring (the saga's react), as its writes would. */
   async follow(): Promise<void> {
     const batch: StoredDomainEvent[] = [];
     for await (const recorded of store.readAll(this.from ? { from: this.from } : {})) {
@@ -172,47 +164,33 @@ class Saga {
     }
     this.seen.push(...batch);
     for (const id of dueIn(batch)) this.due.set(id, this.clock.now);
-    for (const op of plansOf(batch, this.clock.now)) {
-      if (op.op === "update" && op.collection === PAYMENT_PLANS && !this.plans.has(op.id)) {
-        const fields = (op.update as { $setOnInsert: Omit<PaymentPlan, "_id"> }).$setOnInsert;
-        this.plans.set(op.id, { _id: op.id, ...fields } as PaymentPlan);
-      } else if (op.op === "replace" && op.collection === PAYMENT_METHODS)
-        this.methods.set(op.id, op.document as unknown as SavedMethod);
-      else if (op.op === "delete" && op.collection === PAYMENT_METHODS) this.methods.delete(op.id);
+    // Issue 68 item 4: a booking's request recorded on its payment's stream (the saga's react), it due.
+    for (const { command, correlationId } of requestsOf(batch, this.clock.now)) {
+      await this.deps.send(command, { correlationId, causationId: command.requestedBy });
+      this.due.set(command.reservationId, this.clock.now);
     }
     // Issue 68 item 4: a booking's end is decided as it is followed (the saga's react), not queued.
-    for (const end of endsOf(batch, this.clock.now)) await runPlan(end, this.deps);
+    for (const end of endsOf(batch)) await decideEnd(end, this.deps);
   }
 
-  /** Carries out every plan due until none is left (all at once when `together`). */
+  /** Carries out every booking due until none is left (all at once when `together`). */
   async drain(together = false): Promise<void> {
     for (let round = 0; round < 20; round++) {
       await this.follow();
-      // Issue 71: a saved card's hold before the stay waits for its time (the saga's nextAttemptAt).
-      const due = [...this.plans.values()].filter((plan) => plan.nextAttemptAt <= this.clock.now);
+      // Issue 71: a saved card's hold before the stay waits for its time (the due entry's).
       const entries = [...this.due].filter(([, at]) => at <= this.clock.now).map(([id]) => id);
-      if (due.length === 0 && entries.length === 0) return;
+      if (entries.length === 0) return;
       const next = async (id: string) => {
         const runs = await Promise.all((this.replicas ? [id, id] : [id]).map((r) => runNext(r, this.deps)));
         const until = runs.find((r) => typeof r === "object");
         if (until) this.due.set(id, until.until);
         else if (!runs.includes("retry")) this.due.delete(id);
       };
-      const run = async (plan: PaymentPlan) => {
-        // A lost answer (retry): the same plan, with the same keys, next round.
-        const runs = await Promise.all(
-          (this.replicas ? [plan, plan] : [plan]).map((p) => runPlan(p, this.deps)),
-        );
-        if (runs.includes("retry")) return;
-        this.plans.delete(plan._id);
-      };
-      if (together) await Promise.all([...due.map(run), ...entries.map(next)]);
-      else {
-        for (const plan of due) await run(plan);
-        for (const id of entries) await next(id);
-      }
+      // A lost answer (retry): the same steps, with the same keys, next round.
+      if (together) await Promise.all(entries.map(next));
+      else for (const id of entries) await next(id);
     }
-    throw new Error("plans or bookings still due after 20 rounds");
+    throw new Error("bookings still due after 20 rounds");
   }
 }
 

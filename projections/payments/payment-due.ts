@@ -12,7 +12,7 @@ import {
   type PaymentProcess,
   processOf,
 } from "../../write-side/payment/payment-next.js";
-import { PAYMENT_METHODS, PAYMENT_PLANS } from "./payment-plans.js";
+import type { PendingEnd } from "./payment-plans.js";
 
 /**
  * Issue 68 item 4: the payments process manager's due index, derived and rebuildable. One entry
@@ -30,6 +30,11 @@ export interface DueEntry extends Document {
   readonly _id: string;
   readonly dueAt: string;
   readonly attempt: number;
+  /**
+   * A booking's end the saga could not decide as it followed it (a failure but a store outage), or
+   * one an older version queued as a plan: decided first (`decideEnd`), then taken off.
+   */
+  readonly end?: PendingEnd;
 }
 
 /** The payment facts that ask the process for work. */
@@ -58,6 +63,15 @@ export const dueAtOp = (id: string, dueAt: string, attempt: number): WriteOp => 
   id,
   upsert: true,
   update: { $set: { dueAt, attempt } },
+});
+
+/** A booking's end to decide at once (see DueEntry `end`). */
+export const endDueOp = (ended: PendingEnd, dueAt: string, attempt = 0): WriteOp => ({
+  op: "update",
+  collection: PAYMENT_DUE,
+  id: ended.reservationId,
+  upsert: true,
+  update: { $set: { dueAt, attempt, end: ended } },
 });
 
 /** A payment fact as the process folds it: its id (the keys' root) and correlation. */
@@ -98,48 +112,4 @@ export async function rebuildDue(eventStore: EventStore, store: DocumentStore, n
   const built: WriteOp = { op: "replace", collection: PAYMENT_DUE, id: BUILT, document: { builtAt: now } };
   await store.write([...due.map((id) => dueAtOp(id, now, 0)), built]);
   return due.length;
-}
-
-/** A settle or hold plan as 2374f50 stored it: what the upgrade reads of it. */
-interface OldPlan extends Document {
-  readonly _id: string;
-  readonly kind: string;
-  readonly reservationId: string;
-  readonly nextAttemptAt: string;
-  readonly attempt: number;
-  readonly method?: string;
-  readonly customer?: string;
-}
-
-/**
- * The upgrade from plans carrying their own data (2374f50): each settle or hold plan becomes its
- * booking's due entry, at its time and attempt (its steps' keys derive from the same facts' ids, so
- * a step half done is finished with the same key); a settle plan's saved method, which the plan had
- * taken over, is kept again for its off-session steps. Idempotent: a rerun finds none.
- */
-export async function plansToDue(store: DocumentStore): Promise<number> {
-  const old = await store.find<OldPlan>(
-    PAYMENT_PLANS,
-    { kind: { $in: ["settle", "hold"] } },
-    { limit: 1000 },
-  );
-  if (old.length === 0) return 0;
-  // A booking with two plans (its hold, then its settlement) is due at the earlier: written last.
-  old.sort((a, b) => b.nextAttemptAt.localeCompare(a.nextAttemptAt));
-  const ops = old.flatMap((plan): WriteOp[] => [
-    dueAtOp(plan.reservationId, plan.nextAttemptAt, plan.attempt),
-    ...(plan.kind === "settle" && plan.method
-      ? [
-          {
-            op: "replace" as const,
-            collection: PAYMENT_METHODS,
-            id: plan.reservationId,
-            document: { method: plan.method, ...(plan.customer ? { customer: plan.customer } : {}) },
-          },
-        ]
-      : []),
-    { op: "delete", collection: PAYMENT_PLANS, id: plan._id },
-  ]);
-  await store.write(ops);
-  return old.length + (await plansToDue(store));
 }

@@ -9,9 +9,9 @@ import {
   endsOf,
   erasedOps,
   PAYMENT_CLIENT_SECRETS,
+  PAYMENT_CUSTOMERS,
   PAYMENT_METHODS,
-  PAYMENT_PLANS,
-  plansOf,
+  requestsOf,
   retryDelayMs,
 } from "./payment-plans.js";
 
@@ -64,30 +64,24 @@ const settlement = (
 describe("the payment plans a batch queues", () => {
   const NOW = "2026-11-25T00:00:00.000Z";
 
-  it("one authorize plan per paid booking, keyed by its event id, its saved method on it (issue 68 item 4: no payment_methods document)", () => {
-    const ops = plansOf([stored(reserved("R1", "pm_card_visa"), 1)], NOW);
+  it("one payment request per paid booking, keyed by its event id, its saved method on it (issue 68 item 4: on its payment's stream)", () => {
+    const requests = requestsOf([stored(reserved("R1", "pm_card_visa"), 1)], NOW);
     // Issue 71: whose method it is, by the customer's pseudonym (their provider customer), never their id.
     const customer = customerRefOf("C1");
     expect(customer).toMatch(/^[A-Za-z0-9_-]{20,}$/);
-    expect(ops).toEqual([
+    expect(requests).toEqual([
       {
-        op: "update",
-        collection: PAYMENT_PLANS,
-        id: "evt-1",
-        upsert: true,
-        update: {
-          $setOnInsert: expect.objectContaining({
-            kind: "authorize",
-            eventId: "evt-1",
-            reservationId: "R1",
-            amount: 2000,
-            currency: "KRW",
-            method: "pm_card_visa",
-            customer,
-            attempt: 0,
-            nextAttemptAt: NOW,
-          }),
-        },
+        correlationId: "corr-1",
+        command: expect.objectContaining({
+          type: "RequestPayment",
+          requestedBy: "evt-1",
+          reservationId: "R1",
+          amount: 2000,
+          currency: "KRW",
+          method: "pm_card_visa",
+          customer,
+          now: NOW,
+        }),
       },
     ]);
   });
@@ -95,7 +89,7 @@ describe("the payment plans a batch queues", () => {
   it("a booking without payment (PAYMENTS=none) queues nothing", () => {
     const event = reserved("R2");
     const { payment: _, ...data } = event.data as Record<string, unknown>;
-    expect(plansOf([stored({ type: "ParkingReserved", data } as DomainEvent, 1)], NOW)).toEqual([]);
+    expect(requestsOf([stored({ type: "ParkingReserved", data } as DomainEvent, 1)], NOW)).toEqual([]);
   });
 
   it("a settlement queues no plan: it makes its booking due (issue 68 item 4)", () => {
@@ -104,7 +98,7 @@ describe("the payment plans a batch queues", () => {
       stored(settlement("R3", { capture: 2000, release: 0, offSession: 500, refund: 0 }), 2),
       stored(settlement("R4", { capture: 0, release: 0, offSession: 0, refund: 300 }), 3),
     ];
-    expect(plansOf(batch, NOW).map((op) => op.collection)).toEqual([PAYMENT_PLANS]);
+    expect(requestsOf(batch, NOW).map(({ command }) => command.reservationId)).toEqual(["R3"]);
     const due = (id: string) => ({
       op: "update",
       collection: PAYMENT_DUE,
@@ -126,7 +120,7 @@ describe("the payment plans a batch queues", () => {
 });
 
 describe("a customer's erasure", () => {
-  it("deletes the saved method and the client secret of each booking it lists, and plans their provider customer's deletion", () => {
+  it("deletes the saved method and the client secret of each booking it lists, and marks their provider customer to delete", () => {
     const erased: DomainEvent = {
       type: "CustomerErased",
       data: {
@@ -142,18 +136,12 @@ describe("a customer's erasure", () => {
         { op: "delete", collection: PAYMENT_METHODS, id },
         { op: "delete", collection: PAYMENT_CLIENT_SECRETS, id },
       ]),
+      // Issue 68 item 4: no plan: their provider customer's document is marked, for the clock work.
       {
         op: "update",
-        collection: PAYMENT_PLANS,
-        id: "evt-2:forget",
-        upsert: true,
-        update: {
-          $setOnInsert: expect.objectContaining({
-            kind: "forget",
-            customer: "pseudonym-1",
-            eventId: "evt-2",
-          }),
-        },
+        collection: PAYMENT_CUSTOMERS,
+        id: "pseudonym-1",
+        update: { $set: { forgetAt: NOW, attempt: 0 } },
       },
     ]);
   });
@@ -192,21 +180,20 @@ describe("a booking's end (issue 48)", () => {
       5,
     );
     // Issue 68 item 4: decided as the saga follows it (endsOf), no longer queued as a plan.
-    expect(plansOf([checkedOut], "2026-11-25T03:30:00.000Z")).toEqual([]);
-    expect(endsOf([checkedOut], "2026-11-25T03:30:00.000Z")).toMatchObject([
+    expect(requestsOf([checkedOut], "2026-11-25T03:30:00.000Z")).toEqual([]);
+    expect(endsOf([checkedOut])).toMatchObject([
       {
-        _id: "evt-5:end",
-        kind: "end",
         eventId: "evt-5",
+        endedAt: "2026-11-25T03:30:00.000Z",
         end: { because: "check-out", overstayCharge: 1500 },
       },
     ]);
     // Issue 68 item 4: a cancel queues nothing; its end decides its settlement, or the void of an
     // intent it left unpaid (PaymentVoidDecided); a cancel because the payment failed may leave one too.
-    expect(plansOf([ended("changed plans", "customer")], "2026-11-25T00:30:00.000Z")).toEqual([]);
-    expect(endsOf([ended("changed plans", "customer")], "").map((end) => end._id)).toEqual(["evt-7:end"]);
-    expect(endsOf([ended("payment-expired", "system")], "")).toMatchObject([
-      { _id: "evt-7:end", end: { because: "operator-cancel" } },
+    expect(requestsOf([ended("changed plans", "customer")], "2026-11-25T00:30:00.000Z")).toEqual([]);
+    expect(endsOf([ended("changed plans", "customer")]).map((end) => end.eventId)).toEqual(["evt-7"]);
+    expect(endsOf([ended("payment-expired", "system")])).toMatchObject([
+      { eventId: "evt-7", end: { because: "operator-cancel" } },
     ]);
     // A no-show too: its window may have ended while its payment was still awaited (an open intent).
     const noShow = stored(
@@ -223,8 +210,8 @@ describe("a booking's end (issue 48)", () => {
       },
       9,
     );
-    expect(plansOf([noShow], "2026-11-25T02:00:01.000Z")).toEqual([]);
-    expect(endsOf([noShow], "").map((end) => end._id)).toEqual(["evt-9:end"]);
+    expect(requestsOf([noShow], "2026-11-25T02:00:01.000Z")).toEqual([]);
+    expect(endsOf([noShow]).map((end) => end.eventId)).toEqual(["evt-9"]);
   });
 
   it("says who ended it: a customer's own cancel follows the policy, anyone else's is free; a closure; nothing for a failed payment", () => {

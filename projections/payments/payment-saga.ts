@@ -11,30 +11,31 @@ import {
   type DueEntry,
   dueAtOp,
   dueOps,
+  endDueOp,
   PAYMENT_DUE,
-  plansToDue,
   readPaymentProcess,
   rebuildDue,
 } from "./payment-due.js";
 import {
   endsOf,
   erasedOps,
+  FORGET_INDEXES,
+  forgetAtOp,
   PAYMENT_CLIENT_SECRETS,
   PAYMENT_CUSTOMERS,
   PAYMENT_METHODS,
-  PAYMENT_PLANS,
-  type PaymentPlan,
-  PLAN_INDEXES,
-  plansOf,
-  queuePlanOp,
+  type ProviderCustomerDoc,
+  requestsOf,
   retryDelayMs,
   type SavedMethod,
 } from "./payment-plans.js";
+import { plansToDue } from "./payment-plans-upgrade.js";
 import {
+  decideEnd,
+  forgetCustomer,
   type NextResult,
   type PaymentCommandSender,
   runNext,
-  runPlan,
   type StepDeps,
 } from "./payment-steps.js";
 import type { PaymentProvider } from "./provider.js";
@@ -71,9 +72,9 @@ export interface PaymentSagaSettings {
   readonly send: PaymentCommandSender;
   /** PAYMENT_RETRY_SCALE: shrinks the backoff while the provider is out (tests). */
   readonly retryScale?: number;
-  /** How often the plans due are looked at (ms). */
+  /** How often the bookings due are looked at (ms). */
   readonly everyMs?: number;
-  /** How many plans are carried out at once. */
+  /** How many bookings are carried on at once. */
   readonly concurrency?: number;
   /** The lot's state now (issue 47): the lot's command handler reads it. */
   readonly lotState: (parkingLotId: string) => Promise<ParkingLotState>;
@@ -85,7 +86,7 @@ export interface PaymentSagaSettings {
   readonly reconcileEveryMs?: number;
 }
 
-/** A provider outage as the saga saw it: when its first plan met it, and the retries since (issue 47). */
+/** A provider outage as the saga saw it: when its first step met it, and the retries since (issue 47). */
 export interface Outage {
   since: number;
   retries: number;
@@ -93,14 +94,13 @@ export interface Outage {
 
 /**
  * The payments process manager (issue 38): a reactor on the processor runtime, as the scheduler
- * is. Following the log, it decides a paid booking's end on its payment's stream (the inbox); a
- * payment fact that asks for work makes its booking due (payment-due.ts), and a lot's fact that
- * calls the provider before the payment's stream begins (an authorization, a void, an erased
- * customer) is queued as a plan (payment-plans.ts), in the same atomic write as its checkpoint; its
- * clock work, which runs only in the process holding its lease, carries them out (payment-steps.ts:
- * a due booking's next steps as its stream says, `nextStep`): each provider call with an idempotency key
- * derived from the fact (`stepKey`), each outcome recorded as a command the lot's decider answers
- * (a repeat appends nothing). While the provider is out a plan waits and is tried again with
+ * is. Following the log, it records a booking's request and decides a paid booking's end on its
+ * payment's stream (the inbox); a fact that asks for work makes its booking due (payment-due.ts),
+ * and an erasure marks its provider customer to forget, in the same atomic write as its
+ * checkpoint; its clock work, which runs only in the process holding its lease, carries them out
+ * (payment-steps.ts: a due booking's next steps as its stream says, `nextStep`): each provider call
+ * with an idempotency key derived from the fact (`stepKey`), each outcome recorded as a command the
+ * decider answers (a repeat appends nothing). While the provider is out a step waits and is tried again with
  * backoff, the same keys each time: a kill -9 between the provider's answer and the fact, a lease
  * taken over or a second replica asks the same thing and is answered the same; nothing is charged
  * twice, and nothing is lost. Without settings (PAYMENTS=none) it follows nothing.
@@ -113,9 +113,9 @@ export function paymentSaga(settings: PaymentSagaSettings | undefined): Reactor 
   const outage: { current?: Outage } = {};
   const ensureIndexes = async ({ documentStore: store, eventStore, now }: ReactorContext) => {
     if (indexed) return;
-    await store.ensureIndexes(PAYMENT_PLANS, PLAN_INDEXES);
     await store.ensureIndexes(PAYMENT_DUE, DUE_INDEXES);
-    await plansToDue(store); // the settle and hold plans 2374f50 left, as due entries
+    await store.ensureIndexes(PAYMENT_CUSTOMERS, FORGET_INDEXES);
+    await plansToDue(store, settings.send); // the plans older versions left, once
     await rebuildDue(eventStore, store, new Date(now()).toISOString()); // a lost or emptied index
     indexed = true;
   };
@@ -127,12 +127,12 @@ export function paymentSaga(settings: PaymentSagaSettings | undefined): Reactor 
       for (const { event } of events)
         if (event.type === "PaymentIntentReleased")
           context.metrics?.paymentIntentsReleased.inc({ because: event.data.because });
-      // The service's one clock (which tests and faketime drive): a plan is due by it, as a hold
+      // The service's one clock (which tests and faketime drive): a booking is due by it, as a hold
       // before the stay is due at its `authorizeAt`.
       const now = new Date(context.now()).toISOString();
       return [
+        ...(await requestPayments(events, now, context, settings)),
         ...(await decideEnds(events, now, context, settings)),
-        ...plansOf(events, now, settings.authorizeBeforeStayHours),
         ...dueOps(events, now),
         ...erasedOps(events, now),
         ...(await ledgerOps(events, context.documentStore)),
@@ -163,9 +163,39 @@ export function paymentSaga(settings: PaymentSagaSettings | undefined): Reactor 
 }
 
 /**
+ * Issue 68 item 4: a booking that asks to be paid has its request recorded on its payment's stream
+ * as it is followed (PaymentRequested, the process's inbox: a repeat after a crash records nothing)
+ * and is made due in the same write as the checkpoint; its `authorize` step is nextStep's. A store
+ * outage retries the batch; a request refused (its booking gone already) or failing otherwise is
+ * logged: nothing is authorized, and the lot lets the booking's hold run out.
+ */
+async function requestPayments(
+  events: Parameters<Reactor["react"]>[0],
+  now: string,
+  context: ReactorContext,
+  settings: PaymentSagaSettings,
+): Promise<WriteOp[]> {
+  const due: WriteOp[] = [];
+  for (const { command, correlationId } of requestsOf(events, now, settings.authorizeBeforeStayHours)) {
+    const { reservationId, requestedBy: causationId } = command;
+    const sent = await settings.send(command, { correlationId, causationId }).catch((error: unknown) => {
+      if (isOutage(error)) throw error;
+      return { ok: false as const, code: error instanceof Error ? error.message : String(error) };
+    });
+    if (sent.ok) due.push(dueAtOp(reservationId, now, 0));
+    else
+      context.logger.error(
+        { reservationId, code: sent.code },
+        "a booking's payment request was not recorded",
+      );
+  }
+  return due;
+}
+
+/**
  * Issue 68 item 4: a paid booking's end is decided on its payment's stream as it is followed (the
  * process's inbox; a repeat after a crash decides nothing), not queued. A store outage retries the
- * batch; any other failure queues the end as a plan, which the clock work tries again, so one
+ * batch; any other failure leaves the end on its booking's due entry, which the clock work tries again, so one
  * booking cannot stop the process.
  */
 async function decideEnds(
@@ -176,19 +206,19 @@ async function decideEnds(
 ): Promise<WriteOp[]> {
   const deps = stepDepsOf(context, settings);
   const later: WriteOp[] = [];
-  for (const end of endsOf(events, now))
-    await runPlan(end, deps).catch((error: unknown) => {
+  for (const end of endsOf(events))
+    await decideEnd(end, deps).catch((error: unknown) => {
       if (isOutage(error)) throw error;
       context.logger.warn(
         { err: error, reservationId: end.reservationId },
         "a booking's end waits for the clock work",
       );
-      later.push(queuePlanOp(end));
+      later.push(endDueOp(end, now));
     });
   return later;
 }
 
-/** Carries out the plans and the bookings due (a few at once), and takes off or reschedules each. */
+/** Carries out the bookings due and the provider customers to forget (a few at once), and takes off or reschedules each. */
 async function runDue(
   context: ReactorContext,
   settings: PaymentSagaSettings,
@@ -200,49 +230,47 @@ async function runDue(
   const by = new Date(Math.max(context.now(), Date.now())).toISOString();
   const limit = settings.concurrency ?? 8;
   const order = { limit } as const;
-  const plans = await store.find<PaymentPlan>(
-    PAYMENT_PLANS,
-    { nextAttemptAt: { $lte: by } },
-    { ...order, sort: { nextAttemptAt: 1 } },
-  );
   const due = await store.find<DueEntry>(
     PAYMENT_DUE,
     { dueAt: { $lte: by } },
     { ...order, sort: { dueAt: 1 } },
   );
-  if (plans.length === 0 && due.length === 0) return;
+  const forgets = await store.find<ProviderCustomerDoc>(
+    PAYMENT_CUSTOMERS,
+    { forgetAt: { $lte: by } },
+    { ...order, sort: { forgetAt: 1 } },
+  );
+  if (due.length === 0 && forgets.length === 0) return;
   const deps = stepDepsOf(context, settings);
   const scale = settings.retryScale ?? 1;
-  const plan = (p: PaymentPlan) =>
+  // A booking due: its end first if one waits on its entry (then off it), then its stream's next steps.
+  const booking = ({ _id: id, attempt, end }: DueEntry) =>
     runOne(
-      { id: p._id, kind: p.kind, attempt: p.attempt },
-      () => runPlan(p, deps),
-      {
-        done: async () => [{ op: "delete", collection: PAYMENT_PLANS, id: p._id }],
-        at: (nextAttemptAt, attempt) => ({
-          op: "update",
-          collection: PAYMENT_PLANS,
-          id: p._id,
-          update: { $set: { attempt, nextAttemptAt } },
-        }),
+      { id, kind: end ? "end" : "next", attempt },
+      async () => {
+        if (end && (await decideEnd(end, deps)) === "done")
+          await store.write([{ op: "update", collection: PAYMENT_DUE, id, update: { $unset: { end: "" } } }]);
+        return runNext(id, deps);
       },
-      context,
-      scale,
-    );
-  const booking = ({ _id: id, attempt }: DueEntry) =>
-    runOne(
-      { id, kind: "next", attempt },
-      () => runNext(id, deps),
       { done: () => doneWith(id, deps), at: (at, n) => dueAtOp(id, at, n) },
       context,
       scale,
     );
-  const results = await Promise.all([...plans.map(plan), ...due.map(booking)]);
+  // An erased customer's provider customer: deleted there, its document then (forgetCustomer drops it).
+  const forget = ({ _id: ref, attempt = 0 }: ProviderCustomerDoc) =>
+    runOne(
+      { id: ref, kind: "forget", attempt },
+      () => forgetCustomer(ref, deps),
+      { done: async () => [], at: (at, n) => forgetAtOp(ref, at, n) },
+      context,
+      scale,
+    );
+  const results = await Promise.all([...due.map(booking), ...forgets.map(forget)]);
   noteOutage(outage, results, context.logger);
 }
 
 /**
- * One WARN when plans start meeting a provider outage, one INFO when a plan goes through again
+ * One WARN when steps start meeting a provider outage, one INFO when one goes through again
  * with the retries made meanwhile (issue 47), not a line per retry.
  */
 export function noteOutage(
@@ -255,7 +283,7 @@ export function noteOutage(
     outage.current = { since: Date.now(), retries: met };
     logger.warn(
       { plans: met },
-      "the payment provider is out: payment plans wait and are retried with the same idempotency keys",
+      "the payment provider is out: payment steps wait and are retried with the same idempotency keys",
     );
     return;
   }
@@ -307,12 +335,12 @@ function stepDepsOf(context: ReactorContext, settings: PaymentSagaSettings): Ste
   };
 }
 
-/** How a plan went: done, the provider out (retried), or a store out (retried). */
+/** How a to-do went: done, the provider out (retried), or a store out (retried). */
 export type RunResult = "done" | "provider-out" | "store-out";
 
 /**
- * Carries out one to-do: a plan (runPlan) or a due booking (runNext). Done, its `done` writes (a
- * plan comes off; a booking's entry too and, its end settled, its saved method: kept no longer); to
+ * Carries out one to-do: a due booking (runNext) or a provider customer to forget. Done, its `done`
+ * writes (a booking's entry comes off and, its end settled, its saved method: kept no longer); to
  * look again later (`until`), it moves there; the provider or a store out, it backs off.
  */
 async function runOne(
@@ -332,7 +360,7 @@ async function runOne(
     result = next === "done" ? "done" : "provider-out";
   } catch (error) {
     // The lot's store is out (or the command failed otherwise): the same, later.
-    context.logger.warn({ err: error, id: what.id, kind: what.kind }, "payment plan failed; retried later");
+    context.logger.warn({ err: error, id: what.id, kind: what.kind }, "payment step failed; retried later");
     result = "store-out";
   }
   context.metrics?.paymentPlans.inc({ kind: what.kind, outcome: result === "done" ? "done" : "retry" });

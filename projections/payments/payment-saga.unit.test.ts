@@ -4,7 +4,9 @@ import { EventStoreUnavailableError } from "../../event-store/errors.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import { CURRENT_SCHEMA_VERSION } from "../../schemas/events.js";
 import { noPayment } from "../../write-side/payment/payment.js";
-import { PAYMENT_PLANS } from "./payment-plans.js";
+import { PAYMENT_DUE } from "./payment-due.js";
+import { PAYMENT_CUSTOMERS } from "./payment-plans.js";
+import { PAYMENT_PLANS } from "./payment-plans-upgrade.js";
 import { noteOutage, type Outage, paymentSaga } from "./payment-saga.js";
 import type { PaymentCommand } from "./payment-steps.js";
 
@@ -163,15 +165,89 @@ describe("a booking's end, followed by the payments process manager", () => {
     expect(await documentStore.find(PAYMENT_PLANS, {})).toEqual([]);
   });
 
-  it("a failure other than an outage queues the end for the clock work; an outage retries the batch", async () => {
+  it("a failure other than an outage leaves the end on its booking's due entry for the clock work; an outage retries the batch", async () => {
     const failing = harness(new Error("conflict after every retry"));
     const ops = (await failing.saga.react([checkedOut], failing.context)) ?? [];
-    expect(ops.filter((op) => op.collection === PAYMENT_PLANS)).toMatchObject([
-      { id: "evt-5:end", update: { $setOnInsert: { kind: "end", end: settle.end } } },
+    // Issue 68 item 4: no plan: the end waits on its booking's due entry.
+    expect(ops.filter((op) => op.collection === PAYMENT_PLANS)).toEqual([]);
+    expect(ops.filter((op) => op.collection === PAYMENT_DUE)).toMatchObject([
+      { id: "r-1", update: { $set: { end: { eventId: "evt-5", end: settle.end } } } },
     ]);
     const out = harness(new EventStoreUnavailableError("down"));
     await expect(out.saga.react([checkedOut], out.context)).rejects.toBeInstanceOf(
       EventStoreUnavailableError,
     );
+  });
+});
+
+/*
+ * Issue 68 item 4: an erased customer's provider customer is no plan: the saga marks its
+ * `payment_customers` document (`forgetAt`) as it follows CustomerErased, and its clock work
+ * deletes it at the provider, then the document; the provider out, it is tried again later.
+ */
+describe("an erased customer's provider customer, forgotten by the payments process manager", () => {
+  const erased: StoredDomainEvent = {
+    event: {
+      type: "CustomerErased",
+      data: {
+        subject: "pseudo-1",
+        reservationIds: [],
+        parkingLotIds: [],
+        erasedAt: "2026-11-25T03:30:00.000Z",
+      },
+    },
+    id: "evt-9",
+    streamId: "customer-pseudo-1",
+    revision: 0,
+    position: { commit: 9, prepare: 9 },
+    metadata: { correlationId: "corr-9", causationId: "cause", schemaVersion: CURRENT_SCHEMA_VERSION },
+    createdAt: new Date(0),
+  };
+  const harness = (answers: ("ok" | "out")[]) => {
+    const deleted: string[] = [];
+    const saga = paymentSaga({
+      provider: {
+        deleteCustomer: async (customerId: string) => {
+          deleted.push(customerId);
+          return answers.shift() === "out"
+            ? { ok: false, kind: "retryable", message: "down" }
+            : { ok: true, value: undefined };
+        },
+      } as never,
+      send: async () => ({ ok: true, recorded: false }),
+      lotState: async () => {
+        throw new Error("not read");
+      },
+      paymentState: async () => noPayment,
+    });
+    const documentStore = new MemoryDocumentStore();
+    const logger = { debug() {}, info() {}, warn() {}, error() {} } as never;
+    const eventStore = { readAll: async function* () {} };
+    const clock = { at: Date.now() };
+    const context = { documentStore, eventStore, logger, now: () => clock.at } as never;
+    return { saga, deleted, documentStore, context, clock };
+  };
+
+  it("marks the document as it follows the erasure; the clock work deletes the customer at the provider, then it", async () => {
+    const { saga, deleted, documentStore, context, clock } = harness(["out", "ok"]);
+    await documentStore.write([
+      { op: "replace", collection: PAYMENT_CUSTOMERS, id: "pseudo-1", document: { customerId: "cus_1" } },
+      { op: "replace", collection: PAYMENT_CUSTOMERS, id: "pseudo-2", document: { customerId: "cus_2" } },
+    ]);
+    await documentStore.write((await saga.react([erased], context)) ?? []);
+    expect(await documentStore.find(PAYMENT_PLANS, {})).toEqual([]);
+    expect(await documentStore.findById(PAYMENT_CUSTOMERS, "pseudo-1")).toMatchObject({ attempt: 0 });
+    // The provider out: the document stays, tried again after its backoff.
+    await saga.tick?.run(context);
+    expect(deleted).toEqual(["cus_1"]);
+    expect(await documentStore.findById(PAYMENT_CUSTOMERS, "pseudo-1")).toMatchObject({ attempt: 1 });
+    clock.at += 60_000; // the service's clock past the backoff
+    await saga.tick?.run(context);
+    expect(deleted).toEqual(["cus_1", "cus_1"]);
+    expect(await documentStore.findById(PAYMENT_CUSTOMERS, "pseudo-1")).toBeNull();
+    // Another customer's is untouched.
+    expect(await documentStore.findById(PAYMENT_CUSTOMERS, "pseudo-2")).toMatchObject({
+      customerId: "cus_2",
+    });
   });
 });

@@ -8,21 +8,30 @@ import type {
   RecordPaymentOutcome,
 } from "../../schemas/commands.js";
 import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
-import { awaitingPayment } from "../../write-side/parking-lot/payments.js";
 import type { PaymentState } from "../../write-side/payment/payment.js";
-import { nextStep, type PaymentProcess, type SettlementDue } from "../../write-side/payment/payment-next.js";
-import type { SettleBooking, SettleStepDue } from "../../write-side/payment/payment-process.js";
-import { deadlinePassed, type HoldHelpers, holdBeforeStay, saveForLater } from "./hold-steps.js";
 import {
-  type AuthorizePlan,
-  customerRefOf,
-  type EndPlan,
-  type ForgetPlan,
-  type PaymentPlan,
-  type SavedMethod,
-  type VoidPlan,
-} from "./payment-plans.js";
-import { type PaymentMetadata, type PaymentProvider, type ProviderOutcome, stepKey } from "./provider.js";
+  nextStep,
+  type PaymentProcess,
+  type PaymentRequestRecord,
+  type SettlementDue,
+} from "../../write-side/payment/payment-next.js";
+import type {
+  RequestPayment,
+  SettleBooking,
+  SettleStepDue,
+} from "../../write-side/payment/payment-process.js";
+import { authorizeBooking } from "./authorize-step.js";
+import {
+  type AuthorizeWork,
+  deadlinePassed,
+  type HoldHelpers,
+  holdBeforeStay,
+  metadataOf,
+  type PlanResult,
+  type StepWork,
+} from "./hold-steps.js";
+import { customerRefOf, type PendingEnd, type SavedMethod } from "./payment-plans.js";
+import { type PaymentProvider, type ProviderOutcome, stepKey } from "./provider.js";
 
 /**
  * The commands the payments process manager sends to the write side: each outcome of the provider
@@ -30,6 +39,7 @@ import { type PaymentMetadata, type PaymentProvider, type ProviderOutcome, stepK
  */
 export type PaymentCommand =
   | SettleBooking
+  | RequestPayment
   | AuthorizePayment
   | FailPayment
   | RecordPaymentOutcome
@@ -78,33 +88,8 @@ export interface StepDeps {
   };
 }
 
-/**
- * How carrying out a plan went: `done` (every outcome recorded on the lot: the plan comes off) or
- * `retry` (the provider or the store is out: the same steps, with the same keys, later).
- */
-export type PlanResult = "done" | "retry";
-
 const RETRY = "retry" as const;
 type Retry = typeof RETRY;
-
-/**
- * What a step works on: whose payment, the fact that asked for it (its id roots the step's keys and
- * is the commands' cause), and the booking's saved method.
- */
-export interface StepWork {
-  readonly reservationId: string;
-  readonly parkingLotId: string;
-  readonly eventId: string;
-  readonly correlationId: string;
-  readonly currency: string;
-  readonly method?: string;
-  readonly customer?: string;
-}
-
-const metadataOf = (plan: StepWork): PaymentMetadata => ({
-  reservationId: plan.reservationId,
-  parkingLotId: plan.parkingLotId,
-});
 
 /** A step's failure code as the lot's facts spell it (lower case, digits, `_`). */
 const codeOf = (code: string): string =>
@@ -113,16 +98,9 @@ const codeOf = (code: string): string =>
     .replace(/[^a-z0-9_]/g, "_")
     .slice(0, 100) || "provider_error";
 
-/** Carries out a plan: each step's provider call with its fact's key, then its outcome on the lot. */
-export async function runPlan(plan: PaymentPlan, deps: StepDeps): Promise<PlanResult> {
-  if (plan.kind === "authorize") return authorize(plan, deps);
-  if (plan.kind === "void" || plan.kind === "end") return settleEnd(plan, deps);
-  return forget(plan, deps);
-}
-
 /**
  * Issue 71: the customer's provider customer, the one kept for their pseudonym or else made now
- * (under a key of the pseudonym's, so two plans at once make one) and kept.
+ * (under a key of the pseudonym's, so two steps at once make one) and kept.
  */
 async function providerCustomerOf(ref: string, deps: StepDeps): Promise<ProviderOutcome<string>> {
   const kept = await deps.customers.get(ref);
@@ -133,9 +111,12 @@ async function providerCustomerOf(ref: string, deps: StepDeps): Promise<Provider
   return { ok: true, value: made.value.customerId };
 }
 
-/** An erased customer's provider customer is deleted there (its saved methods with it), then forgotten here. */
-async function forget(plan: ForgetPlan, deps: StepDeps): Promise<PlanResult> {
-  const customerId = await deps.customers.get(plan.customer);
+/**
+ * An erased customer's provider customer (`ref`: their pseudonym) is deleted there (its saved
+ * methods with it), then forgotten here; the provider out, the same later.
+ */
+export async function forgetCustomer(ref: string, deps: StepDeps): Promise<PlanResult> {
+  const customerId = await deps.customers.get(ref);
   if (!customerId) return "done";
   const deleted = await deps.provider.deleteCustomer(customerId);
   if (!deleted.ok && deleted.kind === "retryable") return RETRY;
@@ -144,23 +125,21 @@ async function forget(plan: ForgetPlan, deps: StepDeps): Promise<PlanResult> {
       { customerId, message: deleted.message },
       "deleting an erased customer's provider customer failed",
     );
-  await deps.customers.drop(plan.customer);
+  await deps.customers.drop(ref);
   return "done";
 }
 
 /**
  * Issue 48: a booking ended on the lot; its settlement is decided on its payment's stream (a
  * repeat, or a booking never asked to pay, decides nothing), or, ended unpaid, the void of the
- * intent it recorded (issue 68 item 4: a void plan an older version queued is this end too). What
- * it appends is carried out from the payment's stream (runNext).
+ * intent it recorded. What it appends is carried out from the payment's stream (runNext).
  */
-async function settleEnd(plan: EndPlan | VoidPlan, deps: StepDeps): Promise<PlanResult> {
-  const { parkingLotId, reservationId } = plan;
-  const end = plan.kind === "end" ? plan.end : ({ because: "operator-cancel" } as const);
-  const now = (plan.kind === "end" && plan.endedAt) || deps.now();
+export async function decideEnd(ended: PendingEnd, deps: StepDeps): Promise<PlanResult> {
+  const { parkingLotId, reservationId, end, eventId: endedBy } = ended;
+  const now = ended.endedAt || deps.now();
   const sent = await deps.send(
-    { type: "SettleBooking", parkingLotId, reservationId, end, now, endedBy: plan.eventId },
-    { correlationId: plan.correlationId, causationId: plan.eventId },
+    { type: "SettleBooking", parkingLotId, reservationId, end, now, endedBy },
+    { correlationId: ended.correlationId, causationId: endedBy },
   );
   if (!sent.ok)
     deps.logger.error({ parkingLotId, reservationId, code: sent.code }, "a booking's settlement was refused");
@@ -195,92 +174,12 @@ export async function releaseIntent(
   return "done";
 }
 
-/**
- * A booking's authorization (issue 47), as Stripe documents it for the case: the intent is created
- * (unconfirmed) only while the booking still waits for its payment, recorded on the lot (the one
- * intent whose authorization counts), then confirmed server-side with a saved method, or handed
- * to the customer (client secret) to confirm; 3-D Secure leaves it pending with its client secret.
- */
-async function authorize(plan: AuthorizePlan, deps: StepDeps): Promise<PlanResult> {
-  const { provider, send } = deps;
-  const cause = { correlationId: plan.correlationId, causationId: plan.eventId };
-  const lot = { parkingLotId: plan.parkingLotId, reservationId: plan.reservationId };
-  if (!awaitingPayment(await deps.lotState(plan.parkingLotId), plan.reservationId)) {
-    deps.logger.debug(lot, "the booking no longer waits for its payment: no intent created");
-    return "done";
-  }
-  // A saved method is saved to the customer's provider customer, for what is charged later (issue 71);
-  // a far stay's card too, one its customer enters with Stripe.js (no method: a SetupIntent they confirm).
-  const saves = plan.customer && (plan.method || plan.authorizeAt);
-  const customer = saves && plan.customer ? await providerCustomerOf(plan.customer, deps) : undefined;
-  if (customer && !customer.ok) return failed(customer, plan, deps);
-  if (customer && plan.authorizeAt) {
-    return saveForLater(plan, plan.method, customer.value, plan.authorizeAt, deps, helpersOf(deps));
-  }
-  const created = await provider.createIntent({
-    amount: plan.amount,
-    currency: plan.currency,
-    ...(plan.method ? { paymentMethod: plan.method } : {}),
-    ...(customer ? { customer: customer.value } : {}),
-    metadata: metadataOf(plan),
-    idempotencyKey: stepKey(plan.eventId, "authorize"),
-  });
-  if (!created.ok) return failed(created, plan, deps);
-  const { intentId } = created.value;
-  const recorded = await send(
-    {
-      type: "RecordPaymentIntent",
-      ...lot,
-      intentId,
-      amount: plan.amount,
-      currency: plan.currency,
-      // Issue 68 item 4: the saved card goes on the payment's stream, sealed (its later charges read it there).
-      ...(plan.method ? { paymentMethod: plan.method } : {}),
-      now: deps.now(),
-    },
-    cause,
-  );
-  if (!recorded.ok) {
-    // The booking stopped waiting meanwhile: the intent no one will use is canceled at once.
-    const intent = { ...lot, intentId };
-    return releaseIntent(intent, "booking-ended", stepKey(plan.eventId, "void"), deps, cause);
-  }
-  const outcome = plan.method
-    ? await provider.confirm(intentId, plan.method, stepKey(plan.eventId, "confirm"))
-    : created;
-  if (!outcome.ok) return failed(outcome, plan, deps, intentId);
-  const { status, amount } = outcome.value;
-  // Waiting for the customer (clientSecret, 3-D Secure): the provider's webhook authorizes it.
-  if (status === "pending") {
-    if (outcome.value.clientSecret) await deps.keepClientSecret(plan, outcome.value.clientSecret);
-    return "done";
-  }
-  const sent = await send(
-    { type: "AuthorizePayment", ...lot, intentId, amount, currency: plan.currency, now: deps.now() },
-    cause,
-  );
-  if (sent.ok) return "done";
-  // The lot did not take it (PaymentNotPending: the hold ran out or the booking was canceled
-  // first; anything else it refuses): nothing may stay held for it, so it is let go.
-  if (sent.code !== "PaymentNotPending")
-    deps.logger.error(
-      { ...lot, intentId, code: sent.code },
-      "the lot refused an authorization; releasing it",
-    );
-  return releaseIntent(
-    { ...lot, intentId },
-    "authorization-refused",
-    stepKey(plan.eventId, "release"),
-    deps,
-    cause,
-  );
-}
-
 /** What the issue 71 steps (hold-steps.ts) do through this file's. */
 const helpersOf = (deps: StepDeps): HoldHelpers => ({
-  failed: (outcome, plan) => failed(outcome, plan, deps),
+  failed: (outcome, plan, intentId) => failed(outcome, plan, deps, intentId),
   customerOf: (ref) => providerCustomerOf(ref, deps),
-  release: (intent, key, cause) => releaseIntent(intent, "authorization-refused", key, deps, cause),
+  release: (intent, key, cause, because = "authorization-refused") =>
+    releaseIntent(intent, because, key, deps, cause),
 });
 
 /** The provider would not create or confirm the intent: a decline (or a refusal) fails the booking. */
@@ -329,6 +228,12 @@ export async function runNext(reservationId: string, deps: StepDeps): Promise<Ne
     const next = nextStep(process, deps.now(), tried);
     if (next.kind === "none") return "done";
     if (next.kind === "wait") return { until: next.until };
+    if (next.kind === "authorize") {
+      tried.add(`${next.eventId}:authorize`);
+      const work = authorizeWorkOf(next.request, process);
+      if ((await authorizeBooking(work, deps, helpersOf(deps))) === RETRY) return RETRY;
+      continue;
+    }
     if (process.payment.kind !== "open") return "done";
     const eventId = next.kind === "settle" ? next.settlement.eventId : next.eventId;
     tried.add(`${eventId}:${next.kind === "settle" ? next.due.step : next.kind}`);
@@ -357,6 +262,23 @@ export async function runNext(reservationId: string, deps: StepDeps): Promise<Ne
             : await deadlinePassed({ ...work, kind: "hold" }, process.payment, deps, helpersOf(deps));
     if (result === RETRY) return RETRY;
   }
+}
+
+/** A request's authorization as its step carries it out (the keys' root: the lot's fact that asked). */
+function authorizeWorkOf(request: PaymentRequestRecord, process: PaymentProcess): AuthorizeWork {
+  const { requestedBy: eventId, method, customer, authorizeAt } = request;
+  return {
+    kind: "authorize",
+    reservationId: request.reservationId,
+    parkingLotId: request.parkingLotId,
+    eventId,
+    correlationId: process.causes[eventId] ?? eventId,
+    currency: request.currency,
+    amount: request.amount,
+    ...(method !== undefined ? { method } : {}),
+    ...(customer !== undefined ? { customer } : {}),
+    ...(customer !== undefined && authorizeAt !== undefined ? { authorizeAt } : {}),
+  };
 }
 
 type SettleWork = StepWork & SettlementDue;

@@ -6,7 +6,7 @@ import type { ParkingLotCommandHandler } from "../../write-side/command-handler.
 import { nextStep } from "../../write-side/payment/payment-next.js";
 import { readPaymentProcess } from "./payment-due.js";
 import { endsOf } from "./payment-plans.js";
-import { runNext, runPlan, type StepDeps } from "./payment-steps.js";
+import { decideEnd, runNext, type StepDeps } from "./payment-steps.js";
 
 /*
  * Issue 68 item 4: a booking that ended unpaid (canceled, a no-show) leaves the intent it recorded
@@ -95,11 +95,11 @@ const factsOf = async (reservationId: string) => {
 describe("the void of an intent a booking left unpaid (issue 68 item 4)", () => {
   it("is decided on the payment's stream by the booking's end, once, and carried out under the end's key", async () => {
     const end = await bookedThenCanceled("unpaid", true);
-    const [ended] = endsOf([end], at(2));
+    const [ended] = endsOf([end]);
     expect(ended).toBeDefined();
     // Followed twice (a crash before the checkpoint): one decision.
-    await runPlan(ended as never, deps(at(2)));
-    await runPlan(ended as never, deps(at(2)));
+    await decideEnd(ended as never, deps(at(2)));
+    await decideEnd(ended as never, deps(at(2)));
     expect(await factsOf("unpaid")).toEqual(["PaymentIntentCreated", "PaymentVoidDecided"]);
     const process = await readPaymentProcess(store, "unpaid");
     expect(nextStep(process, at(2))).toEqual({ kind: "void", eventId: end.id, intentId: "pi_unpaid" });
@@ -118,7 +118,7 @@ describe("the void of an intent a booking left unpaid (issue 68 item 4)", () => 
 
   it("decides nothing for a booking whose intent was never recorded", async () => {
     const end = await bookedThenCanceled("no-intent", false);
-    for (const ended of endsOf([end], at(2))) await runPlan(ended, deps(at(2)));
+    for (const ended of endsOf([end])) await decideEnd(ended, deps(at(2)));
     expect(await factsOf("no-intent")).toEqual([]);
   });
 });

@@ -2,11 +2,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EventStore } from "../../event-store/port.js";
 import { SqliteDataKeys } from "../../platform/data-keys/sqlite-data-keys.js";
+import { decodeEvent } from "../../schemas/event-codec.js";
 import { usePersonalDataKeys } from "../../schemas/personal-data.js";
 import { paidLotIn, runAccepted, runThenSettle, senderVia } from "../../test-support/paid-lot.js";
 import type { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { readPaymentProcess } from "./payment-due.js";
-import { customerRefOf } from "./payment-plans.js";
+import { customerRefOf, requestsOf } from "./payment-plans.js";
 import { runNext, type StepDeps } from "./payment-steps.js";
 
 /*
@@ -112,5 +113,60 @@ describe("a booking's saved card on its payment's stream (issue 68 item 4)", () 
     const payment = await handler.paymentStateOf(LOT, "card-2");
     const steps = payment.kind === "open" ? payment.steps : [];
     expect(steps.filter((step) => step.endsWith(":overstay"))).toHaveLength(1);
+  });
+});
+
+describe("a booking's payment request on its payment's stream (issue 68 item 4)", () => {
+  it("is recorded once however often the saga follows it, its card sealed, and authorized under the lot fact's keys", async () => {
+    const ids = { parkingLotId: LOT, reservationId: "req-1" };
+    await runAccepted(handler, {
+      type: "ReserveParking",
+      ...ids,
+      customerId: "customer-req",
+      carNumber: "12가3456",
+      startsAt: at(120),
+      endsAt: at(180),
+      paymentMethod: "pm_card_visa",
+      now: at(1),
+    });
+    const reserved = [];
+    for await (const recorded of store.readStream(`parkingLot-${LOT}`))
+      if (recorded.type === "ParkingReserved") reserved.push(decodeEvent(recorded));
+    const requests = requestsOf(reserved.slice(-1), at(1));
+    expect(requests).toHaveLength(1);
+    // The saga follows the batch twice (a crash before its checkpoint): the stream records it once.
+    for (const { command, correlationId } of [...requests, ...requests]) {
+      const sent = await senderVia(handler)(command, { correlationId, causationId: command.requestedBy });
+      expect(sent.ok).toBe(true);
+    }
+    const raw = [];
+    for await (const recorded of store.readStream("payment-req-1")) raw.push(recorded);
+    expect(raw.map((r) => r.type)).toEqual(["PaymentRequested"]);
+    expect(JSON.stringify(raw[0]?.data)).not.toContain("pm_card_visa");
+    expect(JSON.stringify(raw[0]?.data)).not.toContain("customer-req");
+    const keysAsked: string[] = [];
+    const provider = {
+      createCustomer: async (ref: string) => ({ ok: true, value: { customerId: `cus_${ref.slice(0, 6)}` } }),
+      createIntent: async (request: { idempotencyKey: string; amount: number }) => {
+        keysAsked.push(request.idempotencyKey);
+        return { ok: true, value: { intentId: "pi_req", status: "pending", amount: request.amount } };
+      },
+      confirm: async (_intentId: string, _method: string, key: string) => {
+        keysAsked.push(key);
+        return { ok: true, value: { intentId: "pi_req", status: "authorized", amount: 6000 } };
+      },
+    };
+    const lot = { lotState: (id: string) => handler.stateOf(id) };
+    expect(await runNext("req-1", { ...deps(at(2)), ...lot, provider } as unknown as StepDeps)).toBe("done");
+    const requestedBy = requests[0]?.command.requestedBy;
+    expect(keysAsked).toEqual([`parking:${requestedBy}:authorize`, `parking:${requestedBy}:confirm`]);
+    expect(await handler.paymentStateOf(LOT, "req-1")).toMatchObject({
+      status: "authorized",
+      authorized: 6000,
+    });
+    expect((await readPaymentProcess(store, "req-1")).card).toEqual({
+      method: "pm_card_visa",
+      customerId: "customer-req",
+    });
   });
 });

@@ -117,6 +117,7 @@ describe("reservation-events projection (spec: events in, documents out)", () =>
       "PaymentIntentReleased",
       "PaymentRefunded",
       "PaymentReleased",
+      "PaymentRequested",
       "PaymentSettlementDecided",
       "PaymentStepFailed",
       "PaymentVoidDecided",

@@ -6,8 +6,8 @@ import type { PAYMENT_EVENTS } from "../../schemas/payment-events.js";
  * and what the payment side and the read side read of them the same way.
  */
 
-/** The payment facts (schemas/payment-events.ts lists them). */
-export type PaymentEvent = EventOfType<keyof typeof PAYMENT_EVENTS>;
+/** The payment facts (schemas/payment-events.ts lists them), and the process's inbox (PaymentRequested). */
+export type PaymentEvent = EventOfType<keyof typeof PAYMENT_EVENTS | "PaymentRequested">;
 
 export type PaymentStep = "capture" | "release" | "refund" | "overstay";
 

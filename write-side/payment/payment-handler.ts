@@ -75,6 +75,8 @@ export type PaymentCommand = {
   /** Issue 68 item 4: a booking's end (`endedBy`, the lot's fact) left its intent unpaid: PaymentVoidDecided. */
   | { readonly type: "DecideVoid"; readonly endedBy: string; readonly now: string }
   | { readonly type: "RefundPayment"; readonly command: RefundPayment }
+  /** Issue 68 item 4: the booking asks to be paid (PaymentRequested, once: the process's inbox). */
+  | { readonly type: "RequestPayment"; readonly request: PaymentRequest; readonly now: string }
   | { readonly type: "RecordIntentReleased"; readonly command: RecordIntentReleased }
   | { readonly type: "RecordHoldLapsed"; readonly command: RecordHoldLapsed }
   | { readonly type: "RecordPaymentOutcome"; readonly command: RecordPaymentOutcome }
@@ -129,6 +131,8 @@ export function decidePayment(command: PaymentCommand, stream: PaymentStream): P
       return decideVoid(state, command.endedBy, command.now);
     case "RefundPayment":
       return decideRefund(state, command.command);
+    case "RequestPayment":
+      return decideRequest(stream, command.request, command.now);
     case "RecordIntentReleased":
       return decideIntentReleased(state, command.command);
     case "RecordHoldLapsed":
@@ -136,6 +140,20 @@ export function decidePayment(command: PaymentCommand, stream: PaymentStream): P
     case "RecordPaymentOutcome":
       return decideOutcome(state, command.command);
   }
+}
+
+/** What a PaymentRequested says but its time. */
+export type PaymentRequest = Omit<EventOfType<"PaymentRequested">["data"], "requestedAt">;
+
+/**
+ * The booking's request, the first fact of its payment's stream: recorded once, and never on a
+ * stream begun otherwise (a repeat after a crash, the saga following the log again, an older payment
+ * carried over or made before requests were recorded) records nothing.
+ */
+function decideRequest(stream: PaymentStream, request: PaymentRequest, now: string): PaymentDecision {
+  if (stream.carried || stream.facts.length > 0 || stream.folded.kind !== "none")
+    return { ok: true, events: [] };
+  return { ok: true, events: [{ type: "PaymentRequested", data: { ...request, requestedAt: now } }] };
 }
 
 /** A payment's stream holds a handful of events (one settlement, a few steps): folded whole. */

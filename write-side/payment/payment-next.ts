@@ -1,3 +1,4 @@
+import type { EventOfType } from "../../schemas/events.js";
 import { ERASED } from "../../schemas/personal-data.js";
 import { evolvePaymentAggregate, noPayment, type PaymentState, type PaymentStreamEvent } from "./payment.js";
 import type { PaymentStep } from "./payment-facts.js";
@@ -6,7 +7,7 @@ import { unpaidIntentOf } from "./unpaid-intents.js";
 
 /**
  * Issue 68 item 4: what to do next for a booking's money, a pure function of its payment's stream
- * (the process's inbox and outbox). The payments process manager keeps no plan carrying data: it
+ * (the process's inbox and outbox). The payments process manager keeps no plans: it
  * keeps when to look again (its due index), reads the stream, and asks `nextStep`. Each step's
  * idempotency key derives from the id of the fact that asked for it, as the plans' did.
  */
@@ -26,6 +27,9 @@ export interface SettlementDue extends SettlementToDo {
   readonly reason?: string;
 }
 
+/** A booking's request to be paid, as its step reads it (`requestedBy`: the lot's fact, its keys' root). */
+export type PaymentRequestRecord = Omit<EventOfType<"PaymentRequested">["data"], "requestedAt">;
+
 /** The payment's stream folded for its process: its state, its settlements, and its hold's facts. */
 export interface PaymentProcess {
   readonly payment: PaymentState;
@@ -36,6 +40,8 @@ export interface PaymentProcess {
   readonly action?: { readonly eventId: string };
   /** The last PaymentVoidDecided: its intent, and the lot's fact that ended the booking (its key's root). */
   readonly void?: { readonly endedBy: string; readonly intentId: string };
+  /** The booking's request (PaymentRequested), until its authorization is recorded: the `authorize` step. */
+  readonly request?: PaymentRequestRecord;
   /** Issue 68 item 4: the booking's saved card, as the last fact naming it says (none once its customer is erased). */
   readonly card?: { readonly method: string; readonly customerId?: string };
   /** Each fact's correlation id, by its id. */
@@ -67,6 +73,11 @@ export function evolveProcess(
     const startsAt = event.data.booking?.startsAt;
     return { ...process, hold: { eventId: id, ...(startsAt ? { startsAt } : {}) } };
   }
+  if (event.type === "PaymentRequested") {
+    const { requestedAt: _, ...request } = event.data;
+    const cause = correlationId === undefined ? {} : { [request.requestedBy]: correlationId };
+    return { ...process, request, causes: { ...process.causes, ...cause } };
+  }
   if (event.type === "PaymentVoidDecided") {
     const { endedBy, intentId } = event.data;
     const cause = correlationId === undefined ? {} : { [endedBy]: correlationId };
@@ -96,6 +107,7 @@ export type NextStep =
       readonly currency: string;
       readonly startsAt?: string;
     }
+  | { readonly kind: "authorize"; readonly eventId: string; readonly request: PaymentRequestRecord }
   | { readonly kind: "deadline"; readonly eventId: string }
   | { readonly kind: "void"; readonly eventId: string; readonly intentId: string }
   | { readonly kind: "wait"; readonly until: string }
@@ -124,6 +136,8 @@ export function nextStep(
     const due = nextSettleStep(payment, settlement, triedHere);
     if (due) return { kind: "settle", settlement, due };
   }
+  const authorize = authorizeDue(process, now, tried);
+  if (authorize) return authorize;
   if (payment.kind !== "open" || payment.settled) return NONE;
   const at = Date.parse(now);
   if (
@@ -161,4 +175,25 @@ export function nextStep(
   if (!voided || unpaidIntentOf(payment, false) !== voided.intentId || tried.has(`${voided.endedBy}:void`))
     return NONE;
   return { kind: "void", eventId: voided.endedBy, intentId: voided.intentId };
+}
+
+/**
+ * The booking's authorization, while its request waits for it (`parking:{requestedBy}:authorize`):
+ * nothing recorded of it yet, or its intent recorded and its card, confirmed server-side, not yet
+ * heard of (a crash between the two: asked again under the same keys, the provider answers as
+ * before). Not once the spot's hold is over (the lot expires the booking), its end decided a void,
+ * or its customer erased.
+ */
+function authorizeDue(
+  process: PaymentProcess,
+  now: string,
+  tried: ReadonlySet<string>,
+): NextStep | undefined {
+  const { request, payment } = process;
+  if (!request || process.void || tried.has(`${request.requestedBy}:authorize`)) return undefined;
+  if (request.customerId === ERASED || request.method === ERASED) return undefined;
+  if (request.holdUntil !== undefined && Date.parse(request.holdUntil) <= Date.parse(now)) return undefined;
+  const unconfirmed = payment.kind === "open" && payment.status === "pending" && !payment.settled;
+  if (payment.kind === "open" && !(unconfirmed && request.method !== undefined)) return undefined;
+  return { kind: "authorize", eventId: request.requestedBy, request };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { LOT, NOW } from "../../test-support/given-when-then.js";
 import type { PaymentStreamEvent } from "./payment.js";
+import { decidePayment, evolveStream, NO_STREAM, type PaymentStream } from "./payment-handler.js";
 import { type NextStep, nextStep, type PaymentFactRecord, processOf } from "./payment-next.js";
 
 /*
@@ -190,5 +191,95 @@ describe("nextStep: a saved card's hold before the stay", () => {
     };
     given(["ev-saved", cardSaved], ["ev-a", authorizedHold]).at(iso(25)).then("none");
     given().at(NOW).then("none");
+  });
+});
+
+describe("nextStep: a booking's request, its authorization (issue 68 item 4)", () => {
+  const request = (extra: Record<string, string> = {}): PaymentStreamEvent => ({
+    type: "PaymentRequested",
+    data: {
+      ...ids,
+      requestedBy: "ev-reserved",
+      amount: 5000,
+      currency: "KRW",
+      holdUntil: iso(1),
+      customerId: "C1",
+      customer: "pseudonym-1",
+      requestedAt: NOW,
+      ...extra,
+    },
+  });
+  const intent: PaymentStreamEvent = {
+    type: "PaymentIntentCreated",
+    data: { ...ids, intentId: "pi_1", amount: 5000, currency: "KRW", createdAt: NOW, customerId: "C1" },
+  };
+  const authorize = (event: PaymentStreamEvent): NextStep => {
+    const { requestedAt: _, ...request } = event.data as Extract<
+      PaymentStreamEvent,
+      { type: "PaymentRequested" }
+    >["data"];
+    return { kind: "authorize", eventId: "ev-reserved", request };
+  };
+
+  it("a stream holding only the request: authorize, keyed by the lot's fact that asked (the plan's key)", () => {
+    const asked = request({ method: "pm_card_visa" });
+    given(["ev-req", asked]).at(NOW).then(authorize(asked));
+    // A far stay's card saved (or its SetupIntent for the customer) is the same step, with its authorizeAt.
+    const far = request({ authorizeAt: iso(24) });
+    given(["ev-req", far]).at(NOW).then(authorize(far));
+    // Tried this run (its outcome refused): not again in the same run.
+    given(["ev-req", asked])
+      .at(NOW, new Set(["ev-reserved:authorize"]))
+      .then("none");
+  });
+
+  it("its intent recorded: a card confirmed server-side is confirmed again (a crash between), one its customer confirms is theirs", () => {
+    const asked = request({ method: "pm_card_visa" });
+    given(["ev-req", asked], ["ev-pi", intent]).at(NOW).then(authorize(asked));
+    given(["ev-req", request()], ["ev-pi", intent]).at(NOW).then("none");
+    given(["ev-req", asked], ["ev-pi", intent], ["ev-auth", authorized]).at(NOW).then("none");
+  });
+
+  it("nothing once the spot's hold is over, its customer erased, or its end decided a void", () => {
+    given(["ev-req", request({ method: "pm_card_visa" })])
+      .at(iso(1))
+      .then("none");
+    given(["ev-req", request({ customerId: "erased", method: "erased" })])
+      .at(NOW)
+      .then("none");
+    const voided: PaymentStreamEvent = {
+      type: "PaymentVoidDecided",
+      data: { ...ids, intentId: "pi_1", endedBy: "ev-cancel", decidedAt: NOW },
+    };
+    given(["ev-req", request({ method: "pm_card_visa" })], ["ev-pi", intent], ["ev-void", voided])
+      .at(NOW)
+      .then({ kind: "void", eventId: "ev-cancel", intentId: "pi_1" });
+  });
+});
+
+describe("a booking's request, decided on its payment's stream (issue 68 item 4)", () => {
+  const request = {
+    ...ids,
+    requestedBy: "ev-reserved",
+    amount: 5000,
+    currency: "KRW",
+    customerId: "C1",
+  };
+  const decide = (stream: PaymentStream) =>
+    decidePayment({ type: "RequestPayment", reservationId: ids.reservationId, request, now: NOW }, stream);
+
+  it("is the first fact of a stream, once; a stream begun otherwise (an older payment, one carried over) records none", () => {
+    const first = decide(NO_STREAM);
+    expect(first).toEqual({
+      ok: true,
+      events: [{ type: "PaymentRequested", data: { ...request, requestedAt: NOW } }],
+    });
+    const events = first.ok ? first.events : [];
+    expect(decide(events.reduce(evolveStream, NO_STREAM))).toEqual({ ok: true, events: [] });
+    const intent: PaymentStreamEvent = {
+      type: "PaymentIntentCreated",
+      data: { ...ids, intentId: "pi_1", amount: 5000, currency: "KRW", createdAt: NOW, customerId: "C1" },
+    };
+    expect(decide(evolveStream(NO_STREAM, intent))).toEqual({ ok: true, events: [] });
   });
 });

@@ -18,7 +18,12 @@ import { awaitingPayment, holdUntilOf } from "../parking-lot/payments.js";
 import { type BookingEnd, bookingAskOf, settleAskOf } from "./lot-booking.js";
 import { noPayment, type PaymentState, termsOnStream } from "./payment.js";
 import type { PaymentEvent, PaymentStep } from "./payment-facts.js";
-import type { PaymentCommand, PaymentCommandHandler, PaymentOutcome } from "./payment-handler.js";
+import type {
+  PaymentCommand,
+  PaymentCommandHandler,
+  PaymentOutcome,
+  PaymentRequest,
+} from "./payment-handler.js";
 import type { CommandRejection } from "./payment-rejections.js";
 import { awaitsHold, confirmed } from "./saved-card.js";
 
@@ -46,12 +51,24 @@ export interface SettleBooking {
   readonly endedBy?: string;
 }
 
+/**
+ * Issue 68 item 4: a booking asked to be paid (the lot's ParkingReserved with `payment`, `requestedBy`
+ * its id): the payments process manager records the request on the payment's stream, its inbox.
+ */
+export interface RequestPayment extends Omit<PaymentRequest, "customerId"> {
+  readonly type: "RequestPayment";
+  readonly now: string;
+}
+
+/** What only the payments process manager sends (no route takes them). */
+export type ProcessOnlyCommand = SettleBooking | RequestPayment;
+
 export type PaymentProcessCommand =
   | Extract<
       ParkingLotCommand,
       { readonly type: PaymentStreamCommandType | "AuthorizePayment" | "FailPayment" | "ExpirePaymentHold" }
     >
-  | SettleBooking;
+  | ProcessOnlyCommand;
 
 const PROCESS_TYPES: ReadonlySet<string> = new Set<PaymentProcessCommand["type"]>([
   "AuthorizePayment",
@@ -63,6 +80,7 @@ const PROCESS_TYPES: ReadonlySet<string> = new Set<PaymentProcessCommand["type"]
   "RecordIntentReleased",
   "RecordHoldLapsed",
   "SettleBooking",
+  "RequestPayment",
 ]);
 
 export const isPaymentProcessCommand = (command: {
@@ -154,6 +172,13 @@ export function firstStep(
     case "RefundPayment":
       if (!knows(lot, reservationId, payment)) return notFound(command);
       return pay({ ...base(command), type: "RefundPayment", command });
+    case "RequestPayment": {
+      // Its card is sealed under its customer's key, as the lot holds the booking.
+      const customerId = lot.reservations.get(reservationId)?.customerId;
+      if (customerId === undefined) return notFound(command);
+      const { type: _, now, ...request } = command;
+      return pay({ ...base(command), type: "RequestPayment", request: { ...request, customerId }, now });
+    }
     case "SettleBooking": {
       const ask = settleAsk(lot, payment, reservationId, command.end);
       // Ended unpaid (with or without terms to settle by): the intent it recorded is voided.

@@ -149,6 +149,7 @@ export type PaymentStreamEvent = PaymentEvent | EventOfType<"PaymentCarriedOver"
 
 export function evolvePaymentAggregate(state: PaymentState, event: PaymentStreamEvent): PaymentState {
   if (event.type === "PaymentCarriedOver") return carriedOver(event.data);
+  if (event.type === "PaymentRequested") return state; // the process's inbox (payment-next.ts): no money yet
   const open = opened(state, event.data);
   switch (event.type) {
     case "PaymentIntentCreated":

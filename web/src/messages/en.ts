@@ -369,6 +369,7 @@ export const en = {
   "history.PaymentFailed": "a payment failed",
   "history.PaymentSettlementDecided": "decided a settlement",
   "history.PaymentVoidDecided": "decided to cancel an unpaid payment",
+  "history.PaymentRequested": "a payment was requested",
   "history.PaymentCaptured": "a payment was captured",
   "history.PaymentReleased": "a payment was released",
   "history.PaymentRefunded": "a payment was refunded",
@@ -495,6 +496,5 @@ export const en = {
   "fieldProblem.anyOf": "is not one of the allowed values",
   "fieldProblem.enum": "is not one of the allowed values",
 } as const;
-
 /** A message's id: a key of the catalogue. */
 export type MessageId = keyof typeof en;

@@ -360,6 +360,7 @@ export const ko: Record<MessageId, string> = {
   "history.PaymentFailed": "결제 실패",
   "history.PaymentSettlementDecided": "정산 결정",
   "history.PaymentVoidDecided": "미결제 결제 취소 결정",
+  "history.PaymentRequested": "결제 요청",
   "history.PaymentCaptured": "결제 완료",
   "history.PaymentReleased": "승인 취소",
   "history.PaymentRefunded": "환불",
