@@ -68,6 +68,8 @@ export interface ProviderIntent {
   /** When it was created (epoch seconds). */
   readonly created: number;
   readonly metadata: PaymentMetadata;
+  /** The card it was confirmed with (issue 71: a Stripe.js-confirmed one is recorded as its authorization's). */
+  readonly paymentMethod?: string;
 }
 
 /** A page of the provider's intents, and where the next begins (absent: the last page). */

@@ -92,6 +92,7 @@ function providerIntent(intent: Stripe.PaymentIntent, instance: string): Provide
     currency: intent.currency.toUpperCase(),
     created: intent.created,
     metadata: { reservationId, parkingLotId },
+    ...(typeof intent.payment_method === "string" ? { paymentMethod: intent.payment_method } : {}),
   };
 }
 
