@@ -5,6 +5,7 @@ import type { EventStore } from "../../event-store/port.js";
 import { SqliteDataKeys } from "../../platform/data-keys/sqlite-data-keys.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
 import { usePersonalDataKeys } from "../../schemas/personal-data.js";
+import { WebhookDataSchemas } from "../../schemas/webhooks.js";
 import {
   commandContext,
   KRW_TERMS,
@@ -40,6 +41,7 @@ let store: EventStore;
 let handler: ParkingLotCommandHandler;
 let stripe: StripeServer;
 let close: () => Promise<void>;
+let keys: SqliteDataKeys;
 const provider = () =>
   stripeProvider(stripeClient({ secretKey: "sk_test_card", apiBase: stripe.url }), INSTANCE);
 /** Stripe.js in the customer's browser: a publishable key and the client secret. */
@@ -56,7 +58,8 @@ beforeAll(async () => {
     now: at(0),
     terms: KRW_TERMS,
   }));
-  usePersonalDataKeys(SqliteDataKeys.open(join(dir, "keys", "data-keys.sqlite")));
+  keys = SqliteDataKeys.open(join(dir, "keys", "data-keys.sqlite"));
+  usePersonalDataKeys(keys);
   stripe = await startStripeServer();
 });
 afterAll(async () => {
@@ -174,6 +177,8 @@ describe("a booking its customer confirms with Stripe.js, within a hold's seven 
     for await (const recorded of store.readStream("payment-js-1")) raw.push(recorded);
     expect(raw.map((r) => r.type)).toContain("PaymentAuthorized");
     expect(JSON.stringify(raw.map((r) => r.data))).not.toContain(card);
+    // Nor told to integrators: payment.authorized carries the fact's data but for its card.
+    expect(Object.keys(WebhookDataSchemas["payment.authorized"].properties)).not.toContain("method");
 
     await runAccepted(handler, { type: "CheckIn", ...ids, now: at(60) });
     await runThenSettle(handler, { type: "CheckOut", ...ids, now: at(140) });
@@ -200,6 +205,20 @@ describe("a booking its customer confirms with Stripe.js, within a hold's seven 
     ]);
     const failed = (await eventsOf("js-2")).filter((e) => e.event.type === "PaymentStepFailed");
     expect(failed).toEqual([]);
+  });
+
+  it("its customer erased, the card reads erased: the overstay is recorded not charged", async () => {
+    const { ids, intentId } = await confirmedWithStripeJs("js-3", { startsAt: at(60), endsAt: at(120) });
+    await runAccepted(handler, { type: "CheckIn", ...ids, now: at(60) });
+    keys.erase("customer-js-3");
+    expect((await readPaymentProcess(store, "js-3")).card).toBeUndefined();
+    await runThenSettle(handler, { type: "CheckOut", ...ids, now: at(140) });
+    expect(await runNext("js-3", deps(at(141)))).toBe("done");
+    expect(intentsOf("js-3")).toEqual([
+      { id: intentId, offSession: false, authorized: 6000, captured: 6000, held: 0 },
+    ]);
+    const failed = (await eventsOf("js-3")).filter((e) => e.event.type === "PaymentStepFailed");
+    expect(failed.map((e) => e.event.data)).toMatchObject([{ code: "no_saved_payment_method" }]);
   });
 
   it("was held to Stripe's contract", () => {
