@@ -1,6 +1,6 @@
 import Stripe from "stripe";
 import type { PaymentWebhookCommand, PaymentWebhookReader } from "../../write-side/http/payment-routes.js";
-import { ofInstance } from "./stripe-provider.js";
+import { methodOf, ofInstance } from "./stripe-provider.js";
 
 /**
  * What an intent's metadata says of its booking (set by the adapter when it created the intent);
@@ -97,13 +97,6 @@ export function webhookCommand(event: Stripe.Event, instance: string): PaymentWe
     // Issue 71: the card it was confirmed with (Stripe.js), saved to the customer: charged later.
     ...methodOf(intent),
   };
-}
-
-/** The card an intent names (an id, or the object when expanded), if it is shaped as one. */
-function methodOf(intent: Stripe.PaymentIntent | Stripe.SetupIntent): { paymentMethod?: string } {
-  const method =
-    typeof intent.payment_method === "string" ? intent.payment_method : intent.payment_method?.id;
-  return method && /^[A-Za-z0-9_-]{1,255}$/.test(method) ? { paymentMethod: method } : {};
 }
 
 /**
