@@ -165,7 +165,13 @@ describe("a booking its customer confirms with Stripe.js, within a hold's seven 
       startsAt: at(60),
       endsAt: at(120),
     });
-    // The intent named the customer's Stripe Customer and asked to save the card to it.
+    // The intent named the customer's Stripe Customer and asked to save the card to it: saved.
+    const admin = stripeClient({ secretKey: "sk_test_card", apiBase: stripe.url });
+    const atStripe = await admin.paymentIntents.retrieve(intentId);
+    expect(atStripe).toMatchObject({ setup_future_usage: "off_session", payment_method: card });
+    expect(atStripe.customer).toMatch(/^cus_/);
+    expect(await admin.paymentMethods.retrieve(card)).toMatchObject({ customer: atStripe.customer });
+    // The reconciliation's retrieve names the card too (a lost webhook's repair records it).
     const intent = await provider().retrieveIntent?.(intentId);
     expect(intent).toMatchObject({ ok: true, value: { paymentMethod: card } });
     expect((await readPaymentProcess(store, "js-1")).card).toEqual({
