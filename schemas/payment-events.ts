@@ -75,7 +75,8 @@ const aboutIntent = { reservationId: ReservationId, parkingLotId: ParkingLotId, 
  * Since issue 38: the provider authorized the booking's amount; a PENDING_PAYMENT booking is
  * RESERVED from `authorizedAt` on. Since issue 47 it also says which booking it made RESERVED, as
  * the lot recorded it (its customer, personal, and `booking`): integrators hear the reservation at
- * this moment, from this fact alone (absent in older facts).
+ * this moment, from this fact alone (absent in older facts). Issue 71, `method`: the card confirmed
+ * with Stripe.js, kept for later charges: sealed (erased: `erased`, nothing charged), not in webhooks.
  */
 export const PaymentAuthorizedData = Type.Object(
   {
@@ -95,6 +96,7 @@ export const PaymentAuthorizedData = Type.Object(
         strict,
       ),
     ),
+    method: Type.Optional(Personal(PaymentMethodId)),
   },
   { ...strict, $id: "PaymentAuthorized" },
 );
@@ -106,9 +108,8 @@ export const PaymentAuthorizedData = Type.Object(
  * https://docs.stripe.com/payments/save-and-reuse), and the booking is RESERVED from `savedAt` on,
  * its payment `card-saved`. `amount` is what is to be held off-session at `authorizeAt`, a stated
  * time before the stay (AUTHORIZE_BEFORE_STAY_HOURS); PaymentAuthorized follows then, or
- * PaymentFailed (the spot released). `customerId` and `booking` as PaymentAuthorized's. `method`:
- * the card its customer saved with Stripe.js (a booking made without one, `setup_intent.succeeded`),
- * personal, sealed under the customer's key.
+ * PaymentFailed (the spot released). `customerId`, `booking`, `method` (the card saved, one entered
+ * with Stripe.js told by `setup_intent.succeeded`) as PaymentAuthorized's.
  */
 export const PaymentCardSavedData = Type.Object(
   {
@@ -119,7 +120,7 @@ export const PaymentCardSavedData = Type.Object(
     savedAt: Timestamp,
     customerId: PaymentAuthorizedData.properties.customerId,
     booking: PaymentAuthorizedData.properties.booking,
-    method: Type.Optional(Personal(PaymentMethodId)),
+    method: PaymentAuthorizedData.properties.method,
   },
   { ...strict, $id: "PaymentCardSaved" },
 );
@@ -184,8 +185,7 @@ export const PaymentAuthorizedEvent = defineEvent({
  * own stream holds them once the lot's state no longer holds the booking; absent in older facts.
  * Issue 71, `authorizeAt`: a stay beyond a hold's lifetime booked without a saved card: `intentId` is
  * the SetupIntent its customer confirms with Stripe.js; once saved (PaymentCardSaved) it is held then.
- * Issue 68 item 4, `method`: the booking's saved card (its off-session charges use it), personal,
- * sealed under its customer's key (`customerId`): erased, it reads `erased` and nothing is charged.
+ * Issue 68 item 4, `method`: the booking's saved card, as PaymentAuthorized's.
  */
 export const PaymentIntentCreatedData = Type.Object(
   {

@@ -1,4 +1,4 @@
-import { type Static, type TObject, type TSchema, Type } from "@sinclair/typebox";
+import { type Static, type TObject, type TProperties, type TSchema, Type } from "@sinclair/typebox";
 import {
   Amount,
   CouponId,
@@ -62,12 +62,20 @@ export const paymentVerb = <F extends HeardPaymentFact>(fact: F): VerbOf<F> =>
 export const paymentWebhookType = <F extends HeardPaymentFact>(fact: F): PaymentWebhookType<F> =>
   `payment.${paymentVerb(fact)}`;
 
-/** A fact's data schema as a message's `data` (its `$id` is the fact's, not the message's). */
-const asMessageData = <T extends TObject>(schema: T, description: string): TObject<T["properties"]> =>
-  Type.Object(schema.properties, { ...strict, description }) as TObject<T["properties"]>;
+/** A fact's data properties as a message's schema, its card (`method`) left out. */
+type WithoutCard<P> = Omit<P, "method"> extends infer O extends TProperties ? TObject<O> : never;
+
+/**
+ * A fact's data schema as a message's `data` (its `$id` is the fact's, not the message's), but for
+ * the card (`method`, issue 71): the service's own to charge later, nothing an integrator is told.
+ */
+const asMessageData = <T extends TObject>(schema: T, description: string): WithoutCard<T["properties"]> => {
+  const { method: _card, ...properties } = schema.properties;
+  return Type.Object(properties, { ...strict, description }) as unknown as WithoutCard<T["properties"]>;
+};
 
 type PaymentDataSchemas = {
-  readonly [F in HeardPaymentFact as PaymentWebhookType<F>]: TObject<
+  readonly [F in HeardPaymentFact as PaymentWebhookType<F>]: WithoutCard<
     (typeof PaymentEventDataSchemas)[F]["properties"]
   >;
 };

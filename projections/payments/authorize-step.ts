@@ -36,10 +36,10 @@ export async function authorizeBooking(
     deps.logger.debug(lot, "the booking no longer waits for its payment: no intent created");
     return "done";
   }
-  // A saved method is saved to the customer's provider customer, for what is charged later (issue 71);
-  // a far stay's card too, one its customer enters with Stripe.js (no method: a SetupIntent they confirm).
-  const saves = plan.customer && (plan.method || plan.authorizeAt);
-  const customer = saves && plan.customer ? await helpers.customerOf(plan.customer) : undefined;
+  // Every card is saved to the customer's provider customer, for what is charged later (issue 71): a
+  // saved method, a far stay's (a SetupIntent), and one its customer confirms with Stripe.js (the
+  // intent's `setup_future_usage`; its authorization's webhook names the card, recorded sealed).
+  const customer = plan.customer ? await helpers.customerOf(plan.customer) : undefined;
   if (customer && !customer.ok) return helpers.failed(customer, plan);
   if (customer && plan.authorizeAt) {
     return saveForLater(plan, plan.method, customer.value, plan.authorizeAt, deps, helpers);

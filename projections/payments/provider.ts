@@ -31,8 +31,9 @@ export interface AuthorizeRequest {
   /** A saved payment method, confirmed server-side; absent: the client confirms (clientSecret). */
   readonly paymentMethod?: string;
   /**
-   * The provider's customer the booking's customer is (issue 71): with a saved method, the method is
-   * saved to it for later charges off-session (Stripe: `setup_future_usage: off_session`).
+   * The provider's customer the booking's customer is (issue 71): the card the intent goes through
+   * with (a saved method, or one entered with Stripe.js) is saved to it for later charges off-session
+   * (Stripe: `setup_future_usage: off_session`).
    */
   readonly customer?: string;
   readonly metadata: PaymentMetadata;
@@ -68,6 +69,8 @@ export interface ProviderIntent {
   /** When it was created (epoch seconds). */
   readonly created: number;
   readonly metadata: PaymentMetadata;
+  /** The card it was confirmed with (issue 71: a Stripe.js-confirmed one is recorded as its authorization's). */
+  readonly paymentMethod?: string;
 }
 
 /** A page of the provider's intents, and where the next begins (absent: the last page). */

@@ -78,6 +78,15 @@ export const ofInstance = (
   instance: string,
 ): boolean => intent.metadata?.[INSTANCE_KEY] === instance;
 
+/** Issue 71: the card an intent names (an id, or the object when expanded), if it is shaped as one. */
+export function methodOf(intent: Pick<Stripe.PaymentIntent | Stripe.SetupIntent, "payment_method">): {
+  paymentMethod?: string;
+} {
+  const method =
+    typeof intent.payment_method === "string" ? intent.payment_method : intent.payment_method?.id;
+  return method && /^[A-Za-z0-9_-]{1,255}$/.test(method) ? { paymentMethod: method } : {};
+}
+
 const STATUS = { requires_capture: "authorized", succeeded: "captured", canceled: "canceled" } as const;
 
 /** Issue 71: an intent in the service's words; undefined when it is not this deployment's (nor a booking's). */
@@ -92,6 +101,7 @@ function providerIntent(intent: Stripe.PaymentIntent, instance: string): Provide
     currency: intent.currency.toUpperCase(),
     created: intent.created,
     metadata: { reservationId, parkingLotId },
+    ...methodOf(intent),
   };
 }
 

@@ -1,6 +1,6 @@
 import Stripe from "stripe";
 import type { PaymentWebhookCommand, PaymentWebhookReader } from "../../write-side/http/payment-routes.js";
-import { ofInstance } from "./stripe-provider.js";
+import { methodOf, ofInstance } from "./stripe-provider.js";
 
 /**
  * What an intent's metadata says of its booking (set by the adapter when it created the intent);
@@ -94,6 +94,8 @@ export function webhookCommand(event: Stripe.Event, instance: string): PaymentWe
     intentId: intent.id,
     amount: intent.amount_capturable,
     currency: intent.currency.toUpperCase(),
+    // Issue 71: the card it was confirmed with (Stripe.js), saved to the customer: charged later.
+    ...methodOf(intent),
   };
 }
 
@@ -109,9 +111,7 @@ function setupCommand(setup: Stripe.SetupIntent, instance: string): PaymentWebho
   const currency = setup.metadata?.currency ?? "";
   if (!Number.isInteger(amount) || !/^[A-Z]{3}$/.test(currency)) return undefined;
   // The card it saved (one the customer entered with Stripe.js is known only so): held and charged later.
-  const method = typeof setup.payment_method === "string" ? setup.payment_method : setup.payment_method?.id;
-  const paymentMethod = method && /^[A-Za-z0-9_-]{1,255}$/.test(method) ? { paymentMethod: method } : {};
-  return { type: "AuthorizePayment", ...booking, intentId, amount, currency, ...paymentMethod };
+  return { type: "AuthorizePayment", ...booking, intentId, amount, currency, ...methodOf(setup) };
 }
 
 /** Stripe's default tolerance for a signature's timestamp (https://docs.stripe.com/webhooks#verify-manually). */

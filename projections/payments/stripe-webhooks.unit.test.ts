@@ -35,6 +35,24 @@ describe("Stripe's webhooks, read", () => {
     });
   });
 
+  it("an authorization the customer confirmed with Stripe.js names the card it was confirmed with (issue 71: charged later)", () => {
+    const confirmed = intent({ amount_capturable: 2000, payment_method: "pm_entered" });
+    expect(signed(event("payment_intent.amount_capturable_updated", confirmed))).toMatchObject({
+      command: { type: "AuthorizePayment", intentId: "pi_123", amount: 2000, paymentMethod: "pm_entered" },
+    });
+    const expanded = intent({
+      amount_capturable: 2000,
+      payment_method: { id: "pm_entered", object: "payment_method" },
+    });
+    expect(signed(event("payment_intent.amount_capturable_updated", expanded))).toMatchObject({
+      command: { paymentMethod: "pm_entered" },
+    });
+    const odd = intent({ amount_capturable: 2000, payment_method: "pm entered; drop" });
+    expect(signed(event("payment_intent.amount_capturable_updated", odd))).not.toHaveProperty(
+      "command.paymentMethod",
+    );
+  });
+
   it("an intent canceled at Stripe (a hold that lapsed) records the hold let go (issue 71)", () => {
     const lapsed = intent({ status: "canceled", cancellation_reason: "automatic" });
     expect(signed(event("payment_intent.canceled", lapsed))).toEqual({

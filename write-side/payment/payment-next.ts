@@ -86,9 +86,17 @@ export function evolveProcess(
   return event.type === "PaymentActionRequired" ? { ...process, action: { eventId: id } } : process;
 }
 
-/** The saved card a fact names: the booking's intent (a card given at booking) or the card saved later. */
+/**
+ * The saved card a fact names: the booking's intent (a card given at booking), the card saved later,
+ * or (issue 71) the card its customer confirmed its authorization with (Stripe.js).
+ */
 function cardOf(event: PaymentStreamEvent): PaymentProcess["card"] {
-  if (event.type !== "PaymentIntentCreated" && event.type !== "PaymentCardSaved") return undefined;
+  if (
+    event.type !== "PaymentIntentCreated" &&
+    event.type !== "PaymentCardSaved" &&
+    event.type !== "PaymentAuthorized"
+  )
+    return undefined;
   const { method, customerId } = event.data;
   if (method === undefined || method === ERASED) return undefined; // an erased customer's: none to charge
   return { method, ...(customerId !== undefined ? { customerId } : {}) };

@@ -385,6 +385,8 @@ export interface ProviderWord {
   readonly held: number;
   readonly received: number;
   readonly currency: string;
+  /** The card it was confirmed with: an authorization's word names it (issue 71). */
+  readonly paymentMethod?: string;
 }
 
 /** A repair the reconciliation sends (its `now` added), each decided by the payment's decider. */
@@ -402,9 +404,10 @@ export type Repair =
 export function repairsOf(payment: PaymentState, awaiting: boolean, word: ProviderWord): Repair[] {
   if (payment.kind !== "open" || payment.intentId !== word.intentId) return [];
   const ids = { parkingLotId: payment.parkingLotId, reservationId: payment.reservationId };
-  const { intentId, held, received, currency } = word;
+  const { intentId, held, received, currency, paymentMethod } = word;
+  const card = paymentMethod !== undefined ? { paymentMethod } : {};
   if (word.status === "authorized" && payment.status === "pending" && awaiting)
-    return [{ type: "AuthorizePayment", ...ids, intentId, amount: held, currency }];
+    return [{ type: "AuthorizePayment", ...ids, intentId, amount: held, currency, ...card }];
   const captureFailed = payment.steps.some((key) => key.endsWith(":capture"));
   const moved = payment.facts.some((f) => f.intentId === intentId && f.kind !== "authorized");
   if (word.status !== "captured" || !payment.settled || !captureFailed || moved) return [];

@@ -234,6 +234,20 @@ describe("the provider's state as the truth (issue 71): given the payment, when 
     expect(repairsOf(paymentOf([created]), false, word("authorized", 5000, 0))).toEqual([]);
   });
 
+  it("an authorization whose word was lost names the card it was confirmed with (issue 71: charged later)", () => {
+    const card = { ...word("authorized", 5000, 0), paymentMethod: "pm_entered" };
+    expect(repairsOf(paymentOf([created]), true, card)).toEqual([
+      {
+        type: "AuthorizePayment",
+        ...ids,
+        intentId: "pi_1",
+        amount: 5000,
+        currency: "KRW",
+        paymentMethod: "pm_entered",
+      },
+    ]);
+  });
+
   it("nothing when they agree, for another intent, or before the settlement recorded its capture", () => {
     const captured: PaymentEvent = {
       type: "PaymentCaptured",

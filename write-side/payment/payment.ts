@@ -305,7 +305,12 @@ export function decideAuthorization(
   // Issue 71: a card saved server-side (`authorizeAt`), or with the SetupIntent the booking recorded.
   const holdAt = authorizeAt ?? (state.kind === "open" ? state.saved?.authorizeAt : undefined);
   if (holdAt !== undefined) return accept(saving(command, data, holdAt));
-  return accept({ type: "PaymentAuthorized", data: { ...data, authorizedAt: command.now } });
+  // Issue 71: the card its customer confirmed it with (Stripe.js), saved to them: sealed under their key.
+  const card =
+    command.paymentMethod !== undefined && booking.customerId !== undefined
+      ? { method: command.paymentMethod }
+      : {};
+  return accept({ type: "PaymentAuthorized", data: { ...data, ...card, authorizedAt: command.now } });
 }
 
 const decided = (

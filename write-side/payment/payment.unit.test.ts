@@ -93,6 +93,26 @@ describe("a payment on its own stream", () => {
     });
   });
 
+  it("records the card a Stripe.js-confirmed authorization names, for its customer only (issue 71: sealed under their key)", () => {
+    const state = given([created]);
+    const confirmed = {
+      type: "AuthorizePayment",
+      ...ids,
+      intentId: "pi_1",
+      amount: 5000,
+      currency: "KRW",
+      paymentMethod: "pm_entered",
+      now: NOW,
+    } as const;
+    expect(decideAuthorization(state, confirmed, ask, { customerId: "c1" })).toMatchObject({
+      ok: true,
+      events: [{ type: "PaymentAuthorized", data: { customerId: "c1", method: "pm_entered" } }],
+    });
+    // No customer to seal it under: not recorded (nothing to charge it to later).
+    const anonymous = decideAuthorization(state, confirmed, ask);
+    expect(anonymous.ok && anonymous.events[0]?.data).not.toHaveProperty("method");
+  });
+
   it("refunds within its window, counted from when its money ended, and refuses after it", () => {
     const state = given([created, authorized, checkedOut, captured]);
     const end = T0 + REFUND_WINDOW_MS;
