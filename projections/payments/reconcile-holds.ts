@@ -140,7 +140,12 @@ async function compare(round: Round, intent: ProviderIntent): Promise<void> {
     return;
   }
   for (const repair of repairsOf(payment, awaiting, intent)) {
-    const kind = repair.type === "AuthorizePayment" ? "authorized" : `${repair.step}d`;
+    const kind =
+      repair.type === "RecordPaymentOutcome"
+        ? `${repair.step}d`
+        : repair.type === "AuthorizePayment"
+          ? "authorized"
+          : "collected";
     if (!(await recorded(round, repair as PaymentCommand, intentId, kind))) continue;
     round.repaired[kind] = (round.repaired[kind] ?? 0) + 1;
     deps.logger.warn(

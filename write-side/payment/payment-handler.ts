@@ -3,6 +3,7 @@ import type {
   AuthorizePayment,
   RecordHoldLapsed,
   RecordIntentReleased,
+  RecordLateCharge,
   RecordPaymentIntent,
   RecordPaymentOutcome,
   RefundPayment,
@@ -18,6 +19,7 @@ import {
 } from "../decider-runner.js";
 import type { StateAtRevision } from "../state-cache.js";
 import { decideAttempt } from "./client-confirmed.js";
+import { decideLateCharge } from "./comeback.js";
 import {
   type BookingAsk,
   decideAuthorization,
@@ -77,6 +79,7 @@ export type PaymentCommand = {
   | { readonly type: "RefundPayment"; readonly command: RefundPayment }
   | { readonly type: "RecordIntentReleased"; readonly command: RecordIntentReleased }
   | { readonly type: "RecordHoldLapsed"; readonly command: RecordHoldLapsed }
+  | { readonly type: "RecordLateCharge"; readonly command: RecordLateCharge }
   | { readonly type: "RecordPaymentOutcome"; readonly command: RecordPaymentOutcome }
 );
 
@@ -133,6 +136,8 @@ export function decidePayment(command: PaymentCommand, stream: PaymentStream): P
       return decideIntentReleased(state, command.command);
     case "RecordHoldLapsed":
       return decideHoldLapsed(state, command.command);
+    case "RecordLateCharge":
+      return decideLateCharge(state, command.command);
     case "RecordPaymentOutcome":
       return decideOutcome(state, command.command);
   }
