@@ -1,5 +1,7 @@
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MemoryDocumentStore } from "../../document-store/memory/memory-document-store.js";
+import type { DocumentStore } from "../../document-store/port.js";
 import type { EventStore } from "../../event-store/port.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
 import {
@@ -9,10 +11,12 @@ import {
   runThenSettle,
   senderVia,
 } from "../../test-support/paid-lot.js";
+import { paymentFactsOf } from "../../test-support/payment-log.js";
 import { type StripeServer, startStripeServer } from "../../test-support/stripe/server.js";
 import type { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { ledgerOf, ledgerViolations } from "../../write-side/payment/payment-ledger.js";
 import { messagesOf } from "../webhooks/messages.js";
+import { ledgerOps, PAYMENT_LEDGERS } from "./ledger-watch.js";
 import { readPaymentProcess } from "./payment-due.js";
 import { runNext, type StepDeps } from "./payment-steps.js";
 import { reconcileHolds } from "./reconcile-holds.js";
@@ -166,10 +170,11 @@ const late = (reservationId: string, intentId: string, amount: number) =>
     commandContext(),
   );
 
-const reconcile = (now: string) => {
+const reconcile = (now: string, docs?: DocumentStore) => {
   const { provider, send, logger, lotState, paymentState } = deps(now);
+  const store = docs ? { store: docs } : {};
   return reconcileHolds(
-    { provider, send, logger, now: () => now, lotState, paymentState },
+    { provider, send, logger, now: () => now, lotState, paymentState, ...store },
     { freshSeconds: 0 },
   );
 };
@@ -257,6 +262,30 @@ describe("a charge at the booking's end the card refuses off-session (issue 71)"
     expect(payment).toMatchObject({ comebacks: [] });
     expect(payment.kind === "open" && ledgerOf(payment.facts).captured).toBe(3000);
     expect((await reconcile(at(6))).repaired).toEqual({});
+  });
+
+  it("paid nine days on, its webhook lost: the payment is under way until then, and the walk of payments not final records it", async () => {
+    const id = "fee-later";
+    await lateCancelCharged(id, "pm_card_authenticationRequired");
+    const { intentId, secret } = await comebackOf(id);
+    // The payment's ledger, as the process manager's ledger watch keeps it: not final while the fee is due.
+    const docs = new MemoryDocumentStore();
+    const events = [];
+    for await (const e of store.readStream(`payment-${id}`)) events.push(e);
+    await docs.write(await ledgerOps(paymentFactsOf(events), docs));
+    expect(await docs.findById(PAYMENT_LEDGERS, id)).toMatchObject({ ended: true, pending: 1 });
+    const nineDays = 9 * 24 * 3_600_000;
+    stripe.advanceClock(nineDays);
+    try {
+      await payOnSession(intentId, secret);
+      // The provider's list covers eight days: only the walk of payments not final reaches the intent.
+      const outcome = await reconcile(new Date(Date.now() + nineDays).toISOString(), docs);
+      expect(outcome.repaired).toEqual({ collected: 1 });
+      const payment = await handler.paymentStateOf(LOT, id);
+      expect(payment.kind === "open" && ledgerOf(payment.facts).captured).toBe(3000);
+    } finally {
+      stripe.advanceClock(-nineDays);
+    }
   });
 
   it("was held to Stripe's contract", () => {
