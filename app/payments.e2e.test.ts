@@ -663,6 +663,50 @@ describe("payments with Stripe", () => {
     await eventually(failedInTrail).toEqual([expect.stringMatching(/overstay .*authentication_required/)]);
     // The decline does not cancel or fail the booking's own payment.
     expect(await typesOf(lotId, booked.reservationId)).not.toContain("PaymentFailed");
+
+    // Issue 71: the customer is asked to come back: the failure names the intent Stripe left for them,
+    // and its client secret is on the booking's view for its customer only.
+    const path = `/reservations/${booked.reservationId}`;
+    const failuresAs = async (headers?: Record<string, string>) =>
+      (await call<ReservationView>(service.url, "GET", path, undefined, headers)).body.payment?.failures;
+    const [due] = (await failuresAs(await as("CUST-PAY-14"))) ?? [];
+    expect(due).toMatchObject({ step: "overstay", amount: 1500, intentId: declined?.id });
+    expect(due?.clientSecret).toMatch(new RegExp(`^${declined?.id}_secret_`));
+    expect(await failuresAs()).toEqual([expect.not.objectContaining({ clientSecret: expect.anything() })]);
+    expect((await call(service.url, "GET", path, undefined, await as("CUST-PAY-15"))).status).toBe(404);
+    // They pay it on session (Stripe.js: the publishable key and the client secret), completing 3-D Secure.
+    const paid = await browser().paymentIntents.confirm(
+      declined?.id as string,
+      {
+        client_secret: due?.clientSecret,
+      } as Stripe.PaymentIntentConfirmParams,
+    );
+    expect(paid.status).toBe("requires_action");
+    stripe.authenticate(declined?.id as string); // payment_intent.succeeded: its webhook records it collected
+    await eventually(() => dataOf(lotId, booked.reservationId, "OverstayCharged")).toMatchObject([
+      { intentId: declined?.id, amount: 1500 },
+    ]);
+    await eventually(async () => (await view(booked.reservationId)).payment).toMatchObject({
+      captured: 2500,
+      failures: [],
+    });
+    // The webhook sent again appends nothing.
+    const succeeded = stripe
+      .sentEvents()
+      .find(
+        (e) =>
+          e.type === "payment_intent.succeeded" &&
+          (e.data as { object: { id: string } }).object.id === declined?.id,
+      );
+    const body = JSON.stringify(succeeded);
+    const again = await fetch(`${service.url}/payments/webhooks/stripe`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "stripe-signature": signatureHeader(body, SECRET) },
+      body,
+    });
+    expect(await again.json()).toMatchObject({ applied: false });
+    expect(await dataOf(lotId, booked.reservationId, "OverstayCharged")).toHaveLength(1);
+    expect(ledgerAudit(paymentFactsOf(await events(lotId, booked.reservationId)), true)).toEqual([]);
   });
 
   // Issue 47: Stripe's documented flows, and no hold left behind.

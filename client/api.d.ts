@@ -3447,7 +3447,7 @@ export interface components {
                         /** @description declined: the provider (the card's issuer) said no; expired: the payment was not authorized before `holdUntil`. */
                         reason: "declined" | "expired";
                     };
-                    /** @description Steps of a settlement the provider failed (a declined off-session charge): recorded, never lost. */
+                    /** @description Steps of a settlement the provider failed (a declined off-session charge): recorded (the audit trail keeps each); one its customer paid later (issue 71, `intentId`) leaves the list. */
                     failures: {
                         /**
                          * @description What it was to move: left to collect (issue 71).
@@ -3459,9 +3459,13 @@ export interface components {
                          * @description ISO 8601 UTC timestamp.
                          */
                         at: string;
+                        /** @description Issue 71: that intent's client secret, to pay `amount` with Stripe.js (`confirmCardPayment`) or a mobile SDK: shown on GET /reservations/{reservationId} to the booking's customer only. */
+                        clientSecret?: string;
                         code: string;
                         /** @description The card's decline code when it is not `code` (issue 71: `authentication_required`, the customer must come back). */
                         declineCode?: string;
+                        /** @description Issue 71: the provider's intent the refused charge left for the customer to pay on session (Stripe: `requires_payment_method`); once paid, the failure leaves the list and its amount is in `captured`. */
+                        intentId?: string;
                         message: string;
                         step: "capture" | "release" | "refund" | "overstay";
                     }[];
@@ -3731,7 +3735,7 @@ export interface components {
                     /** @description declined: the provider (the card's issuer) said no; expired: the payment was not authorized before `holdUntil`. */
                     reason: "declined" | "expired";
                 };
-                /** @description Steps of a settlement the provider failed (a declined off-session charge): recorded, never lost. */
+                /** @description Steps of a settlement the provider failed (a declined off-session charge): recorded (the audit trail keeps each); one its customer paid later (issue 71, `intentId`) leaves the list. */
                 failures: {
                     /**
                      * @description What it was to move: left to collect (issue 71).
@@ -3743,9 +3747,13 @@ export interface components {
                      * @description ISO 8601 UTC timestamp.
                      */
                     at: string;
+                    /** @description Issue 71: that intent's client secret, to pay `amount` with Stripe.js (`confirmCardPayment`) or a mobile SDK: shown on GET /reservations/{reservationId} to the booking's customer only. */
+                    clientSecret?: string;
                     code: string;
                     /** @description The card's decline code when it is not `code` (issue 71: `authentication_required`, the customer must come back). */
                     declineCode?: string;
+                    /** @description Issue 71: the provider's intent the refused charge left for the customer to pay on session (Stripe: `requires_payment_method`); once paid, the failure leaves the list and its amount is in `captured`. */
+                    intentId?: string;
                     message: string;
                     step: "capture" | "release" | "refund" | "overstay";
                 }[];
@@ -15542,6 +15550,8 @@ export interface operations {
                          * @description ISO 8601 UTC timestamp.
                          */
                         failedAt: string;
+                        /** @description The provider's intent the customer may complete on session to pay it: its client secret is on GET /reservations/{reservationId}, for the booking's customer only. */
+                        intentId?: string;
                         /** @description The provider's words, and what is left to collect. */
                         message: string;
                         /**

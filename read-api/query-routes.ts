@@ -52,6 +52,7 @@ import {
   PositionNotReachedError,
   TooManyWaitingError,
 } from "./views/read-context.js";
+import { withClientSecret } from "./views/reservation-view.js";
 import type { Views } from "./views/views.js";
 
 const DEFAULT_LIMIT = 50;
@@ -313,15 +314,16 @@ function reservationHandlers(
       const reservation = await views.reservations.reservation(reservationId, minPositionOf(q.minPosition));
       if (!reservation || !maySee(reader, reservation)) throw reservationNotFound(reservationId);
       // The client secret confirms the payment: the booking's customer sees it, nobody else, and
-      // only while the payment waits for it (issue 71: or its hold before the stay waits for them).
+      // only while the payment waits for it (issue 71: or its hold before the stay waits for them,
+      // or a refused charge's intent waits for them to pay it).
       const own = reader.reach === undefined && reader.sub === reservation.customerId;
       const { payment } = reservation;
+      const waits = payment?.state === "pending" || payment?.state === "action-required";
+      const due = payment?.failures.some((f) => f.intentId !== undefined);
       const secret =
-        own && (payment?.state === "pending" || payment?.state === "action-required")
-          ? await views.reservations.paymentClientSecret(reservationId)
-          : undefined;
+        own && (waits || due) ? await views.reservations.paymentClientSecret(reservationId) : undefined;
       res.json(
-        secret && payment ? { ...reservation, payment: { ...payment, clientSecret: secret } } : reservation,
+        secret && payment ? { ...reservation, payment: withClientSecret(payment, secret) } : reservation,
       );
     },
 

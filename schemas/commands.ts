@@ -375,6 +375,7 @@ export const ParkingLotCommand = Type.Union([
   payment.RecordPaymentIntent,
   payment.RecordIntentReleased,
   payment.RecordHoldLapsed,
+  payment.RecordLateCharge,
 ]);
 export type ParkingLotCommand = Static<typeof ParkingLotCommand>;
 export type RegisterParkingLot = Static<typeof RegisterParkingLot>;

@@ -122,6 +122,8 @@ export const PaymentStepOutcome = Type.Union([
       amount: Type.Optional(Amount),
       /** Issue 71: the card's decline code when it is not `code` (PaymentStepFailed's `declineCode`). */
       declineCode: Type.Optional(ProviderCode),
+      /** Issue 71: the intent the customer may complete on session (PaymentStepFailed's `intentId`). */
+      intentId: Type.Optional(IntentId),
     },
     { additionalProperties: false },
   ),
@@ -133,6 +135,18 @@ export const RecordPaymentOutcome = command("RecordPaymentOutcome", {
   settlementId: SettlementId,
   step: PaymentStep,
   outcome: PaymentStepOutcome,
+});
+
+/**
+ * Issue 71: the customer came back and paid on session the intent a refused charge left for them
+ * (PaymentStepFailed's `intentId`; Stripe: `payment_intent.succeeded`): that step's success, late.
+ */
+export const RecordLateCharge = command("RecordLateCharge", {
+  parkingLotId: ParkingLotId,
+  reservationId: ReservationId,
+  intentId: IntentId,
+  amount: Amount,
+  currency: Currency,
 });
 
 /** An operator refunds (part of) what a booking's payment captured. */
@@ -152,3 +166,4 @@ export type ExpirePaymentHold = Static<typeof ExpirePaymentHold>;
 export type PaymentStepOutcome = Static<typeof PaymentStepOutcome>;
 export type RecordPaymentOutcome = Static<typeof RecordPaymentOutcome>;
 export type RefundPayment = Static<typeof RefundPayment>;
+export type RecordLateCharge = Static<typeof RecordLateCharge>;

@@ -451,11 +451,11 @@ export const PaymentStepFailedData = Type.Object(
     step: PaymentStep,
     code: ProviderCode,
     message: Type.String({ minLength: 1, maxLength: 500 }),
-    /** What the step was to move (a failed refund frees exactly it among the refunds under way), */
+    /** What it was to move (a failed refund frees it among the refunds under way), in what, the card's decline code when not `code` (a lapsed capture's), the intent left for its customer to pay on session (issue 71, comeback.ts); absent on older facts. */
     amount: Type.Optional(Amount),
-    /** in what (issue 71), and the card's decline code when not `code` (a lapsed capture's); absent on older facts. */
     currency: Type.Optional(Currency),
     declineCode: Type.Optional(ProviderCode),
+    intentId: Type.Optional(IntentId),
     failedAt: Timestamp,
   },
   { ...strict, $id: "PaymentStepFailed" },

@@ -109,12 +109,26 @@ export const PaymentView = Type.Object(
                 "The card's decline code when it is not `code` (issue 71: `authentication_required`, the customer must come back).",
             }),
           ),
+          intentId: Type.Optional(
+            Type.String({
+              description:
+                "Issue 71: the provider's intent the refused charge left for the customer to pay on session (Stripe: `requires_payment_method`); once paid, the failure leaves the list and its amount is in `captured`.",
+            }),
+          ),
+          clientSecret: Type.Optional(
+            Type.String({
+              minLength: 1,
+              maxLength: 500,
+              description:
+                "Issue 71: that intent's client secret, to pay `amount` with Stripe.js (`confirmCardPayment`) or a mobile SDK: shown on GET /reservations/{reservationId} to the booking's customer only.",
+            }),
+          ),
         },
         { additionalProperties: false },
       ),
       {
         description:
-          "Steps of a settlement the provider failed (a declined off-session charge): recorded, never lost.",
+          "Steps of a settlement the provider failed (a declined off-session charge): recorded (the audit trail keeps each); one its customer paid later (issue 71, `intentId`) leaves the list.",
       },
     ),
   },

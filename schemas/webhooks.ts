@@ -219,6 +219,12 @@ export const WebhookDataSchemas = {
       amount: { ...Amount, description: "What was to be charged and was not: left to collect." },
       currency: Currency,
       settlementId: Type.String(),
+      intentId: Type.Optional(
+        Type.String({
+          description:
+            "The provider's intent the customer may complete on session to pay it: its client secret is on GET /reservations/{reservationId}, for the booking's customer only.",
+        }),
+      ),
       failedAt: Timestamp,
     },
     {

@@ -47,7 +47,8 @@ export function ledgerAudit(events: readonly StoredDomainEvent[], everySettled: 
       settlements.set(id, { capture, offSession, refund, release });
       decided.set(reservationId, (decided.get(reservationId) ?? 0) + capture + offSession - refund);
     }
-    if (event.type === "PaymentStepFailed") {
+    // Issue 71: one left for its customer to pay (its intent named) is still due: under way, not failed.
+    if (event.type === "PaymentStepFailed" && event.data.intentId === undefined) {
       const { reservationId, settlementId, step } = event.data;
       const settlement = settlements.get(settlementId);
       const amount = settlement ? { ...settlement, overstay: settlement.offSession }[step] : 0;

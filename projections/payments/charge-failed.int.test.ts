@@ -1,4 +1,7 @@
+import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MemoryDocumentStore } from "../../document-store/memory/memory-document-store.js";
+import type { DocumentStore } from "../../document-store/port.js";
 import type { EventStore } from "../../event-store/port.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
 import {
@@ -8,12 +11,17 @@ import {
   runThenSettle,
   senderVia,
 } from "../../test-support/paid-lot.js";
+import { paymentFactsOf } from "../../test-support/payment-log.js";
 import { type StripeServer, startStripeServer } from "../../test-support/stripe/server.js";
 import type { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
+import { ledgerOf, ledgerViolations } from "../../write-side/payment/payment-ledger.js";
 import { messagesOf } from "../webhooks/messages.js";
+import { ledgerOps, PAYMENT_LEDGERS } from "./ledger-watch.js";
 import { readPaymentProcess } from "./payment-due.js";
 import { runNext, type StepDeps } from "./payment-steps.js";
+import { reconcileHolds } from "./reconcile-holds.js";
 import { stripeClient, stripeProvider } from "./stripe-provider.js";
+import { webhookCommand } from "./stripe-webhooks.js";
 
 /*
  * Issue 71: a charge at the booking's end that the card refuses off-session is told to integrators
@@ -42,6 +50,8 @@ let handler: ParkingLotCommandHandler;
 let stripe: StripeServer;
 let close: () => Promise<void>;
 const customers = new Map<string, string>();
+/** The client secrets the process manager kept for each booking's customer (PAYMENT_CLIENT_SECRETS). */
+const secrets = new Map<string, string>();
 
 beforeAll(async () => {
   ({ store, handler, close } = await paidLotIn("charge-failed-", {
@@ -62,7 +72,9 @@ const deps = (now: string): StepDeps => ({
   send: senderVia(handler),
   logger: silent,
   now: () => now,
-  keepClientSecret: async () => {},
+  keepClientSecret: async (plan, secret) => {
+    secrets.set(plan.reservationId, secret);
+  },
   lotState: (id) => handler.stateOf(id),
   paymentState: (id, reservationId) => handler.paymentStateOf(id, reservationId),
   paymentProcess: (reservationId) => readPaymentProcess(store, reservationId),
@@ -118,6 +130,55 @@ async function lateCancelCharged(reservationId: string, card: string) {
   return told;
 }
 
+/** Stripe.js in the customer's browser: a publishable key and the client secret. */
+const browser = () => stripeClient({ secretKey: "pk_test_fees", apiBase: stripe.url });
+
+/** The intent the booking's refused charge names, and the client secret kept for its customer. */
+async function comebackOf(reservationId: string) {
+  let intentId = "";
+  for await (const recorded of store.readStream(`payment-${reservationId}`)) {
+    const { event } = decodeEvent(recorded);
+    if (event.type === "PaymentStepFailed") intentId = event.data.intentId ?? "";
+  }
+  expect(intentId).toMatch(/^pi_/);
+  const secret = secrets.get(reservationId) ?? "";
+  expect(secret.startsWith(`${intentId}_secret_`)).toBe(true);
+  return { intentId, secret };
+}
+
+/** The customer confirms the intent on session (Stripe.js `confirmCardPayment`) and completes 3-D Secure. */
+async function payOnSession(intentId: string, secret: string) {
+  const confirmed = await browser().paymentIntents.confirm(intentId, {
+    client_secret: secret,
+  } as Stripe.PaymentIntentConfirmParams);
+  expect(confirmed.status).toBe("requires_action");
+  expect(stripe.authenticate(intentId)).toMatchObject({ status: "succeeded", amount_received: 3000 });
+}
+
+/** What the payment's decider makes of the provider's word that the intent was paid. */
+const late = (reservationId: string, intentId: string, amount: number) =>
+  handler.handle(
+    {
+      type: "RecordLateCharge",
+      parkingLotId: LOT,
+      reservationId,
+      intentId,
+      amount,
+      currency: "KRW",
+      now: at(5),
+    },
+    commandContext(),
+  );
+
+const reconcile = (now: string, docs?: DocumentStore) => {
+  const { provider, send, logger, lotState, paymentState } = deps(now);
+  const store = docs ? { store: docs } : {};
+  return reconcileHolds(
+    { provider, send, logger, now: () => now, lotState, paymentState, ...store },
+    { freshSeconds: 0 },
+  );
+};
+
 describe("a charge at the booking's end the card refuses off-session (issue 71)", () => {
   it("asks for authentication: payment.charge_failed, authentication_required, with the fee left to collect", async () => {
     const told = await lateCancelCharged("fee-3ds", "pm_card_authenticationRequired");
@@ -148,6 +209,83 @@ describe("a charge at the booking's end the card refuses off-session (issue 71)"
         data: { reason: "declined", code: "insufficient_funds", amount: 3000 },
       },
     ]);
+  });
+
+  it("the customer comes back: pays the intent on session with its client secret; payment_intent.succeeded records the fee collected, once", async () => {
+    const id = "fee-back";
+    await lateCancelCharged(id, "pm_card_authenticationRequired");
+    // The failure names the intent Stripe left requires_payment_method; its client secret is the customer's.
+    const { intentId, secret } = await comebackOf(id);
+    expect(await stripe.ledger().intents.find((i) => i.id === intentId)).toMatchObject({ captured: 0 });
+    // The reconciliation leaves an intent due from the customer open (it is no hold for nothing).
+    await reconcile(at(4));
+    expect(
+      (await browser().paymentIntents.retrieve(intentId, { client_secret: secret } as never)).status,
+    ).toBe("requires_payment_method");
+    // Neither another intent nor another amount is taken for it.
+    await expect(late(id, "pi_not_this_one", 3000)).resolves.toMatchObject({ ok: false });
+    await expect(late(id, intentId, 2999)).resolves.toMatchObject({ ok: false });
+
+    const seen = stripe.sentEvents().length;
+    await payOnSession(intentId, secret);
+    const succeeded = stripe
+      .sentEvents()
+      .slice(seen)
+      .filter((e) => e.type === "payment_intent.succeeded");
+    const command = webhookCommand(succeeded[0] as unknown as Stripe.Event, INSTANCE);
+    expect(command).toEqual({
+      type: "RecordLateCharge",
+      parkingLotId: LOT,
+      reservationId: id,
+      intentId,
+      amount: 3000,
+      currency: "KRW",
+    });
+    expect(await late(id, intentId, 3000)).toMatchObject({ ok: true, events: [{ type: "OverstayCharged" }] });
+    // A replayed webhook appends nothing.
+    expect(await late(id, intentId, 3000)).toMatchObject({ ok: true, events: [] });
+    const payment = await handler.paymentStateOf(LOT, id);
+    expect(payment).toMatchObject({ comebacks: [] });
+    if (payment.kind !== "open") throw new Error("no payment");
+    expect(ledgerOf(payment.facts)).toMatchObject({ captured: 3000, authorized: 3000 });
+    expect(ledgerViolations(payment.facts, true)).toEqual([]);
+    expect(stripe.ledgerProblems()).toEqual([]);
+  });
+
+  it("the webhook lost: the reconciliation finds the intent the customer paid and records it collected", async () => {
+    const id = "fee-lost";
+    await lateCancelCharged(id, "pm_card_authenticationRequired");
+    const { intentId, secret } = await comebackOf(id);
+    await payOnSession(intentId, secret);
+    expect((await reconcile(at(5))).repaired).toMatchObject({ collected: 1 });
+    const payment = await handler.paymentStateOf(LOT, id);
+    expect(payment).toMatchObject({ comebacks: [] });
+    expect(payment.kind === "open" && ledgerOf(payment.facts).captured).toBe(3000);
+    expect((await reconcile(at(6))).repaired).toEqual({});
+  });
+
+  it("paid nine days on, its webhook lost: the payment is under way until then, and the walk of payments not final records it", async () => {
+    const id = "fee-later";
+    await lateCancelCharged(id, "pm_card_authenticationRequired");
+    const { intentId, secret } = await comebackOf(id);
+    // The payment's ledger, as the process manager's ledger watch keeps it: not final while the fee is due.
+    const docs = new MemoryDocumentStore();
+    const events = [];
+    for await (const e of store.readStream(`payment-${id}`)) events.push(e);
+    await docs.write(await ledgerOps(paymentFactsOf(events), docs));
+    expect(await docs.findById(PAYMENT_LEDGERS, id)).toMatchObject({ ended: true, pending: 1 });
+    const nineDays = 9 * 24 * 3_600_000;
+    stripe.advanceClock(nineDays);
+    try {
+      await payOnSession(intentId, secret);
+      // The provider's list covers eight days: only the walk of payments not final reaches the intent.
+      const outcome = await reconcile(new Date(Date.now() + nineDays).toISOString(), docs);
+      expect(outcome.repaired).toEqual({ collected: 1 });
+      const payment = await handler.paymentStateOf(LOT, id);
+      expect(payment.kind === "open" && ledgerOf(payment.facts).captured).toBe(3000);
+    } finally {
+      stripe.advanceClock(-nineDays);
+    }
   });
 
   it("was held to Stripe's contract", () => {

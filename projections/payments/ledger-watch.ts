@@ -78,6 +78,8 @@ function apply(ledger: Ledger, stored: StoredDomainEvent): void {
       return;
     }
     case "PaymentStepFailed":
+      // Issue 71: a refused charge left for its customer (its intent named) is under way until they pay it.
+      if (event.data.intentId !== undefined) return;
       break;
     case "PaymentCaptured": {
       // A lapsed authorization's capture, charged off-session: a payment of its own.

@@ -32,6 +32,7 @@ import {
 } from "./hold-steps.js";
 import { customerRefOf, type PendingEnd, type SavedMethod } from "./payment-plans.js";
 import { type PaymentProvider, type ProviderOutcome, stepKey } from "./provider.js";
+import { codeOf, comebackIntent, outcomeOf, type StepOutcome } from "./step-outcomes.js";
 
 /**
  * The commands the payments process manager sends to the write side: each outcome of the provider
@@ -90,13 +91,6 @@ export interface StepDeps {
 
 const RETRY = "retry" as const;
 type Retry = typeof RETRY;
-
-/** A step's failure code as the lot's facts spell it (lower case, digits, `_`). */
-const codeOf = (code: string): string =>
-  code
-    .toLowerCase()
-    .replace(/[^a-z0-9_]/g, "_")
-    .slice(0, 100) || "provider_error";
 
 /**
  * Issue 71: the customer's provider customer, the one kept for their pseudonym or else made now
@@ -309,8 +303,6 @@ async function settleStep(plan: SettleWork, next: SettleStepDue, deps: StepDeps)
   return "done";
 }
 
-type StepOutcome = RecordPaymentOutcome["outcome"];
-
 /** One step at the provider, as the outcome the lot records (or RETRY while the provider is out). */
 async function callStep(plan: SettleWork, due: SettleStepDue, deps: StepDeps): Promise<StepOutcome | Retry> {
   const { provider } = deps;
@@ -361,11 +353,12 @@ async function callStep(plan: SettleWork, due: SettleStepDue, deps: StepDeps): P
  * shows operators what is left to collect.
  */
 async function lapsedCapture(plan: SettleWork, amount: number, deps: StepDeps): Promise<StepOutcome | Retry> {
-  const lapsed = (why: string, declineCode?: string): StepOutcome => ({
+  const lapsed = (why: string, declineCode?: string, comeback = {}): StepOutcome => ({
     ok: false,
     code: "authorization_lapsed",
     message: `The card authorization lapsed before it was captured (${plan.intentId}); ${why}`.slice(0, 500),
     ...(declineCode ? { declineCode } : {}),
+    ...comeback, // issue 71: the intent left for the customer to pay on session
   });
   if (!plan.method) return lapsed(`no saved payment method to charge off-session: ${amount} to collect.`);
   const charged = await chargeSaved(plan, plan.method, amount, stepKey(plan.eventId, "lapsed-capture"), deps);
@@ -379,7 +372,7 @@ async function lapsedCapture(plan: SettleWork, amount: number, deps: StepDeps): 
   if (charged.kind === "retryable") return RETRY;
   const code = charged.kind === "declined" ? codeOf(charged.code) : "provider_refused";
   const why = `charging the saved method off-session failed (${code}: ${charged.message}): ${amount} to collect.`;
-  return lapsed(why, charged.kind === "declined" ? code : undefined);
+  return lapsed(why, charged.kind === "declined" ? code : undefined, comebackIntent(charged));
 }
 
 /**
@@ -395,7 +388,7 @@ async function chargeSaved(
 ): Promise<ProviderOutcome<{ intentId: string; charged: number }>> {
   const customer = plan.customer ? await providerCustomerOf(plan.customer, deps) : undefined;
   if (customer && !customer.ok) return customer;
-  return deps.provider.chargeOffSession({
+  const charged = await deps.provider.chargeOffSession({
     amount,
     currency: plan.currency,
     paymentMethod: method,
@@ -403,6 +396,10 @@ async function chargeSaved(
     metadata: metadataOf(plan),
     idempotencyKey,
   });
+  // Issue 71: refused, its intent left for the customer: its client secret is theirs (the booking's view).
+  if (!charged.ok && charged.kind === "declined" && charged.comeback)
+    await deps.keepClientSecret(plan, charged.comeback.clientSecret);
+  return charged;
 }
 
 /** What a refund tells the provider (issue 47): the booking, and why (the operator's reason, or what settled it). */
@@ -410,13 +407,3 @@ const refundAbout = (plan: SettleWork) => ({
   metadata: metadataOf(plan),
   reason: plan.reason ?? plan.because ?? "refund",
 });
-
-function outcomeOf<T>(
-  outcome: ProviderOutcome<T>,
-  ok: (value: T) => { intentId: string; amount: number; refundId?: string },
-): StepOutcome | Retry {
-  if (outcome.ok) return { ok: true, ...ok(outcome.value) } as StepOutcome;
-  if (outcome.kind === "retryable") return RETRY;
-  const code = outcome.kind === "declined" ? codeOf(outcome.code) : "provider_refused";
-  return { ok: false, code, message: outcome.message.slice(0, 500) || code } as StepOutcome;
-}

@@ -107,9 +107,24 @@ export interface SaveCardRequest {
   readonly idempotencyKey: string;
 }
 
+/**
+ * Issue 71: an intent a charge refused off-session leaves for its customer to complete on session
+ * (Stripe: the card error's `payment_intent`, `requires_payment_method`, with its client secret).
+ */
+export interface CustomerIntent {
+  readonly intentId: string;
+  readonly clientSecret: string;
+}
+
 export type ProviderOutcome<T> =
   | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly kind: "declined"; readonly code: string; readonly message: string }
+  | {
+      readonly ok: false;
+      readonly kind: "declined";
+      readonly code: string;
+      readonly message: string;
+      readonly comeback?: CustomerIntent;
+    }
   | { readonly ok: false; readonly kind: "retryable"; readonly message: string }
   | { readonly ok: false; readonly kind: "refused"; readonly message: string };
 
@@ -185,7 +200,10 @@ export interface PaymentProvider {
    * card asks for the customer.
    */
   authorizeOffSession(request: OffSessionRequest): Promise<ProviderOutcome<Authorization>>;
-  /** Charges the saved payment method without the customer (an overstay beyond the authorization). */
+  /**
+   * Charges the saved payment method without the customer (an overstay beyond the authorization);
+   * declined, with the intent the customer may complete on session when the provider keeps one.
+   */
   chargeOffSession(
     request: OffSessionRequest,
   ): Promise<ProviderOutcome<{ intentId: string; charged: number }>>;

@@ -25,7 +25,8 @@ import { CARD_HOLD_LIFETIME_SECONDS, type PaymentProvider, type ProviderIntent }
  * the provider's intents of the last eight days (a hold lapses after seven), a page at a time (the
  * provider's one listing), which finds intents no payment knows; and every payment not final (its
  * ledger not ended, a step under way, or its books broken: PAYMENT_LEDGERS), its intent retrieved,
- * however old.
+ * however old (issue 71: with each intent a refused charge left for its customer to pay, under way
+ * until paid).
  */
 export interface ReconcileDeps {
   readonly provider: PaymentProvider;
@@ -140,7 +141,12 @@ async function compare(round: Round, intent: ProviderIntent): Promise<void> {
     return;
   }
   for (const repair of repairsOf(payment, awaiting, intent)) {
-    const kind = repair.type === "AuthorizePayment" ? "authorized" : `${repair.step}d`;
+    const kind =
+      repair.type === "RecordPaymentOutcome"
+        ? `${repair.step}d`
+        : repair.type === "AuthorizePayment"
+          ? "authorized"
+          : "collected";
     if (!(await recorded(round, repair as PaymentCommand, intentId, kind))) continue;
     round.repaired[kind] = (round.repaired[kind] ?? 0) + 1;
     deps.logger.warn(
@@ -194,10 +200,14 @@ async function walkPayments(round: Round, store: DocumentStore, pageSize: number
   for (const { _id: reservationId, parkingLotId } of ledgers) {
     const payment = await paymentState(parkingLotId ?? "", reservationId);
     if (payment.kind !== "open" || payment.intentId === undefined) continue;
-    const found = await provider.retrieveIntent(payment.intentId);
-    if (!found.ok) throw new Error(`retrieving the provider's intent failed: ${found.message}`);
+    // Issue 71: and each intent a refused charge left for its customer, however long they take to pay it.
+    const due = (payment.comebacks ?? []).map((comeback) => comeback.intentId);
+    for (const intentId of [payment.intentId, ...due]) {
+      const found = await provider.retrieveIntent(intentId);
+      if (!found.ok) throw new Error(`retrieving the provider's intent failed: ${found.message}`);
+      if (found.value) await compare(round, found.value);
+    }
     round.counts.payments++;
-    if (found.value) await compare(round, found.value);
   }
   return ledgers.length === pageSize ? ledgers.at(-1)?._id : undefined;
 }

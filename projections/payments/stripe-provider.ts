@@ -427,13 +427,30 @@ const chargeOffSessionOf = (intents: Intents, instance: string) => (request: Off
           : undefined,
     ),
     () =>
-      call(async () => {
+      withComeback(async () => {
         const intent = await intents.create(offSession(request, instance), {
           idempotencyKey: request.idempotencyKey,
         });
         return { intentId: intent.id, charged: intent.amount_received };
       }),
   );
+
+/**
+ * Issue 71: an off-session charge the card refused leaves its intent for the customer to complete
+ * on session with its client secret, carried by Stripe's card error (`payment_intent`, OpenAPI
+ * `api_errors`; docs.stripe.com/payments/save-and-reuse, "authentication_required"): `comeback`.
+ */
+async function withComeback<T>(request: () => Promise<T>): Promise<ProviderOutcome<T>> {
+  try {
+    return { ok: true, value: await request() };
+  } catch (error) {
+    const failure = translateStripeError(error);
+    const intent = error instanceof Stripe.errors.StripeCardError ? error.payment_intent : undefined;
+    return failure.kind === "declined" && intent?.id && intent.client_secret
+      ? { ...failure, comeback: { intentId: intent.id, clientSecret: intent.client_secret } }
+      : failure;
+  }
+}
 
 export function stripeProvider(client: Stripe, instance: string): PaymentProvider {
   const intents = client.paymentIntents;

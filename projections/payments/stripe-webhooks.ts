@@ -1,5 +1,6 @@
 import Stripe from "stripe";
 import type { PaymentWebhookCommand, PaymentWebhookReader } from "../../write-side/http/payment-routes.js";
+import { STEP_KEY } from "./stripe-calls.js";
 import { methodOf, ofInstance } from "./stripe-provider.js";
 
 /**
@@ -40,6 +41,7 @@ const ACTED_ON = new Set([
   "payment_intent.amount_capturable_updated",
   "payment_intent.canceled",
   "payment_intent.payment_failed",
+  "payment_intent.succeeded", // issue 71: a refused charge's intent its customer paid (lateCharge)
   ...SETUP_EVENTS,
 ]);
 
@@ -85,6 +87,7 @@ export function webhookCommand(event: Stripe.Event, instance: string): PaymentWe
     return { type: "FailPayment", ...booking, intentId: intent.id, attempt: true, ...declineOf(error) };
   }
   if (!("amount_capturable" in intent)) return undefined;
+  if (event.type === "payment_intent.succeeded") return lateCharge(intent, booking);
   if (event.type === "payment_intent.canceled")
     return { type: "RecordHoldLapsed", ...booking, intentId: intent.id, because: "provider" };
   if (intent.amount_capturable <= 0) return undefined;
@@ -97,6 +100,21 @@ export function webhookCommand(event: Stripe.Event, instance: string): PaymentWe
     // Issue 71: the card it was confirmed with (Stripe.js), saved to the customer: charged later.
     ...methodOf(intent),
   };
+}
+
+/**
+ * Issue 71: an off-session charge of a settlement's step (its key in the metadata) succeeded: when
+ * the card had refused it and its customer came back and paid it on session, that step's success,
+ * late (RecordLateCharge: the payment's decider takes it once, only for the intent a refused charge
+ * named, at its amount). A capture of a booking's hold is no such charge: nothing.
+ */
+function lateCharge(
+  intent: Stripe.PaymentIntent,
+  booking: { parkingLotId: string; reservationId: string },
+): PaymentWebhookCommand | undefined {
+  if (!intent.metadata?.[STEP_KEY] || !Number.isInteger(intent.amount_received)) return undefined;
+  const { id: intentId, amount_received: amount } = intent;
+  return { type: "RecordLateCharge", ...booking, intentId, amount, currency: intent.currency.toUpperCase() };
 }
 
 /**

@@ -71,6 +71,31 @@ describe("Stripe's webhooks, read", () => {
     expect(signed(event("payment_intent.canceled", foreign))).toEqual({ ok: true, eventId: "evt_1" });
   });
 
+  it("an off-session charge its customer came back and paid is that step's late success; a hold's capture is none (issue 71)", () => {
+    const step = { reservationId: "R1", parkingLotId: "L1", parking_instance: "parking-reservations" };
+    const paid = intent({
+      status: "succeeded",
+      amount_received: 1500,
+      metadata: { ...step, parking_step: "k" },
+    });
+    expect(signed(event("payment_intent.succeeded", paid))).toEqual({
+      ok: true,
+      eventId: "evt_1",
+      command: {
+        type: "RecordLateCharge",
+        parkingLotId: "L1",
+        reservationId: "R1",
+        intentId: "pi_123",
+        amount: 1500,
+        currency: "KRW",
+      },
+    });
+    const captured = intent({ status: "succeeded", amount_received: 2000 });
+    expect(signed(event("payment_intent.succeeded", captured))).toEqual({ ok: true, eventId: "evt_1" });
+    const foreign = intent({ status: "succeeded", amount_received: 1500, metadata: { parking_step: "k" } });
+    expect(signed(event("payment_intent.succeeded", foreign))).toEqual({ ok: true, eventId: "evt_1" });
+  });
+
   it("a decline is the customer's try, recorded, failing nothing: they may try another card until the hold ends (issue 71)", () => {
     const failed = intent({
       last_payment_error: { code: "card_declined", decline_code: "insufficient_funds", message: "No funds." },

@@ -39,6 +39,21 @@ const added =
     updateOne(collection, RESERVATIONS, event.data.reservationId, { $inc: { [sum]: event.data.amount } });
 
 /**
+ * A charge taken (a capture, an off-session charge): its amount captured; issue 71: a refused charge
+ * its customer paid late names the failure's intent, which is then no longer due.
+ */
+const collected = (
+  {
+    event,
+  }: { readonly event: { readonly data: { reservationId: string; intentId: string; amount: number } } },
+  collection: CollectionOf,
+) =>
+  updateOne(collection, RESERVATIONS, event.data.reservationId, {
+    $inc: { "payment.captured": event.data.amount },
+    $pull: { "payment.failures": { intentId: event.data.intentId } },
+  });
+
+/**
  * Each reservation with its status and its coupon's state. `seq` (the ParkingReserved event's
  * place in log order, unique to it even when a batch of bookings shares one commit: logOrderOf)
  * gives every list a stable order and an index-friendly cursor.
@@ -208,13 +223,17 @@ export const reservationsProjection = defineProjection({
       updateOne(collection, RESERVATIONS, event.data.reservationId, {
         $set: { "payment.state": "failed", "payment.failure": failedBecause(event.data) },
       }),
-    PaymentCaptured: added("payment.captured"),
-    OverstayCharged: added("payment.captured"),
+    PaymentCaptured: collected,
+    OverstayCharged: collected,
     PaymentReleased: added("payment.released"),
     PaymentRefunded: added("payment.refunded"),
     PaymentStepFailed: ({ event }, collection) => {
-      const { step, code, message, failedAt, amount, declineCode } = event.data;
-      const more = { ...(amount !== undefined ? { amount } : {}), ...(declineCode ? { declineCode } : {}) };
+      const { step, code, message, failedAt, amount, declineCode, intentId } = event.data;
+      const more = {
+        ...(amount !== undefined ? { amount } : {}),
+        ...(declineCode ? { declineCode } : {}),
+        ...(intentId ? { intentId } : {}), // issue 71: the intent its customer may pay it with
+      };
       return updateOne(collection, RESERVATIONS, event.data.reservationId, {
         $push: { "payment.failures": { step, code, message, at: failedAt, ...more } },
       });

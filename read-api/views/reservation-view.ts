@@ -4,6 +4,7 @@ import { PAYMENT_CLIENT_SECRETS } from "../../projections/payments/payment-plans
 import { CONTROL_CENTER } from "../../projections/read-models/control-center.js";
 import { COUPONS } from "../../projections/read-models/customer-coupons.js";
 import { RESERVATIONS } from "../../projections/read-models/reservations.js";
+import type { PaymentView } from "../../schemas/payment-views.js";
 import { fragmentRange, plateSuffixes } from "../../schemas/plates.js";
 import type { CouponView, ReservationStatus, ReservationView } from "../../schemas/read-models.js";
 import { statusAt } from "../../schemas/reservation-time.js";
@@ -234,6 +235,19 @@ export class ReservationQueries {
     const now = this.ctx.now();
     return { ...found, items: found.items.map((coupon) => spendableAt(coupon, now)) };
   }
+}
+
+/**
+ * A payment as its booking's customer sees it, with the client secret kept for them: while it waits
+ * for them (pending, action-required) on the payment; issue 71: else on the refused charge whose
+ * intent it is (a client secret begins with its intent's id, Stripe's `pi_…_secret_…`), to pay it.
+ */
+export function withClientSecret(payment: PaymentView, secret: string): PaymentView {
+  if (payment.state === "pending" || payment.state === "action-required")
+    return { ...payment, clientSecret: secret };
+  const mine = (intentId?: string) => intentId !== undefined && secret.startsWith(`${intentId}_secret_`);
+  const failures = payment.failures.map((f) => (mine(f.intentId) ? { ...f, clientSecret: secret } : f));
+  return { ...payment, failures };
 }
 
 /**

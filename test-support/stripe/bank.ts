@@ -308,6 +308,10 @@ export class Bank {
       intent.lastError = error;
       intent.nextAction = null;
       this.emit("payment_intent.payment_failed", intentObject(intent));
+      // The card error carries the intent, its id and client secret (OpenAPI `api_errors.payment_intent`):
+      // refused off-session (`authentication_required`), it stays `requires_payment_method` for the
+      // customer to confirm on session with that secret, as https://docs.stripe.com/payments/save-and-reuse
+      // ("handle authentication_required"; a publishable key may confirm it: server.ts).
       throw new StripeFailure(402, { ...error, payment_intent: intentObject(intent) });
     }
     return this.charge(intent);

@@ -9,6 +9,7 @@ import type {
   FailPayment,
   ParkingLotCommand,
   RecordHoldLapsed,
+  RecordLateCharge,
 } from "../../schemas/commands.js";
 import { RefundPaymentBody } from "../../schemas/payment-requests.js";
 import type { CommandRejection as Rejection } from "../payment/payment-rejections.js";
@@ -22,7 +23,8 @@ import type { COMMAND_OPERATIONS } from "./operations.js";
 export type PaymentWebhookCommand =
   | Omit<AuthorizePayment, "now">
   | Omit<RecordHoldLapsed, "now">
-  | Omit<FailPayment, "now">; // a card's saving the customer failed
+  | Omit<FailPayment, "now"> // a card's saving the customer failed
+  | Omit<RecordLateCharge, "now">; // issue 71: a refused charge its customer came back and paid
 
 /** Reads a provider's webhook: checks its signature against the raw body (the provider's SDK), says what it asks. */
 export type PaymentWebhookReader = (

@@ -30,6 +30,7 @@ const PAYMENT_STREAM_COMMANDS = [
   "RecordPaymentIntent",
   "RecordIntentReleased",
   "RecordHoldLapsed",
+  "RecordLateCharge",
 ] as const;
 export type PaymentStreamCommandType = (typeof PAYMENT_STREAM_COMMANDS)[number];
 

@@ -3,6 +3,7 @@ import type {
   AuthorizePayment,
   RecordHoldLapsed,
   RecordIntentReleased,
+  RecordLateCharge,
   RecordPaymentIntent,
   RecordPaymentOutcome,
   RefundPayment,
@@ -18,6 +19,7 @@ import {
 } from "../decider-runner.js";
 import type { StateAtRevision } from "../state-cache.js";
 import { decideAttempt } from "./client-confirmed.js";
+import { decideLateCharge } from "./comeback.js";
 import {
   type BookingAsk,
   decideAuthorization,
@@ -79,6 +81,7 @@ export type PaymentCommand = {
   | { readonly type: "RequestPayment"; readonly request: PaymentRequest; readonly now: string }
   | { readonly type: "RecordIntentReleased"; readonly command: RecordIntentReleased }
   | { readonly type: "RecordHoldLapsed"; readonly command: RecordHoldLapsed }
+  | { readonly type: "RecordLateCharge"; readonly command: RecordLateCharge }
   | { readonly type: "RecordPaymentOutcome"; readonly command: RecordPaymentOutcome }
 );
 
@@ -137,6 +140,8 @@ export function decidePayment(command: PaymentCommand, stream: PaymentStream): P
       return decideIntentReleased(state, command.command);
     case "RecordHoldLapsed":
       return decideHoldLapsed(state, command.command);
+    case "RecordLateCharge":
+      return decideLateCharge(state, command.command);
     case "RecordPaymentOutcome":
       return decideOutcome(state, command.command);
   }

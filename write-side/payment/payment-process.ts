@@ -15,6 +15,7 @@ import type {
 } from "../parking-lot/decider.js";
 import { reservationStatus } from "../parking-lot/decider.js";
 import { awaitingPayment, holdUntilOf } from "../parking-lot/payments.js";
+import { dueFromCustomer } from "./comeback.js";
 import { type BookingEnd, bookingAskOf, settleAskOf } from "./lot-booking.js";
 import { noPayment, type PaymentState, termsOnStream } from "./payment.js";
 import type { PaymentEvent, PaymentStep } from "./payment-facts.js";
@@ -79,6 +80,7 @@ const PROCESS_TYPES: ReadonlySet<string> = new Set<PaymentProcessCommand["type"]
   "RecordPaymentIntent",
   "RecordIntentReleased",
   "RecordHoldLapsed",
+  "RecordLateCharge",
   "SettleBooking",
   "RequestPayment",
 ]);
@@ -167,6 +169,8 @@ export function firstStep(
       return pay({ ...base(command), type: "RecordIntentReleased", command });
     case "RecordHoldLapsed":
       return pay({ ...base(command), type: "RecordHoldLapsed", command });
+    case "RecordLateCharge":
+      return pay({ ...base(command), type: "RecordLateCharge", command });
     case "RecordPaymentOutcome":
       return pay({ ...base(command), type: "RecordPaymentOutcome", command });
     case "RefundPayment":
@@ -392,19 +396,25 @@ export interface ProviderWord {
 /** A repair the reconciliation sends (its `now` added), each decided by the payment's decider. */
 export type Repair =
   | Omit<AuthorizePayment, "now">
-  | Omit<Extract<PaymentProcessCommand, { type: "RecordPaymentOutcome" }>, "now">;
+  | Omit<Extract<PaymentProcessCommand, { type: "RecordPaymentOutcome" }>, "now">
+  | Omit<Extract<PaymentProcessCommand, { type: "RecordLateCharge" }>, "now">;
 
 /**
  * Issue 71: the provider's state is the truth after an unclear answer. What a payment misses of what
  * the provider did with the intent it counts on (none when they agree): an authorization whose word
  * was lost while the booking still waits is authorized; a capture the provider applied after the
  * settlement recorded it failed is recorded (`reconcile:<intent>`), with the rest of the hold the
- * provider let go. A hold the provider let go is RecordHoldLapsed's (reconcile-holds.ts).
+ * provider let go; a refused charge's intent its customer paid is that step's late success
+ * (RecordLateCharge). A hold the provider let go is RecordHoldLapsed's (reconcile-holds.ts).
  */
 export function repairsOf(payment: PaymentState, awaiting: boolean, word: ProviderWord): Repair[] {
-  if (payment.kind !== "open" || payment.intentId !== word.intentId) return [];
+  if (payment.kind !== "open") return [];
   const ids = { parkingLotId: payment.parkingLotId, reservationId: payment.reservationId };
   const { intentId, held, received, currency, paymentMethod } = word;
+  // Issue 71: a refused charge's intent its customer paid, whose webhook was lost (comeback.ts).
+  if (word.status === "captured" && dueFromCustomer(payment, intentId))
+    return [{ type: "RecordLateCharge", ...ids, intentId, amount: received, currency }];
+  if (payment.intentId !== word.intentId) return [];
   const card = paymentMethod !== undefined ? { paymentMethod } : {};
   if (word.status === "authorized" && payment.status === "pending" && awaiting)
     return [{ type: "AuthorizePayment", ...ids, intentId, amount: held, currency, ...card }];

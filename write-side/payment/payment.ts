@@ -32,6 +32,7 @@ import {
 export type { SettleAsk } from "./payment-policy.js";
 
 import { attemptKey, intentRecorded } from "./client-confirmed.js";
+import { type Comeback, comebackOf, paidBack } from "./comeback.js";
 import { carriedOver } from "./payment-carried.js";
 import type { CommandRejection as Rejection } from "./payment-rejections.js";
 import { authorizeSaved, awaitsHold, confirmed, savedCardFact, saving } from "./saved-card.js";
@@ -97,6 +98,7 @@ export interface OpenPayment {
   readonly action?: { readonly intentId: string; readonly deadline: string }; // PaymentActionRequired
   readonly lastAttempt?: string; // issue 71: the customer's last declined try (client-confirmed.ts)
   readonly voided?: string; // issue 68 item 4: the intent its booking's end decided to cancel (PaymentVoidDecided)
+  readonly comebacks?: readonly Comeback[]; // issue 71: intents refused charges left for the customer (comeback.ts)
 }
 
 export type PaymentState = { readonly kind: "none" } | OpenPayment;
@@ -186,7 +188,7 @@ export function evolvePaymentAggregate(state: PaymentState, event: PaymentStream
       const { intentId, amount, settlementId, lapsedIntentId } = event.data;
       // A lapsed authorization's capture, charged off-session: a payment of its own (ledger: charged).
       const kind = lapsedIntentId === undefined ? "captured" : "charged";
-      const next = stepped(open, settlementId, "capture", { kind, intentId, amount });
+      const next = stepped(paidBack(open, intentId), settlementId, "capture", { kind, intentId, amount });
       return { ...next, captured: open.captured + amount };
     }
     case "PaymentReleased": {
@@ -195,7 +197,8 @@ export function evolvePaymentAggregate(state: PaymentState, event: PaymentStream
     }
     case "OverstayCharged": {
       const { intentId, amount, settlementId } = event.data;
-      return stepped(open, settlementId, "overstay", { kind: "charged", intentId, amount });
+      const charged = { kind: "charged", intentId, amount } as const;
+      return stepped(paidBack(open, intentId), settlementId, "overstay", charged);
     }
     case "PaymentRefunded": {
       const { intentId, amount, settlementId } = event.data;
@@ -208,7 +211,7 @@ export function evolvePaymentAggregate(state: PaymentState, event: PaymentStream
     }
     case "PaymentStepFailed": {
       const { settlementId, step } = event.data;
-      const next = stepped(open, settlementId, step);
+      const next = stepped(comebackOf(open, event.data), settlementId, step);
       return step === "refund"
         ? { ...next, refundsOutstanding: lessOutstanding(open.refundsOutstanding, event.data.amount) }
         : next;
@@ -456,6 +459,7 @@ export function decideOutcome(state: PaymentState, command: RecordPaymentOutcome
         ...(outcome.amount !== undefined ? { amount: outcome.amount } : {}),
         ...(state.currency ? { currency: state.currency } : {}),
         ...(outcome.declineCode !== undefined ? { declineCode: outcome.declineCode } : {}),
+        ...(outcome.intentId !== undefined ? { intentId: outcome.intentId } : {}),
         failedAt: now,
       },
     });

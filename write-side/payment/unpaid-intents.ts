@@ -1,3 +1,4 @@
+import { dueFromCustomer } from "./comeback.js";
 import type { PaymentEvent } from "./payment-facts.js";
 import { awaitedHold, confirmed } from "./saved-card.js";
 
@@ -45,6 +46,7 @@ export function decideVoid(
  * the booking's metadata holds money for nothing.
  */
 export function intentInUse(state: PaymentState, awaiting: boolean, intentId: string): boolean {
+  if (dueFromCustomer(state, intentId)) return true; // issue 71: a refused charge's, for its customer to pay
   if (state.kind !== "open" || state.intentId !== intentId) return awaitedHold(state, intentId);
   if (state.status === "pending") return awaiting;
   return (

@@ -1,0 +1,85 @@
+import type { RecordLateCharge } from "../../schemas/commands.js";
+import type { EventOfType } from "../../schemas/events.js";
+import type { PaymentEvent } from "./payment-facts.js";
+import type { PaymentFact } from "./payment-ledger.js";
+import type { PaymentRejection } from "./payment-rejections.js";
+
+/**
+ * Issue 71: a charge at the booking's end refused off-session because the card asks for its customer
+ * (Stripe's `authentication_required`) leaves its intent for the customer to complete on session
+ * (https://docs.stripe.com/payments/save-and-reuse#charge-saved-payment-method): PaymentStepFailed
+ * names it (`intentId`). When the customer pays it, the provider says so (`payment_intent.succeeded`,
+ * or the reconciliation finds it) and that step's success is recorded late, once: the ledger counts
+ * it collected, the booking's view no longer shows it due.
+ */
+
+/** An intent a refused charge left for the customer: which step of which settlement, and what it is to take. */
+export interface Comeback {
+  readonly intentId: string;
+  readonly settlementId: string;
+  readonly step: "capture" | "overstay";
+  readonly amount: number;
+}
+
+/** What of the payment's state (payment.ts's OpenPayment) these rules read and write. */
+interface Payment {
+  readonly kind: "open";
+  readonly intentId?: string;
+  readonly currency?: string;
+  readonly facts: readonly PaymentFact[];
+  readonly comebacks?: readonly Comeback[];
+}
+
+/** A refused charge that named its intent: due from the customer until they pay it. */
+export function comebackOf<P extends Payment>(open: P, data: EventOfType<"PaymentStepFailed">["data"]): P {
+  const { intentId, settlementId, step, amount } = data;
+  if (intentId === undefined || amount === undefined || (step !== "capture" && step !== "overstay"))
+    return open;
+  return { ...open, comebacks: [...(open.comebacks ?? []), { intentId, settlementId, step, amount }] };
+}
+
+/** An intent paid (a step's success naming it): no longer due. */
+export const paidBack = <P extends Payment>(open: P, intentId: string): P =>
+  open.comebacks?.some((due) => due.intentId === intentId)
+    ? { ...open, comebacks: open.comebacks.filter((due) => due.intentId !== intentId) }
+    : open;
+
+/** Whether the intent is one a refused charge left for the customer, still due (the reconciliation leaves it open). */
+export const dueFromCustomer = (state: { readonly kind: string } | Payment, intentId: string): boolean =>
+  "comebacks" in state && (state.comebacks?.some((due) => due.intentId === intentId) ?? false);
+
+type Decision =
+  | { readonly ok: true; readonly events: readonly PaymentEvent[] }
+  | { readonly ok: false; readonly rejection: PaymentRejection };
+
+/**
+ * The customer paid the intent a refused charge left them: that step's success (OverstayCharged, or a
+ * lapsed hold's capture charged off-session), once. A repeat appends nothing; an intent no refused
+ * charge of this payment names, another amount or currency than it was to take, is refused.
+ */
+export function decideLateCharge(
+  state: { readonly kind: "none" } | Payment,
+  command: RecordLateCharge,
+): Decision {
+  const { parkingLotId, reservationId, intentId, amount, currency, now } = command;
+  const refuse = (reason: "intent" | "amount" | "currency"): Decision => ({
+    ok: false,
+    rejection: { code: "PaymentMismatch", parkingLotId, reservationId, reason },
+  });
+  if (state.kind !== "open") return refuse("intent");
+  if (state.facts.some((fact) => fact.kind === "charged" && fact.intentId === intentId))
+    return { ok: true, events: [] }; // recorded already
+  const due = state.comebacks?.find((c) => c.intentId === intentId);
+  if (!due) return refuse("intent");
+  if (currency !== state.currency) return refuse("currency");
+  if (amount !== due.amount) return refuse("amount");
+  const data = { reservationId, parkingLotId, intentId, amount, currency, settlementId: due.settlementId };
+  const event: PaymentEvent =
+    due.step === "overstay"
+      ? { type: "OverstayCharged", data: { ...data, chargedAt: now } }
+      : {
+          type: "PaymentCaptured",
+          data: { ...data, lapsedIntentId: state.intentId ?? intentId, capturedAt: now },
+        };
+  return { ok: true, events: [event] };
+}
