@@ -10,7 +10,13 @@ import type { PaymentTerms } from "../../schemas/common.js";
 import { roundDownToStep } from "../../schemas/currencies.js";
 import { type EventOfType, eventTypesOfStream } from "../../schemas/events.js";
 import { isUpgradeFact } from "../../schemas/payment-upgrade-events.js";
-import type { PaymentEvent, PaymentStep } from "./payment-facts.js";
+import type {
+  OpenPayment,
+  PaymentDecision,
+  PaymentEvent,
+  PaymentState,
+  PaymentStep,
+} from "./payment-facts.js";
 import {
   ledgerOf,
   lessOutstanding,
@@ -29,6 +35,7 @@ import {
   unheldSettlementOf,
 } from "./payment-policy.js";
 
+export type { OpenPayment, PaymentDecision, PaymentState } from "./payment-facts.js";
 export type { SettleAsk } from "./payment-policy.js";
 
 import { attemptKey, intentRecorded } from "./client-confirmed.js";
@@ -58,54 +65,7 @@ export const PAYMENT_EVENT_TYPES: ReadonlySet<string> = new Set<string>(
   [...eventTypesOfStream("payment")].filter((type) => !isUpgradeFact(type)),
 );
 
-export interface OpenPayment {
-  readonly kind: "open";
-  readonly parkingLotId: string;
-  readonly reservationId: string;
-  /** Issue 71: `saved` (a card saved for later, nothing held) and `action-required`: saved-card.ts. */
-  readonly status: "pending" | "saved" | "action-required" | "authorized" | "failed";
-  /** The intent that counts: the one recorded first (or, before issue 47, the one authorized). */
-  readonly intentId?: string;
-  readonly currency?: string;
-  readonly authorized: number;
-  readonly captured: number;
-  readonly refunded: number;
-  /** Refunds decided and not yet recorded (refunded or failed), oldest first, each against its charge. */
-  readonly refundsOutstanding: readonly RefundUnderWay[];
-  readonly settled: boolean;
-  /** When the money came to its end: the settlement's decision, or the failure. */
-  readonly endedAt?: string;
-  /** `<settlementId>:<step>` of every step recorded (done or failed). */
-  readonly steps: readonly string[];
-  readonly releasedIntents: readonly string[];
-  /** The ledger's facts (payment-ledger.ts), in the order recorded. */
-  readonly facts: readonly PaymentFact[];
-  /**
-   * Carried over from a lot's stream (PaymentCarriedOver, issue 48): what the booking asked, as the
-   * lot recorded it then (its amount, hold and terms). Absent for a payment begun on its own stream.
-   */
-  readonly asked?: EventOfType<"PaymentCarriedOver">["data"]["asked"];
-  /** The terms its booking was made under, as its intent recorded them (since issue 48). */
-  readonly terms?: PaymentTerms;
-  /**
-   * Issue 71: when the provider let its authorization go before its settlement (PaymentHoldLapsed):
-   * nothing is held since; the settlement charges the saved card off-session.
-   */
-  readonly lapsedAt?: string;
-  /** Issue 71: a saved card's: what is to be held off-session, and when (PaymentCardSaved). */
-  readonly saved?: { readonly amount: number; readonly authorizeAt: string };
-  readonly action?: { readonly intentId: string; readonly deadline: string }; // PaymentActionRequired
-  readonly lastAttempt?: string; // issue 71: the customer's last declined try (client-confirmed.ts)
-  readonly voided?: string; // issue 68 item 4: the intent its booking's end decided to cancel (PaymentVoidDecided)
-}
-
-export type PaymentState = { readonly kind: "none" } | OpenPayment;
-
 export const noPayment: PaymentState = { kind: "none" };
-
-export type PaymentDecision =
-  | { readonly ok: true; readonly events: readonly PaymentEvent[] }
-  | { readonly ok: false; readonly rejection: Rejection };
 
 const accept = (...events: PaymentEvent[]): PaymentDecision => ({ ok: true, events });
 const reject = (rejection: Rejection): PaymentDecision => ({ ok: false, rejection });

@@ -1,21 +1,6 @@
 import type { AuthorizePayment } from "../../schemas/commands.js";
 import type { EventOfType } from "../../schemas/events.js";
-import type { PaymentEvent } from "./payment-facts.js";
-import type { CommandRejection } from "./payment-rejections.js";
-
-/** What of the payment's state (payment.ts's OpenPayment) the saved card's rules read. */
-interface Payment {
-  readonly status: "pending" | "saved" | "action-required" | "authorized" | "failed";
-  readonly intentId?: string;
-  readonly currency?: string;
-  readonly settled: boolean;
-  readonly saved?: { readonly amount: number; readonly authorizeAt: string };
-  readonly action?: { readonly intentId: string; readonly deadline: string };
-}
-
-type PaymentDecision =
-  | { readonly ok: true; readonly events: readonly PaymentEvent[] }
-  | { readonly ok: false; readonly rejection: CommandRejection };
+import type { OpenPayment as Payment, PaymentDecision, PaymentEvent, PaymentState } from "./payment-facts.js";
 
 /**
  * Issue 71: a booking whose stay ends beyond a card hold's lifetime is confirmed on its card saved
@@ -31,8 +16,11 @@ type PaymentDecision =
 export const confirmed = (state: Payment): boolean => state.status === "authorized" || awaitsHold(state);
 
 /** Whether `intentId` is the hold its customer may still complete (reconciliation must leave it open). */
-export const awaitedHold = (state: { readonly kind: string } & Partial<Payment>, intentId: string): boolean =>
-  state.status === "action-required" && state.settled === false && state.action?.intentId === intentId;
+export const awaitedHold = (state: PaymentState, intentId: string): boolean =>
+  state.kind === "open" &&
+  state.status === "action-required" &&
+  !state.settled &&
+  state.action?.intentId === intentId;
 
 /** Whether saving the card itself waits for its customer (a PaymentActionRequired with `authorizeAt`). */
 const savingAsked = (state: Payment): boolean =>
@@ -42,7 +30,7 @@ const savingAsked = (state: Payment): boolean =>
  * A pending payment's card saved (or, saving it having asked for the customer, saved since):
  * confirmed, nothing held, `amount` to hold at `authorizeAt`.
  */
-export const cardSaved = <P extends Payment>(open: P, data: EventOfType<"PaymentCardSaved">["data"]): P =>
+export const cardSaved = (open: Payment, data: EventOfType<"PaymentCardSaved">["data"]): Payment =>
   open.status === "pending" || savingAsked(open)
     ? {
         ...open,
@@ -63,10 +51,10 @@ export const awaitsHold = (state: Payment): boolean =>
   state.status === "saved" || state.status === "action-required";
 
 /** A saved card's hold that waits for its customer (PaymentActionRequired): that intent, until the deadline. */
-export const actionRequired = <P extends Payment>(
-  open: P,
+export const actionRequired = (
+  open: Payment,
   data: EventOfType<"PaymentActionRequired">["data"],
-): P => {
+): Payment => {
   const action = { intentId: data.intentId, deadline: data.deadline };
   if (open.status === "saved") return { ...open, status: "action-required" as const, action };
   // Saving the card asked for its customer (`authorizeAt`): the booking is confirmed, nothing saved yet.
@@ -97,10 +85,11 @@ const methodOf = (command: AuthorizePayment) =>
   command.paymentMethod !== undefined ? { method: command.paymentMethod } : {};
 
 /** The saved card's facts folded: its card saved, or its hold waiting for its customer. */
-export const savedCardFact = <P extends Payment>(
-  open: P,
+export const savedCardFact = (
+  open: Payment,
   event: EventOfType<"PaymentCardSaved" | "PaymentActionRequired">,
-): P => (event.type === "PaymentCardSaved" ? cardSaved(open, event.data) : actionRequired(open, event.data));
+): Payment =>
+  event.type === "PaymentCardSaved" ? cardSaved(open, event.data) : actionRequired(open, event.data);
 
 /**
  * The hold made off-session before the stay: any intent the payments process manager made for it
