@@ -1,7 +1,12 @@
 import type { Document, DocumentStore, WriteOp } from "../../document-store/port.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { EventType } from "../../schemas/events.js";
-import { ledgerViolations, type PaymentFact } from "../../write-side/payment/payment-ledger.js";
+import {
+  ledgerFactOf,
+  ledgerViolations,
+  type MoneyEvent,
+  type PaymentFact,
+} from "../../write-side/payment/payment-ledger.js";
 
 /**
  * The money ledger invariant, watched (issue 38): per reservation, its payment facts as the log
@@ -22,18 +27,13 @@ interface LedgerDocument extends Document {
   readonly problems: readonly string[];
 }
 
-/** The outcome facts that put money in the ledger, each as its kind of ledger fact. */
-const OUTCOME_KINDS = {
-  PaymentCaptured: "captured",
-  PaymentReleased: "released",
-  PaymentRefunded: "refunded",
-  OverstayCharged: "charged",
-} as const satisfies Partial<Record<EventType, PaymentFact["kind"]>>;
-
 export const LEDGER_EVENT_TYPES: ReadonlySet<EventType> = new Set<EventType>([
   "PaymentAuthorized",
   "PaymentSettlementDecided",
-  ...(Object.keys(OUTCOME_KINDS) as (keyof typeof OUTCOME_KINDS)[]),
+  "PaymentCaptured",
+  "PaymentReleased",
+  "PaymentRefunded",
+  "OverstayCharged",
   "PaymentStepFailed",
 ]);
 
@@ -64,35 +64,16 @@ export function ledgersOf(events: readonly StoredDomainEvent[]): Map<string, Led
 const reservationOf = (stored: StoredDomainEvent): string =>
   (stored.event.data as { reservationId: string }).reservationId;
 
-/** What one event does to a reservation's ledger. */
-function apply(ledger: Ledger, stored: StoredDomainEvent): void {
-  const { event } = stored;
-  switch (event.type) {
-    case "PaymentAuthorized":
-      ledger.facts.push({ kind: "authorized", intentId: event.data.intentId, amount: event.data.amount });
-      return;
-    case "PaymentSettlementDecided": {
-      const { capture, release, offSession, refund } = event.data;
-      ledger.pending += [capture, release, offSession, refund].filter((amount) => amount > 0).length;
-      if (capture + release + offSession > 0) ledger.ended = true;
-      return;
-    }
-    case "PaymentStepFailed":
-      break;
-    case "PaymentCaptured": {
-      // A lapsed authorization's capture, charged off-session: a payment of its own.
-      const { intentId, amount, lapsedIntentId } = event.data;
-      ledger.facts.push({ kind: lapsedIntentId === undefined ? "captured" : "charged", intentId, amount });
-      break;
-    }
-    default: {
-      const kind = OUTCOME_KINDS[event.type as keyof typeof OUTCOME_KINDS];
-      if (kind === undefined) return;
-      const { intentId, amount } = event.data as { readonly intentId: string; readonly amount: number };
-      ledger.facts.push({ kind, intentId, amount });
-    }
+/** What one event does to a reservation's ledger: money moved, and each settlement step decided or recorded. */
+function apply(ledger: Ledger, { event }: StoredDomainEvent): void {
+  if (event.type === "PaymentSettlementDecided") {
+    const { capture, release, offSession, refund } = event.data;
+    ledger.pending += [capture, release, offSession, refund].filter((amount) => amount > 0).length;
+    if (capture + release + offSession > 0) ledger.ended = true;
+    return;
   }
-  ledger.pending -= 1;
+  if (event.type !== "PaymentStepFailed") ledger.facts.push(ledgerFactOf(event as MoneyEvent));
+  if (event.type !== "PaymentAuthorized") ledger.pending -= 1;
 }
 
 /** The ledgers a batch changes, read, brought up to date and written back whole (idempotent per batch). */

@@ -1,3 +1,5 @@
+import type { EventOfType } from "../../schemas/events.js";
+
 /**
  * The money ledger of one reservation (issue 38), over its payment facts as the log records them:
  * one entry per provider payment (intent). The invariant, for every intent: nothing is captured or
@@ -16,6 +18,26 @@ export type PaymentFact =
   | { readonly kind: "refunded"; readonly intentId: string; readonly amount: number }
   /** An off-session charge: authorized and captured in one step. */
   | { readonly kind: "charged"; readonly intentId: string; readonly amount: number };
+
+/** The payment facts that move money, each as its kind of ledger fact. */
+const KIND_OF = {
+  PaymentAuthorized: "authorized",
+  PaymentCaptured: "captured",
+  PaymentReleased: "released",
+  OverstayCharged: "charged",
+  PaymentRefunded: "refunded",
+} as const;
+export type MoneyEvent = EventOfType<keyof typeof KIND_OF>;
+
+/**
+ * The money a payment fact moves, as the aggregate's fold and the ledger watch both record it. A
+ * lapsed authorization's capture, charged off-session, is a payment of its own (`charged`).
+ */
+export const ledgerFactOf = ({ type, data }: MoneyEvent): PaymentFact => ({
+  kind: type === "PaymentCaptured" && data.lapsedIntentId !== undefined ? "charged" : KIND_OF[type],
+  intentId: data.intentId,
+  amount: data.amount,
+});
 
 export interface IntentLedger {
   readonly intentId: string;

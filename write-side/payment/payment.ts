@@ -18,6 +18,7 @@ import type {
   PaymentStep,
 } from "./payment-facts.js";
 import {
+  ledgerFactOf,
   ledgerOf,
   lessOutstanding,
   type PaymentFact,
@@ -124,8 +125,8 @@ export function evolvePaymentAggregate(state: PaymentState, event: PaymentStream
     case "PaymentAuthorized": {
       const { intentId, amount, currency } = event.data;
       if (open.status !== "pending" && !awaitsHold(open)) return open;
-      const fact: PaymentFact = { kind: "authorized", intentId, amount };
-      return { ...open, status: "authorized", intentId, currency, authorized: amount, facts: [fact] };
+      const facts = [ledgerFactOf(event)];
+      return { ...open, status: "authorized", intentId, currency, authorized: amount, facts };
     }
     case "PaymentAttemptFailed":
       return { ...open, lastAttempt: attemptKey(event.data) };
@@ -143,23 +144,16 @@ export function evolvePaymentAggregate(state: PaymentState, event: PaymentStream
       return { ...open, settled: true, endedAt: decidedAt, refundsOutstanding: refunds };
     }
     case "PaymentCaptured": {
-      const { intentId, amount, settlementId, lapsedIntentId } = event.data;
-      // A lapsed authorization's capture, charged off-session: a payment of its own (ledger: charged).
-      const kind = lapsedIntentId === undefined ? "captured" : "charged";
-      const next = stepped(open, settlementId, "capture", { kind, intentId, amount });
-      return { ...next, captured: open.captured + amount };
+      const next = stepped(open, event.data.settlementId, "capture", ledgerFactOf(event));
+      return { ...next, captured: open.captured + event.data.amount };
     }
-    case "PaymentReleased": {
-      const { intentId, amount, settlementId } = event.data;
-      return stepped(open, settlementId, "release", { kind: "released", intentId, amount });
-    }
-    case "OverstayCharged": {
-      const { intentId, amount, settlementId } = event.data;
-      return stepped(open, settlementId, "overstay", { kind: "charged", intentId, amount });
-    }
+    case "PaymentReleased":
+      return stepped(open, event.data.settlementId, "release", ledgerFactOf(event));
+    case "OverstayCharged":
+      return stepped(open, event.data.settlementId, "overstay", ledgerFactOf(event));
     case "PaymentRefunded": {
       const { intentId, amount, settlementId } = event.data;
-      const next = stepped(open, settlementId, "refund", { kind: "refunded", intentId, amount });
+      const next = stepped(open, settlementId, "refund", ledgerFactOf(event));
       return {
         ...next,
         refunded: open.refunded + amount,
