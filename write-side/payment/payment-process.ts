@@ -28,13 +28,12 @@ import type { CommandRejection } from "./payment-rejections.js";
 import { awaitsHold, confirmed } from "./saved-card.js";
 
 /**
- * Issue 48, item 1: a payment's commands, decided on its own stream first (`payment-{reservationId}`,
- * payment-handler.ts), the lot following with its own outcome. The payment's stream settles a race
- * between an authorization and a failure or an expired hold (its expected revision: one of them is
- * recorded, the other then decides nothing); the lot then hears the outcome (AuthorizePayment →
- * ReservationConfirmed; a failure or an expired hold → ReservationCanceled). What only the lot knows
- * (whether the booking still waits, what it asked, its terms) is read from the lot's state here and
- * passed in the payment's command. Nothing here appends a payment fact to a lot's stream.
+ * A payment's commands, decided on its own stream first (payment-handler.ts), the lot following with
+ * its outcome: the stream's expected revision settles a race between an authorization and a failure
+ * or an expired hold (one is recorded, the other then decides nothing), and the lot hears the one
+ * recorded (ReservationConfirmed, or ReservationCanceled). What only the lot knows (whether the
+ * booking still waits, what it asked, its terms) is read from its state here and passed in the
+ * payment's command; nothing here appends a payment fact to a lot's stream.
  */
 
 /**
@@ -163,15 +162,13 @@ export function firstStep(
       return failStep(command, lot, payment);
     case "ExpirePaymentHold":
       return expireStep(command, lot, payment);
-    case "RecordIntentReleased":
-      return pay({ ...base(command), type: "RecordIntentReleased", command });
-    case "RecordHoldLapsed":
-      return pay({ ...base(command), type: "RecordHoldLapsed", command });
-    case "RecordPaymentOutcome":
-      return pay({ ...base(command), type: "RecordPaymentOutcome", command });
     case "RefundPayment":
       if (!knows(lot, reservationId, payment)) return notFound(command);
       return pay({ ...base(command), type: "RefundPayment", command });
+    case "RecordIntentReleased":
+    case "RecordHoldLapsed":
+    case "RecordPaymentOutcome": // the provider's word, recorded as the payment's decider answers
+      return pay({ ...base(command), type: command.type, command } as PaymentCommand);
     case "RequestPayment": {
       // Its card is sealed under its customer's key, as the lot holds the booking.
       const customerId = lot.reservations.get(reservationId)?.customerId;
