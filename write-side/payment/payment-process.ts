@@ -46,14 +46,11 @@ export interface SettleBooking {
   readonly reservationId: string;
   readonly end: BookingEnd;
   readonly now: string;
-  /** Issue 68 item 4: the lot's fact that ended it: an intent it left unpaid is voided, keyed by it. */
+  /** The lot's fact that ended it: an intent it left unpaid is voided, keyed by it. */
   readonly endedBy?: string;
 }
 
-/**
- * Issue 68 item 4: a booking asked to be paid (the lot's ParkingReserved with `payment`, `requestedBy`
- * its id): the payments process manager records the request on the payment's stream, its inbox.
- */
+/** A booking's request to be paid (its ParkingReserved, `requestedBy`): recorded on the payment's stream. */
 export interface RequestPayment extends Omit<PaymentRequest, "customerId"> {
   readonly type: "RequestPayment";
   readonly now: string;
@@ -95,10 +92,7 @@ export interface LotSide {
   readonly handle: (command: LotCommand, context: CommandContext) => Promise<LotOutcome>;
 }
 
-/**
- * The process's next step, decided purely (issue 68 item 4): a command on the payment's stream, the
- * lot's outcome command, nothing more, or a refusal. `PaymentProcess` only carries the steps out.
- */
+/** The process's next step, decided purely: a payment command, the lot's outcome, nothing more, or a refusal. */
 export type ProcessStep =
   | { readonly kind: "pay"; readonly command: PaymentCommand }
   | { readonly kind: "lot"; readonly command: LotCommand }
@@ -199,12 +193,12 @@ export function afterPayment(
 ): ProcessStep {
   if (payment.kind !== "open") return DONE;
   if (paid.type === "AuthorizePayment" && command.type === "AuthorizePayment")
-    // Issue 71: a card saved confirms its booking too; one whose saving waits for its customer does
+    // A card saved confirms its booking too; one whose saving waits for its customer does
     // not yet (the booking awaits its payment, so a cancel meanwhile owes nothing: settleAskOf).
     return payment.status === "authorized" || payment.status === "saved" ? { kind: "lot", command } : DONE;
   if (paid.type !== "FailPayment" || (command.type !== "FailPayment" && command.type !== "ExpirePaymentHold"))
     return DONE;
-  if (paid.attempt) return DONE; // issue 71: a declined try of the customer's ends nothing
+  if (paid.attempt) return DONE; // a declined try of the customer's ends nothing
   if (payment.status === "failed") return { kind: "lot", command };
   const { intentId = "", authorized, currency = "" } = payment;
   return {
@@ -267,7 +261,7 @@ function authorizeStep(command: AuthorizePayment, lot: RegisteredLot, payment: P
 function failStep(command: FailPayment, lot: RegisteredLot, payment: PaymentState): ProcessStep {
   const { parkingLotId, reservationId } = command;
   if (!knows(lot, reservationId, payment)) return notFound(command);
-  // Issue 71: a saved card's hold before the stay failed (declined, or its customer never came:
+  // A saved card's hold before the stay failed (declined, or its customer never came:
   // action-required at its deadline): the confirmed booking goes too (lot.ts).
   const saved = payment.kind === "open" && awaitsHold(payment) && !payment.settled;
   const failure = {
@@ -278,7 +272,7 @@ function failStep(command: FailPayment, lot: RegisteredLot, payment: PaymentStat
     ...(command.code !== undefined ? { code: command.code } : {}),
     ...(command.message !== undefined ? { message: command.message } : {}),
   };
-  // Issue 71: the customer's own try, declined: the payment's stream records it, the booking waits on.
+  // The customer's own try, declined: the payment's stream records it, the booking waits on.
   if (command.attempt)
     return pay({ ...base(command), type: "FailPayment", failure, attempt: true, now: command.now });
   if (!saved && !awaitingPayment(lot, reservationId)) return DONE; // authorized, failed or canceled already
@@ -294,7 +288,7 @@ function expireStep(command: ExpirePaymentHold, lot: RegisteredLot, payment: Pay
   if (Date.parse(holdUntil) > Date.parse(command.now))
     return refuse({ code: "NotDue", parkingLotId, at: holdUntil });
   if (endedByClock(lot, reservationId, command.now)) return DONE;
-  // Issue 71: saving its card waits for its customer until the action's deadline, which ends it.
+  // Saving its card waits for its customer until the action's deadline, which ends it.
   if (payment.kind === "open" && payment.status === "action-required") return DONE;
   const intentId = payment.kind === "open" ? payment.intentId : undefined;
   const failure = {
@@ -345,7 +339,7 @@ export type SettleStepDue = {
 };
 
 /**
- * Issue 68 item 4: a settlement's next step, a pure function of its payment's stream: the first of
+ * A settlement's next step, a pure function of its payment's stream: the first of
  * capture, release, off-session charge and refund that has something to move and whose outcome
  * the stream does not record (`<settlementId>:<step>`, done or failed), nor `tried` this run (an
  * outcome the payment refused records nothing). A release is due whenever the authorization is
@@ -374,7 +368,7 @@ export function nextSettleStep(
   return undefined;
 }
 
-/** What the provider says of an intent, for the reconciliation to compare with its payment (issue 71). */
+/** What the provider says of an intent, for the reconciliation to compare with its payment. */
 export interface ProviderWord {
   readonly intentId: string;
   readonly status: "pending" | "authorized" | "captured" | "canceled";
@@ -382,7 +376,7 @@ export interface ProviderWord {
   readonly held: number;
   readonly received: number;
   readonly currency: string;
-  /** The card it was confirmed with: an authorization's word names it (issue 71). */
+  /** The card it was confirmed with: an authorization's word names it. */
   readonly paymentMethod?: string;
 }
 
@@ -392,7 +386,7 @@ export type Repair =
   | Omit<Extract<PaymentProcessCommand, { type: "RecordPaymentOutcome" }>, "now">;
 
 /**
- * Issue 71: the provider's state is the truth after an unclear answer. What a payment misses of what
+ * The provider's state is the truth after an unclear answer. What a payment misses of what
  * the provider did with the intent it counts on (none when they agree): an authorization whose word
  * was lost while the booking still waits is authorized; a capture the provider applied after the
  * settlement recorded it failed is recorded (`reconcile:<intent>`), with the rest of the hold the

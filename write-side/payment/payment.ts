@@ -45,10 +45,9 @@ import type { CommandRejection as Rejection } from "./payment-rejections.js";
 import { authorizeSaved, awaitsHold, confirmed, savedCardFact, saving } from "./saved-card.js";
 
 /**
- * A reservation's payment as its own aggregate (issue 48, item 1): a pure decider over the stream
- * `payment-{reservationId}`, like a coupon's. Reservation ids are unique across lots (a keyed id is
- * an HMAC over lot, customer and key; an unkeyed one a fresh UUIDv7: write-side/reservation-ids.ts),
- * so the stream needs no lot in its name; every fact still carries `parkingLotId`.
+ * A reservation's payment as its own aggregate: a pure decider over `payment-{reservationId}`, like a
+ * coupon's. Reservation ids are unique across lots (write-side/reservation-ids.ts), so the stream
+ * needs no lot in its name; every fact still carries `parkingLotId`.
  *
  * Its invariants are the ledger's: one intent counts (the one recorded first), an authorization
  * must fit the booking (its intent, amount and currency), nothing is captured or refunded beyond
@@ -193,7 +192,7 @@ function mismatchOf(
   word: { readonly intentId?: string; readonly amount?: number; readonly currency?: string },
 ): Mismatch | undefined {
   const counted = state.kind === "open" ? state.intentId : undefined;
-  // Issue 71 (#66): an intent the booking never recorded (its creation failed) authorizes nothing.
+  // An intent the booking never recorded (its creation failed) authorizes nothing.
   if (word.intentId !== undefined && counted !== word.intentId) return "intent";
   if (word.currency !== undefined && word.currency !== ask.currency) return "currency";
   if (word.amount !== undefined && word.amount < ask.amount) return "amount";
@@ -227,7 +226,7 @@ export function decideIntent(
       ...(ask.terms !== undefined ? { terms: ask.terms } : {}),
       ...(command.authorizeAt !== undefined ? { authorizeAt: command.authorizeAt } : {}),
       createdAt: command.now,
-      // Issue 68 item 4: whose it is (its seal's key), and the saved card, sealed under their key.
+      // Whose it is (its seal's key), and the saved card, sealed under their key.
       ...(customerId !== undefined ? { customerId } : {}),
       ...(command.paymentMethod !== undefined && customerId !== undefined
         ? { method: command.paymentMethod }
@@ -251,15 +250,15 @@ export function decideAuthorization(
   if (state.kind === "open" && awaitsHold(state)) return authorizeSaved(state, command, booking);
   if (!ask.awaiting || (state.kind === "open" && state.status !== "pending"))
     return reject({ code: "PaymentNotPending", parkingLotId, reservationId });
-  // Issue 71: a card saved (the booking confirmed, nothing held) names its SetupIntent, never recorded.
+  // A card saved (the booking confirmed, nothing held) names its SetupIntent, never recorded.
   const word = authorizeAt === undefined ? { intentId, amount, currency } : { amount, currency };
   const reason = mismatchOf(state, ask, word);
   if (reason) return reject({ code: "PaymentMismatch", parkingLotId, reservationId, reason });
   const data = { reservationId, parkingLotId, intentId, amount, currency, ...booking };
-  // Issue 71: a card saved server-side (`authorizeAt`), or with the SetupIntent the booking recorded.
+  // A card saved server-side (`authorizeAt`), or with the SetupIntent the booking recorded.
   const holdAt = authorizeAt ?? (state.kind === "open" ? state.saved?.authorizeAt : undefined);
   if (holdAt !== undefined) return accept(saving(command, data, holdAt));
-  // Issue 71: the card its customer confirmed it with (Stripe.js), saved to them: sealed under their key.
+  // The card its customer confirmed it with (Stripe.js), saved to them: sealed under their key.
   const card =
     command.paymentMethod !== undefined && booking.customerId !== undefined
       ? { method: command.paymentMethod }
@@ -272,7 +271,7 @@ const decided = (
   settlement: Settlement & { readonly refund?: number; readonly reason?: string },
   because: EventOfType<"PaymentSettlementDecided">["data"]["because"],
   at: string,
-  intentId = state.intentId ?? state.action?.intentId ?? "", // issue 71: a card's saving, its SetupIntent
+  intentId = state.intentId ?? state.action?.intentId ?? "", // a card's saving: its SetupIntent
 ): PaymentEvent => {
   const currency = state.currency ?? "";
   const { waived, ...chargeable } = chargeableIn(settlement, currency);
@@ -296,7 +295,7 @@ const decided = (
 /** The settlement of a confirmed payment whose booking ended (a saved card's unheld: off-session); nothing for others. */
 export function decideSettlement(state: PaymentState, ask: SettleAsk, at: string): PaymentDecision {
   if (state.kind !== "open" || !confirmed(state) || state.settled) return accept();
-  // Issue 71: a card not saved yet left its booking unconfirmed, which the lot settles free (settleAskOf).
+  // A card not saved yet left its booking unconfirmed, which the lot settles free (settleAskOf).
   const unheld = awaitsHold(state) && unheldSettlementOf(ask, state.saved?.amount ?? 0, at);
   return accept(decided(state, unheld || settlementOf(ask, state.authorized, at), ask.because, at));
 }
@@ -351,7 +350,7 @@ export function decideFailure(
   failure: Omit<EventOfType<"PaymentFailed">["data"], "failedAt">,
   at: string,
 ): PaymentDecision {
-  const saved = state.kind === "open" && awaitsHold(state); // issue 71: its hold before the stay
+  const saved = state.kind === "open" && awaitsHold(state); // its hold before the stay
   if (state.kind === "open" && state.status !== "pending" && !saved) return accept(); // authorized or failed
   if (
     !saved &&
