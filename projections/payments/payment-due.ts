@@ -15,7 +15,7 @@ import {
 import type { PendingEnd } from "./payment-plans.js";
 
 /**
- * Issue 68 item 4: the payments process manager's due index, derived and rebuildable. One entry
+ * The payments process manager's due index, derived and rebuildable. One entry
  * per booking whose money has something left to do: when to look at its payment's stream again
  * (`dueAt`) and the attempts that met an outage (backoff). What to do is never kept here: the
  * stream says it (payment-next.ts `nextStep`). A fact that asks for work (a settlement decided, a
