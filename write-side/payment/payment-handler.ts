@@ -154,7 +154,7 @@ function decideRequest(stream: PaymentStream, request: PaymentRequest, now: stri
 }
 
 /** A payment's stream holds a handful of events (one settlement, a few steps): folded whole. */
-function wholeStream(eventStore: EventStore): StateSource<PaymentStream> {
+export function wholeStream(eventStore: EventStore): StateSource<PaymentStream> {
   const catchUp = async (
     streamId: string,
     from: StateAtRevision<PaymentStream>,
