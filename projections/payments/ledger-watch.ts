@@ -102,28 +102,16 @@ export async function ledgerOps(
     });
   // A batch handled again after a crash applies nothing twice: only events a ledger has not seen.
   const unseen = touched.filter((e) => !kept.get(reservationOf(e))?.seen.has(e.id));
-  // Issue 71: the lot beside each ledger, so the reconciliation finds the payments not final.
+  // The lot beside each ledger, so the reconciliation finds the payments not final.
   const lots = new Map(
     touched.map((e) => [reservationOf(e), (e.event.data as { parkingLotId: string }).parkingLotId]),
   );
-  const added = ledgersOf(unseen);
-  for (const e of unseen) kept.get(reservationOf(e))?.seen.add(e.id);
-  // A ledger is a sum of its events (facts in order, pending added, ended once any end): the kept
-  // part and the batch's part add up.
-  const ledgers = new Map(
-    [...kept].map(([id, before]) => {
-      const batch = added.get(id);
-      if (!batch) return [id, before] as const;
-      const after = {
-        facts: [...before.facts, ...batch.facts],
-        pending: before.pending + batch.pending,
-        ended: before.ended || batch.ended,
-        seen: before.seen,
-      };
-      return [id, after] as const;
-    }),
-  );
-  return [...ledgers].map(([id, ledger]) => {
+  for (const e of unseen) {
+    const ledger = kept.get(reservationOf(e));
+    ledger?.seen.add(e.id);
+    if (ledger) apply(ledger, e);
+  }
+  return [...kept].map(([id, ledger]) => {
     const problems = ledgerProblemsOf(ledger);
     const document = {
       parkingLotId: lots.get(id),
