@@ -352,17 +352,11 @@ export function decideFailure(
 ): PaymentDecision {
   const saved = state.kind === "open" && awaitsHold(state); // its hold before the stay
   if (state.kind === "open" && state.status !== "pending" && !saved) return accept(); // authorized or failed
-  if (
-    !saved &&
-    failure.intentId !== undefined &&
-    mismatchOf(state, { awaiting: true, amount: 0, currency: "" }, failure)
-  )
-    return reject({
-      code: "PaymentMismatch",
-      parkingLotId: failure.parkingLotId,
-      reservationId: failure.reservationId,
-      reason: "intent",
-    });
+  // A failure names the intent that counts, or none: another intent's fails nothing.
+  const { parkingLotId, reservationId, intentId } = failure;
+  const counted = state.kind === "open" ? state.intentId : undefined;
+  if (!saved && intentId !== undefined && intentId !== counted)
+    return reject({ code: "PaymentMismatch", parkingLotId, reservationId, reason: "intent" });
   return accept({ type: "PaymentFailed", data: { ...failure, failedAt: at } });
 }
 
