@@ -39,30 +39,15 @@ export const ledgerFactOf = ({ type, data }: MoneyEvent): PaymentFact => ({
   amount: data.amount,
 });
 
-export interface IntentLedger {
-  readonly intentId: string;
-  readonly authorized: number;
-  readonly captured: number;
-  readonly released: number;
-  readonly refunded: number;
-}
-
-export interface ReservationLedger {
-  readonly intents: readonly IntentLedger[];
-  readonly authorized: number;
-  readonly captured: number;
-  readonly released: number;
-  readonly refunded: number;
-}
-
 const ZERO = { authorized: 0, captured: 0, released: 0, refunded: 0 };
+/** An amount per kind: authorized, captured, released, refunded. */
+type Totals = Record<keyof typeof ZERO, number>;
+export type IntentLedger = { readonly intentId: string } & Readonly<Totals>;
+export type ReservationLedger = { readonly intents: readonly IntentLedger[] } & Readonly<Totals>;
 
 /** The totals of a reservation's payment facts, per intent and in all. */
 export function ledgerOf(facts: readonly PaymentFact[]): ReservationLedger {
-  const byIntent = new Map<
-    string,
-    { authorized: number; captured: number; released: number; refunded: number }
-  >();
+  const byIntent = new Map<string, Totals>();
   for (const fact of facts) {
     const row = byIntent.get(fact.intentId) ?? { ...ZERO };
     if (fact.kind === "charged") {
