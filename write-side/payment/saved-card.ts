@@ -27,41 +27,12 @@ const savingAsked = (state: Payment): boolean =>
   state.status === "action-required" && state.intentId === undefined;
 
 /**
- * A pending payment's card saved (or, saving it having asked for the customer, saved since):
- * confirmed, nothing held, `amount` to hold at `authorizeAt`.
- */
-export const cardSaved = (open: Payment, data: EventOfType<"PaymentCardSaved">["data"]): Payment =>
-  open.status === "pending" || savingAsked(open)
-    ? {
-        ...open,
-        status: "saved" as const,
-        intentId: data.intentId,
-        currency: data.currency,
-        saved: { amount: data.amount, authorizeAt: data.authorizeAt },
-        action: undefined,
-      }
-    : open;
-
-/**
  * Whether the booking waits for its hold before the stay: its card saved, or (`action-required`,
  * PaymentActionRequired) that hold asked for its customer (`authentication_required`), who may
  * complete `action.intentId` until its deadline.
  */
 export const awaitsHold = (state: Payment): boolean =>
   state.status === "saved" || state.status === "action-required";
-
-/** A saved card's hold that waits for its customer (PaymentActionRequired): that intent, until the deadline. */
-export const actionRequired = (
-  open: Payment,
-  data: EventOfType<"PaymentActionRequired">["data"],
-): Payment => {
-  const action = { intentId: data.intentId, deadline: data.deadline };
-  if (open.status === "saved") return { ...open, status: "action-required" as const, action };
-  // Saving the card asked for its customer (`authorizeAt`): the booking is confirmed, nothing saved yet.
-  if (open.status !== "pending" || data.authorizeAt === undefined) return open;
-  const saved = { amount: data.amount, authorizeAt: data.authorizeAt };
-  return { ...open, status: "action-required" as const, currency: data.currency, saved, action };
-};
 
 /**
  * A pending booking's card saved (PaymentCardSaved), or (`actionDeadline`) saving it asks for the
@@ -84,12 +55,35 @@ export function saving(
 const methodOf = (command: AuthorizePayment) =>
   command.paymentMethod !== undefined ? { method: command.paymentMethod } : {};
 
-/** The saved card's facts folded: its card saved, or its hold waiting for its customer. */
-export const savedCardFact = (
+/**
+ * The saved card's facts folded. PaymentCardSaved: a pending payment's card saved (or, saving it
+ * having asked for the customer, saved since): confirmed, nothing held, `amount` to hold at
+ * `authorizeAt`. PaymentActionRequired: a saved card's hold waits for its customer (that intent,
+ * until the deadline), or saving the card asked for them (`authorizeAt`).
+ */
+export function savedCardFact(
   open: Payment,
-  event: EventOfType<"PaymentCardSaved" | "PaymentActionRequired">,
-): Payment =>
-  event.type === "PaymentCardSaved" ? cardSaved(open, event.data) : actionRequired(open, event.data);
+  { type, data }: EventOfType<"PaymentCardSaved" | "PaymentActionRequired">,
+): Payment {
+  if (type === "PaymentCardSaved") {
+    if (open.status !== "pending" && !savingAsked(open)) return open;
+    const saved = { amount: data.amount, authorizeAt: data.authorizeAt };
+    return {
+      ...open,
+      status: "saved",
+      intentId: data.intentId,
+      currency: data.currency,
+      saved,
+      action: undefined,
+    };
+  }
+  const action = { intentId: data.intentId, deadline: data.deadline };
+  if (open.status === "saved") return { ...open, status: "action-required", action };
+  // Saving the card asked for its customer (`authorizeAt`): the booking is confirmed, nothing saved yet.
+  if (open.status !== "pending" || data.authorizeAt === undefined) return open;
+  const saved = { amount: data.amount, authorizeAt: data.authorizeAt };
+  return { ...open, status: "action-required", currency: data.currency, saved, action };
+}
 
 /**
  * The hold made off-session before the stay: any intent the payments process manager made for it
