@@ -45,12 +45,14 @@ export const ledgerProblemsOf = (ledger: Ledger): string[] =>
   ledgerViolations(ledger.facts, ledger.ended && ledger.pending <= 0);
 
 /**
- * The ledger of each reservation the events tell of, folded as the watch folds them (the chaos and
- * replica tests read a whole log with it): a reservation's problems are `ledgerProblemsOf` its
- * ledger, and `pending` is what its settlements decided that is not recorded yet.
+ * The ledger of each reservation the events tell of, folded onto `ledgers` (the watch's batch onto
+ * what it kept; the chaos and replica tests read a whole log with it): a reservation's problems are
+ * `ledgerProblemsOf` its ledger, and `pending` is what its settlements decided not recorded yet.
  */
-export function ledgersOf(events: readonly StoredDomainEvent[]): Map<string, Ledger> {
-  const ledgers = new Map<string, Ledger>();
+export function ledgersOf(
+  events: readonly StoredDomainEvent[],
+  ledgers: Map<string, Ledger> = new Map(),
+): Map<string, Ledger> {
   for (const stored of events) {
     if (!LEDGER_EVENT_TYPES.has(stored.event.type)) continue;
     const id = reservationOf(stored);
@@ -106,11 +108,8 @@ export async function ledgerOps(
   const lots = new Map(
     touched.map((e) => [reservationOf(e), (e.event.data as { parkingLotId: string }).parkingLotId]),
   );
-  for (const e of unseen) {
-    const ledger = kept.get(reservationOf(e));
-    ledger?.seen.add(e.id);
-    if (ledger) apply(ledger, e);
-  }
+  ledgersOf(unseen, kept);
+  for (const e of unseen) kept.get(reservationOf(e))?.seen.add(e.id);
   return [...kept].map(([id, ledger]) => {
     const problems = ledgerProblemsOf(ledger);
     const document = {
