@@ -11,7 +11,6 @@ import {
   type DueEntry,
   dueAtOp,
   dueOps,
-  endDueOp,
   PAYMENT_DUE,
   readPaymentProcess,
   rebuildDue,
@@ -212,7 +211,7 @@ async function decideEnds(
         { err: error, reservationId: end.reservationId },
         "a booking's end waits for the clock work",
       );
-      later.push(endDueOp(end, now));
+      later.push(dueAtOp(end.reservationId, now, 0, end));
     });
   return later;
 }
