@@ -1,6 +1,7 @@
 import type { PaymentTerms } from "../../schemas/common.js";
 import type { EventOfType } from "../../schemas/events.js";
 import type { PAYMENT_EVENTS } from "../../schemas/payment-events.js";
+import type { PaymentView } from "../../schemas/payment-views.js";
 import type { PaymentFact, RefundUnderWay } from "./payment-ledger.js";
 import type { CommandRejection as Rejection } from "./payment-rejections.js";
 
@@ -75,18 +76,8 @@ export function failedBecause(data: EventOfType<"PaymentFailed">["data"]): Payme
   };
 }
 
-/** A booking's payment's state as the reservation view shows it (issue 38). */
-export type PaymentViewState =
-  | "pending"
-  | "card-saved"
-  | "action-required"
-  | "authorized"
-  | "lapsed"
-  | "captured"
-  | "partially_refunded"
-  | "refunded"
-  | "released"
-  | "failed";
+/** A booking's payment's state as the reservation view shows it (its schema's). */
+export type PaymentViewState = PaymentView["state"];
 
 /**
  * What a payment's state reads, from what was recorded of it: pending or failed as recorded; once
