@@ -56,15 +56,8 @@ export type PaymentDecision =
   | { readonly ok: true; readonly events: readonly PaymentEvent[] }
   | { readonly ok: false; readonly rejection: Rejection };
 
-/** Why a booking's payment failed (PaymentFailed): declined by the provider, or its hold ran out. */
-export interface PaymentFailedBecause {
-  readonly reason: "declined" | "expired";
-  /** The provider's decline code (e.g. `card_declined`), or `expired` for a hold that ran out. */
-  readonly code: string;
-  /** The provider's message, when it gave one. */
-  readonly message?: string;
-  readonly at: string;
-}
+/** Why a booking's payment failed (PaymentFailed), as the reservation view's schema says it. */
+export type PaymentFailedBecause = NonNullable<PaymentView["failure"]>;
 
 /** What a PaymentFailed says of why: every reader reads it with this one function. */
 export function failedBecause(data: EventOfType<"PaymentFailed">["data"]): PaymentFailedBecause {
