@@ -40,7 +40,6 @@ export type { OpenPayment, PaymentDecision, PaymentState } from "./payment-facts
 export type { SettleAsk } from "./payment-policy.js";
 
 import { attemptKey, intentRecorded } from "./client-confirmed.js";
-import { carriedOver } from "./payment-carried.js";
 import type { CommandRejection as Rejection } from "./payment-rejections.js";
 import { authorizeSaved, awaitsHold, confirmed, savedCardFact, saving } from "./saved-card.js";
 
@@ -106,6 +105,19 @@ function stepped(
 
 /** A payment's stream's facts: its own, and the one the upgrade carried over from a lot's stream. */
 export type PaymentStreamEvent = PaymentEvent | EventOfType<"PaymentCarriedOver">;
+
+/** The payment as the upgrade carried it over: the state it holds, whatever came before on its stream. */
+function carriedOver(data: EventOfType<"PaymentCarriedOver">["data"]) {
+  const { carriedAt: _at, intentId, currency, endedAt, ...rest } = data;
+  return {
+    kind: "open" as const,
+    ...rest,
+    refundsOutstanding: rest.refundsOutstanding.map((amount) => ({ intentId: intentId ?? "", amount })),
+    ...(intentId !== undefined ? { intentId } : {}),
+    ...(currency !== undefined ? { currency } : {}),
+    ...(endedAt !== undefined ? { endedAt } : {}),
+  };
+}
 
 export function evolvePaymentAggregate(state: PaymentState, event: PaymentStreamEvent): PaymentState {
   if (event.type === "PaymentCarriedOver") return carriedOver(event.data);
