@@ -19,7 +19,7 @@ export interface AuthorizeDeps extends HoldDeps {
 }
 
 /**
- * A booking's authorization (issue 47), as Stripe documents it for the case: the intent is created
+ * A booking's authorization, as Stripe documents it for the case: the intent is created
  * (unconfirmed) only while the booking still waits for its payment, recorded on the lot (the one
  * intent whose authorization counts), then confirmed server-side with a saved method, or handed
  * to the customer (client secret) to confirm; 3-D Secure leaves it pending with its client secret.
@@ -36,7 +36,7 @@ export async function authorizeBooking(
     deps.logger.debug(lot, "the booking no longer waits for its payment: no intent created");
     return "done";
   }
-  // Every card is saved to the customer's provider customer, for what is charged later (issue 71): a
+  // Every card is saved to the customer's provider customer, for what is charged later: a
   // saved method, a far stay's (a SetupIntent), and one its customer confirms with Stripe.js (the
   // intent's `setup_future_usage`; its authorization's webhook names the card, recorded sealed).
   const customer = plan.customer ? await helpers.customerOf(plan.customer) : undefined;
@@ -61,7 +61,7 @@ export async function authorizeBooking(
       intentId,
       amount: plan.amount,
       currency: plan.currency,
-      // Issue 68 item 4: the saved card goes on the payment's stream, sealed (its later charges read it there).
+      // The saved card goes on the payment's stream, sealed (its later charges read it there).
       ...(plan.method ? { paymentMethod: plan.method } : {}),
       now: deps.now(),
     },

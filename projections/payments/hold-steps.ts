@@ -82,7 +82,7 @@ export interface HoldHelpers {
   ) => Promise<PlanResult>;
 }
 
-/** How long a card whose saving asks for 3-D Secure waits for its customer, at most (issue 71). */
+/** How long a card whose saving asks for 3-D Secure waits for its customer, at most. */
 const SAVE_ACTION_HOURS = 24;
 
 export const metadataOf = (plan: {
@@ -141,7 +141,7 @@ export async function saveForLater(
   const now = deps.now();
   const dayAfter = new Date(Date.parse(now) + SAVE_ACTION_HOURS * 3_600_000).toISOString();
   const actionDeadline = Date.parse(dayAfter) < Date.parse(authorizeAt) ? dayAfter : authorizeAt;
-  // Issue 68 item 4: the card given at booking is named by its PaymentCardSaved (sealed), which its hold reads.
+  // The card given at booking is named by its PaymentCardSaved (sealed), which its hold reads.
   const card = method ? { paymentMethod: method } : {};
   const command = {
     type: "AuthorizePayment",

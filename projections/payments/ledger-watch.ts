@@ -1,7 +1,12 @@
 import type { Document, DocumentStore, WriteOp } from "../../document-store/port.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { EventType } from "../../schemas/events.js";
-import { ledgerViolations, type PaymentFact } from "../../write-side/payment/payment-ledger.js";
+import {
+  ledgerFactOf,
+  ledgerViolations,
+  type MoneyEvent,
+  type PaymentFact,
+} from "../../write-side/payment/payment-ledger.js";
 
 /**
  * The money ledger invariant, watched (issue 38): per reservation, its payment facts as the log
@@ -22,18 +27,13 @@ interface LedgerDocument extends Document {
   readonly problems: readonly string[];
 }
 
-/** The outcome facts that put money in the ledger, each as its kind of ledger fact. */
-const OUTCOME_KINDS = {
-  PaymentCaptured: "captured",
-  PaymentReleased: "released",
-  PaymentRefunded: "refunded",
-  OverstayCharged: "charged",
-} as const satisfies Partial<Record<EventType, PaymentFact["kind"]>>;
-
 export const LEDGER_EVENT_TYPES: ReadonlySet<EventType> = new Set<EventType>([
   "PaymentAuthorized",
   "PaymentSettlementDecided",
-  ...(Object.keys(OUTCOME_KINDS) as (keyof typeof OUTCOME_KINDS)[]),
+  "PaymentCaptured",
+  "PaymentReleased",
+  "PaymentRefunded",
+  "OverstayCharged",
   "PaymentStepFailed",
 ]);
 
@@ -45,12 +45,14 @@ export const ledgerProblemsOf = (ledger: Ledger): string[] =>
   ledgerViolations(ledger.facts, ledger.ended && ledger.pending <= 0);
 
 /**
- * The ledger of each reservation the events tell of, folded as the watch folds them (the chaos and
- * replica tests read a whole log with it): a reservation's problems are `ledgerProblemsOf` its
- * ledger, and `pending` is what its settlements decided that is not recorded yet.
+ * The ledger of each reservation the events tell of, folded onto `ledgers` (the watch's batch onto
+ * what it kept; the chaos and replica tests read a whole log with it): a reservation's problems are
+ * `ledgerProblemsOf` its ledger, and `pending` is what its settlements decided not recorded yet.
  */
-export function ledgersOf(events: readonly StoredDomainEvent[]): Map<string, Ledger> {
-  const ledgers = new Map<string, Ledger>();
+export function ledgersOf(
+  events: readonly StoredDomainEvent[],
+  ledgers: Map<string, Ledger> = new Map(),
+): Map<string, Ledger> {
   for (const stored of events) {
     if (!LEDGER_EVENT_TYPES.has(stored.event.type)) continue;
     const id = reservationOf(stored);
@@ -64,37 +66,18 @@ export function ledgersOf(events: readonly StoredDomainEvent[]): Map<string, Led
 const reservationOf = (stored: StoredDomainEvent): string =>
   (stored.event.data as { reservationId: string }).reservationId;
 
-/** What one event does to a reservation's ledger. */
-function apply(ledger: Ledger, stored: StoredDomainEvent): void {
-  const { event } = stored;
-  switch (event.type) {
-    case "PaymentAuthorized":
-      ledger.facts.push({ kind: "authorized", intentId: event.data.intentId, amount: event.data.amount });
-      return;
-    case "PaymentSettlementDecided": {
-      const { capture, release, offSession, refund } = event.data;
-      ledger.pending += [capture, release, offSession, refund].filter((amount) => amount > 0).length;
-      if (capture + release + offSession > 0) ledger.ended = true;
-      return;
-    }
-    case "PaymentStepFailed":
-      // Issue 71: a refused charge left for its customer (its intent named) is under way until they pay it.
-      if (event.data.intentId !== undefined) return;
-      break;
-    case "PaymentCaptured": {
-      // A lapsed authorization's capture, charged off-session: a payment of its own.
-      const { intentId, amount, lapsedIntentId } = event.data;
-      ledger.facts.push({ kind: lapsedIntentId === undefined ? "captured" : "charged", intentId, amount });
-      break;
-    }
-    default: {
-      const kind = OUTCOME_KINDS[event.type as keyof typeof OUTCOME_KINDS];
-      if (kind === undefined) return;
-      const { intentId, amount } = event.data as { readonly intentId: string; readonly amount: number };
-      ledger.facts.push({ kind, intentId, amount });
-    }
+/** What one event does to a reservation's ledger: money moved, and each settlement step decided or recorded. */
+function apply(ledger: Ledger, { event }: StoredDomainEvent): void {
+  if (event.type === "PaymentSettlementDecided") {
+    const { capture, release, offSession, refund } = event.data;
+    ledger.pending += [capture, release, offSession, refund].filter((amount) => amount > 0).length;
+    if (capture + release + offSession > 0) ledger.ended = true;
+    return;
   }
-  ledger.pending -= 1;
+  // Issue 71: a refused charge left for its customer (its intent named) is under way until they pay it.
+  if (event.type === "PaymentStepFailed" && event.data.intentId !== undefined) return;
+  if (event.type !== "PaymentStepFailed") ledger.facts.push(ledgerFactOf(event as MoneyEvent));
+  if (event.type !== "PaymentAuthorized") ledger.pending -= 1;
 }
 
 /** The ledgers a batch changes, read, brought up to date and written back whole (idempotent per batch). */
@@ -123,28 +106,13 @@ export async function ledgerOps(
     });
   // A batch handled again after a crash applies nothing twice: only events a ledger has not seen.
   const unseen = touched.filter((e) => !kept.get(reservationOf(e))?.seen.has(e.id));
-  // Issue 71: the lot beside each ledger, so the reconciliation finds the payments not final.
+  // The lot beside each ledger, so the reconciliation finds the payments not final.
   const lots = new Map(
     touched.map((e) => [reservationOf(e), (e.event.data as { parkingLotId: string }).parkingLotId]),
   );
-  const added = ledgersOf(unseen);
+  ledgersOf(unseen, kept);
   for (const e of unseen) kept.get(reservationOf(e))?.seen.add(e.id);
-  // A ledger is a sum of its events (facts in order, pending added, ended once any end): the kept
-  // part and the batch's part add up.
-  const ledgers = new Map(
-    [...kept].map(([id, before]) => {
-      const batch = added.get(id);
-      if (!batch) return [id, before] as const;
-      const after = {
-        facts: [...before.facts, ...batch.facts],
-        pending: before.pending + batch.pending,
-        ended: before.ended || batch.ended,
-        seen: before.seen,
-      };
-      return [id, after] as const;
-    }),
-  );
-  return [...ledgers].map(([id, ledger]) => {
+  return [...kept].map(([id, ledger]) => {
     const problems = ledgerProblemsOf(ledger);
     const document = {
       parkingLotId: lots.get(id),

@@ -15,7 +15,7 @@ import {
 import type { PendingEnd } from "./payment-plans.js";
 
 /**
- * Issue 68 item 4: the payments process manager's due index, derived and rebuildable. One entry
+ * The payments process manager's due index, derived and rebuildable. One entry
  * per booking whose money has something left to do: when to look at its payment's stream again
  * (`dueAt`) and the attempts that met an outage (backoff). What to do is never kept here: the
  * stream says it (payment-next.ts `nextStep`). A fact that asks for work (a settlement decided, a
@@ -57,21 +57,13 @@ export const dueIn = (events: readonly StoredDomainEvent[]): string[] => [
 export const dueOps = (events: readonly StoredDomainEvent[], now: string): WriteOp[] =>
   dueIn(events).map((id) => dueAtOp(id, now, 0));
 
-export const dueAtOp = (id: string, dueAt: string, attempt: number): WriteOp => ({
+/** A booking due at `dueAt` after `attempt` outages; `end`: its end, decided first (DueEntry `end`). */
+export const dueAtOp = (id: string, dueAt: string, attempt: number, end?: PendingEnd): WriteOp => ({
   op: "update",
   collection: PAYMENT_DUE,
   id,
   upsert: true,
-  update: { $set: { dueAt, attempt } },
-});
-
-/** A booking's end to decide at once (see DueEntry `end`). */
-export const endDueOp = (ended: PendingEnd, dueAt: string, attempt = 0): WriteOp => ({
-  op: "update",
-  collection: PAYMENT_DUE,
-  id: ended.reservationId,
-  upsert: true,
-  update: { $set: { dueAt, attempt, end: ended } },
+  update: { $set: { dueAt, attempt, ...(end ? { end } : {}) } },
 });
 
 /** A payment fact as the process folds it: its id (the keys' root) and correlation. */

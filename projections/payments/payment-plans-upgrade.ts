@@ -1,5 +1,5 @@
 import type { Document, DocumentStore, WriteOp } from "../../document-store/port.js";
-import { dueAtOp, endDueOp } from "./payment-due.js";
+import { dueAtOp } from "./payment-due.js";
 import { forgetAtOp, PAYMENT_METHODS, type PendingEnd } from "./payment-plans.js";
 import type { PaymentCommandSender } from "./payment-steps.js";
 
@@ -57,9 +57,8 @@ async function upgradeOne(plan: OldPlan, send: PaymentCommandSender): Promise<Wr
       const end = plan.kind === "end" && plan.end ? plan.end : ({ because: "operator-cancel" } as const);
       const { eventId, correlationId, parkingLotId } = plan;
       const endedAt = plan.endedAt ? { endedAt: plan.endedAt } : {};
-      return [
-        endDueOp({ eventId, correlationId, reservationId: id, parkingLotId, end, ...endedAt }, at, attempt),
-      ];
+      const ended = { eventId, correlationId, reservationId: id, parkingLotId, end, ...endedAt };
+      return [dueAtOp(id, at, attempt, ended)];
     }
     case "forget":
       return plan.customer ? [forgetAtOp(plan.customer, at, attempt)] : [];

@@ -9,25 +9,24 @@ import { holdPlanOf } from "../../write-side/payment/payment-policy.js";
 import type { RequestPayment } from "../../write-side/payment/payment-process.js";
 
 /**
- * What the payments process manager keeps beside its payments' streams (issue 68 item 4: no plans
- * any more; its due index is payment-due.ts), and what it reads off the facts it follows: a
- * booking's request, its end, a customer's erasure.
+ * What the payments process manager keeps beside its payments' streams (its due index is
+ * payment-due.ts), and what it reads off the facts it follows: a booking's request, its end, a
+ * customer's erasure.
  */
 
 /** What the saga hands a client that confirms the payment itself (Stripe.js): one per reservation. */
 export const PAYMENT_CLIENT_SECRETS = "payment_client_secrets";
 /**
- * A booking's saved payment method as 2374f50/05b88da kept it (personal data). Issue 68 item 4: no
- * longer written (the card is a sealed field of the payment's own facts, payment-next.ts `card`);
- * read only for a booking whose stream names no card, and deleted at its settlement or erasure.
+ * A booking's saved payment method as older versions kept it (personal data): no longer written (the
+ * card is a sealed field of the payment's facts, payment-next.ts `card`); read only for a booking
+ * whose stream names no card, and deleted at its settlement or erasure.
  */
 export const PAYMENT_METHODS = "payment_methods";
 /** A booking's saved method, and whose it is (the customer's pseudonym: their provider customer). */
 export type SavedMethod = { readonly method: string; readonly customer?: string };
 /**
- * Issue 71: each customer's customer at the provider (Stripe: a Customer), made on first need,
- * kept against the customer's pseudonym (`_id`: as CustomerErased names them), deleted at the
- * provider when they are erased.
+ * Each customer's customer at the provider (Stripe: a Customer), made on first need, kept against
+ * their pseudonym (`_id`: as CustomerErased names them), deleted at the provider once they are erased.
  */
 export const PAYMENT_CUSTOMERS = "payment_customers";
 
@@ -43,10 +42,10 @@ export function customerRefOf(customerId: string): string | undefined {
 }
 
 /**
- * Issue 48: a booking ended (checked out, canceled, closed, a no-show): its settlement, or the void
- * of an intent it left unpaid, is decided on its payment's stream by what the lot's end event says
- * (`SettleBooking`, as of `endedAt`; a repeat decides nothing), as the saga follows it (`endsOf`).
- * One that failed then (but for a store outage) waits on its booking's due entry (payment-due.ts).
+ * A booking ended (checked out, canceled, closed, a no-show): its settlement, or the void of an
+ * intent it left unpaid, is decided on its payment's stream by what the lot's end event says
+ * (`SettleBooking`, as of `endedAt`; a repeat decides nothing) as the saga follows it (`endsOf`); one
+ * that failed then (but for a store outage) waits on its booking's due entry (payment-due.ts).
  */
 export interface PendingEnd {
   /** The id (in the log) of the lot's fact that ended it: the void's key derives from it. */
@@ -55,7 +54,7 @@ export interface PendingEnd {
   readonly reservationId: string;
   readonly parkingLotId: string;
   readonly end: BookingEnd;
-  /** When the lot's fact ended it (issue 68: the settlement is decided as of then); absent: now. */
+  /** When the lot's fact ended it (the settlement is decided as of then); absent: now. */
   readonly endedAt?: string;
 }
 
@@ -64,9 +63,8 @@ export const bookingEndOfStored = (stored: StoredDomainEvent): BookingEnd | unde
   bookingEndOf(stored.event as ParkingLotEvent, stored.metadata.actor?.role);
 
 /**
- * Issue 68 item 4: the requests a batch brings (a booking that asks to be paid), each to be recorded
- * on its payment's stream (PaymentRequested, the process's inbox; a repeat records nothing), its
- * card and customer as the authorize plans carried them, the lot's fact's id the keys' root.
+ * The requests a batch brings (bookings that ask to be paid), each to be recorded on its payment's
+ * stream (PaymentRequested; a repeat records nothing), the lot's fact's id the keys' root.
  */
 export function requestsOf(
   events: readonly StoredDomainEvent[],
@@ -88,8 +86,8 @@ export function requestsOf(
       currency: payment.currency,
       holdUntil: payment.holdUntil,
       ...(payment.method ? { method: payment.method } : {}),
-      // Issue 71: a card saved to a provider customer for a stay beyond a hold's lifetime is held
-      // later (one its customer confirms too: a SetupIntent on their provider customer).
+      // A card saved to a provider customer for a stay beyond a hold's lifetime is held later (one
+      // its customer confirms too: a SetupIntent on their provider customer).
       ...(customer ? { customer, ...holdPlanOf(event.data, event.data.reservedAt, leadHours) } : {}),
       now,
     };
@@ -97,7 +95,7 @@ export function requestsOf(
   });
 }
 
-/** Issue 68 item 4: the ends of bookings a batch brings, each to be decided on its payment's stream as followed. */
+/** The ends of bookings a batch brings, each to be decided on its payment's stream as followed. */
 export function endsOf(events: readonly StoredDomainEvent[]): PendingEnd[] {
   return events.flatMap(({ event, id: eventId, metadata }): PendingEnd[] => {
     const stored = { event, metadata } as StoredDomainEvent;
@@ -115,12 +113,12 @@ export function endsOf(events: readonly StoredDomainEvent[]): PendingEnd[] {
 }
 
 /**
- * A customer's erasure (issue 36): the saved payment methods and client secrets of the bookings it
- * lists go, in the same atomic write as the saga's checkpoint. Bookings under way keep their card
- * until carried out: one settled after it finds none (its fact's card reads `erased`), so an
- * overstay is then recorded as not charged (`no_saved_payment_method`). Issue 71, their provider
- * customer goes too: issue 68 item 4, its `payment_customers` document is marked `forgetAt` (no
- * document: none was made), which the clock work sweeps (`forgetDue`): deleted at the provider, then here.
+ * A customer's erasure: the saved payment methods and client secrets of the bookings it lists go, in
+ * the same atomic write as the saga's checkpoint. Bookings under way keep their card until carried
+ * out: one settled after it finds none (its fact's card reads `erased`), so an overstay is then
+ * recorded as not charged (`no_saved_payment_method`). Their provider customer goes too: its
+ * `payment_customers` document is marked `forgetAt` (none: none was made), which the clock work
+ * sweeps: deleted at the provider, then here.
  */
 export function erasedOps(events: readonly StoredDomainEvent[], now: string): WriteOp[] {
   return events.flatMap(({ event }) =>

@@ -1,4 +1,4 @@
-import type { WriteOp } from "../../document-store/port.js";
+import type { Document, WriteOp } from "../../document-store/port.js";
 import type { Logger } from "../../platform/logger.js";
 import type { EventType } from "../../schemas/events.js";
 import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
@@ -11,7 +11,6 @@ import {
   type DueEntry,
   dueAtOp,
   dueOps,
-  endDueOp,
   PAYMENT_DUE,
   readPaymentProcess,
   rebuildDue,
@@ -76,24 +75,24 @@ export interface PaymentSagaSettings {
   readonly everyMs?: number;
   /** How many bookings are carried on at once. */
   readonly concurrency?: number;
-  /** The lot's state now (issue 47): the lot's command handler reads it. */
+  /** The lot's state now: the lot's command handler reads it. */
   readonly lotState: (parkingLotId: string) => Promise<ParkingLotState>;
-  /** A reservation's payment, as its own stream holds it (issue 48). */
+  /** A reservation's payment, as its own stream holds it. */
   readonly paymentState: (parkingLotId: string, reservationId: string) => Promise<PaymentState>;
-  /** Issue 71: how long before a stay beyond a hold's lifetime its saved card is held (AUTHORIZE_BEFORE_STAY_HOURS). */
+  /** How long before a stay beyond a hold's lifetime its saved card is held (AUTHORIZE_BEFORE_STAY_HOURS). */
   readonly authorizeBeforeStayHours?: number;
   /** How often the provider's open intents are reconciled (ms; RECONCILE_EVERY_MS). */
   readonly reconcileEveryMs?: number;
 }
 
-/** A provider outage as the saga saw it: when its first step met it, and the retries since (issue 47). */
+/** A provider outage as the saga saw it: when its first step met it, and the retries since. */
 export interface Outage {
   since: number;
   retries: number;
 }
 
 /**
- * The payments process manager (issue 38): a reactor on the processor runtime, as the scheduler
+ * The payments process manager: a reactor on the processor runtime, as the scheduler
  * is. Following the log, it records a booking's request and decides a paid booking's end on its
  * payment's stream (the inbox); a fact that asks for work makes its booking due (payment-due.ts),
  * and an erasure marks its provider customer to forget, in the same atomic write as its
@@ -163,11 +162,10 @@ export function paymentSaga(settings: PaymentSagaSettings | undefined): Reactor 
 }
 
 /**
- * Issue 68 item 4: a booking that asks to be paid has its request recorded on its payment's stream
- * as it is followed (PaymentRequested, the process's inbox: a repeat after a crash records nothing)
- * and is made due in the same write as the checkpoint; its `authorize` step is nextStep's. A store
- * outage retries the batch; a request refused (its booking gone already) or failing otherwise is
- * logged: nothing is authorized, and the lot lets the booking's hold run out.
+ * A booking that asks to be paid has its request recorded on its payment's stream as it is followed
+ * (PaymentRequested: a repeat after a crash records nothing) and is made due in the same write as the
+ * checkpoint. A store outage retries the batch; a request refused (its booking gone already) or
+ * failing otherwise is logged: nothing is authorized, and the lot lets the booking's hold run out.
  */
 async function requestPayments(
   events: Parameters<Reactor["react"]>[0],
@@ -193,8 +191,8 @@ async function requestPayments(
 }
 
 /**
- * Issue 68 item 4: a paid booking's end is decided on its payment's stream as it is followed (the
- * process's inbox; a repeat after a crash decides nothing), not queued. A store outage retries the
+ * A paid booking's end is decided on its payment's stream as it is followed (a repeat after a crash
+ * decides nothing), not queued. A store outage retries the
  * batch; any other failure leaves the end on its booking's due entry, which the clock work tries again, so one
  * booking cannot stop the process.
  */
@@ -213,7 +211,7 @@ async function decideEnds(
         { err: error, reservationId: end.reservationId },
         "a booking's end waits for the clock work",
       );
-      later.push(endDueOp(end, now));
+      later.push(dueAtOp(end.reservationId, now, 0, end));
     });
   return later;
 }
@@ -271,7 +269,7 @@ async function runDue(
 
 /**
  * One WARN when steps start meeting a provider outage, one INFO when one goes through again
- * with the retries made meanwhile (issue 47), not a line per retry.
+ * with the retries made meanwhile, not a line per retry.
  */
 export function noteOutage(
   outage: { current?: Outage },
@@ -306,19 +304,12 @@ function stepDepsOf(context: ReactorContext, settings: PaymentSagaSettings): Ste
     now: () => new Date(context.now()).toISOString(),
     paymentProcess: (reservationId) => readPaymentProcess(context.eventStore, reservationId),
     oldSavedMethod: async (reservationId) => {
-      const found = await store.find<SavedMethod & { _id: string }>(
-        PAYMENT_METHODS,
-        { _id: reservationId },
-        { limit: 1 },
-      );
-      const { _id, ...saved } = found[0] ?? { _id: "" };
-      return found[0] ? (saved as SavedMethod) : undefined;
+      const { _id, ...saved } =
+        (await store.findById<SavedMethod & Document>(PAYMENT_METHODS, reservationId)) ?? {};
+      return _id === undefined ? undefined : (saved as SavedMethod);
     },
     customers: {
-      get: async (ref) =>
-        (
-          await store.find<{ _id: string; customerId: string }>(PAYMENT_CUSTOMERS, { _id: ref }, { limit: 1 })
-        )[0]?.customerId,
+      get: async (ref) => (await store.findById<ProviderCustomerDoc>(PAYMENT_CUSTOMERS, ref))?.customerId,
       keep: (ref, customerId) =>
         store.write([{ op: "replace", collection: PAYMENT_CUSTOMERS, id: ref, document: { customerId } }]),
       drop: (ref) => store.write([{ op: "delete", collection: PAYMENT_CUSTOMERS, id: ref }]),

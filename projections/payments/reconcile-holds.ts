@@ -1,8 +1,9 @@
 import type { Document, DocumentStore } from "../../document-store/port.js";
 import type { Logger } from "../../platform/logger.js";
+import type { RecordHoldLapsed } from "../../schemas/commands.js";
 import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
 import { awaitingPayment } from "../../write-side/parking-lot/payments.js";
-import type { PaymentState } from "../../write-side/payment/payment.js";
+import { decideHoldLapsed, type PaymentState } from "../../write-side/payment/payment.js";
 import { repairsOf } from "../../write-side/payment/payment-process.js";
 import { intentInUse } from "../../write-side/payment/unpaid-intents.js";
 import { PAYMENT_LEDGERS } from "./ledger-watch.js";
@@ -136,8 +137,10 @@ async function compare(round: Round, intent: ProviderIntent): Promise<void> {
   }
   if (intent.status === "canceled") {
     const command = { type: "RecordHoldLapsed", ...intent.metadata, intentId, because: "reconciliation" };
-    if (lapses(payment, intentId) && (await recorded(round, command as PaymentCommand, intentId, "lapsed")))
-      counts.lapsed++;
+    // Sent only when the payment's decider would record it: it counts, unsettled, on that authorization.
+    const decided = decideHoldLapsed(payment, { ...(command as RecordHoldLapsed), now: deps.now() });
+    const lapses = decided.ok && decided.events.length > 0;
+    if (lapses && (await recorded(round, command as PaymentCommand, intentId, "lapsed"))) counts.lapsed++;
     return;
   }
   for (const repair of repairsOf(payment, awaiting, intent)) {
@@ -155,14 +158,6 @@ async function compare(round: Round, intent: ProviderIntent): Promise<void> {
     );
   }
 }
-
-/** Whether the payment counts, unsettled, on the authorization the provider canceled. */
-const lapses = (payment: PaymentState, intentId: string): boolean =>
-  payment.kind === "open" &&
-  payment.status === "authorized" &&
-  payment.intentId === intentId &&
-  !payment.settled &&
-  payment.lapsedAt === undefined;
 
 /** The provider's intents of the lookback, at most `pages` pages from `after`; where the next round goes on. */
 async function walkIntents(

@@ -1,19 +1,5 @@
-import type { PaymentTerms } from "../../schemas/common.js";
 import type { EventOfType } from "../../schemas/events.js";
-import type { PaymentEvent } from "./payment-facts.js";
-
-/** What of the payment's state (payment.ts's OpenPayment) these rules read and write. */
-interface Payment {
-  readonly kind: "open";
-  readonly status: string;
-  readonly intentId?: string;
-  readonly currency?: string;
-  readonly terms?: PaymentTerms;
-  readonly settled: boolean;
-  readonly saved?: { readonly amount: number; readonly authorizeAt: string };
-  readonly action?: { readonly intentId: string; readonly deadline: string };
-  readonly lastAttempt?: string;
-}
+import type { OpenPayment as Payment, PaymentEvent, PaymentState } from "./payment-facts.js";
 
 /**
  * Issue 71: a booking its customer confirms with Stripe.js (no saved card in the request). The intent
@@ -24,10 +10,10 @@ interface Payment {
  */
 
 /** The booking's intent recorded (PaymentIntentCreated): the one that counts, with its terms. */
-export const intentRecorded = <P extends Payment>(
-  open: P,
+export const intentRecorded = (
+  open: Payment,
   data: EventOfType<"PaymentIntentCreated">["data"],
-): P => ({
+): Payment => ({
   ...open,
   intentId: data.intentId,
   currency: data.currency,
@@ -47,7 +33,7 @@ export const attemptKey = (d: {
  * that intent is the one the booking waits for (pending, or a hold or a saving that asked for them).
  */
 export function decideAttempt(
-  state: { readonly kind: "none" } | Payment,
+  state: PaymentState,
   failure: Omit<EventOfType<"PaymentFailed">["data"], "failedAt">,
   at: string,
 ): { readonly ok: true; readonly events: readonly PaymentEvent[] } {

@@ -1,7 +1,6 @@
 import type { RecordLateCharge } from "../../schemas/commands.js";
 import type { EventOfType } from "../../schemas/events.js";
-import type { PaymentEvent } from "./payment-facts.js";
-import type { PaymentFact } from "./payment-ledger.js";
+import type { OpenPayment as Payment, PaymentEvent } from "./payment-facts.js";
 import type { PaymentRejection } from "./payment-rejections.js";
 
 /**
@@ -12,23 +11,6 @@ import type { PaymentRejection } from "./payment-rejections.js";
  * or the reconciliation finds it) and that step's success is recorded late, once: the ledger counts
  * it collected, the booking's view no longer shows it due.
  */
-
-/** An intent a refused charge left for the customer: which step of which settlement, and what it is to take. */
-export interface Comeback {
-  readonly intentId: string;
-  readonly settlementId: string;
-  readonly step: "capture" | "overstay";
-  readonly amount: number;
-}
-
-/** What of the payment's state (payment.ts's OpenPayment) these rules read and write. */
-interface Payment {
-  readonly kind: "open";
-  readonly intentId?: string;
-  readonly currency?: string;
-  readonly facts: readonly PaymentFact[];
-  readonly comebacks?: readonly Comeback[];
-}
 
 /** A refused charge that named its intent: due from the customer until they pay it. */
 export function comebackOf<P extends Payment>(open: P, data: EventOfType<"PaymentStepFailed">["data"]): P {

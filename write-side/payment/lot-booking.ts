@@ -4,10 +4,7 @@ import { awaitingPayment } from "../parking-lot/payments.js";
 import type { BookingAsk } from "./payment.js";
 import { type SettleAsk, settlementFor } from "./payment-policy.js";
 
-/**
- * What the payment side reads of a booking from the lot (issue 48): the lot decides these, the
- * payment's decider is handed them in its commands (payment-process.ts).
- */
+/** What the payment side reads of a booking from the lot: the lot decides these, handed in its commands. */
 
 /** What the lot tells the payment of the booking: whether it waits, and what it asked to authorize. */
 export function bookingAskOf(state: ParkingLotState, reservationId: string): BookingAsk {

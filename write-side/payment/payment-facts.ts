@@ -1,5 +1,9 @@
+import type { PaymentTerms } from "../../schemas/common.js";
 import type { EventOfType } from "../../schemas/events.js";
 import type { PAYMENT_EVENTS } from "../../schemas/payment-events.js";
+import type { PaymentView } from "../../schemas/payment-views.js";
+import type { PaymentFact, RefundUnderWay } from "./payment-ledger.js";
+import type { CommandRejection as Rejection } from "./payment-rejections.js";
 
 /**
  * The payment facts (issue 38; since issue 48 on each payment's own stream, `payment-{reservationId}`)
@@ -11,15 +15,59 @@ export type PaymentEvent = EventOfType<keyof typeof PAYMENT_EVENTS | "PaymentReq
 
 export type PaymentStep = "capture" | "release" | "refund" | "overstay";
 
-/** Why a booking's payment failed (PaymentFailed): declined by the provider, or its hold ran out. */
-export interface PaymentFailedBecause {
-  readonly reason: "declined" | "expired";
-  /** The provider's decline code (e.g. `card_declined`), or `expired` for a hold that ran out. */
-  readonly code: string;
-  /** The provider's message, when it gave one. */
-  readonly message?: string;
-  readonly at: string;
+export interface OpenPayment {
+  readonly kind: "open";
+  readonly parkingLotId: string;
+  readonly reservationId: string;
+  /** `saved` (a card saved for later, nothing held) and `action-required`: saved-card.ts. */
+  readonly status: "pending" | "saved" | "action-required" | "authorized" | "failed";
+  /** The intent that counts: the one recorded first (or, before issue 47, the one authorized). */
+  readonly intentId?: string;
+  readonly currency?: string;
+  readonly authorized: number;
+  readonly captured: number;
+  readonly refunded: number;
+  /** Refunds decided and not yet recorded (refunded or failed), oldest first, each against its charge. */
+  readonly refundsOutstanding: readonly RefundUnderWay[];
+  readonly settled: boolean;
+  /** When the money came to its end: the settlement's decision, or the failure. */
+  readonly endedAt?: string;
+  /** `<settlementId>:<step>` of every step recorded (done or failed). */
+  readonly steps: readonly string[];
+  readonly releasedIntents: readonly string[];
+  /** The ledger's facts (payment-ledger.ts), in the order recorded. */
+  readonly facts: readonly PaymentFact[];
+  /** Carried over from a lot's stream (PaymentCarriedOver): what the booking asked then, with its terms. */
+  readonly asked?: EventOfType<"PaymentCarriedOver">["data"]["asked"];
+  /** The terms its booking was made under, as its intent recorded them. */
+  readonly terms?: PaymentTerms;
+  /** When the provider let its authorization go unsettled (PaymentHoldLapsed): the settlement charges off-session. */
+  readonly lapsedAt?: string;
+  /** A saved card's: what is to be held off-session, and when (PaymentCardSaved). */
+  readonly saved?: { readonly amount: number; readonly authorizeAt: string };
+  readonly action?: { readonly intentId: string; readonly deadline: string }; // PaymentActionRequired
+  readonly lastAttempt?: string; // the customer's last declined try (client-confirmed.ts)
+  readonly voided?: string; // the intent its booking's end decided to cancel (PaymentVoidDecided)
+
+  readonly comebacks?: readonly Comeback[]; // intents refused charges left for the customer (comeback.ts)
 }
+
+/** An intent a refused charge left for the customer: which step of which settlement, and what it is to take. */
+export interface Comeback {
+  readonly intentId: string;
+  readonly settlementId: string;
+  readonly step: "capture" | "overstay";
+  readonly amount: number;
+}
+
+export type PaymentState = { readonly kind: "none" } | OpenPayment;
+
+export type PaymentDecision =
+  | { readonly ok: true; readonly events: readonly PaymentEvent[] }
+  | { readonly ok: false; readonly rejection: Rejection };
+
+/** Why a booking's payment failed (PaymentFailed), as the reservation view's schema says it. */
+export type PaymentFailedBecause = NonNullable<PaymentView["failure"]>;
 
 /** What a PaymentFailed says of why: every reader reads it with this one function. */
 export function failedBecause(data: EventOfType<"PaymentFailed">["data"]): PaymentFailedBecause {
@@ -31,18 +79,8 @@ export function failedBecause(data: EventOfType<"PaymentFailed">["data"]): Payme
   };
 }
 
-/** A booking's payment's state as the reservation view shows it (issue 38). */
-export type PaymentViewState =
-  | "pending"
-  | "card-saved"
-  | "action-required"
-  | "authorized"
-  | "lapsed"
-  | "captured"
-  | "partially_refunded"
-  | "refunded"
-  | "released"
-  | "failed";
+/** A booking's payment's state as the reservation view shows it (its schema's). */
+export type PaymentViewState = PaymentView["state"];
 
 /**
  * What a payment's state reads, from what was recorded of it: pending or failed as recorded; once

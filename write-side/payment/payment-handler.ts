@@ -43,12 +43,10 @@ import type { CommandRejection as Rejection } from "./payment-rejections.js";
 import { decideVoid } from "./unpaid-intents.js";
 
 /**
- * Issue 48, item 1: the payment aggregate's commands, each decided on the stream
- * `payment-{reservationId}` alone by write-side/payment/payment.ts, through the same decider runner
- * as the lot's (one lane per reservation, the stream's expected revision on every append, decided
- * again on what is there after a conflict). What only the lot knows (whether the booking still
- * waits for its payment, what it asked, the terms a settlement follows) comes in the command,
- * read from the lot by the caller: the payment never reads the lot's stream.
+ * The payment aggregate's commands, each decided on `payment-{reservationId}` alone (payment.ts)
+ * through the lot's decider runner (one lane per reservation, the expected revision on every append,
+ * decided again after a conflict). What only the lot knows (whether the booking still waits, what
+ * it asked, its terms) comes in the command: the payment never reads the lot's stream.
  */
 export type PaymentCommand = {
   readonly reservationId: string;
@@ -70,14 +68,14 @@ export type PaymentCommand = {
       readonly type: "FailPayment";
       readonly failure: Omit<EventOfType<"PaymentFailed">["data"], "failedAt">;
       readonly now: string;
-      /** Issue 71: the customer's own try, declined: recorded, nothing failed (PaymentAttemptFailed). */
+      /** The customer's own try, declined: recorded, nothing failed (PaymentAttemptFailed). */
       readonly attempt?: true;
     }
   | { readonly type: "DecideSettlement"; readonly ask: SettleAsk; readonly now: string }
-  /** Issue 68 item 4: a booking's end (`endedBy`, the lot's fact) left its intent unpaid: PaymentVoidDecided. */
+  /** A booking's end (`endedBy`, the lot's fact) left its intent unpaid: PaymentVoidDecided. */
   | { readonly type: "DecideVoid"; readonly endedBy: string; readonly now: string }
   | { readonly type: "RefundPayment"; readonly command: RefundPayment }
-  /** Issue 68 item 4: the booking asks to be paid (PaymentRequested, once: the process's inbox). */
+  /** The booking asks to be paid (PaymentRequested, once: the process's inbox). */
   | { readonly type: "RequestPayment"; readonly request: PaymentRequest; readonly now: string }
   | { readonly type: "RecordIntentReleased"; readonly command: RecordIntentReleased }
   | { readonly type: "RecordHoldLapsed"; readonly command: RecordHoldLapsed }
@@ -105,9 +103,8 @@ export const evolveStream = (stream: PaymentStream, event: PaymentStreamEvent): 
       };
 
 /**
- * Old data only (the upgrade, payment-upgrade.ts): the payment as the scheme before issue 48
- * computes it, `before` (what a lot's stream held of it) with its stream's own facts on top; once
- * carried over, its stream alone.
+ * Old data only (payment-upgrade.ts): `before` (what a lot's stream held) with its stream's facts on
+ * top; once carried over, its stream alone.
  */
 export const paymentNow = (stream: PaymentStream, before?: PaymentState): PaymentState =>
   before && !stream.carried ? stream.facts.reduce(evolvePaymentAggregate, before) : stream.folded;
@@ -162,7 +159,7 @@ function decideRequest(stream: PaymentStream, request: PaymentRequest, now: stri
 }
 
 /** A payment's stream holds a handful of events (one settlement, a few steps): folded whole. */
-function wholeStream(eventStore: EventStore): StateSource<PaymentStream> {
+export function wholeStream(eventStore: EventStore): StateSource<PaymentStream> {
   const catchUp = async (
     streamId: string,
     from: StateAtRevision<PaymentStream>,

@@ -1,3 +1,5 @@
+import type { EventOfType } from "../../schemas/events.js";
+
 /**
  * The money ledger of one reservation (issue 38), over its payment facts as the log records them:
  * one entry per provider payment (intent). The invariant, for every intent: nothing is captured or
@@ -17,30 +19,35 @@ export type PaymentFact =
   /** An off-session charge: authorized and captured in one step. */
   | { readonly kind: "charged"; readonly intentId: string; readonly amount: number };
 
-export interface IntentLedger {
-  readonly intentId: string;
-  readonly authorized: number;
-  readonly captured: number;
-  readonly released: number;
-  readonly refunded: number;
-}
+/** The payment facts that move money, each as its kind of ledger fact. */
+const KIND_OF = {
+  PaymentAuthorized: "authorized",
+  PaymentCaptured: "captured",
+  PaymentReleased: "released",
+  OverstayCharged: "charged",
+  PaymentRefunded: "refunded",
+} as const;
+export type MoneyEvent = EventOfType<keyof typeof KIND_OF>;
 
-export interface ReservationLedger {
-  readonly intents: readonly IntentLedger[];
-  readonly authorized: number;
-  readonly captured: number;
-  readonly released: number;
-  readonly refunded: number;
-}
+/**
+ * The money a payment fact moves, as the aggregate's fold and the ledger watch both record it. A
+ * lapsed authorization's capture, charged off-session, is a payment of its own (`charged`).
+ */
+export const ledgerFactOf = ({ type, data }: MoneyEvent): PaymentFact => ({
+  kind: type === "PaymentCaptured" && data.lapsedIntentId !== undefined ? "charged" : KIND_OF[type],
+  intentId: data.intentId,
+  amount: data.amount,
+});
 
 const ZERO = { authorized: 0, captured: 0, released: 0, refunded: 0 };
+/** An amount per kind: authorized, captured, released, refunded. */
+type Totals = Record<keyof typeof ZERO, number>;
+export type IntentLedger = { readonly intentId: string } & Readonly<Totals>;
+export type ReservationLedger = { readonly intents: readonly IntentLedger[] } & Readonly<Totals>;
 
 /** The totals of a reservation's payment facts, per intent and in all. */
 export function ledgerOf(facts: readonly PaymentFact[]): ReservationLedger {
-  const byIntent = new Map<
-    string,
-    { authorized: number; captured: number; released: number; refunded: number }
-  >();
+  const byIntent = new Map<string, Totals>();
   for (const fact of facts) {
     const row = byIntent.get(fact.intentId) ?? { ...ZERO };
     if (fact.kind === "charged") {

@@ -6,10 +6,9 @@ import { nextSettleStep, type SettlementToDo, type SettleStepDue } from "./payme
 import { unpaidIntentOf } from "./unpaid-intents.js";
 
 /**
- * Issue 68 item 4: what to do next for a booking's money, a pure function of its payment's stream
- * (the process's inbox and outbox). The payments process manager keeps no plans: it
- * keeps when to look again (its due index), reads the stream, and asks `nextStep`. Each step's
- * idempotency key derives from the id of the fact that asked for it, as the plans' did.
+ * What to do next for a booking's money, a pure function of its payment's stream (the process's
+ * inbox and outbox): the payments process manager keeps only when to look again (its due index).
+ * Each step's idempotency key derives from the id of the fact that asked for it.
  */
 
 /** A fact of the payment's stream with its id in the log (the steps' keys derive from it). */
@@ -42,7 +41,7 @@ export interface PaymentProcess {
   readonly void?: { readonly endedBy: string; readonly intentId: string };
   /** The booking's request (PaymentRequested), until its authorization is recorded: the `authorize` step. */
   readonly request?: PaymentRequestRecord;
-  /** Issue 68 item 4: the booking's saved card, as the last fact naming it says (none once its customer is erased). */
+  /** The booking's saved card, as the last fact naming it says (none once its customer is erased). */
   readonly card?: { readonly method: string; readonly customerId?: string };
   /** Each fact's correlation id, by its id. */
   readonly causes: Readonly<Record<string, string>>;
@@ -86,10 +85,7 @@ export function evolveProcess(
   return event.type === "PaymentActionRequired" ? { ...process, action: { eventId: id } } : process;
 }
 
-/**
- * The saved card a fact names: the booking's intent (a card given at booking), the card saved later,
- * or (issue 71) the card its customer confirmed its authorization with (Stripe.js).
- */
+/** The saved card a fact names: given at booking (its intent), saved later, or confirmed with Stripe.js. */
 function cardOf(event: PaymentStreamEvent): PaymentProcess["card"] {
   if (
     event.type !== "PaymentIntentCreated" &&

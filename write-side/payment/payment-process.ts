@@ -29,13 +29,12 @@ import type { CommandRejection } from "./payment-rejections.js";
 import { awaitsHold, confirmed } from "./saved-card.js";
 
 /**
- * Issue 48, item 1: a payment's commands, decided on its own stream first (`payment-{reservationId}`,
- * payment-handler.ts), the lot following with its own outcome. The payment's stream settles a race
- * between an authorization and a failure or an expired hold (its expected revision: one of them is
- * recorded, the other then decides nothing); the lot then hears the outcome (AuthorizePayment →
- * ReservationConfirmed; a failure or an expired hold → ReservationCanceled). What only the lot knows
- * (whether the booking still waits, what it asked, its terms) is read from the lot's state here and
- * passed in the payment's command. Nothing here appends a payment fact to a lot's stream.
+ * A payment's commands, decided on its own stream first (payment-handler.ts), the lot following with
+ * its outcome: the stream's expected revision settles a race between an authorization and a failure
+ * or an expired hold (one is recorded, the other then decides nothing), and the lot hears the one
+ * recorded (ReservationConfirmed, or ReservationCanceled). What only the lot knows (whether the
+ * booking still waits, what it asked, its terms) is read from its state here and passed in the
+ * payment's command; nothing here appends a payment fact to a lot's stream.
  */
 
 /**
@@ -48,14 +47,11 @@ export interface SettleBooking {
   readonly reservationId: string;
   readonly end: BookingEnd;
   readonly now: string;
-  /** Issue 68 item 4: the lot's fact that ended it: an intent it left unpaid is voided, keyed by it. */
+  /** The lot's fact that ended it: an intent it left unpaid is voided, keyed by it. */
   readonly endedBy?: string;
 }
 
-/**
- * Issue 68 item 4: a booking asked to be paid (the lot's ParkingReserved with `payment`, `requestedBy`
- * its id): the payments process manager records the request on the payment's stream, its inbox.
- */
+/** A booking's request to be paid (its ParkingReserved, `requestedBy`): recorded on the payment's stream. */
 export interface RequestPayment extends Omit<PaymentRequest, "customerId"> {
   readonly type: "RequestPayment";
   readonly now: string;
@@ -98,10 +94,7 @@ export interface LotSide {
   readonly handle: (command: LotCommand, context: CommandContext) => Promise<LotOutcome>;
 }
 
-/**
- * The process's next step, decided purely (issue 68 item 4): a command on the payment's stream, the
- * lot's outcome command, nothing more, or a refusal. `PaymentProcess` only carries the steps out.
- */
+/** The process's next step, decided purely: a payment command, the lot's outcome, nothing more, or a refusal. */
 export type ProcessStep =
   | { readonly kind: "pay"; readonly command: PaymentCommand }
   | { readonly kind: "lot"; readonly command: LotCommand }
@@ -165,17 +158,14 @@ export function firstStep(
       return failStep(command, lot, payment);
     case "ExpirePaymentHold":
       return expireStep(command, lot, payment);
-    case "RecordIntentReleased":
-      return pay({ ...base(command), type: "RecordIntentReleased", command });
-    case "RecordHoldLapsed":
-      return pay({ ...base(command), type: "RecordHoldLapsed", command });
-    case "RecordLateCharge":
-      return pay({ ...base(command), type: "RecordLateCharge", command });
-    case "RecordPaymentOutcome":
-      return pay({ ...base(command), type: "RecordPaymentOutcome", command });
     case "RefundPayment":
       if (!knows(lot, reservationId, payment)) return notFound(command);
       return pay({ ...base(command), type: "RefundPayment", command });
+    case "RecordIntentReleased":
+    case "RecordHoldLapsed":
+    case "RecordLateCharge":
+    case "RecordPaymentOutcome": // the provider's word, recorded as the payment's decider answers
+      return pay({ ...base(command), type: command.type, command } as PaymentCommand);
     case "RequestPayment": {
       // Its card is sealed under its customer's key, as the lot holds the booking.
       const customerId = lot.reservations.get(reservationId)?.customerId;
@@ -206,12 +196,12 @@ export function afterPayment(
 ): ProcessStep {
   if (payment.kind !== "open") return DONE;
   if (paid.type === "AuthorizePayment" && command.type === "AuthorizePayment")
-    // Issue 71: a card saved confirms its booking too; one whose saving waits for its customer does
+    // A card saved confirms its booking too; one whose saving waits for its customer does
     // not yet (the booking awaits its payment, so a cancel meanwhile owes nothing: settleAskOf).
     return payment.status === "authorized" || payment.status === "saved" ? { kind: "lot", command } : DONE;
   if (paid.type !== "FailPayment" || (command.type !== "FailPayment" && command.type !== "ExpirePaymentHold"))
     return DONE;
-  if (paid.attempt) return DONE; // issue 71: a declined try of the customer's ends nothing
+  if (paid.attempt) return DONE; // a declined try of the customer's ends nothing
   if (payment.status === "failed") return { kind: "lot", command };
   const { intentId = "", authorized, currency = "" } = payment;
   return {
@@ -274,7 +264,7 @@ function authorizeStep(command: AuthorizePayment, lot: RegisteredLot, payment: P
 function failStep(command: FailPayment, lot: RegisteredLot, payment: PaymentState): ProcessStep {
   const { parkingLotId, reservationId } = command;
   if (!knows(lot, reservationId, payment)) return notFound(command);
-  // Issue 71: a saved card's hold before the stay failed (declined, or its customer never came:
+  // A saved card's hold before the stay failed (declined, or its customer never came:
   // action-required at its deadline): the confirmed booking goes too (lot.ts).
   const saved = payment.kind === "open" && awaitsHold(payment) && !payment.settled;
   const failure = {
@@ -285,7 +275,7 @@ function failStep(command: FailPayment, lot: RegisteredLot, payment: PaymentStat
     ...(command.code !== undefined ? { code: command.code } : {}),
     ...(command.message !== undefined ? { message: command.message } : {}),
   };
-  // Issue 71: the customer's own try, declined: the payment's stream records it, the booking waits on.
+  // The customer's own try, declined: the payment's stream records it, the booking waits on.
   if (command.attempt)
     return pay({ ...base(command), type: "FailPayment", failure, attempt: true, now: command.now });
   if (!saved && !awaitingPayment(lot, reservationId)) return DONE; // authorized, failed or canceled already
@@ -301,7 +291,7 @@ function expireStep(command: ExpirePaymentHold, lot: RegisteredLot, payment: Pay
   if (Date.parse(holdUntil) > Date.parse(command.now))
     return refuse({ code: "NotDue", parkingLotId, at: holdUntil });
   if (endedByClock(lot, reservationId, command.now)) return DONE;
-  // Issue 71: saving its card waits for its customer until the action's deadline, which ends it.
+  // Saving its card waits for its customer until the action's deadline, which ends it.
   if (payment.kind === "open" && payment.status === "action-required") return DONE;
   const intentId = payment.kind === "open" ? payment.intentId : undefined;
   const failure = {
@@ -352,7 +342,7 @@ export type SettleStepDue = {
 };
 
 /**
- * Issue 68 item 4: a settlement's next step, a pure function of its payment's stream: the first of
+ * A settlement's next step, a pure function of its payment's stream: the first of
  * capture, release, off-session charge and refund that has something to move and whose outcome
  * the stream does not record (`<settlementId>:<step>`, done or failed), nor `tried` this run (an
  * outcome the payment refused records nothing). A release is due whenever the authorization is
@@ -381,7 +371,7 @@ export function nextSettleStep(
   return undefined;
 }
 
-/** What the provider says of an intent, for the reconciliation to compare with its payment (issue 71). */
+/** What the provider says of an intent, for the reconciliation to compare with its payment. */
 export interface ProviderWord {
   readonly intentId: string;
   readonly status: "pending" | "authorized" | "captured" | "canceled";
@@ -389,7 +379,7 @@ export interface ProviderWord {
   readonly held: number;
   readonly received: number;
   readonly currency: string;
-  /** The card it was confirmed with: an authorization's word names it (issue 71). */
+  /** The card it was confirmed with: an authorization's word names it. */
   readonly paymentMethod?: string;
 }
 
@@ -400,7 +390,7 @@ export type Repair =
   | Omit<Extract<PaymentProcessCommand, { type: "RecordLateCharge" }>, "now">;
 
 /**
- * Issue 71: the provider's state is the truth after an unclear answer. What a payment misses of what
+ * The provider's state is the truth after an unclear answer. What a payment misses of what
  * the provider did with the intent it counts on (none when they agree): an authorization whose word
  * was lost while the booking still waits is authorized; a capture the provider applied after the
  * settlement recorded it failed is recorded (`reconcile:<intent>`), with the rest of the hold the

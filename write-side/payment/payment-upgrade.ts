@@ -8,22 +8,9 @@ import { decodeEvent, encodeEvent } from "../../schemas/event-codec.js";
 import type { EventOfType } from "../../schemas/events.js";
 import { askedOf } from "../parking-lot/evolve.js";
 import { parkingLotOfStream } from "../parking-lot/periods.js";
-import {
-  evolvePaymentAggregate,
-  noPayment,
-  PAYMENT_EVENT_TYPES,
-  type PaymentState,
-  type PaymentStreamEvent,
-  paymentStream,
-} from "./payment.js";
-import type { PaymentEvent } from "./payment-facts.js";
-import {
-  evolveStream,
-  isPaymentStreamType,
-  NO_STREAM,
-  type PaymentStream,
-  paymentNow,
-} from "./payment-handler.js";
+import { evolvePaymentAggregate, noPayment, PAYMENT_EVENT_TYPES, paymentStream } from "./payment.js";
+import type { OpenPayment, PaymentEvent, PaymentState } from "./payment-facts.js";
+import { paymentNow, wholeStream } from "./payment-handler.js";
 
 /**
  * Issue 48, item 5: the upgrade that carries every payment a lot's stream still holds (written
@@ -131,27 +118,8 @@ async function readLots(eventStore: EventStore): Promise<Map<string, LotRead>> {
   return lots;
 }
 
-/** A payment's stream read whole (a handful of facts), and its revision. */
-async function readPayment(
-  eventStore: EventStore,
-  reservationId: string,
-): Promise<{ stream: PaymentStream; revision: number }> {
-  let stream = NO_STREAM;
-  let revision = -1;
-  for await (const recorded of eventStore.readStream(paymentStream(reservationId))) {
-    revision = recorded.revision;
-    if (isPaymentStreamType(recorded.type))
-      stream = evolveStream(stream, decodeEvent(recorded).event as PaymentStreamEvent);
-  }
-  return { stream, revision };
-}
-
 /** The fact that carries `state` over, with what its booking asked. */
-function carriedOverFact(
-  state: Extract<PaymentState, { kind: "open" }>,
-  asked: Asked,
-  at: string,
-): EventOfType<"PaymentCarriedOver"> {
+function carriedOverFact(state: OpenPayment, asked: Asked, at: string): EventOfType<"PaymentCarriedOver"> {
   const { kind: _kind, asked: _asked, terms: _terms, saved: _saved, action: _action, ...rest } = state;
   // A lot's stream never held a saved card (issue 71 came after the payments' own streams).
   const payment = {
@@ -176,13 +144,13 @@ function carriedOverFact(
 /** One old payment onto its stream: "carried", "skipped" (done before), retried on a race. */
 async function carryOne(
   options: PaymentUpgradeOptions,
-  before: Extract<PaymentState, { kind: "open" }>,
+  before: OpenPayment,
   asked: Asked,
 ): Promise<"carried" | "skipped"> {
   const { eventStore, retryLimit = 10 } = options;
   const streamId = paymentStream(before.reservationId);
   for (let attempt = 0; ; attempt++) {
-    const { stream, revision } = await readPayment(eventStore, before.reservationId);
+    const { state: stream, revision } = await wholeStream(eventStore).load(before.reservationId);
     if (stream.carried) return "skipped";
     const state = paymentNow(stream, before);
     if (state.kind !== "open") return "skipped";

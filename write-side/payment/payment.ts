@@ -10,8 +10,15 @@ import type { PaymentTerms } from "../../schemas/common.js";
 import { roundDownToStep } from "../../schemas/currencies.js";
 import { type EventOfType, eventTypesOfStream } from "../../schemas/events.js";
 import { isUpgradeFact } from "../../schemas/payment-upgrade-events.js";
-import type { PaymentEvent, PaymentStep } from "./payment-facts.js";
+import type {
+  OpenPayment,
+  PaymentDecision,
+  PaymentEvent,
+  PaymentState,
+  PaymentStep,
+} from "./payment-facts.js";
 import {
+  ledgerFactOf,
   ledgerOf,
   lessOutstanding,
   type PaymentFact,
@@ -29,19 +36,18 @@ import {
   unheldSettlementOf,
 } from "./payment-policy.js";
 
+export type { OpenPayment, PaymentDecision, PaymentState } from "./payment-facts.js";
 export type { SettleAsk } from "./payment-policy.js";
 
 import { attemptKey, intentRecorded } from "./client-confirmed.js";
-import { type Comeback, comebackOf, paidBack } from "./comeback.js";
-import { carriedOver } from "./payment-carried.js";
+import { comebackOf, paidBack } from "./comeback.js";
 import type { CommandRejection as Rejection } from "./payment-rejections.js";
 import { authorizeSaved, awaitsHold, confirmed, savedCardFact, saving } from "./saved-card.js";
 
 /**
- * A reservation's payment as its own aggregate (issue 48, item 1): a pure decider over the stream
- * `payment-{reservationId}`, like a coupon's. Reservation ids are unique across lots (a keyed id is
- * an HMAC over lot, customer and key; an unkeyed one a fresh UUIDv7: write-side/reservation-ids.ts),
- * so the stream needs no lot in its name; every fact still carries `parkingLotId`.
+ * A reservation's payment as its own aggregate: a pure decider over `payment-{reservationId}`, like a
+ * coupon's. Reservation ids are unique across lots (write-side/reservation-ids.ts), so the stream
+ * needs no lot in its name; every fact still carries `parkingLotId`.
  *
  * Its invariants are the ledger's: one intent counts (the one recorded first), an authorization
  * must fit the booking (its intent, amount and currency), nothing is captured or refunded beyond
@@ -59,55 +65,7 @@ export const PAYMENT_EVENT_TYPES: ReadonlySet<string> = new Set<string>(
   [...eventTypesOfStream("payment")].filter((type) => !isUpgradeFact(type)),
 );
 
-export interface OpenPayment {
-  readonly kind: "open";
-  readonly parkingLotId: string;
-  readonly reservationId: string;
-  /** Issue 71: `saved` (a card saved for later, nothing held) and `action-required`: saved-card.ts. */
-  readonly status: "pending" | "saved" | "action-required" | "authorized" | "failed";
-  /** The intent that counts: the one recorded first (or, before issue 47, the one authorized). */
-  readonly intentId?: string;
-  readonly currency?: string;
-  readonly authorized: number;
-  readonly captured: number;
-  readonly refunded: number;
-  /** Refunds decided and not yet recorded (refunded or failed), oldest first, each against its charge. */
-  readonly refundsOutstanding: readonly RefundUnderWay[];
-  readonly settled: boolean;
-  /** When the money came to its end: the settlement's decision, or the failure. */
-  readonly endedAt?: string;
-  /** `<settlementId>:<step>` of every step recorded (done or failed). */
-  readonly steps: readonly string[];
-  readonly releasedIntents: readonly string[];
-  /** The ledger's facts (payment-ledger.ts), in the order recorded. */
-  readonly facts: readonly PaymentFact[];
-  /**
-   * Carried over from a lot's stream (PaymentCarriedOver, issue 48): what the booking asked, as the
-   * lot recorded it then (its amount, hold and terms). Absent for a payment begun on its own stream.
-   */
-  readonly asked?: EventOfType<"PaymentCarriedOver">["data"]["asked"];
-  /** The terms its booking was made under, as its intent recorded them (since issue 48). */
-  readonly terms?: PaymentTerms;
-  /**
-   * Issue 71: when the provider let its authorization go before its settlement (PaymentHoldLapsed):
-   * nothing is held since; the settlement charges the saved card off-session.
-   */
-  readonly lapsedAt?: string;
-  /** Issue 71: a saved card's: what is to be held off-session, and when (PaymentCardSaved). */
-  readonly saved?: { readonly amount: number; readonly authorizeAt: string };
-  readonly action?: { readonly intentId: string; readonly deadline: string }; // PaymentActionRequired
-  readonly lastAttempt?: string; // issue 71: the customer's last declined try (client-confirmed.ts)
-  readonly voided?: string; // issue 68 item 4: the intent its booking's end decided to cancel (PaymentVoidDecided)
-  readonly comebacks?: readonly Comeback[]; // issue 71: intents refused charges left for the customer (comeback.ts)
-}
-
-export type PaymentState = { readonly kind: "none" } | OpenPayment;
-
 export const noPayment: PaymentState = { kind: "none" };
-
-export type PaymentDecision =
-  | { readonly ok: true; readonly events: readonly PaymentEvent[] }
-  | { readonly ok: false; readonly rejection: Rejection };
 
 const accept = (...events: PaymentEvent[]): PaymentDecision => ({ ok: true, events });
 const reject = (rejection: Rejection): PaymentDecision => ({ ok: false, rejection });
@@ -149,6 +107,19 @@ function stepped(
 /** A payment's stream's facts: its own, and the one the upgrade carried over from a lot's stream. */
 export type PaymentStreamEvent = PaymentEvent | EventOfType<"PaymentCarriedOver">;
 
+/** The payment as the upgrade carried it over: the state it holds, whatever came before on its stream. */
+function carriedOver(data: EventOfType<"PaymentCarriedOver">["data"]) {
+  const { carriedAt: _at, intentId, currency, endedAt, ...rest } = data;
+  return {
+    kind: "open" as const,
+    ...rest,
+    refundsOutstanding: rest.refundsOutstanding.map((amount) => ({ intentId: intentId ?? "", amount })),
+    ...(intentId !== undefined ? { intentId } : {}),
+    ...(currency !== undefined ? { currency } : {}),
+    ...(endedAt !== undefined ? { endedAt } : {}),
+  };
+}
+
 export function evolvePaymentAggregate(state: PaymentState, event: PaymentStreamEvent): PaymentState {
   if (event.type === "PaymentCarriedOver") return carriedOver(event.data);
   if (event.type === "PaymentRequested") return state; // the process's inbox (payment-next.ts): no money yet
@@ -166,8 +137,8 @@ export function evolvePaymentAggregate(state: PaymentState, event: PaymentStream
     case "PaymentAuthorized": {
       const { intentId, amount, currency } = event.data;
       if (open.status !== "pending" && !awaitsHold(open)) return open;
-      const fact: PaymentFact = { kind: "authorized", intentId, amount };
-      return { ...open, status: "authorized", intentId, currency, authorized: amount, facts: [fact] };
+      const facts = [ledgerFactOf(event)];
+      return { ...open, status: "authorized", intentId, currency, authorized: amount, facts };
     }
     case "PaymentAttemptFailed":
       return { ...open, lastAttempt: attemptKey(event.data) };
@@ -185,24 +156,26 @@ export function evolvePaymentAggregate(state: PaymentState, event: PaymentStream
       return { ...open, settled: true, endedAt: decidedAt, refundsOutstanding: refunds };
     }
     case "PaymentCaptured": {
-      const { intentId, amount, settlementId, lapsedIntentId } = event.data;
-      // A lapsed authorization's capture, charged off-session: a payment of its own (ledger: charged).
-      const kind = lapsedIntentId === undefined ? "captured" : "charged";
-      const next = stepped(paidBack(open, intentId), settlementId, "capture", { kind, intentId, amount });
-      return { ...next, captured: open.captured + amount };
+      const next = stepped(
+        paidBack(open, event.data.intentId),
+        event.data.settlementId,
+        "capture",
+        ledgerFactOf(event),
+      );
+      return { ...next, captured: open.captured + event.data.amount };
     }
-    case "PaymentReleased": {
-      const { intentId, amount, settlementId } = event.data;
-      return stepped(open, settlementId, "release", { kind: "released", intentId, amount });
-    }
-    case "OverstayCharged": {
-      const { intentId, amount, settlementId } = event.data;
-      const charged = { kind: "charged", intentId, amount } as const;
-      return stepped(paidBack(open, intentId), settlementId, "overstay", charged);
-    }
+    case "PaymentReleased":
+      return stepped(open, event.data.settlementId, "release", ledgerFactOf(event));
+    case "OverstayCharged":
+      return stepped(
+        paidBack(open, event.data.intentId),
+        event.data.settlementId,
+        "overstay",
+        ledgerFactOf(event),
+      );
     case "PaymentRefunded": {
       const { intentId, amount, settlementId } = event.data;
-      const next = stepped(open, settlementId, "refund", { kind: "refunded", intentId, amount });
+      const next = stepped(open, settlementId, "refund", ledgerFactOf(event));
       return {
         ...next,
         refunded: open.refunded + amount,
@@ -242,7 +215,7 @@ function mismatchOf(
   word: { readonly intentId?: string; readonly amount?: number; readonly currency?: string },
 ): Mismatch | undefined {
   const counted = state.kind === "open" ? state.intentId : undefined;
-  // Issue 71 (#66): an intent the booking never recorded (its creation failed) authorizes nothing.
+  // An intent the booking never recorded (its creation failed) authorizes nothing.
   if (word.intentId !== undefined && counted !== word.intentId) return "intent";
   if (word.currency !== undefined && word.currency !== ask.currency) return "currency";
   if (word.amount !== undefined && word.amount < ask.amount) return "amount";
@@ -276,7 +249,7 @@ export function decideIntent(
       ...(ask.terms !== undefined ? { terms: ask.terms } : {}),
       ...(command.authorizeAt !== undefined ? { authorizeAt: command.authorizeAt } : {}),
       createdAt: command.now,
-      // Issue 68 item 4: whose it is (its seal's key), and the saved card, sealed under their key.
+      // Whose it is (its seal's key), and the saved card, sealed under their key.
       ...(customerId !== undefined ? { customerId } : {}),
       ...(command.paymentMethod !== undefined && customerId !== undefined
         ? { method: command.paymentMethod }
@@ -300,15 +273,15 @@ export function decideAuthorization(
   if (state.kind === "open" && awaitsHold(state)) return authorizeSaved(state, command, booking);
   if (!ask.awaiting || (state.kind === "open" && state.status !== "pending"))
     return reject({ code: "PaymentNotPending", parkingLotId, reservationId });
-  // Issue 71: a card saved (the booking confirmed, nothing held) names its SetupIntent, never recorded.
+  // A card saved (the booking confirmed, nothing held) names its SetupIntent, never recorded.
   const word = authorizeAt === undefined ? { intentId, amount, currency } : { amount, currency };
   const reason = mismatchOf(state, ask, word);
   if (reason) return reject({ code: "PaymentMismatch", parkingLotId, reservationId, reason });
   const data = { reservationId, parkingLotId, intentId, amount, currency, ...booking };
-  // Issue 71: a card saved server-side (`authorizeAt`), or with the SetupIntent the booking recorded.
+  // A card saved server-side (`authorizeAt`), or with the SetupIntent the booking recorded.
   const holdAt = authorizeAt ?? (state.kind === "open" ? state.saved?.authorizeAt : undefined);
   if (holdAt !== undefined) return accept(saving(command, data, holdAt));
-  // Issue 71: the card its customer confirmed it with (Stripe.js), saved to them: sealed under their key.
+  // The card its customer confirmed it with (Stripe.js), saved to them: sealed under their key.
   const card =
     command.paymentMethod !== undefined && booking.customerId !== undefined
       ? { method: command.paymentMethod }
@@ -321,7 +294,7 @@ const decided = (
   settlement: Settlement & { readonly refund?: number; readonly reason?: string },
   because: EventOfType<"PaymentSettlementDecided">["data"]["because"],
   at: string,
-  intentId = state.intentId ?? state.action?.intentId ?? "", // issue 71: a card's saving, its SetupIntent
+  intentId = state.intentId ?? state.action?.intentId ?? "", // a card's saving: its SetupIntent
 ): PaymentEvent => {
   const currency = state.currency ?? "";
   const { waived, ...chargeable } = chargeableIn(settlement, currency);
@@ -345,7 +318,7 @@ const decided = (
 /** The settlement of a confirmed payment whose booking ended (a saved card's unheld: off-session); nothing for others. */
 export function decideSettlement(state: PaymentState, ask: SettleAsk, at: string): PaymentDecision {
   if (state.kind !== "open" || !confirmed(state) || state.settled) return accept();
-  // Issue 71: a card not saved yet left its booking unconfirmed, which the lot settles free (settleAskOf).
+  // A card not saved yet left its booking unconfirmed, which the lot settles free (settleAskOf).
   const unheld = awaitsHold(state) && unheldSettlementOf(ask, state.saved?.amount ?? 0, at);
   return accept(decided(state, unheld || settlementOf(ask, state.authorized, at), ask.because, at));
 }
@@ -400,19 +373,13 @@ export function decideFailure(
   failure: Omit<EventOfType<"PaymentFailed">["data"], "failedAt">,
   at: string,
 ): PaymentDecision {
-  const saved = state.kind === "open" && awaitsHold(state); // issue 71: its hold before the stay
+  const saved = state.kind === "open" && awaitsHold(state); // its hold before the stay
   if (state.kind === "open" && state.status !== "pending" && !saved) return accept(); // authorized or failed
-  if (
-    !saved &&
-    failure.intentId !== undefined &&
-    mismatchOf(state, { awaiting: true, amount: 0, currency: "" }, failure)
-  )
-    return reject({
-      code: "PaymentMismatch",
-      parkingLotId: failure.parkingLotId,
-      reservationId: failure.reservationId,
-      reason: "intent",
-    });
+  // A failure names the intent that counts, or none: another intent's fails nothing.
+  const { parkingLotId, reservationId, intentId } = failure;
+  const counted = state.kind === "open" ? state.intentId : undefined;
+  if (!saved && intentId !== undefined && intentId !== counted)
+    return reject({ code: "PaymentMismatch", parkingLotId, reservationId, reason: "intent" });
   return accept({ type: "PaymentFailed", data: { ...failure, failedAt: at } });
 }
 

@@ -1,21 +1,6 @@
 import type { AuthorizePayment } from "../../schemas/commands.js";
 import type { EventOfType } from "../../schemas/events.js";
-import type { PaymentEvent } from "./payment-facts.js";
-import type { CommandRejection } from "./payment-rejections.js";
-
-/** What of the payment's state (payment.ts's OpenPayment) the saved card's rules read. */
-interface Payment {
-  readonly status: "pending" | "saved" | "action-required" | "authorized" | "failed";
-  readonly intentId?: string;
-  readonly currency?: string;
-  readonly settled: boolean;
-  readonly saved?: { readonly amount: number; readonly authorizeAt: string };
-  readonly action?: { readonly intentId: string; readonly deadline: string };
-}
-
-type PaymentDecision =
-  | { readonly ok: true; readonly events: readonly PaymentEvent[] }
-  | { readonly ok: false; readonly rejection: CommandRejection };
+import type { OpenPayment as Payment, PaymentDecision, PaymentEvent, PaymentState } from "./payment-facts.js";
 
 /**
  * Issue 71: a booking whose stay ends beyond a card hold's lifetime is confirmed on its card saved
@@ -31,28 +16,15 @@ type PaymentDecision =
 export const confirmed = (state: Payment): boolean => state.status === "authorized" || awaitsHold(state);
 
 /** Whether `intentId` is the hold its customer may still complete (reconciliation must leave it open). */
-export const awaitedHold = (state: { readonly kind: string } & Partial<Payment>, intentId: string): boolean =>
-  state.status === "action-required" && state.settled === false && state.action?.intentId === intentId;
+export const awaitedHold = (state: PaymentState, intentId: string): boolean =>
+  state.kind === "open" &&
+  state.status === "action-required" &&
+  !state.settled &&
+  state.action?.intentId === intentId;
 
 /** Whether saving the card itself waits for its customer (a PaymentActionRequired with `authorizeAt`). */
 const savingAsked = (state: Payment): boolean =>
   state.status === "action-required" && state.intentId === undefined;
-
-/**
- * A pending payment's card saved (or, saving it having asked for the customer, saved since):
- * confirmed, nothing held, `amount` to hold at `authorizeAt`.
- */
-export const cardSaved = <P extends Payment>(open: P, data: EventOfType<"PaymentCardSaved">["data"]): P =>
-  open.status === "pending" || savingAsked(open)
-    ? {
-        ...open,
-        status: "saved" as const,
-        intentId: data.intentId,
-        currency: data.currency,
-        saved: { amount: data.amount, authorizeAt: data.authorizeAt },
-        action: undefined,
-      }
-    : open;
 
 /**
  * Whether the booking waits for its hold before the stay: its card saved, or (`action-required`,
@@ -61,19 +33,6 @@ export const cardSaved = <P extends Payment>(open: P, data: EventOfType<"Payment
  */
 export const awaitsHold = (state: Payment): boolean =>
   state.status === "saved" || state.status === "action-required";
-
-/** A saved card's hold that waits for its customer (PaymentActionRequired): that intent, until the deadline. */
-export const actionRequired = <P extends Payment>(
-  open: P,
-  data: EventOfType<"PaymentActionRequired">["data"],
-): P => {
-  const action = { intentId: data.intentId, deadline: data.deadline };
-  if (open.status === "saved") return { ...open, status: "action-required" as const, action };
-  // Saving the card asked for its customer (`authorizeAt`): the booking is confirmed, nothing saved yet.
-  if (open.status !== "pending" || data.authorizeAt === undefined) return open;
-  const saved = { amount: data.amount, authorizeAt: data.authorizeAt };
-  return { ...open, status: "action-required" as const, currency: data.currency, saved, action };
-};
 
 /**
  * A pending booking's card saved (PaymentCardSaved), or (`actionDeadline`) saving it asks for the
@@ -96,11 +55,35 @@ export function saving(
 const methodOf = (command: AuthorizePayment) =>
   command.paymentMethod !== undefined ? { method: command.paymentMethod } : {};
 
-/** The saved card's facts folded: its card saved, or its hold waiting for its customer. */
-export const savedCardFact = <P extends Payment>(
-  open: P,
-  event: EventOfType<"PaymentCardSaved" | "PaymentActionRequired">,
-): P => (event.type === "PaymentCardSaved" ? cardSaved(open, event.data) : actionRequired(open, event.data));
+/**
+ * The saved card's facts folded. PaymentCardSaved: a pending payment's card saved (or, saving it
+ * having asked for the customer, saved since): confirmed, nothing held, `amount` to hold at
+ * `authorizeAt`. PaymentActionRequired: a saved card's hold waits for its customer (that intent,
+ * until the deadline), or saving the card asked for them (`authorizeAt`).
+ */
+export function savedCardFact(
+  open: Payment,
+  { type, data }: EventOfType<"PaymentCardSaved" | "PaymentActionRequired">,
+): Payment {
+  if (type === "PaymentCardSaved") {
+    if (open.status !== "pending" && !savingAsked(open)) return open;
+    const saved = { amount: data.amount, authorizeAt: data.authorizeAt };
+    return {
+      ...open,
+      status: "saved",
+      intentId: data.intentId,
+      currency: data.currency,
+      saved,
+      action: undefined,
+    };
+  }
+  const action = { intentId: data.intentId, deadline: data.deadline };
+  if (open.status === "saved") return { ...open, status: "action-required", action };
+  // Saving the card asked for its customer (`authorizeAt`): the booking is confirmed, nothing saved yet.
+  if (open.status !== "pending" || data.authorizeAt === undefined) return open;
+  const saved = { amount: data.amount, authorizeAt: data.authorizeAt };
+  return { ...open, status: "action-required", currency: data.currency, saved, action };
+}
 
 /**
  * The hold made off-session before the stay: any intent the payments process manager made for it

@@ -1,27 +1,8 @@
 import { dueFromCustomer } from "./comeback.js";
-import type { PaymentEvent } from "./payment-facts.js";
+import type { PaymentEvent, PaymentState } from "./payment-facts.js";
 import { awaitedHold, confirmed } from "./saved-card.js";
 
-/**
- * Issue 47: the intents a booking does not count on (payment.ts's decider and the reconciliation
- * read them), and issue 68 item 4: the void of the one a booking's end left unpaid.
- */
-
-/** What of the payment's state (payment.ts's OpenPayment) these rules read. */
-interface OpenPayment {
-  readonly kind: "open";
-  readonly reservationId: string;
-  readonly parkingLotId: string;
-  readonly status: "pending" | "saved" | "action-required" | "authorized" | "failed";
-  readonly intentId?: string;
-  readonly settled: boolean;
-  readonly steps: readonly string[];
-  readonly releasedIntents: readonly string[];
-  readonly voided?: string;
-  readonly saved?: { readonly amount: number; readonly authorizeAt: string };
-  readonly action?: { readonly intentId: string; readonly deadline: string };
-}
-type PaymentState = { readonly kind: "none" } | OpenPayment;
+/** The intents a booking does not count on (the reconciliation reads them), and the void of one its end left unpaid. */
 
 /**
  * Issue 68 item 4: a booking ended (`endedBy`: the lot's fact) unpaid: the intent it recorded, not
