@@ -5,7 +5,7 @@ import {
   PAYMENT_CLIENT_SECRETS,
   PAYMENT_CUSTOMERS,
   PAYMENT_METHODS,
-} from "../projections/payments/payment-plans.js";
+} from "../projections/payments/payment-inbox.js";
 import {
   ANONYMOUS,
   bearer,

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { extract } from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PAYMENT_DUE } from "../projections/payments/payment-due.js";
-import { PAYMENT_METHODS } from "../projections/payments/payment-plans.js";
+import { PAYMENT_METHODS } from "../projections/payments/payment-inbox.js";
 import { PAYMENT_PLANS } from "../projections/payments/payment-plans-upgrade.js";
 import { PLANS_ENV, STRIPE_WEBHOOK_SECRET } from "../test-support/fixtures/2374f50-payment-plans/manifest.js";
 import { call, startTestService, tempDataDir } from "../test-support/service.js";

@@ -17,7 +17,7 @@ import {
 import { type StripeServer, startStripeServer } from "../../test-support/stripe/server.js";
 import type { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { readPaymentProcess } from "./payment-due.js";
-import { requestsOf } from "./payment-plans.js";
+import { requestsOf } from "./payment-inbox.js";
 import { runNext, type StepDeps } from "./payment-steps.js";
 import { stripeClient, stripeProvider } from "./stripe-provider.js";
 import { webhookCommand } from "./stripe-webhooks.js";

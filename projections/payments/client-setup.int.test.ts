@@ -6,7 +6,7 @@ import { commandContext, KRW_TERMS, paidLotIn, runAccepted, senderVia } from "..
 import { type StripeServer, startStripeServer } from "../../test-support/stripe/server.js";
 import type { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { readPaymentProcess } from "./payment-due.js";
-import { endsOf, requestsOf } from "./payment-plans.js";
+import { endsOf, requestsOf } from "./payment-inbox.js";
 import { decideEnd, runNext, type StepDeps } from "./payment-steps.js";
 import { stripeClient, stripeProvider } from "./stripe-provider.js";
 import { webhookCommand } from "./stripe-webhooks.js";

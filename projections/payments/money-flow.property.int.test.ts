@@ -18,7 +18,7 @@ import type { CommandOutcome, ParkingLotCommandHandler } from "../../write-side/
 import { stripeWebhook } from "../../write-side/http/payment-routes.js";
 import { AUTHORIZE_BEFORE_STAY_HOURS } from "../../write-side/payment/payment-policy.js";
 import { dueIn, readPaymentProcess } from "./payment-due.js";
-import { endsOf, requestsOf, type SavedMethod } from "./payment-plans.js";
+import { endsOf, requestsOf, type SavedMethod } from "./payment-inbox.js";
 import { decideEnd, runNext, type StepDeps } from "./payment-steps.js";
 import { reconcileHolds } from "./reconcile-holds.js";
 import { stripeClient, stripeProvider } from "./stripe-provider.js";

@@ -12,7 +12,7 @@ import {
   type PaymentProcess,
   processOf,
 } from "../../write-side/payment/payment-next.js";
-import type { PendingEnd } from "./payment-plans.js";
+import type { PendingEnd } from "./payment-inbox.js";
 
 /**
  * The payments process manager's due index, derived and rebuildable. One entry

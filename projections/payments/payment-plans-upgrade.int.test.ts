@@ -6,7 +6,7 @@ import type { EventStore } from "../../event-store/port.js";
 import { paidLotIn, runAccepted, senderVia } from "../../test-support/paid-lot.js";
 import type { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { PAYMENT_DUE, readPaymentProcess } from "./payment-due.js";
-import { PAYMENT_CUSTOMERS } from "./payment-plans.js";
+import { PAYMENT_CUSTOMERS } from "./payment-inbox.js";
 import { PAYMENT_PLANS, plansToDue } from "./payment-plans-upgrade.js";
 import { runNext, type StepDeps } from "./payment-steps.js";
 

@@ -1,6 +1,6 @@
 import type { Document, DocumentStore, WriteOp } from "../../document-store/port.js";
 import { dueAtOp } from "./payment-due.js";
-import { forgetAtOp, PAYMENT_METHODS, type PendingEnd } from "./payment-plans.js";
+import { forgetAtOp, PAYMENT_METHODS, type PendingEnd } from "./payment-inbox.js";
 import type { PaymentCommandSender } from "./payment-steps.js";
 
 /**

@@ -27,7 +27,7 @@ import {
   requestsOf,
   retryDelayMs,
   type SavedMethod,
-} from "./payment-plans.js";
+} from "./payment-inbox.js";
 import { plansToDue } from "./payment-plans-upgrade.js";
 import {
   decideEnd,

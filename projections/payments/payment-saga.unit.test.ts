@@ -5,7 +5,7 @@ import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import { CURRENT_SCHEMA_VERSION } from "../../schemas/events.js";
 import { noPayment } from "../../write-side/payment/payment.js";
 import { PAYMENT_DUE } from "./payment-due.js";
-import { PAYMENT_CUSTOMERS } from "./payment-plans.js";
+import { PAYMENT_CUSTOMERS } from "./payment-inbox.js";
 import { PAYMENT_PLANS } from "./payment-plans-upgrade.js";
 import { noteOutage, type Outage, paymentSaga } from "./payment-saga.js";
 import type { PaymentCommand } from "./payment-steps.js";

@@ -30,7 +30,7 @@ import {
   type PlanResult,
   type StepWork,
 } from "./hold-steps.js";
-import { customerRefOf, type PendingEnd, type SavedMethod } from "./payment-plans.js";
+import { customerRefOf, type PendingEnd, type SavedMethod } from "./payment-inbox.js";
 import { type PaymentProvider, type ProviderOutcome, stepKey } from "./provider.js";
 import { codeOf, comebackIntent, outcomeOf, type StepOutcome } from "./step-outcomes.js";
 

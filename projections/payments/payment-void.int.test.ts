@@ -5,7 +5,7 @@ import { commandContext, paidLotIn, runAccepted, senderVia } from "../../test-su
 import type { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { nextStep } from "../../write-side/payment/payment-next.js";
 import { readPaymentProcess } from "./payment-due.js";
-import { endsOf } from "./payment-plans.js";
+import { endsOf } from "./payment-inbox.js";
 import { decideEnd, runNext, type StepDeps } from "./payment-steps.js";
 
 /*

@@ -7,7 +7,7 @@ import { usePersonalDataKeys } from "../../schemas/personal-data.js";
 import { paidLotIn, runAccepted, runThenSettle, senderVia } from "../../test-support/paid-lot.js";
 import type { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { readPaymentProcess } from "./payment-due.js";
-import { customerRefOf, requestsOf } from "./payment-plans.js";
+import { customerRefOf, requestsOf } from "./payment-inbox.js";
 import { runNext, type StepDeps } from "./payment-steps.js";
 
 /*

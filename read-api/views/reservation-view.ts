@@ -1,6 +1,6 @@
 import type { Document } from "../../document-store/port.js";
 import type { Position } from "../../event-store/position.js";
-import { PAYMENT_CLIENT_SECRETS } from "../../projections/payments/payment-plans.js";
+import { PAYMENT_CLIENT_SECRETS } from "../../projections/payments/payment-inbox.js";
 import { CONTROL_CENTER } from "../../projections/read-models/control-center.js";
 import { COUPONS } from "../../projections/read-models/customer-coupons.js";
 import { RESERVATIONS } from "../../projections/read-models/reservations.js";

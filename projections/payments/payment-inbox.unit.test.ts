@@ -13,7 +13,7 @@ import {
   PAYMENT_METHODS,
   requestsOf,
   retryDelayMs,
-} from "./payment-plans.js";
+} from "./payment-inbox.js";
 
 const stored = (event: DomainEvent, commit: number): StoredDomainEvent => ({
   event,
