@@ -1,7 +1,9 @@
 import { join } from "node:path";
 import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
 import type { EventStore } from "../event-store/port.js";
-import type { PaymentCommandSender } from "../projections/payments/payment-steps.js";
+import { readPaymentProcess } from "../projections/payments/payment-due.js";
+import type { PaymentCommandSender, StepDeps } from "../projections/payments/payment-steps.js";
+import type { PaymentProvider } from "../projections/payments/provider.js";
 import { systemActor } from "../schemas/actor.js";
 import type { ParkingLotCommand } from "../schemas/commands.js";
 import type { PaymentTerms } from "../schemas/common.js";
@@ -138,3 +140,42 @@ export const senderVia =
       ? { ok: true, recorded: outcome.events.length > 0 }
       : { ok: false, code: outcome.rejection.code };
   };
+
+/**
+ * What the payment steps run on in a test against a provider (the stand-in, or a fake): the lot's
+ * handler and its store, the client secrets and provider customers kept in the test's own maps.
+ */
+export const stepDepsOn = (
+  on: {
+    readonly handler: ParkingLotCommandHandler;
+    readonly store: EventStore;
+    readonly provider: PaymentProvider;
+    readonly secrets: Map<string, string>;
+    readonly customers: Map<string, string>;
+  },
+  now: string,
+): StepDeps => {
+  const { handler, store, secrets, customers } = on;
+  return {
+    provider: on.provider,
+    send: senderVia(handler),
+    logger: { debug() {}, info() {}, warn() {}, error() {} } as never,
+    now: () => now,
+    keepClientSecret: async (plan, secret) => {
+      secrets.set(plan.reservationId, secret);
+    },
+    lotState: (id) => handler.stateOf(id),
+    paymentState: (id, reservationId) => handler.paymentStateOf(id, reservationId),
+    paymentProcess: (reservationId) => readPaymentProcess(store, reservationId),
+    oldSavedMethod: async () => undefined,
+    customers: {
+      get: async (ref) => customers.get(ref),
+      keep: async (ref, id) => {
+        customers.set(ref, id);
+      },
+      drop: async (ref) => {
+        customers.delete(ref);
+      },
+    },
+  };
+};

@@ -9,7 +9,7 @@ import {
   paidLotIn,
   runAccepted,
   runThenSettle,
-  senderVia,
+  stepDepsOn,
 } from "../../test-support/paid-lot.js";
 import { paymentFactsOf } from "../../test-support/payment-log.js";
 import { type StripeServer, startStripeServer } from "../../test-support/stripe/server.js";
@@ -17,7 +17,6 @@ import type { ParkingLotCommandHandler } from "../../write-side/command-handler.
 import { ledgerOf, ledgerViolations } from "../../write-side/payment/payment-ledger.js";
 import { messagesOf } from "../webhooks/messages.js";
 import { ledgerOps, PAYMENT_LEDGERS } from "./ledger-watch.js";
-import { readPaymentProcess } from "./payment-due.js";
 import { runNext, type StepDeps } from "./payment-steps.js";
 import { reconcileHolds } from "./reconcile-holds.js";
 import { stripeClient, stripeProvider } from "./stripe-provider.js";
@@ -43,7 +42,6 @@ const TERMS = {
   cancellation: { freeUntilMinutesBefore: 30 * DAY, feePercent: 50 },
   noShowFee: 0,
 };
-const silent = { debug() {}, info() {}, warn() {}, error() {} } as never;
 
 let store: EventStore;
 let handler: ParkingLotCommandHandler;
@@ -67,28 +65,17 @@ afterAll(async () => {
   await close();
 });
 
-const deps = (now: string): StepDeps => ({
-  provider: stripeProvider(stripeClient({ secretKey: "sk_test_fees", apiBase: stripe.url }), INSTANCE),
-  send: senderVia(handler),
-  logger: silent,
-  now: () => now,
-  keepClientSecret: async (plan, secret) => {
-    secrets.set(plan.reservationId, secret);
-  },
-  lotState: (id) => handler.stateOf(id),
-  paymentState: (id, reservationId) => handler.paymentStateOf(id, reservationId),
-  paymentProcess: (reservationId) => readPaymentProcess(store, reservationId),
-  oldSavedMethod: async () => undefined,
-  customers: {
-    get: async (ref) => customers.get(ref),
-    keep: async (ref, id) => {
-      customers.set(ref, id);
+const deps = (now: string): StepDeps =>
+  stepDepsOn(
+    {
+      handler,
+      store,
+      provider: stripeProvider(stripeClient({ secretKey: "sk_test_fees", apiBase: stripe.url }), INSTANCE),
+      secrets,
+      customers,
     },
-    drop: async (ref) => {
-      customers.delete(ref);
-    },
-  },
-});
+    now,
+  );
 
 /** A stay ten days on, its card saved (nothing held), canceled by its customer at once: its fee charged off-session. */
 async function lateCancelCharged(reservationId: string, card: string) {

@@ -13,6 +13,7 @@ import {
   runAccepted,
   runThenSettle,
   senderVia,
+  stepDepsOn,
 } from "../../test-support/paid-lot.js";
 import { type StripeServer, startStripeServer } from "../../test-support/stripe/server.js";
 import type { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
@@ -46,7 +47,6 @@ const provider = () =>
   stripeProvider(stripeClient({ secretKey: "sk_test_card", apiBase: stripe.url }), INSTANCE);
 /** Stripe.js in the customer's browser: a publishable key and the client secret. */
 const browser = () => stripeClient({ secretKey: "pk_test_card", apiBase: stripe.url });
-const silent = { debug() {}, info() {}, warn() {}, error() {} } as never;
 const customers = new Map<string, string>();
 const secrets = new Map<string, string>();
 
@@ -68,28 +68,8 @@ afterAll(async () => {
   await close();
 });
 
-const deps = (now: string): StepDeps => ({
-  provider: provider(),
-  send: senderVia(handler),
-  logger: silent,
-  now: () => now,
-  keepClientSecret: async (plan, secret) => {
-    secrets.set(plan.reservationId, secret);
-  },
-  lotState: (id) => handler.stateOf(id),
-  paymentState: (id, reservationId) => handler.paymentStateOf(id, reservationId),
-  paymentProcess: (reservationId) => readPaymentProcess(store, reservationId),
-  oldSavedMethod: async () => undefined,
-  customers: {
-    get: async (ref) => customers.get(ref),
-    keep: async (ref, id) => {
-      customers.set(ref, id);
-    },
-    drop: async (ref) => {
-      customers.delete(ref);
-    },
-  },
-});
+const deps = (now: string): StepDeps =>
+  stepDepsOn({ handler, store, provider: provider(), secrets, customers }, now);
 
 /** A reservation's facts in the log. */
 async function eventsOf(reservationId: string) {

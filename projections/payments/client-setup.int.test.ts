@@ -2,7 +2,14 @@ import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EventStore } from "../../event-store/port.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
-import { commandContext, KRW_TERMS, paidLotIn, runAccepted, senderVia } from "../../test-support/paid-lot.js";
+import {
+  commandContext,
+  KRW_TERMS,
+  paidLotIn,
+  runAccepted,
+  senderVia,
+  stepDepsOn,
+} from "../../test-support/paid-lot.js";
 import { type StripeServer, startStripeServer } from "../../test-support/stripe/server.js";
 import type { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { readPaymentProcess } from "./payment-due.js";
@@ -41,7 +48,6 @@ const tryCard = (setupId: string, secret: string | undefined, card: string) =>
     client_secret: secret ?? "",
     payment_method: card,
   } as Stripe.SetupIntentConfirmParams);
-const silent = { debug() {}, info() {}, warn() {}, error() {} } as never;
 const customers = new Map<string, string>();
 const secrets = new Map<string, string>();
 
@@ -59,28 +65,8 @@ afterAll(async () => {
   await close();
 });
 
-const deps = (now: string): StepDeps => ({
-  provider: provider(),
-  send: senderVia(handler),
-  logger: silent,
-  now: () => now,
-  keepClientSecret: async (plan, secret) => {
-    secrets.set(plan.reservationId, secret);
-  },
-  lotState: (id) => handler.stateOf(id),
-  paymentState: (id, reservationId) => handler.paymentStateOf(id, reservationId),
-  paymentProcess: (reservationId) => readPaymentProcess(store, reservationId),
-  oldSavedMethod: async () => undefined,
-  customers: {
-    get: async (ref) => customers.get(ref),
-    keep: async (ref, id) => {
-      customers.set(ref, id);
-    },
-    drop: async (ref) => {
-      customers.delete(ref);
-    },
-  },
-});
+const deps = (now: string): StepDeps =>
+  stepDepsOn({ handler, store, provider: provider(), secrets, customers }, now);
 
 /** The requests the payments process manager records for a reservation's facts, recorded (PaymentRequested). */
 async function requestsFor(reservationId: string, now: string) {
