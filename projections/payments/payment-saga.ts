@@ -314,15 +314,7 @@ function stepDepsOf(context: ReactorContext, settings: PaymentSagaSettings): Ste
         store.write([{ op: "replace", collection: PAYMENT_CUSTOMERS, id: ref, document: { customerId } }]),
       drop: (ref) => store.write([{ op: "delete", collection: PAYMENT_CUSTOMERS, id: ref }]),
     },
-    keepClientSecret: (plan, clientSecret) =>
-      store.write([
-        {
-          op: "replace",
-          collection: PAYMENT_CLIENT_SECRETS,
-          id: plan.reservationId,
-          document: { clientSecret },
-        },
-      ]),
+    keepClientSecret: (plan, clientSecret) => store.write([keepSecretOp(plan.reservationId, clientSecret)]),
   };
 }
 
@@ -370,3 +362,12 @@ async function doneWith(id: string, deps: StepDeps): Promise<WriteOp[]> {
     ...(settled ? [{ op: "delete" as const, collection: PAYMENT_METHODS, id }] : []),
   ];
 }
+
+/** A client secret kept: the latest for the payment that waits, and every one, so each refused charge keeps its own. */
+export const keepSecretOp = (reservationId: string, clientSecret: string): WriteOp => ({
+  op: "update",
+  collection: PAYMENT_CLIENT_SECRETS,
+  id: reservationId,
+  upsert: true,
+  update: { $set: { clientSecret }, $addToSet: { clientSecrets: clientSecret } },
+});

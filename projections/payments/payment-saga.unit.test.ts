@@ -5,9 +5,9 @@ import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import { CURRENT_SCHEMA_VERSION } from "../../schemas/events.js";
 import { noPayment } from "../../write-side/payment/payment.js";
 import { PAYMENT_DUE } from "./payment-due.js";
-import { PAYMENT_CUSTOMERS } from "./payment-inbox.js";
+import { PAYMENT_CLIENT_SECRETS, PAYMENT_CUSTOMERS } from "./payment-inbox.js";
 import { PAYMENT_PLANS } from "./payment-plans-upgrade.js";
-import { noteOutage, type Outage, paymentSaga } from "./payment-saga.js";
+import { keepSecretOp, noteOutage, type Outage, paymentSaga } from "./payment-saga.js";
 import type { PaymentCommand } from "./payment-steps.js";
 
 /** Issue 47: a provider outage is one WARN when it starts and one INFO when it ends, not a line per retry. */
@@ -248,6 +248,20 @@ describe("an erased customer's provider customer, forgotten by the payments proc
     // Another customer's is untouched.
     expect(await documentStore.findById(PAYMENT_CUSTOMERS, "pseudo-2")).toMatchObject({
       customerId: "cus_2",
+    });
+  });
+});
+
+/** Issue 71: two refused charges of one booking (a lapsed capture, an overstay) each leave an intent for the customer. */
+describe("the client secrets kept for a booking", () => {
+  it("keeps every one, and the latest for the payment that waits", async () => {
+    const store = new MemoryDocumentStore();
+    await store.write([keepSecretOp("r-1", "pi_capture_secret_a")]);
+    await store.write([keepSecretOp("r-1", "pi_overstay_secret_b")]);
+    await store.write([keepSecretOp("r-1", "pi_overstay_secret_b")]); // a step retried
+    expect(await store.findById(PAYMENT_CLIENT_SECRETS, "r-1")).toMatchObject({
+      clientSecret: "pi_overstay_secret_b",
+      clientSecrets: ["pi_capture_secret_a", "pi_overstay_secret_b"],
     });
   });
 });

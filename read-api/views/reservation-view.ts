@@ -53,13 +53,13 @@ export class ReservationQueries {
    * The PaymentIntent's client secret the payments process manager kept for a booking its customer
    * confirms with Stripe.js (issue 38); undefined for a booking paid with a saved method, or before it.
    */
-  async paymentClientSecret(reservationId: string): Promise<string | undefined> {
-    const [kept] = await this.ctx.store.find<{ _id: string; clientSecret: string }>(
+  async paymentClientSecret(reservationId: string): Promise<KeptSecrets | undefined> {
+    const [kept] = await this.ctx.store.find<{ _id: string } & KeptSecrets>(
       PAYMENT_CLIENT_SECRETS,
       { _id: reservationId },
       { limit: 1 },
     );
-    return kept?.clientSecret;
+    return kept && { clientSecret: kept.clientSecret, clientSecrets: kept.clientSecrets ?? [] };
   }
 
   async reservation(id: string, minPosition: Position | null = null): Promise<ReservationView | null> {
@@ -238,17 +238,27 @@ export class ReservationQueries {
 }
 
 /**
- * A payment as its booking's customer sees it, with the client secret kept for them: while it waits
- * for them (pending, action-required) on the payment; issue 71: else on the refused charge whose
- * intent it is (a client secret begins with its intent's id, Stripe's `pi_…_secret_…`), to pay it.
+ * A payment as its booking's customer sees it, with the client secrets kept for them: while it
+ * waits for them (pending, action-required) the latest, on the payment; issue 71: else, on each
+ * refused charge, its own intent's (a client secret begins with its intent's id, Stripe's
+ * `pi_…_secret_…`; an older version kept the latest only), to pay it.
  */
-export function withClientSecret(payment: PaymentView, secret: string): PaymentView {
+export function withClientSecret(payment: PaymentView, kept: KeptSecrets): PaymentView {
   if (payment.state === "pending" || payment.state === "action-required")
-    return { ...payment, clientSecret: secret };
-  const mine = (intentId?: string) => intentId !== undefined && secret.startsWith(`${intentId}_secret_`);
-  const failures = payment.failures.map((f) => (mine(f.intentId) ? { ...f, clientSecret: secret } : f));
+    return { ...payment, clientSecret: kept.clientSecret };
+  const secretOf = (intentId?: string) =>
+    intentId === undefined
+      ? undefined
+      : [kept.clientSecret, ...(kept.clientSecrets ?? [])].find((s) => s.startsWith(`${intentId}_secret_`));
+  const failures = payment.failures.map((f) => {
+    const clientSecret = secretOf(f.intentId);
+    return clientSecret ? { ...f, clientSecret } : f;
+  });
   return { ...payment, failures };
 }
+
+/** A booking's client secrets as the payments process kept them: the latest, and every one (older: the latest only). */
+export type KeptSecrets = { readonly clientSecret: string; readonly clientSecrets?: readonly string[] };
 
 /**
  * A stored reservation as it stands at `now` on its lot's state (null: none read, the lot's
