@@ -37,7 +37,19 @@ const MINUTE = 60_000;
 const QUARTER = 15 * MINUTE;
 
 const data = tempDataDir("parking-lot-page-");
-const t0 = Math.ceil(Date.now() / QUARTER) * QUARTER + MINUTE;
+const SEOUL_OFFSET = 9 * 3_600_000;
+const DAY = 24 * 60 * MINUTE;
+/**
+ * The scenario's start: the next quarter and a minute, or, when its first hour (every fact the
+ * audit trail's "today" reads) would cross Seoul's midnight, a minute after that midnight: the trail
+ * reads the lot's today on the lot's clock, and a run started in the last hour of Seoul's day found
+ * only the facts after midnight there.
+ */
+const t0 = (() => {
+  const next = Math.ceil(Date.now() / QUARTER) * QUARTER + MINUTE;
+  const midnight = Math.ceil((next + SEOUL_OFFSET) / DAY) * DAY - SEOUL_OFFSET;
+  return midnight - next < 60 * MINUTE ? midnight + MINUTE : next;
+})();
 let now = t0;
 let service: RunningService;
 let browser: TestBrowser;
