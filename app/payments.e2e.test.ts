@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { isDeepStrictEqual } from "node:util";
 import Stripe from "stripe";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import type { RecordedEvent } from "../event-store/port.js";
 import { comparePositions } from "../event-store/position.js";
 import type { ReservationView } from "../schemas/read-models.js";
@@ -469,8 +469,17 @@ describe("payments with Stripe", () => {
   it("a webhook with a bad or missing signature is refused (400 naming Stripe-Signature) and appends nothing", async () => {
     const lotId = await lot("forged-1");
     stripe.configureWebhooks({ hold: true });
+    // Let go even if this test fails: held, every later test would wait for its webhooks in vain.
+    onTestFinished(() => {
+      stripe.configureWebhooks({ hold: false });
+      stripe.webhooks.release();
+    });
     const booked = await book("CUST-PAY-8", lotId, now + 5 * HOUR, 1, "pm_card_authenticationRequired");
     await eventually(async () => intentsOf(booked.reservationId).length).toBe(1);
+    // The service records the intent after Stripe made it: counted before that, the count raced it.
+    await eventually(
+      async () => (await dataOf(lotId, booked.reservationId, "PaymentIntentCreated")).length,
+    ).toBe(1);
     const [intent] = intentsOf(booked.reservationId);
     const forged = JSON.stringify({
       id: "evt_forged",
@@ -525,8 +534,6 @@ describe("payments with Stripe", () => {
     expect(signed.status).toBe(200);
     expect(await signed.json()).toEqual({ received: true, eventId: "evt_other", applied: false });
     expect((await events(lotId)).length).toBe(before);
-    stripe.configureWebhooks({ hold: false });
-    stripe.webhooks.release();
   });
 
   it("without a saved method, the booking's customer gets the intent's client secret, confirms with Stripe.js's key, and the webhook authorizes it", async () => {
@@ -910,6 +917,10 @@ describe("payments with Stripe", () => {
     const lotId = await lot("reconcile-1");
     const { id } = await bookForSecret("CUST-PAY-21", lotId, now + 25 * HOUR);
     stripe.configureWebhooks({ hold: true }); // the webhook that would release it at once never comes
+    onTestFinished(() => {
+      stripe.configureWebhooks({ hold: false });
+      stripe.webhooks.release();
+    });
     const orphan = await admin().paymentIntents.create({
       amount: 1000,
       currency: "krw",
@@ -963,8 +974,6 @@ describe("payments with Stripe", () => {
     await eventually(() => metric("parking_payment_intents_released_total", 'because="reconciliation"')).toBe(
       counted + released,
     );
-    stripe.configureWebhooks({ hold: false });
-    stripe.webhooks.release();
   });
 
   it("the books balance: no contract violation, the provider's ledger holds, and it agrees with the log", async () => {
