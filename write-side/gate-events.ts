@@ -64,16 +64,12 @@ export class GateEvents {
     context: CommandContext & { readonly now: string },
   ): Promise<GateEventAnswer | { readonly rejection: Rejection }> {
     const stream = gateStream(parkingLotId, read.eventId);
-    const before = await this.recorded(stream);
-    if (before) {
-      await this.withdrawDriveUp(before, context);
-      return { ...answerOf(before), replayed: true };
-    }
+    const before = await this.replay(stream, context);
+    if (before) return before;
     // When the camera read the plate, in UTC (platform/instant.ts). Checked by the route (400); here
     // before anything is appended, so that no lot step is taken for a read whose record could not be written.
     const instant = readInstant(read.at);
     if (!("iso" in instant)) throw new RangeError(`${read.at} is not an instant a gate read can record.`);
-    const at = instant.iso;
     const state = await this.lots.currentState(parkingLotId);
     // No lot: refused like any command on it, recording nothing.
     if (state.kind !== "registered") return { rejection: { code: "LotNotFound", parkingLotId } };
@@ -88,34 +84,45 @@ export class GateEvents {
       now,
       context,
     );
+    const { eventId, gateId, direction, confidence } = read;
     const data: Recorded = {
-      eventId: read.eventId,
-      parkingLotId,
-      gateId: read.gateId,
-      direction: read.direction,
-      confidence: read.confidence,
-      at,
+      ...{ eventId, parkingLotId, gateId, direction, confidence, at: instant.iso },
       ...outcome,
-      recordedAt: context.now,
+      recordedAt: now,
     };
-    let position: Position;
+    const position = await this.record(stream, { type: "GateEventRecorded", data }, "no_stream", context);
+    if (position) return answerOf({ ...data, position });
+    // The same read, sent twice at once: the other one recorded it first; its answer is the answer.
+    const first = await this.replay(stream, context);
+    if (first) return first;
+    throw new WrongExpectedRevisionError(stream, "no_stream", undefined);
+  }
+
+  /** The answer recorded for a read already (a repeat is answered alike, appending nothing). */
+  private async replay(
+    stream: string,
+    context: CommandContext & { readonly now: string },
+  ): Promise<GateEventAnswer | undefined> {
+    const [read] = await this.facts(stream, 1);
+    if (read?.type !== "GateEventRecorded") return undefined;
+    await this.withdrawDriveUp(read.data, context);
+    return { ...answerOf({ ...read.data, position: read.position }), replayed: true };
+  }
+
+  /** Appends a fact to a read's stream: its position, or undefined if another writer's came first. */
+  private async record(
+    stream: string,
+    event: Parameters<typeof encodeEvent>[0],
+    expectedRevision: number | "no_stream",
+    context: CommandContext,
+  ): Promise<Position | undefined> {
     try {
-      ({ position } = await this.events.appendToStream(
-        stream,
-        [encodeEvent({ type: "GateEventRecorded", data }, causationOf(context))],
-        { expectedRevision: "no_stream" },
-      ));
+      const encoded = encodeEvent(event, causationOf(context));
+      return (await this.events.appendToStream(stream, [encoded], { expectedRevision })).position;
     } catch (error) {
-      // The same read, sent twice at once: the other one recorded it first; its answer is the answer.
-      if (!(error instanceof WrongExpectedRevisionError)) throw error;
-      const first = await this.recorded(stream);
-      if (first) {
-        await this.withdrawDriveUp(first, context);
-        return { ...answerOf(first), replayed: true };
-      }
+      if (error instanceof WrongExpectedRevisionError) return undefined;
       throw error;
     }
-    return answerOf({ ...data, position });
   }
 
   /**
@@ -230,17 +237,8 @@ export class GateEvents {
       ...step,
       resolvedAt: context.now,
     };
-    let position: Position;
-    try {
-      ({ position } = await this.events.appendToStream(
-        stream,
-        [encodeEvent({ type: "GateReviewResolved", data }, causationOf(context))],
-        { expectedRevision: read.revision },
-      ));
-    } catch (error) {
-      if (error instanceof WrongExpectedRevisionError) return { alreadyResolved: true };
-      throw error;
-    }
+    const position = await this.record(stream, { type: "GateReviewResolved", data }, read.revision, context);
+    if (!position) return { alreadyResolved: true };
     const { resolvedAt: _, parkingLotId: __, ...resolved } = data;
     return { resolved: { ...resolved, position: formatPosition(position) } };
   }
@@ -274,21 +272,13 @@ export class GateEvents {
   }
 
   /** The facts of a read's stream (its recorded read, and its resolution if any), with revisions. */
-  private async facts(stream: string) {
+  private async facts(stream: string, maxCount = 2) {
     const facts = [];
-    for await (const raw of this.events.readStream(stream, { maxCount: 2 })) {
+    for await (const raw of this.events.readStream(stream, { maxCount })) {
       const { event } = decodeEvent(raw);
-      facts.push({ ...event, revision: raw.revision } as typeof event & { revision: number });
+      facts.push({ ...event, revision: raw.revision, position: raw.position });
     }
     return facts;
-  }
-
-  private async recorded(stream: string): Promise<(Recorded & { readonly position: Position }) | undefined> {
-    for await (const raw of this.events.readStream(stream, { maxCount: 1 })) {
-      const { event } = decodeEvent(raw);
-      if (event.type === "GateEventRecorded") return { ...event.data, position: raw.position };
-    }
-    return undefined;
   }
 }
 
