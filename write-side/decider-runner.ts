@@ -80,6 +80,7 @@ export interface DeciderRunnerOptions<C extends { readonly type: string }, E, S,
   readonly encode: (event: E, context: CommandContext) => EventToAppend;
   readonly retryLimit: number;
   readonly cacheSize: number;
+  /** At least 1 (DEFAULT_MAX_BATCH when absent). */
   readonly maxBatch?: number;
   readonly hooks?: DeciderRunnerHooks;
   /** Prefix of the span attributes (`<prefix>.<key name>`, `<prefix>.stream`, ...). */
@@ -151,16 +152,12 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
   /** Counts the forgets: a batch running across one does not cache what it folded before it. */
   private generation = 0;
   private readonly queues = new Map<string, Waiting<C, RunOutcome<E, S, R>>[]>();
-  private readonly maxBatch: number;
 
   constructor(
     private readonly eventStore: EventStore,
     private readonly options: DeciderRunnerOptions<C, E, S, R>,
   ) {
     this.cache = new StateCache(options.cacheSize);
-    // Each pass of drain() takes at least one command off the queue (NaN or 0 would take none).
-    const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
-    this.maxBatch = Number.isSafeInteger(maxBatch) && maxBatch >= 1 ? maxBatch : DEFAULT_MAX_BATCH;
   }
 
   handle(command: C, context: CommandContext): Promise<RunOutcome<E, S, R>> {
@@ -184,7 +181,7 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
     // Let the commands that arrive in the same event-loop turn join the first batch.
     await Promise.resolve();
     while (queue.length > 0) {
-      const batch = queue.splice(0, this.maxBatch);
+      const batch = queue.splice(0, this.options.maxBatch ?? DEFAULT_MAX_BATCH);
       let followUp: (() => Promise<void>) | undefined;
       try {
         const handled = await this.handleBatch(key, batch);
@@ -260,21 +257,6 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
     return { at: loaded, fresh: true };
   }
 
-  /**
-   * Someone else appended to this stream: what they wrote, folded in to decide again. A stream
-   * shorter than the state (a failover's new primary lacks what was read from the old one before it
-   * died) is loaded anew: nothing after the state's revision would mend it.
-   */
-  private afterConflict(
-    key: string,
-    streamId: string,
-    at: StateAtRevision<S>,
-    conflict: WrongExpectedRevisionError,
-  ): Promise<StateAtRevision<S>> {
-    const { source } = this.options;
-    return behind(conflict, at.revision) ? source.load(key) : source.catchUp(streamId, at);
-  }
-
   private async handleBatch(
     key: string,
     batch: readonly Waiting<C, RunOutcome<E, S, R>>[],
@@ -297,12 +279,12 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
       // A refusal or a no-op decided on a cached state might be stale if another process wrote
       // to this stream: confirm against the stream before answering.
       if (!fresh && decided.verdicts.some(isRefusalOrNoOp)) {
-        at = await this.options.source.catchUp(streamId, at);
+        at = await source.catchUp(streamId, at);
         streamId = this.streamAt(key, at);
         fresh = true;
         decided = this.decideAll(batch, at.state);
       }
-      const { verdicts, toAppend } = decided;
+      const { verdicts, toAppend, state } = decided;
       deciding.end();
       if (toAppend.length === 0) {
         if (generation === this.generation) this.cache.set(key, at);
@@ -326,14 +308,16 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
         for (const waiting of batch) hooks?.onConflict?.(waiting.command.type);
         if (attempt >= this.options.retryLimit) throw new ConcurrencyConflictError(streamId, attempt + 1);
         if (attempt > 1) await sleep(Math.random() * Math.min(50, 2 ** attempt));
-        at = await this.afterConflict(key, streamId, at, error);
+        // Someone else appended: what they wrote is folded in to decide again. A stream shorter than
+        // the state (a failover's new primary lacks what was read from the old one) is loaded anew.
+        at = await (behind(error, at.revision) ? source.load(key) : source.catchUp(streamId, at));
         fresh = true;
         continue;
       }
 
       const before = at;
       const after: StateAtRevision<S> = {
-        state: lastAcceptedState(verdicts) ?? before.state,
+        state,
         revision: result.nextExpectedRevision,
         position: result.position,
         ...(before.stream !== undefined ? { stream: before.stream } : {}),
@@ -366,11 +350,11 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
     else this.cache.set(key, next);
   }
 
-  /** Decides each command on the state the ones before it leave; only accepted events evolve it. */
+  /** Decides each command on the state the ones before it leave (the last, returned); only accepted events evolve it. */
   private decideAll(
     batch: readonly Waiting<C, RunOutcome<E, S, R>>[],
     initial: S,
-  ): { verdicts: Verdict<E, S, R>[]; toAppend: EventToAppend[] } {
+  ): { verdicts: Verdict<E, S, R>[]; toAppend: EventToAppend[]; state: S } {
     const { decide, evolve } = this.options.decider;
     const verdicts: Verdict<E, S, R>[] = [];
     const toAppend: EventToAppend[] = [];
@@ -392,7 +376,7 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
       toAppend.push(...encoded);
       verdicts.push({ kind: "accepted", events: decision.events, state, lastEvent: toAppend.length - 1 });
     }
-    return { verdicts, toAppend };
+    return { verdicts, toAppend, state };
   }
 
   /**
@@ -422,14 +406,6 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
 
 const isRefusalOrNoOp = <E, S, R>(v: Verdict<E, S, R>): boolean =>
   v.kind === "refused" || (v.kind === "accepted" && v.events.length === 0);
-
-function lastAcceptedState<E, S, R>(verdicts: readonly Verdict<E, S, R>[]): S | undefined {
-  for (let i = verdicts.length - 1; i >= 0; i--) {
-    const v = verdicts[i] as Verdict<E, S, R>;
-    if (v.kind === "accepted") return v.state;
-  }
-  return undefined;
-}
 
 /**
  * A command's answer: its own events' last position, or for a no-op the position of the stream's
