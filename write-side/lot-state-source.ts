@@ -19,12 +19,10 @@ import { liveState, openingOf } from "./parking-lot/period-books.js";
 import { lotPeriodOfStream } from "./parking-lot/periods.js";
 
 export interface LotStateSourceOptions {
-  /** Warnings (books not closed). */
   readonly logger?: Logger;
   /**
-   * The bound on a period's events (LOT_PERIOD_EVENTS, every handler the service builds has it): an
-   * append that leaves the current period at or over it closes the books. 0 (the default): this
-   * source closes none, it still follows the periods others closed (tests writing as before periods).
+   * LOT_PERIOD_EVENTS: an append leaving the current period at or over it closes the books. 0 (the
+   * default): this source closes none, only follows others' periods (tests writing as before periods).
    */
   readonly periodEvents?: number;
   /** The clock of the openings' cut-off (periods.ts, KEEP_ENDED_MS); Date.now by default. */
@@ -34,10 +32,8 @@ export interface LotStateSourceOptions {
 /** How often a load tries to close the books of a period over its bound before deciding in it anyway. */
 const SETTLE_ATTEMPTS = 5;
 
-/** Who closes the books and opens the next period, in the events' metadata. */
 const BOOKS_ACTOR = systemActor("lot-books");
 
-/** A next period's opening, encoded. */
 interface Opening {
   readonly stream: string;
   readonly event: EventOfType<"LotPeriodOpened">;
@@ -47,17 +43,13 @@ interface Opening {
 /** The lots whose opening was found too large for the event store: warned about once per process. */
 const warnedTooLarge = new Set<string>();
 
-/**
- * Where the lot's state comes from for the decider runner: its current period's opening and the
- * period's events (lot-loader.ts), and the close of a period's books after the append that
- * reaches its bound.
- */
+/** The lot's state for the decider runner (lot-loader.ts), and the close of its books when due. */
 export class LotStateSource implements StateSource<ParkingLotState> {
   private readonly loader: LotLoader;
+  private readonly bound: number;
   /**
-   * The period streams whose next opening was too large for the store, with the revision at which to
-   * measure it again: an opening is encoded (every carried booking sealed) once per bound's worth of
-   * events, not after each append.
+   * Period streams whose next opening was too large for the store, with the revision to measure it
+   * again at: an opening is encoded (every carried booking sealed) once per bound's worth of events.
    */
   private readonly measureAgainAt = new Map<string, number>();
 
@@ -66,16 +58,14 @@ export class LotStateSource implements StateSource<ParkingLotState> {
     private readonly options: LotStateSourceOptions,
   ) {
     this.loader = new LotLoader(eventStore);
+    this.bound = options.periodEvents ?? 0;
   }
 
   async load(parkingLotId: string): Promise<LotAtRevision> {
     return atRevision(await this.settle(parkingLotId, await this.loader.load(parkingLotId)));
   }
 
-  /**
-   * The lot as its current period's opening and events leave it, changing nothing (a read: a period
-   * over its bound, or closed without its opening yet, is left to the lot's next command).
-   */
+  /** The lot, changing nothing: a period over its bound, or closed unopened, is left to its next command. */
   async read(parkingLotId: string): Promise<LotAtRevision> {
     return atRevision(await this.loader.load(parkingLotId));
   }
@@ -87,19 +77,15 @@ export class LotStateSource implements StateSource<ParkingLotState> {
   }
 
   /**
-   * After an append: if the books are due, they close (LotBooksClosed, expecting the revision just
-   * written) and the next period opens. Another writer's append in between wins: the cached state is
-   * dropped and the next command catches up. A store failing here leaves the rest to the next load.
+   * After an append: books due close (expecting the revision just written) and the next period
+   * opens. Another writer's append in between wins: the cached state is dropped (undefined).
    */
   async afterAppend(parkingLotId: string, at: LotAtRevision): Promise<LotAtRevision | undefined> {
     const closed = await this.closeBooks(parkingLotId, at);
     return closed === "kept" ? at : closed && atRevision(closed);
   }
 
-  /**
-   * afterAppend's work. "kept": nothing to close (not due, or an opening too large for the store);
-   * undefined: not closed (another writer's append won, or a store failed).
-   */
+  /** "kept": nothing to close (not due, or an opening too large); undefined: another writer won, or a store failed. */
   private async closeBooks(
     parkingLotId: string,
     at: LotAtRevision,
@@ -113,7 +99,7 @@ export class LotStateSource implements StateSource<ParkingLotState> {
       if (at.revision < (this.measureAgainAt.get(stream) ?? -1)) return "kept";
       const opening = this.nextOpening(parkingLotId, period + 1, at.state);
       if (!this.fits(parkingLotId, opening)) {
-        this.measureAgainAt.set(stream, at.revision + (this.options.periodEvents ?? 0));
+        this.measureAgainAt.set(stream, at.revision + this.bound);
         return "kept";
       }
       this.measureAgainAt.delete(stream);
@@ -133,10 +119,8 @@ export class LotStateSource implements StateSource<ParkingLotState> {
   }
 
   /**
-   * Closes a quiet lot's books if they are due, as after an append (the upgrade of a lot written
-   * before the bound, and the scheduler). A writer appending meanwhile wins (expected revision): the
-   * lot is loaded again and looked at anew, so the period closes once. True when this call closed it
-   * (false too when its opening is larger than the store's largest write).
+   * Closes a quiet lot's books if due, as after an append (the books upgrade, the scheduler); a
+   * writer appending meanwhile wins and the lot is looked at anew. True when this call closed them.
    */
   async closeIfOver(parkingLotId: string, retryLimit = 10): Promise<boolean> {
     const before = await this.loader.currentPeriod(parkingLotId);
@@ -151,10 +135,7 @@ export class LotStateSource implements StateSource<ParkingLotState> {
     }
   }
 
-  /**
-   * The scheduler's CloseBooks: closeIfOver, and when not closed, when the books fall due next by
-   * the lot's decider (undefined: never, or due but not closable now: an opening too large).
-   */
+  /** The scheduler's CloseBooks: closeIfOver, else when the books fall due next, if ever. */
   async closeBooksIfDue(parkingLotId: string): Promise<{ closed: boolean; dueAt?: string }> {
     if (await this.closeIfOver(parkingLotId)) return { closed: true };
     const decision = this.closing(parkingLotId, await this.read(parkingLotId));
@@ -162,28 +143,17 @@ export class LotStateSource implements StateSource<ParkingLotState> {
     return when && !Number.isNaN(Date.parse(when)) ? { closed: false, dueAt: when } : { closed: false };
   }
 
-  /** Whether the lot's current period's books are due to close (the lot's decider says so). */
   followsAppend(parkingLotId: string, at: LotAtRevision): boolean {
     return this.closing(parkingLotId, at)?.ok === true;
   }
 
-  /** Whether the lot's current period holds its bound's events or more. */
-  private overBound(at: LotAtRevision): boolean {
-    return this.periods && at.revision + 1 >= (this.options.periodEvents ?? 0);
-  }
-
-  /** Whether this source closes books at all (a bound is set; else it only follows others' periods). */
-  private get periods(): boolean {
-    return (this.options.periodEvents ?? 0) > 0;
-  }
-
   /**
-   * The lot's decider on CloseBooks for the period `at` is the last event of, as of now (period-books.ts:
-   * due at its size bound or its local day boundary); undefined when this source closes no books.
+   * The lot's decider on CloseBooks for `at`'s period, now (period-books.ts: due at its size bound or
+   * its local day boundary); undefined when this source closes no books.
    */
   private closing(parkingLotId: string, at: LotAtRevision): Decision | undefined {
-    if (!this.periods) return undefined;
-    const bound = this.options.periodEvents ?? 0;
+    if (this.bound <= 0) return undefined;
+    const { bound } = this;
     const now = new Date(this.now()).toISOString();
     const events = at.revision + 1;
     return decide({ type: "CloseBooks", parkingLotId, period: periodOf(at), events, bound, now }, at.state);
@@ -204,7 +174,8 @@ export class LotStateSource implements StateSource<ParkingLotState> {
         // race to another writer's command, or it died first): its books close before any command
         // is decided on it, else two writers taking turns would never let it close.
         // By size only: a load never closes by the day (that is the next append's or the scheduler's).
-        if (attempt >= SETTLE_ATTEMPTS || !this.overBound(lot)) return lot;
+        const overBound = this.bound > 0 && lot.revision + 1 >= this.bound;
+        if (attempt >= SETTLE_ATTEMPTS || !overBound) return lot;
         const closed = await this.closeBooks(parkingLotId, lot);
         if (closed === "kept") return lot;
         // Another writer appended first: fold what it wrote (its close, perhaps) and look again.
@@ -220,11 +191,7 @@ export class LotStateSource implements StateSource<ParkingLotState> {
     }
   }
 
-  /**
-   * The opening of period `period` with the state the previous one closed with: its live state
-   * (period-books.ts: what can still hold a spot, and what ended within the idempotency window),
-   * encoded as it is appended.
-   */
+  /** Period `period`'s opening: the live state the previous one closed with (period-books.ts), encoded. */
   private nextOpening(parkingLotId: string, period: number, closed: ParkingLotState): Opening {
     const stream = parkingLotStream(parkingLotId, period);
     const now = this.now();
@@ -233,9 +200,9 @@ export class LotStateSource implements StateSource<ParkingLotState> {
   }
 
   /**
-   * Whether the store takes the opening in one write (EventStore.maxAppendBytes). If not, the books
-   * stay open and the period grows past its bound (a longer load, the lesser harm: a close whose
-   * opening cannot be written would leave the lot unable to take a command); warned once per lot.
+   * Whether the store takes the opening in one write. If not, the books stay open and the period
+   * grows past its bound (a longer load, the lesser harm: a close whose opening cannot be written
+   * would leave the lot unable to take a command); warned once per lot.
    */
   private fits(parkingLotId: string, opening: Opening): boolean {
     const max = this.eventStore.maxAppendBytes;
@@ -256,9 +223,8 @@ export class LotStateSource implements StateSource<ParkingLotState> {
   }
 
   /**
-   * Opens the next period: its opening appended as its stream's first event (no stream expected);
-   * one there already (another process's, or this one's before a crash) is read instead. Undefined
-   * when the store cannot take the opening (`fits`, or the store refused it as too large).
+   * Opens the next period (its stream's first event); one there already (another process's, or this
+   * one's before a crash) is read instead. Undefined when the store cannot take the opening.
    */
   private async open(parkingLotId: string, opening: Opening): Promise<LotInPeriod | undefined> {
     if (!this.fits(parkingLotId, opening)) return undefined;
@@ -293,7 +259,7 @@ export class LotStateSource implements StateSource<ParkingLotState> {
 /** The period whose stream `at` is of (0: the lot's first stream, or none named). */
 const periodOf = (at: LotAtRevision): number => lotPeriodOfStream(at.stream ?? "")?.period ?? 0;
 
-/** An event of the books' close or opening, with metadata of its own (no command caused it). */
+/** A close's or opening's event, with metadata of its own (no command caused it). */
 const encodeBooks = (event: Parameters<typeof encodeEvent>[0]): EventToAppend =>
   encodeEvent(event, { correlationId: randomUUID(), causationId: randomUUID(), actor: BOOKS_ACTOR });
 
