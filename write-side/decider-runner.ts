@@ -17,18 +17,16 @@ export interface Decider<C, E, S, R> {
   readonly initialState: S;
 }
 
+/** What the events a command appends record of it in their metadata (causationOf). */
 export interface CommandContext {
-  /** Carried into every event's metadata, and on to the events those cause. */
   readonly correlationId: string;
-  /** Identifies this command; becomes the events' causationId. */
+  /** Becomes the events' causationId. */
   readonly commandId: string;
-  /** Who sent the command; recorded in every event's metadata. */
   readonly actor: Actor;
-  /** The W3C trace context of the request: carried into the events' metadata. */
+  /** The request's W3C trace context. */
   readonly traceparent?: string;
 }
 
-/** What the events a command appends record of it: its correlation, itself as their cause, its actor and trace. */
 export const causationOf = (context: CommandContext): Causation => ({
   correlationId: context.correlationId,
   causationId: context.commandId,
@@ -41,9 +39,8 @@ export type RunOutcome<E, S, R> =
       readonly ok: true;
       /** What this command appended; empty for an idempotent repeat that changed nothing. */
       readonly events: readonly E[];
-      /** The state as of after the command. */
       readonly state: S;
-      /** Global position of the stream's last event (the appended ones, if any); null if none. */
+      /** Global position of the stream's last event as of after the command; null if none. */
       readonly position: Position | null;
     }
   | { readonly ok: false; readonly rejection: R };
@@ -55,24 +52,24 @@ export interface StateSource<S> {
   /** Folds the stream's events after `from.revision` into `from.state`. */
   catchUp(streamId: string, from: StateAtRevision<S>): Promise<StateAtRevision<S>>;
   /**
-   * After an append: the state to go on from (the lot's books closed, its next period opened), or
-   * undefined to drop the cached state. The batch is answered first, whatever it does.
+   * What follows an append (the lot's books closed, its next period opened), if anything: run once
+   * the batch is answered, it gives the state to go on from, or undefined to drop the cached one.
    */
-  afterAppend?(key: string, at: StateAtRevision<S>): Promise<StateAtRevision<S> | undefined>;
-  /** Whether `afterAppend` has work after this append; when not, the state is cached at once. */
-  followsAppend?(key: string, at: StateAtRevision<S>): boolean;
+  afterAppend?(
+    key: string,
+    at: StateAtRevision<S>,
+  ): (() => Promise<StateAtRevision<S> | undefined>) | undefined;
 }
 
+/** Metrics and tests: a conflict, once per command it sends back to decide; each attempt's batch size. */
 export interface DeciderRunnerHooks {
-  /** Called for each optimistic-concurrency conflict, once per command it sends back to decide (metrics). */
   readonly onConflict?: (commandType: string) => void;
-  /** Called with the number of commands decided together in each append attempt (metrics, tests). */
   readonly onBatch?: (size: number) => void;
 }
 
 export interface DeciderRunnerOptions<C extends { readonly type: string }, E, S, R> {
   readonly decider: Decider<C, E, S, R>;
-  /** The key whose stream a command is decided on (its consistency boundary: one lane per key). */
+  /** The command's consistency boundary: one lane per key. */
   readonly keyOf: (command: C) => string;
   readonly streamOf: (key: string) => string;
   readonly source: StateSource<S>;
@@ -83,20 +80,19 @@ export interface DeciderRunnerOptions<C extends { readonly type: string }, E, S,
   /** At least 1 (DEFAULT_MAX_BATCH when absent). */
   readonly maxBatch?: number;
   readonly hooks?: DeciderRunnerHooks;
-  /** Prefix of the span attributes (`<prefix>.<key name>`, `<prefix>.stream`, ...). */
+  /** Span attributes: `<prefix>.<keyName>`, `<prefix>.stream`, ... */
   readonly trace: { readonly prefix: string; readonly keyName: string };
 }
 
 /** The most commands of one key decided together and appended in one append. */
 export const DEFAULT_MAX_BATCH = 256;
 
-/** Whether the store said its stream ends before `revision` (it holds less than the state folded). */
+/** Whether the store said its stream ends before `revision`. */
 const behind = (conflict: WrongExpectedRevisionError, revision: number): boolean =>
   conflict.actual === "no_stream"
     ? revision >= 0
     : conflict.actual !== undefined && conflict.actual < revision;
 
-/** Optimistic-concurrency conflicts kept happening past the retry limit. */
 export class ConcurrencyConflictError extends Error {
   override name = "ConcurrencyConflictError";
   constructor(
@@ -126,7 +122,7 @@ type Verdict<E, S, R> =
       readonly lastEvent: number;
     };
 
-/** A batch's answers, and what follows its append, run after they are given (see drain). */
+/** A batch's answers, and what follows its append once they are given (drain). */
 interface Handled<O> {
   readonly outcomes: (O | Failure)[];
   readonly followUp?: () => Promise<void>;
@@ -138,14 +134,11 @@ class Failure {
 }
 
 /**
- * Runs a decider on an event store: load the state (cache, else the source), decide, append with
- * the stream's expected revision; on a conflict, catch up and decide again (bounded). Commands on
- * one key queue in-process, and whatever has queued while the key's previous append was in flight
- * is decided together, in arrival order, each on the state the ones before it leave, and appended
- * in ONE append (one expected revision): a hot key pays one transaction per batch, not per
- * command. A refused command appends nothing and does not change the state the next one sees.
- * Across processes the expected revision is what serializes appends; on a conflict the whole batch
- * is decided again. Every command is answered only after the append holding its events is durable.
+ * Runs a decider on an event store: state (cache, else source), decide, append at the stream's
+ * expected revision; on a conflict, catch up and decide again (bounded). Commands on one key queue
+ * in-process; those queued while the previous append was in flight are decided together in arrival
+ * order and appended in ONE append, so a hot key pays one transaction per batch. A refused command
+ * appends nothing and leaves the state as it was for the next. Each is answered once durable.
  */
 export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
   private readonly cache: StateCache<S>;
@@ -209,10 +202,7 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
   /** Keys whose lane is running, with who waits for it to be idle (`settled`). */
   private readonly waitingIdle = new Map<string, (() => void)[]>();
 
-  /**
-   * Resolves once the key's lane is idle: every command handed in so far answered and what follows
-   * their appends (a lot's close and opening) done. For tests and an orderly stop.
-   */
+  /** Resolves once the key's lane is idle, what follows its appends (a lot's close) done too. */
   settled(key: string): Promise<void> {
     if (!this.queues.has(key)) return Promise.resolve();
     return new Promise((resolve) => {
@@ -223,15 +213,14 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
   }
 
   /**
-   * What the command would decide now, on its stream's current state, appending nothing: for a
-   * caller that must do something elsewhere first only if it would be accepted (set a coupon aside
-   * for a booking). Run afterwards, it is decided again: others may append meanwhile.
+   * What the command would decide now, appending nothing: for a caller that acts elsewhere first only
+   * if it would be accepted (a coupon set aside). Run afterwards, it is decided again.
    */
   async preview(command: C): Promise<ReturnType<Decider<C, E, S, R>["decide"]>> {
     return this.options.decider.decide(command, await this.stateNow(this.options.keyOf(command)));
   }
 
-  /** The key's current state (caught up with its stream), changing nothing: for a pure look before a command. */
+  /** The key's current state, caught up with its stream. */
   async stateNow(key: string): Promise<S> {
     const { at, fresh } = await this.current(key);
     return (fresh ? at : await this.options.source.catchUp(this.streamAt(key, at), at)).state;
@@ -244,12 +233,11 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
     else for (const key of keys) this.cache.delete(key);
   }
 
-  /** The stream the state is of: its own (the source's), else the key's. */
   private streamAt(key: string, at: StateAtRevision<S>): string {
     return at.stream ?? this.options.streamOf(key);
   }
 
-  /** The cached state, else the source's (fresh: read from the stream just now). */
+  /** The cached state, else the source's (fresh). */
   private async current(key: string): Promise<{ at: StateAtRevision<S>; fresh: boolean }> {
     const cached = this.cache.get(key);
     if (cached) return { at: cached, fresh: false };
@@ -329,8 +317,8 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
         result.position,
       );
       const outcomes = verdicts.map((v) => answer(v, before.position, positions));
-      if (source.afterAppend && source.followsAppend?.(key, after) !== false)
-        return { outcomes, followUp: () => this.keep(key, after, generation) };
+      const work = source.afterAppend?.(key, after);
+      if (work) return { outcomes, followUp: () => this.keep(key, work, generation) };
       // Most appends have nothing after them: cached at once, the lane's next batch not deferred.
       if (generation === this.generation) this.cache.set(key, after);
       else this.cache.delete(key);
@@ -338,11 +326,15 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
     }
   }
 
-  /** Caches the state after an append as the source goes on from it (its afterAppend's), or drops it. */
-  private async keep(key: string, after: StateAtRevision<S>, generation: number): Promise<void> {
+  /** Caches the state the source's afterAppend work goes on from, or drops it. */
+  private async keep(
+    key: string,
+    work: () => Promise<StateAtRevision<S> | undefined>,
+    generation: number,
+  ): Promise<void> {
     let next: StateAtRevision<S> | undefined;
     try {
-      next = await this.options.source.afterAppend?.(key, after);
+      next = await work();
     } catch {
       next = undefined; // the next command loads the key again, which repairs what was left
     }
@@ -379,11 +371,7 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
     return { verdicts, toAppend, state };
   }
 
-  /**
-   * Global positions of the events just appended (revisions `from`..`from+count-1`): the append
-   * reports only the last one, so a batch of several reads them back (they are in the stream for
-   * good, and an index lookup away); a single event needs no read.
-   */
+  /** Global positions of the events just appended: the append reports only the last one. */
   private async positionsOf(
     streamId: string,
     from: number,

@@ -80,19 +80,26 @@ export class LotStateSource implements StateSource<ParkingLotState> {
    * After an append: books due close (expecting the revision just written) and the next period
    * opens. Another writer's append in between wins: the cached state is dropped (undefined).
    */
-  async afterAppend(parkingLotId: string, at: LotAtRevision): Promise<LotAtRevision | undefined> {
-    const closed = await this.closeBooks(parkingLotId, at);
-    return closed === "kept" ? at : closed && atRevision(closed);
+  afterAppend(
+    parkingLotId: string,
+    at: LotAtRevision,
+  ): (() => Promise<LotAtRevision | undefined>) | undefined {
+    const decision = this.closing(parkingLotId, at);
+    if (!decision?.ok) return undefined;
+    return async () => {
+      const closed = await this.closeBooks(parkingLotId, at, decision);
+      return closed === "kept" ? at : closed && atRevision(closed);
+    };
   }
 
   /** "kept": nothing to close (not due, or an opening too large); undefined: another writer won, or a store failed. */
   private async closeBooks(
     parkingLotId: string,
     at: LotAtRevision,
+    decision = this.closing(parkingLotId, at),
   ): Promise<LotInPeriod | "kept" | undefined> {
     const stream = at.stream ?? parkingLotStream(parkingLotId);
     const period = periodOf(at);
-    const decision = this.closing(parkingLotId, at);
     if (!decision?.ok) return "kept";
     try {
       // The opening first: one the store cannot take leaves the books open (see `fits`), the lot usable.
@@ -127,8 +134,9 @@ export class LotStateSource implements StateSource<ParkingLotState> {
     for (let attempt = 0; ; attempt++) {
       // A load closes a period over its bound itself (settle): then the lot is in a later period.
       const at = await this.load(parkingLotId);
-      if (!this.followsAppend(parkingLotId, at)) return periodOf(at) > before;
-      const after = await this.afterAppend(parkingLotId, at);
+      const close = this.afterAppend(parkingLotId, at);
+      if (!close) return periodOf(at) > before;
+      const after = await close();
       if (after) return after !== at;
       if (attempt >= retryLimit)
         throw new Error(`the books of parking lot ${parkingLotId} could not be closed`);
@@ -141,10 +149,6 @@ export class LotStateSource implements StateSource<ParkingLotState> {
     const decision = this.closing(parkingLotId, await this.read(parkingLotId));
     const when = decision && !decision.ok && decision.rejection.code === "NotDue" && decision.rejection.at;
     return when && !Number.isNaN(Date.parse(when)) ? { closed: false, dueAt: when } : { closed: false };
-  }
-
-  followsAppend(parkingLotId: string, at: LotAtRevision): boolean {
-    return this.closing(parkingLotId, at)?.ok === true;
   }
 
   /**
