@@ -20,38 +20,29 @@ import { decideGate, type GateOutcome, priceOf } from "./parking-lot/gates.js";
 import type { CommandRejection as Rejection } from "./payment/payment-rejections.js";
 
 /**
- * A gate's camera read, decided by the lot (parking-lot/gates.ts), its step run through the lot's
- * command path, and the read's answer recorded on its own short stream (`gate-{lot}/{eventId}`),
- * appended only if the stream does not exist: a repeated read is answered alike, appending nothing.
- */
-
-/**
- * One stream per (lot, read). The two parts are joined by `/`, which no identifier holds (schemas/
- * common.ts): with `-`, lot `A-1`'s read `x` and lot `A`'s read `1-x` would share a stream, and a
- * gate of lot `A` would be answered with lot `A-1`'s recorded decision.
+ * One stream per (lot, read), joined by `/`, which no identifier holds (schemas/common.ts): with
+ * `-`, lot `A-1`'s read `x` and lot `A`'s read `1-x` would share one, and answer each other.
  */
 export const gateStream = (parkingLotId: string, eventId: string): string =>
   `gate-${parkingLotId}/${eventId}`;
 
-/**
- * The reservation id of a drive-up let in on a read: derived from the lot and the read's id (a
- * digest, as the two may hold 128 characters), so that two copies of one read racing each other
- * book one stay (the lot's decider finds the id taken and changes nothing).
- */
+/** A read's drive-up id, derived from it (a digest: ids hold 128 characters), so two copies of a read book one stay. */
 export const driveUpReservationId = (parkingLotId: string, eventId: string): string =>
   `du-${createHash("sha256").update(`${parkingLotId}/${eventId}`).digest("base64url").slice(0, 32)}`;
 
 type Recorded = EventOfType<"GateEventRecorded">["data"];
 
-/** How a resolve of a gate review ended: settled, refused by the lot, unknown, or settled before. */
 export type ReviewOutcome =
   | { readonly resolved: GateReviewResolution }
   | { readonly rejection: Rejection }
   | { readonly unknown: true }
   | { readonly alreadyResolved: true }
-  /** `drive-up` on an exit's review: a drive-up is only let in. */
   | { readonly driveUpOnExit: true };
 
+/**
+ * A gate's camera read, decided by the lot (parking-lot/gates.ts), its step run through the lot's
+ * command path, and its answer recorded on its own stream, appended only if there is none yet.
+ */
 export class GateEvents {
   constructor(
     private readonly events: EventStore,
@@ -98,7 +89,7 @@ export class GateEvents {
     throw new WrongExpectedRevisionError(stream, "no_stream", undefined);
   }
 
-  /** The answer recorded for a read already (a repeat is answered alike, appending nothing). */
+  /** The answer recorded for a read already: a repeat is answered alike, appending nothing. */
   private async replay(
     stream: string,
     context: CommandContext & { readonly now: string },
@@ -126,12 +117,9 @@ export class GateEvents {
   }
 
   /**
-   * The same read, handled by another writer at once, was recorded first with another answer (the lot
-   * changed between the two decisions: a booking of the plate canceled, a spot freed): the drive-up
-   * stay the losing writer let in (its id derived from the read) was let in by nobody's answer. It
-   * is canceled, freeing its spot, so that the lot holds only the step of the read's one answer; by
-   * the losing writer at once, or by the read's next repeat if that writer died first. (A check-in
-   * or check-out taken by a losing writer has no such undoing: it stays, whatever the answer.)
+   * The same read, handled by another writer at once, was recorded first with another answer: the
+   * drive-up the losing writer let in is nobody's answer, and is canceled, freeing its spot (at once,
+   * or by the read's next repeat if that writer died first). A losing check-in or check-out stays.
    */
   private async withdrawDriveUp(answer: Recorded, context: CommandContext & { readonly now: string }) {
     const { parkingLotId, eventId } = answer;
@@ -155,10 +143,7 @@ export class GateEvents {
     );
   }
 
-  /**
-   * An `open` runs the lot's own check-in, check-out or drive-up admission, decided again on the
-   * lot's latest state.
-   */
+  /** An `open` runs the lot's own check-in, check-out or drive-up, decided again on its latest state. */
   private async carryOut(
     outcome: GateOutcome,
     { parkingLotId, plate, gateId }: { parkingLotId: string; plate: string; gateId: string },
@@ -186,7 +171,7 @@ export class GateEvents {
     return { decision: "open", reason, reservationId, ...(price !== undefined ? { price } : {}) };
   }
 
-  /** The lot's step for a read, through its command path; a check-out's with what the stay cost, as its events say. */
+  /** The lot's step for a read; a check-out's with what the stay cost, as its events say. */
   private async lotStep(
     command: CheckIn | CheckOut | AdmitDriveUp,
     context: CommandContext,
@@ -201,14 +186,11 @@ export class GateEvents {
   }
 
   /**
-   * An attendant settles a read the gate sent to review: `open` checks the booking in (entry) or
-   * out (exit), `drive-up` admits a car without a booking (entry) under the plate the attendant
-   * typed, each through the lot's command path first (its refusal is the answer, and nothing is
-   * recorded); then GateReviewResolved is appended at the revision of the recorded read, so of two
-   * attendants racing one resolves it and the other is told it is resolved. The lot's step comes
-   * first so that a resolution is never recorded for a step that did not happen; a crash between
-   * the two leaves the review listed, and resolving it again finds the step taken (the drive-up's
-   * id is derived from the read, as the gate's is: no second stay) and records the resolution.
+   * An attendant settles a read sent to review: the lot's step first (its refusal is the answer,
+   * nothing recorded), then GateReviewResolved at the read's revision, so of two attendants racing
+   * one resolves it. A resolution is never recorded for a step that did not happen; a crash between
+   * the two leaves the review listed, and resolving again finds the step taken (the drive-up's id
+   * derived from the read: no second stay) and records it.
    */
   async resolve(
     parkingLotId: string,
@@ -243,11 +225,7 @@ export class GateEvents {
     return { resolved: { ...resolved, position: formatPosition(position) } };
   }
 
-  /**
-   * The lot's step a resolve takes: the check-in/out of the matched booking (`open`), or the lot's
-   * own AdmitDriveUp (`drive-up`, the reservation id derived from the read as the gate derives it);
-   * nothing for `deny`.
-   */
+  /** A resolve's step: the booking's check-in/out (`open`), a drive-up (`drive-up`), nothing (`deny`). */
   private async carryOutReview(
     parkingLotId: string,
     read: Recorded,
@@ -282,7 +260,7 @@ export class GateEvents {
   }
 }
 
-/** The answer to a read recorded at `position` (a repeat of it answers the same, its position included). */
+/** The answer to a read recorded at `position` (a repeat's too). */
 function answerOf(data: Recorded & { readonly position: Position }): GateEventAnswer {
   return {
     position: formatPosition(data.position),
