@@ -39,19 +39,15 @@ export type CommandOutcome =
       readonly ok: true;
       /** What this command appended (to its lot's or payment's stream); empty for an idempotent repeat. */
       readonly events: readonly (ParkingLotEvent | PaymentEvent)[];
-      /** The lot as of after the command. */
+      /** The lot, and what the answer shows of it (the reservation named), as of after the command. */
       readonly state: ParkingLotState;
-      /** What the command's answer shows (the reservation it named), as of after the command. */
       readonly view: LotCommandView;
-      /** Global position of the lot's last event (the appended ones, if any); null if none. */
+      /** Global position of the lot's last event as of after the command; null if none. */
       readonly position: Position | null;
     }
   | { readonly ok: false; readonly rejection: CommandRejection };
 
-/**
- * The parking lot's commands: the decider runner on the lot's decider and its state source (the
- * current period's opening and events); each accepted command answered with the view its route shows.
- */
+/** The parking lot's commands: the decider runner on the lot's decider and state source, a payment's sent to its process. */
 export class ParkingLotCommandHandler {
   private readonly source: LotStateSource;
   private readonly runner: DeciderRunner<ParkingLotCommand, ParkingLotEvent, ParkingLotState, Rejection>;
@@ -60,7 +56,6 @@ export class ParkingLotCommandHandler {
 
   constructor(
     eventStore: EventStore,
-    /** The lot's state source's (its period bound, clock and log) and the runner's. */
     options: LotStateSourceOptions & {
       readonly retryLimit: number;
       readonly cacheSize: number;
@@ -105,19 +100,15 @@ export class ParkingLotCommandHandler {
   }
 
   /**
-   * Pays at start-up what the first command of a fresh process would pay otherwise: the schema
-   * compiles and the lot's code path (warm-up.ts), and a read of a lot no request can name (the
-   * stores' statements and first pages). A store that fails here is the first command's problem.
+   * Pays at start-up what a fresh process's first command would (warm-up.ts), and a read of a lot no
+   * request can name (the stores' statements). A store that fails here is the first command's problem.
    */
   async warmUp(): Promise<void> {
     warmUpCommandPath();
     await this.source.read(".warm-up").catch(() => undefined);
   }
 
-  /**
-   * Forgets the cached states of these lots (every lot when none are named): after an erasure they
-   * would still hold the customer's id and plates; the store's read `erased`.
-   */
+  /** Forgets these lots' cached states (all when none named): after an erasure they would hold the customer's data. */
   forgetLots(parkingLotIds?: readonly string[]): void {
     this.runner.forget(parkingLotIds);
   }
@@ -135,15 +126,12 @@ export class ParkingLotCommandHandler {
     return outcome;
   }
 
-  /**
-   * The lot's state as its stream holds it now, read afresh (the payments process manager looks
-   * before acting). A read: it closes no books, only a lot's command does.
-   */
+  /** The lot's state read afresh from its stream, closing no books (only a lot's command does). */
   async stateOf(parkingLotId: string): Promise<ParkingLotState> {
     return (await this.source.read(parkingLotId)).state;
   }
 
-  /** The lot's state as the command path holds it (cached, caught up with its stream): the gates look first. */
+  /** The lot's state as the command path holds it (cached, caught up with its stream). */
   currentState(parkingLotId: string): Promise<ParkingLotState> {
     return this.runner.stateNow(parkingLotId);
   }
@@ -153,15 +141,12 @@ export class ParkingLotCommandHandler {
     return this.runner.preview(command);
   }
 
-  /** A reservation's payment now: its own stream alone (older data carried there by payment-upgrade.ts). */
+  /** A reservation's payment now, from its own stream. */
   paymentStateOf(_parkingLotId: string, reservationId: string): Promise<PaymentState> {
     return this.payments.stateOf(reservationId);
   }
 
-  /**
-   * A lot command appends to the lot's stream only: a paid booking it ends is settled by the payments
-   * process manager from the lot's end event. A payment's command goes to its process.
-   */
+  /** A lot command appends to the lot's stream only (the payments process settles what it ends); a payment's goes to its process. */
   async handle(
     command: ParkingLotCommand | ProcessOnlyCommand,
     context: CommandContext,
