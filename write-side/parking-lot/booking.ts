@@ -15,8 +15,6 @@ import {
 } from "./state.js";
 import { authorizationOf, discountOf, paymentTermsOf, sameCouponRule, samePlace } from "./terms.js";
 
-/** The lot's booking commands: registering the lot, reserving a spot. */
-
 export function register(command: RegisterParkingLot, state: ParkingLotState): Decision {
   const maxActivePerCustomer = command.maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER;
   if (state.kind === "registered") {
@@ -50,9 +48,8 @@ export function register(command: RegisterParkingLot, state: ParkingLotState): D
 }
 
 /**
- * What the coupon a booking spends takes off its price (issue 47), or why this lot takes none for
- * it: the lot has no coupon discount, or the booking is priced only at check-out (an open-ended
- * stay on a lot with a rate: there is no price yet to take it off).
+ * What the coupon a booking spends takes off its price, or why none: the lot has no coupon discount,
+ * or the booking is priced only at check-out (there is no price yet to take it off).
  */
 export function couponDiscountFor(
   lot: RegisteredLot,
@@ -156,10 +153,7 @@ export function bookingTerms(lot: RegisteredLot, command: ReserveParking): Booki
   };
 }
 
-/**
- * What a new booking asks the provider for (issue 38), when payments are on and there is something
- * to authorize (a window's quote, an open-ended booking's deposit): then it starts PENDING_PAYMENT.
- */
+/** What a new booking asks the provider to authorize (payments on, a quote or a deposit): it starts PENDING_PAYMENT. */
 function paymentAsked(
   lot: RegisteredLot,
   command: ReserveParking,

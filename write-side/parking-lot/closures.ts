@@ -4,8 +4,6 @@ import { overlapping } from "./occupancy.js";
 import { accept, busiest, canceled, iso, ms, reject, statusIn } from "./rules.js";
 import type { Closure, Decision, ParkingLotEvent, RegisteredLot } from "./state.js";
 
-/** Closures and capacity: closing the lot (and what a closure's beginning appends), changing its capacity. */
-
 export function close(command: CloseParkingLot, state: RegisteredLot): Decision {
   const now = ms(command.now);
   const from = ms(command.from);

@@ -19,8 +19,6 @@ import {
 } from "./terms.js";
 import { beginClosure, recordNoShow } from "./time-driven.js";
 
-/** The parking-lot aggregate's decision on a command, and what its state tells the read side. */
-
 export type { DecideContext, PaymentsContext } from "./payments.js";
 
 /** The commands a payment's own stream decides: the lot never does, and its stream never holds their facts. */
@@ -38,10 +36,8 @@ export type PaymentStreamCommandType = (typeof PAYMENT_STREAM_COMMANDS)[number];
 export type LotCommand = Exclude<ParkingLotCommand, { readonly type: PaymentStreamCommandType }>;
 
 /**
- * `context`: what the service's configuration tells a decision (payments on or off; off by default).
- * A payment's own command is not the lot's to decide (the command handler sends it to the payment's
- * stream): refused here, so nothing of it is ever appended to the lot's stream. Every command but
- * the registration is about a registered lot: on any other, refused as not found.
+ * `context`: the service's configuration (payments off by default). A payment's own command is
+ * refused, so nothing of it is ever appended to the lot's stream.
  */
 export function decide(
   command: ParkingLotCommand,
@@ -63,7 +59,6 @@ export function decide(
   return decideOn(command as LotDeciding, state, context);
 }
 
-/** The commands about a registered lot, each with the function that decides it. */
 type LotDeciding = Exclude<LotCommand, { readonly type: "RegisterParkingLot" }>;
 const DECIDERS: {
   readonly [T in LotDeciding["type"]]: (

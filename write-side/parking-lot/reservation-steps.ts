@@ -6,8 +6,6 @@ import { accept, canceled, iso, ms, reject, statusIn, windowOf } from "./rules.j
 import type { Decision, RegisteredLot, Rejection, ReservationRecord } from "./state.js";
 import { checkOutRate, paymentTermsOf } from "./terms.js";
 
-/** The steps of a reservation's life a caller asks for: cancel, check in, check out. */
-
 export function cancel(command: CancelReservation, state: RegisteredLot): Decision {
   const { parkingLotId, reservationId } = command;
   const reservation = ownReservation(command, state);

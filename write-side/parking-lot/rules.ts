@@ -7,19 +7,17 @@ import {
 import { overlapping } from "./occupancy.js";
 import type { Decision, ParkingLotEvent, RegisteredLot, Rejection, ReservationRecord } from "./state.js";
 
-/** What several commands of the lot decide by: statuses at an instant, the busiest instant, the decision's values. */
-
 export const accept = (...events: ParkingLotEvent[]): Decision => ({ ok: true, events });
 export const reject = (rejection: Rejection): Decision => ({ ok: false, rejection });
 
 export const ms = (timestamp: string): number => Date.parse(timestamp);
 
-/** The window of a reservation, for the events that end it (projections tell windows apart by it). */
+/** A reservation's window, for the events that end it (projections tell windows apart by it). */
 export const windowOf = (record: ReservationRecord | undefined) =>
   record?.startsAt && record.endsAt ? { startsAt: record.startsAt, endsAt: record.endsAt } : {};
 export const iso = (epochMs: number): string => new Date(epochMs).toISOString();
 
-/** The fact that a booking was canceled at `at` (by its customer or an operator, a closure, its payment), with its window. */
+/** The fact that a booking was canceled at `at`, with its window. */
 export const canceled = (
   parkingLotId: string,
   reservationId: string,
@@ -101,10 +99,8 @@ export function holding(
 }
 
 /**
- * What `holding` counts beside the windows of the index (all of them, over all time): the
- * overstaying cars and the open-ended bookings, for a range ending at `until`. The windows are
- * the index's intervals as they are; the read side's occupancy timeline keeps them in a tree
- * updated with each fact (held-timeline.ts) and adds these. O(cars in the lot + open-ended).
+ * What `holding` counts beside the index's windows: overstaying cars and open-ended bookings, for a
+ * range ending at `until` (the read side's timeline adds these to its tree, held-timeline.ts).
  */
 export function heldBesideWindows(
   lot: RegisteredLot,
