@@ -2,10 +2,8 @@ import type { DocumentStore } from "../document-store/port.js";
 import type { EventStore } from "../event-store/port.js";
 import type { Logger } from "../platform/logger.js";
 import {
-  closeLotBooks,
   type LotBooksProgress,
   type LotBooksResult,
-  markLotBooksClosed,
   upgradeLotBooks,
 } from "../write-side/lot-books-upgrade.js";
 import { LotStateSource } from "../write-side/lot-state-source.js";
@@ -120,7 +118,6 @@ export async function upgradeNow(
   const payments = await carryPaymentsOver(options);
   // Recorded done: a later start reads this and nothing else.
   await markPaymentsUpgraded(documents, payments, options.now());
-  const closed = await closeLotBooks(booksOptionsOf(eventStore, logger, books, books.onProgress));
-  await markLotBooksClosed(documents, books.bound, closed, new Date());
-  return { payments, books: closed };
+  const booksOptions = booksOptionsOf(eventStore, logger, books, books.onProgress);
+  return { payments, books: await upgradeLotBooks(documents, booksOptions, true) };
 }

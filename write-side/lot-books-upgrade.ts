@@ -7,11 +7,8 @@ import { UPGRADES } from "./payment/payment-upgrade.js";
 
 /**
  * Every period is bounded, period 0 too. A lot written before periods (or while the bound was higher)
- * may be over the bound already; on start (and by `npm run replay -- upgrade`) its books close, with
- * the very close the command handler makes after an append (LotStateSource.closeIfOver). A lot under
- * the bound costs a few one-event reads; only a lot over it is loaded. Done once for a bound, it
- * records so in the document store: a later start pays one read, and runs again only if the bound
- * was lowered since.
+ * may be over it already; on start (and by `npm run replay -- upgrade`) its books close, as after an
+ * append (LotStateSource.closeIfOver). A lot under the bound costs a few one-event reads.
  */
 
 /** The record that the lots' books are closed at the bound it names (in UPGRADES). */
@@ -71,33 +68,23 @@ export async function closeLotBooks(options: LotBooksUpgradeOptions): Promise<Lo
   return { lotsDone, lotsTotal: lots.length, closed, doneBefore: false };
 }
 
-/** The upgrade as a start runs it: one read once recorded done at this bound or a lower one. */
+/**
+ * closeLotBooks, then its record at this bound: a start reads only that once done at this bound or
+ * a lower one; `again` (`replay upgrade`) runs it whatever the record says.
+ */
 export async function upgradeLotBooks(
   documents: DocumentStore,
   options: LotBooksUpgradeOptions,
+  again = false,
 ): Promise<LotBooksResult> {
+  const { bound } = options;
   const marker = await documents.findById(UPGRADES, LOT_BOOKS_CLOSED);
-  if (marker && typeof marker.bound === "number" && marker.bound <= options.bound)
+  if (!again && marker && typeof marker.bound === "number" && marker.bound <= bound)
     return { lotsDone: 0, lotsTotal: 0, closed: 0, doneBefore: true };
   const result = await closeLotBooks(options);
-  await markLotBooksClosed(documents, options.bound, result, options.now());
-  options.logger?.info({ ...result, bound: options.bound }, "lot books upgrade: done");
+  const { lotsTotal: lots, closed } = result;
+  const document = { doneAt: options.now().toISOString(), bound, lots, closed };
+  await documents.write([{ op: "replace", collection: UPGRADES, id: LOT_BOOKS_CLOSED, document }]);
+  options.logger?.info({ ...result, bound }, "lot books upgrade: done");
   return result;
-}
-
-/** The record that every lot's books are closed at `bound` (and what was done, for the operator). */
-export async function markLotBooksClosed(
-  documents: DocumentStore,
-  bound: number,
-  result: LotBooksResult,
-  at: Date,
-): Promise<void> {
-  await documents.write([
-    {
-      op: "replace",
-      collection: UPGRADES,
-      id: LOT_BOOKS_CLOSED,
-      document: { doneAt: at.toISOString(), bound, lots: result.lotsTotal, closed: result.closed },
-    },
-  ]);
 }
