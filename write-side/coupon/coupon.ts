@@ -80,10 +80,7 @@ export const spendableFromIssue = (data: {
 const earlier = (a: string | undefined, b: string): string =>
   a !== undefined && Date.parse(a) <= Date.parse(b) ? a : b;
 
-/**
- * Whether a coupon can be spent at `now`: it is ISSUED and its own stay earned it by then. The one
- * rule: the redemption below and the coupon views (read-api) call it.
- */
+/** Whether a coupon can be spent at `now`: ISSUED and earned by its own stay by then (the one rule, read-api's too). */
 export function couponSpendability(
   coupon: { readonly status: CouponStatus; readonly spendableFrom?: string | undefined },
   now: number,
@@ -155,10 +152,7 @@ export function decideRedemption(
   };
 }
 
-/**
- * The coupon earned by its stay, spendable from `spendableFrom`, unless it is already spendable by
- * then (a retried check-in or check-out changes nothing), revoked, none, or issued spendable.
- */
+/** The coupon earned by its stay, unless spendable by then already (a retry), revoked, none, or issued spendable. */
 export function decideEarn(
   state: CouponState,
   by: "check-in" | "check-out",

@@ -21,10 +21,7 @@ export interface GateRead {
   readonly at: string;
   /** The gate that read it (named by a drive-up's admission). */
   readonly gateId?: string;
-  /**
-   * The reservation id a drive-up admitted on this read would have (derived from the read, so that
-   * a retry books nothing twice); without it no drive-up is let in.
-   */
+  /** A drive-up's id, derived from the read so a retry books nothing twice; without it none is let in. */
   readonly driveUpId?: string;
 }
 
@@ -92,9 +89,8 @@ function entry(read: GateRead, state: ParkingLotState, candidates: readonly stri
 }
 
 /**
- * No booking of the plate may check in now: the lot's decision on a drive-up stay (drive-ups.ts),
- * its refusal the gate's reason (`LotFull`, `LotClosed`; `NoHourlyRate` for a lot that prices
- * nothing itself). Undefined when the read names no drive-up id.
+ * No booking of the plate may check in now: the lot's decision on a drive-up (drive-ups.ts), its
+ * refusal the gate's reason (`NoHourlyRate` for a lot that prices nothing itself).
  */
 function driveUp(read: GateRead, state: ParkingLotState): GateOutcome | undefined {
   if (read.driveUpId === undefined || read.gateId === undefined) return undefined;

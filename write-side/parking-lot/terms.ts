@@ -130,11 +130,7 @@ const samePaymentTerms = (a: PaymentTerms, b: PaymentTerms): boolean =>
 /** The lot's payment terms: its own, or the defaults (KRW, no deposit, no fees). */
 export const paymentTermsOf = (lot: RegisteredLot): PaymentTerms => lot.paymentTerms ?? DEFAULT_PAYMENT_TERMS;
 
-/**
- * The rate an open-ended stay is priced at on check-out: the one it was booked at (a booking
- * folded from a snapshot written before rates could change has none recorded: the lot's rate
- * then is the one it was booked at).
- */
+/** The rate an open-ended stay is priced at on check-out: the one it was booked at, else (none recorded) the lot's. */
 export const checkOutRate = (lot: RegisteredLot, reservationId: string): number | undefined =>
   lot.checkOutRates.get(reservationId) ?? lot.hourlyRate;
 
