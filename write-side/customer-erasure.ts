@@ -14,7 +14,7 @@ export type ReservationsOf = (customerId: string) => Promise<{
   readonly unlisted?: boolean;
 }>;
 
-/** What else forgets the customer once their keys are gone (the lots' cached states, the sessions). */
+/** What else forgets the customer once their keys are gone (lots' cached states, sessions). */
 export type ForgetAfterErasure = (
   parkingLotIds: readonly string[],
   reservationIds: readonly string[],
@@ -32,11 +32,9 @@ export interface ErasureOutcome {
 }
 
 /**
- * Erasing a customer (issue 36, crypto-shredding): records the erasure fact in the customer's own
- * stream, then deletes their data keys, after which every personal field sealed under them reads
- * `erased` everywhere the log is read. Erasing twice records a second fact and deletes nothing more.
- * The fact first: if the key store fails after it, the erasure is recorded and a retry finishes it;
- * the other way round a customer could be erased with no fact to say so.
+ * Erasing a customer (crypto-shredding): the erasure fact on the customer's own stream, then their
+ * data keys deleted, after which every field sealed under them reads `erased`. The fact first: if
+ * the key store fails after it, a retry finishes it; the other way round an erasure could go unrecorded.
  */
 export class CustomerErasure {
   constructor(

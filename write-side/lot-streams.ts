@@ -61,11 +61,8 @@ export const lotPeriodHolding = (
   });
 
 /**
- * The streams of the lot's periods that hold its events from log position `commit` on, oldest
- * first: the current period's, and the earlier ones back to the one holding `commit` (a
- * reservation's facts are in the periods between its booking and its end). One read of the first
- * event of each, besides finding the current period: bounded by the periods since `commit`, not
- * by the lot's history.
+ * The streams of the lot's periods holding its events from log position `commit` on, oldest first
+ * (a reservation's facts are in the periods between its booking and its end): one read per period since.
  */
 export async function lotStreamsSince(
   events: EventStore,

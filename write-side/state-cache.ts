@@ -6,17 +6,11 @@ export interface StateAtRevision<S> {
   readonly revision: number;
   /** Global position of the stream's last event, null for an empty stream. */
   readonly position: Position | null;
-  /**
-   * The stream `revision` is of, when the aggregate's current stream changes over its life (issue
-   * 48: the lot's period); absent: the runner's `streamOf(key)`.
-   */
+  /** The stream `revision` is of, when it changes over the aggregate's life (a lot's period); absent: `streamOf(key)`. */
   readonly stream?: string;
 }
 
-/**
- * Least-recently-used cache of states, so a command's cost does not grow with the stream's
- * history: only events newer than the cached revision are ever read again.
- */
+/** Least-recently-used states: a command reads only events newer than the cached revision. */
 export class StateCache<S> {
   private readonly entries = new Map<string, StateAtRevision<S>>();
 

@@ -26,11 +26,9 @@ const WARM_CAUSATION = {
 };
 
 /**
- * Pays at start-up what the first command of a fresh process would pay otherwise: compiling the
- * schemas the command routes validate requests with (read from the table of operations) and the
- * lot's events' (ajv compiles each on first use, tens of milliseconds together), and running the
- * lot's code path once (decide, encode, decode, evolve, a summary and back) so that V8 has compiled
- * it. Pure and in memory: nothing is read or written.
+ * Pays at start-up what a fresh process's first command would: compiling the command routes' and
+ * the lot's events' schemas (ajv compiles each on first use, tens of ms together), and running the
+ * lot's code path once so that V8 has compiled it. In memory: nothing is read or written.
  */
 export function warmUpCommandPath(now: number = Date.now()): void {
   precompile(
