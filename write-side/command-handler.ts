@@ -6,7 +6,7 @@ import {
   type CommandContext,
   causationOf,
   DeciderRunner,
-  type DeciderRunnerHooks,
+  type DeciderRunnerOptions,
 } from "./decider-runner.js";
 import { type LotCommandView, viewAfter } from "./lot-command-view.js";
 import { LotStateSource, type LotStateSourceOptions } from "./lot-state-source.js";
@@ -34,6 +34,8 @@ import { warmUpCommandPath } from "./warm-up.js";
 
 export { type CommandContext, ConcurrencyConflictError } from "./decider-runner.js";
 
+type LotRunnerOptions = DeciderRunnerOptions<ParkingLotCommand, ParkingLotEvent, ParkingLotState, Rejection>;
+
 export type CommandOutcome =
   | {
       readonly ok: true;
@@ -56,35 +58,24 @@ export class ParkingLotCommandHandler {
 
   constructor(
     eventStore: EventStore,
-    options: LotStateSourceOptions & {
-      readonly retryLimit: number;
-      readonly cacheSize: number;
-      readonly maxBatch?: number;
-      readonly hooks?: DeciderRunnerHooks;
-      /** Whether bookings ask to be paid, and how long they wait (from config); off without it. */
-      readonly payments?: PaymentsContext;
-    },
+    /** The state source's (its period bound, clock and log) and the runner's (retries, cache, batch, hooks). */
+    options: LotStateSourceOptions &
+      Pick<LotRunnerOptions, "retryLimit" | "cacheSize" | "maxBatch" | "hooks"> & {
+        /** Whether bookings ask to be paid, and how long they wait (from config); off without it. */
+        readonly payments?: PaymentsContext;
+      },
   ) {
-    const { hooks } = options;
-    const source = new LotStateSource(eventStore, options);
-    this.source = source;
+    this.source = new LotStateSource(eventStore, options);
     const context = options.payments ? { payments: options.payments } : {};
     this.runner = new DeciderRunner<ParkingLotCommand, ParkingLotEvent, ParkingLotState, Rejection>(
       eventStore,
       {
-        decider: {
-          decide: (command, state) => decide(command, state, context),
-          evolve,
-          initialState,
-        },
+        ...options,
+        decider: { decide: (command, state) => decide(command, state, context), evolve, initialState },
         keyOf: (command) => command.parkingLotId,
         streamOf: parkingLotStream,
-        source,
+        source: this.source,
         encode: (event, context) => encodeEvent(event, causationOf(context)),
-        retryLimit: options.retryLimit,
-        cacheSize: options.cacheSize,
-        ...(options.maxBatch !== undefined ? { maxBatch: options.maxBatch } : {}),
-        ...(hooks ? { hooks } : {}),
         trace: { prefix: "parking", keyName: "lot" },
       },
     );
