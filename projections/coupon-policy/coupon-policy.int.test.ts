@@ -8,8 +8,9 @@ import { decodeEvent, encodeEvent } from "../../schemas/event-codec.js";
 import type { DomainEvent } from "../../schemas/events.js";
 import { auditCoupons, cleanAudit, readAllEvents } from "../../test-support/seed.js";
 import { tempDataDir } from "../../test-support/service.js";
+import { couponIdFor } from "../../write-side/coupon/coupon.js";
 import type { ReactorContext } from "../runtime/processor.js";
-import { COUPON_SPENDS, couponIdFor, couponPolicy } from "./coupon-policy.js";
+import { COUPON_SPENDS, couponPolicy } from "./coupon-policy.js";
 
 /**
  * The coupon policy (issue 47, the seed's flow): a booking issues its coupon at once; a

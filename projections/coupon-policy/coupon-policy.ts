@@ -2,13 +2,12 @@ import type { Document, WriteOp } from "../../document-store/port.js";
 import { WrongExpectedRevisionError } from "../../event-store/errors.js";
 import { endSpan, startSpan, traceparentFor, tracingOn } from "../../platform/tracing.js";
 import { systemActor } from "../../schemas/actor.js";
-import { type Causation, encodeEvent, type StoredDomainEvent } from "../../schemas/event-codec.js";
+import type { Causation, StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { DomainEvent, EventType } from "../../schemas/events.js";
 import {
   type CouponEvent,
   type CouponState,
   couponIdFor,
-  couponStream,
   decideEarn,
   decideReturn,
   decideRevoke,
@@ -16,8 +15,6 @@ import {
 import { appendCoupon, readCoupon } from "../../write-side/coupon/coupon-stream.js";
 import { isDriveUpCustomer } from "../../write-side/parking-lot/drive-ups.js";
 import type { Reactor, ReactorContext } from "../runtime/processor.js";
-
-export { couponIdFor, couponStream } from "../../write-side/coupon/coupon.js";
 
 export const COUPON_POLICY = "coupon-policy";
 /** The coupon policy acts on its own account: its events record it as a system actor. */
@@ -164,31 +161,34 @@ const causationOf = (stored: StoredDomainEvent, traceparent: string | undefined)
   ...(traceparent ? { traceparent } : {}),
 });
 
-/** The coupon spent on a booking canceled before it started is ISSUED again (expected revision). */
-async function giveBack(
-  stored: StoredDomainEvent,
-  owner: string,
-  redeemedFor: string,
-  context: ReactorContext,
-): Promise<void> {
-  // Nothing is decided when it is already back, or revoked since.
-  await traced(stored, redeemedFor, (traceparent) =>
-    decideOnCoupon(context, owner, causationOf(stored, traceparent), "returned", (state, now) =>
+type Decide = (state: CouponState, now: string) => CouponEvent | undefined;
+
+/** What each fact the policy appends counts as (`parking_coupon_policy_actions_total`). */
+const ACTION_OF = {
+  CouponIssued: "issued",
+  CouponEarned: "earned",
+  CouponRevoked: "revoked",
+  CouponReturned: "returned",
+} as const;
+
+/** The coupon spent on a booking canceled before it started is ISSUED again (nothing when it is back, or revoked since). */
+const giveBack = (stored: StoredDomainEvent, owner: string, redeemedFor: string, context: ReactorContext) =>
+  traced(stored, redeemedFor, (traceparent) =>
+    decideOnCoupon(context, owner, causationOf(stored, traceparent), (state, now) =>
       decideReturn(state, redeemedFor, "booking-canceled", now),
     ),
   );
-}
 
 /**
- * Decides on the coupon's stream as it is, appends what is decided (counted as `action`) at the
- * revision it was decided on, and decides again when the coupon changed meanwhile (spent, returned).
+ * Decides on the coupon's stream as it is, appends what is decided at the revision it was decided
+ * on, and decides again when the coupon changed meanwhile (spent, returned, issued by a run before
+ * a crash or a lease takeover).
  */
 async function decideOnCoupon(
   context: ReactorContext,
   reservationId: string,
   causation: Causation,
-  action: "returned" | "earned" | "revoked",
-  decide: (state: CouponState, now: string) => CouponEvent | undefined,
+  decide: Decide,
 ): Promise<{ readonly state: CouponState; readonly appended: boolean }> {
   for (;;) {
     const coupon = await readCoupon(context.eventStore, reservationId);
@@ -196,7 +196,7 @@ async function decideOnCoupon(
     if (!event) return { state: coupon.state, appended: false };
     try {
       await appendCoupon(context.eventStore, event, coupon.revision, causation);
-      context.metrics?.couponActions.inc({ action });
+      context.metrics?.couponActions.inc({ action: ACTION_OF[event.type as keyof typeof ACTION_OF] });
       return { state: coupon.state, appended: true };
     } catch (error) {
       if (!(error instanceof WrongExpectedRevisionError)) throw error;
@@ -225,76 +225,60 @@ async function traced<T>(
   }
 }
 
-/** What one event of the policy's types does to its reservation's coupon (CAUSES). */
-async function handle(stored: StoredDomainEvent, context: ReactorContext): Promise<void> {
-  const effect = couponEffectOf(stored.event);
-  if (effect === undefined) return;
-  const { reservationId, parkingLotId, customerId } = stored.event.data as {
+/** What one event of the policy's types decides on its reservation's coupon (CAUSES), if anything. */
+function decisionOf(event: DomainEvent, effect: "issue" | "earn" | "revoke"): Decide | undefined {
+  const { reservationId, parkingLotId, customerId } = event.data as {
     reservationId: string;
     parkingLotId: string;
     customerId: string;
   };
-  await traced(stored, reservationId, async (traceparent) => {
-    const causation = causationOf(stored, traceparent);
-    const coupon = { couponId: couponIdFor(reservationId), reservationId, parkingLotId, customerId };
-    const issuedAt = new Date().toISOString();
-    // Earned by its stay, once (a revoked one stays revoked).
-    const earn = (by: "check-in" | "check-out", spendableFrom: string) =>
-      decideOnCoupon(context, reservationId, causation, "earned", (state, now) =>
-        decideEarn(state, by, spendableFrom, now),
-      );
-    if (effect === "issue")
-      await issue(
-        { type: "CouponIssued", data: { ...coupon, issuedAt, untilEarned: true } },
-        causation,
-        context,
-      );
-    else if (effect === "revoke") await revoke(reservationId, causation, context);
-    else if (stored.event.type === "ReservationCheckedIn" && stored.event.data.couponSpendableFrom)
-      await earn("check-in", stored.event.data.couponSpendableFrom);
-    else if (stored.event.type === "ReservationCheckedOut") {
-      // A booking recorded between issues 34 and 47 has no coupon yet: its earning check-out
-      // issues it, earned (as those check-outs did); any other is earned now.
-      const { state } = await earn("check-out", stored.event.data.checkedOutAt);
-      if (state.kind === "none")
-        await issue({ type: "CouponIssued", data: { ...coupon, issuedAt } }, causation, context);
-    }
-  });
-}
-
-/**
- * Expects no stream: one there already was issued before a crash, or by a check-out recorded
- * between issues 34 and 47.
- */
-async function issue(event: DomainEvent, causation: Causation, context: ReactorContext): Promise<void> {
-  try {
-    await context.eventStore.appendToStream(
-      couponStream((event.data as { reservationId: string }).reservationId),
-      [encodeEvent(event, causation)],
-      { expectedRevision: "no_stream" },
-    );
-    context.metrics?.couponActions.inc({ action: "issued" });
-  } catch (error) {
-    if (!(error instanceof WrongExpectedRevisionError)) throw error;
-    context.metrics?.couponActions.inc({ action: "already-done" });
+  // Issued once: a stream there already was issued before a crash, or by a check-out recorded
+  // between issues 34 and 47.
+  const issue =
+    (untilEarned: boolean): Decide =>
+    (state, issuedAt) =>
+      state.kind !== "none"
+        ? undefined
+        : {
+            type: "CouponIssued",
+            data: {
+              couponId: couponIdFor(reservationId),
+              reservationId,
+              parkingLotId,
+              customerId,
+              issuedAt,
+              ...(untilEarned ? { untilEarned } : {}),
+            },
+          };
+  if (effect === "issue") return issue(true);
+  if (effect === "revoke") return decideRevoke;
+  // Earned by its stay, once (a revoked one stays revoked).
+  if (event.type === "ReservationCheckedIn" && event.data.couponSpendableFrom) {
+    const from = event.data.couponSpendableFrom;
+    return (state, now) => decideEarn(state, "check-in", from, now);
   }
+  if (event.type !== "ReservationCheckedOut") return undefined;
+  // A booking recorded between issues 34 and 47 has no coupon yet: its earning check-out issues
+  // it, earned (as those check-outs did); any other is earned now.
+  const { checkedOutAt } = event.data;
+  return (state, now) =>
+    state.kind === "none" ? issue(false)(state, now) : decideEarn(state, "check-out", checkedOutAt, now);
 }
 
-async function revoke(reservationId: string, causation: Causation, context: ReactorContext): Promise<void> {
-  const { state, appended } = await decideOnCoupon(
-    context,
-    reservationId,
-    causation,
-    "revoked",
-    decideRevoke,
+/** What one event of the policy's types does to its reservation's coupon (CAUSES). */
+async function handle(stored: StoredDomainEvent, context: ReactorContext): Promise<void> {
+  const effect = couponEffectOf(stored.event);
+  const decide = effect && decisionOf(stored.event, effect);
+  if (!effect || !decide) return;
+  const { reservationId } = stored.event.data as { reservationId: string };
+  const { state, appended } = await traced(stored, reservationId, (traceparent) =>
+    decideOnCoupon(context, reservationId, causationOf(stored, traceparent), decide),
   );
-  if (state.kind === "none") {
+  if (effect === "revoke" && state.kind === "none") {
     // Log order puts a reservation (and so its issue) before its cancellation; a missing issue
     // means the coupon never existed (a booking recorded between issues 34 and 47, whose coupon
     // was to come with its stay), so there is nothing to revoke: a routine outcome.
     context.logger.debug({ reservationId }, "reservation without a coupon: nothing to revoke");
     context.metrics?.couponActions.inc({ action: "nothing-to-revoke" });
-    return;
-  }
-  if (!appended) context.metrics?.couponActions.inc({ action: "already-done" });
+  } else if (!appended && effect !== "earn") context.metrics?.couponActions.inc({ action: "already-done" });
 }

@@ -1,7 +1,6 @@
 import { logOrderOf } from "../../event-store/position.js";
 import { ERASED } from "../../schemas/personal-data.js";
-import { spendableFromIssue } from "../../write-side/coupon/coupon.js";
-import { couponIdFor } from "../coupon-policy/coupon-policy.js";
+import { couponIdFor, spendableFromIssue } from "../../write-side/coupon/coupon.js";
 import { defineProjection, updateOne, upsertOne } from "./projection.js";
 
 export const COUPONS = "coupons";
