@@ -29,10 +29,7 @@ export interface Entry {
 
 export type Decode = (record: RecordedEvent) => StoredDomainEvent | Error;
 
-/**
- * A decoder that decodes each record of a batch once, whichever processors read it; with `shared`
- * (the runtimes of one group), taking what another runtime decoded and leaving what it decodes.
- */
+/** Decodes each record of a batch once, sharing with the group's other runtime (`shared`). */
 export function batchDecoder(shared?: DecodedEvents): Decode {
   const decoded = new Map<RecordedEvent, StoredDomainEvent | Error>();
   return (record) => {
@@ -71,11 +68,7 @@ export interface LoadEntryOptions {
   readonly epoch: number | null;
 }
 
-/**
- * Prepares one processor at one generation: its physical collections (with their indexes, or
- * announced for later) and its stored checkpoint. A processor that failed before is retried: the
- * fault may have been fixed.
- */
+/** Prepares one processor at one generation; one that failed before is retried (the fault may be fixed). */
 export async function loadEntry(processor: Processor, generation: number, options: LoadEntryOptions) {
   const { documentStore } = options;
   const collections = isReactor(processor) ? {} : processor.collections;
@@ -123,11 +116,7 @@ async function eachCollection(
   }
 }
 
-/**
- * Where the runtime starts a processor it starts working on (at load, on taking its lease): after
- * its checkpoint, or where a reactor that keeps its state in memory resumes (Reactor.resume); null:
- * at the log's start.
- */
+/** Where a processor starts (after its checkpoint, or Reactor.resume); null: the log's start. */
 export async function startingPosition(
   store: DocumentStore,
   processor: Processor,

@@ -7,10 +7,8 @@ import { failedPlan, type Plan, planEntry } from "./plan.js";
 import type { Reactor, ReactorContext } from "./processor.js";
 
 /**
- * Runs a reactor over the batch's events of its types; the writes it returns go before its
- * checkpoint in the batch's one write. A failure that is not an outage is
- * pinned down event by event: the reactor stops at the event it cannot handle (its effects
- * before it stay, and its checkpoint records the failure).
+ * Runs a reactor over the batch's events of its types (its writes go before its checkpoint). A
+ * failure that is not an outage is pinned down event by event: the reactor stops at that event.
  */
 export async function react(
   entry: Entry,
