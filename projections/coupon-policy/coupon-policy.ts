@@ -20,9 +20,8 @@ export const COUPON_POLICY = "coupon-policy";
 /** The coupon policy acts on its own account: its events record it as a system actor. */
 const COUPON_POLICY_ACTOR = systemActor(COUPON_POLICY);
 /**
- * The bookings that spent a coupon and may still give it back (issue 47): by the booking's
- * reservation id, the reservation whose coupon it spent and the window's start. Written with the
- * policy's checkpoint (what `react` returns); taken out once the booking started or ended.
+ * The bookings that spent a coupon and may still give it back, by reservation id: whose coupon
+ * and the window's start; written with the checkpoint, taken out once the booking started or ended.
  */
 export const COUPON_SPENDS = "coupon_spends";
 interface Spend {
@@ -31,15 +30,11 @@ interface Spend {
 }
 
 /**
- * A booking makes its customer a coupon recipient at once (ParkingReserved issues it, the seed's
- * flow, issue 47), pending until its stay earns it (issue 71): its check-in says from when the stay
- * has lasted the lot's minimum (`couponSpendableFrom`), and a check-out that kept it earns it at
- * once (CouponEarned); a drive-up's booking issues none (no person booked it). A cancellation (by anyone, for any reason: a failed payment or an expired hold
- * cancels too, and so does a closure), a no-show, or a check-out whose stay was shorter than the
- * lot's coupon rule (`couponEarned: false`, decided by the lot's decider) revokes it, so booking
- * and leaving at once gains nothing. A check-out that earned it (`couponEarned: true`) issues it
- * too: between issues 34 and 47 coupons were issued there, not at booking, and the same
- * deterministic coupon id and the issue's expected revision make the second issue a no-op.
+ * A booking (not a drive-up's) issues its customer a coupon at once, pending until its stay earns
+ * it: from its check-in's `couponSpendableFrom`, or at a check-out that kept it. A cancellation
+ * (for any reason), a no-show or a stay shorter than the lot's rule (`couponEarned: false`, the
+ * lot's decider's) revokes it, so booking and leaving at once gains nothing. An earning check-out
+ * issues it when there is none (as coupons came between issues 34 and 47).
  */
 const CAUSES: ReadonlySet<EventType> = new Set([
   "ParkingReserved",
@@ -69,17 +64,12 @@ export function couponEffectOf(event: DomainEvent): "issue" | "earn" | "revoke" 
   }
 }
 
-/**
- * The coupon policy: a reactor on the processor runtime that acts on each coupon's stream
- * (`coupon-{reservationId}`) as CAUSES says, through the stream's expected revision, so handling an
- * event again after a crash or a lease takeover never duplicates anything.
- */
+/** The coupon policy: acts on each coupon's stream as CAUSES says, through its expected revision (idempotent). */
 export const couponPolicy: Reactor = {
   name: COUPON_POLICY,
   eventTypes: CAUSES,
   async react(events, context) {
-    // Coupon streams are independent per reservation: handle different reservations at once (the
-    // store commits their appends together) and each reservation's own events in log order.
+    // Reservations at once (their appends commit together), each one's events in log order.
     const byReservation = new Map<string, StoredDomainEvent[]>();
     for (const stored of events) {
       const reservationId = (stored.event.data as { reservationId: string }).reservationId;
@@ -100,10 +90,7 @@ export const couponPolicy: Reactor = {
   },
 };
 
-/**
- * What the policy knows of the bookings that spent a coupon: the batch's own changes over the
- * documents written with the earlier batches' checkpoints.
- */
+/** The bookings that spent a coupon: the batch's own changes over the documents stored. */
 class Spends {
   private readonly changed = new Map<string, Spend | null>();
   constructor(private readonly context: ReactorContext) {}
@@ -119,9 +106,8 @@ class Spends {
   }
 
   /**
-   * A booking that spent a coupon is remembered; its check-in (it started), check-out or no-show
-   * forgets it; its cancel gives the coupon back if the booking had not started (a window canceled
-   * before its start, an open-ended booking before its check-in).
+   * A booking that spent a coupon is remembered until it starts or ends; its cancel before it
+   * started (before its window, or an open-ended one's check-in) gives the coupon back.
    */
   async follow(stored: StoredDomainEvent, context: ReactorContext): Promise<void> {
     const event = stored.event;
