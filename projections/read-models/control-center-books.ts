@@ -7,12 +7,10 @@ import { endedBefore, keptInFold, pruneHorizon } from "./folded-documents.js";
 import { defineProjection } from "./projection.js";
 
 /**
- * Issue 48: the control center's books, closed every BOOK_EVENTS events of the global log (by the
- * control-center-books reactor: projections/control-center-books/), so that the control center as
- * of a moment is folded from the last book before it, never from the log's first event. A book holds what the control center reads
- * beside the lots' own states (which come from each lot's period: read-api/time-travel/): the
- * control-center projection's documents and the lots registered, folded by the same projections
- * and pruned as every fold is (folded-documents.ts).
+ * The control center's books, closed every BOOK_EVENTS events of the log, so that the control
+ * center as of a moment is folded from the last book before it, never from the log's start. A book
+ * holds what it reads beside the lots' own states: the control-center projection's documents and
+ * the lots registered, pruned as every fold is (folded-documents.ts).
  */
 
 /** Events of the log between two books: as many as a lot's period holds at most (LOT_PERIOD_EVENTS). */
@@ -52,10 +50,9 @@ export interface BookHead {
 }
 
 /**
- * The books are kept in the document store beside the read models (not on the log: they would
- * move its head and be read by every follower of it), each in two documents written together: its
- * head in BOOKS (small, what the binary search reads) and its documents in BOOK_DOCUMENTS, both
- * under the book's number, zero-padded so that ids sort as numbers.
+ * The books are kept in the document store (on the log every follower would read them), each in
+ * two documents: its head in BOOKS (what the binary search reads) and its documents in
+ * BOOK_DOCUMENTS, under its zero-padded number.
  */
 export const BOOKS = "control_center_books";
 export const BOOK_DOCUMENTS = "control_center_book_documents";
@@ -101,9 +98,8 @@ async function withDocuments(store: DocumentStore, head: BookHead): Promise<Book
 }
 
 /**
- * The last book `before` accepts, if any (books are in log order, each stamped with the latest
- * record time so far, so `before` of a moment holds up to some book and fails after it): the last
- * head, then a binary search of the heads, one small read each (O(log books)), then its documents.
+ * The last book `before` accepts, if any (books are in log order, so `before` of a moment holds up
+ * to some book): a binary search of the heads, one small read each, then its documents.
  */
 export async function lastBookBefore(
   store: DocumentStore,
@@ -127,11 +123,7 @@ export async function lastBookBefore(
 
 const logical = (name: string) => name;
 
-/**
- * The book being folded after `previous` (the first without one): its documents, then the log's
- * events after it one at a time (`add`), counted; `close` gives the book they make, what ended
- * before the fold's horizon left out. Pure: no I/O.
- */
+/** The book being folded after `previous`: its documents, then the events `add`ed; `close` gives the book (pure). */
 export class OpenBook {
   private readonly store = new MemoryDocumentStore();
   private count = 0;
