@@ -77,67 +77,48 @@ export const couponPolicy: Reactor = {
       if (queue) queue.push(stored);
       else byReservation.set(reservationId, [stored]);
     }
-    const spends = new Spends(context);
+    const spends = new Map<string, Spend | null>(); // the batch's changes (null: taken out)
     await Promise.all(
-      [...byReservation.values()].map(async (queue) => {
+      [...byReservation].map(async ([reservationId, queue]) => {
         for (const stored of queue) {
           await handle(stored, context);
-          await spends.follow(stored, context);
+          await followSpend(stored, reservationId, spends, context);
         }
       }),
     );
-    return spends.ops();
-  },
-};
-
-/** The bookings that spent a coupon: the batch's own changes over the documents stored. */
-class Spends {
-  private readonly changed = new Map<string, Spend | null>();
-  constructor(private readonly context: ReactorContext) {}
-
-  private async get(reservationId: string): Promise<Spend | undefined> {
-    const changed = this.changed.get(reservationId);
-    if (changed !== undefined) return changed ?? undefined;
-    const doc = await this.context.documentStore.findById<Document & { owner: string; startsAt?: string }>(
-      COUPON_SPENDS,
-      reservationId,
-    );
-    return doc ? { owner: doc.owner, ...(doc.startsAt ? { startsAt: doc.startsAt } : {}) } : undefined;
-  }
-
-  /**
-   * A booking that spent a coupon is remembered until it starts or ends; its cancel before it
-   * started (before its window, or an open-ended one's check-in) gives the coupon back.
-   */
-  async follow(stored: StoredDomainEvent, context: ReactorContext): Promise<void> {
-    const event = stored.event;
-    const { reservationId } = event.data as { reservationId: string };
-    if (event.type === "ParkingReserved") {
-      if (event.data.coupon === undefined) return;
-      const startsAt = event.data.startsAt;
-      this.changed.set(reservationId, {
-        owner: event.data.coupon.reservationId,
-        ...(startsAt ? { startsAt } : {}),
-      });
-      return;
-    }
-    const spend = await this.get(reservationId);
-    if (spend === undefined) return;
-    this.changed.set(reservationId, null);
-    if (event.type !== "ReservationCanceled") return;
-    const canceledAt = event.data.canceledAt;
-    if (spend.startsAt !== undefined && Date.parse(canceledAt) >= Date.parse(spend.startsAt)) return;
-    await giveBack(stored, spend.owner, reservationId, context);
-  }
-
-  ops(): WriteOp[] {
-    return [...this.changed].map(
+    return [...spends].map(
       ([id, spend]): WriteOp =>
         spend
           ? { op: "replace", collection: COUPON_SPENDS, id, document: { ...spend } }
           : { op: "delete", collection: COUPON_SPENDS, id },
     );
+  },
+};
+
+/**
+ * A booking that spent a coupon is remembered until it starts or ends; its cancel before it
+ * started (before its window, or an open-ended one's check-in) gives the coupon back.
+ */
+async function followSpend(
+  stored: StoredDomainEvent,
+  reservationId: string,
+  spends: Map<string, Spend | null>,
+  context: ReactorContext,
+): Promise<void> {
+  const { event } = stored;
+  if (event.type === "ParkingReserved") {
+    const { coupon, startsAt } = event.data;
+    if (coupon) spends.set(reservationId, { owner: coupon.reservationId, ...(startsAt ? { startsAt } : {}) });
+    return;
   }
+  const spend = spends.has(reservationId)
+    ? spends.get(reservationId)
+    : await context.documentStore.findById<Document & Spend>(COUPON_SPENDS, reservationId);
+  if (!spend) return;
+  spends.set(reservationId, null);
+  if (event.type !== "ReservationCanceled") return;
+  if (spend.startsAt !== undefined && Date.parse(event.data.canceledAt) >= Date.parse(spend.startsAt)) return;
+  await giveBack(stored, spend.owner, reservationId, context);
 }
 
 const causationOf = (stored: StoredDomainEvent, traceparent: string | undefined): Causation => ({
