@@ -126,30 +126,22 @@ const logical = (name: string) => name;
 /** The book being folded after `previous`: its documents, then the events `add`ed; `close` gives the book (pure). */
 export class OpenBook {
   private readonly store = new MemoryDocumentStore();
-  private count = 0;
-  private last: Position | undefined;
+  /** Events of the log added since the previous book. */
+  added = 0;
+  /** The last event added (or the previous book's), if any. */
+  position: Position | undefined;
   private stampMs: number;
 
   constructor(readonly previous: Book | undefined) {
     if (previous) this.store.writeNow(previous.documents);
-    this.last = previous?.position;
+    this.position = previous?.position;
     this.stampMs = previous?.stampMs ?? Number.NEGATIVE_INFINITY;
-  }
-
-  /** Events of the log added since the previous book. */
-  get added(): number {
-    return this.count;
-  }
-
-  /** The last event added (or the previous book's), if any. */
-  get position(): Position | undefined {
-    return this.last;
   }
 
   /** One more event of the log: its position, its record time (NaN: none) and, if a book folds its type, itself. */
   add(position: Position, stampMs: number, stored: StoredDomainEvent | undefined): void {
-    this.count++;
-    this.last = position;
+    this.added++;
+    this.position = position;
     if (stampMs > this.stampMs) this.stampMs = stampMs;
     if (!stored) return;
     for (const projection of BOOK_PROJECTIONS)
@@ -159,16 +151,16 @@ export class OpenBook {
 
   /** The book the events added make (undefined before any). */
   close(): Book | undefined {
-    if (!this.last || this.count === 0 || !Number.isFinite(this.stampMs)) return undefined;
-    const horizon = pruneHorizon(this.stampMs);
+    const { previous, added, position: last, stampMs } = this;
+    if (!last || added === 0 || !Number.isFinite(stampMs)) return undefined;
+    const horizon = pruneHorizon(stampMs);
     const documents: Replace[] = [];
     for (const [collection, { _id, ...document }] of this.store.documents())
       if (!endedBefore(collection, { _id, ...document }, horizon, logical))
         documents.push({ op: "replace", collection, id: _id, document });
-    const { previous, count, last, stampMs } = this;
     return {
       book: (previous?.book ?? 0) + 1,
-      events: (previous?.events ?? 0) + count,
+      events: (previous?.events ?? 0) + added,
       position: { commit: last.commit, prepare: last.prepare },
       stampMs,
       documents,
