@@ -1,8 +1,4 @@
-import {
-  type DocumentStore,
-  DocumentStoreUnavailableError,
-  type AnyIndexSpec as IndexSpec,
-} from "../../document-store/port.js";
+import { type DocumentStore, DocumentStoreUnavailableError } from "../../document-store/port.js";
 import { EventStoreUnavailableError } from "../../event-store/errors.js";
 import type { LogMessage, RecordedEvent } from "../../event-store/port.js";
 import type { Position } from "../../event-store/position.js";
@@ -76,8 +72,7 @@ export async function loadEntry(processor: Processor, generation: number, option
   if (isReactor(processor))
     for (const [name, indexes] of Object.entries(processor.collections ?? {}))
       await documentStore.ensureIndexes(name, indexes);
-  else if (options.deferIndexes) await prepareIndexes(documentStore, processor, names);
-  else await ensureIndexes(documentStore, processor, names);
+  else await ensureIndexes(documentStore, processor, names, options.deferIndexes);
   const entry: Entry = {
     processor,
     generation,
@@ -95,24 +90,19 @@ export async function loadEntry(processor: Processor, generation: number, option
   return entry;
 }
 
-/** Announces the indexes ensureIndexes() will build (the embedded store then keeps their fields in columns). */
-const prepareIndexes = (store: DocumentStore, projection: Projection, names: ReadonlyMap<string, string>) =>
-  eachCollection(projection, names, (name, indexes) => store.prepareIndexes(name, indexes));
-
-export const ensureIndexes = (
+/**
+ * Builds the indexes of each of the projection's collections (its physical name), or with `defer`
+ * announces them for later (the embedded store then keeps their fields in columns).
+ */
+export async function ensureIndexes(
   store: DocumentStore,
   projection: Projection,
   names: ReadonlyMap<string, string>,
-) => eachCollection(projection, names, (name, indexes) => store.ensureIndexes(name, indexes));
-
-/** Each collection of the projection (its physical name) with its indexes, one after the other. */
-async function eachCollection(
-  projection: Projection,
-  names: ReadonlyMap<string, string>,
-  step: (name: string, indexes: readonly IndexSpec[]) => Promise<void>,
+  defer = false,
 ): Promise<void> {
   for (const [logical, indexes] of Object.entries(projection.collections)) {
-    await step(names.get(logical) as string, indexes);
+    const name = names.get(logical) as string;
+    await (defer ? store.prepareIndexes(name, indexes) : store.ensureIndexes(name, indexes));
   }
 }
 
