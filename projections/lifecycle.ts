@@ -6,16 +6,10 @@ import type { Projection } from "./read-models/projection.js";
 import { ReplayInProgressError, rebuildProjections } from "./replay.js";
 import { activeGenerations, builtVersion, readCheckpoint } from "./runtime/checkpoints.js";
 
-/**
- * How long the collections of a generation replaced for a new version stay after the switch, for
- * queries that resolved them just before (the replay CLI's default).
- */
+/** How long a generation replaced for a new version stays after the switch, for queries in flight. */
 export const VERSION_REBUILD_GRACE_MS = 5000;
 
-/**
- * How often a process refused the rebuild (another holds the projections' replay lease) looks
- * again: the holder may finish, or may have died mid-rebuild and left its lease to expire.
- */
+/** How often a process refused the rebuild looks again (the holder may finish, or die and let it expire). */
 export const REFUSED_RETRY_MS = 2000;
 
 /** A projection whose live generation was built by another version of its code. */
@@ -26,10 +20,7 @@ export interface StaleProjection {
   readonly built: number;
 }
 
-/**
- * The projections whose live (active) generation records a version other than the code's. A
- * generation with no checkpoint yet is not stale: the code building it now is the code's version.
- */
+/** The projections whose live generation records a version other than the code's (none yet: not stale). */
 export async function staleProjections(
   store: DocumentStore,
   projections: readonly Projection[],
@@ -56,26 +47,14 @@ export interface UpgradeOptions {
   readonly signal?: AbortSignal;
 }
 
-/**
- * How a version check ended: nothing to rebuild; rebuilt (and switched); refused because another
- * process held the rebuild of these projections (and rebuilt them, or this one stopped first); or
- * failed (logged; the live generation stays, and the next start tries again).
- */
+/** How a version check ended (refused: another process rebuilt them; failed: the live generation stays). */
 export type UpgradeOutcome = "current" | "rebuilt" | "refused" | "failed";
 
 /**
- * The projection lifecycle at start-up: every projection whose live generation was built by
- * another version is rebuilt blue/green through the replay (under its replay lease: a second
- * rebuild is refused, never destructive), while queries keep reading the live generation until
- * the rebuilt one is activated. The live runtime notices the activation at its next look at the
- * generations and carries on from the new generation's checkpoint.
- *
- * Refused, it does not take the other process's word that the rebuild will be done: that process
- * may die mid-rebuild (killed in a rollout, or restarted within the lease's ttl as the same pod
- * and pid) and leave its lease to expire with nobody to resume the rebuild, the stale generation
- * then kept live and maintained by code of another version. So it looks again every `retryMs`
- * until the live generations are current (whoever rebuilt them), rebuilding them itself once the
- * lease is free, or until it stops.
+ * At start-up, every projection whose live generation another version built is rebuilt blue/green
+ * through the replay (under its replay lease). Refused, it does not take the other process's word:
+ * that one may die mid-rebuild and leave a stale generation live, so it looks again every
+ * `retryMs` until the live generations are current, rebuilding them itself once the lease is free.
  */
 export async function upgradeProjections(options: UpgradeOptions): Promise<UpgradeOutcome> {
   let refused = false;

@@ -54,11 +54,7 @@ const REACTORS: readonly ReactorEntry[] = [
   },
 ];
 
-/**
- * Every processor the service runs, built for these settings: the read-model projections, then
- * the reactors. Called by the composition root (and the replay CLI); importing this module builds
- * nothing.
- */
+/** Every processor the service runs, built for these settings: the projections, then the reactors. */
 export function createProcessors(settings: ProcessorSettings): readonly Processor[] {
   const reactors = REACTORS.map((entry) => {
     const reactor = entry.create(settings);
@@ -71,10 +67,8 @@ export function createProcessors(settings: ProcessorSettings): readonly Processo
 }
 
 /**
- * The processors whose lag changes no answer, only how fast time travel gets there (issue 48: the
- * control center's books; until they catch up, the control center as of a moment folds from an
- * older book): /readyz does not wait for them, so a service upgraded with a long history takes
- * traffic while its books are written.
+ * The processors whose lag changes no answer, only how fast time travel gets there (the control
+ * center's books): /readyz does not wait for them, so an upgraded service takes traffic meanwhile.
  */
 export const READY_WHILE_BEHIND: ReadonlySet<string> = new Set([CONTROL_CENTER_BOOKS]);
 
@@ -100,11 +94,9 @@ export interface ProcessorsOptions {
 }
 
 /**
- * The single entry point that starts every processor of a role (projector, or all-in-one) on the
- * processor runtime, following the active generations, each under a lease in the document store:
- * any number of processes may call this on the same stores; per processor one works and the others
- * stand by to take over. Resolves once started; `stop()` on the result finishes the batch in
- * flight, stores its checkpoints and releases the leases.
+ * Starts every processor of a role on the runtime, each under a lease (any number of processes
+ * may: per processor one works, the others stand by); `stop()` stores the batch in flight and
+ * releases the leases.
  */
 export async function startProcessors(options: ProcessorsOptions): Promise<ProcessorGroup> {
   const leases = new Leases(options.documentStore, { owner: processOwner(), ...options.lease });

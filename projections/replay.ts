@@ -30,11 +30,7 @@ export class ReplayInProgressError extends Error {
 export const replayLease = (projection: string): string => `replay:${projection}`;
 const REPLAY_LEASE = { ttlMs: 30_000, renewMs: 5_000 } as const;
 
-/**
- * Takes the replay lease of every projection (all or none) and keeps renewing them; `lost()` says
- * whether one was lost meanwhile (a pause longer than the ttl), `fences` make the activation
- * conditional on still holding them, `release()` hands them back.
- */
+/** Takes every projection's replay lease (all or none) and renews them; `fences` condition the activation. */
 async function holdReplayLeases(store: DocumentStore, projections: readonly Projection[]) {
   const leases = new Leases(store, { owner: processOwner(), ...REPLAY_LEASE });
   const held = new Map<string, number>();
@@ -67,12 +63,7 @@ async function holdReplayLeases(store: DocumentStore, projections: readonly Proj
   };
 }
 
-/**
- * Events per batch of a rebuild unless told otherwise: each batch is one transaction that loads
- * the documents it touches, applies every op in memory and writes each document once, so larger
- * batches write a reservation once instead of once per event that changes it (its coupon comes
- * a round of reservations later), and a lot once per batch instead of per reservation.
- */
+/** Events per batch of a rebuild: a batch writes each document it touches once, so larger is fewer writes. */
 export const REBUILD_BATCH_SIZE = 10_000;
 
 /** Longer than the views' cache of active generations (GENERATION_TTL_MS), with margin. */
@@ -94,11 +85,7 @@ export interface ReplayOptions {
   readonly batchSize?: number;
   /** How long old collections stay after the swap, for queries that resolved them just before. */
   readonly graceMs: number;
-  /**
-   * Write the fresh generation from the store's own thread (DocumentStore.openBulkLoad) while this
-   * one reads and folds. Off by default: on the 2-core machine of BENCHMARKS.md (issue 21) it
-   * gained nothing measurable and its peak memory was 2.7× (the log read ahead of the writes).
-   */
+  /** Write from the store's own thread (openBulkLoad); off by default: no gain on 2 cores, 2.7× the memory. */
   readonly writeInThread?: boolean;
   readonly onProgress?: (progress: ReplayProgress) => void;
   readonly progressIntervalMs?: number;
@@ -111,17 +98,13 @@ export interface ReplayResult {
 }
 
 /**
- * Rebuilds projections from the whole history into fresh collections (the next generation),
- * then makes them active in one write once the event store reports them caught up (everything
- * in the log when they subscribed is examined, whatever its type).
- * Queries keep answering from the old generation until that moment; the live projector notices
- * the switch and carries on from the new generation's checkpoint. Old collections are dropped
- * after a grace period.
+ * Rebuilds projections from the whole history into their next generation and activates it in one
+ * write once caught up; queries read the old one until then, the live projector carries on from
+ * the new one's checkpoint, and the old collections go after a grace period.
  */
 export async function rebuildProjections(options: ReplayOptions): Promise<ReplayResult> {
   const { documentStore, projections } = options;
-  // One rebuild of a projection at a time: a second one is refused, never let loose on the first's
-  // half-built generation (which it would drop below).
+  // A second rebuild is refused, never let loose on the first's half-built generation.
   const leases = await holdReplayLeases(documentStore, projections);
   try {
     return await rebuild(options, leases);
@@ -145,8 +128,7 @@ async function rebuild(
   for (const projection of projections)
     await dropGeneration(documentStore, projection, plan.get(projection.name)!.to);
 
-  // The fresh generation is a bulk load, its indexes built once at the end; written by the store's
-  // own thread (the embedded store has one) while this one reads and folds, when asked.
+  // A bulk load, its indexes built once at the end.
   const threaded = options.writeInThread ? await documentStore.openBulkLoad?.() : undefined;
   const load = threaded ?? bulkLoadThrough(documentStore);
   let position: Position | null = null;

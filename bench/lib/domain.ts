@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { couponIdFor } from "../../projections/coupon-policy/coupon-policy.js";
 import { systemActor } from "../../schemas/actor.js";
 import type { DomainEvent, EventOfType } from "../../schemas/events.js";
+import { couponIdFor } from "../../write-side/coupon/coupon.js";
 
 /**
  * Realistic, schema-valid domain data for seeding and load: lot ids, customers, Korean plates,

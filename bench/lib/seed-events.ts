@@ -1,8 +1,8 @@
 import { v7 as uuidv7 } from "uuid";
 import type { EventStore, EventToAppend, ExpectedRevision } from "../../event-store/port.js";
-import { couponStream } from "../../projections/coupon-policy/coupon-policy.js";
 import { encodeEvent } from "../../schemas/event-codec.js";
 import type { DomainEvent } from "../../schemas/events.js";
+import { couponStream } from "../../write-side/coupon/coupon.js";
 import { parkingLotStream } from "../../write-side/parking-lot/decider.js";
 import {
   causation,

@@ -11,8 +11,8 @@ import { stampMsOfRaw } from "../../schemas/event-stamps.js";
 import type { DomainEvent } from "../../schemas/events.js";
 import { followBooks } from "../../test-support/control-center-books.js";
 import { tempDataDir } from "../../test-support/service.js";
+import { couponStream } from "../../write-side/coupon/coupon.js";
 import { parkingLotStream } from "../../write-side/parking-lot/periods.js";
-import { couponStream } from "../coupon-policy/coupon-policy.js";
 import { ACTIVITY_PREFIX } from "../read-models/control-center.js";
 import {
   BOOK_DOCUMENTS,

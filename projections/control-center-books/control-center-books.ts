@@ -32,16 +32,10 @@ const isFolded = (book: OpenBook, position: Position): boolean =>
   book.position !== undefined && comparePositions(position, book.position) <= 0;
 
 /**
- * Issue 48: the control center's books (projections/read-models/control-center-books.ts), closed
- * by a reactor that follows every event of the log: it counts them into the book being folded (in
- * this process's memory: the last book kept and the events since), folds those of the control
- * center's types (decoded once for every reactor by the runtime), and after every `every` events
- * writes the book to the document store: the same book from the same log, so a repeat after a
- * crash, a lease takeover or a second replica writes it again as it is. Whenever the runtime starts
- * working on it (a start, a lease taken) it resumes at the last book kept (Reactor.resume), not at
- * its checkpoint: the runtime hands it the log after that book. A log that already has a history
- * (a service upgraded, read models dropped) gets its books as the reactor catches up, its progress
- * logged every 100 books.
+ * The control center's books (read-models/control-center-books.ts), closed by a reactor that
+ * follows every event: it folds them into the book being folded, in memory, and writes it every
+ * `every` events (the same book from the same log: a repeat after a crash or a takeover rewrites
+ * it as it is). It resumes at the last book kept (Reactor.resume), not at its checkpoint.
  */
 export function controlCenterBooks(options: ControlCenterBooksOptions = {}): Reactor {
   const limits = { every: options.every ?? BOOK_EVENTS, maxBytes: options.maxBytes ?? MAX_BOOK_BYTES };

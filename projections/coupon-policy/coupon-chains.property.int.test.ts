@@ -11,9 +11,10 @@ import { replayOf } from "../../test-support/fc-replay.js";
 import { readAllEvents } from "../../test-support/seed.js";
 import { tempDataDir } from "../../test-support/service.js";
 import { type CommandContext, ParkingLotCommandHandler } from "../../write-side/command-handler.js";
+import { couponIdFor } from "../../write-side/coupon/coupon.js";
 import { CouponSpending } from "../../write-side/coupon/spending.js";
 import type { ReactorContext } from "../runtime/processor.js";
-import { couponIdFor, couponPolicy } from "./coupon-policy.js";
+import { couponPolicy } from "./coupon-policy.js";
 
 /*
  * Issue 71: "a chain of four bookings, the first three canceled free, leaves the fourth at half

@@ -2,14 +2,19 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SqliteDocumentStore } from "../../document-store/embedded/sqlite-document-store.js";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
+import { EventStoreError } from "../../event-store/errors.js";
+import type { EventStore } from "../../event-store/port.js";
 import { createLogger } from "../../platform/logger.js";
 import { systemActor } from "../../schemas/actor.js";
 import { decodeEvent, encodeEvent } from "../../schemas/event-codec.js";
 import type { DomainEvent } from "../../schemas/events.js";
 import { auditCoupons, cleanAudit, readAllEvents } from "../../test-support/seed.js";
-import { tempDataDir } from "../../test-support/service.js";
+import { eventually, tempDataDir } from "../../test-support/service.js";
+import { couponIdFor } from "../../write-side/coupon/coupon.js";
+import { readCheckpoint } from "../runtime/checkpoints.js";
 import type { ReactorContext } from "../runtime/processor.js";
-import { COUPON_SPENDS, couponIdFor, couponPolicy } from "./coupon-policy.js";
+import { ProcessorRuntime } from "../runtime/processor-runtime.js";
+import { COUPON_SPENDS, couponPolicy } from "./coupon-policy.js";
 
 /**
  * The coupon policy (issue 47, the seed's flow): a booking issues its coupon at once; a
@@ -261,5 +266,49 @@ describe("coupon policy: a coupon comes with a booking, and goes with a cancel, 
     expect(returned?.metadata).toMatchObject({ actor: { sub: "coupon-policy", role: "system" } });
     // Nothing is left to follow: every spending booking started or ended.
     expect(await docs.find(COUPON_SPENDS, {})).toEqual([]);
+  });
+
+  it("on the runtime, a store that fails to take a coupon's fact is tried again after a backoff; the policy does not stop", async () => {
+    await append(`parkingLot-${LOT}`, [reserved("A"), reserved("B")]);
+    // The store refuses A's coupon twice with an error that is no outage (the runtime's attempt of
+    // the batch, then of A's event alone).
+    let refusals = 0;
+    const failing: EventStore = {
+      appendToStream: (stream, list, options) => {
+        if (stream === "coupon-A" && refusals < 2) {
+          refusals++;
+          return Promise.reject(new EventStoreError("EventStoreDB error: the leader is busy"));
+        }
+        return events.appendToStream(stream, list, options);
+      },
+      readStream: (stream, options) => events.readStream(stream, options),
+      readAll: (options) => events.readAll(options),
+      subscribeToAll: (options) => events.subscribeToAll(options),
+      followAll: (options) => events.followAll(options),
+      headPosition: () => events.headPosition(),
+      close: () => events.close(),
+    };
+    const runtime = new ProcessorRuntime({
+      processors: [couponPolicy],
+      eventStore: failing,
+      documentStore: docs,
+      logger: createLogger("silent"),
+      batchSize: 100,
+      generation: "active",
+    });
+    await runtime.start();
+    try {
+      await eventually(async () => {
+        const streams = issuedFor(await readAllEvents(events));
+        return streams.length === 2 ? streams : undefined;
+      });
+      await runtime.whenCaughtUp(AbortSignal.timeout(10_000));
+      expect(refusals).toBe(2);
+      expect(runtime.status()[0]).toMatchObject({ state: "running" });
+      expect((await readCheckpoint(docs, couponPolicy.name, 1))?.state).toBe("running");
+      expect(auditCoupons(await readAllEvents(events))).toEqual(cleanAudit(2, 0));
+    } finally {
+      await runtime.stop();
+    }
   });
 });

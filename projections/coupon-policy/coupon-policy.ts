@@ -2,13 +2,12 @@ import type { Document, WriteOp } from "../../document-store/port.js";
 import { WrongExpectedRevisionError } from "../../event-store/errors.js";
 import { endSpan, startSpan, traceparentFor, tracingOn } from "../../platform/tracing.js";
 import { systemActor } from "../../schemas/actor.js";
-import { type Causation, encodeEvent, type StoredDomainEvent } from "../../schemas/event-codec.js";
+import type { Causation, StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { DomainEvent, EventType } from "../../schemas/events.js";
 import {
   type CouponEvent,
   type CouponState,
   couponIdFor,
-  couponStream,
   decideEarn,
   decideReturn,
   decideRevoke,
@@ -17,15 +16,12 @@ import { appendCoupon, readCoupon } from "../../write-side/coupon/coupon-stream.
 import { isDriveUpCustomer } from "../../write-side/parking-lot/drive-ups.js";
 import type { Reactor, ReactorContext } from "../runtime/processor.js";
 
-export { couponIdFor, couponStream } from "../../write-side/coupon/coupon.js";
-
 export const COUPON_POLICY = "coupon-policy";
 /** The coupon policy acts on its own account: its events record it as a system actor. */
 const COUPON_POLICY_ACTOR = systemActor(COUPON_POLICY);
 /**
- * The bookings that spent a coupon and may still give it back (issue 47): by the booking's
- * reservation id, the reservation whose coupon it spent and the window's start. Written with the
- * policy's checkpoint (what `react` returns); taken out once the booking started or ended.
+ * The bookings that spent a coupon and may still give it back, by reservation id: whose coupon
+ * and the window's start; written with the checkpoint, taken out once the booking started or ended.
  */
 export const COUPON_SPENDS = "coupon_spends";
 interface Spend {
@@ -34,15 +30,11 @@ interface Spend {
 }
 
 /**
- * A booking makes its customer a coupon recipient at once (ParkingReserved issues it, the seed's
- * flow, issue 47), pending until its stay earns it (issue 71): its check-in says from when the stay
- * has lasted the lot's minimum (`couponSpendableFrom`), and a check-out that kept it earns it at
- * once (CouponEarned); a drive-up's booking issues none (no person booked it). A cancellation (by anyone, for any reason: a failed payment or an expired hold
- * cancels too, and so does a closure), a no-show, or a check-out whose stay was shorter than the
- * lot's coupon rule (`couponEarned: false`, decided by the lot's decider) revokes it, so booking
- * and leaving at once gains nothing. A check-out that earned it (`couponEarned: true`) issues it
- * too: between issues 34 and 47 coupons were issued there, not at booking, and the same
- * deterministic coupon id and the issue's expected revision make the second issue a no-op.
+ * A booking (not a drive-up's) issues its customer a coupon at once, pending until its stay earns
+ * it: from its check-in's `couponSpendableFrom`, or at a check-out that kept it. A cancellation
+ * (for any reason), a no-show or a stay shorter than the lot's rule (`couponEarned: false`, the
+ * lot's decider's) revokes it, so booking and leaving at once gains nothing. An earning check-out
+ * issues it when there is none (as coupons came between issues 34 and 47).
  */
 const CAUSES: ReadonlySet<EventType> = new Set([
   "ParkingReserved",
@@ -72,17 +64,12 @@ export function couponEffectOf(event: DomainEvent): "issue" | "earn" | "revoke" 
   }
 }
 
-/**
- * The coupon policy: a reactor on the processor runtime that acts on each coupon's stream
- * (`coupon-{reservationId}`) as CAUSES says, through the stream's expected revision, so handling an
- * event again after a crash or a lease takeover never duplicates anything.
- */
+/** The coupon policy: acts on each coupon's stream as CAUSES says, through its expected revision (idempotent). */
 export const couponPolicy: Reactor = {
   name: COUPON_POLICY,
   eventTypes: CAUSES,
   async react(events, context) {
-    // Coupon streams are independent per reservation: handle different reservations at once (the
-    // store commits their appends together) and each reservation's own events in log order.
+    // Reservations at once (their appends commit together), each one's events in log order.
     const byReservation = new Map<string, StoredDomainEvent[]>();
     for (const stored of events) {
       const reservationId = (stored.event.data as { reservationId: string }).reservationId;
@@ -90,71 +77,48 @@ export const couponPolicy: Reactor = {
       if (queue) queue.push(stored);
       else byReservation.set(reservationId, [stored]);
     }
-    const spends = new Spends(context);
+    const spends = new Map<string, Spend | null>(); // the batch's changes (null: taken out)
     await Promise.all(
-      [...byReservation.values()].map(async (queue) => {
+      [...byReservation].map(async ([reservationId, queue]) => {
         for (const stored of queue) {
           await handle(stored, context);
-          await spends.follow(stored, context);
+          await followSpend(stored, reservationId, spends, context);
         }
       }),
     );
-    return spends.ops();
-  },
-};
-
-/**
- * What the policy knows of the bookings that spent a coupon: the batch's own changes over the
- * documents written with the earlier batches' checkpoints.
- */
-class Spends {
-  private readonly changed = new Map<string, Spend | null>();
-  constructor(private readonly context: ReactorContext) {}
-
-  private async get(reservationId: string): Promise<Spend | undefined> {
-    const changed = this.changed.get(reservationId);
-    if (changed !== undefined) return changed ?? undefined;
-    const doc = await this.context.documentStore.findById<Document & { owner: string; startsAt?: string }>(
-      COUPON_SPENDS,
-      reservationId,
-    );
-    return doc ? { owner: doc.owner, ...(doc.startsAt ? { startsAt: doc.startsAt } : {}) } : undefined;
-  }
-
-  /**
-   * A booking that spent a coupon is remembered; its check-in (it started), check-out or no-show
-   * forgets it; its cancel gives the coupon back if the booking had not started (a window canceled
-   * before its start, an open-ended booking before its check-in).
-   */
-  async follow(stored: StoredDomainEvent, context: ReactorContext): Promise<void> {
-    const event = stored.event;
-    const { reservationId } = event.data as { reservationId: string };
-    if (event.type === "ParkingReserved") {
-      if (event.data.coupon === undefined) return;
-      const startsAt = event.data.startsAt;
-      this.changed.set(reservationId, {
-        owner: event.data.coupon.reservationId,
-        ...(startsAt ? { startsAt } : {}),
-      });
-      return;
-    }
-    const spend = await this.get(reservationId);
-    if (spend === undefined) return;
-    this.changed.set(reservationId, null);
-    if (event.type !== "ReservationCanceled") return;
-    const canceledAt = event.data.canceledAt;
-    if (spend.startsAt !== undefined && Date.parse(canceledAt) >= Date.parse(spend.startsAt)) return;
-    await giveBack(stored, spend.owner, reservationId, context);
-  }
-
-  ops(): WriteOp[] {
-    return [...this.changed].map(
+    return [...spends].map(
       ([id, spend]): WriteOp =>
         spend
           ? { op: "replace", collection: COUPON_SPENDS, id, document: { ...spend } }
           : { op: "delete", collection: COUPON_SPENDS, id },
     );
+  },
+};
+
+/**
+ * A booking that spent a coupon is remembered until it starts or ends; its cancel before it
+ * started (before its window, or an open-ended one's check-in) gives the coupon back.
+ */
+async function followSpend(
+  stored: StoredDomainEvent,
+  reservationId: string,
+  spends: Map<string, Spend | null>,
+  context: ReactorContext,
+): Promise<void> {
+  const { event } = stored;
+  if (event.type === "ParkingReserved") {
+    const { coupon, startsAt } = event.data;
+    if (coupon) spends.set(reservationId, { owner: coupon.reservationId, ...(startsAt ? { startsAt } : {}) });
+    return;
   }
+  const spend = spends.has(reservationId)
+    ? spends.get(reservationId)
+    : await context.documentStore.findById<Document & Spend>(COUPON_SPENDS, reservationId);
+  if (!spend) return;
+  spends.set(reservationId, null);
+  if (event.type !== "ReservationCanceled") return;
+  if (spend.startsAt !== undefined && Date.parse(event.data.canceledAt) >= Date.parse(spend.startsAt)) return;
+  await giveBack(stored, spend.owner, reservationId, context);
 }
 
 const causationOf = (stored: StoredDomainEvent, traceparent: string | undefined): Causation => ({
@@ -164,31 +128,34 @@ const causationOf = (stored: StoredDomainEvent, traceparent: string | undefined)
   ...(traceparent ? { traceparent } : {}),
 });
 
-/** The coupon spent on a booking canceled before it started is ISSUED again (expected revision). */
-async function giveBack(
-  stored: StoredDomainEvent,
-  owner: string,
-  redeemedFor: string,
-  context: ReactorContext,
-): Promise<void> {
-  // Nothing is decided when it is already back, or revoked since.
-  await traced(stored, redeemedFor, (traceparent) =>
-    decideOnCoupon(context, owner, causationOf(stored, traceparent), "returned", (state, now) =>
+type Decide = (state: CouponState, now: string) => CouponEvent | undefined;
+
+/** What each fact the policy appends counts as (`parking_coupon_policy_actions_total`). */
+const ACTION_OF = {
+  CouponIssued: "issued",
+  CouponEarned: "earned",
+  CouponRevoked: "revoked",
+  CouponReturned: "returned",
+} as const;
+
+/** The coupon spent on a booking canceled before it started is ISSUED again (nothing when it is back, or revoked since). */
+const giveBack = (stored: StoredDomainEvent, owner: string, redeemedFor: string, context: ReactorContext) =>
+  traced(stored, redeemedFor, (traceparent) =>
+    decideOnCoupon(context, owner, causationOf(stored, traceparent), (state, now) =>
       decideReturn(state, redeemedFor, "booking-canceled", now),
     ),
   );
-}
 
 /**
- * Decides on the coupon's stream as it is, appends what is decided (counted as `action`) at the
- * revision it was decided on, and decides again when the coupon changed meanwhile (spent, returned).
+ * Decides on the coupon's stream as it is, appends what is decided at the revision it was decided
+ * on, and decides again when the coupon changed meanwhile (spent, returned, issued by a run before
+ * a crash or a lease takeover).
  */
 async function decideOnCoupon(
   context: ReactorContext,
   reservationId: string,
   causation: Causation,
-  action: "returned" | "earned" | "revoked",
-  decide: (state: CouponState, now: string) => CouponEvent | undefined,
+  decide: Decide,
 ): Promise<{ readonly state: CouponState; readonly appended: boolean }> {
   for (;;) {
     const coupon = await readCoupon(context.eventStore, reservationId);
@@ -196,7 +163,7 @@ async function decideOnCoupon(
     if (!event) return { state: coupon.state, appended: false };
     try {
       await appendCoupon(context.eventStore, event, coupon.revision, causation);
-      context.metrics?.couponActions.inc({ action });
+      context.metrics?.couponActions.inc({ action: ACTION_OF[event.type as keyof typeof ACTION_OF] });
       return { state: coupon.state, appended: true };
     } catch (error) {
       if (!(error instanceof WrongExpectedRevisionError)) throw error;
@@ -225,76 +192,60 @@ async function traced<T>(
   }
 }
 
-/** What one event of the policy's types does to its reservation's coupon (CAUSES). */
-async function handle(stored: StoredDomainEvent, context: ReactorContext): Promise<void> {
-  const effect = couponEffectOf(stored.event);
-  if (effect === undefined) return;
-  const { reservationId, parkingLotId, customerId } = stored.event.data as {
+/** What one event of the policy's types decides on its reservation's coupon (CAUSES), if anything. */
+function decisionOf(event: DomainEvent, effect: "issue" | "earn" | "revoke"): Decide | undefined {
+  const { reservationId, parkingLotId, customerId } = event.data as {
     reservationId: string;
     parkingLotId: string;
     customerId: string;
   };
-  await traced(stored, reservationId, async (traceparent) => {
-    const causation = causationOf(stored, traceparent);
-    const coupon = { couponId: couponIdFor(reservationId), reservationId, parkingLotId, customerId };
-    const issuedAt = new Date().toISOString();
-    // Earned by its stay, once (a revoked one stays revoked).
-    const earn = (by: "check-in" | "check-out", spendableFrom: string) =>
-      decideOnCoupon(context, reservationId, causation, "earned", (state, now) =>
-        decideEarn(state, by, spendableFrom, now),
-      );
-    if (effect === "issue")
-      await issue(
-        { type: "CouponIssued", data: { ...coupon, issuedAt, untilEarned: true } },
-        causation,
-        context,
-      );
-    else if (effect === "revoke") await revoke(reservationId, causation, context);
-    else if (stored.event.type === "ReservationCheckedIn" && stored.event.data.couponSpendableFrom)
-      await earn("check-in", stored.event.data.couponSpendableFrom);
-    else if (stored.event.type === "ReservationCheckedOut") {
-      // A booking recorded between issues 34 and 47 has no coupon yet: its earning check-out
-      // issues it, earned (as those check-outs did); any other is earned now.
-      const { state } = await earn("check-out", stored.event.data.checkedOutAt);
-      if (state.kind === "none")
-        await issue({ type: "CouponIssued", data: { ...coupon, issuedAt } }, causation, context);
-    }
-  });
-}
-
-/**
- * Expects no stream: one there already was issued before a crash, or by a check-out recorded
- * between issues 34 and 47.
- */
-async function issue(event: DomainEvent, causation: Causation, context: ReactorContext): Promise<void> {
-  try {
-    await context.eventStore.appendToStream(
-      couponStream((event.data as { reservationId: string }).reservationId),
-      [encodeEvent(event, causation)],
-      { expectedRevision: "no_stream" },
-    );
-    context.metrics?.couponActions.inc({ action: "issued" });
-  } catch (error) {
-    if (!(error instanceof WrongExpectedRevisionError)) throw error;
-    context.metrics?.couponActions.inc({ action: "already-done" });
+  // Issued once: a stream there already was issued before a crash, or by a check-out recorded
+  // between issues 34 and 47.
+  const issue =
+    (untilEarned: boolean): Decide =>
+    (state, issuedAt) =>
+      state.kind !== "none"
+        ? undefined
+        : {
+            type: "CouponIssued",
+            data: {
+              couponId: couponIdFor(reservationId),
+              reservationId,
+              parkingLotId,
+              customerId,
+              issuedAt,
+              ...(untilEarned ? { untilEarned } : {}),
+            },
+          };
+  if (effect === "issue") return issue(true);
+  if (effect === "revoke") return decideRevoke;
+  // Earned by its stay, once (a revoked one stays revoked).
+  if (event.type === "ReservationCheckedIn" && event.data.couponSpendableFrom) {
+    const from = event.data.couponSpendableFrom;
+    return (state, now) => decideEarn(state, "check-in", from, now);
   }
+  if (event.type !== "ReservationCheckedOut") return undefined;
+  // A booking recorded between issues 34 and 47 has no coupon yet: its earning check-out issues
+  // it, earned (as those check-outs did); any other is earned now.
+  const { checkedOutAt } = event.data;
+  return (state, now) =>
+    state.kind === "none" ? issue(false)(state, now) : decideEarn(state, "check-out", checkedOutAt, now);
 }
 
-async function revoke(reservationId: string, causation: Causation, context: ReactorContext): Promise<void> {
-  const { state, appended } = await decideOnCoupon(
-    context,
-    reservationId,
-    causation,
-    "revoked",
-    decideRevoke,
+/** What one event of the policy's types does to its reservation's coupon (CAUSES). */
+async function handle(stored: StoredDomainEvent, context: ReactorContext): Promise<void> {
+  const effect = couponEffectOf(stored.event);
+  const decide = effect && decisionOf(stored.event, effect);
+  if (!effect || !decide) return;
+  const { reservationId } = stored.event.data as { reservationId: string };
+  const { state, appended } = await traced(stored, reservationId, (traceparent) =>
+    decideOnCoupon(context, reservationId, causationOf(stored, traceparent), decide),
   );
-  if (state.kind === "none") {
+  if (effect === "revoke" && state.kind === "none") {
     // Log order puts a reservation (and so its issue) before its cancellation; a missing issue
     // means the coupon never existed (a booking recorded between issues 34 and 47, whose coupon
     // was to come with its stay), so there is nothing to revoke: a routine outcome.
     context.logger.debug({ reservationId }, "reservation without a coupon: nothing to revoke");
     context.metrics?.couponActions.inc({ action: "nothing-to-revoke" });
-    return;
-  }
-  if (!appended) context.metrics?.couponActions.inc({ action: "already-done" });
+  } else if (!appended && effect !== "earn") context.metrics?.couponActions.inc({ action: "already-done" });
 }

@@ -7,12 +7,10 @@ import { endedBefore, keptInFold, pruneHorizon } from "./folded-documents.js";
 import { defineProjection } from "./projection.js";
 
 /**
- * Issue 48: the control center's books, closed every BOOK_EVENTS events of the global log (by the
- * control-center-books reactor: projections/control-center-books/), so that the control center as
- * of a moment is folded from the last book before it, never from the log's first event. A book holds what the control center reads
- * beside the lots' own states (which come from each lot's period: read-api/time-travel/): the
- * control-center projection's documents and the lots registered, folded by the same projections
- * and pruned as every fold is (folded-documents.ts).
+ * The control center's books, closed every BOOK_EVENTS events of the log, so that the control
+ * center as of a moment is folded from the last book before it, never from the log's start. A book
+ * holds what it reads beside the lots' own states: the control-center projection's documents and
+ * the lots registered, pruned as every fold is (folded-documents.ts).
  */
 
 /** Events of the log between two books: as many as a lot's period holds at most (LOT_PERIOD_EVENTS). */
@@ -52,10 +50,9 @@ export interface BookHead {
 }
 
 /**
- * The books are kept in the document store beside the read models (not on the log: they would
- * move its head and be read by every follower of it), each in two documents written together: its
- * head in BOOKS (small, what the binary search reads) and its documents in BOOK_DOCUMENTS, both
- * under the book's number, zero-padded so that ids sort as numbers.
+ * The books are kept in the document store (on the log every follower would read them), each in
+ * two documents: its head in BOOKS (what the binary search reads) and its documents in
+ * BOOK_DOCUMENTS, under its zero-padded number.
  */
 export const BOOKS = "control_center_books";
 export const BOOK_DOCUMENTS = "control_center_book_documents";
@@ -101,9 +98,8 @@ async function withDocuments(store: DocumentStore, head: BookHead): Promise<Book
 }
 
 /**
- * The last book `before` accepts, if any (books are in log order, each stamped with the latest
- * record time so far, so `before` of a moment holds up to some book and fails after it): the last
- * head, then a binary search of the heads, one small read each (O(log books)), then its documents.
+ * The last book `before` accepts, if any (books are in log order, so `before` of a moment holds up
+ * to some book): a binary search of the heads, one small read each, then its documents.
  */
 export async function lastBookBefore(
   store: DocumentStore,
@@ -127,37 +123,25 @@ export async function lastBookBefore(
 
 const logical = (name: string) => name;
 
-/**
- * The book being folded after `previous` (the first without one): its documents, then the log's
- * events after it one at a time (`add`), counted; `close` gives the book they make, what ended
- * before the fold's horizon left out. Pure: no I/O.
- */
+/** The book being folded after `previous`: its documents, then the events `add`ed; `close` gives the book (pure). */
 export class OpenBook {
   private readonly store = new MemoryDocumentStore();
-  private count = 0;
-  private last: Position | undefined;
+  /** Events of the log added since the previous book. */
+  added = 0;
+  /** The last event added (or the previous book's), if any. */
+  position: Position | undefined;
   private stampMs: number;
 
   constructor(readonly previous: Book | undefined) {
     if (previous) this.store.writeNow(previous.documents);
-    this.last = previous?.position;
+    this.position = previous?.position;
     this.stampMs = previous?.stampMs ?? Number.NEGATIVE_INFINITY;
-  }
-
-  /** Events of the log added since the previous book. */
-  get added(): number {
-    return this.count;
-  }
-
-  /** The last event added (or the previous book's), if any. */
-  get position(): Position | undefined {
-    return this.last;
   }
 
   /** One more event of the log: its position, its record time (NaN: none) and, if a book folds its type, itself. */
   add(position: Position, stampMs: number, stored: StoredDomainEvent | undefined): void {
-    this.count++;
-    this.last = position;
+    this.added++;
+    this.position = position;
     if (stampMs > this.stampMs) this.stampMs = stampMs;
     if (!stored) return;
     for (const projection of BOOK_PROJECTIONS)
@@ -167,16 +151,16 @@ export class OpenBook {
 
   /** The book the events added make (undefined before any). */
   close(): Book | undefined {
-    if (!this.last || this.count === 0 || !Number.isFinite(this.stampMs)) return undefined;
-    const horizon = pruneHorizon(this.stampMs);
+    const { previous, added, position: last, stampMs } = this;
+    if (!last || added === 0 || !Number.isFinite(stampMs)) return undefined;
+    const horizon = pruneHorizon(stampMs);
     const documents: Replace[] = [];
     for (const [collection, { _id, ...document }] of this.store.documents())
       if (!endedBefore(collection, { _id, ...document }, horizon, logical))
         documents.push({ op: "replace", collection, id: _id, document });
-    const { previous, count, last, stampMs } = this;
     return {
       book: (previous?.book ?? 0) + 1,
-      events: (previous?.events ?? 0) + count,
+      events: (previous?.events ?? 0) + added,
       position: { commit: last.commit, prepare: last.prepare },
       stampMs,
       documents,

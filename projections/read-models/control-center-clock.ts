@@ -1,17 +1,10 @@
 import type { WriteOp } from "../../document-store/port.js";
 
 /**
- * The instants at which the control center's figures of the moment may change with no event: a
- * window starts or ends (windows holding a spot, who is expected, who overstays, the last day's
- * no-shows all turn on a window's `startsAt` or on the end of the span it holds). The
- * control-center projection keeps one small document per such instant beside the totals,
- * `starts:{instant}:{reservationId}` and `ends:{instant}:{reservationId}`, so that "the next one
- * after t" is one seek on the ids, whatever the history. The query side caches the control center
- * until the next one passes (read-api/views/control-center-moment.ts).
- *
- * Only windows have any: an open-ended reservation's span ends with an event (a cancellation, a
- * check-out), never with the clock. An end cut short by a cancellation or a check-out gets its own
- * document (the span's new end); the window's planned end stays, one spare instant at worst.
+ * The instants the control center's figures may change with no event: a window starts or ends.
+ * One document per instant, `starts:{instant}:{reservationId}` and `ends:…`, so "the next one
+ * after t" is one seek on the ids; the query side caches the control center until it passes. An
+ * end cut short gets its own document (the planned one stays: one spare instant at worst).
  */
 /** The control-center projection's version that started keeping them. */
 export const BOUNDARIES_SINCE = 2;

@@ -30,10 +30,7 @@ export const closureId = (until: string, parkingLotId: string, id: string): stri
 /** Above every closure id (`;` follows `:`). */
 export const CLOSURE_ID_END = "closure;";
 
-/**
- * Each lot's coupon counts, `coupons:{parkingLotId}` (version 3): a member of staff scoped to lots
- * sees the counts of theirs, never the totals of every lot (issue 46).
- */
+/** Each lot's coupon counts, `coupons:{parkingLotId}`: staff scoped to lots see theirs, never the totals. */
 export const LOT_COUPONS_PREFIX = "coupons:";
 export const lotCouponsId = (parkingLotId: string): string => `${LOT_COUPONS_PREFIX}${parkingLotId}`;
 
@@ -90,11 +87,9 @@ const countIn = (collection: string, timestamp: string, field: "reserved" | "can
 };
 
 /**
- * Totals across every lot, kept as one document so the control center never aggregates, and the
- * reservations and cancellations of each minute (for the control center's chart), one small
- * document per minute beside the totals, and the instants a window starts or ends
- * (control-center-clock.ts: version 2), so that the query side knows until when its figures of
- * the moment hold, and each lot's coupon counts (version 3).
+ * Totals across every lot in one document (the control center never aggregates), beside one per
+ * minute of activity, the instants windows start or end (control-center-clock.ts) and each lot's
+ * coupon counts.
  */
 export const controlCenterProjection = defineProjection({
   name: "control-center",

@@ -5,14 +5,10 @@ import type { CollectionOf } from "./projection.js";
 import { PLATE_SUFFIXES, RESERVATIONS } from "./reservations.js";
 
 /**
- * What a fold of the read models over the log keeps beside the live ones (time travel's folds,
- * read-api/time-travel/fold-state.ts, and the control center's books, control-center-books.ts),
- * so that what it holds stays the size of the service's present, not of its history.
- *
- * Documents that ended this long before a fold's latest fact are left out of it: no view at or
- * after that fact reads them (the furthest back: the no-shows of the last 24 hours; the activity
- * of the last hour; closures not over), and no later fact brings them back (an
- * update of a missing document without upsert changes nothing).
+ * What a fold of the read models over the log (time travel, the control center's books) leaves
+ * out, so it stays the size of the present: documents that ended this long before its latest fact
+ * (no view reads further back than the last 24 hours' no-shows, and an update of a missing
+ * document without upsert brings none back).
  */
 export const PRUNE_HORIZON_MS = 25 * 3_600_000;
 
@@ -22,11 +18,7 @@ export const pruneHorizon = (stampMs: number): string =>
 
 const isBoundary = (id: string): boolean => id.startsWith(STARTS_PREFIX) || id.startsWith(ENDS_PREFIX);
 
-/**
- * Whether a fold keeps a write: not the plate search's index nor the instants windows start or end
- * (control-center-clock.ts): they serve only the live listing and the live control center's cache
- * (which a fold never keeps), and they would grow the fold with the history.
- */
+/** Whether a fold keeps a write: not the plate search's index nor the windows' instants (live-only, and growing). */
 export const keptInFold = (op: WriteOp, collection: CollectionOf): boolean =>
   op.collection !== collection(PLATE_SUFFIXES) &&
   !(op.collection === collection(CONTROL_CENTER) && op.op !== "deleteMany" && isBoundary(op.id));

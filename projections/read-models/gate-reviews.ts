@@ -7,14 +7,11 @@ export const GATE_REVIEWS = "gate_reviews";
 export const gateReviewId = (parkingLotId: string, eventId: string): string => `${parkingLotId}/${eventId}`;
 
 /**
- * Issue 49, item 4: a lot's open gate reviews, newest first: one per plate read the lot's gate
- * decision sent to an attendant (`review`: LowConfidence, SeveralBookings, NoStay), with the
- * bookings it may concern, dropped once an attendant resolves it (GateReviewResolved). No plate: the read holds none (personal data stays on the reservation).
+ * A lot's open gate reviews, newest first: one per plate read its gate sent to an attendant, with
+ * the bookings it may concern, until resolved. No plate: personal data stays on the reservation.
  */
 export const gateReviewsProjection = defineProjection({
   name: "gate-reviews",
-  // 2: `seq` is the event's prepare position (logOrderOf), unique on EventStoreDB where the
-  // events of one append share their commit position.
   version: 2,
   collections: { [GATE_REVIEWS]: [{ name: "by_lot", keys: { parkingLotId: 1, seq: -1 } }] },
   on: {

@@ -4,21 +4,15 @@ import { type CollectionOf, defineProjection, upsertOne } from "./projection.js"
 export const LOT_MONEY = "lot_money";
 
 /**
- * The quarter hour (UTC) a fact counts in: `YYYY-MM-DDTHH:MM` of an ISO timestamp, its minutes
- * floored to 00, 15, 30 or 45. A lot's local day (issue 49) is a range of quarters: every zone's
- * offset from UTC in use today is a whole number of quarter hours (Kathmandu +5:45, Chatham
- * +12:45), so a local midnight always starts a quarter, whatever the lot's zone is or becomes.
+ * The UTC quarter hour a fact counts in (`YYYY-MM-DDTHH:MM`): every zone's offset is a whole
+ * number of quarter hours (Kathmandu +5:45), so a lot's local day is a range of quarters.
  */
 export const quarterOf = (timestamp: string | number): string => {
   const ms = new Date(timestamp).getTime();
   return new Date(ms - (((ms % 900_000) + 900_000) % 900_000)).toISOString().slice(0, 16);
 };
 
-/**
- * `{parkingLotId}/{quarter}`: `/` is outside the lot ids' alphabet (schemas/common.ts Identifier),
- * and quarters sort as text in time order, so a lot's facts from instant a to instant b are exactly
- * the ids from `moneyId(lot, quarterOf(a))` up to (not including) `moneyId(lot, quarterOf(b))`.
- */
+/** `{parkingLotId}/{quarter}` (`/` is no lot id's): a lot's facts from a to b are one range of ids. */
 export const moneyId = (parkingLotId: string, quarter: string): string => `${parkingLotId}/${quarter}`;
 
 /** What one fact adds to its lot's quarter hour. */
@@ -33,12 +27,7 @@ interface Counted {
   readonly driveUp?: number;
 }
 
-/**
- * One `$inc` of the lot's quarter-hour document (created by its first fact). Every counter the
- * document has is incremented, by 0 when the fact is not of its kind, so each document holds
- * all of them: per currency `revenue.{C}` and `refunds.{C}` together, `failedPayments` and
- * `failedSteps` always.
- */
+/** One `$inc` of the lot's quarter-hour document, every counter (by 0 when not of its kind) so each holds all. */
 function countOn(
   collection: CollectionOf,
   data: { readonly parkingLotId: string },
@@ -65,20 +54,13 @@ function countOn(
 }
 
 /**
- * The money of each lot per day (issue 38): revenue (what the provider captured, and what it charged
- * off-session for an overstay; since issue 69 also what a check-out left to collect at the gate, of
- * which overstays and drive-ups are counted apart), refunds, and the payments that did not arrive (a declined or expired
- * authorization: PaymentFailed; a settlement's step the provider failed: PaymentStepFailed), each
- * counted from the amounts the facts recorded, never recomputed. One document per lot per UTC
- * quarter hour that had a fact, in each currency a fact of it carried (a lot may change its
- * currency; a refund is in the currency of what it refunds); the read side sums the quarters of a
- * lot's local day in the lot's zone (read-api/views/money-view.ts), so a zone set or changed later
- * reads the same facts on the right days without a rebuild.
+ * Each lot's money: revenue (captured, charged for overstays, collected at the gate), refunds and
+ * the payments that did not arrive, from the amounts the facts recorded, never recomputed. One
+ * document per lot and UTC quarter hour, per currency; the read side sums a local day's quarters,
+ * so a zone set or changed later reads the same facts on the right days without a rebuild.
  */
 export const lotMoneyProjection = defineProjection({
   name: "lot-money",
-  // 2: quarter hours instead of UTC days (issue 49: a lot's days are local).
-  // 3: what the lot collected on site (payments off, drive-ups), overstays and drive-ups (issue 69).
   version: 3,
   collections: { [LOT_MONEY]: [] },
   on: {
@@ -86,8 +68,7 @@ export const lotMoneyProjection = defineProjection({
       countOn(collection, data, data.capturedAt, { revenue: data }),
     OverstayCharged: ({ event: { data } }, collection) =>
       countOn(collection, data, data.chargedAt, { revenue: data, overstay: data.amount }),
-    // Issue 69: a stay no card processor was asked to pay (payments off, a drive-up), collected
-    // at the gate as its check-out priced it (the lot's decider says what, `collectedOnSite`).
+    // A stay no card processor was asked to pay, collected at the gate as its check-out priced it.
     ReservationCheckedOut: ({ event: { data } }, collection) => {
       const onSite = data.collectedOnSite;
       if (!onSite) return [];

@@ -5,7 +5,7 @@ import { type CollectionOf, defineProjection, updateOne, upsertOne } from "./pro
 
 export const PARKING_LOTS = "parking_lots";
 
-/** The field of a lot's location as a GeoJSON point, which the geo index holds (issue 49). */
+/** The field of a lot's location as a GeoJSON point, which the geo index holds. */
 export const LOT_POINT = "point";
 
 /** A lot's location as its view shows it, and as the geo index holds it ([longitude, latitude]). */
@@ -23,16 +23,11 @@ const termChanged = (
   updateOne(collection, PARKING_LOTS, parkingLotId, { $set: { ...term, updatedAt: changedAt } });
 
 /**
- * Each lot with its capacity and reservation counts. What is free *now* changes as windows start
- * and end, with no event to say so: the query side computes it when asked, from `openEndedHeld`
- * (open-ended reservations hold a spot from when they are made until an event ends them, so a
- * counter is exact) and the windows holding a spot at that instant (read through an index).
+ * Each lot with its capacity and reservation counts. What is free *now* the query side computes
+ * from `openEndedHeld` (only events start and end those) and the windows holding a spot then.
  */
 export const parkingLotsProjection = defineProjection({
   name: "parking-lots",
-  // 2: the per-customer limit, and the rate and limit as they change (issue 33).
-  // 3: the lot's payment terms (issue 38).
-  // 4: the lot's place and time zone, and the geo index of its location (issue 49).
   version: 4,
   collections: {
     [PARKING_LOTS]: [
@@ -115,13 +110,9 @@ export const parkingLotsProjection = defineProjection({
 });
 
 /**
- * A lot's document as its decider state holds it (issue 68: time travel's lot as of a moment, the
- * state the one loader gives: read-api/views/lots-at.ts; the live projection never writes it): its
- * name, capacity, terms, place, the closures it still knows (without their reason), its
- * registration and counters (reservations ever made: those it holds and those it forgot). Not
- * what only its history holds: `updatedAt`, a closure's reason and the cars in the lot when it
- * began; nor, from an opening written before the state kept them, its registration and cancels.
- * Its closures are listed when it knows one (ended ones are dropped from the state in time).
+ * A lot's document as its decider state holds it (time travel's lot as of a moment; the live
+ * projection never writes it). Not what only its history holds: `updatedAt`, a closure's reason,
+ * the cars in the lot when it began; nor, from an older opening, its registration and cancels.
  */
 export function lotDocumentOf(lot: RegisteredLot, collection: (logical: string) => string): WriteOp[] {
   const { parkingLotId, name, capacity, hourlyRate, maxActivePerCustomer, paymentTerms, place } = lot;

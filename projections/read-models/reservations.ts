@@ -18,12 +18,7 @@ export const PLATE_SUFFIXES = "reservation_plates";
 /** `heldUntil` of a reservation that holds its spot until someone ends it (ISO strings sort by time). */
 export const HELD_OPEN_ENDED = "9999-12-31T23:59:59.999Z";
 
-/**
- * Whether the reservation's coupon is still to come (issue 49): what the coupon policy makes of
- * the event (`couponEffectOf`: a booking, or a stay the lot's decider found earned it, issues; a
- * cancel, a no-show or a stay it found too short revokes), never the rule restated. Nothing for an
- * event that asks nothing of the coupon (a check-out recorded before issue 34).
- */
+/** Whether the reservation's coupon is still to come: what the coupon policy makes of the event, never the rule restated. */
 const couponDue = (event: DomainEvent): { couponDue?: boolean } => {
   const effect = couponEffectOf(event);
   return effect === undefined ? {} : { couponDue: effect !== "revoke" };
@@ -38,10 +33,7 @@ const added =
   ) =>
     updateOne(collection, RESERVATIONS, event.data.reservationId, { $inc: { [sum]: event.data.amount } });
 
-/**
- * A charge taken (a capture, an off-session charge): its amount captured; issue 71: a refused charge
- * its customer paid late names the failure's intent, which is then no longer due.
- */
+/** A charge taken (a capture, an off-session charge): its amount captured, and the failure it paid late no longer due. */
 const collected = (
   {
     event,
@@ -54,26 +46,14 @@ const collected = (
   });
 
 /**
- * Each reservation with its status and its coupon's state. `seq` (the ParkingReserved event's
- * place in log order, unique to it even when a batch of bookings shares one commit: logOrderOf)
- * gives every list a stable order and an index-friendly cursor.
- * `heldFrom`/`heldUntil` are the span it holds a spot (its window; an open-ended one from when it
- * was made; cut short by a cancellation or a check-out; a car in the lot past its window's end
- * holds its spot until it checks out, which the query side adds: status CHECKED_IN, heldUntil passed):
- * retention reads when a customer's last span ended from it; availability is the lot's decider
- * state (lot facts), not these documents.
+ * Each reservation with its status and its coupon's state. `seq` (the booking's place in log
+ * order: logOrderOf, unique even within one commit) gives every list a stable order and cursor.
+ * `heldFrom`/`heldUntil` are the span it holds a spot (cut short by a cancellation or a check-out;
+ * a car past its window's end holds it until it checks out, which the query side adds): retention
+ * reads it; availability is the lot's decider state, not these documents.
  */
 export const reservationsProjection = defineProjection({
   name: "reservations",
-  // 2: the plates' suffixes, for finding a reservation by a part of its plate (issue 33).
-  // 3: `couponDue`, whether a coupon is still to come (issue 49).
-  // 4: seven indexes no read walks are no longer declared (issue 50); start-up creates indexes but
-  // never drops one, so a store built before is rebuilt once, blue/green, to shed them.
-  // 5: plates' suffixes in their NFKC form, `ß` not upper-cased to `SS` (schemas/plates.ts).
-  // 6: `seq` is the event's prepare position (logOrderOf): on EventStoreDB a batch's bookings
-  // shared one commit, and a page ending inside the batch skipped the rest of it.
-  // 7: the coupon the booking spent (`spentCoupon`, issue 69) and from when its own coupon is
-  // spendable (`coupon.spendableFrom`, issue 71).
   version: 8,
   collections: {
     [RESERVATIONS]: [
@@ -84,8 +64,7 @@ export const reservationsProjection = defineProjection({
       { name: "by_lot_status", keys: { parkingLotId: 1, status: 1, seq: -1 } },
       { name: "by_customer_status", keys: { customerId: 1, status: 1, seq: -1 } },
       { name: "by_lot_customer", keys: { parkingLotId: 1, customerId: 1, seq: -1 } },
-      // Only the indexes a read plans onto (issue 50: the plate's and the held span's, read by
-      // nothing, went; a store created before keeps them until it rebuilds, docs/operations.md).
+      // Only the indexes a read plans onto.
     ],
     [PLATE_SUFFIXES]: [
       { name: "by_suffix", keys: { suffix: 1, seq: -1 } },
@@ -95,17 +74,15 @@ export const reservationsProjection = defineProjection({
   },
   on: {
     ParkingReserved: ({ event, position }, collection) => {
-      // `coupon` here is the coupon the booking spent (issue 47), not its own: the document's
-      // `coupon` is the one it earns, set when that is issued (CouponIssued below); the spent one
-      // is kept as `spentCoupon` (issue 69).
+      // The event's `coupon` is the one the booking spent (`spentCoupon`); the document's is the
+      // one it earns (CouponIssued below).
       const { payment, coupon: spent, ...data } = event.data;
       const { reservationId, parkingLotId, customerId, carNumber } = data;
       return [
         ...upsertOne(collection, RESERVATIONS, reservationId, {
           $set: {
             ...data,
-            // Issue 38: a booking asked to pay waits for it; what was recorded of its money is
-            // kept beside (the saved payment method, personal, is not).
+            // A booking asked to pay waits for it; its money is kept beside (not the saved method).
             status: payment ? "PENDING_PAYMENT" : "RESERVED",
             ...couponDue(event),
             ...(spent ? { spentCoupon: spent } : {}),
@@ -173,10 +150,8 @@ export const reservationsProjection = defineProjection({
       updateOne(collection, RESERVATIONS, event.data.reservationId, {
         $set: { status: "NO_SHOW", ...couponDue(event) },
       }),
-    // Issue 38: the booking's money, as recorded (the view reads its state with the decider's
-    // paymentStateOf). Written on a lot's own stream (before issue 48), an authorization made its
-    // pending booking RESERVED; on the payment's stream the lot's ReservationConfirmed does, and a
-    // hold placed later (issue 71: before a far stay) leaves a checked-in car's status alone.
+    // The booking's money, as recorded. On a lot's own stream (before issue 48) an authorization
+    // made its booking RESERVED; on the payment's stream the lot's ReservationConfirmed does.
     PaymentAuthorized: ({ event, streamId }, collection) =>
       updateOne(collection, RESERVATIONS, event.data.reservationId, {
         $set: {
@@ -187,22 +162,21 @@ export const reservationsProjection = defineProjection({
         },
         $unset: { "payment.failure": "" }, // issue 71: a declined try before it
       }),
-    // Issue 71: a stay beyond a hold's lifetime: its card saved (the lot then confirms it), nothing held until `authorizeAt`.
+    // A stay beyond a hold's lifetime: its card saved, nothing held until `authorizeAt`.
     PaymentCardSaved: ({ event }, collection) =>
       updateOne(collection, RESERVATIONS, event.data.reservationId, {
         $set: {
           "payment.state": "card-saved",
           "payment.authorizeAt": event.data.authorizeAt,
         },
-        // Saving it had asked for the customer (or they tried a card that was declined first): done.
         $unset: { "payment.actionDeadline": "", "payment.failure": "" },
       }),
-    // Issue 71: the customer's try was declined: the view shows it while they may try another card.
+    // The customer's try was declined: shown while they may try another card.
     PaymentAttemptFailed: ({ event }, collection) =>
       updateOne(collection, RESERVATIONS, event.data.reservationId, {
         $set: { "payment.failure": failedBecause({ ...event.data, reason: "declined" }) },
       }),
-    // Issue 71: the hold before the stay waits for its customer (the booking's view shows them its client secret).
+    // The hold before the stay waits for its customer.
     PaymentActionRequired: ({ event }, collection) =>
       updateOne(collection, RESERVATIONS, event.data.reservationId, {
         $set: {
@@ -211,12 +185,11 @@ export const reservationsProjection = defineProjection({
           "payment.actionDeadline": event.data.deadline,
         },
       }),
-    // Issue 71: the provider let the hold go first: nothing is held, the view never reads authorized.
+    // The provider let the hold go first: nothing is held.
     PaymentHoldLapsed: ({ event }, collection) =>
       updateOne(collection, RESERVATIONS, event.data.reservationId, {
         $set: { "payment.state": "lapsed", "payment.authorized": 0, "payment.lapsedAt": event.data.lapsedAt },
       }),
-    // Issue 48: the lot's own outcome of the authorization (the payment's facts leave its stream).
     ReservationConfirmed: ({ event }, collection) =>
       updateOne(collection, RESERVATIONS, event.data.reservationId, { $set: { status: "RESERVED" } }),
     PaymentFailed: ({ event }, collection) =>
@@ -232,7 +205,7 @@ export const reservationsProjection = defineProjection({
       const more = {
         ...(amount !== undefined ? { amount } : {}),
         ...(declineCode ? { declineCode } : {}),
-        ...(intentId ? { intentId } : {}), // issue 71: the intent its customer may pay it with
+        ...(intentId ? { intentId } : {}), // the intent its customer may pay it with
       };
       return updateOne(collection, RESERVATIONS, event.data.reservationId, {
         $push: { "payment.failures": { step, code, message, at: failedAt, ...more } },
@@ -247,7 +220,6 @@ export const reservationsProjection = defineProjection({
         },
       });
     },
-    // Issue 71: the decider appends it only when it makes the coupon spendable earlier.
     CouponEarned: ({ event }, collection) =>
       updateOne(collection, RESERVATIONS, event.data.reservationId, {
         $set: { "coupon.spendableFrom": event.data.spendableFrom },
@@ -256,7 +228,6 @@ export const reservationsProjection = defineProjection({
       updateOne(collection, RESERVATIONS, event.data.reservationId, {
         $set: { "coupon.status": "REVOKED", "coupon.revokedAt": event.data.revokedAt },
       }),
-    // Issue 47: spent on a later booking, and back when that booking is canceled before it starts.
     CouponRedeemed: ({ event }, collection) =>
       updateOne(collection, RESERVATIONS, event.data.reservationId, {
         $set: { "coupon.status": "REDEEMED", "coupon.redeemedFor": event.data.redeemedFor },
@@ -266,8 +237,7 @@ export const reservationsProjection = defineProjection({
         $set: { "coupon.status": "ISSUED" },
         $unset: { "coupon.redeemedFor": "" },
       }),
-    // Issue 36: the customer's id and plates are forgotten (their keys are gone from the log's
-    // side already); the plate's suffixes, which are the plate, go with them.
+    // The customer's id and plates are forgotten, and the plate's suffixes (which are the plate).
     CustomerErased: ({ event }, collection) =>
       event.data.reservationIds.flatMap((reservationId) => [
         ...updateOne(collection, RESERVATIONS, reservationId, {

@@ -18,13 +18,9 @@ const AWAIT_MS = 30_000;
 const POLL_MS = 50;
 
 /**
- * Completes an erasure that its process could not list (issue 36, split roles): a command-api has
- * no read models, so its erasure fact says `unlisted` and names no reservation. The projectors'
- * retention reactor lists the customer's reservations from the reservations read model (once it
- * has applied everything up to the erasure), by the pseudonym the fact records, and appends a
- * second erasure fact to the customer's stream that lists them: every projection rewrites them
- * from it as from any erasure (and so does a rebuild). Idempotent: the second fact is appended at the
- * first one's revision, so a retry after a crash finds it there and appends nothing.
+ * Completes an erasure a command-api (no read models) could not list: lists the customer's
+ * reservations from the read model once it reached the erasure, by the fact's pseudonym, and
+ * appends a second erasure fact listing them, at the first one's revision (a retry appends nothing).
  */
 export async function completeUnlistedErasures(
   events: readonly StoredDomainEvent[],

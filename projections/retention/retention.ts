@@ -28,13 +28,9 @@ export interface RetentionOptions {
 }
 
 /**
- * Retention (issue 36 item 4), a reactor on the processor runtime with a tick: it erases, per
- * customer (the data key is the customer's), those whose every reservation ended more than
- * RETENTION_DAYS ago: none is RESERVED or CHECKED_IN, and none held its spot past the cut-off
- * (`heldUntil`, the end of the span a reservation held its spot). It reads the reservations read
- * model, and erases through the same path as `POST /customers/{id}/erasure` (an erasure fact, then
- * the keys), as the system actor `retention`. A run that fails is tried at the next tick; erasing
- * twice is harmless.
+ * Retention: its tick erases the customers whose every reservation ended (`heldUntil`) more than
+ * RETENTION_DAYS ago, read from the reservations read model, through the same path as `POST
+ * /customers/{id}/erasure`, as the system actor `retention` (erasing twice is harmless).
  */
 export function retention(options: RetentionOptions): Reactor {
   const { days } = options;
@@ -86,10 +82,8 @@ export async function expiredCustomers(
 }
 
 /**
- * Rounds of `batch` erasures one tick runs at most: a round that erased a whole batch is followed
- * by another once the reservations read model has applied its erasures (so that it lists whom it
- * erased no more), for a backlog of more than one batch (every drive-up is a customer of its own,
- * one per stay: a busy site ends more than 100 an hour). A read model that lags stops the tick.
+ * Rounds of `batch` erasures one tick runs at most (every drive-up is a customer: a busy site ends
+ * more than 100 an hour): a full round is followed by another once the read model applied it.
  */
 const MOST_ROUNDS = 10;
 const APPLIED_WITHIN_MS = 5_000;

@@ -57,11 +57,7 @@ export function commit(context: BatchContext, plans: readonly Plan[]): void {
   }
 }
 
-/**
- * Ack → visible (issue 22): each reservation the reservations projection just made visible, how
- * long after its append was acknowledged (the event's store time), as a histogram and, for a
- * traced one, a span over that time in its trace.
- */
+/** Ack → visible: how long after its append each reservation became visible (a histogram, a span when traced). */
 export function observeVisible(metrics: Metrics | undefined, plans: readonly Plan[], decode: Decode): void {
   const plan = plans.find((p) => p.entry.processor.name === VISIBLE_IN && p.applied > 0);
   if (!plan?.visible) return;
@@ -85,9 +81,8 @@ export function observeVisible(metrics: Metrics | undefined, plans: readonly Pla
 }
 
 /**
- * The store refused a batch's write: store the reactors' checkpoints on their own (they have
- * acted already), then apply the projections event by event to find which one cannot take which
- * event, and record that failure; the others go on.
+ * The store refused a batch's write: store the reactors' checkpoints (they have acted), then apply
+ * the projections event by event to find and record which cannot take which event.
  */
 export async function isolateFailure(
   context: BatchContext,

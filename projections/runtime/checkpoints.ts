@@ -2,12 +2,9 @@ import type { Document, DocumentStore, WriteOp } from "../../document-store/port
 import type { Position } from "../../event-store/position.js";
 
 /**
- * Where projections keep their progress, in the same document store as their read models so
- * that a batch's writes and its checkpoint commit in one atomic write.
- *
- * Each projection has generations: generation N writes to `{collection}_g{N}`. The active
- * generation (in PROJECTION_STATE) is the one queries read and the live projector maintains;
- * a replay builds N+1 beside it and switches the pointer once caught up.
+ * Checkpoints, in the read models' store (a batch's writes and its checkpoint commit together).
+ * Generation N of a projection writes `{collection}_g{N}`; the active one (PROJECTION_STATE) is
+ * read and maintained, a replay builds N+1 beside it and switches once caught up.
  */
 export const CHECKPOINTS = "projection_checkpoints";
 export const PROJECTION_STATE = "projection_state";
@@ -22,10 +19,7 @@ export interface CheckpointDocument extends Document {
   readonly error?: string;
   readonly failedAt?: Position;
   readonly updatedAt: string;
-  /**
-   * The projection's version that started this generation (set when its checkpoint is created,
-   * never changed after): a generation from before versions were recorded counts as version 1.
-   */
+  /** The projection's version that started this generation (none: 1). */
   readonly version?: number;
 }
 

@@ -12,13 +12,9 @@ const DEFAULT_CAPACITY = 4096;
 const DEFAULT_BULKY_CAPACITY = 8;
 
 /**
- * Events decoded by one runtime of a group, kept for the other (issue 50): the live service runs
- * its projections and its reactors on two runtimes, each with its own subscription, batches and
- * checkpoints (ProcessorGroup), and both decode most events (schema checks, and opening the sealed
- * fields: AES-GCM and a key lookup), 14% of the processors' thread between them. Whichever runtime
- * reads an event first decodes it and leaves it here; the other takes it instead of decoding it
- * again. Nothing else is shared: each runtime still reads the log, batches, fails and checkpoints
- * on its own, and a runtime that is behind (or stopped) only finds fewer events here.
+ * Events decoded by one runtime of a group, kept for the other (decoding, with the sealed fields
+ * opened, was 14% of the processors' thread): whichever reads an event first decodes it, the
+ * other takes it. Nothing else is shared; a runtime behind only finds fewer events here.
  *
  * Personal data: what is kept holds the opened personal fields, so
  * - an event is taken once (with two runtimes, the only other reader) and dropped as it is;

@@ -1,8 +1,4 @@
-import {
-  type DocumentStore,
-  DocumentStoreUnavailableError,
-  type AnyIndexSpec as IndexSpec,
-} from "../../document-store/port.js";
+import { type DocumentStore, DocumentStoreUnavailableError } from "../../document-store/port.js";
 import { EventStoreUnavailableError } from "../../event-store/errors.js";
 import type { LogMessage, RecordedEvent } from "../../event-store/port.js";
 import type { Position } from "../../event-store/position.js";
@@ -29,10 +25,7 @@ export interface Entry {
 
 export type Decode = (record: RecordedEvent) => StoredDomainEvent | Error;
 
-/**
- * A decoder that decodes each record of a batch once, whichever processors read it; with `shared`
- * (the runtimes of one group), taking what another runtime decoded and leaving what it decodes.
- */
+/** Decodes each record of a batch once, sharing with the group's other runtime (`shared`). */
 export function batchDecoder(shared?: DecodedEvents): Decode {
   const decoded = new Map<RecordedEvent, StoredDomainEvent | Error>();
   return (record) => {
@@ -71,11 +64,7 @@ export interface LoadEntryOptions {
   readonly epoch: number | null;
 }
 
-/**
- * Prepares one processor at one generation: its physical collections (with their indexes, or
- * announced for later) and its stored checkpoint. A processor that failed before is retried: the
- * fault may have been fixed.
- */
+/** Prepares one processor at one generation; one that failed before is retried (the fault may be fixed). */
 export async function loadEntry(processor: Processor, generation: number, options: LoadEntryOptions) {
   const { documentStore } = options;
   const collections = isReactor(processor) ? {} : processor.collections;
@@ -83,8 +72,7 @@ export async function loadEntry(processor: Processor, generation: number, option
   if (isReactor(processor))
     for (const [name, indexes] of Object.entries(processor.collections ?? {}))
       await documentStore.ensureIndexes(name, indexes);
-  else if (options.deferIndexes) await prepareIndexes(documentStore, processor, names);
-  else await ensureIndexes(documentStore, processor, names);
+  else await ensureIndexes(documentStore, processor, names, options.deferIndexes);
   const entry: Entry = {
     processor,
     generation,
@@ -102,32 +90,23 @@ export async function loadEntry(processor: Processor, generation: number, option
   return entry;
 }
 
-/** Announces the indexes ensureIndexes() will build (the embedded store then keeps their fields in columns). */
-const prepareIndexes = (store: DocumentStore, projection: Projection, names: ReadonlyMap<string, string>) =>
-  eachCollection(projection, names, (name, indexes) => store.prepareIndexes(name, indexes));
-
-export const ensureIndexes = (
+/**
+ * Builds the indexes of each of the projection's collections (its physical name), or with `defer`
+ * announces them for later (the embedded store then keeps their fields in columns).
+ */
+export async function ensureIndexes(
   store: DocumentStore,
   projection: Projection,
   names: ReadonlyMap<string, string>,
-) => eachCollection(projection, names, (name, indexes) => store.ensureIndexes(name, indexes));
-
-/** Each collection of the projection (its physical name) with its indexes, one after the other. */
-async function eachCollection(
-  projection: Projection,
-  names: ReadonlyMap<string, string>,
-  step: (name: string, indexes: readonly IndexSpec[]) => Promise<void>,
+  defer = false,
 ): Promise<void> {
   for (const [logical, indexes] of Object.entries(projection.collections)) {
-    await step(names.get(logical) as string, indexes);
+    const name = names.get(logical) as string;
+    await (defer ? store.prepareIndexes(name, indexes) : store.ensureIndexes(name, indexes));
   }
 }
 
-/**
- * Where the runtime starts a processor it starts working on (at load, on taking its lease): after
- * its checkpoint, or where a reactor that keeps its state in memory resumes (Reactor.resume); null:
- * at the log's start.
- */
+/** Where a processor starts (after its checkpoint, or Reactor.resume); null: the log's start. */
 export async function startingPosition(
   store: DocumentStore,
   processor: Processor,

@@ -1,11 +1,6 @@
 import { BroadcastChannel } from "node:worker_threads";
 
-/**
- * The channel a rebuild announces its switch on, the moment its generations are active: every
- * thread of the process that listens (the live runtime, the query side) reads the active
- * generations again at once. Another process notices by reading them again (polling is the
- * cross-process fallback).
- */
+/** Where a rebuild announces its switch to every thread of the process (other processes poll). */
 export const GENERATION_SWITCHES = "projection-generation-switches";
 
 /** Tells every listening thread of this process that `generations` are active now. */

@@ -10,24 +10,15 @@ import {
 } from "../../document-store/port.js";
 
 /**
- * Processor leases: any number of projector processes may run; per processor, the one holding its
- * lease works and the others stand by. A lease is a document in the same store as the read models
- * and checkpoints:
- *
- *   { _id: processor, owner, epoch, expiresAt (ms since 1970), acquiredAt, renewedAt }
- *
- * - Taking a lease (missing, released, or expired) and renewing it are compare-and-set writes on
- *   (owner, epoch), so of two processes racing for it exactly one wins; each take increments the
- *   epoch: a fencing token.
- * - Every batch a holder commits carries the same condition on its lease ({owner, epoch}) in the
- *   same atomic write as its read-model changes and checkpoint. A holder that was paused (GC, a
- *   stopped VM, a slow disk) past its expiry and lost the lease to another process cannot commit
- *   anything afterwards: its write is refused as a whole.
- * - A graceful stop releases the lease (expiresAt 0), so a standby takes over at its next attempt;
- *   after a crash, within ttl + renew interval (at once when the dead holder was a process of the
- *   same host: a restart after a crash does not wait its own lease out).
- * Expiry compares clocks of different processes: they must agree to well within the ttl (NTP).
- * Only liveness depends on that; the fencing token alone guarantees that effects land once.
+ * Processor leases: per processor, the process holding its lease (a document in the read models'
+ * store) works and the others stand by.
+ * - Taking (missing, released or expired) and renewing are compare-and-set writes on (owner,
+ *   epoch); each take increments the epoch: a fencing token.
+ * - Every batch a holder commits carries that condition in its atomic write, so a holder paused
+ *   past its expiry that lost the lease commits nothing afterwards.
+ * - A graceful stop releases it at once; after a crash it is taken within ttl + renew interval (at
+ *   once when the dead holder was a process of this host).
+ * Expiry compares clocks (NTP): only liveness depends on it, the fencing token alone on effects.
  */
 export const LEASES = "processor_leases";
 
@@ -90,9 +81,8 @@ export class Leases {
   ) {}
 
   /**
-   * One attempt for `processor`: renews the lease when `held` is the epoch this process holds,
-   * else takes it if it is free or expired. Returns the epoch now held, or null (held by another
-   * process, lost, or the race for it lost). Throws DocumentStoreUnavailableError on an outage.
+   * Renews the lease when `held` is this process's epoch, else takes it if free or expired: the
+   * epoch now held, or null. Throws DocumentStoreUnavailableError on an outage.
    */
   async attempt(processor: string, held: number | null): Promise<number | null> {
     const now = Date.now();

@@ -47,9 +47,8 @@ export function failedPlan(
 }
 
 /**
- * The writes one processor makes for a batch, plus its checkpoint (or its failure record): a
- * projection's writes for the events of its types, and for any processor the furthest position
- * the batch proves examined (its last event, checkpoint or caught-up message).
+ * The writes one processor makes for a batch: a projection's writes for the events of its types,
+ * then its checkpoint at the furthest position the batch proves examined (or its failure).
  */
 export function planEntry(entry: Entry, batch: readonly LogMessage[], decode: Decode): Plan {
   const ops: WriteOp[] = [];
@@ -94,10 +93,7 @@ export function planEntry(entry: Entry, batch: readonly LogMessage[], decode: De
   return { entry, ops, applied, position: changed ? position : null, caughtUp, visible };
 }
 
-/**
- * One span `apply <projection>` for a projection's batch (issue 22), over the planning of its
- * writes: in the trace of its first sampled event, linked to every sampled event's.
- */
+/** One span `apply <projection>` per batch, in its first sampled event's trace, linked to the others. */
 function traceBatch(
   name: string,
   traces: readonly string[],
@@ -115,10 +111,7 @@ function traceBatch(
   );
 }
 
-/**
- * One event of the processor's types: a projection's writes for it (a reactor acted on it before
- * the plan). With tracing on (`traces`), the event's traceparent is added to the batch's.
- */
+/** A projection's writes for one event (a reactor acted before the plan); its traceparent joins `traces`. */
 function applyOne(
   entry: Entry,
   record: RecordedEvent,

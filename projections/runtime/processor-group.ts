@@ -2,11 +2,8 @@ import type { Position } from "../../event-store/position.js";
 import type { ProcessorRuntime, ProcessorStatus } from "./processor-runtime.js";
 
 /**
- * Several runtimes run as one: the live service runs its projections and its reactors on runtimes
- * of their own, each with its own subscription and batches, so that a read model never waits for
- * a reactor's effects (the coupon policy's appends, which in the processors thread go through the
- * request thread) before its batch commits. Each runtime keeps its guarantees (checkpoints atomic
- * with its writes, leases per processor); the group answers as one runtime does.
+ * Several runtimes run as one: the projections and the reactors on runtimes of their own, so that
+ * a read model's batch never waits for a reactor's effects; the group answers as one runtime does.
  */
 export class ProcessorGroup {
   private readonly stop$ = new AbortController();

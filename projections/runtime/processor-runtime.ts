@@ -25,27 +25,15 @@ export interface ProcessorRuntimeOptions {
   readonly metrics?: Metrics;
   readonly batchSize: number;
   readonly flushMs?: number;
-  /**
-   * "active": follow each projection's active generation, switching when a replay activates a
-   * new one (the live service). A map: build exactly these generations (a replay).
-   */
+  /** "active": follow each projection's active generation (live); a map: build these (a replay). */
   readonly generation: "active" | ReadonlyMap<string, number>;
-  /**
-   * Leave the read-model indexes to createIndexes() (a rebuild: a bulk load into empty
-   * collections is much faster without maintaining every index on every insert).
-   */
+  /** Leave the read-model indexes to createIndexes() (a rebuild's bulk load is faster without them). */
   readonly deferIndexes?: boolean;
-  /**
-   * Work only on the processors whose lease this process holds (several projector processes);
-   * without, it works on every processor (one process, or a replay's own generations).
-   */
+  /** Work only on the processors whose lease this process holds (without: on every one). */
   readonly leases?: Leases;
   /** What time it is for reactors (ms since the epoch): the system clock unless a test drives it. */
   readonly clock?: () => number;
-  /**
-   * Events decoded by the other runtimes of its group, shared with them (DecodedEvents): the live
-   * service's projections and reactors decode each event once between them. Without: its own.
-   */
+  /** Events decoded by the other runtimes of its group, shared with them (DecodedEvents). */
   readonly decoded?: DecodedEvents;
 }
 
@@ -64,23 +52,17 @@ export interface ProcessorStatus {
 
 /**
  * How often a live runtime looks whether a replay in another process activated a generation (the
- * document store has no change notifications); a replay in this process (any thread) says so at
- * once on the GENERATION_SWITCHES channel, or through generationsActivated().
+ * document store has no change notifications; one in this process says so on GENERATION_SWITCHES).
  */
 const GENERATION_CHECK_MS = 250;
 
 /**
- * The one runtime for everything that follows the log: read-model projections and reactors (the
- * coupon policy). It runs a set of processors over one subscription to the global log (their
- * event types, plus the store's progress messages), in batches. Per batch, reactors act first
- * (their effects are idempotent), then every projection's writes and every processor's checkpoint
- * commit in one atomic document-store write, so a projection's effect lands exactly once even if
- * the process dies mid-batch. Checkpoints advance through events a processor does not handle, up
- * to what the store reports as examined. A processor that cannot handle an event stops (the
- * others go on), recorded with its position and error; a store outage drops the subscription and
- * the loop resubscribes from the checkpoints after a backoff. The live service runs its
- * projections and its reactors on two of these (ProcessorGroup), so that a read model's batch
- * never waits for a reactor's effects.
+ * The one runtime for everything that follows the log: projections and reactors, over one
+ * subscription (their event types and the store's progress messages), in batches. Per batch,
+ * reactors act first (idempotently), then every projection's writes and every checkpoint commit
+ * in one atomic write, so a projection's effect lands exactly once. A processor that cannot handle
+ * an event stops there (the others go on); a store outage resubscribes from the checkpoints after
+ * a backoff.
  */
 const isErasure = (message: LogMessage) =>
   message.kind === "event" && message.event.type === "CustomerErased";
@@ -89,7 +71,6 @@ export class ProcessorRuntime {
   private readonly entries = new Map<string, Entry>();
   private loop: SubscriptionLoop | undefined;
   private readonly progress = new Progress();
-  private lastGenerationCheck = 0;
   private generationTimer: NodeJS.Timeout | undefined;
   private stopListeningForSwitches: (() => void) | undefined;
   private generationCheck: Promise<void> | undefined;
@@ -126,7 +107,7 @@ export class ProcessorRuntime {
       this.tickTimers.push(timer);
     }
     if (this.options.generation === "active") {
-      // Also look while no events come: a batch handled just as a replay activated its generation
+      // Looked at on a timer, not per batch: a batch handled as a replay activated its generation
       // went to the old one, and with no later batch the new one would never get it.
       this.generationTimer = setInterval(() => void this.generationsActivated(), GENERATION_CHECK_MS);
       this.generationTimer.unref();
@@ -160,10 +141,7 @@ export class ProcessorRuntime {
     });
   }
 
-  /**
-   * Ties work to this runtime (the projection lifecycle's rebuild): stop() waits for it. Its
-   * failure is its own to report; it never stops the runtime.
-   */
+  /** Ties work to this runtime (the lifecycle's rebuild): stop() waits for it; its failure is its own. */
   track(work: Promise<unknown>): void {
     const settled = work.catch(() => undefined).finally(() => this.tracked.delete(settled));
     this.tracked.add(settled);
@@ -200,11 +178,7 @@ export class ProcessorRuntime {
     }
   }
 
-  /**
-   * A replay activated generations (this process's own, or one heard of): switch to them now
-   * instead of at the next look. Never two looks at once; a store outage is left to the
-   * subscription loop to notice.
-   */
+  /** A replay activated generations: switch to them now (never two looks at once). */
   generationsActivated(): Promise<void> {
     if (this.options.generation !== "active" || this.stopping) return Promise.resolve();
     this.generationCheck ??= this.generationsChanged()
@@ -230,10 +204,9 @@ export class ProcessorRuntime {
   }
 
   /**
-   * One run of a reactor's clock-driven work, if this process works on it and it has caught up
-   * with the log; never two at once. Its lease is held only as long as it renews, and whatever the
-   * run appends goes through the aggregate's expected revision, so a run that overlaps a takeover
-   * cannot record a fact twice.
+   * One run of a reactor's clock-driven work, if this process works on it and it has caught up;
+   * never two at once. What it appends goes through expected revisions, so a run that overlaps a
+   * takeover cannot record a fact twice.
    */
   private async tick(reactor: Reactor): Promise<void> {
     const entry = this.entries.get(reactor.name);
@@ -293,20 +266,15 @@ export class ProcessorRuntime {
     return this.progress.onAdvance(listener);
   }
 
-  /**
-   * Resolves once this runtime has committed `position` for processor `name` (at once if it has):
-   * the caught-up signal read-your-writes waits on. Rejects with the signal's reason when `signal`
-   * aborts first.
-   */
+  /** Resolves once `name` has committed `position` (read-your-writes); rejects when `signal` aborts. */
   whenReached(name: string, position: Position, signal?: AbortSignal): Promise<void> {
     if (reached(this.entries.get(name)?.position ?? null, position)) return Promise.resolve();
     return this.progress.whenReached(name, position, signal);
   }
 
   /**
-   * Resolves once every processor this process works on has caught up with the log (everything
-   * in it when they subscribed is stored) or stopped on an event it cannot handle: the signal a
-   * rebuild waits on before it activates (status() tells which). Rejects when `signal` aborts.
+   * Resolves once every processor this process works on has caught up with the log or stopped on
+   * an event (a rebuild waits on it before it activates); rejects when `signal` aborts.
    */
   whenCaughtUp(signal?: AbortSignal): Promise<void> {
     const settled = () => this.working().every((e) => e.caughtUp);
@@ -375,16 +343,7 @@ export class ProcessorRuntime {
     }
   }
 
-  /** Between batches (at most every GENERATION_CHECK_MS): resubscribe if a replay activated a new generation. */
-  private async followGenerations(): Promise<void> {
-    const now = Date.now();
-    if (now - this.lastGenerationCheck < GENERATION_CHECK_MS) return;
-    this.lastGenerationCheck = now;
-    if (await this.generationsChanged()) throw new ResubscribeSignal("generation changed");
-  }
-
   private async applyBatch(batch: readonly LogMessage[]): Promise<void> {
-    await this.followGenerations();
     const started = process.hrtime.bigint();
     // An erasure: nothing the group decoded before it is handed out again (DecodedEvents).
     if (batch.some(isErasure)) this.options.decoded?.forget();
@@ -419,11 +378,7 @@ export class ProcessorRuntime {
     );
   }
 
-  /**
-   * A batch with an erasure has just rewritten the customer's documents to `erased`: the store
-   * drops the old page images it still holds (issue 36). Committed already; a busy store only
-   * delays it to the next erasure.
-   */
+  /** After an erasure's batch the store drops the old page images it still holds (a failure waits for the next). */
   private async compactAfterErasure(): Promise<void> {
     try {
       await this.options.documentStore.compact?.();

@@ -7,10 +7,7 @@ import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { EventType } from "../../schemas/events.js";
 import type { Projection } from "../read-models/projection.js";
 
-/**
- * What a reactor may use to act: the event store for its effects, the document store for what it
- * keeps beside the read models (the lot snapshotter's snapshots), logs and metrics.
- */
+/** What a reactor may use to act: the event store for its effects, the document store for what it keeps. */
 export interface ReactorContext {
   readonly eventStore: EventStore;
   readonly documentStore: DocumentStore;
@@ -21,12 +18,10 @@ export interface ReactorContext {
 }
 
 /**
- * A reactor: follows the log and acts on it outside the read models (appends events, calls out).
- * The runtime hands it each batch's events of its types in log order and moves its checkpoint
- * past the batch once `react` resolves. After a crash or a lease takeover the events after the
- * checkpoint come again, so every effect must be idempotent per event (e.g. through an expected
- * stream revision). What it returns is written in the same atomic write as its checkpoint (an
- * outbox: what it must not lose once it has moved past the events).
+ * A reactor: follows the log and acts on it outside the read models (appends events, calls out),
+ * handed each batch's events of its types in log order. Events after its checkpoint come again
+ * after a crash or a lease takeover, so every effect must be idempotent per event; what `react`
+ * returns is written atomically with its checkpoint (an outbox).
  */
 export interface Reactor {
   /** Stable name: the checkpoint and lease key, and what the control center calls it. */
@@ -38,20 +33,18 @@ export interface Reactor {
   // biome-ignore lint/suspicious/noConfusingVoidType: most reactors return nothing (their effects are appends)
   react(events: readonly StoredDomainEvent[], context: ReactorContext): Promise<void | readonly WriteOp[]>;
   /**
-   * Work the clock brings rather than an event (the scheduler's due facts): the runtime calls
-   * `run` every `everyMs` while this process works on the reactor (it holds its lease, it has not
-   * failed) and the reactor has caught up with the log; never two runs at once. A run that fails
-   * is logged and tried again at the next tick, so its effects must be idempotent too.
+   * Work the clock brings (the scheduler's due facts): `run` every `everyMs` while this process
+   * works on the reactor and it has caught up; never two at once; a failed run is tried again at
+   * the next tick, so its effects must be idempotent too.
    */
   readonly tick?: {
     readonly everyMs: number;
     run(context: ReactorContext): Promise<void>;
   };
   /**
-   * For a reactor whose state lives in this process's memory (the control center's books): called
-   * whenever the runtime starts working on it (at start, on taking its lease), in place of reading
-   * its checkpoint. It starts again from the state it keeps in `documentStore`, and answers the
-   * position that state holds (null: the log's start): the runtime hands it the events after it.
+   * A reactor whose state lives in memory (the control center's books): called in place of reading
+   * its checkpoint whenever the runtime starts working on it; answers the position of the state it
+   * keeps in `documentStore` (null: the log's start), and is handed the events after it.
    */
   resume?(documentStore: DocumentStore): Promise<Position | null>;
   /** Ends what it runs beside the log (the webhook deliveries in flight) when the runtime stops. */

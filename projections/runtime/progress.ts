@@ -7,10 +7,9 @@ export interface ProgressSource {
 }
 
 /**
- * Resolves when `source` announces that `name` committed `position` or later; rejects with the
- * signal's reason when `signal` aborts first (a deadline: `AbortSignal.timeout(ms)`). It hears
- * only what is announced from now on: a caller that may already be there checks its checkpoint
- * after calling this (and before awaiting it), so that nothing falls between the two.
+ * Resolves when `source` announces that `name` committed `position` or later; rejects when
+ * `signal` aborts. It hears only what is announced from now on: a caller that may be there
+ * already checks its checkpoint after calling this and before awaiting it.
  */
 export function advancedTo(
   source: ProgressSource,
@@ -50,11 +49,7 @@ export function untilHeard(listen: (heard: () => void) => () => void, signal?: A
   });
 }
 
-/**
- * Where each processor stands, as the runtime commits its batches: listeners hear every advance
- * and every processor that catches up, `whenReached` resolves once a processor has committed a
- * position (read-your-writes waits on it instead of polling the checkpoints).
- */
+/** Where each processor stands as the runtime commits its batches: advances and catch-ups, heard. */
 export class Progress implements ProgressSource {
   private readonly events = new EventEmitter();
   private readonly positions = new Map<string, Position>();
@@ -86,10 +81,7 @@ export class Progress implements ProgressSource {
     return () => this.events.off("caught-up", listener);
   }
 
-  /**
-   * Resolves once `name` has committed `position` (at once if it has), or rejects with the
-   * signal's reason when `signal` aborts first (a deadline: `AbortSignal.timeout(ms)`).
-   */
+  /** Resolves once `name` has committed `position`; rejects when `signal` aborts first. */
   whenReached(name: string, position: Position, signal?: AbortSignal): Promise<void> {
     if (reached(this.positions.get(name) ?? null, position)) return Promise.resolve();
     return advancedTo(this, name, position, signal);

@@ -1,4 +1,5 @@
 import type { WriteOp } from "../../document-store/port.js";
+import { AppendTooLargeError, EventStoreError } from "../../event-store/errors.js";
 import type { LogMessage, RecordedEvent } from "../../event-store/port.js";
 import { isAfter, type Position } from "../../event-store/position.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
@@ -7,10 +8,16 @@ import { failedPlan, type Plan, planEntry } from "./plan.js";
 import type { Reactor, ReactorContext } from "./processor.js";
 
 /**
- * Runs a reactor over the batch's events of its types; the writes it returns go before its
- * checkpoint in the batch's one write. A failure that is not an outage is
- * pinned down event by event: the reactor stops at the event it cannot handle (its effects
- * before it stay, and its checkpoint records the failure).
+ * What stops a reactor is an event it cannot handle, not a store that failed to take its effects:
+ * that, like an outage, retries the batch after a backoff (but for an append too large, which the
+ * store would refuse again).
+ */
+const retried = (error: unknown): boolean =>
+  isOutage(error) || (error instanceof EventStoreError && !(error instanceof AppendTooLargeError));
+
+/**
+ * Runs a reactor over the batch's events of its types (its writes go before its checkpoint). A
+ * failure that is not retried is pinned down event by event: the reactor stops at that event.
  */
 export async function react(
   entry: Entry,
@@ -32,7 +39,7 @@ export async function react(
       const outbox = await reactor.react(stored as StoredDomainEvent[], context);
       return withOutbox(planEntry(entry, batch, decode), outbox ? [...outbox] : []);
     } catch (error) {
-      if (isOutage(error)) throw error;
+      if (retried(error)) throw error;
     }
   }
   const outbox: WriteOp[] = [];
@@ -41,7 +48,7 @@ export async function react(
       if (one instanceof Error) throw one;
       outbox.push(...((await reactor.react([one], context)) ?? []));
     } catch (error) {
-      if (isOutage(error)) throw error;
+      if (retried(error)) throw error;
       const failure = { position: record.position, error: failureText(record, error) };
       const before = batch.filter(
         (m) => positionOf(m) !== null && isAfter(record.position, positionOf(m) as Position),

@@ -15,15 +15,9 @@ export interface SubscriptionLoopOptions {
   readonly flushMs: number;
   /** Events received but not yet handled past which the loop drops the subscription until it drains. */
   readonly maxPending?: number;
-  /**
-   * Where to (re)subscribe from: read fresh before every subscription. null: nothing to follow
-   * for now (e.g. a standby without leases); the loop waits for resubscribe() or stop().
-   */
+  /** Where to (re)subscribe from, read before each subscription; null: wait for resubscribe(). */
   readonly resumeFrom: () => Promise<Position | "start" | null>;
-  /**
-   * Handles one batch of events and progress messages (checkpoints, caught-up) in log order. A
-   * rejection drops the subscription; the loop resubscribes after a backoff.
-   */
+  /** Handles one batch of messages in log order; a rejection resubscribes after a backoff. */
   readonly handleBatch: (messages: readonly LogMessage[]) => Promise<void>;
   /** Called when the loop gives up a subscription because of an error (metrics). */
   readonly onDrop?: (error: unknown) => void;
@@ -39,11 +33,9 @@ class BackpressureSignal extends Error {
 }
 
 /**
- * Catch-up-then-live consumption of the global log with rxjs: follow it (events and progress)
- * from the stored position, batch, handle batches one after another. When the subscription drops or a batch
- * fails, wait (exponential backoff, capped) and resubscribe from the last stored position:
- * whatever was in flight is handled again, so handlers must be idempotent per position (the
- * projector's checkpoint-in-the-same-transaction and the coupon policy's expected revisions are).
+ * Catch-up-then-live consumption of the global log with rxjs, in batches handled one after
+ * another. When the subscription drops or a batch fails, it resubscribes from the stored position
+ * after a capped exponential backoff: what was in flight comes again (handlers are idempotent).
  */
 export class SubscriptionLoop {
   private stopping = false;
@@ -139,10 +131,7 @@ export class SubscriptionLoop {
   private resolveOnStop: (() => void) | undefined;
   private rejectCurrent: ((error: unknown) => void) | undefined;
 
-  /**
-   * Drops the current subscription and subscribes again from `resumeFrom()` at once (after the
-   * batch in flight, if any), e.g. because what resumeFrom answers has changed while no events came.
-   */
+  /** Subscribes again from `resumeFrom()` at once (after the batch in flight): its answer changed. */
   resubscribe(reason: string): void {
     if (this.stopping) return;
     this.nudged = true;
@@ -165,15 +154,11 @@ export class SubscriptionLoop {
 const CATCH_UP_FLUSH_MS = 1000;
 
 /**
- * Cuts the feed into batches of at most `batchSize` messages. While the subscription catches
- * up, a batch waits until it is full (the reader delivers page after page; flushing every
- * `flushMs` would cut a rebuild into batches of one page, each a transaction that loads and
- * writes the same documents again), or until the store reports it caught up, which flushes at
- * once. Past that (live), a batch goes at the end of the event-loop turn its first message came
- * in (a group commit's events arrive together) when no batch is being handled, so an event on an
- * idle service is applied at once; while one is (under load), it waits at most `flushMs` and so
- * gathers what comes meanwhile. A partial batch never waits longer than CATCH_UP_FLUSH_MS, should a
- * store not report catching up.
+ * Cuts the feed into batches of at most `batchSize` messages. Catching up, a batch waits until it
+ * is full (flushing every `flushMs` would cut a rebuild into one transaction per page), or the
+ * store reports it caught up. Live, a batch goes at the end of its first message's event-loop
+ * turn when none is being handled (an idle service applies an event at once), else within
+ * `flushMs`. A partial batch never waits longer than CATCH_UP_FLUSH_MS.
  */
 function batchMessages(
   batchSize: number,

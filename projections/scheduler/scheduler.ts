@@ -24,11 +24,7 @@ export type TimeDrivenCommand =
   | ExpirePaymentHold
   | Pick<CloseBooks, "type" | "parkingLotId" | "now">;
 
-/**
- * How a time-driven command went: recorded (its events appended now); not due yet by the lot's
- * clock; or nothing to record (recorded already, settled otherwise, or about nothing the lot
- * still knows: the lot's decider answers a repeat with nothing to append).
- */
+/** How a time-driven command went: recorded now; not due yet; or nothing to record (done already, or settled). */
 export type SendOutcome = "recorded" | "not-due" | "gone";
 
 /** Not due until `notDueUntil` by the lot's decider: the fact is looked at again then, not before. */
@@ -72,10 +68,7 @@ const due = (key: string, command: Unsent, at: string, cause: Cause): Change => 
 /** The facts of these keys come off the schedule. */
 const off = (...keys: string[]): Change[] => keys.map((key) => [key, null]);
 
-/**
- * A closure's cancellations past its first append (issue 66): due at once, sent chunk after chunk
- * (recordDue) until the lot appends nothing; put again when it begins (its open-ended bookings).
- */
+/** A closure's cancellations: due at once, sent chunk after chunk until the lot appends nothing; again when it begins. */
 const cancels = (parkingLotId: string, closure: string, at: string, cause: Cause): Change =>
   due(
     cancelsId(parkingLotId, closure),
@@ -92,14 +85,10 @@ const ended = (event: { readonly data: { readonly reservationId: string } }): Ch
 const holdSettled = (event: { readonly data: { readonly reservationId: string } }): Change[] =>
   off(holdId(event.data.reservationId));
 
-/**
- * What each event that puts a fact on the schedule or takes it off does to it: the document to
- * keep (by id) or null to drop it. Its keys are the event types the scheduler follows.
- */
+/** What each event does to the schedule (its keys are the types the scheduler follows). */
 const ON: ScheduleHandlers = {
-  // Issue 68: a lot's books, one fact per lot, looked at when its period opens (registration or
-  // LotPeriodOpened) and then when the lot's decider says they fall due (its local midnight), so a
-  // quiet lot's day is one period too; bounded: one document per lot, about two sends a day.
+  // A lot's books, one fact per lot: looked at when its period opens, then when its decider says
+  // they fall due (its local midnight), so a quiet lot's day is one period too.
   LotPeriodOpened: ({ data: { parkingLotId, openedAt } }, cause) => [
     due(`books:${parkingLotId}`, { type: "CloseBooks", parkingLotId }, openedAt, cause),
   ],
@@ -156,15 +145,11 @@ export interface SchedulerOptions {
 }
 
 /**
- * The scheduler: a reactor on the processor runtime that records the facts time brings, a window
- * that ended without a check-in (ReservationNoShow) and a closure that begins
- * (ParkingLotClosureBegan, which cancels the open-ended bookings still RESERVED). It follows the log
- * to keep what is due (one document per fact, written idempotently by id, so events handled again
- * after a crash change nothing), and, while this process holds its lease, sends each fact once it
- * falls due, catching up whatever fell due while no scheduler ran. Exactly once comes from the lot:
- * each fact is a command its decider answers with nothing once it is recorded, appended with the
- * stream's expected revision, so two schedulers (a takeover, a crash between the append and the
- * schedule's update) can never both record it.
+ * The scheduler records the facts time brings (no-shows, closures beginning, expired holds, the
+ * books). It follows the log to keep what is due (one document per fact, by id: idempotent), and
+ * its tick sends each fact once due. Exactly once comes from the lot: its decider answers a fact
+ * recorded already with nothing, appended at the stream's expected revision, so two schedulers (a
+ * takeover, a crash before the schedule's update) never both record it.
  */
 export function scheduler(options: SchedulerOptions = {}): Reactor {
   const { send } = options;
@@ -216,10 +201,7 @@ async function recordDue(context: ReactorContext, send: CommandSender, batch: nu
 
 const MAX_CHUNKS = 200;
 
-/**
- * Sends one fact as of now. A closure's cancellations go chunk after chunk until the lot appends
- * nothing (then "gone"), yielding between chunks so that no one decision holds the event loop.
- */
+/** Sends one fact as of now; a closure's cancellations chunk after chunk, yielding between them. */
 async function sendFact(
   context: ReactorContext,
   send: CommandSender,

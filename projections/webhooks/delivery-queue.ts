@@ -3,10 +3,8 @@ import type { Document, IndexSpec, WriteOp } from "../../document-store/port.js"
 import type { WebhookEventType, WebhookMessage } from "../../schemas/webhooks.js";
 
 /**
- * The durable outbox of webhook deliveries: one document per message and endpoint, written by the
- * delivery reactor in the same atomic write as its checkpoint (so nothing is lost across kill -9),
- * taken off once delivered or given up; and one document per attempt (what the API's deliveries
- * page lists).
+ * The outbox of webhook deliveries, one document per message and endpoint until delivered or
+ * given up, and one per attempt (what the API's deliveries page lists).
  */
 export const WEBHOOK_DELIVERIES = "webhook_deliveries";
 export const WEBHOOK_ATTEMPTS = "webhook_attempts";
@@ -22,7 +20,7 @@ export interface DeliveryDocument extends Document {
   readonly eventType: WebhookEventType;
   /** What log order is kept per (a reservation, a lot). */
   readonly orderKey: string;
-  /** The lot the message's fact concerns, when it names one (issue 49: its deliveries on its clock). */
+  /** The lot the message's fact concerns, when it names one (its deliveries on its clock). */
   readonly parkingLotId?: string;
   /** Where its fact is in the log (an overstay: just after its check-in). */
   readonly commit: number;

@@ -44,10 +44,7 @@ const subscribes = (endpoint: EndpointDocument, type: WebhookEventType): boolean
 const hears = (endpoint: EndpointDocument, type: WebhookEventType, recordedAt: Date): boolean =>
   subscribes(endpoint, type) && Date.parse(endpoint.createdAt) <= recordedAt.getTime();
 
-/**
- * What one event does to the overstay watch: a window booked is watched, a check-in arms it, an
- * end of the reservation drops it (the car left, or never came).
- */
+/** What one event does to the overstay watch: a window booked is watched, a check-in arms it, its end drops it. */
 function overstayOps(stored: StoredDomainEvent, watching: boolean): WriteOp[] {
   const { event, position } = stored;
   switch (event.type) {
@@ -72,13 +69,10 @@ function overstayOps(stored: StoredDomainEvent, watching: boolean): WriteOp[] {
 }
 
 /**
- * The webhook delivery reactor (issue 35). Following the log, it queues one delivery per message
- * and subscribed endpoint (delivery-queue.ts), returned to the runtime so that the queue and its
- * checkpoint are one atomic write: a kill -9 loses nothing and queues nothing twice. Its clock
- * work, which runs only in the process holding its lease (one delivery stream across replicas,
- * resumed by a standby from the queue), sends them (Dispatcher) and queues the overstay messages
- * the clock brings: once per car still in when its window ends (the watch is taken off in the
- * same write that queues it; the queue's ids are per reservation, so a repeat queues nothing).
+ * The webhook delivery reactor queues one delivery per message and subscribed endpoint, in the
+ * write of its checkpoint (a kill -9 loses nothing, queues nothing twice). Its clock work, in the
+ * lease holder only, sends them (Dispatcher) and queues an overstay once per car still in when
+ * its window ends (the watch is taken off in the same write).
  */
 export function webhookDelivery(settings: DeliverySettings | undefined): Reactor {
   let endpoints: { at: number; list: EndpointDocument[] } | undefined;

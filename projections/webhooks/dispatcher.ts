@@ -29,12 +29,10 @@ type Outcome =
   | { readonly kind: "error"; readonly error: string; readonly latencyMs: number };
 
 /**
- * Sends the queued deliveries: each endpoint has its own queue, its own connections and at most
- * `concurrency` messages in flight, so a slow or dead endpoint holds only its own slots. Within an
- * endpoint, log order is kept per reservation: a message waits while an earlier one of the same
- * reservation is not yet delivered (in flight or waiting for its retry). Outcomes are recorded in
- * one write per round; a message sent whose outcome was not yet recorded when the process died is
- * sent again (at least once; receivers deduplicate by `webhook-id`).
+ * Sends the queued deliveries: per endpoint its own queue, connections and at most `concurrency`
+ * in flight (a slow endpoint holds only its own slots), log order kept per reservation. Outcomes
+ * are recorded in one write per round; one not recorded when the process died is sent again (at
+ * least once: receivers deduplicate by `webhook-id`).
  */
 export class Dispatcher {
   private readonly inflight = new Map<string, Set<string>>();

@@ -8,11 +8,9 @@ import { WEBHOOK_ATTEMPTS, WEBHOOK_DELIVERIES } from "./delivery-queue.js";
 const PURGE_PAGE = 500;
 
 /**
- * The webhook endpoints operators register, kept in the document store beside the read models
- * (they are configuration, not facts of the lot). Signing secrets are stored sealed (SecretBox:
- * AES-256-GCM under a key kept outside the store), so a dump of the store reveals none; each is
- * shown once, when created or rotated. A rotated secret keeps signing beside the new one for
- * ROTATION_OVERLAP_MS, so receivers can switch without missing a message.
+ * The webhook endpoints operators register (configuration, not facts). Signing secrets are stored
+ * sealed (SecretBox: a dump of the store reveals none) and shown once; a rotated one keeps signing
+ * beside the new one for ROTATION_OVERLAP_MS, so receivers can switch without missing a message.
  */
 export const WEBHOOK_ENDPOINTS = "webhook_endpoints";
 export const ROTATION_OVERLAP_MS = 24 * 3_600_000;
@@ -121,11 +119,7 @@ export class WebhookEndpoints {
     return { secret, previousExpiresAt };
   }
 
-  /**
-   * Deletes the endpoint, then what was kept for it alone: the messages still queued for it (they
-   * hold customers' ids and plates, and no one would send them) and its attempts' records, a page
-   * at a time.
-   */
+  /** Deletes the endpoint, then its queued messages (personal, never to be sent) and attempts, a page at a time. */
   async delete(id: string): Promise<void> {
     await this.store.write([{ op: "delete", collection: WEBHOOK_ENDPOINTS, id }]);
     for (const collection of [WEBHOOK_DELIVERIES, WEBHOOK_ATTEMPTS]) {

@@ -6,14 +6,6 @@ import { type DeliveryDocument, WEBHOOK_DELIVERIES } from "./delivery-queue.js";
 /** The personal fields a webhook message's data may carry (the events' `Personal` fields). */
 const PERSONAL = ["customerId", "carNumber"] as const;
 
-/**
- * An erasure reaches the webhook outbox (issue 36): a message queued before it (waiting for its
- * endpoint, or for a retry) was written with the customer's id in clear, and would otherwise be
- * sent so after the erasure. For each reservation an erasure fact lists, its queued deliveries get
- * `erased` in place of those fields (the payload is signed afresh on its next attempt, under the
- * same `webhook-id`), and the overstay watch of the reservation forgets the customer. Replays read
- * the log, where the fields already read `erased`.
- */
 /** The reservations the erasure facts among `events` list. */
 export const erasedReservations = (events: readonly StoredDomainEvent[]): Set<string> =>
   new Set(
@@ -22,6 +14,11 @@ export const erasedReservations = (events: readonly StoredDomainEvent[]): Set<st
     ),
   );
 
+/**
+ * An erasure reaches the outbox: a message queued before it holds the customer's id in clear, so
+ * its queued deliveries get `erased` in those fields (signed afresh on the next attempt, same
+ * `webhook-id`), and the reservation's overstay watch forgets the customer.
+ */
 export async function erasureOps(
   erased: ReadonlySet<string>,
   store: DocumentStore,
@@ -67,10 +64,8 @@ function redacted(payload: string): string {
 }
 
 /**
- * `text` (what an endpoint answered a failed attempt with) without the personal values of the
- * message it answered: an integrator's error may name the customer or the plate it could not take,
- * and an attempt's record outlives any erasure (nothing rewrites it), so it never keeps them. Each
- * value goes as sent, as a URL or JSON's \u escapes write it.
+ * An endpoint's answer to a failed attempt without the message's personal values (an attempt's
+ * record outlives any erasure): each as sent, as a URL or JSON's \u escapes write it.
  */
 export function withoutPersonalValues(text: string, payload: string): string {
   const data = (JSON.parse(payload) as { data?: Record<string, unknown> }).data ?? {};

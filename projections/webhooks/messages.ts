@@ -12,10 +12,8 @@ import {
 } from "../../schemas/webhooks.js";
 
 /**
- * What integrators hear of each fact of the log: the webhook messages an event maps to (pure), in
- * the order they are sent. The keys of TO_MESSAGE are the event types the delivery reactor follows;
- * `orderKey` is what log order is kept per (the reservation, else the lot); `part` numbers the
- * messages of one fact (its first is 0).
+ * A webhook message an event maps to: `orderKey` is what log order is kept per (the reservation,
+ * else the lot); `part` numbers the messages of one fact (its first is 0).
  */
 export interface Mapped {
   readonly message: WebhookMessage;
@@ -35,10 +33,7 @@ const message = <T extends WebhookEventType>(
   data: WebhookData<T>,
 ): WebhookMessage => ({ type, timestamp, data }) as WebhookMessage;
 
-/**
- * A fact told as it is: the message's `data` holds the fields of the fact that its schema names
- * (schemas/webhooks.ts), its `timestamp` is the fact's record time.
- */
+/** A fact told as it is: the fields its message's schema names, at its record time. */
 const told =
   (type: WebhookEventType) =>
   (event: DomainEvent): WebhookMessage => {
@@ -61,18 +56,16 @@ function cancellationReason(event: EventOfType<"ReservationCanceled">, stored: S
   return "system" as const;
 }
 
-/** A heard payment fact as its `payment.<verb>` message: the fact's data, at its `<verb>At` (issue 47). */
+/** A heard payment fact as its `payment.<verb>` message: the fact's data, at its `<verb>At`. */
 const paymentMessage = (event: EventOfType<HeardPaymentFact>): WebhookMessage =>
   told(paymentWebhookType(event.type))(event);
 
 /**
- * The authorization that makes a pending booking RESERVED (issue 47): `payment.authorized`, then
- * `reservation.reserved` with the booking the fact names (a fact recorded before it named none:
- * only the first).
+ * The authorization (or card saved) that makes a pending booking RESERVED: `payment.authorized`,
+ * then `reservation.reserved` with the booking the fact names (an older fact names none).
  */
 function authorized(event: EventOfType<"PaymentAuthorized" | "PaymentCardSaved">): WebhookMessage[] {
   const d = event.data;
-  // Issue 71: a card saved for a stay beyond a hold's lifetime makes it RESERVED too, nothing held.
   const [state, at, told] =
     event.type === "PaymentAuthorized"
       ? (["authorized", event.data.authorizedAt, [paymentMessage(event)]] as const)
@@ -104,9 +97,8 @@ const reserved = (
   });
 
 /**
- * Issue 71: a charge at the booking's end the provider refused (a capture, or what was charged
- * off-session): `payment.charge_failed`, saying whether the customer must come back. A release or a
- * refund that failed is no charge; a fact recorded before it named its currency is not told.
+ * A charge at the booking's end the provider refused: `payment.charge_failed`, saying whether the
+ * customer must come back (a release or refund is no charge; an older fact without currency is not told).
  */
 function chargeFailed({ data: d }: EventOfType<"PaymentStepFailed">): WebhookMessage[] {
   const { step, amount, currency } = d;

@@ -1,8 +1,6 @@
 /**
- * When a failed delivery is tried again: after 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 2 h, 4 h,
- * 8 h, 12 h, 24 h and 21 h (about three days from the first attempt, 13 attempts in all), each
- * delay spread by ±20 % (jitter, so that the retries of many messages to an endpoint that comes
- * back do not all arrive at once). `scale` shrinks the schedule (tests).
+ * When a failed delivery is tried again: about three days from the first attempt, 13 attempts in
+ * all, each delay spread by ±20 % (so the retries to an endpoint that comes back spread out).
  */
 export const RETRY_DELAYS_MS: readonly number[] = [
   5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000, 28_800_000, 43_200_000,
