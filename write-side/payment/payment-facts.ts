@@ -60,7 +60,8 @@ export interface Comeback {
   readonly amount: number;
 }
 
-export type PaymentState = { readonly kind: "none" } | OpenPayment;
+/** `requested`: its booking asked to be paid (PaymentRequested), nothing of its money recorded yet. */
+export type PaymentState = { readonly kind: "none"; readonly requested?: true } | OpenPayment;
 
 export type PaymentDecision =
   | { readonly ok: true; readonly events: readonly PaymentEvent[] }

@@ -83,39 +83,12 @@ export type PaymentCommand = {
   | { readonly type: "RecordPaymentOutcome"; readonly command: RecordPaymentOutcome }
 );
 
-/** A payment's stream as the runner holds it: its facts folded, and the facts (a handful) themselves. */
-export interface PaymentStream {
-  readonly folded: PaymentState;
-  readonly facts: readonly PaymentEvent[];
-  /** Whether the upgrade carried the payment over from its lot's stream (PaymentCarriedOver): it answers alone. */
-  readonly carried: boolean;
-}
-
-export const NO_STREAM: PaymentStream = { folded: noPayment, facts: [], carried: false };
-
-export const evolveStream = (stream: PaymentStream, event: PaymentStreamEvent): PaymentStream =>
-  event.type === "PaymentCarriedOver"
-    ? { folded: evolvePaymentAggregate(stream.folded, event), facts: [], carried: true }
-    : {
-        folded: evolvePaymentAggregate(stream.folded, event),
-        facts: [...stream.facts, event],
-        carried: stream.carried,
-      };
-
-/**
- * Old data only (payment-upgrade.ts): `before` (what a lot's stream held) with its stream's facts on
- * top; once carried over, its stream alone.
- */
-export const paymentNow = (stream: PaymentStream, before?: PaymentState): PaymentState =>
-  before && !stream.carried ? stream.facts.reduce(evolvePaymentAggregate, before) : stream.folded;
-
 /** The facts of a payment's stream this side folds (its own, and the carried-over state). */
 const PAYMENT_STREAM_TYPES: ReadonlySet<string> = eventTypesOfStream("payment");
 export const isPaymentStreamType = (type: string): boolean => PAYMENT_STREAM_TYPES.has(type);
 
 /** The payment's decider as the runner calls it: each command to its function of payment.ts. */
-export function decidePayment(command: PaymentCommand, stream: PaymentStream): PaymentDecision {
-  const state = stream.folded;
+export function decidePayment(command: PaymentCommand, state: PaymentState): PaymentDecision {
   switch (command.type) {
     case "RecordPaymentIntent":
       return decideIntent(state, command.command, command.ask, command.customerId);
@@ -132,7 +105,7 @@ export function decidePayment(command: PaymentCommand, stream: PaymentStream): P
     case "RefundPayment":
       return decideRefund(state, command.command);
     case "RequestPayment":
-      return decideRequest(stream, command.request, command.now);
+      return decideRequest(state, command.request, command.now);
     case "RecordIntentReleased":
       return decideIntentReleased(state, command.command);
     case "RecordHoldLapsed":
@@ -152,30 +125,29 @@ export type PaymentRequest = Omit<EventOfType<"PaymentRequested">["data"], "requ
  * stream begun otherwise (a repeat after a crash, the saga following the log again, an older payment
  * carried over or made before requests were recorded) records nothing.
  */
-function decideRequest(stream: PaymentStream, request: PaymentRequest, now: string): PaymentDecision {
-  if (stream.carried || stream.facts.length > 0 || stream.folded.kind !== "none")
-    return { ok: true, events: [] };
+function decideRequest(state: PaymentState, request: PaymentRequest, now: string): PaymentDecision {
+  if (state.kind !== "none" || state.requested) return { ok: true, events: [] };
   return { ok: true, events: [{ type: "PaymentRequested", data: { ...request, requestedAt: now } }] };
 }
 
 /** A payment's stream holds a handful of events (one settlement, a few steps): folded whole. */
-export function wholeStream(eventStore: EventStore): StateSource<PaymentStream> {
+function wholeStream(eventStore: EventStore): StateSource<PaymentState> {
   const catchUp = async (
     streamId: string,
-    from: StateAtRevision<PaymentStream>,
-  ): Promise<StateAtRevision<PaymentStream>> => {
+    from: StateAtRevision<PaymentState>,
+  ): Promise<StateAtRevision<PaymentState>> => {
     let { state, revision, position } = from;
     for await (const recorded of eventStore.readStream(streamId, { fromRevision: from.revision + 1 })) {
       revision = recorded.revision;
       position = recorded.position;
       if (isPaymentStreamType(recorded.type))
-        state = evolveStream(state, decodeEvent(recorded).event as PaymentStreamEvent);
+        state = evolvePaymentAggregate(state, decodeEvent(recorded).event as PaymentStreamEvent);
     }
     return { state, revision, position };
   };
   return {
     load: (reservationId) =>
-      catchUp(paymentStream(reservationId), { state: NO_STREAM, revision: -1, position: null }),
+      catchUp(paymentStream(reservationId), { state: noPayment, revision: -1, position: null }),
     catchUp,
   };
 }
@@ -183,11 +155,11 @@ export function wholeStream(eventStore: EventStore): StateSource<PaymentStream> 
 export type PaymentOutcome = RunOutcome<PaymentEvent, PaymentState, Rejection>;
 
 export class PaymentCommandHandler {
-  private readonly runner: DeciderRunner<PaymentCommand, PaymentEvent, PaymentStream, Rejection>;
+  private readonly runner: DeciderRunner<PaymentCommand, PaymentEvent, PaymentState, Rejection>;
 
   constructor(eventStore: EventStore, options: { readonly retryLimit: number; readonly cacheSize?: number }) {
-    this.runner = new DeciderRunner<PaymentCommand, PaymentEvent, PaymentStream, Rejection>(eventStore, {
-      decider: { decide: decidePayment, evolve: evolveStream, initialState: NO_STREAM },
+    this.runner = new DeciderRunner<PaymentCommand, PaymentEvent, PaymentState, Rejection>(eventStore, {
+      decider: { decide: decidePayment, evolve: evolvePaymentAggregate, initialState: noPayment },
       keyOf: (command) => command.reservationId,
       streamOf: paymentStream,
       source: wholeStream(eventStore),
@@ -199,12 +171,11 @@ export class PaymentCommandHandler {
   }
 
   /** The payment of a reservation now, from its stream alone (cached, caught up with it). */
-  async stateOf(reservationId: string): Promise<PaymentState> {
-    return (await this.runner.stateNow(reservationId)).folded;
+  stateOf(reservationId: string): Promise<PaymentState> {
+    return this.runner.stateNow(reservationId);
   }
 
-  async handle(command: PaymentCommand, context: CommandContext): Promise<PaymentOutcome> {
-    const outcome = await this.runner.handle(command, context);
-    return outcome.ok ? { ...outcome, state: outcome.state.folded } : outcome;
+  handle(command: PaymentCommand, context: CommandContext): Promise<PaymentOutcome> {
+    return this.runner.handle(command, context);
   }
 }

@@ -6,11 +6,11 @@ import { systemActor } from "../../schemas/actor.js";
 import { DEFAULT_PAYMENT_TERMS, type PaymentTerms } from "../../schemas/common.js";
 import { decodeEvent, encodeEvent } from "../../schemas/event-codec.js";
 import type { EventOfType } from "../../schemas/events.js";
+import { isUpgradeFact } from "../../schemas/payment-upgrade-events.js";
 import { askedOf } from "../parking-lot/evolve.js";
 import { parkingLotOfStream } from "../parking-lot/periods.js";
 import { evolvePaymentAggregate, noPayment, PAYMENT_EVENT_TYPES, paymentStream } from "./payment.js";
 import type { OpenPayment, PaymentEvent, PaymentState } from "./payment-facts.js";
-import { paymentNow, wholeStream } from "./payment-handler.js";
 
 /**
  * Issue 48, item 5: the upgrade that carries every payment a lot's stream still holds (written
@@ -150,9 +150,15 @@ async function carryOne(
   const { eventStore, retryLimit = 10 } = options;
   const streamId = paymentStream(before.reservationId);
   for (let attempt = 0; ; attempt++) {
-    const { state: stream, revision } = await wholeStream(eventStore).load(before.reservationId);
-    if (stream.carried) return "skipped";
-    const state = paymentNow(stream, before);
+    // `before` with its stream's own facts on top, unless carried over already.
+    let state: PaymentState = before;
+    let revision = -1;
+    for await (const recorded of eventStore.readStream(streamId)) {
+      if (isUpgradeFact(recorded.type)) return "skipped";
+      revision = recorded.revision;
+      if (PAYMENT_EVENT_TYPES.has(recorded.type))
+        state = evolvePaymentAggregate(state, decodeEvent(recorded).event as PaymentEvent);
+    }
     if (state.kind !== "open") return "skipped";
     const event = carriedOverFact(state, asked, options.now().toISOString());
     const causation = {

@@ -122,7 +122,9 @@ function carriedOver(data: EventOfType<"PaymentCarriedOver">["data"]) {
 
 export function evolvePaymentAggregate(state: PaymentState, event: PaymentStreamEvent): PaymentState {
   if (event.type === "PaymentCarriedOver") return carriedOver(event.data);
-  if (event.type === "PaymentRequested") return state; // the process's inbox (payment-next.ts): no money yet
+  // The process's inbox (payment-next.ts): no money yet, but a request is recorded once.
+  if (event.type === "PaymentRequested")
+    return state.kind === "none" ? { kind: "none", requested: true } : state;
   const open = opened(state, event.data);
   switch (event.type) {
     case "PaymentIntentCreated":
