@@ -37,8 +37,6 @@ export interface PaymentProcess {
   readonly hold?: { readonly eventId: string; readonly startsAt?: string };
   /** The last PaymentActionRequired: its deadline's step derives its key from it. */
   readonly action?: { readonly eventId: string };
-  /** The last PaymentVoidDecided: its intent, and the lot's fact that ended the booking (its key's root). */
-  readonly void?: { readonly endedBy: string; readonly intentId: string };
   /** The booking's request (PaymentRequested), until its authorization is recorded: the `authorize` step. */
   readonly request?: PaymentRequestRecord;
   /** The booking's saved card, as the last fact naming it says (none once its customer is erased). */
@@ -77,11 +75,8 @@ export function evolveProcess(
     const cause = correlationId === undefined ? {} : { [request.requestedBy]: correlationId };
     return { ...process, request, causes: { ...process.causes, ...cause } };
   }
-  if (event.type === "PaymentVoidDecided") {
-    const { endedBy, intentId } = event.data;
-    const cause = correlationId === undefined ? {} : { [endedBy]: correlationId };
-    return { ...process, void: { endedBy, intentId }, causes: { ...process.causes, ...cause } };
-  }
+  if (event.type === "PaymentVoidDecided" && correlationId !== undefined)
+    return { ...process, causes: { ...process.causes, [event.data.endedBy]: correlationId } };
   return event.type === "PaymentActionRequired" ? { ...process, action: { eventId: id } } : process;
 }
 
@@ -175,7 +170,7 @@ export function nextStep(
       return { kind: "deadline", eventId: process.action.eventId };
   }
   // A booking that ended unpaid (PaymentVoidDecided): its intent canceled, unless released since.
-  const voided = process.void;
+  const { voided } = payment;
   if (!voided || unpaidIntentOf(payment, false) !== voided.intentId || tried.has(`${voided.endedBy}:void`))
     return NONE;
   return { kind: "void", eventId: voided.endedBy, intentId: voided.intentId };
@@ -194,7 +189,8 @@ function authorizeDue(
   tried: ReadonlySet<string>,
 ): NextStep | undefined {
   const { request, payment } = process;
-  if (!request || process.void || tried.has(`${request.requestedBy}:authorize`)) return undefined;
+  const voided = payment.kind === "open" && payment.voided;
+  if (!request || voided || tried.has(`${request.requestedBy}:authorize`)) return undefined;
   if (request.customerId === ERASED || request.method === ERASED) return undefined;
   if (request.holdUntil !== undefined && Date.parse(request.holdUntil) <= Date.parse(now)) return undefined;
   const unconfirmed = payment.kind === "open" && payment.status === "pending" && !payment.settled;

@@ -145,7 +145,7 @@ export function evolvePaymentAggregate(state: PaymentState, event: PaymentStream
     case "PaymentAttemptFailed":
       return { ...open, lastAttempt: attemptKey(event.data) };
     case "PaymentVoidDecided":
-      return { ...open, voided: event.data.intentId };
+      return { ...open, voided: { intentId: event.data.intentId, endedBy: event.data.endedBy } };
     case "PaymentFailed":
       return open.status === "pending" || awaitsHold(open)
         ? { ...open, status: "failed", endedAt: event.data.failedAt }

@@ -14,7 +14,8 @@ export function decideVoid(
   at: string,
 ): { ok: true; events: PaymentEvent[] } {
   const intentId = unpaidIntentOf(state, false);
-  if (state.kind !== "open" || !intentId || state.voided === intentId) return { ok: true, events: [] };
+  if (state.kind !== "open" || !intentId || state.voided?.intentId === intentId)
+    return { ok: true, events: [] };
   const { reservationId, parkingLotId } = state;
   const data = { reservationId, parkingLotId, intentId, endedBy, decidedAt: at };
   return { ok: true, events: [{ type: "PaymentVoidDecided", data }] };
