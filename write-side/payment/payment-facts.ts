@@ -47,7 +47,7 @@ export interface OpenPayment {
   readonly saved?: { readonly amount: number; readonly authorizeAt: string };
   readonly action?: { readonly intentId: string; readonly deadline: string }; // PaymentActionRequired
   readonly lastAttempt?: string; // the customer's last declined try (client-confirmed.ts)
-  /** PaymentVoidDecided: the intent its booking's end left unpaid, and the lot's fact that ended it (its key's root). */
+  /** PaymentVoidDecided: the intent its booking's end left unpaid, and the lot's fact that ended it. */
   readonly voided?: { readonly intentId: string; readonly endedBy: string };
 
   readonly comebacks?: readonly Comeback[]; // intents refused charges left for the customer (comeback.ts)
