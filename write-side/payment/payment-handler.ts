@@ -10,13 +10,7 @@ import type {
 } from "../../schemas/commands.js";
 import { decodeEvent, encodeEvent } from "../../schemas/event-codec.js";
 import { type EventOfType, eventTypesOfStream } from "../../schemas/events.js";
-import {
-  type CommandContext,
-  causationOf,
-  DeciderRunner,
-  type RunOutcome,
-  type StateSource,
-} from "../decider-runner.js";
+import { causationOf, DeciderRunner, type RunOutcome, type StateSource } from "../decider-runner.js";
 import type { StateAtRevision } from "../state-cache.js";
 import { decideAttempt } from "./client-confirmed.js";
 import { decideLateCharge } from "./comeback.js";
@@ -154,11 +148,15 @@ function wholeStream(eventStore: EventStore): StateSource<PaymentState> {
 
 export type PaymentOutcome = RunOutcome<PaymentEvent, PaymentState, Rejection>;
 
-export class PaymentCommandHandler {
-  private readonly runner: DeciderRunner<PaymentCommand, PaymentEvent, PaymentState, Rejection>;
-
+/** The payment's decider runner (one lane per reservation; a payment's stream is folded whole). */
+export class PaymentCommandHandler extends DeciderRunner<
+  PaymentCommand,
+  PaymentEvent,
+  PaymentState,
+  Rejection
+> {
   constructor(eventStore: EventStore, options: { readonly retryLimit: number; readonly cacheSize?: number }) {
-    this.runner = new DeciderRunner<PaymentCommand, PaymentEvent, PaymentState, Rejection>(eventStore, {
+    super(eventStore, {
       decider: { decide: decidePayment, evolve: evolvePaymentAggregate, initialState: noPayment },
       keyOf: (command) => command.reservationId,
       streamOf: paymentStream,
@@ -172,10 +170,6 @@ export class PaymentCommandHandler {
 
   /** The payment of a reservation now, from its stream alone (cached, caught up with it). */
   stateOf(reservationId: string): Promise<PaymentState> {
-    return this.runner.stateNow(reservationId);
-  }
-
-  handle(command: PaymentCommand, context: CommandContext): Promise<PaymentOutcome> {
-    return this.runner.handle(command, context);
+    return this.stateNow(reservationId);
   }
 }

@@ -45,17 +45,12 @@ import type { CommandRejection as Rejection } from "./payment-rejections.js";
 import { authorizeSaved, awaitsHold, confirmed, savedCardFact, saving } from "./saved-card.js";
 
 /**
- * A reservation's payment as its own aggregate: a pure decider over `payment-{reservationId}`, like a
- * coupon's. Reservation ids are unique across lots (write-side/reservation-ids.ts), so the stream
- * needs no lot in its name; every fact still carries `parkingLotId`.
- *
- * Its invariants are the ledger's: one intent counts (the one recorded first), an authorization
- * must fit the booking (its intent, amount and currency), nothing is captured or refunded beyond
- * what was authorized or captured, each settlement step is recorded once. The refund window is its
- * own rule: the stream knows when the money ended (a settlement decided, a failure), so a refund
- * asked REFUND_WINDOW_MS later is refused without any sweep. What only the lot knows (whether the
- * booking still waits for its payment, what it asked, its terms and window) comes in the command's
- * `booking` argument, read from the lot's state by the caller.
+ * A reservation's payment as its own aggregate, a pure decider over `payment-{reservationId}`
+ * (reservation ids are unique across lots). Its invariants are the ledger's: one intent counts (the
+ * one recorded first), an authorization must fit the booking, nothing is captured or refunded
+ * beyond what was authorized or captured, each settlement step is recorded once. The stream knows
+ * when the money ended, so a refund after its window is refused without any sweep. What only the
+ * lot knows comes in the command, read from the lot's state by the caller.
  */
 
 export const paymentStream = (reservationId: string): string => `payment-${reservationId}`;
@@ -260,10 +255,7 @@ export function decideIntent(
   });
 }
 
-/**
- * The provider's authorization of the booking's intent. `booking`: what PaymentAuthorized tells
- * integrators of the booking it makes RESERVED (the lot's record), passed through as it is.
- */
+/** The provider's authorization of the booking's intent; `booking`: the lot's record, for integrators. */
 export function decideAuthorization(
   state: PaymentState,
   command: AuthorizePayment,
@@ -333,8 +325,7 @@ export const refundableUntil = (state: PaymentState): number | undefined =>
 
 /**
  * An operator's refund: of what was captured and charged, less refunded and under way, within the
- * window. Issue 71: each charge gives back from itself (the capture first, then each off-session
- * charge in the order taken), one settlement decided per charge it reaches.
+ * window; each charge gives back from itself (in the order taken), one settlement per charge.
  */
 export function decideRefund(state: PaymentState, command: RefundPayment): PaymentDecision {
   const { parkingLotId, reservationId, amount, reason, now } = command;
@@ -395,10 +386,7 @@ export function decideIntentReleased(state: PaymentState, command: RecordIntentR
   });
 }
 
-/**
- * Issue 71: the provider let an authorization go (it lapsed, or was canceled there): recorded once,
- * only for the one the booking counts on before its settlement; any other cancel moves nothing.
- */
+/** The provider let the authorization the booking counts on go before its settlement: recorded once. */
 export function decideHoldLapsed(state: PaymentState, command: RecordHoldLapsed): PaymentDecision {
   const { parkingLotId, reservationId, intentId, because, now } = command;
   const counted = state.kind === "open" && state.status === "authorized" && state.intentId === intentId;
