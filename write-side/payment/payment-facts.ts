@@ -5,10 +5,7 @@ import type { PaymentView } from "../../schemas/payment-views.js";
 import type { PaymentFact, RefundUnderWay } from "./payment-ledger.js";
 import type { CommandRejection as Rejection } from "./payment-rejections.js";
 
-/**
- * The payment facts (issue 38; since issue 48 on each payment's own stream, `payment-{reservationId}`)
- * and what the payment side and the read side read of them the same way.
- */
+/** The payment facts (on each payment's own stream), and what the write and read sides read of them alike. */
 
 /** The payment facts (schemas/payment-events.ts lists them), and the process's inbox (PaymentRequested). */
 export type PaymentEvent = EventOfType<keyof typeof PAYMENT_EVENTS | "PaymentRequested">;
@@ -86,11 +83,8 @@ export type PaymentViewState = PaymentView["state"];
 
 /**
  * What a payment's state reads, from what was recorded of it: pending or failed as recorded; once
- * authorized, refunded once all it captured was given back, partially_refunded once some of it was
- * (issue 47: 400 of 1,000 is not a refund of the payment), else captured once anything was (an
- * off-session charge too), else released once its authorization was let go, else `lapsed` when the
- * provider let the hold go first (issue 71: never `authorized` for money not held). The
- * reservation view reads it.
+ * authorized, refunded (all it captured given back) or partially_refunded, else captured, else
+ * released, else as recorded (`lapsed`: the provider let the hold go; never `authorized` unheld).
  */
 export function paymentStateOf(payment: {
   /** As recorded (a stored view's state reads the same way). */
