@@ -33,6 +33,7 @@ import {
   type SettleAsk,
 } from "./payment.js";
 import type { PaymentEvent } from "./payment-facts.js";
+import type { PaymentRequestRecord } from "./payment-next.js";
 import type { CommandRejection as Rejection } from "./payment-rejections.js";
 import { decideVoid } from "./unpaid-intents.js";
 
@@ -70,7 +71,7 @@ export type PaymentCommand = {
   | { readonly type: "DecideVoid"; readonly endedBy: string; readonly now: string }
   | { readonly type: "RefundPayment"; readonly command: RefundPayment }
   /** The booking asks to be paid (PaymentRequested, once: the process's inbox). */
-  | { readonly type: "RequestPayment"; readonly request: PaymentRequest; readonly now: string }
+  | { readonly type: "RequestPayment"; readonly request: PaymentRequestRecord; readonly now: string }
   | { readonly type: "RecordIntentReleased"; readonly command: RecordIntentReleased }
   | { readonly type: "RecordHoldLapsed"; readonly command: RecordHoldLapsed }
   | { readonly type: "RecordLateCharge"; readonly command: RecordLateCharge }
@@ -111,15 +112,12 @@ export function decidePayment(command: PaymentCommand, state: PaymentState): Pay
   }
 }
 
-/** What a PaymentRequested says but its time. */
-export type PaymentRequest = Omit<EventOfType<"PaymentRequested">["data"], "requestedAt">;
-
 /**
  * The booking's request, the first fact of its payment's stream: recorded once, and never on a
  * stream begun otherwise (a repeat after a crash, the saga following the log again, an older payment
  * carried over or made before requests were recorded) records nothing.
  */
-function decideRequest(state: PaymentState, request: PaymentRequest, now: string): PaymentDecision {
+function decideRequest(state: PaymentState, request: PaymentRequestRecord, now: string): PaymentDecision {
   if (state.kind !== "none" || state.requested) return { ok: true, events: [] };
   return { ok: true, events: [{ type: "PaymentRequested", data: { ...request, requestedAt: now } }] };
 }

@@ -115,11 +115,9 @@ export type NextStep =
 const NONE: NextStep = { kind: "none" };
 
 /**
- * The next step: a settlement's step not recorded yet (nor `tried` this run: `<settlementId>:<step>`,
- * an outcome the stream refused records nothing), oldest settlement first; else, while the booking
- * waits for its hold before the stay, that hold at its `authorizeAt`; else, while a hold waits for
- * its customer (PaymentActionRequired), its deadline once passed; else the void of an intent its
- * booking's end left unpaid (PaymentVoidDecided), keyed `<endedBy>:void`.
+ * The next step: a settlement's step not recorded nor `tried` this run, oldest settlement first;
+ * else the booking's authorization or its hold before the stay; else a hold's deadline once passed;
+ * else the void of an intent its booking's end left unpaid.
  */
 export function nextStep(
   process: PaymentProcess,

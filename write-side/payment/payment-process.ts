@@ -19,12 +19,8 @@ import { dueFromCustomer } from "./comeback.js";
 import { type BookingEnd, bookingAskOf, settleAskOf } from "./lot-booking.js";
 import { noPayment, type PaymentState, termsOnStream } from "./payment.js";
 import type { PaymentEvent, PaymentStep } from "./payment-facts.js";
-import type {
-  PaymentCommand,
-  PaymentCommandHandler,
-  PaymentOutcome,
-  PaymentRequest,
-} from "./payment-handler.js";
+import type { PaymentCommand, PaymentCommandHandler, PaymentOutcome } from "./payment-handler.js";
+import type { PaymentRequestRecord } from "./payment-next.js";
 import type { CommandRejection } from "./payment-rejections.js";
 import { awaitsHold, confirmed } from "./saved-card.js";
 
@@ -47,7 +43,7 @@ export interface SettleBooking {
 }
 
 /** A booking's request to be paid (its ParkingReserved, `requestedBy`): recorded on the payment's stream. */
-export interface RequestPayment extends Omit<PaymentRequest, "customerId"> {
+export interface RequestPayment extends Omit<PaymentRequestRecord, "customerId"> {
   readonly type: "RequestPayment";
   readonly now: string;
 }

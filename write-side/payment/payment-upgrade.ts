@@ -13,16 +13,11 @@ import { evolvePaymentAggregate, noPayment, PAYMENT_EVENT_TYPES, paymentStream }
 import type { OpenPayment, PaymentEvent, PaymentState } from "./payment-facts.js";
 
 /**
- * Issue 48, item 5: the upgrade that carries every payment a lot's stream still holds (written
- * before payments had streams of their own) onto `payment-{reservationId}`, as one
- * PaymentCarriedOver holding its whole state: the payment facts the lot's streams hold of it, folded
- * with the payment's own evolve (the lot's state keeps no money any more), the payment stream's own
- * facts since on top, and what its booking asked (its ParkingReserved, the lot's terms then). The
- * log is read once, for the lots' facts of these types. Each append expects the payment stream's
- * revision it read (a command racing the upgrade makes it read again and carry over what that
- * command left); a payment carried over already is skipped, so the upgrade is idempotent and safe
- * beside a running service. Nothing is appended to a lot's stream. Done once, it records so in the
- * document store (one read on start).
+ * The upgrade that carries every payment a lot's stream still holds (written before payments had
+ * streams of their own) onto `payment-{reservationId}`, as one PaymentCarriedOver holding its whole
+ * state (its facts folded, its stream's own on top) and what its booking asked. The log is read
+ * once. Each append expects the payment stream's revision it read, and a payment carried over is
+ * skipped, so it is idempotent and safe beside a running service. Done, it records so (one read on start).
  */
 
 /** Where the upgrade records that it is done: one document. */
@@ -98,10 +93,7 @@ function readInto(lot: LotRead, type: string, data: Record<string, unknown>, dec
   }
 }
 
-/**
- * Every lot (its registration) and the old payments its streams hold: the log read once. What each
- * paid booking asked is kept (four fields) until the end, for the payment facts that follow it.
- */
+/** Every lot and the old payments its streams hold: the log read once. */
 async function readLots(eventStore: EventStore): Promise<Map<string, LotRead>> {
   const lots = new Map<string, LotRead>();
   for await (const recorded of eventStore.readAll({ filter: { eventTypes: READ_TYPES } })) {
@@ -202,8 +194,7 @@ export async function carryPaymentsOver(options: PaymentUpgradeOptions): Promise
     }
     lotsDone++;
     options.onProgress?.({ lotsDone, lotsTotal: ids.length, carried });
-    // A line per lot that had payments to carry; the others only at debug (a log of 100,000 lots
-    // would otherwise say 100,000 times that nothing was to do: the progress line counts them).
+    // A line per lot that had payments to carry; the others at debug (the progress line counts them).
     const level = carried > carriedBefore ? "info" : "debug";
     options.logger?.[level](
       { parkingLotId, lotsDone, lotsTotal: ids.length, carried, skipped },
@@ -213,10 +204,7 @@ export async function carryPaymentsOver(options: PaymentUpgradeOptions): Promise
   return { lotsDone, lotsTotal: ids.length, carried, skipped, doneBefore: false };
 }
 
-/**
- * The upgrade as a start runs it: nothing but one read once it is recorded done; otherwise the
- * whole carry-over, then the record that it is done.
- */
+/** The upgrade as a start runs it: one read once recorded done; else the carry-over, then that record. */
 export async function upgradePayments(
   documents: DocumentStore,
   options: PaymentUpgradeOptions,
