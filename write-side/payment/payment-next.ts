@@ -2,7 +2,7 @@ import type { EventOfType } from "../../schemas/events.js";
 import { ERASED } from "../../schemas/personal-data.js";
 import { evolvePaymentAggregate, noPayment, type PaymentState, type PaymentStreamEvent } from "./payment.js";
 import type { PaymentStep } from "./payment-facts.js";
-import { nextSettleStep, type SettlementToDo, type SettleStepDue } from "./payment-process.js";
+import { nextSettleStep, type SettleStepDue } from "./payment-process.js";
 import { unpaidIntentOf } from "./unpaid-intents.js";
 
 /**
@@ -19,12 +19,11 @@ export interface PaymentFactRecord {
   readonly correlationId?: string;
 }
 
-/** A settlement decided on the stream, as the process carries it out. */
-export interface SettlementDue extends SettlementToDo {
-  readonly currency: string;
-  readonly because: string;
-  readonly reason?: string;
-}
+/** A settlement decided on the stream (its PaymentSettlementDecided and id), as the process carries it out. */
+export type SettlementDue = { readonly eventId: string } & Pick<
+  EventOfType<"PaymentSettlementDecided">["data"],
+  "intentId" | "currency" | "capture" | "release" | "offSession" | "refund" | "because" | "reason"
+>;
 
 /** A booking's request to be paid, as its step reads it (`requestedBy`: the lot's fact, its keys' root). */
 export type PaymentRequestRecord = Omit<EventOfType<"PaymentRequested">["data"], "requestedAt">;

@@ -89,7 +89,12 @@ const holdFailed: PaymentStreamEvent = {
 
 describe("nextStep: a settlement's steps, in order, each once", () => {
   it("captures, then records the release the capture made, then charges the overstay, then nothing", () => {
-    const settlement = { eventId: "ev-settle", intentId: "pi_1", currency: "KRW", because: "check-out" };
+    const settlement = {
+      eventId: "ev-settle",
+      intentId: "pi_1",
+      currency: "KRW",
+      because: "check-out" as const,
+    };
     given(["ev-auth", authorized], ["ev-settle", settled()])
       .at(NOW)
       .then({

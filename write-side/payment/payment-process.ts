@@ -20,7 +20,7 @@ import { type BookingEnd, bookingAskOf, settleAskOf } from "./lot-booking.js";
 import { noPayment, type PaymentState, termsOnStream } from "./payment.js";
 import type { PaymentEvent, PaymentStep } from "./payment-facts.js";
 import type { PaymentCommand, PaymentCommandHandler, PaymentOutcome } from "./payment-handler.js";
-import type { PaymentRequestRecord } from "./payment-next.js";
+import type { PaymentRequestRecord, SettlementDue } from "./payment-next.js";
 import type { CommandRejection } from "./payment-rejections.js";
 import { awaitsHold, confirmed } from "./saved-card.js";
 
@@ -302,16 +302,6 @@ export function releaseStepOf(
   return { ask: true, amount: plan.capture + plan.release };
 }
 
-/** A settlement as the payments process manager carries it out (its PaymentSettlementDecided and id). */
-export interface SettlementToDo {
-  readonly eventId: string;
-  readonly intentId: string;
-  readonly capture: number;
-  readonly release: number;
-  readonly offSession: number;
-  readonly refund: number;
-}
-
 /** A settlement's next step: the amount it was to move, and (a release) whether the provider is asked and what is recorded. */
 export type SettleStepDue = {
   readonly step: PaymentStep;
@@ -327,7 +317,7 @@ export type SettleStepDue = {
  */
 export function nextSettleStep(
   state: PaymentState,
-  settlement: SettlementToDo,
+  settlement: Omit<SettlementDue, "currency" | "because" | "reason">,
   tried: ReadonlySet<PaymentStep> = new Set(),
 ): SettleStepDue | undefined {
   const recorded = new Set(state.kind === "open" ? state.steps : []);
