@@ -93,15 +93,15 @@ export type ProcessStep =
   | { readonly kind: "refuse"; readonly rejection: CommandRejection };
 
 const DONE: ProcessStep = { kind: "done" };
+const base = (command: { readonly parkingLotId: string; readonly reservationId: string }) => ({
+  parkingLotId: command.parkingLotId,
+  reservationId: command.reservationId,
+});
 const pay = (command: PaymentCommand): ProcessStep => ({ kind: "pay", command });
 const refuse = (rejection: CommandRejection): ProcessStep => ({ kind: "refuse", rejection });
 
 const notFound = (command: { parkingLotId: string; reservationId: string }): ProcessStep =>
-  refuse({
-    code: "ReservationNotFound",
-    parkingLotId: command.parkingLotId,
-    reservationId: command.reservationId,
-  });
+  refuse({ code: "ReservationNotFound", ...base(command) });
 
 /** Whether the booking is known: the lot's state holds it, or its payment's stream has begun (ended). */
 const knows = (lot: ParkingLotState, reservationId: string, payment: PaymentState): boolean =>
@@ -435,8 +435,3 @@ export class PaymentProcess {
  */
 const endedByClock = (lot: ParkingLotState, reservationId: string, now: string): boolean =>
   reservationStatus(lot, reservationId, Date.parse(now)) !== "PENDING_PAYMENT";
-
-const base = (command: { readonly parkingLotId: string; readonly reservationId: string }) => ({
-  parkingLotId: command.parkingLotId,
-  reservationId: command.reservationId,
-});

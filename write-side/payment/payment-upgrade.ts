@@ -41,7 +41,6 @@ export interface UpgradeResult extends UpgradeProgress {
 export interface PaymentUpgradeOptions {
   readonly eventStore: EventStore;
   readonly now: () => Date;
-  readonly retryLimit?: number;
   readonly onProgress?: (progress: UpgradeProgress) => void;
   readonly logger?: Logger;
 }
@@ -139,7 +138,7 @@ async function carryOne(
   before: OpenPayment,
   asked: Asked,
 ): Promise<"carried" | "skipped"> {
-  const { eventStore, retryLimit = 10 } = options;
+  const { eventStore } = options;
   const streamId = paymentStream(before.reservationId);
   for (let attempt = 0; ; attempt++) {
     // `before` with its stream's own facts on top, unless carried over already.
@@ -165,7 +164,7 @@ async function carryOne(
       return "carried";
     } catch (error) {
       // A command appended to this payment meanwhile: read it again and carry what it left.
-      if (!(error instanceof WrongExpectedRevisionError) || attempt >= retryLimit) throw error;
+      if (!(error instanceof WrongExpectedRevisionError) || attempt >= 10) throw error;
     }
   }
 }
