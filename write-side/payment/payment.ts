@@ -317,12 +317,6 @@ export function decideSettlement(state: PaymentState, ask: SettleAsk, at: string
   return accept(decided(state, unheld || settlementOf(ask, state.authorized, at), ask.because, at));
 }
 
-/** Until when a refund may be asked (epoch ms), once the money ended. */
-export const refundableUntil = (state: PaymentState): number | undefined =>
-  state.kind === "open" && state.endedAt !== undefined
-    ? Date.parse(state.endedAt) + REFUND_WINDOW_MS
-    : undefined;
-
 /**
  * An operator's refund: of what was captured and charged, less refunded and under way, within the
  * window; each charge gives back from itself (in the order taken), one settlement per charge.
@@ -331,7 +325,8 @@ export function decideRefund(state: PaymentState, command: RefundPayment): Payme
   const { parkingLotId, reservationId, amount, reason, now } = command;
   if (state.kind !== "open" || !confirmed(state) || ledgerOf(state.facts).captured === 0)
     return reject({ code: "NotPaid", parkingLotId, reservationId });
-  const until = refundableUntil(state);
+  // Until when a refund may be asked, once the money ended.
+  const until = state.endedAt !== undefined ? Date.parse(state.endedAt) + REFUND_WINDOW_MS : undefined;
   if (until !== undefined && until <= Date.parse(now))
     return reject({
       code: "RefundWindowPassed",
