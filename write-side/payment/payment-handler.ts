@@ -38,10 +38,8 @@ import type { CommandRejection as Rejection } from "./payment-rejections.js";
 import { decideVoid } from "./unpaid-intents.js";
 
 /**
- * The payment aggregate's commands, each decided on `payment-{reservationId}` alone (payment.ts)
- * through the lot's decider runner (one lane per reservation, the expected revision on every append,
- * decided again after a conflict). What only the lot knows (whether the booking still waits, what
- * it asked, its terms) comes in the command: the payment never reads the lot's stream.
+ * The payment aggregate's commands, each decided on `payment-{reservationId}` alone (one lane per
+ * reservation). What only the lot knows comes in the command: the payment never reads the lot's stream.
  */
 export type PaymentCommand = {
   readonly reservationId: string;
@@ -113,9 +111,8 @@ export function decidePayment(command: PaymentCommand, state: PaymentState): Pay
 }
 
 /**
- * The booking's request, the first fact of its payment's stream: recorded once, and never on a
- * stream begun otherwise (a repeat after a crash, the saga following the log again, an older payment
- * carried over or made before requests were recorded) records nothing.
+ * The booking's request, the first fact of its payment's stream: recorded once; a repeat (after a
+ * crash, the saga following the log again) or a stream begun otherwise (an older payment) records nothing.
  */
 function decideRequest(state: PaymentState, request: PaymentRequestRecord, now: string): PaymentDecision {
   if (state.kind !== "none" || state.requested) return { ok: true, events: [] };

@@ -19,7 +19,7 @@ export interface PaymentFactRecord {
   readonly correlationId?: string;
 }
 
-/** A settlement decided on the stream (its PaymentSettlementDecided and id), as the process carries it out. */
+/** A settlement decided on the stream (its PaymentSettlementDecided and id), as the process does it. */
 export type SettlementDue = { readonly eventId: string } & Pick<
   EventOfType<"PaymentSettlementDecided">["data"],
   "intentId" | "currency" | "capture" | "release" | "offSession" | "refund" | "because" | "reason"
