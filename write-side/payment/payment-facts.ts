@@ -12,6 +12,15 @@ export type PaymentEvent = EventOfType<keyof typeof PAYMENT_EVENTS | "PaymentReq
 
 export type PaymentStep = "capture" | "release" | "refund" | "overstay";
 
+/** A settlement decided on the stream (its PaymentSettlementDecided and id), as the process does it. */
+export type SettlementDue = { readonly eventId: string } & Pick<
+  EventOfType<"PaymentSettlementDecided">["data"],
+  "intentId" | "currency" | "capture" | "release" | "offSession" | "refund" | "because" | "reason"
+>;
+
+/** A booking's request to be paid, as its step reads it (`requestedBy`: the lot's fact, its keys' root). */
+export type PaymentRequestRecord = Omit<EventOfType<"PaymentRequested">["data"], "requestedAt">;
+
 export interface OpenPayment {
   readonly kind: "open";
   readonly parkingLotId: string;

@@ -32,8 +32,7 @@ import {
   paymentStream,
   type SettleAsk,
 } from "./payment.js";
-import type { PaymentEvent } from "./payment-facts.js";
-import type { PaymentRequestRecord } from "./payment-next.js";
+import type { PaymentEvent, PaymentRequestRecord } from "./payment-facts.js";
 import type { CommandRejection as Rejection } from "./payment-rejections.js";
 import { decideVoid } from "./unpaid-intents.js";
 

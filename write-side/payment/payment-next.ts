@@ -1,7 +1,6 @@
-import type { EventOfType } from "../../schemas/events.js";
 import { ERASED } from "../../schemas/personal-data.js";
 import { evolvePaymentAggregate, noPayment, type PaymentState, type PaymentStreamEvent } from "./payment.js";
-import type { PaymentStep } from "./payment-facts.js";
+import type { PaymentRequestRecord, PaymentStep, SettlementDue } from "./payment-facts.js";
 import { nextSettleStep, type SettleStepDue } from "./payment-process.js";
 import { unpaidIntentOf } from "./unpaid-intents.js";
 
@@ -19,14 +18,7 @@ export interface PaymentFactRecord {
   readonly correlationId?: string;
 }
 
-/** A settlement decided on the stream (its PaymentSettlementDecided and id), as the process does it. */
-export type SettlementDue = { readonly eventId: string } & Pick<
-  EventOfType<"PaymentSettlementDecided">["data"],
-  "intentId" | "currency" | "capture" | "release" | "offSession" | "refund" | "because" | "reason"
->;
-
-/** A booking's request to be paid, as its step reads it (`requestedBy`: the lot's fact, its keys' root). */
-export type PaymentRequestRecord = Omit<EventOfType<"PaymentRequested">["data"], "requestedAt">;
+export type { PaymentRequestRecord, SettlementDue } from "./payment-facts.js";
 
 /** The payment's stream folded for its process: its state, its settlements, and its hold's facts. */
 export interface PaymentProcess {

@@ -18,9 +18,8 @@ import { awaitingPayment, holdUntilOf } from "../parking-lot/payments.js";
 import { dueFromCustomer } from "./comeback.js";
 import { type BookingEnd, bookingAskOf, settleAskOf } from "./lot-booking.js";
 import { noPayment, type PaymentState, termsOnStream } from "./payment.js";
-import type { PaymentEvent, PaymentStep } from "./payment-facts.js";
+import type { PaymentEvent, PaymentRequestRecord, PaymentStep, SettlementDue } from "./payment-facts.js";
 import type { PaymentCommand, PaymentCommandHandler, PaymentOutcome } from "./payment-handler.js";
-import type { PaymentRequestRecord, SettlementDue } from "./payment-next.js";
 import type { CommandRejection } from "./payment-rejections.js";
 import { awaitsHold, confirmed } from "./saved-card.js";
 
