@@ -4,12 +4,9 @@ import type { OpenPayment as Payment, PaymentEvent } from "./payment-facts.js";
 import type { PaymentRejection } from "./payment-rejections.js";
 
 /**
- * Issue 71: a charge at the booking's end refused off-session because the card asks for its customer
- * (Stripe's `authentication_required`) leaves its intent for the customer to complete on session
- * (https://docs.stripe.com/payments/save-and-reuse#charge-saved-payment-method): PaymentStepFailed
- * names it (`intentId`). When the customer pays it, the provider says so (`payment_intent.succeeded`,
- * or the reconciliation finds it) and that step's success is recorded late, once: the ledger counts
- * it collected, the booking's view no longer shows it due.
+ * A charge refused off-session because the card asks for its customer leaves its intent for them to
+ * complete on session (https://docs.stripe.com/payments/save-and-reuse#charge-saved-payment-method);
+ * when they pay it, that step's success is recorded late, once.
  */
 
 /** A refused charge that named its intent: due from the customer until they pay it. */
@@ -35,9 +32,8 @@ type Decision =
   | { readonly ok: false; readonly rejection: PaymentRejection };
 
 /**
- * The customer paid the intent a refused charge left them: that step's success (OverstayCharged, or a
- * lapsed hold's capture charged off-session), once. A repeat appends nothing; an intent no refused
- * charge of this payment names, another amount or currency than it was to take, is refused.
+ * The customer paid the intent a refused charge left them: that step's success, once. An intent no
+ * refused charge names, or another amount or currency than it was to take, is refused.
  */
 export function decideLateCharge(
   state: { readonly kind: "none" } | Payment,

@@ -23,10 +23,8 @@ export type BookingEnd =
   | { readonly because: "customer-cancel" | "operator-cancel" | "closure" | "no-show" };
 
 /**
- * How a lot's fact ended a booking, for its payment's settlement (undefined: not an end that
- * settles). `role`: who asked for it (a customer's own cancel follows the cancellation policy,
- * anyone else's is free); a `lot-closed` cancel is a closure's; a cancel because the payment
- * failed or its hold ran out has nothing authorized to settle.
+ * How a lot's fact ended a booking, for its settlement (undefined: nothing to settle). `role`: a
+ * customer's own cancel follows the cancellation policy, anyone else's is free.
  */
 export function bookingEndOf(event: ParkingLotEvent, role: string | undefined): BookingEnd | undefined {
   switch (event.type) {
@@ -50,10 +48,9 @@ export function bookingEndOf(event: ParkingLotEvent, role: string | undefined): 
 }
 
 /**
- * What a settlement is decided by, of what only the lot knows: the booking's terms as they were
- * when it was made, its start, its price. `streamTerms`: the terms its payment's stream recorded
- * (its intent, or the carried-over payment), for a booking the lot's state no longer holds.
- * Undefined when neither knows terms for it (it was never asked to pay): nothing to settle.
+ * What a settlement is decided by, of what only the lot knows: the booking's terms then, its start,
+ * its price. `streamTerms`: its payment stream's, for a booking the lot's state no longer holds.
+ * Undefined when neither knows terms for it (it was never asked to pay).
  */
 export function settleAskOf(
   state: ParkingLotState,
@@ -85,11 +82,9 @@ export function settleAskOf(
 }
 
 /**
- * Issue 68: what a cancel the lot just recorded (`events`) settles of its booking's money, from the
- * lot's state alone (what the booking asked, its terms then, whether its payment was confirmed): the
- * cancel's answer states it, and the payments process manager records the same on the payment's
- * stream after. Undefined when nothing was canceled (a repeat) or nothing confirmed (payments off,
- * a payment still pending, a card whose saving waits for its customer: settleAskOf's free cancel).
+ * What a cancel the lot just recorded settles of its booking's money, from the lot's state alone:
+ * the cancel's answer states it, the payment's stream records the same after. Undefined when
+ * nothing was canceled (a repeat) or confirmed (settleAskOf's free cancel).
  */
 export function cancelSettlementOf(
   state: ParkingLotState,

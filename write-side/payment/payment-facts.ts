@@ -5,15 +5,21 @@ import type { PaymentView } from "../../schemas/payment-views.js";
 import type { PaymentFact, RefundUnderWay } from "./payment-ledger.js";
 import type { CommandRejection as Rejection } from "./payment-rejections.js";
 
-/**
- * The payment facts (issue 38; since issue 48 on each payment's own stream, `payment-{reservationId}`)
- * and what the payment side and the read side read of them the same way.
- */
+/** The payment facts (on each payment's own stream), and what the write and read sides read of them alike. */
 
 /** The payment facts (schemas/payment-events.ts lists them), and the process's inbox (PaymentRequested). */
 export type PaymentEvent = EventOfType<keyof typeof PAYMENT_EVENTS | "PaymentRequested">;
 
 export type PaymentStep = "capture" | "release" | "refund" | "overstay";
+
+/** A settlement decided on the stream (its PaymentSettlementDecided and id), as the process does it. */
+export type SettlementDue = { readonly eventId: string } & Pick<
+  EventOfType<"PaymentSettlementDecided">["data"],
+  "intentId" | "currency" | "capture" | "release" | "offSession" | "refund" | "because" | "reason"
+>;
+
+/** A booking's request to be paid, as its step reads it (`requestedBy`: the lot's fact, its keys' root). */
+export type PaymentRequestRecord = Omit<EventOfType<"PaymentRequested">["data"], "requestedAt">;
 
 export interface OpenPayment {
   readonly kind: "open";
@@ -47,7 +53,8 @@ export interface OpenPayment {
   readonly saved?: { readonly amount: number; readonly authorizeAt: string };
   readonly action?: { readonly intentId: string; readonly deadline: string }; // PaymentActionRequired
   readonly lastAttempt?: string; // the customer's last declined try (client-confirmed.ts)
-  readonly voided?: string; // the intent its booking's end decided to cancel (PaymentVoidDecided)
+  /** PaymentVoidDecided: the intent its booking's end left unpaid, and the lot's fact that ended it. */
+  readonly voided?: { readonly intentId: string; readonly endedBy: string };
 
   readonly comebacks?: readonly Comeback[]; // intents refused charges left for the customer (comeback.ts)
 }
@@ -60,7 +67,8 @@ export interface Comeback {
   readonly amount: number;
 }
 
-export type PaymentState = { readonly kind: "none" } | OpenPayment;
+/** `requested`: its booking asked to be paid (PaymentRequested), nothing of its money recorded yet. */
+export type PaymentState = { readonly kind: "none"; readonly requested?: true } | OpenPayment;
 
 export type PaymentDecision =
   | { readonly ok: true; readonly events: readonly PaymentEvent[] }
@@ -84,11 +92,8 @@ export type PaymentViewState = PaymentView["state"];
 
 /**
  * What a payment's state reads, from what was recorded of it: pending or failed as recorded; once
- * authorized, refunded once all it captured was given back, partially_refunded once some of it was
- * (issue 47: 400 of 1,000 is not a refund of the payment), else captured once anything was (an
- * off-session charge too), else released once its authorization was let go, else `lapsed` when the
- * provider let the hold go first (issue 71: never `authorized` for money not held). The
- * reservation view reads it.
+ * authorized, refunded (all it captured given back) or partially_refunded, else captured, else
+ * released, else as recorded (`lapsed`: the provider let the hold go; never `authorized` unheld).
  */
 export function paymentStateOf(payment: {
   /** As recorded (a stored view's state reads the same way). */

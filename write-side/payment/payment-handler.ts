@@ -10,13 +10,7 @@ import type {
 } from "../../schemas/commands.js";
 import { decodeEvent, encodeEvent } from "../../schemas/event-codec.js";
 import { type EventOfType, eventTypesOfStream } from "../../schemas/events.js";
-import {
-  type CommandContext,
-  causationOf,
-  DeciderRunner,
-  type RunOutcome,
-  type StateSource,
-} from "../decider-runner.js";
+import { causationOf, DeciderRunner, type RunOutcome, type StateSource } from "../decider-runner.js";
 import type { StateAtRevision } from "../state-cache.js";
 import { decideAttempt } from "./client-confirmed.js";
 import { decideLateCharge } from "./comeback.js";
@@ -38,15 +32,13 @@ import {
   paymentStream,
   type SettleAsk,
 } from "./payment.js";
-import type { PaymentEvent } from "./payment-facts.js";
+import type { PaymentEvent, PaymentRequestRecord } from "./payment-facts.js";
 import type { CommandRejection as Rejection } from "./payment-rejections.js";
 import { decideVoid } from "./unpaid-intents.js";
 
 /**
- * The payment aggregate's commands, each decided on `payment-{reservationId}` alone (payment.ts)
- * through the lot's decider runner (one lane per reservation, the expected revision on every append,
- * decided again after a conflict). What only the lot knows (whether the booking still waits, what
- * it asked, its terms) comes in the command: the payment never reads the lot's stream.
+ * The payment aggregate's commands, each decided on `payment-{reservationId}` alone (one lane per
+ * reservation). What only the lot knows comes in the command: the payment never reads the lot's stream.
  */
 export type PaymentCommand = {
   readonly reservationId: string;
@@ -76,46 +68,19 @@ export type PaymentCommand = {
   | { readonly type: "DecideVoid"; readonly endedBy: string; readonly now: string }
   | { readonly type: "RefundPayment"; readonly command: RefundPayment }
   /** The booking asks to be paid (PaymentRequested, once: the process's inbox). */
-  | { readonly type: "RequestPayment"; readonly request: PaymentRequest; readonly now: string }
+  | { readonly type: "RequestPayment"; readonly request: PaymentRequestRecord; readonly now: string }
   | { readonly type: "RecordIntentReleased"; readonly command: RecordIntentReleased }
   | { readonly type: "RecordHoldLapsed"; readonly command: RecordHoldLapsed }
   | { readonly type: "RecordLateCharge"; readonly command: RecordLateCharge }
   | { readonly type: "RecordPaymentOutcome"; readonly command: RecordPaymentOutcome }
 );
 
-/** A payment's stream as the runner holds it: its facts folded, and the facts (a handful) themselves. */
-export interface PaymentStream {
-  readonly folded: PaymentState;
-  readonly facts: readonly PaymentEvent[];
-  /** Whether the upgrade carried the payment over from its lot's stream (PaymentCarriedOver): it answers alone. */
-  readonly carried: boolean;
-}
-
-export const NO_STREAM: PaymentStream = { folded: noPayment, facts: [], carried: false };
-
-export const evolveStream = (stream: PaymentStream, event: PaymentStreamEvent): PaymentStream =>
-  event.type === "PaymentCarriedOver"
-    ? { folded: evolvePaymentAggregate(stream.folded, event), facts: [], carried: true }
-    : {
-        folded: evolvePaymentAggregate(stream.folded, event),
-        facts: [...stream.facts, event],
-        carried: stream.carried,
-      };
-
-/**
- * Old data only (payment-upgrade.ts): `before` (what a lot's stream held) with its stream's facts on
- * top; once carried over, its stream alone.
- */
-export const paymentNow = (stream: PaymentStream, before?: PaymentState): PaymentState =>
-  before && !stream.carried ? stream.facts.reduce(evolvePaymentAggregate, before) : stream.folded;
-
 /** The facts of a payment's stream this side folds (its own, and the carried-over state). */
 const PAYMENT_STREAM_TYPES: ReadonlySet<string> = eventTypesOfStream("payment");
 export const isPaymentStreamType = (type: string): boolean => PAYMENT_STREAM_TYPES.has(type);
 
 /** The payment's decider as the runner calls it: each command to its function of payment.ts. */
-export function decidePayment(command: PaymentCommand, stream: PaymentStream): PaymentDecision {
-  const state = stream.folded;
+export function decidePayment(command: PaymentCommand, state: PaymentState): PaymentDecision {
   switch (command.type) {
     case "RecordPaymentIntent":
       return decideIntent(state, command.command, command.ask, command.customerId);
@@ -132,7 +97,7 @@ export function decidePayment(command: PaymentCommand, stream: PaymentStream): P
     case "RefundPayment":
       return decideRefund(state, command.command);
     case "RequestPayment":
-      return decideRequest(stream, command.request, command.now);
+      return decideRequest(state, command.request, command.now);
     case "RecordIntentReleased":
       return decideIntentReleased(state, command.command);
     case "RecordHoldLapsed":
@@ -144,50 +109,49 @@ export function decidePayment(command: PaymentCommand, stream: PaymentStream): P
   }
 }
 
-/** What a PaymentRequested says but its time. */
-export type PaymentRequest = Omit<EventOfType<"PaymentRequested">["data"], "requestedAt">;
-
 /**
- * The booking's request, the first fact of its payment's stream: recorded once, and never on a
- * stream begun otherwise (a repeat after a crash, the saga following the log again, an older payment
- * carried over or made before requests were recorded) records nothing.
+ * The booking's request, the first fact of its payment's stream: recorded once; a repeat (after a
+ * crash, the saga following the log again) or a stream begun otherwise (an older payment) records nothing.
  */
-function decideRequest(stream: PaymentStream, request: PaymentRequest, now: string): PaymentDecision {
-  if (stream.carried || stream.facts.length > 0 || stream.folded.kind !== "none")
-    return { ok: true, events: [] };
+function decideRequest(state: PaymentState, request: PaymentRequestRecord, now: string): PaymentDecision {
+  if (state.kind !== "none" || state.requested) return { ok: true, events: [] };
   return { ok: true, events: [{ type: "PaymentRequested", data: { ...request, requestedAt: now } }] };
 }
 
 /** A payment's stream holds a handful of events (one settlement, a few steps): folded whole. */
-export function wholeStream(eventStore: EventStore): StateSource<PaymentStream> {
+function wholeStream(eventStore: EventStore): StateSource<PaymentState> {
   const catchUp = async (
     streamId: string,
-    from: StateAtRevision<PaymentStream>,
-  ): Promise<StateAtRevision<PaymentStream>> => {
+    from: StateAtRevision<PaymentState>,
+  ): Promise<StateAtRevision<PaymentState>> => {
     let { state, revision, position } = from;
     for await (const recorded of eventStore.readStream(streamId, { fromRevision: from.revision + 1 })) {
       revision = recorded.revision;
       position = recorded.position;
       if (isPaymentStreamType(recorded.type))
-        state = evolveStream(state, decodeEvent(recorded).event as PaymentStreamEvent);
+        state = evolvePaymentAggregate(state, decodeEvent(recorded).event as PaymentStreamEvent);
     }
     return { state, revision, position };
   };
   return {
     load: (reservationId) =>
-      catchUp(paymentStream(reservationId), { state: NO_STREAM, revision: -1, position: null }),
+      catchUp(paymentStream(reservationId), { state: noPayment, revision: -1, position: null }),
     catchUp,
   };
 }
 
 export type PaymentOutcome = RunOutcome<PaymentEvent, PaymentState, Rejection>;
 
-export class PaymentCommandHandler {
-  private readonly runner: DeciderRunner<PaymentCommand, PaymentEvent, PaymentStream, Rejection>;
-
+/** The payment's decider runner (one lane per reservation; a payment's stream is folded whole). */
+export class PaymentCommandHandler extends DeciderRunner<
+  PaymentCommand,
+  PaymentEvent,
+  PaymentState,
+  Rejection
+> {
   constructor(eventStore: EventStore, options: { readonly retryLimit: number; readonly cacheSize?: number }) {
-    this.runner = new DeciderRunner<PaymentCommand, PaymentEvent, PaymentStream, Rejection>(eventStore, {
-      decider: { decide: decidePayment, evolve: evolveStream, initialState: NO_STREAM },
+    super(eventStore, {
+      decider: { decide: decidePayment, evolve: evolvePaymentAggregate, initialState: noPayment },
       keyOf: (command) => command.reservationId,
       streamOf: paymentStream,
       source: wholeStream(eventStore),
@@ -199,12 +163,7 @@ export class PaymentCommandHandler {
   }
 
   /** The payment of a reservation now, from its stream alone (cached, caught up with it). */
-  async stateOf(reservationId: string): Promise<PaymentState> {
-    return (await this.runner.stateNow(reservationId)).folded;
-  }
-
-  async handle(command: PaymentCommand, context: CommandContext): Promise<PaymentOutcome> {
-    const outcome = await this.runner.handle(command, context);
-    return outcome.ok ? { ...outcome, state: outcome.state.folded } : outcome;
+  stateOf(reservationId: string): Promise<PaymentState> {
+    return this.stateNow(reservationId);
   }
 }

@@ -1,14 +1,10 @@
 import type { EventOfType } from "../../schemas/events.js";
 
 /**
- * The money ledger of one reservation (issue 38), over its payment facts as the log records them:
- * one entry per provider payment (intent). The invariant, for every intent: nothing is captured or
- * released beyond what was authorized, once the intent is settled what was authorized was captured
- * or released (authorized = captured + released), and refunds never exceed captures. An
- * off-session charge is authorized and captured at once.
- *
- * The property tests, the chaos test and the `parking_payment_ledger_violations` metric all read
- * this one function.
+ * The money ledger of one reservation, one entry per provider payment (intent). The invariant, for
+ * every intent: nothing is captured or released beyond what was authorized, once settled
+ * authorized = captured + released, and refunds never exceed captures. The property tests, the
+ * chaos test and the `parking_payment_ledger_violations` metric all read this one function.
  */
 
 export type PaymentFact =
@@ -29,10 +25,7 @@ const KIND_OF = {
 } as const;
 export type MoneyEvent = EventOfType<keyof typeof KIND_OF>;
 
-/**
- * The money a payment fact moves, as the aggregate's fold and the ledger watch both record it. A
- * lapsed authorization's capture, charged off-session, is a payment of its own (`charged`).
- */
+/** The money a payment fact moves; a lapsed hold's capture, charged off-session, is its own (`charged`). */
 export const ledgerFactOf = ({ type, data }: MoneyEvent): PaymentFact => ({
   kind: type === "PaymentCaptured" && data.lapsedIntentId !== undefined ? "charged" : KIND_OF[type],
   intentId: data.intentId,
@@ -68,8 +61,7 @@ export function ledgerOf(facts: readonly PaymentFact[]): ReservationLedger {
 }
 
 /**
- * Each broken invariant of a reservation's ledger, as a sentence naming the intent; empty when
- * the books balance. `settled`: the reservation has ended and its payments were settled, so each
+ * Each broken invariant of a reservation's ledger, as a sentence naming the intent. `settled`: each
  * authorization must be fully captured or released (before that, part may still be held).
  */
 export function ledgerViolations(facts: readonly PaymentFact[], settled: boolean): string[] {
@@ -97,10 +89,9 @@ export interface RefundUnderWay {
 }
 
 /**
- * The refunds under way less the one just recorded: the one of its amount. A failed refund recorded
- * before its amount was (an older PaymentStepFailed) frees the smallest under way: refunds decided
- * meanwhile may be refused a little early, never allowed beyond what was captured (freeing the
- * oldest, as before, let a later refund past it when the one that failed was a smaller, newer one).
+ * The refunds under way less the one just recorded. A failed refund that does not say its amount
+ * frees the smallest under way: a later refund may be refused a little early, never allowed beyond
+ * what was captured (freeing the oldest let one past it when the failed one was smaller).
  */
 export const lessOutstanding = (
   outstanding: readonly RefundUnderWay[],
@@ -114,9 +105,8 @@ export const lessOutstanding = (
 };
 
 /**
- * Issue 71: what each intent (the booking's capture, each off-session charge) can still give back,
- * in the order the money was taken: what it captured less what was refunded and is under way
- * against it. Stripe refunds a charge at most what it took (https://docs.stripe.com/api/refunds/create).
+ * What each charge can still give back, in the order taken: captured less refunded and under way
+ * (Stripe refunds a charge at most what it took: https://docs.stripe.com/api/refunds/create).
  */
 export function refundableByIntent(
   facts: readonly PaymentFact[],
@@ -129,7 +119,7 @@ export function refundableByIntent(
   });
 }
 
-/** Issue 71: a refund of `amount` split over the charges that took the money, each given back at most what it can. */
+/** A refund of `amount` split over the charges that took the money, each giving back at most what it can. */
 export function refundLegs(refundable: readonly RefundUnderWay[], amount: number): RefundUnderWay[] {
   const legs: RefundUnderWay[] = [];
   let left = amount;

@@ -1,8 +1,7 @@
-import type { EventOfType } from "../../schemas/events.js";
 import { ERASED } from "../../schemas/personal-data.js";
 import { evolvePaymentAggregate, noPayment, type PaymentState, type PaymentStreamEvent } from "./payment.js";
-import type { PaymentStep } from "./payment-facts.js";
-import { nextSettleStep, type SettlementToDo, type SettleStepDue } from "./payment-process.js";
+import type { PaymentRequestRecord, PaymentStep, SettlementDue } from "./payment-facts.js";
+import { nextSettleStep, type SettleStepDue } from "./payment-process.js";
 import { unpaidIntentOf } from "./unpaid-intents.js";
 
 /**
@@ -19,15 +18,7 @@ export interface PaymentFactRecord {
   readonly correlationId?: string;
 }
 
-/** A settlement decided on the stream, as the process carries it out. */
-export interface SettlementDue extends SettlementToDo {
-  readonly currency: string;
-  readonly because: string;
-  readonly reason?: string;
-}
-
-/** A booking's request to be paid, as its step reads it (`requestedBy`: the lot's fact, its keys' root). */
-export type PaymentRequestRecord = Omit<EventOfType<"PaymentRequested">["data"], "requestedAt">;
+export type { PaymentRequestRecord, SettlementDue } from "./payment-facts.js";
 
 /** The payment's stream folded for its process: its state, its settlements, and its hold's facts. */
 export interface PaymentProcess {
@@ -37,8 +28,6 @@ export interface PaymentProcess {
   readonly hold?: { readonly eventId: string; readonly startsAt?: string };
   /** The last PaymentActionRequired: its deadline's step derives its key from it. */
   readonly action?: { readonly eventId: string };
-  /** The last PaymentVoidDecided: its intent, and the lot's fact that ended the booking (its key's root). */
-  readonly void?: { readonly endedBy: string; readonly intentId: string };
   /** The booking's request (PaymentRequested), until its authorization is recorded: the `authorize` step. */
   readonly request?: PaymentRequestRecord;
   /** The booking's saved card, as the last fact naming it says (none once its customer is erased). */
@@ -77,11 +66,8 @@ export function evolveProcess(
     const cause = correlationId === undefined ? {} : { [request.requestedBy]: correlationId };
     return { ...process, request, causes: { ...process.causes, ...cause } };
   }
-  if (event.type === "PaymentVoidDecided") {
-    const { endedBy, intentId } = event.data;
-    const cause = correlationId === undefined ? {} : { [endedBy]: correlationId };
-    return { ...process, void: { endedBy, intentId }, causes: { ...process.causes, ...cause } };
-  }
+  if (event.type === "PaymentVoidDecided" && correlationId !== undefined)
+    return { ...process, causes: { ...process.causes, [event.data.endedBy]: correlationId } };
   return event.type === "PaymentActionRequired" ? { ...process, action: { eventId: id } } : process;
 }
 
@@ -120,11 +106,9 @@ export type NextStep =
 const NONE: NextStep = { kind: "none" };
 
 /**
- * The next step: a settlement's step not recorded yet (nor `tried` this run: `<settlementId>:<step>`,
- * an outcome the stream refused records nothing), oldest settlement first; else, while the booking
- * waits for its hold before the stay, that hold at its `authorizeAt`; else, while a hold waits for
- * its customer (PaymentActionRequired), its deadline once passed; else the void of an intent its
- * booking's end left unpaid (PaymentVoidDecided), keyed `<endedBy>:void`.
+ * The next step: a settlement's step not recorded nor `tried` this run, oldest settlement first;
+ * else the booking's authorization or its hold before the stay; else a hold's deadline once passed;
+ * else the void of an intent its booking's end left unpaid.
  */
 export function nextStep(
   process: PaymentProcess,
@@ -175,7 +159,7 @@ export function nextStep(
       return { kind: "deadline", eventId: process.action.eventId };
   }
   // A booking that ended unpaid (PaymentVoidDecided): its intent canceled, unless released since.
-  const voided = process.void;
+  const { voided } = payment;
   if (!voided || unpaidIntentOf(payment, false) !== voided.intentId || tried.has(`${voided.endedBy}:void`))
     return NONE;
   return { kind: "void", eventId: voided.endedBy, intentId: voided.intentId };
@@ -194,7 +178,8 @@ function authorizeDue(
   tried: ReadonlySet<string>,
 ): NextStep | undefined {
   const { request, payment } = process;
-  if (!request || process.void || tried.has(`${request.requestedBy}:authorize`)) return undefined;
+  const voided = payment.kind === "open" && payment.voided;
+  if (!request || voided || tried.has(`${request.requestedBy}:authorize`)) return undefined;
   if (request.customerId === ERASED || request.method === ERASED) return undefined;
   if (request.holdUntil !== undefined && Date.parse(request.holdUntil) <= Date.parse(now)) return undefined;
   const unconfirmed = payment.kind === "open" && payment.status === "pending" && !payment.settled;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { LOT, NOW } from "../../test-support/given-when-then.js";
-import type { PaymentStreamEvent } from "./payment.js";
-import { decidePayment, evolveStream, NO_STREAM, type PaymentStream } from "./payment-handler.js";
+import { evolvePaymentAggregate, noPayment, type PaymentState, type PaymentStreamEvent } from "./payment.js";
+import { decidePayment } from "./payment-handler.js";
 import { type NextStep, nextStep, type PaymentFactRecord, processOf } from "./payment-next.js";
 
 /*
@@ -89,7 +89,12 @@ const holdFailed: PaymentStreamEvent = {
 
 describe("nextStep: a settlement's steps, in order, each once", () => {
   it("captures, then records the release the capture made, then charges the overstay, then nothing", () => {
-    const settlement = { eventId: "ev-settle", intentId: "pi_1", currency: "KRW", because: "check-out" };
+    const settlement = {
+      eventId: "ev-settle",
+      intentId: "pi_1",
+      currency: "KRW",
+      because: "check-out" as const,
+    };
     given(["ev-auth", authorized], ["ev-settle", settled()])
       .at(NOW)
       .then({
@@ -265,21 +270,21 @@ describe("a booking's request, decided on its payment's stream (issue 68 item 4)
     currency: "KRW",
     customerId: "C1",
   };
-  const decide = (stream: PaymentStream) =>
+  const decide = (stream: PaymentState) =>
     decidePayment({ type: "RequestPayment", reservationId: ids.reservationId, request, now: NOW }, stream);
 
   it("is the first fact of a stream, once; a stream begun otherwise (an older payment, one carried over) records none", () => {
-    const first = decide(NO_STREAM);
+    const first = decide(noPayment);
     expect(first).toEqual({
       ok: true,
       events: [{ type: "PaymentRequested", data: { ...request, requestedAt: NOW } }],
     });
     const events = first.ok ? first.events : [];
-    expect(decide(events.reduce(evolveStream, NO_STREAM))).toEqual({ ok: true, events: [] });
+    expect(decide(events.reduce(evolvePaymentAggregate, noPayment))).toEqual({ ok: true, events: [] });
     const intent: PaymentStreamEvent = {
       type: "PaymentIntentCreated",
       data: { ...ids, intentId: "pi_1", amount: 5000, currency: "KRW", createdAt: NOW, customerId: "C1" },
     };
-    expect(decide(evolveStream(NO_STREAM, intent))).toEqual({ ok: true, events: [] });
+    expect(decide(evolvePaymentAggregate(noPayment, intent))).toEqual({ ok: true, events: [] });
   });
 });

@@ -3,14 +3,10 @@ import type { PaymentTerms } from "../../schemas/common.js";
 import { roundDownToStep } from "../../schemas/currencies.js";
 
 /**
- * What a reservation's end does to the money authorized for it (issue 38), by the lot's terms:
- * pure rules the payments process manager follows and the read side never restates. Every
- * settlement splits the authorization exactly: `capture + release === authorized`, and what the
- * authorization could not cover (an overstay, an open-ended stay priced over its deposit) is
- * charged off-session (`offSession`).
- *
- * Amounts are integers in the currency's minor unit; a percentage is rounded down (the customer
- * never pays a fraction more than the policy says).
+ * What a reservation's end does to the money authorized for it, by the lot's terms. Every
+ * settlement splits the authorization exactly (`capture + release === authorized`); what it could
+ * not cover is charged off-session. Amounts are in the currency's minor unit; a percentage is
+ * rounded down (the customer never pays a fraction more than the policy says).
  */
 
 export interface Settlement {
@@ -27,11 +23,7 @@ const split = (authorized: number, owed: number): Settlement => {
   return { capture, release: authorized - capture, offSession: Math.max(0, owed - authorized) };
 };
 
-/**
- * A check-out: the stay's price (a window's quote, an open-ended stay's price at check-out) and
- * its overstay charge are owed; the authorization (the quote, or an open-ended booking's deposit)
- * covers what it can, the rest is charged off-session.
- */
+/** A check-out: the stay's price and its overstay charge are owed; the rest is charged off-session. */
 export const checkOutSettlement = (authorized: number, price: number, overstayCharge = 0): Settlement =>
   split(authorized, price + overstayCharge);
 
@@ -58,11 +50,9 @@ export const noShowSettlement = (terms: PaymentTerms, authorized: number): Settl
 };
 
 /**
- * Issue 47: a settlement the provider can carry out. A capture or an off-session charge below the
- * smallest charge the provider accepts in the currency (`minimum`, schemas/charge-minimums.ts)
- * would be refused (`amount_too_small`): it is waived instead, the customer keeping it (a capture
- * waived is released with the rest of the authorization). No capture can take an off-session
- * charge on: one is decided only when the capture takes the whole authorization. docs/domain.md.
+ * A settlement the provider can carry out: a charge below its smallest in the currency would be
+ * refused (`amount_too_small`), so it is waived (a capture waived is released with the rest). An
+ * off-session charge is decided only when the capture takes the whole authorization.
  */
 export function withinMinimum(
   settlement: Settlement,
@@ -76,10 +66,8 @@ export function withinMinimum(
 }
 
 /**
- * Issue 71: a settlement in the amounts the currency can be charged in (schemas/currencies.ts: KWD
- * in tens, ISK in hundreds), rounded down: what a capture leaves is released with the rest of the
- * authorization (`capture + release = authorized` still holds); an off-session charge's remainder
- * is not charged. KRW, USD and every other step-1 currency are unchanged.
+ * A settlement in the amounts the currency can be charged in (KWD in tens, ISK in hundreds),
+ * rounded down: what a capture leaves is released, so `capture + release = authorized` still holds.
  */
 export function inSteps(settlement: Settlement, currency: string): Settlement {
   const capture = roundDownToStep(settlement.capture, currency);
@@ -94,13 +82,9 @@ export function inSteps(settlement: Settlement, currency: string): Settlement {
 export const refundable = (captured: number, refunded: number): number => Math.max(0, captured - refunded);
 
 /**
- * How long after a paid booking ended (its settlement was decided, or its payment failed or was
- * canceled unpaid) a refund may still be asked: 180 days. The lot keeps the booking's payment record
- * that long (and longer while a step or refund is still to be recorded), then drops it; a refund
- * asked later is refused `RefundWindowPassed`. Stripe's refund guide sets no single deadline for
- * card refunds, but issuers and several payment methods refuse refunds of old charges, and 180 days
- * is a common limit among providers: a conservative window, counted from the decision (the capture
- * it asks for comes after it). docs/domain.md, "Payments".
+ * How long after a paid booking's money ended a refund may still be asked: issuers refuse refunds
+ * of old charges, and 180 days is a common limit among providers; counted from the decision (the
+ * capture it asks for comes after it). docs/domain.md, "Payments".
  */
 export const REFUND_WINDOW_DAYS = 180;
 export const DAY_MS = 86_400_000;
@@ -116,14 +100,11 @@ export type SettleAsk =
     }
   | { readonly because: "no-show"; readonly terms: PaymentTerms };
 
-/** Issues 47, 71: a settlement in the currency's steps, what is below its smallest charge waived. */
+/** A settlement in the currency's steps, what is below its smallest charge waived. */
 export const chargeableIn = (settlement: Settlement, currency: string) =>
   withinMinimum(inSteps(settlement, currency), chargeMinimum(currency));
 
-/**
- * Issue 68: what a booking's end settles of `authorized`, by what the lot knows (`ask`), as its
- * PaymentSettlementDecided will say: the cancel's answer states it before the payment records it.
- */
+/** What a booking's end settles of `authorized`, as its PaymentSettlementDecided will (a cancel's answer). */
 export const settlementFor = (ask: SettleAsk, authorized: number, currency: string, at: string) =>
   chargeableIn(settlementOf(ask, authorized, at), currency);
 
@@ -143,34 +124,23 @@ export function settlementOf(ask: SettleAsk, authorized: number, at: string): Se
 }
 
 /**
- * Issue 71: the settlement of a booking whose saved card holds nothing yet (its hold comes a stated
- * time before the stay, or waits for its customer): settled as if `asked` were held, as the cancel's
- * answer states it (lot-booking.ts), and what that takes is charged to the saved card off-session;
- * nothing to capture nor release.
+ * A booking whose saved card holds nothing yet: settled as if `asked` were held (as the cancel's
+ * answer states it), what that takes charged to the card off-session.
  */
 export function unheldSettlementOf(ask: SettleAsk, asked: number, at: string): Settlement {
   const { capture, offSession } = settlementOf(ask, asked, at);
   return { capture: 0, release: 0, offSession: capture + offSession };
 }
 
-/**
- * Issue 71: how long a card authorization holds its amount before it lapses: seven days for an
- * online (customer-initiated, card-not-present) card payment at Stripe
- * (https://docs.stripe.com/payments/place-a-hold-on-a-payment-method, "Authorization validity windows").
- */
+/** How long an online card hold lasts: https://docs.stripe.com/payments/place-a-hold-on-a-payment-method */
 export const CARD_HOLD_LIFETIME_MS = 7 * DAY_MS;
 
-/**
- * Issue 71: how long before a stay booked beyond a hold's lifetime its saved card is held
- * off-session (AUTHORIZE_BEFORE_STAY_HOURS, docs/operations.md): by default a day before it starts.
- */
+/** How long before a stay booked beyond a hold's lifetime its saved card is held (docs/operations.md). */
 export const AUTHORIZE_BEFORE_STAY_HOURS = 24;
 
 /**
- * Issue 71, the horizon rule: a booking is authorized when it is made only if its stay ends within
- * a hold's lifetime from then (an open-ended stay, whose end nobody knows, is held at once as
- * before); otherwise its card is saved without holding money and held off-session `leadHours`
- * before the stay starts (`authorizeAt`), or at once when that time has come already.
+ * The horizon rule: a booking is held when made only if its stay ends within a hold's lifetime (an
+ * open-ended one too); otherwise its card is saved and held `leadHours` before the stay (`authorizeAt`).
  */
 export function holdPlanOf(
   booking: { readonly startsAt?: string; readonly endsAt?: string },

@@ -18,29 +18,19 @@ import { awaitingPayment, holdUntilOf } from "../parking-lot/payments.js";
 import { dueFromCustomer } from "./comeback.js";
 import { type BookingEnd, bookingAskOf, settleAskOf } from "./lot-booking.js";
 import { noPayment, type PaymentState, termsOnStream } from "./payment.js";
-import type { PaymentEvent, PaymentStep } from "./payment-facts.js";
-import type {
-  PaymentCommand,
-  PaymentCommandHandler,
-  PaymentOutcome,
-  PaymentRequest,
-} from "./payment-handler.js";
+import type { PaymentEvent, PaymentRequestRecord, PaymentStep, SettlementDue } from "./payment-facts.js";
+import type { PaymentCommand, PaymentCommandHandler, PaymentOutcome } from "./payment-handler.js";
 import type { CommandRejection } from "./payment-rejections.js";
 import { awaitsHold, confirmed } from "./saved-card.js";
 
 /**
- * A payment's commands, decided on its own stream first (payment-handler.ts), the lot following with
- * its outcome: the stream's expected revision settles a race between an authorization and a failure
- * or an expired hold (one is recorded, the other then decides nothing), and the lot hears the one
- * recorded (ReservationConfirmed, or ReservationCanceled). What only the lot knows (whether the
- * booking still waits, what it asked, its terms) is read from its state here and passed in the
- * payment's command; nothing here appends a payment fact to a lot's stream.
+ * A payment's commands, decided on its own stream first, the lot following with its outcome: the
+ * stream's expected revision settles a race between an authorization and a failure or an expired
+ * hold (one is recorded, the other then decides nothing), and the lot hears the one recorded. What
+ * only the lot knows is read from its state here and passed in the payment's command.
  */
 
-/**
- * A paid booking ended (the lot's check-out, cancel, closure or no-show): the payments process
- * manager, following the lot's end event, asks for its settlement with what the event says.
- */
+/** A paid booking ended: the payments process manager, following the lot's end event, asks to settle it. */
 export interface SettleBooking {
   readonly type: "SettleBooking";
   readonly parkingLotId: string;
@@ -52,7 +42,7 @@ export interface SettleBooking {
 }
 
 /** A booking's request to be paid (its ParkingReserved, `requestedBy`): recorded on the payment's stream. */
-export interface RequestPayment extends Omit<PaymentRequest, "customerId"> {
+export interface RequestPayment extends Omit<PaymentRequestRecord, "customerId"> {
   readonly type: "RequestPayment";
   readonly now: string;
 }
@@ -102,20 +92,17 @@ export type ProcessStep =
   | { readonly kind: "refuse"; readonly rejection: CommandRejection };
 
 const DONE: ProcessStep = { kind: "done" };
+const base = (command: { readonly parkingLotId: string; readonly reservationId: string }) => ({
+  parkingLotId: command.parkingLotId,
+  reservationId: command.reservationId,
+});
 const pay = (command: PaymentCommand): ProcessStep => ({ kind: "pay", command });
 const refuse = (rejection: CommandRejection): ProcessStep => ({ kind: "refuse", rejection });
 
 const notFound = (command: { parkingLotId: string; reservationId: string }): ProcessStep =>
-  refuse({
-    code: "ReservationNotFound",
-    parkingLotId: command.parkingLotId,
-    reservationId: command.reservationId,
-  });
+  refuse({ code: "ReservationNotFound", ...base(command) });
 
-/**
- * Whether the booking is known: the lot's state holds it, or its payment's stream has begun (a
- * booking that ended and left the lot's state; an old payment the upgrade carried over).
- */
+/** Whether the booking is known: the lot's state holds it, or its payment's stream has begun (ended). */
 const knows = (lot: ParkingLotState, reservationId: string, payment: PaymentState): boolean =>
   payment.kind === "open" || (lot.kind === "registered" && lot.reservations.has(reservationId));
 
@@ -129,10 +116,7 @@ const customerOf = (lot: RegisteredLot, reservationId: string) => {
 const settleAsk = (lot: ParkingLotState, payment: PaymentState | undefined, id: string, end: BookingEnd) =>
   settleAskOf(lot, id, end, payment && termsOnStream(payment));
 
-/**
- * A command's first step, from the lot's state and the payment's (its stream alone answers: old data
- * was carried onto it by the upgrade, on start).
- */
+/** A command's first step, from the lot's state and the payment's. */
 export function firstStep(
   command: PaymentProcessCommand,
   lot: ParkingLotState,
@@ -185,9 +169,8 @@ export function firstStep(
 }
 
 /**
- * What follows a step the payment's stream took (`paid`, leaving the payment `payment`): an
- * authorization recorded confirms the booking; a failure recorded cancels it, unless the payment
- * was authorized first (its stream's revision decided the race), which confirms it instead.
+ * What follows a step the payment's stream took: an authorization recorded confirms the booking; a
+ * failure recorded cancels it, unless the payment was authorized first (which confirms it instead).
  */
 export function afterPayment(
   command: PaymentProcessCommand,
@@ -219,9 +202,7 @@ export function afterPayment(
 
 /**
  * What follows the lot's refusal of its outcome: an authorization whose booking the lot ended
- * meanwhile (its customer canceled it, its hold ran out between the two: PaymentNotPending) is
- * settled as a cancel that costs nothing, which releases the whole authorization; any other
- * refusal is the answer.
+ * meanwhile (PaymentNotPending) is settled as a free cancel, releasing it all; other refusals are the answer.
  */
 export function afterLotRefusal(
   command: PaymentProcessCommand,
@@ -304,15 +285,11 @@ function expireStep(command: ExpirePaymentHold, lot: RegisteredLot, payment: Pay
 }
 
 /**
- * What a settlement's release step must do (the money-flow hunt), decided from the payment's own
- * state (the payments process manager calls the provider, then records the outcome): a capture that
- * took its part of the authorization let the rest go at the provider (Stripe releases what a partial
- * capture leaves: https://docs.stripe.com/payments/place-a-hold-on-a-payment-method#capture-funds),
- * so the release only records it. Otherwise (the capture failed, or took nothing from this
- * authorization: it had lapsed, and the amount was charged off-session) the whole hold is still
- * there, or was let go by the provider: the release asks the provider to cancel the intent (one
- * canceled already answers so) and records all the authorization let go, so that no hold outlives
- * its booking and captured + released = authorized for the intent.
+ * What a settlement's release step must do: a capture that took its part let the rest go at the
+ * provider (https://docs.stripe.com/payments/place-a-hold-on-a-payment-method#capture-funds), so the
+ * release only records it. Otherwise (the capture failed, or the hold had lapsed) the release asks
+ * the provider to cancel the intent and records all of it let go, so that no hold outlives its
+ * booking and captured + released = authorized for the intent.
  */
 export function releaseStepOf(
   state: PaymentState,
@@ -324,16 +301,6 @@ export function releaseStepOf(
   return { ask: true, amount: plan.capture + plan.release };
 }
 
-/** A settlement as the payments process manager carries it out (its PaymentSettlementDecided and id). */
-export interface SettlementToDo {
-  readonly eventId: string;
-  readonly intentId: string;
-  readonly capture: number;
-  readonly release: number;
-  readonly offSession: number;
-  readonly refund: number;
-}
-
 /** A settlement's next step: the amount it was to move, and (a release) whether the provider is asked and what is recorded. */
 export type SettleStepDue = {
   readonly step: PaymentStep;
@@ -342,16 +309,14 @@ export type SettleStepDue = {
 };
 
 /**
- * A settlement's next step, a pure function of its payment's stream: the first of
- * capture, release, off-session charge and refund that has something to move and whose outcome
- * the stream does not record (`<settlementId>:<step>`, done or failed), nor `tried` this run (an
- * outcome the payment refused records nothing). A release is due whenever the authorization is
- * settled (a capture that fails leaves it held); one with nothing to let go and nothing to record
- * (a capture took it all) is no step. Undefined: the settlement is carried out.
+ * A settlement's next step: the first of capture, release, off-session charge and refund with
+ * something to move whose outcome is not recorded (`<settlementId>:<step>`) nor `tried` this run. A
+ * release is due whenever the authorization is settled (a capture that fails leaves it held).
+ * Undefined: the settlement is carried out.
  */
 export function nextSettleStep(
   state: PaymentState,
-  settlement: SettlementToDo,
+  settlement: Omit<SettlementDue, "currency" | "because" | "reason">,
   tried: ReadonlySet<PaymentStep> = new Set(),
 ): SettleStepDue | undefined {
   const recorded = new Set(state.kind === "open" ? state.steps : []);
@@ -390,18 +355,17 @@ export type Repair =
   | Omit<Extract<PaymentProcessCommand, { type: "RecordLateCharge" }>, "now">;
 
 /**
- * The provider's state is the truth after an unclear answer. What a payment misses of what
- * the provider did with the intent it counts on (none when they agree): an authorization whose word
- * was lost while the booking still waits is authorized; a capture the provider applied after the
- * settlement recorded it failed is recorded (`reconcile:<intent>`), with the rest of the hold the
- * provider let go; a refused charge's intent its customer paid is that step's late success
- * (RecordLateCharge). A hold the provider let go is RecordHoldLapsed's (reconcile-holds.ts).
+ * The provider's state is the truth after an unclear answer: what a payment misses of what the
+ * provider did with the intent it counts on (none when they agree). A lost authorization while the
+ * booking waits is authorized; a capture applied after the settlement recorded it failed is
+ * recorded (`reconcile:<intent>`) with the rest released; a refused charge's intent its customer
+ * paid is that step's late success. A hold let go is RecordHoldLapsed's (reconcile-holds.ts).
  */
 export function repairsOf(payment: PaymentState, awaiting: boolean, word: ProviderWord): Repair[] {
   if (payment.kind !== "open") return [];
   const ids = { parkingLotId: payment.parkingLotId, reservationId: payment.reservationId };
   const { intentId, held, received, currency, paymentMethod } = word;
-  // Issue 71: a refused charge's intent its customer paid, whose webhook was lost (comeback.ts).
+  // A refused charge's intent its customer paid, whose webhook was lost (comeback.ts).
   if (word.status === "captured" && dueFromCustomer(payment, intentId))
     return [{ type: "RecordLateCharge", ...ids, intentId, amount: received, currency }];
   if (payment.intentId !== word.intentId) return [];
@@ -465,14 +429,8 @@ export class PaymentProcess {
 }
 
 /**
- * Whether the clock ended the booking still waiting for its payment (its window over unused, its
- * lot's closure begun): the lot records that fact, not a failed or expired payment, so the payment's
- * stream records nothing either (its unused intent is voided when the lot's fact lands).
+ * Whether the clock ended the booking still waiting for its payment (its window over, its lot's
+ * closure begun): the lot records that, so the payment's stream records nothing (its intent is voided then).
  */
 const endedByClock = (lot: ParkingLotState, reservationId: string, now: string): boolean =>
   reservationStatus(lot, reservationId, Date.parse(now)) !== "PENDING_PAYMENT";
-
-const base = (command: { readonly parkingLotId: string; readonly reservationId: string }) => ({
-  parkingLotId: command.parkingLotId,
-  reservationId: command.reservationId,
-});

@@ -6,23 +6,18 @@ import { systemActor } from "../../schemas/actor.js";
 import { DEFAULT_PAYMENT_TERMS, type PaymentTerms } from "../../schemas/common.js";
 import { decodeEvent, encodeEvent } from "../../schemas/event-codec.js";
 import type { EventOfType } from "../../schemas/events.js";
+import { isUpgradeFact } from "../../schemas/payment-upgrade-events.js";
 import { askedOf } from "../parking-lot/evolve.js";
 import { parkingLotOfStream } from "../parking-lot/periods.js";
 import { evolvePaymentAggregate, noPayment, PAYMENT_EVENT_TYPES, paymentStream } from "./payment.js";
 import type { OpenPayment, PaymentEvent, PaymentState } from "./payment-facts.js";
-import { paymentNow, wholeStream } from "./payment-handler.js";
 
 /**
- * Issue 48, item 5: the upgrade that carries every payment a lot's stream still holds (written
- * before payments had streams of their own) onto `payment-{reservationId}`, as one
- * PaymentCarriedOver holding its whole state: the payment facts the lot's streams hold of it, folded
- * with the payment's own evolve (the lot's state keeps no money any more), the payment stream's own
- * facts since on top, and what its booking asked (its ParkingReserved, the lot's terms then). The
- * log is read once, for the lots' facts of these types. Each append expects the payment stream's
- * revision it read (a command racing the upgrade makes it read again and carry over what that
- * command left); a payment carried over already is skipped, so the upgrade is idempotent and safe
- * beside a running service. Nothing is appended to a lot's stream. Done once, it records so in the
- * document store (one read on start).
+ * The upgrade that carries every payment a lot's stream still holds (written before payments had
+ * streams of their own) onto `payment-{reservationId}`, as one PaymentCarriedOver holding its whole
+ * state (its facts folded, its stream's own on top) and what its booking asked. The log is read
+ * once. Each append expects the payment stream's revision it read, and a payment carried over is
+ * skipped, so it is idempotent and safe beside a running service. Done, it records so (one read on start).
  */
 
 /** Where the upgrade records that it is done: one document. */
@@ -46,7 +41,6 @@ export interface UpgradeResult extends UpgradeProgress {
 export interface PaymentUpgradeOptions {
   readonly eventStore: EventStore;
   readonly now: () => Date;
-  readonly retryLimit?: number;
   readonly onProgress?: (progress: UpgradeProgress) => void;
   readonly logger?: Logger;
 }
@@ -98,10 +92,7 @@ function readInto(lot: LotRead, type: string, data: Record<string, unknown>, dec
   }
 }
 
-/**
- * Every lot (its registration) and the old payments its streams hold: the log read once. What each
- * paid booking asked is kept (four fields) until the end, for the payment facts that follow it.
- */
+/** Every lot and the old payments its streams hold: the log read once. */
 async function readLots(eventStore: EventStore): Promise<Map<string, LotRead>> {
   const lots = new Map<string, LotRead>();
   for await (const recorded of eventStore.readAll({ filter: { eventTypes: READ_TYPES } })) {
@@ -147,12 +138,18 @@ async function carryOne(
   before: OpenPayment,
   asked: Asked,
 ): Promise<"carried" | "skipped"> {
-  const { eventStore, retryLimit = 10 } = options;
+  const { eventStore } = options;
   const streamId = paymentStream(before.reservationId);
   for (let attempt = 0; ; attempt++) {
-    const { state: stream, revision } = await wholeStream(eventStore).load(before.reservationId);
-    if (stream.carried) return "skipped";
-    const state = paymentNow(stream, before);
+    // `before` with its stream's own facts on top, unless carried over already.
+    let state: PaymentState = before;
+    let revision = -1;
+    for await (const recorded of eventStore.readStream(streamId)) {
+      if (isUpgradeFact(recorded.type)) return "skipped";
+      revision = recorded.revision;
+      if (PAYMENT_EVENT_TYPES.has(recorded.type))
+        state = evolvePaymentAggregate(state, decodeEvent(recorded).event as PaymentEvent);
+    }
     if (state.kind !== "open") return "skipped";
     const event = carriedOverFact(state, asked, options.now().toISOString());
     const causation = {
@@ -167,7 +164,7 @@ async function carryOne(
       return "carried";
     } catch (error) {
       // A command appended to this payment meanwhile: read it again and carry what it left.
-      if (!(error instanceof WrongExpectedRevisionError) || attempt >= retryLimit) throw error;
+      if (!(error instanceof WrongExpectedRevisionError) || attempt >= 10) throw error;
     }
   }
 }
@@ -196,8 +193,7 @@ export async function carryPaymentsOver(options: PaymentUpgradeOptions): Promise
     }
     lotsDone++;
     options.onProgress?.({ lotsDone, lotsTotal: ids.length, carried });
-    // A line per lot that had payments to carry; the others only at debug (a log of 100,000 lots
-    // would otherwise say 100,000 times that nothing was to do: the progress line counts them).
+    // A line per lot that had payments to carry; the others at debug (the progress line counts them).
     const level = carried > carriedBefore ? "info" : "debug";
     options.logger?.[level](
       { parkingLotId, lotsDone, lotsTotal: ids.length, carried, skipped },
@@ -207,10 +203,7 @@ export async function carryPaymentsOver(options: PaymentUpgradeOptions): Promise
   return { lotsDone, lotsTotal: ids.length, carried, skipped, doneBefore: false };
 }
 
-/**
- * The upgrade as a start runs it: nothing but one read once it is recorded done; otherwise the
- * whole carry-over, then the record that it is done.
- */
+/** The upgrade as a start runs it: one read once recorded done; else the carry-over, then that record. */
 export async function upgradePayments(
   documents: DocumentStore,
   options: PaymentUpgradeOptions,

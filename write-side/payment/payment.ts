@@ -45,17 +45,12 @@ import type { CommandRejection as Rejection } from "./payment-rejections.js";
 import { authorizeSaved, awaitsHold, confirmed, savedCardFact, saving } from "./saved-card.js";
 
 /**
- * A reservation's payment as its own aggregate: a pure decider over `payment-{reservationId}`, like a
- * coupon's. Reservation ids are unique across lots (write-side/reservation-ids.ts), so the stream
- * needs no lot in its name; every fact still carries `parkingLotId`.
- *
- * Its invariants are the ledger's: one intent counts (the one recorded first), an authorization
- * must fit the booking (its intent, amount and currency), nothing is captured or refunded beyond
- * what was authorized or captured, each settlement step is recorded once. The refund window is its
- * own rule: the stream knows when the money ended (a settlement decided, a failure), so a refund
- * asked REFUND_WINDOW_MS later is refused without any sweep. What only the lot knows (whether the
- * booking still waits for its payment, what it asked, its terms and window) comes in the command's
- * `booking` argument, read from the lot's state by the caller.
+ * A reservation's payment as its own aggregate, a pure decider over `payment-{reservationId}`
+ * (reservation ids are unique across lots). Its invariants are the ledger's: one intent counts (the
+ * one recorded first), an authorization must fit the booking, nothing is captured or refunded
+ * beyond what was authorized or captured, each settlement step is recorded once. The stream knows
+ * when the money ended, so a refund after its window is refused without any sweep. What only the
+ * lot knows comes in the command, read from the lot's state by the caller.
  */
 
 export const paymentStream = (reservationId: string): string => `payment-${reservationId}`;
@@ -122,7 +117,9 @@ function carriedOver(data: EventOfType<"PaymentCarriedOver">["data"]) {
 
 export function evolvePaymentAggregate(state: PaymentState, event: PaymentStreamEvent): PaymentState {
   if (event.type === "PaymentCarriedOver") return carriedOver(event.data);
-  if (event.type === "PaymentRequested") return state; // the process's inbox (payment-next.ts): no money yet
+  // The process's inbox (payment-next.ts): no money yet, but a request is recorded once.
+  if (event.type === "PaymentRequested")
+    return state.kind === "none" ? { kind: "none", requested: true } : state;
   const open = opened(state, event.data);
   switch (event.type) {
     case "PaymentIntentCreated":
@@ -143,7 +140,7 @@ export function evolvePaymentAggregate(state: PaymentState, event: PaymentStream
     case "PaymentAttemptFailed":
       return { ...open, lastAttempt: attemptKey(event.data) };
     case "PaymentVoidDecided":
-      return { ...open, voided: event.data.intentId };
+      return { ...open, voided: { intentId: event.data.intentId, endedBy: event.data.endedBy } };
     case "PaymentFailed":
       return open.status === "pending" || awaitsHold(open)
         ? { ...open, status: "failed", endedAt: event.data.failedAt }
@@ -258,10 +255,7 @@ export function decideIntent(
   });
 }
 
-/**
- * The provider's authorization of the booking's intent. `booking`: what PaymentAuthorized tells
- * integrators of the booking it makes RESERVED (the lot's record), passed through as it is.
- */
+/** The provider's authorization of the booking's intent; `booking`: the lot's record, for integrators. */
 export function decideAuthorization(
   state: PaymentState,
   command: AuthorizePayment,
@@ -323,22 +317,16 @@ export function decideSettlement(state: PaymentState, ask: SettleAsk, at: string
   return accept(decided(state, unheld || settlementOf(ask, state.authorized, at), ask.because, at));
 }
 
-/** Until when a refund may be asked (epoch ms), once the money ended. */
-export const refundableUntil = (state: PaymentState): number | undefined =>
-  state.kind === "open" && state.endedAt !== undefined
-    ? Date.parse(state.endedAt) + REFUND_WINDOW_MS
-    : undefined;
-
 /**
  * An operator's refund: of what was captured and charged, less refunded and under way, within the
- * window. Issue 71: each charge gives back from itself (the capture first, then each off-session
- * charge in the order taken), one settlement decided per charge it reaches.
+ * window; each charge gives back from itself (in the order taken), one settlement per charge.
  */
 export function decideRefund(state: PaymentState, command: RefundPayment): PaymentDecision {
   const { parkingLotId, reservationId, amount, reason, now } = command;
   if (state.kind !== "open" || !confirmed(state) || ledgerOf(state.facts).captured === 0)
     return reject({ code: "NotPaid", parkingLotId, reservationId });
-  const until = refundableUntil(state);
+  // Until when a refund may be asked, once the money ended.
+  const until = state.endedAt !== undefined ? Date.parse(state.endedAt) + REFUND_WINDOW_MS : undefined;
   if (until !== undefined && until <= Date.parse(now))
     return reject({
       code: "RefundWindowPassed",
@@ -393,10 +381,7 @@ export function decideIntentReleased(state: PaymentState, command: RecordIntentR
   });
 }
 
-/**
- * Issue 71: the provider let an authorization go (it lapsed, or was canceled there): recorded once,
- * only for the one the booking counts on before its settlement; any other cancel moves nothing.
- */
+/** The provider let the authorization the booking counts on go before its settlement: recorded once. */
 export function decideHoldLapsed(state: PaymentState, command: RecordHoldLapsed): PaymentDecision {
   const { parkingLotId, reservationId, intentId, because, now } = command;
   const counted = state.kind === "open" && state.status === "authorized" && state.intentId === intentId;

@@ -3,16 +3,11 @@ import type { EventOfType } from "../../schemas/events.js";
 import type { OpenPayment as Payment, PaymentDecision, PaymentEvent, PaymentState } from "./payment-facts.js";
 
 /**
- * Issue 71: a booking whose stay ends beyond a card hold's lifetime is confirmed on its card saved
- * for later (PaymentCardSaved: status `saved`, nothing held), and held off-session a stated time
- * before the stay (payment-policy.ts, holdPlanOf): that authorization is an intent of its own (the
- * card was saved with a SetupIntent), which the payment's decider (payment.ts) takes here.
+ * A booking whose stay ends beyond a card hold's lifetime is confirmed on its card saved for later
+ * (status `saved`, nothing held), and held off-session before the stay (holdPlanOf), a new intent.
  */
 
-/**
- * Whether the booking's payment confirmed it: authorized, or its card saved for later (its hold
- * waiting for the customer too: a cancel meanwhile settles it, so a late completion is refused).
- */
+/** Whether the payment confirmed its booking: authorized, or its card saved (for a hold maybe waiting). */
 export const confirmed = (state: Payment): boolean => state.status === "authorized" || awaitsHold(state);
 
 /** Whether `intentId` is the hold its customer may still complete (reconciliation must leave it open). */
@@ -27,17 +22,13 @@ const savingAsked = (state: Payment): boolean =>
   state.status === "action-required" && state.intentId === undefined;
 
 /**
- * Whether the booking waits for its hold before the stay: its card saved, or (`action-required`,
- * PaymentActionRequired) that hold asked for its customer (`authentication_required`), who may
- * complete `action.intentId` until its deadline.
+ * Whether the booking waits for its hold before the stay: its card saved, or that hold asked for its
+ * customer (`action-required`), who may complete `action.intentId` until its deadline.
  */
 export const awaitsHold = (state: Payment): boolean =>
   state.status === "saved" || state.status === "action-required";
 
-/**
- * A pending booking's card saved (PaymentCardSaved), or (`actionDeadline`) saving it asks for the
- * customer until then (PaymentActionRequired with `authorizeAt`: its SetupIntent's webhook saves it).
- */
+/** A pending booking's card saved, or (`actionDeadline`) saving it asks for the customer until then. */
 export function saving(
   command: AuthorizePayment,
   data: Omit<EventOfType<"PaymentCardSaved">["data"], "authorizeAt" | "savedAt">,
@@ -51,15 +42,13 @@ export function saving(
   return { type: "PaymentActionRequired", data: fact };
 }
 
-/** The card a SetupIntent saved, as its webhook names it (issue 71: one its customer entered with Stripe.js). */
+/** The card a SetupIntent saved, as its webhook names it. */
 const methodOf = (command: AuthorizePayment) =>
   command.paymentMethod !== undefined ? { method: command.paymentMethod } : {};
 
 /**
- * The saved card's facts folded. PaymentCardSaved: a pending payment's card saved (or, saving it
- * having asked for the customer, saved since): confirmed, nothing held, `amount` to hold at
- * `authorizeAt`. PaymentActionRequired: a saved card's hold waits for its customer (that intent,
- * until the deadline), or saving the card asked for them (`authorizeAt`).
+ * The saved card's facts folded. PaymentCardSaved: confirmed, nothing held, `amount` to hold at
+ * `authorizeAt`. PaymentActionRequired: its hold, or saving the card (`authorizeAt`), waits for its customer.
  */
 export function savedCardFact(
   open: Payment,
@@ -86,11 +75,9 @@ export function savedCardFact(
 }
 
 /**
- * The hold made off-session before the stay: any intent the payments process manager made for it
- * (a new one), for at least what the booking is to hold, in its currency. A second card saved is
- * nothing to record (`authorizeAt`: the booking's card was saved already). A hold that asks for its
- * customer (`actionDeadline`) is recorded once (PaymentActionRequired); then only that intent's
- * authorization (the customer completed it) is taken.
+ * The hold made off-session before the stay: a new intent for at least what the booking is to hold,
+ * in its currency. A second card saved records nothing; a hold that asks for its customer is
+ * recorded once, then only that intent's authorization is taken.
  */
 export function authorizeSaved(
   state: Payment,

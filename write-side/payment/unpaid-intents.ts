@@ -4,27 +4,23 @@ import { awaitedHold, confirmed } from "./saved-card.js";
 
 /** The intents a booking does not count on (the reconciliation reads them), and the void of one its end left unpaid. */
 
-/**
- * Issue 68 item 4: a booking ended (`endedBy`: the lot's fact) unpaid: the intent it recorded, not
- * released nor voided yet, is to be canceled at the provider (once: a repeat decides nothing).
- */
+/** A booking ended unpaid (`endedBy`: the lot's fact): its intent is to be canceled at the provider, once. */
 export function decideVoid(
   state: PaymentState,
   endedBy: string,
   at: string,
 ): { ok: true; events: PaymentEvent[] } {
   const intentId = unpaidIntentOf(state, false);
-  if (state.kind !== "open" || !intentId || state.voided === intentId) return { ok: true, events: [] };
+  if (state.kind !== "open" || !intentId || state.voided?.intentId === intentId)
+    return { ok: true, events: [] };
   const { reservationId, parkingLotId } = state;
   const data = { reservationId, parkingLotId, intentId, endedBy, decidedAt: at };
   return { ok: true, events: [{ type: "PaymentVoidDecided", data }] };
 }
 
 /**
- * Issue 47: whether the booking counts on this intent: the one a booking still waiting for its
- * payment recorded (`awaiting`: the lot says so), or the authorized one whose settlement is not
- * decided or not carried out yet (no capture, release or charge recorded). Any other intent carrying
- * the booking's metadata holds money for nothing.
+ * Whether the booking counts on this intent: the one it recorded while it waits for its payment,
+ * or the authorized one whose settlement is not carried out yet. Any other holds money for nothing.
  */
 export function intentInUse(state: PaymentState, awaiting: boolean, intentId: string): boolean {
   if (dueFromCustomer(state, intentId)) return true; // issue 71: a refused charge's, for its customer to pay
@@ -35,7 +31,7 @@ export function intentInUse(state: PaymentState, awaiting: boolean, intentId: st
   );
 }
 
-/** Issue 47: the intent a booking that ended unpaid (canceled, expired, declined) left open, if any. */
+/** The intent a booking that ended unpaid (canceled, expired, declined) left open, if any. */
 export function unpaidIntentOf(state: PaymentState, awaiting: boolean): string | undefined {
   if (state.kind !== "open" || !state.intentId || confirmed(state) || awaiting) return undefined;
   return state.releasedIntents.includes(state.intentId) ? undefined : state.intentId;
