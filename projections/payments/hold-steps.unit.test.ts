@@ -65,7 +65,6 @@ function harness(answer: ProviderOutcome<Authorization>, history: readonly Payme
   const records = history.map((event) => ({ id: idOf(event), event }));
   let now = AUTHORIZE_AT;
   const provider = {
-    name: "stripe",
     authorizeOffSession: async (request: { amount: number; idempotencyKey: string }) => {
       calls.push(`authorize ${request.amount} ${request.idempotencyKey}`);
       return answer;

@@ -64,7 +64,6 @@ function harness(script: {
   const records = HISTORY.map((event, i) => ({ id: ["i1", "a1", "s1"][i] as string, event }));
   const saved: { method?: string } = {};
   const provider = {
-    name: "stripe",
     capture: async (intentId: string, amount: number, key: string) => {
       calls.push(`capture ${intentId} ${amount} ${key}`);
       return script.capture;

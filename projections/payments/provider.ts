@@ -13,8 +13,6 @@ import { CARD_HOLD_LIFETIME_MS } from "../../write-side/payment/payment-policy.j
  * misconfiguration, to log and not retry blindly).
  */
 
-export type ProviderName = "none" | "stripe";
-
 /** What a payment is about, so the provider's dashboard leads back to the booking. */
 export interface PaymentMetadata {
   readonly reservationId: string;
@@ -147,7 +145,6 @@ export interface AuthorizationLapsed {
 }
 
 export interface PaymentProvider {
-  readonly name: ProviderName;
   /** Holds `amount` on the payment method (manual capture): createIntent then confirm. */
   authorize(request: AuthorizeRequest): Promise<ProviderOutcome<Authorization>>;
   /**
@@ -237,60 +234,3 @@ export type PaymentStep =
  * fact always asks the same thing, whoever asks and however often.
  */
 export const stepKey = (eventId: string, step: PaymentStep): string => `parking:${eventId}:${step}`;
-
-/**
- * PAYMENTS=none: no provider is called. An authorization is the amount itself, settled at the lot
- * as before payments existed; every step succeeds with what it was asked, so the facts the
- * process manager records still balance (see ledger.ts).
- */
-export const noPaymentProvider: PaymentProvider = {
-  name: "none",
-  authorize: async ({ amount, metadata, idempotencyKey }) => ({
-    ok: true,
-    value: {
-      intentId: `lot:${metadata.reservationId}:${hash(idempotencyKey)}`,
-      status: "authorized",
-      amount,
-    },
-  }),
-  createIntent: async ({ amount, metadata, idempotencyKey }) => ({
-    ok: true,
-    value: {
-      intentId: `lot:${metadata.reservationId}:${hash(idempotencyKey)}`,
-      status: "pending",
-      amount,
-    },
-  }),
-  confirm: async (intentId) => ({ ok: true, value: { intentId, status: "authorized", amount: 0 } }),
-  capture: async (_intentId, amount) => ({ ok: true, value: { captured: amount } }),
-  release: async () => ({ ok: true, value: { released: 0 } }),
-  refund: async (_intentId, amount, idempotencyKey) => ({
-    ok: true,
-    value: { refundId: `lot-refund:${hash(idempotencyKey)}`, refunded: amount },
-  }),
-  chargeOffSession: async ({ amount, metadata, idempotencyKey }) => ({
-    ok: true,
-    value: { intentId: `lot:${metadata.reservationId}:${hash(idempotencyKey)}`, charged: amount },
-  }),
-  saveCard: async ({ idempotencyKey }) => ({
-    ok: true,
-    value: { setupId: `lot-setup:${hash(idempotencyKey)}`, status: "saved" },
-  }),
-  authorizeOffSession: async ({ amount, metadata, idempotencyKey }) => ({
-    ok: true,
-    value: {
-      intentId: `lot:${metadata.reservationId}:${hash(idempotencyKey)}`,
-      status: "authorized",
-      amount,
-    },
-  }),
-  createCustomer: async (ref) => ({ ok: true, value: { customerId: `lot-customer:${hash(ref)}` } }),
-  deleteCustomer: async () => ({ ok: true, value: { deleted: true } }),
-};
-
-/** A short stable tag of a key (FNV-1a), so the settled-at-the-lot ids differ per fact. */
-function hash(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
-  return h.toString(16).padStart(8, "0");
-}

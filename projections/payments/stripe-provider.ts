@@ -457,7 +457,6 @@ export function stripeProvider(client: Stripe, instance: string): PaymentProvide
   const createIntent = createIntentOf(intents, instance);
   const confirm = confirmOf(intents);
   return {
-    name: "stripe",
     createIntent,
     confirm,
     authorize: async (request: AuthorizeRequest) => {
