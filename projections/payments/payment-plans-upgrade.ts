@@ -1,7 +1,7 @@
 import type { Document, DocumentStore, WriteOp } from "../../document-store/port.js";
 import { dueAtOp } from "./payment-due.js";
 import { forgetAtOp, PAYMENT_METHODS, type PendingEnd } from "./payment-inbox.js";
-import type { PaymentCommandSender } from "./payment-steps.js";
+import type { PaymentCommandSender } from "./step-common.js";
 
 /**
  * Issue 68 item 4, the one-time upgrade from the plans older versions queued (`payment_plans`:

@@ -29,16 +29,10 @@ import {
   type SavedMethod,
 } from "./payment-inbox.js";
 import { plansToDue } from "./payment-plans-upgrade.js";
-import {
-  decideEnd,
-  forgetCustomer,
-  type NextResult,
-  type PaymentCommandSender,
-  runNext,
-  type StepDeps,
-} from "./payment-steps.js";
+import { decideEnd, forgetCustomer, type NextResult, runNext } from "./payment-steps.js";
 import type { PaymentProvider } from "./provider.js";
 import { reconcileHolds } from "./reconcile-holds.js";
+import type { PaymentCommandSender, StepDeps } from "./step-common.js";
 
 export const PAYMENT_SAGA = "payment-saga";
 

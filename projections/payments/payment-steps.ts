@@ -1,109 +1,26 @@
-import type { Logger } from "../../platform/logger.js";
-import type {
-  AuthorizePayment,
-  FailPayment,
-  RecordHoldLapsed,
-  RecordIntentReleased,
-  RecordPaymentIntent,
-  RecordPaymentOutcome,
-} from "../../schemas/commands.js";
-import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
-import type { PaymentState } from "../../write-side/payment/payment.js";
 import {
   nextStep,
   type PaymentProcess,
   type PaymentRequestRecord,
   type SettlementDue,
 } from "../../write-side/payment/payment-next.js";
-import type {
-  RequestPayment,
-  SettleBooking,
-  SettleStepDue,
-} from "../../write-side/payment/payment-process.js";
-import { authorizeBooking } from "./authorize-step.js";
+import type { SettleStepDue } from "../../write-side/payment/payment-process.js";
+import { type AuthorizeWork, authorizeBooking, deadlinePassed, holdBeforeStay } from "./hold-steps.js";
+import { customerRefOf, type PendingEnd } from "./payment-inbox.js";
+import { type ProviderOutcome, stepKey } from "./provider.js";
 import {
-  type AuthorizeWork,
-  deadlinePassed,
-  type HoldHelpers,
-  holdBeforeStay,
+  codeOf,
+  comebackIntent,
   metadataOf,
+  outcomeOf,
   type PlanResult,
+  providerCustomerOf,
+  RETRY,
+  releaseIntent,
+  type StepDeps,
+  type StepOutcome,
   type StepWork,
-} from "./hold-steps.js";
-import { customerRefOf, type PendingEnd, type SavedMethod } from "./payment-inbox.js";
-import { type PaymentProvider, type ProviderOutcome, stepKey } from "./provider.js";
-import { codeOf, comebackIntent, outcomeOf, type StepOutcome } from "./step-outcomes.js";
-
-/**
- * The commands the payments process manager sends to the write side: each outcome of the provider
- * as a fact, decided on the payment's stream first, the lot then hearing its own outcome.
- */
-export type PaymentCommand =
-  | SettleBooking
-  | RequestPayment
-  | AuthorizePayment
-  | FailPayment
-  | RecordPaymentOutcome
-  | RecordPaymentIntent
-  | RecordIntentReleased
-  | RecordHoldLapsed;
-
-/** How the lot took a command: accepted (`recorded`: it appended something) or refused with a code. */
-export type PaymentSendResult =
-  | { readonly ok: true; readonly recorded: boolean }
-  | { readonly ok: false; readonly code: string };
-
-/** Sends a command to the write side (the composition root wires the lot's command handler). */
-export type PaymentCommandSender = (
-  command: PaymentCommand,
-  cause: { readonly correlationId: string; readonly causationId: string },
-) => Promise<PaymentSendResult>;
-
-export interface StepDeps {
-  readonly provider: PaymentProvider;
-  readonly send: PaymentCommandSender;
-  readonly logger: Logger;
-  /** The service's clock (ISO), for the commands' `now`. */
-  readonly now: () => string;
-  /** Keeps what a client confirming the payment itself needs (the booking's GET shows it to its customer). */
-  readonly keepClientSecret: (
-    plan: { readonly reservationId: string },
-    clientSecret: string,
-  ) => Promise<void>;
-  /** The lot's state now (issue 47: whether a booking still waits for its payment, which intent it recorded). */
-  readonly lotState: (parkingLotId: string) => Promise<ParkingLotState>;
-  /** A reservation's payment, as its own stream holds it (issue 48). */
-  readonly paymentState: (parkingLotId: string, reservationId: string) => Promise<PaymentState>;
-  /** Issue 68 item 4: a reservation's payment's stream folded for its process, with its facts' ids. */
-  readonly paymentProcess: (reservationId: string) => Promise<PaymentProcess>;
-  /**
-   * Issue 68 item 4: a booking's saved method as 2374f50/05b88da kept it (`payment_methods`), read
-   * only when its payment's stream names no card, until its settlement is carried out.
-   */
-  readonly oldSavedMethod: (reservationId: string) => Promise<SavedMethod | undefined>;
-  /** Issue 71: the provider customer kept for each customer's pseudonym (PAYMENT_CUSTOMERS). */
-  readonly customers: {
-    readonly get: (ref: string) => Promise<string | undefined>;
-    readonly keep: (ref: string, customerId: string) => Promise<void>;
-    readonly drop: (ref: string) => Promise<void>;
-  };
-}
-
-const RETRY = "retry" as const;
-type Retry = typeof RETRY;
-
-/**
- * Issue 71: the customer's provider customer, the one kept for their pseudonym or else made now
- * (under a key of the pseudonym's, so two steps at once make one) and kept.
- */
-async function providerCustomerOf(ref: string, deps: StepDeps): Promise<ProviderOutcome<string>> {
-  const kept = await deps.customers.get(ref);
-  if (kept) return { ok: true, value: kept };
-  const made = await deps.provider.createCustomer(ref, `parking:customer:${ref}`);
-  if (!made.ok) return made;
-  await deps.customers.keep(ref, made.value.customerId);
-  return { ok: true, value: made.value.customerId };
-}
+} from "./step-common.js";
 
 /**
  * An erased customer's provider customer (`ref`: their pseudonym) is deleted there (its saved
@@ -140,71 +57,6 @@ export async function decideEnd(ended: PendingEnd, deps: StepDeps): Promise<Plan
   return "done";
 }
 
-/**
- * Cancels an intent no booking counts on, at the provider, then records it on the lot
- * (PaymentIntentReleased): nothing stays held, and no one can confirm it any more (issue 47).
- */
-export async function releaseIntent(
-  intent: { readonly intentId: string; readonly parkingLotId: string; readonly reservationId: string },
-  because: RecordIntentReleased["because"],
-  key: string,
-  deps: Pick<StepDeps, "provider" | "send" | "logger" | "now">,
-  cause: { readonly correlationId: string; readonly causationId: string },
-): Promise<PlanResult> {
-  const released = await deps.provider.release(intent.intentId, key);
-  if (!released.ok && released.kind === "retryable") return RETRY;
-  if (!released.ok) {
-    deps.logger.error({ ...intent, because, message: released.message }, "releasing an intent failed");
-    return "done";
-  }
-  const amount = released.value.released;
-  const sent = await deps.send(
-    { type: "RecordIntentReleased", ...intent, amount, because, now: deps.now() },
-    cause,
-  );
-  if (!sent.ok)
-    deps.logger.error({ ...intent, because, code: sent.code }, "the lot refused an intent's release");
-  else deps.logger.info({ ...intent, because, amount }, "released an intent no booking counts on");
-  return "done";
-}
-
-/** What the issue 71 steps (hold-steps.ts) do through this file's. */
-const helpersOf = (deps: StepDeps): HoldHelpers => ({
-  failed: (outcome, plan, intentId) => failed(outcome, plan, deps, intentId),
-  customerOf: (ref) => providerCustomerOf(ref, deps),
-  release: (intent, key, cause, because = "authorization-refused") =>
-    releaseIntent(intent, because, key, deps, cause),
-});
-
-/** The provider would not create or confirm the intent: a decline (or a refusal) fails the booking. */
-async function failed(
-  outcome: Exclude<ProviderOutcome<unknown>, { ok: true }>,
-  plan: StepWork & { readonly kind: string },
-  deps: StepDeps,
-  intentId?: string,
-): Promise<PlanResult> {
-  if (outcome.kind === "retryable") return RETRY;
-  const lot = { parkingLotId: plan.parkingLotId, reservationId: plan.reservationId };
-  if (outcome.kind === "refused")
-    deps.logger.error({ ...lot, message: outcome.message }, "the provider refused an authorization");
-  const code = outcome.kind === "declined" ? codeOf(outcome.code) : "provider_refused";
-  // The provider's words to the customer with a decline (a refusal's are for the logs).
-  const message = outcome.kind === "declined" ? outcome.message.slice(0, 500) : "";
-  await deps.send(
-    {
-      type: "FailPayment",
-      ...lot,
-      ...(intentId ? { intentId } : {}),
-      code,
-      ...(message ? { message } : {}),
-      ...(plan.kind === "hold" ? { holdBeforeStay: true as const } : {}),
-      now: deps.now(),
-    },
-    { correlationId: plan.correlationId, causationId: plan.eventId },
-  );
-  return "done";
-}
-
 /** What a due entry's run came to: nothing left, the provider or the store out, or look again then. */
 export type NextResult = PlanResult | { readonly until: string };
 
@@ -225,7 +77,7 @@ export async function runNext(reservationId: string, deps: StepDeps): Promise<Ne
     if (next.kind === "authorize") {
       tried.add(`${next.eventId}:authorize`);
       const work = authorizeWorkOf(next.request, process);
-      if ((await authorizeBooking(work, deps, helpersOf(deps))) === RETRY) return RETRY;
+      if ((await authorizeBooking(work, deps)) === RETRY) return RETRY;
       continue;
     }
     if (process.payment.kind !== "open") return "done";
@@ -244,7 +96,7 @@ export async function runNext(reservationId: string, deps: StepDeps): Promise<Ne
       next.kind === "settle"
         ? await settleStep({ ...work, ...next.settlement }, next.due, deps)
         : next.kind === "hold"
-          ? await holdBeforeStay({ ...work, ...next, kind: "hold" }, deps, helpersOf(deps))
+          ? await holdBeforeStay({ ...work, ...next, kind: "hold" }, deps)
           : next.kind === "void"
             ? await releaseIntent(
                 { intentId: next.intentId, parkingLotId, reservationId },
@@ -253,7 +105,7 @@ export async function runNext(reservationId: string, deps: StepDeps): Promise<Ne
                 deps,
                 { correlationId, causationId: eventId },
               )
-            : await deadlinePassed({ ...work, kind: "hold" }, process.payment, deps, helpersOf(deps));
+            : await deadlinePassed({ ...work, kind: "hold" }, process.payment, deps);
     if (result === RETRY) return RETRY;
   }
 }
@@ -304,7 +156,11 @@ async function settleStep(plan: SettleWork, next: SettleStepDue, deps: StepDeps)
 }
 
 /** One step at the provider, as the outcome the lot records (or RETRY while the provider is out). */
-async function callStep(plan: SettleWork, due: SettleStepDue, deps: StepDeps): Promise<StepOutcome | Retry> {
+async function callStep(
+  plan: SettleWork,
+  due: SettleStepDue,
+  deps: StepDeps,
+): Promise<StepOutcome | typeof RETRY> {
   const { provider } = deps;
   const { step, amount } = due;
   const key = stepKey(plan.eventId, step);
@@ -352,7 +208,11 @@ async function callStep(plan: SettleWork, due: SettleStepDue, deps: StepDeps): P
  * a failed capture `authorization_lapsed` with its amount: the reservation's `payment.failures`
  * shows operators what is left to collect.
  */
-async function lapsedCapture(plan: SettleWork, amount: number, deps: StepDeps): Promise<StepOutcome | Retry> {
+async function lapsedCapture(
+  plan: SettleWork,
+  amount: number,
+  deps: StepDeps,
+): Promise<StepOutcome | typeof RETRY> {
   const lapsed = (why: string, declineCode?: string, comeback = {}): StepOutcome => ({
     ok: false,
     code: "authorization_lapsed",

@@ -10,8 +10,9 @@ import {
 import type { PaymentEvent } from "../../write-side/payment/payment-facts.js";
 import { ledgerViolations } from "../../write-side/payment/payment-ledger.js";
 import { processOf } from "../../write-side/payment/payment-next.js";
-import { runNext, type StepDeps } from "./payment-steps.js";
+import { runNext } from "./payment-steps.js";
 import type { PaymentProvider, ProviderOutcome } from "./provider.js";
+import type { StepDeps } from "./step-common.js";
 
 /*
  * A settlement's steps against a scripted provider, their outcomes decided by the payment's own

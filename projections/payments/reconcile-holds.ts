@@ -7,8 +7,8 @@ import { decideHoldLapsed, type PaymentState } from "../../write-side/payment/pa
 import { repairsOf } from "../../write-side/payment/payment-process.js";
 import { intentInUse } from "../../write-side/payment/unpaid-intents.js";
 import { PAYMENT_LEDGERS } from "./ledger-watch.js";
-import { type PaymentCommand, type PaymentCommandSender, releaseIntent } from "./payment-steps.js";
 import { CARD_HOLD_LIFETIME_SECONDS, type PaymentProvider, type ProviderIntent } from "./provider.js";
+import { type PaymentCommand, type PaymentCommandSender, releaseIntent } from "./step-common.js";
 
 /**
  * The reconciliation of the provider's intents with the payments (issues 47 and 71), hourly on the
