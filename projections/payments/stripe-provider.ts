@@ -54,8 +54,6 @@ export function stripeClient(settings: StripeSettings): Stripe {
   });
 }
 
-export { translateStripeError } from "./stripe-calls.js";
-
 /** Stripe's currencies are lower case; ours are ISO 4217 upper case. */
 const stripeCurrency = (currency: string) => currency.toLowerCase();
 
@@ -148,29 +146,20 @@ const captureOf =
       // Issue 71: an unclear answer (a 5xx, a timeout, the saved 500 Stripe replays for 24 hours,
       // or, once the key is pruned, "unexpected state") may hide a capture that went through: the
       // intent says. Captured is captured; still held is tried again; anything else as answered.
-      const unclear = failure.kind === "retryable" || unexpectedState(error);
-      return unclear ? capturedAlready(intents, intentId, failure) : failure;
+      if (failure.kind !== "retryable" && !unexpectedState(error)) return failure;
+      return afterUnclear(intents, intentId, failure, (intent) =>
+        intent.status === "succeeded"
+          ? { ok: true, value: { captured: intent.amount_received } }
+          : intent.status === "requires_capture"
+            ? { ok: false, kind: "retryable", message: failure.message }
+            : undefined,
+      );
     }
   };
 
 const unexpectedState = (error: unknown): boolean =>
   error instanceof Stripe.errors.StripeInvalidRequestError &&
   error.code === "payment_intent_unexpected_state";
-
-/** What the intent says after an unclear answer to its capture. */
-async function capturedAlready(
-  intents: Intents,
-  intentId: string,
-  failure: ProviderFailure,
-): Promise<ProviderOutcome<{ captured: number }>> {
-  const found = await call(() => intents.retrieve(intentId));
-  if (!found.ok) return found.kind === "retryable" ? found : failure;
-  if (found.value.status === "succeeded")
-    return { ok: true, value: { captured: found.value.amount_received } };
-  return found.value.status === "requires_capture"
-    ? { ok: false, kind: "retryable", message: failure.message }
-    : failure;
-}
 
 function authorization(intent: Stripe.PaymentIntent): Authorization {
   const held = intent.status === "requires_capture";
@@ -211,18 +200,17 @@ const createIntentOf = (intents: Intents, instance: string) => (request: Authori
 /**
  * Issue 71: after an unclear answer (a 5xx, a timeout, no connection, or the saved 500 Stripe replays
  * to the same key for 24 hours, https://docs.stripe.com/idempotency) the intent says what Stripe
- * did: `read` it as done, or (undefined) try again later as answered.
+ * did: `read` it, or (undefined) as answered; the intent out of reach, tried again later.
  */
 async function afterUnclear<T>(
   intents: Intents,
   intentId: string,
   failure: ProviderFailure,
-  read: (intent: Stripe.PaymentIntent) => T | undefined,
+  read: (intent: Stripe.PaymentIntent) => ProviderOutcome<T> | undefined,
 ): Promise<ProviderOutcome<T>> {
-  if (failure.kind !== "retryable") return failure;
   const found = await call(() => intents.retrieve(intentId));
-  const done = found.ok ? read(found.value) : undefined;
-  return done === undefined ? failure : { ok: true, value: done };
+  if (!found.ok) return found.kind === "retryable" ? found : failure;
+  return read(found.value) ?? failure;
 }
 
 /** A server-side confirm with a saved method (on session); one applied but answered unclearly, as the intent says. */
@@ -231,10 +219,10 @@ const confirmOf =
     const confirmed = await call(async () =>
       authorization(await intents.confirm(intentId, { payment_method: paymentMethod }, { idempotencyKey })),
     );
-    if (confirmed.ok) return confirmed;
+    if (confirmed.ok || confirmed.kind !== "retryable") return confirmed;
     return afterUnclear(intents, intentId, confirmed, (intent) =>
       intent.status === "requires_capture" || intent.status === "requires_action"
-        ? authorization(intent)
+        ? { ok: true, value: authorization(intent) }
         : undefined,
     );
   };
@@ -266,9 +254,9 @@ const releaseOf = (intents: Intents) => async (intentId: string, idempotencyKey:
       throw error;
     }
   });
-  if (released.ok) return released;
+  if (released.ok || released.kind !== "retryable") return released;
   return afterUnclear(intents, intentId, released, (intent) =>
-    intent.status === "canceled" ? { released: held } : undefined,
+    intent.status === "canceled" ? { ok: true, value: { released: held } } : undefined,
   );
 };
 
