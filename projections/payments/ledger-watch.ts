@@ -17,15 +17,20 @@ import {
 export const PAYMENT_LEDGERS = "payment_ledgers";
 const LEDGER_INDEXES = [{ name: "by_violations", keys: { violations: 1 } }] as const;
 
-interface LedgerDocument extends Document {
-  readonly facts: readonly PaymentFact[];
-  /** Settlement steps decided (with something to do) less the outcomes recorded. */
-  readonly pending: number;
-  /** A settlement of the booking's end was decided (a refund alone does not settle). */
-  readonly ended: boolean;
+interface LedgerDocument extends Document, Ledger {
+  readonly parkingLotId?: string;
+  /** The events it has applied: a batch handled again after a crash applies nothing twice. */
+  readonly seen?: readonly string[];
   readonly violations: number;
   readonly problems: readonly string[];
 }
+
+/**
+ * A reservation's ledger as the watch keeps it: its money facts, the settlement steps decided (with
+ * something to do) less the outcomes recorded, and whether a settlement of the booking's end was
+ * decided (a refund alone does not settle).
+ */
+export type Ledger = { facts: PaymentFact[]; pending: number; ended: boolean };
 
 export const LEDGER_EVENT_TYPES: ReadonlySet<EventType> = new Set<EventType>([
   "PaymentAuthorized",
@@ -36,9 +41,6 @@ export const LEDGER_EVENT_TYPES: ReadonlySet<EventType> = new Set<EventType>([
   "OverstayCharged",
   "PaymentStepFailed",
 ]);
-
-/** A reservation's ledger as the watch keeps it: its money facts, and whether its settlement is done. */
-export type Ledger = { facts: PaymentFact[]; pending: number; ended: boolean };
 
 /** Each broken invariant of a ledger (payment-ledger.ts), settled once its end's steps are all recorded. */
 export const ledgerProblemsOf = (ledger: Ledger): string[] =>
@@ -97,14 +99,8 @@ export async function ledgerOps(
   const kept = new Map(
     ids.map((id) => [id, { facts: [] as PaymentFact[], pending: 0, ended: false, seen: new Set<string>() }]),
   );
-  for (const doc of stored)
-    kept.set(doc._id, {
-      facts: [...doc.facts],
-      pending: doc.pending,
-      ended: doc.ended,
-      seen: new Set((doc as { seen?: string[] }).seen ?? []),
-    });
-  // A batch handled again after a crash applies nothing twice: only events a ledger has not seen.
+  for (const { _id, facts, pending, ended, seen = [] } of stored)
+    kept.set(_id, { facts: [...facts], pending, ended, seen: new Set(seen) });
   const unseen = touched.filter((e) => !kept.get(reservationOf(e))?.seen.has(e.id));
   // The lot beside each ledger, so the reconciliation finds the payments not final.
   const lots = new Map(

@@ -1,8 +1,6 @@
 import type { Document, WriteOp } from "../../document-store/port.js";
 import type { Logger } from "../../platform/logger.js";
 import type { EventType } from "../../schemas/events.js";
-import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
-import type { PaymentState } from "../../write-side/payment/payment.js";
 import { isOutage } from "../runtime/entry.js";
 import type { Reactor, ReactorContext } from "../runtime/processor.js";
 import { LEDGER_EVENT_TYPES, ledgerOps, violatingLedgers } from "./ledger-watch.js";
@@ -30,9 +28,8 @@ import {
 } from "./payment-inbox.js";
 import { plansToDue } from "./payment-plans-upgrade.js";
 import { decideEnd, forgetCustomer, type NextResult, runNext } from "./payment-steps.js";
-import type { PaymentProvider } from "./provider.js";
 import { reconcileHolds } from "./reconcile-holds.js";
-import type { PaymentCommandSender, StepDeps } from "./step-common.js";
+import type { StepDeps } from "./step-common.js";
 
 export const PAYMENT_SAGA = "payment-saga";
 
@@ -59,20 +56,15 @@ export const RECONCILE_EVERY_MS = 3_600_000;
 const GAUGE_MS = 1_000;
 const NONE: ReadonlySet<EventType> = new Set();
 
-export interface PaymentSagaSettings {
-  readonly provider: PaymentProvider;
-  /** Where the outcomes go (the lot's command handler, as the system actor "payments"). */
-  readonly send: PaymentCommandSender;
+/** What the saga is given (the lot's command handler, as the system actor "payments", takes its commands). */
+export interface PaymentSagaSettings
+  extends Pick<StepDeps, "provider" | "send" | "lotState" | "paymentState"> {
   /** PAYMENT_RETRY_SCALE: shrinks the backoff while the provider is out (tests). */
   readonly retryScale?: number;
   /** How often the bookings due are looked at (ms). */
   readonly everyMs?: number;
   /** How many bookings are carried on at once. */
   readonly concurrency?: number;
-  /** The lot's state now: the lot's command handler reads it. */
-  readonly lotState: (parkingLotId: string) => Promise<ParkingLotState>;
-  /** A reservation's payment, as its own stream holds it. */
-  readonly paymentState: (parkingLotId: string, reservationId: string) => Promise<PaymentState>;
   /** How long before a stay beyond a hold's lifetime its saved card is held (AUTHORIZE_BEFORE_STAY_HOURS). */
   readonly authorizeBeforeStayHours?: number;
   /** How often the provider's open intents are reconciled (ms; RECONCILE_EVERY_MS). */

@@ -1,14 +1,13 @@
 import type { Document, DocumentStore } from "../../document-store/port.js";
-import type { Logger } from "../../platform/logger.js";
 import type { RecordHoldLapsed } from "../../schemas/commands.js";
 import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
 import { awaitingPayment } from "../../write-side/parking-lot/payments.js";
-import { decideHoldLapsed, type PaymentState } from "../../write-side/payment/payment.js";
+import { decideHoldLapsed } from "../../write-side/payment/payment.js";
 import { repairsOf } from "../../write-side/payment/payment-process.js";
 import { intentInUse } from "../../write-side/payment/unpaid-intents.js";
 import { PAYMENT_LEDGERS } from "./ledger-watch.js";
-import { CARD_HOLD_LIFETIME_SECONDS, type PaymentProvider, type ProviderIntent } from "./provider.js";
-import { type PaymentCommand, type PaymentCommandSender, releaseIntent } from "./step-common.js";
+import { CARD_HOLD_LIFETIME_SECONDS, type ProviderIntent } from "./provider.js";
+import { type PaymentCommand, releaseIntent, type StepDeps } from "./step-common.js";
 
 /**
  * The reconciliation of the provider's intents with the payments (issues 47 and 71), hourly on the
@@ -29,14 +28,8 @@ import { type PaymentCommand, type PaymentCommandSender, releaseIntent } from ".
  * however old (issue 71: with each intent a refused charge left for its customer to pay, under way
  * until paid).
  */
-export interface ReconcileDeps {
-  readonly provider: PaymentProvider;
-  readonly send: PaymentCommandSender;
-  readonly logger: Logger;
-  readonly now: () => string;
-  readonly lotState: (parkingLotId: string) => Promise<ParkingLotState>;
-  /** A reservation's payment, as its own stream holds it (issue 48). */
-  readonly paymentState: (parkingLotId: string, reservationId: string) => Promise<PaymentState>;
+export interface ReconcileDeps
+  extends Pick<StepDeps, "provider" | "send" | "logger" | "now" | "lotState" | "paymentState"> {
   /**
    * Issue 71: the process manager's store: the walks' cursors and the payments' ledgers. Absent (the
    * CLI): the provider's intents are walked from the start, the payments not at all.
