@@ -1,5 +1,3 @@
-import { CARD_HOLD_LIFETIME_MS } from "../../write-side/payment/payment-policy.js";
-
 /**
  * The payment provider port (issue 38): what the payments process manager asks of whoever takes
  * the money, in the service's words, vendor-free. Amounts are integers in the currency's minor
@@ -17,7 +15,7 @@ import { CARD_HOLD_LIFETIME_MS } from "../../write-side/payment/payment-policy.j
 export interface PaymentMetadata {
   readonly reservationId: string;
   readonly parkingLotId: string;
-  /** Issue 71: a card saved for later: what is to be held (its SetupIntent's webhook reads them). */
+  /** A card saved for later: what is to be held (its SetupIntent's webhook reads them). */
   readonly amount?: string;
   readonly currency?: string;
 }
@@ -29,9 +27,8 @@ export interface AuthorizeRequest {
   /** A saved payment method, confirmed server-side; absent: the client confirms (clientSecret). */
   readonly paymentMethod?: string;
   /**
-   * The provider's customer the booking's customer is (issue 71): the card the intent goes through
-   * with (a saved method, or one entered with Stripe.js) is saved to it for later charges off-session
-   * (Stripe: `setup_future_usage: off_session`).
+   * The booking's customer's customer at the provider: the card the intent goes through with is
+   * saved to it for later charges off-session (Stripe: `setup_future_usage: off_session`).
    */
   readonly customer?: string;
   readonly metadata: PaymentMetadata;
@@ -56,7 +53,7 @@ export interface RefundAbout {
   readonly reason: string;
 }
 
-/** Issue 71: an intent of this service's at the provider, as the reconciliation compares it with its payment. */
+/** An intent of this service's at the provider, as the reconciliation compares it with its payment. */
 export interface ProviderIntent {
   readonly intentId: string;
   readonly status: "pending" | "authorized" | "captured" | "canceled";
@@ -67,7 +64,7 @@ export interface ProviderIntent {
   /** When it was created (epoch seconds). */
   readonly created: number;
   readonly metadata: PaymentMetadata;
-  /** The card it was confirmed with (issue 71: a Stripe.js-confirmed one is recorded as its authorization's). */
+  /** The card it was confirmed with (a Stripe.js-confirmed one is recorded as its authorization's). */
   readonly paymentMethod?: string;
 }
 
@@ -77,17 +74,10 @@ export interface IntentPage {
   readonly next?: string;
 }
 
-export interface OffSessionRequest {
-  readonly amount: number;
-  readonly currency: string;
-  readonly paymentMethod: string;
-  readonly customer?: string;
-  readonly metadata: PaymentMetadata;
-  readonly idempotencyKey: string;
-}
+export type OffSessionRequest = AuthorizeRequest & { readonly paymentMethod: string };
 
 /**
- * Issue 71: a card saved to the provider's customer for later, nothing held (Stripe: a SetupIntent,
+ * A card saved to the provider's customer for later, nothing held (Stripe: a SetupIntent,
  * https://docs.stripe.com/payments/save-and-reuse): `saved`, or `pending` while the customer must
  * authenticate (with the client secret they confirm it with).
  */
@@ -97,22 +87,8 @@ export interface SavedCard {
   readonly clientSecret?: string;
 }
 
-export interface SaveCardRequest {
-  /** Absent (issue 71): the customer enters the card with Stripe.js and confirms it (its client secret). */
-  readonly paymentMethod?: string;
-  readonly customer: string;
-  readonly metadata: PaymentMetadata;
-  readonly idempotencyKey: string;
-}
-
-/**
- * Issue 71: an intent a charge refused off-session leaves for its customer to complete on session
- * (Stripe: the card error's `payment_intent`, `requires_payment_method`, with its client secret).
- */
-export interface CustomerIntent {
-  readonly intentId: string;
-  readonly clientSecret: string;
-}
+/** Without `paymentMethod`, the customer enters the card with Stripe.js and confirms it (its client secret). */
+export type SaveCardRequest = Omit<AuthorizeRequest, "amount" | "currency"> & { readonly customer: string };
 
 export type ProviderOutcome<T> =
   | { readonly ok: true; readonly value: T }
@@ -121,15 +97,16 @@ export type ProviderOutcome<T> =
       readonly kind: "declined";
       readonly code: string;
       readonly message: string;
-      readonly comeback?: CustomerIntent;
+      /**
+       * The intent a charge refused off-session leaves for its customer to complete on session
+       * (Stripe: the card error's `payment_intent`, `requires_payment_method`, with its client secret).
+       */
+      readonly comeback?: { readonly intentId: string; readonly clientSecret: string };
     }
   | { readonly ok: false; readonly kind: "retryable"; readonly message: string }
   | { readonly ok: false; readonly kind: "refused"; readonly message: string };
 
 export type ProviderFailure = Extract<ProviderOutcome<never>, { ok: false }>;
-
-/** How long a card authorization holds its amount at the provider (the horizon rule's, payment-policy.ts). */
-export const CARD_HOLD_LIFETIME_SECONDS = CARD_HOLD_LIFETIME_MS / 1000;
 
 /**
  * A capture refused because the authorization lapsed: the provider canceled it uncaptured at the
@@ -159,14 +136,13 @@ export interface PaymentProvider {
     idempotencyKey: string,
   ): Promise<ProviderOutcome<Authorization>>;
   /**
-   * Issue 71: one page (at most `limit`) of the intents created since `since` (epoch seconds), newest
-   * first, from after the intent `after` (a page's `next`), whatever their status; only this
-   * service's are in `intents`. The reconciliation's one listing. Absent: a provider with nothing
-   * to reconcile (PAYMENTS=none).
+   * One page (at most `limit`) of the intents created since `since` (epoch seconds), newest first,
+   * from after the intent `after` (a page's `next`), whatever their status; only this service's are
+   * in `intents`. The reconciliation's one listing.
    */
-  listIntents?(since: number, limit: number, after?: string): Promise<ProviderOutcome<IntentPage>>;
-  /** Issue 71: one intent as it stands now (undefined: not this service's). Absent: PAYMENTS=none. */
-  retrieveIntent?(intentId: string): Promise<ProviderOutcome<ProviderIntent | undefined>>;
+  listIntents(since: number, limit: number, after?: string): Promise<ProviderOutcome<IntentPage>>;
+  /** One intent as it stands now (undefined: not this service's). */
+  retrieveIntent(intentId: string): Promise<ProviderOutcome<ProviderIntent | undefined>>;
   /**
    * Takes `amount` (at most what is held) of an authorization; the rest is released. `lapsed`: the
    * authorization ran out before (nothing held any more).
@@ -177,9 +153,9 @@ export interface PaymentProvider {
     idempotencyKey: string,
   ): Promise<ProviderOutcome<{ captured: number }> | AuthorizationLapsed>;
   /**
-   * Lets an authorization go without taking anything (or cancels an intent not yet authorized, so
-   * no one can confirm it any more); an intent canceled already answers `released: 0`. Issue 71: a
-   * card's saving (a SetupIntent) not completed is canceled too, holding nothing.
+   * Lets an authorization go without taking anything (or cancels an intent not yet authorized, or a
+   * card's saving not completed, so no one can confirm it any more); one canceled already answers
+   * `released: 0`.
    */
   release(intentId: string, idempotencyKey: string): Promise<ProviderOutcome<{ released: number }>>;
   /** Gives back `amount` (at most what was captured and not yet refunded) of a captured payment. */
@@ -189,12 +165,12 @@ export interface PaymentProvider {
     idempotencyKey: string,
     about?: RefundAbout,
   ): Promise<ProviderOutcome<{ refundId: string; refunded: number }>>;
-  /** Issue 71: saves a card to the provider's customer without holding money (a stay beyond a hold's lifetime). */
+  /** Saves a card to the provider's customer without holding money (a stay beyond a hold's lifetime). */
   saveCard(request: SaveCardRequest): Promise<ProviderOutcome<SavedCard>>;
   /**
-   * Issue 71: holds `amount` on a saved card without the customer (manual capture), a stated time
-   * before a stay booked beyond a hold's lifetime; `declined` `authentication_required` when the
-   * card asks for the customer.
+   * Holds `amount` on a saved card without the customer (manual capture), a stated time before a
+   * stay booked beyond a hold's lifetime; `declined` `authentication_required` when the card asks
+   * for the customer.
    */
   authorizeOffSession(request: OffSessionRequest): Promise<ProviderOutcome<Authorization>>;
   /**
@@ -205,8 +181,8 @@ export interface PaymentProvider {
     request: OffSessionRequest,
   ): Promise<ProviderOutcome<{ intentId: string; charged: number }>>;
   /**
-   * Issue 71: makes the provider's customer for one of ours, named only by `ref` (their pseudonym),
-   * that saved methods are attached to; asked once per customer (the saga keeps its id).
+   * Makes the provider's customer for one of ours, named only by `ref` (their pseudonym), that saved
+   * methods are attached to; asked once per customer (the saga keeps its id).
    */
   createCustomer(ref: string, idempotencyKey: string): Promise<ProviderOutcome<{ customerId: string }>>;
   /** Deletes the provider's customer (and the methods saved to it): the customer was erased. */
@@ -222,11 +198,9 @@ export type PaymentStep =
   | "refund"
   | "overstay"
   | "void"
-  /** An erased customer's provider customer deleted. */
-  | "forget"
   /** What a lapsed authorization's capture was to take, charged off-session instead: a key of its own. */
   | "lapsed-capture"
-  /** Issue 71: the card saved for a stay beyond a hold's lifetime (a SetupIntent). */
+  /** The card saved for a stay beyond a hold's lifetime (a SetupIntent). */
   | "save";
 
 /**

@@ -3,10 +3,11 @@ import type { RecordHoldLapsed } from "../../schemas/commands.js";
 import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
 import { awaitingPayment } from "../../write-side/parking-lot/payments.js";
 import { decideHoldLapsed } from "../../write-side/payment/payment.js";
+import { CARD_HOLD_LIFETIME_MS } from "../../write-side/payment/payment-policy.js";
 import { repairsOf } from "../../write-side/payment/payment-process.js";
 import { intentInUse } from "../../write-side/payment/unpaid-intents.js";
 import { PAYMENT_LEDGERS } from "./ledger-watch.js";
-import { CARD_HOLD_LIFETIME_SECONDS, type ProviderIntent } from "./provider.js";
+import type { ProviderIntent } from "./provider.js";
 import { type PaymentCommand, releaseIntent, type StepDeps } from "./step-common.js";
 
 /**
@@ -72,7 +73,7 @@ interface Cursor {
 }
 
 /** A hold's lifetime and a day: every intent that may still hold money, or has just lapsed. */
-const LOOKBACK_SECONDS = CARD_HOLD_LIFETIME_SECONDS + 24 * 3600;
+const LOOKBACK_SECONDS = CARD_HOLD_LIFETIME_MS / 1000 + 24 * 3600;
 /** Issue 71: per round, at most this many pages of the provider's intents, and payments, of PAGE_SIZE. */
 export const PAGES_PER_ROUND = 10;
 export const PAGE_SIZE = 100;
@@ -160,7 +161,6 @@ async function walkIntents(
   keep: (after: string | undefined) => Promise<void>,
 ): Promise<void> {
   const { provider, now } = round.deps;
-  if (!provider.listIntents) return;
   const since = Math.floor(Date.parse(now()) / 1000) - LOOKBACK_SECONDS;
   let next = after;
   for (let page = 0; page < (options.pages ?? PAGES_PER_ROUND); page++) {
@@ -179,7 +179,6 @@ const NOT_FINAL = { $or: [{ ended: false }, { pending: { $gt: 0 } }, { violation
 /** At most a page of the payments not final after `after`, each compared with its intent as it stands now. */
 async function walkPayments(round: Round, store: DocumentStore, pageSize: number, after?: string) {
   const { provider, paymentState } = round.deps;
-  if (!provider.retrieveIntent) return undefined;
   const filter = after === undefined ? NOT_FINAL : { ...NOT_FINAL, _id: { $gt: after } };
   const ledgers = await store.find<{ _id: string; parkingLotId?: string }>(PAYMENT_LEDGERS, filter, {
     sort: { _id: 1 },
