@@ -103,30 +103,19 @@ function providerIntent(intent: Stripe.PaymentIntent, instance: string): Provide
   };
 }
 
-/** Stripe's answer to a cancel of an intent canceled already (by us, or by its authorization lapsing). */
-const canceledAlready = (error: unknown): boolean =>
-  error instanceof Stripe.errors.StripeInvalidRequestError &&
-  error.code === "payment_intent_unexpected_state" &&
-  (error.payment_intent as Stripe.PaymentIntent | undefined)?.status === "canceled";
-
 /**
- * Stripe's answer to a capture of an authorization that lapsed: uncaptured at the end of its
- * validity window (seven days for an online card payment the customer made), Stripe released the
- * funds and canceled the intent with `cancellation_reason: automatic`
+ * The intent a refusal `payment_intent_unexpected_state` names, as it stood (undefined: another
+ * answer). A cancel of one canceled already (by us, or by its authorization lapsing) is refused so;
+ * so is a capture of an authorization that lapsed: uncaptured at the end of its validity window
+ * (seven days for an online card payment the customer made), Stripe released the funds and canceled
+ * the intent with `cancellation_reason: automatic`
  * (https://docs.stripe.com/payments/place-a-hold-on-a-payment-method, "Authorization validity
- * windows"; https://docs.stripe.com/api/payment_intents/object `cancellation_reason`); capturing a
- * canceled intent is refused `payment_intent_unexpected_state`
- * (https://docs.stripe.com/error-codes#payment-intent-unexpected-state).
+ * windows"; https://docs.stripe.com/error-codes#payment-intent-unexpected-state).
  */
-const lapsedAuthorization = (error: unknown): boolean => {
-  if (!(error instanceof Stripe.errors.StripeInvalidRequestError)) return false;
-  const intent = error.payment_intent as Stripe.PaymentIntent | undefined;
-  return (
-    error.code === "payment_intent_unexpected_state" &&
-    intent?.status === "canceled" &&
-    intent.cancellation_reason === "automatic"
-  );
-};
+const unexpectedState = (error: unknown): Partial<Stripe.PaymentIntent> | undefined =>
+  error instanceof Stripe.errors.StripeInvalidRequestError && error.code === "payment_intent_unexpected_state"
+    ? (error.payment_intent ?? {})
+    : undefined;
 
 /** Captures `amount` of an authorization (the rest is released); a lapsed one answers `lapsed`. */
 const captureOf =
@@ -140,13 +129,14 @@ const captureOf =
       const intent = await intents.capture(intentId, { amount_to_capture: amount }, { idempotencyKey });
       return { ok: true, value: { captured: intent.amount_received } };
     } catch (error) {
-      if (lapsedAuthorization(error))
+      const state = unexpectedState(error);
+      if (state?.status === "canceled" && state.cancellation_reason === "automatic")
         return { ok: false, kind: "lapsed", message: error instanceof Error ? error.message : String(error) };
       const failure = translateStripeError(error);
       // Issue 71: an unclear answer (a 5xx, a timeout, the saved 500 Stripe replays for 24 hours,
       // or, once the key is pruned, "unexpected state") may hide a capture that went through: the
       // intent says. Captured is captured; still held is tried again; anything else as answered.
-      if (failure.kind !== "retryable" && !unexpectedState(error)) return failure;
+      if (failure.kind !== "retryable" && !state) return failure;
       return afterUnclear(intents, intentId, failure, (intent) =>
         intent.status === "succeeded"
           ? { ok: true, value: { captured: intent.amount_received } }
@@ -156,10 +146,6 @@ const captureOf =
       );
     }
   };
-
-const unexpectedState = (error: unknown): boolean =>
-  error instanceof Stripe.errors.StripeInvalidRequestError &&
-  error.code === "payment_intent_unexpected_state";
 
 function authorization(intent: Stripe.PaymentIntent): Authorization {
   const held = intent.status === "requires_capture";
@@ -250,7 +236,7 @@ const releaseOf = (intents: Intents) => async (intentId: string, idempotencyKey:
       await intents.cancel(intentId, { cancellation_reason: "abandoned" }, { idempotencyKey });
       return { released: held };
     } catch (error) {
-      if (canceledAlready(error)) return { released: 0 };
+      if (unexpectedState(error)?.status === "canceled") return { released: 0 };
       throw error;
     }
   });
