@@ -51,7 +51,10 @@ const TYPES: ReadonlySet<EventType> = new Set<EventType>([
   "CustomerErased",
 ]);
 /** How often the provider's open intents are reconciled with the lots (ms): hourly. */
-export const RECONCILE_EVERY_MS = 3_600_000;
+const RECONCILE_EVERY_MS = 3_600_000;
+/** How often the bookings due are looked at (ms), and how many are carried on at once. */
+const DUE_EVERY_MS = 100;
+const DUE_AT_ONCE = 8;
 /** How often the ledger gauge is brought up to date (ms). */
 const GAUGE_MS = 1_000;
 const NONE: ReadonlySet<EventType> = new Set();
@@ -61,14 +64,8 @@ export interface PaymentSagaSettings
   extends Pick<StepDeps, "provider" | "send" | "lotState" | "paymentState"> {
   /** PAYMENT_RETRY_SCALE: shrinks the backoff while the provider is out (tests). */
   readonly retryScale?: number;
-  /** How often the bookings due are looked at (ms). */
-  readonly everyMs?: number;
-  /** How many bookings are carried on at once. */
-  readonly concurrency?: number;
   /** How long before a stay beyond a hold's lifetime its saved card is held (AUTHORIZE_BEFORE_STAY_HOURS). */
   readonly authorizeBeforeStayHours?: number;
-  /** How often the provider's open intents are reconciled (ms; RECONCILE_EVERY_MS). */
-  readonly reconcileEveryMs?: number;
 }
 
 /** A provider outage as the saga saw it: when its first step met it, and the retries since. */
@@ -124,11 +121,11 @@ export function paymentSaga(settings: PaymentSagaSettings | undefined): Reactor 
       ];
     },
     tick: {
-      everyMs: settings.everyMs ?? 100,
+      everyMs: DUE_EVERY_MS,
       run: async (context) => {
         await ensureIndexes(context);
         await runDue(context, settings, outage);
-        if (Date.now() - reconciledAt >= (settings.reconcileEveryMs ?? RECONCILE_EVERY_MS)) {
+        if (Date.now() - reconciledAt >= RECONCILE_EVERY_MS) {
           reconciledAt = Date.now();
           await reconcileHolds({ ...stepDepsOf(context, settings), store: context.documentStore })
             .then((outcome) => {
@@ -212,17 +209,12 @@ async function runDue(
   // Due by the service's clock (a hold before the stay at its `authorizeAt`) or, for a retry's
   // backoff, by the time that really passed: one clock in production, apart where tests drive it.
   const by = new Date(Math.max(context.now(), Date.now())).toISOString();
-  const limit = settings.concurrency ?? 8;
-  const order = { limit } as const;
-  const due = await store.find<DueEntry>(
-    PAYMENT_DUE,
-    { dueAt: { $lte: by } },
-    { ...order, sort: { dueAt: 1 } },
-  );
+  const first = (at: string) => ({ limit: DUE_AT_ONCE, sort: { [at]: 1 as const } });
+  const due = await store.find<DueEntry>(PAYMENT_DUE, { dueAt: { $lte: by } }, first("dueAt"));
   const forgets = await store.find<ProviderCustomerDoc>(
     PAYMENT_CUSTOMERS,
     { forgetAt: { $lte: by } },
-    { ...order, sort: { forgetAt: 1 } },
+    first("forgetAt"),
   );
   if (due.length === 0 && forgets.length === 0) return;
   const deps = stepDepsOf(context, settings);
