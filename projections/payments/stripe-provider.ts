@@ -68,13 +68,17 @@ const NO_REDIRECTS = { enabled: true, allow_redirects: "never" } as const;
 export const INSTANCE_KEY = "parking_instance";
 
 /**
- * Whether an intent is this deployment's: it names this instance (issue 71: one naming none is
- * another application's on the same account, never acted on).
+ * The booking an intent's metadata names; undefined when it is not this deployment's (one naming
+ * no instance is another application's on the same account, never acted on) or not a booking's.
  */
-export const ofInstance = (
+export function bookingOf(
   intent: { readonly metadata?: Stripe.Metadata | null },
   instance: string,
-): boolean => intent.metadata?.[INSTANCE_KEY] === instance;
+): { reservationId: string; parkingLotId: string } | undefined {
+  if (intent.metadata?.[INSTANCE_KEY] !== instance) return undefined;
+  const { reservationId, parkingLotId } = intent.metadata;
+  return reservationId && parkingLotId ? { reservationId, parkingLotId } : undefined;
+}
 
 /** Issue 71: the card an intent names (an id, or the object when expanded), if it is shaped as one. */
 export function methodOf(intent: Pick<Stripe.PaymentIntent | Stripe.SetupIntent, "payment_method">): {
@@ -87,10 +91,10 @@ export function methodOf(intent: Pick<Stripe.PaymentIntent | Stripe.SetupIntent,
 
 const STATUS = { requires_capture: "authorized", succeeded: "captured", canceled: "canceled" } as const;
 
-/** Issue 71: an intent in the service's words; undefined when it is not this deployment's (nor a booking's). */
+/** An intent in the service's words; undefined when it is not this deployment's (nor a booking's). */
 function providerIntent(intent: Stripe.PaymentIntent, instance: string): ProviderIntent | undefined {
-  const { reservationId, parkingLotId } = ofInstance(intent, instance) ? (intent.metadata ?? {}) : {};
-  if (!reservationId || !parkingLotId) return undefined;
+  const metadata = bookingOf(intent, instance);
+  if (!metadata) return undefined;
   return {
     intentId: intent.id,
     status: STATUS[intent.status as keyof typeof STATUS] ?? "pending",
@@ -98,7 +102,7 @@ function providerIntent(intent: Stripe.PaymentIntent, instance: string): Provide
     received: intent.amount_received,
     currency: intent.currency.toUpperCase(),
     created: intent.created,
-    metadata: { reservationId, parkingLotId },
+    metadata,
     ...methodOf(intent),
   };
 }

@@ -1,20 +1,7 @@
 import Stripe from "stripe";
 import type { PaymentWebhookCommand, PaymentWebhookReader } from "../../write-side/http/payment-routes.js";
 import { STEP_KEY } from "./stripe-calls.js";
-import { methodOf, ofInstance } from "./stripe-provider.js";
-
-/**
- * What an intent's metadata says of its booking (set by the adapter when it created the intent);
- * nothing for another deployment's intent on a shared account (stripe-provider.ts INSTANCE_KEY).
- */
-function bookingOf(
-  intent: Stripe.PaymentIntent | Stripe.SetupIntent,
-  instance: string,
-): { parkingLotId: string; reservationId: string } | undefined {
-  if (!ofInstance(intent, instance)) return undefined;
-  const { reservationId, parkingLotId } = intent.metadata ?? {};
-  return reservationId && parkingLotId ? { reservationId, parkingLotId } : undefined;
-}
+import { bookingOf, methodOf } from "./stripe-provider.js";
 
 /**
  * Issue 71: a card whose saving asked for its customer (3-D Secure on its SetupIntent, or a far
