@@ -15,20 +15,13 @@ import { call, intentFor, oncePerStep, STEP_KEY, translateStripeError } from "./
 
 /**
  * The provider port on Stripe, through the official SDK (issue 38): PaymentIntents with manual
- * capture carrying `reservationId` and `parkingLotId` in their metadata, captures, cancels
- * (releases), refunds and off-session charges of a saved payment method. Each request carries the
- * step's idempotency key (Stripe answers a repeat with the first answer). Stripe's errors are
- * translated here, at the edge: a card error is `declined`; no connection, a timeout, 429, 5xx
- * or an idempotency conflict in flight is `retryable`; anything else is `refused`.
- *
- * Every intent is created with automatic payment methods and redirects turned off
- * (`automatic_payment_methods[allow_redirects]=never`, issue 47): the service confirms saved cards
- * server-side, where there is no page to come back to, charges overstays off-session, and holds
- * with manual capture, which redirect-based methods mostly cannot do; cards still pass 3-D Secure
- * in Stripe.js's own frame (`requires_action`, no redirect). Without it, since API 2023-08-16,
- * Stripe refuses such a confirmation for want of a `return_url`
- * (https://docs.stripe.com/api/payment_intents/confirm, https://docs.stripe.com/upgrades#2023-08-16).
- * docs/operations.md, "Payments", says why.
+ * capture carrying the booking in their metadata, each request under its step's idempotency key
+ * (Stripe answers a repeat with the first answer), Stripe's errors translated at the edge
+ * (stripe-calls.ts). Every intent turns redirects off (`automatic_payment_methods[allow_redirects]=never`,
+ * issue 47): saved cards are confirmed server-side and overstays charged off-session, with no page
+ * to come back to, and redirect-based methods mostly cannot hold with manual capture; 3-D Secure
+ * still runs in Stripe.js's frame. Without it, since API 2023-08-16, Stripe refuses such a
+ * confirmation for want of a `return_url` (docs/operations.md, "Payments").
  */
 
 export interface StripeSettings {
@@ -61,9 +54,8 @@ const stripeCurrency = (currency: string) => currency.toLowerCase();
 const NO_REDIRECTS = { enabled: true, allow_redirects: "never" } as const;
 
 /**
- * The metadata key that names the deployment an intent is of (STRIPE_INSTANCE): deployments that
- * share a Stripe account see each other's intents in the list and in their webhooks, and none may
- * release another's hold as one no booking of its own counts on.
+ * The metadata key naming an intent's deployment (STRIPE_INSTANCE): deployments sharing a Stripe
+ * account see each other's intents, and none may release another's hold as one it does not count on.
  */
 export const INSTANCE_KEY = "parking_instance";
 
@@ -80,7 +72,7 @@ export function bookingOf(
   return reservationId && parkingLotId ? { reservationId, parkingLotId } : undefined;
 }
 
-/** Issue 71: the card an intent names (an id, or the object when expanded), if it is shaped as one. */
+/** The card an intent names (an id, or the object when expanded), if it is shaped as one. */
 export function methodOf(intent: Pick<Stripe.PaymentIntent | Stripe.SetupIntent, "payment_method">): {
   paymentMethod?: string;
 } {
@@ -137,7 +129,7 @@ const captureOf =
       if (state?.status === "canceled" && state.cancellation_reason === "automatic")
         return { ok: false, kind: "lapsed", message: error instanceof Error ? error.message : String(error) };
       const failure = translateStripeError(error);
-      // Issue 71: an unclear answer (a 5xx, a timeout, the saved 500 Stripe replays for 24 hours,
+      // An unclear answer (a 5xx, a timeout, the saved 500 Stripe replays for 24 hours,
       // or, once the key is pruned, "unexpected state") may hide a capture that went through: the
       // intent says. Captured is captured; still held is tried again; anything else as answered.
       if (failure.kind !== "retryable" && !state) return failure;
@@ -174,7 +166,7 @@ const createIntentOf = (intents: Intents, instance: string) => (request: Authori
           capture_method: "manual",
           automatic_payment_methods: NO_REDIRECTS,
           metadata: { ...request.metadata, [INSTANCE_KEY]: instance },
-          // Issue 71: a method attached to no Customer is single-use at Stripe; saved to the
+          // A method attached to no Customer is single-use at Stripe; saved to the
           // customer's Customer as the intent goes through, it can be charged later off-session
           // (an overstay, a capture after the hold lapsed): https://docs.stripe.com/payments/save-during-payment.
           ...(request.customer
@@ -188,7 +180,7 @@ const createIntentOf = (intents: Intents, instance: string) => (request: Authori
   );
 
 /**
- * Issue 71: after an unclear answer (a 5xx, a timeout, no connection, or the saved 500 Stripe replays
+ * After an unclear answer (a 5xx, a timeout, no connection, or the saved 500 Stripe replays
  * to the same key for 24 hours, https://docs.stripe.com/idempotency) the intent says what Stripe
  * did: `read` it, or (undefined) as answered; the intent out of reach, tried again later.
  */
@@ -217,10 +209,7 @@ const confirmOf =
     );
   };
 
-/**
- * Issue 71: one page of the intents created since `since` (Stripe's list: newest first,
- * `starting_after`), this deployment's each in the service's words: the reconciliation's one listing.
- */
+/** One page of the intents created since `since` (Stripe's list: newest first, `starting_after`), this deployment's. */
 const listIntentsOf =
   (intents: Intents, instance: string) => (since: number, limit: number, after?: string) =>
     call(async () => {
@@ -251,9 +240,8 @@ const releaseOf = (intents: Intents) => async (intentId: string, idempotencyKey:
 };
 
 /**
- * Issue 71: a card's saving no one completed (its booking ended unpaid, or its deadline passed) is
- * canceled, so no one can confirm it any more (https://docs.stripe.com/api/setup_intents/cancel);
- * it held nothing. One canceled or succeeded already can no longer be canceled: nothing to do.
+ * A card's saving no one completed is canceled, so no one can confirm it any more; it held nothing.
+ * One canceled or succeeded already can no longer be canceled: nothing to do.
  */
 const cancelSetupOf = (client: Stripe) => (setupId: string, idempotencyKey: string) =>
   call(async () => {
@@ -268,10 +256,7 @@ const cancelSetupOf = (client: Stripe) => (setupId: string, idempotencyKey: stri
     return { released: 0 };
   });
 
-/**
- * Gives back part of a captured intent. Issue 71: a refund Stripe made but answered unclearly is
- * found by its step's key among the intent's refunds (`oncePerStep`).
- */
+/** Gives back part of a captured intent; one made but answered unclearly is found by its step's key (`oncePerStep`). */
 const refundOf =
   (client: Stripe): PaymentProvider["refund"] =>
   (intentId, amount, idempotencyKey, about) =>
@@ -304,10 +289,9 @@ const refundOf =
     );
 
 /**
- * Issue 71: a card saved to the customer's Customer for off-session use, nothing held: a SetupIntent
- * confirmed server-side (https://docs.stripe.com/payments/save-and-reuse); 3-D Secure leaves it
- * `requires_action` for the customer (its client secret). Without a method it is not confirmed: the
- * customer enters their card and confirms it with Stripe.js `confirmCardSetup` (its client secret).
+ * A card saved to the customer's Customer for off-session use, nothing held: a SetupIntent confirmed
+ * server-side (https://docs.stripe.com/payments/save-and-reuse), or, without a method, left for the
+ * customer to confirm with Stripe.js `confirmCardSetup`; 3-D Secure leaves it to them too (its client secret).
  */
 const saveCardOf = (client: Stripe, instance: string) => (request: SaveCardRequest) =>
   call(async (): Promise<SavedCard> => {
@@ -359,9 +343,8 @@ const offSession = (request: OffSessionRequest, instance: string) => ({
 });
 
 /**
- * The intent that holds a saved card's amount off-session (issue 71), as Stripe documents it for a
- * saved card; one that asks for the customer answers `pending` with its client secret. Made once
- * per step (`oncePerStep`): one found holding, or asking for the customer, is the answer.
+ * The intent that holds a saved card's amount off-session; one that asks for the customer answers
+ * `pending` with its client secret. Made once per step (`oncePerStep`).
  */
 const authorizeOffSessionOf = (intents: Intents, instance: string) => (request: OffSessionRequest) =>
   oncePerStep(
@@ -388,12 +371,9 @@ const authorizeOffSessionOf = (intents: Intents, instance: string) => (request: 
   );
 
 /**
- * A saved method charged without the customer, as Stripe documents it
- * (https://docs.stripe.com/payments/save-and-reuse#charge-saved-payment-method): an overstay beyond
- * the hold, or what a lapsed hold can no longer give (Stripe's advice for a capture later than the
- * authorization's window: charge the saved card then). A card that asks for authentication is
- * declined `authentication_required`. Issue 71: made once per step (`oncePerStep`): a charge
- * Stripe took but answered unclearly is found, never taken again once the key is pruned.
+ * A saved method charged without the customer: an overstay beyond the hold, or what a lapsed hold
+ * can no longer give (Stripe's advice for a capture later than the authorization's window). A card
+ * that asks for authentication is declined `authentication_required`. Made once per step (`oncePerStep`).
  */
 const chargeOffSessionOf = (intents: Intents, instance: string) => (request: OffSessionRequest) =>
   oncePerStep(
@@ -413,11 +393,7 @@ const chargeOffSessionOf = (intents: Intents, instance: string) => (request: Off
       }),
   );
 
-/**
- * Issue 71: an off-session charge the card refused leaves its intent for the customer to complete
- * on session with its client secret, carried by Stripe's card error (`payment_intent`, OpenAPI
- * `api_errors`; docs.stripe.com/payments/save-and-reuse, "authentication_required"): `comeback`.
- */
+/** A charge the card refused leaves its intent (the card error's `payment_intent`) for the customer: `comeback`. */
 async function withComeback<T>(request: () => Promise<T>): Promise<ProviderOutcome<T>> {
   try {
     return { ok: true, value: await request() };
@@ -445,13 +421,13 @@ export function stripeProvider(client: Stripe, instance: string): PaymentProvide
     saveCard: saveCardOf(client, instance),
     authorizeOffSession: authorizeOffSessionOf(intents, instance),
     listIntents: listIntentsOf(intents, instance),
-    // Issue 71: a SetupIntent (a card saved, nothing held) is no PaymentIntent: nothing to compare.
+    // A SetupIntent (a card saved, nothing held) is no PaymentIntent: nothing to compare.
     retrieveIntent: (intentId) =>
       call(async () =>
         intentId.startsWith("seti_") ? undefined : providerIntent(await intents.retrieve(intentId), instance),
       ),
     capture: captureOf(intents),
-    // Issue 71: a SetupIntent (`seti_`) recorded as a client-confirmed booking's intent is canceled as such.
+    // A SetupIntent (`seti_`) recorded as a client-confirmed booking's intent is canceled as such.
     release: (id, key) =>
       id.startsWith("seti_") ? cancelSetupOf(client)(id, key) : releaseOf(intents)(id, key),
     refund: refundOf(client),
