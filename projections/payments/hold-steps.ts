@@ -116,15 +116,12 @@ export async function authorizeBooking(plan: AuthorizeWork, deps: StepDeps): Pro
 }
 
 /**
- * Issue 71: a stay beyond a hold's lifetime: the card is saved to the customer's provider customer
- * (a SetupIntent), nothing held, and the booking confirmed on it (PaymentCardSaved, which plans its
- * hold before the stay). A card that asks for 3-D Secure to be saved waits for its customer
- * (PaymentActionRequired with `authorizeAt`, the booking confirmed, the SetupIntent's client secret
- * kept for them) until 24 h after booking or the hold's time if earlier; the SetupIntent's webhook
- * saves it then (PaymentCardSaved), or its deadline step fails it (deadlinePassed). Without a
- * `method` the customer enters their card with Stripe.js: the SetupIntent is recorded as the
- * booking's intent and its client secret kept, as a PaymentIntent's (the booking waits for it until
- * its hold ends; `setup_intent.succeeded` saves the card and confirms the booking).
+ * A stay beyond a hold's lifetime: the card is saved to the customer's provider customer (a
+ * SetupIntent), nothing held, and the booking confirmed on it (PaymentCardSaved plans its hold). A
+ * card that asks for 3-D Secure waits for its customer (PaymentActionRequired, its client secret
+ * kept) until 24 h after booking or the hold's time if earlier, when its deadline step fails it.
+ * Without a `method` the customer enters their card with Stripe.js: the SetupIntent is recorded as
+ * the booking's intent, as a PaymentIntent's (`setup_intent.succeeded` saves the card).
  */
 export async function saveForLater(
   plan: AuthorizeWork,
@@ -167,31 +164,18 @@ export async function saveForLater(
   const dayAfter = new Date(Date.parse(now) + SAVE_ACTION_HOURS * 3_600_000).toISOString();
   const actionDeadline = Date.parse(dayAfter) < Date.parse(authorizeAt) ? dayAfter : authorizeAt;
   // The card given at booking is named by its PaymentCardSaved (sealed), which its hold reads.
-  const card = method ? { paymentMethod: method } : {};
-  const command = {
-    type: "AuthorizePayment",
-    ...lot,
-    intentId,
-    amount,
-    currency,
-    authorizeAt,
-    ...card,
-  } as const;
-  const sent = await deps.send(
-    { ...command, ...(status === "pending" ? { actionDeadline } : {}), now },
-    cause,
-  );
+  const command = { type: "AuthorizePayment", ...lot, intentId, amount, currency, authorizeAt } as const;
+  const card = { paymentMethod: method, ...(status === "pending" ? { actionDeadline } : {}) };
+  const sent = await deps.send({ ...command, ...card, now }, cause);
   if (!sent.ok) deps.logger.info({ ...lot, code: sent.code }, "the booking did not take its saved card");
   return "done";
 }
 
 /**
- * Issue 71: a saved card held off-session before the stay (PaymentCardSaved's `authorizeAt`), with
- * the customer's provider customer: authorized, the payment reads `authorized`; declined, the
- * payment fails and its booking is canceled (the lot's policy: the spot released, PaymentFailed
- * saying why). A card that asks for the customer (`authentication_required`) waits for them until
- * the stay's start (PaymentActionRequired, its client secret kept for them; the intent's webhook
- * authorizes it), and its deadline step (payment-next.ts) fails it then. A booking that ended meanwhile asks for nothing.
+ * A saved card held off-session before the stay (PaymentCardSaved's `authorizeAt`): declined, the
+ * payment fails and its booking is canceled (the lot's policy). A card that asks for the customer
+ * waits for them until the stay's start (PaymentActionRequired, its client secret kept; the intent's
+ * webhook authorizes it), when its deadline step fails it. A booking that ended asks for nothing.
  */
 export async function holdBeforeStay(
   plan: HoldWork & { readonly amount: number },
@@ -239,12 +223,10 @@ export async function holdBeforeStay(
 }
 
 /**
- * Issue 71: the stay's start came while the hold still waited for its customer: the payment fails
- * (`authentication_required`: the booking is canceled, its spot released), then the intent no one
- * completed is canceled at the provider (a retry asks the same). The race with the customer
- * completing it at that moment is decided by the payment's stream (its expected revision): an
- * authorization recorded first stands (the failure records nothing, the hold is kept); a failure
- * recorded first refuses the authorization that comes after, whose hold the webhook route releases.
+ * The stay's start came while the hold still waited for its customer: the payment fails, then the
+ * intent no one completed is canceled at the provider. A race with the customer completing it is
+ * decided by the payment's stream (its expected revision): an authorization recorded first stands;
+ * a failure recorded first refuses the one after, whose hold the webhook route releases.
  */
 export async function deadlinePassed(
   plan: HoldWork,
