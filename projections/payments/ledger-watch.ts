@@ -76,7 +76,7 @@ function apply(ledger: Ledger, { event }: StoredDomainEvent): void {
     if (capture + release + offSession > 0) ledger.ended = true;
     return;
   }
-  // Issue 71: a refused charge left for its customer (its intent named) is under way until they pay it.
+  // A refused charge left for its customer (its intent named) is under way until they pay it.
   if (event.type === "PaymentStepFailed" && event.data.intentId !== undefined) return;
   if (event.type !== "PaymentStepFailed") ledger.facts.push(ledgerFactOf(event as MoneyEvent));
   if (event.type !== "PaymentAuthorized") ledger.pending -= 1;

@@ -75,17 +75,14 @@ export interface Outage {
 }
 
 /**
- * The payments process manager: a reactor on the processor runtime, as the scheduler
- * is. Following the log, it records a booking's request and decides a paid booking's end on its
- * payment's stream (the inbox); a fact that asks for work makes its booking due (payment-due.ts),
- * and an erasure marks its provider customer to forget, in the same atomic write as its
- * checkpoint; its clock work, which runs only in the process holding its lease, carries them out
- * (payment-steps.ts: a due booking's next steps as its stream says, `nextStep`): each provider call
- * with an idempotency key derived from the fact (`stepKey`), each outcome recorded as a command the
- * decider answers (a repeat appends nothing). While the provider is out a step waits and is tried again with
- * backoff, the same keys each time: a kill -9 between the provider's answer and the fact, a lease
- * taken over or a second replica asks the same thing and is answered the same; nothing is charged
- * twice, and nothing is lost. Without settings (PAYMENTS=none) it follows nothing.
+ * The payments process manager, a reactor on the processor runtime. Following the log, it records a
+ * booking's request and decides a paid booking's end on its payment's stream (the inbox); a fact
+ * that asks for work makes its booking due (payment-due.ts), and an erasure marks its provider
+ * customer to forget, in the same atomic write as its checkpoint. Its clock work (only in the
+ * process holding its lease) carries them out (payment-steps.ts), each provider call under a key
+ * derived from the fact (`stepKey`), each outcome a command the decider answers (a repeat appends
+ * nothing): a kill -9, a lease taken over or a second replica asks the same thing and is answered
+ * the same, with backoff while the provider is out. Without settings (PAYMENTS=none) it follows nothing.
  */
 export function paymentSaga(settings: PaymentSagaSettings | undefined): Reactor {
   if (!settings) return { name: PAYMENT_SAGA, eventTypes: NONE, react: async () => [] };
@@ -174,10 +171,9 @@ async function requestPayments(
 }
 
 /**
- * A paid booking's end is decided on its payment's stream as it is followed (a repeat after a crash
- * decides nothing), not queued. A store outage retries the
- * batch; any other failure leaves the end on its booking's due entry, which the clock work tries again, so one
- * booking cannot stop the process.
+ * A paid booking's end is decided on its payment's stream as it is followed (a repeat decides
+ * nothing). A store outage retries the batch; any other failure leaves the end on its booking's due
+ * entry for the clock work, so one booking cannot stop the process.
  */
 async function decideEnds(
   events: Parameters<Reactor["react"]>[0],

@@ -41,9 +41,8 @@ export async function forgetCustomer(ref: string, deps: StepDeps): Promise<PlanR
 }
 
 /**
- * Issue 48: a booking ended on the lot; its settlement is decided on its payment's stream (a
- * repeat, or a booking never asked to pay, decides nothing), or, ended unpaid, the void of the
- * intent it recorded. What it appends is carried out from the payment's stream (runNext).
+ * A booking ended on the lot: its settlement (or, ended unpaid, the void of its intent) is decided
+ * on its payment's stream (a repeat decides nothing), and carried out from there (runNext).
  */
 export async function decideEnd(ended: PendingEnd, deps: StepDeps): Promise<PlanResult> {
   const { parkingLotId, reservationId, end, eventId: endedBy } = ended;
@@ -61,11 +60,10 @@ export async function decideEnd(ended: PendingEnd, deps: StepDeps): Promise<Plan
 export type NextResult = PlanResult | { readonly until: string };
 
 /**
- * Issue 68 item 4: a booking's money carried on, step by step, each the one its payment's stream
- * says is next (`nextStep`: a settlement's step, the hold before the stay, a hold's deadline); each
- * provider call under its fact's key, each outcome recorded on the stream, which the next step reads.
- * A step recorded before a crash is not asked of the provider again; one whose outcome the stream
- * refused is not asked again in this run.
+ * A booking's money carried on, step by step, each the one its payment's stream says is next
+ * (`nextStep`), each provider call under its fact's key, each outcome recorded on the stream, which
+ * the next step reads: a step recorded before a crash is not asked again; one whose outcome the
+ * stream refused is not asked again in this run.
  */
 export async function runNext(reservationId: string, deps: StepDeps): Promise<NextResult> {
   const tried = new Set<string>();
@@ -133,7 +131,7 @@ type SettleWork = StepWork & SettlementDue;
 async function settleStep(plan: SettleWork, next: SettleStepDue, deps: StepDeps): Promise<PlanResult> {
   const called = await callStep(plan, next, deps);
   if (called === RETRY) return RETRY;
-  // A failure says what the step was to move: a failed refund frees exactly its amount (issue 48).
+  // A failure says what the step was to move: a failed refund frees exactly its amount .
   const outcome: StepOutcome = called.ok ? called : { ...called, amount: next.amount };
   const sent = await deps.send(
     {
@@ -218,7 +216,7 @@ async function lapsedCapture(
     code: "authorization_lapsed",
     message: `The card authorization lapsed before it was captured (${plan.intentId}); ${why}`.slice(0, 500),
     ...(declineCode ? { declineCode } : {}),
-    ...comeback, // issue 71: the intent left for the customer to pay on session
+    ...comeback, // the intent left for the customer to pay on session
   });
   if (!plan.method) return lapsed(`no saved payment method to charge off-session: ${amount} to collect.`);
   const charged = await chargeSaved(plan, plan.method, amount, stepKey(plan.eventId, "lapsed-capture"), deps);
@@ -235,10 +233,7 @@ async function lapsedCapture(
   return lapsed(why, charged.kind === "declined" ? code : undefined, comebackIntent(charged));
 }
 
-/**
- * Charges the booking's saved method off-session, naming the provider customer it is saved to
- * (Stripe refuses a saved method without its `customer`, issue 71).
- */
+/** Charges the saved method off-session, naming its provider customer (Stripe refuses it without). */
 async function chargeSaved(
   plan: StepWork,
   method: string,
@@ -256,13 +251,13 @@ async function chargeSaved(
     metadata: metadataOf(plan),
     idempotencyKey,
   });
-  // Issue 71: refused, its intent left for the customer: its client secret is theirs (the booking's view).
+  // Refused, its intent left for the customer: its client secret is theirs (the booking's view).
   if (!charged.ok && charged.kind === "declined" && charged.comeback)
     await deps.keepClientSecret(plan, charged.comeback.clientSecret);
   return charged;
 }
 
-/** What a refund tells the provider (issue 47): the booking, and why (the operator's reason, or what settled it). */
+/** What a refund tells the provider: the booking, and why (the operator's reason, or what settled it). */
 const refundAbout = (plan: SettleWork) => ({
   metadata: metadataOf(plan),
   reason: plan.reason ?? plan.because ?? "refund",

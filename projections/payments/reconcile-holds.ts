@@ -26,15 +26,11 @@ import { type PaymentCommand, releaseIntent, type StepDeps } from "./step-common
  * the provider's intents of the last eight days (a hold lapses after seven), a page at a time (the
  * provider's one listing), which finds intents no payment knows; and every payment not final (its
  * ledger not ended, a step under way, or its books broken: PAYMENT_LEDGERS), its intent retrieved,
- * however old (issue 71: with each intent a refused charge left for its customer to pay, under way
- * until paid).
+ * however old (with each intent a refused charge left for its customer, under way until paid).
  */
 export interface ReconcileDeps
   extends Pick<StepDeps, "provider" | "send" | "logger" | "now" | "lotState" | "paymentState"> {
-  /**
-   * Issue 71: the process manager's store: the walks' cursors and the payments' ledgers. Absent (the
-   * CLI): the provider's intents are walked from the start, the payments not at all.
-   */
+  /** The walks' cursors and the payments' ledgers; absent (the CLI): the intents from the start, no payments. */
   readonly store?: DocumentStore;
 }
 
@@ -54,15 +50,15 @@ export interface ReconcileOutcome {
   readonly released: number;
   /** Left open: the provider was out (tried again next time). */
   readonly failed: number;
-  /** Issue 71: authorizations bookings counted on that the provider had canceled, recorded lapsed. */
+  /** Authorizations bookings counted on that the provider had canceled, recorded lapsed. */
   readonly lapsed: number;
-  /** Issue 71: what the provider did that the payments missed, recorded (by the command sent). */
+  /** What the provider did that the payments missed, recorded (by the command sent). */
   readonly repaired: Readonly<Record<string, number>>;
-  /** Issue 71: payments not final compared with their intents this round. */
+  /** Payments not final compared with their intents this round. */
   readonly payments: number;
 }
 
-/** Issue 71: where the walks go on next round (absent: from the start), one document in the store. */
+/** Where the walks go on next round (absent: from the start), one document in the store. */
 export const RECONCILIATION = "payment_reconciliation";
 const CURSOR_ID = "cursor";
 interface Cursor {
@@ -74,7 +70,7 @@ interface Cursor {
 
 /** A hold's lifetime and a day: every intent that may still hold money, or has just lapsed. */
 const LOOKBACK_SECONDS = CARD_HOLD_LIFETIME_MS / 1000 + 24 * 3600;
-/** Issue 71: per round, at most this many pages of the provider's intents, and payments, of PAGE_SIZE. */
+/** Per round, at most this many pages of the provider's intents, and payments, of PAGE_SIZE. */
 export const PAGES_PER_ROUND = 10;
 export const PAGE_SIZE = 100;
 /**
@@ -187,7 +183,7 @@ async function walkPayments(round: Round, store: DocumentStore, pageSize: number
   for (const { _id: reservationId, parkingLotId } of ledgers) {
     const payment = await paymentState(parkingLotId ?? "", reservationId);
     if (payment.kind !== "open" || payment.intentId === undefined) continue;
-    // Issue 71: and each intent a refused charge left for its customer, however long they take to pay it.
+    // And each intent a refused charge left for its customer, however long they take to pay it.
     const due = (payment.comebacks ?? []).map((comeback) => comeback.intentId);
     for (const intentId of [payment.intentId, ...due]) {
       const found = await provider.retrieveIntent(intentId);

@@ -14,10 +14,7 @@ import type { RequestPayment, SettleBooking } from "../../write-side/payment/pay
 import type { SavedMethod } from "./payment-inbox.js";
 import type { PaymentMetadata, PaymentProvider, ProviderFailure, ProviderOutcome } from "./provider.js";
 
-/**
- * What every step of the payments process manager shares (payment-steps.ts, hold-steps.ts): its
- * deps, its work, the commands it sends, and how a provider's answer becomes the fact recorded.
- */
+/** What every payment step shares: its deps, its work, its commands, and a provider's answer as a fact. */
 
 /**
  * The commands the payments process manager sends to the write side: each outcome of the provider
@@ -55,18 +52,15 @@ export interface StepDeps {
     plan: { readonly reservationId: string },
     clientSecret: string,
   ) => Promise<void>;
-  /** The lot's state now (issue 47: whether a booking still waits for its payment, which intent it recorded). */
+  /** The lot's state now (whether a booking still waits for its payment, which intent it recorded). */
   readonly lotState: (parkingLotId: string) => Promise<ParkingLotState>;
-  /** A reservation's payment, as its own stream holds it (issue 48). */
+  /** A reservation's payment, as its own stream holds it. */
   readonly paymentState: (parkingLotId: string, reservationId: string) => Promise<PaymentState>;
-  /** Issue 68 item 4: a reservation's payment's stream folded for its process, with its facts' ids. */
+  /** A reservation's payment's stream folded for its process, with its facts' ids. */
   readonly paymentProcess: (reservationId: string) => Promise<PaymentProcess>;
-  /**
-   * Issue 68 item 4: a booking's saved method as 2374f50/05b88da kept it (`payment_methods`), read
-   * only when its payment's stream names no card, until its settlement is carried out.
-   */
+  /** A booking's saved method as older versions kept it (`payment_methods`), when its stream names no card. */
   readonly oldSavedMethod: (reservationId: string) => Promise<SavedMethod | undefined>;
-  /** Issue 71: the provider customer kept for each customer's pseudonym (PAYMENT_CUSTOMERS). */
+  /** The provider customer kept for each customer's pseudonym (PAYMENT_CUSTOMERS). */
   readonly customers: {
     readonly get: (ref: string) => Promise<string | undefined>;
     readonly keep: (ref: string, customerId: string) => Promise<void>;
@@ -104,10 +98,7 @@ export const metadataOf = (plan: {
   parkingLotId: plan.parkingLotId,
 });
 
-/**
- * Issue 71: the customer's provider customer, the one kept for their pseudonym or else made now
- * (under a key of the pseudonym's, so two steps at once make one) and kept.
- */
+/** The customer's provider customer, kept for their pseudonym or made now (under its key: two steps make one). */
 export async function providerCustomerOf(ref: string, deps: StepDeps): Promise<ProviderOutcome<string>> {
   const kept = await deps.customers.get(ref);
   if (kept) return { ok: true, value: kept };
@@ -117,10 +108,7 @@ export async function providerCustomerOf(ref: string, deps: StepDeps): Promise<P
   return { ok: true, value: made.value.customerId };
 }
 
-/**
- * Cancels an intent no booking counts on, at the provider, then records it on the lot
- * (PaymentIntentReleased): nothing stays held, and no one can confirm it any more (issue 47).
- */
+/** Cancels an intent no booking counts on at the provider, then records it: nothing stays held or confirmable. */
 export async function releaseIntent(
   intent: { readonly intentId: string; readonly parkingLotId: string; readonly reservationId: string },
   because: RecordIntentReleased["because"],
@@ -187,10 +175,7 @@ export const codeOf = (code: string): string =>
     .replace(/[^a-z0-9_]/g, "_")
     .slice(0, 100) || "provider_error";
 
-/**
- * Issue 71: the intent a declined off-session charge left for its customer to complete on session,
- * when the provider kept one (PaymentStepFailed's `intentId`; its client secret goes to the customer).
- */
+/** The intent a declined off-session charge left for its customer to complete (PaymentStepFailed's `intentId`). */
 export const comebackIntent = (outcome: ProviderOutcome<unknown>): { intentId?: string } =>
   !outcome.ok && outcome.kind === "declined" && outcome.comeback
     ? { intentId: outcome.comeback.intentId }
