@@ -114,11 +114,8 @@ export function endsOf(events: readonly StoredDomainEvent[]): PendingEnd[] {
 
 /**
  * A customer's erasure: the saved payment methods and client secrets of the bookings it lists go, in
- * the same atomic write as the saga's checkpoint. Bookings under way keep their card until carried
- * out: one settled after it finds none (its fact's card reads `erased`), so an overstay is then
- * recorded as not charged (`no_saved_payment_method`). Their provider customer goes too: its
- * `payment_customers` document is marked `forgetAt` (none: none was made), which the clock work
- * sweeps: deleted at the provider, then here.
+ * the same atomic write as the saga's checkpoint (a booking settled after finds no card: an overstay
+ * is then recorded not charged), and their provider customer is marked `forgetAt` for the clock work.
  */
 export function erasedOps(events: readonly StoredDomainEvent[], now: string): WriteOp[] {
   return events.flatMap(({ event }) =>

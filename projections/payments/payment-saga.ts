@@ -5,6 +5,7 @@ import { isOutage } from "../runtime/entry.js";
 import type { Reactor, ReactorContext } from "../runtime/processor.js";
 import { LEDGER_EVENT_TYPES, ledgerOps, violatingLedgers } from "./ledger-watch.js";
 import {
+  ASKS_WORK,
   DUE_INDEXES,
   type DueEntry,
   dueAtOp,
@@ -44,9 +45,7 @@ const TYPES: ReadonlySet<EventType> = new Set<EventType>([
   "ReservationCheckedOut",
   "ReservationNoShow",
   "PaymentIntentReleased",
-  "PaymentCardSaved",
-  "PaymentActionRequired",
-  "PaymentVoidDecided",
+  ...ASKS_WORK,
   ...LEDGER_EVENT_TYPES,
   "CustomerErased",
 ]);
