@@ -1,14 +1,10 @@
 /**
- * The payment provider port (issue 38): what the payments process manager asks of whoever takes
- * the money, in the service's words, vendor-free. Amounts are integers in the currency's minor
- * unit; every call carries an idempotency key derived from the fact it acts on (`stepKey`), so a
- * retry, a restart after kill -9 or a second replica asks the provider for the same thing and is
- * answered with the same result: nothing is charged twice.
- *
- * Each call answers an outcome, never throws for a provider's answer: `declined` (the card or the
- * provider said no: record it as a fact), `retryable` (the provider is down, slow or busy: try
- * again later with the same key) or `refused` (the request itself is wrong: a bug or a
- * misconfiguration, to log and not retry blindly).
+ * The payment provider port (issue 38), in the service's words, vendor-free. Amounts are integers in
+ * the currency's minor unit; every call carries an idempotency key derived from the fact it acts on
+ * (`stepKey`), so a retry, a restart or a second replica is answered the same: nothing is charged
+ * twice. Each call answers an outcome, never throws for a provider's answer: `declined` (record it
+ * as a fact), `retryable` (down, slow or busy: again later with the same key) or `refused` (the
+ * request is wrong: a bug or a misconfiguration, to log and not retry blindly).
  */
 
 /** What a payment is about, so the provider's dashboard leads back to the booking. */
@@ -110,9 +106,7 @@ export type ProviderFailure = Extract<ProviderOutcome<never>, { ok: false }>;
 
 /**
  * A capture refused because the authorization lapsed: the provider canceled it uncaptured at the
- * end of its validity window and released what it held (Stripe: seven days for an online card
- * payment, the intent `canceled` with `cancellation_reason: automatic`,
- * https://docs.stripe.com/payments/place-a-hold-on-a-payment-method). What is due is then charged
+ * end of its validity window (Stripe: seven days for a card). What is due is then charged
  * off-session to the booking's saved method, or recorded as lapsed (payment-steps.ts).
  */
 export interface AuthorizationLapsed {

@@ -73,10 +73,7 @@ const LOOKBACK_SECONDS = CARD_HOLD_LIFETIME_MS / 1000 + 24 * 3600;
 /** Per round, at most this many pages of the provider's intents, and payments, of PAGE_SIZE. */
 export const PAGES_PER_ROUND = 10;
 export const PAGE_SIZE = 100;
-/**
- * A pending intent younger than this may be one the process manager has just created and not yet
- * recorded on its lot: left for the next round. An authorized one is always recorded first.
- */
+/** A pending intent younger than this may be one just created, not yet recorded: left for the next round. */
 const FRESH_SECONDS = 600;
 
 type Counts = { open: number; released: number; failed: number; lapsed: number; payments: number };

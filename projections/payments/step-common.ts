@@ -162,9 +162,6 @@ export async function failed(
   return "done";
 }
 
-/** What a due entry's run came to: nothing left, the provider or the store out, or look again then. */
-export type NextResult = PlanResult | { readonly until: string };
-
 /** A settlement step's outcome at the provider, in the words the payment's stream records (payment-steps.ts). */
 export type StepOutcome = RecordPaymentOutcome["outcome"];
 
