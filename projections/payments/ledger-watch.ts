@@ -9,10 +9,9 @@ import {
 } from "../../write-side/payment/payment-ledger.js";
 
 /**
- * The money ledger invariant, watched (issue 38): per reservation, its payment facts as the log
- * records them and whether its settlements are done, so that each broken invariant of
- * write-side/payment/payment-ledger.ts (the one function the property tests also read) is
- * counted: the `parking_payment_ledger_violations` gauge.
+ * The money ledger invariant, watched: per reservation, its payment facts and whether its
+ * settlements are done, so each broken invariant of write-side/payment/payment-ledger.ts (which the
+ * property tests also read) is counted: the `parking_payment_ledger_violations` gauge.
  */
 export const PAYMENT_LEDGERS = "payment_ledgers";
 const LEDGER_INDEXES = [{ name: "by_violations", keys: { violations: 1 } }] as const;
@@ -46,11 +45,7 @@ export const LEDGER_EVENT_TYPES: ReadonlySet<EventType> = new Set<EventType>([
 export const ledgerProblemsOf = (ledger: Ledger): string[] =>
   ledgerViolations(ledger.facts, ledger.ended && ledger.pending <= 0);
 
-/**
- * The ledger of each reservation the events tell of, folded onto `ledgers` (the watch's batch onto
- * what it kept; the chaos and replica tests read a whole log with it): a reservation's problems are
- * `ledgerProblemsOf` its ledger, and `pending` is what its settlements decided not recorded yet.
- */
+/** The ledger of each reservation the events tell of, folded onto `ledgers` (the watch's batch onto what it kept). */
 export function ledgersOf(
   events: readonly StoredDomainEvent[],
   ledgers: Map<string, Ledger> = new Map(),

@@ -8,18 +8,13 @@ import { type BookingEnd, bookingEndOf } from "../../write-side/payment/lot-book
 import { holdPlanOf } from "../../write-side/payment/payment-policy.js";
 import type { RequestPayment } from "../../write-side/payment/payment-process.js";
 
-/**
- * What the payments process manager keeps beside its payments' streams (its due index is
- * payment-due.ts), and what it reads off the facts it follows: a booking's request, its end, a
- * customer's erasure.
- */
+/** What the payments process manager keeps beside its payments' streams, and reads off the facts it follows. */
 
 /** What the saga hands a client that confirms the payment itself (Stripe.js): one per reservation. */
 export const PAYMENT_CLIENT_SECRETS = "payment_client_secrets";
 /**
- * A booking's saved payment method as older versions kept it (personal data): no longer written (the
- * card is a sealed field of the payment's facts, payment-next.ts `card`); read only for a booking
- * whose stream names no card, and deleted at its settlement or erasure.
+ * A booking's saved payment method as older versions kept it (personal data; the card is now a sealed
+ * field of the payment's facts): read only when its stream names none, deleted at settlement or erasure.
  */
 export const PAYMENT_METHODS = "payment_methods";
 /** A booking's saved method, and whose it is (the customer's pseudonym: their provider customer). */
@@ -42,10 +37,9 @@ export function customerRefOf(customerId: string): string | undefined {
 }
 
 /**
- * A booking ended (checked out, canceled, closed, a no-show): its settlement, or the void of an
- * intent it left unpaid, is decided on its payment's stream by what the lot's end event says
- * (`SettleBooking`, as of `endedAt`; a repeat decides nothing) as the saga follows it (`endsOf`); one
- * that failed then (but for a store outage) waits on its booking's due entry (payment-due.ts).
+ * A booking ended (checked out, canceled, closed, a no-show), whose settlement (or the void of an
+ * intent it left unpaid) is decided on its payment's stream as the saga follows it (`endsOf`), or
+ * later from its booking's due entry when that failed.
  */
 export interface PendingEnd {
   /** The id (in the log) of the lot's fact that ended it: the void's key derives from it. */

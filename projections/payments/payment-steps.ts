@@ -197,14 +197,10 @@ async function callStep(
 }
 
 /**
- * The booking's authorization lapsed before its capture (Stripe cancels an uncaptured card
- * authorization after seven days: a window booked more than a week ahead). What the capture was to
- * take is charged off-session to the booking's saved method, as Stripe advises for a charge later
- * than a hold can last (https://docs.stripe.com/payments/save-and-reuse#charge-saved-payment-method),
- * under a key of its own (a retry never charges twice), recorded as the capture with
- * `lapsedIntentId`. Without a saved method, or declined (a card that asks for authentication), it is
- * a failed capture `authorization_lapsed` with its amount: the reservation's `payment.failures`
- * shows operators what is left to collect.
+ * The booking's authorization lapsed before its capture (a stay booked more than a week ahead): what
+ * the capture was to take is charged off-session to its saved method, as Stripe advises, under a key
+ * of its own, recorded as the capture with `lapsedIntentId`. Without a method, or declined, it is a
+ * failed capture `authorization_lapsed` with its amount: `payment.failures` shows what is left to collect.
  */
 async function lapsedCapture(
   plan: SettleWork,
