@@ -11,11 +11,7 @@ import {
   type StepWork,
 } from "./step-common.js";
 
-/**
- * The payments process manager's steps that hold a booking's money: its authorization and, for a
- * stay beyond a card hold's lifetime (issue 71, the horizon rule, write-side/payment/payment-policy.ts
- * holdPlanOf), the card saved at booking and held off-session before the stay.
- */
+/** The steps that hold a booking's money: its authorization, or a far stay's card saved, then held. */
 
 /** A booking's authorization (payment-next.ts's `authorize`); `authorizeAt`: a far stay's card saved now, held then. */
 export interface AuthorizeWork extends StepWork {

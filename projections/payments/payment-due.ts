@@ -86,9 +86,8 @@ export async function readPaymentProcess(
 const BUILT = "built:from-payment-streams";
 
 /**
- * A lost or emptied due index rebuilt (no marker: also the first start after 2374f50): the payment
- * streams walked once, each folded for its process, every booking with a next step made due now
- * (the clock work asks `nextStep` again, and moves a `wait` to its time). Answers how many.
+ * A lost or emptied due index (no marker) rebuilt: the payment streams walked once, every booking
+ * with a next step made due now (the clock work moves a `wait` to its time). Answers how many.
  */
 export async function rebuildDue(eventStore: EventStore, store: DocumentStore, now: string): Promise<number> {
   if (await store.findById(PAYMENT_DUE, BUILT)) return 0;

@@ -19,17 +19,10 @@ export const PAYMENT_CLIENT_SECRETS = "payment_client_secrets";
 export const PAYMENT_METHODS = "payment_methods";
 /** A booking's saved method, and whose it is (the customer's pseudonym: their provider customer). */
 export type SavedMethod = { readonly method: string; readonly customer?: string };
-/**
- * Each customer's customer at the provider (Stripe: a Customer), made on first need, kept against
- * their pseudonym (`_id`: as CustomerErased names them), deleted at the provider once they are erased.
- */
+/** Each customer's customer at the provider, made on first need, kept against their pseudonym (`_id`). */
 export const PAYMENT_CUSTOMERS = "payment_customers";
 
-/**
- * The customer's pseudonym, under which their provider customer is kept (none once erased): the
- * data keys' keyed pseudonym, the one an erasure names; without keys installed (a codec's test), a
- * hash.
- */
+/** The customer's pseudonym, as an erasure names them (none once erased; without data keys, a hash). */
 export function customerRefOf(customerId: string): string | undefined {
   if (customerId === ERASED) return undefined;
   const keys = personalDataKeys();
@@ -56,10 +49,7 @@ export interface PendingEnd {
 export const bookingEndOfStored = (stored: StoredDomainEvent): BookingEnd | undefined =>
   bookingEndOf(stored.event as ParkingLotEvent, stored.metadata.actor?.role);
 
-/**
- * The requests a batch brings (bookings that ask to be paid), each to be recorded on its payment's
- * stream (PaymentRequested; a repeat records nothing), the lot's fact's id the keys' root.
- */
+/** The requests a batch brings, each to be recorded on its payment's stream (the lot's fact's id: the keys' root). */
 export function requestsOf(
   events: readonly StoredDomainEvent[],
   now: string,
@@ -144,10 +134,7 @@ export interface ProviderCustomerDoc extends Document {
   readonly attempt?: number;
 }
 
-/**
- * When a step that met an outage is tried again: 0.5 s doubling up to 30 s, times `scale`
- * (PAYMENT_RETRY_SCALE: tests shorten it), spread by ±20 %.
- */
+/** When a step that met an outage is tried again: 0.5 s doubling up to 30 s, times `scale`, ±20 %. */
 export function retryDelayMs(attempt: number, scale: number, random: () => number = Math.random): number {
   const base = Math.min(30_000, 500 * 2 ** Math.max(0, attempt - 1));
   return Math.max(1, Math.round(base * scale * (0.8 + 0.4 * random())));

@@ -34,11 +34,7 @@ import type { StepDeps } from "./step-common.js";
 
 export const PAYMENT_SAGA = "payment-saga";
 
-/**
- * The events that move money (a booking that asks to be paid, a settlement the lot decided), the
- * payment facts the ledger watch follows, and the erasures that take a customer's saved methods
- * and client secrets away.
- */
+/** The events that move money, the payment facts the ledger watch follows, and the erasures. */
 const TYPES: ReadonlySet<EventType> = new Set<EventType>([
   "ParkingReserved",
   "ReservationCanceled",
@@ -240,10 +236,7 @@ async function runDue(
   noteOutage(outage, results, context.logger);
 }
 
-/**
- * One WARN when steps start meeting a provider outage, one INFO when one goes through again
- * with the retries made meanwhile, not a line per retry.
- */
+/** One WARN when steps start meeting a provider outage, one INFO with the retries when one goes through. */
 export function noteOutage(
   outage: { current?: Outage },
   results: readonly RunResult[],
@@ -295,9 +288,8 @@ function stepDepsOf(context: ReactorContext, settings: PaymentSagaSettings): Ste
 export type RunResult = "done" | "provider-out" | "store-out";
 
 /**
- * Carries out one to-do: a due booking (runNext) or a provider customer to forget. Done, its `done`
- * writes (a booking's entry comes off and, its end settled, its saved method: kept no longer); to
- * look again later (`until`), it moves there; the provider or a store out, it backs off.
+ * Carries out one to-do (a due booking, or a provider customer to forget): done, its `done` writes;
+ * to look again later (`until`), it moves there; the provider or a store out, it backs off.
  */
 async function runOne(
   what: { readonly id: string; readonly kind: string; readonly attempt: number },

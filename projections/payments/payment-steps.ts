@@ -22,10 +22,7 @@ import {
   type StepWork,
 } from "./step-common.js";
 
-/**
- * An erased customer's provider customer (`ref`: their pseudonym) is deleted there (its saved
- * methods with it), then forgotten here; the provider out, the same later.
- */
+/** An erased customer's provider customer (`ref`: their pseudonym) deleted there, then forgotten here. */
 export async function forgetCustomer(ref: string, deps: StepDeps): Promise<PlanResult> {
   const customerId = await deps.customers.get(ref);
   if (!customerId) return "done";

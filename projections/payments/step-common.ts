@@ -68,10 +68,7 @@ export interface StepDeps {
   };
 }
 
-/**
- * How carrying out a step went: `done` (its outcome recorded: the next is asked) or `retry` (the
- * provider or the store is out: the same steps, with the same keys, later).
- */
+/** How a step went: `done` (its outcome recorded) or `retry` (the same steps, with the same keys, later). */
 export type PlanResult = "done" | "retry";
 
 /**
