@@ -118,10 +118,7 @@ export interface AuthorizationLapsed {
 export interface PaymentProvider {
   /** Holds `amount` on the payment method (manual capture): createIntent then confirm. */
   authorize(request: AuthorizeRequest): Promise<ProviderOutcome<Authorization>>;
-  /**
-   * Creates the intent that will hold `amount` (manual capture), not confirmed yet: `pending`,
-   * with the client secret a customer confirms it with. `paymentMethod` attaches a saved method.
-   */
+  /** Creates the intent that will hold `amount` (manual capture), `pending` until confirmed (its client secret). */
   createIntent(request: AuthorizeRequest): Promise<ProviderOutcome<Authorization>>;
   /** Confirms an intent server-side with a saved method (on session): authorized, or pending 3-D Secure. */
   confirm(
@@ -129,18 +126,11 @@ export interface PaymentProvider {
     paymentMethod: string,
     idempotencyKey: string,
   ): Promise<ProviderOutcome<Authorization>>;
-  /**
-   * One page (at most `limit`) of the intents created since `since` (epoch seconds), newest first,
-   * from after the intent `after` (a page's `next`), whatever their status; only this service's are
-   * in `intents`. The reconciliation's one listing.
-   */
+  /** One page of the intents created since `since` (epoch seconds), newest first, after `after`; only ours. */
   listIntents(since: number, limit: number, after?: string): Promise<ProviderOutcome<IntentPage>>;
   /** One intent as it stands now (undefined: not this service's). */
   retrieveIntent(intentId: string): Promise<ProviderOutcome<ProviderIntent | undefined>>;
-  /**
-   * Takes `amount` (at most what is held) of an authorization; the rest is released. `lapsed`: the
-   * authorization ran out before (nothing held any more).
-   */
+  /** Takes `amount` (at most what is held) of an authorization, releasing the rest; `lapsed`: it ran out. */
   capture(
     intentId: string,
     amount: number,
@@ -161,11 +151,7 @@ export interface PaymentProvider {
   ): Promise<ProviderOutcome<{ refundId: string; refunded: number }>>;
   /** Saves a card to the provider's customer without holding money (a stay beyond a hold's lifetime). */
   saveCard(request: SaveCardRequest): Promise<ProviderOutcome<SavedCard>>;
-  /**
-   * Holds `amount` on a saved card without the customer (manual capture), a stated time before a
-   * stay booked beyond a hold's lifetime; `declined` `authentication_required` when the card asks
-   * for the customer.
-   */
+  /** Holds `amount` on a saved card without the customer, a stated time before a far stay. */
   authorizeOffSession(request: OffSessionRequest): Promise<ProviderOutcome<Authorization>>;
   /**
    * Charges the saved payment method without the customer (an overstay beyond the authorization);
@@ -174,10 +160,7 @@ export interface PaymentProvider {
   chargeOffSession(
     request: OffSessionRequest,
   ): Promise<ProviderOutcome<{ intentId: string; charged: number }>>;
-  /**
-   * Makes the provider's customer for one of ours, named only by `ref` (their pseudonym), that saved
-   * methods are attached to; asked once per customer (the saga keeps its id).
-   */
+  /** Makes the provider's customer for one of ours, named only by `ref` (their pseudonym): cards are saved to it. */
   createCustomer(ref: string, idempotencyKey: string): Promise<ProviderOutcome<{ customerId: string }>>;
   /** Deletes the provider's customer (and the methods saved to it): the customer was erased. */
   deleteCustomer(customerId: string): Promise<ProviderOutcome<{ deleted: true }>>;
