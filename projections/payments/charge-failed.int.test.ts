@@ -17,8 +17,9 @@ import type { ParkingLotCommandHandler } from "../../write-side/command-handler.
 import { ledgerOf, ledgerViolations } from "../../write-side/payment/payment-ledger.js";
 import { messagesOf } from "../webhooks/messages.js";
 import { ledgerOps, PAYMENT_LEDGERS } from "./ledger-watch.js";
-import { runNext, type StepDeps } from "./payment-steps.js";
+import { runNext } from "./payment-steps.js";
 import { reconcileHolds } from "./reconcile-holds.js";
+import type { StepDeps } from "./step-common.js";
 import { stripeClient, stripeProvider } from "./stripe-provider.js";
 import { webhookCommand } from "./stripe-webhooks.js";
 

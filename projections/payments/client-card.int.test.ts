@@ -19,7 +19,8 @@ import { type StripeServer, startStripeServer } from "../../test-support/stripe/
 import type { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { readPaymentProcess } from "./payment-due.js";
 import { requestsOf } from "./payment-inbox.js";
-import { runNext, type StepDeps } from "./payment-steps.js";
+import { runNext } from "./payment-steps.js";
+import type { StepDeps } from "./step-common.js";
 import { stripeClient, stripeProvider } from "./stripe-provider.js";
 import { webhookCommand } from "./stripe-webhooks.js";
 

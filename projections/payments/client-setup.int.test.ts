@@ -14,7 +14,8 @@ import { type StripeServer, startStripeServer } from "../../test-support/stripe/
 import type { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { readPaymentProcess } from "./payment-due.js";
 import { endsOf, requestsOf } from "./payment-inbox.js";
-import { decideEnd, runNext, type StepDeps } from "./payment-steps.js";
+import { decideEnd, runNext } from "./payment-steps.js";
+import type { StepDeps } from "./step-common.js";
 import { stripeClient, stripeProvider } from "./stripe-provider.js";
 import { webhookCommand } from "./stripe-webhooks.js";
 

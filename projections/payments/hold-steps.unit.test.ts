@@ -10,9 +10,10 @@ import {
 } from "../../write-side/payment/payment.js";
 import type { PaymentEvent } from "../../write-side/payment/payment-facts.js";
 import { processOf } from "../../write-side/payment/payment-next.js";
-import { type AuthorizeWork, type HoldHelpers, saveForLater } from "./hold-steps.js";
-import { runNext, type StepDeps } from "./payment-steps.js";
+import { type AuthorizeWork, saveForLater } from "./hold-steps.js";
+import { runNext } from "./payment-steps.js";
 import type { Authorization, PaymentProvider, ProviderOutcome } from "./provider.js";
+import type { StepDeps } from "./step-common.js";
 
 /*
  * Issue 71: a saved card's hold before the stay against a scripted provider, its facts decided by
@@ -65,7 +66,6 @@ function harness(answer: ProviderOutcome<Authorization>, history: readonly Payme
   const records = history.map((event) => ({ id: idOf(event), event }));
   let now = AUTHORIZE_AT;
   const provider = {
-    name: "stripe",
     authorizeOffSession: async (request: { amount: number; idempotencyKey: string }) => {
       calls.push(`authorize ${request.amount} ${request.idempotencyKey}`);
       return answer;
@@ -259,17 +259,13 @@ describe("a card whose saving itself asks for its customer (3-D Secure on its Se
     customer: "ref-1",
     authorizeAt: AUTHORIZE_AT,
   };
-  const unused = async (): Promise<never> => {
-    throw new Error("not used");
-  };
-  const helpers: HoldHelpers = { failed: unused, customerOf: unused, release: unused };
 
   it("records PaymentActionRequired (authorizeAt; deadline 24 h on, before the hold) and keeps the SetupIntent's client secret; nothing held at once", async () => {
     const h = harness(asksCustomer, []);
     h.at(SAVED_AT);
-    expect(
-      await saveForLater(plan, "pm_card_authenticationRequired", "cus_1", AUTHORIZE_AT, h.deps, helpers),
-    ).toBe("done");
+    expect(await saveForLater(plan, "pm_card_authenticationRequired", "cus_1", AUTHORIZE_AT, h.deps)).toBe(
+      "done",
+    );
     // The SetupIntent carries what its webhook is to save (setup_intent.succeeded names no amount).
     expect(h.calls).toEqual([
       'save parking:p1:save {"reservationId":"r1","parkingLotId":"L1","amount":"5000","currency":"KRW"}',
@@ -295,7 +291,7 @@ describe("a card whose saving itself asks for its customer (3-D Secure on its Se
   it("at that deadline, still waiting: the payment fails (authentication_required) and the SetupIntent is canceled at the provider (nothing was held)", async () => {
     const h = harness(asksCustomer, []);
     h.at(SAVED_AT);
-    await saveForLater(plan, "pm_card_authenticationRequired", "cus_1", AUTHORIZE_AT, h.deps, helpers);
+    await saveForLater(plan, "pm_card_authenticationRequired", "cus_1", AUTHORIZE_AT, h.deps);
     h.at(DAY_AFTER);
     expect(await run(h)).toBe("done");
     // Issue 71: no one can complete it late (a card saved for a booking that is gone).
@@ -312,7 +308,7 @@ describe("a card whose saving itself asks for its customer (3-D Secure on its Se
   it("completed (the card saved), then its hold before the stay asks for the customer too: the saving's deadline fails nothing, the hold's decides", async () => {
     const h = harness(asksCustomer, []);
     h.at(SAVED_AT);
-    await saveForLater(plan, "pm_card_authenticationRequired", "cus_1", AUTHORIZE_AT, h.deps, helpers);
+    await saveForLater(plan, "pm_card_authenticationRequired", "cus_1", AUTHORIZE_AT, h.deps);
     h.at("2026-12-01T11:00:00.000Z");
     const completed = {
       type: "AuthorizePayment" as const,

@@ -9,23 +9,27 @@ import {
 } from "../../write-side/payment/payment-ledger.js";
 
 /**
- * The money ledger invariant, watched (issue 38): per reservation, its payment facts as the log
- * records them and whether its settlements are done, so that each broken invariant of
- * write-side/payment/payment-ledger.ts (the one function the property tests also read) is
- * counted: the `parking_payment_ledger_violations` gauge.
+ * The money ledger invariant, watched: per reservation, its payment facts and whether its
+ * settlements are done, so each broken invariant of write-side/payment/payment-ledger.ts (which the
+ * property tests also read) is counted: the `parking_payment_ledger_violations` gauge.
  */
 export const PAYMENT_LEDGERS = "payment_ledgers";
 const LEDGER_INDEXES = [{ name: "by_violations", keys: { violations: 1 } }] as const;
 
-interface LedgerDocument extends Document {
-  readonly facts: readonly PaymentFact[];
-  /** Settlement steps decided (with something to do) less the outcomes recorded. */
-  readonly pending: number;
-  /** A settlement of the booking's end was decided (a refund alone does not settle). */
-  readonly ended: boolean;
+interface LedgerDocument extends Document, Ledger {
+  readonly parkingLotId?: string;
+  /** The events it has applied: a batch handled again after a crash applies nothing twice. */
+  readonly seen?: readonly string[];
   readonly violations: number;
   readonly problems: readonly string[];
 }
+
+/**
+ * A reservation's ledger as the watch keeps it: its money facts, the settlement steps decided (with
+ * something to do) less the outcomes recorded, and whether a settlement of the booking's end was
+ * decided (a refund alone does not settle).
+ */
+export type Ledger = { facts: PaymentFact[]; pending: number; ended: boolean };
 
 export const LEDGER_EVENT_TYPES: ReadonlySet<EventType> = new Set<EventType>([
   "PaymentAuthorized",
@@ -37,18 +41,11 @@ export const LEDGER_EVENT_TYPES: ReadonlySet<EventType> = new Set<EventType>([
   "PaymentStepFailed",
 ]);
 
-/** A reservation's ledger as the watch keeps it: its money facts, and whether its settlement is done. */
-export type Ledger = { facts: PaymentFact[]; pending: number; ended: boolean };
-
 /** Each broken invariant of a ledger (payment-ledger.ts), settled once its end's steps are all recorded. */
 export const ledgerProblemsOf = (ledger: Ledger): string[] =>
   ledgerViolations(ledger.facts, ledger.ended && ledger.pending <= 0);
 
-/**
- * The ledger of each reservation the events tell of, folded onto `ledgers` (the watch's batch onto
- * what it kept; the chaos and replica tests read a whole log with it): a reservation's problems are
- * `ledgerProblemsOf` its ledger, and `pending` is what its settlements decided not recorded yet.
- */
+/** The ledger of each reservation the events tell of, folded onto `ledgers` (the watch's batch onto what it kept). */
 export function ledgersOf(
   events: readonly StoredDomainEvent[],
   ledgers: Map<string, Ledger> = new Map(),
@@ -74,7 +71,7 @@ function apply(ledger: Ledger, { event }: StoredDomainEvent): void {
     if (capture + release + offSession > 0) ledger.ended = true;
     return;
   }
-  // Issue 71: a refused charge left for its customer (its intent named) is under way until they pay it.
+  // A refused charge left for its customer (its intent named) is under way until they pay it.
   if (event.type === "PaymentStepFailed" && event.data.intentId !== undefined) return;
   if (event.type !== "PaymentStepFailed") ledger.facts.push(ledgerFactOf(event as MoneyEvent));
   if (event.type !== "PaymentAuthorized") ledger.pending -= 1;
@@ -97,14 +94,8 @@ export async function ledgerOps(
   const kept = new Map(
     ids.map((id) => [id, { facts: [] as PaymentFact[], pending: 0, ended: false, seen: new Set<string>() }]),
   );
-  for (const doc of stored)
-    kept.set(doc._id, {
-      facts: [...doc.facts],
-      pending: doc.pending,
-      ended: doc.ended,
-      seen: new Set((doc as { seen?: string[] }).seen ?? []),
-    });
-  // A batch handled again after a crash applies nothing twice: only events a ledger has not seen.
+  for (const { _id, facts, pending, ended, seen = [] } of stored)
+    kept.set(_id, { facts: [...facts], pending, ended, seen: new Set(seen) });
   const unseen = touched.filter((e) => !kept.get(reservationOf(e))?.seen.has(e.id));
   // The lot beside each ledger, so the reconciliation finds the payments not final.
   const lots = new Map(

@@ -19,8 +19,9 @@ import { stripeWebhook } from "../../write-side/http/payment-routes.js";
 import { AUTHORIZE_BEFORE_STAY_HOURS } from "../../write-side/payment/payment-policy.js";
 import { dueIn, readPaymentProcess } from "./payment-due.js";
 import { endsOf, requestsOf, type SavedMethod } from "./payment-inbox.js";
-import { decideEnd, runNext, type StepDeps } from "./payment-steps.js";
+import { decideEnd, runNext } from "./payment-steps.js";
 import { reconcileHolds } from "./reconcile-holds.js";
+import type { StepDeps } from "./step-common.js";
 import { stripeClient, stripeProvider } from "./stripe-provider.js";
 import { stripeWebhookReader } from "./stripe-webhooks.js";
 

@@ -1,6 +1,7 @@
 import type { Document, DocumentStore, IndexSpec, WriteOp } from "../../document-store/port.js";
 import type { EventStore } from "../../event-store/port.js";
 import { decodeEvent, type StoredDomainEvent } from "../../schemas/event-codec.js";
+import type { EventType } from "../../schemas/events.js";
 import type { PaymentStreamEvent } from "../../write-side/payment/payment.js";
 import { paymentStream } from "../../write-side/payment/payment.js";
 import { isPaymentStreamType } from "../../write-side/payment/payment-handler.js";
@@ -15,12 +16,10 @@ import {
 import type { PendingEnd } from "./payment-inbox.js";
 
 /**
- * The payments process manager's due index, derived and rebuildable. One entry
- * per booking whose money has something left to do: when to look at its payment's stream again
- * (`dueAt`) and the attempts that met an outage (backoff). What to do is never kept here: the
- * stream says it (payment-next.ts `nextStep`). A fact that asks for work (a settlement decided, a
- * card saved, a hold that waits for its customer) makes its booking due at once, in the same write
- * as the saga's checkpoint; a lost or emptied index is rebuilt by following the payment facts again.
+ * The payments process manager's due index, derived and rebuildable: per booking whose money has
+ * something left to do, when to look at its payment's stream again and the attempts that met an
+ * outage. What to do is never kept here: the stream says it (payment-next.ts `nextStep`). A fact
+ * that asks for work makes its booking due at once, in the same write as the saga's checkpoint.
  */
 export const PAYMENT_DUE = "payment_due";
 export const DUE_INDEXES: readonly IndexSpec[] = [{ name: "by_due", keys: { dueAt: 1 } }];
@@ -38,7 +37,7 @@ export interface DueEntry extends Document {
 }
 
 /** The payment facts that ask the process for work. */
-const ASKS_WORK = new Set([
+export const ASKS_WORK: ReadonlySet<EventType> = new Set<EventType>([
   "PaymentSettlementDecided",
   "PaymentCardSaved",
   "PaymentActionRequired",
@@ -87,9 +86,8 @@ export async function readPaymentProcess(
 const BUILT = "built:from-payment-streams";
 
 /**
- * A lost or emptied due index rebuilt (no marker: also the first start after 2374f50): the payment
- * streams walked once, each folded for its process, every booking with a next step made due now
- * (the clock work asks `nextStep` again, and moves a `wait` to its time). Answers how many.
+ * A lost or emptied due index (no marker) rebuilt: the payment streams walked once, every booking
+ * with a next step made due now (the clock work moves a `wait` to its time). Answers how many.
  */
 export async function rebuildDue(eventStore: EventStore, store: DocumentStore, now: string): Promise<number> {
   if (await store.findById(PAYMENT_DUE, BUILT)) return 0;

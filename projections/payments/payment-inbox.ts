@@ -8,33 +8,21 @@ import { type BookingEnd, bookingEndOf } from "../../write-side/payment/lot-book
 import { holdPlanOf } from "../../write-side/payment/payment-policy.js";
 import type { RequestPayment } from "../../write-side/payment/payment-process.js";
 
-/**
- * What the payments process manager keeps beside its payments' streams (its due index is
- * payment-due.ts), and what it reads off the facts it follows: a booking's request, its end, a
- * customer's erasure.
- */
+/** What the payments process manager keeps beside its payments' streams, and reads off the facts it follows. */
 
 /** What the saga hands a client that confirms the payment itself (Stripe.js): one per reservation. */
 export const PAYMENT_CLIENT_SECRETS = "payment_client_secrets";
 /**
- * A booking's saved payment method as older versions kept it (personal data): no longer written (the
- * card is a sealed field of the payment's facts, payment-next.ts `card`); read only for a booking
- * whose stream names no card, and deleted at its settlement or erasure.
+ * A booking's saved payment method as older versions kept it (personal data; the card is now a sealed
+ * field of the payment's facts): read only when its stream names none, deleted at settlement or erasure.
  */
 export const PAYMENT_METHODS = "payment_methods";
 /** A booking's saved method, and whose it is (the customer's pseudonym: their provider customer). */
 export type SavedMethod = { readonly method: string; readonly customer?: string };
-/**
- * Each customer's customer at the provider (Stripe: a Customer), made on first need, kept against
- * their pseudonym (`_id`: as CustomerErased names them), deleted at the provider once they are erased.
- */
+/** Each customer's customer at the provider, made on first need, kept against their pseudonym (`_id`). */
 export const PAYMENT_CUSTOMERS = "payment_customers";
 
-/**
- * The customer's pseudonym, under which their provider customer is kept (none once erased): the
- * data keys' keyed pseudonym, the one an erasure names; without keys installed (a codec's test), a
- * hash.
- */
+/** The customer's pseudonym, as an erasure names them (none once erased; without data keys, a hash). */
 export function customerRefOf(customerId: string): string | undefined {
   if (customerId === ERASED) return undefined;
   const keys = personalDataKeys();
@@ -42,10 +30,9 @@ export function customerRefOf(customerId: string): string | undefined {
 }
 
 /**
- * A booking ended (checked out, canceled, closed, a no-show): its settlement, or the void of an
- * intent it left unpaid, is decided on its payment's stream by what the lot's end event says
- * (`SettleBooking`, as of `endedAt`; a repeat decides nothing) as the saga follows it (`endsOf`); one
- * that failed then (but for a store outage) waits on its booking's due entry (payment-due.ts).
+ * A booking ended (checked out, canceled, closed, a no-show), whose settlement (or the void of an
+ * intent it left unpaid) is decided on its payment's stream as the saga follows it (`endsOf`), or
+ * later from its booking's due entry when that failed.
  */
 export interface PendingEnd {
   /** The id (in the log) of the lot's fact that ended it: the void's key derives from it. */
@@ -62,10 +49,7 @@ export interface PendingEnd {
 export const bookingEndOfStored = (stored: StoredDomainEvent): BookingEnd | undefined =>
   bookingEndOf(stored.event as ParkingLotEvent, stored.metadata.actor?.role);
 
-/**
- * The requests a batch brings (bookings that ask to be paid), each to be recorded on its payment's
- * stream (PaymentRequested; a repeat records nothing), the lot's fact's id the keys' root.
- */
+/** The requests a batch brings, each to be recorded on its payment's stream (the lot's fact's id: the keys' root). */
 export function requestsOf(
   events: readonly StoredDomainEvent[],
   now: string,
@@ -114,11 +98,8 @@ export function endsOf(events: readonly StoredDomainEvent[]): PendingEnd[] {
 
 /**
  * A customer's erasure: the saved payment methods and client secrets of the bookings it lists go, in
- * the same atomic write as the saga's checkpoint. Bookings under way keep their card until carried
- * out: one settled after it finds none (its fact's card reads `erased`), so an overstay is then
- * recorded as not charged (`no_saved_payment_method`). Their provider customer goes too: its
- * `payment_customers` document is marked `forgetAt` (none: none was made), which the clock work
- * sweeps: deleted at the provider, then here.
+ * the same atomic write as the saga's checkpoint (a booking settled after finds no card: an overstay
+ * is then recorded not charged), and their provider customer is marked `forgetAt` for the clock work.
  */
 export function erasedOps(events: readonly StoredDomainEvent[], now: string): WriteOp[] {
   return events.flatMap(({ event }) =>
@@ -153,10 +134,7 @@ export interface ProviderCustomerDoc extends Document {
   readonly attempt?: number;
 }
 
-/**
- * When a step that met an outage is tried again: 0.5 s doubling up to 30 s, times `scale`
- * (PAYMENT_RETRY_SCALE: tests shorten it), spread by ±20 %.
- */
+/** When a step that met an outage is tried again: 0.5 s doubling up to 30 s, times `scale`, ±20 %. */
 export function retryDelayMs(attempt: number, scale: number, random: () => number = Math.random): number {
   const base = Math.min(30_000, 500 * 2 ** Math.max(0, attempt - 1));
   return Math.max(1, Math.round(base * scale * (0.8 + 0.4 * random())));

@@ -8,7 +8,8 @@ import type { ParkingLotCommandHandler } from "../../write-side/command-handler.
 import { PAYMENT_DUE, readPaymentProcess } from "./payment-due.js";
 import { PAYMENT_CUSTOMERS } from "./payment-inbox.js";
 import { PAYMENT_PLANS, plansToDue } from "./payment-plans-upgrade.js";
-import { runNext, type StepDeps } from "./payment-steps.js";
+import { runNext } from "./payment-steps.js";
+import type { StepDeps } from "./step-common.js";
 
 /*
  * Issue 68 item 4: the authorize and forget plans 86900e2 queued (test-support/fixtures/

@@ -1,14 +1,13 @@
 import type { Document, DocumentStore, WriteOp } from "../../document-store/port.js";
 import { dueAtOp } from "./payment-due.js";
 import { forgetAtOp, PAYMENT_METHODS, type PendingEnd } from "./payment-inbox.js";
-import type { PaymentCommandSender } from "./payment-steps.js";
+import type { PaymentCommandSender } from "./step-common.js";
 
 /**
- * Issue 68 item 4, the one-time upgrade from the plans older versions queued (`payment_plans`:
- * 2374f50's settle and hold plans carrying their own data, 86900e2's authorize, end, void and
- * forget plans): each becomes what today's process keeps, continued with the same idempotency keys
- * (they derive from the same facts' ids), at its time and attempt; then the collection is dropped.
- * Idempotent: a rerun (a crash halfway) finds what is left, and a request recorded twice records once.
+ * The one-time upgrade from the plans older versions queued (`payment_plans`): each becomes what
+ * today's process keeps, continued with the same idempotency keys (they derive from the same facts'
+ * ids) at its time and attempt; then the collection is dropped. Idempotent: a rerun after a crash
+ * finds what is left, and a request recorded twice records once.
  */
 export const PAYMENT_PLANS = "payment_plans";
 

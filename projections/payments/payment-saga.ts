@@ -1,12 +1,11 @@
 import type { Document, WriteOp } from "../../document-store/port.js";
 import type { Logger } from "../../platform/logger.js";
 import type { EventType } from "../../schemas/events.js";
-import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
-import type { PaymentState } from "../../write-side/payment/payment.js";
 import { isOutage } from "../runtime/entry.js";
 import type { Reactor, ReactorContext } from "../runtime/processor.js";
 import { LEDGER_EVENT_TYPES, ledgerOps, violatingLedgers } from "./ledger-watch.js";
 import {
+  ASKS_WORK,
   DUE_INDEXES,
   type DueEntry,
   dueAtOp,
@@ -29,60 +28,39 @@ import {
   type SavedMethod,
 } from "./payment-inbox.js";
 import { plansToDue } from "./payment-plans-upgrade.js";
-import {
-  decideEnd,
-  forgetCustomer,
-  type NextResult,
-  type PaymentCommandSender,
-  runNext,
-  type StepDeps,
-} from "./payment-steps.js";
-import type { PaymentProvider } from "./provider.js";
+import { decideEnd, forgetCustomer, type NextResult, runNext } from "./payment-steps.js";
 import { reconcileHolds } from "./reconcile-holds.js";
+import type { StepDeps } from "./step-common.js";
 
 export const PAYMENT_SAGA = "payment-saga";
 
-/**
- * The events that move money (a booking that asks to be paid, a settlement the lot decided), the
- * payment facts the ledger watch follows, and the erasures that take a customer's saved methods
- * and client secrets away.
- */
+/** The events that move money, the payment facts the ledger watch follows, and the erasures. */
 const TYPES: ReadonlySet<EventType> = new Set<EventType>([
   "ParkingReserved",
   "ReservationCanceled",
   "ReservationCheckedOut",
   "ReservationNoShow",
   "PaymentIntentReleased",
-  "PaymentCardSaved",
-  "PaymentActionRequired",
-  "PaymentVoidDecided",
+  ...ASKS_WORK,
   ...LEDGER_EVENT_TYPES,
   "CustomerErased",
 ]);
 /** How often the provider's open intents are reconciled with the lots (ms): hourly. */
-export const RECONCILE_EVERY_MS = 3_600_000;
+const RECONCILE_EVERY_MS = 3_600_000;
+/** How often the bookings due are looked at (ms), and how many are carried on at once. */
+const DUE_EVERY_MS = 100;
+const DUE_AT_ONCE = 8;
 /** How often the ledger gauge is brought up to date (ms). */
 const GAUGE_MS = 1_000;
 const NONE: ReadonlySet<EventType> = new Set();
 
-export interface PaymentSagaSettings {
-  readonly provider: PaymentProvider;
-  /** Where the outcomes go (the lot's command handler, as the system actor "payments"). */
-  readonly send: PaymentCommandSender;
+/** What the saga is given (the lot's command handler, as the system actor "payments", takes its commands). */
+export interface PaymentSagaSettings
+  extends Pick<StepDeps, "provider" | "send" | "lotState" | "paymentState"> {
   /** PAYMENT_RETRY_SCALE: shrinks the backoff while the provider is out (tests). */
   readonly retryScale?: number;
-  /** How often the bookings due are looked at (ms). */
-  readonly everyMs?: number;
-  /** How many bookings are carried on at once. */
-  readonly concurrency?: number;
-  /** The lot's state now: the lot's command handler reads it. */
-  readonly lotState: (parkingLotId: string) => Promise<ParkingLotState>;
-  /** A reservation's payment, as its own stream holds it. */
-  readonly paymentState: (parkingLotId: string, reservationId: string) => Promise<PaymentState>;
   /** How long before a stay beyond a hold's lifetime its saved card is held (AUTHORIZE_BEFORE_STAY_HOURS). */
   readonly authorizeBeforeStayHours?: number;
-  /** How often the provider's open intents are reconciled (ms; RECONCILE_EVERY_MS). */
-  readonly reconcileEveryMs?: number;
 }
 
 /** A provider outage as the saga saw it: when its first step met it, and the retries since. */
@@ -92,17 +70,14 @@ export interface Outage {
 }
 
 /**
- * The payments process manager: a reactor on the processor runtime, as the scheduler
- * is. Following the log, it records a booking's request and decides a paid booking's end on its
- * payment's stream (the inbox); a fact that asks for work makes its booking due (payment-due.ts),
- * and an erasure marks its provider customer to forget, in the same atomic write as its
- * checkpoint; its clock work, which runs only in the process holding its lease, carries them out
- * (payment-steps.ts: a due booking's next steps as its stream says, `nextStep`): each provider call
- * with an idempotency key derived from the fact (`stepKey`), each outcome recorded as a command the
- * decider answers (a repeat appends nothing). While the provider is out a step waits and is tried again with
- * backoff, the same keys each time: a kill -9 between the provider's answer and the fact, a lease
- * taken over or a second replica asks the same thing and is answered the same; nothing is charged
- * twice, and nothing is lost. Without settings (PAYMENTS=none) it follows nothing.
+ * The payments process manager, a reactor on the processor runtime. Following the log, it records a
+ * booking's request and decides a paid booking's end on its payment's stream (the inbox); a fact
+ * that asks for work makes its booking due (payment-due.ts), and an erasure marks its provider
+ * customer to forget, in the same atomic write as its checkpoint. Its clock work (only in the
+ * process holding its lease) carries them out (payment-steps.ts), each provider call under a key
+ * derived from the fact (`stepKey`), each outcome a command the decider answers (a repeat appends
+ * nothing): a kill -9, a lease taken over or a second replica asks the same thing and is answered
+ * the same, with backoff while the provider is out. Without settings (PAYMENTS=none) it follows nothing.
  */
 export function paymentSaga(settings: PaymentSagaSettings | undefined): Reactor {
   if (!settings) return { name: PAYMENT_SAGA, eventTypes: NONE, react: async () => [] };
@@ -138,11 +113,11 @@ export function paymentSaga(settings: PaymentSagaSettings | undefined): Reactor 
       ];
     },
     tick: {
-      everyMs: settings.everyMs ?? 100,
+      everyMs: DUE_EVERY_MS,
       run: async (context) => {
         await ensureIndexes(context);
         await runDue(context, settings, outage);
-        if (Date.now() - reconciledAt >= (settings.reconcileEveryMs ?? RECONCILE_EVERY_MS)) {
+        if (Date.now() - reconciledAt >= RECONCILE_EVERY_MS) {
           reconciledAt = Date.now();
           await reconcileHolds({ ...stepDepsOf(context, settings), store: context.documentStore })
             .then((outcome) => {
@@ -191,10 +166,9 @@ async function requestPayments(
 }
 
 /**
- * A paid booking's end is decided on its payment's stream as it is followed (a repeat after a crash
- * decides nothing), not queued. A store outage retries the
- * batch; any other failure leaves the end on its booking's due entry, which the clock work tries again, so one
- * booking cannot stop the process.
+ * A paid booking's end is decided on its payment's stream as it is followed (a repeat decides
+ * nothing). A store outage retries the batch; any other failure leaves the end on its booking's due
+ * entry for the clock work, so one booking cannot stop the process.
  */
 async function decideEnds(
   events: Parameters<Reactor["react"]>[0],
@@ -226,17 +200,12 @@ async function runDue(
   // Due by the service's clock (a hold before the stay at its `authorizeAt`) or, for a retry's
   // backoff, by the time that really passed: one clock in production, apart where tests drive it.
   const by = new Date(Math.max(context.now(), Date.now())).toISOString();
-  const limit = settings.concurrency ?? 8;
-  const order = { limit } as const;
-  const due = await store.find<DueEntry>(
-    PAYMENT_DUE,
-    { dueAt: { $lte: by } },
-    { ...order, sort: { dueAt: 1 } },
-  );
+  const first = (at: string) => ({ limit: DUE_AT_ONCE, sort: { [at]: 1 as const } });
+  const due = await store.find<DueEntry>(PAYMENT_DUE, { dueAt: { $lte: by } }, first("dueAt"));
   const forgets = await store.find<ProviderCustomerDoc>(
     PAYMENT_CUSTOMERS,
     { forgetAt: { $lte: by } },
-    { ...order, sort: { forgetAt: 1 } },
+    first("forgetAt"),
   );
   if (due.length === 0 && forgets.length === 0) return;
   const deps = stepDepsOf(context, settings);
@@ -267,10 +236,7 @@ async function runDue(
   noteOutage(outage, results, context.logger);
 }
 
-/**
- * One WARN when steps start meeting a provider outage, one INFO when one goes through again
- * with the retries made meanwhile, not a line per retry.
- */
+/** One WARN when steps start meeting a provider outage, one INFO with the retries when one goes through. */
 export function noteOutage(
   outage: { current?: Outage },
   results: readonly RunResult[],
@@ -322,9 +288,8 @@ function stepDepsOf(context: ReactorContext, settings: PaymentSagaSettings): Ste
 export type RunResult = "done" | "provider-out" | "store-out";
 
 /**
- * Carries out one to-do: a due booking (runNext) or a provider customer to forget. Done, its `done`
- * writes (a booking's entry comes off and, its end settled, its saved method: kept no longer); to
- * look again later (`until`), it moves there; the provider or a store out, it backs off.
+ * Carries out one to-do (a due booking, or a provider customer to forget): done, its `done` writes;
+ * to look again later (`until`), it moves there; the provider or a store out, it backs off.
  */
 async function runOne(
   what: { readonly id: string; readonly kind: string; readonly attempt: number },

@@ -8,7 +8,7 @@ import { PAYMENT_DUE } from "./payment-due.js";
 import { PAYMENT_CLIENT_SECRETS, PAYMENT_CUSTOMERS } from "./payment-inbox.js";
 import { PAYMENT_PLANS } from "./payment-plans-upgrade.js";
 import { keepSecretOp, noteOutage, type Outage, paymentSaga } from "./payment-saga.js";
-import type { PaymentCommand } from "./payment-steps.js";
+import type { PaymentCommand } from "./step-common.js";
 
 /** Issue 47: a provider outage is one WARN when it starts and one INFO when it ends, not a line per retry. */
 describe("the payments process manager's outage log", () => {

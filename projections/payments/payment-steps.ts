@@ -1,114 +1,28 @@
-import type { Logger } from "../../platform/logger.js";
-import type {
-  AuthorizePayment,
-  FailPayment,
-  RecordHoldLapsed,
-  RecordIntentReleased,
-  RecordPaymentIntent,
-  RecordPaymentOutcome,
-} from "../../schemas/commands.js";
-import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
-import type { PaymentState } from "../../write-side/payment/payment.js";
 import {
   nextStep,
   type PaymentProcess,
   type PaymentRequestRecord,
   type SettlementDue,
 } from "../../write-side/payment/payment-next.js";
-import type {
-  RequestPayment,
-  SettleBooking,
-  SettleStepDue,
-} from "../../write-side/payment/payment-process.js";
-import { authorizeBooking } from "./authorize-step.js";
+import type { SettleStepDue } from "../../write-side/payment/payment-process.js";
+import { type AuthorizeWork, authorizeBooking, deadlinePassed, holdBeforeStay } from "./hold-steps.js";
+import { customerRefOf, type PendingEnd } from "./payment-inbox.js";
+import { type ProviderOutcome, stepKey } from "./provider.js";
 import {
-  type AuthorizeWork,
-  deadlinePassed,
-  type HoldHelpers,
-  holdBeforeStay,
+  codeOf,
+  comebackIntent,
   metadataOf,
+  outcomeOf,
   type PlanResult,
+  providerCustomerOf,
+  RETRY,
+  releaseIntent,
+  type StepDeps,
+  type StepOutcome,
   type StepWork,
-} from "./hold-steps.js";
-import { customerRefOf, type PendingEnd, type SavedMethod } from "./payment-inbox.js";
-import { type PaymentProvider, type ProviderOutcome, stepKey } from "./provider.js";
-import { codeOf, comebackIntent, outcomeOf, type StepOutcome } from "./step-outcomes.js";
+} from "./step-common.js";
 
-/**
- * The commands the payments process manager sends to the write side: each outcome of the provider
- * as a fact, decided on the payment's stream first, the lot then hearing its own outcome.
- */
-export type PaymentCommand =
-  | SettleBooking
-  | RequestPayment
-  | AuthorizePayment
-  | FailPayment
-  | RecordPaymentOutcome
-  | RecordPaymentIntent
-  | RecordIntentReleased
-  | RecordHoldLapsed;
-
-/** How the lot took a command: accepted (`recorded`: it appended something) or refused with a code. */
-export type PaymentSendResult =
-  | { readonly ok: true; readonly recorded: boolean }
-  | { readonly ok: false; readonly code: string };
-
-/** Sends a command to the write side (the composition root wires the lot's command handler). */
-export type PaymentCommandSender = (
-  command: PaymentCommand,
-  cause: { readonly correlationId: string; readonly causationId: string },
-) => Promise<PaymentSendResult>;
-
-export interface StepDeps {
-  readonly provider: PaymentProvider;
-  readonly send: PaymentCommandSender;
-  readonly logger: Logger;
-  /** The service's clock (ISO), for the commands' `now`. */
-  readonly now: () => string;
-  /** Keeps what a client confirming the payment itself needs (the booking's GET shows it to its customer). */
-  readonly keepClientSecret: (
-    plan: { readonly reservationId: string },
-    clientSecret: string,
-  ) => Promise<void>;
-  /** The lot's state now (issue 47: whether a booking still waits for its payment, which intent it recorded). */
-  readonly lotState: (parkingLotId: string) => Promise<ParkingLotState>;
-  /** A reservation's payment, as its own stream holds it (issue 48). */
-  readonly paymentState: (parkingLotId: string, reservationId: string) => Promise<PaymentState>;
-  /** Issue 68 item 4: a reservation's payment's stream folded for its process, with its facts' ids. */
-  readonly paymentProcess: (reservationId: string) => Promise<PaymentProcess>;
-  /**
-   * Issue 68 item 4: a booking's saved method as 2374f50/05b88da kept it (`payment_methods`), read
-   * only when its payment's stream names no card, until its settlement is carried out.
-   */
-  readonly oldSavedMethod: (reservationId: string) => Promise<SavedMethod | undefined>;
-  /** Issue 71: the provider customer kept for each customer's pseudonym (PAYMENT_CUSTOMERS). */
-  readonly customers: {
-    readonly get: (ref: string) => Promise<string | undefined>;
-    readonly keep: (ref: string, customerId: string) => Promise<void>;
-    readonly drop: (ref: string) => Promise<void>;
-  };
-}
-
-const RETRY = "retry" as const;
-type Retry = typeof RETRY;
-
-/**
- * Issue 71: the customer's provider customer, the one kept for their pseudonym or else made now
- * (under a key of the pseudonym's, so two steps at once make one) and kept.
- */
-async function providerCustomerOf(ref: string, deps: StepDeps): Promise<ProviderOutcome<string>> {
-  const kept = await deps.customers.get(ref);
-  if (kept) return { ok: true, value: kept };
-  const made = await deps.provider.createCustomer(ref, `parking:customer:${ref}`);
-  if (!made.ok) return made;
-  await deps.customers.keep(ref, made.value.customerId);
-  return { ok: true, value: made.value.customerId };
-}
-
-/**
- * An erased customer's provider customer (`ref`: their pseudonym) is deleted there (its saved
- * methods with it), then forgotten here; the provider out, the same later.
- */
+/** An erased customer's provider customer (`ref`: their pseudonym) deleted there, then forgotten here. */
 export async function forgetCustomer(ref: string, deps: StepDeps): Promise<PlanResult> {
   const customerId = await deps.customers.get(ref);
   if (!customerId) return "done";
@@ -124,9 +38,8 @@ export async function forgetCustomer(ref: string, deps: StepDeps): Promise<PlanR
 }
 
 /**
- * Issue 48: a booking ended on the lot; its settlement is decided on its payment's stream (a
- * repeat, or a booking never asked to pay, decides nothing), or, ended unpaid, the void of the
- * intent it recorded. What it appends is carried out from the payment's stream (runNext).
+ * A booking ended on the lot: its settlement (or, ended unpaid, the void of its intent) is decided
+ * on its payment's stream (a repeat decides nothing), and carried out from there (runNext).
  */
 export async function decideEnd(ended: PendingEnd, deps: StepDeps): Promise<PlanResult> {
   const { parkingLotId, reservationId, end, eventId: endedBy } = ended;
@@ -140,80 +53,14 @@ export async function decideEnd(ended: PendingEnd, deps: StepDeps): Promise<Plan
   return "done";
 }
 
-/**
- * Cancels an intent no booking counts on, at the provider, then records it on the lot
- * (PaymentIntentReleased): nothing stays held, and no one can confirm it any more (issue 47).
- */
-export async function releaseIntent(
-  intent: { readonly intentId: string; readonly parkingLotId: string; readonly reservationId: string },
-  because: RecordIntentReleased["because"],
-  key: string,
-  deps: Pick<StepDeps, "provider" | "send" | "logger" | "now">,
-  cause: { readonly correlationId: string; readonly causationId: string },
-): Promise<PlanResult> {
-  const released = await deps.provider.release(intent.intentId, key);
-  if (!released.ok && released.kind === "retryable") return RETRY;
-  if (!released.ok) {
-    deps.logger.error({ ...intent, because, message: released.message }, "releasing an intent failed");
-    return "done";
-  }
-  const amount = released.value.released;
-  const sent = await deps.send(
-    { type: "RecordIntentReleased", ...intent, amount, because, now: deps.now() },
-    cause,
-  );
-  if (!sent.ok)
-    deps.logger.error({ ...intent, because, code: sent.code }, "the lot refused an intent's release");
-  else deps.logger.info({ ...intent, because, amount }, "released an intent no booking counts on");
-  return "done";
-}
-
-/** What the issue 71 steps (hold-steps.ts) do through this file's. */
-const helpersOf = (deps: StepDeps): HoldHelpers => ({
-  failed: (outcome, plan, intentId) => failed(outcome, plan, deps, intentId),
-  customerOf: (ref) => providerCustomerOf(ref, deps),
-  release: (intent, key, cause, because = "authorization-refused") =>
-    releaseIntent(intent, because, key, deps, cause),
-});
-
-/** The provider would not create or confirm the intent: a decline (or a refusal) fails the booking. */
-async function failed(
-  outcome: Exclude<ProviderOutcome<unknown>, { ok: true }>,
-  plan: StepWork & { readonly kind: string },
-  deps: StepDeps,
-  intentId?: string,
-): Promise<PlanResult> {
-  if (outcome.kind === "retryable") return RETRY;
-  const lot = { parkingLotId: plan.parkingLotId, reservationId: plan.reservationId };
-  if (outcome.kind === "refused")
-    deps.logger.error({ ...lot, message: outcome.message }, "the provider refused an authorization");
-  const code = outcome.kind === "declined" ? codeOf(outcome.code) : "provider_refused";
-  // The provider's words to the customer with a decline (a refusal's are for the logs).
-  const message = outcome.kind === "declined" ? outcome.message.slice(0, 500) : "";
-  await deps.send(
-    {
-      type: "FailPayment",
-      ...lot,
-      ...(intentId ? { intentId } : {}),
-      code,
-      ...(message ? { message } : {}),
-      ...(plan.kind === "hold" ? { holdBeforeStay: true as const } : {}),
-      now: deps.now(),
-    },
-    { correlationId: plan.correlationId, causationId: plan.eventId },
-  );
-  return "done";
-}
-
 /** What a due entry's run came to: nothing left, the provider or the store out, or look again then. */
 export type NextResult = PlanResult | { readonly until: string };
 
 /**
- * Issue 68 item 4: a booking's money carried on, step by step, each the one its payment's stream
- * says is next (`nextStep`: a settlement's step, the hold before the stay, a hold's deadline); each
- * provider call under its fact's key, each outcome recorded on the stream, which the next step reads.
- * A step recorded before a crash is not asked of the provider again; one whose outcome the stream
- * refused is not asked again in this run.
+ * A booking's money carried on, step by step, each the one its payment's stream says is next
+ * (`nextStep`), each provider call under its fact's key, each outcome recorded on the stream, which
+ * the next step reads: a step recorded before a crash is not asked again; one whose outcome the
+ * stream refused is not asked again in this run.
  */
 export async function runNext(reservationId: string, deps: StepDeps): Promise<NextResult> {
   const tried = new Set<string>();
@@ -225,7 +72,7 @@ export async function runNext(reservationId: string, deps: StepDeps): Promise<Ne
     if (next.kind === "authorize") {
       tried.add(`${next.eventId}:authorize`);
       const work = authorizeWorkOf(next.request, process);
-      if ((await authorizeBooking(work, deps, helpersOf(deps))) === RETRY) return RETRY;
+      if ((await authorizeBooking(work, deps)) === RETRY) return RETRY;
       continue;
     }
     if (process.payment.kind !== "open") return "done";
@@ -244,7 +91,7 @@ export async function runNext(reservationId: string, deps: StepDeps): Promise<Ne
       next.kind === "settle"
         ? await settleStep({ ...work, ...next.settlement }, next.due, deps)
         : next.kind === "hold"
-          ? await holdBeforeStay({ ...work, ...next, kind: "hold" }, deps, helpersOf(deps))
+          ? await holdBeforeStay({ ...work, ...next, kind: "hold" }, deps)
           : next.kind === "void"
             ? await releaseIntent(
                 { intentId: next.intentId, parkingLotId, reservationId },
@@ -253,7 +100,7 @@ export async function runNext(reservationId: string, deps: StepDeps): Promise<Ne
                 deps,
                 { correlationId, causationId: eventId },
               )
-            : await deadlinePassed({ ...work, kind: "hold" }, process.payment, deps, helpersOf(deps));
+            : await deadlinePassed({ ...work, kind: "hold" }, process.payment, deps);
     if (result === RETRY) return RETRY;
   }
 }
@@ -281,7 +128,7 @@ type SettleWork = StepWork & SettlementDue;
 async function settleStep(plan: SettleWork, next: SettleStepDue, deps: StepDeps): Promise<PlanResult> {
   const called = await callStep(plan, next, deps);
   if (called === RETRY) return RETRY;
-  // A failure says what the step was to move: a failed refund frees exactly its amount (issue 48).
+  // A failure says what the step was to move: a failed refund frees exactly its amount .
   const outcome: StepOutcome = called.ok ? called : { ...called, amount: next.amount };
   const sent = await deps.send(
     {
@@ -304,7 +151,11 @@ async function settleStep(plan: SettleWork, next: SettleStepDue, deps: StepDeps)
 }
 
 /** One step at the provider, as the outcome the lot records (or RETRY while the provider is out). */
-async function callStep(plan: SettleWork, due: SettleStepDue, deps: StepDeps): Promise<StepOutcome | Retry> {
+async function callStep(
+  plan: SettleWork,
+  due: SettleStepDue,
+  deps: StepDeps,
+): Promise<StepOutcome | typeof RETRY> {
   const { provider } = deps;
   const { step, amount } = due;
   const key = stepKey(plan.eventId, step);
@@ -343,22 +194,22 @@ async function callStep(plan: SettleWork, due: SettleStepDue, deps: StepDeps): P
 }
 
 /**
- * The booking's authorization lapsed before its capture (Stripe cancels an uncaptured card
- * authorization after seven days: a window booked more than a week ahead). What the capture was to
- * take is charged off-session to the booking's saved method, as Stripe advises for a charge later
- * than a hold can last (https://docs.stripe.com/payments/save-and-reuse#charge-saved-payment-method),
- * under a key of its own (a retry never charges twice), recorded as the capture with
- * `lapsedIntentId`. Without a saved method, or declined (a card that asks for authentication), it is
- * a failed capture `authorization_lapsed` with its amount: the reservation's `payment.failures`
- * shows operators what is left to collect.
+ * The booking's authorization lapsed before its capture (a stay booked more than a week ahead): what
+ * the capture was to take is charged off-session to its saved method, as Stripe advises, under a key
+ * of its own, recorded as the capture with `lapsedIntentId`. Without a method, or declined, it is a
+ * failed capture `authorization_lapsed` with its amount: `payment.failures` shows what is left to collect.
  */
-async function lapsedCapture(plan: SettleWork, amount: number, deps: StepDeps): Promise<StepOutcome | Retry> {
+async function lapsedCapture(
+  plan: SettleWork,
+  amount: number,
+  deps: StepDeps,
+): Promise<StepOutcome | typeof RETRY> {
   const lapsed = (why: string, declineCode?: string, comeback = {}): StepOutcome => ({
     ok: false,
     code: "authorization_lapsed",
     message: `The card authorization lapsed before it was captured (${plan.intentId}); ${why}`.slice(0, 500),
     ...(declineCode ? { declineCode } : {}),
-    ...comeback, // issue 71: the intent left for the customer to pay on session
+    ...comeback, // the intent left for the customer to pay on session
   });
   if (!plan.method) return lapsed(`no saved payment method to charge off-session: ${amount} to collect.`);
   const charged = await chargeSaved(plan, plan.method, amount, stepKey(plan.eventId, "lapsed-capture"), deps);
@@ -375,10 +226,7 @@ async function lapsedCapture(plan: SettleWork, amount: number, deps: StepDeps): 
   return lapsed(why, charged.kind === "declined" ? code : undefined, comebackIntent(charged));
 }
 
-/**
- * Charges the booking's saved method off-session, naming the provider customer it is saved to
- * (Stripe refuses a saved method without its `customer`, issue 71).
- */
+/** Charges the saved method off-session, naming its provider customer (Stripe refuses it without). */
 async function chargeSaved(
   plan: StepWork,
   method: string,
@@ -396,13 +244,13 @@ async function chargeSaved(
     metadata: metadataOf(plan),
     idempotencyKey,
   });
-  // Issue 71: refused, its intent left for the customer: its client secret is theirs (the booking's view).
+  // Refused, its intent left for the customer: its client secret is theirs (the booking's view).
   if (!charged.ok && charged.kind === "declined" && charged.comeback)
     await deps.keepClientSecret(plan, charged.comeback.clientSecret);
   return charged;
 }
 
-/** What a refund tells the provider (issue 47): the booking, and why (the operator's reason, or what settled it). */
+/** What a refund tells the provider: the booking, and why (the operator's reason, or what settled it). */
 const refundAbout = (plan: SettleWork) => ({
   metadata: metadataOf(plan),
   reason: plan.reason ?? plan.because ?? "refund",

@@ -10,8 +10,9 @@ import {
 import type { PaymentEvent } from "../../write-side/payment/payment-facts.js";
 import { ledgerViolations } from "../../write-side/payment/payment-ledger.js";
 import { processOf } from "../../write-side/payment/payment-next.js";
-import { runNext, type StepDeps } from "./payment-steps.js";
+import { runNext } from "./payment-steps.js";
 import type { PaymentProvider, ProviderOutcome } from "./provider.js";
+import type { StepDeps } from "./step-common.js";
 
 /*
  * A settlement's steps against a scripted provider, their outcomes decided by the payment's own
@@ -64,7 +65,6 @@ function harness(script: {
   const records = HISTORY.map((event, i) => ({ id: ["i1", "a1", "s1"][i] as string, event }));
   const saved: { method?: string } = {};
   const provider = {
-    name: "stripe",
     capture: async (intentId: string, amount: number, key: string) => {
       calls.push(`capture ${intentId} ${amount} ${key}`);
       return script.capture;

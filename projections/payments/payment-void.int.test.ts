@@ -6,7 +6,8 @@ import type { ParkingLotCommandHandler } from "../../write-side/command-handler.
 import { nextStep } from "../../write-side/payment/payment-next.js";
 import { readPaymentProcess } from "./payment-due.js";
 import { endsOf } from "./payment-inbox.js";
-import { decideEnd, runNext, type StepDeps } from "./payment-steps.js";
+import { decideEnd, runNext } from "./payment-steps.js";
+import type { StepDeps } from "./step-common.js";
 
 /*
  * Issue 68 item 4: a booking that ended unpaid (canceled, a no-show) leaves the intent it recorded

@@ -1,25 +1,17 @@
-import { CARD_HOLD_LIFETIME_MS } from "../../write-side/payment/payment-policy.js";
-
 /**
- * The payment provider port (issue 38): what the payments process manager asks of whoever takes
- * the money, in the service's words, vendor-free. Amounts are integers in the currency's minor
- * unit; every call carries an idempotency key derived from the fact it acts on (`stepKey`), so a
- * retry, a restart after kill -9 or a second replica asks the provider for the same thing and is
- * answered with the same result: nothing is charged twice.
- *
- * Each call answers an outcome, never throws for a provider's answer: `declined` (the card or the
- * provider said no: record it as a fact), `retryable` (the provider is down, slow or busy: try
- * again later with the same key) or `refused` (the request itself is wrong: a bug or a
- * misconfiguration, to log and not retry blindly).
+ * The payment provider port (issue 38), in the service's words, vendor-free. Amounts are integers in
+ * the currency's minor unit; every call carries an idempotency key derived from the fact it acts on
+ * (`stepKey`), so a retry, a restart or a second replica is answered the same: nothing is charged
+ * twice. Each call answers an outcome, never throws for a provider's answer: `declined` (record it
+ * as a fact), `retryable` (down, slow or busy: again later with the same key) or `refused` (the
+ * request is wrong: a bug or a misconfiguration, to log and not retry blindly).
  */
-
-export type ProviderName = "none" | "stripe";
 
 /** What a payment is about, so the provider's dashboard leads back to the booking. */
 export interface PaymentMetadata {
   readonly reservationId: string;
   readonly parkingLotId: string;
-  /** Issue 71: a card saved for later: what is to be held (its SetupIntent's webhook reads them). */
+  /** A card saved for later: what is to be held (its SetupIntent's webhook reads them). */
   readonly amount?: string;
   readonly currency?: string;
 }
@@ -31,9 +23,8 @@ export interface AuthorizeRequest {
   /** A saved payment method, confirmed server-side; absent: the client confirms (clientSecret). */
   readonly paymentMethod?: string;
   /**
-   * The provider's customer the booking's customer is (issue 71): the card the intent goes through
-   * with (a saved method, or one entered with Stripe.js) is saved to it for later charges off-session
-   * (Stripe: `setup_future_usage: off_session`).
+   * The booking's customer's customer at the provider: the card the intent goes through with is
+   * saved to it for later charges off-session (Stripe: `setup_future_usage: off_session`).
    */
   readonly customer?: string;
   readonly metadata: PaymentMetadata;
@@ -58,7 +49,7 @@ export interface RefundAbout {
   readonly reason: string;
 }
 
-/** Issue 71: an intent of this service's at the provider, as the reconciliation compares it with its payment. */
+/** An intent of this service's at the provider, as the reconciliation compares it with its payment. */
 export interface ProviderIntent {
   readonly intentId: string;
   readonly status: "pending" | "authorized" | "captured" | "canceled";
@@ -69,7 +60,7 @@ export interface ProviderIntent {
   /** When it was created (epoch seconds). */
   readonly created: number;
   readonly metadata: PaymentMetadata;
-  /** The card it was confirmed with (issue 71: a Stripe.js-confirmed one is recorded as its authorization's). */
+  /** The card it was confirmed with (a Stripe.js-confirmed one is recorded as its authorization's). */
   readonly paymentMethod?: string;
 }
 
@@ -79,17 +70,10 @@ export interface IntentPage {
   readonly next?: string;
 }
 
-export interface OffSessionRequest {
-  readonly amount: number;
-  readonly currency: string;
-  readonly paymentMethod: string;
-  readonly customer?: string;
-  readonly metadata: PaymentMetadata;
-  readonly idempotencyKey: string;
-}
+export type OffSessionRequest = AuthorizeRequest & { readonly paymentMethod: string };
 
 /**
- * Issue 71: a card saved to the provider's customer for later, nothing held (Stripe: a SetupIntent,
+ * A card saved to the provider's customer for later, nothing held (Stripe: a SetupIntent,
  * https://docs.stripe.com/payments/save-and-reuse): `saved`, or `pending` while the customer must
  * authenticate (with the client secret they confirm it with).
  */
@@ -99,22 +83,8 @@ export interface SavedCard {
   readonly clientSecret?: string;
 }
 
-export interface SaveCardRequest {
-  /** Absent (issue 71): the customer enters the card with Stripe.js and confirms it (its client secret). */
-  readonly paymentMethod?: string;
-  readonly customer: string;
-  readonly metadata: PaymentMetadata;
-  readonly idempotencyKey: string;
-}
-
-/**
- * Issue 71: an intent a charge refused off-session leaves for its customer to complete on session
- * (Stripe: the card error's `payment_intent`, `requires_payment_method`, with its client secret).
- */
-export interface CustomerIntent {
-  readonly intentId: string;
-  readonly clientSecret: string;
-}
+/** Without `paymentMethod`, the customer enters the card with Stripe.js and confirms it (its client secret). */
+export type SaveCardRequest = Omit<AuthorizeRequest, "amount" | "currency"> & { readonly customer: string };
 
 export type ProviderOutcome<T> =
   | { readonly ok: true; readonly value: T }
@@ -123,21 +93,20 @@ export type ProviderOutcome<T> =
       readonly kind: "declined";
       readonly code: string;
       readonly message: string;
-      readonly comeback?: CustomerIntent;
+      /**
+       * The intent a charge refused off-session leaves for its customer to complete on session
+       * (Stripe: the card error's `payment_intent`, `requires_payment_method`, with its client secret).
+       */
+      readonly comeback?: { readonly intentId: string; readonly clientSecret: string };
     }
   | { readonly ok: false; readonly kind: "retryable"; readonly message: string }
   | { readonly ok: false; readonly kind: "refused"; readonly message: string };
 
 export type ProviderFailure = Extract<ProviderOutcome<never>, { ok: false }>;
 
-/** How long a card authorization holds its amount at the provider (the horizon rule's, payment-policy.ts). */
-export const CARD_HOLD_LIFETIME_SECONDS = CARD_HOLD_LIFETIME_MS / 1000;
-
 /**
  * A capture refused because the authorization lapsed: the provider canceled it uncaptured at the
- * end of its validity window and released what it held (Stripe: seven days for an online card
- * payment, the intent `canceled` with `cancellation_reason: automatic`,
- * https://docs.stripe.com/payments/place-a-hold-on-a-payment-method). What is due is then charged
+ * end of its validity window (Stripe: seven days for a card). What is due is then charged
  * off-session to the booking's saved method, or recorded as lapsed (payment-steps.ts).
  */
 export interface AuthorizationLapsed {
@@ -147,13 +116,9 @@ export interface AuthorizationLapsed {
 }
 
 export interface PaymentProvider {
-  readonly name: ProviderName;
   /** Holds `amount` on the payment method (manual capture): createIntent then confirm. */
   authorize(request: AuthorizeRequest): Promise<ProviderOutcome<Authorization>>;
-  /**
-   * Creates the intent that will hold `amount` (manual capture), not confirmed yet: `pending`,
-   * with the client secret a customer confirms it with. `paymentMethod` attaches a saved method.
-   */
+  /** Creates the intent that will hold `amount` (manual capture), `pending` until confirmed (its client secret). */
   createIntent(request: AuthorizeRequest): Promise<ProviderOutcome<Authorization>>;
   /** Confirms an intent server-side with a saved method (on session): authorized, or pending 3-D Secure. */
   confirm(
@@ -161,28 +126,20 @@ export interface PaymentProvider {
     paymentMethod: string,
     idempotencyKey: string,
   ): Promise<ProviderOutcome<Authorization>>;
-  /**
-   * Issue 71: one page (at most `limit`) of the intents created since `since` (epoch seconds), newest
-   * first, from after the intent `after` (a page's `next`), whatever their status; only this
-   * service's are in `intents`. The reconciliation's one listing. Absent: a provider with nothing
-   * to reconcile (PAYMENTS=none).
-   */
-  listIntents?(since: number, limit: number, after?: string): Promise<ProviderOutcome<IntentPage>>;
-  /** Issue 71: one intent as it stands now (undefined: not this service's). Absent: PAYMENTS=none. */
-  retrieveIntent?(intentId: string): Promise<ProviderOutcome<ProviderIntent | undefined>>;
-  /**
-   * Takes `amount` (at most what is held) of an authorization; the rest is released. `lapsed`: the
-   * authorization ran out before (nothing held any more).
-   */
+  /** One page of the intents created since `since` (epoch seconds), newest first, after `after`; only ours. */
+  listIntents(since: number, limit: number, after?: string): Promise<ProviderOutcome<IntentPage>>;
+  /** One intent as it stands now (undefined: not this service's). */
+  retrieveIntent(intentId: string): Promise<ProviderOutcome<ProviderIntent | undefined>>;
+  /** Takes `amount` (at most what is held) of an authorization, releasing the rest; `lapsed`: it ran out. */
   capture(
     intentId: string,
     amount: number,
     idempotencyKey: string,
   ): Promise<ProviderOutcome<{ captured: number }> | AuthorizationLapsed>;
   /**
-   * Lets an authorization go without taking anything (or cancels an intent not yet authorized, so
-   * no one can confirm it any more); an intent canceled already answers `released: 0`. Issue 71: a
-   * card's saving (a SetupIntent) not completed is canceled too, holding nothing.
+   * Lets an authorization go without taking anything (or cancels an intent not yet authorized, or a
+   * card's saving not completed, so no one can confirm it any more); one canceled already answers
+   * `released: 0`.
    */
   release(intentId: string, idempotencyKey: string): Promise<ProviderOutcome<{ released: number }>>;
   /** Gives back `amount` (at most what was captured and not yet refunded) of a captured payment. */
@@ -192,13 +149,9 @@ export interface PaymentProvider {
     idempotencyKey: string,
     about?: RefundAbout,
   ): Promise<ProviderOutcome<{ refundId: string; refunded: number }>>;
-  /** Issue 71: saves a card to the provider's customer without holding money (a stay beyond a hold's lifetime). */
+  /** Saves a card to the provider's customer without holding money (a stay beyond a hold's lifetime). */
   saveCard(request: SaveCardRequest): Promise<ProviderOutcome<SavedCard>>;
-  /**
-   * Issue 71: holds `amount` on a saved card without the customer (manual capture), a stated time
-   * before a stay booked beyond a hold's lifetime; `declined` `authentication_required` when the
-   * card asks for the customer.
-   */
+  /** Holds `amount` on a saved card without the customer, a stated time before a far stay. */
   authorizeOffSession(request: OffSessionRequest): Promise<ProviderOutcome<Authorization>>;
   /**
    * Charges the saved payment method without the customer (an overstay beyond the authorization);
@@ -207,10 +160,7 @@ export interface PaymentProvider {
   chargeOffSession(
     request: OffSessionRequest,
   ): Promise<ProviderOutcome<{ intentId: string; charged: number }>>;
-  /**
-   * Issue 71: makes the provider's customer for one of ours, named only by `ref` (their pseudonym),
-   * that saved methods are attached to; asked once per customer (the saga keeps its id).
-   */
+  /** Makes the provider's customer for one of ours, named only by `ref` (their pseudonym): cards are saved to it. */
   createCustomer(ref: string, idempotencyKey: string): Promise<ProviderOutcome<{ customerId: string }>>;
   /** Deletes the provider's customer (and the methods saved to it): the customer was erased. */
   deleteCustomer(customerId: string): Promise<ProviderOutcome<{ deleted: true }>>;
@@ -225,11 +175,9 @@ export type PaymentStep =
   | "refund"
   | "overstay"
   | "void"
-  /** An erased customer's provider customer deleted. */
-  | "forget"
   /** What a lapsed authorization's capture was to take, charged off-session instead: a key of its own. */
   | "lapsed-capture"
-  /** Issue 71: the card saved for a stay beyond a hold's lifetime (a SetupIntent). */
+  /** The card saved for a stay beyond a hold's lifetime (a SetupIntent). */
   | "save";
 
 /**
@@ -237,60 +185,3 @@ export type PaymentStep =
  * fact always asks the same thing, whoever asks and however often.
  */
 export const stepKey = (eventId: string, step: PaymentStep): string => `parking:${eventId}:${step}`;
-
-/**
- * PAYMENTS=none: no provider is called. An authorization is the amount itself, settled at the lot
- * as before payments existed; every step succeeds with what it was asked, so the facts the
- * process manager records still balance (see ledger.ts).
- */
-export const noPaymentProvider: PaymentProvider = {
-  name: "none",
-  authorize: async ({ amount, metadata, idempotencyKey }) => ({
-    ok: true,
-    value: {
-      intentId: `lot:${metadata.reservationId}:${hash(idempotencyKey)}`,
-      status: "authorized",
-      amount,
-    },
-  }),
-  createIntent: async ({ amount, metadata, idempotencyKey }) => ({
-    ok: true,
-    value: {
-      intentId: `lot:${metadata.reservationId}:${hash(idempotencyKey)}`,
-      status: "pending",
-      amount,
-    },
-  }),
-  confirm: async (intentId) => ({ ok: true, value: { intentId, status: "authorized", amount: 0 } }),
-  capture: async (_intentId, amount) => ({ ok: true, value: { captured: amount } }),
-  release: async () => ({ ok: true, value: { released: 0 } }),
-  refund: async (_intentId, amount, idempotencyKey) => ({
-    ok: true,
-    value: { refundId: `lot-refund:${hash(idempotencyKey)}`, refunded: amount },
-  }),
-  chargeOffSession: async ({ amount, metadata, idempotencyKey }) => ({
-    ok: true,
-    value: { intentId: `lot:${metadata.reservationId}:${hash(idempotencyKey)}`, charged: amount },
-  }),
-  saveCard: async ({ idempotencyKey }) => ({
-    ok: true,
-    value: { setupId: `lot-setup:${hash(idempotencyKey)}`, status: "saved" },
-  }),
-  authorizeOffSession: async ({ amount, metadata, idempotencyKey }) => ({
-    ok: true,
-    value: {
-      intentId: `lot:${metadata.reservationId}:${hash(idempotencyKey)}`,
-      status: "authorized",
-      amount,
-    },
-  }),
-  createCustomer: async (ref) => ({ ok: true, value: { customerId: `lot-customer:${hash(ref)}` } }),
-  deleteCustomer: async () => ({ ok: true, value: { deleted: true } }),
-};
-
-/** A short stable tag of a key (FNV-1a), so the settled-at-the-lot ids differ per fact. */
-function hash(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
-  return h.toString(16).padStart(8, "0");
-}

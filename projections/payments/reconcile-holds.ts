@@ -1,14 +1,14 @@
 import type { Document, DocumentStore } from "../../document-store/port.js";
-import type { Logger } from "../../platform/logger.js";
 import type { RecordHoldLapsed } from "../../schemas/commands.js";
 import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
 import { awaitingPayment } from "../../write-side/parking-lot/payments.js";
-import { decideHoldLapsed, type PaymentState } from "../../write-side/payment/payment.js";
+import { decideHoldLapsed } from "../../write-side/payment/payment.js";
+import { CARD_HOLD_LIFETIME_MS } from "../../write-side/payment/payment-policy.js";
 import { repairsOf } from "../../write-side/payment/payment-process.js";
 import { intentInUse } from "../../write-side/payment/unpaid-intents.js";
 import { PAYMENT_LEDGERS } from "./ledger-watch.js";
-import { type PaymentCommand, type PaymentCommandSender, releaseIntent } from "./payment-steps.js";
-import { CARD_HOLD_LIFETIME_SECONDS, type PaymentProvider, type ProviderIntent } from "./provider.js";
+import type { ProviderIntent } from "./provider.js";
+import { type PaymentCommand, releaseIntent, type StepDeps } from "./step-common.js";
 
 /**
  * The reconciliation of the provider's intents with the payments (issues 47 and 71), hourly on the
@@ -26,21 +26,11 @@ import { CARD_HOLD_LIFETIME_SECONDS, type PaymentProvider, type ProviderIntent }
  * the provider's intents of the last eight days (a hold lapses after seven), a page at a time (the
  * provider's one listing), which finds intents no payment knows; and every payment not final (its
  * ledger not ended, a step under way, or its books broken: PAYMENT_LEDGERS), its intent retrieved,
- * however old (issue 71: with each intent a refused charge left for its customer to pay, under way
- * until paid).
+ * however old (with each intent a refused charge left for its customer, under way until paid).
  */
-export interface ReconcileDeps {
-  readonly provider: PaymentProvider;
-  readonly send: PaymentCommandSender;
-  readonly logger: Logger;
-  readonly now: () => string;
-  readonly lotState: (parkingLotId: string) => Promise<ParkingLotState>;
-  /** A reservation's payment, as its own stream holds it (issue 48). */
-  readonly paymentState: (parkingLotId: string, reservationId: string) => Promise<PaymentState>;
-  /**
-   * Issue 71: the process manager's store: the walks' cursors and the payments' ledgers. Absent (the
-   * CLI): the provider's intents are walked from the start, the payments not at all.
-   */
+export interface ReconcileDeps
+  extends Pick<StepDeps, "provider" | "send" | "logger" | "now" | "lotState" | "paymentState"> {
+  /** The walks' cursors and the payments' ledgers; absent (the CLI): the intents from the start, no payments. */
   readonly store?: DocumentStore;
 }
 
@@ -60,15 +50,15 @@ export interface ReconcileOutcome {
   readonly released: number;
   /** Left open: the provider was out (tried again next time). */
   readonly failed: number;
-  /** Issue 71: authorizations bookings counted on that the provider had canceled, recorded lapsed. */
+  /** Authorizations bookings counted on that the provider had canceled, recorded lapsed. */
   readonly lapsed: number;
-  /** Issue 71: what the provider did that the payments missed, recorded (by the command sent). */
+  /** What the provider did that the payments missed, recorded (by the command sent). */
   readonly repaired: Readonly<Record<string, number>>;
-  /** Issue 71: payments not final compared with their intents this round. */
+  /** Payments not final compared with their intents this round. */
   readonly payments: number;
 }
 
-/** Issue 71: where the walks go on next round (absent: from the start), one document in the store. */
+/** Where the walks go on next round (absent: from the start), one document in the store. */
 export const RECONCILIATION = "payment_reconciliation";
 const CURSOR_ID = "cursor";
 interface Cursor {
@@ -79,14 +69,11 @@ interface Cursor {
 }
 
 /** A hold's lifetime and a day: every intent that may still hold money, or has just lapsed. */
-const LOOKBACK_SECONDS = CARD_HOLD_LIFETIME_SECONDS + 24 * 3600;
-/** Issue 71: per round, at most this many pages of the provider's intents, and payments, of PAGE_SIZE. */
+const LOOKBACK_SECONDS = CARD_HOLD_LIFETIME_MS / 1000 + 24 * 3600;
+/** Per round, at most this many pages of the provider's intents, and payments, of PAGE_SIZE. */
 export const PAGES_PER_ROUND = 10;
 export const PAGE_SIZE = 100;
-/**
- * A pending intent younger than this may be one the process manager has just created and not yet
- * recorded on its lot: left for the next round. An authorized one is always recorded first.
- */
+/** A pending intent younger than this may be one just created, not yet recorded: left for the next round. */
 const FRESH_SECONDS = 600;
 
 type Counts = { open: number; released: number; failed: number; lapsed: number; payments: number };
@@ -167,7 +154,6 @@ async function walkIntents(
   keep: (after: string | undefined) => Promise<void>,
 ): Promise<void> {
   const { provider, now } = round.deps;
-  if (!provider.listIntents) return;
   const since = Math.floor(Date.parse(now()) / 1000) - LOOKBACK_SECONDS;
   let next = after;
   for (let page = 0; page < (options.pages ?? PAGES_PER_ROUND); page++) {
@@ -186,7 +172,6 @@ const NOT_FINAL = { $or: [{ ended: false }, { pending: { $gt: 0 } }, { violation
 /** At most a page of the payments not final after `after`, each compared with its intent as it stands now. */
 async function walkPayments(round: Round, store: DocumentStore, pageSize: number, after?: string) {
   const { provider, paymentState } = round.deps;
-  if (!provider.retrieveIntent) return undefined;
   const filter = after === undefined ? NOT_FINAL : { ...NOT_FINAL, _id: { $gt: after } };
   const ledgers = await store.find<{ _id: string; parkingLotId?: string }>(PAYMENT_LEDGERS, filter, {
     sort: { _id: 1 },
@@ -195,7 +180,7 @@ async function walkPayments(round: Round, store: DocumentStore, pageSize: number
   for (const { _id: reservationId, parkingLotId } of ledgers) {
     const payment = await paymentState(parkingLotId ?? "", reservationId);
     if (payment.kind !== "open" || payment.intentId === undefined) continue;
-    // Issue 71: and each intent a refused charge left for its customer, however long they take to pay it.
+    // And each intent a refused charge left for its customer, however long they take to pay it.
     const due = (payment.comebacks ?? []).map((comeback) => comeback.intentId);
     for (const intentId of [payment.intentId, ...due]) {
       const found = await provider.retrieveIntent(intentId);

@@ -8,7 +8,8 @@ import { paidLotIn, runAccepted, runThenSettle, senderVia } from "../../test-sup
 import type { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { readPaymentProcess } from "./payment-due.js";
 import { customerRefOf, requestsOf } from "./payment-inbox.js";
-import { runNext, type StepDeps } from "./payment-steps.js";
+import { runNext } from "./payment-steps.js";
+import type { StepDeps } from "./step-common.js";
 
 /*
  * Issue 68 item 4: a booking's saved card is a sealed field of its payment's own facts (the intent

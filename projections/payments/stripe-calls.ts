@@ -1,7 +1,7 @@
 import Stripe from "stripe";
 import type { ProviderFailure, ProviderOutcome } from "./provider.js";
 
-/** The Stripe adapter's calls: Stripe's errors in the port's words, and steps made once (issue 71). */
+/** The Stripe adapter's calls: Stripe's errors in the port's words, and steps made once. */
 
 /** What a Stripe error means for the payment: declined, worth retrying, or refused. */
 export function translateStripeError(error: unknown): ProviderFailure {
@@ -34,11 +34,11 @@ export async function call<T>(request: () => Promise<T>): Promise<ProviderOutcom
   }
 }
 
-/** The metadata key naming the step (its idempotency key) a refund or an off-session intent was made for (issue 71). */
+/** The metadata key naming the step (its idempotency key) a refund or an off-session intent was made for. */
 export const STEP_KEY = "parking_step";
 
 /**
- * Issue 71: what a step makes at Stripe (a refund, an off-session charge or hold) is made once, even
+ * What a step makes at Stripe (a refund, an off-session charge or hold) is made once, even
  * after its idempotency key is pruned (24 hours, https://docs.stripe.com/idempotency): it carries
  * the step's key in its metadata and is looked up by it (`find`) before each try and after an
  * unclear answer; a retry later would otherwise make it a second time. A lookup that fails is

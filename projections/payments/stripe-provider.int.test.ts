@@ -2,7 +2,8 @@ import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type StripeServer, startStripeServer } from "../../test-support/stripe/server.js";
 import { stepKey } from "./provider.js";
-import { stripeClient, stripeProvider, translateStripeError } from "./stripe-provider.js";
+import { translateStripeError } from "./stripe-calls.js";
+import { stripeClient, stripeProvider } from "./stripe-provider.js";
 
 /** The Stripe adapter against the Stripe-contract server: every request and answer is checked against Stripe's OpenAPI document. */
 

@@ -15,20 +15,13 @@ import { call, intentFor, oncePerStep, STEP_KEY, translateStripeError } from "./
 
 /**
  * The provider port on Stripe, through the official SDK (issue 38): PaymentIntents with manual
- * capture carrying `reservationId` and `parkingLotId` in their metadata, captures, cancels
- * (releases), refunds and off-session charges of a saved payment method. Each request carries the
- * step's idempotency key (Stripe answers a repeat with the first answer). Stripe's errors are
- * translated here, at the edge: a card error is `declined`; no connection, a timeout, 429, 5xx
- * or an idempotency conflict in flight is `retryable`; anything else is `refused`.
- *
- * Every intent is created with automatic payment methods and redirects turned off
- * (`automatic_payment_methods[allow_redirects]=never`, issue 47): the service confirms saved cards
- * server-side, where there is no page to come back to, charges overstays off-session, and holds
- * with manual capture, which redirect-based methods mostly cannot do; cards still pass 3-D Secure
- * in Stripe.js's own frame (`requires_action`, no redirect). Without it, since API 2023-08-16,
- * Stripe refuses such a confirmation for want of a `return_url`
- * (https://docs.stripe.com/api/payment_intents/confirm, https://docs.stripe.com/upgrades#2023-08-16).
- * docs/operations.md, "Payments", says why.
+ * capture carrying the booking in their metadata, each request under its step's idempotency key
+ * (Stripe answers a repeat with the first answer), Stripe's errors translated at the edge
+ * (stripe-calls.ts). Every intent turns redirects off (`automatic_payment_methods[allow_redirects]=never`,
+ * issue 47): saved cards are confirmed server-side and overstays charged off-session, with no page
+ * to come back to, and redirect-based methods mostly cannot hold with manual capture; 3-D Secure
+ * still runs in Stripe.js's frame. Without it, since API 2023-08-16, Stripe refuses such a
+ * confirmation for want of a `return_url` (docs/operations.md, "Payments").
  */
 
 export interface StripeSettings {
@@ -54,8 +47,6 @@ export function stripeClient(settings: StripeSettings): Stripe {
   });
 }
 
-export { translateStripeError } from "./stripe-calls.js";
-
 /** Stripe's currencies are lower case; ours are ISO 4217 upper case. */
 const stripeCurrency = (currency: string) => currency.toLowerCase();
 
@@ -63,22 +54,25 @@ const stripeCurrency = (currency: string) => currency.toLowerCase();
 const NO_REDIRECTS = { enabled: true, allow_redirects: "never" } as const;
 
 /**
- * The metadata key that names the deployment an intent is of (STRIPE_INSTANCE): deployments that
- * share a Stripe account see each other's intents in the list and in their webhooks, and none may
- * release another's hold as one no booking of its own counts on.
+ * The metadata key naming an intent's deployment (STRIPE_INSTANCE): deployments sharing a Stripe
+ * account see each other's intents, and none may release another's hold as one it does not count on.
  */
 export const INSTANCE_KEY = "parking_instance";
 
 /**
- * Whether an intent is this deployment's: it names this instance (issue 71: one naming none is
- * another application's on the same account, never acted on).
+ * The booking an intent's metadata names; undefined when it is not this deployment's (one naming
+ * no instance is another application's on the same account, never acted on) or not a booking's.
  */
-export const ofInstance = (
+export function bookingOf(
   intent: { readonly metadata?: Stripe.Metadata | null },
   instance: string,
-): boolean => intent.metadata?.[INSTANCE_KEY] === instance;
+): { reservationId: string; parkingLotId: string } | undefined {
+  if (intent.metadata?.[INSTANCE_KEY] !== instance) return undefined;
+  const { reservationId, parkingLotId } = intent.metadata;
+  return reservationId && parkingLotId ? { reservationId, parkingLotId } : undefined;
+}
 
-/** Issue 71: the card an intent names (an id, or the object when expanded), if it is shaped as one. */
+/** The card an intent names (an id, or the object when expanded), if it is shaped as one. */
 export function methodOf(intent: Pick<Stripe.PaymentIntent | Stripe.SetupIntent, "payment_method">): {
   paymentMethod?: string;
 } {
@@ -89,10 +83,10 @@ export function methodOf(intent: Pick<Stripe.PaymentIntent | Stripe.SetupIntent,
 
 const STATUS = { requires_capture: "authorized", succeeded: "captured", canceled: "canceled" } as const;
 
-/** Issue 71: an intent in the service's words; undefined when it is not this deployment's (nor a booking's). */
+/** An intent in the service's words; undefined when it is not this deployment's (nor a booking's). */
 function providerIntent(intent: Stripe.PaymentIntent, instance: string): ProviderIntent | undefined {
-  const { reservationId, parkingLotId } = ofInstance(intent, instance) ? (intent.metadata ?? {}) : {};
-  if (!reservationId || !parkingLotId) return undefined;
+  const metadata = bookingOf(intent, instance);
+  if (!metadata) return undefined;
   return {
     intentId: intent.id,
     status: STATUS[intent.status as keyof typeof STATUS] ?? "pending",
@@ -100,35 +94,24 @@ function providerIntent(intent: Stripe.PaymentIntent, instance: string): Provide
     received: intent.amount_received,
     currency: intent.currency.toUpperCase(),
     created: intent.created,
-    metadata: { reservationId, parkingLotId },
+    metadata,
     ...methodOf(intent),
   };
 }
 
-/** Stripe's answer to a cancel of an intent canceled already (by us, or by its authorization lapsing). */
-const canceledAlready = (error: unknown): boolean =>
-  error instanceof Stripe.errors.StripeInvalidRequestError &&
-  error.code === "payment_intent_unexpected_state" &&
-  (error.payment_intent as Stripe.PaymentIntent | undefined)?.status === "canceled";
-
 /**
- * Stripe's answer to a capture of an authorization that lapsed: uncaptured at the end of its
- * validity window (seven days for an online card payment the customer made), Stripe released the
- * funds and canceled the intent with `cancellation_reason: automatic`
+ * The intent a refusal `payment_intent_unexpected_state` names, as it stood (undefined: another
+ * answer). A cancel of one canceled already (by us, or by its authorization lapsing) is refused so;
+ * so is a capture of an authorization that lapsed: uncaptured at the end of its validity window
+ * (seven days for an online card payment the customer made), Stripe released the funds and canceled
+ * the intent with `cancellation_reason: automatic`
  * (https://docs.stripe.com/payments/place-a-hold-on-a-payment-method, "Authorization validity
- * windows"; https://docs.stripe.com/api/payment_intents/object `cancellation_reason`); capturing a
- * canceled intent is refused `payment_intent_unexpected_state`
- * (https://docs.stripe.com/error-codes#payment-intent-unexpected-state).
+ * windows"; https://docs.stripe.com/error-codes#payment-intent-unexpected-state).
  */
-const lapsedAuthorization = (error: unknown): boolean => {
-  if (!(error instanceof Stripe.errors.StripeInvalidRequestError)) return false;
-  const intent = error.payment_intent as Stripe.PaymentIntent | undefined;
-  return (
-    error.code === "payment_intent_unexpected_state" &&
-    intent?.status === "canceled" &&
-    intent.cancellation_reason === "automatic"
-  );
-};
+const unexpectedState = (error: unknown): Partial<Stripe.PaymentIntent> | undefined =>
+  error instanceof Stripe.errors.StripeInvalidRequestError && error.code === "payment_intent_unexpected_state"
+    ? (error.payment_intent ?? {})
+    : undefined;
 
 /** Captures `amount` of an authorization (the rest is released); a lapsed one answers `lapsed`. */
 const captureOf =
@@ -142,35 +125,23 @@ const captureOf =
       const intent = await intents.capture(intentId, { amount_to_capture: amount }, { idempotencyKey });
       return { ok: true, value: { captured: intent.amount_received } };
     } catch (error) {
-      if (lapsedAuthorization(error))
+      const state = unexpectedState(error);
+      if (state?.status === "canceled" && state.cancellation_reason === "automatic")
         return { ok: false, kind: "lapsed", message: error instanceof Error ? error.message : String(error) };
       const failure = translateStripeError(error);
-      // Issue 71: an unclear answer (a 5xx, a timeout, the saved 500 Stripe replays for 24 hours,
+      // An unclear answer (a 5xx, a timeout, the saved 500 Stripe replays for 24 hours,
       // or, once the key is pruned, "unexpected state") may hide a capture that went through: the
       // intent says. Captured is captured; still held is tried again; anything else as answered.
-      const unclear = failure.kind === "retryable" || unexpectedState(error);
-      return unclear ? capturedAlready(intents, intentId, failure) : failure;
+      if (failure.kind !== "retryable" && !state) return failure;
+      return afterUnclear(intents, intentId, failure, (intent) =>
+        intent.status === "succeeded"
+          ? { ok: true, value: { captured: intent.amount_received } }
+          : intent.status === "requires_capture"
+            ? { ok: false, kind: "retryable", message: failure.message }
+            : undefined,
+      );
     }
   };
-
-const unexpectedState = (error: unknown): boolean =>
-  error instanceof Stripe.errors.StripeInvalidRequestError &&
-  error.code === "payment_intent_unexpected_state";
-
-/** What the intent says after an unclear answer to its capture. */
-async function capturedAlready(
-  intents: Intents,
-  intentId: string,
-  failure: ProviderFailure,
-): Promise<ProviderOutcome<{ captured: number }>> {
-  const found = await call(() => intents.retrieve(intentId));
-  if (!found.ok) return found.kind === "retryable" ? found : failure;
-  if (found.value.status === "succeeded")
-    return { ok: true, value: { captured: found.value.amount_received } };
-  return found.value.status === "requires_capture"
-    ? { ok: false, kind: "retryable", message: failure.message }
-    : failure;
-}
 
 function authorization(intent: Stripe.PaymentIntent): Authorization {
   const held = intent.status === "requires_capture";
@@ -195,7 +166,7 @@ const createIntentOf = (intents: Intents, instance: string) => (request: Authori
           capture_method: "manual",
           automatic_payment_methods: NO_REDIRECTS,
           metadata: { ...request.metadata, [INSTANCE_KEY]: instance },
-          // Issue 71: a method attached to no Customer is single-use at Stripe; saved to the
+          // A method attached to no Customer is single-use at Stripe; saved to the
           // customer's Customer as the intent goes through, it can be charged later off-session
           // (an overstay, a capture after the hold lapsed): https://docs.stripe.com/payments/save-during-payment.
           ...(request.customer
@@ -209,20 +180,19 @@ const createIntentOf = (intents: Intents, instance: string) => (request: Authori
   );
 
 /**
- * Issue 71: after an unclear answer (a 5xx, a timeout, no connection, or the saved 500 Stripe replays
+ * After an unclear answer (a 5xx, a timeout, no connection, or the saved 500 Stripe replays
  * to the same key for 24 hours, https://docs.stripe.com/idempotency) the intent says what Stripe
- * did: `read` it as done, or (undefined) try again later as answered.
+ * did: `read` it, or (undefined) as answered; the intent out of reach, tried again later.
  */
 async function afterUnclear<T>(
   intents: Intents,
   intentId: string,
   failure: ProviderFailure,
-  read: (intent: Stripe.PaymentIntent) => T | undefined,
+  read: (intent: Stripe.PaymentIntent) => ProviderOutcome<T> | undefined,
 ): Promise<ProviderOutcome<T>> {
-  if (failure.kind !== "retryable") return failure;
   const found = await call(() => intents.retrieve(intentId));
-  const done = found.ok ? read(found.value) : undefined;
-  return done === undefined ? failure : { ok: true, value: done };
+  if (!found.ok) return found.kind === "retryable" ? found : failure;
+  return read(found.value) ?? failure;
 }
 
 /** A server-side confirm with a saved method (on session); one applied but answered unclearly, as the intent says. */
@@ -231,18 +201,15 @@ const confirmOf =
     const confirmed = await call(async () =>
       authorization(await intents.confirm(intentId, { payment_method: paymentMethod }, { idempotencyKey })),
     );
-    if (confirmed.ok) return confirmed;
+    if (confirmed.ok || confirmed.kind !== "retryable") return confirmed;
     return afterUnclear(intents, intentId, confirmed, (intent) =>
       intent.status === "requires_capture" || intent.status === "requires_action"
-        ? authorization(intent)
+        ? { ok: true, value: authorization(intent) }
         : undefined,
     );
   };
 
-/**
- * Issue 71: one page of the intents created since `since` (Stripe's list: newest first,
- * `starting_after`), this deployment's each in the service's words: the reconciliation's one listing.
- */
+/** One page of the intents created since `since` (Stripe's list: newest first, `starting_after`), this deployment's. */
 const listIntentsOf =
   (intents: Intents, instance: string) => (since: number, limit: number, after?: string) =>
     call(async () => {
@@ -262,20 +229,19 @@ const releaseOf = (intents: Intents) => async (intentId: string, idempotencyKey:
       await intents.cancel(intentId, { cancellation_reason: "abandoned" }, { idempotencyKey });
       return { released: held };
     } catch (error) {
-      if (canceledAlready(error)) return { released: 0 };
+      if (unexpectedState(error)?.status === "canceled") return { released: 0 };
       throw error;
     }
   });
-  if (released.ok) return released;
+  if (released.ok || released.kind !== "retryable") return released;
   return afterUnclear(intents, intentId, released, (intent) =>
-    intent.status === "canceled" ? { released: held } : undefined,
+    intent.status === "canceled" ? { ok: true, value: { released: held } } : undefined,
   );
 };
 
 /**
- * Issue 71: a card's saving no one completed (its booking ended unpaid, or its deadline passed) is
- * canceled, so no one can confirm it any more (https://docs.stripe.com/api/setup_intents/cancel);
- * it held nothing. One canceled or succeeded already can no longer be canceled: nothing to do.
+ * A card's saving no one completed is canceled, so no one can confirm it any more; it held nothing.
+ * One canceled or succeeded already can no longer be canceled: nothing to do.
  */
 const cancelSetupOf = (client: Stripe) => (setupId: string, idempotencyKey: string) =>
   call(async () => {
@@ -290,10 +256,7 @@ const cancelSetupOf = (client: Stripe) => (setupId: string, idempotencyKey: stri
     return { released: 0 };
   });
 
-/**
- * Gives back part of a captured intent. Issue 71: a refund Stripe made but answered unclearly is
- * found by its step's key among the intent's refunds (`oncePerStep`).
- */
+/** Gives back part of a captured intent; one made but answered unclearly is found by its step's key (`oncePerStep`). */
 const refundOf =
   (client: Stripe): PaymentProvider["refund"] =>
   (intentId, amount, idempotencyKey, about) =>
@@ -326,10 +289,9 @@ const refundOf =
     );
 
 /**
- * Issue 71: a card saved to the customer's Customer for off-session use, nothing held: a SetupIntent
- * confirmed server-side (https://docs.stripe.com/payments/save-and-reuse); 3-D Secure leaves it
- * `requires_action` for the customer (its client secret). Without a method it is not confirmed: the
- * customer enters their card and confirms it with Stripe.js `confirmCardSetup` (its client secret).
+ * A card saved to the customer's Customer for off-session use, nothing held: a SetupIntent confirmed
+ * server-side (https://docs.stripe.com/payments/save-and-reuse), or, without a method, left for the
+ * customer to confirm with Stripe.js `confirmCardSetup`; 3-D Secure leaves it to them too (its client secret).
  */
 const saveCardOf = (client: Stripe, instance: string) => (request: SaveCardRequest) =>
   call(async (): Promise<SavedCard> => {
@@ -381,9 +343,8 @@ const offSession = (request: OffSessionRequest, instance: string) => ({
 });
 
 /**
- * The intent that holds a saved card's amount off-session (issue 71), as Stripe documents it for a
- * saved card; one that asks for the customer answers `pending` with its client secret. Made once
- * per step (`oncePerStep`): one found holding, or asking for the customer, is the answer.
+ * The intent that holds a saved card's amount off-session; one that asks for the customer answers
+ * `pending` with its client secret. Made once per step (`oncePerStep`).
  */
 const authorizeOffSessionOf = (intents: Intents, instance: string) => (request: OffSessionRequest) =>
   oncePerStep(
@@ -410,12 +371,9 @@ const authorizeOffSessionOf = (intents: Intents, instance: string) => (request: 
   );
 
 /**
- * A saved method charged without the customer, as Stripe documents it
- * (https://docs.stripe.com/payments/save-and-reuse#charge-saved-payment-method): an overstay beyond
- * the hold, or what a lapsed hold can no longer give (Stripe's advice for a capture later than the
- * authorization's window: charge the saved card then). A card that asks for authentication is
- * declined `authentication_required`. Issue 71: made once per step (`oncePerStep`): a charge
- * Stripe took but answered unclearly is found, never taken again once the key is pruned.
+ * A saved method charged without the customer: an overstay beyond the hold, or what a lapsed hold
+ * can no longer give (Stripe's advice for a capture later than the authorization's window). A card
+ * that asks for authentication is declined `authentication_required`. Made once per step (`oncePerStep`).
  */
 const chargeOffSessionOf = (intents: Intents, instance: string) => (request: OffSessionRequest) =>
   oncePerStep(
@@ -435,11 +393,7 @@ const chargeOffSessionOf = (intents: Intents, instance: string) => (request: Off
       }),
   );
 
-/**
- * Issue 71: an off-session charge the card refused leaves its intent for the customer to complete
- * on session with its client secret, carried by Stripe's card error (`payment_intent`, OpenAPI
- * `api_errors`; docs.stripe.com/payments/save-and-reuse, "authentication_required"): `comeback`.
- */
+/** A charge the card refused leaves its intent (the card error's `payment_intent`) for the customer: `comeback`. */
 async function withComeback<T>(request: () => Promise<T>): Promise<ProviderOutcome<T>> {
   try {
     return { ok: true, value: await request() };
@@ -457,7 +411,6 @@ export function stripeProvider(client: Stripe, instance: string): PaymentProvide
   const createIntent = createIntentOf(intents, instance);
   const confirm = confirmOf(intents);
   return {
-    name: "stripe",
     createIntent,
     confirm,
     authorize: async (request: AuthorizeRequest) => {
@@ -468,13 +421,13 @@ export function stripeProvider(client: Stripe, instance: string): PaymentProvide
     saveCard: saveCardOf(client, instance),
     authorizeOffSession: authorizeOffSessionOf(intents, instance),
     listIntents: listIntentsOf(intents, instance),
-    // Issue 71: a SetupIntent (a card saved, nothing held) is no PaymentIntent: nothing to compare.
+    // A SetupIntent (a card saved, nothing held) is no PaymentIntent: nothing to compare.
     retrieveIntent: (intentId) =>
       call(async () =>
         intentId.startsWith("seti_") ? undefined : providerIntent(await intents.retrieve(intentId), instance),
       ),
     capture: captureOf(intents),
-    // Issue 71: a SetupIntent (`seti_`) recorded as a client-confirmed booking's intent is canceled as such.
+    // A SetupIntent (`seti_`) recorded as a client-confirmed booking's intent is canceled as such.
     release: (id, key) =>
       id.startsWith("seti_") ? cancelSetupOf(client)(id, key) : releaseOf(intents)(id, key),
     refund: refundOf(client),

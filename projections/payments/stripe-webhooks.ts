@@ -1,47 +1,27 @@
 import Stripe from "stripe";
 import type { PaymentWebhookCommand, PaymentWebhookReader } from "../../write-side/http/payment-routes.js";
 import { STEP_KEY } from "./stripe-calls.js";
-import { methodOf, ofInstance } from "./stripe-provider.js";
+import { bookingOf, methodOf } from "./stripe-provider.js";
 
-/**
- * What an intent's metadata says of its booking (set by the adapter when it created the intent);
- * nothing for another deployment's intent on a shared account (stripe-provider.ts INSTANCE_KEY).
- */
-function bookingOf(
-  intent: Stripe.PaymentIntent | Stripe.SetupIntent,
-  instance: string,
-): { parkingLotId: string; reservationId: string } | undefined {
-  if (!ofInstance(intent, instance)) return undefined;
-  const { reservationId, parkingLotId } = intent.metadata ?? {};
-  return reservationId && parkingLotId ? { reservationId, parkingLotId } : undefined;
-}
-
-/**
- * Issue 71: a card whose saving asked for its customer (3-D Secure on its SetupIntent, or a far
- * booking's card the customer enters with Stripe.js): saved, the hold before the stay follows.
- */
+/** A card whose saving asked for its customer (3-D Secure, or entered with Stripe.js): its hold follows. */
 const SETUP_EVENTS = ["setup_intent.succeeded", "setup_intent.setup_failed"];
 
 /**
- * Issue 71: a declined try on an intent the customer confirms (`payment_intent.payment_failed`,
- * `setup_intent.setup_failed`) fails nothing: Stripe.js lets them try another card on the same
- * intent (https://docs.stripe.com/payments/accept-a-payment: `requires_payment_method` after a
- * decline) until the booking's deadline, which alone ends it; the booking's view shows the decline.
+ * A declined try on an intent the customer confirms fails nothing: Stripe.js lets them try another
+ * card on the same intent until the booking's deadline, which alone ends it; its view shows the decline.
  */
 const DECLINES = ["payment_intent.payment_failed", "setup_intent.setup_failed"];
 
 /**
- * The events the service acts on: an authorization held, and (issue 71) an intent canceled at the
- * provider: a hold that lapsed (seven days for a card) or was canceled there is recorded
- * (PaymentHoldLapsed) when it is the one a booking counts on, so its view never reads authorized. A
- * decline is the customer's try (DECLINES): recorded, nothing failed; a booking the service confirms
- * itself hears its decline in the confirm's answer.
+ * The events the service acts on: an authorization held; an intent canceled at the provider (a hold
+ * that lapsed or was canceled there is recorded when a booking counts on it, so its view never reads
+ * authorized); a customer's declined try (DECLINES).
  */
 const ACTED_ON = new Set([
   "payment_intent.amount_capturable_updated",
   "payment_intent.canceled",
   "payment_intent.payment_failed",
-  "payment_intent.succeeded", // issue 71: a refused charge's intent its customer paid (lateCharge)
+  "payment_intent.succeeded", // a refused charge's intent its customer paid (lateCharge)
   ...SETUP_EVENTS,
 ]);
 
@@ -52,10 +32,7 @@ function declineOf(error: Stripe.PaymentIntent.LastPaymentError | Stripe.SetupIn
   return { code: /^[a-z0-9_]{1,100}$/.test(code) ? code : "card_declined", ...(message ? { message } : {}) };
 }
 
-/**
- * Issue 71 (#66): what is wrong with a signed event of a type the service acts on, whose intent is
- * not shaped as Stripe's (no `id`, no amount or currency): a 400, not a 500.
- */
+/** What is wrong with a signed event acted on whose intent is not shaped as Stripe's: a 400, not a 500. */
 function malformed(event: Stripe.Event): string | undefined {
   if (!ACTED_ON.has(event.type)) return undefined;
   const intent = (event.data as { object?: unknown } | undefined)?.object as
@@ -103,10 +80,9 @@ export function webhookCommand(event: Stripe.Event, instance: string): PaymentWe
 }
 
 /**
- * Issue 71: an off-session charge of a settlement's step (its key in the metadata) succeeded: when
- * the card had refused it and its customer came back and paid it on session, that step's success,
- * late (RecordLateCharge: the payment's decider takes it once, only for the intent a refused charge
- * named, at its amount). A capture of a booking's hold is no such charge: nothing.
+ * An off-session charge of a settlement's step (its key in the metadata) its customer paid on session
+ * after the card refused it: that step's success, late (the decider takes it once, only for the
+ * intent a refused charge named). A capture of a booking's hold is no such charge: nothing.
  */
 function lateCharge(
   intent: Stripe.PaymentIntent,
@@ -117,10 +93,7 @@ function lateCharge(
   return { type: "RecordLateCharge", ...booking, intentId, amount, currency: intent.currency.toUpperCase() };
 }
 
-/**
- * Issue 71: a SetupIntent the customer completed saves the card (what is to be held, as its
- * metadata says: the decider checks it against the booking).
- */
+/** A SetupIntent the customer completed saves the card (what is to be held as its metadata says, checked). */
 function setupCommand(setup: Stripe.SetupIntent, instance: string): PaymentWebhookCommand | undefined {
   const booking = bookingOf(setup, instance);
   if (!booking) return undefined;
@@ -139,7 +112,7 @@ const TOLERANCE_SECONDS = 300;
  * Stripe's webhooks, read with the official SDK: the `Stripe-Signature` header checked against the
  * raw body and the endpoint's signing secret (STRIPE_WEBHOOK_SECRET), within Stripe's default
  * tolerance of 5 minutes either way (the SDK checks only the past: a timestamp ahead is refused
- * here, issue 71); then what the event asks of the lot (a malformed event is refused, `body`).
+ * here); then what the event asks of the lot (a malformed event is refused, `body`).
  */
 export function stripeWebhookReader(
   secret: string,
