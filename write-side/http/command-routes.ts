@@ -2,29 +2,13 @@ import type { RequestHandler, Response } from "express";
 import { v7 as uuidv7 } from "uuid";
 import { formatPosition } from "../../event-store/position.js";
 import { instantField } from "../../platform/http/instant-field.js";
-import {
-  bodyOf,
-  type HandlerOf,
-  type HandlersOf,
-  operationRouter,
-  pathParam,
-} from "../../platform/http/operation-routes.js";
+import { type HandlersOf, operationRouter } from "../../platform/http/operation-routes.js";
 import { ProblemError } from "../../platform/http/problem.js";
 import type { Logger } from "../../platform/logger.js";
 import type { Metrics } from "../../platform/metrics.js";
 import { systemActor } from "../../schemas/actor.js";
 import type { CancelSettlement } from "../../schemas/command-responses.js";
-import {
-  CancelReservationBody,
-  CloseParkingLotBody,
-  EraseCustomerBody,
-  OperatorCancelReservationBody,
-  OperatorEraseCustomerBody,
-  OperatorReserveParkingBody,
-  RegisterParkingLotBody,
-  ReserveParkingBody,
-} from "../../schemas/commands.js";
-import { GateEventBody } from "../../schemas/gates.js";
+import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { DEFAULT_TIME_ZONE } from "../../schemas/place.js";
 import type { ParkingLotCommandHandler } from "../command-handler.js";
 import type { CouponSpending } from "../coupon/spending.js";
@@ -46,18 +30,13 @@ import { resolveGateReview } from "./gate-review-routes.js";
 import {
   type Accepted,
   type CommandRouteDeps,
-  changeCapacity,
-  changeCouponRule,
-  changeCustomerLimit,
-  changeGateConfidence,
-  changePaymentTerms,
-  changePlace,
-  changeRate,
   positionOf,
-  reservationPath,
+  type Route,
+  termRoutes,
+  type Unstamped,
   zoneOf,
 } from "./lot-term-routes.js";
-import { COMMAND_OPERATIONS, type CommandOperationId } from "./operations.js";
+import { COMMAND_OPERATIONS } from "./operations.js";
 import {
   type PaymentIntentReleaser,
   type PaymentWebhookReader,
@@ -91,9 +70,6 @@ export interface CommandRoutesOptions {
   readonly gates?: GateEvents;
 }
 
-/** The handler of one command operation, its answer typed by its row's responses. */
-type Route<Id extends CommandOperationId> = HandlerOf<typeof COMMAND_OPERATIONS, Id>;
-
 /**
  * The command API's routes, generated from its table of operations (operations.ts): each row's
  * request checks (the path, the Idempotency-Key, the body: platform/http/operation-routes.ts), then
@@ -104,11 +80,13 @@ export function commandRoutes(
   options: CommandRoutesOptions,
 ): RequestHandler {
   const clock = options.clock ?? (() => new Date());
+  const now = () => clock().toISOString();
+  const stamped = (command: Unstamped) => ({ ...command, now: now() }) as ParkingLotCommand;
   const context: CommandRouteDeps = {
-    run: runner(handler, options.metrics, options.coupons),
+    run: runner(handler, stamped, options.metrics, options.coupons),
     runAs: (req, command) => handler.handle(command, commandContext(req, WEBHOOK_ACTOR)),
     clock,
-    now: () => clock().toISOString(),
+    now,
     idempotencySecret: options.idempotencySecret,
   };
   const routes: HandlersOf<typeof COMMAND_OPERATIONS> = {
@@ -118,13 +96,7 @@ export function commandRoutes(
     checkIn: reservationStep(context, "check-in"),
     checkOut: reservationStep(context, "check-out"),
     closeParkingLot: closeParkingLot(context),
-    changeCapacity: changeCapacity(context),
-    changeRate: changeRate(context),
-    changeCouponRule: changeCouponRule(context),
-    changeCustomerLimit: changeCustomerLimit(context),
-    changeGateConfidence: changeGateConfidence(context),
-    changePaymentTerms: changePaymentTerms(context),
-    changePlace: changePlace(context),
+    ...termRoutes(context),
     eraseCustomer: eraseCustomer(context, options.erasure),
     recordGateEvent: recordGateEvent(context, options.gates),
     resolveGateReview: resolveGateReview(context.now, options.gates),
@@ -146,14 +118,16 @@ export function commandRoutes(
 /** Runs a command for a request: its metrics, its metadata, and a refusal answered as its problem. */
 function runner(
   handler: ParkingLotCommandHandler,
+  stamped: (command: Unstamped) => ParkingLotCommand,
   metrics: Metrics | undefined,
   coupons: CouponSpending | undefined,
 ): CommandRouteDeps["run"] {
-  return async (req, command, caller = callerOf(req), couponId = undefined) => {
+  return async (req, unstamped, couponId = undefined) => {
+    const command = stamped(unstamped);
     const stop = metrics?.commandDuration.startTimer({ command: command.type });
     let outcome = "error";
     try {
-      const context = commandContext(req, caller.actor);
+      const context = commandContext(req);
       if (couponId !== undefined && !coupons)
         throw new ProblemError(
           "service-unavailable",
@@ -184,9 +158,8 @@ function created<A>(res: Response<A>, result: Accepted, location: string, replay
 }
 
 const registerParkingLot =
-  ({ run, now }: CommandRouteDeps): Route<"registerParkingLot"> =>
-  async (req, res) => {
-    const body = bodyOf(req, RegisterParkingLotBody);
+  ({ run }: CommandRouteDeps): Route<"registerParkingLot"> =>
+  async (req, res, _next, { body }) => {
     assertMayRegister(callerOf(req), body.parkingLotId);
     const parkingLotId = body.parkingLotId ?? uuidv7();
     const place = {
@@ -203,7 +176,6 @@ const registerParkingLot =
       ...(body.maxActivePerCustomer !== undefined ? { maxActivePerCustomer: body.maxActivePerCustomer } : {}),
       ...(body.couponRule !== undefined ? { couponRule: body.couponRule } : {}),
       ...place,
-      now: now(),
     });
     created(res, result, `/parking-lots/${encodeURIComponent(parkingLotId)}`).json({
       parkingLotId,
@@ -218,14 +190,11 @@ const registerParkingLot =
   };
 
 const reserveParking =
-  ({ run, now, clock, idempotencySecret }: CommandRouteDeps): Route<"reserveParking"> =>
-  async (req, res) => {
-    const parkingLotId = pathParam(req, "parkingLotId");
+  ({ run, clock, idempotencySecret }: CommandRouteDeps): Route<"reserveParking"> =>
+  async (req, res, _next, { path: { parkingLotId }, body }) => {
     const key = req.get("idempotency-key");
-    const caller = callerOf(req);
     // Each role's body has its own schema (the row's byRole): an operator names the customer.
-    const body = bodyOf(req, ReserveParkingBody, OperatorReserveParkingBody);
-    const customerId = customerFor(caller, body.customerId);
+    const customerId = customerFor(callerOf(req), body.customerId);
     const ids = key
       ? keyedReservationIds(idempotencySecret, parkingLotId, customerId, key, clock())
       : undefined;
@@ -244,9 +213,7 @@ const reserveParking =
         ...(body.startsAt !== undefined ? { startsAt: utc(body.startsAt, "startsAt") } : {}),
         ...(body.endsAt !== undefined ? { endsAt: utc(body.endsAt, "endsAt") } : {}),
         ...(body.paymentMethod !== undefined ? { paymentMethod: body.paymentMethod } : {}),
-        now: now(),
       },
-      caller,
       body.couponId,
     );
     // A retry answers the id its booking was made under (this generation's, or an earlier one).
@@ -275,23 +242,12 @@ function reservationAnswer(result: Accepted, amount: number | undefined) {
 }
 
 const cancelReservation =
-  ({ run, now }: CommandRouteDeps): Route<"cancelReservation"> =>
-  async (req, res) => {
-    const { parkingLotId, reservationId } = reservationPath(req);
+  ({ run }: CommandRouteDeps): Route<"cancelReservation"> =>
+  async (req, res, _next, { path: { parkingLotId, reservationId }, body }) => {
     const caller = callerOf(req);
     // Each role's body has its own schema (the row's byRole): an operator gives a reason.
-    const body = bodyOf(req, CancelReservationBody, OperatorCancelReservationBody);
-    const result = await run(
-      req,
-      {
-        type: "CancelReservation",
-        reservationId,
-        parkingLotId,
-        ...cancelScope(caller, body.reason),
-        now: now(),
-      },
-      caller,
-    );
+    const scope = cancelScope(caller, body.reason);
+    const result = await run(req, { type: "CancelReservation", reservationId, parkingLotId, ...scope });
     const settlement = cancelSettlementAnswer(result, reservationId, caller.actor.role);
     res.status(200).json({
       reservationId,
@@ -318,22 +274,16 @@ function cancelSettlementAnswer(
 }
 
 const reservationStep =
-  ({ run, now }: CommandRouteDeps, step: "check-in" | "check-out"): Route<"checkIn" | "checkOut"> =>
-  async (req, res) => {
-    const { parkingLotId, reservationId } = reservationPath(req);
-    const caller = callerOf(req);
-    const result = await run(
-      req,
-      {
-        type: step === "check-in" ? "CheckIn" : "CheckOut",
-        reservationId,
-        parkingLotId,
-        // A customer checks in and out only their own reservation (someone else's is a 404).
-        ...(caller.actor.role === "customer" ? { requestedBy: caller.actor.sub } : {}),
-        now: now(),
-      },
-      caller,
-    );
+  ({ run }: CommandRouteDeps, step: "check-in" | "check-out"): Route<"checkIn" | "checkOut"> =>
+  async (req, res, _next, { path: { parkingLotId, reservationId } }) => {
+    const { actor } = callerOf(req);
+    const result = await run(req, {
+      type: step === "check-in" ? "CheckIn" : "CheckOut",
+      reservationId,
+      parkingLotId,
+      // A customer checks in and out only their own reservation (someone else's is a 404).
+      ...(actor.role === "customer" ? { requestedBy: actor.sub } : {}),
+    });
     const view = result.view.reservation;
     // An accepted step names a reservation the lot knows (else the decider refused it).
     if (view?.status === undefined) throw new Error(`The lot does not know reservation ${reservationId}.`);
@@ -351,10 +301,8 @@ const reservationStep =
   };
 
 const closeParkingLot =
-  ({ run, now, idempotencySecret }: CommandRouteDeps): Route<"closeParkingLot"> =>
-  async (req, res) => {
-    const parkingLotId = pathParam(req, "parkingLotId");
-    const body = bodyOf(req, CloseParkingLotBody);
+  ({ run, idempotencySecret }: CommandRouteDeps): Route<"closeParkingLot"> =>
+  async (req, res, _next, { path: { parkingLotId }, body }) => {
     const from = utc(body.from, "from");
     const until = utc(body.until, "until");
     const closureId = closureIdFor(idempotencySecret, parkingLotId, req.get("idempotency-key"));
@@ -365,7 +313,6 @@ const closeParkingLot =
       from,
       until,
       reason: body.reason,
-      now: now(),
     });
     const canceled = result.events.flatMap((event) =>
       event.type === "ReservationCanceled" ? [event.data.reservationId] : [],
@@ -386,10 +333,8 @@ const closeParkingLot =
 
 const eraseCustomer =
   ({ now }: CommandRouteDeps, erasure: CustomerErasure | undefined): Route<"eraseCustomer"> =>
-  async (req, res) => {
-    const customerId = pathParam(req, "customerId");
+  async (req, res, _next, { path: { customerId }, body: { reason } }) => {
     const caller = callerOf(req);
-    const { reason } = bodyOf(req, EraseCustomerBody, OperatorEraseCustomerBody);
     assertMayErase(caller, customerId);
     if (!erasure) throw new ProblemError("store-unavailable", "This process cannot erase customers.");
     const outcome = await erasure.erase(customerId, {
@@ -409,9 +354,7 @@ const eraseCustomer =
 
 const recordGateEvent =
   ({ now }: CommandRouteDeps, gates: GateEvents | undefined): Route<"recordGateEvent"> =>
-  async (req, res) => {
-    const parkingLotId = pathParam(req, "parkingLotId");
-    const body = bodyOf(req, GateEventBody);
+  async (req, res, _next, { path: { parkingLotId }, body }) => {
     utc(body.at, "at");
     if (!gates) throw new ProblemError("store-unavailable", "This process cannot record gate events.");
     const answer = await gates.handle(parkingLotId, body, { ...commandContext(req), now: now() });

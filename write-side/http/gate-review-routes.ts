@@ -1,9 +1,7 @@
-import { bodyOf, type HandlerOf, pathParam } from "../../platform/http/operation-routes.js";
 import { invalidField, ProblemError } from "../../platform/http/problem.js";
-import { ResolveGateReviewBody } from "../../schemas/gates.js";
 import type { GateEvents } from "../gate-events.js";
 import { commandContext } from "./access.js";
-import type { COMMAND_OPERATIONS } from "./operations.js";
+import type { Route } from "./lot-term-routes.js";
 import { rejectionProblem, requestOffset } from "./rejection-problems.js";
 
 /**
@@ -11,14 +9,8 @@ import { rejectionProblem, requestOffset } from "./rejection-problems.js";
  * is its problem, a review settled before 409. A drive-up's plate goes to the lot's command only.
  */
 export const resolveGateReview =
-  (
-    now: () => string,
-    gates: GateEvents | undefined,
-  ): HandlerOf<typeof COMMAND_OPERATIONS, "resolveGateReview"> =>
-  async (req, res) => {
-    const parkingLotId = pathParam(req, "parkingLotId");
-    const eventId = pathParam(req, "eventId");
-    const body = bodyOf(req, ResolveGateReviewBody);
+  (now: () => string, gates: GateEvents | undefined): Route<"resolveGateReview"> =>
+  async (req, res, _next, { path: { parkingLotId, eventId }, body }) => {
     if (body.action === "open" && body.reservationId === undefined)
       throw invalidField(
         "body.reservationId",

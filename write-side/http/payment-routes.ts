@@ -1,6 +1,7 @@
+import type { Static } from "@sinclair/typebox";
 import type { Request } from "express";
 import { rawBodyOf } from "../../platform/http/middleware.js";
-import { bodyOf, type HandlerOf } from "../../platform/http/operation-routes.js";
+import type { OperationHandler } from "../../platform/http/operation-routes.js";
 import { invalidField, ProblemError } from "../../platform/http/problem.js";
 import type { Logger } from "../../platform/logger.js";
 import type { Metrics } from "../../platform/metrics.js";
@@ -11,11 +12,9 @@ import type {
   RecordHoldLapsed,
   RecordLateCharge,
 } from "../../schemas/commands.js";
-import { RefundPaymentBody } from "../../schemas/payment-requests.js";
+import type { StripeWebhookReceived } from "../../schemas/payment-requests.js";
 import type { CommandRejection as Rejection } from "../payment/payment-rejections.js";
-import { callerOf } from "./access.js";
-import { type CommandRouteDeps, positionOf, reservationPath } from "./lot-term-routes.js";
-import type { COMMAND_OPERATIONS } from "./operations.js";
+import { type CommandRouteDeps, positionOf, type Route } from "./lot-term-routes.js";
 
 /** The payments API's routes: an operator's refund, the payment provider's webhooks. */
 
@@ -60,7 +59,7 @@ export const stripeWebhook =
   (
     deps: PaymentRouteDeps,
     webhooks: PaymentWebhookSettings | undefined,
-  ): HandlerOf<typeof COMMAND_OPERATIONS, "stripeWebhook"> =>
+  ): OperationHandler<Static<typeof StripeWebhookReceived>> =>
   async (req, res) => {
     const reader = webhooks?.read;
     if (!webhooks || !reader)
@@ -162,15 +161,9 @@ async function ignored(
 
 /** POST /parking-lots/{parkingLotId}/reservations/{reservationId}/refund: an operator gives money back. */
 export const refundPayment =
-  (deps: PaymentRouteDeps): HandlerOf<typeof COMMAND_OPERATIONS, "refundPayment"> =>
-  async (req, res) => {
-    const { parkingLotId, reservationId } = reservationPath(req);
-    const { amount, reason } = bodyOf(req, RefundPaymentBody);
-    const result = await deps.run(
-      req,
-      { type: "RefundPayment", parkingLotId, reservationId, amount, reason, now: deps.now() },
-      callerOf(req),
-    );
+  ({ run }: PaymentRouteDeps): Route<"refundPayment"> =>
+  async (req, res, _next, { path: { parkingLotId, reservationId }, body: { amount, reason } }) => {
+    const result = await run(req, { type: "RefundPayment", parkingLotId, reservationId, amount, reason });
     res.status(200).json({
       reservationId,
       parkingLotId,
