@@ -62,6 +62,14 @@ const closureIdempotencyKeyHeader = headerParameter(
   `${IdempotencyKey.description} Scope: one parking lot (the closure id is an HMAC of the lot and the key under a server secret), whichever operator retries. Kept while the closure is pending or in force. A retry with the same key and the same window answers 200 with \`Idempotent-Replayed: true\`, the same \`closureId\` and nothing closed again (its \`canceledReservations\` is empty: the first answer listed them); the same key with another window answers 422. Without a key every request closes the lot once more.`,
 );
 
+/** The examples' lot, and where it is. */
+const LOT = { parkingLotId: LOT_ID, name: "강남역 공영주차장", capacity: 120 };
+const PLACE = {
+  location: { latitude: 37.4979, longitude: 127.0276 },
+  address: "서울특별시 강남구 강남대로 396",
+  timeZone: "Asia/Seoul",
+};
+
 /** What the service checks of a time zone beyond its shape. */
 const TIME_ZONE_RULE =
   "`timeZone`: a zone the service's runtime knows (its IANA names and their links, such as `Asia/Calcutta`; not an offset such as `+09:00`).";
@@ -85,14 +93,7 @@ export const COMMAND_OPERATIONS = [
     body: {
       schema: RegisterParkingLotBody,
       required: true,
-      example: {
-        parkingLotId: LOT_ID,
-        name: "강남역 공영주차장",
-        capacity: 120,
-        location: { latitude: 37.4979, longitude: 127.0276 },
-        address: "서울특별시 강남구 강남대로 396",
-        timeZone: "Asia/Seoul",
-      },
+      example: { ...LOT, ...PLACE },
     },
     rules: [TIME_ZONE_RULE],
     problems: ["parking-lot-id-taken"],
@@ -101,16 +102,7 @@ export const COMMAND_OPERATIONS = [
         "Registered; Location names the lot.",
         ParkingLotRegisteredResponse,
         { Location: header("Location") },
-        {
-          parkingLotId: LOT_ID,
-          name: "강남역 공영주차장",
-          capacity: 120,
-          maxActivePerCustomer: 4,
-          location: { latitude: 37.4979, longitude: 127.0276 },
-          address: "서울특별시 강남구 강남대로 396",
-          timeZone: "Asia/Seoul",
-          position: "42",
-        },
+        { ...LOT, maxActivePerCustomer: 4, ...PLACE, position: "42" },
       ),
       "200": jsonResponse(
         "The same registration was already done; nothing changed.",
@@ -294,15 +286,7 @@ export const COMMAND_OPERATIONS = [
     summary: "Set where the lot is and its time zone (operator)",
     description:
       "The whole place: `location` (WGS 84), an optional `address` (left out: none) and the IANA `timeZone` the lot keeps (stored as the runtime names it). A lot registered without them reads as UTC with no place until this sets them. The same place again changes nothing; a change is in the lot's audit trail. No booking changes: times are instants.",
-    body: {
-      schema: ChangePlaceBody,
-      required: true,
-      example: {
-        location: { latitude: 37.4979, longitude: 127.0276 },
-        address: "서울특별시 강남구 강남대로 396",
-        timeZone: "Asia/Seoul",
-      },
-    },
+    body: { schema: ChangePlaceBody, required: true, example: PLACE },
     rules: [TIME_ZONE_RULE],
     responses: { "200": jsonResponse("Changed (or already so).", PlaceChangedResponse) },
   },
