@@ -70,6 +70,9 @@ const PLACE = {
   timeZone: "Asia/Seoul",
 };
 
+/** What a step of a reservation may meet first: its lot or itself unknown, or itself ended. */
+const A_RESERVATION = ["parking-lot-not-found", "reservation-not-found", "reservation-not-active"] as const;
+
 /** What the service checks of a time zone beyond its shape. */
 const TIME_ZONE_RULE =
   "`timeZone`: a zone the service's runtime knows (its IANA names and their links, such as `Asia/Calcutta`; not an offset such as `+09:00`).";
@@ -184,12 +187,7 @@ export const COMMAND_OPERATIONS = [
     rules: [
       "`reason`: required when an operator cancels (OperatorCancelReservationBody: the body is then required); optional for the reservation's customer.",
     ],
-    problems: [
-      "parking-lot-not-found",
-      "reservation-not-found",
-      "reservation-not-active",
-      "reservation-checked-in",
-    ],
+    problems: [...A_RESERVATION, "reservation-checked-in"],
     responses: { "200": jsonResponse("Canceled.", ReservationCanceledResponse) },
   },
   {
@@ -200,14 +198,8 @@ export const COMMAND_OPERATIONS = [
     allow: ANY_ROLE,
     summary: "Check in (the customer who owns it, or staff of its lot: an attendant, operator or admin)",
     parameters: reservationPath,
-    problems: [
-      "parking-lot-not-found",
-      "reservation-not-found",
-      "reservation-not-active",
-      "check-in-too-early",
-      // Issue 38: a booking still waiting for its payment (payments on).
-      "payment-pending",
-    ],
+    // Issue 38: payment-pending, a booking still waiting for its payment (payments on).
+    problems: [...A_RESERVATION, "check-in-too-early", "payment-pending"],
     responses: { "200": jsonResponse("Done (doing it twice changes nothing).", ReservationStepResponse) },
   },
   {
@@ -218,13 +210,7 @@ export const COMMAND_OPERATIONS = [
     allow: ANY_ROLE,
     summary: "Check out: frees the spot from now on",
     parameters: reservationPath,
-    problems: [
-      "parking-lot-not-found",
-      "reservation-not-found",
-      "reservation-not-active",
-      "not-checked-in",
-      "stay-price-too-high",
-    ],
+    problems: [...A_RESERVATION, "not-checked-in", "stay-price-too-high"],
     responses: { "200": jsonResponse("Done (doing it twice changes nothing).", ReservationStepResponse) },
   },
   ...GATE_OPERATIONS,
