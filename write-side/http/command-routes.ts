@@ -7,7 +7,6 @@ import { ProblemError } from "../../platform/http/problem.js";
 import type { Logger } from "../../platform/logger.js";
 import type { Metrics } from "../../platform/metrics.js";
 import { systemActor } from "../../schemas/actor.js";
-import type { CancelSettlement } from "../../schemas/command-responses.js";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { DEFAULT_TIME_ZONE } from "../../schemas/place.js";
 import type { ParkingLotCommandHandler } from "../command-handler.js";
@@ -162,29 +161,14 @@ const registerParkingLot =
   async (req, res, _next, { body }) => {
     assertMayRegister(callerOf(req), body.parkingLotId);
     const parkingLotId = body.parkingLotId ?? uuidv7();
-    const place = {
-      ...(body.location !== undefined ? { location: body.location } : {}),
-      ...(body.address !== undefined ? { address: body.address } : {}),
-      ...(body.timeZone !== undefined ? { timeZone: zoneOf(body.timeZone) } : {}),
-    };
-    const result = await run(req, {
-      type: "RegisterParkingLot",
-      parkingLotId,
-      name: body.name,
-      capacity: body.capacity,
-      ...(body.hourlyRate !== undefined ? { hourlyRate: body.hourlyRate } : {}),
-      ...(body.maxActivePerCustomer !== undefined ? { maxActivePerCustomer: body.maxActivePerCustomer } : {}),
-      ...(body.couponRule !== undefined ? { couponRule: body.couponRule } : {}),
-      ...place,
-    });
+    // The body's fields are the command's (its schema admits no other); the zone as the runtime names it.
+    const timeZone = body.timeZone === undefined ? {} : { timeZone: zoneOf(body.timeZone) };
+    const { couponRule, ...lot } = { ...body, parkingLotId, ...timeZone };
+    const result = await run(req, { type: "RegisterParkingLot", ...lot, ...(couponRule && { couponRule }) });
     created(res, result, `/parking-lots/${encodeURIComponent(parkingLotId)}`).json({
-      parkingLotId,
-      name: body.name,
-      capacity: body.capacity,
-      ...(body.hourlyRate !== undefined ? { hourlyRate: body.hourlyRate } : {}),
-      maxActivePerCustomer: body.maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
-      ...place,
-      timeZone: place.timeZone ?? DEFAULT_TIME_ZONE,
+      ...lot,
+      maxActivePerCustomer: lot.maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
+      timeZone: lot.timeZone ?? DEFAULT_TIME_ZONE,
       position: positionOf(result),
     });
   };
@@ -248,30 +232,24 @@ const cancelReservation =
     // Each role's body has its own schema (the row's byRole): an operator gives a reason.
     const scope = cancelScope(caller, body.reason);
     const result = await run(req, { type: "CancelReservation", reservationId, parkingLotId, ...scope });
-    const settlement = cancelSettlementAnswer(result, reservationId, caller.actor.role);
+    // What the cancel settles of the booking's money, by the lot's terms (the payment's stream
+    // records the same after): none when nothing was authorized, or on a repeated cancel.
+    const settled = cancelSettlementOf(result.state, result.events, reservationId, caller.actor.role);
     res.status(200).json({
       reservationId,
       parkingLotId,
       status: "CANCELED",
-      ...(settlement ? { settlement } : {}),
+      ...(settled && {
+        settlement: {
+          currency: settled.currency,
+          fee: settled.capture,
+          released: settled.release,
+          refunded: 0,
+        },
+      }),
       position: positionOf(result),
     });
   };
-
-/**
- * What the cancel settles of the booking's money, by the lot's terms (the payment's stream records
- * the same after). None when nothing was authorized, or on a repeated cancel.
- */
-function cancelSettlementAnswer(
-  result: Accepted,
-  reservationId: string,
-  role: string,
-): CancelSettlement | undefined {
-  const settled = cancelSettlementOf(result.state, result.events, reservationId, role);
-  return (
-    settled && { currency: settled.currency, fee: settled.capture, released: settled.release, refunded: 0 }
-  );
-}
 
 const reservationStep =
   ({ run }: CommandRouteDeps, step: "check-in" | "check-out"): Route<"checkIn" | "checkOut"> =>
@@ -303,17 +281,14 @@ const reservationStep =
 const closeParkingLot =
   ({ run, idempotencySecret }: CommandRouteDeps): Route<"closeParkingLot"> =>
   async (req, res, _next, { path: { parkingLotId }, body }) => {
-    const from = utc(body.from, "from");
-    const until = utc(body.until, "until");
-    const closureId = closureIdFor(idempotencySecret, parkingLotId, req.get("idempotency-key"));
-    const result = await run(req, {
-      type: "CloseParkingLot",
-      closureId,
+    const closure = {
+      closureId: closureIdFor(idempotencySecret, parkingLotId, req.get("idempotency-key")),
       parkingLotId,
-      from,
-      until,
+      from: utc(body.from, "from"),
+      until: utc(body.until, "until"),
       reason: body.reason,
-    });
+    };
+    const result = await run(req, { type: "CloseParkingLot", ...closure });
     const canceled = result.events.flatMap((event) =>
       event.type === "ReservationCanceled" ? [event.data.reservationId] : [],
     );
@@ -321,11 +296,7 @@ const closeParkingLot =
     // lot with minPosition = position to see it at once). A retry canceled no reservation (the
     // first answer listed those).
     created(res, result, `/parking-lots/${encodeURIComponent(parkingLotId)}`, "replayed").json({
-      closureId,
-      parkingLotId,
-      from,
-      until,
-      reason: body.reason,
+      ...closure,
       canceledReservations: canceled,
       position: positionOf(result),
     });
