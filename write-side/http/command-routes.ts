@@ -3,7 +3,7 @@ import { v7 as uuidv7 } from "uuid";
 import { formatPosition } from "../../event-store/position.js";
 import { instantField } from "../../platform/http/instant-field.js";
 import { type HandlersOf, operationRouter } from "../../platform/http/operation-routes.js";
-import { ProblemError } from "../../platform/http/problem.js";
+import { invalidField, ProblemError } from "../../platform/http/problem.js";
 import type { Logger } from "../../platform/logger.js";
 import type { Metrics } from "../../platform/metrics.js";
 import { systemActor } from "../../schemas/actor.js";
@@ -25,7 +25,6 @@ import {
   commandContext,
   customerFor,
 } from "./access.js";
-import { resolveGateReview } from "./gate-review-routes.js";
 import {
   type Accepted,
   type CommandRouteDeps,
@@ -200,30 +199,24 @@ const reserveParking =
       },
       body.couponId,
     );
+    const view = result.view.reservation;
     // A retry answers the id its booking was made under (this generation's, or an earlier one).
-    const reservationId = result.view.reservation?.reservationId ?? requested;
+    const reservationId = view?.reservationId ?? requested;
     created(res, result, `/reservations/${encodeURIComponent(reservationId)}`, "replayed").json({
       reservationId,
       parkingLotId,
       customerId,
       carNumber,
-      ...reservationAnswer(result, body.amount),
+      // The lot knows what it booked (a replay: as first booked); a body's amount, else 0 (priced
+      // at check-out), is the fallback.
+      amount: view?.amount ?? body.amount ?? 0,
+      ...(view?.startsAt ? { startsAt: view.startsAt, endsAt: view.endsAt } : {}),
+      ...(view?.mustLeaveBy ? { mustLeaveBy: view.mustLeaveBy } : {}),
+      ...(view?.hourlyRate ? { hourlyRate: view.hourlyRate } : {}),
+      status: view?.status ?? "RESERVED",
       position: positionOf(result),
     });
   };
-
-/** What a booking answers of the reservation as the lot now holds it (a replay: as first booked). */
-function reservationAnswer(result: Accepted, amount: number | undefined) {
-  const view = result.view.reservation;
-  return {
-    // The lot knows what it booked; a body's amount, else 0 (priced at check-out), is the fallback.
-    amount: view?.amount ?? amount ?? 0,
-    ...(view?.startsAt ? { startsAt: view.startsAt, endsAt: view.endsAt } : {}),
-    ...(view?.mustLeaveBy ? { mustLeaveBy: view.mustLeaveBy } : {}),
-    ...(view?.hourlyRate ? { hourlyRate: view.hourlyRate } : {}),
-    status: view?.status ?? "RESERVED",
-  };
-}
 
 const cancelReservation =
   ({ run }: CommandRouteDeps): Route<"cancelReservation"> =>
@@ -331,4 +324,51 @@ const recordGateEvent =
     const answer = await gates.handle(parkingLotId, body, { ...commandContext(req), now: now() });
     if ("rejection" in answer) throw rejectionProblem(answer.rejection, requestOffset(req.body));
     res.status(200).json(answer);
+  };
+
+/**
+ * An attendant settles a gate read sent to review (gate-events.ts): the lot's refusal of the step
+ * is its problem, a review settled before 409. A drive-up's plate goes to the lot's command only.
+ */
+const resolveGateReview =
+  (now: () => string, gates: GateEvents | undefined): Route<"resolveGateReview"> =>
+  async (req, res, _next, { path: { parkingLotId, eventId }, body }) => {
+    if (body.action === "open" && body.reservationId === undefined)
+      throw invalidField(
+        "body.reservationId",
+        "is required with action open",
+        "reservationId is required to open: the booking the car is.",
+      );
+    if (body.action === "drive-up" && body.plate === undefined)
+      throw invalidField(
+        "body.plate",
+        "is required with action drive-up",
+        "plate is required to admit a drive-up: the plate you read on the camera image.",
+      );
+    if (!gates) throw new ProblemError("store-unavailable", "This process cannot resolve gate reviews.");
+    const outcome = await gates.resolve(parkingLotId, eventId, body, { ...commandContext(req), now: now() });
+    if ("unknown" in outcome)
+      throw new ProblemError("gate-review-not-found", `Lot ${parkingLotId} has no gate review ${eventId}.`, {
+        parkingLotId,
+        eventId,
+      });
+    if ("alreadyResolved" in outcome)
+      throw new ProblemError("gate-review-resolved", `Gate review ${eventId} is already resolved.`, {
+        parkingLotId,
+        eventId,
+      });
+    if ("driveUpOnExit" in outcome)
+      throw invalidField(
+        "body.action",
+        "drive-up resolves an entry's review only",
+        `Gate review ${eventId} is of an exit: a drive-up is only let in. Open the car's stay, or deny.`,
+      );
+    if ("rejection" in outcome && outcome.rejection.code === "AmountRequired")
+      throw invalidField(
+        "body.action",
+        "drive-up needs the lot's hourly rate",
+        `Parking lot ${parkingLotId} has no hourly rate to price a drive-up stay: open a booking, or deny.`,
+      );
+    if ("rejection" in outcome) throw rejectionProblem(outcome.rejection, requestOffset(req.body));
+    res.status(200).json(outcome.resolved);
   };

@@ -5,25 +5,21 @@ import type { OperationHandler } from "../../platform/http/operation-routes.js";
 import { invalidField, ProblemError } from "../../platform/http/problem.js";
 import type { Logger } from "../../platform/logger.js";
 import type { Metrics } from "../../platform/metrics.js";
-import type {
-  AuthorizePayment,
-  FailPayment,
-  ParkingLotCommand,
-  RecordHoldLapsed,
-  RecordLateCharge,
-} from "../../schemas/commands.js";
+import type { ParkingLotCommand } from "../../schemas/commands.js";
 import type { StripeWebhookReceived } from "../../schemas/payment-requests.js";
 import type { CommandRejection as Rejection } from "../payment/payment-rejections.js";
-import { type CommandRouteDeps, positionOf, type Route } from "./lot-term-routes.js";
+import { type CommandRouteDeps, positionOf, type Route, type Unstamped } from "./lot-term-routes.js";
 
 /** The payments API's routes: an operator's refund, the payment provider's webhooks. */
 
-/** What a provider's webhook asks (absent: nothing): record an authorization, or that the provider let one go. */
-export type PaymentWebhookCommand =
-  | Omit<AuthorizePayment, "now">
-  | Omit<RecordHoldLapsed, "now">
-  | Omit<FailPayment, "now"> // a card's saving the customer failed
-  | Omit<RecordLateCharge, "now">; // issue 71: a refused charge its customer came back and paid
+/**
+ * What a provider's webhook asks (absent: nothing): record an authorization, that the provider let
+ * one go, that saving the customer's card failed, or (issue 71) that a refused charge was paid.
+ */
+export type PaymentWebhookCommand = Extract<
+  Unstamped,
+  { type: "AuthorizePayment" | "RecordHoldLapsed" | "FailPayment" | "RecordLateCharge" }
+>;
 
 /** Reads a provider's webhook: checks its signature against the raw body (the provider's SDK), says what it asks. */
 export type PaymentWebhookReader = (
