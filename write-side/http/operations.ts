@@ -70,8 +70,9 @@ const PLACE = {
   timeZone: "Asia/Seoul",
 };
 
-/** What a step of a reservation may meet first: its lot or itself unknown, or itself ended. */
-const A_RESERVATION = ["parking-lot-not-found", "reservation-not-found", "reservation-not-active"] as const;
+/** What a reservation's command may meet first: its lot or itself unknown (a step: or itself ended). */
+const KNOWN = ["parking-lot-not-found", "reservation-not-found"] as const;
+const A_RESERVATION = [...KNOWN, "reservation-not-active"] as const;
 
 /** What the service checks of a time zone beyond its shape. */
 const TIME_ZONE_RULE =
@@ -357,13 +358,7 @@ export const COMMAND_OPERATIONS = [
       required: true,
       example: { amount: 3000, reason: "the gate was broken for an hour" },
     },
-    problems: [
-      "parking-lot-not-found",
-      "reservation-not-found",
-      "refund-exceeds-captured",
-      "not-paid",
-      "refund-window-passed",
-    ],
+    problems: [...KNOWN, "refund-exceeds-captured", "not-paid", "refund-window-passed"],
     responses: { "200": jsonResponse("Refund decided.", PaymentRefundAccepted) },
   },
   {
