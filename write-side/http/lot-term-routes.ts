@@ -10,11 +10,8 @@ import type { COMMAND_OPERATIONS, CommandOperationId } from "./operations.js";
 export type Accepted = Extract<CommandOutcome, { ok: true }>;
 
 /** A command as a route sends it: the runner stamps it with the clock's `now`. */
-export type Unstamped = ParkingLotCommand extends infer C
-  ? C extends unknown
-    ? Omit<C, "now">
-    : never
-  : never;
+export type Unstamped = WithoutNow<ParkingLotCommand>;
+type WithoutNow<C> = C extends unknown ? Omit<C, "now"> : never;
 
 /** What every command route shares (command-routes.ts gives it): the handler, the clock, the id secret. */
 export interface CommandRouteDeps {

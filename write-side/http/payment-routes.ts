@@ -57,12 +57,13 @@ export const stripeWebhook =
     webhooks: PaymentWebhookSettings | undefined,
   ): OperationHandler<Static<typeof StripeWebhookReceived>> =>
   async (req, res) => {
-    const reader = webhooks?.read;
-    if (!webhooks || !reader)
+    if (!webhooks)
       throw new ProblemError("not-found", "Payments are off (PAYMENTS=none): no provider calls here.");
     const raw = rawBodyOf(req);
     const signature = req.get(SIGNATURE);
-    const read = raw ? reader(raw, signature) : { ok: false as const, message: "the body was not read" };
+    const read = raw
+      ? webhooks.read(raw, signature)
+      : { ok: false as const, message: "the body was not read" };
     if (!read.ok && read.field === "body")
       throw invalidField(
         "body",
@@ -108,14 +109,8 @@ async function ignored(
   rejection: Rejection,
 ): Promise<void> {
   const reason = ignoredReason(rejection);
-  const about = {
-    eventId,
-    type: command.type,
-    parkingLotId: command.parkingLotId,
-    reservationId: command.reservationId,
-    intentId: command.intentId,
-    reason,
-  };
+  const { type, parkingLotId, reservationId, intentId } = command;
+  const about = { eventId, type, parkingLotId, reservationId, intentId, reason };
   webhooks.metrics?.paymentWebhooksIgnored.inc({ reason });
   webhooks.logger?.warn(about, "a payment webhook changed no booking");
   // An authorization of the booking's own intent that is short or in another currency stays for
@@ -141,12 +136,11 @@ async function ignored(
     );
     return;
   }
-  const { parkingLotId, reservationId, intentId } = command;
   const recorded = await deps.runAs(req, {
     type: "RecordIntentReleased",
     parkingLotId,
     reservationId,
-    intentId,
+    intentId: command.intentId,
     amount: released.released,
     because: "authorization-refused",
     now: deps.now(),
