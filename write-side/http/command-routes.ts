@@ -162,7 +162,7 @@ const registerParkingLot =
     const parkingLotId = body.parkingLotId ?? uuidv7();
     // The body's fields are the command's (its schema admits no other); the zone as the runtime names it.
     const timeZone = body.timeZone === undefined ? {} : { timeZone: zoneOf(body.timeZone) };
-    const { couponRule, ...lot } = { ...body, parkingLotId, ...timeZone };
+    const { couponRule, ...lot } = { parkingLotId, ...body, ...timeZone };
     const result = await run(req, { type: "RegisterParkingLot", ...lot, ...(couponRule && { couponRule }) });
     created(res, result, `/parking-lots/${encodeURIComponent(parkingLotId)}`).json({
       ...lot,
