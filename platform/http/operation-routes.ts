@@ -17,8 +17,9 @@ import { routeTable } from "./route-table.js";
  *    the row's HTML page (`pageWhen`), whose query is the page's own;
  * 6. the body, against the row's schema or the caller's role's (400 naming `body.<name>`);
  *
- * then the handler, which reads what was validated (NFC-normalized, integers read) with pathOf,
- * queryOf and bodyOf. A row without a handler, or a handler without a row, fails at start-up.
+ * then the handler, handed what was validated (NFC-normalized, integers read) typed by its row
+ * (or reading it with pathOf, queryOf and bodyOf). A row without a handler, or a handler without a
+ * row, fails at start-up.
  */
 
 /**
@@ -32,9 +33,28 @@ export type OperationHandler<Answer = unknown> = (
   next: NextFunction,
 ) => void | Promise<void>;
 
-/** The handlers of a table of operations: one per row, by its operationId, its answer typed by the row. */
+/** The names of a path template's parameters: `/lots/{lotId}/spots/{spotId}` has "lotId" | "spotId". */
+type PathNames<Path> = Path extends `${string}{${infer Name}}${infer Rest}` ? Name | PathNames<Rest> : never;
+
+/** The body a row's checks let through: its schema's, or any of its roles'. */
+type BodyOf<Body> = Body extends { readonly schema: infer S extends TSchema }
+  ? Static<S> | (Body extends { readonly byRole: infer R } ? StaticOfEach<R> : never)
+  : undefined;
+
+type StaticOfEach<R> = { [K in keyof R]: R[K] extends TSchema ? Static<R[K]> : never }[keyof R];
+
+/** What the checks in front of a row's handler let through, typed by the row. */
+export interface InputOf<Row extends Operation> {
+  readonly path: { readonly [Name in PathNames<Row["path"]>]: string };
+  readonly query: Row["query"] extends TSchema ? Static<Row["query"]> : undefined;
+  readonly body: BodyOf<Row["body"]>;
+}
+
+/** The handlers of a table of operations: one per row, by its operationId, its answer and input typed by the row. */
 export type HandlersOf<Rows extends readonly Operation[]> = {
-  readonly [Row in Rows[number] as Row["operationId"]]: OperationHandler<AnswerOf<Row>>;
+  readonly [Row in Rows[number] as Row["operationId"]]: (
+    ...args: [...Parameters<OperationHandler<AnswerOf<Row>>>, input: InputOf<Row>]
+  ) => void | Promise<void>;
 };
 
 /** The handler of one row of a table, by its operationId. */
@@ -67,7 +87,8 @@ export function operationRouter<const Rows extends readonly Operation[]>(
   handlers: NoInfer<HandlersOf<Rows>>,
   options: OperationRoutesOptions = {},
 ): RequestHandler {
-  const byId = handlers as unknown as Readonly<Record<string, OperationHandler | undefined>>;
+  type Served = (...args: [...Parameters<OperationHandler>, input: unknown]) => void | Promise<void>;
+  const byId = handlers as unknown as Readonly<Record<string, Served | undefined>>;
   const ids = new Set<string>(operations.map((operation) => operation.operationId));
   const strays = Object.keys(byId).filter((id) => !ids.has(id));
   if (strays.length) throw new Error(`Handlers without an operation: ${strays.join(", ")}.`);
@@ -75,6 +96,10 @@ export function operationRouter<const Rows extends readonly Operation[]>(
     operations.map((operation) => {
       const handler = byId[operation.operationId];
       if (!handler) throw new Error(`The operation ${operation.operationId} has no handler.`);
+      const served: OperationHandler = (req, res, next) => {
+        const { path, query, body } = validated(req);
+        return handler(req, res, next, { path, query: query?.value, body: body?.value });
+      };
       return {
         method: operation.method,
         path: expressPath(operation.path),
@@ -83,7 +108,7 @@ export function operationRouter<const Rows extends readonly Operation[]>(
           ...(operation.body ? [requireJsonBody] : []),
           requestValidator(operation, options),
           ...(operation.expensive && options.gate ? [gated(operation, options.gate(operation))] : []),
-          options.around ? options.around(handler) : handler,
+          options.around ? options.around(served) : served,
         ],
       };
     }),

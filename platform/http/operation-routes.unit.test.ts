@@ -122,6 +122,20 @@ describe("routes generated from a table of operations", () => {
     expect(seen).toEqual(["/things"]);
   });
 
+  it("hands each handler its validated path, query and body, through `around`", async () => {
+    const server = express();
+    server.use(express.json());
+    server.use(
+      operationRouter(
+        [things],
+        { postThing: (_req, res, _next, input) => void res.json(input) },
+        { around: (handler) => (req, res, next) => handler(req, res, next) },
+      ),
+    );
+    const response = await request(server).post("/things/abc?limit=3").send({ name: "강남" });
+    expect(response.body).toEqual({ path: { thingId: "abc" }, query: { limit: 3 }, body: { name: "강남" } });
+  });
+
   it("refuses at start-up a row without a handler and a handler without a row", () => {
     const handler = () => {};
     expect(() => operationRouter([things, listing], { postThing: handler } as never)).toThrow(

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Request } from "express";
 import { requirePrincipal } from "../../platform/auth/principal.js";
 import { correlationId } from "../../platform/http/middleware.js";
-import { invalidField, ProblemError } from "../../platform/http/problem.js";
+import { ProblemError } from "../../platform/http/problem.js";
 import { traceparentOf } from "../../platform/http/tracing.js";
 import { type Actor, actorOf, reachOf } from "../../schemas/actor.js";
 import { CustomerId } from "../../schemas/common.js";
@@ -63,20 +63,11 @@ export function assertMayRegister(caller: Caller, parkingLotId: string | undefin
 
 /**
  * The customer a reservation is for: a customer books for themselves (the token's subject; a body
- * customerId naming someone else is 403); an operator books on a customer's behalf and must say
- * whom.
+ * customerId naming someone else is 403); an operator books on a customer's behalf, whom their
+ * body's schema requires them to name (the row's byRole).
  */
 export function customerFor(caller: Caller, bodyCustomerId: string | undefined): string {
-  if (caller.actor.role === "operator") {
-    if (bodyCustomerId === undefined) {
-      throw invalidField(
-        "body.customerId",
-        "is required when an operator books on a customer's behalf",
-        "The request body is invalid.",
-      );
-    }
-    return bodyCustomerId;
-  }
+  if (caller.actor.role === "operator" && bodyCustomerId !== undefined) return bodyCustomerId;
   if (bodyCustomerId !== undefined && bodyCustomerId !== caller.actor.sub) {
     throw new ProblemError("forbidden", "A customer may only book for themselves; leave customerId out.");
   }
@@ -89,22 +80,13 @@ export function customerFor(caller: Caller, bodyCustomerId: string | undefined):
 
 /**
  * What a cancellation may touch: a customer only their own reservations (someone else's answers
- * 404 like a missing one); an operator any, but must give a reason.
+ * 404 like a missing one); an operator any, with the reason their body's schema requires.
  */
 export function cancelScope(
   caller: Caller,
   reason: string | undefined,
 ): { readonly requestedBy?: string; readonly reason: string } {
-  if (caller.actor.role === "operator") {
-    if (reason === undefined) {
-      throw invalidField(
-        "body.reason",
-        "is required when an operator cancels a reservation",
-        "The request body is invalid.",
-      );
-    }
-    return { reason };
-  }
+  if (caller.actor.role === "operator" && reason !== undefined) return { reason };
   return { requestedBy: caller.actor.sub, reason: reason ?? "canceled by customer" };
 }
 

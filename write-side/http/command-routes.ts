@@ -2,29 +2,12 @@ import type { RequestHandler, Response } from "express";
 import { v7 as uuidv7 } from "uuid";
 import { formatPosition } from "../../event-store/position.js";
 import { instantField } from "../../platform/http/instant-field.js";
-import {
-  bodyOf,
-  type HandlerOf,
-  type HandlersOf,
-  operationRouter,
-  pathParam,
-} from "../../platform/http/operation-routes.js";
-import { ProblemError } from "../../platform/http/problem.js";
+import { type HandlersOf, operationRouter } from "../../platform/http/operation-routes.js";
+import { invalidField, ProblemError } from "../../platform/http/problem.js";
 import type { Logger } from "../../platform/logger.js";
 import type { Metrics } from "../../platform/metrics.js";
 import { systemActor } from "../../schemas/actor.js";
-import type { CancelSettlement } from "../../schemas/command-responses.js";
-import {
-  CancelReservationBody,
-  CloseParkingLotBody,
-  EraseCustomerBody,
-  OperatorCancelReservationBody,
-  OperatorEraseCustomerBody,
-  OperatorReserveParkingBody,
-  RegisterParkingLotBody,
-  ReserveParkingBody,
-} from "../../schemas/commands.js";
-import { GateEventBody } from "../../schemas/gates.js";
+import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { DEFAULT_TIME_ZONE } from "../../schemas/place.js";
 import type { ParkingLotCommandHandler } from "../command-handler.js";
 import type { CouponSpending } from "../coupon/spending.js";
@@ -42,22 +25,16 @@ import {
   commandContext,
   customerFor,
 } from "./access.js";
-import { resolveGateReview } from "./gate-review-routes.js";
 import {
   type Accepted,
   type CommandRouteDeps,
-  changeCapacity,
-  changeCouponRule,
-  changeCustomerLimit,
-  changeGateConfidence,
-  changePaymentTerms,
-  changePlace,
-  changeRate,
   positionOf,
-  reservationPath,
+  type Route,
+  termRoutes,
+  type Unstamped,
   zoneOf,
 } from "./lot-term-routes.js";
-import { COMMAND_OPERATIONS, type CommandOperationId } from "./operations.js";
+import { COMMAND_OPERATIONS } from "./operations.js";
 import {
   type PaymentIntentReleaser,
   type PaymentWebhookReader,
@@ -91,9 +68,6 @@ export interface CommandRoutesOptions {
   readonly gates?: GateEvents;
 }
 
-/** The handler of one command operation, its answer typed by its row's responses. */
-type Route<Id extends CommandOperationId> = HandlerOf<typeof COMMAND_OPERATIONS, Id>;
-
 /**
  * The command API's routes, generated from its table of operations (operations.ts): each row's
  * request checks (the path, the Idempotency-Key, the body: platform/http/operation-routes.ts), then
@@ -104,11 +78,13 @@ export function commandRoutes(
   options: CommandRoutesOptions,
 ): RequestHandler {
   const clock = options.clock ?? (() => new Date());
+  const now = () => clock().toISOString();
+  const stamped = (command: Unstamped) => ({ ...command, now: now() }) as ParkingLotCommand;
   const context: CommandRouteDeps = {
-    run: runner(handler, options.metrics, options.coupons),
+    run: runner(handler, stamped, options.metrics, options.coupons),
     runAs: (req, command) => handler.handle(command, commandContext(req, WEBHOOK_ACTOR)),
     clock,
-    now: () => clock().toISOString(),
+    now,
     idempotencySecret: options.idempotencySecret,
   };
   const routes: HandlersOf<typeof COMMAND_OPERATIONS> = {
@@ -118,13 +94,7 @@ export function commandRoutes(
     checkIn: reservationStep(context, "check-in"),
     checkOut: reservationStep(context, "check-out"),
     closeParkingLot: closeParkingLot(context),
-    changeCapacity: changeCapacity(context),
-    changeRate: changeRate(context),
-    changeCouponRule: changeCouponRule(context),
-    changeCustomerLimit: changeCustomerLimit(context),
-    changeGateConfidence: changeGateConfidence(context),
-    changePaymentTerms: changePaymentTerms(context),
-    changePlace: changePlace(context),
+    ...termRoutes(context),
     eraseCustomer: eraseCustomer(context, options.erasure),
     recordGateEvent: recordGateEvent(context, options.gates),
     resolveGateReview: resolveGateReview(context.now, options.gates),
@@ -146,14 +116,16 @@ export function commandRoutes(
 /** Runs a command for a request: its metrics, its metadata, and a refusal answered as its problem. */
 function runner(
   handler: ParkingLotCommandHandler,
+  stamped: (command: Unstamped) => ParkingLotCommand,
   metrics: Metrics | undefined,
   coupons: CouponSpending | undefined,
 ): CommandRouteDeps["run"] {
-  return async (req, command, caller = callerOf(req), couponId = undefined) => {
+  return async (req, unstamped, couponId = undefined) => {
+    const command = stamped(unstamped);
     const stop = metrics?.commandDuration.startTimer({ command: command.type });
     let outcome = "error";
     try {
-      const context = commandContext(req, caller.actor);
+      const context = commandContext(req);
       if (couponId !== undefined && !coupons)
         throw new ProblemError(
           "service-unavailable",
@@ -184,48 +156,28 @@ function created<A>(res: Response<A>, result: Accepted, location: string, replay
 }
 
 const registerParkingLot =
-  ({ run, now }: CommandRouteDeps): Route<"registerParkingLot"> =>
-  async (req, res) => {
-    const body = bodyOf(req, RegisterParkingLotBody);
+  ({ run }: CommandRouteDeps): Route<"registerParkingLot"> =>
+  async (req, res, _next, { body }) => {
     assertMayRegister(callerOf(req), body.parkingLotId);
     const parkingLotId = body.parkingLotId ?? uuidv7();
-    const place = {
-      ...(body.location !== undefined ? { location: body.location } : {}),
-      ...(body.address !== undefined ? { address: body.address } : {}),
-      ...(body.timeZone !== undefined ? { timeZone: zoneOf(body.timeZone) } : {}),
-    };
-    const result = await run(req, {
-      type: "RegisterParkingLot",
-      parkingLotId,
-      name: body.name,
-      capacity: body.capacity,
-      ...(body.hourlyRate !== undefined ? { hourlyRate: body.hourlyRate } : {}),
-      ...(body.maxActivePerCustomer !== undefined ? { maxActivePerCustomer: body.maxActivePerCustomer } : {}),
-      ...(body.couponRule !== undefined ? { couponRule: body.couponRule } : {}),
-      ...place,
-      now: now(),
-    });
+    // The body's fields are the command's (its schema admits no other); the zone as the runtime names it.
+    const timeZone = body.timeZone === undefined ? {} : { timeZone: zoneOf(body.timeZone) };
+    const { couponRule, ...lot } = { parkingLotId, ...body, ...timeZone };
+    const result = await run(req, { type: "RegisterParkingLot", ...lot, ...(couponRule && { couponRule }) });
     created(res, result, `/parking-lots/${encodeURIComponent(parkingLotId)}`).json({
-      parkingLotId,
-      name: body.name,
-      capacity: body.capacity,
-      ...(body.hourlyRate !== undefined ? { hourlyRate: body.hourlyRate } : {}),
-      maxActivePerCustomer: body.maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
-      ...place,
-      timeZone: place.timeZone ?? DEFAULT_TIME_ZONE,
+      ...lot,
+      maxActivePerCustomer: lot.maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
+      timeZone: lot.timeZone ?? DEFAULT_TIME_ZONE,
       position: positionOf(result),
     });
   };
 
 const reserveParking =
-  ({ run, now, clock, idempotencySecret }: CommandRouteDeps): Route<"reserveParking"> =>
-  async (req, res) => {
-    const parkingLotId = pathParam(req, "parkingLotId");
+  ({ run, clock, idempotencySecret }: CommandRouteDeps): Route<"reserveParking"> =>
+  async (req, res, _next, { path: { parkingLotId }, body }) => {
     const key = req.get("idempotency-key");
-    const caller = callerOf(req);
     // Each role's body has its own schema (the row's byRole): an operator names the customer.
-    const body = bodyOf(req, ReserveParkingBody, OperatorReserveParkingBody);
-    const customerId = customerFor(caller, body.customerId);
+    const customerId = customerFor(callerOf(req), body.customerId);
     const ids = key
       ? keyedReservationIds(idempotencySecret, parkingLotId, customerId, key, clock())
       : undefined;
@@ -244,96 +196,65 @@ const reserveParking =
         ...(body.startsAt !== undefined ? { startsAt: utc(body.startsAt, "startsAt") } : {}),
         ...(body.endsAt !== undefined ? { endsAt: utc(body.endsAt, "endsAt") } : {}),
         ...(body.paymentMethod !== undefined ? { paymentMethod: body.paymentMethod } : {}),
-        now: now(),
       },
-      caller,
       body.couponId,
     );
+    const view = result.view.reservation;
     // A retry answers the id its booking was made under (this generation's, or an earlier one).
-    const reservationId = result.view.reservation?.reservationId ?? requested;
+    const reservationId = view?.reservationId ?? requested;
     created(res, result, `/reservations/${encodeURIComponent(reservationId)}`, "replayed").json({
       reservationId,
       parkingLotId,
       customerId,
       carNumber,
-      ...reservationAnswer(result, body.amount),
+      // The lot knows what it booked (a replay: as first booked); a body's amount, else 0 (priced
+      // at check-out), is the fallback.
+      amount: view?.amount ?? body.amount ?? 0,
+      ...(view?.startsAt ? { startsAt: view.startsAt, endsAt: view.endsAt } : {}),
+      ...(view?.mustLeaveBy ? { mustLeaveBy: view.mustLeaveBy } : {}),
+      ...(view?.hourlyRate ? { hourlyRate: view.hourlyRate } : {}),
+      status: view?.status ?? "RESERVED",
       position: positionOf(result),
     });
   };
 
-/** What a booking answers of the reservation as the lot now holds it (a replay: as first booked). */
-function reservationAnswer(result: Accepted, amount: number | undefined) {
-  const view = result.view.reservation;
-  return {
-    // The lot knows what it booked; a body's amount, else 0 (priced at check-out), is the fallback.
-    amount: view?.amount ?? amount ?? 0,
-    ...(view?.startsAt ? { startsAt: view.startsAt, endsAt: view.endsAt } : {}),
-    ...(view?.mustLeaveBy ? { mustLeaveBy: view.mustLeaveBy } : {}),
-    ...(view?.hourlyRate ? { hourlyRate: view.hourlyRate } : {}),
-    status: view?.status ?? "RESERVED",
-  };
-}
-
 const cancelReservation =
-  ({ run, now }: CommandRouteDeps): Route<"cancelReservation"> =>
-  async (req, res) => {
-    const { parkingLotId, reservationId } = reservationPath(req);
+  ({ run }: CommandRouteDeps): Route<"cancelReservation"> =>
+  async (req, res, _next, { path: { parkingLotId, reservationId }, body }) => {
     const caller = callerOf(req);
     // Each role's body has its own schema (the row's byRole): an operator gives a reason.
-    const body = bodyOf(req, CancelReservationBody, OperatorCancelReservationBody);
-    const result = await run(
-      req,
-      {
-        type: "CancelReservation",
-        reservationId,
-        parkingLotId,
-        ...cancelScope(caller, body.reason),
-        now: now(),
-      },
-      caller,
-    );
-    const settlement = cancelSettlementAnswer(result, reservationId, caller.actor.role);
+    const scope = cancelScope(caller, body.reason);
+    const result = await run(req, { type: "CancelReservation", reservationId, parkingLotId, ...scope });
+    // What the cancel settles of the booking's money, by the lot's terms (the payment's stream
+    // records the same after): none when nothing was authorized, or on a repeated cancel.
+    const settled = cancelSettlementOf(result.state, result.events, reservationId, caller.actor.role);
     res.status(200).json({
       reservationId,
       parkingLotId,
       status: "CANCELED",
-      ...(settlement ? { settlement } : {}),
+      ...(settled && {
+        settlement: {
+          currency: settled.currency,
+          fee: settled.capture,
+          released: settled.release,
+          refunded: 0,
+        },
+      }),
       position: positionOf(result),
     });
   };
 
-/**
- * What the cancel settles of the booking's money, by the lot's terms (the payment's stream records
- * the same after). None when nothing was authorized, or on a repeated cancel.
- */
-function cancelSettlementAnswer(
-  result: Accepted,
-  reservationId: string,
-  role: string,
-): CancelSettlement | undefined {
-  const settled = cancelSettlementOf(result.state, result.events, reservationId, role);
-  return (
-    settled && { currency: settled.currency, fee: settled.capture, released: settled.release, refunded: 0 }
-  );
-}
-
 const reservationStep =
-  ({ run, now }: CommandRouteDeps, step: "check-in" | "check-out"): Route<"checkIn" | "checkOut"> =>
-  async (req, res) => {
-    const { parkingLotId, reservationId } = reservationPath(req);
-    const caller = callerOf(req);
-    const result = await run(
-      req,
-      {
-        type: step === "check-in" ? "CheckIn" : "CheckOut",
-        reservationId,
-        parkingLotId,
-        // A customer checks in and out only their own reservation (someone else's is a 404).
-        ...(caller.actor.role === "customer" ? { requestedBy: caller.actor.sub } : {}),
-        now: now(),
-      },
-      caller,
-    );
+  ({ run }: CommandRouteDeps, step: "check-in" | "check-out"): Route<"checkIn" | "checkOut"> =>
+  async (req, res, _next, { path: { parkingLotId, reservationId } }) => {
+    const { actor } = callerOf(req);
+    const result = await run(req, {
+      type: step === "check-in" ? "CheckIn" : "CheckOut",
+      reservationId,
+      parkingLotId,
+      // A customer checks in and out only their own reservation (someone else's is a 404).
+      ...(actor.role === "customer" ? { requestedBy: actor.sub } : {}),
+    });
     const view = result.view.reservation;
     // An accepted step names a reservation the lot knows (else the decider refused it).
     if (view?.status === undefined) throw new Error(`The lot does not know reservation ${reservationId}.`);
@@ -351,22 +272,16 @@ const reservationStep =
   };
 
 const closeParkingLot =
-  ({ run, now, idempotencySecret }: CommandRouteDeps): Route<"closeParkingLot"> =>
-  async (req, res) => {
-    const parkingLotId = pathParam(req, "parkingLotId");
-    const body = bodyOf(req, CloseParkingLotBody);
-    const from = utc(body.from, "from");
-    const until = utc(body.until, "until");
-    const closureId = closureIdFor(idempotencySecret, parkingLotId, req.get("idempotency-key"));
-    const result = await run(req, {
-      type: "CloseParkingLot",
-      closureId,
+  ({ run, idempotencySecret }: CommandRouteDeps): Route<"closeParkingLot"> =>
+  async (req, res, _next, { path: { parkingLotId }, body }) => {
+    const closure = {
+      closureId: closureIdFor(idempotencySecret, parkingLotId, req.get("idempotency-key")),
       parkingLotId,
-      from,
-      until,
+      from: utc(body.from, "from"),
+      until: utc(body.until, "until"),
       reason: body.reason,
-      now: now(),
-    });
+    };
+    const result = await run(req, { type: "CloseParkingLot", ...closure });
     const canceled = result.events.flatMap((event) =>
       event.type === "ReservationCanceled" ? [event.data.reservationId] : [],
     );
@@ -374,11 +289,7 @@ const closeParkingLot =
     // lot with minPosition = position to see it at once). A retry canceled no reservation (the
     // first answer listed those).
     created(res, result, `/parking-lots/${encodeURIComponent(parkingLotId)}`, "replayed").json({
-      closureId,
-      parkingLotId,
-      from,
-      until,
-      reason: body.reason,
+      ...closure,
       canceledReservations: canceled,
       position: positionOf(result),
     });
@@ -386,10 +297,8 @@ const closeParkingLot =
 
 const eraseCustomer =
   ({ now }: CommandRouteDeps, erasure: CustomerErasure | undefined): Route<"eraseCustomer"> =>
-  async (req, res) => {
-    const customerId = pathParam(req, "customerId");
+  async (req, res, _next, { path: { customerId }, body: { reason } }) => {
     const caller = callerOf(req);
-    const { reason } = bodyOf(req, EraseCustomerBody, OperatorEraseCustomerBody);
     assertMayErase(caller, customerId);
     if (!erasure) throw new ProblemError("store-unavailable", "This process cannot erase customers.");
     const outcome = await erasure.erase(customerId, {
@@ -409,12 +318,57 @@ const eraseCustomer =
 
 const recordGateEvent =
   ({ now }: CommandRouteDeps, gates: GateEvents | undefined): Route<"recordGateEvent"> =>
-  async (req, res) => {
-    const parkingLotId = pathParam(req, "parkingLotId");
-    const body = bodyOf(req, GateEventBody);
+  async (req, res, _next, { path: { parkingLotId }, body }) => {
     utc(body.at, "at");
     if (!gates) throw new ProblemError("store-unavailable", "This process cannot record gate events.");
     const answer = await gates.handle(parkingLotId, body, { ...commandContext(req), now: now() });
     if ("rejection" in answer) throw rejectionProblem(answer.rejection, requestOffset(req.body));
     res.status(200).json(answer);
+  };
+
+/**
+ * An attendant settles a gate read sent to review (gate-events.ts): the lot's refusal of the step
+ * is its problem, a review settled before 409. A drive-up's plate goes to the lot's command only.
+ */
+const resolveGateReview =
+  (now: () => string, gates: GateEvents | undefined): Route<"resolveGateReview"> =>
+  async (req, res, _next, { path: { parkingLotId, eventId }, body }) => {
+    if (body.action === "open" && body.reservationId === undefined)
+      throw invalidField(
+        "body.reservationId",
+        "is required with action open",
+        "reservationId is required to open: the booking the car is.",
+      );
+    if (body.action === "drive-up" && body.plate === undefined)
+      throw invalidField(
+        "body.plate",
+        "is required with action drive-up",
+        "plate is required to admit a drive-up: the plate you read on the camera image.",
+      );
+    if (!gates) throw new ProblemError("store-unavailable", "This process cannot resolve gate reviews.");
+    const outcome = await gates.resolve(parkingLotId, eventId, body, { ...commandContext(req), now: now() });
+    if ("unknown" in outcome)
+      throw new ProblemError("gate-review-not-found", `Lot ${parkingLotId} has no gate review ${eventId}.`, {
+        parkingLotId,
+        eventId,
+      });
+    if ("alreadyResolved" in outcome)
+      throw new ProblemError("gate-review-resolved", `Gate review ${eventId} is already resolved.`, {
+        parkingLotId,
+        eventId,
+      });
+    if ("driveUpOnExit" in outcome)
+      throw invalidField(
+        "body.action",
+        "drive-up resolves an entry's review only",
+        `Gate review ${eventId} is of an exit: a drive-up is only let in. Open the car's stay, or deny.`,
+      );
+    if ("rejection" in outcome && outcome.rejection.code === "AmountRequired")
+      throw invalidField(
+        "body.action",
+        "drive-up needs the lot's hourly rate",
+        `Parking lot ${parkingLotId} has no hourly rate to price a drive-up stay: open a booking, or deny.`,
+      );
+    if ("rejection" in outcome) throw rejectionProblem(outcome.rejection, requestOffset(req.body));
+    res.status(200).json(outcome.resolved);
   };

@@ -62,6 +62,18 @@ const closureIdempotencyKeyHeader = headerParameter(
   `${IdempotencyKey.description} Scope: one parking lot (the closure id is an HMAC of the lot and the key under a server secret), whichever operator retries. Kept while the closure is pending or in force. A retry with the same key and the same window answers 200 with \`Idempotent-Replayed: true\`, the same \`closureId\` and nothing closed again (its \`canceledReservations\` is empty: the first answer listed them); the same key with another window answers 422. Without a key every request closes the lot once more.`,
 );
 
+/** The examples' lot, and where it is. */
+const LOT = { parkingLotId: LOT_ID, name: "강남역 공영주차장", capacity: 120 };
+const PLACE = {
+  location: { latitude: 37.4979, longitude: 127.0276 },
+  address: "서울특별시 강남구 강남대로 396",
+  timeZone: "Asia/Seoul",
+};
+
+/** What a reservation's command may meet first: its lot or itself unknown (a step: or itself ended). */
+const KNOWN = ["parking-lot-not-found", "reservation-not-found"] as const;
+const A_RESERVATION = [...KNOWN, "reservation-not-active"] as const;
+
 /** What the service checks of a time zone beyond its shape. */
 const TIME_ZONE_RULE =
   "`timeZone`: a zone the service's runtime knows (its IANA names and their links, such as `Asia/Calcutta`; not an offset such as `+09:00`).";
@@ -85,14 +97,7 @@ export const COMMAND_OPERATIONS = [
     body: {
       schema: RegisterParkingLotBody,
       required: true,
-      example: {
-        parkingLotId: LOT_ID,
-        name: "강남역 공영주차장",
-        capacity: 120,
-        location: { latitude: 37.4979, longitude: 127.0276 },
-        address: "서울특별시 강남구 강남대로 396",
-        timeZone: "Asia/Seoul",
-      },
+      example: { ...LOT, ...PLACE },
     },
     rules: [TIME_ZONE_RULE],
     problems: ["parking-lot-id-taken"],
@@ -101,16 +106,7 @@ export const COMMAND_OPERATIONS = [
         "Registered; Location names the lot.",
         ParkingLotRegisteredResponse,
         { Location: header("Location") },
-        {
-          parkingLotId: LOT_ID,
-          name: "강남역 공영주차장",
-          capacity: 120,
-          maxActivePerCustomer: 4,
-          location: { latitude: 37.4979, longitude: 127.0276 },
-          address: "서울특별시 강남구 강남대로 396",
-          timeZone: "Asia/Seoul",
-          position: "42",
-        },
+        { ...LOT, maxActivePerCustomer: 4, ...PLACE, position: "42" },
       ),
       "200": jsonResponse(
         "The same registration was already done; nothing changed.",
@@ -192,12 +188,7 @@ export const COMMAND_OPERATIONS = [
     rules: [
       "`reason`: required when an operator cancels (OperatorCancelReservationBody: the body is then required); optional for the reservation's customer.",
     ],
-    problems: [
-      "parking-lot-not-found",
-      "reservation-not-found",
-      "reservation-not-active",
-      "reservation-checked-in",
-    ],
+    problems: [...A_RESERVATION, "reservation-checked-in"],
     responses: { "200": jsonResponse("Canceled.", ReservationCanceledResponse) },
   },
   {
@@ -208,14 +199,8 @@ export const COMMAND_OPERATIONS = [
     allow: ANY_ROLE,
     summary: "Check in (the customer who owns it, or staff of its lot: an attendant, operator or admin)",
     parameters: reservationPath,
-    problems: [
-      "parking-lot-not-found",
-      "reservation-not-found",
-      "reservation-not-active",
-      "check-in-too-early",
-      // Issue 38: a booking still waiting for its payment (payments on).
-      "payment-pending",
-    ],
+    // Issue 38: payment-pending, a booking still waiting for its payment (payments on).
+    problems: [...A_RESERVATION, "check-in-too-early", "payment-pending"],
     responses: { "200": jsonResponse("Done (doing it twice changes nothing).", ReservationStepResponse) },
   },
   {
@@ -226,13 +211,7 @@ export const COMMAND_OPERATIONS = [
     allow: ANY_ROLE,
     summary: "Check out: frees the spot from now on",
     parameters: reservationPath,
-    problems: [
-      "parking-lot-not-found",
-      "reservation-not-found",
-      "reservation-not-active",
-      "not-checked-in",
-      "stay-price-too-high",
-    ],
+    problems: [...A_RESERVATION, "not-checked-in", "stay-price-too-high"],
     responses: { "200": jsonResponse("Done (doing it twice changes nothing).", ReservationStepResponse) },
   },
   ...GATE_OPERATIONS,
@@ -294,15 +273,7 @@ export const COMMAND_OPERATIONS = [
     summary: "Set where the lot is and its time zone (operator)",
     description:
       "The whole place: `location` (WGS 84), an optional `address` (left out: none) and the IANA `timeZone` the lot keeps (stored as the runtime names it). A lot registered without them reads as UTC with no place until this sets them. The same place again changes nothing; a change is in the lot's audit trail. No booking changes: times are instants.",
-    body: {
-      schema: ChangePlaceBody,
-      required: true,
-      example: {
-        location: { latitude: 37.4979, longitude: 127.0276 },
-        address: "서울특별시 강남구 강남대로 396",
-        timeZone: "Asia/Seoul",
-      },
-    },
+    body: { schema: ChangePlaceBody, required: true, example: PLACE },
     rules: [TIME_ZONE_RULE],
     responses: { "200": jsonResponse("Changed (or already so).", PlaceChangedResponse) },
   },
@@ -387,13 +358,7 @@ export const COMMAND_OPERATIONS = [
       required: true,
       example: { amount: 3000, reason: "the gate was broken for an hour" },
     },
-    problems: [
-      "parking-lot-not-found",
-      "reservation-not-found",
-      "refund-exceeds-captured",
-      "not-paid",
-      "refund-window-passed",
-    ],
+    problems: [...KNOWN, "refund-exceeds-captured", "not-paid", "refund-window-passed"],
     responses: { "200": jsonResponse("Refund decided.", PaymentRefundAccepted) },
   },
   {

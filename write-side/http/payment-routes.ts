@@ -1,30 +1,25 @@
+import type { Static } from "@sinclair/typebox";
 import type { Request } from "express";
 import { rawBodyOf } from "../../platform/http/middleware.js";
-import { bodyOf, type HandlerOf } from "../../platform/http/operation-routes.js";
+import type { OperationHandler } from "../../platform/http/operation-routes.js";
 import { invalidField, ProblemError } from "../../platform/http/problem.js";
 import type { Logger } from "../../platform/logger.js";
 import type { Metrics } from "../../platform/metrics.js";
-import type {
-  AuthorizePayment,
-  FailPayment,
-  ParkingLotCommand,
-  RecordHoldLapsed,
-  RecordLateCharge,
-} from "../../schemas/commands.js";
-import { RefundPaymentBody } from "../../schemas/payment-requests.js";
+import type { ParkingLotCommand } from "../../schemas/commands.js";
+import type { StripeWebhookReceived } from "../../schemas/payment-requests.js";
 import type { CommandRejection as Rejection } from "../payment/payment-rejections.js";
-import { callerOf } from "./access.js";
-import { type CommandRouteDeps, positionOf, reservationPath } from "./lot-term-routes.js";
-import type { COMMAND_OPERATIONS } from "./operations.js";
+import { type CommandRouteDeps, positionOf, type Route, type Unstamped } from "./lot-term-routes.js";
 
 /** The payments API's routes: an operator's refund, the payment provider's webhooks. */
 
-/** What a provider's webhook asks (absent: nothing): record an authorization, or that the provider let one go. */
-export type PaymentWebhookCommand =
-  | Omit<AuthorizePayment, "now">
-  | Omit<RecordHoldLapsed, "now">
-  | Omit<FailPayment, "now"> // a card's saving the customer failed
-  | Omit<RecordLateCharge, "now">; // issue 71: a refused charge its customer came back and paid
+/**
+ * What a provider's webhook asks (absent: nothing): record an authorization, that the provider let
+ * one go, that saving the customer's card failed, or (issue 71) that a refused charge was paid.
+ */
+export type PaymentWebhookCommand = Extract<
+  Unstamped,
+  { type: "AuthorizePayment" | "RecordHoldLapsed" | "FailPayment" | "RecordLateCharge" }
+>;
 
 /** Reads a provider's webhook: checks its signature against the raw body (the provider's SDK), says what it asks. */
 export type PaymentWebhookReader = (
@@ -60,14 +55,15 @@ export const stripeWebhook =
   (
     deps: PaymentRouteDeps,
     webhooks: PaymentWebhookSettings | undefined,
-  ): HandlerOf<typeof COMMAND_OPERATIONS, "stripeWebhook"> =>
+  ): OperationHandler<Static<typeof StripeWebhookReceived>> =>
   async (req, res) => {
-    const reader = webhooks?.read;
-    if (!webhooks || !reader)
+    if (!webhooks)
       throw new ProblemError("not-found", "Payments are off (PAYMENTS=none): no provider calls here.");
     const raw = rawBodyOf(req);
     const signature = req.get(SIGNATURE);
-    const read = raw ? reader(raw, signature) : { ok: false as const, message: "the body was not read" };
+    const read = raw
+      ? webhooks.read(raw, signature)
+      : { ok: false as const, message: "the body was not read" };
     if (!read.ok && read.field === "body")
       throw invalidField(
         "body",
@@ -113,14 +109,8 @@ async function ignored(
   rejection: Rejection,
 ): Promise<void> {
   const reason = ignoredReason(rejection);
-  const about = {
-    eventId,
-    type: command.type,
-    parkingLotId: command.parkingLotId,
-    reservationId: command.reservationId,
-    intentId: command.intentId,
-    reason,
-  };
+  const { type, parkingLotId, reservationId, intentId } = command;
+  const about = { eventId, type, parkingLotId, reservationId, intentId, reason };
   webhooks.metrics?.paymentWebhooksIgnored.inc({ reason });
   webhooks.logger?.warn(about, "a payment webhook changed no booking");
   // An authorization of the booking's own intent that is short or in another currency stays for
@@ -146,12 +136,11 @@ async function ignored(
     );
     return;
   }
-  const { parkingLotId, reservationId, intentId } = command;
   const recorded = await deps.runAs(req, {
     type: "RecordIntentReleased",
     parkingLotId,
     reservationId,
-    intentId,
+    intentId: command.intentId,
     amount: released.released,
     because: "authorization-refused",
     now: deps.now(),
@@ -162,15 +151,9 @@ async function ignored(
 
 /** POST /parking-lots/{parkingLotId}/reservations/{reservationId}/refund: an operator gives money back. */
 export const refundPayment =
-  (deps: PaymentRouteDeps): HandlerOf<typeof COMMAND_OPERATIONS, "refundPayment"> =>
-  async (req, res) => {
-    const { parkingLotId, reservationId } = reservationPath(req);
-    const { amount, reason } = bodyOf(req, RefundPaymentBody);
-    const result = await deps.run(
-      req,
-      { type: "RefundPayment", parkingLotId, reservationId, amount, reason, now: deps.now() },
-      callerOf(req),
-    );
+  ({ run }: PaymentRouteDeps): Route<"refundPayment"> =>
+  async (req, res, _next, { path: { parkingLotId, reservationId }, body: { amount, reason } }) => {
+    const result = await run(req, { type: "RefundPayment", parkingLotId, reservationId, amount, reason });
     res.status(200).json({
       reservationId,
       parkingLotId,

@@ -4,11 +4,15 @@ import type { CommandRejection as Rejection } from "../payment/payment-rejection
 /** How an instant of the answer is written: at the offset the request used. */
 type Local = (isoUtc: string) => string;
 
+/**
+ * Each refusal's answer: its problem, or only its sentence; then the problem is its code in kebab
+ * case (PriceChanged: `price-changed`, unless TYPES names another) with the refusal's facts (factsOf).
+ */
 type ProblemOf = {
   readonly [C in Rejection["code"]]: (
     rejection: Extract<Rejection, { code: C }>,
     local: Local,
-  ) => ProblemError;
+  ) => ProblemError | string;
 };
 
 /** `1 spot`, `2 spots`. */
@@ -62,17 +66,14 @@ function factsOf(
   return facts;
 }
 
-/**
- * A refusal answered as problem `type` with a sentence, its facts every field the refusal names
- * (factsOf): a refusal carries only what its caller may read. Those whose facts differ are below.
- */
-const own =
-  <C extends Rejection["code"]>(
-    type: ProblemName,
-    detail: (rejection: Extract<Rejection, { code: C }>, local: Local) => string,
-  ) =>
-  (rejection: Extract<Rejection, { code: C }>, local: Local) =>
-    new ProblemError(type, detail(rejection, local), factsOf(rejection, local));
+/** The problems not named by their refusal's code. */
+const TYPES: Partial<Record<Rejection["code"], ProblemName>> = {
+  LotNotFound: "parking-lot-not-found",
+  LotAlreadyRegistered: "parking-lot-id-taken",
+  LotFull: "parking-lot-full",
+  LotClosed: "parking-lot-closed",
+  CheckedIn: "reservation-checked-in",
+};
 
 /** A 500: only the payments process manager and the scheduler send the commands these answer. */
 const unreachable = (what: string) => () => new ProblemError("internal", `A ${what} command was refused.`);
@@ -92,20 +93,14 @@ const PROBLEMS: ProblemOf = {
         ],
       },
     ),
-  LotNotFound: own("parking-lot-not-found", (r) => `Parking lot ${r.parkingLotId} does not exist.`),
-  LotAlreadyRegistered: own(
-    "parking-lot-id-taken",
-    (r) => `Parking lot ${r.parkingLotId} is already registered with other details.`,
-  ),
-  LotFull: own("parking-lot-full", (r, local) =>
+  LotNotFound: (r) => `Parking lot ${r.parkingLotId} does not exist.`,
+  LotAlreadyRegistered: (r) => `Parking lot ${r.parkingLotId} is already registered with other details.`,
+  LotFull: (r, local) =>
     r.capacity === 0
       ? `Parking lot ${r.parkingLotId} has no spots.`
       : `Parking lot ${r.parkingLotId} is full at ${local(r.at)}: ${r.capacity === 1 ? "its 1 spot is" : `all ${r.capacity} spots are`} taken then. Try another time or lot (GET /parking-lots/${r.parkingLotId}/timeline shows when spots are free).`,
-  ),
-  ReservationNotFound: own(
-    "reservation-not-found",
-    (r) => `Reservation ${r.reservationId} does not exist in parking lot ${r.parkingLotId}.`,
-  ),
+  ReservationNotFound: (r) =>
+    `Reservation ${r.reservationId} does not exist in parking lot ${r.parkingLotId}.`,
   // The reservation or closure id a key derives is not the caller's to learn: the lot only.
   ReservationIdConflict: (rejection) =>
     new ProblemError(
@@ -119,21 +114,12 @@ const PROBLEMS: ProblemOf = {
       "This Idempotency-Key was already used for a closure of this lot over another window; use a new key for a new closure.",
       { parkingLotId: rejection.parkingLotId },
     ),
-  ReservationNotActive: own(
-    "reservation-not-active",
-    (r) => `Reservation ${r.reservationId} is ${r.status}; it can no longer change.`,
-  ),
-  NotCheckedIn: own("not-checked-in", (r) => `Reservation ${r.reservationId} has not been checked in.`),
-  StayPriceTooHigh: own(
-    "stay-price-too-high",
-    (r) =>
-      `Reservation ${r.reservationId}'s stay would cost ${r.price}, more than one check-out can charge (${r.maximum}): settle it at the lot; an operator ends the stay by canceling the reservation.`,
-  ),
-  CheckInTooEarly: own(
-    "check-in-too-early",
-    (r, local) =>
-      `Check-in for reservation ${r.reservationId} opens at ${local(r.opensAt)} (its window starts at ${local(r.startsAt)}); check in from then on.`,
-  ),
+  ReservationNotActive: (r) => `Reservation ${r.reservationId} is ${r.status}; it can no longer change.`,
+  NotCheckedIn: (r) => `Reservation ${r.reservationId} has not been checked in.`,
+  StayPriceTooHigh: (r) =>
+    `Reservation ${r.reservationId}'s stay would cost ${r.price}, more than one check-out can charge (${r.maximum}): settle it at the lot; an operator ends the stay by canceling the reservation.`,
+  CheckInTooEarly: (r, local) =>
+    `Check-in for reservation ${r.reservationId} opens at ${local(r.opensAt)} (its window starts at ${local(r.startsAt)}); check in from then on.`,
   InvalidWindow: (rejection) => invalidField(`body.${rejection.field}`, rejection.detail),
   AmountRequired: (rejection) =>
     invalidField(
@@ -195,57 +181,37 @@ const PROBLEMS: ProblemOf = {
         errors: [{ field: "body.couponId", message: `the coupon is ${rejection.status}` }],
       },
     ),
-  TooManyActiveReservations: own(
-    "too-many-active-reservations",
-    (r) =>
-      `A customer may hold at most ${count(r.limit, "active reservation")} in parking lot ${r.parkingLotId}.`,
-  ),
-  LotClosed: own(
-    "parking-lot-closed",
-    (r, local) => `Parking lot ${r.parkingLotId} is closed from ${local(r.from)} until ${local(r.until)}.`,
-  ),
-  CheckedIn: own(
-    "reservation-checked-in",
-    (r) =>
-      `Reservation ${r.reservationId} is ${r.status}: the car is in the lot, so it cannot be canceled; check out instead.`,
-  ),
-  TooManyClosures: own(
-    "too-many-closures",
-    (r) =>
-      `Parking lot ${r.parkingLotId} already has ${count(r.limit, "closure")} that ${r.limit === 1 ? "has" : "have"} not ended; wait for one to end.`,
-  ),
-  PaymentPending: own(
-    "payment-pending",
-    (r, local) =>
-      `Reservation ${r.reservationId} is waiting for its payment (until ${local(r.holdUntil)}); it can be checked in once the payment is authorized.`,
-  ),
-  NotPaid: own("not-paid", (r) => `Reservation ${r.reservationId} has no captured payment to refund.`),
-  RefundExceedsCaptured: own(
-    "refund-exceeds-captured",
-    (r) =>
-      `At most ${r.refundable} of reservation ${r.reservationId}'s payment can still be refunded (${r.asked} was asked).`,
-  ),
-  RefundWindowPassed: own(
-    "refund-window-passed",
-    (r, local) =>
-      `Reservation ${r.reservationId}'s refund window has passed${r.refundableUntil ? ` (it closed at ${local(r.refundableUntil)})` : ""}: the service can no longer refund it.`,
-  ),
+  TooManyActiveReservations: (r) =>
+    `A customer may hold at most ${count(r.limit, "active reservation")} in parking lot ${r.parkingLotId}.`,
+  LotClosed: (r, local) =>
+    `Parking lot ${r.parkingLotId} is closed from ${local(r.from)} until ${local(r.until)}.`,
+  CheckedIn: (r) =>
+    `Reservation ${r.reservationId} is ${r.status}: the car is in the lot, so it cannot be canceled; check out instead.`,
+  TooManyClosures: (r) =>
+    `Parking lot ${r.parkingLotId} already has ${count(r.limit, "closure")} that ${r.limit === 1 ? "has" : "have"} not ended; wait for one to end.`,
+  PaymentPending: (r, local) =>
+    `Reservation ${r.reservationId} is waiting for its payment (until ${local(r.holdUntil)}); it can be checked in once the payment is authorized.`,
+  NotPaid: (r) => `Reservation ${r.reservationId} has no captured payment to refund.`,
+  RefundExceedsCaptured: (r) =>
+    `At most ${r.refundable} of reservation ${r.reservationId}'s payment can still be refunded (${r.asked} was asked).`,
+  RefundWindowPassed: (r, local) =>
+    `Reservation ${r.reservationId}'s refund window has passed${r.refundableUntil ? ` (it closed at ${local(r.refundableUntil)})` : ""}: the service can no longer refund it.`,
   PaymentNotPending: unreachable("payment"),
   PaymentMismatch: unreachable("payment"),
   ClosureNotFound: unreachable("time-driven"),
   NotDue: unreachable("time-driven"),
-  CapacityTooLow: own(
-    "capacity-too-low",
-    (r, local) =>
-      `At ${local(r.at)}, ${count(r.held, "spot")} of parking lot ${r.parkingLotId} ${r.held === 1 ? "is" : "are"} reserved: the capacity cannot go below ${r.held}.`,
-  ),
+  CapacityTooLow: (r, local) =>
+    `At ${local(r.at)}, ${count(r.held, "spot")} of parking lot ${r.parkingLotId} ${r.held === 1 ? "is" : "are"} reserved: the capacity cannot go below ${r.held}.`,
 };
 
 /**
  * The problem each refusal of the decider is answered with: its type, a sentence and its facts,
  * the times in them at `offset` (the one the request used; UTC without one).
  */
-export const rejectionProblem = (rejection: Rejection, offset?: string): ProblemError =>
-  (PROBLEMS[rejection.code] as (rejection: Rejection, local: Local) => ProblemError)(rejection, (iso) =>
-    atOffset(iso, offset),
-  );
+export function rejectionProblem(rejection: Rejection, offset?: string): ProblemError {
+  const local: Local = (iso) => atOffset(iso, offset);
+  const answer = (PROBLEMS[rejection.code] as ProblemOf["LotNotFound"])(rejection as never, local);
+  if (answer instanceof ProblemError) return answer;
+  const kebab = rejection.code.replace(/[A-Z]/g, (letter, at) => `${at ? "-" : ""}${letter.toLowerCase()}`);
+  return new ProblemError(TYPES[rejection.code] ?? (kebab as ProblemName), answer, factsOf(rejection, local));
+}
