@@ -166,14 +166,16 @@ export function queryRoutes(options: QueryRoutesOptions): RequestHandler {
     ...historyHandlers(options.history, views),
     getControlCenter: async (req, res) => {
       if (wantsHtml(req)) return page.controlCenterPage(req, res);
-      if (asksAsOf(req)) return asOf.controlCenter(req, res);
       const q = queryOf(req, ControlCenterAsOfQuery);
       const reach = reachOfRequest(req);
-      const view = await views.controlCenter.controlCenter({
+      const asked = {
         ...(reach ? { within: reach } : {}),
-        ...pageOf(q, options.controlCenterLotLimit),
-      });
-      res.json(view);
+        limit: q.limit ?? options.controlCenterLotLimit,
+        ...(q.cursor ? { cursor: q.cursor } : {}),
+      };
+      if (q.asOf !== undefined) return void res.json(await asOf.controlCenter(q.asOf, asked));
+      const minPosition = minPositionOf(q.minPosition);
+      res.json(await views.controlCenter.controlCenter({ ...asked, minPosition }));
     },
     getSignInConfig: page.getSignInConfig,
     streamControlCenterEvents: page.streamControlCenterEvents,
@@ -214,11 +216,14 @@ function lotHandlers(
     },
 
     getParkingLot: async (req, res) => {
-      if (asksAsOf(req)) return asOf.parkingLot(req, res);
       const parkingLotId = pathParam(req, "parkingLotId");
       const q = queryOf(req, SingleAsOfQuery);
-      const lot = await lots.parkingLotDetail(parkingLotId, minPositionOf(q.minPosition));
+      const lot =
+        q.asOf === undefined
+          ? await lots.parkingLotDetail(parkingLotId, minPositionOf(q.minPosition))
+          : await asOf.parkingLot(parkingLotId, q.asOf);
       if (!lot) throw lotNotFound(parkingLotId);
+      // As of a moment too, the live view's access rules: a closure's reason and cars for its staff only.
       res.json(lotFor(req, lot));
     },
 
@@ -296,7 +301,8 @@ function reservationHandlers(
         ...(q.cursor ? { cursor: q.cursor } : {}),
       };
       // As of a moment: the reservations the lot's state held then (time-travel.ts).
-      if (q.asOf !== undefined) return void res.json(await asOf.lotReservations(req, q.parkingLotId, query));
+      if (q.asOf !== undefined)
+        return void res.json(await asOf.lotReservations(q.parkingLotId, q.asOf, query));
       const page = await views.reservations.reservations({
         ...query,
         minPosition: minPositionOf(q.minPosition),
@@ -367,7 +373,7 @@ function timelineHandler(views: Views, asOf: AsOfViews): Handlers<"getTimeline">
         q.asOf === undefined ? minPositionOf(q.minPosition) : null,
       );
     // As of a moment: the lot's state then (the opening of the period holding it and its events up to it).
-    const view = q.asOf === undefined ? await ask(views) : await asOf.lotView(req, parkingLotId, ask);
+    const view = q.asOf === undefined ? await ask(views) : await asOf.lotView(parkingLotId, q.asOf, ask);
     if (!view) throw lotNotFound(parkingLotId);
     res.json(view);
   };

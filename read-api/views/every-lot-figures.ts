@@ -58,10 +58,7 @@ export class EveryLotFigures {
   }
 
   private async update(now: number): Promise<EveryLotTotals> {
-    const [lots, position] = await Promise.all([
-      this.ctx.collection(PARKING_LOTS),
-      this.ctx.appliedPositionOf(PARKING_LOTS),
-    ]);
+    const { collection: lots, position } = await this.ctx.applied(PARKING_LOTS);
     const events = this.ctx.options.eventStore;
     if (this.readFrom?.collection !== lots || !events) await this.readEvery(now);
     else {

@@ -147,11 +147,6 @@ export class ReadContext {
     return this.projections.physicalCollection(logical, await this.generationOf(projection));
   }
 
-  /** The position the projection serving `logical` has applied (its active generation's checkpoint). */
-  async appliedPositionOf(logical: string): Promise<Position | null> {
-    return this.appliedPosition(ownerOf(logical));
-  }
-
   /** The active generation's collection of `logical`, and its applied position (at least what it holds). */
   async applied(
     logical: string,
