@@ -1,16 +1,17 @@
 import type { EventStore } from "../../event-store/port.js";
 import { logOrderOf } from "../../event-store/position.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
+import { stampMsOfRaw } from "../../schemas/event-stamps.js";
 import type { HistoryPage } from "../../schemas/history.js";
 import { lotStreamsSince } from "../../write-side/lot-streams.js";
-import { auditEntry, stampMsOfRaw } from "./audit-entry.js";
+import { auditEntry } from "./audit-entry.js";
 import {
   type PagedEntry,
   type ReservationEventsIndex,
   type ReservationLocation,
   reservationHistory,
 } from "./reservation-history.js";
-import { firstRevisionWhere, lastRevision } from "./stream-search.js";
+import { firstRevisionWhere, lastEvent } from "./stream-search.js";
 
 export interface PageRequest {
   /**
@@ -56,8 +57,8 @@ export class HistoryService {
     const entries: PagedEntry[] = [];
     let exists = false;
     for (const stream of streams) {
-      const last = await lastRevision(this.events, stream);
-      if (last === null) continue;
+      const last = (await lastEvent(this.events, stream))?.revision;
+      if (last === undefined) continue;
       exists = true;
       const start = await firstRevisionWhere(this.events, stream, last, (e) => {
         if (cursor !== undefined && logOrderOf(e.position) <= cursor) return false;

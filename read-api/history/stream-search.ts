@@ -15,11 +15,6 @@ export async function lastEvent(store: EventStore, streamId: string): Promise<Re
   return null;
 }
 
-/** The revision of the stream's last event, or null when the stream does not exist. */
-export async function lastRevision(store: EventStore, streamId: string): Promise<number | null> {
-  return (await lastEvent(store, streamId))?.revision ?? null;
-}
-
 /** The event at `revision` of the stream (one single-event read). */
 export async function eventAt(store: EventStore, streamId: string, revision: number): Promise<RecordedEvent> {
   for await (const event of store.readStream(streamId, { fromRevision: revision, maxCount: 1 })) {

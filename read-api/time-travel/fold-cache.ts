@@ -4,7 +4,7 @@ import type { RecordedEvent } from "../../event-store/port.js";
 import type { Position } from "../../event-store/position.js";
 import type { Projection } from "../../projections/read-models/projection.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
-import { stampMsOfRaw } from "../history/audit-entry.js";
+import { stampMsOfRaw } from "../../schemas/event-stamps.js";
 import { type Cut, within } from "./as-of.js";
 import { FoldState, foldCollection } from "./fold-state.js";
 

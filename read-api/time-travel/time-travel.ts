@@ -14,9 +14,9 @@ import { lotDocumentOf, parkingLotsProjection } from "../../projections/read-mod
 import { reservationsProjection } from "../../projections/read-models/reservations.js";
 import type { AsOfStamp } from "../../schemas/as-of.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
+import { stampMsOfRaw } from "../../schemas/event-stamps.js";
 import { type LotReach, reaches } from "../../schemas/lot-reach.js";
 import type { ControlCenterView, ParkingLotDetail, ReservationView } from "../../schemas/read-models.js";
-import { stampMsOfRaw } from "../history/audit-entry.js";
 import { type ReservationEventsIndex, reservationFacts } from "../history/reservation-history.js";
 import { type LotAt, LotsAt } from "../views/lots-at.js";
 import type { PageOf } from "../views/read-context.js";
