@@ -41,7 +41,6 @@ import type { HistoryService } from "./history/history-service.js";
 import { lotNotFound, reservationNotFound } from "./not-found.js";
 import { QUERY_OPERATIONS, type QueryOperationId } from "./operations.js";
 import { type PageRoutesOptions, pageHandlers, wantsHtml } from "./page-routes.js";
-import { asksAsOf } from "./time-travel/as-of.js";
 import { asOfViews } from "./time-travel/as-of-routes.js";
 import { FoldTooFarError } from "./time-travel/fold-cache.js";
 import type { TimeTravel } from "./time-travel/time-travel.js";
@@ -313,10 +312,10 @@ function reservationHandlers(
     },
 
     getReservation: async (req, res) => {
-      if (asksAsOf(req)) return asOf.reservation(req, res);
       const reader = readerOf(req);
       const reservationId = pathParam(req, "reservationId");
       const q = queryOf(req, SingleAsOfQuery);
+      if (q.asOf !== undefined) return void res.json(await asOf.reservation(reader, reservationId, q.asOf));
       const reservation = await views.reservations.reservation(reservationId, minPositionOf(q.minPosition));
       if (!reservation || !maySee(reader, reservation)) throw reservationNotFound(reservationId);
       // The client secret confirms the payment: the booking's customer sees it, nobody else, and

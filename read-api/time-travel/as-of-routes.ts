@@ -1,10 +1,6 @@
-import type { Request, Response } from "express";
-import { pathParam, queryOf } from "../../platform/http/operation-routes.js";
 import { invalidField, ProblemError } from "../../platform/http/problem.js";
-import { SingleAsOfQuery } from "../../schemas/as-of-queries.js";
 import type { LotReach } from "../../schemas/lot-reach.js";
-import type { ReservationView } from "../../schemas/read-models.js";
-import { maySee, readerOf } from "../access.js";
+import { maySee, type Reader } from "../access.js";
 import { indexCaughtUp } from "../history/reservation-history.js";
 import { reservationNotFound } from "../not-found.js";
 import type { Views } from "../views/views.js";
@@ -24,29 +20,21 @@ export function asOfViews(timeTravel: TimeTravel, views: Views, options: { reado
     return view;
   };
 
-  const reservation = async (req: Request, res: Response<ReservationView>) => {
-    const reader = readerOf(req);
-    const reservationId = pathParam(req, "reservationId");
-    const q = queryOf(req, SingleAsOfQuery);
-    const cut = cutOf(String(q.asOf));
-    const notFound = () => reservationNotFound(reservationId);
-    // The read model says where its facts are (its lot, its booking's position); whose it is
-    // and what it was come from the log.
-    const located = await views.reservations.reservation(reservationId);
-    if (!located || !maySee(reader, located)) throw notFound();
-    const view = await indexCaughtUp(() =>
-      timeTravel.reservation(
-        reservationId,
-        { parkingLotId: located.parkingLotId, position: { commit: Number(located.position), prepare: 0 } },
-        cut,
-      ),
-    );
-    if (!view || !maySee(reader, view)) throw notFound();
-    res.json(view);
-  };
-
   return {
-    reservation,
+    /** One reservation as it was at `asOf`, if `reader` may see it (another's is not found). */
+    reservation: async (reader: Reader, reservationId: string, asOf: string) => {
+      const cut = cutOf(asOf);
+      // The read model says where its facts are (its lot, its booking's position); whose it is
+      // and what it was come from the log.
+      const located = await views.reservations.reservation(reservationId);
+      if (!located || !maySee(reader, located)) throw reservationNotFound(reservationId);
+      const position = { commit: Number(located.position), prepare: 0 };
+      const view = await indexCaughtUp(() =>
+        timeTravel.reservation(reservationId, { parkingLotId: located.parkingLotId, position }, cut),
+      );
+      if (!view || !maySee(reader, view)) throw reservationNotFound(reservationId);
+      return view;
+    },
     /** One lot as GET /parking-lots/{id} answered at `asOf`. */
     parkingLot: async (parkingLotId: string, asOf: string) =>
       found(parkingLotId, await timeTravel.parkingLot(parkingLotId, cutOf(asOf))),

@@ -20,14 +20,10 @@ export const foldCollection = (logical: string) => physicalCollection(logical, G
  * center's book (fold-cache.ts) and a reservation's own facts; lots come from the one loader.
  */
 export class FoldState {
-  private readonly store: MemoryDocumentStore;
-
   constructor(
     private readonly projections: readonly Projection[],
-    store = new MemoryDocumentStore(),
-  ) {
-    this.store = store;
-  }
+    private readonly store = new MemoryDocumentStore(),
+  ) {}
 
   /** Folds one event through every projection that reacts to it. */
   apply(stored: StoredDomainEvent): void {
