@@ -142,11 +142,6 @@ export class LiveUpdates {
     return this.streams.size;
   }
 
-  /** Streams `owner` holds open now (counted when one opens: at most maxStreams to look at). */
-  streamsOf(owner: string): number {
-    return [...this.streams].filter((stream) => stream.owner === owner).length;
-  }
-
   /**
    * Why `owner` may not open another stream now, as its answer (the service is ending them, this
    * process or this principal is at its cap: each says when to retry); undefined when they may.
@@ -158,7 +153,8 @@ export class LiveUpdates {
         retryAfterSeconds: 1,
       });
     if (this.streams.size >= maxStreams) return processCapReached(maxStreams);
-    if (this.streamsOf(owner) < cap) return undefined;
+    // The streams `owner` holds open now (counted when one opens: at most maxStreams to look at).
+    if ([...this.streams].filter((stream) => stream.owner === owner).length < cap) return undefined;
     return new ProblemError(
       "too-many-streams",
       `This account already holds its most live-update streams open on this instance (LIVE_MAX_STREAMS_PER_PRINCIPAL, ${cap}); close one (another tab or window) first.`,
