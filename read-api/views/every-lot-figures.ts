@@ -18,14 +18,6 @@ interface Figures {
   readonly until: number;
 }
 
-/** Every lot's figures summed: what the control center's totals hold of the lots. */
-export interface EveryLotTotals {
-  readonly parkingLots: number;
-  readonly capacity: number;
-  readonly activeReservations: number;
-  readonly availableSpots: number;
-}
-
 /**
  * The control center's totals of every lot (lots, capacity, spots held and free now), kept in the
  * query process and updated, not summed again per request. Each lot's part is its own view at
@@ -49,15 +41,15 @@ export class EveryLotFigures {
     private readonly lots: LotQueries,
   ) {}
 
-  /** Every lot's figures at `now`, as of at least the read models' positions when called. */
-  at(now: number): Promise<EveryLotTotals> {
+  /** Every lot's figures summed at `now`, as of at least the read models' positions when called. */
+  at(now: number) {
     // One update at a time: each starts from where the one before left the figures.
     const next = this.running.catch(() => undefined).then(() => this.update(now));
     this.running = next;
     return next;
   }
 
-  private async update(now: number): Promise<EveryLotTotals> {
+  private async update(now: number) {
     const { collection: lots, position } = await this.ctx.applied(PARKING_LOTS);
     const events = this.ctx.options.eventStore;
     if (this.readFrom?.collection !== lots || !events) await this.readEvery(now);
