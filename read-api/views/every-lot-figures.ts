@@ -19,13 +19,9 @@ interface Figures {
 }
 
 /**
- * The control center's totals of every lot (lots, capacity, spots held and free now), kept in the
- * query process and updated, not summed again per request. Each lot's part is its own view at
- * `now` (LotQueries.lotsUntil: the totals are the sum of the lots and restate no rule), kept until
- * it can turn with no fact (a window or a closure beginning or ending) or one of its events comes
- * (the lots' streams' events after the position last read). A read costs the lots that changed or
- * turned since the one before; the first (or one after a rebuild switched the collections) reads
- * every lot once, a page and a chunk at a time, giving the event loop back (platform/turn-slice.ts).
+ * The control center's totals of every lot, kept in the query process and updated, not summed per
+ * request: each lot's part (its own view, so no rule is restated) is kept until it can turn with no
+ * fact or one of its events comes, so a read costs the lots changed or turned since the last one.
  */
 export class EveryLotFigures {
   private figures = new Map<string, Figures>();

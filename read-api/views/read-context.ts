@@ -97,9 +97,8 @@ function storedByDefault(store: DocumentStore): ProjectionsInfo {
 }
 
 /**
- * What every view reads through: the active generation of each projection (so a rebuild can swap
- * in fresh collections under running queries), the wait for a position (read-your-writes), and
- * the service's clock.
+ * What every view reads through: the active generations (a rebuild swaps collections under running
+ * queries), the wait for a position (read-your-writes), and the service's clock.
  */
 export class ReadContext {
   readonly projections: ProjectionsInfo;
@@ -162,9 +161,8 @@ export class ReadContext {
   }
 
   /**
-   * Waits (bounded) until the projection serving `logical` has applied `position`. It listens for
-   * the projection's advance before it looks again, so an advance announced between the first look
-   * and the wait wakes it at once instead of a poll interval later.
+   * Waits (bounded) until the projection serving `logical` has applied `position`. It listens before
+   * it looks again, so an advance announced in between wakes it at once.
    */
   async awaitPosition(logical: string, position: Position | null): Promise<void> {
     if (!position) return;
