@@ -77,7 +77,7 @@ const momentKey = (
     projections.filter((p) => READ_FROM.has(p.name)).map((p) => [p.name, p.position]),
   ]);
 
-/** The totals a member of staff scoped to lots sees: their page's lots summed, nothing of another lot, not even a count. */
+/** The totals a member of staff scoped to lots sees: their page's lots summed, nothing of another, not a count. */
 function scopedTotals(
   lots: readonly Omit<ControlCenterView["parkingLots"][number], "atRisk">[],
   coupons: ReadonlyMap<string, LotCoupons>,
@@ -98,7 +98,7 @@ function scopedTotals(
   };
 }
 
-/** The control center: totals, a page of lots, the last hour's activity and the processors, as of one instant. */
+/** The control center: totals, a page of lots, the last hour's activity and the processors, at one instant. */
 export class ControlCenterQueries {
   private readonly moments = new MomentCache<Moment>();
   private readonly everyLot: EveryLotFigures;

@@ -127,7 +127,7 @@ export class LotQueries {
       slots,
     };
   }
-  /** What a booking of the window [from, until) would be told now (`quoteWindow`, the booking's own terms). */
+  /** What a booking of the window [from, until) would be told now (`quoteWindow`: its own terms). */
   async availability(
     id: string,
     from: number,
@@ -233,7 +233,7 @@ export class LotQueries {
     return (await this.storedLots({ limit }, within)).items.map((lot) => lot.parkingLotId);
   }
 
-  /** A page of lots as stored, by id; `within` a member of staff's lots, one bounded read per grant, merged. */
+  /** A page of lots as stored, by id; `within` a member of staff's lots, one bounded read per grant. */
   async storedLots(
     options: { cursor?: string; limit: number },
     within: LotReach = EVERY_LOT,

@@ -63,7 +63,7 @@ export const newestBelow =
     return store.find<Document & Sequenced>(collection, where, { sort: { seq: -1 }, limit: n });
   };
 
-/** A page of `logical` matching any of `filters` (disjoint), newest first by `seq`: an index range, however deep. */
+/** A page of `logical` matching any of `filters` (disjoint), newest first by `seq`: an index range. */
 export async function newestPage<T>(
   ctx: ReadContext,
   logical: string,
