@@ -7,12 +7,7 @@ import type { Views } from "../views/views.js";
 import { parseAsOf } from "./as-of.js";
 import type { TimeTravel } from "./time-travel.js";
 
-/**
- * The views of GET /parking-lots/{id} (and its timeline), /reservations (one lot's), /reservations/{id}
- * and /control-center as they were at `asOf`, folded from the log by TimeTravel. The handlers of
- * those rows (read-api/query-routes.ts) ask here when the request asks `asOf`; the route validated
- * its path and query before them. A lot that did not exist then is 404.
- */
+/** The views asked `asOf`, folded from the log by TimeTravel. A lot that did not exist then is 404. */
 export function asOfViews(timeTravel: TimeTravel, views: Views, options: { readonly clock: () => Date }) {
   const cutOf = (asOf: string) => parseAsOf(asOf, options.clock().getTime());
   const found = <T>(parkingLotId: string, view: T | null): T => {
@@ -24,8 +19,7 @@ export function asOfViews(timeTravel: TimeTravel, views: Views, options: { reado
     /** One reservation as it was at `asOf`, if `reader` may see it (another's is not found). */
     reservation: async (reader: Reader, reservationId: string, asOf: string) => {
       const cut = cutOf(asOf);
-      // The read model says where its facts are (its lot, its booking's position); whose it is
-      // and what it was come from the log.
+      // The read model says where its facts are; whose it is and what it was come from the log.
       const located = await views.reservations.reservation(reservationId);
       if (!located || !maySee(reader, located)) throw reservationNotFound(reservationId);
       const position = { commit: Number(located.position), prepare: 0 };

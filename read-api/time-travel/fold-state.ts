@@ -13,11 +13,9 @@ const GENERATION = 1;
 export const foldCollection = (logical: string) => physicalCollection(logical, GENERATION);
 
 /**
- * Read models folded in memory: the projections' `apply` (pure: event → write ops) written to an
- * in-memory DocumentStore (document-store/memory/, which runs the contract suite), whose copy (a
- * checkpoint) shares every document and index node (SQLite's `:memory:` would `serialize()` the
- * whole database per checkpoint: docs/operations.md). Time travel folds so the log after a control
- * center's book (fold-cache.ts) and a reservation's own facts; lots come from the one loader.
+ * Read models folded in memory: the projections' `apply` written to a MemoryDocumentStore, whose
+ * copy (a checkpoint) shares every document and index node (SQLite's `:memory:` would serialize the
+ * whole database per checkpoint).
  */
 export class FoldState {
   constructor(
