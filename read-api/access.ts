@@ -75,11 +75,9 @@ export const maySee = (
     : owner.customerId === reader.sub;
 
 /**
- * The lots a listing is confined to, resolved once per request from the caller's reach: not
- * confined (a customer, who is confined to their own instead; staff of every lot; staff asking for
- * one lot of theirs), these lots (at least one), or none. `none` is a grant that covers no lot that
- * exists (missing, empty, an unknown id, a prefix no lot has): every listing answers it an empty
- * page at once, before any query of what it lists, so no view ever meets an empty list of lots.
+ * The lots a listing is confined to, resolved once per request: not confined, these lots (at least
+ * one), or `none` (a grant covering no lot that exists), answered an empty page before any query,
+ * so no view ever meets an empty list of lots.
  */
 export type LotScope =
   | { readonly kind: "unconfined" }
@@ -93,10 +91,7 @@ export type LotScope =
  */
 export const MAX_SCOPED_LOTS = 200;
 
-/**
- * The listing scope of `reach` (lotIdsWithin: the ids of the lots a reach covers, one index range
- * per grant). Asking for a lot outside the reach is 404 (lotNotAmongYours).
- */
+/** The listing scope of `reach`. Asking for a lot outside the reach is 404 (lotNotAmongYours). */
 export async function lotScopeOf(
   lots: { lotIdsWithin(within: LotReach, limit: number): Promise<string[]> },
   reach: LotReach | undefined,
@@ -122,10 +117,7 @@ export async function lotScopeOf(
 /** A listing's answer to a caller whose reach covers no lot (LotScope `none`). */
 export const noItems = <T>(): { items: T[]; nextCursor: null } => ({ items: [], nextCursor: null });
 
-/**
- * Coupons of a customer: staff any customer's (but only those of their lots: the listing is
- * confined by lotScopeOf), a customer only their own.
- */
+/** Coupons of a customer: staff any customer's (confined to their lots by lotScopeOf), a customer their own. */
 export function assertMayReadCustomer(reader: Actor, customerId: string): void {
   if (reader.role !== "operator" && customerId !== reader.sub) {
     throw new ProblemError("forbidden", "A customer may only read their own coupons.");

@@ -10,17 +10,11 @@ import type { ControlCenterView } from "../schemas/read-models.js";
 import type { ControlCenterQueries } from "./views/control-center-view.js";
 
 /**
- * Server-Sent Events for the control-center page, fed from the document store itself: every
- * `pollIntervalMs` (only while someone listens) one read of the projection checkpoints and the
- * log's head tells whether anything changed; if so, the view is read once and sent to every stream
- * (events coalesce: at most one update per interval), and a query replica needs nothing from the
- * projector process. What is free *now* changes with no event too: the view is read again at
- * least every `refreshMs` and sent if it differs.
- *
- * An update is a whole view, so resuming needs no replay: the event id is a hash of what a listener
- * sees, and a reconnect whose `Last-Event-ID` is the current state gets nothing until it changes. A
- * lease renewal is not a change (neither the poll nor the id counts it), so an idle service sends
- * only heartbeats. A new stream's first event is a view read after it connected.
+ * Server-Sent Events for the control-center page, polled from the document store (so a query
+ * replica needs nothing from the projector): one cheap read of the checkpoints and the log's head per
+ * interval, the view read once for every stream only when something changed or `refreshMs` passed
+ * (what is free *now* changes with no event). An update is a whole view and its id a hash of it, so
+ * resuming needs no replay; a lease renewal is not a change, so an idle service sends only heartbeats.
  */
 export interface LiveUpdatesOptions {
   /** How often the store is polled for changes (and so the most updates a page gets per second). */
@@ -134,7 +128,7 @@ export class LiveUpdates {
     private readonly queries: ControlCenterQueries,
     private readonly logger: Logger,
     private readonly options: LiveUpdatesOptions = LIVE_UPDATES_DEFAULTS,
-    /** The log, read only with tracing on: which traced bookings a push carried (issue 22). */
+    /** The log, read only with tracing on: which traced bookings a push carried. */
     private readonly events?: Pick<EventStore, "readAll">,
   ) {}
 
@@ -142,15 +136,7 @@ export class LiveUpdates {
     return this.streams.size;
   }
 
-  /** Streams `owner` holds open now (counted when one opens: at most maxStreams to look at). */
-  streamsOf(owner: string): number {
-    return [...this.streams].filter((stream) => stream.owner === owner).length;
-  }
-
-  /**
-   * Why `owner` may not open another stream now, as its answer (the service is ending them, this
-   * process or this principal is at its cap: each says when to retry); undefined when they may.
-   */
+  /** Why `owner` may not open another stream now (ending, or a cap reached), as its answer. */
   refusal(owner: string): ProblemError | undefined {
     const { maxStreams, maxStreamsPerPrincipal: cap } = this.options;
     if (this.closed)
@@ -158,7 +144,8 @@ export class LiveUpdates {
         retryAfterSeconds: 1,
       });
     if (this.streams.size >= maxStreams) return processCapReached(maxStreams);
-    if (this.streamsOf(owner) < cap) return undefined;
+    // The streams `owner` holds open now (counted when one opens: at most maxStreams to look at).
+    if ([...this.streams].filter((stream) => stream.owner === owner).length < cap) return undefined;
     return new ProblemError(
       "too-many-streams",
       `This account already holds its most live-update streams open on this instance (LIVE_MAX_STREAMS_PER_PRINCIPAL, ${cap}); close one (another tab or window) first.`,
@@ -215,8 +202,7 @@ export class LiveUpdates {
     });
 
     this.startTimers();
-    // Its first view is read now (not the one cached for the others, which may be a second old);
-    // a new page should not wait a whole interval for it either.
+    // Its first view is read now, not the cached one (which may be a second old).
     this.readAt = 0;
     if (this.polling) this.again = true;
     else void this.poll();
@@ -305,11 +291,7 @@ export class LiveUpdates {
     }
   }
 
-  /**
-   * With tracing on: a span "live-update push", from when the view was read to now, in the trace of
-   * each booking this view is the first push to carry (between the control center's positions in
-   * the previous push and this one; the first push after start carries none).
-   */
+  /** With tracing on: a span "live-update push" in the trace of each booking this push is the first to carry. */
   private async tracePush(view: ControlCenterView, readStarted: number): Promise<void> {
     const applied = view.projections.find((p) => p.name === CONTROL_CENTER_PROJECTION)?.position;
     const to = applied ? parsePositionToken(applied)?.commit : null;

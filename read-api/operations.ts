@@ -46,20 +46,16 @@ const QUERY = { side: "queries", tag: "queries" } as const;
 const lotPath = pathParameter("parkingLotId", ParkingLotId, LOT_ID);
 
 /**
- * The query API and the control-center page, one row per operation: its request and answers, who
- * may ask it and the problems it answers. Each row is served by one named handler of
- * query-routes.ts (which dispatches to history/, time-travel/ and page-routes.ts), behind the
- * request checks the row generates (platform/http/operation-routes.ts); what a customer may see of
- * whose data is decided by access.ts. The composition root generates the access check, the 405
- * and OPTIONS answers and the OpenAPI document from these rows (app/surface/).
+ * The query API and the control-center page, one row per operation, each served by one named
+ * handler of query-routes.ts; the access check and the OpenAPI document are generated from them.
  */
 export const QUERY_OPERATIONS = [
   {
     method: "get",
     path: "/parking-lots",
     operationId: "listParkingLots",
-    // Every list and search is behind the expensive reads' gate and its work budget (issue 66); a
-    // search near a point quotes up to its walk's lots (issue 49).
+    // Every list and search is behind the expensive reads' gate and its work budget: a search near
+    // a point quotes up to its walk's lots.
     expensive: true,
     ...QUERY,
     allow: "anonymous",
@@ -87,9 +83,8 @@ export const QUERY_OPERATIONS = [
     expensive: asksAsOf,
     ...QUERY,
     allow: "anonymous",
-    // A lot as it was at a moment of the past (issue 22): for signed-in callers (it costs a fold of
-    // the log; it holds nothing personal, so a customer may check what they were told); as it is
-    // now, for anyone.
+    // As of a moment, for signed-in callers (it costs a fold of the log; it holds nothing personal,
+    // so a customer may check what they were told); as it is now, for anyone.
     allowWhen: [{ when: asksAsOf, allow: ANY_ROLE }],
     summary: "One parking lot: its counts, the spots free now and in each of the next six hours",
     description:
@@ -198,8 +193,7 @@ export const QUERY_OPERATIONS = [
     method: "get",
     path: "/reservations",
     operationId: "listReservations",
-    // A list or a plate search (issue 66: one by a customer with 500+ matches read every
-    // reservation); as of a moment, a fold of the lot's log.
+    // A list or a plate search; as of a moment, a fold of the lot's log.
     expensive: true,
     ...QUERY,
     allow: ANY_ROLE,

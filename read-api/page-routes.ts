@@ -8,19 +8,9 @@ import { reachOf } from "../schemas/actor.js";
 import { EVERY_LOT } from "../schemas/lot-reach.js";
 import { type LiveUpdates, processCapReached } from "./live-updates.js";
 
-/**
- * The control-center web page, served by the service itself (no CDN): the landing page at `/`,
- * the page at `/control-center` for browsers (query-routes.ts dispatches there when the caller
- * prefers HTML), its bundled assets, and its live updates as Server-Sent Events.
- *
- * The bundle is built by `npm run build` (Vite, from web/) into dist/web; running from source
- * (tsx) or from dist/ finds it the same way.
- */
+/** The control-center web page, served by the service itself (no CDN), built by `npm run build`. */
 
-/**
- * Where the built page lives (dist/web, beside dist/read-api when compiled; under dist/ when run
- * from source), or undefined when it has not been built. web/ itself holds the sources, no assets.
- */
+/** Where the built page lives (found the same way from source or from dist/), or undefined when not built. */
 export function findWebDir(): string | undefined {
   const candidates = [new URL("../web/", import.meta.url), new URL("../dist/web/", import.meta.url)];
   for (const candidate of candidates) {
@@ -141,10 +131,7 @@ export function assetRoutes(webDir: string | undefined): Router {
   return router;
 }
 
-/**
- * The page's live updates as Server-Sent Events, within the caps of the process and of each
- * caller (a refusal says which, and when to retry).
- */
+/** The page's live updates, within the caps of the process and of each caller (a refusal says when). */
 function liveUpdatesStream(
   liveUpdates: LiveUpdates | undefined,
   sessionCheck: PageRoutesOptions["sessionCheck"],

@@ -41,7 +41,6 @@ import type { HistoryService } from "./history/history-service.js";
 import { lotNotFound, reservationNotFound } from "./not-found.js";
 import { QUERY_OPERATIONS, type QueryOperationId } from "./operations.js";
 import { type PageRoutesOptions, pageHandlers, wantsHtml } from "./page-routes.js";
-import { asksAsOf } from "./time-travel/as-of.js";
 import { asOfViews } from "./time-travel/as-of-routes.js";
 import { FoldTooFarError } from "./time-travel/fold-cache.js";
 import type { TimeTravel } from "./time-travel/time-travel.js";
@@ -95,10 +94,9 @@ function windowOf(q: { readonly from: string; readonly until: string }, now: num
 }
 
 /**
- * Runs a handler, turning read-your-writes refusals into clear problems: a position beyond the log
- * is a 400 naming minPosition; a timeout or too many waiting queries a 503 with Retry-After; so is
- * a moment further from every checkpoint than one answer folds (this request laid checkpoints
- * towards it: the next starts there).
+ * Runs a handler, turning read-your-writes refusals into problems: a position beyond the log a 400,
+ * a timeout, too many waiting queries or a moment too far to fold in one answer a 503 with Retry-After
+ * (this request laid checkpoints towards it: the next starts there).
  */
 const answered =
   (handler: OperationHandler): OperationHandler =>
@@ -147,12 +145,7 @@ export interface QueryRoutesOptions {
 /** The handlers of these query operations, each answer typed by its row's responses. */
 type Handlers<Id extends QueryOperationId> = Pick<HandlersOf<typeof QUERY_OPERATIONS>, Id>;
 
-/**
- * The query API and the control-center page, generated from the table of operations
- * (operations.ts): each row's request checks, then its one handler. Those of a lot, a reservation
- * and the control center dispatch: `asOf` to the view as it was then (time-travel/), a browser's
- * GET /control-center to the page (page-routes.ts), else the read models.
- */
+/** The query API and the control-center page, generated from the table of operations (operations.ts). */
 export function queryRoutes(options: QueryRoutesOptions): RequestHandler {
   const { views } = options;
   const asOf = asOfViews(options.timeTravel, views, options);
@@ -166,21 +159,22 @@ export function queryRoutes(options: QueryRoutesOptions): RequestHandler {
     ...historyHandlers(options.history, views),
     getControlCenter: async (req, res) => {
       if (wantsHtml(req)) return page.controlCenterPage(req, res);
-      if (asksAsOf(req)) return asOf.controlCenter(req, res);
       const q = queryOf(req, ControlCenterAsOfQuery);
       const reach = reachOfRequest(req);
-      const view = await views.controlCenter.controlCenter({
+      const asked = {
         ...(reach ? { within: reach } : {}),
-        ...pageOf(q, options.controlCenterLotLimit),
-      });
-      res.json(view);
+        limit: q.limit ?? options.controlCenterLotLimit,
+        ...(q.cursor ? { cursor: q.cursor } : {}),
+      };
+      if (q.asOf !== undefined) return void res.json(await asOf.controlCenter(q.asOf, asked));
+      const minPosition = minPositionOf(q.minPosition);
+      res.json(await views.controlCenter.controlCenter({ ...asked, minPosition }));
     },
     getSignInConfig: page.getSignInConfig,
     streamControlCenterEvents: page.streamControlCenterEvents,
     getLandingPage: page.getLandingPage,
     getFavicon: page.getFavicon,
   };
-  // Every handler's read-your-writes refusals answered as their problems (answered).
   return operationRouter(QUERY_OPERATIONS, handlers, {
     around: answered,
     ...(options.gate ? { gate: options.gate } : {}),
@@ -214,19 +208,21 @@ function lotHandlers(
     },
 
     getParkingLot: async (req, res) => {
-      if (asksAsOf(req)) return asOf.parkingLot(req, res);
       const parkingLotId = pathParam(req, "parkingLotId");
       const q = queryOf(req, SingleAsOfQuery);
-      const lot = await lots.parkingLotDetail(parkingLotId, minPositionOf(q.minPosition));
+      const lot =
+        q.asOf === undefined
+          ? await lots.parkingLotDetail(parkingLotId, minPositionOf(q.minPosition))
+          : await asOf.parkingLot(parkingLotId, q.asOf);
       if (!lot) throw lotNotFound(parkingLotId);
+      // As of a moment too, the live view's access rules: a closure's reason and cars for its staff only.
       res.json(lotFor(req, lot));
     },
 
     getAvailability: async (req, res) => {
       const parkingLotId = pathParam(req, "parkingLotId");
       const q = queryOf(req, AvailabilityQuery);
-      // Exactly what a booking of this window would refuse, with the same problem types: the
-      // window's bounds here, a closure overlapping it below.
+      // Exactly what a booking of this window would refuse, with the same problem types.
       const { from, until } = windowOf(q, context.now());
       const view = await lots.availability(parkingLotId, from, until, minPositionOf(q.minPosition));
       if (!view) throw lotNotFound(parkingLotId);
@@ -242,10 +238,7 @@ function lotHandlers(
   };
 }
 
-/**
- * A search's terms (issue 49), or the 400 naming what is wrong beyond the schema: the point's
- * range, the window's bounds (as the availability quote's: schemas/reservation-time.ts).
- */
+/** A search's terms, or the 400 naming what the schema cannot (the point's range, the window's bounds). */
 function searchOf(q: Static<typeof ParkingLotsQuery>, now: number): LotSearch {
   const [latitude, longitude] = String(q.near).split(",").map(Number) as [number, number];
   if (!(Math.abs(latitude) <= 90 && Math.abs(longitude) <= 180))
@@ -295,8 +288,8 @@ function reservationHandlers(
         ...(q.status ? { status: q.status } : {}),
         ...(q.cursor ? { cursor: q.cursor } : {}),
       };
-      // As of a moment: the reservations the lot's state held then (time-travel.ts).
-      if (q.asOf !== undefined) return void res.json(await asOf.lotReservations(req, q.parkingLotId, query));
+      if (q.asOf !== undefined)
+        return void res.json(await asOf.lotReservations(q.parkingLotId, q.asOf, query));
       const page = await views.reservations.reservations({
         ...query,
         minPosition: minPositionOf(q.minPosition),
@@ -307,15 +300,14 @@ function reservationHandlers(
     },
 
     getReservation: async (req, res) => {
-      if (asksAsOf(req)) return asOf.reservation(req, res);
       const reader = readerOf(req);
       const reservationId = pathParam(req, "reservationId");
       const q = queryOf(req, SingleAsOfQuery);
+      if (q.asOf !== undefined) return void res.json(await asOf.reservation(reader, reservationId, q.asOf));
       const reservation = await views.reservations.reservation(reservationId, minPositionOf(q.minPosition));
       if (!reservation || !maySee(reader, reservation)) throw reservationNotFound(reservationId);
       // The client secret confirms the payment: the booking's customer sees it, nobody else, and
-      // only while the payment waits for it (issue 71: or its hold before the stay waits for them,
-      // or a refused charge's intent waits for them to pay it).
+      // only while the payment (or a refused charge's intent) waits for them.
       const own = reader.reach === undefined && reader.sub === reservation.customerId;
       const { payment } = reservation;
       const waits = payment?.state === "pending" || payment?.state === "action-required";
@@ -327,8 +319,7 @@ function reservationHandlers(
       );
     },
 
-    // Whose coupons the caller may read was decided by the row's `authorize`, before the query;
-    // staff scoped to lots read only the coupons of their lots.
+    // Who may read them was decided by the row's `authorize`; staff scoped to lots read only theirs.
     listCustomerCoupons: async (req, res) => {
       const customerId = pathParam(req, "customerId");
       const q = queryOf(req, CouponsQuery);
@@ -366,8 +357,7 @@ function timelineHandler(views: Views, asOf: AsOfViews): Handlers<"getTimeline">
         },
         q.asOf === undefined ? minPositionOf(q.minPosition) : null,
       );
-    // As of a moment: the lot's state then (the opening of the period holding it and its events up to it).
-    const view = q.asOf === undefined ? await ask(views) : await asOf.lotView(req, parkingLotId, ask);
+    const view = q.asOf === undefined ? await ask(views) : await asOf.lotView(parkingLotId, q.asOf, ask);
     if (!view) throw lotNotFound(parkingLotId);
     res.json(view);
   };
@@ -391,7 +381,6 @@ function moneyHandler(views: Views): Handlers<"getLotMoney">["getLotMoney"] {
     const range = { from, to, maxDays: MONEY_MAX_DAYS };
     const view = await views.money.lotMoney(parkingLotId, range, minPositionOf(q.minPosition));
     if (!view) throw lotNotFound(parkingLotId);
-    // Issue 69: the takings as a spreadsheet reads them.
     if (q.format === "csv" || req.accepts(["application/json", "text/csv"]) === "text/csv") {
       res.type("text/csv; charset=utf-8").end(moneyCsv(view));
       return;
@@ -400,7 +389,7 @@ function moneyHandler(views: Views): Handlers<"getLotMoney">["getLotMoney"] {
   };
 }
 
-/** A lot's open gate reviews (issue 49), newest first, a page bounded by `limit`. */
+/** A lot's open gate reviews, newest first, a page bounded by `limit`. */
 function gateReviewsHandler(views: Views): Handlers<"listGateReviews">["listGateReviews"] {
   return async (req, res) => {
     const parkingLotId = pathParam(req, "parkingLotId");

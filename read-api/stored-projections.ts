@@ -15,11 +15,7 @@ import { readLeases } from "../projections/runtime/leases.js";
 import type { ControlCenterView } from "../schemas/read-models.js";
 import type { ProjectionsInfo } from "./projections-info.js";
 
-/**
- * The projections as their checkpoints, leases and generation pointers in the document store say,
- * with the generation switches of rebuilds in this process signalled (GENERATION_SWITCHES, a
- * channel every thread of the process shares).
- */
+/** The projections as the document store says, with this process's rebuild switches signalled. */
 export function storedProjections(store: DocumentStore): ProjectionsInfo {
   return {
     activeGenerations: () => activeGenerations(store),

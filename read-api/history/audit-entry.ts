@@ -11,9 +11,6 @@ import type { HistoryEntry } from "../../schemas/history.js";
  * sentence a person can read. Pure: everything comes from the stored event.
  */
 
-/** The stamp of a raw payload, as ms since the epoch (NaN when it has none): for searching a stream. */
-export { stampMsOfRaw } from "../../schemas/event-stamps.js";
-
 const who = (actor: Actor | undefined): string =>
   actor ? `${actor.sub} (${actor.role})` : "someone (not recorded)";
 

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
+import { stampMsOfRaw } from "../../schemas/event-stamps.js";
 import type { DomainEvent, EventType } from "../../schemas/events.js";
 import { validateEvent } from "../../schemas/validation.js";
-import { auditEntry, stampMsOfRaw } from "./audit-entry.js";
+import { auditEntry } from "./audit-entry.js";
 
 type Actor = { sub: string; role: "customer" | "operator" | "system" };
 const stored = (event: DomainEvent, actor?: Actor) =>

@@ -23,8 +23,7 @@ function cursorOf(cursor: string | undefined): number | undefined {
 
 /**
  * The audit trail over HTTP: a lot's history (operators) and a reservation's (its customer, or
- * operators; another customer's answers 404 as a missing one does, revealing nothing). The handlers
- * of two rows of read-api/operations.ts, which validated the path and query before them.
+ * operators; another customer's answers 404 as a missing one does, revealing nothing).
  */
 export function historyHandlers(history: HistoryService, views: Views) {
   const getParkingLotHistory = async (req: Request, res: Response<HistoryPage>) => {
@@ -51,8 +50,7 @@ export function historyHandlers(history: HistoryService, views: Views) {
     const reservationId = pathParam(req, "reservationId");
     const q = queryOf(req, ReservationHistoryQuery);
     const cursor = cursorOf(q.cursor);
-    // The read model says where the reservation's facts are (its lot, its booking's position);
-    // the facts, and whose it is, come from the log.
+    // The read model says where the reservation's facts are; the facts, and whose it is, come from the log.
     const located = await views.reservations.reservation(reservationId);
     if (!located || !maySee(reader, located)) throw reservationNotFound(reservationId);
     const found = await indexCaughtUp(() =>

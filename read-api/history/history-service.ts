@@ -1,16 +1,17 @@
 import type { EventStore } from "../../event-store/port.js";
 import { logOrderOf } from "../../event-store/position.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
+import { stampMsOfRaw } from "../../schemas/event-stamps.js";
 import type { HistoryPage } from "../../schemas/history.js";
 import { lotStreamsSince } from "../../write-side/lot-streams.js";
-import { auditEntry, stampMsOfRaw } from "./audit-entry.js";
+import { auditEntry } from "./audit-entry.js";
 import {
   type PagedEntry,
   type ReservationEventsIndex,
   type ReservationLocation,
   reservationHistory,
 } from "./reservation-history.js";
-import { firstRevisionWhere, lastRevision } from "./stream-search.js";
+import { firstRevisionWhere, lastEvent } from "./stream-search.js";
 
 export interface PageRequest {
   /**
@@ -32,21 +33,14 @@ const pageOf = (entries: readonly PagedEntry[], limit: number): HistoryPage => {
   };
 };
 
-/**
- * The audit trail: a lot's facts, or one reservation's, in log order, derived from the event store
- * alone (each event and its metadata), paged by log position; a reservation's events are found
- * through the reservation-events index (where each is in the log), the events read from the log.
- */
+/** The audit trail: a lot's facts, or one reservation's, in log order, from the event store alone. */
 export class HistoryService {
   constructor(
     private readonly events: EventStore,
     private readonly index: ReservationEventsIndex,
   ) {}
 
-  /**
-   * A page of a lot's facts stamped in [from, until), or null when the lot has no stream: read from
-   * each of its periods' streams in turn (issue 48), from the one holding the cursor on.
-   */
+  /** A page of a lot's facts stamped in [from, until), its periods' streams in turn; null when it has none. */
   async lot(
     parkingLotId: string,
     options: PageRequest & { readonly from?: number; readonly until?: number },
@@ -56,8 +50,8 @@ export class HistoryService {
     const entries: PagedEntry[] = [];
     let exists = false;
     for (const stream of streams) {
-      const last = await lastRevision(this.events, stream);
-      if (last === null) continue;
+      const last = (await lastEvent(this.events, stream))?.revision;
+      if (last === undefined) continue;
       exists = true;
       const start = await firstRevisionWhere(this.events, stream, last, (e) => {
         if (cursor !== undefined && logOrderOf(e.position) <= cursor) return false;
@@ -76,10 +70,8 @@ export class HistoryService {
   }
 
   /**
-   * A page of one reservation's facts: those of its lot's stream that name it, from its booking to
-   * the fact that ended it, and its coupon's stream, located by the reservation-events index (not a
-   * scan of the lot's stream: see reservation-history.ts). Null when the log holds no booking of it.
-   * `customerId` is the customer it was booked for, from its ParkingReserved.
+   * A page of one reservation's facts, located by the reservation-events index (not a scan of the
+   * lot's stream), with the customer it was booked for; null when the log holds no booking of it.
    */
   async reservation(
     reservationId: string,

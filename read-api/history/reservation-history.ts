@@ -29,10 +29,7 @@ const ENDS_A_RESERVATION: ReadonlySet<string> = new Set([
  */
 export const UNINDEXED_READ_LIMIT = 1_000;
 
-/**
- * What the history reads the reservation-events index through: the views' context (its view,
- * views/reservation-events-view.ts, and the bounded wait for its position).
- */
+/** What the history reads the reservation-events index through (and waits, bounded, for its position). */
 export type ReservationEventsIndex = ReadContext;
 
 /** Where a reservation's facts start: its lot, and the position of its ParkingReserved. */
@@ -71,12 +68,9 @@ const nextRevision = (entries: readonly ReservationEventEntry[], stream: string)
   entries.reduce((next, e) => (e.stream === stream ? Math.max(next, e.revision + 1) : next), 0);
 
 /**
- * One reservation's events, in log order, located in bounded work: those the index holds (up to its
- * applied position), then those after that position, read from the log itself: its coupon's stream
- * from the revision after the last indexed one (a handful of events), and its lot's stream (unless
- * the index holds the fact that ended it) from the first event past the index's position, found by
- * a binary search, to the stream's end: the projector's lag, at most UNINDEXED_READ_LIMIT events,
- * or `behind` (the position to wait for).
+ * One reservation's events, in log order, in bounded work: those the index holds, then those past
+ * its position read from the log (found by a binary search): the projector's lag, at most
+ * UNINDEXED_READ_LIMIT events, or `behind` (the position to wait for).
  */
 async function locate(
   events: EventStore,
@@ -88,8 +82,8 @@ async function locate(
   const { applied, entries } = await reservationEvents(index, reservationId);
   const unindexed = (p: Position) => applied === null || comparePositions(p, applied) > 0;
   const found = entries.map(fromEntry);
-  // The lot's facts past the index: in the periods since its booking (issue 48), each searched as
-  // one stream; a period the index holds whole costs the read of its last event.
+  // The lot's facts past the index, in the periods since its booking: a period the index holds
+  // whole costs the read of its last event.
   const lots = entries.some((e) => ENDS_A_RESERVATION.has(e.type))
     ? []
     : await lotStreamsSince(events, where.parkingLotId, where.position);
@@ -109,7 +103,7 @@ async function locate(
     if (budget < 0) return { behind: last.position };
     if (count > 0 && (await readUnindexed(events, lot, start, count, reservationId, found, signal))) break;
   }
-  // The reservation's own streams (its coupon's; its payment's, issue 48): a handful of events each.
+  // The reservation's own streams (its coupon's, its payment's): a handful of events each.
   for (const stream of [couponStream(reservationId), paymentStream(reservationId)]) {
     for await (const raw of events.readStream(stream, { fromRevision: nextRevision(entries, stream) })) {
       signal?.throwIfAborted();
@@ -156,9 +150,8 @@ async function locateAll(
 }
 
 /**
- * Every event of one reservation (its lot's stream's, its coupon's and its payment's), in log order, read by
- * stream and revision as the index locates them: what time travel folds for a reservation as of a
- * moment. Its work is the reservation's handful of events, and the index's lag (see locate).
+ * Every event of one reservation, in log order, as the index locates them: what time travel folds
+ * for a reservation as of a moment. Its work is its handful of events and the index's lag.
  */
 export async function reservationFacts(
   events: EventStore,
@@ -206,10 +199,8 @@ export interface PagedEntry {
 }
 
 /**
- * A page of one reservation's facts (after `cursor`, at most `limit` + 1 of them, read by stream and
- * revision), and the customer it was booked for (from its ParkingReserved, in the log). Null when
- * the log holds no booking of it. When the index is too far behind, waits for it (read-your-writes,
- * bounded: PositionNotReachedError or TooManyWaitingError past the wait).
+ * A page of one reservation's facts and the customer it was booked for; null when the log holds no
+ * booking of it. When the index is too far behind, waits for it (bounded).
  */
 export async function reservationHistory(
   events: EventStore,
@@ -219,7 +210,7 @@ export async function reservationHistory(
   page: { readonly cursor?: number; readonly limit: number; readonly signal?: AbortSignal },
 ): Promise<{ readonly customerId: string; readonly entries: PagedEntry[] } | null> {
   const found = await locateAll(events, index, reservationId, where, page.signal);
-  // Its booking: the first of its facts, but for a drive-up (issue 49), admitted just before.
+  // Its booking: the first of its facts, but for a drive-up, admitted just before.
   const booked = found.find((l) => l.type === "ParkingReserved");
   if (!booked) return null;
   const after = page.cursor;

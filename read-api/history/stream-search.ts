@@ -1,10 +1,8 @@
 import type { EventStore, RecordedEvent } from "../../event-store/port.js";
 
 /**
- * Finding a place in one stream without reading it all: events of a stream are in log order, and a
- * lot's events are stamped by one clock in the order they are appended, so "at or after a log
- * position" and "stamped after an instant" are each one boundary in the stream, found by a binary
- * search of single-event reads (about 17 for 100,000 events).
+ * Finding a place in one stream without reading it all: a stream is in log order and stamped by one
+ * clock, so a position or an instant is one boundary in it, found by a binary search of single reads.
  */
 
 /** The stream's last event (one single-event read), or null when the stream does not exist. */
@@ -13,11 +11,6 @@ export async function lastEvent(store: EventStore, streamId: string): Promise<Re
     return event;
   }
   return null;
-}
-
-/** The revision of the stream's last event, or null when the stream does not exist. */
-export async function lastRevision(store: EventStore, streamId: string): Promise<number | null> {
-  return (await lastEvent(store, streamId))?.revision ?? null;
 }
 
 /** The event at `revision` of the stream (one single-event read). */

@@ -25,10 +25,9 @@ const EARLIEST_MS = Date.parse("2000-01-01T00:00:00Z");
 const refuse = (message: string) => invalidField("query.asOf", message, "The request query is invalid.");
 
 /**
- * Reads `asOf` (already matched by the schema's pattern): digits are a log position, anything else
- * an RFC 3339 instant with an offset (platform/instant.ts reads it). Refuses what the pattern lets
- * through but is no moment: an impossible date (`02-30`), a leap second, a position beyond safe integers, an instant before 2000 or after `nowMs`
- * (the future has no view yet).
+ * Reads `asOf`: digits are a log position, anything else an RFC 3339 instant. Refuses what the
+ * schema's pattern lets through but is no moment: an impossible date (`02-30`), a leap second, a
+ * position beyond safe integers, an instant before 2000 or after `nowMs` (the future has no view).
  */
 export function parseAsOf(asOf: string, nowMs: number): Cut {
   if (/^[0-9]+$/.test(asOf)) {

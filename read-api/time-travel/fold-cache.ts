@@ -4,25 +4,22 @@ import type { RecordedEvent } from "../../event-store/port.js";
 import type { Position } from "../../event-store/position.js";
 import type { Projection } from "../../projections/read-models/projection.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
-import { stampMsOfRaw } from "../history/audit-entry.js";
+import { stampMsOfRaw } from "../../schemas/event-stamps.js";
 import { type Cut, within } from "./as-of.js";
 import { FoldState, foldCollection } from "./fold-state.js";
 
 /**
- * Folds of a log source (the log from a control center's book) up to a cut, with bounded work and
- * memory: an answer starts from the nearest checkpoint at or before its cut and folds at most
- * `maxFold` events; further, it lays checkpoints (every `every` events) on the way and throws
- * FoldTooFarError (503, Retry-After), and the next request starts there. Checkpoints (the log is
- * append-only: never stale) live in this process's memory, each the size of the source's present
- * (fold-state.ts prunes what ended long before), at most `maxBytesPerSource` estimated bytes per
- * source and `maxBytes` in all, the least recently used out first (never the one just laid).
+ * Folds of a log source up to a cut, with bounded work and memory: an answer folds at most
+ * `maxFold` events from the nearest checkpoint; further, it lays checkpoints on the way and throws
+ * FoldTooFarError (503), and the next request starts there. Checkpoints are never stale (the log is
+ * append-only), at most `maxBytesPerSource` per source and `maxBytes` in all, least recently used out.
  */
 
 export interface FoldSource {
   /** Identifies the source in the cache: `books:{k}`. */
   readonly key: string;
   readonly projections: readonly Projection[];
-  /** Where a source starts after the log's first event (a book: control-center-books.ts), its documents by logical collection. */
+  /** Where a source starts after the log's first event (a book), its documents by logical collection. */
   readonly start?: Pick<Checkpoint, "count" | "position" | "stampMs"> & {
     readonly documents: readonly WriteOp[];
   };
@@ -88,11 +85,7 @@ export class FoldCache {
 
   constructor(private readonly options: FoldCacheOptions) {}
 
-  /**
-   * The source folded up to `cut` (every event up to the first one beyond it), or FoldTooFarError
-   * after folding `limit` events (maxFold unless a caller shares its budget between sources; then
-   * a checkpoint is laid where it stopped, so the next ask goes on from there).
-   */
+  /** The source folded up to `cut`, or FoldTooFarError after `limit` events (a checkpoint laid where it stopped). */
   async fold(source: FoldSource, cut: Cut, limit = this.options.maxFold): Promise<Folded> {
     let start: Checkpoint | undefined;
     for (const checkpoint of this.sources.get(source.key) ?? []) {
@@ -187,7 +180,7 @@ export class FoldCache {
     return checkpoint.bytes;
   }
 
-  /** Drops every checkpoint: an erasure made what they folded out of date (issue 36). */
+  /** Drops every checkpoint: an erasure made what they folded out of date. */
   clear(): void {
     this.sources.clear();
     this.recent.clear();

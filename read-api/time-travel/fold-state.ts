@@ -9,37 +9,30 @@ import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 
 /** The generation a fold writes (a fresh store has no other: the query side reads it by default). */
 const GENERATION = 1;
-const physical = (logical: string) => physicalCollection(logical, GENERATION);
 /** The collection a fold writes a logical collection's documents to. */
-export const foldCollection = physical;
+export const foldCollection = (logical: string) => physicalCollection(logical, GENERATION);
 
 /**
- * Read models folded in memory: the projections' `apply` (pure: event → write ops) written to an
- * in-memory DocumentStore (document-store/memory/, which runs the contract suite), whose copy (a
- * checkpoint) shares every document and index node (SQLite's `:memory:` would `serialize()` the
- * whole database per checkpoint: docs/operations.md). Time travel folds so the log after a control
- * center's book (fold-cache.ts) and a reservation's own facts; lots come from the one loader.
+ * Read models folded in memory: the projections' `apply` written to a MemoryDocumentStore, whose
+ * copy (a checkpoint) shares every document and index node (SQLite's `:memory:` would serialize the
+ * whole database per checkpoint).
  */
 export class FoldState {
-  private readonly store: MemoryDocumentStore;
-
   constructor(
     private readonly projections: readonly Projection[],
-    store = new MemoryDocumentStore(),
-  ) {
-    this.store = store;
-  }
+    private readonly store = new MemoryDocumentStore(),
+  ) {}
 
   /** Folds one event through every projection that reacts to it. */
   apply(stored: StoredDomainEvent): void {
     for (const projection of this.projections) {
       if (!projection.eventTypes.has(stored.event.type)) continue;
-      this.write(projection.apply(stored, physical));
+      this.write(projection.apply(stored, foldCollection));
     }
   }
 
   write(ops: readonly WriteOp[]): void {
-    this.store.writeNow(ops.filter((op) => keptInFold(op, physical)));
+    this.store.writeNow(ops.filter((op) => keptInFold(op, foldCollection)));
   }
 
   /** A copy (everything shared), without what ended PRUNE_HORIZON_MS before `stampMs` (folded-documents.ts). */
@@ -49,7 +42,7 @@ export class FoldState {
     if (!horizon) return copy;
     const gone: WriteOp[] = [];
     for (const [collection, doc] of this.store.documents())
-      if (endedBefore(collection, doc, horizon, physical))
+      if (endedBefore(collection, doc, horizon, foldCollection))
         gone.push({ op: "delete", collection, id: doc._id });
     copy.store.writeNow(gone);
     return copy;

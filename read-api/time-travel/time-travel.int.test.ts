@@ -7,6 +7,7 @@ import { parkingLotsProjection } from "../../projections/read-models/parking-lot
 import { reservationsProjection } from "../../projections/read-models/reservations.js";
 import { systemActor } from "../../schemas/actor.js";
 import { decodeEvent, encodeEvent } from "../../schemas/event-codec.js";
+import { stampMsOfRaw } from "../../schemas/event-stamps.js";
 import type { DomainEvent } from "../../schemas/events.js";
 import { countingReads } from "../../test-support/counting-event-store.js";
 import { foldedLots } from "../../test-support/folded-lots.js";
@@ -17,7 +18,6 @@ import {
 } from "../../test-support/live-control-center.js";
 import { tempDataDir } from "../../test-support/service.js";
 import { parkingLotStream as lotStream } from "../../write-side/parking-lot/periods.js";
-import { stampMsOfRaw } from "../history/audit-entry.js";
 import { readViews, type Views } from "../views/views.js";
 import type { Cut } from "./as-of.js";
 import { FoldTooFarError } from "./fold-cache.js";

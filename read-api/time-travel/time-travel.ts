@@ -14,9 +14,9 @@ import { lotDocumentOf, parkingLotsProjection } from "../../projections/read-mod
 import { reservationsProjection } from "../../projections/read-models/reservations.js";
 import type { AsOfStamp } from "../../schemas/as-of.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
+import { stampMsOfRaw } from "../../schemas/event-stamps.js";
 import { type LotReach, reaches } from "../../schemas/lot-reach.js";
 import type { ControlCenterView, ParkingLotDetail, ReservationView } from "../../schemas/read-models.js";
-import { stampMsOfRaw } from "../history/audit-entry.js";
 import { type ReservationEventsIndex, reservationFacts } from "../history/reservation-history.js";
 import { type LotAt, LotsAt } from "../views/lots-at.js";
 import type { PageOf } from "../views/read-context.js";
@@ -40,11 +40,8 @@ export type AsOfView<T> = T & { readonly asOf: AsOfStamp };
 
 /**
  * Time travel: a view as it was at a moment of the past, asked of the same query code with the
- * moment as its "now", never of the live read models. A lot's views read its decider state then
- * from the one loader (lots-at.ts); a reservation's fold its own handful of events; the control
- * center's folds the log from its last book before the moment (control-center-books.ts) into a
- * throwaway in-memory store (fold-state.ts), at most `maxFold` events from the nearest checkpoint
- * (fold-cache.ts), and reads each lot from the loader.
+ * moment as its "now" (so no view is restated): lots from the one loader, a reservation from its own
+ * events, the control center from its last book before the moment, at most `maxFold` events folded.
  */
 export class TimeTravel {
   private readonly cache: FoldCache;
@@ -106,10 +103,7 @@ export class TimeTravel {
     return this.ask(lotFold(await this.lotsAt.at(parkingLotId, cut)), cut, query);
   }
 
-  /**
-   * A page of the lot's reservations table as it was at the cut: those its state holds then, as
-   * that state records them (reservation-view.ts, heldReservations); null before it was registered.
-   */
+  /** A page of the lot's reservations as its state held them at the cut; null before it was registered. */
   async lotReservations(
     parkingLotId: string,
     cut: Cut,
@@ -121,10 +115,7 @@ export class TimeTravel {
     return { ...heldReservations(lot.state, nowMs, query), asOf: stampOf(lot.position, nowMs) };
   }
 
-  /**
-   * The control center (JSON) as it was at the cut: the log folded from its last book before the
-   * cut, and every lot registered then as its state holds it (the loader's: lots-at.ts).
-   */
+  /** The control center (JSON) as it was at the cut: folded from its last book before it. */
   async controlCenter(
     cut: Cut,
     page: { readonly limit: number; readonly cursor?: string; readonly within?: LotReach },
@@ -202,7 +193,6 @@ export class TimeTravel {
     await yieldToEventLoop();
     const store: DocumentStore = folded.state.materialize(folded.position);
     try {
-      // Each lot's state at the cut, from the one loader and its cache (lots-at.ts).
       const lotsAt = options.lotsAt ?? cut;
       const lots = (id: string) => this.lotsAt.at(id, lotsAt);
       const views = readViews(store, { readYourWritesTimeoutMs: 0, now: () => nowMs, lots });
@@ -214,7 +204,7 @@ export class TimeTravel {
     }
   }
 
-  /** Forgets every checkpoint and kept answer: folded before an erasure, they hold its data (issue 36). */
+  /** Forgets every checkpoint and kept answer: folded before an erasure, they hold its data. */
   forgetPersonalData(): void {
     this.cache.clear();
     this.lotsAt.forget();
@@ -236,7 +226,7 @@ export class TimeTravel {
 /** The read models the control center reads (their checkpoints in its answer's `projections`). */
 const CONTROL_CENTER_READS = [parkingLotsProjection, reservationsProjection, controlCenterProjection];
 
-/** A lot's state at a moment (the loader's: lots-at.ts) as a fold the views are asked of: its document as the state holds it (lotDocumentOf). */
+/** A lot's state at a moment as a fold the views are asked of: its document as the state holds it. */
 function lotFold(lot: LotAt): Folded {
   const folded = new FoldState([parkingLotsProjection]);
   if (lot.state.kind === "registered") folded.write(lotDocumentOf(lot.state, foldCollection));

@@ -4,13 +4,9 @@ import { HOUR_MS, MAX_WINDOW_MS } from "../../schemas/pricing.js";
 import { iso } from "./rules.js";
 
 /**
- * How far ahead of an instant the control center's figures of the moment hold as they are, given
- * the read models do not change: until the next instant any of its clock-dependent conditions
- * (read-api/views/rules.ts) can turn. Each condition compares `now` with a window's `startsAt` or
- * with the end of the span it holds (`heldUntil`), shifted by a fixed offset; it turns when `now`
- * reaches that instant (or one millisecond after it). So the figures hold for every instant
- * before the first `instant + offset` at or after `now`, over every window and offset below: one
- * seek per offset on the control-center projection's boundary documents (control-center-clock.ts).
+ * How long the control center's figures hold with no new fact: each clock-dependent condition
+ * compares `now` with a window's start or end shifted by a fixed offset, so they hold until the first
+ * `instant + offset` at or after `now`: one seek per offset on the boundaries (control-center-clock.ts).
  */
 const OFFSETS: readonly { readonly prefix: string; readonly offset: number; readonly why: string }[] = [
   { prefix: STARTS_PREFIX, offset: 0, why: "a window starts holding a spot (startsAt ≤ now)" },
@@ -50,11 +46,9 @@ export function nextOf(instants: Iterable<string>, now: number): number {
 export const nextMinute = (now: number): number => (Math.floor(now / 60_000) + 1) * 60_000;
 
 /**
- * Control-center answers kept while they hold: each under the key of what it was read from (the
- * page asked, the active generations and the positions of the projections read), valid from the
- * instant it was computed at until the next instant its figures can turn. A key only matches while
- * the read models are exactly as they were read (checkpoints commit with their writes and only
- * move forward), so an answer from the cache is the one a fresh read would give.
+ * Control-center answers kept until their figures can turn, keyed by what they were read from: a
+ * key matches only while the read models are exactly as read (checkpoints only move forward), so a
+ * cached answer is the one a fresh read would give.
  */
 export class MomentCache<T> {
   private readonly entries = new Map<string, { value: T; from: number; until: number }>();

@@ -46,7 +46,7 @@ interface Moment {
   readonly presence: ReadonlyMap<string, Presence>;
   readonly parkingLots: Omit<ControlCenterView["parkingLots"][number], "atRisk">[];
   readonly nextCursor: string | null;
-  /** The coupon counts of the page's lots (issue 46: what a member of staff scoped to lots sees). */
+  /** The coupon counts of the page's lots (what a member of staff scoped to lots sees). */
   readonly lotCoupons: ReadonlyMap<string, LotCoupons>;
   /** Today's money summed over the page's lots that have any (absent: none has). */
   readonly money?: ControlCenterView["money"];
@@ -63,10 +63,7 @@ const OWNER_OF = { controlCenter: ownerOf(CONTROL_CENTER), reservations: ownerOf
 const READS = [CONTROL_CENTER, PARKING_LOTS, RESERVATIONS, LOT_MONEY];
 const READ_FROM = new Set(READS.map(ownerOf));
 
-/**
- * What a cached control center is keyed by: the page, the active generations and the positions of
- * the projections it is read from (their checkpoints, read before the figures).
- */
+/** A cached control center's key: the page, the active generations and the projections' checkpoints. */
 const momentKey = (
   options: { cursor?: string; limit: number; within?: LotReach },
   generations: ReadonlyMap<string, number>,
@@ -80,11 +77,7 @@ const momentKey = (
     projections.filter((p) => READ_FROM.has(p.name)).map((p) => [p.name, p.position]),
   ]);
 
-/**
- * The totals a member of staff scoped to lots sees: those of the lots on their page (the lots'
- * own figures summed), coupons included (those issued and revoked for bookings at these lots):
- * nothing of another lot, not even a count (issue 46).
- */
+/** The totals a member of staff scoped to lots sees: their page's lots summed, nothing of another, not a count. */
 function scopedTotals(
   lots: readonly Omit<ControlCenterView["parkingLots"][number], "atRisk">[],
   coupons: ReadonlyMap<string, LotCoupons>,
@@ -105,10 +98,7 @@ function scopedTotals(
   };
 }
 
-/**
- * The control center: totals, a page of lots with who is in, expected, overstaying and at risk,
- * the last hour's activity and every processor's state, all as of one instant.
- */
+/** The control center: totals, a page of lots, the last hour's activity and the processors, at one instant. */
 export class ControlCenterQueries {
   private readonly moments = new MomentCache<Moment>();
   private readonly everyLot: EveryLotFigures;
@@ -121,13 +111,9 @@ export class ControlCenterQueries {
   }
 
   /**
-   * Totals and a page of lots (the same cursor as parkingLots), once the views they are read from
-   * reached minPosition, all as of one instant: the windows holding a spot then are counted once,
-   * per lot, for every lot, and both the lots and the totals are made of those counts, so the
-   * totals are the sum of the lots. The processors' states are read first, every time; the
-   * figures of the moment are read again only when a read model they come from moved (by those
-   * positions) or the clock reached an instant where one can turn (control-center-moment.ts);
-   * the reservations an overstay puts at risk are read every time there is one.
+   * Lots and totals are made of the same per-lot counts, so the totals are the sum of the lots. The
+   * figures of the moment are read again only when a read model moved or the clock reached an
+   * instant where one can turn (control-center-moment.ts).
    */
   async controlCenter(options: {
     cursor?: string;
@@ -138,8 +124,6 @@ export class ControlCenterQueries {
   }): Promise<ControlCenterView> {
     const minPosition = options.minPosition ?? null;
     for (const logical of READS) await this.ctx.awaitPosition(logical, minPosition);
-    // The lots' figures and presence are counted on their decider states, loaded from the event
-    // store (lots-at.ts), which holds every position answered.
     const now = this.ctx.now();
     // Before the figures: the positions they are read at (or after) key the cache.
     const [head, generations] = await Promise.all([this.headPosition(), this.ctx.activeGenerations()]);
@@ -154,7 +138,7 @@ export class ControlCenterQueries {
         async (lot) => [lot.parkingLotId, await this.lots.atRisk(lot.parkingLotId, now)] as const,
       ),
     );
-    // Issue 69: each lot's gate reads waiting for an attendant, one index-only pass over the page's lots.
+    // Each lot's gate reads waiting for an attendant, one index-only pass over the page's lots.
     const reviews = moment.parkingLots.length
       ? await this.ctx.store.countBy(
           await this.ctx.collection(GATE_REVIEWS),
@@ -182,10 +166,8 @@ export class ControlCenterQueries {
     };
   }
   /**
-   * The figures of the moment at `now`, kept under `key` until the first instant they can turn
-   * when the boundaries they are checked against cover what was read: the control-center
-   * projection's generation was built by a version that keeps them, and it has applied at least
-   * what the reservations projection had (so every window read has its start and end there).
+   * The figures of the moment, kept until the first instant they can turn, only when the boundaries
+   * cover what was read (the control-center projection applied what the reservations one had).
    */
   private async readMoment(
     options: { cursor?: string; limit: number; within?: LotReach },
@@ -212,8 +194,6 @@ export class ControlCenterQueries {
       this.money.today(lots.items, now),
       this.lotCoupons(ids),
     ]);
-    // The reservations made and canceled the projection counts; the lots, their capacity and the
-    // spots held and free summed from every lot's view at `now` (every-lot-figures.ts).
     const totals: ControlCenterTotals = {
       ...stored,
       ...(everyLot ?? { parkingLots: 0, capacity: 0, activeReservations: 0, availableSpots: 0 }),
@@ -285,11 +265,7 @@ export class ControlCenterQueries {
     const same = now.size === generations.size && [...now].every(([p, g]) => generations.get(p) === g);
     return same && builtBy !== null && builtBy !== undefined && builtBy >= BOUNDARIES_SINCE;
   }
-  /**
-   * When each closure not over yet begins and ends: the control-center projection keeps one
-   * document per closure, its id ordered by the closure's end, so those not over yet are one range
-   * of ids (a closure is at most 31 days long and starts at most 90 days ahead), whatever the history.
-   */
+  /** Closures not over yet: ids ordered by the closure's end make them one range, whatever the history. */
   private async closureInstants(now: number): Promise<string[]> {
     const docs = await this.ctx.store.find(await this.ctx.collection(CONTROL_CENTER), {
       _id: { $gt: closureId(iso(now), "", ""), $lt: CLOSURE_ID_END },
@@ -297,12 +273,8 @@ export class ControlCenterQueries {
     return docs.flatMap((d) => [String(d.from), String(d.until)]);
   }
   /**
-   * Who is in each of `lots` now (its cars in the lot), who stays past their window (OVERSTAYING),
-   * who is expected within the hour (a window starting from an hour ago to an hour ahead that reads
-   * RESERVED: an open-ended booking has no arrival time) and the no-shows of the last day (windows
-   * ended since that read NO_SHOW), as of `now`: each lot's decider state (lots-at.ts) and its
-   * `statusIn`, over its cars in the lot (at most its capacity) and the windows of its index in
-   * those ranges, never its history.
+   * Who is in, overstaying, expected within the hour and the last day's no-shows, by each lot's
+   * `statusIn` over its cars (at most its capacity) and its windows in those ranges, never its history.
    */
   private async presence(lots: readonly string[], now: number): Promise<Map<string, Presence>> {
     const states = [...(await this.lots.states.states(lots))];

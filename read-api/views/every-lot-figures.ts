@@ -18,22 +18,10 @@ interface Figures {
   readonly until: number;
 }
 
-/** Every lot's figures summed: what the control center's totals hold of the lots. */
-export interface EveryLotTotals {
-  readonly parkingLots: number;
-  readonly capacity: number;
-  readonly activeReservations: number;
-  readonly availableSpots: number;
-}
-
 /**
- * The control center's totals of every lot (lots, capacity, spots held and free now), kept in the
- * query process and updated, not summed again per request. Each lot's part is its own view at
- * `now` (LotQueries.lotsUntil: the totals are the sum of the lots and restate no rule), kept until
- * it can turn with no fact (a window or a closure beginning or ending) or one of its events comes
- * (the lots' streams' events after the position last read). A read costs the lots that changed or
- * turned since the one before; the first (or one after a rebuild switched the collections) reads
- * every lot once, a page and a chunk at a time, giving the event loop back (platform/turn-slice.ts).
+ * The control center's totals of every lot, kept in the query process and updated, not summed per
+ * request: each lot's part (its own view, so no rule is restated) is kept until it can turn with no
+ * fact or one of its events comes, so a read costs the lots changed or turned since the last one.
  */
 export class EveryLotFigures {
   private figures = new Map<string, Figures>();
@@ -49,19 +37,16 @@ export class EveryLotFigures {
     private readonly lots: LotQueries,
   ) {}
 
-  /** Every lot's figures at `now`, as of at least the read models' positions when called. */
-  at(now: number): Promise<EveryLotTotals> {
+  /** Every lot's figures summed at `now`, as of at least the read models' positions when called. */
+  at(now: number) {
     // One update at a time: each starts from where the one before left the figures.
     const next = this.running.catch(() => undefined).then(() => this.update(now));
     this.running = next;
     return next;
   }
 
-  private async update(now: number): Promise<EveryLotTotals> {
-    const [lots, position] = await Promise.all([
-      this.ctx.collection(PARKING_LOTS),
-      this.ctx.appliedPositionOf(PARKING_LOTS),
-    ]);
+  private async update(now: number) {
+    const { collection: lots, position } = await this.ctx.applied(PARKING_LOTS);
     const events = this.ctx.options.eventStore;
     if (this.readFrom?.collection !== lots || !events) await this.readEvery(now);
     else {

@@ -8,10 +8,7 @@ import type { PageOf, ReadContext } from "./read-context.js";
 
 type CandidateBooking = GateReviewView["candidateBookings"][number];
 
-/**
- * A lot's open gate reviews (issue 49), newest first: one index range of the lot below the cursor,
- * so a page costs its own size however many reads the lot's gates ever sent to review.
- */
+/** A lot's open gate reviews, newest first: one index range, so a page costs its own size. */
 export class GateReviewQueries {
   constructor(private readonly ctx: ReadContext) {}
 
@@ -25,7 +22,7 @@ export class GateReviewQueries {
       [{ parkingLotId }],
       options,
     );
-    // Issue 69: the candidates by plate, customer and window, read by id (at most 20 a review).
+    // The candidates by plate, customer and window, read by id (at most 20 a review).
     const ids = [...new Set(found.items.flatMap((review) => review.candidates ?? []))];
     const bookings = new Map(
       (ids.length

@@ -11,14 +11,10 @@ import type { PageOf, ReadContext } from "./read-context.js";
 import { type StoredLot, strip } from "./rules.js";
 
 /**
- * Find a spot (issue 49): the lots within a radius of a point that have a spot free for the whole
- * window, nearest first or cheapest first, a page at a time. The geo index (the document store's
- * findNear) hands the candidates nearest first; each is then asked what a booking of the window
- * would be told (`quoteWindow`, the decider's own quote, as GET …/availability asks it), and a lot
- * the quote refuses (a closure) or finds full is left out. The walk stops when the page is full or
- * after WALK_PER_ITEM candidates per item asked (at least MIN_WALK): a page of full lots then comes
- * back short with a cursor to go on from, so an answer's cost is bounded by its page, not by how
- * many lots are around.
+ * Find a spot: the lots within a radius with a spot free for the window, nearest or cheapest first,
+ * each candidate asked the decider's own quote. The walk stops after WALK_PER_ITEM candidates per
+ * item asked (at least MIN_WALK), with a cursor, so a page's cost is bounded by its size, not by
+ * how many lots are around.
  */
 
 /** The most lots a search page holds (a larger `limit` is read as this). */
@@ -26,10 +22,7 @@ export const MAX_SEARCH_PAGE = 100;
 /** Candidates quoted per item of the page asked for, at most (full lots are skipped over). */
 const WALK_PER_ITEM = 5;
 const MIN_WALK = 50;
-/**
- * `sort=price` ranks the nearest PRICE_CANDIDATES lots within the radius by the price their stored
- * rate gives the window (the pricing function bookings use), then quotes them in that order.
- */
+/** `sort=price` ranks the nearest PRICE_CANDIDATES lots by their stored rate's price, then quotes them. */
 export const PRICE_CANDIDATES = 1_000;
 
 export interface LotSearch {
@@ -43,10 +36,7 @@ export interface LotSearch {
   readonly minPosition: Position | null;
 }
 
-/**
- * Where a page ended: the last candidate's sort key (price, for a price sort), distance and id, and
- * which search it ended (`q`: the search's terms, hashed), so a cursor is refused by any other.
- */
+/** Where a page ended, and the search's terms hashed (`q`), so a cursor is refused by any other search. */
 interface Cursor {
   readonly p?: number | null;
   readonly d: number;

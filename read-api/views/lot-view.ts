@@ -22,11 +22,8 @@ import type { PageOf, ReadContext } from "./read-context.js";
 import { AT_RISK_LIMIT, type AtRisk, iso, lotView, type StoredLot, strip } from "./rules.js";
 
 /**
- * The lots as they stand at an instant: one lot, a page of them, the free spots of the next
- * hours, a lot's timeline, what a window would find, and which reservations an overstay puts at
- * risk. Every figure is the lot's decider counting on its own state (lots-at.ts): the spots held
- * over time are its occupancy timeline (write-side/parking-lot/held-timeline.ts, the spans every
- * decision counts), a quote is the booking's own terms (`quoteWindow`), a status `statusIn`.
+ * The lots as they stand at an instant. Every figure is the lot's decider counting on its own
+ * state (lots-at.ts): its occupancy timeline, `quoteWindow`, `statusIn`, so no rule is restated.
  */
 export class LotQueries {
   readonly states: LotStates;
@@ -34,10 +31,7 @@ export class LotQueries {
     this.states = new LotStates(ctx.options);
   }
 
-  /**
-   * Waits (bounded) until the views a lot is read from have applied `minPosition` (its state is
-   * read from the event store, which has every position answered).
-   */
+  /** Waits (bounded) until the views a lot is read from have applied `minPosition`. */
   async awaitLot(minPosition: Position | null): Promise<void> {
     await this.ctx.awaitPosition(PARKING_LOTS, minPosition);
   }
@@ -61,11 +55,7 @@ export class LotQueries {
       now,
     );
   }
-  /**
-   * One lot with the spots free now and in each clock hour from the current one on (`hours` of
-   * them; free for the whole hour): the capacity less the peak of the lot's occupancy timeline
-   * over each, none while a closure overlaps it.
-   */
+  /** One lot with the spots free now and for the whole of each of the next `hours` clock hours. */
   async parkingLotDetail(
     id: string,
     minPosition: Position | null = null,
@@ -93,10 +83,8 @@ export class LotQueries {
     };
   }
   /**
-   * A lot's timeline: per step of [from, until), the most spots held at one instant (a lookup in the
-   * lot's occupancy timeline: what a booking of that step would be decided by), how many cars
-   * overstay into it (in the lot past their window now: each holds its spot until it checks out),
-   * and whether a closure overlaps it.
+   * A lot's timeline: per step of [from, until), the most spots held at one instant (what a booking
+   * of that step would be decided by), the cars overstaying into it and whether a closure overlaps it.
    */
   async timeline(
     id: string,
@@ -139,11 +127,7 @@ export class LotQueries {
       slots,
     };
   }
-  /**
-   * What a booking of the window [from, until) would be told now (`quoteWindow`, the booking's own
-   * terms, with the busiest instant looked up in the lot's occupancy timeline): the spots free and
-   * its price, or the closure (or the bound) that refuses it.
-   */
+  /** What a booking of the window [from, until) would be told now (`quoteWindow`: its own terms). */
   async availability(
     id: string,
     from: number,
@@ -174,10 +158,8 @@ export class LotQueries {
     };
   }
   /**
-   * The reservations of a lot an overstay puts at risk over the next day: those still to arrive
-   * (RESERVED, by the decider's status) that hold a spot at an instant when the lot's occupancy
-   * timeline holds more spots than the lot has (the cars in the lot count first: an overstay never
-   * cancels an accepted reservation, so operators settle it). At most AT_RISK_LIMIT, soonest first.
+   * Reservations still to arrive that hold a spot over the next day when more are held than the lot
+   * has (an overstay never cancels an accepted reservation: operators settle it). At most AT_RISK_LIMIT.
    */
   async atRisk(lotId: string, now: number): Promise<AtRisk[]> {
     const held = await this.states.timeline(lotId, now);
@@ -229,9 +211,8 @@ export class LotQueries {
     return (await this.lotsUntil(lots, now)).map((l) => l.view);
   }
   /**
-   * These stored lots as they stand at `now`, each with the first instant after `now` its figures
-   * can turn with no new fact: its occupancy timeline's or a closure's beginning or end. A chunk
-   * of lots at a time, so a page of 1,000 lets other callers in between (turn-slice.ts).
+   * These stored lots at `now`, each with the first instant its figures can turn with no new fact;
+   * a chunk at a time, so a page of 1,000 lets other callers in between (turn-slice.ts).
    */
   async lotsUntil(
     lots: readonly StoredLot[],
@@ -252,10 +233,7 @@ export class LotQueries {
     return (await this.storedLots({ limit }, within)).items.map((lot) => lot.parkingLotId);
   }
 
-  /**
-   * A page of lots as stored, by id; `within` a member of staff's lots, only those: one bounded
-   * read per granted lot or id prefix (an index range each), merged by id.
-   */
+  /** A page of lots as stored, by id; `within` a member of staff's lots, one bounded read per grant. */
   async storedLots(
     options: { cursor?: string; limit: number },
     within: LotReach = EVERY_LOT,
@@ -275,10 +253,7 @@ export class LotQueries {
   }
 }
 
-/**
- * Capacity minus the most spots held at any instant of [from, until) as the lot's decider counts
- * them; none while one of its closures overlaps the range.
- */
+/** Capacity minus the most spots held at any instant of [from, until); none while a closure overlaps it. */
 export function freeSpots(lot: RegisteredLot, timeline: HeldTimeline, from: number, until: number): number {
   if (lot.closures.some((c) => c.from < until && c.until > from)) return 0;
   return Math.max(0, lot.capacity - timeline.peak(from, until));

@@ -59,14 +59,9 @@ interface Kept {
 }
 
 /**
- * Every read side's lot state (issue 68 item 2: one loader for every reader): the write side's
- * loader (LotLoader: the opening of the period holding the moment and that period's events up to
- * it) with one bounded cache, the lots asked last (at most `capacity` of them and `maxBytes` of
- * their estimated states; the least recently asked out first), each kept at the last moment read.
- * A later moment of the same period, or the present, folds only the events after the kept
- * revision, the windows' step tree carried along them (O(log n) each); the present costs one read
- * of the kept period's stream from there (a period closed since: the loader finds the new one).
- * The live views, quotes, time travel and the control center as of a moment all read lots here.
+ * Every read side's lot state: the write side's loader (LotLoader) with one cache bounded by
+ * `capacity` lots and `maxBytes` (least recently asked out first), each kept at the last moment
+ * read, so a later moment of the same period, or the present, folds only the events after it.
  */
 export class LotsAt {
   private readonly loader: LotLoader;
@@ -173,10 +168,7 @@ export class LotsAt {
     };
   }
 
-  /**
-   * The lot at the cut: for the present from a kept state, its stream's events after it (the
-   * period it is in, unless that closed since); otherwise the loader's (LotLoader.at).
-   */
+  /** The present from a kept state reads its period's events after it (unless that closed since). */
   private async load(
     parkingLotId: string,
     cut: Cut,
@@ -196,15 +188,12 @@ export class LotsAt {
     return this.loader.at(parkingLotId, holds, from, observe);
   }
 
-  /** Forgets the lots kept (every one when none are named): an erasure made them out of date (issue 36). */
+  /** Forgets the lots kept (every one when none are named): an erasure made them out of date. */
   forget(parkingLotIds?: readonly string[]): void {
     for (const id of parkingLotIds ?? [...this.kept.keys()]) this.drop(id);
   }
 
-  /**
-   * Marks these lots' kept states as just asked (a page about to read them in chunks): each chunk's
-   * loads then push out lots no page is reading, never the next chunk's (issue 66).
-   */
+  /** Marks these lots as just asked, so a page's chunk loads never push out the next chunk's lots. */
   touch(parkingLotIds: readonly string[]): void {
     for (const id of parkingLotIds) {
       const entry = this.kept.get(id);
@@ -246,10 +235,8 @@ export class LotsAt {
 }
 
 /**
- * Bytes a lot state holds per entry (a reservation's record, its window in the hour index, its
- * changes in the step tree, a car in the lot, what they keep of their events' strings), measured
- * by `node --expose-gc --import tsx bench/lot-state-bytes.ts` (the heap 20,000 bookings hold: about
- * 370 bytes an entry on Node 20), with headroom: an estimate for the byte bound.
+ * Bytes a lot state holds per entry, with headroom over what `node --expose-gc --import tsx
+ * bench/lot-state-bytes.ts` measures (about 370 on Node 20): an estimate for the byte bound.
  */
 export const LOT_STATE_ENTRY_BYTES = 448;
 
@@ -276,9 +263,8 @@ const KEPT_LOTS = 1_000;
 const KEPT_BYTES = 256 * 1024 * 1024;
 
 /**
- * Each lot's decider state as the views read it (the state every decision of the lot is made on),
- * so a view asks the decider's own functions instead of restating its rules: the present from the
- * event store through one LotsAt, or `source`'s (time travel's: the lots as of a moment).
+ * Each lot's decider state, so a view asks the decider's own functions instead of restating its
+ * rules: the present through one LotsAt, or `source`'s (time travel's, as of a moment).
  */
 export class LotStates {
   private readonly cache: LotsAt | undefined;
@@ -318,16 +304,13 @@ export class LotStates {
     this.cache?.touch(parkingLotIds);
   }
 
-  /**
-   * These lots' states now (null: not registered), a chunk at a time so a page of 1,000 lets other
-   * callers in between (turn-slice.ts); their kept states marked as just asked first (LotsAt.touch).
-   */
+  /** These lots' states now, a chunk at a time so a page of 1,000 lets other callers in between. */
   async states(parkingLotIds: readonly string[]): Promise<Map<string, RegisteredLot | null>> {
     this.touch(parkingLotIds);
     return new Map(await mapInChunks(parkingLotIds, async (id) => [id, await this.state(id)] as const));
   }
 
-  /** Drops the kept states of these lots (every lot when none are named): an erasure rewrote their facts (issue 36). */
+  /** Drops the kept states of these lots (every lot when none are named): an erasure rewrote their facts. */
   forget(parkingLotIds?: readonly string[]): void {
     this.cache?.forget(parkingLotIds);
   }

@@ -101,10 +101,8 @@ export function sumMoney(days: readonly Figures[]): Figures {
 }
 
 /**
- * The money of lots per local day (issues 38, 49), read from the lot-money read model: a lot's
- * local days are one range of ids (its quarter hours from its first local midnight to the one after
- * its last day), and the control center's page reads one such range per lot, so the work is bounded
- * by the days asked (at most 100 quarters a day), never by history.
+ * The money of lots per local day: a lot's local days are one range of quarter-hour ids, so the
+ * work is bounded by the days asked (at most 100 quarters a day), never by history.
  */
 export class MoneyQueries {
   constructor(
@@ -163,7 +161,7 @@ export const today = (now: number): string => new Date(now).toISOString().slice(
 export const daysBetween = (from: string, to: string): number =>
   Math.max(0, Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000) + 1);
 
-/** The columns of the money view's CSV (issue 69), after `day` and `currency`. */
+/** The columns of the money view's CSV, after `day` and `currency`. */
 const CSV_SUMS = [
   "revenue",
   "collectedByProcessor",
@@ -176,9 +174,8 @@ const CSV_SUMS = [
 ] as const satisfies readonly (keyof MoneyInCurrency)[];
 
 /**
- * The money view as CSV: a row per day and currency, a day with failures only as one row naming no
- * currency, and a last `total` row per currency. Every cell is a day, an ISO currency code or a
- * number, so nothing needs quoting (and nothing a spreadsheet would run as a formula).
+ * The money view as CSV. Every cell is a day, an ISO currency code or a number, so nothing needs
+ * quoting (and nothing a spreadsheet would run as a formula).
  */
 export function moneyCsv(view: LotMoneyView): string {
   const rows = [["day", "currency", ...CSV_SUMS, "failedPayments", "failedSteps"].join(",")];

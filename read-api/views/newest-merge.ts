@@ -14,11 +14,9 @@ export type NewestBelow<D extends Sequenced> = (
 ) => Promise<D[]>;
 
 /**
- * The newest `want` documents matching any of `filters` (disjoint: one lot each, say), below
- * `cursor`, newest first: a merge that reads each filter's index range lazily (issue 66). Each part
- * is read a share of the page at first, then in growing batches only while the merge takes from
- * it, so the work is about the page plus one small read per part, never a page per part (an
- * attendant of 40 lots once read 40 pages to answer one).
+ * The newest `want` documents matching any of `filters` (disjoint) below `cursor`: each part is read
+ * lazily, in growing batches while the merge takes from it, so the work is about the page plus one
+ * small read per part, never a page per part.
  */
 export async function newestMerged<D extends Sequenced>(
   filters: readonly Record<string, unknown>[],
@@ -65,10 +63,7 @@ export const newestBelow =
     return store.find<Document & Sequenced>(collection, where, { sort: { seq: -1 }, limit: n });
   };
 
-/**
- * A page of `logical` matching any of `filters` (disjoint), newest first by `seq` (the global position of the event
- * that created each document), continuing below `cursor`: an index range, however deep the page.
- */
+/** A page of `logical` matching any of `filters` (disjoint), newest first by `seq`: an index range. */
 export async function newestPage<T>(
   ctx: ReadContext,
   logical: string,

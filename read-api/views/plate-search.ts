@@ -10,11 +10,9 @@ export interface PlateMatch {
 }
 
 /**
- * The newest `want` reservations whose plate holds `fragment` (schemas/plates.ts), below `cursor`,
- * in a lot or of a customer if asked: prefix ranges over the plates' suffixes, newest first. A
- * plate that holds the fragment twice has two matching suffixes: those rows are read in the same
- * chunk or the next, and counted once. The work is the matches read, chunk by chunk, until
- * `want` reservations are found: never the reservations whose plate does not match.
+ * The newest `want` reservations whose plate holds `fragment`, by prefix ranges over the plates'
+ * suffixes: the work is the matches read, never the reservations whose plate does not match (a
+ * plate holding the fragment twice is counted once).
  */
 export async function newestPlateMatches(
   ctx: ReadContext,

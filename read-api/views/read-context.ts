@@ -97,9 +97,8 @@ function storedByDefault(store: DocumentStore): ProjectionsInfo {
 }
 
 /**
- * What every view reads through: the active generation of each projection (so a rebuild can swap
- * in fresh collections under running queries), the wait for a position (read-your-writes), and
- * the service's clock.
+ * What every view reads through: the active generations (a rebuild swaps collections under running
+ * queries), the wait for a position (read-your-writes), and the service's clock.
  */
 export class ReadContext {
   readonly projections: ProjectionsInfo;
@@ -147,11 +146,6 @@ export class ReadContext {
     return this.projections.physicalCollection(logical, await this.generationOf(projection));
   }
 
-  /** The position the projection serving `logical` has applied (its active generation's checkpoint). */
-  async appliedPositionOf(logical: string): Promise<Position | null> {
-    return this.appliedPosition(ownerOf(logical));
-  }
-
   /** The active generation's collection of `logical`, and its applied position (at least what it holds). */
   async applied(
     logical: string,
@@ -167,9 +161,8 @@ export class ReadContext {
   }
 
   /**
-   * Waits (bounded) until the projection serving `logical` has applied `position`. It listens for
-   * the projection's advance before it looks again, so an advance announced between the first look
-   * and the wait wakes it at once instead of a poll interval later.
+   * Waits (bounded) until the projection serving `logical` has applied `position`. It listens before
+   * it looks again, so an advance announced in between wakes it at once.
    */
   async awaitPosition(logical: string, position: Position | null): Promise<void> {
     if (!position) return;

@@ -14,10 +14,8 @@ export interface IndexedReservationEvents {
 }
 
 /**
- * Where a reservation's events are in the log, from the reservation-events index: one indexed range
- * (a reservation has a handful of events: its booking, check-in, the fact that ended it, its
- * coupon's). The applied position is read first and entries past it are left out, so the caller
- * knows exactly which part of the log the answer covers.
+ * Where a reservation's events are in the log: one index range. The applied position is read first
+ * and entries past it left out, so the caller knows exactly which part of the log the answer covers.
  */
 export async function reservationEvents(
   ctx: ReadContext,

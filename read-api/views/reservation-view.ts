@@ -32,10 +32,7 @@ export interface ReservationQuery {
 
 import { type StoredReservation, statusFilters, strip, type TimedView } from "./rules.js";
 
-/**
- * The most reads of candidates one page of a status makes: past it, the page ends with the items
- * found and a cursor to go on from (only candidates that do not read the status take passes).
- */
+/** Bound on the candidate reads of one page of a status: past it, the page ends with a cursor. */
 const MAX_PASSES = 16;
 
 /** A document's `seq` if it is a position (> 0), else 0: nothing to page below. */
@@ -49,10 +46,7 @@ export class ReservationQueries {
     private readonly lots: LotQueries,
   ) {}
 
-  /**
-   * The PaymentIntent's client secret the payments process manager kept for a booking its customer
-   * confirms with Stripe.js (issue 38); undefined for a booking paid with a saved method, or before it.
-   */
+  /** The client secrets kept for a booking confirmed with Stripe.js (none for a saved method). */
   async paymentClientSecret(reservationId: string): Promise<KeptSecrets | undefined> {
     const [kept] = await this.ctx.store.find<{ _id: string } & KeptSecrets>(
       PAYMENT_CLIENT_SECRETS,
@@ -63,7 +57,6 @@ export class ReservationQueries {
   }
 
   async reservation(id: string, minPosition: Position | null = null): Promise<ReservationView | null> {
-    // Its status is read on its lot's state, loaded from the event store (every write answered is there).
     await this.ctx.awaitPosition(RESERVATIONS, minPosition);
     const doc = strip<StoredReservation>(
       await this.ctx.store.findById(await this.ctx.collection(RESERVATIONS), id),
@@ -73,12 +66,8 @@ export class ReservationQueries {
     return view ?? null;
   }
   /**
-   * Reservations as they stand at `now`, with the status their lot's decider gives them then
-   * (`statusIn` on the lot's state, lots-at.ts): a window over without a check-in is NO_SHOW, a
-   * car past its window OVERSTAYING, an open-ended booking still RESERVED when its lot's next closure
-   * begins CANCELED, before the scheduler's events say so. An open-ended booking still to leave for a
-   * closure says when (`mustLeaveBy`). One the state no longer holds has ended: its recorded status
-   * is final (statusAt only turns a window over). The spans the projection keeps are not part of it.
+   * Reservations with the status their lot's decider gives them at `now`, ahead of the scheduler's
+   * events (NO_SHOW, OVERSTAYING, CANCELED by a closure begun); one the state no longer holds has ended.
    */
   private async asOf(docs: readonly StoredReservation[], now: number): Promise<ReservationView[]> {
     const active = docs.filter(
@@ -88,12 +77,8 @@ export class ReservationQueries {
     return docs.map((doc) => viewAt(doc, lots.get(doc.parkingLotId), now));
   }
   /**
-   * A page of reservations, newest first, each with the status its lot's decider gives it now; with
-   * `status`, exactly those that read it. The store selects candidates by index (statusFilters: a
-   * superset of those that read the status, each part one index range), and each candidate is
-   * kept only if it reads the status: the only ones a store filter cannot tell (open-ended bookings
-   * a closure's beginning cancels before the scheduler records it) are few and short-lived, so the
-   * pages read past the answer only those.
+   * A page newest first; with `status`, the store's index ranges give a superset (statusFilters) and
+   * the decider's status keeps the rest: what no store filter can tell is few and short-lived.
    */
   async reservations(options: ReservationQuery): Promise<PageOf<ReservationView>> {
     const filter: Record<string, unknown> = {};
@@ -104,8 +89,6 @@ export class ReservationQueries {
     const now = this.ctx.now();
     const newest = newestBelow(this.ctx.store, await this.ctx.collection(RESERVATIONS));
     const closing = options.status === "CANCELED" ? await this.lotsClosingUnrecorded(now) : [];
-    // A member of staff scoped to lots reads each of theirs (an index range each); a condition on
-    // the lots closing now keeps only those of them.
     const lots: { parkingLotId?: string }[] = options.parkingLotIds?.map((parkingLotId) => ({
       parkingLotId,
     })) ?? [{}];
@@ -120,14 +103,11 @@ export class ReservationQueries {
             : [{ ...c, ...lot }],
         ),
       );
-    // No lot to read (a scope of none: read-api/access.ts answers it before asking) is no page.
     if (conditions.length === 0) return { items: [], nextCursor: null };
     const items: ReservationView[] = [];
     let cursor = options.cursor;
-    // Each pass reads strictly below the last (floor < cursor); a pass past MAX_PASSES ends the
-    // page early with a cursor to go on from, as a plate search's page may.
+    // Each pass reads strictly below the last (floor < cursor).
     for (let pass = 0; pass < MAX_PASSES; pass++) {
-      // The page and one more, merged over the conditions' index ranges (each read lazily).
       const below = cursor === undefined ? undefined : Number(cursor);
       const all = conditions.map((c) => ({ ...c, ...filter }));
       const docs = await newestMerged(all, newest, below, options.limit + 1);
@@ -153,22 +133,14 @@ export class ReservationQueries {
     }
     return { items, nextCursor: cursor ?? null };
   }
-  /**
-   * The lots with a closure begun that the scheduler has yet to record (its open-ended bookings
-   * read CANCELED before any fact says so): the control center's closures still `due` by now.
-   */
+  /** Lots with a closure begun the scheduler has yet to record: their open-ended bookings read CANCELED. */
   private async lotsClosingUnrecorded(now: number): Promise<string[]> {
     const docs = await this.ctx.store.find(await this.ctx.collection(CONTROL_CENTER), {
       due: { $lte: new Date(now).toISOString() },
     });
     return [...new Set(docs.map((d) => String(d.parkingLotId)))];
   }
-  /**
-   * A page of the reservations whose plate holds `fragment`: the newest limit + 1 matches (an
-   * index range, plate-search.ts), the first `limit` of them read by id and kept if they have the
-   * status asked for. With a status, a page may hold fewer than `limit` items and still name a
-   * next cursor: the cursor walks the matches, not the page.
-   */
+  /** With a status, a page may hold fewer than `limit` items and a next cursor: it walks the matches. */
   private async byPlate(
     fragment: string,
     filter: Record<string, unknown>,
@@ -176,9 +148,8 @@ export class ReservationQueries {
   ): Promise<PageOf<ReservationView>> {
     const now = this.ctx.now();
     const scope = { ...filter, ...(options.cursor ? { cursor: options.cursor } : {}) };
-    // A member of staff scoped to lots searches each of theirs (the lot's plates' index range) and
-    // pages the merged matches: a match on another lot is never read, so neither the page nor its
-    // cursor says anything of one (issue 46).
+    // Staff scoped to lots search each of theirs: a match on another lot is never read, so neither
+    // the page nor its cursor says anything of one.
     const scopes = options.parkingLotIds?.map((parkingLotId) => ({ ...scope, parkingLotId })) ?? [scope];
     const matches = (
       await Promise.all(scopes.map((s) => newestPlateMatches(this.ctx, fragment, s, options.limit + 1)))
@@ -189,8 +160,7 @@ export class ReservationQueries {
     const examined = matches.slice(0, options.limit);
     if (examined.length === 0) return { items: [], nextCursor: null };
     const reservations = await this.ctx.collection(RESERVATIONS);
-    // At most `limit` documents, read by id; the decider's status at `now` decides which are kept
-    // (as in `reservations`), so no store filter restates the status rule.
+    // The decider's status decides which are kept: no store filter restates the status rule.
     const docs = await this.ctx.store.find<Document & { seq: number }>(reservations, {
       _id: { $in: examined.map((m) => m.reservationId) },
     });
@@ -204,10 +174,7 @@ export class ReservationQueries {
       nextCursor: matches.length > options.limit ? String(examined.at(-1)?.seq) : null,
     };
   }
-  /**
-   * The reservation whose coupon this is (issue 47: a booking spending it finds the coupon's
-   * stream so; what the coupon is, is then read from that stream), if the read model has it.
-   */
+  /** The reservation whose coupon this is: a booking spending it finds the coupon's stream so. */
   async couponReservation(couponId: string): Promise<string | undefined> {
     const doc = await this.ctx.store.findById<Document & { reservationId?: string }>(
       await this.ctx.collection(COUPONS),
@@ -215,11 +182,7 @@ export class ReservationQueries {
     );
     return doc?.reservationId;
   }
-  /**
-   * A page of a customer's coupons, newest first; with `parkingLotIds` (a member of staff scoped to
-   * lots) only those of these lots: one index range per lot, merged, so the page and its cursor
-   * hold nothing of another lot.
-   */
+  /** A customer's coupons, newest first; scoped to lots, the page and its cursor hold nothing of another. */
   async customerCoupons(
     customerId: string,
     options: {
@@ -238,10 +201,8 @@ export class ReservationQueries {
 }
 
 /**
- * A payment as its booking's customer sees it, with the client secrets kept for them: while it
- * waits for them (pending, action-required) the latest, on the payment; issue 71: else, on each
- * refused charge, its own intent's (a client secret begins with its intent's id, Stripe's
- * `pi_…_secret_…`; an older version kept the latest only), to pay it.
+ * A payment with its client secrets: while it waits the latest, else each refused charge its own
+ * intent's (Stripe's secret begins with its intent's id, `pi_…_secret_…`).
  */
 export function withClientSecret(payment: PaymentView, kept: KeptSecrets): PaymentView {
   if (payment.state === "pending" || payment.state === "action-required")
@@ -260,20 +221,15 @@ export function withClientSecret(payment: PaymentView, kept: KeptSecrets): Payme
 /** A booking's client secrets as the payments process kept them: the latest, and every one (older: the latest only). */
 export type KeptSecrets = { readonly clientSecret: string; readonly clientSecrets?: readonly string[] };
 
-/**
- * A stored reservation as it stands at `now` on its lot's state (null: none read, the lot's
- * unregistered or the booking no longer active): see ReservationQueries.asOf.
- */
+/** A stored reservation at `now` on its lot's state (none: it has ended, its status is the recorded one). */
 function viewAt(
   { heldFrom: _f, heldUntil: _u, mustLeaveBy: told, ...stored }: StoredReservation,
   lot: RegisteredLot | null | undefined,
   now: number,
 ): ReservationView {
-  // Issue 38: the payment's state as the decider reads it from what was recorded.
   const paid = stored.payment
     ? { ...stored, payment: { ...stored.payment, state: paymentStateOf(stored.payment) } }
     : stored;
-  // Issue 71: whether its coupon is spendable now, as the coupon's decider says.
   const view = paid.coupon ? { ...paid, coupon: spendableAt(paid.coupon, now) } : paid;
   const record = lot?.reservations.get(view.reservationId);
   if (!lot || !record) {
@@ -292,14 +248,9 @@ function viewAt(
 }
 
 /**
- * Time travel's table of one lot as of a moment: the reservations the lot's state holds then (those
- * booked in the period holding the moment, and those its opening carries: able to hold a spot, or
- * ended within the idempotency window), each as that state records it with the status the decider
- * gives it at `now` (viewAt, as the live table), by reservation id; `cursor` is the place in the
- * state's sorted reservations the next page goes on from (the same moment is the same state), so a
- * page costs its rows and what its filter passes over. What only a reservation's own facts hold
- * (its booking's instant and position, its steps' times but a car's check-in while it is in, its
- * payment and coupon) is left out: GET /reservations/{id}?asOf= folds them.
+ * Time travel's table of one lot as of a moment, from the reservations its state holds then;
+ * `cursor` is an index in them (the same moment is the same state), so a page costs its rows. What
+ * only a reservation's own facts hold is left out: GET /reservations/{id}?asOf= folds them.
  */
 export function heldReservations(
   lot: RegisteredLot,
@@ -314,9 +265,7 @@ export function heldReservations(
     at++;
     if (query.customerId !== undefined && record.customerId !== query.customerId) continue;
     if (plate && !plateSuffixes(record.carNumber).some((s) => s >= plate.$gte && s < plate.$lt)) continue;
-    // The decider's status first (viewAt reads the same): only the page's rows are made.
     if (query.status !== undefined && statusIn(lot, reservationId, record, now) !== query.status) continue;
-    // The next match after a full page: the next page starts with it.
     if (items.length === query.limit) return { items, nextCursor: String(at) };
     const { customerId, carNumber, amount, status, startsAt, endsAt, overstayCharge } = record;
     const car = lot.inLot.get(reservationId);
@@ -338,7 +287,7 @@ export function heldReservations(
   return { items, nextCursor: null };
 }
 
-/** A stored coupon with whether it is spendable at `now` (issue 71: the coupon decider's rule). */
+/** A stored coupon with whether it is spendable at `now`, by the coupon decider's rule. */
 function spendableAt<C extends { status: CouponView["status"]; spendableFrom?: string | undefined }>(
   coupon: C,
   now: number,

@@ -9,11 +9,7 @@ import type {
 } from "../../schemas/read-models.js";
 import type { statusAt } from "../../schemas/reservation-time.js";
 
-/**
- * The rules the views apply to what the projections stored: which stored reservations each status
- * and presence count selects at an instant, and what a lot holds and has free then. Pure: the
- * clock is a parameter.
- */
+/** What the views select from the projections' documents at an instant. Pure: the clock is a parameter. */
 
 /** The control center's chart covers the last hour. */
 export const ACTIVITY_WINDOW_MS = 60 * 60_000;
@@ -21,13 +17,9 @@ export const ACTIVITY_WINDOW_MS = 60 * 60_000;
 export const iso = (ms: number): string => new Date(ms).toISOString();
 
 /**
- * The conditions on a stored reservation that select the candidates for `status` at `now`, each one
- * page query over an index of the stored status (with the lot or the customer when asked), newest
- * first: every reservation that reads `status` (its lot's decider's `statusIn`) matches one of them,
- * and the query side keeps those that do read it. They differ from it only where the clock turns a
- * status without a store filter to tell it: an open-ended booking still RESERVED when a closure
- * begins reads CANCELED until the scheduler records it, so it is a candidate for both, in the lots
- * with such a closure (`closing`: few, for seconds).
+ * Index-range conditions selecting a superset of the reservations that read `status` at `now` (the
+ * query side keeps those that do): an open-ended booking still RESERVED when a closure begins reads
+ * CANCELED until the scheduler records it, so it is a candidate for both in the lots `closing`.
  */
 export function statusFilters(
   status: ReservationStatus | undefined,
@@ -72,7 +64,7 @@ export type StoredLot = Omit<
   openEndedHeld?: number;
   /** Absent on a lot that never set one: UTC. */
   timeZone?: string;
-  /** The location as a GeoJSON point, for the geo index (issue 49). */
+  /** The location as a GeoJSON point, for the geo index. */
   point?: unknown;
   /** Per closure that began, the cars that were in the lot then (listed for operators). */
   closuresBegun?: { closureId: string; carsInLot: string[] }[];
@@ -94,10 +86,7 @@ export function closedUntil(closures: readonly { from: string; until: string }[]
   return until;
 }
 
-/**
- * A lot as it stands at `now`, holding `held` spots then (as its decider counts them: see
- * lot-view.ts); a lot closed now has no free spot.
- */
+/** A lot as it stands at `now`, holding `held` spots then; a lot closed now has no free spot. */
 export function lotView(lot: StoredLot, held: number, now: number): ParkingLotView {
   const { openEndedHeld: _, point: _point, closuresBegun, closures, ...rest } = lot;
   const until = closedUntil(closures, now);

@@ -7,21 +7,16 @@ import { MoneyQueries } from "./money-view.js";
 import { ReadContext, type ReadOptions } from "./read-context.js";
 import { ReservationQueries } from "./reservation-view.js";
 
-/**
- * The views the query routes call directly: one module per view (lots, reservations, the control
- * center) over one ReadContext, which reads whichever generation of each projection is active (so
- * a replay can swap in rebuilt collections under running queries), waits for the position a
- * caller asked to see and holds the clock. A new view is a module here and one entry below.
- */
+/** The views the query routes call: one module per view over one ReadContext. */
 export interface Views {
   readonly context: ReadContext;
   readonly lots: LotQueries;
-  /** Find a spot near a point (issue 49). */
+  /** Find a spot near a point. */
   readonly search: LotSearchQueries;
   readonly reservations: ReservationQueries;
   readonly controlCenter: ControlCenterQueries;
   readonly money: MoneyQueries;
-  /** A lot's open gate reviews (issue 49). */
+  /** A lot's open gate reviews. */
   readonly gateReviews: GateReviewQueries;
 }
 

@@ -18,7 +18,7 @@ const endpointParameter = pathParameter("endpointId", WebhookEndpointId, ENDPOIN
 const common = { side: "queries", allow: OPERATOR, tag: "operations" } as const;
 
 /**
- * Outbound webhooks (issue 35), operators only: the endpoints messages go to, their secrets, what
+ * Outbound webhooks, operators only: the endpoints messages go to, their secrets, what
  * was delivered and a replay from a log position. Served by webhook-routes.ts; the delivery itself
  * is a reactor (projections/webhooks/).
  */
