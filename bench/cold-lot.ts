@@ -31,7 +31,7 @@ import {
  * keys (a SQLite key store, each booking's customer with its own key) as every real DATA_DIR has:
  * the opening's personal values are sealed, and opened on the load.
  *
- *   npx tsx bench/cold-lot.ts [--runs 11] [--bound 4000] [--sealed]
+ *   npx tsx bench/cold-lot.ts [--runs 11] [--bound 4000] [--sealed] [--profile FILE [--phase load]]
  */
 const { values } = parseArgs({
   options: {
@@ -39,6 +39,7 @@ const { values } = parseArgs({
     bound: { type: "string" },
     sealed: { type: "boolean" },
     profile: { type: "string" },
+    phase: { type: "string" },
   },
 });
 const runs = Number(values.runs ?? 11);
@@ -70,7 +71,10 @@ const tail = bound - runs - 2;
 const session = values.profile ? new Session() : undefined;
 session?.connect();
 await session?.post("Profiler.enable");
-await session?.post("Profiler.start");
+await session?.post("Profiler.setSamplingInterval", { interval: 100 });
+/** `--phase`: the one phase profiled (each run's profile written to FILE.<run>), else every run whole. */
+const profiled = values.phase;
+if (!profiled) await session?.post("Profiler.start");
 const phases = {
   opening: [] as number[],
   load: [] as number[],
@@ -81,14 +85,20 @@ const phases = {
 const cpu = { opening: [] as number[], load: [] as number[], close: [] as number[], command: [] as number[] };
 let t = 0;
 let c = process.cpuUsage();
-const start = () => {
+let run = 0;
+const start = async (phase: keyof typeof phases) => {
+  if (session && phase === profiled) await session.post("Profiler.start");
   c = process.cpuUsage();
   t = performance.now();
 };
-const stop = (phase: keyof typeof phases) => {
+const stop = async (phase: keyof typeof phases) => {
   phases[phase].push(performance.now() - t);
   const { user, system } = process.cpuUsage(c);
   cpu[phase].push((user + system) / 1000);
+  if (session && values.profile && phase === profiled) {
+    const { profile } = await session.post("Profiler.stop");
+    writeFileSync(`${values.profile}.${run}`, JSON.stringify(profile));
+  }
 };
 for (let i = 0; i < runs; i++) {
   const store = SqliteEventStore.open({ file });
@@ -100,31 +110,32 @@ for (let i = 0; i < runs; i++) {
   });
   await handler.warmUp();
   const loader = new LotLoader(store);
-  start();
+  await start("opening");
   await loader.catchUp(
     parkingLotStream(LOT, 1),
     { state: { kind: "none" } as never, revision: -1, position: null },
     (r) => r.revision === 0,
   );
-  stop("opening");
-  start();
+  await stop("opening");
+  await start("load");
   const { state } = await loader.load(LOT);
-  stop("load");
+  await stop("load");
   // What the command that reaches the bound leaves to do after its answer: the next opening, sealed.
-  start();
+  await start("close");
   encodedForBench(openingOf(liveState(state, ACTIVE_LOT_NOW), LOT, 2, ACTIVE_LOT_NOW));
-  stop("close");
-  start();
+  await stop("close");
+  await start("command");
   const outcome = await handler.handle(reserveOn(LOT, 10_000_000 + i), {
     correlationId: `cold-${i}`,
     commandId: `cold-${i}`,
     actor: BENCH_ACTOR,
   });
-  stop("command");
+  await stop("command");
   if (!outcome.ok) throw new Error(`refused: ${outcome.rejection.code}`);
   await store.close();
+  run++;
 }
-if (session && values.profile) {
+if (session && values.profile && !profiled) {
   const { profile } = await session.post("Profiler.stop");
   writeFileSync(values.profile, JSON.stringify(profile));
 }

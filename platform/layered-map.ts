@@ -118,13 +118,17 @@ interface Delta {
 const NO_IDS = ImmutableSet<string>();
 const NO_DELTA: Delta = { added: NO_IDS, removed: NO_IDS };
 
+/** Ids by key as a map (keys distinct, each key's ids non-empty): what a derived base may be made as. */
+export type IdListsByKey = ReadonlyMap<string, readonly string[]>;
+
 /** A base made when first needed (a hash map of the lists: no sort), once for every index sharing it. */
 class LazyLists {
-  private lists: ReadonlyMap<string, readonly string[]> | undefined;
-  constructor(private make: (() => IdLists) | undefined) {}
-  get(): ReadonlyMap<string, readonly string[]> {
+  private lists: IdListsByKey | undefined;
+  constructor(private make: (() => IdLists | IdListsByKey) | undefined) {}
+  get(): IdListsByKey {
     if (this.lists === undefined) {
-      this.lists = new Map((this.make as () => IdLists)());
+      const made = (this.make as () => IdLists | IdListsByKey)();
+      this.lists = made instanceof Map ? made : new Map(made as IdLists);
       this.make = undefined;
     }
     return this.lists;
@@ -159,7 +163,7 @@ export class IdIndex {
    * An index over these lists, or over those `lists` returns when the index is first read: keys
    * distinct (a cold lot's 20,000 customers are not sorted: issue 68), each key's ids non-empty.
    */
-  static fromLists(lists: IdLists | (() => IdLists)): IdIndex {
+  static fromLists(lists: IdLists | (() => IdLists | IdListsByKey)): IdIndex {
     if (typeof lists !== "function" && lists.length === 0) return IdIndex.EMPTY;
     return new IdIndex(new LazyLists(typeof lists === "function" ? lists : () => lists), ImmutableMap());
   }

@@ -55,9 +55,9 @@ export const PaymentAskedSummary = Type.Object(
  * their bookings' ids and plates.
  */
 export const CustomerSummary = Type.Union([
+  Type.String({ pattern: "^pii1\\." }),
   Type.Array(Type.String({ minLength: 1 }), { minItems: 2 }),
   Type.Literal("erased"),
-  Type.String({ pattern: "^pii1\\." }),
 ]);
 
 /**

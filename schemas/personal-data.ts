@@ -278,11 +278,18 @@ function withKeysRead(values: PersonalValues, data: Record<string, unknown>, key
 
 /**
  * Issue 68: who a sealed value is about, without opening it: the name of the key it is sealed under
- * (one key per customer), as a lot's state holds a booking loaded sealed (`\u0001` and the key id:
- * no customer id or plate has that character). `holderOf` names a customer's values sealed now so.
+ * (one key per customer), as a lot's state holds a booking loaded sealed (`\u0001` and the key id's
+ * first HOLDER_ID_CHARS: no customer id or plate has that character). `holderOf` names a customer's
+ * values sealed now so. 16 characters at most: immutable.js hashes a longer key through a cache
+ * of interned strings (~1 µs a key, a quarter of a cold lot's fold of its bookings); 15 of a key id's
+ * 22 (128 random bits) keep 90, so that no two customers' keys share a name.
  */
-export const sealedHolder = (sealed: string): string =>
-  `\u0001${sealed.slice(SEALED_PREFIX.length, sealed.indexOf(".", SEALED_PREFIX.length))}`;
+export const sealedHolder = (sealed: string): string => `\u0001${holderId(keyIdOf(sealed))}`;
+const HOLDER_ID_CHARS = 15;
+const holderId = (keyId: string): string => keyId.slice(0, HOLDER_ID_CHARS);
+/** The id of the key a sealed value is sealed under (`pii1.<key id>.…`). */
+const keyIdOf = (sealed: string): string =>
+  sealed.slice(SEALED_PREFIX.length, sealed.indexOf(".", SEALED_PREFIX.length));
 /**
  * A read, never a key made: a customer with no key has no value sealed, so no booking held under a
  * key's name to count (undefined is exact), and a booking refused (the lot full, the limit
@@ -293,12 +300,12 @@ export const sealedHolder = (sealed: string): string =>
  */
 export function holderOf(subject: string): string | undefined {
   const key = installed?.existingKeyFor(subject);
-  return key && `\u0001${key.id}`;
+  return key && `\u0001${holderId(key.id)}`;
 }
 
 /** Sealed values opened, each its plaintext or `erased`, their keys read at once when the store can. */
 export function openSealedValues(values: readonly string[]): string[] {
-  const ids = [...new Set(values.map((value) => sealedHolder(value).slice(1)))];
+  const ids = [...new Set(values.map(keyIdOf))];
   const found = ids.length > 1 ? installed?.keysOf?.(ids) : undefined;
   const keyOf = keyLookups();
   return values.map((value) => open(value, (id) => found?.get(id) ?? keyOf(id)));

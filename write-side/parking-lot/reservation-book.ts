@@ -369,8 +369,15 @@ export const plateKeyOf = (record: ReservationRecord): string => {
   if ("entry" in party) return entryPlateKey(party.entry, party.plate);
   return isSealed(party.car) ? sealedIv(party.car) : plateIndexKey(party.car);
 };
-/** `\u0001` and a sealed value's IV (`pii1.<key id>.<iv>.…`). */
-const sealedIv = (sealed: string): string => `\u0001${sealed.split(".", 3)[2]}`;
+/**
+ * `\u0001` and a sealed value's IV's first 15 characters (`pii1.<key id>.<iv>.…`; 90 of its 96
+ * random bits): 16 characters at most, which immutable.js hashes without its cache of interned
+ * strings (personal-data.ts, sealedHolder).
+ */
+const sealedIv = (sealed: string): string => {
+  const at = sealed.indexOf(".", sealed.indexOf(".", 5) + 1) + 1;
+  return `\u0001${sealed.slice(at, at + 15)}`;
+};
 
 /**
  * A booking's record as its ParkingReserved makes it (evolve.ts): read sealed (its customer id

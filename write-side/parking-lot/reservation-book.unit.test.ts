@@ -1,6 +1,16 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ReservationBook, type ReservationRecord } from "./reservation-book.js";
+import { MemoryDataKeys } from "../../platform/data-keys/port.js";
+import { systemActor } from "../../schemas/actor.js";
+import { encodeEvent } from "../../schemas/event-codec.js";
+import { holderOf, withPersonalDataKeys } from "../../schemas/personal-data.js";
+import {
+  bookedRecord,
+  holderKeyOf,
+  plateKeyOf,
+  ReservationBook,
+  type ReservationRecord,
+} from "./reservation-book.js";
 
 /**
  * A lot's reservations by id (reservation-book.ts), as a page of a lot's table as of a moment walks
@@ -63,5 +73,38 @@ describe("a reservation book's entries from an index", () => {
     );
     expect(loaded.toColumns()).toBe(loaded.toColumns());
     expect([...loaded.entriesFrom(1)].map(([id]) => id)).toEqual(["c", "d"]);
+  });
+});
+
+/**
+ * Issue 68: a booking read sealed is held by customer and by plate under keys of 16 characters at
+ * most (immutable.js hashes a longer one through its cache of interned strings, ~1 µs a key: a
+ * quarter of a cold lot's fold), and its customer's key names the same holder the decider asks for.
+ */
+describe("a booking read sealed", () => {
+  it("is held under keys of at most 16 characters, its customer's as holderOf names it", () => {
+    const keys = new MemoryDataKeys();
+    withPersonalDataKeys(keys, () => {
+      const { data } = encodeEvent(
+        {
+          type: "ParkingReserved",
+          data: {
+            reservationId: "r1",
+            parkingLotId: "L",
+            customerId: "C1",
+            carNumber: "12가3456",
+            amount: 5000,
+            reservedAt: "2026-11-26T12:00:00.000Z",
+          },
+        },
+        { correlationId: "c", causationId: "c", actor: systemActor("test") },
+      ) as { data: { customerId: string; carNumber: string } };
+      const record = bookedRecord(data.customerId, data.carNumber, { amount: 5000, status: "RESERVED" });
+      expect(holderKeyOf(record)).toBe(holderOf("C1"));
+      expect(holderKeyOf(record).length).toBeLessThanOrEqual(16);
+      expect(plateKeyOf(record).length).toBeLessThanOrEqual(16);
+      expect(plateKeyOf(record)).not.toBe(holderKeyOf(record));
+      expect(record.carNumber).toBe("12가3456");
+    });
   });
 });

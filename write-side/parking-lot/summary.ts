@@ -1,5 +1,5 @@
 import { Map as ImmutableMap, List } from "immutable";
-import { IdIndex, type IdLists, LayeredMap } from "../../platform/layered-map.js";
+import { IdIndex, type IdListsByKey, LayeredMap } from "../../platform/layered-map.js";
 import {
   type BookingColumns,
   type CustomerSummary,
@@ -217,13 +217,13 @@ export function lotOfSummary(parkingLotId: string, summary: LotSummary): Registe
   };
 }
 
-/** The ids of the bookings `which` takes, by `key`, as id lists (each list ascending: the ids are). */
+/** The ids of the bookings `which` takes, by `key` (each list ascending: the ids are). */
 function indexBy(
   n: number,
   which: (i: number) => boolean,
   key: (i: number) => string,
   ids: readonly string[],
-): IdLists {
+): IdListsByKey {
   const lists = new Map<string, string[]>();
   for (let i = 0; i < n; i++) {
     if (!which(i)) continue;
@@ -232,5 +232,5 @@ function indexBy(
     if (same) same.push(ids[i] as string);
     else lists.set(k, [ids[i] as string]);
   }
-  return [...lists];
+  return lists;
 }
