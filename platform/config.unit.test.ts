@@ -50,7 +50,7 @@ const DEFAULTS: Config = {
   heavyReadMaxWaitMs: 2000,
   commandRetryLimit: 20,
   lotCacheSize: 10000,
-  lotPeriodEvents: 2000,
+  lotPeriodEvents: 1000,
   projectionBatchSize: 1000,
   readyMaxLag: 10000,
   processorLeaseTtlMs: 5000,

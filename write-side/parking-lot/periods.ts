@@ -44,7 +44,7 @@ export const KEEP_ENDED_MS = 25 * 60 * 60 * 1000;
  * Default bound on a period's events: once an append leaves the period's stream at or over it,
  * the books close. A bound on size bounds every fold's cost (BENCHMARKS.md, "lot-period-cold-load").
  */
-export const DEFAULT_PERIOD_EVENTS = 2000;
+export const DEFAULT_PERIOD_EVENTS = 1000;
 
 /** The state a period's opening holds: what evolve replaces the lot's state with. */
 export function openedState(data: EventOfType<"LotPeriodOpened">["data"]): ParkingLotState {
