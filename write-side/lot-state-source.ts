@@ -22,7 +22,7 @@ export interface LotStateSourceOptions {
   readonly logger?: Logger;
   /**
    * LOT_PERIOD_EVENTS: an append leaving the current period at or over it closes the books. 0 (the
-   * default): this source closes none, only follows others' periods (tests writing as before periods).
+   * default): this source closes none, only follows others' periods (tests writing one stream).
    */
   readonly periodEvents?: number;
   /** The clock of the openings' cut-off (periods.ts, KEEP_ENDED_MS); Date.now by default. */

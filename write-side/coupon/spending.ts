@@ -25,7 +25,7 @@ export interface CouponDirectory {
 const RETRY_LIMIT = 3;
 
 /**
- * A booking that spends a coupon (issue 47). The coupon lives on its own stream and the booking
+ * A booking that spends a coupon. The coupon lives on its own stream and the booking
  * on its lot's, and the stores append to one stream at a time, so the two facts are ordered:
  *
  * 1. the coupon is read from its stream and the redemption decided (the customer's own, ISSUED);

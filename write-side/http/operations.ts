@@ -199,7 +199,6 @@ export const COMMAND_OPERATIONS = [
     allow: ANY_ROLE,
     summary: "Check in (the customer who owns it, or staff of its lot: an attendant, operator or admin)",
     parameters: reservationPath,
-    // Issue 38: payment-pending, a booking still waiting for its payment (payments on).
     problems: [...A_RESERVATION, "check-in-too-early", "payment-pending"],
     responses: { "200": jsonResponse("Done (doing it twice changes nothing).", ReservationStepResponse) },
   },

@@ -68,7 +68,7 @@ export function couponDiscountFor(
 }
 
 export function activeCount(lot: RegisteredLot, customerId: string, now: number): number {
-  // Issue 68: bookings loaded sealed are held under their key's name, not opened (reservation-book.ts).
+  // Bookings loaded sealed are held under their key's name, not opened (reservation-book.ts).
   const sealed = lot.reservations.sealed ? holderOf(customerId) : undefined;
   let count = 0;
   for (const key of sealed ? [customerId, sealed] : [customerId])
@@ -163,7 +163,7 @@ function paymentAsked(
 ) {
   if (!payments?.on) return undefined;
   const terms = paymentTermsOf(lot);
-  // Issue 71: in what the currency can be charged in (KWD in tens, ISK in hundreds), covering the price.
+  // Rounded up to what the currency can be charged in (KWD in tens, ISK in hundreds).
   const amount = roundUpToStep(authorizationOf(terms, quoted, openEnded), terms.currency);
   if (amount <= 0) return undefined;
   return {
@@ -215,7 +215,7 @@ export function reserve(command: ReserveParking, state: RegisteredLot, payments?
   // The price after the coupon's discount: what the booking records and the payment authorizes.
   const amount = price.amount - discount;
   const payment = paymentAsked(state, command, amount, window === undefined, payments);
-  // A card charge below the provider's minimum would only come back declined (issue 71).
+  // A card charge below the provider's minimum would only come back declined.
   if (payment && payment.amount < chargeMinimum(payment.currency)) {
     const { currency } = payment;
     return reject({

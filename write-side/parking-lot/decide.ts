@@ -135,7 +135,7 @@ export function overstaySoFar(
 
 /**
  * The event types the lot's decider folds, from their definitions: its stream's, and the one payment
- * fact it reads of a lot's stream written before issue 48 (state.ts `OldLotPaymentFact`).
+ * fact older lot streams hold (state.ts `OldLotPaymentFact`).
  */
 export const PARKING_LOT_EVENT_TYPES: ReadonlySet<string> = new Set([
   ...eventTypesOfStream("lot"),

@@ -46,7 +46,7 @@ export type GateOutcome =
 /** The lot's active reservations of a plate, compared in its normalized form. */
 export function reservationsOfPlate(state: ParkingLotState, plate: string): readonly string[] {
   if (state.kind !== "registered") return [];
-  // Issue 68: and those loaded sealed, held under their key's name and plate's place (reservation-book.ts).
+  // And those loaded sealed, held under their key's name and plate's place (reservation-book.ts).
   const form = plateForm(plate);
   return [form, ...state.reservations.sealedPlateKeys(form)]
     .flatMap((key) => [...(state.byPlate.get(key) ?? [])])
