@@ -69,8 +69,7 @@ export class CouponSpending {
       if (redemption.event) {
         const preview = await this.handler.preview(booking);
         if (!preview.ok) return preview;
-        // An idempotent repeat of a booking made before (and perhaps canceled since, its coupon
-        // returned): it answers as it did, spending nothing again.
+        // As above: a booking the lot holds already (perhaps canceled since, its coupon returned).
         if (preview.events.length === 0) return this.handler.handle(booking, context);
         try {
           await appendCoupon(this.eventStore, redemption.event, coupon.revision, causation);

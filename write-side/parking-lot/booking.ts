@@ -245,11 +245,10 @@ export function reserve(command: ReserveParking, state: RegisteredLot, payments?
 }
 
 /**
- * What a booking of the window [from, until) at `now` would be told by the lot, for the
- * availability quote: the refusal a booking would get before its capacity is counted (its window,
- * a closure), or the terms, with the spots left free at the busiest instant of the window
- * (`peak`: the spots held then, as `busiest` counts them). A quote asks for nobody in particular,
- * so the per-customer limit is not part of it; the booking is accepted exactly when free > 0.
+ * The availability quote of the window [from, until) at `now`: the refusal a booking would get
+ * before its capacity is counted, or the terms with the spots free at the window's busiest instant
+ * (`peak`, as `busiest` counts them). A quote is for nobody in particular, so the per-customer
+ * limit is not part of it; a booking is accepted exactly when free > 0.
  */
 export function quoteWindow(
   lot: RegisteredLot,

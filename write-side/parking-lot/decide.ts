@@ -35,10 +35,7 @@ export type PaymentStreamCommandType = (typeof PAYMENT_STREAM_COMMANDS)[number];
 /** The commands the lot decides. */
 export type LotCommand = Exclude<ParkingLotCommand, { readonly type: PaymentStreamCommandType }>;
 
-/**
- * `context`: the service's configuration (payments off by default). A payment's own command is
- * refused, so nothing of it is ever appended to the lot's stream.
- */
+/** A payment's own command is refused, so nothing of it is ever appended to the lot's stream. */
 export function decide(
   command: ParkingLotCommand,
   state: ParkingLotState,
