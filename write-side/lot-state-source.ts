@@ -165,10 +165,8 @@ export class LotStateSource implements StateSource<ParkingLotState> {
 
   /**
    * The lot as of its current period's last event: if that closed the books, the next period, opened.
-   * A close whose opening the store cannot take (written before this check, or the limit lowered
-   * since) stays a closed period's last event for now: the lot is this period's (evolve ignores
-   * LotBooksClosed: the state is the one it closed with) and its next events follow the close in
-   * the same stream; the next append at the bound closes the books again once the opening fits.
+   * A close whose opening the store cannot take stays this period's last event for now (evolve
+   * ignores LotBooksClosed): the next events follow it, and the next append at the bound closes again.
    */
   private async settle(parkingLotId: string, at: LotInPeriod): Promise<LotInPeriod> {
     let lot = at;

@@ -68,11 +68,7 @@ export interface CommandRoutesOptions {
   readonly gates?: GateEvents;
 }
 
-/**
- * The command API's routes, generated from its table of operations (operations.ts): each row's
- * request checks (the path, the Idempotency-Key, the body: platform/http/operation-routes.ts), then
- * its one handler.
- */
+/** The command API's routes, one handler per row of its table (operations.ts). */
 export function commandRoutes(
   handler: ParkingLotCommandHandler,
   options: CommandRoutesOptions,

@@ -41,9 +41,9 @@ type TermBody<Id extends TermId> = InputOf<
 >["body"];
 
 /**
- * The routes that change a lot's terms, by operation: each runs its command (`changeRate`:
- * `ChangeRate`), which carries what `fields` reads of the body, and answers what was set (the same
- * fields) with the position; each answer is its row's schema (the contract check of every answer).
+ * The routes that change a lot's terms (`changeRate`: `ChangeRate`): each runs its command with what
+ * `fields` reads of the body, and answers what was set with the position (its row's schema checks
+ * every answer).
  */
 export function termRoutes({ run }: Pick<CommandRouteDeps, "run">) {
   const route =
