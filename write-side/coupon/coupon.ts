@@ -89,7 +89,6 @@ export function couponSpendability(
   return { spendable, ...(coupon.status === "ISSUED" && from !== undefined ? { spendableFrom: from } : {}) };
 }
 
-/** A booking asking to spend a coupon. */
 export interface SpendCoupon {
   readonly couponId: string;
   /** The booking's customer: only the coupon's own may spend it. */

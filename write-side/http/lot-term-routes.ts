@@ -6,7 +6,6 @@ import { canonicalTimeZone } from "../../schemas/place.js";
 import type { CommandOutcome } from "../command-handler.js";
 import type { COMMAND_OPERATIONS, CommandOperationId } from "./operations.js";
 
-/** A command the lot accepted, as the routes answer it. */
 export type Accepted = Extract<CommandOutcome, { ok: true }>;
 
 /** A command as a route sends it: the runner stamps it with the clock's `now`. */

@@ -274,7 +274,6 @@ export function quoteWindow(
   };
 }
 
-/** The start of the earliest closure beginning after `now`. */
 export function nextClosureAfter(lot: RegisteredLot, now: number): number | undefined {
   let next: number | undefined;
   for (const c of lot.closures) if (c.from > now && (next === undefined || c.from < next)) next = c.from;

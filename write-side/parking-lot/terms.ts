@@ -65,7 +65,6 @@ export function changeGateConfidence(command: ChangeGateConfidence, state: Regis
   });
 }
 
-/** The lot's gate confidence threshold: its own, or the default. */
 export const gateConfidenceOf = (lot: RegisteredLot): number =>
   lot.gateConfidenceThreshold ?? DEFAULT_GATE_CONFIDENCE_THRESHOLD;
 
