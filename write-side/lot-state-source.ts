@@ -22,7 +22,7 @@ export interface LotStateSourceOptions {
   readonly logger?: Logger;
   /**
    * LOT_PERIOD_EVENTS: an append leaving the current period at or over it closes the books. 0 (the
-   * default): this source closes none, only follows others' periods (tests writing as before periods).
+   * default): this source closes none, only follows others' periods (tests writing one stream).
    */
   readonly periodEvents?: number;
   /** The clock of the openings' cut-off (periods.ts, KEEP_ENDED_MS); Date.now by default. */
@@ -165,10 +165,8 @@ export class LotStateSource implements StateSource<ParkingLotState> {
 
   /**
    * The lot as of its current period's last event: if that closed the books, the next period, opened.
-   * A close whose opening the store cannot take (written before this check, or the limit lowered
-   * since) stays a closed period's last event for now: the lot is this period's (evolve ignores
-   * LotBooksClosed: the state is the one it closed with) and its next events follow the close in
-   * the same stream; the next append at the bound closes the books again once the opening fits.
+   * A close whose opening the store cannot take stays this period's last event for now (evolve
+   * ignores LotBooksClosed): the next events follow it, and the next append at the bound closes again.
    */
   private async settle(parkingLotId: string, at: LotInPeriod): Promise<LotInPeriod> {
     let lot = at;

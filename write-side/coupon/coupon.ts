@@ -3,10 +3,9 @@ import { type EventOfStream, type EventOfType, eventTypesOfStream } from "../../
 import type { Rejection } from "../parking-lot/state.js";
 
 /**
- * A reservation's coupon as a decider: pure functions, no I/O. Its stream is `coupon-{reservationId}`:
- * issued when the reservation is booked, pending until its own stay earns it (CouponEarned), revoked
- * when it is canceled, a no-show or a stay too short (the coupon policy), spent on a later booking of
- * the same customer (redeemed before the booking is appended), and returned when that booking is
+ * A reservation's coupon as a pure decider, on `coupon-{reservationId}`: issued at booking, earned
+ * by its own stay, revoked when it is canceled, a no-show or too short, spent on a later booking of
+ * the same customer (redeemed before that booking is appended), and returned when that booking is
  * canceled before it starts or refused after the coupon was set aside for it.
  */
 
@@ -90,7 +89,6 @@ export function couponSpendability(
   return { spendable, ...(coupon.status === "ISSUED" && from !== undefined ? { spendableFrom: from } : {}) };
 }
 
-/** A booking asking to spend a coupon. */
 export interface SpendCoupon {
   readonly couponId: string;
   /** The booking's customer: only the coupon's own may spend it. */

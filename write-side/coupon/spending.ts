@@ -25,7 +25,7 @@ export interface CouponDirectory {
 const RETRY_LIMIT = 3;
 
 /**
- * A booking that spends a coupon (issue 47). The coupon lives on its own stream and the booking
+ * A booking that spends a coupon. The coupon lives on its own stream and the booking
  * on its lot's, and the stores append to one stream at a time, so the two facts are ordered:
  *
  * 1. the coupon is read from its stream and the redemption decided (the customer's own, ISSUED);
@@ -69,8 +69,7 @@ export class CouponSpending {
       if (redemption.event) {
         const preview = await this.handler.preview(booking);
         if (!preview.ok) return preview;
-        // An idempotent repeat of a booking made before (and perhaps canceled since, its coupon
-        // returned): it answers as it did, spending nothing again.
+        // As above: a booking the lot holds already (perhaps canceled since, its coupon returned).
         if (preview.events.length === 0) return this.handler.handle(booking, context);
         try {
           await appendCoupon(this.eventStore, redemption.event, coupon.revision, causation);

@@ -55,7 +55,6 @@ export interface CommandRoutesOptions {
   readonly idempotencySecret: string;
   readonly metrics?: Metrics;
   readonly clock?: () => Date;
-  /** Erasing a customer's personal data. */
   readonly erasure?: CustomerErasure;
   /** PAYMENTS=stripe: reads Stripe's webhooks (without: the webhook route answers 404). */
   readonly stripeWebhooks?: PaymentWebhookReader;
@@ -68,11 +67,7 @@ export interface CommandRoutesOptions {
   readonly gates?: GateEvents;
 }
 
-/**
- * The command API's routes, generated from its table of operations (operations.ts): each row's
- * request checks (the path, the Idempotency-Key, the body: platform/http/operation-routes.ts), then
- * its one handler.
- */
+/** The command API's routes, one handler per row of its table (operations.ts). */
 export function commandRoutes(
   handler: ParkingLotCommandHandler,
   options: CommandRoutesOptions,
@@ -176,7 +171,6 @@ const reserveParking =
   ({ run, clock, idempotencySecret }: CommandRouteDeps): Route<"reserveParking"> =>
   async (req, res, _next, { path: { parkingLotId }, body }) => {
     const key = req.get("idempotency-key");
-    // Each role's body has its own schema (the row's byRole): an operator names the customer.
     const customerId = customerFor(callerOf(req), body.customerId);
     const ids = key
       ? keyedReservationIds(idempotencySecret, parkingLotId, customerId, key, clock())
@@ -222,7 +216,6 @@ const cancelReservation =
   ({ run }: CommandRouteDeps): Route<"cancelReservation"> =>
   async (req, res, _next, { path: { parkingLotId, reservationId }, body }) => {
     const caller = callerOf(req);
-    // Each role's body has its own schema (the row's byRole): an operator gives a reason.
     const scope = cancelScope(caller, body.reason);
     const result = await run(req, { type: "CancelReservation", reservationId, parkingLotId, ...scope });
     // What the cancel settles of the booking's money, by the lot's terms (the payment's stream

@@ -6,7 +6,6 @@ import { canonicalTimeZone } from "../../schemas/place.js";
 import type { CommandOutcome } from "../command-handler.js";
 import type { COMMAND_OPERATIONS, CommandOperationId } from "./operations.js";
 
-/** A command the lot accepted, as the routes answer it. */
 export type Accepted = Extract<CommandOutcome, { ok: true }>;
 
 /** A command as a route sends it: the runner stamps it with the clock's `now`. */
@@ -41,9 +40,9 @@ type TermBody<Id extends TermId> = InputOf<
 >["body"];
 
 /**
- * The routes that change a lot's terms, by operation: each runs its command (`changeRate`:
- * `ChangeRate`), which carries what `fields` reads of the body, and answers what was set (the same
- * fields) with the position; each answer is its row's schema (the contract check of every answer).
+ * The routes that change a lot's terms (`changeRate`: `ChangeRate`): each runs its command with what
+ * `fields` reads of the body, and answers what was set with the position (its row's schema checks
+ * every answer).
  */
 export function termRoutes({ run }: Pick<CommandRouteDeps, "run">) {
   const route =

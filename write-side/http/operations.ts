@@ -80,9 +80,8 @@ const TIME_ZONE_RULE =
 
 /**
  * The command API, one row per operation: its request and answers, who may send it and the problems
- * it answers, each served by one named handler of command-routes.ts typed by the row's responses
- * (what a customer may do to whose reservation: access.ts). The composition root generates the
- * access check, the 405 and OPTIONS answers and the OpenAPI document from these rows (app/surface/).
+ * it answers. The access check, the 405 and OPTIONS answers and the OpenAPI document are generated
+ * from these rows (app/surface/).
  */
 export const COMMAND_OPERATIONS = [
   {
@@ -199,7 +198,6 @@ export const COMMAND_OPERATIONS = [
     allow: ANY_ROLE,
     summary: "Check in (the customer who owns it, or staff of its lot: an attendant, operator or admin)",
     parameters: reservationPath,
-    // Issue 38: payment-pending, a booking still waiting for its payment (payments on).
     problems: [...A_RESERVATION, "check-in-too-early", "payment-pending"],
     responses: { "200": jsonResponse("Done (doing it twice changes nothing).", ReservationStepResponse) },
   },

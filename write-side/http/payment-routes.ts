@@ -14,7 +14,7 @@ import { type CommandRouteDeps, positionOf, type Route, type Unstamped } from ".
 
 /**
  * What a provider's webhook asks (absent: nothing): record an authorization, that the provider let
- * one go, that saving the customer's card failed, or (issue 71) that a refused charge was paid.
+ * one go, that saving the customer's card failed, or that a refused charge was paid.
  */
 export type PaymentWebhookCommand = Extract<
   Unstamped,

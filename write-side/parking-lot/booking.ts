@@ -68,7 +68,7 @@ export function couponDiscountFor(
 }
 
 export function activeCount(lot: RegisteredLot, customerId: string, now: number): number {
-  // Issue 68: bookings loaded sealed are held under their key's name, not opened (reservation-book.ts).
+  // Bookings loaded sealed are held under their key's name, not opened (reservation-book.ts).
   const sealed = lot.reservations.sealed ? holderOf(customerId) : undefined;
   let count = 0;
   for (const key of sealed ? [customerId, sealed] : [customerId])
@@ -163,7 +163,7 @@ function paymentAsked(
 ) {
   if (!payments?.on) return undefined;
   const terms = paymentTermsOf(lot);
-  // Issue 71: in what the currency can be charged in (KWD in tens, ISK in hundreds), covering the price.
+  // Rounded up to what the currency can be charged in (KWD in tens, ISK in hundreds).
   const amount = roundUpToStep(authorizationOf(terms, quoted, openEnded), terms.currency);
   if (amount <= 0) return undefined;
   return {
@@ -215,7 +215,7 @@ export function reserve(command: ReserveParking, state: RegisteredLot, payments?
   // The price after the coupon's discount: what the booking records and the payment authorizes.
   const amount = price.amount - discount;
   const payment = paymentAsked(state, command, amount, window === undefined, payments);
-  // A card charge below the provider's minimum would only come back declined (issue 71).
+  // A card charge below the provider's minimum would only come back declined.
   if (payment && payment.amount < chargeMinimum(payment.currency)) {
     const { currency } = payment;
     return reject({
@@ -245,11 +245,10 @@ export function reserve(command: ReserveParking, state: RegisteredLot, payments?
 }
 
 /**
- * What a booking of the window [from, until) at `now` would be told by the lot, for the
- * availability quote: the refusal a booking would get before its capacity is counted (its window,
- * a closure), or the terms, with the spots left free at the busiest instant of the window
- * (`peak`: the spots held then, as `busiest` counts them). A quote asks for nobody in particular,
- * so the per-customer limit is not part of it; the booking is accepted exactly when free > 0.
+ * The availability quote of the window [from, until) at `now`: the refusal a booking would get
+ * before its capacity is counted, or the terms with the spots free at the window's busiest instant
+ * (`peak`, as `busiest` counts them). A quote is for nobody in particular, so the per-customer
+ * limit is not part of it; a booking is accepted exactly when free > 0.
  */
 export function quoteWindow(
   lot: RegisteredLot,
@@ -275,7 +274,6 @@ export function quoteWindow(
   };
 }
 
-/** The start of the earliest closure beginning after `now`. */
 export function nextClosureAfter(lot: RegisteredLot, now: number): number | undefined {
   let next: number | undefined;
   for (const c of lot.closures) if (c.from > now && (next === undefined || c.from < next)) next = c.from;

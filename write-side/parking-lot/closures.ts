@@ -78,7 +78,6 @@ function windowsHit(state: RegisteredLot, closure: Closure, now: number): string
  * made after `from` was made before the closure existed (a closure in force refuses bookings), when
  * the operator closed the lot as of the past. One made once it ended was made after it, and stays:
  * its beginning recorded late (no scheduler ran meanwhile) does not reach it, as no view showed it.
- * (The windows a closure cancels are none of these: they are neither open-ended nor in.)
  */
 const openEndedHit = (lot: RegisteredLot, closure: Closure): string[] =>
   [...lot.openEnded]
@@ -106,12 +105,10 @@ const canceledByClosure = (lot: RegisteredLot, reservationId: string, at: string
   canceled(lot.parkingLotId, reservationId, lot.reservations.get(reservationId), "lot-closed", at);
 
 /**
- * What a closure's beginning appends: the fact, with the cars in the lot then (listed for
- * operators, never canceled), and the cancellation of the first `room` open-ended bookings still
- * RESERVED then (reason `lot-closed`; the rest by CancelForClosure). Every one of them is a record
- * of the decision, stamped when it was decided (`recordedAt`, the command's now), never before its
- * cause: a closure whose `from` is in the past still cancels now, not as of `from` (the closure's
- * `from` is its business time).
+ * What a closure's beginning appends: the fact, with the cars in the lot (listed, never canceled),
+ * and the cancellation of the first `room` open-ended bookings still RESERVED (the rest by
+ * CancelForClosure), all stamped when decided (`recordedAt`), never before their cause: a closure
+ * whose `from` is past still cancels now (`from` is its business time).
  */
 export function closureBegins(
   lot: RegisteredLot,

@@ -35,10 +35,7 @@ export type PaymentStreamCommandType = (typeof PAYMENT_STREAM_COMMANDS)[number];
 /** The commands the lot decides. */
 export type LotCommand = Exclude<ParkingLotCommand, { readonly type: PaymentStreamCommandType }>;
 
-/**
- * `context`: the service's configuration (payments off by default). A payment's own command is
- * refused, so nothing of it is ever appended to the lot's stream.
- */
+/** A payment's own command is refused, so nothing of it is ever appended to the lot's stream. */
 export function decide(
   command: ParkingLotCommand,
   state: ParkingLotState,
@@ -135,7 +132,7 @@ export function overstaySoFar(
 
 /**
  * The event types the lot's decider folds, from their definitions: its stream's, and the one payment
- * fact it reads of a lot's stream written before issue 48 (state.ts `OldLotPaymentFact`).
+ * fact older lot streams hold (state.ts `OldLotPaymentFact`).
  */
 export const PARKING_LOT_EVENT_TYPES: ReadonlySet<string> = new Set([
   ...eventTypesOfStream("lot"),

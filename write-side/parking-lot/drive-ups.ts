@@ -4,10 +4,9 @@ import { accept, busiest, iso, ms, reject } from "./rules.js";
 import type { Decision, RegisteredLot } from "./state.js";
 
 /**
- * A car without a booking at a gate's entry: let in as an open-ended stay at the lot's hourly rate,
- * booked and checked in by one decision (one append), when a spot is free for the drive-up minimum
- * stay from now and no closure falls in it. A lot without an hourly rate has nothing to price it
- * with: refused as a booking without an amount is (`AmountRequired`).
+ * A car without a booking at a gate's entry: booked and checked in by one decision (one append) as
+ * an open-ended stay at the lot's hourly rate. A lot without one has nothing to price it with:
+ * refused as a booking without an amount is (`AmountRequired`).
  */
 
 /**

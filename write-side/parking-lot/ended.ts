@@ -5,12 +5,11 @@ import { ms } from "./rules.js";
 import type { ParkingLotState, RegisteredLot, ReservationRecord } from "./state.js";
 
 /**
- * The lot without its ended reservations (left out of a period's opening, period-books.ts): those
- * canceled, checked out, no-shows or whose window is over, once they have left every index a
- * decision reads (the hour index drops a window a day after its hour). No command can change such
- * a reservation any more: all a decision needs of it is its record, to answer a command naming it
- * (a retried booking, a cancel), so those that ended within the idempotency window are kept
- * (`keep`) and the rest forgotten. The state no longer grows with the lot's history. Pure.
+ * The lot without its ended reservations (left out of a period's opening, period-books.ts), once
+ * they have left every index a decision reads (the hour index drops a window a day after its hour),
+ * so the state does not grow with the lot's history. No command can change one any more: only its
+ * record answers a command naming it (a retry, a cancel), so those ended within the idempotency
+ * window are kept (`keep`).
  */
 export function forgetEnded(
   state: ParkingLotState,

@@ -5,9 +5,8 @@ import type { ParkingLotEvent, ParkingLotState, RegisteredLot } from "./state.js
 import { gateConfidenceOf } from "./terms.js";
 
 /**
- * What a gate does when its camera reads a plate. The lot's own check-in and check-out decide (this
- * only finds which reservation a read concerns, through the plate index `byPlate`, O(log n)), so a
- * gate never restates a rule. Pure: the caller runs the step through the lot's command path.
+ * What a gate does when its camera reads a plate: this only finds the reservation a read concerns
+ * (`byPlate`, O(log n)); the lot's own check-in and check-out decide, so a gate restates no rule.
  */
 
 /** What a camera reports at a barrier. */
@@ -46,7 +45,7 @@ export type GateOutcome =
 /** The lot's active reservations of a plate, compared in its normalized form. */
 export function reservationsOfPlate(state: ParkingLotState, plate: string): readonly string[] {
   if (state.kind !== "registered") return [];
-  // Issue 68: and those loaded sealed, held under their key's name and plate's place (reservation-book.ts).
+  // And those loaded sealed, held under their key's name and plate's place (reservation-book.ts).
   const form = plateForm(plate);
   return [form, ...state.reservations.sealedPlateKeys(form)]
     .flatMap((key) => [...(state.byPlate.get(key) ?? [])])

@@ -3,11 +3,10 @@ import { accept, canceled, ms, reject, statusIn } from "./rules.js";
 import type { Decision, ParkingLotState, RegisteredLot, ReservationRecord } from "./state.js";
 
 /**
- * Payments, the lot's side. A booking made while payments are on, with something to authorize,
- * starts PENDING_PAYMENT (booking.ts) and holds its spot until `holdUntil`. Every payment fact is
- * decided on the payment's own stream first; the lot hears the outcome through its commands and
- * records only what it decides itself: the booking confirmed (RESERVED), or canceled because its
- * payment failed or its hold ran out (`payment-failed` / `payment-expired`).
+ * Payments, the lot's side. A booking with something to authorize starts PENDING_PAYMENT and holds
+ * its spot until `holdUntil`. Every payment fact is decided on the payment's own stream first; the
+ * lot records only what it decides itself: the booking confirmed, or canceled (`payment-failed`,
+ * `payment-expired`).
  */
 
 /** What the command context tells the decider about payments (the lot handler passes it from config). */
@@ -84,9 +83,7 @@ export function expirePaymentHold(command: ExpirePaymentHold, state: RegisteredL
   const holdUntil = holdUntilOf(state, reservationId);
   if (!record || holdUntil === undefined) return accept(); // paid, failed, canceled or unknown
   if (ms(holdUntil) > ms(command.now)) return reject({ code: "NotDue", parkingLotId, at: holdUntil });
-  // Ended by the clock already, whichever ran out first while no scheduler ran: its window over
-  // unused (every view shows it NO_SHOW, recorded as one by time-driven.ts) or, open-ended, its
-  // lot's closure begun (shown CANCELED, recorded by BeginClosure), as FailPayment decides it.
+  // Ended by the clock already while no scheduler ran (a no-show, a closure begun): as in failPayment.
   if (statusIn(state, reservationId, record, ms(command.now)) !== "PENDING_PAYMENT") return accept();
   return accept(canceled(state.parkingLotId, reservationId, record, "payment-expired", command.now));
 }

@@ -9,14 +9,14 @@ import type { Decision, ParkingLotState, RegisteredLot } from "./state.js";
 import { summaryOf } from "./summary.js";
 
 /**
- * Issue 48: how a period's books close and the next one opens (docs/domain.md, "Periods"). Pure:
+ * How a period's books close and the next one opens (docs/domain.md, "Periods"). Pure:
  * both events are derived from the lot's state as the closing period leaves it, so a crash between
  * the two appends is repaired by deriving the opening again from the same closed state (as of
  * when it is derived: what has ended by then more than 25 h ago goes).
  */
 
 /**
- * Issue 68: when the books of the lot's current period are due to close, in epoch ms: at once when
+ * When the books of the lot's current period are due to close, in epoch ms: at once when
  * the period holds `bound` events or more (`events`; bound 0: no size bound), else at the lot's
  * first local midnight (its place's time zone, UTC without one) after the period opened; never for
  * a lot not registered, or whose period's opening time it does not know.

@@ -36,7 +36,7 @@ export const parkingLotOfStream = (streamId: string): string | undefined =>
 /**
  * The one cut-off rule: a period's opening carries, besides what is live, the reservations that
  * ended less than this long before it opened, so that a retried booking (Idempotency-Key) or a
- * cancel of one that ended still answers as before (the HTTP idempotency records last 24 h).
+ * cancel of one that ended still answers alike (the HTTP idempotency records last 24 h).
  */
 export const KEEP_ENDED_MS = 25 * 60 * 60 * 1000;
 

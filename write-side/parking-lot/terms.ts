@@ -20,8 +20,7 @@ import type { Decision, ParkingLotEvent, RegisteredLot } from "./state.js";
 /**
  * The lot's terms for bookings made from now on. A change never touches a booking already made: a
  * window keeps the amount it was quoted, an open-ended stay the rate it was booked at
- * (`checkOutRate`), a customer over a lowered limit their bookings. Asking for the terms the lot
- * already has changes nothing (a retry).
+ * (`checkOutRate`), a customer over a lowered limit their bookings.
  */
 
 /** The fact of a change, or none when it asks for what the lot has already (a retry). */
@@ -66,7 +65,6 @@ export function changeGateConfidence(command: ChangeGateConfidence, state: Regis
   });
 }
 
-/** The lot's gate confidence threshold: its own, or the default. */
 export const gateConfidenceOf = (lot: RegisteredLot): number =>
   lot.gateConfidenceThreshold ?? DEFAULT_GATE_CONFIDENCE_THRESHOLD;
 
