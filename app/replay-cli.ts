@@ -19,7 +19,7 @@ const USAGE = `Usage:
   replay reconcile-holds             (PAYMENTS=stripe) the provider's open intents carrying this service's
                                      metadata that no booking counts on are canceled now, each release
                                      recorded on its lot (PaymentIntentReleased); the service does it hourly
-  replay upgrade                     carry the payments a lot's stream still holds (written before issue 48)
+  replay upgrade                     carry the payments a lot's stream still holds (written by older versions)
                                      onto their own streams (PaymentCarriedOver), then close the books of
                                      every lot at or over LOT_PERIOD_EVENTS, and record both done; the
                                      service does it on start; idempotent, safe while the service runs

@@ -179,7 +179,7 @@ export interface paths {
         put?: never;
         /**
          * Erase a customer's personal data (the customer themself, or an operator of every lot with a reason)
-         * @description Crypto-shredding (issue 36): deletes the customer's data keys and records an erasure fact. From then on every view, the audit trail, time travel, webhooks and rebuilds show `erased` in place of the customer's id and plates; reservations, capacity and amounts stay as they were. It cannot be undone. Erasing again records another fact and changes nothing else. A customer erases only themself (another id is 403); an operator must reach every lot (an admin, or a grant of `*`) and give a reason. A drive-up (a car let in at a gate without a booking) is its own customer, `drive-up:{reservationId}`: erasing that id erases that one stay's plate.
+         * @description Crypto-shredding: deletes the customer's data keys and records an erasure fact. From then on every view, the audit trail, time travel, webhooks and rebuilds show `erased` in place of the customer's id and plates; reservations, capacity and amounts stay as they were. It cannot be undone. Erasing again records another fact and changes nothing else. A customer erases only themself (another id is 403); an operator must reach every lot (an admin, or a grant of `*`) and give a reason. A drive-up (a car let in at a gate without a booking) is its own customer, `drive-up:{reservationId}`: erasing that id erases that one stay's plate.
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `reason`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
@@ -292,7 +292,7 @@ export interface paths {
         };
         /**
          * List parking lots, by id; or find the lots near a point with a spot free for a window
-         * @description Without `near`, every lot by id. With `near`, `radiusMeters`, `from` and `until` (issue 49: find a spot), the lots within the radius that have a spot free for the whole window (each lot's availability quote, as GET /parking-lots/{parkingLotId}/availability answers it), nearest first (`sort=distance`, the default) or cheapest window first (`sort=price`: the 1,000 nearest lots within the radius ranked by the price of their rate, lots without a rate last), each with `distanceMeters`, the window's `price` and `windowAvailableSpots`. A lot that is closed or full for the window, or farther than the radius, or that never set its place, is left out. A search page holds at most 100 lots and quotes at most 5 candidates per lot asked for (at least 50): a page that comes back short with a `nextCursor` found only full lots so far, and the next page goes on from there.
+         * @description Without `near`, every lot by id. With `near`, `radiusMeters`, `from` and `until` (find a spot), the lots within the radius that have a spot free for the whole window (each lot's availability quote, as GET /parking-lots/{parkingLotId}/availability answers it), nearest first (`sort=distance`, the default) or cheapest window first (`sort=price`: the 1,000 nearest lots within the radius ranked by the price of their rate, lots without a rate last), each with `distanceMeters`, the window's `price` and `windowAvailableSpots`. A lot that is closed or full for the window, or farther than the radius, or that never set its place, is left out. A search page holds at most 100 lots and quotes at most 5 candidates per lot asked for (at least 50): a page that comes back short with a `nextCursor` found only full lots so far, and the next page goes on from there.
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `near`: `latitude,longitude` with latitude in -90..90 and longitude in -180..180; a search sends `near`, `radiusMeters`, `from` and `until` together.
@@ -498,7 +498,7 @@ export interface paths {
         get?: never;
         /**
          * Change the camera confidence below which the lot's gates send a plate read to review (operator)
-         * @description Applies to reads from now on (issue 49): a read below `gateConfidenceThreshold` (0..1; a lot that never set it: 0.8) opens nothing and goes to the lot's review list. The same threshold again changes nothing.
+         * @description Applies to reads from now on: a read below `gateConfidenceThreshold` (0..1; a lot that never set it: 0.8) opens nothing and goes to the lot's review list. The same threshold again changes nothing.
          *
          *     **Access**: Needs a bearer token with the role `operator` or `admin`.
          *
@@ -522,7 +522,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * A gate's plate camera read a car at a barrier (issue 49): open, deny or review
+         * A gate's plate camera read a car at a barrier: open, deny or review
          * @description For a gate integration: a `gate` credential (or staff) whose grant covers the lot. Entry: the one booking of the plate that may check in now is checked in; none: a drive-up stay (open-ended, at the lot's hourly rate, paid at the exit) is booked and checked in (`DriveUp`) if a spot is free for the next 60 minutes, else `deny` with the lot's reason (`LotFull`, `LotClosed`, `NoHourlyRate`). Exit: the plate's stay is checked out and `price` is what it cost. A read below the lot's confidence threshold (`PUT …/gate-confidence`; default 0.8), several bookings of the plate, or an exit with no stay: `review` (an attendant checks the car in or out by hand). Idempotent by `eventId`: the same id answers as the first time (`replayed: true`) and changes nothing. Plates are compared ignoring spaces, hyphens and case (`34 나 2222` is `34나2222`).
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
@@ -548,7 +548,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A lot's open gate reviews: plate reads an attendant matches by hand (issue 49)
+         * A lot's open gate reviews: plate reads an attendant matches by hand
          * @description The reads of the lot's gates answered `review` (`LowConfidence`, `SeveralBookings` with `candidates`, `NoStay`) and not yet resolved (`POST …/gate-reviews/{eventId}/resolve`), newest first. For the lot's staff: attendants, operators, admins (outside their lots 404; a `gate` credential 403). No plate: the read keeps none; the candidates' plates are on their reservations.
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
@@ -636,7 +636,7 @@ export interface paths {
         };
         /**
          * A lot's takings per day: what it charged, by the card processor or on site, refunds, net (operator)
-         * @description Per local day of the lot of [from, to] (default the lot's today) on which money moved, in each currency: revenue, what the lot charged (captured by the card processor, plus overstays charged off-session; and, issue 69, what check-outs left to collect at the gate: with payments off, the default, everything the lot priced, and every drive-up), split by who collected it (`collectedByProcessor`, `collectedOnSite`) and by what it was for (`bookings`, `overstays`, `driveUps`), refunds (on the day of the refund) and net, from the amounts the facts recorded; and the payments that did not arrive: declined or expired authorizations (`failedPayments`) and settlement steps the provider failed (`failedSteps`). At most 92 days (400 naming `query.to` beyond); `totals` sums the days. A day is the lot's (issue 49): from midnight to midnight in its time zone (UTC for a lot without one), so 23 or 25 hours on a daylight-saving change; each fact counts on the local day of its own time.
+         * @description Per local day of the lot of [from, to] (default the lot's today) on which money moved, in each currency: revenue, what the lot charged (captured by the card processor, plus overstays charged off-session; and what check-outs left to collect at the gate: with payments off, the default, everything the lot priced, and every drive-up), split by who collected it (`collectedByProcessor`, `collectedOnSite`) and by what it was for (`bookings`, `overstays`, `driveUps`), refunds (on the day of the refund) and net, from the amounts the facts recorded; and the payments that did not arrive: declined or expired authorizations (`failedPayments`) and settlement steps the provider failed (`failedSteps`). At most 92 days (400 naming `query.to` beyond); `totals` sums the days. A day is the lot's: from midnight to midnight in its time zone (UTC for a lot without one), so 23 or 25 hours on a daylight-saving change; each fact counts on the local day of its own time.
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `from`: not after the lot's today when `to` is left out.
@@ -848,7 +848,7 @@ export interface paths {
         put?: never;
         /**
          * Refund (part of) a booking's captured payment (operator of its lot), with a reason
-         * @description Decides the refund (PaymentSettlementDecided, `because: refund`); the payments process manager then asks the provider with a key derived from that fact and records PaymentRefunded, or PaymentStepFailed when the provider refuses. Never more than what was taken (the capture and every off-session charge) less what was refunded or is being refunded; one decision per charge it reaches, each refunded from that charge (issue 71).
+         * @description Decides the refund (PaymentSettlementDecided, `because: refund`); the payments process manager then asks the provider with a key derived from that fact and records PaymentRefunded, or PaymentStepFailed when the provider refuses. Never more than what was taken (the capture and every off-session charge) less what was refunded or is being refunded; one decision per charge it reaches, each refunded from that charge.
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `reason`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
@@ -1362,7 +1362,7 @@ export interface webhooks {
         };
         get?: never;
         put?: never;
-        /** Issue 71: the hold before a far stay asked for the customer (3-D Secure): the customer's app is to bring them back to complete it, with the client secret on GET /reservations/{reservationId}, before `deadline` (the stay's start); `payment.authorized` follows, or else `payment.failed` and `reservation.canceled`. */
+        /** The hold before a far stay asked for the customer (3-D Secure): the customer's app is to bring them back to complete it, with the client secret on GET /reservations/{reservationId}, before `deadline` (the stay's start); `payment.authorized` follows, or else `payment.failed` and `reservation.canceled`. */
         post: operations["webhook.payment.action_required"];
         delete?: never;
         options?: never;
@@ -1413,7 +1413,7 @@ export interface webhooks {
         };
         get?: never;
         put?: never;
-        /** Issue 71: a charge at the booking's end failed (PaymentStepFailed of a capture or an off-session charge): nothing is charged again automatically; `authentication_required` asks the customer's app to bring them back. */
+        /** A charge at the booking's end failed (PaymentStepFailed of a capture or an off-session charge): nothing is charged again automatically; `authentication_required` asks the customer's app to bring them back. */
         post: operations["webhook.payment.charge_failed"];
         delete?: never;
         options?: never;
@@ -1447,7 +1447,7 @@ export interface webhooks {
         };
         get?: never;
         put?: never;
-        /** Issue 71: the provider no longer holds the booking's authorization (a card hold lapses seven days after it is made, or it was canceled at the provider: `because` says who found it): the booking keeps its spot, nothing is held (its view reads `lapsed`), and what it owes is charged off-session to the saved card at its end. */
+        /** The provider no longer holds the booking's authorization (a card hold lapses seven days after it is made, or it was canceled at the provider: `because` says who found it): the booking keeps its spot, nothing is held (its view reads `lapsed`), and what it owes is charged off-session to the saved card at its end. */
         post: operations["webhook.payment.hold_lapsed"];
         delete?: never;
         options?: never;
@@ -1943,7 +1943,7 @@ export interface components {
                  * @example 4
                  */
                 maxActivePerCustomer?: number;
-                /** @description The lot's money today (its local day in the lot's time zone, issues 38 and 49): revenue, refunds and net per currency, failed payments and failed settlement steps. Present only when a payment fact was recorded for the lot today (payments on). */
+                /** @description The lot's money today (its local day in the lot's time zone): revenue, refunds and net per currency, failed payments and failed settlement steps. Present only when a payment fact was recorded for the lot today (payments on). */
                 money?: {
                     /** @description One entry per currency money moved in, by currency; empty when none moved. */
                     amounts: {
@@ -1985,14 +1985,14 @@ export interface components {
                  * @example 강남 1주차장
                  */
                 name: string;
-                /** @description Issue 69: plate reads of the lot's gates waiting for an attendant (GET /parking-lots/{id}/gate-reviews); absent when none. At most 10,000 are counted across the lots of the view. */
+                /** @description Plate reads of the lot's gates waiting for an attendant (GET /parking-lots/{id}/gate-reviews); absent when none. At most 10,000 are counted across the lots of the view. */
                 openReviews?: number;
                 /**
                  * @description Parking lot identifier.
                  * @example 1
                  */
                 parkingLotId: string;
-                /** @description What the lot asks to be paid for bookings made now (issue 38): currency, deposit, cancellation policy, no-show fee. Absent: the lot never set its own (KRW, no deposit, no fees). */
+                /** @description What the lot asks to be paid for bookings made now: currency, deposit, cancellation policy, no-show fee. Absent: the lot never set its own (KRW, no deposit, no fees). */
                 paymentTerms?: {
                     cancellation: {
                         /**
@@ -2332,7 +2332,7 @@ export interface components {
                  * @description When the camera read the plate.
                  */
                 at: string;
-                /** @description Issue 69: each candidate as an attendant tells them apart (plate, customer, window; none for an open-ended stay), in `candidates`' order; a candidate the reservations view does not hold yet is left out. */
+                /** @description Each candidate as an attendant tells them apart (plate, customer, window; none for an open-ended stay), in `candidates`' order; a candidate the reservations view does not hold yet is left out. */
                 candidateBookings: {
                     carNumber: string;
                     customerId: string;
@@ -2444,7 +2444,7 @@ export interface components {
                  * @example CUST1
                  */
                 reservationId?: string;
-                /** @description The stream it belongs to: the lot's, a reservation's coupon's, or a gate read's (`gate-{lot}/{eventId}`, issue 49). */
+                /** @description The stream it belongs to: the lot's, a reservation's coupon's, or a gate read's (`gate-{lot}/{eventId}`). */
                 streamId: string;
                 /** @description The fact in words: who did what, to what, and why. */
                 summary: string;
@@ -2696,7 +2696,7 @@ export interface components {
              * @example 1
              */
             parkingLotId: string;
-            /** @description What the lot asks to be paid for bookings made now (issue 38): currency, deposit, cancellation policy, no-show fee. Absent: the lot never set its own (KRW, no deposit, no fees). */
+            /** @description What the lot asks to be paid for bookings made now: currency, deposit, cancellation policy, no-show fee. Absent: the lot never set its own (KRW, no deposit, no fees). */
             paymentTerms?: {
                 cancellation: {
                     /**
@@ -2822,7 +2822,7 @@ export interface components {
                  * @example 1
                  */
                 parkingLotId: string;
-                /** @description What the lot asks to be paid for bookings made now (issue 38): currency, deposit, cancellation policy, no-show fee. Absent: the lot never set its own (KRW, no deposit, no fees). */
+                /** @description What the lot asks to be paid for bookings made now: currency, deposit, cancellation policy, no-show fee. Absent: the lot never set its own (KRW, no deposit, no fees). */
                 paymentTerms?: {
                     cancellation: {
                         /**
@@ -3400,7 +3400,7 @@ export interface components {
                 payment?: {
                     /**
                      * Format: date-time
-                     * @description State `action-required` (and after): until when the customer may complete the hold before the stay (the stay's start; issue 71).
+                     * @description State `action-required` (and after): until when the customer may complete the hold before the stay (the stay's start).
                      */
                     actionDeadline?: string;
                     /**
@@ -3410,7 +3410,7 @@ export interface components {
                     amount: number;
                     /**
                      * Format: date-time
-                     * @description State `card-saved` (and after): when the saved card is (or was) held off-session, a stated time before the stay (issue 71).
+                     * @description State `card-saved` (and after): when the saved card is (or was) held off-session, a stated time before the stay.
                      */
                     authorizeAt?: string;
                     /**
@@ -3423,14 +3423,14 @@ export interface components {
                      * @example 5000
                      */
                     captured: number;
-                    /** @description State `pending`, payments on (PAYMENTS=stripe), a booking made without a saved `paymentMethod`: the PaymentIntent's client secret, to confirm the payment with Stripe.js or a mobile SDK (the booking is RESERVED once Stripe reports it authorized). Shown on GET /reservations/{reservationId} to the booking's customer only, once the payments process manager has created the intent, and only while the payment is pending; also in state `action-required` (issue 71), the hold before the stay's client secret, to complete on session; and a booking ending more than seven days ahead gets its SetupIntent's (`seti_…_secret_…`, `confirmCardSetup`): its card is saved, then held before the stay. */
+                    /** @description State `pending`, payments on (PAYMENTS=stripe), a booking made without a saved `paymentMethod`: the PaymentIntent's client secret, to confirm the payment with Stripe.js or a mobile SDK (the booking is RESERVED once Stripe reports it authorized). Shown on GET /reservations/{reservationId} to the booking's customer only, once the payments process manager has created the intent, and only while the payment is pending; also in state `action-required`, the hold before the stay's client secret, to complete on session; and a booking ending more than seven days ahead gets its SetupIntent's (`seti_…_secret_…`, `confirmCardSetup`): its card is saved, then held before the stay. */
                     clientSecret?: string;
                     /**
                      * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
                      * @example KRW
                      */
                     currency: string;
-                    /** @description State `failed`: why, so the customer's app can say it ("your card was declined"). Issue 71: also in state `pending` or `action-required`, the customer's last try that was declined: they may try another card on the same intent until the deadline (`holdUntil`, or `actionDeadline`). Distinct from `failures`, the settlement steps that failed later. */
+                    /** @description State `failed`: why, so the customer's app can say it ("your card was declined"). Also in state `pending` or `action-required`, the customer's last try that was declined: they may try another card on the same intent until the deadline (`holdUntil`, or `actionDeadline`). Distinct from `failures`, the settlement steps that failed later. */
                     failure?: {
                         /**
                          * Format: date-time
@@ -3447,10 +3447,10 @@ export interface components {
                         /** @description declined: the provider (the card's issuer) said no; expired: the payment was not authorized before `holdUntil`. */
                         reason: "declined" | "expired";
                     };
-                    /** @description Steps of a settlement the provider failed (a declined off-session charge): recorded (the audit trail keeps each); one its customer paid later (issue 71, `intentId`) leaves the list. */
+                    /** @description Steps of a settlement the provider failed (a declined off-session charge): recorded (the audit trail keeps each); one its customer paid later (`intentId`) leaves the list. */
                     failures: {
                         /**
-                         * @description What it was to move: left to collect (issue 71).
+                         * @description What it was to move: left to collect.
                          * @example 5000
                          */
                         amount?: number;
@@ -3459,12 +3459,12 @@ export interface components {
                          * @description ISO 8601 UTC timestamp.
                          */
                         at: string;
-                        /** @description Issue 71: that intent's client secret, to pay `amount` with Stripe.js (`confirmCardPayment`) or a mobile SDK: shown on GET /reservations/{reservationId} to the booking's customer only. */
+                        /** @description That intent's client secret, to pay `amount` with Stripe.js (`confirmCardPayment`) or a mobile SDK: shown on GET /reservations/{reservationId} to the booking's customer only. */
                         clientSecret?: string;
                         code: string;
-                        /** @description The card's decline code when it is not `code` (issue 71: `authentication_required`, the customer must come back). */
+                        /** @description The card's decline code when it is not `code` (`authentication_required`: the customer must come back). */
                         declineCode?: string;
-                        /** @description Issue 71: the provider's intent the refused charge left for the customer to pay on session (Stripe: `requires_payment_method`); once paid, the failure leaves the list and its amount is in `captured`. */
+                        /** @description The provider's intent the refused charge left for the customer to pay on session (Stripe: `requires_payment_method`); once paid, the failure leaves the list and its amount is in `captured`. */
                         intentId?: string;
                         message: string;
                         step: "capture" | "release" | "refund" | "overstay";
@@ -3491,7 +3491,7 @@ export interface components {
                      * @example 5000
                      */
                     released: number;
-                    /** @description pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); card-saved: the stay ends more than seven days after the booking (a card hold's lifetime), so its card was saved without holding money and the booking is RESERVED; the amount is held off-session at `authorizeAt`, a stated time before the stay (docs/api.md, "Holds that fit the horizon"), and the booking is canceled if that fails; action-required: that hold asked for the customer (3-D Secure, `authentication_required`): the booking stays RESERVED while its customer completes the intent with `clientSecret` until `actionDeadline` (the stay's start), then it is authorized, or else canceled (issue 71: or saving the card itself asked for them, with the SetupIntent's `clientSecret`, until 24 h after booking at most, the booking PENDING_PAYMENT meanwhile; completed, it reads card-saved and the booking is RESERVED); authorized: the amount is held; lapsed: the provider let the hold go before the booking ended (a card hold lasts seven days: `lapsedAt`), nothing is held and `authorized` is 0, what is due is charged to the saved card off-session at the end (docs/api.md, "Holds that lapse"); captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled). */
+                    /** @description pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); card-saved: the stay ends more than seven days after the booking (a card hold's lifetime), so its card was saved without holding money and the booking is RESERVED; the amount is held off-session at `authorizeAt`, a stated time before the stay (docs/api.md, "Holds that fit the horizon"), and the booking is canceled if that fails; action-required: that hold asked for the customer (3-D Secure, `authentication_required`): the booking stays RESERVED while its customer completes the intent with `clientSecret` until `actionDeadline` (the stay's start), then it is authorized, or else canceled (or saving the card itself asked for them, with the SetupIntent's `clientSecret`, until 24 h after booking at most, the booking PENDING_PAYMENT meanwhile; completed, it reads card-saved and the booking is RESERVED); authorized: the amount is held; lapsed: the provider let the hold go before the booking ended (a card hold lasts seven days: `lapsedAt`), nothing is held and `authorized` is 0, what is due is charged to the saved card off-session at the end (docs/api.md, "Holds that lapse"); captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled). */
                     state: "pending" | "card-saved" | "action-required" | "authorized" | "lapsed" | "captured" | "partially_refunded" | "refunded" | "released" | "failed";
                 };
                 /**
@@ -3688,7 +3688,7 @@ export interface components {
             payment?: {
                 /**
                  * Format: date-time
-                 * @description State `action-required` (and after): until when the customer may complete the hold before the stay (the stay's start; issue 71).
+                 * @description State `action-required` (and after): until when the customer may complete the hold before the stay (the stay's start).
                  */
                 actionDeadline?: string;
                 /**
@@ -3698,7 +3698,7 @@ export interface components {
                 amount: number;
                 /**
                  * Format: date-time
-                 * @description State `card-saved` (and after): when the saved card is (or was) held off-session, a stated time before the stay (issue 71).
+                 * @description State `card-saved` (and after): when the saved card is (or was) held off-session, a stated time before the stay.
                  */
                 authorizeAt?: string;
                 /**
@@ -3711,14 +3711,14 @@ export interface components {
                  * @example 5000
                  */
                 captured: number;
-                /** @description State `pending`, payments on (PAYMENTS=stripe), a booking made without a saved `paymentMethod`: the PaymentIntent's client secret, to confirm the payment with Stripe.js or a mobile SDK (the booking is RESERVED once Stripe reports it authorized). Shown on GET /reservations/{reservationId} to the booking's customer only, once the payments process manager has created the intent, and only while the payment is pending; also in state `action-required` (issue 71), the hold before the stay's client secret, to complete on session; and a booking ending more than seven days ahead gets its SetupIntent's (`seti_…_secret_…`, `confirmCardSetup`): its card is saved, then held before the stay. */
+                /** @description State `pending`, payments on (PAYMENTS=stripe), a booking made without a saved `paymentMethod`: the PaymentIntent's client secret, to confirm the payment with Stripe.js or a mobile SDK (the booking is RESERVED once Stripe reports it authorized). Shown on GET /reservations/{reservationId} to the booking's customer only, once the payments process manager has created the intent, and only while the payment is pending; also in state `action-required`, the hold before the stay's client secret, to complete on session; and a booking ending more than seven days ahead gets its SetupIntent's (`seti_…_secret_…`, `confirmCardSetup`): its card is saved, then held before the stay. */
                 clientSecret?: string;
                 /**
                  * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
                  * @example KRW
                  */
                 currency: string;
-                /** @description State `failed`: why, so the customer's app can say it ("your card was declined"). Issue 71: also in state `pending` or `action-required`, the customer's last try that was declined: they may try another card on the same intent until the deadline (`holdUntil`, or `actionDeadline`). Distinct from `failures`, the settlement steps that failed later. */
+                /** @description State `failed`: why, so the customer's app can say it ("your card was declined"). Also in state `pending` or `action-required`, the customer's last try that was declined: they may try another card on the same intent until the deadline (`holdUntil`, or `actionDeadline`). Distinct from `failures`, the settlement steps that failed later. */
                 failure?: {
                     /**
                      * Format: date-time
@@ -3735,10 +3735,10 @@ export interface components {
                     /** @description declined: the provider (the card's issuer) said no; expired: the payment was not authorized before `holdUntil`. */
                     reason: "declined" | "expired";
                 };
-                /** @description Steps of a settlement the provider failed (a declined off-session charge): recorded (the audit trail keeps each); one its customer paid later (issue 71, `intentId`) leaves the list. */
+                /** @description Steps of a settlement the provider failed (a declined off-session charge): recorded (the audit trail keeps each); one its customer paid later (`intentId`) leaves the list. */
                 failures: {
                     /**
-                     * @description What it was to move: left to collect (issue 71).
+                     * @description What it was to move: left to collect.
                      * @example 5000
                      */
                     amount?: number;
@@ -3747,12 +3747,12 @@ export interface components {
                      * @description ISO 8601 UTC timestamp.
                      */
                     at: string;
-                    /** @description Issue 71: that intent's client secret, to pay `amount` with Stripe.js (`confirmCardPayment`) or a mobile SDK: shown on GET /reservations/{reservationId} to the booking's customer only. */
+                    /** @description That intent's client secret, to pay `amount` with Stripe.js (`confirmCardPayment`) or a mobile SDK: shown on GET /reservations/{reservationId} to the booking's customer only. */
                     clientSecret?: string;
                     code: string;
-                    /** @description The card's decline code when it is not `code` (issue 71: `authentication_required`, the customer must come back). */
+                    /** @description The card's decline code when it is not `code` (`authentication_required`: the customer must come back). */
                     declineCode?: string;
-                    /** @description Issue 71: the provider's intent the refused charge left for the customer to pay on session (Stripe: `requires_payment_method`); once paid, the failure leaves the list and its amount is in `captured`. */
+                    /** @description The provider's intent the refused charge left for the customer to pay on session (Stripe: `requires_payment_method`); once paid, the failure leaves the list and its amount is in `captured`. */
                     intentId?: string;
                     message: string;
                     step: "capture" | "release" | "refund" | "overstay";
@@ -3779,7 +3779,7 @@ export interface components {
                  * @example 5000
                  */
                 released: number;
-                /** @description pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); card-saved: the stay ends more than seven days after the booking (a card hold's lifetime), so its card was saved without holding money and the booking is RESERVED; the amount is held off-session at `authorizeAt`, a stated time before the stay (docs/api.md, "Holds that fit the horizon"), and the booking is canceled if that fails; action-required: that hold asked for the customer (3-D Secure, `authentication_required`): the booking stays RESERVED while its customer completes the intent with `clientSecret` until `actionDeadline` (the stay's start), then it is authorized, or else canceled (issue 71: or saving the card itself asked for them, with the SetupIntent's `clientSecret`, until 24 h after booking at most, the booking PENDING_PAYMENT meanwhile; completed, it reads card-saved and the booking is RESERVED); authorized: the amount is held; lapsed: the provider let the hold go before the booking ended (a card hold lasts seven days: `lapsedAt`), nothing is held and `authorized` is 0, what is due is charged to the saved card off-session at the end (docs/api.md, "Holds that lapse"); captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled). */
+                /** @description pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); card-saved: the stay ends more than seven days after the booking (a card hold's lifetime), so its card was saved without holding money and the booking is RESERVED; the amount is held off-session at `authorizeAt`, a stated time before the stay (docs/api.md, "Holds that fit the horizon"), and the booking is canceled if that fails; action-required: that hold asked for the customer (3-D Secure, `authentication_required`): the booking stays RESERVED while its customer completes the intent with `clientSecret` until `actionDeadline` (the stay's start), then it is authorized, or else canceled (or saving the card itself asked for them, with the SetupIntent's `clientSecret`, until 24 h after booking at most, the booking PENDING_PAYMENT meanwhile; completed, it reads card-saved and the booking is RESERVED); authorized: the amount is held; lapsed: the provider let the hold go before the booking ended (a card hold lasts seven days: `lapsedAt`), nothing is held and `authorized` is 0, what is due is charged to the saved card off-session at the end (docs/api.md, "Holds that lapse"); captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled). */
                 state: "pending" | "card-saved" | "action-required" | "authorized" | "lapsed" | "captured" | "partially_refunded" | "refunded" | "released" | "failed";
             };
             /**
@@ -4022,7 +4022,7 @@ export interface components {
                 latencyMs: number;
                 outcome: "delivered" | "failed";
                 /**
-                 * @description The lot the message's fact concerns (its `data.parkingLotId`), so its time can be shown on that lot's clock. Absent for a message that names no lot, and for attempts recorded before issue 49.
+                 * @description The lot the message's fact concerns (its `data.parkingLotId`), so its time can be shown on that lot's clock. Absent for a message that names no lot, and for attempts recorded before this field was added.
                  * @example 1
                  */
                 parkingLotId?: string;
@@ -6290,7 +6290,7 @@ export interface operations {
                 limit?: number;
                 /** @description Read-your-writes: answer only once the view has applied this position (a command's `position`). */
                 minPosition?: string;
-                /** @description Search (issue 49): `latitude,longitude` of the point to search around (WGS 84 degrees, e.g. `37.4979,127.0276`); with `radiusMeters`, `from` and `until`. */
+                /** @description Search (find a spot): `latitude,longitude` of the point to search around (WGS 84 degrees, e.g. `37.4979,127.0276`); with `radiusMeters`, `from` and `until`. */
                 near?: string;
                 /** @description Search: how far from `near` a lot may be, in meters (at most 50,000). */
                 radiusMeters?: number;
@@ -15293,7 +15293,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description Issue 71: the hold before a far stay asked for the customer (3-D Secure): the customer's app is to bring them back to complete it, with the client secret on GET /reservations/{reservationId}, before `deadline` (the stay's start); `payment.authorized` follows, or else `payment.failed` and `reservation.canceled`. */
+                    /** @description The hold before a far stay asked for the customer (3-D Secure): the customer's app is to bring them back to complete it, with the client secret on GET /reservations/{reservationId}, before `deadline` (the stay's start); `payment.authorized` follows, or else `payment.failed` and `reservation.canceled`. */
                     data: {
                         /**
                          * Format: date-time
@@ -15529,7 +15529,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description Issue 71: a charge at the booking's end failed (PaymentStepFailed of a capture or an off-session charge): nothing is charged again automatically; `authentication_required` asks the customer's app to bring them back. */
+                    /** @description A charge at the booking's end failed (PaymentStepFailed of a capture or an off-session charge): nothing is charged again automatically; `authentication_required` asks the customer's app to bring them back. */
                     data: {
                         /**
                          * @description What was to be charged and was not: left to collect.
@@ -15668,7 +15668,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description Issue 71: the provider no longer holds the booking's authorization (a card hold lapses seven days after it is made, or it was canceled at the provider: `because` says who found it): the booking keeps its spot, nothing is held (its view reads `lapsed`), and what it owes is charged off-session to the saved card at its end. */
+                    /** @description The provider no longer holds the booking's authorization (a card hold lapses seven days after it is made, or it was canceled at the provider: `because` says who found it): the booking keeps its spot, nothing is held (its view reads `lapsed`), and what it owes is charged off-session to the saved card at its end. */
                     data: {
                         /**
                          * @description Price in the currency's minor unit (e.g. KRW).
@@ -16226,7 +16226,7 @@ export interface operations {
                         /** @description Payments on: its payment, authorized or its card saved (absent: nothing to pay). */
                         payment?: {
                             /**
-                             * @description Authorized (held on the customer's card); `card-saved` (issue 71: a stay beyond a hold's seven days): to be held off-session before the stay, nothing held yet.
+                             * @description Authorized (held on the customer's card); `card-saved` (a stay beyond a hold's seven days): to be held off-session before the stay, nothing held yet.
                              * @example 5000
                              */
                             amount: number;

@@ -62,7 +62,7 @@ export class Metrics {
 
   readonly examined = this.counter(
     "parking_request_examined_total",
-    "What the expensive reads examined in the stores (issue 66), per operation and kind (documents, events): each request's work budget counts it.",
+    "What the expensive reads examined in the stores, per operation and kind (documents, events): each request's work budget counts it.",
     ["operation", "kind"],
   );
 
@@ -135,19 +135,19 @@ export class Metrics {
 
   readonly paymentIntentsReleased = this.counter(
     "parking_payment_intents_released_total",
-    "Intents canceled at the payment provider because no booking counted on them (issue 47), as the payments process manager read the PaymentIntentReleased facts, by why: booking-ended (canceled, expired or declined unpaid), authorization-refused (an authorization its booking did not take: no longer waiting for it, or not its intent, amount or currency), reconciliation (found open by the hourly reconciliation or `replay reconcile-holds`).",
+    "Intents canceled at the payment provider because no booking counted on them, as the payments process manager read the PaymentIntentReleased facts, by why: booking-ended (canceled, expired or declined unpaid), authorization-refused (an authorization its booking did not take: no longer waiting for it, or not its intent, amount or currency), reconciliation (found open by the hourly reconciliation or `replay reconcile-holds`).",
     ["because"],
   );
 
   readonly paymentRepairs = this.counter(
     "parking_payment_reconciliation_repairs_total",
-    "What the payment provider did that a payment missed, recorded by the reconciliation (issue 71), by repair: authorized (an authorization whose word was lost while its booking waited), captured (a capture applied though it was recorded failed), released (the rest of that hold, let go by the provider).",
+    "What the payment provider did that a payment missed, recorded by the reconciliation, by repair: authorized (an authorization whose word was lost while its booking waited), captured (a capture applied though it was recorded failed), released (the rest of that hold, let go by the provider).",
     ["repair"],
   );
 
   readonly paymentWebhooksIgnored = this.counter(
     "parking_payment_webhooks_ignored_total",
-    "Signed payment-provider webhooks that changed no booking (issue 47), by reason: intent (not the intent the booking recorded), amount (an authorization short of the booking's amount), currency (not the lot's), not-pending (the booking no longer waits for its payment), unknown (no such booking).",
+    "Signed payment-provider webhooks that changed no booking, by reason: intent (not the intent the booking recorded), amount (an authorization short of the booking's amount), currency (not the lot's), not-pending (the booking no longer waits for its payment), unknown (no such booking).",
     ["reason"],
   );
 

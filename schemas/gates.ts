@@ -89,7 +89,7 @@ export const GateReviewView = Type.Object(
       ),
       {
         description:
-          "Issue 69: each candidate as an attendant tells them apart (plate, customer, window; none for an open-ended stay), in `candidates`' order; a candidate the reservations view does not hold yet is left out.",
+          "Each candidate as an attendant tells them apart (plate, customer, window; none for an open-ended stay), in `candidates`' order; a candidate the reservations view does not hold yet is left out.",
       },
     ),
   },

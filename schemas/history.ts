@@ -45,7 +45,7 @@ export const HistoryEntry = Type.Object(
     position: { ...PositionString, description: "The fact's position in the global log." },
     streamId: Type.String({
       description:
-        "The stream it belongs to: the lot's, a reservation's coupon's, or a gate read's (`gate-{lot}/{eventId}`, issue 49).",
+        "The stream it belongs to: the lot's, a reservation's coupon's, or a gate read's (`gate-{lot}/{eventId}`).",
     }),
     at: { ...Timestamp, description: "When the service stamped the fact (its clock)." },
     type: Type.Union(

@@ -20,7 +20,7 @@ export const PaymentView = Type.Object(
       ],
       {
         description:
-          'pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); card-saved: the stay ends more than seven days after the booking (a card hold\'s lifetime), so its card was saved without holding money and the booking is RESERVED; the amount is held off-session at `authorizeAt`, a stated time before the stay (docs/api.md, "Holds that fit the horizon"), and the booking is canceled if that fails; action-required: that hold asked for the customer (3-D Secure, `authentication_required`): the booking stays RESERVED while its customer completes the intent with `clientSecret` until `actionDeadline` (the stay\'s start), then it is authorized, or else canceled (issue 71: or saving the card itself asked for them, with the SetupIntent\'s `clientSecret`, until 24 h after booking at most, the booking PENDING_PAYMENT meanwhile; completed, it reads card-saved and the booking is RESERVED); authorized: the amount is held; lapsed: the provider let the hold go before the booking ended (a card hold lasts seven days: `lapsedAt`), nothing is held and `authorized` is 0, what is due is charged to the saved card off-session at the end (docs/api.md, "Holds that lapse"); captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled).',
+          'pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); card-saved: the stay ends more than seven days after the booking (a card hold\'s lifetime), so its card was saved without holding money and the booking is RESERVED; the amount is held off-session at `authorizeAt`, a stated time before the stay (docs/api.md, "Holds that fit the horizon"), and the booking is canceled if that fails; action-required: that hold asked for the customer (3-D Secure, `authentication_required`): the booking stays RESERVED while its customer completes the intent with `clientSecret` until `actionDeadline` (the stay\'s start), then it is authorized, or else canceled (or saving the card itself asked for them, with the SetupIntent\'s `clientSecret`, until 24 h after booking at most, the booking PENDING_PAYMENT meanwhile; completed, it reads card-saved and the booking is RESERVED); authorized: the amount is held; lapsed: the provider let the hold go before the booking ended (a card hold lasts seven days: `lapsedAt`), nothing is held and `authorized` is 0, what is due is charged to the saved card off-session at the end (docs/api.md, "Holds that lapse"); captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled).',
       },
     ),
     amount: {
@@ -38,7 +38,7 @@ export const PaymentView = Type.Object(
         minLength: 1,
         maxLength: 500,
         description:
-          "State `pending`, payments on (PAYMENTS=stripe), a booking made without a saved `paymentMethod`: the PaymentIntent's client secret, to confirm the payment with Stripe.js or a mobile SDK (the booking is RESERVED once Stripe reports it authorized). Shown on GET /reservations/{reservationId} to the booking's customer only, once the payments process manager has created the intent, and only while the payment is pending; also in state `action-required` (issue 71), the hold before the stay's client secret, to complete on session; and a booking ending more than seven days ahead gets its SetupIntent's (`seti_…_secret_…`, `confirmCardSetup`): its card is saved, then held before the stay.",
+          "State `pending`, payments on (PAYMENTS=stripe), a booking made without a saved `paymentMethod`: the PaymentIntent's client secret, to confirm the payment with Stripe.js or a mobile SDK (the booking is RESERVED once Stripe reports it authorized). Shown on GET /reservations/{reservationId} to the booking's customer only, once the payments process manager has created the intent, and only while the payment is pending; also in state `action-required`, the hold before the stay's client secret, to complete on session; and a booking ending more than seven days ahead gets its SetupIntent's (`seti_…_secret_…`, `confirmCardSetup`): its card is saved, then held before the stay.",
       }),
     ),
     failure: Type.Optional(
@@ -61,7 +61,7 @@ export const PaymentView = Type.Object(
         {
           additionalProperties: false,
           description:
-            "State `failed`: why, so the customer's app can say it (\"your card was declined\"). Issue 71: also in state `pending` or `action-required`, the customer's last try that was declined: they may try another card on the same intent until the deadline (`holdUntil`, or `actionDeadline`). Distinct from `failures`, the settlement steps that failed later.",
+            "State `failed`: why, so the customer's app can say it (\"your card was declined\"). Also in state `pending` or `action-required`, the customer's last try that was declined: they may try another card on the same intent until the deadline (`holdUntil`, or `actionDeadline`). Distinct from `failures`, the settlement steps that failed later.",
         },
       ),
     ),
@@ -69,12 +69,12 @@ export const PaymentView = Type.Object(
     authorizeAt: Type.Optional({
       ...Timestamp,
       description:
-        "State `card-saved` (and after): when the saved card is (or was) held off-session, a stated time before the stay (issue 71).",
+        "State `card-saved` (and after): when the saved card is (or was) held off-session, a stated time before the stay.",
     }),
     actionDeadline: Type.Optional({
       ...Timestamp,
       description:
-        "State `action-required` (and after): until when the customer may complete the hold before the stay (the stay's start; issue 71).",
+        "State `action-required` (and after): until when the customer may complete the hold before the stay (the stay's start).",
     }),
     lapsedAt: Type.Optional({
       ...Timestamp,
@@ -101,18 +101,18 @@ export const PaymentView = Type.Object(
           at: Timestamp,
           amount: Type.Optional({
             ...Amount,
-            description: "What it was to move: left to collect (issue 71).",
+            description: "What it was to move: left to collect.",
           }),
           declineCode: Type.Optional(
             Type.String({
               description:
-                "The card's decline code when it is not `code` (issue 71: `authentication_required`, the customer must come back).",
+                "The card's decline code when it is not `code` (`authentication_required`: the customer must come back).",
             }),
           ),
           intentId: Type.Optional(
             Type.String({
               description:
-                "Issue 71: the provider's intent the refused charge left for the customer to pay on session (Stripe: `requires_payment_method`); once paid, the failure leaves the list and its amount is in `captured`.",
+                "The provider's intent the refused charge left for the customer to pay on session (Stripe: `requires_payment_method`); once paid, the failure leaves the list and its amount is in `captured`.",
             }),
           ),
           clientSecret: Type.Optional(
@@ -120,7 +120,7 @@ export const PaymentView = Type.Object(
               minLength: 1,
               maxLength: 500,
               description:
-                "Issue 71: that intent's client secret, to pay `amount` with Stripe.js (`confirmCardPayment`) or a mobile SDK: shown on GET /reservations/{reservationId} to the booking's customer only.",
+                "That intent's client secret, to pay `amount` with Stripe.js (`confirmCardPayment`) or a mobile SDK: shown on GET /reservations/{reservationId} to the booking's customer only.",
             }),
           ),
         },
@@ -128,7 +128,7 @@ export const PaymentView = Type.Object(
       ),
       {
         description:
-          "Steps of a settlement the provider failed (a declined off-session charge): recorded (the audit trail keeps each); one its customer paid later (issue 71, `intentId`) leaves the list.",
+          "Steps of a settlement the provider failed (a declined off-session charge): recorded (the audit trail keeps each); one its customer paid later (`intentId`) leaves the list.",
       },
     ),
   },

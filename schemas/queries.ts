@@ -36,7 +36,7 @@ export const ParkingLotsQuery = Type.Object(
         maxLength: 40,
         pattern: "^-?[0-9]{1,3}(\\.[0-9]{1,12})?,-?[0-9]{1,3}(\\.[0-9]{1,12})?$",
         description:
-          "Search (issue 49): `latitude,longitude` of the point to search around (WGS 84 degrees, e.g. `37.4979,127.0276`); with `radiusMeters`, `from` and `until`.",
+          "Search (find a spot): `latitude,longitude` of the point to search around (WGS 84 degrees, e.g. `37.4979,127.0276`); with `radiusMeters`, `from` and `until`.",
         examples: ["37.4979,127.0276"],
       }),
     ),

@@ -79,7 +79,7 @@ export const ParkingLotView = Type.Object(
     paymentTerms: Type.Optional({
       ...PaymentTerms,
       description:
-        "What the lot asks to be paid for bookings made now (issue 38): currency, deposit, cancellation policy, no-show fee. Absent: the lot never set its own (KRW, no deposit, no fees).",
+        "What the lot asks to be paid for bookings made now: currency, deposit, cancellation policy, no-show fee. Absent: the lot never set its own (KRW, no deposit, no fees).",
     }),
     closures: Type.Optional(
       Type.Array(
@@ -404,14 +404,14 @@ export const ControlCenterView = Type.Object(
         ),
         money: Type.Optional(
           moneyDay(
-            "The lot's money today (its local day in the lot's time zone, issues 38 and 49): revenue, refunds and net per currency, failed payments and failed settlement steps. Present only when a payment fact was recorded for the lot today (payments on).",
+            "The lot's money today (its local day in the lot's time zone): revenue, refunds and net per currency, failed payments and failed settlement steps. Present only when a payment fact was recorded for the lot today (payments on).",
           ),
         ),
         openReviews: Type.Optional(
           Type.Integer({
             minimum: 1,
             description:
-              "Issue 69: plate reads of the lot's gates waiting for an attendant (GET /parking-lots/{id}/gate-reviews); absent when none. At most 10,000 are counted across the lots of the view.",
+              "Plate reads of the lot's gates waiting for an attendant (GET /parking-lots/{id}/gate-reviews); absent when none. At most 10,000 are counted across the lots of the view.",
           }),
         ),
         atRisk: Type.Array(

@@ -37,9 +37,9 @@ export const HEARD_PAYMENT_FACTS = {
   PaymentAuthorized:
     "The provider authorized the booking's payment (`amount` held on the card): the booking is RESERVED, and `reservation.reserved` follows.",
   PaymentActionRequired:
-    "Issue 71: the hold before a far stay asked for the customer (3-D Secure): the customer's app is to bring them back to complete it, with the client secret on GET /reservations/{reservationId}, before `deadline` (the stay's start); `payment.authorized` follows, or else `payment.failed` and `reservation.canceled`.",
+    "The hold before a far stay asked for the customer (3-D Secure): the customer's app is to bring them back to complete it, with the client secret on GET /reservations/{reservationId}, before `deadline` (the stay's start); `payment.authorized` follows, or else `payment.failed` and `reservation.canceled`.",
   PaymentHoldLapsed:
-    "Issue 71: the provider no longer holds the booking's authorization (a card hold lapses seven days after it is made, or it was canceled at the provider: `because` says who found it): the booking keeps its spot, nothing is held (its view reads `lapsed`), and what it owes is charged off-session to the saved card at its end.",
+    "The provider no longer holds the booking's authorization (a card hold lapses seven days after it is made, or it was canceled at the provider: `because` says who found it): the booking keeps its spot, nothing is held (its view reads `lapsed`), and what it owes is charged off-session to the saved card at its end.",
   PaymentFailed:
     "The booking's payment failed: declined (`code`, the provider's decline code) or its hold ran out (`reason: expired`); `reservation.canceled` follows.",
   PaymentCaptured:
@@ -109,7 +109,7 @@ export const WebhookDataSchemas = {
             amount: {
               ...Amount,
               description:
-                "Authorized (held on the customer's card); `card-saved` (issue 71: a stay beyond a hold's seven days): to be held off-session before the stay, nothing held yet.",
+                "Authorized (held on the customer's card); `card-saved` (a stay beyond a hold's seven days): to be held off-session before the stay, nothing held yet.",
             },
             currency: Currency,
           },
@@ -230,7 +230,7 @@ export const WebhookDataSchemas = {
     {
       ...strict,
       description:
-        "Issue 71: a charge at the booking's end failed (PaymentStepFailed of a capture or an off-session charge): nothing is charged again automatically; `authentication_required` asks the customer's app to bring them back.",
+        "A charge at the booking's end failed (PaymentStepFailed of a capture or an off-session charge): nothing is charged again automatically; `authentication_required` asks the customer's app to bring them back.",
     },
   ),
 } as const satisfies Record<string, TSchema>;
@@ -341,7 +341,7 @@ export const WebhookAttemptView = Type.Object(
     parkingLotId: Type.Optional({
       ...ParkingLotId,
       description:
-        "The lot the message's fact concerns (its `data.parkingLotId`), so its time can be shown on that lot's clock. Absent for a message that names no lot, and for attempts recorded before issue 49.",
+        "The lot the message's fact concerns (its `data.parkingLotId`), so its time can be shown on that lot's clock. Absent for a message that names no lot, and for attempts recorded before this field was added.",
     }),
     position: Type.Optional(PositionString),
     at: Timestamp,

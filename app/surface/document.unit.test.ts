@@ -44,3 +44,18 @@ describe("the OpenAPI document's security", () => {
     expect(operation(serviceAccess, "get", "/parking-lots/{parkingLotId}").security).toEqual([]);
   });
 });
+
+/** Every string in `value`, at any depth (descriptions, titles, summaries, examples). */
+const stringsIn = (value: unknown): string[] =>
+  typeof value === "string"
+    ? [value]
+    : value !== null && typeof value === "object"
+      ? Object.values(value).flatMap(stringsIn)
+      : [];
+
+describe("the OpenAPI document's text", () => {
+  it("names none of the team's tracker issues: its readers are outside the team", () => {
+    const tracker = stringsIn(openApiDocument(serviceAccess)).filter((s) => /\bissues? [0-9]/i.test(s));
+    expect(tracker).toEqual([]);
+  });
+});

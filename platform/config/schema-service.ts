@@ -122,7 +122,7 @@ export const SERVICE_SETTINGS = {
       "LOT_PERIOD_EVENTS",
       // write-side/parking-lot/periods.ts, DEFAULT_PERIOD_EVENTS (docs/domain.md says why this size).
       "1000",
-      "Issue 48: once an append leaves a lot's current period at or over this many events, its books close and the next period opens with the lot's live state (docs/domain.md, \"Periods\", says why 1000). Periods are always on: the bound is at least 50. A lot already over it (data of an older version, or a bound lowered since) is closed on start by the upgrade.",
+      "Once an append leaves a lot's current period at or over this many events, its books close and the next period opens with the lot's live state (docs/domain.md, \"Periods\", says why 1000). Periods are always on: the bound is at least 50. A lot already over it (data of an older version, or a bound lowered since) is closed on start by the upgrade.",
     ),
   }),
   retentionDays: Type.Optional(

@@ -33,7 +33,7 @@ export const GATE_OPERATIONS = [
     operationId: "recordGateEvent",
     ...COMMAND,
     allow: STAFF_ROLES,
-    summary: "A gate's plate camera read a car at a barrier (issue 49): open, deny or review",
+    summary: "A gate's plate camera read a car at a barrier: open, deny or review",
     description:
       "For a gate integration: a `gate` credential (or staff) whose grant covers the lot. Entry: the one booking of the plate that may check in now is checked in; none: a drive-up stay (open-ended, at the lot's hourly rate, paid at the exit) is booked and checked in (`DriveUp`) if a spot is free for the next 60 minutes, else `deny` with the lot's reason (`LotFull`, `LotClosed`, `NoHourlyRate`). Exit: the plate's stay is checked out and `price` is what it cost. A read below the lot's confidence threshold (`PUT …/gate-confidence`; default 0.8), several bookings of the plate, or an exit with no stay: `review` (an attendant checks the car in or out by hand). Idempotent by `eventId`: the same id answers as the first time (`replayed: true`) and changes nothing. Plates are compared ignoring spaces, hyphens and case (`34 나 2222` is `34나2222`).",
     parameters: [lotPath],
@@ -97,7 +97,7 @@ export const GATE_OPERATIONS = [
     summary:
       "Change the camera confidence below which the lot's gates send a plate read to review (operator)",
     description:
-      "Applies to reads from now on (issue 49): a read below `gateConfidenceThreshold` (0..1; a lot that never set it: 0.8) opens nothing and goes to the lot's review list. The same threshold again changes nothing.",
+      "Applies to reads from now on: a read below `gateConfidenceThreshold` (0..1; a lot that never set it: 0.8) opens nothing and goes to the lot's review list. The same threshold again changes nothing.",
     body: { schema: ChangeGateConfidenceBody, required: true, example: { gateConfidenceThreshold: 0.85 } },
     responses: { "200": jsonResponse("Changed.", GateConfidenceChangedResponse) },
   },

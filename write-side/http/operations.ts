@@ -329,7 +329,7 @@ export const COMMAND_OPERATIONS = [
     summary:
       "Erase a customer's personal data (the customer themself, or an operator of every lot with a reason)",
     description:
-      "Crypto-shredding (issue 36): deletes the customer's data keys and records an erasure fact. From then on every view, the audit trail, time travel, webhooks and rebuilds show `erased` in place of the customer's id and plates; reservations, capacity and amounts stay as they were. It cannot be undone. Erasing again records another fact and changes nothing else. A customer erases only themself (another id is 403); an operator must reach every lot (an admin, or a grant of `*`) and give a reason. A drive-up (a car let in at a gate without a booking) is its own customer, `drive-up:{reservationId}`: erasing that id erases that one stay's plate.",
+      "Crypto-shredding: deletes the customer's data keys and records an erasure fact. From then on every view, the audit trail, time travel, webhooks and rebuilds show `erased` in place of the customer's id and plates; reservations, capacity and amounts stay as they were. It cannot be undone. Erasing again records another fact and changes nothing else. A customer erases only themself (another id is 403); an operator must reach every lot (an admin, or a grant of `*`) and give a reason. A drive-up (a car let in at a gate without a booking) is its own customer, `drive-up:{reservationId}`: erasing that id erases that one stay's plate.",
     // No example: Try it out must not erase a real customer by default.
     parameters: [pathParameter("customerId", CustomerId)],
     body: {
@@ -349,7 +349,7 @@ export const COMMAND_OPERATIONS = [
     allow: OPERATOR,
     summary: "Refund (part of) a booking's captured payment (operator of its lot), with a reason",
     description:
-      "Decides the refund (PaymentSettlementDecided, `because: refund`); the payments process manager then asks the provider with a key derived from that fact and records PaymentRefunded, or PaymentStepFailed when the provider refuses. Never more than what was taken (the capture and every off-session charge) less what was refunded or is being refunded; one decision per charge it reaches, each refunded from that charge (issue 71).",
+      "Decides the refund (PaymentSettlementDecided, `because: refund`); the payments process manager then asks the provider with a key derived from that fact and records PaymentRefunded, or PaymentStepFailed when the provider refuses. Never more than what was taken (the capture and every off-session charge) less what was refunded or is being refunded; one decision per charge it reaches, each refunded from that charge.",
     parameters: reservationPath,
     body: {
       schema: RefundPaymentBody,
