@@ -102,7 +102,7 @@ export function registered({ data }: EventOfType<"ParkingLotRegistered">): Regis
   });
 }
 
-/** The place an event states (issue 49), nothing when it states none. */
+/** The place an event states, nothing when it states none. */
 function placeOf(data: LotPlace): { place?: LotPlace } {
   const place: LotPlace = {
     ...(data.location !== undefined ? { location: data.location } : {}),
@@ -133,7 +133,7 @@ export function reserved(state: RegisteredLot, event: EventOfType<"ParkingReserv
   const record = bookedRecord(customerId, carNumber, {
     amount,
     ...(startsAt && endsAt ? { startsAt, endsAt } : {}),
-    // Issue 38: a booking asked to pay waits for its payment, holding its spot all the same.
+    // A booking asked to pay holds its spot while it waits for its payment.
     status: payment ? "PENDING_PAYMENT" : "RESERVED",
   });
   return {
@@ -157,7 +157,7 @@ export function reserved(state: RegisteredLot, event: EventOfType<"ParkingReserv
   };
 }
 
-/** Issue 48: the booking's payment was authorized (ReservationConfirmed): a booking waiting for it is RESERVED. */
+/** The booking's payment was authorized (ReservationConfirmed): a booking waiting for it is RESERVED. */
 function confirmed(lot: RegisteredLot, reservationId: string): RegisteredLot {
   const record = lot.reservations.get(reservationId);
   if (record?.status !== "PENDING_PAYMENT") return lot;
@@ -198,15 +198,15 @@ function checkedOut(state: RegisteredLot, event: EventOfType<"ReservationChecked
 }
 
 export function evolve(state: ParkingLotState, event: ParkingLotEvent | OldLotPaymentFact): ParkingLotState {
-  // An authorization a lot's stream recorded before issue 48 (no ReservationConfirmed after it)
-  // makes the booking RESERVED as the lot's own fact does.
+  // An authorization an older lot stream recorded (no ReservationConfirmed follows it) confirms
+  // the booking as the lot's own fact does.
   if (event.type === "PaymentAuthorized")
     return state.kind === "registered" ? confirmed(state, event.data.reservationId) : state;
   if (event.type === "ParkingLotRegistered")
     return state.kind === "registered"
       ? state
       : { ...registered(event), periodOpenedAt: ms(event.data.registeredAt) }; // registered once; its history stays
-  if (event.type === "LotPeriodOpened") return openedState(event.data); // issue 48: a period starts from its opening
+  if (event.type === "LotPeriodOpened") return openedState(event.data); // a period starts from its opening
   if (state.kind !== "registered") return state;
   return notedEnded(evolveLot(state, event), event);
 }
@@ -228,7 +228,7 @@ function checkedIn(
   };
 }
 
-/** Issue 48: when a reservation ended (canceled, checked out, a no-show): what the next period's opening keeps. */
+/** When a reservation ended (canceled, checked out, a no-show): what the next period's opening keeps. */
 function notedEnded(lot: ParkingLotState, event: ParkingLotEvent): ParkingLotState {
   if (lot.kind !== "registered") return lot;
   if (

@@ -13,18 +13,12 @@ import { heldBesideWindows } from "./rules.js";
 import type { ParkingLotEvent, ParkingLotState, RegisteredLot } from "./state.js";
 
 /**
- * The spots a lot holds over time, as the decider counts them at `now`: a step function of the
- * same spans every decision counts (`holding` in rules.ts, over all time) as a persistent step
- * tree (platform/step-tree.ts), so the peak over any [from, until) (what a booking is decided by, what the
- * timeline and the quote show) is a lookup, O(log n), and the stretches over a threshold (who an
- * overstay puts at risk) cost O(log n) each. The windows' part is carried from one lot state to the
- * next with each fact (`windowStepsAfter`, O(log n) per window changed); the rest (overstaying cars,
- * open-ended bookings: at most the spots) is added per build. Pure; never the lot's history.
- *
- * It changes with the lot's facts, and with the clock only at the instants listed in `validUntil`:
- * a car in the lot reaching the end of its window (it overstays from then on, for ever), and a
- * closure's beginning (the open-ended bookings still RESERVED stop holding). Until then it is
- * exact for every instant of every range, so a cache may keep it per (lot, position) until then.
+ * The spots a lot holds over time as the decider counts them at `now`: the spans every decision
+ * counts (`holding`, rules.ts) as a persistent step tree (platform/step-tree.ts), so the peak over
+ * a range (a booking's decision, the timeline, the quote) is O(log n), as is each stretch over a
+ * threshold (who an overstay puts at risk). The windows' part is carried from state to state
+ * (`windowStepsAfter`); the rest (overstaying cars, open-ended bookings: at most the spots) is
+ * added per build. The clock changes it only at `validUntil`, so a cache may keep it until then.
  */
 export interface HeldTimeline {
   /** The first instant (epoch ms) from which the timeline built at `now` may count differently. */
@@ -39,11 +33,7 @@ export interface HeldTimeline {
   above(threshold: number, from: number, until: number): Span[];
 }
 
-/**
- * The lot's windows (every interval of its occupancy index, each counting one over its span) as a
- * step tree, built from scratch: O(n log n) (a sort). `windowStepsAfter` carries it from one state to the
- * next in O(log n) per window changed.
- */
+/** The lot's windows (its occupancy index) as a step tree, built from scratch: O(n log n) (a sort). */
 export function windowSteps(occupancy: Occupancy): StepTree {
   const changes: [number, number][] = [];
   for (const [, { start, end }] of overlapping(occupancy, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY))

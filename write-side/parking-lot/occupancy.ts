@@ -1,16 +1,11 @@
 import { Map as ImmutableMap } from "immutable";
 
 /**
- * Which time-windowed reservations hold a spot when: a persistent index of intervals keyed by the
- * hour their window starts in. Pure data and functions, no I/O.
- *
- * Because a window is at most WINDOW_RULES.maxLengthMs long, every window that overlaps
- * [from, until) starts in [from - maxLength, until): the hour buckets of that range hold all of
- * them (plus a few that ended just before `from`, filtered out). Finding the k overlapping windows
- * costs O(h log n) lookups for the h hours of the range (≤ 49 for a one-day window) and the peak
- * of the k windows a sweep, O(k log k): never a scan of the lot's history. Buckets whose windows
- * have all ended are dropped as time passes (`pruneEnded`), so the index only holds windows that
- * can still matter.
+ * Which windowed reservations hold a spot when: a persistent index of intervals by the hour their
+ * window starts in. A window is at most WINDOW_RULES.maxLengthMs long, so every window overlapping
+ * [from, until) starts in [from - maxLength, until): finding them costs O(h log n) for the h hours
+ * of the range (≤ 49 for a day), never a scan of the history. Buckets whose windows have all ended
+ * are dropped as time passes (`pruneEnded`), so the index holds only windows that can still matter.
  */
 
 import { HOUR_MS, WINDOW_RULES } from "../../schemas/reservation-time.js";
@@ -96,9 +91,8 @@ export function overlapping(occupancy: Occupancy, from: number, until: number): 
 }
 
 /**
- * Drops the buckets whose windows have all ended by `now`; returns the ids it dropped so the
- * caller can forget them elsewhere. A bucket of hour h holds windows ending by
- * (h + 1) hours + maxLength, so that is when it can go.
+ * Drops the buckets whose windows have all ended by `now`, returning the ids so the caller forgets
+ * them elsewhere: a bucket of hour h holds windows ending by (h + 1) hours + maxLength.
  */
 export function pruneEnded(occupancy: Occupancy, now: number): { occupancy: Occupancy; ended: string[] } {
   const limit = hourOf(now - WINDOW_RULES.maxLengthMs) - 1; // buckets with hour < limit are over

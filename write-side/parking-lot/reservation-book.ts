@@ -15,23 +15,16 @@ export interface ReservationRecord {
   readonly status: RecordedStatus;
   /** What its check-out charged for an overstay, as the event recorded it (a retry answers it again). */
   readonly overstayCharge?: number;
-  /**
-   * Issue 38: its payment was authorized (the money is its payment stream's since issue 48), so a
-   * retried authorization is accepted as done rather than refused as not pending.
-   */
+  /** Its payment was authorized: a retried authorization is accepted as done, not refused as not pending. */
   readonly paid?: true;
 }
 
 /**
- * Every reservation a lot ever accepted, by id: a persistent map (each `set` returns a new book,
- * the old one stays valid), the one part of a lot's state that grows with its history.
- *
- * A book is either built event by event (an immutable.js map), or loaded from a period opening's
- * summary (summary.ts): then its records stay as they were read, in sorted columns searched by
- * binary search, and only the changes since are kept in an immutable.js map on top. Loading
- * 50,000 reservations thus costs one pass over them into columns, no insert per record (building
- * a hash trie of them costs ~40–100 ms, more than the whole load may take). Both kinds answer
- * every question the same way; `entries()` of either yields the same records.
+ * Every reservation a lot ever accepted, by id: a persistent map (each `set` returns a new book),
+ * the one part of a lot's state that grows with its history. Built event by event (an immutable.js
+ * map) or loaded from an opening's summary (summary.ts): then kept in sorted columns searched by
+ * binary search, the changes since in a map on top, so loading 50,000 reservations is one pass,
+ * not a hash-trie insert each (~40–100 ms, more than the whole load may take). Both answer alike.
  */
 export class ReservationBook {
   private static readonly EMPTY = new ReservationBook(undefined, ImmutableMap(), 0, false);
@@ -275,7 +268,7 @@ const valueAt = (entry: CustomerEntry, at: number): string =>
   entry === ERASED ? ERASED : (entry[at] as string);
 
 /**
- * Issue 68: the sealed entries of one book's columns, each opened when first read (all at once for
+ * The sealed entries of one book's columns, each opened when first read (all at once for
  * a camera's read: their keys read in one statement), kept beside the columns they belong to.
  */
 class Unsealed {
@@ -337,10 +330,7 @@ interface EventParty {
   opened?: readonly [string, string];
 }
 
-/**
- * Issue 68: who each record read sealed is about, so that the record is held, changed and
- * summarized again without being opened (`holderKeyOf`, `plateKeyOf`, `rowOf`).
- */
+/** Who each record read sealed is about, so it is held, changed and summarized again unopened. */
 const PARTIES = new WeakMap<ReservationRecord, EntryParty | EventParty>();
 const entryPartyOf = (record: ReservationRecord): EntryParty | undefined => {
   const party = PARTIES.get(record);

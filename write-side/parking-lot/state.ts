@@ -9,17 +9,10 @@ import type { Occupancy } from "./occupancy.js";
 import type { ReservationBook } from "./reservation-book.js";
 
 /**
- * The parking-lot aggregate as a decider: pure functions, no I/O.
- * One lot's whole life is one stream, so this state is the consistency boundary for capacity.
- *
- * What holds a spot when (the time rules themselves live in schemas/reservation-time.ts, shared
- * with the views):
- * - a window holds [startsAt, endsAt), in the `occupancy` index (see occupancy.ts), from which
- *   ended windows are pruned as time passes;
- * - an open-ended booking still RESERVED holds a spot from when it was made until the first
- *   closure that begins after it (`mustLeaveBy`), or for ever while no closure is ahead;
- * - a car in the lot (`inLot`) holds its spot until it checks out, however long past its window:
- *   an overstaying car counts at every instant from its endsAt on.
+ * The parking-lot decider's state, the consistency boundary for capacity. What holds a spot (time
+ * rules: schemas/reservation-time.ts): a window over [startsAt, endsAt) (`occupancy`); an
+ * open-ended booking still RESERVED from when it was made until the first closure after it
+ * (`mustLeaveBy`), or for ever; a car in the lot (`inLot`) until it checks out, overstay included.
  */
 
 export type { ReservationRecord } from "./reservation-book.js";
@@ -28,10 +21,8 @@ export type { ReservationRecord } from "./reservation-book.js";
 export type ParkingLotEvent = EventOfStream<"lot">;
 
 /**
- * What a lot's stream may hold besides: the payment's authorization a lot's stream written before
- * issue 48 recorded (payment facts are on the payment's own stream since). The lot reads it as the
- * booking confirmed (evolve.ts); it ignores the other old payment facts (the upgrade carried them
- * onto the payment's stream, write-side/payment/payment-upgrade.ts).
+ * An authorization an older lot stream may hold, read as the booking confirmed (evolve.ts); the
+ * other payment facts moved to the payment's stream (write-side/payment/payment-upgrade.ts).
  */
 export type OldLotPaymentFact = EventOfType<"PaymentAuthorized">;
 export const OLD_LOT_PAYMENT_FACTS: ReadonlySet<string> = new Set<OldLotPaymentFact["type"]>([
@@ -64,20 +55,19 @@ export type ParkingLotState =
       readonly capacity: number;
       readonly hourlyRate?: number;
       readonly maxActivePerCustomer: number;
-      /** Below it a gate's read goes to review (issue 49); absent: DEFAULT_GATE_CONFIDENCE_THRESHOLD. */
+      /** Below it a gate's read goes to review; absent: DEFAULT_GATE_CONFIDENCE_THRESHOLD. */
       readonly gateConfidenceThreshold?: number;
       /** How a stay earns the coupon; absent: DEFAULT_COUPON_RULE. */
       readonly couponRule?: CouponRule;
-      /** What the lot asks to be paid (issue 38); absent: DEFAULT_PAYMENT_TERMS. */
+      /** What the lot asks to be paid; absent: DEFAULT_PAYMENT_TERMS. */
       readonly paymentTerms?: PaymentTerms;
-      /** Where the lot is and its time zone (issue 49); absent: no place, UTC. No booking rule reads it. */
+      /** Where the lot is and its time zone; absent: no place, UTC. No booking rule reads it. */
       readonly place?: LotPlace;
       /** Informational (no decision reads it): reservations holding or going to hold a spot. */
       readonly activeReservations: number;
       /**
-       * Informational (no decision reads it; the lot as of a moment shows them, issue 68): when the
-       * lot was registered, epoch ms, and how many of its reservations were ever canceled. Absent
-       * in a state opened from a summary written before they were kept.
+       * Informational (the lot as of a moment shows them): when it was registered, epoch ms, and
+       * its reservations ever canceled. Absent in a state opened from an older summary.
        */
       readonly registeredAt?: number;
       readonly canceledReservations?: number;
@@ -101,10 +91,8 @@ export type ParkingLotState =
       /** Per customer, their reservations that may still be active (bounded by the limit + pruning lag). */
       readonly byCustomer: IdIndex;
       /**
-       * Issue 49 (gates): the same reservations as `byCustomer`, by their plate's form
-       * (schemas/plates.ts `plateForm`), so a camera's read finds its bookings in O(log n).
-       * Kept beside `byCustomer` (every add and forget of one is one of the other); a period's
-       * summary does not state it: loading one derives it when first read (summary.ts).
+       * The same reservations as `byCustomer` by their `plateForm`, so a camera's read finds its
+       * bookings in O(log n); a summary does not state it: it is derived when first read (summary.ts).
        */
       readonly byPlate: IdIndex;
       /**
@@ -119,18 +107,17 @@ export type ParkingLotState =
        */
       readonly archived: number;
       /**
-       * Since issue 38: what each booking that started PENDING_PAYMENT asked of its payment, by
-       * reservation id, kept while the lot holds its record (`forgetEnded` drops it with the record).
-       * Issue 48: the money itself is its payment's, on the payment's own stream (write-side/payment/).
+       * What each booking that started PENDING_PAYMENT asked of its payment, while the lot holds its
+       * record; the money itself is on the payment's own stream (write-side/payment/).
        */
       readonly paymentAsked: ImmutableMap<string, PaymentAsked>;
       /**
-       * Issue 48: when each reservation that ended in this period (or less than KEEP_ENDED_MS before
+       * When each reservation that ended in this period (or less than KEEP_ENDED_MS before
        * it opened) ended, epoch ms: what the next period's opening keeps (periods.ts). Absent: none.
        */
       readonly endedAt?: ImmutableMap<string, number>;
       /**
-       * Issue 68: when the lot's current period opened (its registration, or its LotPeriodOpened),
+       * When the lot's current period opened (its registration, or its LotPeriodOpened),
        * epoch ms: its books are due at the next local midnight of the lot (period-books.ts).
        * Absent (a state restored otherwise): due only at the size bound.
        */
@@ -153,18 +140,14 @@ export type RegisteredLot = Extract<ParkingLotState, { kind: "registered" }>;
 export const initialState: ParkingLotState = { kind: "unregistered" };
 
 /**
- * Why a command was refused. Expected outcomes, so they are values, not exceptions. The coupon's
- * own refusals (issue 48: not the lot's to decide) are declared beside them; the payment's are its
- * own (write-side/payment/payment-rejections.ts).
+ * Why a command was refused: expected outcomes, so values, not exceptions. The coupon's refusals
+ * are its own (not the lot's to decide), as are the payment's (payment/payment-rejections.ts).
  */
 export type Rejection =
   | CouponRejection
   | { readonly code: "LotNotFound"; readonly parkingLotId: string }
   | {
-      /**
-       * Issue 71: a booking whose payment is below the smallest card charge the provider takes in
-       * its currency (schemas/charge-minimums.ts): refused at once, never sent to be declined.
-       */
+      /** Below the provider's smallest charge (schemas/charge-minimums.ts): never sent to be declined. */
       readonly code: "AmountBelowMinimum";
       readonly parkingLotId: string;
       readonly amount: number;
@@ -253,29 +236,26 @@ export type Rejection =
       readonly at: string;
     }
   | {
-      /** Issue 38: a booking waiting for its payment cannot be checked in. */
+      /** A booking waiting for its payment cannot be checked in. */
       readonly code: "PaymentPending";
       readonly parkingLotId: string;
       readonly reservationId: string;
       readonly holdUntil: string;
     }
   | {
-      /** Issue 38: an authorization for a booking no longer waiting for one (the saga releases it). */
+      /** An authorization for a booking no longer waiting for one (the saga releases it). */
       readonly code: "PaymentNotPending";
       readonly parkingLotId: string;
       readonly reservationId: string;
     }
   | {
-      /** Issue 38: a refund, or a payment outcome, about a booking with no payment (captured). */
+      /** A refund, or a payment outcome, about a booking with no payment (captured). */
       readonly code: "NotPaid";
       readonly parkingLotId: string;
       readonly reservationId: string;
     }
   | {
-      /**
-       * Issue 47: a coupon spent on a booking this lot gives no discount for: it has none
-       * (`couponRule.discount`), or the booking is priced only at check-out.
-       */
+      /** A coupon spent where the lot gives no discount: none in its `couponRule`, or priced at check-out. */
       readonly code: "CouponNotAccepted";
       readonly parkingLotId: string;
       readonly couponId: string;

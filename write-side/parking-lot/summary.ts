@@ -12,11 +12,10 @@ import { entryHolder, entryPlateKey, ReservationBook } from "./reservation-book.
 import type { RegisteredLot } from "./state.js";
 
 /**
- * Issue 68: a registered lot's state as its domain summary (schemas/lot-summary.ts, what a period's
- * opening carries), and back. Every index the decider reads is a fact of a booking in the summary
- * (the span it holds, since when it is open-ended, its car in the lot, whether it counts towards
- * its customer's limit), so the state back is the same as far as the decider can tell
- * (summary.property.unit.test.ts). Bookings ascending by id, so equal states give equal summaries.
+ * A registered lot's state as its summary (schemas/lot-summary.ts, what an opening carries), and
+ * back. Every index the decider reads is a fact of a booking in the summary, so the state back is
+ * the same as far as the decider can tell (summary.property.unit.test.ts). Bookings ascending by
+ * id, so equal states give equal summaries.
  */
 
 /** The lot's summary: its terms, every booking it holds with what the decider needs of each. */
@@ -134,11 +133,10 @@ const ascending = (entries: readonly (readonly [string, ...unknown[]])[] | reado
 const idOf = (e: unknown): string => (typeof e === "string" ? e : (e as [string])[0]);
 
 /**
- * The registered lot `parkingLotId` of a summary, whose bookings and facts must be strictly
- * ascending by id and whose columns as long as its ids (as `summaryOf` and the upcasters write
- * them; else it throws: binary search would misread it). The columns become the book's as they are
- * and the facts sorted arrays (platform/layered-map.ts), the per-customer and per-plate indexes
- * derived when first read: no insert per booking on a cold load.
+ * The registered lot of a summary whose bookings and facts are strictly ascending by id and columns
+ * as long as its ids (else it throws: binary search would misread it). The columns become the
+ * book's as they are, the facts sorted arrays, the holder indexes derived when first read: no
+ * insert per booking on a cold load.
  */
 export function lotOfSummary(parkingLotId: string, summary: LotSummary): RegisteredLot {
   const { bookings: b, customers } = summary;
