@@ -38,17 +38,15 @@ export class LotLoader {
     return this.catchUp(parkingLotStream(parkingLotId, period), EMPTY_STREAM);
   }
 
-  /** The lot's current period (lot-streams.ts, currentLotPeriod). */
   currentPeriod(parkingLotId: string): Promise<number> {
     return currentLotPeriod(this.eventStore, parkingLotId);
   }
 
   /**
-   * The lot as of a point of its history, for the read side (one loader for every reader): the
-   * opening of the last period whose opening `holds` (period 0 whatever), folded with
-   * that period's events up to the first that `holds` rejects (`beyond`: one was met). `from`, a
-   * state of the same period whose events all hold, is carried on instead of folding its prefix
-   * again. Costs the openings that locate the period and at most that period's events.
+   * The lot as of a point of its history, for the read side: the opening of the last period whose
+   * opening `holds` (else period 0), folded up to the first event `holds` rejects (`beyond`: one
+   * was met). `from`, a state of the same period, is carried on rather than folded again. Costs
+   * the openings that locate the period and at most that period's events.
    */
   async at(
     parkingLotId: string,

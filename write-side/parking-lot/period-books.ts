@@ -16,10 +16,9 @@ import { summaryOf } from "./summary.js";
  */
 
 /**
- * When the books of the lot's current period are due to close, in epoch ms: at once when
- * the period holds `bound` events or more (`events`; bound 0: no size bound), else at the lot's
- * first local midnight (its place's time zone, UTC without one) after the period opened; never for
- * a lot not registered, or whose period's opening time it does not know.
+ * When the current period's books are due to close, epoch ms: at once from `bound` events (0: no
+ * size bound), else at the lot's first local midnight (UTC without a place) after the period
+ * opened; never for a lot not registered or whose period's opening time is unknown.
  */
 export function booksDueAt(lot: ParkingLotState, events: number, bound: number): number | undefined {
   if (lot.kind !== "registered") return undefined;
