@@ -104,8 +104,7 @@ export class ReservationBook {
 
   /**
    * The entries from the `from`-th on, in `entries()`'s order: a page of a lot's reservations goes
-   * on where the page before stopped, without walking the entries before it. A book never changes,
-   * so its sorted order is made once and kept for the next page asked of the same state.
+   * on where the one before stopped, without walking the entries before it.
    */
   *entriesFrom(from: number): IterableIterator<[string, ReservationRecord]> {
     if (this.base === undefined) {

@@ -63,7 +63,7 @@ export function settleAskOf(
   if (!terms) return undefined;
   const record = state.reservations.get(reservationId);
   // The one rule for a booking whose payment the lot never confirmed (awaited, or its card's saving
-  // waiting for its customer, issue 71): it owes nothing, whatever lands after; the answer follows it.
+  // waiting for its customer): it owes nothing, whatever lands after; the answer follows it.
   if (record && !record.paid && end.because !== "check-out") return { because: "operator-cancel", terms };
   switch (end.because) {
     case "check-out":

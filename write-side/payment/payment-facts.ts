@@ -27,7 +27,7 @@ export interface OpenPayment {
   readonly reservationId: string;
   /** `saved` (a card saved for later, nothing held) and `action-required`: saved-card.ts. */
   readonly status: "pending" | "saved" | "action-required" | "authorized" | "failed";
-  /** The intent that counts: the one recorded first (or, before issue 47, the one authorized). */
+  /** The intent that counts: the one recorded first (or, on an older stream, the one authorized). */
   readonly intentId?: string;
   readonly currency?: string;
   readonly authorized: number;

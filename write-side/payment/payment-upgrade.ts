@@ -59,7 +59,7 @@ interface OldPayment {
 interface LotRead {
   terms: PaymentTerms;
   readonly asked: Map<string, Asked>;
-  /** The bookings a payment fact on the lot's streams names (written before issue 48). */
+  /** The bookings a payment fact on the lot's streams names (from before payments had their own). */
   readonly old: Map<string, OldPayment>;
 }
 
@@ -112,7 +112,7 @@ async function readLots(eventStore: EventStore): Promise<Map<string, LotRead>> {
 /** The fact that carries `state` over, with what its booking asked. */
 function carriedOverFact(state: OpenPayment, asked: Asked, at: string): EventOfType<"PaymentCarriedOver"> {
   const { kind: _kind, asked: _asked, terms: _terms, saved: _saved, action: _action, ...rest } = state;
-  // A lot's stream never held a saved card (issue 71 came after the payments' own streams).
+  // A lot's stream never held a saved card (saved cards came after the payments' own streams).
   const payment = {
     ...rest,
     status: rest.status === "saved" || rest.status === "action-required" ? ("pending" as const) : rest.status,
