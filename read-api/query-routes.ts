@@ -26,7 +26,7 @@ import type { HistoryService } from "./history/history-service.js";
 import { lotNotFound, reservationNotFound } from "./not-found.js";
 import { QUERY_OPERATIONS, type QueryOperationId } from "./operations.js";
 import { type PageRoutesOptions, pageHandlers, wantsHtml } from "./page-routes.js";
-import { asOfViews } from "./time-travel/as-of-routes.js";
+import { asOfViews } from "./time-travel/as-of-views.js";
 import { FoldTooFarError } from "./time-travel/fold-cache.js";
 import type { TimeTravel } from "./time-travel/time-travel.js";
 import { InvalidSearchCursor, type LotSearch, MAX_SEARCH_PAGE } from "./views/lot-search.js";
