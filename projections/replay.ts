@@ -85,8 +85,6 @@ export interface ReplayOptions {
   readonly batchSize?: number;
   /** How long old collections stay after the swap, for queries that resolved them just before. */
   readonly graceMs: number;
-  /** Write from the store's own thread (openBulkLoad); off by default: no gain on 2 cores, 2.7× the memory. */
-  readonly writeInThread?: boolean;
   readonly onProgress?: (progress: ReplayProgress) => void;
   readonly progressIntervalMs?: number;
 }
@@ -129,8 +127,7 @@ async function rebuild(
     await dropGeneration(documentStore, projection, plan.get(projection.name)!.to);
 
   // A bulk load, its indexes built once at the end.
-  const threaded = options.writeInThread ? await documentStore.openBulkLoad?.() : undefined;
-  const load = threaded ?? bulkLoadThrough(documentStore);
+  const load = bulkLoadThrough(documentStore);
   let position: Position | null = null;
   try {
     const projector = new ProcessorRuntime({

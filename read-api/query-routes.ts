@@ -7,25 +7,10 @@ import {
   type HandlersOf,
   type OperationHandler,
   operationRouter,
-  pathParam,
-  queryOf,
 } from "../platform/http/operation-routes.js";
 import { invalidField, ProblemError } from "../platform/http/problem.js";
-import {
-  ControlCenterAsOfQuery,
-  ReservationsAsOfQuery,
-  SingleAsOfQuery,
-  TimelineAsOfQuery,
-} from "../schemas/as-of-queries.js";
 import { searchableFragment } from "../schemas/plates.js";
-import {
-  AvailabilityQuery,
-  CouponsQuery,
-  GateReviewsQuery,
-  LotMoneyQuery,
-  MONEY_MAX_DAYS,
-  ParkingLotsQuery,
-} from "../schemas/queries.js";
+import { MONEY_MAX_DAYS, type ParkingLotsQuery } from "../schemas/queries.js";
 import { windowProblem } from "../schemas/reservation-time.js";
 import {
   lotFor,
@@ -41,7 +26,7 @@ import type { HistoryService } from "./history/history-service.js";
 import { lotNotFound, reservationNotFound } from "./not-found.js";
 import { QUERY_OPERATIONS, type QueryOperationId } from "./operations.js";
 import { type PageRoutesOptions, pageHandlers, wantsHtml } from "./page-routes.js";
-import { asOfViews } from "./time-travel/as-of-routes.js";
+import { asOfViews } from "./time-travel/as-of-views.js";
 import { FoldTooFarError } from "./time-travel/fold-cache.js";
 import type { TimeTravel } from "./time-travel/time-travel.js";
 import { InvalidSearchCursor, type LotSearch, MAX_SEARCH_PAGE } from "./views/lot-search.js";
@@ -157,9 +142,8 @@ export function queryRoutes(options: QueryRoutesOptions): RequestHandler {
     listGateReviews: gateReviewsHandler(views),
     ...reservationHandlers(views, asOf),
     ...historyHandlers(options.history, views),
-    getControlCenter: async (req, res) => {
+    getControlCenter: async (req, res, _next, { query: q }) => {
       if (wantsHtml(req)) return page.controlCenterPage(req, res);
-      const q = queryOf(req, ControlCenterAsOfQuery);
       const reach = reachOfRequest(req);
       const asked = {
         ...(reach ? { within: reach } : {}),
@@ -189,8 +173,7 @@ function lotHandlers(
   asOf: AsOfViews,
 ): Handlers<"listParkingLots" | "getParkingLot" | "getAvailability"> {
   return {
-    listParkingLots: async (req, res) => {
-      const q = queryOf(req, ParkingLotsQuery);
+    listParkingLots: async (req, res, _next, { query: q }) => {
       if (q.near !== undefined) {
         const found = await search.search(searchOf(q, context.now())).catch((error) => {
           if (!(error instanceof InvalidSearchCursor)) throw error;
@@ -207,9 +190,7 @@ function lotHandlers(
       res.json({ ...page, items: page.items.map((lot) => lotFor(req, lot)) });
     },
 
-    getParkingLot: async (req, res) => {
-      const parkingLotId = pathParam(req, "parkingLotId");
-      const q = queryOf(req, SingleAsOfQuery);
+    getParkingLot: async (req, res, _next, { path: { parkingLotId }, query: q }) => {
       const lot =
         q.asOf === undefined
           ? await lots.parkingLotDetail(parkingLotId, minPositionOf(q.minPosition))
@@ -219,9 +200,7 @@ function lotHandlers(
       res.json(lotFor(req, lot));
     },
 
-    getAvailability: async (req, res) => {
-      const parkingLotId = pathParam(req, "parkingLotId");
-      const q = queryOf(req, AvailabilityQuery);
+    getAvailability: async (_req, res, _next, { path: { parkingLotId }, query: q }) => {
       // Exactly what a booking of this window would refuse, with the same problem types.
       const { from, until } = windowOf(q, context.now());
       const view = await lots.availability(parkingLotId, from, until, minPositionOf(q.minPosition));
@@ -274,9 +253,8 @@ function reservationHandlers(
   asOf: AsOfViews,
 ): Handlers<"listReservations" | "getReservation" | "listCustomerCoupons"> {
   return {
-    listReservations: async (req, res) => {
+    listReservations: async (req, res, _next, { query: q }) => {
       const reader = readerOf(req);
-      const q = queryOf(req, ReservationsAsOfQuery);
       refuseUnsearchableFragment(q.carNumber);
       const customerId = reservationsFilter(reader, q.customerId);
       const scope = await lotScopeOf(views.lots, reader.reach, q.parkingLotId);
@@ -299,10 +277,8 @@ function reservationHandlers(
       res.json(page);
     },
 
-    getReservation: async (req, res) => {
+    getReservation: async (req, res, _next, { path: { reservationId }, query: q }) => {
       const reader = readerOf(req);
-      const reservationId = pathParam(req, "reservationId");
-      const q = queryOf(req, SingleAsOfQuery);
       if (q.asOf !== undefined) return void res.json(await asOf.reservation(reader, reservationId, q.asOf));
       const reservation = await views.reservations.reservation(reservationId, minPositionOf(q.minPosition));
       if (!reservation || !maySee(reader, reservation)) throw reservationNotFound(reservationId);
@@ -320,9 +296,7 @@ function reservationHandlers(
     },
 
     // Who may read them was decided by the row's `authorize`; staff scoped to lots read only theirs.
-    listCustomerCoupons: async (req, res) => {
-      const customerId = pathParam(req, "customerId");
-      const q = queryOf(req, CouponsQuery);
+    listCustomerCoupons: async (req, res, _next, { path: { customerId }, query: q }) => {
       const scope = await lotScopeOf(views.lots, readerOf(req).reach, q.parkingLotId);
       if (scope.kind === "none") return void res.json(noItems());
       const page = await views.reservations.customerCoupons(customerId, {
@@ -337,9 +311,7 @@ function reservationHandlers(
 
 /** A lot's day: spots held per step, over at most TIMELINE_MAX_MS; with `asOf`, as it was then. */
 function timelineHandler(views: Views, asOf: AsOfViews): Handlers<"getTimeline">["getTimeline"] {
-  return async (req, res) => {
-    const parkingLotId = pathParam(req, "parkingLotId");
-    const q = queryOf(req, TimelineAsOfQuery);
+  return async (_req, res, _next, { path: { parkingLotId }, query: q }) => {
     const from = q.from === undefined ? undefined : instantField(q.from, "query.from").ms;
     const until = q.until === undefined ? undefined : instantField(q.until, "query.until").ms;
     const start = from ?? asOf.nowOf(q.asOf) - 60 * 60_000;
@@ -365,9 +337,7 @@ function timelineHandler(views: Views, asOf: AsOfViews): Handlers<"getTimeline">
 
 /** A lot's money per local day (its zone) from `from` to `to` (default its today), at most MONEY_MAX_DAYS days. */
 function moneyHandler(views: Views): Handlers<"getLotMoney">["getLotMoney"] {
-  return async (req, res) => {
-    const parkingLotId = pathParam(req, "parkingLotId");
-    const q = queryOf(req, LotMoneyQuery);
+  return async (req, res, _next, { path: { parkingLotId }, query: q }) => {
     // Today is the lot's local day (a lot not found is answered 404 below, whatever the dates).
     const to =
       q.to ?? (await views.money.lotToday(parkingLotId, views.context.now())) ?? today(views.context.now());
@@ -391,9 +361,7 @@ function moneyHandler(views: Views): Handlers<"getLotMoney">["getLotMoney"] {
 
 /** A lot's open gate reviews, newest first, a page bounded by `limit`. */
 function gateReviewsHandler(views: Views): Handlers<"listGateReviews">["listGateReviews"] {
-  return async (req, res) => {
-    const parkingLotId = pathParam(req, "parkingLotId");
-    const q = queryOf(req, GateReviewsQuery);
+  return async (_req, res, _next, { path: { parkingLotId }, query: q }) => {
     const page = pageOf(q);
     await views.lots.awaitLot(page.minPosition);
     if (!(await views.lots.storedLot(parkingLotId))) throw lotNotFound(parkingLotId);

@@ -84,7 +84,6 @@ async function main(): Promise<void> {
         projections: PROJECTIONS,
         logger: createLogger("warn", { component: "bench-replay" }),
         ...(process.env.BATCH_SIZE ? { batchSize: Number(process.env.BATCH_SIZE) } : {}),
-        ...(process.env.REPLAY_WRITE_IN_THREAD === "1" ? { writeInThread: true } : {}),
         graceMs: GRACE_MS,
       });
       // Until the rebuilt generations are active: leave out the fixed grace wait before the old

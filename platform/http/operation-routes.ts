@@ -18,7 +18,7 @@ import { routeTable } from "./route-table.js";
  * 6. the body, against the row's schema or the caller's role's (400 naming `body.<name>`);
  *
  * then the handler, handed what was validated (NFC-normalized, integers read) typed by its row
- * (or reading it with pathOf, queryOf and bodyOf). A row without a handler, or a handler without a
+ * (or reading it with pathParam, queryOf and bodyOf). A row without a handler, or a handler without a
  * row, fails at start-up.
  */
 
@@ -214,9 +214,6 @@ function validated(req: Request): Validated {
   if (!input) throw new Error(`${req.method} ${req.path} was not validated by its operation's route.`);
   return input;
 }
-
-/** The request's path parameters, as validated (NFC-normalized). */
-export const pathOf = (req: Request): Readonly<Record<string, string>> => validated(req).path;
 
 /** One path parameter of the request, as validated. */
 export function pathParam(req: Request, name: string): string {

@@ -82,6 +82,12 @@ export async function listReservations(context: ReactorContext, collection: stri
   return { reservationIds, parkingLotIds: [...new Set(mine.map((r) => r.parkingLotId))] };
 }
 
+/** The reservations collection of the generation the projectors keep live, and that generation. */
+export async function liveReservations(context: ReactorContext) {
+  const generation = (await activeGenerations(context.documentStore)).get(reservationsProjection.name) ?? 1;
+  return { generation, collection: physicalCollection(RESERVATIONS, generation) };
+}
+
 /**
  * The live reservations collection, once its projection has applied `position` (`applied`), or
  * after `withinMs` (not `applied`).
@@ -93,9 +99,8 @@ export async function reservationsAt(
 ): Promise<{ readonly collection: string; readonly applied: boolean }> {
   const deadline = Date.now() + withinMs;
   for (;;) {
-    const generation = (await activeGenerations(context.documentStore)).get(reservationsProjection.name) ?? 1;
+    const { generation, collection } = await liveReservations(context);
     const checkpoint = await readCheckpoint(context.documentStore, reservationsProjection.name, generation);
-    const collection = physicalCollection(RESERVATIONS, generation);
     if (checkpoint?.position && comparePositions(checkpoint.position, position) >= 0)
       return { collection, applied: true };
     if (Date.now() > deadline) return { collection, applied: false };

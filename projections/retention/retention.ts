@@ -3,12 +3,11 @@ import type { Position } from "../../event-store/position.js";
 import type { EventType } from "../../schemas/events.js";
 import { ERASED, personalDataKeys } from "../../schemas/personal-data.js";
 import { CustomerErasure } from "../../write-side/customer-erasure.js";
-import { RESERVATIONS, reservationsProjection } from "../read-models/reservations.js";
-import { activeGenerations, physicalCollection } from "../runtime/checkpoints.js";
 import type { Reactor, ReactorContext } from "../runtime/processor.js";
 import {
   completeUnlistedErasures,
   listReservations,
+  liveReservations,
   RETENTION_ACTOR,
   reservationsAt,
 } from "./erasure-listing.js";
@@ -50,19 +49,13 @@ export function retention(options: RetentionOptions): Reactor {
   };
 }
 
-/** The reservations collection of the generation the projectors keep live. */
-async function reservationsCollection(context: ReactorContext): Promise<string> {
-  const generations = await activeGenerations(context.documentStore);
-  return physicalCollection(RESERVATIONS, generations.get(reservationsProjection.name) ?? 1);
-}
-
 /** Customers with nothing active and nothing held since the cut-off, at most `batch`. */
 export async function expiredCustomers(
   context: ReactorContext,
   days: number,
   batch: number,
 ): Promise<string[]> {
-  const collection = await reservationsCollection(context);
+  const { collection } = await liveReservations(context);
   const cutoff = new Date(context.now() - days * DAY_MS).toISOString();
   const ended = await context.documentStore.find<Document & { readonly customerId: string }>(
     collection,
@@ -92,7 +85,7 @@ async function eraseExpired(context: ReactorContext, days: number, batch: number
   const keys = personalDataKeys();
   if (!keys) return;
   const erasure = new CustomerErasure(context.eventStore, keys, async (customerId) =>
-    listReservations(context, await reservationsCollection(context), customerId),
+    listReservations(context, (await liveReservations(context)).collection, customerId),
   );
   for (let round = 0; round < MOST_ROUNDS; round++) {
     const due = await expiredCustomers(context, days, batch);

@@ -38,6 +38,15 @@ export interface ReservationLocation {
   readonly position: number;
 }
 
+/** What locating one reservation's events reads, and for which reservation. */
+interface Lookup {
+  readonly events: EventStore;
+  readonly index: ReservationEventsIndex;
+  readonly reservationId: string;
+  readonly where: ReservationLocation;
+  readonly signal?: AbortSignal | undefined;
+}
+
 /** One of the reservation's events: where it is, and the event itself once read. */
 interface Located {
   readonly stream: string;
@@ -72,13 +81,8 @@ const nextRevision = (entries: readonly ReservationEventEntry[], stream: string)
  * its position read from the log (found by a binary search): the projector's lag, at most
  * UNINDEXED_READ_LIMIT events, or `behind` (the position to wait for).
  */
-async function locate(
-  events: EventStore,
-  index: ReservationEventsIndex,
-  reservationId: string,
-  where: ReservationLocation,
-  signal: AbortSignal | undefined,
-): Promise<Located[] | { readonly behind: Position }> {
+async function locate(lookup: Lookup): Promise<Located[] | { readonly behind: Position }> {
+  const { events, index, reservationId, where, signal } = lookup;
   const { applied, entries } = await reservationEvents(index, reservationId);
   const unindexed = (p: Position) => applied === null || comparePositions(p, applied) > 0;
   const found = entries.map(fromEntry);
@@ -101,7 +105,7 @@ async function locate(
     const count = last.revision - start + 1;
     budget -= count;
     if (budget < 0) return { behind: last.position };
-    if (count > 0 && (await readUnindexed(events, lot, start, count, reservationId, found, signal))) break;
+    if (count > 0 && (await readUnindexed(lookup, lot, start, count, found))) break;
   }
   // The reservation's own streams (its coupon's, its payment's): a handful of events each.
   for (const stream of [couponStream(reservationId), paymentStream(reservationId)]) {
@@ -115,13 +119,11 @@ async function locate(
 
 /** The lot stream's events [start, start + count) that name the reservation, into `found`; whether one ended it. */
 async function readUnindexed(
-  events: EventStore,
+  { events, reservationId, signal }: Lookup,
   lot: string,
   start: number,
   count: number,
-  reservationId: string,
   found: Located[],
-  signal: AbortSignal | undefined,
 ): Promise<boolean> {
   for await (const raw of events.readStream(lot, { fromRevision: start, maxCount: count })) {
     signal?.throwIfAborted();
@@ -133,17 +135,11 @@ async function readUnindexed(
 }
 
 /** locate, waiting for the index (bounded) when it is too far behind. */
-async function locateAll(
-  events: EventStore,
-  index: ReservationEventsIndex,
-  reservationId: string,
-  where: ReservationLocation,
-  signal: AbortSignal | undefined,
-): Promise<Located[]> {
-  let found = await locate(events, index, reservationId, where, signal);
+async function locateAll(lookup: Lookup): Promise<Located[]> {
+  let found = await locate(lookup);
   if (!Array.isArray(found)) {
-    await index.awaitPosition(RESERVATION_EVENTS, found.behind);
-    found = await locate(events, index, reservationId, where, signal);
+    await lookup.index.awaitPosition(RESERVATION_EVENTS, found.behind);
+    found = await locate(lookup);
     if (!Array.isArray(found)) throw new PositionNotReachedError(found.behind, "reservation-events", null);
   }
   return found;
@@ -160,7 +156,7 @@ export async function reservationFacts(
   where: ReservationLocation,
 ): Promise<RecordedEvent[]> {
   const raws: RecordedEvent[] = [];
-  for (const located of await locateAll(events, index, reservationId, where, undefined))
+  for (const located of await locateAll({ events, index, reservationId, where }))
     raws.push(await read(events, located));
   return raws;
 }
@@ -209,7 +205,7 @@ export async function reservationHistory(
   where: ReservationLocation,
   page: { readonly cursor?: number; readonly limit: number; readonly signal?: AbortSignal },
 ): Promise<{ readonly customerId: string; readonly entries: PagedEntry[] } | null> {
-  const found = await locateAll(events, index, reservationId, where, page.signal);
+  const found = await locateAll({ events, index, reservationId, where, signal: page.signal });
   // Its booking: the first of its facts, but for a drive-up, admitted just before.
   const booked = found.find((l) => l.type === "ParkingReserved");
   if (!booked) return null;
