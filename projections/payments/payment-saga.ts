@@ -55,8 +55,7 @@ const GAUGE_MS = 1_000;
 const NONE: ReadonlySet<EventType> = new Set();
 
 /** What the saga is given (the lot's command handler, as the system actor "payments", takes its commands). */
-export interface PaymentSagaSettings
-  extends Pick<StepDeps, "provider" | "send" | "lotState" | "paymentState"> {
+export interface PaymentSagaSettings extends Pick<StepDeps, "provider" | "send" | "lotState"> {
   /** PAYMENT_RETRY_SCALE: shrinks the backoff while the provider is out (tests). */
   readonly retryScale?: number;
   /** How long before a stay beyond a hold's lifetime its saved card is held (AUTHORIZE_BEFORE_STAY_HOURS). */
@@ -264,7 +263,6 @@ function stepDepsOf(context: ReactorContext, settings: PaymentSagaSettings): Ste
   return {
     provider: settings.provider,
     lotState: settings.lotState,
-    paymentState: settings.paymentState,
     send: settings.send,
     logger: context.logger,
     now: () => new Date(context.now()).toISOString(),

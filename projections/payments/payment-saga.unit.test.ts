@@ -3,7 +3,6 @@ import { MemoryDocumentStore } from "../../document-store/memory/memory-document
 import { EventStoreUnavailableError } from "../../event-store/errors.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import { CURRENT_SCHEMA_VERSION } from "../../schemas/events.js";
-import { noPayment } from "../../write-side/payment/payment.js";
 import { PAYMENT_DUE } from "./payment-due.js";
 import { PAYMENT_CLIENT_SECRETS, PAYMENT_CUSTOMERS } from "./payment-inbox.js";
 import { PAYMENT_PLANS } from "./payment-plans-upgrade.js";
@@ -66,7 +65,6 @@ describe("a booking's end, followed by the payments process manager", () => {
       lotState: async () => {
         throw new Error("not read for a booking's end");
       },
-      paymentState: async () => noPayment,
     });
     const documentStore = new MemoryDocumentStore();
     const logger = { debug() {}, info() {}, warn() {}, error() {} } as never;
@@ -218,7 +216,6 @@ describe("an erased customer's provider customer, forgotten by the payments proc
       lotState: async () => {
         throw new Error("not read");
       },
-      paymentState: async () => noPayment,
     });
     const documentStore = new MemoryDocumentStore();
     const logger = { debug() {}, info() {}, warn() {}, error() {} } as never;
