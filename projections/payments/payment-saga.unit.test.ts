@@ -68,10 +68,17 @@ describe("a booking's end, followed by the payments process manager", () => {
     });
     const documentStore = new MemoryDocumentStore();
     const logger = { debug() {}, info() {}, warn() {}, error() {} } as never;
-    const eventStore = { readAll: async function* () {} }; // no payment stream to rebuild the due index from
+    const reads: string[] = [];
+    const eventStore = {
+      readAll: async function* () {}, // no payment stream to rebuild the due index from
+      readStream: (stream: string) => {
+        reads.push(stream);
+        return [][Symbol.iterator](); // an empty stream
+      },
+    };
     const now = () => Date.parse("2026-11-25T03:31:00.000Z");
     const context = { documentStore, eventStore, logger, now } as never;
-    return { saga, sent, documentStore, context };
+    return { saga, sent, documentStore, context, reads };
   };
   const settle = {
     type: "SettleBooking",
@@ -103,6 +110,15 @@ describe("a booking's end, followed by the payments process manager", () => {
     expect(sent).toMatchObject([
       { command: { type: "SettleBooking", endedBy: "evt-6" }, causationId: "evt-6" },
     ]);
+  });
+
+  it("takes a due booking with nothing left to do off after one read of its payment's stream", async () => {
+    const { saga, documentStore, context, reads } = harness();
+    const entry = { dueAt: "2026-11-25T03:30:00.000Z", attempt: 0 };
+    await documentStore.write([{ op: "replace", collection: PAYMENT_DUE, id: "r-1", document: entry }]);
+    await saga.tick?.run(context);
+    expect(await documentStore.findById(PAYMENT_DUE, "r-1")).toBeNull();
+    expect(reads).toEqual(["payment-r-1"]);
   });
 
   it("an end plan 4d7e845 queued is decided by the clock work the same way, then taken off", async () => {
