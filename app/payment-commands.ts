@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { EventStore } from "../event-store/port.js";
 import type { Config } from "../platform/config.js";
 import type { Logger } from "../platform/logger.js";
+import { readPaymentProcess } from "../projections/payments/payment-due.js";
 import type { PaymentSagaSettings } from "../projections/payments/payment-saga.js";
 import { type ReconcileOutcome, reconcileHolds } from "../projections/payments/reconcile-holds.js";
 import type { PaymentCommandSender } from "../projections/payments/step-common.js";
@@ -59,7 +60,6 @@ export function paymentSagaSettings(
     provider: stripeProvider(client, config.stripeInstance),
     send: senderOf(handler),
     lotState: (parkingLotId) => handler.stateOf(parkingLotId),
-    paymentState: (parkingLotId, reservationId) => handler.paymentStateOf(parkingLotId, reservationId),
     retryScale: config.paymentRetryScale,
     authorizeBeforeStayHours: config.authorizeBeforeStayHours,
   };
@@ -77,7 +77,12 @@ export async function reconcileHoldsOnce(
   const settings = paymentSagaSettings(config, eventStore, { logger });
   if (!settings) return undefined;
   return reconcileHolds(
-    { ...settings, logger, now: () => new Date().toISOString() },
+    {
+      ...settings,
+      logger,
+      now: () => new Date().toISOString(),
+      paymentProcess: (reservationId) => readPaymentProcess(eventStore, reservationId),
+    },
     { freshSeconds: 0, pages: Number.POSITIVE_INFINITY },
   );
 }

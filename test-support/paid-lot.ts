@@ -165,7 +165,6 @@ export const stepDepsOn = (
       secrets.set(plan.reservationId, secret);
     },
     lotState: (id) => handler.stateOf(id),
-    paymentState: (id, reservationId) => handler.paymentStateOf(id, reservationId),
     paymentProcess: (reservationId) => readPaymentProcess(store, reservationId),
     oldSavedMethod: async () => undefined,
     customers: {

@@ -159,10 +159,10 @@ const late = (reservationId: string, intentId: string, amount: number) =>
   );
 
 const reconcile = (now: string, docs?: DocumentStore) => {
-  const { provider, send, logger, lotState, paymentState } = deps(now);
+  const { provider, send, logger, lotState, paymentProcess } = deps(now);
   const store = docs ? { store: docs } : {};
   return reconcileHolds(
-    { provider, send, logger, now: () => now, lotState, paymentState, ...store },
+    { provider, send, logger, now: () => now, lotState, paymentProcess, ...store },
     { freshSeconds: 0 },
   );
 };

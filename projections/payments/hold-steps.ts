@@ -243,7 +243,7 @@ export async function deadlinePassed(
       deps,
     );
     if (result !== "done") return result;
-    after = await deps.paymentState(plan.parkingLotId, plan.reservationId);
+    after = (await deps.paymentProcess(plan.reservationId)).payment;
   }
   // Saving the card never completed (its SetupIntent, nothing held) is canceled at the provider too.
   const { intentId } = payment.action;

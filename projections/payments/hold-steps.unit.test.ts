@@ -116,7 +116,6 @@ function harness(answer: ProviderOutcome<Authorization>, history: readonly Payme
     lotState: async () => {
       throw new Error("not read by a hold");
     },
-    paymentState: async () => state,
     paymentProcess: async () => processOf(records),
     oldSavedMethod: async () => ({ method: "pm_card_authenticationRequired" }),
   };

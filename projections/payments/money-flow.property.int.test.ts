@@ -413,7 +413,6 @@ async function play(h: History & { flaky: boolean; unclearCaptures?: boolean }):
       drop: async (ref) => void saga.customers.delete(ref),
     },
     lotState: (id) => handler.stateOf(id),
-    paymentState: (id, reservationId) => handler.paymentStateOf(id, reservationId),
     paymentProcess: (reservationId) => readPaymentProcess(store, reservationId),
     oldSavedMethod: async (reservationId) => saga.methods.get(reservationId),
   };

@@ -129,7 +129,6 @@ describe("the plans 86900e2 left (authorize, forget)", () => {
       logger: silent,
       now: () => "2026-11-27T01:02:00.000Z",
       lotState: (id: string) => handler.stateOf(id),
-      paymentState: (id: string, reservationId: string) => handler.paymentStateOf(id, reservationId),
       paymentProcess: (reservationId: string) => readPaymentProcess(store, reservationId),
       oldSavedMethod: async () => undefined,
       customers: { get: async () => undefined, keep: async () => {}, drop: async () => {} },

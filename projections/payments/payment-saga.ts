@@ -1,6 +1,8 @@
 import type { Document, WriteOp } from "../../document-store/port.js";
 import type { Logger } from "../../platform/logger.js";
 import type { EventType } from "../../schemas/events.js";
+import type { PaymentState } from "../../write-side/payment/payment.js";
+import { NO_PROCESS } from "../../write-side/payment/payment-next.js";
 import { isOutage } from "../runtime/entry.js";
 import type { Reactor, ReactorContext } from "../runtime/processor.js";
 import { LEDGER_EVENT_TYPES, ledgerOps, violatingLedgers } from "./ledger-watch.js";
@@ -55,8 +57,7 @@ const GAUGE_MS = 1_000;
 const NONE: ReadonlySet<EventType> = new Set();
 
 /** What the saga is given (the lot's command handler, as the system actor "payments", takes its commands). */
-export interface PaymentSagaSettings
-  extends Pick<StepDeps, "provider" | "send" | "lotState" | "paymentState"> {
+export interface PaymentSagaSettings extends Pick<StepDeps, "provider" | "send" | "lotState"> {
   /** PAYMENT_RETRY_SCALE: shrinks the backoff while the provider is out (tests). */
   readonly retryScale?: number;
   /** How long before a stay beyond a hold's lifetime its saved card is held (AUTHORIZE_BEFORE_STAY_HOURS). */
@@ -211,18 +212,22 @@ async function runDue(
   const deps = stepDepsOf(context, settings);
   const scale = settings.retryScale ?? 1;
   // A booking due: its end first if one waits on its entry (then off it), then its stream's next steps.
-  const booking = ({ _id: id, attempt, end }: DueEntry) =>
-    runOne(
+  const booking = ({ _id: id, attempt, end }: DueEntry) => {
+    // What runNext read last (its stream when nothing was left to do) tells doneWith whether it is settled.
+    let read = NO_PROCESS;
+    const reading = { ...deps, paymentProcess: async (r: string) => (read = await deps.paymentProcess(r)) };
+    return runOne(
       { id, kind: end ? "end" : "next", attempt },
       async () => {
         if (end && (await decideEnd(end, deps)) === "done")
           await store.write([{ op: "update", collection: PAYMENT_DUE, id, update: { $unset: { end: "" } } }]);
-        return runNext(id, deps);
+        return runNext(id, reading);
       },
-      { done: () => doneWith(id, deps), at: (at, n) => dueAtOp(id, at, n) },
+      { done: async () => doneWith(id, read.payment), at: (at, n) => dueAtOp(id, at, n) },
       context,
       scale,
     );
+  };
   // An erased customer's provider customer: deleted there, its document then (forgetCustomer drops it).
   const forget = ({ _id: ref, attempt = 0 }: ProviderCustomerDoc) =>
     runOne(
@@ -264,7 +269,6 @@ function stepDepsOf(context: ReactorContext, settings: PaymentSagaSettings): Ste
   return {
     provider: settings.provider,
     lotState: settings.lotState,
-    paymentState: settings.paymentState,
     send: settings.send,
     logger: context.logger,
     now: () => new Date(context.now()).toISOString(),
@@ -319,8 +323,7 @@ async function runOne(
 }
 
 /** A booking's money done: its entry off and, its end settled, its saved method (kept no longer). */
-async function doneWith(id: string, deps: StepDeps): Promise<WriteOp[]> {
-  const { payment } = await deps.paymentProcess(id);
+function doneWith(id: string, payment: PaymentState): WriteOp[] {
   const settled = payment.kind === "open" && payment.settled;
   return [
     { op: "delete", collection: PAYMENT_DUE, id },

@@ -3,7 +3,6 @@ import { MemoryDocumentStore } from "../../document-store/memory/memory-document
 import { EventStoreUnavailableError } from "../../event-store/errors.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import { CURRENT_SCHEMA_VERSION } from "../../schemas/events.js";
-import { noPayment } from "../../write-side/payment/payment.js";
 import { PAYMENT_DUE } from "./payment-due.js";
 import { PAYMENT_CLIENT_SECRETS, PAYMENT_CUSTOMERS } from "./payment-inbox.js";
 import { PAYMENT_PLANS } from "./payment-plans-upgrade.js";
@@ -66,14 +65,20 @@ describe("a booking's end, followed by the payments process manager", () => {
       lotState: async () => {
         throw new Error("not read for a booking's end");
       },
-      paymentState: async () => noPayment,
     });
     const documentStore = new MemoryDocumentStore();
     const logger = { debug() {}, info() {}, warn() {}, error() {} } as never;
-    const eventStore = { readAll: async function* () {} }; // no payment stream to rebuild the due index from
+    const reads: string[] = [];
+    const eventStore = {
+      readAll: async function* () {}, // no payment stream to rebuild the due index from
+      readStream: (stream: string) => {
+        reads.push(stream);
+        return [][Symbol.iterator](); // an empty stream
+      },
+    };
     const now = () => Date.parse("2026-11-25T03:31:00.000Z");
     const context = { documentStore, eventStore, logger, now } as never;
-    return { saga, sent, documentStore, context };
+    return { saga, sent, documentStore, context, reads };
   };
   const settle = {
     type: "SettleBooking",
@@ -105,6 +110,15 @@ describe("a booking's end, followed by the payments process manager", () => {
     expect(sent).toMatchObject([
       { command: { type: "SettleBooking", endedBy: "evt-6" }, causationId: "evt-6" },
     ]);
+  });
+
+  it("takes a due booking with nothing left to do off after one read of its payment's stream", async () => {
+    const { saga, documentStore, context, reads } = harness();
+    const entry = { dueAt: "2026-11-25T03:30:00.000Z", attempt: 0 };
+    await documentStore.write([{ op: "replace", collection: PAYMENT_DUE, id: "r-1", document: entry }]);
+    await saga.tick?.run(context);
+    expect(await documentStore.findById(PAYMENT_DUE, "r-1")).toBeNull();
+    expect(reads).toEqual(["payment-r-1"]);
   });
 
   it("an end plan 4d7e845 queued is decided by the clock work the same way, then taken off", async () => {
@@ -218,7 +232,6 @@ describe("an erased customer's provider customer, forgotten by the payments proc
       lotState: async () => {
         throw new Error("not read");
       },
-      paymentState: async () => noPayment,
     });
     const documentStore = new MemoryDocumentStore();
     const logger = { debug() {}, info() {}, warn() {}, error() {} } as never;

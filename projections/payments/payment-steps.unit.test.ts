@@ -97,7 +97,6 @@ function harness(script: {
     lotState: async () => {
       throw new Error("not read by a settlement");
     },
-    paymentState: async () => state,
     paymentProcess: async () => processOf(records),
     oldSavedMethod: async () => (saved.method ? { method: saved.method } : undefined),
   };

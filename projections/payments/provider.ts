@@ -116,8 +116,6 @@ export interface AuthorizationLapsed {
 }
 
 export interface PaymentProvider {
-  /** Holds `amount` on the payment method (manual capture): createIntent then confirm. */
-  authorize(request: AuthorizeRequest): Promise<ProviderOutcome<Authorization>>;
   /** Creates the intent that will hold `amount` (manual capture), `pending` until confirmed (its client secret). */
   createIntent(request: AuthorizeRequest): Promise<ProviderOutcome<Authorization>>;
   /** Confirms an intent server-side with a saved method (on session): authorized, or pending 3-D Secure. */

@@ -29,7 +29,7 @@ import { type PaymentCommand, releaseIntent, type StepDeps } from "./step-common
  * however old (with each intent a refused charge left for its customer, under way until paid).
  */
 export interface ReconcileDeps
-  extends Pick<StepDeps, "provider" | "send" | "logger" | "now" | "lotState" | "paymentState"> {
+  extends Pick<StepDeps, "provider" | "send" | "logger" | "now" | "lotState" | "paymentProcess"> {
   /** The walks' cursors and the payments' ledgers; absent (the CLI): the intents from the start, no payments. */
   readonly store?: DocumentStore;
 }
@@ -110,7 +110,7 @@ async function compare(round: Round, intent: ProviderIntent): Promise<void> {
     round.lots.get(parkingLotId) ??
     (round.lots.set(parkingLotId, deps.lotState(parkingLotId)).get(parkingLotId) as Promise<ParkingLotState>);
   const awaiting = awaitingPayment(await lot, reservationId);
-  const payment = await deps.paymentState(parkingLotId, reservationId);
+  const { payment } = await deps.paymentProcess(reservationId);
   const open = intent.status === "pending" || intent.status === "authorized";
   if (open) counts.open++;
   if (open && !intentInUse(payment, awaiting, intentId)) {
@@ -171,14 +171,14 @@ const NOT_FINAL = { $or: [{ ended: false }, { pending: { $gt: 0 } }, { violation
 
 /** At most a page of the payments not final after `after`, each compared with its intent as it stands now. */
 async function walkPayments(round: Round, store: DocumentStore, pageSize: number, after?: string) {
-  const { provider, paymentState } = round.deps;
+  const { provider, paymentProcess } = round.deps;
   const filter = after === undefined ? NOT_FINAL : { ...NOT_FINAL, _id: { $gt: after } };
-  const ledgers = await store.find<{ _id: string; parkingLotId?: string }>(PAYMENT_LEDGERS, filter, {
+  const ledgers = await store.find<{ _id: string }>(PAYMENT_LEDGERS, filter, {
     sort: { _id: 1 },
     limit: pageSize,
   });
-  for (const { _id: reservationId, parkingLotId } of ledgers) {
-    const payment = await paymentState(parkingLotId ?? "", reservationId);
+  for (const { _id: reservationId } of ledgers) {
+    const { payment } = await paymentProcess(reservationId);
     if (payment.kind !== "open" || payment.intentId === undefined) continue;
     // And each intent a refused charge left for its customer, however long they take to pay it.
     const due = (payment.comebacks ?? []).map((comeback) => comeback.intentId);

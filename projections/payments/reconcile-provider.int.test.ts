@@ -15,6 +15,7 @@ import { paymentFactsOf } from "../../test-support/payment-log.js";
 import { type StripeServer, startStripeServer } from "../../test-support/stripe/server.js";
 import type { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { ledgerOps } from "./ledger-watch.js";
+import { readPaymentProcess } from "./payment-due.js";
 import type { PaymentProvider } from "./provider.js";
 import { type ReconcileDeps, reconcileHolds } from "./reconcile-holds.js";
 import { stripeClient, stripeProvider } from "./stripe-provider.js";
@@ -61,7 +62,7 @@ const deps = (now: string, paying: PaymentProvider = provider(), docs?: Document
   logger: silent,
   now: () => now,
   lotState: (id) => handler.stateOf(id),
-  paymentState: (id, reservationId) => handler.paymentStateOf(id, reservationId),
+  paymentProcess: (reservationId) => readPaymentProcess(store, reservationId),
   ...(docs ? { store: docs } : {}),
 });
 

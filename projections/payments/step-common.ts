@@ -8,7 +8,6 @@ import type {
   RecordPaymentOutcome,
 } from "../../schemas/commands.js";
 import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
-import type { PaymentState } from "../../write-side/payment/payment.js";
 import type { PaymentProcess } from "../../write-side/payment/payment-next.js";
 import type { RequestPayment, SettleBooking } from "../../write-side/payment/payment-process.js";
 import type { SavedMethod } from "./payment-inbox.js";
@@ -54,9 +53,7 @@ export interface StepDeps {
   ) => Promise<void>;
   /** The lot's state now (whether a booking still waits for its payment, which intent it recorded). */
   readonly lotState: (parkingLotId: string) => Promise<ParkingLotState>;
-  /** A reservation's payment, as its own stream holds it. */
-  readonly paymentState: (parkingLotId: string, reservationId: string) => Promise<PaymentState>;
-  /** A reservation's payment's stream folded for its process, with its facts' ids. */
+  /** A reservation's payment's stream folded for its process (its state, with its facts' ids). */
   readonly paymentProcess: (reservationId: string) => Promise<PaymentProcess>;
   /** A booking's saved method as older versions kept it (`payment_methods`), when its stream names no card. */
   readonly oldSavedMethod: (reservationId: string) => Promise<SavedMethod | undefined>;

@@ -1,5 +1,6 @@
 import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { authorize } from "../../test-support/stripe/payer.js";
 import { type StripeServer, startStripeServer } from "../../test-support/stripe/server.js";
 import { stepKey } from "./provider.js";
 import { translateStripeError } from "./stripe-calls.js";
@@ -25,7 +26,7 @@ afterAll(async () => {
 
 describe("the Stripe provider", () => {
   it("authorizes with a saved card (manual capture, the booking in metadata), captures part, releases the rest, refunds at most the capture", async () => {
-    const authorized = await provider.authorize({
+    const authorized = await authorize(provider, {
       amount: 5000,
       currency: "KRW",
       paymentMethod: "pm_card_visa",
@@ -57,14 +58,14 @@ describe("the Stripe provider", () => {
       stripeClient({ secretKey: "sk_test_payments_core", apiBase: server.url }),
       "staging",
     );
-    const ours = await provider.authorize({
+    const ours = await authorize(provider, {
       amount: 2500,
       currency: "KRW",
       paymentMethod: "pm_card_visa",
       metadata: { reservationId: "res-ours", parkingLotId: "lot-1" },
       idempotencyKey: stepKey("ev-inst-1", "authorize"),
     });
-    const theirs = await staging.authorize({
+    const theirs = await authorize(staging, {
       amount: 2500,
       currency: "KRW",
       paymentMethod: "pm_card_visa",
@@ -112,14 +113,14 @@ describe("the Stripe provider", () => {
       metadata: { reservationId: "res-2", parkingLotId: "lot-1" },
       idempotencyKey: stepKey("ev-10", "authorize"),
     };
-    const first = await provider.authorize(request);
-    const again = await provider.authorize(request);
+    const first = await authorize(provider, request);
+    const again = await authorize(provider, request);
     expect(again).toEqual(first);
     expect(server.ledger().intents.filter((i) => i.metadata.reservationId === "res-2")).toHaveLength(1);
   });
 
   it("leaves an intent without a saved method pending, with the clientSecret for Stripe.js; releases it", async () => {
-    const pending = await provider.authorize({
+    const pending = await authorize(provider, {
       amount: 2000,
       currency: "KRW",
       metadata: { reservationId: "res-3", parkingLotId: "lot-1" },
@@ -133,7 +134,7 @@ describe("the Stripe provider", () => {
   });
 
   it("reads a declined card as declined, with the decline code", async () => {
-    const declined = await provider.authorize({
+    const declined = await authorize(provider, {
       amount: 3000,
       currency: "KRW",
       paymentMethod: "pm_card_chargeDeclinedInsufficientFunds",
@@ -190,15 +191,15 @@ describe("the Stripe provider", () => {
       idempotencyKey: stepKey("ev-50", "authorize"),
     };
     await server.setOutage(503);
-    expect(await provider.authorize(request)).toMatchObject({ ok: false, kind: "retryable" });
+    expect(await authorize(provider, request)).toMatchObject({ ok: false, kind: "retryable" });
     await server.setOutage("refuse");
-    expect(await provider.authorize(request)).toMatchObject({ ok: false, kind: "retryable" });
+    expect(await authorize(provider, request)).toMatchObject({ ok: false, kind: "retryable" });
     await server.setOutage("none");
-    expect(await provider.authorize(request)).toMatchObject({ ok: true, value: { status: "authorized" } });
+    expect(await authorize(provider, request)).toMatchObject({ ok: true, value: { status: "authorized" } });
   });
 
   it("reads a capture Stripe applied but answered 500 as captured: from the intent, through the saved 500 and after its key is pruned (issue 71)", async () => {
-    const authorized = await provider.authorize({
+    const authorized = await authorize(provider, {
       amount: 4000,
       currency: "KRW",
       paymentMethod: "pm_card_visa",
@@ -270,7 +271,7 @@ describe("the Stripe provider", () => {
   });
 
   it("reads a refund Stripe made but answered 500 from the intent's refunds: never refunded twice once the key is pruned (issue 71)", async () => {
-    const authorized = await provider.authorize({
+    const authorized = await authorize(provider, {
       amount: 5000,
       currency: "KRW",
       paymentMethod: "pm_card_visa",
@@ -375,7 +376,7 @@ describe("the Stripe provider", () => {
   });
 
   it("answers a capture after the authorization lapsed (seven days, canceled `automatic`) as lapsed; the saved card is charged off-session", async () => {
-    const authorized = await provider.authorize({
+    const authorized = await authorize(provider, {
       amount: 6000,
       currency: "KRW",
       paymentMethod: "pm_card_visa",

@@ -413,11 +413,6 @@ export function stripeProvider(client: Stripe, instance: string): PaymentProvide
   return {
     createIntent,
     confirm,
-    authorize: async (request: AuthorizeRequest) => {
-      const created = await createIntent(request);
-      if (!created.ok || !request.paymentMethod) return created;
-      return confirm(created.value.intentId, request.paymentMethod, `${request.idempotencyKey}:confirm`);
-    },
     saveCard: saveCardOf(client, instance),
     authorizeOffSession: authorizeOffSessionOf(intents, instance),
     listIntents: listIntentsOf(intents, instance),

@@ -1,6 +1,12 @@
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { stepKey } from "../../projections/payments/provider.js";
+import {
+  type Authorization,
+  type AuthorizeRequest,
+  type PaymentProvider,
+  type ProviderOutcome,
+  stepKey,
+} from "../../projections/payments/provider.js";
 import { stripeClient, stripeProvider } from "../../projections/payments/stripe-provider.js";
 
 /**
@@ -25,6 +31,16 @@ export interface Recorded {
   readonly pid: number;
 }
 
+/** Holds `amount` on the payment method (manual capture): the intent created, then confirmed with it. */
+export async function authorize(
+  provider: PaymentProvider,
+  request: AuthorizeRequest,
+): Promise<ProviderOutcome<Authorization>> {
+  const created = await provider.createIntent(request);
+  if (!created.ok || !request.paymentMethod) return created;
+  return provider.confirm(created.value.intentId, request.paymentMethod, `${request.idempotencyKey}:confirm`);
+}
+
 export function readRecords(file: string): Recorded[] {
   if (!existsSync(file)) return [];
   return readFileSync(file, "utf8")
@@ -46,7 +62,7 @@ async function main(): Promise<void> {
   for (const fact of facts) {
     if (done.has(fact.eventId)) continue;
     for (let attempt = 0; ; attempt++) {
-      const outcome = await provider.authorize({
+      const outcome = await authorize(provider, {
         amount: fact.amount,
         currency: "KRW",
         paymentMethod: fact.paymentMethod,
