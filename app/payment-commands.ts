@@ -12,19 +12,7 @@ import { ParkingLotCommandHandler } from "../write-side/command-handler.js";
 
 const PAYMENTS_ACTOR = systemActor("payments");
 
-/**
- * The payments process manager's way to the write side: its own lot command handler on the event
- * store of the process that runs the processors, as the scheduler's. Each provider outcome is a
- * command the lot decides, so a repeat (a retry, a replica, a webhook that said it first) appends
- * nothing.
- */
-export function paymentCommands(
-  eventStore: EventStore,
-  options: { readonly logger: Logger; readonly retryLimit: number },
-): PaymentCommandSender {
-  return senderOf(new ParkingLotCommandHandler(eventStore, { cacheSize: 64, ...options }));
-}
-
+/** The payments process manager's way to the lot: each provider outcome a command the lot decides (a repeat appends nothing). */
 function senderOf(handler: ParkingLotCommandHandler): PaymentCommandSender {
   return async (command, cause) => {
     const outcome = await handler.handle(command, {
