@@ -365,8 +365,6 @@ function apiRoutes(services: Services): RequestHandler[] {
     const { queries, eventStore } = services;
     if (!eventStore) throw new Error("The query API reads the event store (history, time travel).");
     const webDir = findWebDir();
-    // Checkpoints in memory only, bounded in bytes per source and in all (read-api/time-travel/
-    // fold-cache.ts): kept in the document store they grew without a bound on disk (issue 34).
     // The control center as of a moment starts at its last book before it (control-center-books.ts).
     const timeTravel = new TimeTravel(eventStore, { index: queries.context, books: queries.context.store });
     services.erasures.add(() => timeTravel.forgetPersonalData());

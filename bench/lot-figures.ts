@@ -32,7 +32,6 @@ import { SqliteDocumentStore } from "../document-store/embedded/sqlite-document-
 import { MemoryDocumentStore } from "../document-store/memory/memory-document-store.js";
 import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
 import type { EventToAppend } from "../event-store/port.js";
-import { FoldTooFarError } from "../read-api/time-travel/fold-cache.js";
 import { TimeTravel } from "../read-api/time-travel/time-travel.js";
 import { readViews, type Views } from "../read-api/views/views.js";
 import { systemActor } from "../schemas/actor.js";
@@ -227,8 +226,7 @@ async function lotLog(dir: string, name: string, active: number, churn: number) 
 
 /**
  * CPU per `asOf` answer on a lot (or of the control center: a page of 10 lots and the totals,
- * folded from its last book and the lot's period), at moments not asked before (each a fold from a
- * checkpoint).
+ * folded from its last book and the lot's period), at moments not asked before.
  */
 async function asOfFigures(of: "lot" | "control center") {
   const dir = mkdtempSync(join(tmpdir(), "lot-figures-"));
@@ -246,19 +244,13 @@ async function asOfFigures(of: "lot" | "control center") {
       const closed = process.cpuUsage(closing);
       const travel = new TimeTravel(store, { books });
       const ask = async (commit: number, listing?: Listing) => {
-        for (;;) {
-          try {
-            const cut = { kind: "position", commit } as const;
-            if (listing) return await travel.lotReservations("bench", cut, listing);
-            return of === "lot"
-              ? await travel.parkingLot("bench", cut)
-              : await travel.controlCenter(cut, { limit: 10 });
-          } catch (error) {
-            if (!(error instanceof FoldTooFarError)) throw error;
-          }
-        }
+        const cut = { kind: "position", commit } as const;
+        if (listing) return await travel.lotReservations("bench", cut, listing);
+        return of === "lot"
+          ? await travel.parkingLot("bench", cut)
+          : await travel.controlCenter(cut, { limit: 10 });
       };
-      // Lays the checkpoints up to the head (a first pass), then answers at new moments near it.
+      // A first answer at the head (the lot's state loaded), then answers at new moments near it.
       const prepare = process.cpuUsage();
       await ask(head);
       const prepared = process.cpuUsage(prepare);
@@ -268,7 +260,7 @@ async function asOfFigures(of: "lot" | "control center") {
       console.log(
         `${of === "lot" ? "asOf" : "control center asOf"} @${label.padEnd(28)} ${events.toLocaleString("en-US")} events: ` +
           `${(perAnswer[2] as number).toFixed(1)} ms CPU per answer (median of 5, ${(perAnswer[0] as number).toFixed(1)}–${(perAnswer[4] as number).toFixed(1)}); ` +
-          `first pass to the head ${((prepared.user + prepared.system) / 1000).toFixed(0)} ms CPU, ${travel.stats().checkpoints} checkpoints, ${(travel.stats().bytes / 1e6).toFixed(1)} MB` +
+          `first answer at the head ${((prepared.user + prepared.system) / 1000).toFixed(0)} ms CPU` +
           (of === "control center"
             ? `; its books closed in ${((closed.user + closed.system) / 1000).toFixed(0)} ms CPU`
             : ""),

@@ -174,12 +174,12 @@ export class Metrics {
     ["store", "reason"],
   );
 
-  /** What the time-travel checkpoints hold, read at each scrape (see watchTimeTravel). */
+  /** What time travel keeps, read at each scrape (see watchTimeTravel). */
   private timeTravelStats: (() => Readonly<Record<string, number>>) | undefined;
 
   readonly timeTravelCheckpoints: Gauge<"kind"> = new Gauge({
     name: "parking_time_travel_checkpoints",
-    help: "What time travel keeps in memory to answer asOf: sources (the whole log from a control center book), checkpoints, the documents they hold together, and their estimated bytes (documents and lot decider states; bounded: 64 MiB per source, 256 MiB in all, the least recently used checkpoint out first), of which state_bytes the lots' decider states.",
+    help: "What time travel keeps in memory to answer asOf: the estimated bytes of the lots' decider states kept as of the last moment asked (bytes; state_bytes the same, its part that is lot states).",
     labelNames: ["kind"],
     registers: [this.registry],
     collect: () => {
@@ -188,7 +188,7 @@ export class Metrics {
     },
   });
 
-  /** Reports what time travel keeps (sources, checkpoints, documents) at each scrape. */
+  /** Reports what time travel keeps (its lots' states) at each scrape. */
   watchTimeTravel(stats: () => Readonly<Record<string, number>>): void {
     this.timeTravelStats = stats;
   }

@@ -27,8 +27,7 @@ import { lotNotFound, reservationNotFound } from "./not-found.js";
 import { QUERY_OPERATIONS, type QueryOperationId } from "./operations.js";
 import { type PageRoutesOptions, pageHandlers, wantsHtml } from "./page-routes.js";
 import { asOfViews } from "./time-travel/as-of-views.js";
-import { FoldTooFarError } from "./time-travel/fold-cache.js";
-import type { TimeTravel } from "./time-travel/time-travel.js";
+import { FoldTooFarError, type TimeTravel } from "./time-travel/time-travel.js";
 import { InvalidSearchCursor, type LotSearch, MAX_SEARCH_PAGE } from "./views/lot-search.js";
 import { daysBetween, moneyCsv, today } from "./views/money-view.js";
 import {
@@ -107,7 +106,7 @@ const answered =
       if (error instanceof FoldTooFarError)
         throw new ProblemError(
           "overloaded",
-          `That moment is still being prepared (${error.folded} more events folded towards it); ask again shortly.`,
+          `The control center's books are still being written up to that moment (${error.message}); ask again shortly.`,
           { retryAfterSeconds: 1 },
         );
       throw error;

@@ -273,42 +273,7 @@ export class MemoryDocumentStore implements DocumentStore {
     for (const [collection, docs] of this.collections)
       for (const doc of docs.values()) yield [collection, doc];
   }
-
-  /**
-   * The documents' size as JSON, each document measured once (documents are never changed in
-   * place, and shared between copies), and the index entries': an upper bound of what a copy holds
-   * (what it shares with others counted in each).
-   */
-  estimatedBytes(): number {
-    let bytes = 0;
-    for (const docs of this.collections.values()) {
-      bytes += docs.indexEntries * INDEX_ENTRY_BYTES;
-      for (const doc of docs.values()) {
-        let size = SIZES.get(doc);
-        if (size === undefined) {
-          size = JSON.stringify(doc).length + ENTRY_BYTES;
-          SIZES.set(doc, size);
-        }
-        bytes += size;
-      }
-    }
-    return bytes;
-  }
-
-  /** Documents in all. */
-  get size(): number {
-    let n = 0;
-    for (const docs of this.collections.values()) n += docs.size;
-    return n;
-  }
 }
-
-/** Each document's size as JSON (documents are never changed in place: measured once). */
-const SIZES = new WeakMap<MutableDocument, number>();
-/** What a map entry costs beside its document (a persistent map's share of nodes included). */
-const ENTRY_BYTES = 64;
-/** What an index entry costs: its key (the index's fields and the id) and its share of tree nodes. */
-const INDEX_ENTRY_BYTES = 96;
 
 /** The document after `op` (a changed copy; `before` itself when nothing changed; undefined: none). */
 function written(before: MutableDocument | undefined, op: WriteOpById): MutableDocument | undefined {

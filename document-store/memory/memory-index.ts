@@ -177,11 +177,6 @@ export class IndexedDocs {
     return this.docs.size;
   }
 
-  /** Index entries in all (for a checkpoint's estimated bytes). */
-  get indexEntries(): number {
-    return this.indexes.reduce((n, index) => n + index.size, 0);
-  }
-
   /** The documents of an index plan's range (see planFind), in its order. */
   *walk(plan: IndexPlan): Generator<MutableDocument> {
     for (const id of plan.index.range(plan.prefix, plan.bound)) yield this.docs.get(id) as MutableDocument;

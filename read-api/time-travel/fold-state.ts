@@ -2,7 +2,7 @@ import type { MutableDocument } from "../../document-store/embedded/update-seman
 import { MemoryDocumentStore } from "../../document-store/memory/memory-document-store.js";
 import type { DocumentStore, WriteOp } from "../../document-store/port.js";
 import type { Position } from "../../event-store/position.js";
-import { endedBefore, keptInFold, pruneHorizon } from "../../projections/read-models/folded-documents.js";
+import { keptInFold } from "../../projections/read-models/folded-documents.js";
 import type { Projection } from "../../projections/read-models/projection.js";
 import { checkpointOp, physicalCollection } from "../../projections/runtime/checkpoints.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
@@ -13,9 +13,8 @@ const GENERATION = 1;
 export const foldCollection = (logical: string) => physicalCollection(logical, GENERATION);
 
 /**
- * Read models folded in memory: the projections' `apply` written to a MemoryDocumentStore, whose
- * copy (a checkpoint) shares every document and index node (SQLite's `:memory:` would serialize the
- * whole database per checkpoint).
+ * Read models folded in memory: the projections' `apply` written to a MemoryDocumentStore (its
+ * writes synchronous, a copy sharing every document and index node).
  */
 export class FoldState {
   constructor(
@@ -35,19 +34,6 @@ export class FoldState {
     this.store.writeNow(ops.filter((op) => keptInFold(op, foldCollection)));
   }
 
-  /** A copy (everything shared), without what ended PRUNE_HORIZON_MS before `stampMs` (folded-documents.ts). */
-  checkpointCopy(stampMs: number): FoldState {
-    const horizon = pruneHorizon(stampMs);
-    const copy = this.copy();
-    if (!horizon) return copy;
-    const gone: WriteOp[] = [];
-    for (const [collection, doc] of this.store.documents())
-      if (endedBefore(collection, doc, horizon, foldCollection))
-        gone.push({ op: "delete", collection, id: doc._id });
-    copy.store.writeNow(gone);
-    return copy;
-  }
-
   /** A copy read as a fold of `projections` (their checkpoints, when materialized), `writes` written in. */
   joined(projections: readonly Projection[], writes: readonly WriteOp[]): FoldState {
     const copy = new FoldState(projections, this.store.copy());
@@ -55,23 +41,9 @@ export class FoldState {
     return copy;
   }
 
-  /** A copy: the store's (copy-on-write: MemoryDocumentStore.copy), everything shared. */
-  copy(): FoldState {
-    return new FoldState(this.projections, this.store.copy());
-  }
-
   /** Every document, by collection. */
   documents(): Generator<[string, MutableDocument]> {
     return this.store.documents();
-  }
-
-  /** The documents' estimated size: an upper bound of a checkpoint's. */
-  estimatedBytes(): number {
-    return this.store.estimatedBytes();
-  }
-
-  get size(): number {
-    return this.store.size;
   }
 
   /** This state as a store, with the projections' checkpoints at `position`, read as the live one. */

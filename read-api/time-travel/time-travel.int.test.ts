@@ -20,16 +20,14 @@ import { tempDataDir } from "../../test-support/service.js";
 import { parkingLotStream as lotStream } from "../../write-side/parking-lot/periods.js";
 import { readViews, type Views } from "../views/views.js";
 import type { Cut } from "./as-of.js";
-import { FoldTooFarError } from "./fold-cache.js";
 import { FoldState } from "./fold-state.js";
-import { TimeTravel } from "./time-travel.js";
+import { FoldTooFarError, TimeTravel } from "./time-travel.js";
 
 /**
  * Time travel answers every moment exactly as the live views over the log up to it do: a lot from
- * its state then (the one loader, issue 68), the control center from a fold of the log through
- * checkpoints (which leave out what ended long before) that folds at most `maxFold` events per
- * answer (issue 34 item 4): a moment further from every checkpoint is answered FoldTooFarError
- * (503) after laying checkpoints towards it, and a later request starts there.
+ * its state then (the one loader, issue 68), the control center from a fold of the log from its
+ * last book (none here: the log's start) that folds at most `maxFold` events per answer (issue 34
+ * item 4): a moment further is answered FoldTooFarError (503) having read no more.
  */
 const LOT = "tt-1";
 /** The same life five times as long. */
@@ -76,8 +74,6 @@ function lotLife(lotId: string, bookings = 120): DomainEvent[] {
   }
   return events;
 }
-
-const NO_BOUND = 1_000_000_000;
 
 describe("time travel through checkpoints", () => {
   const data = tempDataDir("parking-time-travel-");
@@ -178,18 +174,6 @@ describe("time travel through checkpoints", () => {
     liveControlCenter(store, cut, page);
   const lotDetail = (lot: string) => (views: Views) => views.lots.parkingLotDetail(lot);
 
-  /** Asks until answered (each refusal laid checkpoints towards the moment); how many asks it took. */
-  async function answered<T>(ask: () => Promise<T>): Promise<{ view: T; asks: number }> {
-    for (let asks = 1; asks <= 1_000; asks++) {
-      try {
-        return { view: await ask(), asks };
-      } catch (error) {
-        if (!(error instanceof FoldTooFarError)) throw error;
-      }
-    }
-    throw new Error("never answered");
-  }
-
   it("a lot as of a moment is its state then (the one loader, issue 68): every moment answered as the live views over its whole stream, reading at most the period holding it", async () => {
     const counted = countingReads(store);
     const travel = new TimeTravel(counted.store);
@@ -217,30 +201,23 @@ describe("time travel through checkpoints", () => {
     expect(mostRead.get(LONG_LOT)).toBeGreaterThan(period(LOT) + 1);
   });
 
-  it("a lot's timeline as of a moment, started from a checkpoint's decider state carried to the moment, is the whole fold's", async () => {
-    const bounded = new TimeTravel(store, { checkpointEvery: 10, maxFold: 40 });
-    const whole = new TimeTravel(store, { checkpointEvery: NO_BOUND, maxFold: NO_BOUND });
+  it("a lot's timeline as of a moment, from the lot's state carried to the moment, is the whole fold's", async () => {
+    const travel = new TimeTravel(store);
     const timeline = (lot: string) => (views: Views) => views.lots.timeline(lot, { stepMinutes: 30 });
     for (const lot of [...lives.keys(), AHEAD_LOT]) {
       const cuts = cutsOf(lot);
-      // Each moment's reference (and the whole fold's answer, which keeps no checkpoint to warm)
-      // computed once; the bounded folds answer every moment twice, cold and then warm.
+      // Each moment's reference computed once; every moment answered twice, cold and then warm.
       const references = new Map<Cut, unknown>();
       for (const cut of [...cuts].reverse().concat(cuts)) {
-        const { view } = await answered(() => bounded.lotView(lot, cut, timeline(lot)));
-        let reference = references.get(cut);
-        if (!references.has(cut)) {
-          reference = await liveViewAt(lot, cut, timeline(lot));
-          references.set(cut, reference);
-          expect(await whole.lotView(lot, cut, timeline(lot))).toEqual(reference);
-        }
-        expect(view, `${lot} ${JSON.stringify(cut)}`).toEqual(reference);
+        if (!references.has(cut)) references.set(cut, await liveViewAt(lot, cut, timeline(lot)));
+        const view = await travel.lotView(lot, cut, timeline(lot));
+        expect(view, `${lot} ${JSON.stringify(cut)}`).toEqual(references.get(cut));
       }
     }
   });
 
-  it("the control center as of a moment, every lot's state carried along the fold: the live views' answers over the log to the moment, through bounded folds", async () => {
-    const bounded = new TimeTravel(store, { checkpointEvery: 10, maxFold: 50 });
+  it("the control center as of a moment, every lot's state carried along the fold: the live views' answers over the log to the moment", async () => {
+    const travel = new TimeTravel(store);
     const cuts = [
       ...cutsOf(LONG_LOT).filter((_c, i) => i % 3 === 0),
       ...cutsOf(AHEAD_LOT).filter((_c, i) => i % 2 === 1),
@@ -248,35 +225,30 @@ describe("time travel through checkpoints", () => {
     const references = new Map<Cut, unknown>();
     for (const cut of cuts) references.set(cut, await liveControlCenterAt(cut, { limit: 10 }));
     for (const cut of [...cuts].reverse().concat(cuts)) {
-      const { view } = await answered(() => bounded.controlCenter(cut, { limit: 10 }));
+      const view = await travel.controlCenter(cut, { limit: 10 });
       expect(controlCenterAsOfShows(view), JSON.stringify(cut)).toEqual(references.get(cut));
     }
     // The lots' facts are not kept as documents: their states are, by the one loader's cache (lots-at.ts).
-    expect(bounded.metricsStats().state_bytes).toBeGreaterThan(0);
+    expect(travel.metricsStats().state_bytes).toBeGreaterThan(0);
   });
 
-  it("keeps the control center's checkpoints within their byte budgets, least recently used out first, the answers still exact", async () => {
-    const cuts = [...cutsOf(LONG_LOT), ...cutsOf(AHEAD_LOT)];
-    const roomy = new TimeTravel(store, { checkpointEvery: 5, maxFold: 20 });
-    for (const cut of cuts) await answered(() => roomy.controlCenter(cut, { limit: 10 }));
-    // Room for a few of the checkpoints the roomy run kept.
-    const budget = Math.floor(roomy.stats().bytes / 4);
-    const tight = new TimeTravel(store, { checkpointEvery: 5, maxFold: 20, maxBytesPerSource: budget });
-    let refusals = 0;
-    for (const cut of cuts) {
-      const { view, asks } = await answered(() => tight.controlCenter(cut, { limit: 10 }));
-      refusals += asks - 1;
-      expect(controlCenterAsOfShows(view), JSON.stringify(cut)).toEqual(
-        await liveControlCenterAt(cut, { limit: 10 }),
-      );
-      expect(tight.stats().bytes).toBeLessThanOrEqual(budget);
-    }
-    expect(tight.stats().checkpoints).toBeGreaterThan(0);
-    // Evicted checkpoints were laid again when a moment asked for them.
-    expect(refusals).toBeGreaterThan(0);
+  it("folds at most `maxFold` events of the log per control center answer: a moment further from the last book is refused, reading no more", async () => {
+    const counted = countingReads(store);
+    const travel = new TimeTravel(counted.store, { maxFold: 40 });
+    const head = positions.get(AHEAD_LOT)?.at(-1) as Position;
+    await expect(
+      travel.controlCenter({ kind: "position", commit: head.commit }, { limit: 10 }),
+    ).rejects.toThrow(FoldTooFarError);
+    expect(counted.read()).toBeLessThanOrEqual(41);
+    // A moment within the bound (the log's first events, no book kept here) is answered.
+    const early = positions.get(LOT)?.[20] as Position;
+    const view = await travel.controlCenter({ kind: "position", commit: early.commit }, { limit: 10 });
+    expect(controlCenterAsOfShows(view)).toEqual(
+      await liveControlCenterAt({ kind: "position", commit: early.commit }, { limit: 10 }),
+    );
   });
 
-  it("reports the lots' states kept (the one loader's cache, lots-at.ts) in /metrics beside the checkpoints' documents", async () => {
+  it("reports the lots' states kept (the one loader's cache, lots-at.ts) in /metrics", async () => {
     const metricsOf = async (travel: TimeTravel) => {
       const metrics = new Metrics({ defaultMetrics: false });
       metrics.watchTimeTravel(() => travel.metricsStats());
@@ -285,24 +257,19 @@ describe("time travel through checkpoints", () => {
         Number(
           new RegExp(`^parking_time_travel_checkpoints\\{kind="${name}"\\} (\\d+)$`, "m").exec(text)?.[1],
         );
-      return { bytes: kind("bytes"), stateBytes: kind("state_bytes"), checkpoints: kind("checkpoints") };
+      return { bytes: kind("bytes"), stateBytes: kind("state_bytes") };
     };
     const head = (lot: string): Cut => ({
       kind: "position",
       commit: positions.get(lot)?.at(-1)?.commit ?? 0,
     });
-    const travel = new TimeTravel(store, { checkpointEvery: 5, maxFold: 100_000 });
-    expect(await metricsOf(travel)).toEqual({ bytes: 0, stateBytes: 0, checkpoints: 0 });
+    const travel = new TimeTravel(store);
+    expect(await metricsOf(travel)).toEqual({ bytes: 0, stateBytes: 0 });
     await travel.parkingLot(AHEAD_LOT, head(AHEAD_LOT));
-    // A lot as of a moment keeps its state, and no checkpoint of documents.
     const lot = await metricsOf(travel);
-    expect(lot.checkpoints).toBe(0);
     expect(lot.stateBytes).toBeGreaterThan(0);
     expect(lot.bytes).toBe(lot.stateBytes);
-    // The control center's fold of the log keeps checkpoints of its documents.
-    await travel.controlCenter(head(AHEAD_LOT), { limit: 10 });
-    const all = await metricsOf(travel);
-    expect(all.checkpoints).toBeGreaterThan(10);
-    expect(all.bytes).toBe(travel.stats().bytes + all.stateBytes);
+    travel.forgetPersonalData();
+    expect(await metricsOf(travel)).toEqual({ bytes: 0, stateBytes: 0 });
   });
 });

@@ -5,8 +5,10 @@ import { formatPosition, type Position } from "../../event-store/position.js";
 import { FinalAnswers } from "../../platform/final-answers.js";
 import { controlCenterProjection } from "../../projections/read-models/control-center.js";
 import {
+  BOOK_EVENTS,
   BOOK_PROJECTIONS,
   type Book,
+  foldedInBooks,
   lastBookBefore,
   REGISTERED_LOTS,
 } from "../../projections/read-models/control-center-books.js";
@@ -23,17 +25,38 @@ import type { PageOf } from "../views/read-context.js";
 import { heldReservations, type ReservationQuery } from "../views/reservation-view.js";
 import { readViews, type Views } from "../views/views.js";
 import { type Cut, within } from "./as-of.js";
-import { type CacheStats, FoldCache, type Folded, type FoldSource } from "./fold-cache.js";
 import { FoldState, foldCollection } from "./fold-state.js";
 
 export const TIME_TRAVEL_DEFAULTS = {
-  checkpointEvery: 250,
-  maxFold: 1_000,
-  maxBytesPerSource: 64 * 1024 * 1024,
-  maxBytes: 256 * 1024 * 1024,
+  /** The most events of the log an answer folds from the control center's book before the moment. */
+  maxFold: BOOK_EVENTS + 1_000,
   /** Lots whose state as of the last moment asked is kept (lots-at.ts), the least recently asked out first. */
   lotsKept: 256,
 } as const;
+
+/** A fold of read models up to a cut, and which moment of the log it reached. */
+interface Folded {
+  readonly state: FoldState;
+  /** Position of the last event folded and the latest stamp among them (null, NaN: none was). */
+  readonly position: Position | null;
+  readonly stampMs: number;
+  /** Whether the fold met an event beyond the cut: no later event can change its answer. */
+  readonly final: boolean;
+}
+
+/**
+ * The moment lies further than `maxFold` events after the control center's last book before it
+ * (its reactor is behind, or writes the books again after a rebuild): ask again once it caught up.
+ */
+export class FoldTooFarError extends Error {
+  override name = "FoldTooFarError";
+  constructor(readonly folded: number) {
+    super(`the control center's books end more than ${folded} events before that moment`);
+  }
+}
+
+/** Events folded between two turns of the event loop given to other requests. */
+const YIELD_EVERY = 25;
 
 /** A view as it was, and which moment of the log it reflects. */
 export type AsOfView<T> = T & { readonly asOf: AsOfStamp };
@@ -44,8 +67,6 @@ export type AsOfView<T> = T & { readonly asOf: AsOfStamp };
  * events, the control center from its last book before the moment, at most `maxFold` events folded.
  */
 export class TimeTravel {
-  private readonly cache: FoldCache;
-
   constructor(
     private readonly events: EventStore,
     options: { readonly [K in keyof typeof TIME_TRAVEL_DEFAULTS]?: number } & {
@@ -58,15 +79,10 @@ export class TimeTravel {
     this.index = options.index;
     this.books = options.books;
     this.lotsAt = new LotsAt(events, options.lotsKept ?? TIME_TRAVEL_DEFAULTS.lotsKept);
-    const every = options.checkpointEvery ?? TIME_TRAVEL_DEFAULTS.checkpointEvery;
-    this.cache = new FoldCache({
-      every,
-      maxFold: options.maxFold ?? Math.max(every, TIME_TRAVEL_DEFAULTS.maxFold),
-      maxBytesPerSource: options.maxBytesPerSource ?? TIME_TRAVEL_DEFAULTS.maxBytesPerSource,
-      maxBytes: options.maxBytes ?? TIME_TRAVEL_DEFAULTS.maxBytes,
-    });
+    this.maxFold = options.maxFold ?? TIME_TRAVEL_DEFAULTS.maxFold;
   }
 
+  private readonly maxFold: number;
   private readonly index: ReservationEventsIndex | undefined;
   /** Each lot's decider state as of a moment: the write side's loader (LotLoader.at), kept bounded. */
   private readonly lotsAt: LotsAt;
@@ -74,15 +90,33 @@ export class TimeTravel {
   /** Final answers (see Folded.final), by view and moment: a flood of one moment folds it once. */
   private readonly answers = new FinalAnswers(FINAL_ANSWERS_KEPT);
 
-  /** The log from the control center's book `book` (control-center-books.ts; without: from its start). */
-  private booksSource(book: Book | undefined): FoldSource {
-    return {
-      key: `books:${book?.book ?? 0}`,
-      projections: BOOK_PROJECTIONS,
-      ...(book ? { start: { ...book, count: book.events } } : {}),
-      read: (position, max) =>
-        this.events.readAll({ ...(position ? { from: position } : {}), maxCount: max }),
-    };
+  /**
+   * The control center's read models at the cut: its book `book` (control-center-books.ts; none:
+   * the log's start) and the log's events after it up to the cut, at most `maxFold` of them.
+   */
+  private async foldFrom(book: Book | undefined, cut: Cut): Promise<Folded> {
+    const state = new FoldState(BOOK_PROJECTIONS);
+    state.write((book?.documents ?? []).map((op) => ({ ...op, collection: foldCollection(op.collection) })));
+    let position = book?.position ?? null;
+    let stampMs = book?.stampMs ?? Number.NEGATIVE_INFINITY;
+    let folded = 0;
+    let final = false;
+    // One more than the bound: the event that says whether the cut was reached.
+    const after = { ...(position ? { from: position } : {}), maxCount: this.maxFold + 1 };
+    for await (const raw of this.events.readAll(after)) {
+      const stamp = stampMsOfRaw(raw.type, raw.data);
+      if (!within(cut, raw.position, stamp)) {
+        final = true;
+        break;
+      }
+      if (folded === this.maxFold) throw new FoldTooFarError(folded);
+      if (foldedInBooks(raw.type)) state.apply(decodeEvent(raw));
+      position = raw.position;
+      if (stamp > stampMs) stampMs = stamp;
+      // A slice of work done (a few milliseconds): let other requests in before the next.
+      if (++folded % YIELD_EVERY === 0) await yieldToEventLoop();
+    }
+    return { state, position, stampMs: position ? stampMs : Number.NaN, final };
   }
 
   /** One lot as GET /parking-lots/{id} answered at the cut; null when it did not exist yet. */
@@ -124,7 +158,7 @@ export class TimeTravel {
     const view = await this.answers.answer(key, async () => {
       const book =
         this.books && (await lastBookBefore(this.books, (b) => within(cut, b.position, b.stampMs)));
-      const books = await this.cache.fold(this.booksSource(book), cut);
+      const books = await this.foldFrom(book, cut);
       // Each lot up to the last event of the log the cut holds (as the whole log's fold would stop).
       const upTo: Cut = books.position ? { kind: "position", commit: books.position.commit } : cut;
       const documents: WriteOp[] = [];
@@ -204,22 +238,16 @@ export class TimeTravel {
     }
   }
 
-  /** Forgets every checkpoint and kept answer: folded before an erasure, they hold its data. */
+  /** Forgets every lot state and answer kept: computed before an erasure, they hold its data. */
   forgetPersonalData(): void {
-    this.cache.clear();
     this.lotsAt.forget();
     this.answers.clear();
   }
 
-  stats(): CacheStats {
-    return this.cache.stats();
-  }
-
   /** What /metrics reports (`parking_time_travel_checkpoints` by kind: platform/metrics.ts). */
   metricsStats(): Readonly<Record<string, number>> {
-    const { sources, checkpoints, entries, bytes } = this.cache.stats();
     const stateBytes = this.lotsAt.keptBytes;
-    return { sources, checkpoints, documents: entries, bytes: bytes + stateBytes, state_bytes: stateBytes };
+    return { bytes: stateBytes, state_bytes: stateBytes };
   }
 }
 
