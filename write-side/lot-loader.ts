@@ -1,5 +1,6 @@
 import type { EventStore, RecordedEvent } from "../event-store/port.js";
 import { decodeSealedEvent } from "../schemas/event-codec.js";
+import type { StateAtRevision } from "./decider-runner.js";
 import { currentLotPeriod, lotPeriodHolding } from "./lot-streams.js";
 import {
   evolve,
@@ -9,7 +10,6 @@ import {
   type ParkingLotState,
   parkingLotStream,
 } from "./parking-lot/decider.js";
-import type { StateAtRevision } from "./state-cache.js";
 
 /** A lot's folded state as of a stream revision. */
 export type LotAtRevision = StateAtRevision<ParkingLotState>;
