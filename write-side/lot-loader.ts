@@ -16,8 +16,6 @@ export type LotAtRevision = StateAtRevision<ParkingLotState>;
 
 /** A lot folded up to the last event of one of its periods' streams. */
 export interface LotInPeriod extends LotAtRevision {
-  /** Id of the stream's event at `revision`; null for a stream that does not exist. */
-  readonly eventId: string | null;
   /** The period's stream (periods.ts, `parkingLotStream`). */
   readonly stream: string;
   /** Whether its last event closed the period's books (LotBooksClosed): the next period is the lot's. */
@@ -74,23 +72,20 @@ export class LotLoader {
   }
 
   /**
-   * Folds the stream's events after `from.revision` into `from.state` (while `holds` accepts
-   * them). `eventId` of the result is that of the last event folded, or `from`'s when there was none.
+   * Folds the stream's events after `from.revision` into `from.state` (while `holds` accepts them).
    */
   async catchUp(
     streamId: string,
-    from: LotAtRevision & { readonly eventId?: string | null; readonly closed?: boolean },
+    from: LotAtRevision & { readonly closed?: boolean },
     holds: (recorded: RecordedEvent) => boolean = () => true,
     observe?: Observer,
   ): Promise<LotInPeriod> {
     let { state, revision, position } = from;
-    let eventId = from.eventId ?? null;
     let closed = from.closed ?? false;
     for await (const recorded of this.eventStore.readStream(streamId, { fromRevision: revision + 1 })) {
       if (!holds(recorded)) break;
       revision = recorded.revision;
       position = recorded.position;
-      eventId = recorded.id;
       closed = recorded.type === "LotBooksClosed";
       if (!PARKING_LOT_EVENT_TYPES.has(recorded.type)) continue;
       // Sealed as written: a booking's customer and car are opened when read (reservation-book.ts).
@@ -99,7 +94,7 @@ export class LotLoader {
       observe?.(state, next, event);
       state = next;
     }
-    return { state, revision, position, eventId, stream: streamId, closed };
+    return { state, revision, position, stream: streamId, closed };
   }
 }
 

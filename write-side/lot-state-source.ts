@@ -241,7 +241,6 @@ export class LotStateSource implements StateSource<ParkingLotState> {
         state: evolve(initialState, opening.event),
         revision: appended.nextExpectedRevision,
         position: appended.position,
-        eventId: null,
         stream,
         closed: false,
       };
