@@ -296,28 +296,19 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
       const positions = await this.positionsOf(streamId, at.revision + 1, toAppend.length, result.position);
       const work = source.afterAppend?.(key, after);
       answer(batch, verdicts, at.position, positions);
-      if (work) return () => this.keep(key, work, generation);
+      // The state the source's work goes on from is cached; on a failure, the next command loads the
+      // key again, which repairs what was left.
+      if (work) return async () => this.cacheAfter(key, await work().catch(() => undefined), generation);
       // Most appends have nothing after them: cached at once, the lane's next batch not deferred.
-      if (generation === this.generation) this.remember(key, after);
-      else this.cache.delete(key);
+      this.cacheAfter(key, after, generation);
       return;
     }
   }
 
-  /** Caches the state the source's afterAppend work goes on from, or drops it. */
-  private async keep(
-    key: string,
-    work: () => Promise<StateAtRevision<S> | undefined>,
-    generation: number,
-  ): Promise<void> {
-    let next: StateAtRevision<S> | undefined;
-    try {
-      next = await work();
-    } catch {
-      next = undefined; // the next command loads the key again, which repairs what was left
-    }
-    if (!next || generation !== this.generation) this.cache.delete(key);
-    else this.remember(key, next);
+  /** Caches the key's state after an append, or drops it: none, or a forget since the batch began. */
+  private cacheAfter(key: string, at: StateAtRevision<S> | undefined, generation: number): void {
+    if (at && generation === this.generation) this.remember(key, at);
+    else this.cache.delete(key);
   }
 
   /** Decides each command on the state the ones before it leave (the last, returned); only accepted events evolve it. */
@@ -358,12 +349,8 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
   ): Promise<Position[]> {
     if (count === 1) return [last];
     const positions: Position[] = [];
-    for await (const recorded of this.eventStore.readStream(streamId, {
-      fromRevision: from,
-      maxCount: count,
-    })) {
-      positions.push(recorded.position);
-    }
+    const read = this.eventStore.readStream(streamId, { fromRevision: from, maxCount: count });
+    for await (const recorded of read) positions.push(recorded.position);
     if (positions.length !== count)
       throw new Error(`read back ${positions.length} of ${count} events of ${streamId}`);
     return positions;
