@@ -11,7 +11,6 @@ import {
   parkingLotStream,
 } from "./parking-lot/decider.js";
 
-/** A lot's folded state as of a stream revision. */
 export type LotAtRevision = StateAtRevision<ParkingLotState>;
 
 /** A lot folded up to the last event of one of its periods' streams. */
@@ -71,9 +70,7 @@ export class LotLoader {
     return { ...lot, beyond };
   }
 
-  /**
-   * Folds the stream's events after `from.revision` into `from.state` (while `holds` accepts them).
-   */
+  /** Folds the stream's events after `from.revision` into `from.state` (while `holds` accepts them). */
   async catchUp(
     streamId: string,
     from: LotAtRevision & { readonly closed?: boolean },
