@@ -6,7 +6,6 @@ import {
   type LotBooksResult,
   upgradeLotBooks,
 } from "../write-side/lot-books-upgrade.js";
-import { LotStateSource } from "../write-side/lot-state-source.js";
 import {
   carryPaymentsOver,
   markPaymentsUpgraded,
@@ -44,18 +43,16 @@ const optionsOf = (
   ...(onProgress ? { onProgress } : {}),
 });
 
-/** The lots' books upgrade's options: the command handler's very close (LotStateSource). */
+/** The lots' books upgrade's options (it closes with the command handler's close, LotStateSource). */
 function booksOptionsOf(
   eventStore: EventStore,
   logger: Logger,
   books: LotBooksContext,
   onProgress?: (progress: LotBooksProgress) => void,
 ) {
-  const source = new LotStateSource(eventStore, { periodEvents: books.bound, logger });
   return {
     eventStore,
     bound: books.bound,
-    closeIfOver: (parkingLotId: string) => source.closeIfOver(parkingLotId),
     now: () => new Date(),
     logger,
     ...(onProgress ? { onProgress } : {}),

@@ -4,8 +4,7 @@ import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js"
 import { EventStoreStorageError } from "../event-store/errors.js";
 import type { EventStore } from "../event-store/port.js";
 import { tempDataDir } from "../test-support/service.js";
-import { type Decider, DeciderRunner, type StateSource } from "./decider-runner.js";
-import type { StateAtRevision } from "./state-cache.js";
+import { type Decider, DeciderRunner, type StateAtRevision, type StateSource } from "./decider-runner.js";
 
 /*
  * The decider runner on a decider that is not the parking lot (a tally with a ceiling), over the

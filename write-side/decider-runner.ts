@@ -5,7 +5,6 @@ import type { Position } from "../event-store/position.js";
 import { batchSpans } from "../platform/tracing.js";
 import type { Actor } from "../schemas/actor.js";
 import type { Causation } from "../schemas/event-codec.js";
-import { type StateAtRevision, StateCache } from "./state-cache.js";
 
 /** An aggregate as a decider (pure): what a command decides on a state, and what an event makes of it. */
 export interface Decider<C, E, S, R> {
@@ -45,6 +44,16 @@ export type RunOutcome<E, S, R> =
     }
   | { readonly ok: false; readonly rejection: R };
 
+/** An aggregate's folded state as of a stream revision (-1: the stream does not exist yet). */
+export interface StateAtRevision<S> {
+  readonly state: S;
+  readonly revision: number;
+  /** Global position of the stream's last event, null for an empty stream. */
+  readonly position: Position | null;
+  /** The stream `revision` is of, when it changes over the aggregate's life (a lot's period); absent: `streamOf(key)`. */
+  readonly stream?: string;
+}
+
 /** Where the runner gets an aggregate's state from when it is not in its cache. */
 export interface StateSource<S> {
   /** The state of the aggregate `key` as of its stream's last event (revision -1: no stream). */
@@ -61,12 +70,6 @@ export interface StateSource<S> {
   ): (() => Promise<StateAtRevision<S> | undefined>) | undefined;
 }
 
-/** Metrics and tests: a conflict, once per command it sends back to decide; each attempt's batch size. */
-export interface DeciderRunnerHooks {
-  readonly onConflict?: (commandType: string) => void;
-  readonly onBatch?: (size: number) => void;
-}
-
 export interface DeciderRunnerOptions<C extends { readonly type: string }, E, S, R> {
   readonly decider: Decider<C, E, S, R>;
   /** The command's consistency boundary: one lane per key. */
@@ -79,7 +82,11 @@ export interface DeciderRunnerOptions<C extends { readonly type: string }, E, S,
   readonly cacheSize: number;
   /** At least 1 (DEFAULT_MAX_BATCH when absent). */
   readonly maxBatch?: number;
-  readonly hooks?: DeciderRunnerHooks;
+  /** Metrics and tests: a conflict, once per command it sends back to decide; each attempt's batch size. */
+  readonly hooks?: {
+    readonly onConflict?: (commandType: string) => void;
+    readonly onBatch?: (size: number) => void;
+  };
   /** Span attributes: `<prefix>.<keyName>`, `<prefix>.stream`, ... */
   readonly trace: { readonly prefix: string; readonly keyName: string };
 }
@@ -103,10 +110,10 @@ export class ConcurrencyConflictError extends Error {
   }
 }
 
-interface Waiting<C, O> {
+interface Waiting<C, E, S, R> {
   readonly command: C;
   readonly context: CommandContext;
-  readonly resolve: (outcome: O) => void;
+  readonly resolve: (outcome: RunOutcome<E, S, R>) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -122,17 +129,6 @@ type Verdict<E, S, R> =
       readonly lastEvent: number;
     };
 
-/** A batch's answers, and what follows its append once they are given (drain). */
-interface Handled<O> {
-  readonly outcomes: (O | Failure)[];
-  readonly followUp?: () => Promise<void>;
-}
-
-/** A command of a batch whose events could not be encoded: it alone fails, the others go on. */
-class Failure {
-  constructor(readonly error: unknown) {}
-}
-
 /**
  * Runs a decider on an event store: state (cache, else source), decide, append at the stream's
  * expected revision; on a conflict, catch up and decide again (bounded). Commands on one key queue
@@ -141,49 +137,40 @@ class Failure {
  * appends nothing and leaves the state as it was for the next. Each is answered once durable.
  */
 export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
-  private readonly cache: StateCache<S>;
+  /** Least-recently-used states (Map order): a command reads only events newer than the cached revision. */
+  private readonly cache = new Map<string, StateAtRevision<S>>();
   /** Counts the forgets: a batch running across one does not cache what it folded before it. */
   private generation = 0;
-  private readonly queues = new Map<string, Waiting<C, RunOutcome<E, S, R>>[]>();
+  /** The keys whose lane is running: their queued commands, and when the lane is idle again. */
+  private readonly lanes = new Map<string, { queue: Waiting<C, E, S, R>[]; idle: Promise<void> }>();
 
   constructor(
     private readonly eventStore: EventStore,
     private readonly options: DeciderRunnerOptions<C, E, S, R>,
-  ) {
-    this.cache = new StateCache(options.cacheSize);
-  }
+  ) {}
 
   handle(command: C, context: CommandContext): Promise<RunOutcome<E, S, R>> {
     return new Promise((resolve, reject) => {
       const key = this.options.keyOf(command);
-      const queue = this.queues.get(key);
       const waiting = { command, context, resolve, reject };
-      if (queue) {
-        queue.push(waiting);
-        return;
+      const lane = this.lanes.get(key);
+      if (lane) lane.queue.push(waiting);
+      else {
+        const queue = [waiting];
+        this.lanes.set(key, { queue, idle: this.drain(key, queue) });
       }
-      this.queues.set(key, [waiting]);
-      void this.drain(key);
     });
   }
 
   /** Runs the key's batches one after another until its queue is empty. */
-  private async drain(key: string): Promise<void> {
-    const queue = this.queues.get(key);
-    if (!queue) return;
+  private async drain(key: string, queue: Waiting<C, E, S, R>[]): Promise<void> {
     // Let the commands that arrive in the same event-loop turn join the first batch.
     await Promise.resolve();
     while (queue.length > 0) {
       const batch = queue.splice(0, this.options.maxBatch ?? DEFAULT_MAX_BATCH);
       let followUp: (() => Promise<void>) | undefined;
       try {
-        const handled = await this.handleBatch(key, batch);
-        followUp = handled.followUp;
-        handled.outcomes.forEach((outcome, i) => {
-          const waiting = batch[i] as (typeof batch)[number];
-          if (outcome instanceof Failure) waiting.reject(outcome.error);
-          else waiting.resolve(outcome);
-        });
+        followUp = await this.handleBatch(key, batch);
       } catch (error) {
         for (const waiting of batch) waiting.reject(error);
       }
@@ -194,22 +181,12 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
         await followUp();
       }
     }
-    this.queues.delete(key);
-    for (const resolve of this.waitingIdle.get(key) ?? []) resolve();
-    this.waitingIdle.delete(key);
+    this.lanes.delete(key);
   }
-
-  /** Keys whose lane is running, with who waits for it to be idle (`settled`). */
-  private readonly waitingIdle = new Map<string, (() => void)[]>();
 
   /** Resolves once the key's lane is idle, what follows its appends (a lot's close) done too. */
   settled(key: string): Promise<void> {
-    if (!this.queues.has(key)) return Promise.resolve();
-    return new Promise((resolve) => {
-      const waiting = this.waitingIdle.get(key) ?? [];
-      waiting.push(resolve);
-      this.waitingIdle.set(key, waiting);
-    });
+    return this.lanes.get(key)?.idle ?? Promise.resolve();
   }
 
   /**
@@ -240,15 +217,22 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
   /** The cached state, else the source's (fresh). */
   private async current(key: string): Promise<{ at: StateAtRevision<S>; fresh: boolean }> {
     const cached = this.cache.get(key);
-    if (cached) return { at: cached, fresh: false };
-    const loaded = await this.options.source.load(key);
-    return { at: loaded, fresh: true };
+    if (!cached) return { at: await this.options.source.load(key), fresh: true };
+    this.remember(key, cached); // the most recently used now
+    return { at: cached, fresh: false };
+  }
+
+  private remember(key: string, at: StateAtRevision<S>): void {
+    this.cache.delete(key);
+    this.cache.set(key, at);
+    const [oldest] = this.cache.keys();
+    if (this.cache.size > this.options.cacheSize && oldest !== undefined) this.cache.delete(oldest);
   }
 
   private async handleBatch(
     key: string,
-    batch: readonly Waiting<C, RunOutcome<E, S, R>>[],
-  ): Promise<Handled<RunOutcome<E, S, R>>> {
+    batch: readonly Waiting<C, E, S, R>[],
+  ): Promise<(() => Promise<void>) | undefined> {
     const { source, hooks } = this.options;
     const { prefix, keyName } = this.options.trace;
     // A forget (an erasure) while this batch runs: what it folded is not cached again.
@@ -275,9 +259,9 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
       const { verdicts, toAppend, state } = decided;
       deciding.end();
       if (toAppend.length === 0) {
-        if (generation === this.generation) this.cache.set(key, at);
-        const position = at.position;
-        return { outcomes: verdicts.map((v) => answer(v, position, [])) };
+        if (generation === this.generation) this.remember(key, at);
+        answer(batch, verdicts, at.position, []);
+        return;
       }
 
       let result: { nextExpectedRevision: number; position: Position };
@@ -303,48 +287,33 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
         continue;
       }
 
-      const before = at;
       const after: StateAtRevision<S> = {
         state,
         revision: result.nextExpectedRevision,
         position: result.position,
-        ...(before.stream !== undefined ? { stream: before.stream } : {}),
+        ...(at.stream !== undefined ? { stream: at.stream } : {}),
       };
-      const positions = await this.positionsOf(
-        streamId,
-        before.revision + 1,
-        toAppend.length,
-        result.position,
-      );
-      const outcomes = verdicts.map((v) => answer(v, before.position, positions));
+      const positions = await this.positionsOf(streamId, at.revision + 1, toAppend.length, result.position);
       const work = source.afterAppend?.(key, after);
-      if (work) return { outcomes, followUp: () => this.keep(key, work, generation) };
+      answer(batch, verdicts, at.position, positions);
+      // The state the source's work goes on from is cached; on a failure, the next command loads the
+      // key again, which repairs what was left.
+      if (work) return async () => this.cacheAfter(key, await work().catch(() => undefined), generation);
       // Most appends have nothing after them: cached at once, the lane's next batch not deferred.
-      if (generation === this.generation) this.cache.set(key, after);
-      else this.cache.delete(key);
-      return { outcomes };
+      this.cacheAfter(key, after, generation);
+      return;
     }
   }
 
-  /** Caches the state the source's afterAppend work goes on from, or drops it. */
-  private async keep(
-    key: string,
-    work: () => Promise<StateAtRevision<S> | undefined>,
-    generation: number,
-  ): Promise<void> {
-    let next: StateAtRevision<S> | undefined;
-    try {
-      next = await work();
-    } catch {
-      next = undefined; // the next command loads the key again, which repairs what was left
-    }
-    if (!next || generation !== this.generation) this.cache.delete(key);
-    else this.cache.set(key, next);
+  /** Caches the key's state after an append, or drops it: none, or a forget since the batch began. */
+  private cacheAfter(key: string, at: StateAtRevision<S> | undefined, generation: number): void {
+    if (at && generation === this.generation) this.remember(key, at);
+    else this.cache.delete(key);
   }
 
   /** Decides each command on the state the ones before it leave (the last, returned); only accepted events evolve it. */
   private decideAll(
-    batch: readonly Waiting<C, RunOutcome<E, S, R>>[],
+    batch: readonly Waiting<C, E, S, R>[],
     initial: S,
   ): { verdicts: Verdict<E, S, R>[]; toAppend: EventToAppend[]; state: S } {
     const { decide, evolve } = this.options.decider;
@@ -380,12 +349,8 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
   ): Promise<Position[]> {
     if (count === 1) return [last];
     const positions: Position[] = [];
-    for await (const recorded of this.eventStore.readStream(streamId, {
-      fromRevision: from,
-      maxCount: count,
-    })) {
-      positions.push(recorded.position);
-    }
+    const read = this.eventStore.readStream(streamId, { fromRevision: from, maxCount: count });
+    for await (const recorded of read) positions.push(recorded.position);
     if (positions.length !== count)
       throw new Error(`read back ${positions.length} of ${count} events of ${streamId}`);
     return positions;
@@ -396,25 +361,23 @@ const isRefusalOrNoOp = <E, S, R>(v: Verdict<E, S, R>): boolean =>
   v.kind === "refused" || (v.kind === "accepted" && v.events.length === 0);
 
 /**
- * A command's answer: its own events' last position, or for a no-op the position of the stream's
- * last event as it stood for that command (the batch's events before it, else the stream's).
+ * Answers the batch's commands: an accepted one with its own events' last position, or for a no-op
+ * the position of the stream's last event as it stood for it (the batch's events before it, else the
+ * stream's); one whose events could not be encoded fails alone.
  */
-function answer<E, S, R>(
-  v: Verdict<E, S, R>,
+function answer<C, E, S, R>(
+  batch: readonly Waiting<C, E, S, R>[],
+  verdicts: readonly Verdict<E, S, R>[],
   before: Position | null,
   positions: readonly Position[],
-): RunOutcome<E, S, R> | Failure {
-  switch (v.kind) {
-    case "refused":
-      return { ok: false, rejection: v.rejection };
-    case "failed":
-      return new Failure(v.error);
-    case "accepted":
-      return {
-        ok: true,
-        events: v.events,
-        state: v.state,
-        position: v.lastEvent < 0 ? before : (positions[v.lastEvent] ?? before),
-      };
-  }
+): void {
+  verdicts.forEach((v, i) => {
+    const { resolve, reject } = batch[i] as Waiting<C, E, S, R>;
+    if (v.kind === "failed") reject(v.error);
+    else if (v.kind === "refused") resolve({ ok: false, rejection: v.rejection });
+    else {
+      const position = v.lastEvent < 0 ? before : (positions[v.lastEvent] ?? before);
+      resolve({ ok: true, events: v.events, state: v.state, position });
+    }
+  });
 }

@@ -31,6 +31,8 @@ export const driveUpReservationId = (parkingLotId: string, eventId: string): str
   `du-${createHash("sha256").update(`${parkingLotId}/${eventId}`).digest("base64url").slice(0, 32)}`;
 
 type Recorded = EventOfType<"GateEventRecorded">["data"];
+/** A gate's command context: every step is decided at the service's clock, `now`. */
+type GateContext = CommandContext & { readonly now: string };
 
 export type ReviewOutcome =
   | { readonly resolved: GateReviewResolution }
@@ -52,7 +54,7 @@ export class GateEvents {
   async handle(
     parkingLotId: string,
     read: GateEventBody,
-    context: CommandContext & { readonly now: string },
+    context: GateContext,
   ): Promise<GateEventAnswer | { readonly rejection: Rejection }> {
     const stream = gateStream(parkingLotId, read.eventId);
     const before = await this.replay(stream, context);
@@ -90,10 +92,7 @@ export class GateEvents {
   }
 
   /** The answer recorded for a read already: a repeat is answered alike, appending nothing. */
-  private async replay(
-    stream: string,
-    context: CommandContext & { readonly now: string },
-  ): Promise<GateEventAnswer | undefined> {
+  private async replay(stream: string, context: GateContext): Promise<GateEventAnswer | undefined> {
     const [read] = await this.facts(stream, 1);
     if (read?.type !== "GateEventRecorded") return undefined;
     await this.withdrawDriveUp(read.data, context);
@@ -121,7 +120,7 @@ export class GateEvents {
    * drive-up the losing writer let in is nobody's answer, and is canceled, freeing its spot (at once,
    * or by the read's next repeat if that writer died first). A losing check-in or check-out stays.
    */
-  private async withdrawDriveUp(answer: Recorded, context: CommandContext & { readonly now: string }) {
+  private async withdrawDriveUp(answer: Recorded, context: GateContext) {
     const { parkingLotId, eventId } = answer;
     const driveUpId = driveUpReservationId(parkingLotId, eventId);
     if (answer.decision === "open" && answer.reservationId === driveUpId) return;
@@ -196,7 +195,7 @@ export class GateEvents {
     parkingLotId: string,
     eventId: string,
     body: ResolveGateReviewBody,
-    context: CommandContext & { readonly now: string },
+    context: GateContext,
   ): Promise<ReviewOutcome> {
     const stream = gateStream(parkingLotId, eventId);
     const facts = await this.facts(stream);
@@ -230,7 +229,7 @@ export class GateEvents {
     parkingLotId: string,
     read: Recorded,
     body: ResolveGateReviewBody,
-    context: CommandContext & { readonly now: string },
+    context: GateContext,
   ): Promise<{ reservationId?: string; price?: number } | { rejection: Rejection }> {
     const now = context.now;
     if (body.action === "drive-up") {

@@ -7,7 +7,6 @@ import { lotCommands } from "../test-support/lot-commands.js";
 import { tempDataDir } from "../test-support/service.js";
 import { ParkingLotCommandHandler } from "./command-handler.js";
 import { closeLotBooks, type LotBooksUpgradeOptions, upgradeLotBooks } from "./lot-books-upgrade.js";
-import { LotStateSource } from "./lot-state-source.js";
 import { parkingLotStream } from "./parking-lot/periods.js";
 
 /**
@@ -57,10 +56,11 @@ async function types(store: EventStore, stream: string): Promise<string[]> {
   return out.map((e) => e.type);
 }
 
-const optionsOf = (events: EventStore, bound = BOUND): LotBooksUpgradeOptions => {
-  const source = new LotStateSource(events, { periodEvents: bound });
-  return { eventStore: events, bound, closeIfOver: (id) => source.closeIfOver(id), now: () => new Date(NOW) };
-};
+const optionsOf = (events: EventStore, bound = BOUND): LotBooksUpgradeOptions => ({
+  eventStore: events,
+  bound,
+  now: () => new Date(NOW),
+});
 
 describe("closing the books of the lots over the bound (issue 48)", () => {
   it("closes the lots at or over the bound, leaves the others, and records it done for the bound", async () => {

@@ -1,6 +1,7 @@
 import type { DocumentStore } from "../document-store/port.js";
 import type { EventStore } from "../event-store/port.js";
 import type { Logger } from "../platform/logger.js";
+import { LotStateSource } from "./lot-state-source.js";
 import { currentPeriodLength } from "./lot-streams.js";
 import { parkingLotOfStream } from "./parking-lot/periods.js";
 import { UPGRADES } from "./payment/payment-upgrade.js";
@@ -30,42 +31,39 @@ export interface LotBooksUpgradeOptions {
   readonly eventStore: EventStore;
   /** The bound on a period's events (LOT_PERIOD_EVENTS). */
   readonly bound: number;
-  /** Closes a lot's books if its current period is at or over the bound (LotStateSource.closeIfOver). */
-  readonly closeIfOver: (parkingLotId: string) => Promise<boolean>;
   readonly now: () => Date;
   readonly onProgress?: (progress: LotBooksProgress) => void;
   readonly logger?: Logger;
 }
 
-/** Every lot of the log, by its registration (one filtered read of the log). */
-async function registeredLots(eventStore: EventStore): Promise<string[]> {
+/**
+ * Closes the books of every lot (found by its registration: one filtered read of the log) whose
+ * current period is at or over the bound (idempotent).
+ */
+export async function closeLotBooks(options: LotBooksUpgradeOptions): Promise<LotBooksResult> {
+  const { eventStore, bound, logger } = options;
+  const source = new LotStateSource(eventStore, { periodEvents: bound, logger });
   const lots = new Set<string>();
   for await (const recorded of eventStore.readAll({ filter: { eventTypes: ["ParkingLotRegistered"] } })) {
     const parkingLotId = parkingLotOfStream(recorded.streamId);
     if (parkingLotId !== undefined) lots.add(parkingLotId);
   }
-  return [...lots];
-}
-
-/** Closes the books of every lot whose current period is at or over the bound (idempotent). */
-export async function closeLotBooks(options: LotBooksUpgradeOptions): Promise<LotBooksResult> {
-  const { eventStore, bound, logger } = options;
-  const lots = await registeredLots(eventStore);
+  const lotsTotal = lots.size;
   let closed = 0;
   let lotsDone = 0;
   for (const parkingLotId of lots) {
     const length = await currentPeriodLength(eventStore, parkingLotId);
-    const closedHere = length >= bound && (await options.closeIfOver(parkingLotId));
+    const closedHere = length >= bound && (await source.closeIfOver(parkingLotId));
     if (closedHere) closed++;
     lotsDone++;
-    options.onProgress?.({ lotsDone, lotsTotal: lots.length, closed });
+    options.onProgress?.({ lotsDone, lotsTotal, closed });
     // A line per lot closed; the others only at debug (the progress line counts them).
     logger?.[closedHere ? "info" : "debug"](
-      { parkingLotId, events: length, bound, lotsDone, lotsTotal: lots.length, closed },
+      { parkingLotId, events: length, bound, lotsDone, lotsTotal, closed },
       "lot books upgrade: lot done",
     );
   }
-  return { lotsDone, lotsTotal: lots.length, closed, doneBefore: false };
+  return { lotsDone, lotsTotal, closed, doneBefore: false };
 }
 
 /**

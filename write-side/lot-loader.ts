@@ -1,5 +1,6 @@
 import type { EventStore, RecordedEvent } from "../event-store/port.js";
 import { decodeSealedEvent } from "../schemas/event-codec.js";
+import type { StateAtRevision } from "./decider-runner.js";
 import { currentLotPeriod, lotPeriodHolding } from "./lot-streams.js";
 import {
   evolve,
@@ -9,15 +10,11 @@ import {
   type ParkingLotState,
   parkingLotStream,
 } from "./parking-lot/decider.js";
-import type { StateAtRevision } from "./state-cache.js";
 
-/** A lot's folded state as of a stream revision. */
 export type LotAtRevision = StateAtRevision<ParkingLotState>;
 
 /** A lot folded up to the last event of one of its periods' streams. */
 export interface LotInPeriod extends LotAtRevision {
-  /** Id of the stream's event at `revision`; null for a stream that does not exist. */
-  readonly eventId: string | null;
   /** The period's stream (periods.ts, `parkingLotStream`). */
   readonly stream: string;
   /** Whether its last event closed the period's books (LotBooksClosed): the next period is the lot's. */
@@ -73,24 +70,19 @@ export class LotLoader {
     return { ...lot, beyond };
   }
 
-  /**
-   * Folds the stream's events after `from.revision` into `from.state` (while `holds` accepts
-   * them). `eventId` of the result is that of the last event folded, or `from`'s when there was none.
-   */
+  /** Folds the stream's events after `from.revision` into `from.state` (while `holds` accepts them). */
   async catchUp(
     streamId: string,
-    from: LotAtRevision & { readonly eventId?: string | null; readonly closed?: boolean },
+    from: LotAtRevision & { readonly closed?: boolean },
     holds: (recorded: RecordedEvent) => boolean = () => true,
     observe?: Observer,
   ): Promise<LotInPeriod> {
     let { state, revision, position } = from;
-    let eventId = from.eventId ?? null;
     let closed = from.closed ?? false;
     for await (const recorded of this.eventStore.readStream(streamId, { fromRevision: revision + 1 })) {
       if (!holds(recorded)) break;
       revision = recorded.revision;
       position = recorded.position;
-      eventId = recorded.id;
       closed = recorded.type === "LotBooksClosed";
       if (!PARKING_LOT_EVENT_TYPES.has(recorded.type)) continue;
       // Sealed as written: a booking's customer and car are opened when read (reservation-book.ts).
@@ -99,7 +91,7 @@ export class LotLoader {
       observe?.(state, next, event);
       state = next;
     }
-    return { state, revision, position, eventId, stream: streamId, closed };
+    return { state, revision, position, stream: streamId, closed };
   }
 }
 

@@ -52,6 +52,7 @@ export class LotStateSource implements StateSource<ParkingLotState> {
    * again at: an opening is encoded (every carried booking sealed) once per bound's worth of events.
    */
   private readonly measureAgainAt = new Map<string, number>();
+  private readonly now: () => number;
 
   constructor(
     private readonly eventStore: EventStore,
@@ -59,6 +60,7 @@ export class LotStateSource implements StateSource<ParkingLotState> {
   ) {
     this.loader = new LotLoader(eventStore);
     this.bound = options.periodEvents ?? 0;
+    this.now = options.now ?? Date.now;
   }
 
   async load(parkingLotId: string): Promise<LotAtRevision> {
@@ -215,12 +217,12 @@ export class LotStateSource implements StateSource<ParkingLotState> {
     return false;
   }
 
-  private warnTooLarge(parkingLotId: string, bytes: number | undefined, max: number | undefined): void {
+  private warnTooLarge(parkingLotId: string, bytes: number, max: number | undefined): void {
     if (warnedTooLarge.has(parkingLotId)) return;
     warnedTooLarge.add(parkingLotId);
     this.options.logger?.warn(
       { parkingLotId, openingBytes: bytes, maxAppendBytes: max },
-      `lot books not closed: its opening of ${bytes ?? "?"} bytes exceeds the event store's largest write of ${max ?? "?"}; raise EVENTSTORE_MAX_APPEND_SIZE and the server's MaxAppendSize`,
+      `lot books not closed: its opening of ${bytes} bytes exceeds the event store's largest write of ${max ?? "?"}; raise EVENTSTORE_MAX_APPEND_SIZE and the server's MaxAppendSize`,
     );
   }
 
@@ -239,7 +241,6 @@ export class LotStateSource implements StateSource<ParkingLotState> {
         state: evolve(initialState, opening.event),
         revision: appended.nextExpectedRevision,
         position: appended.position,
-        eventId: null,
         stream,
         closed: false,
       };
@@ -251,10 +252,6 @@ export class LotStateSource implements StateSource<ParkingLotState> {
       if (!(error instanceof WrongExpectedRevisionError)) throw error;
       return this.loader.catchUp(stream, { state: initialState, revision: -1, position: null });
     }
-  }
-
-  private now(): number {
-    return (this.options.now ?? Date.now)();
   }
 }
 

@@ -67,16 +67,16 @@ export function warmUpCommandPath(now: number = Date.now()): void {
     const decision = decide(command, state);
     if (!decision.ok) continue;
     for (const event of decision.events) {
-      const decoded = withPersonalDataKeys(keys, () => {
-        return decodeEvent({
+      const decoded = withPersonalDataKeys(keys, () =>
+        decodeEvent({
           ...encodeEvent(event, WARM_CAUSATION),
           id: `warm-${revision}`,
           streamId: WARM_LOT,
           revision: revision++,
           position: fromBigInt(BigInt(revision), BigInt(revision)),
           createdAt: new Date(now),
-        });
-      });
+        }),
+      );
       state = evolve(state, decoded.event as ParkingLotEvent);
     }
   }

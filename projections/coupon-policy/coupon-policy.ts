@@ -1,5 +1,4 @@
 import type { Document, WriteOp } from "../../document-store/port.js";
-import { WrongExpectedRevisionError } from "../../event-store/errors.js";
 import { endSpan, startSpan, traceparentFor, tracingOn } from "../../platform/tracing.js";
 import { systemActor } from "../../schemas/actor.js";
 import type { Causation, StoredDomainEvent } from "../../schemas/event-codec.js";
@@ -161,12 +160,9 @@ async function decideOnCoupon(
     const coupon = await readCoupon(context.eventStore, reservationId);
     const event = decide(coupon.state, new Date().toISOString());
     if (!event) return { state: coupon.state, appended: false };
-    try {
-      await appendCoupon(context.eventStore, event, coupon.revision, causation);
+    if (await appendCoupon(context.eventStore, event, coupon.revision, causation)) {
       context.metrics?.couponActions.inc({ action: ACTION_OF[event.type as keyof typeof ACTION_OF] });
       return { state: coupon.state, appended: true };
-    } catch (error) {
-      if (!(error instanceof WrongExpectedRevisionError)) throw error;
     }
   }
 }

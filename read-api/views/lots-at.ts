@@ -111,8 +111,8 @@ export class LotsAt {
       windows = windows && before === carried ? windowStepsAfter(windows, before, after, event) : undefined;
       carried = after;
       if (++folded % CHECKPOINT_EVERY !== 0 || !current) return;
-      const { revision, position, id: eventId, streamId: stream, type } = current;
-      const lot = { state: after, revision, position, eventId, stream, closed: type === "LotBooksClosed" };
+      const { revision, position, streamId: stream, type } = current;
+      const lot = { state: after, revision, position, stream, closed: type === "LotBooksClosed" };
       const stampMs = stamps.get(stream) ?? Number.NEGATIVE_INFINITY;
       checkpoints.push({ lot, stampMs, ...(windows ? { windows } : {}) });
     };

@@ -1,3 +1,4 @@
+import { WrongExpectedRevisionError } from "../../event-store/errors.js";
 import type { EventStore } from "../../event-store/port.js";
 import { type Causation, decodeEvent, encodeEvent } from "../../schemas/event-codec.js";
 import {
@@ -25,17 +26,23 @@ export async function readCoupon(
 }
 
 /**
- * Appends one fact to the coupon's stream, expecting the revision it was decided at: a concurrent
- * change (another booking spending it, a revocation) makes it throw WrongExpectedRevisionError, and
- * the caller decides again on what is there now.
+ * Appends one fact to the coupon's stream, expecting the revision it was decided at. False when a
+ * concurrent change (another booking spending it, a revocation) came first: the caller decides
+ * again on what is there now.
  */
 export async function appendCoupon(
   eventStore: EventStore,
   event: CouponEvent,
   revision: number,
   causation: Causation,
-): Promise<void> {
-  await eventStore.appendToStream(couponStream(event.data.reservationId), [encodeEvent(event, causation)], {
-    expectedRevision: revision < 0 ? "no_stream" : revision,
-  });
+): Promise<boolean> {
+  try {
+    await eventStore.appendToStream(couponStream(event.data.reservationId), [encodeEvent(event, causation)], {
+      expectedRevision: revision < 0 ? "no_stream" : revision,
+    });
+    return true;
+  } catch (error) {
+    if (error instanceof WrongExpectedRevisionError) return false;
+    throw error;
+  }
 }

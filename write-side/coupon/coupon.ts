@@ -159,11 +159,7 @@ export function decideEarn(
 ): EventOfType<"CouponEarned"> | undefined {
   // A coupon issued spendable (an older one) leaves nothing for its stay to earn.
   if (state.kind !== "issued" || state.status === "REVOKED" || !state.untilEarned) return undefined;
-  if (
-    state.spendableFrom !== undefined &&
-    earlier(state.spendableFrom, spendableFrom) === state.spendableFrom
-  )
-    return undefined;
+  if (earlier(state.spendableFrom, spendableFrom) === state.spendableFrom) return undefined;
   const { couponId, reservationId, parkingLotId, customerId } = state;
   return {
     type: "CouponEarned",

@@ -1,4 +1,3 @@
-import { WrongExpectedRevisionError } from "../../event-store/errors.js";
 import type { EventStore } from "../../event-store/port.js";
 import type { Logger } from "../../platform/logger.js";
 import type { ReserveParking } from "../../schemas/commands.js";
@@ -71,12 +70,7 @@ export class CouponSpending {
         if (!preview.ok) return preview;
         // As above: a booking the lot holds already (perhaps canceled since, its coupon returned).
         if (preview.events.length === 0) return this.handler.handle(booking, context);
-        try {
-          await appendCoupon(this.eventStore, redemption.event, coupon.revision, causation);
-        } catch (error) {
-          if (error instanceof WrongExpectedRevisionError) continue;
-          throw error;
-        }
+        if (!(await appendCoupon(this.eventStore, redemption.event, coupon.revision, causation))) continue;
       }
       const outcome = await this.handler.handle(booking, context);
       if (!outcome.ok) await this.giveBack(owner, ask, causation);
@@ -102,15 +96,12 @@ export class CouponSpending {
       const coupon = await readCoupon(this.eventStore, owner);
       const back = decideReturn(coupon.state, redeemedFor, "booking-refused", now);
       if (!back) break;
-      try {
-        await appendCoupon(this.eventStore, back, coupon.revision, causation);
+      if (await appendCoupon(this.eventStore, back, coupon.revision, causation)) {
         this.logger?.info(
           { couponId: back.data.couponId, redeemedFor },
           "coupon returned: its booking was refused",
         );
         break;
-      } catch (error) {
-        if (!(error instanceof WrongExpectedRevisionError)) throw error;
       }
     }
     await this.redeemAgainIfBooked(owner, ask, causation);
@@ -138,12 +129,7 @@ export class CouponSpending {
         );
         return;
       }
-      try {
-        await appendCoupon(this.eventStore, again.event, coupon.revision, causation);
-        return;
-      } catch (error) {
-        if (!(error instanceof WrongExpectedRevisionError)) throw error;
-      }
+      if (await appendCoupon(this.eventStore, again.event, coupon.revision, causation)) return;
     }
   }
 }

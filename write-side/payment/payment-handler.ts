@@ -10,8 +10,8 @@ import type {
 } from "../../schemas/commands.js";
 import { decodeEvent, encodeEvent } from "../../schemas/event-codec.js";
 import { type EventOfType, eventTypesOfStream } from "../../schemas/events.js";
+import type { StateAtRevision } from "../decider-runner.js";
 import { causationOf, DeciderRunner, type RunOutcome, type StateSource } from "../decider-runner.js";
-import type { StateAtRevision } from "../state-cache.js";
 import { decideAttempt } from "./client-confirmed.js";
 import { decideLateCharge } from "./comeback.js";
 import {
