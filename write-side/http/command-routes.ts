@@ -233,7 +233,7 @@ const reservationStep =
     if (view?.status === undefined) throw new Error(`The lot does not know reservation ${reservationId}.`);
     // What the check-out charged (an open-ended stay's price, an overstay), as the event that
     // recorded it says (kept with the reservation): a retried check-out answers the same.
-    const checkedOut = step === "check-out" && view?.status === "COMPLETED";
+    const checkedOut = step === "check-out" && view.status === "COMPLETED";
     res.status(200).json({
       reservationId,
       parkingLotId,
@@ -320,16 +320,15 @@ const resolveGateReview =
       );
     if (!gates) throw new ProblemError("store-unavailable", "This process cannot resolve gate reviews.");
     const outcome = await gates.resolve(parkingLotId, eventId, body, { ...commandContext(req), now: now() });
+    const review = { parkingLotId, eventId };
     if ("unknown" in outcome)
-      throw new ProblemError("gate-review-not-found", `Lot ${parkingLotId} has no gate review ${eventId}.`, {
-        parkingLotId,
-        eventId,
-      });
+      throw new ProblemError(
+        "gate-review-not-found",
+        `Lot ${parkingLotId} has no gate review ${eventId}.`,
+        review,
+      );
     if ("alreadyResolved" in outcome)
-      throw new ProblemError("gate-review-resolved", `Gate review ${eventId} is already resolved.`, {
-        parkingLotId,
-        eventId,
-      });
+      throw new ProblemError("gate-review-resolved", `Gate review ${eventId} is already resolved.`, review);
     if ("driveUpOnExit" in outcome)
       throw invalidField(
         "body.action",
