@@ -34,12 +34,6 @@ export const everyLotOnly =
     return handler(req, res, next);
   };
 
-/** The lots the caller reaches as staff; undefined for a customer or an anonymous caller. */
-export const reachOfRequest = (req: Request): LotReach | undefined => {
-  const principal = principalOf(req);
-  return principal ? reachOf(principal) : undefined;
-};
-
 /**
  * Who is looking at the control-center page: an operator or admin sees it; anyone else (an
  * attendant too: the control center is not theirs) the sign-in screen.

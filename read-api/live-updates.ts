@@ -127,9 +127,9 @@ export class LiveUpdates {
   constructor(
     private readonly queries: ControlCenterQueries,
     private readonly logger: Logger,
-    private readonly options: LiveUpdatesOptions = LIVE_UPDATES_DEFAULTS,
+    private readonly options: LiveUpdatesOptions,
     /** The log, read only with tracing on: which traced bookings a push carried. */
-    private readonly events?: Pick<EventStore, "readAll">,
+    private readonly events: Pick<EventStore, "readAll">,
   ) {}
 
   get streamCount(): number {
@@ -187,13 +187,11 @@ export class LiveUpdates {
     });
     const expiry = setTimeout(() => res.end(), this.options.maxStreamMs).unref();
     // Signed out or revoked (on any replica: the record is in the shared store): ended within a second.
-    const checking = sessionLive
-      ? setInterval(() => void endIfSignedOut(), SESSION_CHECK_MS).unref()
-      : undefined;
-    const endIfSignedOut = async () => {
-      const live = await (sessionLive as () => Promise<boolean>)().catch(() => true);
-      if (!live) res.end();
-    };
+    const checking =
+      sessionLive &&
+      setInterval(async () => {
+        if (!(await sessionLive().catch(() => true))) res.end();
+      }, SESSION_CHECK_MS).unref();
     res.on("close", () => {
       clearTimeout(expiry);
       clearInterval(checking);
@@ -283,7 +281,7 @@ export class LiveUpdates {
         this.lastChange = change;
         // Streams opened since the last read get this view; the others only if it changed.
         for (const stream of this.streams) this.send(stream);
-        if (traced && this.events && tracingOn()) await this.tracePush(traced, readStarted);
+        if (traced && tracingOn()) await this.tracePush(traced, readStarted);
       }
     } catch (error) {
       // The document store is unreachable: keep the streams and the last view; try next tick.
@@ -300,7 +298,7 @@ export class LiveUpdates {
     this.pushedCommit = to;
     if (from === undefined || to === null || (from !== null && to <= from)) return;
     try {
-      const read = (this.events as Pick<EventStore, "readAll">).readAll({
+      const read = this.events.readAll({
         ...(from === null ? {} : { from: { commit: from, prepare: Number.MAX_SAFE_INTEGER } }),
         filter: { eventTypes: ["ParkingReserved"] },
         maxCount: MAX_TRACED_PER_PUSH,

@@ -5,7 +5,6 @@ import { principalOf } from "../platform/auth/principal.js";
 import type { SignInConfig } from "../platform/auth/sign-in-schemas.js";
 import { ProblemError } from "../platform/http/problem.js";
 import { reachOf } from "../schemas/actor.js";
-import { EVERY_LOT } from "../schemas/lot-reach.js";
 import { type LiveUpdates, processCapReached } from "./live-updates.js";
 
 /** The control-center web page, served by the service itself (no CDN), built by `npm run build`. */
@@ -98,7 +97,18 @@ export function pageHandlers(options: PageRoutesOptions) {
       res.set("Cache-Control", "no-cache").json(options.signIn);
     },
 
-    streamControlCenterEvents: liveUpdatesStream(liveUpdates, options.sessionCheck),
+    // The page's live updates, within the caps of the process and of each caller (a refusal says
+    // when). Only operators get here (the access tables); the cap counts streams by the token's
+    // subject, and each sees the lots it reaches.
+    streamControlCenterEvents: (req: Request, res: Response) => {
+      const principal = principalOf(req);
+      const owner = principal?.sub ?? "";
+      // A process without live updates serves no stream: its cap is 0.
+      if (!liveUpdates) throw processCapReached(0);
+      const refusal = liveUpdates.refusal(owner);
+      if (refusal) throw refusal;
+      liveUpdates.open(req, res, owner, principal && reachOf(principal), options.sessionCheck?.(req));
+    },
 
     // Every browser asks for it, signed in or not: a "P" on the brand's blue, as SVG (no build needed).
     getFavicon: (_req: Request, res: Response) => {
@@ -129,22 +139,4 @@ export function assetRoutes(webDir: string | undefined): Router {
       : (_req: Request, _res: Response, next: NextFunction) => next(),
   );
   return router;
-}
-
-/** The page's live updates, within the caps of the process and of each caller (a refusal says when). */
-function liveUpdatesStream(
-  liveUpdates: LiveUpdates | undefined,
-  sessionCheck: PageRoutesOptions["sessionCheck"],
-) {
-  return (req: Request, res: Response) => {
-    // Only operators get here (the access tables); the cap counts streams by the token's subject,
-    // and each sees the lots it reaches.
-    const principal = principalOf(req);
-    const owner = principal?.sub ?? "";
-    // A process without live updates serves no stream: its cap is 0.
-    if (!liveUpdates) throw processCapReached(0);
-    const refusal = liveUpdates.refusal(owner);
-    if (refusal) throw refusal;
-    liveUpdates.open(req, res, owner, (principal && reachOf(principal)) ?? EVERY_LOT, sessionCheck?.(req));
-  };
 }

@@ -12,15 +12,7 @@ import { invalidField, ProblemError } from "../platform/http/problem.js";
 import { searchableFragment } from "../schemas/plates.js";
 import { MONEY_MAX_DAYS, type ParkingLotsQuery } from "../schemas/queries.js";
 import { windowProblem } from "../schemas/reservation-time.js";
-import {
-  lotFor,
-  lotScopeOf,
-  maySee,
-  noItems,
-  reachOfRequest,
-  readerOf,
-  reservationsFilter,
-} from "./access.js";
+import { lotFor, lotScopeOf, maySee, noItems, readerOf, reservationsFilter } from "./access.js";
 import { historyHandlers } from "./history/history-routes.js";
 import type { HistoryService } from "./history/history-service.js";
 import { lotNotFound, reservationNotFound } from "./not-found.js";
@@ -59,11 +51,8 @@ function minPositionOf(token: string | undefined): Position | null {
 }
 
 /** A page as a listing's query asks for it: its size, where it goes on from, the position it waits for. */
-const pageOf = (
-  q: { readonly limit?: number; readonly cursor?: string; readonly minPosition?: string },
-  limit = DEFAULT_LIMIT,
-) => ({
-  limit: q.limit ?? limit,
+const pageOf = (q: { readonly limit?: number; readonly cursor?: string; readonly minPosition?: string }) => ({
+  limit: q.limit ?? DEFAULT_LIMIT,
   minPosition: minPositionOf(q.minPosition),
   ...(q.cursor ? { cursor: q.cursor } : {}),
 });
@@ -143,7 +132,7 @@ export function queryRoutes(options: QueryRoutesOptions): RequestHandler {
     ...historyHandlers(options.history, views),
     getControlCenter: async (req, res, _next, { query: q }) => {
       if (wantsHtml(req)) return page.controlCenterPage(req, res);
-      const reach = reachOfRequest(req);
+      const { reach } = readerOf(req);
       const asked = {
         ...(reach ? { within: reach } : {}),
         limit: q.limit ?? options.controlCenterLotLimit,

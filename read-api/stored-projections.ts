@@ -29,16 +29,13 @@ export function storedProjections(store: DocumentStore): ProjectionsInfo {
   };
 }
 
-type Lease = Awaited<ReturnType<typeof readLeases>> extends Map<string, infer L> ? L : never;
-
 /** Each processor's (projections, then reactors) applied position and lag behind the head of the log. */
 async function statuses(
   store: DocumentStore,
   generations: ReadonlyMap<string, number>,
   head: Parameters<ProjectionsInfo["statuses"]>[1],
 ): Promise<ControlCenterView["projections"]> {
-  const names = PROCESSOR_NAMES;
-  const ids = names.map((name) =>
+  const ids = PROCESSOR_NAMES.map((name) =>
     checkpointId(name, REACTOR_NAMES.has(name) ? 1 : (generations.get(name) ?? 1)),
   );
   // One read for every checkpoint (a handful of documents), and one for the leases.
@@ -48,11 +45,11 @@ async function statuses(
   ]);
   const byId = new Map(docs.map((d) => [d._id, d]));
   const now = Date.now();
-  return names.map((name, i) => {
+  return PROCESSOR_NAMES.map((name, i) => {
     const checkpoint = byId.get(ids[i] as string) ?? null;
     const position = checkpoint?.position ?? null;
     const lease = leases.get(name);
-    const leaseState = lease ? leaseStateOf(lease, now) : undefined;
+    const leaseState = lease && (lease.owner === null ? "free" : lease.expiresAt > now ? "held" : "expired");
     // Failed is what the checkpoint says; otherwise a processor runs while someone holds its
     // lease (a fresh one has no checkpoint yet), and has stopped when nobody does.
     const state =
@@ -82,6 +79,3 @@ async function statuses(
     };
   });
 }
-
-const leaseStateOf = (lease: Lease, now: number): "free" | "held" | "expired" =>
-  lease.owner === null ? "free" : lease.expiresAt > now ? "held" : "expired";

@@ -232,8 +232,8 @@ function webhookRoute() {
       now: () => clock.now,
     },
     {
-      read: stripeWebhookReader(SECRET, INSTANCE),
-      release: async (intentId, key) => {
+      stripeWebhooks: stripeWebhookReader(SECRET, INSTANCE),
+      stripeRelease: async (intentId, key) => {
         const outcome = await provider.release(intentId, key);
         return outcome.ok
           ? { ok: true as const, released: outcome.value.released }

@@ -4,13 +4,7 @@ import type { Document, DocumentStore, WriteOp } from "../../document-store/port
 import { WriteConditionFailedError } from "../../document-store/port.js";
 import type { EventStore } from "../../event-store/port.js";
 import { formatPosition, parsePositionToken } from "../../event-store/position.js";
-import {
-  bodyOf,
-  type HandlersOf,
-  operationRouter,
-  pathParam,
-  queryOf,
-} from "../../platform/http/operation-routes.js";
+import { type HandlersOf, operationRouter } from "../../platform/http/operation-routes.js";
 import { targetUrlProblem } from "../../platform/http/outbound.js";
 import { invalidField, ProblemError } from "../../platform/http/problem.js";
 import type { SecretBox } from "../../platform/secret-box.js";
@@ -27,11 +21,9 @@ import {
 import { MAPPED_EVENT_TYPES, messagesOf, queuedAt } from "../../projections/webhooks/messages.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
 import {
-  CreateWebhookEndpointBody,
   MAX_WEBHOOK_ENDPOINTS,
-  ReplayWebhooksBody,
   type WebhookAttemptView,
-  WebhookDeliveriesQuery,
+  type WebhookDeliveriesQuery,
 } from "../../schemas/webhooks.js";
 import { everyLotOnly } from "../access.js";
 import { WEBHOOK_OPERATIONS } from "./operations.js";
@@ -70,8 +62,7 @@ export function webhookRoutes(options: WebhookRoutesOptions): RequestHandler {
     return doc;
   };
   const handlers: HandlersOf<typeof WEBHOOK_OPERATIONS> = {
-    createWebhookEndpoint: async (req, res) => {
-      const body = bodyOf(req, CreateWebhookEndpointBody);
+    createWebhookEndpoint: async (_req, res, _next, { body }) => {
       const problem = targetUrlProblem(body.url, options.allowPrivate);
       if (problem) throw invalidField("body.url", problem, "The request body is invalid.");
       if ((await endpoints.list(MAX_WEBHOOK_ENDPOINTS)).length >= MAX_WEBHOOK_ENDPOINTS)
@@ -87,17 +78,17 @@ export function webhookRoutes(options: WebhookRoutesOptions): RequestHandler {
       const items = await Promise.all(docs.map(async (doc) => endpointView(doc, await pendingOf(doc._id))));
       res.json({ items });
     },
-    getWebhookEndpoint: async (req, res) => {
-      const doc = await found(pathParam(req, "endpointId"));
+    getWebhookEndpoint: async (_req, res, _next, { path }) => {
+      const doc = await found(path.endpointId);
       res.json(endpointView(doc, await pendingOf(doc._id)));
     },
-    deleteWebhookEndpoint: async (req, res) => {
-      const doc = await found(pathParam(req, "endpointId"));
+    deleteWebhookEndpoint: async (_req, res, _next, { path }) => {
+      const doc = await found(path.endpointId);
       await endpoints.delete(doc._id);
       res.status(204).end();
     },
-    rotateWebhookSecret: async (req, res) => {
-      const doc = await found(pathParam(req, "endpointId"));
+    rotateWebhookSecret: async (_req, res, _next, { path }) => {
+      const doc = await found(path.endpointId);
       try {
         const { secret, previousExpiresAt } = await endpoints.rotate(doc, new Date());
         res.json({ id: doc._id, secret, previousSecretExpiresAt: previousExpiresAt });
@@ -109,14 +100,13 @@ export function webhookRoutes(options: WebhookRoutesOptions): RequestHandler {
         );
       }
     },
-    listWebhookDeliveries: async (req, res) => {
-      const doc = await found(pathParam(req, "endpointId"));
-      res.json(await attemptsPage(store, doc._id, queryOf(req, WebhookDeliveriesQuery)));
+    listWebhookDeliveries: async (_req, res, _next, { path, query }) => {
+      const doc = await found(path.endpointId);
+      res.json(await attemptsPage(store, doc._id, query));
     },
-    replayWebhooks: async (req, res) => {
-      const doc = await found(pathParam(req, "endpointId"));
-      const { fromPosition } = bodyOf(req, ReplayWebhooksBody);
-      const position = parsePositionToken(fromPosition);
+    replayWebhooks: async (_req, res, _next, { path, body }) => {
+      const doc = await found(path.endpointId);
+      const position = parsePositionToken(body.fromPosition);
       if (!position)
         throw invalidField(
           "body.fromPosition",

@@ -95,19 +95,14 @@ export function cancelScope(
  * and admins) only when they reach every lot, since an erasure reaches every lot the customer used.
  */
 export function assertMayErase(caller: Caller, customerId: string): void {
-  if (caller.actor.role === "customer") {
-    if (customerId !== caller.actor.sub) {
-      throw new ProblemError(
-        "forbidden",
-        "A customer may only erase their own data: name yourself in the path.",
-      );
-    }
-    return;
-  }
-  if (!caller.reach?.every) {
+  if (caller.actor.role === "customer" && customerId !== caller.actor.sub)
+    throw new ProblemError(
+      "forbidden",
+      "A customer may only erase their own data: name yourself in the path.",
+    );
+  if (caller.actor.role !== "customer" && !caller.reach?.every)
     throw new ProblemError(
       "forbidden",
       "Erasing a customer reaches every lot: an admin, or an operator whose grant covers every lot (`*`), may do it.",
     );
-  }
 }

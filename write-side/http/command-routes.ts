@@ -4,7 +4,6 @@ import { formatPosition } from "../../event-store/position.js";
 import { instantField } from "../../platform/http/instant-field.js";
 import { type HandlersOf, operationRouter } from "../../platform/http/operation-routes.js";
 import { invalidField, ProblemError } from "../../platform/http/problem.js";
-import type { Logger } from "../../platform/logger.js";
 import type { Metrics } from "../../platform/metrics.js";
 import { systemActor } from "../../schemas/actor.js";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
@@ -35,12 +34,7 @@ import {
   zoneOf,
 } from "./lot-term-routes.js";
 import { COMMAND_OPERATIONS } from "./operations.js";
-import {
-  type PaymentIntentReleaser,
-  type PaymentWebhookReader,
-  refundPayment,
-  stripeWebhook,
-} from "./payment-routes.js";
+import { type PaymentWebhookSettings, refundPayment, stripeWebhook } from "./payment-routes.js";
 import { rejectionProblem, requestOffset } from "./rejection-problems.js";
 
 /** A body's RFC 3339 instant as the UTC text events store, or the 400 naming `body.{field}`. */
@@ -50,17 +44,11 @@ const utc = (instant: string, field: string): string => instantField(instant, `b
 const WEBHOOK_ACTOR = systemActor("payments-webhook");
 
 /** The command API: register lots, reserve and cancel. Each answer carries the log position of its effect. */
-export interface CommandRoutesOptions {
+export interface CommandRoutesOptions extends PaymentWebhookSettings {
   /** HMAC key of reservation ids derived from an Idempotency-Key. */
   readonly idempotencySecret: string;
-  readonly metrics?: Metrics;
   readonly clock?: () => Date;
   readonly erasure?: CustomerErasure;
-  /** PAYMENTS=stripe: reads Stripe's webhooks (without: the webhook route answers 404). */
-  readonly stripeWebhooks?: PaymentWebhookReader;
-  /** PAYMENTS=stripe: lets an authorization the lot did not take go at once. */
-  readonly stripeRelease?: PaymentIntentReleaser;
-  readonly logger?: Logger;
   /** Bookings that spend a coupon (`couponId`); without it (no coupons' read model) they answer 503. */
   readonly coupons?: CouponSpending;
   /** Gate events (a process without the event store answers them 503). */
@@ -94,15 +82,7 @@ export function commandRoutes(
     recordGateEvent: recordGateEvent(context, options.gates),
     resolveGateReview: resolveGateReview(context.now, options.gates),
     refundPayment: refundPayment(context),
-    stripeWebhook: stripeWebhook(
-      context,
-      options.stripeWebhooks && {
-        read: options.stripeWebhooks,
-        release: options.stripeRelease,
-        logger: options.logger,
-        metrics: options.metrics,
-      },
-    ),
+    stripeWebhook: stripeWebhook(context, options),
   };
   // The caller's role picks the body schema of reserve and cancel (an operator's differs).
   return operationRouter(COMMAND_OPERATIONS, routes, { roleOf: (req) => callerOf(req).actor.role });
@@ -253,7 +233,7 @@ const reservationStep =
     if (view?.status === undefined) throw new Error(`The lot does not know reservation ${reservationId}.`);
     // What the check-out charged (an open-ended stay's price, an overstay), as the event that
     // recorded it says (kept with the reservation): a retried check-out answers the same.
-    const checkedOut = step === "check-out" && view?.status === "COMPLETED";
+    const checkedOut = step === "check-out" && view.status === "COMPLETED";
     res.status(200).json({
       reservationId,
       parkingLotId,
@@ -340,16 +320,15 @@ const resolveGateReview =
       );
     if (!gates) throw new ProblemError("store-unavailable", "This process cannot resolve gate reviews.");
     const outcome = await gates.resolve(parkingLotId, eventId, body, { ...commandContext(req), now: now() });
+    const review = { parkingLotId, eventId };
     if ("unknown" in outcome)
-      throw new ProblemError("gate-review-not-found", `Lot ${parkingLotId} has no gate review ${eventId}.`, {
-        parkingLotId,
-        eventId,
-      });
+      throw new ProblemError(
+        "gate-review-not-found",
+        `Lot ${parkingLotId} has no gate review ${eventId}.`,
+        review,
+      );
     if ("alreadyResolved" in outcome)
-      throw new ProblemError("gate-review-resolved", `Gate review ${eventId} is already resolved.`, {
-        parkingLotId,
-        eventId,
-      });
+      throw new ProblemError("gate-review-resolved", `Gate review ${eventId} is already resolved.`, review);
     if ("driveUpOnExit" in outcome)
       throw invalidField(
         "body.action",

@@ -38,10 +38,12 @@ export type PaymentIntentReleaser = (
   | { readonly ok: false; readonly retryable: boolean; readonly message: string }
 >;
 
-/** What the webhook route needs besides the commands: the releaser, its log and its counters. */
+/** What the webhook route needs besides the commands (command-routes.ts's options carry it). */
 export interface PaymentWebhookSettings {
-  readonly read: PaymentWebhookReader;
-  readonly release?: PaymentIntentReleaser;
+  /** PAYMENTS=stripe: reads Stripe's webhooks (without: the webhook route answers 404). */
+  readonly stripeWebhooks?: PaymentWebhookReader;
+  /** PAYMENTS=stripe: lets an authorization the lot did not take go at once. */
+  readonly stripeRelease?: PaymentIntentReleaser;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
 }
@@ -54,16 +56,15 @@ const SIGNATURE = "Stripe-Signature";
 export const stripeWebhook =
   (
     deps: PaymentRouteDeps,
-    webhooks: PaymentWebhookSettings | undefined,
+    webhooks: PaymentWebhookSettings,
   ): OperationHandler<Static<typeof StripeWebhookReceived>> =>
   async (req, res) => {
-    if (!webhooks)
+    const reader = webhooks.stripeWebhooks;
+    if (!reader)
       throw new ProblemError("not-found", "Payments are off (PAYMENTS=none): no provider calls here.");
     const raw = rawBodyOf(req);
     const signature = req.get(SIGNATURE);
-    const read = raw
-      ? webhooks.read(raw, signature)
-      : { ok: false as const, message: "the body was not read" };
+    const read = raw ? reader(raw, signature) : { ok: false as const, message: "the body was not read" };
     if (!read.ok && read.field === "body")
       throw invalidField(
         "body",
@@ -109,6 +110,7 @@ async function ignored(
   rejection: Rejection,
 ): Promise<void> {
   const reason = ignoredReason(rejection);
+  const release = webhooks.stripeRelease;
   const { type, parkingLotId, reservationId, intentId } = command;
   const about = { eventId, type, parkingLotId, reservationId, intentId, reason };
   webhooks.metrics?.paymentWebhooksIgnored.inc({ reason });
@@ -118,12 +120,12 @@ async function ignored(
   if (
     command.type !== "AuthorizePayment" ||
     command.intentId.startsWith("seti_") || // a card saved, nothing held
-    !webhooks.release ||
+    !release ||
     reason === "amount" ||
     reason === "currency"
   )
     return;
-  const released = await webhooks.release(command.intentId, `parking:webhook:${command.intentId}:release`);
+  const released = await release(command.intentId, `parking:webhook:${command.intentId}:release`);
   if (!released.ok && released.retryable)
     throw new ProblemError(
       "service-unavailable",
