@@ -9,6 +9,7 @@ import { type AuthorizeWork, authorizeBooking, deadlinePassed, holdBeforeStay } 
 import { customerRefOf, type PendingEnd } from "./payment-inbox.js";
 import { type ProviderOutcome, stepKey } from "./provider.js";
 import {
+  causeOf,
   codeOf,
   comebackIntent,
   metadataOf,
@@ -93,13 +94,7 @@ export async function runNext(reservationId: string, deps: StepDeps): Promise<Ne
         : next.kind === "hold"
           ? await holdBeforeStay({ ...work, ...next, kind: "hold" }, deps)
           : next.kind === "void"
-            ? await releaseIntent(
-                { intentId: next.intentId, parkingLotId, reservationId },
-                "booking-ended",
-                stepKey(eventId, "void"),
-                deps,
-                { correlationId, causationId: eventId },
-              )
+            ? await releaseIntent(work, next.intentId, "booking-ended", stepKey(eventId, "void"), deps)
             : await deadlinePassed({ ...work, kind: "hold" }, process.payment, deps);
     if (result === RETRY) return RETRY;
   }
@@ -140,7 +135,7 @@ async function settleStep(plan: SettleWork, next: SettleStepDue, deps: StepDeps)
       outcome,
       now: deps.now(),
     },
-    { correlationId: plan.correlationId, causationId: plan.eventId },
+    causeOf(plan),
   );
   if (!sent.ok)
     deps.logger.error(
