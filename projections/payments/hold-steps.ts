@@ -2,6 +2,7 @@ import { awaitingPayment } from "../../write-side/parking-lot/payments.js";
 import type { PaymentState } from "../../write-side/payment/payment.js";
 import { stepKey } from "./provider.js";
 import {
+  causeOf,
   failed,
   metadataOf,
   type PlanResult,
@@ -30,6 +31,9 @@ export interface HoldWork extends StepWork {
 /** How long a card whose saving asks for 3-D Secure waits for its customer, at most. */
 const SAVE_ACTION_HOURS = 24;
 
+/** A card that asks for its customer where none can answer (no client secret, or no time left). */
+const AUTH_REQUIRED = { ok: false, kind: "declined", code: "authentication_required", message: "" } as const;
+
 /**
  * A booking's authorization, as Stripe documents it for the case: the intent is created
  * (unconfirmed) only while the booking still waits for its payment, recorded on the lot (the one
@@ -38,8 +42,7 @@ const SAVE_ACTION_HOURS = 24;
  */
 export async function authorizeBooking(plan: AuthorizeWork, deps: StepDeps): Promise<PlanResult> {
   const { provider, send } = deps;
-  const cause = { correlationId: plan.correlationId, causationId: plan.eventId };
-  const lot = { parkingLotId: plan.parkingLotId, reservationId: plan.reservationId };
+  const lot = metadataOf(plan);
   if (!awaitingPayment(await deps.lotState(plan.parkingLotId), plan.reservationId)) {
     deps.logger.debug(lot, "the booking no longer waits for its payment: no intent created");
     return "done";
@@ -49,15 +52,13 @@ export async function authorizeBooking(plan: AuthorizeWork, deps: StepDeps): Pro
   // intent's `setup_future_usage`; its authorization's webhook names the card, recorded sealed).
   const customer = plan.customer ? await providerCustomerOf(plan.customer, deps) : undefined;
   if (customer && !customer.ok) return failed(customer, plan, deps);
-  if (customer && plan.authorizeAt) {
-    return saveForLater(plan, plan.method, customer.value, plan.authorizeAt, deps);
-  }
+  if (customer && plan.authorizeAt) return saveForLater(plan, customer.value, plan.authorizeAt, deps);
   const created = await provider.createIntent({
     amount: plan.amount,
     currency: plan.currency,
     ...(plan.method ? { paymentMethod: plan.method } : {}),
     ...(customer ? { customer: customer.value } : {}),
-    metadata: metadataOf(plan),
+    metadata: lot,
     idempotencyKey: stepKey(plan.eventId, "authorize"),
   });
   if (!created.ok) return failed(created, plan, deps);
@@ -73,13 +74,11 @@ export async function authorizeBooking(plan: AuthorizeWork, deps: StepDeps): Pro
       ...(plan.method ? { paymentMethod: plan.method } : {}),
       now: deps.now(),
     },
-    cause,
+    causeOf(plan),
   );
-  if (!recorded.ok) {
-    // The booking stopped waiting meanwhile: the intent no one will use is canceled at once.
-    const intent = { ...lot, intentId };
-    return releaseIntent(intent, "booking-ended", stepKey(plan.eventId, "void"), deps, cause);
-  }
+  // The booking stopped waiting meanwhile: the intent no one will use is canceled at once.
+  if (!recorded.ok)
+    return releaseIntent(plan, intentId, "booking-ended", stepKey(plan.eventId, "void"), deps);
   const outcome = plan.method
     ? await provider.confirm(intentId, plan.method, stepKey(plan.eventId, "confirm"))
     : created;
@@ -92,7 +91,7 @@ export async function authorizeBooking(plan: AuthorizeWork, deps: StepDeps): Pro
   }
   const sent = await send(
     { type: "AuthorizePayment", ...lot, intentId, amount, currency: plan.currency, now: deps.now() },
-    cause,
+    causeOf(plan),
   );
   if (sent.ok) return "done";
   // The lot did not take it (PaymentNotPending: the hold ran out or the booking was canceled
@@ -102,13 +101,7 @@ export async function authorizeBooking(plan: AuthorizeWork, deps: StepDeps): Pro
       { ...lot, intentId, code: sent.code },
       "the lot refused an authorization; releasing it",
     );
-  return releaseIntent(
-    { ...lot, intentId },
-    "authorization-refused",
-    stepKey(plan.eventId, "release"),
-    deps,
-    cause,
-  );
+  return releaseIntent(plan, intentId, "authorization-refused", stepKey(plan.eventId, "release"), deps);
 }
 
 /**
@@ -121,40 +114,32 @@ export async function authorizeBooking(plan: AuthorizeWork, deps: StepDeps): Pro
  */
 export async function saveForLater(
   plan: AuthorizeWork,
-  method: string | undefined,
   customer: string,
   authorizeAt: string,
   deps: StepDeps,
 ): Promise<PlanResult> {
-  const lot = { parkingLotId: plan.parkingLotId, reservationId: plan.reservationId };
+  const { method } = plan;
+  const lot = metadataOf(plan);
   const saved = await deps.provider.saveCard({
     ...(method ? { paymentMethod: method } : {}),
     customer,
     // What its webhook saves, should the customer be asked (setup_intent.succeeded carries no amount).
-    metadata: { ...metadataOf(plan), amount: String(plan.amount), currency: plan.currency },
+    metadata: { ...lot, amount: String(plan.amount), currency: plan.currency },
     idempotencyKey: stepKey(plan.eventId, "save"),
   });
   if (!saved.ok) return failed(saved, plan, deps);
   const { status, clientSecret, setupId: intentId } = saved.value;
   const { amount, currency } = plan;
-  const cause = { correlationId: plan.correlationId, causationId: plan.eventId };
   if (!method) {
     const record = { type: "RecordPaymentIntent", ...lot, intentId, amount, currency, authorizeAt } as const;
-    const recorded = await deps.send({ ...record, now: deps.now() }, cause);
+    const recorded = await deps.send({ ...record, now: deps.now() }, causeOf(plan));
     // The booking stopped waiting meanwhile: the SetupIntent no one will use is canceled at once.
     if (!recorded.ok)
-      return releaseIntent(
-        { ...lot, intentId },
-        "authorization-refused",
-        stepKey(plan.eventId, "void"),
-        deps,
-        cause,
-      );
+      return releaseIntent(plan, intentId, "authorization-refused", stepKey(plan.eventId, "void"), deps);
     if (clientSecret !== undefined) await deps.keepClientSecret(plan, clientSecret);
     return "done";
   }
-  if (status === "pending" && clientSecret === undefined)
-    return failed({ ok: false, kind: "declined", code: "authentication_required", message: "" }, plan, deps);
+  if (status === "pending" && clientSecret === undefined) return failed(AUTH_REQUIRED, plan, deps);
   if (status === "pending" && clientSecret !== undefined) await deps.keepClientSecret(plan, clientSecret);
   const now = deps.now();
   const dayAfter = new Date(Date.parse(now) + SAVE_ACTION_HOURS * 3_600_000).toISOString();
@@ -162,7 +147,7 @@ export async function saveForLater(
   // The card given at booking is named by its PaymentCardSaved (sealed), which its hold reads.
   const command = { type: "AuthorizePayment", ...lot, intentId, amount, currency, authorizeAt } as const;
   const card = { paymentMethod: method, ...(status === "pending" ? { actionDeadline } : {}) };
-  const sent = await deps.send({ ...command, ...card, now }, cause);
+  const sent = await deps.send({ ...command, ...card, now }, causeOf(plan));
   if (!sent.ok) deps.logger.info({ ...lot, code: sent.code }, "the booking did not take its saved card");
   return "done";
 }
@@ -177,7 +162,6 @@ export async function holdBeforeStay(
   plan: HoldWork & { readonly amount: number },
   deps: StepDeps,
 ): Promise<PlanResult> {
-  const lot = { parkingLotId: plan.parkingLotId, reservationId: plan.reservationId };
   if (!plan.method) return "done";
   const customer = plan.customer ? await providerCustomerOf(plan.customer, deps) : undefined;
   if (customer && !customer.ok) return failed(customer, plan, deps);
@@ -191,31 +175,23 @@ export async function holdBeforeStay(
   });
   if (!held.ok) return failed(held, plan, deps);
   const { intentId, amount, status, clientSecret } = held.value;
-  const cause = { correlationId: plan.correlationId, causationId: plan.eventId };
   const waits = status === "pending" && clientSecret !== undefined && plan.startsAt !== undefined;
-  if (status === "pending" && !waits)
-    return failed({ ok: false, kind: "declined", code: "authentication_required", message: "" }, plan, deps);
+  if (status === "pending" && !waits) return failed(AUTH_REQUIRED, plan, deps);
   if (waits) await deps.keepClientSecret(plan, clientSecret);
   const sent = await deps.send(
     {
       type: "AuthorizePayment",
-      ...lot,
+      ...metadataOf(plan),
       intentId,
       amount: waits ? plan.amount : amount,
       currency: plan.currency,
       ...(waits ? { actionDeadline: plan.startsAt } : {}),
       now: deps.now(),
     },
-    cause,
+    causeOf(plan),
   );
   if (sent.ok) return "done";
-  return releaseIntent(
-    { ...lot, intentId },
-    "authorization-refused",
-    stepKey(plan.eventId, "release"),
-    deps,
-    cause,
-  );
+  return releaseIntent(plan, intentId, "authorization-refused", stepKey(plan.eventId, "release"), deps);
 }
 
 /**
@@ -232,16 +208,10 @@ export async function deadlinePassed(
   if (payment.kind !== "open" || payment.settled || !payment.action) return "done";
   // A later action than this plan's (the card saved, then its hold asked too): that one's plan decides.
   if (Date.parse(payment.action.deadline) > Date.parse(deps.now())) return "done";
-  const lot = { parkingLotId: plan.parkingLotId, reservationId: plan.reservationId };
-  const cause = { correlationId: plan.correlationId, causationId: plan.eventId };
   let after: PaymentState = payment;
   if (payment.status === "action-required") {
     const message = "The customer did not complete the authentication the card asked for before the stay.";
-    const result = await failed(
-      { ok: false, kind: "declined", code: "authentication_required", message },
-      plan,
-      deps,
-    );
+    const result = await failed({ ...AUTH_REQUIRED, message }, plan, deps);
     if (result !== "done") return result;
     after = (await deps.paymentProcess(plan.reservationId)).payment;
   }
@@ -249,11 +219,5 @@ export async function deadlinePassed(
   const { intentId } = payment.action;
   if (after.kind !== "open" || after.status !== "failed" || after.releasedIntents.includes(intentId))
     return "done";
-  return releaseIntent(
-    { ...lot, intentId },
-    "authorization-refused",
-    stepKey(plan.eventId, "release"),
-    deps,
-    cause,
-  );
+  return releaseIntent(plan, intentId, "authorization-refused", stepKey(plan.eventId, "release"), deps);
 }

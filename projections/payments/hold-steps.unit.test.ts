@@ -262,9 +262,7 @@ describe("a card whose saving itself asks for its customer (3-D Secure on its Se
   it("records PaymentActionRequired (authorizeAt; deadline 24 h on, before the hold) and keeps the SetupIntent's client secret; nothing held at once", async () => {
     const h = harness(asksCustomer, []);
     h.at(SAVED_AT);
-    expect(await saveForLater(plan, "pm_card_authenticationRequired", "cus_1", AUTHORIZE_AT, h.deps)).toBe(
-      "done",
-    );
+    expect(await saveForLater(plan, "cus_1", AUTHORIZE_AT, h.deps)).toBe("done");
     // The SetupIntent carries what its webhook is to save (setup_intent.succeeded names no amount).
     expect(h.calls).toEqual([
       'save parking:p1:save {"reservationId":"r1","parkingLotId":"L1","amount":"5000","currency":"KRW"}',
@@ -290,7 +288,7 @@ describe("a card whose saving itself asks for its customer (3-D Secure on its Se
   it("at that deadline, still waiting: the payment fails (authentication_required) and the SetupIntent is canceled at the provider (nothing was held)", async () => {
     const h = harness(asksCustomer, []);
     h.at(SAVED_AT);
-    await saveForLater(plan, "pm_card_authenticationRequired", "cus_1", AUTHORIZE_AT, h.deps);
+    await saveForLater(plan, "cus_1", AUTHORIZE_AT, h.deps);
     h.at(DAY_AFTER);
     expect(await run(h)).toBe("done");
     // Issue 71: no one can complete it late (a card saved for a booking that is gone).
@@ -307,7 +305,7 @@ describe("a card whose saving itself asks for its customer (3-D Secure on its Se
   it("completed (the card saved), then its hold before the stay asks for the customer too: the saving's deadline fails nothing, the hold's decides", async () => {
     const h = harness(asksCustomer, []);
     h.at(SAVED_AT);
-    await saveForLater(plan, "pm_card_authenticationRequired", "cus_1", AUTHORIZE_AT, h.deps);
+    await saveForLater(plan, "cus_1", AUTHORIZE_AT, h.deps);
     h.at("2026-12-01T11:00:00.000Z");
     const completed = {
       type: "AuthorizePayment" as const,

@@ -45,10 +45,6 @@ export interface PendingEnd {
   readonly endedAt?: string;
 }
 
-/** How a lot's end event ended a booking, for its payment's settlement (undefined: not a paid end). */
-export const bookingEndOfStored = (stored: StoredDomainEvent): BookingEnd | undefined =>
-  bookingEndOf(stored.event as ParkingLotEvent, stored.metadata.actor?.role);
-
 /** The requests a batch brings, each to be recorded on its payment's stream (the lot's fact's id: the keys' root). */
 export function requestsOf(
   events: readonly StoredDomainEvent[],
@@ -82,11 +78,10 @@ export function requestsOf(
 /** The ends of bookings a batch brings, each to be decided on its payment's stream as followed. */
 export function endsOf(events: readonly StoredDomainEvent[]): PendingEnd[] {
   return events.flatMap(({ event, id: eventId, metadata }): PendingEnd[] => {
-    const stored = { event, metadata } as StoredDomainEvent;
     // A cancel because the payment failed settles nothing, but may leave an intent to void.
     const failed =
       event.type === "ReservationCanceled" ? ({ because: "operator-cancel" } as const) : undefined;
-    const end = bookingEndOfStored(stored) ?? failed;
+    const end = bookingEndOf(event as ParkingLotEvent, metadata.actor?.role) ?? failed;
     const data = event.data as { readonly reservationId?: string; readonly parkingLotId?: string };
     if (!end || data.reservationId === undefined || data.parkingLotId === undefined) return [];
     const { reservationId, parkingLotId } = data;

@@ -2,9 +2,10 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import { CURRENT_SCHEMA_VERSION, type DomainEvent } from "../../schemas/events.js";
+import type { ParkingLotEvent } from "../../write-side/parking-lot/decider.js";
+import { bookingEndOf } from "../../write-side/payment/lot-booking.js";
 import { dueOps, PAYMENT_DUE } from "./payment-due.js";
 import {
-  bookingEndOfStored,
   customerRefOf,
   endsOf,
   erasedOps,
@@ -213,6 +214,9 @@ describe("a booking's end (issue 48)", () => {
     expect(requestsOf([noShow], "2026-11-25T02:00:01.000Z")).toEqual([]);
     expect(endsOf([noShow]).map((end) => end.eventId)).toEqual(["evt-9"]);
   });
+
+  const bookingEndOfStored = (e: StoredDomainEvent) =>
+    bookingEndOf(e.event as ParkingLotEvent, e.metadata.actor?.role);
 
   it("says who ended it: a customer's own cancel follows the policy, anyone else's is free; a closure; nothing for a failed payment", () => {
     expect(bookingEndOfStored(ended("changed plans", "customer"))).toEqual({ because: "customer-cancel" });

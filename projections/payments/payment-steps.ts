@@ -1,14 +1,10 @@
-import {
-  nextStep,
-  type PaymentProcess,
-  type PaymentRequestRecord,
-  type SettlementDue,
-} from "../../write-side/payment/payment-next.js";
+import { nextStep, type SettlementDue } from "../../write-side/payment/payment-next.js";
 import type { SettleStepDue } from "../../write-side/payment/payment-process.js";
-import { type AuthorizeWork, authorizeBooking, deadlinePassed, holdBeforeStay } from "./hold-steps.js";
+import { authorizeBooking, deadlinePassed, holdBeforeStay } from "./hold-steps.js";
 import { customerRefOf, type PendingEnd } from "./payment-inbox.js";
 import { type ProviderOutcome, stepKey } from "./provider.js";
 import {
+  causeOf,
   codeOf,
   comebackIntent,
   metadataOf,
@@ -71,7 +67,10 @@ export async function runNext(reservationId: string, deps: StepDeps): Promise<Ne
     if (next.kind === "wait") return { until: next.until };
     if (next.kind === "authorize") {
       tried.add(`${next.eventId}:authorize`);
-      const work = authorizeWorkOf(next.request, process);
+      // The request's lot fact roots the keys.
+      const { request } = next;
+      const correlationId = process.causes[request.requestedBy] ?? request.requestedBy;
+      const work = { ...request, kind: "authorize", eventId: request.requestedBy, correlationId } as const;
       if ((await authorizeBooking(work, deps)) === RETRY) return RETRY;
       continue;
     }
@@ -93,33 +92,10 @@ export async function runNext(reservationId: string, deps: StepDeps): Promise<Ne
         : next.kind === "hold"
           ? await holdBeforeStay({ ...work, ...next, kind: "hold" }, deps)
           : next.kind === "void"
-            ? await releaseIntent(
-                { intentId: next.intentId, parkingLotId, reservationId },
-                "booking-ended",
-                stepKey(eventId, "void"),
-                deps,
-                { correlationId, causationId: eventId },
-              )
+            ? await releaseIntent(work, next.intentId, "booking-ended", stepKey(eventId, "void"), deps)
             : await deadlinePassed({ ...work, kind: "hold" }, process.payment, deps);
     if (result === RETRY) return RETRY;
   }
-}
-
-/** A request's authorization as its step carries it out (the keys' root: the lot's fact that asked). */
-function authorizeWorkOf(request: PaymentRequestRecord, process: PaymentProcess): AuthorizeWork {
-  const { requestedBy: eventId, method, customer, authorizeAt } = request;
-  return {
-    kind: "authorize",
-    reservationId: request.reservationId,
-    parkingLotId: request.parkingLotId,
-    eventId,
-    correlationId: process.causes[eventId] ?? eventId,
-    currency: request.currency,
-    amount: request.amount,
-    ...(method !== undefined ? { method } : {}),
-    ...(customer !== undefined ? { customer } : {}),
-    ...(customer !== undefined && authorizeAt !== undefined ? { authorizeAt } : {}),
-  };
 }
 
 type SettleWork = StepWork & SettlementDue;
@@ -140,7 +116,7 @@ async function settleStep(plan: SettleWork, next: SettleStepDue, deps: StepDeps)
       outcome,
       now: deps.now(),
     },
-    { correlationId: plan.correlationId, causationId: plan.eventId },
+    causeOf(plan),
   );
   if (!sent.ok)
     deps.logger.error(

@@ -8,7 +8,7 @@ import { repairsOf } from "../../write-side/payment/payment-process.js";
 import { intentInUse } from "../../write-side/payment/unpaid-intents.js";
 import { PAYMENT_LEDGERS } from "./ledger-watch.js";
 import type { ProviderIntent } from "./provider.js";
-import { type PaymentCommand, releaseIntent, type StepDeps } from "./step-common.js";
+import { causeOf, type PaymentCommand, releaseIntent, type StepDeps } from "./step-common.js";
 
 /**
  * The reconciliation of the provider's intents with the payments (issues 47 and 71), hourly on the
@@ -87,16 +87,17 @@ interface Round {
   readonly fresh: number;
 }
 
+/** The reconciliation's commands' cause, as a step's fact would be (`causeOf`). */
 const cause = (intentId: string, kind: string) => ({
   correlationId: `reconcile:${intentId}`,
-  causationId: `reconcile:${intentId}:${kind}`,
+  eventId: `reconcile:${intentId}:${kind}`,
 });
 
 /** Sends a command of the reconciliation's, answering whether it recorded anything. */
 async function recorded(round: Round, command: PaymentCommand, intentId: string, kind: string) {
   const sent = await round.deps.send(
     { ...command, now: round.deps.now() } as PaymentCommand,
-    cause(intentId, kind),
+    causeOf(cause(intentId, kind)),
   );
   return sent.ok && sent.recorded;
 }
@@ -115,9 +116,8 @@ async function compare(round: Round, intent: ProviderIntent): Promise<void> {
   if (open) counts.open++;
   if (open && !intentInUse(payment, awaiting, intentId)) {
     if (intent.status === "pending" && intent.created > round.fresh) return;
-    const key = `parking:reconcile:${intentId}:void`;
-    const ids = { intentId, parkingLotId, reservationId };
-    const result = await releaseIntent(ids, "reconciliation", key, deps, cause(intentId, "void"));
+    const by = { parkingLotId, reservationId, ...cause(intentId, "void") };
+    const result = await releaseIntent(by, intentId, "reconciliation", `parking:${by.eventId}`, deps);
     if (result === "done") counts.released++;
     else counts.failed++;
     return;

@@ -102,15 +102,22 @@ export async function providerCustomerOf(ref: string, deps: StepDeps): Promise<P
   return { ok: true, value: made.value.customerId };
 }
 
+/** The cause of a step's commands: the fact that asked for it. */
+export const causeOf = (by: { readonly eventId: string; readonly correlationId: string }) => ({
+  correlationId: by.correlationId,
+  causationId: by.eventId,
+});
+
 /** Cancels an intent no booking counts on at the provider, then records it: nothing stays held or confirmable. */
 export async function releaseIntent(
-  intent: { readonly intentId: string; readonly parkingLotId: string; readonly reservationId: string },
+  by: Pick<StepWork, "parkingLotId" | "reservationId" | "eventId" | "correlationId">,
+  intentId: string,
   because: RecordIntentReleased["because"],
   key: string,
   deps: Pick<StepDeps, "provider" | "send" | "logger" | "now">,
-  cause: { readonly correlationId: string; readonly causationId: string },
 ): Promise<PlanResult> {
-  const released = await deps.provider.release(intent.intentId, key);
+  const intent = { intentId, parkingLotId: by.parkingLotId, reservationId: by.reservationId };
+  const released = await deps.provider.release(intentId, key);
   if (!released.ok && released.kind === "retryable") return RETRY;
   if (!released.ok) {
     deps.logger.error({ ...intent, because, message: released.message }, "releasing an intent failed");
@@ -119,7 +126,7 @@ export async function releaseIntent(
   const amount = released.value.released;
   const sent = await deps.send(
     { type: "RecordIntentReleased", ...intent, amount, because, now: deps.now() },
-    cause,
+    causeOf(by),
   );
   if (!sent.ok)
     deps.logger.error({ ...intent, because, code: sent.code }, "the lot refused an intent's release");
@@ -151,7 +158,7 @@ export async function failed(
       ...(plan.kind === "hold" ? { holdBeforeStay: true as const } : {}),
       now: deps.now(),
     },
-    { correlationId: plan.correlationId, causationId: plan.eventId },
+    causeOf(plan),
   );
   return "done";
 }

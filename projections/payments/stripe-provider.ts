@@ -47,9 +47,6 @@ export function stripeClient(settings: StripeSettings): Stripe {
   });
 }
 
-/** Stripe's currencies are lower case; ours are ISO 4217 upper case. */
-const stripeCurrency = (currency: string) => currency.toLowerCase();
-
 /** Cards only, no redirects (see above). */
 const NO_REDIRECTS = { enabled: true, allow_redirects: "never" } as const;
 
@@ -162,7 +159,7 @@ const createIntentOf = (intents: Intents, instance: string) => (request: Authori
       await intents.create(
         {
           amount: request.amount,
-          currency: stripeCurrency(request.currency),
+          currency: request.currency.toLowerCase(), // ISO 4217 in Stripe's lower case
           capture_method: "manual",
           automatic_payment_methods: NO_REDIRECTS,
           metadata: { ...request.metadata, [INSTANCE_KEY]: instance },
@@ -312,18 +309,6 @@ const saveCardOf = (client: Stripe, instance: string) => (request: SaveCardReque
     };
   });
 
-/**
- * The intent of a card that asks for its customer off-session (`authentication_required`): Stripe's
- * error carries it (`requires_payment_method`), for the customer to complete on session with its
- * client secret (https://docs.stripe.com/payments/save-and-reuse#charge-saved-payment-method).
- */
-const needsCustomerError = (error: unknown): Stripe.PaymentIntent | undefined =>
-  error instanceof Stripe.errors.StripeCardError &&
-  error.code === "authentication_required" &&
-  error.payment_intent?.client_secret
-    ? error.payment_intent
-    : undefined;
-
 /** An off-session intent waiting for its customer: 3-D Secure asked, or refused `authentication_required`. */
 const needsCustomer = (intent: Stripe.PaymentIntent): boolean =>
   intent.status === "requires_action" ||
@@ -333,7 +318,7 @@ const needsCustomer = (intent: Stripe.PaymentIntent): boolean =>
 /** What an off-session intent is created with (https://docs.stripe.com/payments/save-and-reuse#charge-saved-payment-method), its step's key in its metadata. */
 const offSession = (request: OffSessionRequest, instance: string) => ({
   amount: request.amount,
-  currency: stripeCurrency(request.currency),
+  currency: request.currency.toLowerCase(),
   payment_method: request.paymentMethod,
   ...(request.customer ? { customer: request.customer } : {}),
   off_session: true,
@@ -362,8 +347,10 @@ const authorizeOffSessionOf = (intents: Intents, instance: string) => (request: 
               { idempotencyKey: request.idempotencyKey },
             )
             .catch((error: unknown) => {
-              const intent = needsCustomerError(error);
-              if (intent) return intent;
+              // Its error carries the intent (`requires_payment_method`) for the customer to complete.
+              const asks =
+                error instanceof Stripe.errors.StripeCardError && error.code === "authentication_required";
+              if (asks && error.payment_intent?.client_secret) return error.payment_intent;
               throw error;
             }),
         ),
@@ -384,35 +371,27 @@ const chargeOffSessionOf = (intents: Intents, instance: string) => (request: Off
           ? { ok: false, kind: "retryable", message: `${intent.id} is processing` }
           : undefined,
     ),
-    () =>
-      withComeback(async () => {
-        const intent = await intents.create(offSession(request, instance), {
-          idempotencyKey: request.idempotencyKey,
-        });
-        return { intentId: intent.id, charged: intent.amount_received };
-      }),
+    async () => {
+      try {
+        const { idempotencyKey } = request;
+        const intent = await intents.create(offSession(request, instance), { idempotencyKey });
+        return { ok: true, value: { intentId: intent.id, charged: intent.amount_received } };
+      } catch (error) {
+        // A charge the card refused leaves its intent (the card error's `payment_intent`) for the customer.
+        const failure = translateStripeError(error);
+        const intent = error instanceof Stripe.errors.StripeCardError ? error.payment_intent : undefined;
+        return failure.kind === "declined" && intent?.id && intent.client_secret
+          ? { ...failure, comeback: { intentId: intent.id, clientSecret: intent.client_secret } }
+          : failure;
+      }
+    },
   );
-
-/** A charge the card refused leaves its intent (the card error's `payment_intent`) for the customer: `comeback`. */
-async function withComeback<T>(request: () => Promise<T>): Promise<ProviderOutcome<T>> {
-  try {
-    return { ok: true, value: await request() };
-  } catch (error) {
-    const failure = translateStripeError(error);
-    const intent = error instanceof Stripe.errors.StripeCardError ? error.payment_intent : undefined;
-    return failure.kind === "declined" && intent?.id && intent.client_secret
-      ? { ...failure, comeback: { intentId: intent.id, clientSecret: intent.client_secret } }
-      : failure;
-  }
-}
 
 export function stripeProvider(client: Stripe, instance: string): PaymentProvider {
   const intents = client.paymentIntents;
-  const createIntent = createIntentOf(intents, instance);
-  const confirm = confirmOf(intents);
   return {
-    createIntent,
-    confirm,
+    createIntent: createIntentOf(intents, instance),
+    confirm: confirmOf(intents),
     saveCard: saveCardOf(client, instance),
     authorizeOffSession: authorizeOffSessionOf(intents, instance),
     listIntents: listIntentsOf(intents, instance),
