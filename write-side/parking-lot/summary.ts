@@ -142,18 +142,7 @@ export function lotOfSummary(parkingLotId: string, summary: LotSummary): Registe
   const { bookings: b, customers } = summary;
   const n = b.ids.length;
   const corrupt = (what: string) => new Error(`lot ${parkingLotId}'s summary: ${what}`);
-  const lengths = [
-    b.customers,
-    b.plates,
-    b.amounts,
-    b.statuses,
-    b.startsAt,
-    b.endsAt,
-    b.charges,
-    b.paid,
-    b.counts,
-  ];
-  if (lengths.some((column) => column.length !== n)) throw corrupt("columns of unequal lengths");
+  if (Object.values(b).some((column) => column.length !== n)) throw corrupt("columns of unequal lengths");
   const { holds, openEnded, checkOutRates, inLot, asked, endedAt } = summary;
   for (const [name, list] of Object.entries({
     bookings: b.ids,

@@ -1231,7 +1231,7 @@ describe("time windows, random command sequences over a moving clock", { timeout
             !decision.ok &&
             decision.rejection.code === "LotFull" &&
             before.kind === "registered" &&
-            [...before.reservations.values()].some((r) => r.status === "PENDING_PAYMENT")
+            [...before.reservations].some(([, r]) => r.status === "PENDING_PAYMENT")
           )
             count("LotFull while one is PENDING_PAYMENT");
           if (
@@ -1272,9 +1272,7 @@ describe("time windows, random command sequences over a moving clock", { timeout
         }
         const last = end?.after;
         if (last?.kind === "registered") {
-          const indexed = [...last.reservations.values()].filter(
-            (r) => r.startsAt && r.status !== "CANCELED",
-          );
+          const indexed = [...last.reservations].filter(([, r]) => r.startsAt && r.status !== "CANCELED");
           if (windowCount(last.occupancy) < indexed.length) pruned++;
         }
       }),
