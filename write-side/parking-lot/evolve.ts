@@ -7,7 +7,7 @@ import { isBooked, WINDOW_RULES } from "../../schemas/reservation-time.js";
 import { addWindow, emptyOccupancy, isIndexed, pruneEnded, removeWindow } from "./occupancy.js";
 import { openedState } from "./periods.js";
 import { amended, bookedRecord, holderKeyOf, plateKeyOf } from "./reservation-book.js";
-import { ms } from "./rules.js";
+import { definedOf, ms } from "./rules.js";
 import {
   DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
   type OldLotPaymentFact,
@@ -87,8 +87,7 @@ export function registered({ data }: EventOfType<"ParkingLotRegistered">): Regis
     terms: {
       name,
       capacity,
-      ...(hourlyRate !== undefined ? { hourlyRate } : {}),
-      ...(couponRule !== undefined ? { couponRule } : {}),
+      ...definedOf({ hourlyRate, couponRule }),
       maxActivePerCustomer: data.maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
       ...placeOf(data),
     },
@@ -104,11 +103,7 @@ export function registered({ data }: EventOfType<"ParkingLotRegistered">): Regis
 
 /** The place an event states, nothing when it states none. */
 function placeOf(data: LotPlace): { place?: LotPlace } {
-  const place: LotPlace = {
-    ...(data.location !== undefined ? { location: data.location } : {}),
-    ...(data.address !== undefined ? { address: data.address } : {}),
-    ...(data.timeZone !== undefined ? { timeZone: data.timeZone } : {}),
-  };
+  const place = definedOf({ location: data.location, address: data.address, timeZone: data.timeZone });
   return Object.keys(place).length > 0 ? { place } : {};
 }
 
@@ -129,6 +124,7 @@ export function reserved(state: RegisteredLot, event: EventOfType<"ParkingReserv
   const { reservationId, customerId, carNumber, amount, startsAt, endsAt, reservedAt, hourlyRate, payment } =
     event.data;
   const lot = advance(state, ms(reservedAt));
+  const window = startsAt && endsAt ? { start: ms(startsAt), end: ms(endsAt) } : undefined;
   // Read sealed (lot-loader.ts), its customer and car stay so until read (reservation-book.ts).
   const record = bookedRecord(customerId, carNumber, {
     amount,
@@ -140,15 +136,12 @@ export function reserved(state: RegisteredLot, event: EventOfType<"ParkingReserv
     ...lot,
     activeReservations: lot.activeReservations + 1,
     reservations: lot.reservations.set(reservationId, record),
-    openEnded: startsAt && endsAt ? lot.openEnded : lot.openEnded.set(reservationId, ms(reservedAt)),
+    openEnded: window ? lot.openEnded : lot.openEnded.set(reservationId, ms(reservedAt)),
     checkOutRates:
-      hourlyRate === undefined || (startsAt && endsAt)
+      hourlyRate === undefined || window
         ? lot.checkOutRates
         : lot.checkOutRates.set(reservationId, hourlyRate),
-    occupancy:
-      startsAt && endsAt
-        ? addWindow(lot.occupancy, reservationId, { start: ms(startsAt), end: ms(endsAt) })
-        : lot.occupancy,
+    occupancy: window ? addWindow(lot.occupancy, reservationId, window) : lot.occupancy,
     byCustomer: lot.byCustomer.add(holderKeyOf(record), reservationId),
     byPlate: lot.byPlate.add(plateKeyOf(record), reservationId),
     paymentAsked: payment

@@ -7,7 +7,8 @@ import {
   type LotSummary,
   type LotTermsSummary,
 } from "../../schemas/lot-summary.js";
-import { HOUR_MS, type Interval } from "./occupancy.js";
+import { HOUR_MS } from "../../schemas/reservation-time.js";
+import type { Interval } from "./occupancy.js";
 import { entryHolder, entryPlateKey, ReservationBook } from "./reservation-book.js";
 import type { RegisteredLot } from "./state.js";
 
