@@ -176,7 +176,7 @@ function canceled(
 }
 
 /** A car left: its spot is free from then on, and what the check-out priced and charged stays with the record. */
-function checkedOut(state: RegisteredLot, event: EventOfType<"ReservationCheckedOut">): ParkingLotState {
+function checkedOut(state: RegisteredLot, event: EventOfType<"ReservationCheckedOut">): RegisteredLot {
   const record = state.reservations.get(event.data.reservationId);
   if (record?.status !== "CHECKED_IN") return state;
   const { reservationId, checkedOutAt, amount, overstayCharge } = event.data;
@@ -201,7 +201,7 @@ export function evolve(state: ParkingLotState, event: ParkingLotEvent | OldLotPa
       : { ...registered(event), periodOpenedAt: ms(event.data.registeredAt) }; // registered once; its history stays
   if (event.type === "LotPeriodOpened") return openedState(event.data); // a period starts from its opening
   if (state.kind !== "registered") return state;
-  return notedEnded(evolveLot(state, event), event);
+  return evolveLot(state, event);
 }
 
 /** A booked car came in: it holds its spot from now until it leaves, however long past its window. */
@@ -222,18 +222,28 @@ function checkedIn(
 }
 
 /** When a reservation ended (canceled, checked out, a no-show): what the next period's opening keeps. */
-function notedEnded(lot: ParkingLotState, event: ParkingLotEvent): ParkingLotState {
-  if (lot.kind !== "registered") return lot;
-  if (
-    event.type !== "ReservationCanceled" &&
-    event.type !== "ReservationCheckedOut" &&
-    event.type !== "ReservationNoShow"
-  )
-    return lot;
+function notedEnded(
+  lot: RegisteredLot,
+  event: EventOfType<"ReservationCanceled" | "ReservationCheckedOut" | "ReservationNoShow">,
+): RegisteredLot {
   const endedAt = lot.endedAt ?? ImmutableMap<string, number>();
   const id = event.data.reservationId;
   if (endedAt.has(id) || !lot.reservations.has(id)) return lot;
   return { ...lot, endedAt: endedAt.set(id, ms(stampOf(event))) };
+}
+
+/** A booked window went unused: it held its spot all the same (it stays in the index until pruned). */
+function noShow(state: RegisteredLot, reservationId: string): RegisteredLot {
+  const record = state.reservations.get(reservationId);
+  if (!record || !isBooked(record.status) || !record.startsAt) return state;
+  // It no longer counts against its customer; a window pruned before this was counted out then.
+  const indexed = isIndexed(state.occupancy, reservationId, ms(record.startsAt));
+  return {
+    ...state,
+    reservations: state.reservations.set(reservationId, amended(record, { status: "NO_SHOW" })),
+    ...forget(state, reservationId, record),
+    activeReservations: state.activeReservations - (indexed ? 1 : 0),
+  };
 }
 
 function evolveLot(state: RegisteredLot, event: ParkingLotEvent): ParkingLotState {
@@ -245,25 +255,13 @@ function evolveLot(state: RegisteredLot, event: ParkingLotEvent): ParkingLotStat
     case "ParkingReserved":
       return reserved(state, event);
     case "ReservationCanceled":
-      return canceled(state, event.data);
+      return notedEnded(canceled(state, event.data), event);
     case "ReservationCheckedIn":
       return checkedIn(state, event.data);
     case "ReservationCheckedOut":
-      return checkedOut(state, event);
-    case "ReservationNoShow": {
-      const { reservationId } = event.data;
-      const record = state.reservations.get(reservationId);
-      if (!record || !isBooked(record.status) || !record.startsAt) return state;
-      // It held its spot over its window all the same (it stays in the index until pruned), but no
-      // longer counts against its customer; a window pruned before this was counted out then.
-      const indexed = isIndexed(state.occupancy, reservationId, ms(record.startsAt));
-      return {
-        ...state,
-        reservations: state.reservations.set(reservationId, amended(record, { status: "NO_SHOW" })),
-        ...forget(state, reservationId, record),
-        activeReservations: state.activeReservations - (indexed ? 1 : 0),
-      };
-    }
+      return notedEnded(checkedOut(state, event), event);
+    case "ReservationNoShow":
+      return notedEnded(noShow(state, event.data.reservationId), event);
     case "ParkingLotClosed": {
       const now = ms(event.data.closedAt);
       const lot = advance(state, now);

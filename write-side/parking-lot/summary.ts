@@ -172,7 +172,7 @@ export function lotOfSummary(parkingLotId: string, summary: LotSummary): Registe
     else buckets.set(hour, [[id, { start, end }]]);
   }
   const { counts } = b;
-  const counted = (key: (i: number) => string) => () => indexBy(n, (i) => counts[i] === "1", key, b.ids);
+  const counted = (key: (i: number) => string) => () => indexBy((i) => counts[i] === "1", key, b.ids);
   return {
     kind: "registered",
     parkingLotId,
@@ -207,13 +207,12 @@ export function lotOfSummary(parkingLotId: string, summary: LotSummary): Registe
 
 /** The ids of the bookings `which` takes, by `key` (each list ascending: the ids are). */
 function indexBy(
-  n: number,
   which: (i: number) => boolean,
   key: (i: number) => string,
   ids: readonly string[],
 ): IdListsByKey {
   const lists = new Map<string, string[]>();
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < ids.length; i++) {
     if (!which(i)) continue;
     const k = key(i);
     const same = lists.get(k);
