@@ -1,7 +1,7 @@
 import { Map as ImmutableMap, List } from "immutable";
 import { IdIndex, type IdListsByKey, LayeredMap } from "../../platform/layered-map.js";
 import {
-  type BookingColumns,
+  BookingColumns,
   type CustomerSummary,
   LOT_TERMS,
   type LotSummary,
@@ -102,18 +102,10 @@ export const NO_BOOKINGS: Pick<
   "customers" | "bookings" | "holds" | "openEnded" | "checkOutRates" | "inLot" | "asked" | "endedAt"
 > = {
   customers: [],
-  bookings: {
-    ids: [],
-    customers: [],
-    plates: [],
-    amounts: [],
-    statuses: "",
-    startsAt: [],
-    endsAt: [],
-    charges: [],
-    paid: "",
-    counts: "",
-  },
+  // Each column empty: a string of letters (its schema's type), else an array.
+  bookings: Object.fromEntries<unknown>(
+    Object.entries(BookingColumns.properties).map(([c, column]) => [c, column.type === "string" ? "" : []]),
+  ) as BookingColumns,
   holds: [],
   openEnded: [],
   checkOutRates: [],
