@@ -261,7 +261,7 @@ export function heldReservations(
   const items: ReservationView[] = [];
   const from = query.cursor === undefined ? 0 : Number(query.cursor);
   let at = from - 1; // the index of the entry looked at
-  for (const [reservationId, record] of lot.reservations.entriesFrom(from)) {
+  for (const [reservationId, record] of lot.reservations.entries(from)) {
     at++;
     if (query.customerId !== undefined && record.customerId !== query.customerId) continue;
     if (plate && !plateSuffixes(record.carNumber).some((s) => s >= plate.$gte && s < plate.$lt)) continue;

@@ -5,7 +5,7 @@ import { holderOf } from "../../schemas/personal-data.js";
 import { quote } from "../../schemas/pricing.js";
 import { isActive, type Span, windowProblem } from "../../schemas/reservation-time.js";
 import type { PaymentsContext } from "./payments.js";
-import { accept, busiest, iso, ms, reject, statusIn } from "./rules.js";
+import { accept, busiest, definedOf, iso, ms, reject, statusIn } from "./rules.js";
 import {
   DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
   type Decision,
@@ -16,34 +16,21 @@ import {
 import { authorizationOf, discountOf, paymentTermsOf, sameCouponRule, samePlace } from "./terms.js";
 
 export function register(command: RegisterParkingLot, state: ParkingLotState): Decision {
-  const maxActivePerCustomer = command.maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER;
+  const { type: _, now, parkingLotId, name, capacity, ...terms } = command;
   if (state.kind === "registered") {
     // Re-sending the very same registration is a harmless retry; anything else takes a used id.
     const same =
-      state.name === command.name &&
-      state.capacity === command.capacity &&
-      state.hourlyRate === command.hourlyRate &&
-      state.maxActivePerCustomer === maxActivePerCustomer &&
-      sameCouponRule(state.couponRule, command.couponRule) &&
-      samePlace(state.place, command);
-    return same ? accept() : reject({ code: "LotAlreadyRegistered", parkingLotId: command.parkingLotId });
+      state.name === name &&
+      state.capacity === capacity &&
+      state.hourlyRate === terms.hourlyRate &&
+      state.maxActivePerCustomer === (terms.maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER) &&
+      sameCouponRule(state.couponRule, terms.couponRule) &&
+      samePlace(state.place, terms);
+    return same ? accept() : reject({ code: "LotAlreadyRegistered", parkingLotId });
   }
   return accept({
     type: "ParkingLotRegistered",
-    data: {
-      parkingLotId: command.parkingLotId,
-      name: command.name,
-      capacity: command.capacity,
-      registeredAt: command.now,
-      ...(command.hourlyRate !== undefined ? { hourlyRate: command.hourlyRate } : {}),
-      ...(command.maxActivePerCustomer !== undefined
-        ? { maxActivePerCustomer: command.maxActivePerCustomer }
-        : {}),
-      ...(command.couponRule !== undefined ? { couponRule: command.couponRule } : {}),
-      ...(command.location !== undefined ? { location: command.location } : {}),
-      ...(command.address !== undefined ? { address: command.address } : {}),
-      ...(command.timeZone !== undefined ? { timeZone: command.timeZone } : {}),
-    },
+    data: { parkingLotId, name, capacity, registeredAt: now, ...definedOf(terms) },
   });
 }
 
@@ -59,12 +46,9 @@ export function couponDiscountFor(
   const coupon = command.coupon;
   if (coupon === undefined) return 0;
   const discount = lot.couponRule?.discount;
-  const { parkingLotId } = command;
-  if (discount === undefined)
-    return { code: "CouponNotAccepted", parkingLotId, couponId: coupon.couponId, why: "no-discount" };
-  if (price.atCheckOut)
-    return { code: "CouponNotAccepted", parkingLotId, couponId: coupon.couponId, why: "priced-at-check-out" };
-  return discountOf(discount, price.amount);
+  if (discount !== undefined && !price.atCheckOut) return discountOf(discount, price.amount);
+  const why = discount === undefined ? "no-discount" : "priced-at-check-out";
+  return { code: "CouponNotAccepted", parkingLotId: command.parkingLotId, couponId: coupon.couponId, why };
 }
 
 export function activeCount(lot: RegisteredLot, customerId: string, now: number): number {

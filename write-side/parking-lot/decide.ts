@@ -8,7 +8,7 @@ import { authorizePayment, type DecideContext, expirePaymentHold, failPayment } 
 import { closeBooks } from "./period-books.js";
 import { cancel, checkIn, checkOut } from "./reservation-steps.js";
 import { busiest, iso, leaveAt, statusIn } from "./rules.js";
-import { type Decision, OLD_LOT_PAYMENT_FACTS, type ParkingLotState, type RegisteredLot } from "./state.js";
+import type { Decision, OldLotPaymentFact, ParkingLotState, RegisteredLot } from "./state.js";
 import {
   changeCouponRule,
   changeCustomerLimit,
@@ -136,7 +136,7 @@ export function overstaySoFar(
  */
 export const PARKING_LOT_EVENT_TYPES: ReadonlySet<string> = new Set([
   ...eventTypesOfStream("lot"),
-  ...OLD_LOT_PAYMENT_FACTS,
+  "PaymentAuthorized" satisfies OldLotPaymentFact["type"],
 ]);
 
 export { parkingLotOfStream, parkingLotStream } from "./periods.js";

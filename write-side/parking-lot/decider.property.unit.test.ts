@@ -134,7 +134,7 @@ describe("parking-lot decider, random command sequences", { timeout: 60_000 }, (
         expect(after.activeReservations).toBeGreaterThanOrEqual(0);
         expect(after.activeReservations).toBeLessThanOrEqual(after.capacity);
         expect(availableSpots(after)).toBe(after.capacity - after.activeReservations);
-        const reserved = [...after.reservations.values()].filter((r) => r.status === "RESERVED").length;
+        const reserved = [...after.reservations].filter(([, r]) => r.status === "RESERVED").length;
         expect(after.activeReservations).toBe(reserved);
       }
     });

@@ -1,3 +1,4 @@
+import { isBooked } from "../../schemas/reservation-time.js";
 import { forget } from "./evolve.js";
 import { isIndexed } from "./occupancy.js";
 import { ReservationBook } from "./reservation-book.js";
@@ -48,9 +49,6 @@ export function hasEnded(lot: RegisteredLot, id: string, record: ReservationReco
   if (lot.openEnded.has(id)) return false;
   if (record.startsAt && isIndexed(lot.occupancy, id, ms(record.startsAt))) return false;
   // A window over unused is NO_SHOW, but until the scheduler records it (RecordNoShow) that command
-  // can still change it: it stays until then.
-  if (record.status === "RESERVED" || record.status === "PENDING_PAYMENT") return false;
-  // Open-ended and not holding: canceled or checked out. A window out of the index: canceled,
-  // checked out, or a recorded no-show, over a day ago and more.
-  return true;
+  // can still change it: it stays until then. The rest are canceled, checked out or recorded no-shows.
+  return !isBooked(record.status);
 }

@@ -7,7 +7,7 @@ import { isBooked, WINDOW_RULES } from "../../schemas/reservation-time.js";
 import { addWindow, emptyOccupancy, isIndexed, pruneEnded, removeWindow } from "./occupancy.js";
 import { openedState } from "./periods.js";
 import { amended, bookedRecord, holderKeyOf, plateKeyOf } from "./reservation-book.js";
-import { ms } from "./rules.js";
+import { definedOf, ms } from "./rules.js";
 import {
   DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
   type OldLotPaymentFact,
@@ -87,8 +87,7 @@ export function registered({ data }: EventOfType<"ParkingLotRegistered">): Regis
     terms: {
       name,
       capacity,
-      ...(hourlyRate !== undefined ? { hourlyRate } : {}),
-      ...(couponRule !== undefined ? { couponRule } : {}),
+      ...definedOf({ hourlyRate, couponRule }),
       maxActivePerCustomer: data.maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
       ...placeOf(data),
     },
@@ -104,11 +103,7 @@ export function registered({ data }: EventOfType<"ParkingLotRegistered">): Regis
 
 /** The place an event states, nothing when it states none. */
 function placeOf(data: LotPlace): { place?: LotPlace } {
-  const place: LotPlace = {
-    ...(data.location !== undefined ? { location: data.location } : {}),
-    ...(data.address !== undefined ? { address: data.address } : {}),
-    ...(data.timeZone !== undefined ? { timeZone: data.timeZone } : {}),
-  };
+  const place = definedOf({ location: data.location, address: data.address, timeZone: data.timeZone });
   return Object.keys(place).length > 0 ? { place } : {};
 }
 
@@ -129,6 +124,7 @@ export function reserved(state: RegisteredLot, event: EventOfType<"ParkingReserv
   const { reservationId, customerId, carNumber, amount, startsAt, endsAt, reservedAt, hourlyRate, payment } =
     event.data;
   const lot = advance(state, ms(reservedAt));
+  const window = startsAt && endsAt ? { start: ms(startsAt), end: ms(endsAt) } : undefined;
   // Read sealed (lot-loader.ts), its customer and car stay so until read (reservation-book.ts).
   const record = bookedRecord(customerId, carNumber, {
     amount,
@@ -140,15 +136,12 @@ export function reserved(state: RegisteredLot, event: EventOfType<"ParkingReserv
     ...lot,
     activeReservations: lot.activeReservations + 1,
     reservations: lot.reservations.set(reservationId, record),
-    openEnded: startsAt && endsAt ? lot.openEnded : lot.openEnded.set(reservationId, ms(reservedAt)),
+    openEnded: window ? lot.openEnded : lot.openEnded.set(reservationId, ms(reservedAt)),
     checkOutRates:
-      hourlyRate === undefined || (startsAt && endsAt)
+      hourlyRate === undefined || window
         ? lot.checkOutRates
         : lot.checkOutRates.set(reservationId, hourlyRate),
-    occupancy:
-      startsAt && endsAt
-        ? addWindow(lot.occupancy, reservationId, { start: ms(startsAt), end: ms(endsAt) })
-        : lot.occupancy,
+    occupancy: window ? addWindow(lot.occupancy, reservationId, window) : lot.occupancy,
     byCustomer: lot.byCustomer.add(holderKeyOf(record), reservationId),
     byPlate: lot.byPlate.add(plateKeyOf(record), reservationId),
     paymentAsked: payment
@@ -183,7 +176,7 @@ function canceled(
 }
 
 /** A car left: its spot is free from then on, and what the check-out priced and charged stays with the record. */
-function checkedOut(state: RegisteredLot, event: EventOfType<"ReservationCheckedOut">): ParkingLotState {
+function checkedOut(state: RegisteredLot, event: EventOfType<"ReservationCheckedOut">): RegisteredLot {
   const record = state.reservations.get(event.data.reservationId);
   if (record?.status !== "CHECKED_IN") return state;
   const { reservationId, checkedOutAt, amount, overstayCharge } = event.data;
@@ -208,7 +201,7 @@ export function evolve(state: ParkingLotState, event: ParkingLotEvent | OldLotPa
       : { ...registered(event), periodOpenedAt: ms(event.data.registeredAt) }; // registered once; its history stays
   if (event.type === "LotPeriodOpened") return openedState(event.data); // a period starts from its opening
   if (state.kind !== "registered") return state;
-  return notedEnded(evolveLot(state, event), event);
+  return evolveLot(state, event);
 }
 
 /** A booked car came in: it holds its spot from now until it leaves, however long past its window. */
@@ -229,18 +222,28 @@ function checkedIn(
 }
 
 /** When a reservation ended (canceled, checked out, a no-show): what the next period's opening keeps. */
-function notedEnded(lot: ParkingLotState, event: ParkingLotEvent): ParkingLotState {
-  if (lot.kind !== "registered") return lot;
-  if (
-    event.type !== "ReservationCanceled" &&
-    event.type !== "ReservationCheckedOut" &&
-    event.type !== "ReservationNoShow"
-  )
-    return lot;
+function notedEnded(
+  lot: RegisteredLot,
+  event: EventOfType<"ReservationCanceled" | "ReservationCheckedOut" | "ReservationNoShow">,
+): RegisteredLot {
   const endedAt = lot.endedAt ?? ImmutableMap<string, number>();
   const id = event.data.reservationId;
   if (endedAt.has(id) || !lot.reservations.has(id)) return lot;
   return { ...lot, endedAt: endedAt.set(id, ms(stampOf(event))) };
+}
+
+/** A booked window went unused: it held its spot all the same (it stays in the index until pruned). */
+function noShow(state: RegisteredLot, reservationId: string): RegisteredLot {
+  const record = state.reservations.get(reservationId);
+  if (!record || !isBooked(record.status) || !record.startsAt) return state;
+  // It no longer counts against its customer; a window pruned before this was counted out then.
+  const indexed = isIndexed(state.occupancy, reservationId, ms(record.startsAt));
+  return {
+    ...state,
+    reservations: state.reservations.set(reservationId, amended(record, { status: "NO_SHOW" })),
+    ...forget(state, reservationId, record),
+    activeReservations: state.activeReservations - (indexed ? 1 : 0),
+  };
 }
 
 function evolveLot(state: RegisteredLot, event: ParkingLotEvent): ParkingLotState {
@@ -252,25 +255,13 @@ function evolveLot(state: RegisteredLot, event: ParkingLotEvent): ParkingLotStat
     case "ParkingReserved":
       return reserved(state, event);
     case "ReservationCanceled":
-      return canceled(state, event.data);
+      return notedEnded(canceled(state, event.data), event);
     case "ReservationCheckedIn":
       return checkedIn(state, event.data);
     case "ReservationCheckedOut":
-      return checkedOut(state, event);
-    case "ReservationNoShow": {
-      const { reservationId } = event.data;
-      const record = state.reservations.get(reservationId);
-      if (!record || !isBooked(record.status) || !record.startsAt) return state;
-      // It held its spot over its window all the same (it stays in the index until pruned), but no
-      // longer counts against its customer; a window pruned before this was counted out then.
-      const indexed = isIndexed(state.occupancy, reservationId, ms(record.startsAt));
-      return {
-        ...state,
-        reservations: state.reservations.set(reservationId, amended(record, { status: "NO_SHOW" })),
-        ...forget(state, reservationId, record),
-        activeReservations: state.activeReservations - (indexed ? 1 : 0),
-      };
-    }
+      return notedEnded(checkedOut(state, event), event);
+    case "ReservationNoShow":
+      return notedEnded(noShow(state, event.data.reservationId), event);
     case "ParkingLotClosed": {
       const now = ms(event.data.closedAt);
       const lot = advance(state, now);

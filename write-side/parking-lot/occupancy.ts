@@ -1,4 +1,5 @@
 import { Map as ImmutableMap } from "immutable";
+import { HOUR_MS, WINDOW_RULES } from "../../schemas/reservation-time.js";
 
 /**
  * Which windowed reservations hold a spot when: a persistent index of intervals by the hour their
@@ -7,10 +8,6 @@ import { Map as ImmutableMap } from "immutable";
  * of the range (≤ 49 for a day), never a scan of the history. Buckets whose windows have all ended
  * are dropped as time passes (`pruneEnded`), so the index holds only windows that can still matter.
  */
-
-import { HOUR_MS, WINDOW_RULES } from "../../schemas/reservation-time.js";
-
-export { HOUR_MS, WINDOW_RULES };
 
 export interface Interval {
   /** Epoch milliseconds, inclusive. */

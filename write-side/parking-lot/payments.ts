@@ -55,18 +55,16 @@ export function authorizePayment(command: AuthorizePayment, state: RegisteredLot
 /** The payment failed (decided on its stream first): the booking waiting for it is canceled. */
 export function failPayment(command: FailPayment, state: RegisteredLot): Decision {
   const { parkingLotId, reservationId } = command;
-  if (!state.reservations.has(reservationId))
-    return reject({ code: "ReservationNotFound", parkingLotId, reservationId });
   const record = state.reservations.get(reservationId);
+  if (!record) return reject({ code: "ReservationNotFound", parkingLotId, reservationId });
   // A booking confirmed on a saved card whose hold before the stay failed (its payment's
   // stream failed it first, and says so) is canceled too, unless it began.
-  const status = record && statusIn(state, reservationId, record, ms(command.now));
+  const status = statusIn(state, reservationId, record, ms(command.now));
   const failing =
-    status === "PENDING_PAYMENT" ||
-    (status === "RESERVED" && record?.paid && command.holdBeforeStay === true);
+    status === "PENDING_PAYMENT" || (status === "RESERVED" && record.paid && command.holdBeforeStay === true);
   // Authorized, failed or canceled already; or ended by the clock (its window over unused, its
   // closure begun): what every view shows stands, and the fact time brought is recorded as such.
-  if (!record || !failing) return accept();
+  if (!failing) return accept();
   return accept(canceled(state.parkingLotId, reservationId, record, "payment-failed", command.now));
 }
 

@@ -28,13 +28,30 @@ export function booksDueAt(lot: ParkingLotState, events: number, bound: number):
   return startOfLocalDay(nextDay(localDay(lot.periodOpenedAt, zone)), zone);
 }
 
-/** CloseBooks decided: the period's closing (closingOf) once due (booksDueAt), else NotDue. */
+/**
+ * CloseBooks decided: once due (booksDueAt), the last event of period `period`, whose stream holds
+ * `events` events before it; else NotDue.
+ */
 export function closeBooks(command: CloseBooks, lot: RegisteredLot): Decision {
   const { parkingLotId, period, events, bound, now } = command;
   const due = booksDueAt(lot, events, bound);
   if (due === undefined || due > ms(now))
     return reject({ code: "NotDue", parkingLotId, at: due === undefined ? "never" : iso(due) });
-  return accept(closingOf(lot, parkingLotId, period, events, ms(now)));
+  const live = liveState(lot, ms(now));
+  return accept({
+    type: "LotBooksClosed",
+    data: {
+      parkingLotId,
+      period,
+      nextPeriod: period + 1,
+      closedAt: iso(ms(now)),
+      summary: {
+        events,
+        activeReservations: lot.activeReservations,
+        carried: live.kind === "registered" ? live.reservations.size : 0,
+      },
+    },
+  });
 }
 
 /**
@@ -63,29 +80,4 @@ export function openingOf(
   if (live.kind !== "registered") throw new Error(`lot ${parkingLotId} is not registered: no period opens`);
   const openedAt = new Date(at).toISOString();
   return { type: "LotPeriodOpened", data: { parkingLotId, period, openedAt, summary: summaryOf(live) } };
-}
-
-/** The last event of period `period`, whose stream holds `events` events before it. */
-export function closingOf(
-  state: ParkingLotState,
-  parkingLotId: string,
-  period: number,
-  events: number,
-  at: number,
-): EventOfType<"LotBooksClosed"> {
-  const live = liveState(state, at);
-  return {
-    type: "LotBooksClosed",
-    data: {
-      parkingLotId,
-      period,
-      nextPeriod: period + 1,
-      closedAt: new Date(at).toISOString(),
-      summary: {
-        events,
-        activeReservations: state.kind === "registered" ? state.activeReservations : 0,
-        carried: live.kind === "registered" ? live.reservations.size : 0,
-      },
-    },
-  };
 }

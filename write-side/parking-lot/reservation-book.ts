@@ -1,5 +1,5 @@
 import { Map as ImmutableMap } from "immutable";
-import type { CustomerSummary } from "../../schemas/lot-summary.js";
+import { BookingColumns, type CustomerSummary } from "../../schemas/lot-summary.js";
 import { ERASED, isSealed, openSealedValues, sealedHolder } from "../../schemas/personal-data.js";
 import { plateIndexKey } from "../../schemas/plates.js";
 import type { RecordedStatus } from "../../schemas/reservation-time.js";
@@ -95,18 +95,11 @@ export class ReservationBook {
   }
 
   /**
-   * Every id with its record, sorted by id (code-unit order, as `<` compares strings): the records
-   * of `toColumns`, which merges the changes into the base once for both.
+   * Every id with its record from the `from`-th on, sorted by id (code-unit order, as `<` compares
+   * strings): the records of `toColumns`, which merges the changes into the base once for both; a
+   * page of a lot's reservations goes on where the one before stopped, not walking those before it.
    */
-  entries(): IterableIterator<[string, ReservationRecord]> {
-    return this.entriesFrom(0);
-  }
-
-  /**
-   * The entries from the `from`-th on, in `entries()`'s order: a page of a lot's reservations goes
-   * on where the one before stopped, without walking the entries before it.
-   */
-  *entriesFrom(from: number): IterableIterator<[string, ReservationRecord]> {
+  *entries(from = 0): IterableIterator<[string, ReservationRecord]> {
     if (this.base === undefined) {
       // Built event by event: its own records, sorted.
       this.sorted ??= [...this.changes.entries()].sort(byId);
@@ -117,10 +110,6 @@ export class ReservationBook {
     const columns = this.toColumns();
     for (let i = Math.max(0, from); i < columns.ids.length; i++)
       yield [columns.ids[i] as string, recordAt(columns, i)];
-  }
-
-  *values(): IterableIterator<ReservationRecord> {
-    for (const [, record] of this.entries()) yield record;
   }
 
   [Symbol.iterator](): IterableIterator<[string, ReservationRecord]> {
@@ -178,21 +167,10 @@ export class ReservationBook {
   }
 }
 
-/** The columns, in the order a record's fields are listed, and what each holds per record. */
-const COLUMN_FORMS = {
-  ids: "strings",
-  customers: "strings",
-  plates: "numbers",
-  amounts: "numbers",
-  statuses: "letters",
-  startsAt: "strings",
-  endsAt: "strings",
-  charges: "numbers",
-  paid: "letters",
-} as const;
-type Column = keyof typeof COLUMN_FORMS;
-const COLUMNS = Object.keys(COLUMN_FORMS) as Column[];
-const LETTERS: ReadonlySet<Column> = new Set(COLUMNS.filter((c) => COLUMN_FORMS[c] === "letters"));
+/** The columns, the summary's (but `counts`, which the book does not keep); letters: one per record. */
+type Column = keyof ReservationColumns;
+const COLUMNS = Object.keys(BookingColumns.properties).filter((c) => c !== "counts") as Column[];
+const LETTERS = new Set<Column>(COLUMNS.filter((c) => BookingColumns.properties[c].type === "string"));
 const columnsOf = <T>(value: (column: Column) => T): Record<Column, T> =>
   Object.fromEntries(COLUMNS.map((c) => [c, value(c)])) as Record<Column, T>;
 

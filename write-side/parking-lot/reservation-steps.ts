@@ -116,8 +116,7 @@ export function checkOut(command: CheckOut, state: RegisteredLot): Decision {
     const bookedRate = checkOutRate(state, reservationId);
     const pricedNow = !record.endsAt && bookedRate !== undefined && record.amount === 0;
     const checkedInAt = car?.checkedInAt ?? now;
-    const stayPrice =
-      pricedNow && bookedRate !== undefined ? openEndedStayPrice(bookedRate, checkedInAt, now) : 0;
+    const stayPrice = pricedNow ? openEndedStayPrice(bookedRate, checkedInAt, now) : 0;
     const charged = record.amount + stayPrice + overstay;
     // What the check-out records (its price, its overstay, the gate's price: their sum) must be an
     // amount an event holds: a longer stay at a high rate is refused, never a fact the log refuses.

@@ -17,6 +17,10 @@ export const windowOf = (record: ReservationRecord | undefined) =>
   record?.startsAt && record.endsAt ? { startsAt: record.startsAt, endsAt: record.endsAt } : {};
 export const iso = (epochMs: number): string => new Date(epochMs).toISOString();
 
+/** The fields given a value: an event leaves an absent one out, never states it undefined. */
+export const definedOf = <T extends object>(fields: T): Partial<T> =>
+  Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Partial<T>;
+
 /** The fact that a booking was canceled at `at`, with its window. */
 export const canceled = (
   parkingLotId: string,

@@ -25,9 +25,6 @@ export type ParkingLotEvent = EventOfStream<"lot">;
  * other payment facts moved to the payment's stream (write-side/payment/payment-upgrade.ts).
  */
 export type OldLotPaymentFact = EventOfType<"PaymentAuthorized">;
-export const OLD_LOT_PAYMENT_FACTS: ReadonlySet<string> = new Set<OldLotPaymentFact["type"]>([
-  "PaymentAuthorized",
-]);
 
 /** A car in the lot: when its window ends (Infinity for an open-ended booking) and when it came in. */
 export interface CarInLot {

@@ -1,13 +1,14 @@
 import { Map as ImmutableMap, List } from "immutable";
 import { IdIndex, type IdListsByKey, LayeredMap } from "../../platform/layered-map.js";
 import {
-  type BookingColumns,
+  BookingColumns,
   type CustomerSummary,
   LOT_TERMS,
   type LotSummary,
   type LotTermsSummary,
 } from "../../schemas/lot-summary.js";
-import { HOUR_MS, type Interval } from "./occupancy.js";
+import { HOUR_MS } from "../../schemas/reservation-time.js";
+import type { Interval } from "./occupancy.js";
 import { entryHolder, entryPlateKey, ReservationBook } from "./reservation-book.js";
 import type { RegisteredLot } from "./state.js";
 
@@ -101,18 +102,10 @@ export const NO_BOOKINGS: Pick<
   "customers" | "bookings" | "holds" | "openEnded" | "checkOutRates" | "inLot" | "asked" | "endedAt"
 > = {
   customers: [],
-  bookings: {
-    ids: [],
-    customers: [],
-    plates: [],
-    amounts: [],
-    statuses: "",
-    startsAt: [],
-    endsAt: [],
-    charges: [],
-    paid: "",
-    counts: "",
-  },
+  // Each column empty: a string of letters (its schema's type), else an array.
+  bookings: Object.fromEntries<unknown>(
+    Object.entries(BookingColumns.properties).map(([c, column]) => [c, column.type === "string" ? "" : []]),
+  ) as BookingColumns,
   holds: [],
   openEnded: [],
   checkOutRates: [],
@@ -142,18 +135,7 @@ export function lotOfSummary(parkingLotId: string, summary: LotSummary): Registe
   const { bookings: b, customers } = summary;
   const n = b.ids.length;
   const corrupt = (what: string) => new Error(`lot ${parkingLotId}'s summary: ${what}`);
-  const lengths = [
-    b.customers,
-    b.plates,
-    b.amounts,
-    b.statuses,
-    b.startsAt,
-    b.endsAt,
-    b.charges,
-    b.paid,
-    b.counts,
-  ];
-  if (lengths.some((column) => column.length !== n)) throw corrupt("columns of unequal lengths");
+  if (Object.values(b).some((column) => column.length !== n)) throw corrupt("columns of unequal lengths");
   const { holds, openEnded, checkOutRates, inLot, asked, endedAt } = summary;
   for (const [name, list] of Object.entries({
     bookings: b.ids,
@@ -182,7 +164,7 @@ export function lotOfSummary(parkingLotId: string, summary: LotSummary): Registe
     else buckets.set(hour, [[id, { start, end }]]);
   }
   const { counts } = b;
-  const counted = (key: (i: number) => string) => () => indexBy(n, (i) => counts[i] === "1", key, b.ids);
+  const counted = (key: (i: number) => string) => () => indexBy((i) => counts[i] === "1", key, b.ids);
   return {
     kind: "registered",
     parkingLotId,
@@ -217,13 +199,12 @@ export function lotOfSummary(parkingLotId: string, summary: LotSummary): Registe
 
 /** The ids of the bookings `which` takes, by `key` (each list ascending: the ids are). */
 function indexBy(
-  n: number,
   which: (i: number) => boolean,
   key: (i: number) => string,
   ids: readonly string[],
 ): IdListsByKey {
   const lists = new Map<string, string[]>();
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < ids.length; i++) {
     if (!which(i)) continue;
     const k = key(i);
     const same = lists.get(k);

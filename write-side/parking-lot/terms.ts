@@ -136,14 +136,10 @@ export const checkOutRate = (lot: RegisteredLot, reservationId: string): number 
 export const sameCouponRule = (a: CouponRule | undefined, b: CouponRule | undefined): boolean =>
   a?.minStayMinutes === b?.minStayMinutes &&
   a?.minPaidAmount === b?.minPaidAmount &&
-  sameDiscount(a?.discount, b?.discount);
+  discountKey(a?.discount) === discountKey(b?.discount);
 
-const sameDiscount = (a: CouponDiscount | undefined, b: CouponDiscount | undefined): boolean =>
-  (a === undefined && b === undefined) ||
-  (a !== undefined &&
-    b !== undefined &&
-    discountOf(a, 100_000_000) === discountOf(b, 100_000_000) &&
-    "percent" in a === "percent" in b);
+const discountKey = (d: CouponDiscount | undefined): string | undefined =>
+  d && ("percent" in d ? `${d.percent}%` : `${d.amount}`);
 
 /** What a discount takes off a price: its amount or its percentage (rounded down), at most the price. */
 export function discountOf(discount: CouponDiscount, price: number): number {

@@ -4,7 +4,7 @@ import { chargeMinimum } from "../../schemas/charge-minimums.js";
 import type { ParkingLotCommand, ReserveParking } from "../../schemas/commands.js";
 import { DEFAULT_PAYMENT_TERMS, type PaymentTerms } from "../../schemas/common.js";
 import { quote } from "../../schemas/pricing.js";
-import { openEndedStayPrice, type ReservationStatus } from "../../schemas/reservation-time.js";
+import { openEndedStayPrice, type ReservationStatus, WINDOW_RULES } from "../../schemas/reservation-time.js";
 import { LOT, NOW } from "../../test-support/given-when-then.js";
 import { fold, fromPlain, plainOf, throughSummary } from "../../test-support/lot-state.js";
 import {
@@ -18,7 +18,7 @@ import {
   type Rejection,
   reservationStatus,
 } from "./decider.js";
-import { type Occupancy, WINDOW_RULES } from "./occupancy.js";
+import type { Occupancy } from "./occupancy.js";
 
 /** How many windows the occupancy index holds. */
 const windowCount = (occupancy: Occupancy): number =>
@@ -1231,7 +1231,7 @@ describe("time windows, random command sequences over a moving clock", { timeout
             !decision.ok &&
             decision.rejection.code === "LotFull" &&
             before.kind === "registered" &&
-            [...before.reservations.values()].some((r) => r.status === "PENDING_PAYMENT")
+            [...before.reservations].some(([, r]) => r.status === "PENDING_PAYMENT")
           )
             count("LotFull while one is PENDING_PAYMENT");
           if (
@@ -1272,9 +1272,7 @@ describe("time windows, random command sequences over a moving clock", { timeout
         }
         const last = end?.after;
         if (last?.kind === "registered") {
-          const indexed = [...last.reservations.values()].filter(
-            (r) => r.startsAt && r.status !== "CANCELED",
-          );
+          const indexed = [...last.reservations].filter(([, r]) => r.startsAt && r.status !== "CANCELED");
           if (windowCount(last.occupancy) < indexed.length) pruned++;
         }
       }),
