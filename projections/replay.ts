@@ -136,7 +136,6 @@ async function rebuild(
       documentStore: load,
       logger,
       batchSize: options.batchSize ?? REBUILD_BATCH_SIZE,
-      flushMs: 20,
       generation: new Map([...plan].map(([name, g]) => [name, g.to])),
       deferIndexes: true,
     });

@@ -302,7 +302,7 @@ describe("coupon policy: a coupon comes with a booking, and goes with a cancel, 
         const streams = issuedFor(await readAllEvents(events));
         return streams.length === 2 ? streams : undefined;
       });
-      await runtime.whenCaughtUp(AbortSignal.timeout(10_000));
+      await eventually(async () => (runtime.status().every((s) => s.caughtUp) ? true : undefined));
       expect(refusals).toBe(2);
       expect(runtime.status()[0]).toMatchObject({ state: "running" });
       expect((await readCheckpoint(docs, couponPolicy.name, 1))?.state).toBe("running");

@@ -117,15 +117,11 @@ async function followSpend(
   spends.set(reservationId, null);
   if (event.type !== "ReservationCanceled") return;
   if (spend.startsAt !== undefined && Date.parse(event.data.canceledAt) >= Date.parse(spend.startsAt)) return;
-  await giveBack(stored, spend.owner, reservationId, context);
+  // The coupon spent is ISSUED again (nothing when it is back, or revoked since).
+  await decideOnCoupon(context, stored, spend.owner, (state, now) =>
+    decideReturn(state, reservationId, "booking-canceled", now),
+  );
 }
-
-const causationOf = (stored: StoredDomainEvent, traceparent: string | undefined): Causation => ({
-  correlationId: stored.metadata.correlationId,
-  causationId: stored.id,
-  actor: COUPON_POLICY_ACTOR,
-  ...(traceparent ? { traceparent } : {}),
-});
 
 type Decide = (state: CouponState, now: string) => CouponEvent | undefined;
 
@@ -137,54 +133,47 @@ const ACTION_OF = {
   CouponReturned: "returned",
 } as const;
 
-/** The coupon spent on a booking canceled before it started is ISSUED again (nothing when it is back, or revoked since). */
-const giveBack = (stored: StoredDomainEvent, owner: string, redeemedFor: string, context: ReactorContext) =>
-  traced(stored, redeemedFor, (traceparent) =>
-    decideOnCoupon(context, owner, causationOf(stored, traceparent), (state, now) =>
-      decideReturn(state, redeemedFor, "booking-canceled", now),
-    ),
-  );
-
 /**
  * Decides on the coupon's stream as it is, appends what is decided at the revision it was decided
  * on, and decides again when the coupon changed meanwhile (spent, returned, issued by a run before
- * a crash or a lease takeover).
+ * a crash or a lease takeover). It runs as a span of the trace its cause carries, which its event
+ * carries on (issue 22).
  */
 async function decideOnCoupon(
   context: ReactorContext,
-  reservationId: string,
-  causation: Causation,
+  stored: StoredDomainEvent,
+  coupon: string,
   decide: Decide,
 ): Promise<{ readonly state: CouponState; readonly appended: boolean }> {
-  for (;;) {
-    const coupon = await readCoupon(context.eventStore, reservationId);
-    const event = decide(coupon.state, new Date().toISOString());
-    if (!event) return { state: coupon.state, appended: false };
-    if (await appendCoupon(context.eventStore, event, coupon.revision, causation)) {
-      context.metrics?.couponActions.inc({ action: ACTION_OF[event.type as keyof typeof ACTION_OF] });
-      return { state: coupon.state, appended: true };
-    }
-  }
-}
-
-/** Runs a reaction as a span of the trace its cause carries, which its event carries on (issue 22). */
-async function traced<T>(
-  stored: StoredDomainEvent,
-  reservationId: string,
-  work: (traceparent: string | undefined) => Promise<T>,
-): Promise<T> {
+  const { reservationId } = stored.event.data as { reservationId: string };
   const span = tracingOn()
     ? startSpan(`${COUPON_POLICY} ${stored.event.type}`, stored.metadata.traceparent, {
         attributes: { "parking.reservation": reservationId },
       })
     : undefined;
+  const traceparent = traceparentFor(span, stored.metadata.traceparent);
+  const causation: Causation = {
+    correlationId: stored.metadata.correlationId,
+    causationId: stored.id,
+    actor: COUPON_POLICY_ACTOR,
+    ...(traceparent ? { traceparent } : {}),
+  };
+  let failure: unknown;
   try {
-    const result = await work(traceparentFor(span, stored.metadata.traceparent));
-    endSpan(span);
-    return result;
+    for (;;) {
+      const { state, revision } = await readCoupon(context.eventStore, coupon);
+      const event = decide(state, new Date().toISOString());
+      if (!event) return { state, appended: false };
+      if (await appendCoupon(context.eventStore, event, revision, causation)) {
+        context.metrics?.couponActions.inc({ action: ACTION_OF[event.type as keyof typeof ACTION_OF] });
+        return { state, appended: true };
+      }
+    }
   } catch (error) {
-    endSpan(span, error);
+    failure = error;
     throw error;
+  } finally {
+    endSpan(span, failure);
   }
 }
 
@@ -234,9 +223,7 @@ async function handle(stored: StoredDomainEvent, context: ReactorContext): Promi
   const decide = effect && decisionOf(stored.event, effect);
   if (!effect || !decide) return;
   const { reservationId } = stored.event.data as { reservationId: string };
-  const { state, appended } = await traced(stored, reservationId, (traceparent) =>
-    decideOnCoupon(context, reservationId, causationOf(stored, traceparent), decide),
-  );
+  const { state, appended } = await decideOnCoupon(context, stored, reservationId, decide);
   if (effect === "revoke" && state.kind === "none") {
     // Log order puts a reservation (and so its issue) before its cancellation; a missing issue
     // means the coupon never existed (a booking recorded between issues 34 and 47, whose coupon

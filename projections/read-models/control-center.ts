@@ -61,13 +61,7 @@ const couponCounted = (
     collection,
     id: lotCouponsId(parkingLotId),
     upsert: true,
-    update: {
-      $setOnInsert: { parkingLotId },
-      $inc: {
-        couponsIssued: field === "couponsIssued" ? 1 : 0,
-        couponsRevoked: field === "couponsRevoked" ? 1 : 0,
-      },
-    },
+    update: { $setOnInsert: { parkingLotId }, $inc: { couponsIssued: 0, couponsRevoked: 0, [field]: 1 } },
   } as const,
 ];
 
@@ -79,10 +73,7 @@ const countIn = (collection: string, timestamp: string, field: "reserved" | "can
     collection,
     id: activityId(minute),
     upsert: true,
-    update: {
-      $setOnInsert: { minute },
-      $inc: { reserved: field === "reserved" ? 1 : 0, canceled: field === "canceled" ? 1 : 0 },
-    },
+    update: { $setOnInsert: { minute }, $inc: { reserved: 0, canceled: 0, [field]: 1 } },
   } as const;
 };
 
@@ -117,14 +108,8 @@ export const controlCenterProjection = defineProjection({
     },
     ParkingLotClosureBegan: ({ event }, collection) => {
       const { parkingLotId, closureId: id, until } = event.data;
-      return updateOne(
-        collection,
-        CONTROL_CENTER,
-        closureId(new Date(until).toISOString(), parkingLotId, id),
-        {
-          $unset: { due: "" },
-        },
-      );
+      const closure = closureId(new Date(until).toISOString(), parkingLotId, id);
+      return updateOne(collection, CONTROL_CENTER, closure, { $unset: { due: "" } });
     },
     ParkingReserved: ({ event }, collection) => {
       const target = collection(CONTROL_CENTER);

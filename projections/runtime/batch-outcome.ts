@@ -42,13 +42,9 @@ export function commit(context: BatchContext, plans: readonly Plan[]): void {
         { processor: name, position: plan.failure.position, error: plan.failure.error },
         "processor stopped: it cannot handle an event",
       );
-      context.progress.caughtUp(name); // settled: it will go no further
     }
     if (plan.applied > 0) metrics?.projectionEvents.inc({ projection: name }, plan.applied);
-    if (plan.caughtUp && !entry.caughtUp) {
-      entry.caughtUp = true;
-      context.progress.caughtUp(name);
-    }
+    if (plan.caughtUp) entry.caughtUp = true;
     if (plan.position && (!entry.position || isAfter(plan.position, entry.position))) {
       entry.position = plan.position;
       metrics?.projectionPosition.set({ projection: name }, plan.position.commit);

@@ -3,7 +3,6 @@ import { EventStoreUnavailableError } from "../../event-store/errors.js";
 import type { LogMessage, RecordedEvent } from "../../event-store/port.js";
 import type { Position } from "../../event-store/position.js";
 import { decodeEvent, type StoredDomainEvent } from "../../schemas/event-codec.js";
-import type { Projection } from "../read-models/projection.js";
 import { type ProjectionRunState, physicalCollection, readCheckpoint } from "./checkpoints.js";
 import type { DecodedEvents } from "./decoded-events.js";
 import { isReactor, type Processor } from "./processor.js";
@@ -56,30 +55,31 @@ export const positionOf = (message: LogMessage): Position | null =>
 export const failureText = (record: RecordedEvent, error: unknown): string =>
   `${record.type} at ${record.position.commit}: ${error instanceof Error ? error.message : String(error)}`;
 
-export interface LoadEntryOptions {
-  readonly documentStore: DocumentStore;
-  /** Leave the indexes to createIndexes() (a bulk load), only announcing them. */
-  readonly deferIndexes?: boolean;
-  /** The lease epoch the entry keeps (a generation switch keeps the lease). */
-  readonly epoch: number | null;
-}
-
 /** Prepares one processor at one generation; one that failed before is retried (the fault may be fixed). */
-export async function loadEntry(processor: Processor, generation: number, options: LoadEntryOptions) {
-  const { documentStore } = options;
-  const collections = isReactor(processor) ? {} : processor.collections;
-  const names = new Map(Object.keys(collections).map((l) => [l, physicalCollection(l, generation)]));
-  if (isReactor(processor))
-    for (const [name, indexes] of Object.entries(processor.collections ?? {}))
-      await documentStore.ensureIndexes(name, indexes);
-  else await ensureIndexes(documentStore, processor, names, options.deferIndexes);
-  const entry: Entry = {
+export async function loadEntry(
+  processor: Processor,
+  generation: number,
+  documentStore: DocumentStore,
+  /** The lease epoch the entry keeps (a generation switch keeps the lease). */
+  epoch: number | null,
+  /** Leave the indexes to createIndexes() (a bulk load), only announcing them. */
+  deferIndexes = false,
+): Promise<Entry> {
+  // A reactor's collections are named as they are (one generation), a projection's per generation.
+  const names = new Map(
+    Object.keys(processor.collections ?? {}).map((l) => [
+      l,
+      isReactor(processor) ? l : physicalCollection(l, generation),
+    ]),
+  );
+  await ensureIndexes(documentStore, processor, names, deferIndexes);
+  return {
     processor,
     generation,
     position: await startingPosition(documentStore, processor, generation),
     state: "running",
     caughtUp: false,
-    epoch: options.epoch,
+    epoch,
     names,
     collection: (logical) => {
       const name = names.get(logical);
@@ -87,20 +87,19 @@ export async function loadEntry(processor: Processor, generation: number, option
       return name;
     },
   };
-  return entry;
 }
 
 /**
- * Builds the indexes of each of the projection's collections (its physical name), or with `defer`
- * announces them for later (the embedded store then keeps their fields in columns).
+ * Builds the indexes of each of the processor's collections (by its name in `names`), or with
+ * `defer` announces them for later (the embedded store then keeps their fields in columns).
  */
 export async function ensureIndexes(
   store: DocumentStore,
-  projection: Projection,
+  processor: Processor,
   names: ReadonlyMap<string, string>,
   defer = false,
 ): Promise<void> {
-  for (const [logical, indexes] of Object.entries(projection.collections)) {
+  for (const [logical, indexes] of Object.entries(processor.collections ?? {})) {
     const name = names.get(logical) as string;
     await (defer ? store.prepareIndexes(name, indexes) : store.ensureIndexes(name, indexes));
   }

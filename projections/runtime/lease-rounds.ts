@@ -3,20 +3,16 @@ import type { Logger } from "../../platform/logger.js";
 import { type Entry, startingPosition } from "./entry.js";
 import type { Leases } from "./leases.js";
 
-export interface LeaseRoundOptions {
-  readonly leases: Leases;
-  readonly documentStore: DocumentStore;
-  readonly logger: Logger;
-  /** Whether the runtime is stopping: the round ends at once, taking nothing more. */
-  readonly stopping: () => boolean;
-}
-
 /**
  * One round of lease work over every entry: renew what is held, try to take what is not. Answers
  * whether what this process works on changed (the subscription must then start over).
  */
-export async function leaseRound(entries: Iterable<Entry>, options: LeaseRoundOptions): Promise<boolean> {
-  const { leases, logger, documentStore } = options;
+export async function leaseRound(
+  entries: Iterable<Entry>,
+  { leases, documentStore, logger }: { leases: Leases; documentStore: DocumentStore; logger: Logger },
+  /** Whether the runtime is stopping: the round ends at once, taking nothing more. */
+  stopping: () => boolean,
+): Promise<boolean> {
   let changed = false;
   for (const entry of entries) {
     const name = entry.processor.name;
@@ -28,7 +24,7 @@ export async function leaseRound(entries: Iterable<Entry>, options: LeaseRoundOp
       logger.warn({ err: error, processor: name }, "lease attempt failed");
       continue;
     }
-    if (options.stopping()) return false;
+    if (stopping()) return false;
     if (entry.epoch !== null && epoch === null) {
       logger.warn({ processor: name, epoch: entry.epoch }, "lease lost: standing by");
       entry.epoch = null;

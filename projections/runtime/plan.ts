@@ -59,7 +59,7 @@ export function planEntry(entry: Entry, batch: readonly LogMessage[], decode: De
   const visible: RecordedEvent[] = [];
   const { processor } = entry;
   // With tracing on, the traces of the events a projection applies: one span for the batch.
-  const traces = tracingOn() && !isReactor(processor) ? [] : undefined;
+  const traces: string[] | undefined = tracingOn() && !isReactor(processor) ? [] : undefined;
   const started = traces ? performance.now() : 0;
   for (const message of batch) {
     if (message.kind === "caught-up") caughtUp = true;
@@ -68,18 +68,29 @@ export function planEntry(entry: Entry, batch: readonly LogMessage[], decode: De
     if (position && !isAfter(at, position)) continue; // already applied: exactly once
     if (message.kind === "event" && processor.eventTypes.has(message.event.type as never)) {
       const record = message.event;
-      const outcome = applyOne(entry, record, decode, traces);
-      if (outcome.failure) {
-        failure = outcome.failure;
-        break;
+      // A projection's writes for the event (a reactor acted before the plan).
+      if (!isReactor(processor)) {
+        const stored = decode(record);
+        try {
+          if (stored instanceof Error) throw stored;
+          if (traces && stored.metadata.traceparent) traces.push(stored.metadata.traceparent);
+          ops.push(...processor.apply(stored, entry.collection));
+        } catch (error) {
+          failure = { position: record.position, error: failureText(record, error) };
+          break;
+        }
+        if (record.type === "ParkingReserved") visible.push(record);
       }
-      ops.push(...outcome.ops);
       applied++;
-      if (outcome.visible) visible.push(record);
     }
     position = at;
   }
-  if (traces?.length) traceBatch(processor.name, traces, started, { applied, position }, failure);
+  // One span `apply <projection>` per batch, in its first sampled event's trace, linked to the others.
+  if (traces?.length) {
+    const attributes = { "parking.events": applied, "parking.position": position?.commit ?? -1 };
+    const span = linkedSpan(`apply ${processor.name}`, traces, { startTime: started, attributes });
+    endSpan(span, failure ? new Error(failure.error) : undefined);
+  }
   const changed = position !== entry.position;
   if (failure) {
     // The effects of the events before the failing one land with the failure record.
@@ -91,42 +102,4 @@ export function planEntry(entry: Entry, batch: readonly LogMessage[], decode: De
       checkpointOp(processor.name, entry.generation, { position, state: "running" }, versionOf(processor)),
     );
   return { entry, ops, applied, position: changed ? position : null, caughtUp, visible };
-}
-
-/** One span `apply <projection>` per batch, in its first sampled event's trace, linked to the others. */
-function traceBatch(
-  name: string,
-  traces: readonly string[],
-  started: number,
-  batch: { readonly applied: number; readonly position: Position | null },
-  failure: Plan["failure"],
-): void {
-  endSpan(
-    linkedSpan(`apply ${name}`, traces, {
-      startTime: started,
-      // How many events it applied, and the position it reached.
-      attributes: { "parking.events": batch.applied, "parking.position": batch.position?.commit ?? -1 },
-    }),
-    failure ? new Error(failure.error) : undefined,
-  );
-}
-
-/** A projection's writes for one event (a reactor acted before the plan); its traceparent joins `traces`. */
-function applyOne(
-  entry: Entry,
-  record: RecordedEvent,
-  decode: Decode,
-  traces: string[] | undefined,
-): { ops: readonly WriteOp[]; visible?: boolean; failure?: NonNullable<Plan["failure"]> } {
-  const { processor } = entry;
-  if (isReactor(processor)) return { ops: [] };
-  const stored = decode(record);
-  try {
-    if (stored instanceof Error) throw stored;
-    if (traces && stored.metadata.traceparent) traces.push(stored.metadata.traceparent);
-    const ops = processor.apply(stored, entry.collection);
-    return { ops, visible: record.type === "ParkingReserved" };
-  } catch (error) {
-    return { ops: [], failure: { position: record.position, error: failureText(record, error) } };
-  }
 }

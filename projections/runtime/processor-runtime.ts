@@ -1,4 +1,4 @@
-import type { DocumentStore, WriteOp } from "../../document-store/port.js";
+import type { DocumentStore } from "../../document-store/port.js";
 import { DocumentStoreUnavailableError, WriteConditionFailedError } from "../../document-store/port.js";
 import type { EventStore, LogMessage } from "../../event-store/port.js";
 import { isAfter, type Position, reached } from "../../event-store/position.js";
@@ -13,7 +13,7 @@ import { leaseRound } from "./lease-rounds.js";
 import type { Leases } from "./leases.js";
 import { type Plan, planEntry } from "./plan.js";
 import { isReactor, type Processor, type Reactor, type ReactorContext } from "./processor.js";
-import { Progress, untilHeard } from "./progress.js";
+import { Progress } from "./progress.js";
 import { react } from "./reactor-runs.js";
 import { ResubscribeSignal, SubscriptionLoop } from "./subscription-loop.js";
 
@@ -24,7 +24,6 @@ export interface ProcessorRuntimeOptions {
   readonly logger: Logger;
   readonly metrics?: Metrics;
   readonly batchSize: number;
-  readonly flushMs?: number;
   /** "active": follow each projection's active generation (live); a map: build these (a replay). */
   readonly generation: "active" | ReadonlyMap<string, number>;
   /** Leave the read-model indexes to createIndexes() (a rebuild's bulk load is faster without them). */
@@ -56,6 +55,9 @@ export interface ProcessorStatus {
  */
 const GENERATION_CHECK_MS = 250;
 
+const isErasure = (message: LogMessage) =>
+  message.kind === "event" && message.event.type === "CustomerErased";
+
 /**
  * The one runtime for everything that follows the log: projections and reactors, over one
  * subscription (their event types and the store's progress messages), in batches. Per batch,
@@ -64,9 +66,6 @@ const GENERATION_CHECK_MS = 250;
  * an event stops there (the others go on); a store outage resubscribes from the checkpoints after
  * a backoff.
  */
-const isErasure = (message: LogMessage) =>
-  message.kind === "event" && message.event.type === "CustomerErased";
-
 export class ProcessorRuntime {
   private readonly entries = new Map<string, Entry>();
   private loop: SubscriptionLoop | undefined;
@@ -124,7 +123,6 @@ export class ProcessorRuntime {
       filter: { eventTypes: [...types] },
       logger: this.options.logger,
       batchSize: this.options.batchSize,
-      flushMs: this.options.flushMs ?? 5,
       maxPending: this.options.batchSize * 20,
       resumeFrom: async () => {
         await this.switchGenerations();
@@ -179,11 +177,11 @@ export class ProcessorRuntime {
   }
 
   /** A replay activated generations: switch to them now (never two looks at once). */
-  generationsActivated(): Promise<void> {
-    if (this.options.generation !== "active" || this.stopping) return Promise.resolve();
-    this.generationCheck ??= this.generationsChanged()
-      .then((changed) => {
-        if (changed) this.loop?.resubscribe("generation changed");
+  private generationsActivated(): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    this.generationCheck ??= this.switchedGenerations()
+      .then((switched) => {
+        if (switched.length > 0) this.loop?.resubscribe("generation changed");
       })
       .catch(() => undefined) // the store is down: the subscription loop will notice
       .finally(() => {
@@ -236,12 +234,13 @@ export class ProcessorRuntime {
 
   /** One round of lease work (never two at once): renew what is held, try to take what is not. */
   private renewLeases(): Promise<void> {
-    const { leases, logger, documentStore } = this.options;
+    const { leases } = this.options;
     if (!leases) return Promise.resolve();
     this.leaseRound ??= (async () => {
       if (this.stopping) return;
-      const options = { leases, logger, documentStore, stopping: () => this.stopping };
-      if (await leaseRound(this.entries.values(), options)) this.loop?.resubscribe("leases changed");
+      const stopping = () => this.stopping;
+      if (await leaseRound(this.entries.values(), { ...this.options, leases }, stopping))
+        this.loop?.resubscribe("leases changed");
     })().finally(() => {
       this.leaseRound = undefined;
     });
@@ -272,74 +271,46 @@ export class ProcessorRuntime {
     return this.progress.whenReached(name, position, signal);
   }
 
-  /**
-   * Resolves once every processor this process works on has caught up with the log or stopped on
-   * an event (a rebuild waits on it before it activates); rejects when `signal` aborts.
-   */
-  whenCaughtUp(signal?: AbortSignal): Promise<void> {
-    const settled = () => this.working().every((e) => e.caughtUp);
-    if (settled()) return Promise.resolve();
-    return untilHeard(
-      (heard) =>
-        this.progress.onSettled(() => {
-          if (settled()) heard();
-        }),
-      signal,
-    );
-  }
-
   private async load(): Promise<void> {
     const { documentStore, processors, generation } = this.options;
-    const active = generation === "active" ? await activeGenerations(documentStore) : undefined;
-    for (const processor of processors) {
-      const gen = isReactor(processor)
-        ? 1
-        : ((generation === "active" ? active?.get(processor.name) : generation.get(processor.name)) ?? 1);
-      await this.loadEntry(processor, gen);
-    }
+    const generations = generation === "active" ? await activeGenerations(documentStore) : generation;
+    for (const processor of processors)
+      await this.loadEntry(processor, isReactor(processor) ? 1 : (generations.get(processor.name) ?? 1));
   }
 
   private async loadEntry(processor: Processor, generation: number): Promise<void> {
-    const entry = await loadEntry(processor, generation, {
-      documentStore: this.options.documentStore,
-      ...(this.options.deferIndexes ? { deferIndexes: true } : {}),
-      epoch: this.entries.get(processor.name)?.epoch ?? null,
-    });
+    const { documentStore, deferIndexes } = this.options;
+    const epoch = this.entries.get(processor.name)?.epoch ?? null;
+    const entry = await loadEntry(processor, generation, documentStore, epoch, deferIndexes);
     this.entries.set(processor.name, entry);
     if (entry.position)
       this.options.metrics?.projectionPosition.set({ projection: processor.name }, entry.position.commit);
   }
 
-  /** Creates every index of every projection's collections (after a bulk load with deferIndexes). */
+  /** Creates every index of every processor's collections (after a bulk load with deferIndexes). */
   async createIndexes(): Promise<void> {
     for (const entry of this.entries.values())
-      if (!isReactor(entry.processor))
-        await ensureIndexes(this.options.documentStore, entry.processor, entry.names);
+      await ensureIndexes(this.options.documentStore, entry.processor, entry.names);
   }
 
-  /** In live mode: whether a replay has activated a generation other than the one being maintained. */
-  private async generationsChanged(): Promise<boolean> {
-    if (this.options.generation !== "active") return false;
+  /** In live mode: the projections whose active generation (a replay activated it) is not the one maintained. */
+  private async switchedGenerations(): Promise<(readonly [Entry, number])[]> {
+    if (this.options.generation !== "active") return [];
     const active = await activeGenerations(this.options.documentStore);
-    return [...this.entries.values()].some(
-      (e) => !isReactor(e.processor) && (active.get(e.processor.name) ?? 1) !== e.generation,
-    );
+    return [...this.entries.values()]
+      .filter((e) => !isReactor(e.processor))
+      .map((e) => [e, active.get(e.processor.name) ?? 1] as const)
+      .filter(([e, generation]) => generation !== e.generation);
   }
 
   /** In live mode, before each (re)subscription: switches to the generations a replay activated. */
   private async switchGenerations(): Promise<void> {
-    if (this.options.generation !== "active") return;
-    const active = await activeGenerations(this.options.documentStore);
-    for (const entry of [...this.entries.values()]) {
-      if (isReactor(entry.processor)) continue;
-      const generation = active.get(entry.processor.name) ?? 1;
-      if (generation !== entry.generation) {
-        this.options.logger.info(
-          { projection: entry.processor.name, from: entry.generation, to: generation },
-          "switching to the generation a replay activated",
-        );
-        await this.loadEntry(entry.processor, generation);
-      }
+    for (const [entry, generation] of await this.switchedGenerations()) {
+      this.options.logger.info(
+        { projection: entry.processor.name, from: entry.generation, to: generation },
+        "switching to the generation a replay activated",
+      );
+      await this.loadEntry(entry.processor, generation);
     }
   }
 
@@ -350,7 +321,10 @@ export class ProcessorRuntime {
     const decode = batchDecoder(this.options.decoded);
     const working = this.working();
     // The fencing conditions as of now: if a lease is lost from here on, the write is refused.
-    const fences = new Map(working.map((entry) => [entry, this.fence(entry)]));
+    const { leases } = this.options;
+    const fences = new Map(
+      working.map((e) => [e, leases && e.epoch !== null ? [leases.fence(e.processor.name, e.epoch)] : []]),
+    );
     // Reactors act first: their effects are idempotent, their checkpoints commit with the batch.
     const plans: Plan[] = [];
     for (const entry of working)
@@ -385,12 +359,6 @@ export class ProcessorRuntime {
     } catch (error) {
       this.options.logger.warn({ err: error }, "the document store could not compact after an erasure");
     }
-  }
-
-  /** With leases: the condition that makes a batch commit only while this process holds the lease. */
-  private fence(entry: Entry): WriteOp[] {
-    const { leases } = this.options;
-    return leases && entry.epoch !== null ? [leases.fence(entry.processor.name, entry.epoch)] : [];
   }
 
   /** A batch was refused by a fence: a lease was lost meanwhile. Find out which, then start over. */

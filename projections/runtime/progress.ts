@@ -1,43 +1,26 @@
 import { EventEmitter } from "node:events";
 import { type Position, reached } from "../../event-store/position.js";
 
-/** Anything that announces processors' committed positions (the runtime, or its proxy in another thread). */
-export interface ProgressSource {
-  onAdvance(listener: (name: string, position: Position) => void): () => void;
-}
-
 /**
- * Resolves when `source` announces that `name` committed `position` or later; rejects when
- * `signal` aborts. It hears only what is announced from now on: a caller that may be there
- * already checks its checkpoint after calling this and before awaiting it.
+ * Resolves when `source` (the runtime, or its progress) announces that `name` committed `position`
+ * or later; rejects with the signal's reason when `signal` aborts first (either way it stops
+ * listening). It hears only what is announced from now on: a caller that may be there already
+ * checks its checkpoint after calling this and before awaiting it.
  */
 export function advancedTo(
-  source: ProgressSource,
+  source: Pick<Progress, "onAdvance">,
   name: string,
   position: Position,
   signal?: AbortSignal,
 ): Promise<void> {
-  return untilHeard(
-    (heard) =>
-      source.onAdvance((advanced, at) => {
-        if (advanced === name && reached(at, position)) heard();
-      }),
-    signal,
-  );
-}
-
-/**
- * Resolves the first time `listen`'s listener calls `heard()`; rejects with the signal's reason
- * when `signal` aborts first. Either way the listener and the abort handler are removed.
- */
-export function untilHeard(listen: (heard: () => void) => () => void, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise<void>((resolve, reject) => {
     const done = () => {
       off();
       signal?.removeEventListener("abort", aborted);
     };
-    const off = listen(() => {
+    const off = source.onAdvance((advanced, at) => {
+      if (advanced !== name || !reached(at, position)) return;
       done();
       resolve();
     });
@@ -49,8 +32,8 @@ export function untilHeard(listen: (heard: () => void) => () => void, signal?: A
   });
 }
 
-/** Where each processor stands as the runtime commits its batches: advances and catch-ups, heard. */
-export class Progress implements ProgressSource {
+/** Where each processor stands as the runtime commits its batches, heard. */
+export class Progress {
   private readonly events = new EventEmitter();
   private readonly positions = new Map<string, Position>();
 
@@ -64,21 +47,10 @@ export class Progress implements ProgressSource {
     this.events.emit("advance", name, position);
   }
 
-  /** Called by the runtime once everything in the log when `name` subscribed is stored. */
-  caughtUp(name: string): void {
-    this.events.emit("caught-up", name);
-  }
-
   /** Subscribe to progress: called after every committed batch with each processor's position. */
   onAdvance(listener: (name: string, position: Position) => void): () => void {
     this.events.on("advance", listener);
     return () => this.events.off("advance", listener);
-  }
-
-  /** Subscribe to processors catching up (and to failures: `name` stopped on an event). */
-  onSettled(listener: (name: string) => void): () => void {
-    this.events.on("caught-up", listener);
-    return () => this.events.off("caught-up", listener);
   }
 
   /** Resolves once `name` has committed `position`; rejects when `signal` aborts first. */

@@ -7,20 +7,18 @@ import type { Logger } from "../../platform/logger.js";
 export interface SubscriptionLoopOptions {
   readonly name: string;
   readonly eventStore: EventStore;
-  readonly filter?: EventFilter;
+  readonly filter: EventFilter;
   readonly logger: Logger;
   /** Largest batch handed to handleBatch. */
   readonly batchSize: number;
-  /** How long a partial batch may wait for more events (live latency vs batching). */
-  readonly flushMs: number;
   /** Events received but not yet handled past which the loop drops the subscription until it drains. */
-  readonly maxPending?: number;
+  readonly maxPending: number;
   /** Where to (re)subscribe from, read before each subscription; null: wait for resubscribe(). */
   readonly resumeFrom: () => Promise<Position | "start" | null>;
   /** Handles one batch of messages in log order; a rejection resubscribes after a backoff. */
   readonly handleBatch: (messages: readonly LogMessage[]) => Promise<void>;
   /** Called when the loop gives up a subscription because of an error (metrics). */
-  readonly onDrop?: (error: unknown) => void;
+  readonly onDrop: (error: unknown) => void;
 }
 
 /** Thrown to restart the subscription at once (no backoff), e.g. after a projection generation changed. */
@@ -77,7 +75,7 @@ export class SubscriptionLoop {
           continue;
         }
         failures++;
-        this.options.onDrop?.(error);
+        this.options.onDrop(error);
         const delay = Math.min(30_000, 100 * 2 ** Math.min(failures, 9)) * (0.5 + Math.random() / 2);
         logger.warn(
           { subscription: name, err: error, retryInMs: Math.round(delay), failures },
@@ -90,17 +88,17 @@ export class SubscriptionLoop {
   }
 
   private consume(resume: Position | "start", onProgress: () => void): Promise<void> {
-    const { eventStore, batchSize, flushMs, maxPending } = this.options;
+    const { eventStore, filter, batchSize, maxPending } = this.options;
     this.pending = 0;
     return new Promise<void>((resolve, reject) => {
       this.rejectCurrent = reject;
       this.subscription = eventStore
-        .followAll({ from: resume, ...(this.options.filter ? { filter: this.options.filter } : {}) })
+        .followAll({ from: resume, filter })
         .pipe(
-          batchMessages(batchSize, flushMs, () => this.pending > 0),
+          batchMessages(batchSize, () => this.pending > 0),
           tap((batch) => {
             this.pending += batch.length;
-            if (maxPending !== undefined && this.pending > maxPending) throw new BackpressureSignal();
+            if (this.pending > maxPending) throw new BackpressureSignal();
           }),
           concatMap((batch) => {
             const handled = this.inFlight.then(() => this.options.handleBatch(batch));
@@ -150,21 +148,18 @@ export class SubscriptionLoop {
   }
 }
 
-/** How long a partial batch may wait while catching up (the log is read as fast as it goes). */
+/** How long a partial batch may wait for more events: live (latency vs batching), and catching up. */
+const LIVE_FLUSH_MS = 5;
 const CATCH_UP_FLUSH_MS = 1000;
 
 /**
  * Cuts the feed into batches of at most `batchSize` messages. Catching up, a batch waits until it
- * is full (flushing every `flushMs` would cut a rebuild into one transaction per page), or the
- * store reports it caught up. Live, a batch goes at the end of its first message's event-loop
- * turn when none is being handled (an idle service applies an event at once), else within
- * `flushMs`. A partial batch never waits longer than CATCH_UP_FLUSH_MS.
+ * is full (flushing every LIVE_FLUSH_MS would cut a rebuild into one transaction per page), the
+ * store reports it caught up, or CATCH_UP_FLUSH_MS passed. Live, a batch goes at the end of its
+ * first message's event-loop turn when none is being handled (an idle service applies an event at
+ * once), else within LIVE_FLUSH_MS.
  */
-function batchMessages(
-  batchSize: number,
-  flushMs: number,
-  busy: () => boolean,
-): OperatorFunction<LogMessage, LogMessage[]> {
+function batchMessages(batchSize: number, busy: () => boolean): OperatorFunction<LogMessage, LogMessage[]> {
   return (source) =>
     new Observable<LogMessage[]>((subscriber) => {
       let buffer: LogMessage[] = [];
@@ -187,7 +182,7 @@ function batchMessages(
           if (message.kind === "caught-up") live = true;
           if (message.kind === "caught-up" || buffer.length >= batchSize) flush();
           else if (live && !busy()) immediate ??= setImmediate(flush);
-          else timer ??= setTimeout(flush, live ? flushMs : Math.max(flushMs, CATCH_UP_FLUSH_MS));
+          else timer ??= setTimeout(flush, live ? LIVE_FLUSH_MS : CATCH_UP_FLUSH_MS);
         },
         error(error: unknown) {
           clearTimeout(timer);

@@ -7,7 +7,6 @@ import type {
   ExpirePaymentHold,
   RecordNoShow,
 } from "../../schemas/commands.js";
-import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { DomainEvent, EventOfType, EventType } from "../../schemas/events.js";
 import type { Reactor, ReactorContext } from "../runtime/processor.js";
 
@@ -129,20 +128,15 @@ const ON: ScheduleHandlers = {
 
 const TYPES: ReadonlySet<EventType> = new Set(Object.keys(ON) as EventType[]);
 
-/** What one event does to the schedule: the documents to keep (by id) or null to drop them. */
-function scheduleChanges({ event, id, metadata }: StoredDomainEvent): readonly Change[] {
-  const handler = ON[event.type] as ((event: DomainEvent, cause: Cause) => readonly Change[]) | undefined;
-  return handler?.(event, { correlationId: metadata.correlationId, causationId: id }) ?? [];
-}
-
 export interface SchedulerOptions {
   /** Sends the due facts; without one (a replay's runtime) the scheduler only keeps its schedule. */
   readonly send?: CommandSender;
   /** How often it looks for facts fallen due (the status a query shows follows the clock at once). */
   readonly everyMs?: number;
-  /** The most facts one run records. */
-  readonly batch?: number;
 }
+
+/** The most facts one run records. */
+const BATCH = 100;
 
 /**
  * The scheduler records the facts time brings (no-shows, closures beginning, expired holds, the
@@ -160,7 +154,13 @@ export function scheduler(options: SchedulerOptions = {}): Reactor {
     async react(events, context) {
       // Per fact, what the last of its events leaves: a batch handled twice writes the same.
       const changes = new Map<string, Due | null>();
-      for (const stored of events) for (const [key, due] of scheduleChanges(stored)) changes.set(key, due);
+      for (const { event, id, metadata } of events) {
+        const handler = ON[event.type] as
+          | ((event: DomainEvent, cause: Cause) => readonly Change[])
+          | undefined;
+        const cause = { correlationId: metadata.correlationId, causationId: id };
+        for (const [key, due] of handler?.(event, cause) ?? []) changes.set(key, due);
+      }
       const ops = [...changes].map(([id, due]) => scheduleOp(id, due));
       if (ops.length > 0) await context.documentStore.write(ops);
     },
@@ -168,7 +168,7 @@ export function scheduler(options: SchedulerOptions = {}): Reactor {
       ? {
           tick: {
             everyMs: options.everyMs ?? 1_000,
-            run: (context: ReactorContext) => recordDue(context, send, options.batch ?? 100),
+            run: (context: ReactorContext) => recordDue(context, send),
           },
         }
       : {}),
@@ -181,13 +181,13 @@ const scheduleOp = (id: string, due: Due | null): WriteOp =>
     ? { op: "replace", collection: SCHEDULE, id, document: due }
     : { op: "delete", collection: SCHEDULE, id };
 
-/** Sends every fact due by now (soonest first, at most `batch`), dropping those settled. */
-async function recordDue(context: ReactorContext, send: CommandSender, batch: number): Promise<void> {
+/** Sends every fact due by now (soonest first, at most BATCH), dropping those settled. */
+async function recordDue(context: ReactorContext, send: CommandSender): Promise<void> {
   const now = context.now();
   const due = await context.documentStore.find<Due>(
     SCHEDULE,
     { dueAt: { $lte: new Date(now).toISOString() } },
-    { sort: { dueAt: 1 }, limit: batch },
+    { sort: { dueAt: 1 }, limit: BATCH },
   );
   for (const fact of due) {
     const outcome = await sendFact(context, send, fact);

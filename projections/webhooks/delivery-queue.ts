@@ -42,23 +42,19 @@ export interface QueuedMessage {
 
 export const deliveryId = (endpointId: string, webhookId: string): string => `${endpointId}:${webhookId}`;
 
-/** The lot a message's fact concerns: the `parkingLotId` its data names, if any. */
-const lotOf = (message: WebhookMessage): { parkingLotId?: string } => {
-  const lot = (message.data as { parkingLotId?: unknown }).parkingLotId;
-  return typeof lot === "string" ? { parkingLotId: lot } : {};
-};
-
 /**
  * Queues a message for an endpoint. Written again (a batch handled twice, a replay of one not yet
  * sent) it changes nothing; `again` (a replay) queues it anew even if it was sent.
  */
 export function enqueueOp(endpointId: string, queued: QueuedMessage, now: string, again = false): WriteOp {
+  // The lot the message's fact concerns: the `parkingLotId` its data names, if any.
+  const lot = (queued.message.data as { parkingLotId?: unknown }).parkingLotId;
   const fields = {
     endpointId,
     webhookId: queued.webhookId,
     eventType: queued.message.type,
     orderKey: queued.orderKey,
-    ...lotOf(queued.message),
+    ...(typeof lot === "string" ? { parkingLotId: lot } : {}),
     commit: queued.commit,
     prepare: queued.prepare,
     payload: JSON.stringify(queued.message),
@@ -88,16 +84,8 @@ export interface AttemptRecord {
   readonly error?: string;
 }
 
-/** Attempt ids sort by endpoint then time, so a page of one endpoint's newest is one index range. */
-export const attemptId = (endpointId: string, at: Date): string =>
-  `${endpointId}:${String(at.getTime()).padStart(15, "0")}:${randomBytes(4).toString("hex")}`;
-
-export function attemptOp(record: AttemptRecord): WriteOp {
-  const { at, ...rest } = record;
-  return {
-    op: "replace",
-    collection: WEBHOOK_ATTEMPTS,
-    id: attemptId(record.endpointId, at),
-    document: { ...rest, at: at.toISOString() },
-  };
+export function attemptOp({ at, ...rest }: AttemptRecord): WriteOp {
+  // Attempt ids sort by endpoint then time, so a page of one endpoint's newest is one index range.
+  const id = `${rest.endpointId}:${String(at.getTime()).padStart(15, "0")}:${randomBytes(4).toString("hex")}`;
+  return { op: "replace", collection: WEBHOOK_ATTEMPTS, id, document: { ...rest, at: at.toISOString() } };
 }

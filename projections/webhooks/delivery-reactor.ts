@@ -114,11 +114,8 @@ export function webhookDelivery(settings: DeliverySettings | undefined): Reactor
       for (const stored of events) {
         ops.push(...overstayOps(stored, watching));
         for (const mapped of messagesOf(stored)) {
-          const queued: QueuedMessage = {
-            message: erased.has(mapped.orderKey) ? redactedMessage(mapped.message) : mapped.message,
-            orderKey: mapped.orderKey,
-            ...queuedAt(stored.id, mapped, stored.position),
-          };
+          const message = erased.has(mapped.orderKey) ? redactedMessage(mapped.message) : mapped.message;
+          const queued = { ...queuedAt(stored.id, mapped, stored.position), message };
           for (const endpoint of list)
             if (hears(endpoint, mapped.message.type, stored.createdAt))
               ops.push(enqueueOp(endpoint._id, queued, now));

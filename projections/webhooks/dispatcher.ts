@@ -159,28 +159,22 @@ export class Dispatcher {
       ...(delivered ? {} : { error: errorText(outcome, delivery.payload) }),
     };
     const id = deliveryId(endpoint._id, delivery.webhookId);
-    const off: WriteOp = { op: "delete", collection: WEBHOOK_DELIVERIES, id };
-    if (delivered) return [attemptOp(record), off];
+    const done: WriteOp[] = [attemptOp(record), { op: "delete", collection: WEBHOOK_DELIVERIES, id }];
+    if (delivered) return done;
+    const disabled = (reason: string) => [...done, disableOp(endpoint._id, reason, at.toISOString())];
     if (status === 410) {
       this.logger.warn({ endpoint: endpoint._id }, "webhook endpoint answered 410 Gone: disabled");
-      return [attemptOp(record), off, disableOp(endpoint._id, "answered 410 Gone", at.toISOString())];
+      return disabled("answered 410 Gone");
     }
     const delay = retryDelayMs(attempt, this.settings.retryScale);
     if (delay === undefined) {
       this.logger.warn({ endpoint: endpoint._id, attempt }, "webhook delivery given up: endpoint disabled");
-      const reason = `kept failing: ${attempt} attempts of one message failed, the last: ${record.error}`;
-      return [attemptOp(record), off, disableOp(endpoint._id, reason.slice(0, 500), at.toISOString())];
+      return disabled(
+        `kept failing: ${attempt} attempts of one message failed, the last: ${record.error}`.slice(0, 500),
+      );
     }
-    const next = new Date(at.getTime() + delay).toISOString();
-    return [
-      attemptOp(record),
-      {
-        op: "update",
-        collection: WEBHOOK_DELIVERIES,
-        id,
-        update: { $set: { attempt, nextAttemptAt: next } },
-      },
-    ];
+    const update = { $set: { attempt, nextAttemptAt: new Date(at.getTime() + delay).toISOString() } };
+    return [attemptOp(record), { op: "update", collection: WEBHOOK_DELIVERIES, id, update }];
   }
 
   /** Records the outcomes heard since the last round, in one write; kept for the next round if it fails. */

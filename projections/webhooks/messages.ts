@@ -10,6 +10,7 @@ import {
   type WebhookEventType,
   type WebhookMessage,
 } from "../../schemas/webhooks.js";
+import type { QueuedMessage } from "./delivery-queue.js";
 
 /**
  * A webhook message an event maps to: `orderKey` is what log order is kept per (the reservation,
@@ -167,14 +168,20 @@ export function messagesOf(stored: StoredDomainEvent): Mapped[] {
 }
 
 /**
- * Where a fact's message is queued: its `webhook-id` (a fact's first message keeps `msg_<event id>`,
- * the next ones add their part) and its place in the log (the parts of one fact in their order,
- * before anything later of the same reservation).
+ * A fact's message as queued: its `webhook-id` (a fact's first message keeps `msg_<event id>`, the
+ * next ones add their part) and its place in the log (the parts of one fact in their order, before
+ * anything later of the same reservation).
  */
-export const queuedAt = (eventId: string, mapped: Mapped, position: { commit: number; prepare: number }) => ({
-  webhookId: mapped.part === 0 ? `msg_${eventId}` : `msg_${eventId}_${mapped.part}`,
+export const queuedAt = (
+  eventId: string,
+  { message, orderKey, part }: Mapped,
+  position: { commit: number; prepare: number },
+): QueuedMessage => ({
+  webhookId: part === 0 ? `msg_${eventId}` : `msg_${eventId}_${part}`,
+  message,
+  orderKey,
   commit: position.commit,
-  prepare: position.prepare + mapped.part / 4,
+  prepare: position.prepare + part / 4,
 });
 
 /** The overstay message of a car checked in on a window that ended at `endsAt` and still in. */

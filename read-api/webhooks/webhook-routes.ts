@@ -162,15 +162,7 @@ async function replay(options: WebhookRoutesOptions, endpoint: EndpointDocument,
     }
     for (const mapped of messagesOf(decodeEvent(record))) {
       if (!endpoint.eventTypes.includes(mapped.message.type)) continue;
-      const { message, orderKey } = mapped;
-      ops.push(
-        enqueueOp(
-          endpoint._id,
-          { message, orderKey, ...queuedAt(record.id, mapped, record.position) },
-          now,
-          true,
-        ),
-      );
+      ops.push(enqueueOp(endpoint._id, queuedAt(record.id, mapped, record.position), now, true));
       if (ops.length % 200 === 0) await options.documentStore.write(ops.slice(-200));
     }
   }
