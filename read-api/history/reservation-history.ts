@@ -101,7 +101,7 @@ async function locate(lookup: Lookup): Promise<Located[] | { readonly behind: Po
     ? []
     : await lotStreamsSince(events, where.parkingLotId, where.position);
   let budget = UNINDEXED_READ_LIMIT;
-  lots: for (const lot of lots) {
+  periods: for (const lot of lots) {
     const last = await lastEvent(events, lot);
     if (!last || !unindexed(last.position)) continue;
     const start = await firstRevisionWhere(
@@ -119,7 +119,7 @@ async function locate(lookup: Lookup): Promise<Located[] | { readonly behind: Po
       signal?.throwIfAborted();
       if (!namesIt(raw, reservationId)) continue;
       found.push(fromRaw(raw));
-      if (ENDS_A_RESERVATION.has(raw.type)) break lots;
+      if (ENDS_A_RESERVATION.has(raw.type)) break periods;
     }
   }
   // The reservation's own streams (its coupon's, its payment's): a handful of events each.
