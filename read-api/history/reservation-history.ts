@@ -12,7 +12,6 @@ import { couponStream } from "../../write-side/coupon/coupon.js";
 import { lotStreamsSince } from "../../write-side/lot-streams.js";
 import { paymentStream } from "../../write-side/payment/payment.js";
 import { PositionNotReachedError, type ReadContext, TooManyWaitingError } from "../views/read-context.js";
-import { reservationEvents } from "../views/reservation-events-view.js";
 import { auditEntry } from "./audit-entry.js";
 import { eventAt, firstRevisionWhere, lastEvent } from "./stream-search.js";
 
@@ -83,7 +82,17 @@ const nextRevision = (entries: readonly ReservationEventEntry[], stream: string)
  */
 async function locate(lookup: Lookup): Promise<Located[] | { readonly behind: Position }> {
   const { events, index, reservationId, where, signal } = lookup;
-  const { applied, entries } = await reservationEvents(index, reservationId);
+  // The index's entries of it, one range, past the index's applied position left out (read first).
+  const { collection, position: applied } = await index.applied(RESERVATION_EVENTS);
+  const entries = applied
+    ? (
+        await index.store.find<ReservationEventEntry>(
+          collection,
+          { reservationId },
+          { sort: { reservationId: 1, commit: 1, prepare: 1 } },
+        )
+      ).filter((e) => comparePositions(e, applied) <= 0)
+    : [];
   const unindexed = (p: Position) => applied === null || comparePositions(p, applied) > 0;
   const found = entries.map(fromEntry);
   // The lot's facts past the index, in the periods since its booking: a period the index holds
@@ -92,7 +101,7 @@ async function locate(lookup: Lookup): Promise<Located[] | { readonly behind: Po
     ? []
     : await lotStreamsSince(events, where.parkingLotId, where.position);
   let budget = UNINDEXED_READ_LIMIT;
-  for (const lot of lots) {
+  periods: for (const lot of lots) {
     const last = await lastEvent(events, lot);
     if (!last || !unindexed(last.position)) continue;
     const start = await firstRevisionWhere(
@@ -105,7 +114,13 @@ async function locate(lookup: Lookup): Promise<Located[] | { readonly behind: Po
     const count = last.revision - start + 1;
     budget -= count;
     if (budget < 0) return { behind: last.position };
-    if (count > 0 && (await readUnindexed(lookup, lot, start, count, found))) break;
+    if (count === 0) continue;
+    for await (const raw of events.readStream(lot, { fromRevision: start, maxCount: count })) {
+      signal?.throwIfAborted();
+      if (!namesIt(raw, reservationId)) continue;
+      found.push(fromRaw(raw));
+      if (ENDS_A_RESERVATION.has(raw.type)) break periods;
+    }
   }
   // The reservation's own streams (its coupon's, its payment's): a handful of events each.
   for (const stream of [couponStream(reservationId), paymentStream(reservationId)]) {
@@ -115,23 +130,6 @@ async function locate(lookup: Lookup): Promise<Located[] | { readonly behind: Po
     }
   }
   return found.sort((a, b) => comparePositions(a.position, b.position));
-}
-
-/** The lot stream's events [start, start + count) that name the reservation, into `found`; whether one ended it. */
-async function readUnindexed(
-  { events, reservationId, signal }: Lookup,
-  lot: string,
-  start: number,
-  count: number,
-  found: Located[],
-): Promise<boolean> {
-  for await (const raw of events.readStream(lot, { fromRevision: start, maxCount: count })) {
-    signal?.throwIfAborted();
-    if (!namesIt(raw, reservationId)) continue;
-    found.push(fromRaw(raw));
-    if (ENDS_A_RESERVATION.has(raw.type)) return true;
-  }
-  return false;
 }
 
 /** locate, waiting for the index (bounded) when it is too far behind. */

@@ -27,7 +27,7 @@ import { EveryLotFigures } from "./every-lot-figures.js";
 import type { LotQueries } from "./lot-view.js";
 import { type MoneyQueries, sumMoney, today } from "./money-view.js";
 import { ownerOf, type ReadContext } from "./read-context.js";
-import { ACTIVITY_WINDOW_MS, iso, type Presence, type StoredLot, type StoredTotals, strip } from "./rules.js";
+import { ACTIVITY_WINDOW_MS, iso, type Presence, type StoredTotals, strip } from "./rules.js";
 
 /** Open gate reviews counted per control-center read at most, over its lots (past it, lower bounds). */
 const OPEN_REVIEWS_COUNTED = 10_000;
@@ -42,12 +42,8 @@ const dayOfAll = (days: readonly { readonly day: string }[], now: number): strin
 interface Moment {
   readonly totals: ControlCenterTotals;
   readonly activity: ActivityMinute[];
-  readonly lots: readonly StoredLot[];
-  readonly presence: ReadonlyMap<string, Presence>;
   readonly parkingLots: Omit<ControlCenterView["parkingLots"][number], "atRisk">[];
   readonly nextCursor: string | null;
-  /** The coupon counts of the page's lots (what a member of staff scoped to lots sees). */
-  readonly lotCoupons: ReadonlyMap<string, LotCoupons>;
   /** Today's money summed over the page's lots that have any (absent: none has). */
   readonly money?: ControlCenterView["money"];
 }
@@ -134,7 +130,7 @@ export class ControlCenterQueries {
     // Only an overstay can put accepted reservations at risk (every decision kept within capacity).
     const atRisk = new Map(
       await mapInChunks(
-        moment.lots.filter((lot) => (moment.presence.get(lot.parkingLotId)?.overstaying ?? 0) > 0),
+        moment.parkingLots.filter((lot) => lot.presence.overstaying > 0),
         async (lot) => [lot.parkingLotId, await this.lots.atRisk(lot.parkingLotId, now)] as const,
       ),
     );
@@ -147,10 +143,9 @@ export class ControlCenterQueries {
           { limit: OPEN_REVIEWS_COUNTED },
         )
       : new Map();
-    const scoped = options.within !== undefined && !options.within.every;
     return {
-      totals: scoped ? scopedTotals(moment.parkingLots, moment.lotCoupons) : moment.totals,
-      activity: scoped ? [] : moment.activity,
+      totals: moment.totals,
+      activity: moment.activity,
       parkingLots: moment.parkingLots.map((lot) => {
         const openReviews = reviews.get(lot.parkingLotId) ?? 0;
         return {
@@ -181,39 +176,33 @@ export class ControlCenterQueries {
     // A member of staff scoped to lots sees the totals of their page (scopedTotals): none of every lot's.
     const scoped = options.within !== undefined && !options.within.every;
     const [totalsDoc, lots, everyLot, closing, activity] = await Promise.all([
-      this.ctx.store.findById(await this.ctx.collection(CONTROL_CENTER), TOTALS_ID),
+      scoped ? null : this.ctx.store.findById(await this.ctx.collection(CONTROL_CENTER), TOTALS_ID),
       this.lots.storedLots(options, options.within),
       scoped ? undefined : this.everyLot.at(now),
       this.closureInstants(now),
       scoped ? [] : this.activity(new Date(now - ACTIVITY_WINDOW_MS), new Date(now)),
     ]);
     const ids = lots.items.map((l) => l.parkingLotId);
-    const { openEndedHeld: _, ...stored } = strip<StoredTotals>(totalsDoc) ?? { ...EMPTY_TOTALS };
-    const [presence, money, lotCoupons] = await Promise.all([
-      this.presence(ids, now),
+    const [states, money, lotCoupons] = await Promise.all([
+      this.lots.states.states(ids),
       this.money.today(lots.items, now),
-      this.lotCoupons(ids),
+      scoped ? this.lotCoupons(ids) : new Map<string, LotCoupons>(),
     ]);
-    const totals: ControlCenterTotals = {
-      ...stored,
-      ...(everyLot ?? { parkingLots: 0, capacity: 0, activeReservations: 0, availableSpots: 0 }),
-    };
     const none = { inLot: 0, expected: 0, overstaying: 0, noShows: 0 };
-    const views = await this.lots.lotsAt(lots.items, now);
+    const parkingLots = (await this.lots.lotsAt(lots.items, now)).map((lot) => {
+      const state = states.get(lot.parkingLotId);
+      const ofLot = money.get(lot.parkingLotId);
+      return {
+        ...lot,
+        presence: state ? presenceIn(state, now) : none,
+        ...(ofLot ? { money: ofLot } : {}),
+      };
+    });
+    const { openEndedHeld: _, ...stored } = strip<StoredTotals>(totalsDoc) ?? { ...EMPTY_TOTALS };
     const moment: Moment = {
-      totals,
+      totals: everyLot ? { ...stored, ...everyLot } : scopedTotals(parkingLots, lotCoupons),
       activity,
-      lots: lots.items,
-      presence,
-      lotCoupons,
-      parkingLots: views.map((lot) => {
-        const ofLot = money.get(lot.parkingLotId);
-        return {
-          ...lot,
-          presence: presence.get(lot.parkingLotId) ?? none,
-          ...(ofLot ? { money: ofLot } : {}),
-        };
-      }),
+      parkingLots,
       nextCursor: lots.nextCursor,
       ...(money.size > 0
         ? { money: { day: dayOfAll([...money.values()], now), ...sumMoney([...money.values()]) } }
@@ -272,14 +261,6 @@ export class ControlCenterQueries {
     });
     return docs.flatMap((d) => [String(d.from), String(d.until)]);
   }
-  /**
-   * Who is in, overstaying, expected within the hour and the last day's no-shows, by each lot's
-   * `statusIn` over its cars (at most its capacity) and its windows in those ranges, never its history.
-   */
-  private async presence(lots: readonly string[], now: number): Promise<Map<string, Presence>> {
-    const states = [...(await this.lots.states.states(lots))];
-    return new Map(states.flatMap(([id, lot]) => (lot ? [[id, presenceIn(lot, now)] as const] : [])));
-  }
   /** Reservations and cancellations per minute from `from` to `until` (both minutes included), oldest first. */
   async activity(from: Date, until: Date): Promise<ActivityMinute[]> {
     const docs = await this.ctx.store.find(
@@ -318,7 +299,10 @@ export class ControlCenterQueries {
   }
 }
 
-/** The presence counts of one lot at `now`, by its decider's statuses (see presence). */
+/**
+ * Who is in, overstaying, expected within the hour and the last day's no-shows, by the lot's
+ * `statusIn` over its cars (at most its capacity) and its windows in those ranges, never its history.
+ */
 function presenceIn(lot: RegisteredLot, now: number): Presence {
   const statusOf = (id: string) => {
     const record = lot.reservations.get(id);

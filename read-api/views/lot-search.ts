@@ -151,9 +151,13 @@ export class LotSearchQueries {
             ? null
             : quote(n.document.hourlyRate, search.from, search.until),
       }))
-      .sort(byPriceKey);
-    const start =
-      cursor === undefined ? 0 : ranked.findIndex((c) => byPriceKey(c, { ...cursorCandidate(cursor) }) > 0);
+      .sort(byPrice);
+    const after = cursor && {
+      price: cursor.p ?? null,
+      distanceMeters: cursor.d,
+      document: { _id: cursor.i },
+    };
+    const start = after ? ranked.findIndex((c) => byPrice(c, after) > 0) : 0;
     if (start < 0) return;
     yield* ranked.slice(start);
   }
@@ -175,21 +179,12 @@ export class LotSearchQueries {
   }
 }
 
-const priceKey = (price: number | null | undefined): number => price ?? Number.POSITIVE_INFINITY;
-
-function byPriceKey(
+/** Cheapest window first (no rate: last), then nearest, then by id: the price order and its cursor's. */
+function byPrice(
   a: { price?: number | null; distanceMeters: number; document: { _id: string } },
   b: { price?: number | null; distanceMeters: number; document: { _id: string } },
 ): number {
-  const pa = priceKey(a.price);
-  const pb = priceKey(b.price);
-  if (pa !== pb) return pa < pb ? -1 : 1;
-  if (a.distanceMeters !== b.distanceMeters) return a.distanceMeters - b.distanceMeters;
-  return a.document._id < b.document._id ? -1 : a.document._id > b.document._id ? 1 : 0;
+  const [ida, idb] = [a.document._id, b.document._id];
+  const price = (a.price ?? Number.POSITIVE_INFINITY) - (b.price ?? Number.POSITIVE_INFINITY);
+  return price || a.distanceMeters - b.distanceMeters || (ida < idb ? -1 : ida > idb ? 1 : 0);
 }
-
-const cursorCandidate = (cursor: Cursor) => ({
-  price: cursor.p ?? null,
-  distanceMeters: cursor.d,
-  document: { _id: cursor.i },
-});

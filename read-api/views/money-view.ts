@@ -68,16 +68,16 @@ export function quartersOf(parkingLotId: string, from: string, to: string, timeZ
   };
 }
 
-/** The figures of a currency that add up over quarters and days. */
-const MONEY_SUMS = [
+/** The figures of a currency that add up over quarters and days, in the order of the CSV's columns. */
+const SUMS = [
   "revenue",
-  "refunds",
-  "net",
   "collectedByProcessor",
   "collectedOnSite",
   "bookings",
   "overstays",
   "driveUps",
+  "refunds",
+  "net",
 ] as const satisfies readonly (keyof MoneyInCurrency)[];
 
 /** Figures summed, per currency (in order). */
@@ -92,7 +92,7 @@ export function sumMoney(days: readonly Figures[]): Figures {
       const sum = byCurrency.get(a.currency);
       byCurrency.set(
         a.currency,
-        sum ? { ...sum, ...Object.fromEntries(MONEY_SUMS.map((k) => [k, sum[k] + a[k]])) } : { ...a },
+        sum ? { ...sum, ...Object.fromEntries(SUMS.map((k) => [k, sum[k] + a[k]])) } : { ...a },
       );
     }
   }
@@ -161,29 +161,17 @@ export const today = (now: number): string => new Date(now).toISOString().slice(
 export const daysBetween = (from: string, to: string): number =>
   Math.max(0, Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000) + 1);
 
-/** The columns of the money view's CSV, after `day` and `currency`. */
-const CSV_SUMS = [
-  "revenue",
-  "collectedByProcessor",
-  "collectedOnSite",
-  "bookings",
-  "overstays",
-  "driveUps",
-  "refunds",
-  "net",
-] as const satisfies readonly (keyof MoneyInCurrency)[];
-
 /**
  * The money view as CSV. Every cell is a day, an ISO currency code or a number, so nothing needs
  * quoting (and nothing a spreadsheet would run as a formula).
  */
 export function moneyCsv(view: LotMoneyView): string {
-  const rows = [["day", "currency", ...CSV_SUMS, "failedPayments", "failedSteps"].join(",")];
+  const rows = [["day", "currency", ...SUMS, "failedPayments", "failedSteps"].join(",")];
   const add = (day: string, figures: Omit<MoneyDay, "day">) => {
     const failures = [figures.failedPayments, figures.failedSteps];
-    if (figures.amounts.length === 0) rows.push([day, "", ...CSV_SUMS.map(() => 0), ...failures].join(","));
+    if (figures.amounts.length === 0) rows.push([day, "", ...SUMS.map(() => 0), ...failures].join(","));
     for (const [i, a] of figures.amounts.entries())
-      rows.push([day, a.currency, ...CSV_SUMS.map((k) => a[k]), ...(i === 0 ? failures : [0, 0])].join(","));
+      rows.push([day, a.currency, ...SUMS.map((k) => a[k]), ...(i === 0 ? failures : [0, 0])].join(","));
   };
   for (const day of view.days) add(day.day, day);
   add("total", view.totals);

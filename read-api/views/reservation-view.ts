@@ -16,6 +16,7 @@ import type { LotQueries } from "./lot-view.js";
 import { newestBelow, newestMerged, newestPage } from "./newest-merge.js";
 import { newestPlateMatches } from "./plate-search.js";
 import type { PageOf, ReadContext } from "./read-context.js";
+import { type StoredReservation, statusFilters, strip, type TimedView } from "./rules.js";
 
 /** What GET /reservations asks: filters, a page, and the position to wait for. */
 export interface ReservationQuery {
@@ -29,8 +30,6 @@ export interface ReservationQuery {
   readonly limit: number;
   readonly minPosition?: Position | null;
 }
-
-import { type StoredReservation, statusFilters, strip, type TimedView } from "./rules.js";
 
 /** Bound on the candidate reads of one page of a status: past it, the page ends with a cursor. */
 const MAX_PASSES = 16;
@@ -47,12 +46,8 @@ export class ReservationQueries {
   ) {}
 
   /** The client secrets kept for a booking confirmed with Stripe.js (none for a saved method). */
-  async paymentClientSecret(reservationId: string): Promise<KeptSecrets | undefined> {
-    const [kept] = await this.ctx.store.find<{ _id: string } & KeptSecrets>(
-      PAYMENT_CLIENT_SECRETS,
-      { _id: reservationId },
-      { limit: 1 },
-    );
+  async paymentClientSecret(reservationId: string): Promise<KeptSecrets | null> {
+    const kept = await this.ctx.store.findById<Document & KeptSecrets>(PAYMENT_CLIENT_SECRETS, reservationId);
     return kept && { clientSecret: kept.clientSecret, clientSecrets: kept.clientSecrets ?? [] };
   }
 
