@@ -13,7 +13,7 @@ import type {
   PaymentStreamCommandType,
   RegisteredLot,
 } from "../parking-lot/decider.js";
-import { reservationStatus } from "../parking-lot/decider.js";
+import { PAYMENT_STREAM_COMMANDS, reservationStatus } from "../parking-lot/decider.js";
 import { awaitingPayment, holdUntilOf } from "../parking-lot/payments.js";
 import { dueFromCustomer } from "./comeback.js";
 import { type BookingEnd, bookingAskOf, settleAskOf } from "./lot-booking.js";
@@ -58,15 +58,10 @@ export type PaymentProcessCommand =
   | ProcessOnlyCommand;
 
 const PROCESS_TYPES: ReadonlySet<string> = new Set<PaymentProcessCommand["type"]>([
+  ...PAYMENT_STREAM_COMMANDS,
   "AuthorizePayment",
   "FailPayment",
   "ExpirePaymentHold",
-  "RecordPaymentOutcome",
-  "RefundPayment",
-  "RecordPaymentIntent",
-  "RecordIntentReleased",
-  "RecordHoldLapsed",
-  "RecordLateCharge",
   "SettleBooking",
   "RequestPayment",
 ]);
@@ -396,7 +391,7 @@ export class PaymentProcess {
 
   async handle(command: PaymentProcessCommand, context: CommandContext): Promise<LotOutcome> {
     let lot = await this.lot.stateNow(command.parkingLotId);
-    let payment = lot.kind === "registered" ? await this.payments.stateOf(command.reservationId) : noPayment;
+    let payment = lot.kind === "registered" ? await this.payments.stateNow(command.reservationId) : noPayment;
     // What the caller hears: every step's appends together, and the last one's position.
     const events: (ParkingLotEvent | PaymentEvent)[] = [];
     let position: Extract<LotOutcome, { ok: true }>["position"] = null;
