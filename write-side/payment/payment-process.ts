@@ -17,7 +17,7 @@ import { PAYMENT_STREAM_COMMANDS, reservationStatus } from "../parking-lot/decid
 import { awaitingPayment, holdUntilOf } from "../parking-lot/payments.js";
 import { dueFromCustomer } from "./comeback.js";
 import { type BookingEnd, bookingAskOf, settleAskOf } from "./lot-booking.js";
-import { noPayment, type PaymentState, termsOnStream } from "./payment.js";
+import { noPayment, type PaymentState } from "./payment.js";
 import type { PaymentEvent, PaymentRequestRecord, PaymentStep, SettlementDue } from "./payment-facts.js";
 import type { PaymentCommand, PaymentCommandHandler, PaymentOutcome } from "./payment-handler.js";
 import type { CommandRejection } from "./payment-rejections.js";
@@ -107,10 +107,6 @@ const customerOf = (lot: RegisteredLot, reservationId: string) => {
   return customerId !== undefined ? { customerId } : {};
 };
 
-/** The terms a settlement follows: what the lot holds of the booking's, else its payment's stream's. */
-const settleAsk = (lot: ParkingLotState, payment: PaymentState | undefined, id: string, end: BookingEnd) =>
-  settleAskOf(lot, id, end, payment && termsOnStream(payment));
-
 /** A command's first step, from the lot's state and the payment's. */
 export function firstStep(
   command: PaymentProcessCommand,
@@ -153,7 +149,7 @@ export function firstStep(
       return pay({ ...base(command), type: "RequestPayment", request: { ...request, customerId }, now });
     }
     case "SettleBooking": {
-      const ask = settleAsk(lot, payment, reservationId, command.end);
+      const ask = settleAskOf(lot, reservationId, command.end, payment);
       // Ended unpaid (with or without terms to settle by): the intent it recorded is voided.
       const { endedBy, now } = command;
       if (endedBy !== undefined && payment.kind === "open" && !confirmed(payment))
@@ -206,7 +202,7 @@ export function afterLotRefusal(
   rejection: CommandRejection,
 ): ProcessStep {
   if (command.type !== "AuthorizePayment" || rejection.code !== "PaymentNotPending") return refuse(rejection);
-  const ask = settleAsk(lot, payment, command.reservationId, { because: "operator-cancel" }) ?? {
+  const ask = settleAskOf(lot, command.reservationId, { because: "operator-cancel" }, payment) ?? {
     because: "operator-cancel" as const,
     terms: DEFAULT_PAYMENT_TERMS,
   };
@@ -305,16 +301,16 @@ export type SettleStepDue = {
 
 /**
  * A settlement's next step: the first of capture, release, off-session charge and refund with
- * something to move whose outcome is not recorded (`<settlementId>:<step>`) nor `tried` this run. A
- * release is due whenever the authorization is settled (a capture that fails leaves it held).
- * Undefined: the settlement is carried out.
+ * something to move whose outcome (`<settlementId>:<step>`) is neither recorded nor `tried` this
+ * run. A release is due whenever the authorization is settled (a capture that fails leaves it
+ * held). Undefined: the settlement is carried out.
  */
 export function nextSettleStep(
   state: PaymentState,
   settlement: Omit<SettlementDue, "currency" | "because" | "reason">,
-  tried: ReadonlySet<PaymentStep> = new Set(),
+  tried: ReadonlySet<string> = new Set(),
 ): SettleStepDue | undefined {
-  const recorded = new Set(state.kind === "open" ? state.steps : []);
+  const done = new Set([...(state.kind === "open" ? state.steps : []), ...tried]);
   const steps: [PaymentStep, number][] = [
     ["capture", settlement.capture],
     ["release", settlement.release],
@@ -323,7 +319,7 @@ export function nextSettleStep(
   ];
   for (const [step, amount] of steps) {
     const due = step === "release" ? settlement.capture + settlement.release : amount;
-    if (due <= 0 || tried.has(step) || recorded.has(`${settlement.eventId}:${step}`)) continue;
+    if (due <= 0 || done.has(`${settlement.eventId}:${step}`)) continue;
     if (step !== "release") return { step, amount };
     const release = releaseStepOf(state, settlement);
     if (release.ask || release.amount > 0) return { step, amount, release };
