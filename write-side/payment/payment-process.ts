@@ -101,12 +101,6 @@ const notFound = (command: { parkingLotId: string; reservationId: string }): Pro
 const knows = (lot: ParkingLotState, reservationId: string, payment: PaymentState): boolean =>
   payment.kind === "open" || (lot.kind === "registered" && lot.reservations.has(reservationId));
 
-/** The booking's customer, as the lot holds it (a saved card's fact is sealed under their key). */
-const customerOf = (lot: RegisteredLot, reservationId: string) => {
-  const customerId = lot.reservations.get(reservationId)?.customerId;
-  return customerId !== undefined ? { customerId } : {};
-};
-
 /** A command's first step, from the lot's state and the payment's. */
 export function firstStep(
   command: PaymentProcessCommand,
@@ -117,6 +111,8 @@ export function firstStep(
   // A payment is one lot's: naming it under another lot is answered like an unknown booking.
   if (payment.kind === "open" && payment.parkingLotId !== command.parkingLotId) return notFound(command);
   const { reservationId } = command;
+  // The booking's customer, as the lot holds it (a saved card's fact is sealed under their key).
+  const customerId = lot.reservations.get(reservationId)?.customerId;
   switch (command.type) {
     case "RecordPaymentIntent":
       if (!knows(lot, reservationId, payment)) return notFound(command);
@@ -125,7 +121,7 @@ export function firstStep(
         type: "RecordPaymentIntent",
         command,
         ask: bookingAskOf(lot, reservationId),
-        ...customerOf(lot, reservationId),
+        ...(customerId !== undefined ? { customerId } : {}),
       });
     case "AuthorizePayment":
       return authorizeStep(command, lot, payment);
@@ -142,8 +138,6 @@ export function firstStep(
     case "RecordPaymentOutcome": // the provider's word, recorded as the payment's decider answers
       return pay({ ...base(command), type: command.type, command } as PaymentCommand);
     case "RequestPayment": {
-      // Its card is sealed under its customer's key, as the lot holds the booking.
-      const customerId = lot.reservations.get(reservationId)?.customerId;
       if (customerId === undefined) return notFound(command);
       const { type: _, now, ...request } = command;
       return pay({ ...base(command), type: "RequestPayment", request: { ...request, customerId }, now });
