@@ -81,13 +81,7 @@ export class ParkingLotCommandHandler {
     );
     // A payment's commands are decided on its own stream first, the lot following.
     this.payments = new PaymentCommandHandler(eventStore, { retryLimit: options.retryLimit });
-    this.process = new PaymentProcess(
-      {
-        stateNow: (parkingLotId) => this.runner.stateNow(parkingLotId),
-        handle: (command, context) => this.runner.handle(command, context),
-      },
-      this.payments,
-    );
+    this.process = new PaymentProcess(this.runner, this.payments);
   }
 
   /**
@@ -134,7 +128,7 @@ export class ParkingLotCommandHandler {
 
   /** A reservation's payment now, from its own stream. */
   paymentStateOf(_parkingLotId: string, reservationId: string): Promise<PaymentState> {
-    return this.payments.stateOf(reservationId);
+    return this.payments.stateNow(reservationId);
   }
 
   /** A lot command appends to the lot's stream only (the payments process settles what it ends); a payment's goes to its process. */

@@ -22,7 +22,7 @@ import { beginClosure, recordNoShow } from "./time-driven.js";
 export type { DecideContext, PaymentsContext } from "./payments.js";
 
 /** The commands a payment's own stream decides: the lot never does, and its stream never holds their facts. */
-const PAYMENT_STREAM_COMMANDS = [
+export const PAYMENT_STREAM_COMMANDS = [
   "RecordPaymentOutcome",
   "RefundPayment",
   "RecordPaymentIntent",

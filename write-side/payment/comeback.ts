@@ -1,7 +1,6 @@
 import type { RecordLateCharge } from "../../schemas/commands.js";
 import type { EventOfType } from "../../schemas/events.js";
-import type { OpenPayment as Payment, PaymentEvent } from "./payment-facts.js";
-import type { PaymentRejection } from "./payment-rejections.js";
+import type { PaymentDecision as Decision, OpenPayment as Payment, PaymentEvent } from "./payment-facts.js";
 
 /**
  * A charge refused off-session because the card asks for its customer leaves its intent for them to
@@ -26,10 +25,6 @@ export const paidBack = <P extends Payment>(open: P, intentId: string): P =>
 /** Whether the intent is one a refused charge left for the customer, still due (the reconciliation leaves it open). */
 export const dueFromCustomer = (state: { readonly kind: string } | Payment, intentId: string): boolean =>
   "comebacks" in state && (state.comebacks?.some((due) => due.intentId === intentId) ?? false);
-
-type Decision =
-  | { readonly ok: true; readonly events: readonly PaymentEvent[] }
-  | { readonly ok: false; readonly rejection: PaymentRejection };
 
 /**
  * The customer paid the intent a refused charge left them: that step's success, once. An intent no

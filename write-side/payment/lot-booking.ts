@@ -1,7 +1,6 @@
-import type { PaymentTerms } from "../../schemas/common.js";
 import type { ParkingLotEvent, ParkingLotState } from "../parking-lot/decider.js";
 import { awaitingPayment } from "../parking-lot/payments.js";
-import type { BookingAsk } from "./payment.js";
+import { type BookingAsk, type PaymentState, termsOnStream } from "./payment.js";
 import { type SettleAsk, settlementFor } from "./payment-policy.js";
 
 /** What the payment side reads of a booking from the lot: the lot decides these, handed in its commands. */
@@ -49,17 +48,17 @@ export function bookingEndOf(event: ParkingLotEvent, role: string | undefined): 
 
 /**
  * What a settlement is decided by, of what only the lot knows: the booking's terms then, its start,
- * its price. `streamTerms`: its payment stream's, for a booking the lot's state no longer holds.
+ * its price; else its payment stream's terms, for a booking the lot's state no longer holds.
  * Undefined when neither knows terms for it (it was never asked to pay).
  */
 export function settleAskOf(
   state: ParkingLotState,
   reservationId: string,
   end: BookingEnd,
-  streamTerms?: PaymentTerms,
+  payment?: PaymentState,
 ): SettleAsk | undefined {
   if (state.kind !== "registered") return undefined;
-  const terms = state.paymentAsked.get(reservationId)?.terms ?? streamTerms;
+  const terms = state.paymentAsked.get(reservationId)?.terms ?? (payment && termsOnStream(payment));
   if (!terms) return undefined;
   const record = state.reservations.get(reservationId);
   // The one rule for a booking whose payment the lot never confirmed (awaited, or its card's saving

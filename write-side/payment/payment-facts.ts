@@ -74,11 +74,10 @@ export type PaymentDecision =
   | { readonly ok: true; readonly events: readonly PaymentEvent[] }
   | { readonly ok: false; readonly rejection: Rejection };
 
-/** Why a booking's payment failed (PaymentFailed), as the reservation view's schema says it. */
-export type PaymentFailedBecause = NonNullable<PaymentView["failure"]>;
-
-/** What a PaymentFailed says of why: every reader reads it with this one function. */
-export function failedBecause(data: EventOfType<"PaymentFailed">["data"]): PaymentFailedBecause {
+/** What a PaymentFailed says of why, as the reservation view's schema has it: every reader's one function. */
+export function failedBecause(
+  data: EventOfType<"PaymentFailed">["data"],
+): NonNullable<PaymentView["failure"]> {
   return {
     reason: data.reason,
     code: data.code ?? (data.reason === "expired" ? "expired" : "declined"),

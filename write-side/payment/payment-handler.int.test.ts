@@ -96,7 +96,7 @@ describe("a payment on its own stream (issue 48)", () => {
       "PaymentCaptured",
     ]);
     expect(await typesOn(store, parkingLotStream("L1"))).toEqual([]);
-    const state = await payments.stateOf("res-1");
+    const state = await payments.stateNow("res-1");
     expect(state.kind === "open" && { captured: state.captured, settled: state.settled }).toEqual({
       captured: 6000,
       settled: true,
@@ -109,7 +109,7 @@ describe("a payment on its own stream (issue 48)", () => {
     const other = new PaymentCommandHandler(second, { retryLimit: 3 });
     for (const command of [intent, authorize, settle, captured]) await one.handle(command, context());
     // The other process has read the payment before either refund (its cache holds it).
-    expect((await other.stateOf("res-1")).kind).toBe("open");
+    expect((await other.stateNow("res-1")).kind).toBe("open");
     const outcomes = await Promise.all([
       one.handle(refund(4000), context()),
       other.handle(refund(4000), context()),

@@ -161,9 +161,4 @@ export class PaymentCommandHandler extends DeciderRunner<
       trace: { prefix: "payment", keyName: "reservation" },
     });
   }
-
-  /** The payment of a reservation now, from its stream alone (cached, caught up with it). */
-  stateOf(reservationId: string): Promise<PaymentState> {
-    return this.stateNow(reservationId);
-  }
 }

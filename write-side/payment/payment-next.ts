@@ -1,6 +1,6 @@
 import { ERASED } from "../../schemas/personal-data.js";
 import { evolvePaymentAggregate, noPayment, type PaymentState, type PaymentStreamEvent } from "./payment.js";
-import type { PaymentRequestRecord, PaymentStep, SettlementDue } from "./payment-facts.js";
+import type { PaymentRequestRecord, SettlementDue } from "./payment-facts.js";
 import { nextSettleStep, type SettleStepDue } from "./payment-process.js";
 import { unpaidIntentOf } from "./unpaid-intents.js";
 
@@ -117,11 +117,7 @@ export function nextStep(
 ): NextStep {
   const { payment } = process;
   for (const settlement of process.settlements) {
-    const triedHere = new Set<PaymentStep>();
-    for (const key of tried)
-      if (key.startsWith(`${settlement.eventId}:`))
-        triedHere.add(key.slice(settlement.eventId.length + 1) as PaymentStep);
-    const due = nextSettleStep(payment, settlement, triedHere);
+    const due = nextSettleStep(payment, settlement, tried);
     if (due) return { kind: "settle", settlement, due };
   }
   const authorize = authorizeDue(process, now, tried);

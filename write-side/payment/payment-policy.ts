@@ -44,39 +44,8 @@ export function cancelSettlement(
 }
 
 /** A no-show: the lot's no-show fee, at most what was authorized (never charged off-session). */
-export const noShowSettlement = (terms: PaymentTerms, authorized: number): Settlement => {
-  const capture = Math.min(terms.noShowFee, authorized);
-  return { capture, release: authorized - capture, offSession: 0 };
-};
-
-/**
- * A settlement the provider can carry out: a charge below its smallest in the currency would be
- * refused (`amount_too_small`), so it is waived (a capture waived is released with the rest). An
- * off-session charge is decided only when the capture takes the whole authorization.
- */
-export function withinMinimum(
-  settlement: Settlement,
-  minimum: number,
-): Settlement & { readonly waived: number } {
-  const small = (amount: number) => amount > 0 && amount < minimum;
-  const offSession = small(settlement.offSession) ? 0 : settlement.offSession;
-  const capture = small(settlement.capture) ? 0 : settlement.capture;
-  const waived = settlement.offSession - offSession + (settlement.capture - capture);
-  return { capture, release: settlement.release + (settlement.capture - capture), offSession, waived };
-}
-
-/**
- * A settlement in the amounts the currency can be charged in (KWD in tens, ISK in hundreds),
- * rounded down: what a capture leaves is released, so `capture + release = authorized` still holds.
- */
-export function inSteps(settlement: Settlement, currency: string): Settlement {
-  const capture = roundDownToStep(settlement.capture, currency);
-  return {
-    capture,
-    release: settlement.release + (settlement.capture - capture),
-    offSession: roundDownToStep(settlement.offSession, currency),
-  };
-}
+export const noShowSettlement = (terms: PaymentTerms, authorized: number): Settlement =>
+  split(authorized, Math.min(terms.noShowFee, authorized));
 
 /** What may still be refunded of a payment: what was captured less what was refunded already. */
 export const refundable = (captured: number, refunded: number): number => Math.max(0, captured - refunded);
@@ -100,9 +69,24 @@ export type SettleAsk =
     }
   | { readonly because: "no-show"; readonly terms: PaymentTerms };
 
-/** A settlement in the currency's steps, what is below its smallest charge waived. */
-export const chargeableIn = (settlement: Settlement, currency: string) =>
-  withinMinimum(inSteps(settlement, currency), chargeMinimum(currency));
+/**
+ * A settlement the provider can carry out: in the amounts the currency is charged in (KWD in tens,
+ * ISK in hundreds), rounded down, and a charge below its smallest waived (it would be refused,
+ * `amount_too_small`). What a capture leaves is released, so `capture + release = authorized` still
+ * holds; an off-session charge is decided only when the capture takes the whole authorization.
+ */
+export function chargeableIn(
+  settlement: Settlement,
+  currency: string,
+): Settlement & { readonly waived: number } {
+  const minimum = chargeMinimum(currency);
+  const inSteps = (amount: number) => roundDownToStep(amount, currency);
+  const chargeable = (amount: number) => (amount > 0 && amount < minimum ? 0 : amount);
+  const capture = chargeable(inSteps(settlement.capture));
+  const offSession = chargeable(inSteps(settlement.offSession));
+  const waived = inSteps(settlement.capture) - capture + inSteps(settlement.offSession) - offSession;
+  return { capture, release: settlement.release + settlement.capture - capture, offSession, waived };
+}
 
 /** What a booking's end settles of `authorized`, as its PaymentSettlementDecided will (a cancel's answer). */
 export const settlementFor = (ask: SettleAsk, authorized: number, currency: string, at: string) =>

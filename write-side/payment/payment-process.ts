@@ -13,11 +13,11 @@ import type {
   PaymentStreamCommandType,
   RegisteredLot,
 } from "../parking-lot/decider.js";
-import { reservationStatus } from "../parking-lot/decider.js";
+import { PAYMENT_STREAM_COMMANDS, reservationStatus } from "../parking-lot/decider.js";
 import { awaitingPayment, holdUntilOf } from "../parking-lot/payments.js";
 import { dueFromCustomer } from "./comeback.js";
 import { type BookingEnd, bookingAskOf, settleAskOf } from "./lot-booking.js";
-import { noPayment, type PaymentState, termsOnStream } from "./payment.js";
+import { noPayment, type PaymentState } from "./payment.js";
 import type { PaymentEvent, PaymentRequestRecord, PaymentStep, SettlementDue } from "./payment-facts.js";
 import type { PaymentCommand, PaymentCommandHandler, PaymentOutcome } from "./payment-handler.js";
 import type { CommandRejection } from "./payment-rejections.js";
@@ -58,15 +58,10 @@ export type PaymentProcessCommand =
   | ProcessOnlyCommand;
 
 const PROCESS_TYPES: ReadonlySet<string> = new Set<PaymentProcessCommand["type"]>([
+  ...PAYMENT_STREAM_COMMANDS,
   "AuthorizePayment",
   "FailPayment",
   "ExpirePaymentHold",
-  "RecordPaymentOutcome",
-  "RefundPayment",
-  "RecordPaymentIntent",
-  "RecordIntentReleased",
-  "RecordHoldLapsed",
-  "RecordLateCharge",
   "SettleBooking",
   "RequestPayment",
 ]);
@@ -106,16 +101,6 @@ const notFound = (command: { parkingLotId: string; reservationId: string }): Pro
 const knows = (lot: ParkingLotState, reservationId: string, payment: PaymentState): boolean =>
   payment.kind === "open" || (lot.kind === "registered" && lot.reservations.has(reservationId));
 
-/** The booking's customer, as the lot holds it (a saved card's fact is sealed under their key). */
-const customerOf = (lot: RegisteredLot, reservationId: string) => {
-  const customerId = lot.reservations.get(reservationId)?.customerId;
-  return customerId !== undefined ? { customerId } : {};
-};
-
-/** The terms a settlement follows: what the lot holds of the booking's, else its payment's stream's. */
-const settleAsk = (lot: ParkingLotState, payment: PaymentState | undefined, id: string, end: BookingEnd) =>
-  settleAskOf(lot, id, end, payment && termsOnStream(payment));
-
 /** A command's first step, from the lot's state and the payment's. */
 export function firstStep(
   command: PaymentProcessCommand,
@@ -126,6 +111,8 @@ export function firstStep(
   // A payment is one lot's: naming it under another lot is answered like an unknown booking.
   if (payment.kind === "open" && payment.parkingLotId !== command.parkingLotId) return notFound(command);
   const { reservationId } = command;
+  // The booking's customer, as the lot holds it (a saved card's fact is sealed under their key).
+  const customerId = lot.reservations.get(reservationId)?.customerId;
   switch (command.type) {
     case "RecordPaymentIntent":
       if (!knows(lot, reservationId, payment)) return notFound(command);
@@ -134,7 +121,7 @@ export function firstStep(
         type: "RecordPaymentIntent",
         command,
         ask: bookingAskOf(lot, reservationId),
-        ...customerOf(lot, reservationId),
+        ...(customerId !== undefined ? { customerId } : {}),
       });
     case "AuthorizePayment":
       return authorizeStep(command, lot, payment);
@@ -151,14 +138,12 @@ export function firstStep(
     case "RecordPaymentOutcome": // the provider's word, recorded as the payment's decider answers
       return pay({ ...base(command), type: command.type, command } as PaymentCommand);
     case "RequestPayment": {
-      // Its card is sealed under its customer's key, as the lot holds the booking.
-      const customerId = lot.reservations.get(reservationId)?.customerId;
       if (customerId === undefined) return notFound(command);
       const { type: _, now, ...request } = command;
       return pay({ ...base(command), type: "RequestPayment", request: { ...request, customerId }, now });
     }
     case "SettleBooking": {
-      const ask = settleAsk(lot, payment, reservationId, command.end);
+      const ask = settleAskOf(lot, reservationId, command.end, payment);
       // Ended unpaid (with or without terms to settle by): the intent it recorded is voided.
       const { endedBy, now } = command;
       if (endedBy !== undefined && payment.kind === "open" && !confirmed(payment))
@@ -211,7 +196,7 @@ export function afterLotRefusal(
   rejection: CommandRejection,
 ): ProcessStep {
   if (command.type !== "AuthorizePayment" || rejection.code !== "PaymentNotPending") return refuse(rejection);
-  const ask = settleAsk(lot, payment, command.reservationId, { because: "operator-cancel" }) ?? {
+  const ask = settleAskOf(lot, command.reservationId, { because: "operator-cancel" }, payment) ?? {
     because: "operator-cancel" as const,
     terms: DEFAULT_PAYMENT_TERMS,
   };
@@ -310,16 +295,16 @@ export type SettleStepDue = {
 
 /**
  * A settlement's next step: the first of capture, release, off-session charge and refund with
- * something to move whose outcome is not recorded (`<settlementId>:<step>`) nor `tried` this run. A
- * release is due whenever the authorization is settled (a capture that fails leaves it held).
- * Undefined: the settlement is carried out.
+ * something to move whose outcome (`<settlementId>:<step>`) is neither recorded nor `tried` this
+ * run. A release is due whenever the authorization is settled (a capture that fails leaves it
+ * held). Undefined: the settlement is carried out.
  */
 export function nextSettleStep(
   state: PaymentState,
   settlement: Omit<SettlementDue, "currency" | "because" | "reason">,
-  tried: ReadonlySet<PaymentStep> = new Set(),
+  tried: ReadonlySet<string> = new Set(),
 ): SettleStepDue | undefined {
-  const recorded = new Set(state.kind === "open" ? state.steps : []);
+  const done = new Set([...(state.kind === "open" ? state.steps : []), ...tried]);
   const steps: [PaymentStep, number][] = [
     ["capture", settlement.capture],
     ["release", settlement.release],
@@ -328,7 +313,7 @@ export function nextSettleStep(
   ];
   for (const [step, amount] of steps) {
     const due = step === "release" ? settlement.capture + settlement.release : amount;
-    if (due <= 0 || tried.has(step) || recorded.has(`${settlement.eventId}:${step}`)) continue;
+    if (due <= 0 || done.has(`${settlement.eventId}:${step}`)) continue;
     if (step !== "release") return { step, amount };
     const release = releaseStepOf(state, settlement);
     if (release.ask || release.amount > 0) return { step, amount, release };
@@ -396,7 +381,7 @@ export class PaymentProcess {
 
   async handle(command: PaymentProcessCommand, context: CommandContext): Promise<LotOutcome> {
     let lot = await this.lot.stateNow(command.parkingLotId);
-    let payment = lot.kind === "registered" ? await this.payments.stateOf(command.reservationId) : noPayment;
+    let payment = lot.kind === "registered" ? await this.payments.stateNow(command.reservationId) : noPayment;
     // What the caller hears: every step's appends together, and the last one's position.
     const events: (ParkingLotEvent | PaymentEvent)[] = [];
     let position: Extract<LotOutcome, { ok: true }>["position"] = null;

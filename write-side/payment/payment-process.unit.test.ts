@@ -345,7 +345,7 @@ describe("a settlement's next step, from its payment's stream", () => {
     const captured = recorded(history, "capture", { ok: true, intentId: "pi_1", amount: 3000 });
     const released = recorded(captured, "release", { ok: true, intentId: "pi_1", amount: 2000 });
     expect(nextSettleStep(state(released), settlement)).toEqual({ step: "overstay", amount: 1500 });
-    expect(nextSettleStep(state(released), settlement, new Set(["overstay"]))).toBeUndefined();
+    expect(nextSettleStep(state(released), settlement, new Set(["s1:overstay"]))).toBeUndefined();
     const charged = recorded(released, "overstay", { ok: true, intentId: "pi_off", amount: 1500 });
     expect(nextSettleStep(state(charged), settlement)).toBeUndefined();
   });

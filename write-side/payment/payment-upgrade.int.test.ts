@@ -169,7 +169,7 @@ const EXPECTED: Record<string, OpenPayment> = {
 
 /** A payment from its stream alone (a fresh handler: no cache, no lot). */
 const fromItsStream = (store: SqliteEventStore, id: string) =>
-  new PaymentCommandHandler(store, { retryLimit: 5 }).stateOf(id);
+  new PaymentCommandHandler(store, { retryLimit: 5 }).stateNow(id);
 
 const optionsOn = (store: SqliteEventStore): PaymentUpgradeOptions => ({
   eventStore: store,

@@ -45,8 +45,6 @@ export interface PaymentUpgradeOptions {
   readonly logger?: Logger;
 }
 
-const ACTOR = systemActor("upgrade");
-
 type Asked = EventOfType<"PaymentCarriedOver">["data"]["asked"];
 
 /** An old payment as the lots' streams hold it: its facts folded, and what its booking asked. */
@@ -152,11 +150,8 @@ async function carryOne(
     }
     if (state.kind !== "open") return "skipped";
     const event = carriedOverFact(state, asked, options.now().toISOString());
-    const causation = {
-      correlationId: `upgrade-${streamId}`,
-      causationId: `upgrade-${streamId}`,
-      actor: ACTOR,
-    };
+    const cause = `upgrade-${streamId}`;
+    const causation = { correlationId: cause, causationId: cause, actor: systemActor("upgrade") };
     try {
       await eventStore.appendToStream(streamId, [encodeEvent(event, causation)], {
         expectedRevision: revision < 0 ? "no_stream" : revision,

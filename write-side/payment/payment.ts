@@ -85,19 +85,12 @@ const opened = (state: PaymentState, data: PaymentEvent["data"]): OpenPayment =>
         facts: [],
       };
 
-/** A recorded step: its key, its ledger fact (if money moved) and what it adds to the totals. */
-function stepped(
-  state: OpenPayment,
-  settlementId: string,
-  step: PaymentStep,
-  fact?: PaymentFact,
-): OpenPayment {
-  return {
-    ...state,
-    steps: [...state.steps, stepKey(settlementId, step)],
-    ...(fact ? { facts: [...state.facts, fact] } : {}),
-  };
-}
+/** A recorded step: its key, and its ledger fact if money moved. */
+const stepped = (state: OpenPayment, settlementId: string, step: PaymentStep, fact?: PaymentFact) => ({
+  ...state,
+  steps: [...state.steps, stepKey(settlementId, step)],
+  ...(fact ? { facts: [...state.facts, fact] } : {}),
+});
 
 /** A payment's stream's facts: its own, and the one the upgrade carried over from a lot's stream. */
 export type PaymentStreamEvent = PaymentEvent | EventOfType<"PaymentCarriedOver">;
@@ -204,13 +197,11 @@ export interface BookingAsk {
 export const termsOnStream = (state: PaymentState): PaymentTerms | undefined =>
   state.kind === "open" ? (state.terms ?? state.asked?.terms) : undefined;
 
-type Mismatch = "intent" | "amount" | "currency";
-
 function mismatchOf(
   state: PaymentState,
   ask: BookingAsk,
   word: { readonly intentId?: string; readonly amount?: number; readonly currency?: string },
-): Mismatch | undefined {
+): "intent" | "amount" | "currency" | undefined {
   const counted = state.kind === "open" ? state.intentId : undefined;
   // An intent the booking never recorded (its creation failed) authorizes nothing.
   if (word.intentId !== undefined && counted !== word.intentId) return "intent";

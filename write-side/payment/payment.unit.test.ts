@@ -172,7 +172,7 @@ describe("the terms its booking was made under (issue 48)", () => {
     const state = given([...recorded.events, authorized]);
     expect(termsOnStream(state)).toEqual(TERMS);
     const withoutIt = fold([lotRegistered()]);
-    const settle = settleAskOf(withoutIt, ID, { because: "no-show" }, termsOnStream(state));
+    const settle = settleAskOf(withoutIt, ID, { because: "no-show" }, state);
     expect(settle).toEqual({ because: "no-show", terms: TERMS });
     expect(
       decideSettlement(state, settle ?? { because: "check-out", price: 0, overstayCharge: 0 }, NOW),

@@ -1,15 +1,11 @@
 import { dueFromCustomer } from "./comeback.js";
-import type { PaymentEvent, PaymentState } from "./payment-facts.js";
+import type { PaymentDecision, PaymentState } from "./payment-facts.js";
 import { awaitedHold, confirmed } from "./saved-card.js";
 
 /** The intents a booking does not count on (the reconciliation reads them), and the void of one its end left unpaid. */
 
 /** A booking ended unpaid (`endedBy`: the lot's fact): its intent is to be canceled at the provider, once. */
-export function decideVoid(
-  state: PaymentState,
-  endedBy: string,
-  at: string,
-): { ok: true; events: PaymentEvent[] } {
+export function decideVoid(state: PaymentState, endedBy: string, at: string): PaymentDecision {
   const intentId = unpaidIntentOf(state, false);
   if (state.kind !== "open" || !intentId || state.voided?.intentId === intentId)
     return { ok: true, events: [] };
