@@ -107,12 +107,6 @@ function placeOf(data: LotPlace): { place?: LotPlace } {
   return Object.keys(place).length > 0 ? { place } : {};
 }
 
-/** The lot at its new place (the whole place: what the event leaves out, the lot no longer has). */
-function moved(state: RegisteredLot, data: LotPlace): RegisteredLot {
-  const { place: _old, ...rest } = state;
-  return { ...rest, ...placeOf(data) };
-}
-
 /** What a booking asked of its payment: its ParkingReserved's hold (not its saved method), and the terms. */
 export const askedOf = (
   { amount, currency, holdUntil }: NonNullable<EventOfType<"ParkingReserved">["data"]["payment"]>,
@@ -290,8 +284,11 @@ function evolveLot(state: RegisteredLot, event: ParkingLotEvent): ParkingLotStat
       return { ...state, maxActivePerCustomer: event.data.maxActivePerCustomer };
     case "ParkingLotPaymentTermsChanged":
       return { ...state, paymentTerms: event.data.terms };
-    case "ParkingLotPlaceChanged":
-      return moved(state, event.data);
+    case "ParkingLotPlaceChanged": {
+      // The whole place: what the event leaves out, the lot no longer has.
+      const { place: _old, ...rest } = state;
+      return { ...rest, ...placeOf(event.data) };
+    }
     case "ParkingLotCouponRuleChanged":
       return { ...state, couponRule: event.data.couponRule };
     case "ReservationConfirmed":

@@ -1,4 +1,3 @@
-import type { AdmitDriveUp, CheckIn, CheckOut } from "../../schemas/commands.js";
 import { plateForm } from "../../schemas/plates.js";
 import { decide } from "./decide.js";
 import type { ParkingLotEvent, ParkingLotState, RegisteredLot } from "./state.js";
@@ -65,13 +64,10 @@ function entry(read: GateRead, state: ParkingLotState, candidates: readonly stri
   const admitted: { reservationId: string; events: readonly ParkingLotEvent[] }[] = [];
   let refusal: string | undefined;
   for (const reservationId of candidates) {
-    const command: CheckIn = {
-      type: "CheckIn",
-      parkingLotId: read.parkingLotId,
-      reservationId,
-      now: read.at,
-    };
-    const decision = decide(command, state);
+    const decision = decide(
+      { type: "CheckIn", parkingLotId: read.parkingLotId, reservationId, now: read.at },
+      state,
+    );
     // An accepted check-in with no event: the car is already in (the camera read it twice).
     if (decision.ok) admitted.push({ reservationId, events: decision.events });
     else refusal = decision.rejection.code;
@@ -92,18 +88,13 @@ function entry(read: GateRead, state: ParkingLotState, candidates: readonly stri
  * refusal the gate's reason (`NoHourlyRate` for a lot that prices nothing itself).
  */
 function driveUp(read: GateRead, state: ParkingLotState): GateOutcome | undefined {
-  if (read.driveUpId === undefined || read.gateId === undefined) return undefined;
-  const command: AdmitDriveUp = {
-    type: "AdmitDriveUp",
-    parkingLotId: read.parkingLotId,
-    reservationId: read.driveUpId,
-    carNumber: read.plate,
-    gateId: read.gateId,
-    now: read.at,
-  };
-  const decision = decide(command, state);
-  if (decision.ok)
-    return { decision: "open", reason: "DriveUp", reservationId: read.driveUpId, events: decision.events };
+  const { parkingLotId, driveUpId: reservationId, plate: carNumber, gateId, at: now } = read;
+  if (reservationId === undefined || gateId === undefined) return undefined;
+  const decision = decide(
+    { type: "AdmitDriveUp", parkingLotId, reservationId, carNumber, gateId, now },
+    state,
+  );
+  if (decision.ok) return { decision: "open", reason: "DriveUp", reservationId, events: decision.events };
   const code = decision.rejection.code;
   return { decision: "deny", reason: code === "AmountRequired" ? "NoHourlyRate" : code };
 }
@@ -114,13 +105,10 @@ function exit(read: GateRead, state: RegisteredLot, candidates: readonly string[
   const [reservationId] = staying;
   if (staying.length > 1) return { decision: "review", reason: "SeveralBookings", reservationIds: staying };
   if (reservationId === undefined) return { decision: "review", reason: "NoStay", reservationIds: [] };
-  const command: CheckOut = {
-    type: "CheckOut",
-    parkingLotId: read.parkingLotId,
-    reservationId,
-    now: read.at,
-  };
-  const decision = decide(command, state);
+  const decision = decide(
+    { type: "CheckOut", parkingLotId: read.parkingLotId, reservationId, now: read.at },
+    state,
+  );
   if (!decision.ok) return { decision: "deny", reason: decision.rejection.code };
   const price = priceOf(decision.events, state.reservations.get(reservationId)?.amount ?? 0);
   return {

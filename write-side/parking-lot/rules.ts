@@ -96,10 +96,9 @@ export function holding(
   until: number,
   now: number,
 ): { spans: Span[]; always: number } {
-  const rest = heldBesideWindows(lot, until, now);
-  const spans: Span[] = overlapping(lot.occupancy, from, until).map(([, interval]) => interval);
-  for (const span of rest.spans) spans.push(span);
-  return { spans, always: rest.always };
+  const held = heldBesideWindows(lot, until, now);
+  for (const [, interval] of overlapping(lot.occupancy, from, until)) held.spans.push(interval);
+  return held;
 }
 
 /**

@@ -41,10 +41,25 @@ export function summaryOf(lot: RegisteredLot): LotSummary {
   // loaded sealed (or erased) stays as it is, its bookings' plates their places in it.
   const customers: CustomerSummary[] = [];
   const customerAt = new Map<string, number>();
+  const customerOf = new Array<number>(ids.length);
+  const plateOf = new Array<number>(ids.length);
+  entries.forEach((entry, i) => {
+    const asIs = typeof entry === "string";
+    const key = asIs ? `\u0001${entry}` : (entry[0] as string);
+    if (!customerAt.has(key)) customerAt.set(key, customers.push(asIs ? entry : [key]) - 1);
+    customerOf[i] = customerAt.get(key) as number;
+    const mine = customers[customerOf[i] as number] as CustomerSummary;
+    if (typeof mine === "string") plateOf[i] = plates[i] as number;
+    else {
+      const carNumber = (entry as string[])[plates[i] as number] as string;
+      const plate = mine.indexOf(carNumber, 1);
+      plateOf[i] = plate > 0 ? plate : (mine as string[]).push(carNumber) - 1;
+    }
+  });
   const bookings: BookingColumns = {
     ids: ids as string[],
-    customers: new Array<number>(ids.length),
-    plates: new Array<number>(ids.length),
+    customers: customerOf,
+    plates: plateOf,
     amounts: amounts as number[],
     statuses,
     startsAt: startsAt as string[],
@@ -53,24 +68,6 @@ export function summaryOf(lot: RegisteredLot): LotSummary {
     paid,
     counts: ids.map((id) => (counted.has(id) ? "1" : "0")).join(""),
   };
-  ids.forEach((_, i) => {
-    const entry = entries[i] as CustomerSummary;
-    const key = typeof entry === "string" ? `\u0001${entry}` : (entry[0] as string);
-    let c = customerAt.get(key);
-    if (c === undefined)
-      c = customerAt
-        .set(key, customers.push(typeof entry === "string" ? entry : [key]) - 1)
-        .get(key) as number;
-    (bookings.customers as number[])[i] = c;
-    const mine = customers[c] as CustomerSummary;
-    if (typeof mine === "string") {
-      (bookings.plates as number[])[i] = plates[i] as number;
-      return;
-    }
-    const carNumber = (entry as string[])[plates[i] as number] as string;
-    const plate = mine.indexOf(carNumber, 1);
-    (bookings.plates as number[])[i] = plate > 0 ? plate : (mine as string[]).push(carNumber) - 1;
-  });
   const held = (id: string) => lot.reservations.has(id);
   const holds: [string, number, number][] = [];
   for (const bucket of lot.occupancy.buckets.values())
