@@ -101,6 +101,9 @@ async function recorded(round: Round, command: PaymentCommand, intentId: string,
   return sent.ok && sent.recorded;
 }
 
+/** A repair's name (its log's `repair`, the metric's label); an outcome's is its step's (`captured`, `released`). */
+const REPAIRED = { AuthorizePayment: "authorized", RecordLateCharge: "collected" } as const;
+
 /** One intent of this deployment's compared with the payment its metadata names (see above). */
 async function compare(round: Round, intent: ProviderIntent): Promise<void> {
   const { deps, counts } = round;
@@ -130,12 +133,7 @@ async function compare(round: Round, intent: ProviderIntent): Promise<void> {
     return;
   }
   for (const repair of repairsOf(payment, awaiting, intent)) {
-    const kind =
-      repair.type === "RecordPaymentOutcome"
-        ? `${repair.step}d`
-        : repair.type === "AuthorizePayment"
-          ? "authorized"
-          : "collected";
+    const kind = repair.type === "RecordPaymentOutcome" ? `${repair.step}d` : REPAIRED[repair.type];
     if (!(await recorded(round, repair as PaymentCommand, intentId, kind))) continue;
     counts.repaired[kind] = (counts.repaired[kind] ?? 0) + 1;
     deps.logger.warn(
