@@ -107,9 +107,7 @@ export async function ledgerOps(
     const problems = ledgerProblemsOf(ledger);
     const document = {
       parkingLotId: lots.get(id),
-      facts: ledger.facts,
-      pending: ledger.pending,
-      ended: ledger.ended,
+      ...ledger,
       seen: [...ledger.seen],
       violations: problems.length,
       problems,

@@ -210,7 +210,32 @@ async function runDue(
   );
   if (due.length === 0 && forgets.length === 0) return;
   const deps = stepDepsOf(context, settings);
-  const scale = settings.retryScale ?? 1;
+  // One to-do: done, its `done` writes; to look again later (`until`), it moves there (`at`); the
+  // provider or a store out, it backs off.
+  const runOne = async (
+    { id, kind, attempt }: { readonly id: string; readonly kind: string; readonly attempt: number },
+    run: () => Promise<NextResult>,
+    done: () => Promise<WriteOp[]>,
+    at: (at: string, attempt: number) => WriteOp,
+  ): Promise<RunResult> => {
+    let result: RunResult;
+    try {
+      const next = await run();
+      if (typeof next === "object") {
+        await store.write([at(next.until, 0)]);
+        return "done";
+      }
+      result = next === "done" ? "done" : "provider-out";
+    } catch (error) {
+      // The lot's store is out (or the command failed otherwise): the same, later.
+      context.logger.warn({ err: error, id, kind }, "payment step failed; retried later");
+      result = "store-out";
+    }
+    context.metrics?.paymentPlans.inc({ kind, outcome: result === "done" ? "done" : "retry" });
+    const later = new Date(Date.now() + retryDelayMs(attempt + 1, settings.retryScale ?? 1)).toISOString();
+    await store.write(result === "done" ? await done() : [at(later, attempt + 1)]);
+    return result;
+  };
   // A booking due: its end first if one waits on its entry (then off it), then its stream's next steps.
   const booking = ({ _id: id, attempt, end }: DueEntry) => {
     // What runNext read last (its stream when nothing was left to do) tells doneWith whether it is settled.
@@ -223,9 +248,8 @@ async function runDue(
           await store.write([{ op: "update", collection: PAYMENT_DUE, id, update: { $unset: { end: "" } } }]);
         return runNext(id, reading);
       },
-      { done: async () => doneWith(id, read.payment), at: (at, n) => dueAtOp(id, at, n) },
-      context,
-      scale,
+      async () => doneWith(id, read.payment),
+      (at, n) => dueAtOp(id, at, n),
     );
   };
   // An erased customer's provider customer: deleted there, its document then (forgetCustomer drops it).
@@ -233,9 +257,8 @@ async function runDue(
     runOne(
       { id: ref, kind: "forget", attempt },
       () => forgetCustomer(ref, deps),
-      { done: async () => [], at: (at, n) => forgetAtOp(ref, at, n) },
-      context,
-      scale,
+      async () => [],
+      (at, n) => forgetAtOp(ref, at, n),
     );
   const results = await Promise.all([...due.map(booking), ...forgets.map(forget)]);
   noteOutage(outage, results, context.logger);
@@ -290,37 +313,6 @@ function stepDepsOf(context: ReactorContext, settings: PaymentSagaSettings): Ste
 
 /** How a to-do went: done, the provider out (retried), or a store out (retried). */
 export type RunResult = "done" | "provider-out" | "store-out";
-
-/**
- * Carries out one to-do (a due booking, or a provider customer to forget): done, its `done` writes;
- * to look again later (`until`), it moves there; the provider or a store out, it backs off.
- */
-async function runOne(
-  what: { readonly id: string; readonly kind: string; readonly attempt: number },
-  run: () => Promise<NextResult>,
-  writes: { readonly done: () => Promise<WriteOp[]>; readonly at: (at: string, attempt: number) => WriteOp },
-  context: ReactorContext,
-  scale: number,
-): Promise<RunResult> {
-  let result: RunResult;
-  try {
-    const next = await run();
-    if (typeof next === "object") {
-      await context.documentStore.write([writes.at(next.until, 0)]);
-      return "done";
-    }
-    result = next === "done" ? "done" : "provider-out";
-  } catch (error) {
-    // The lot's store is out (or the command failed otherwise): the same, later.
-    context.logger.warn({ err: error, id: what.id, kind: what.kind }, "payment step failed; retried later");
-    result = "store-out";
-  }
-  context.metrics?.paymentPlans.inc({ kind: what.kind, outcome: result === "done" ? "done" : "retry" });
-  const attempt = what.attempt + 1;
-  const later = new Date(Date.now() + retryDelayMs(attempt, scale)).toISOString();
-  await context.documentStore.write(result === "done" ? await writes.done() : [writes.at(later, attempt)]);
-  return result;
-}
 
 /** A booking's money done: its entry off and, its end settled, its saved method (kept no longer). */
 function doneWith(id: string, payment: PaymentState): WriteOp[] {

@@ -189,13 +189,10 @@ async function lapsedCapture(
   });
   if (!plan.method) return lapsed(`no saved payment method to charge off-session: ${amount} to collect.`);
   const charged = await chargeSaved(plan, plan.method, amount, stepKey(plan.eventId, "lapsed-capture"), deps);
-  if (charged.ok)
-    return {
-      ok: true,
-      intentId: charged.value.intentId,
-      amount: charged.value.charged,
-      lapsedIntentId: plan.intentId,
-    };
+  if (charged.ok) {
+    const { intentId, charged: amount } = charged.value;
+    return { ok: true, intentId, amount, lapsedIntentId: plan.intentId };
+  }
   if (charged.kind === "retryable") return RETRY;
   const code = charged.kind === "declined" ? codeOf(charged.code) : "provider_refused";
   const why = `charging the saved method off-session failed (${code}: ${charged.message}): ${amount} to collect.`;

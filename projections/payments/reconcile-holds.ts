@@ -76,13 +76,12 @@ export const PAGE_SIZE = 100;
 /** A pending intent younger than this may be one just created, not yet recorded: left for the next round. */
 const FRESH_SECONDS = 600;
 
-type Counts = { open: number; released: number; failed: number; lapsed: number; payments: number };
-
-/** One round's comparing: its deps, its counts, the lots read once each, the fresh bound. */
+/** One round's comparing: its deps, its counts (the outcome), the lots read once each, the fresh bound. */
 interface Round {
   readonly deps: ReconcileDeps;
-  readonly counts: Counts;
-  readonly repaired: Record<string, number>;
+  readonly counts: { -readonly [K in keyof ReconcileOutcome]: ReconcileOutcome[K] } & {
+    readonly repaired: Record<string, number>;
+  };
   readonly lots: Map<string, Promise<ParkingLotState>>;
   readonly fresh: number;
 }
@@ -101,6 +100,9 @@ async function recorded(round: Round, command: PaymentCommand, intentId: string,
   );
   return sent.ok && sent.recorded;
 }
+
+/** A repair's name (its log's `repair`, the metric's label); an outcome's is its step's (`captured`, `released`). */
+const REPAIRED = { AuthorizePayment: "authorized", RecordLateCharge: "collected" } as const;
 
 /** One intent of this deployment's compared with the payment its metadata names (see above). */
 async function compare(round: Round, intent: ProviderIntent): Promise<void> {
@@ -131,14 +133,9 @@ async function compare(round: Round, intent: ProviderIntent): Promise<void> {
     return;
   }
   for (const repair of repairsOf(payment, awaiting, intent)) {
-    const kind =
-      repair.type === "RecordPaymentOutcome"
-        ? `${repair.step}d`
-        : repair.type === "AuthorizePayment"
-          ? "authorized"
-          : "collected";
+    const kind = repair.type === "RecordPaymentOutcome" ? `${repair.step}d` : REPAIRED[repair.type];
     if (!(await recorded(round, repair as PaymentCommand, intentId, kind))) continue;
-    round.repaired[kind] = (round.repaired[kind] ?? 0) + 1;
+    counts.repaired[kind] = (counts.repaired[kind] ?? 0) + 1;
     deps.logger.warn(
       { ...intent.metadata, intentId, repair: kind, provider: intent.status },
       "the reconciliation recorded what the provider did",
@@ -200,8 +197,7 @@ export async function reconcileHolds(
   const nowSeconds = Math.floor(Date.parse(deps.now()) / 1000);
   const round: Round = {
     deps,
-    counts: { open: 0, released: 0, failed: 0, lapsed: 0, payments: 0 },
-    repaired: {},
+    counts: { open: 0, released: 0, failed: 0, lapsed: 0, payments: 0, repaired: {} },
     lots: new Map(),
     fresh: nowSeconds - (options.freshSeconds ?? FRESH_SECONDS),
   };
@@ -222,7 +218,6 @@ export async function reconcileHolds(
     );
     await keep({ ...cursor, paymentsAfter });
   }
-  const outcome = { ...round.counts, repaired: round.repaired };
-  deps.logger.info(outcome, "reconciled the provider's intents and the payments not final");
-  return outcome;
+  deps.logger.info(round.counts, "reconciled the provider's intents and the payments not final");
+  return round.counts;
 }

@@ -126,9 +126,8 @@ const captureOf =
       if (state?.status === "canceled" && state.cancellation_reason === "automatic")
         return { ok: false, kind: "lapsed", message: error instanceof Error ? error.message : String(error) };
       const failure = translateStripeError(error);
-      // An unclear answer (a 5xx, a timeout, the saved 500 Stripe replays for 24 hours,
-      // or, once the key is pruned, "unexpected state") may hide a capture that went through: the
-      // intent says. Captured is captured; still held is tried again; anything else as answered.
+      // An unclear answer (`afterUnclear`), or "unexpected state" once the key is pruned, may hide a
+      // capture that went through: captured is captured; still held is tried again.
       if (failure.kind !== "retryable" && !state) return failure;
       return afterUnclear(intents, intentId, failure, (intent) =>
         intent.status === "succeeded"
