@@ -1,26 +1,12 @@
 import type { Request } from "express";
-import { principalOf, requirePrincipal } from "../platform/auth/principal.js";
+import { principalOf } from "../platform/auth/principal.js";
 import type { OperationHandler } from "../platform/http/operation-routes.js";
 import { invalidField, ProblemError } from "../platform/http/problem.js";
-import { type Actor, actorOf, actsAsLotStaff, OPERATOR, reachOf } from "../schemas/actor.js";
+import { type Actor, actsAsLotStaff, OPERATOR, reachOf } from "../schemas/actor.js";
 import { type LotReach, lotConditions, reaches } from "../schemas/lot-reach.js";
+import { type Caller, callerOf } from "../write-side/http/access.js";
 import { lotNotAmongYours } from "./not-found.js";
 import type { Viewer } from "./page-routes.js";
-
-/**
- * What a customer may see of whose data: the only place the read side looks at the caller beyond
- * the roles each operation allows (operations.ts), which are checked before any route runs.
- */
-export type Reader = Actor & {
-  /** The lots a member of staff reaches (undefined: a customer, who sees only their own). */
-  readonly reach?: LotReach;
-};
-
-export const readerOf = (req: Request): Reader => {
-  const principal = requirePrincipal(req);
-  const reach = reachOf(principal);
-  return { ...actorOf(principal), ...(reach ? { reach } : {}) };
-};
 
 /**
  * `handler` only for staff who reach every lot (an admin, an operator granted `*`): what it does
@@ -29,7 +15,7 @@ export const readerOf = (req: Request): Reader => {
 export const everyLotOnly =
   <Answer>(handler: OperationHandler<Answer>, what: string): OperationHandler<Answer> =>
   (req, res, next) => {
-    if (!readerOf(req).reach?.every)
+    if (!callerOf(req).reach?.every)
       throw new ProblemError("forbidden", `${what}: only an admin (or an operator granted every lot) may.`);
     return handler(req, res, next);
   };
@@ -61,12 +47,12 @@ export function reservationsFilter(reader: Actor, customerId: string | undefined
  * another's is answered as not found.
  */
 export const maySee = (
-  reader: Reader,
+  reader: Caller,
   owner: { readonly customerId: string; readonly parkingLotId?: string },
 ): boolean =>
   reader.reach !== undefined
     ? reader.reach.every || (owner.parkingLotId !== undefined && reaches(reader.reach, owner.parkingLotId))
-    : owner.customerId === reader.sub;
+    : owner.customerId === reader.actor.sub;
 
 /**
  * The lots a listing is confined to, resolved once per request: not confined, these lots (at least

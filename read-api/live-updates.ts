@@ -5,6 +5,7 @@ import { parsePositionToken } from "../event-store/position.js";
 import { ProblemError } from "../platform/http/problem.js";
 import type { Logger } from "../platform/logger.js";
 import { endSpan, startSpan, tracingOn, validTraceparent } from "../platform/tracing.js";
+import { controlCenterProjection } from "../projections/read-models/control-center.js";
 import { EVERY_LOT, type LotReach, reachKey } from "../schemas/lot-reach.js";
 import type { ControlCenterView } from "../schemas/read-models.js";
 import type { ControlCenterQueries } from "./views/control-center-view.js";
@@ -95,9 +96,6 @@ const MAX_TRACED_PER_PUSH = 1000;
 
 const hash = (value: unknown): string =>
   createHash("sha256").update(JSON.stringify(value)).digest("base64url").slice(0, 22);
-
-/** The control-center projection's name in the view's statuses. */
-const CONTROL_CENTER_PROJECTION = "control-center";
 
 /** The event-stream framing of one update. `id` must not contain a newline (it is a hash). */
 const frame = (id: string, view: ControlCenterView) =>
@@ -291,7 +289,7 @@ export class LiveUpdates {
 
   /** With tracing on: a span "live-update push" in the trace of each booking this push is the first to carry. */
   private async tracePush(view: ControlCenterView, readStarted: number): Promise<void> {
-    const applied = view.projections.find((p) => p.name === CONTROL_CENTER_PROJECTION)?.position;
+    const applied = view.projections.find((p) => p.name === controlCenterProjection.name)?.position;
     const to = applied ? parsePositionToken(applied)?.commit : null;
     if (to === undefined) return;
     const from = this.pushedCommit;

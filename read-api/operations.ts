@@ -37,7 +37,8 @@ import {
   ReservationView,
   TimelineView,
 } from "../schemas/read-models.js";
-import { assertMayReadCustomer, readerOf } from "./access.js";
+import { callerOf } from "../write-side/http/access.js";
+import { assertMayReadCustomer } from "./access.js";
 import { wantsHtml } from "./page-routes.js";
 import { asksAsOf } from "./time-travel/as-of.js";
 
@@ -251,7 +252,7 @@ export const QUERY_OPERATIONS = [
     // No example: Try it out must not read another customer's coupons by default (a customer gets 403).
     parameters: [pathParameter("customerId", CustomerId)],
     // A customer reads only their own coupons (403 before anything else of the request is looked at).
-    authorize: (req, { customerId }) => assertMayReadCustomer(readerOf(req), customerId ?? ""),
+    authorize: (req, { customerId }) => assertMayReadCustomer(callerOf(req).actor, customerId ?? ""),
     rules: [
       "`parkingLotId`: required of staff whose grant covers more than 200 lots (too many to list together: they ask for one lot at a time).",
     ],

@@ -12,7 +12,8 @@ import { invalidField, ProblemError } from "../platform/http/problem.js";
 import { searchableFragment } from "../schemas/plates.js";
 import { MONEY_MAX_DAYS, type ParkingLotsQuery } from "../schemas/queries.js";
 import { windowProblem } from "../schemas/reservation-time.js";
-import { lotFor, lotScopeOf, maySee, noItems, readerOf, reservationsFilter } from "./access.js";
+import { callerOf } from "../write-side/http/access.js";
+import { lotFor, lotScopeOf, maySee, noItems, reservationsFilter } from "./access.js";
 import { historyHandlers } from "./history/history-routes.js";
 import type { HistoryService } from "./history/history-service.js";
 import { lotNotFound, reservationNotFound } from "./not-found.js";
@@ -132,7 +133,7 @@ export function queryRoutes(options: QueryRoutesOptions): RequestHandler {
     ...historyHandlers(options.history, views),
     getControlCenter: async (req, res, _next, { query: q }) => {
       if (wantsHtml(req)) return page.controlCenterPage(req, res);
-      const { reach } = readerOf(req);
+      const { reach } = callerOf(req);
       const asked = {
         ...(reach ? { within: reach } : {}),
         limit: q.limit ?? options.controlCenterLotLimit,
@@ -242,9 +243,9 @@ function reservationHandlers(
 ): Handlers<"listReservations" | "getReservation" | "listCustomerCoupons"> {
   return {
     listReservations: async (req, res, _next, { query: q }) => {
-      const reader = readerOf(req);
+      const reader = callerOf(req);
       refuseUnsearchableFragment(q.carNumber);
-      const customerId = reservationsFilter(reader, q.customerId);
+      const customerId = reservationsFilter(reader.actor, q.customerId);
       const scope = await lotScopeOf(views.lots, reader.reach, q.parkingLotId);
       if (scope.kind === "none") return void res.json(noItems());
       const query = {
@@ -266,13 +267,13 @@ function reservationHandlers(
     },
 
     getReservation: async (req, res, _next, { path: { reservationId }, query: q }) => {
-      const reader = readerOf(req);
+      const reader = callerOf(req);
       if (q.asOf !== undefined) return void res.json(await asOf.reservation(reader, reservationId, q.asOf));
       const reservation = await views.reservations.reservation(reservationId, minPositionOf(q.minPosition));
       if (!reservation || !maySee(reader, reservation)) throw reservationNotFound(reservationId);
       // The client secret confirms the payment: the booking's customer sees it, nobody else, and
       // only while the payment (or a refused charge's intent) waits for them.
-      const own = reader.reach === undefined && reader.sub === reservation.customerId;
+      const own = reader.reach === undefined && reader.actor.sub === reservation.customerId;
       const { payment } = reservation;
       const waits = payment?.state === "pending" || payment?.state === "action-required";
       const due = payment?.failures.some((f) => f.intentId !== undefined);
@@ -285,7 +286,7 @@ function reservationHandlers(
 
     // Who may read them was decided by the row's `authorize`; staff scoped to lots read only theirs.
     listCustomerCoupons: async (req, res, _next, { path: { customerId }, query: q }) => {
-      const scope = await lotScopeOf(views.lots, readerOf(req).reach, q.parkingLotId);
+      const scope = await lotScopeOf(views.lots, callerOf(req).reach, q.parkingLotId);
       if (scope.kind === "none") return void res.json(noItems());
       const page = await views.reservations.customerCoupons(customerId, {
         ...pageOf(q),

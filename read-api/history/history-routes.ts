@@ -4,7 +4,8 @@ import { pathParam, queryOf } from "../../platform/http/operation-routes.js";
 import { invalidField } from "../../platform/http/problem.js";
 import { signalOf } from "../../platform/http/work-gate.js";
 import { type HistoryPage, LotHistoryQuery, ReservationHistoryQuery } from "../../schemas/history.js";
-import { maySee, readerOf } from "../access.js";
+import { callerOf } from "../../write-side/http/access.js";
+import { maySee } from "../access.js";
 import { lotNotFound, reservationNotFound } from "../not-found.js";
 import type { Views } from "../views/views.js";
 import type { HistoryService } from "./history-service.js";
@@ -46,7 +47,7 @@ export function historyHandlers(history: HistoryService, views: Views) {
   };
 
   const getReservationHistory = async (req: Request, res: Response<HistoryPage>) => {
-    const reader = readerOf(req);
+    const reader = callerOf(req);
     const reservationId = pathParam(req, "reservationId");
     const q = queryOf(req, ReservationHistoryQuery);
     const cursor = cursorOf(q.cursor);

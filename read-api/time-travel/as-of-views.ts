@@ -1,6 +1,7 @@
 import { invalidField, ProblemError } from "../../platform/http/problem.js";
 import type { LotReach } from "../../schemas/lot-reach.js";
-import { maySee, type Reader } from "../access.js";
+import type { Caller } from "../../write-side/http/access.js";
+import { maySee } from "../access.js";
 import { indexCaughtUp } from "../history/reservation-history.js";
 import { reservationNotFound } from "../not-found.js";
 import type { Views } from "../views/views.js";
@@ -17,7 +18,7 @@ export function asOfViews(timeTravel: TimeTravel, views: Views, options: { reado
 
   return {
     /** One reservation as it was at `asOf`, if `reader` may see it (another's is not found). */
-    reservation: async (reader: Reader, reservationId: string, asOf: string) => {
+    reservation: async (reader: Caller, reservationId: string, asOf: string) => {
       const cut = cutOf(asOf);
       // The read model says where its facts are; whose it is and what it was come from the log.
       const located = await views.reservations.reservation(reservationId);

@@ -11,8 +11,8 @@ import { validate } from "../../schemas/validation.js";
 import type { CommandContext } from "../decider-runner.js";
 
 /**
- * What a customer may do to whose reservation: the only place the write side looks at the caller
- * beyond the roles each operation allows (operations.ts), which are checked before any route runs.
+ * Who calls, for what a customer may do to or see of whose data (here, and read-api/access.ts for
+ * the read side) beyond the roles each operation allows, which are checked before any route runs.
  */
 export interface Caller {
   readonly actor: Actor;
