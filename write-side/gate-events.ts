@@ -225,9 +225,8 @@ export class GateEvents {
     parkingLotId: string,
     read: Recorded,
     body: ResolveGateReviewBody,
-    context: GateContext,
+    { now, ...context }: GateContext,
   ): Promise<{ reservationId?: string; price?: number } | { rejection: Rejection }> {
-    const now = context.now;
     if (body.action === "drive-up") {
       // The route answers 400 without one; never record a drive-up that admitted no car.
       if (body.plate === undefined) throw new Error("A drive-up resolve needs the plate.");
