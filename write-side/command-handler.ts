@@ -14,7 +14,6 @@ import {
   type Decision,
   decide,
   evolve,
-  initialState,
   type ParkingLotEvent,
   type ParkingLotState,
   type PaymentsContext,
@@ -71,7 +70,7 @@ export class ParkingLotCommandHandler {
       eventStore,
       {
         ...options,
-        decider: { decide: (command, state) => decide(command, state, context), evolve, initialState },
+        decider: { decide: (command, state) => decide(command, state, context), evolve },
         keyOf: (command) => command.parkingLotId,
         streamOf: parkingLotStream,
         source: this.source,

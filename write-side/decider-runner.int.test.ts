@@ -23,7 +23,6 @@ const tally: Decider<Add, Added, Tally, string> = {
       ? { ok: false, rejection: `over ${CEILING}` }
       : { ok: true, events: command.amount === 0 ? [] : [{ type: "Added", amount: command.amount }] },
   evolve: (state, event) => ({ total: state.total + event.amount }),
-  initialState: { total: 0 },
 };
 
 const streamOf = (key: string) => `tally-${key}`;
@@ -40,7 +39,7 @@ function fullStream(store: EventStore): StateSource<Tally> {
     return { state, revision, position };
   };
   return {
-    load: (key) => catchUp(streamOf(key), { state: tally.initialState, revision: -1, position: null }),
+    load: (key) => catchUp(streamOf(key), { state: { total: 0 }, revision: -1, position: null }),
     catchUp,
   };
 }

@@ -13,7 +13,6 @@ export interface Decider<C, E, S, R> {
     state: S,
   ): { readonly ok: true; readonly events: readonly E[] } | { readonly ok: false; readonly rejection: R };
   evolve(state: S, event: E): S;
-  readonly initialState: S;
 }
 
 /** What the events a command appends record of it in their metadata (causationOf). */

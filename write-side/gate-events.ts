@@ -71,12 +71,8 @@ export class GateEvents {
     // that has not happened. The camera's `at` is recorded beside the decision.
     const now = context.now;
     const driveUpId = driveUpReservationId(parkingLotId, read.eventId);
-    const outcome = await this.carryOut(
-      decideGate({ ...read, parkingLotId, at: now, driveUpId }, state),
-      { parkingLotId, plate: read.plate, gateId: read.gateId },
-      now,
-      context,
-    );
+    const decided = decideGate({ ...read, parkingLotId, at: now, driveUpId }, state);
+    const outcome = await this.carryOut(decided, parkingLotId, read, context);
     const { eventId, gateId, direction, confidence } = read;
     const data: Recorded = {
       ...{ eventId, parkingLotId, gateId, direction, confidence, at: instant.iso },
@@ -145,9 +141,9 @@ export class GateEvents {
   /** An `open` runs the lot's own check-in, check-out or drive-up, decided again on its latest state. */
   private async carryOut(
     outcome: GateOutcome,
-    { parkingLotId, plate, gateId }: { parkingLotId: string; plate: string; gateId: string },
-    at: string,
-    context: CommandContext,
+    parkingLotId: string,
+    { plate, gateId }: GateEventBody,
+    { now, ...context }: GateContext,
   ): Promise<Pick<Recorded, "decision" | "reason" | "reservationId" | "candidates" | "price">> {
     if (outcome.decision === "deny") return { decision: "deny", reason: outcome.reason };
     if (outcome.decision === "review")
@@ -161,8 +157,8 @@ export class GateEvents {
     const { reservationId, reason } = outcome;
     const result = await this.lotStep(
       reason === "DriveUp"
-        ? { type: "AdmitDriveUp", parkingLotId, reservationId, carNumber: plate, gateId, now: at }
-        : { type: reason === "CheckedOut" ? "CheckOut" : "CheckIn", parkingLotId, reservationId, now: at },
+        ? { type: "AdmitDriveUp", parkingLotId, reservationId, carNumber: plate, gateId, now }
+        : { type: reason === "CheckedOut" ? "CheckOut" : "CheckIn", parkingLotId, reservationId, now },
       context,
     );
     if ("rejection" in result) return { decision: "deny", reason: result.rejection.code, reservationId };
@@ -229,9 +225,8 @@ export class GateEvents {
     parkingLotId: string,
     read: Recorded,
     body: ResolveGateReviewBody,
-    context: GateContext,
+    { now, ...context }: GateContext,
   ): Promise<{ reservationId?: string; price?: number } | { rejection: Rejection }> {
-    const now = context.now;
     if (body.action === "drive-up") {
       // The route answers 400 without one; never record a drive-up that admitted no car.
       if (body.plate === undefined) throw new Error("A drive-up resolve needs the plate.");

@@ -6,12 +6,6 @@ import { currentPeriodLength } from "./lot-streams.js";
 import { parkingLotOfStream } from "./parking-lot/periods.js";
 import { UPGRADES } from "./payment/payment-upgrade.js";
 
-/**
- * Every period is bounded, period 0 too. A lot written before periods (or while the bound was higher)
- * may be over it already; on start (and by `npm run replay -- upgrade`) its books close, as after an
- * append (LotStateSource.closeIfOver). A lot under the bound costs a few one-event reads.
- */
-
 /** The record that the lots' books are closed at the bound it names (in UPGRADES). */
 export const LOT_BOOKS_CLOSED = "lot-books-closed-48";
 
@@ -37,8 +31,10 @@ export interface LotBooksUpgradeOptions {
 }
 
 /**
- * Closes the books of every lot (found by its registration: one filtered read of the log) whose
- * current period is at or over the bound (idempotent).
+ * Every period is bounded, period 0 too, but a lot written before periods (or while the bound was
+ * higher) may be over it: this closes, as after an append (LotStateSource.closeIfOver), the books of
+ * every lot (found by its registration: one filtered read of the log) whose current period is at or
+ * over the bound; idempotent. A lot under the bound costs a few one-event reads.
  */
 export async function closeLotBooks(options: LotBooksUpgradeOptions): Promise<LotBooksResult> {
   const { eventStore, bound, logger } = options;

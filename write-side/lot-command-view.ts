@@ -31,12 +31,10 @@ export interface LotCommandView {
 /** The view of the lot after `command` (decided at its `now`), for the command's answer. Pure. */
 export function viewAfter(command: ParkingLotCommand, state: ParkingLotState): LotCommandView {
   if (!("reservationId" in command)) return {};
+  if (state.kind !== "registered") return { reservation: { reservationId: command.reservationId } };
   const reservationId =
-    command.type === "ReserveParking" && state.kind === "registered"
-      ? bookedIdOf(command, state)
-      : command.reservationId;
+    command.type === "ReserveParking" ? bookedIdOf(command, state) : command.reservationId;
   const status = reservationStatus(state, reservationId, Date.parse(command.now));
-  if (state.kind !== "registered") return { reservation: { reservationId } };
   const record = state.reservations.get(reservationId);
   const leaveBy = mustLeaveBy(state, reservationId);
   const pricedAtCheckOut =

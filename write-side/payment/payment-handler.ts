@@ -151,7 +151,7 @@ export class PaymentCommandHandler extends DeciderRunner<
 > {
   constructor(eventStore: EventStore, options: { readonly retryLimit: number; readonly cacheSize?: number }) {
     super(eventStore, {
-      decider: { decide: decidePayment, evolve: evolvePaymentAggregate, initialState: noPayment },
+      decider: { decide: decidePayment, evolve: evolvePaymentAggregate },
       keyOf: (command) => command.reservationId,
       streamOf: paymentStream,
       source: wholeStream(eventStore),
