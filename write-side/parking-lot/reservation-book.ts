@@ -73,7 +73,7 @@ export class ReservationBook {
     const read = [...this.changes.values()].flatMap((record) => eventPartyOf(record) ?? []);
     openParties(read);
     return [
-      ...(this.base ? sealedPlateKeysOf(this.base, form) : []),
+      ...(this.base ? unsealedOf(this.base).plateKeys(form) : []),
       ...read
         .filter((p) => isSealed(p.car) && plateIndexKey(partyValues(p)[1]) === form)
         .map((p) => sealedIv(p.car)),
@@ -248,41 +248,47 @@ const valueAt = (entry: CustomerEntry, at: number): string =>
  * The sealed entries of one book's columns, each opened when first read (all at once for
  * a camera's read: their keys read in one statement), kept beside the columns they belong to.
  */
-interface Unsealed {
-  readonly opened: Map<string, CustomerEntry>;
-  /** Holder keys (`plateKeyOf`) by plate form, made on the first camera read. */
-  byPlate?: Map<string, string[]>;
+class Unsealed {
+  private readonly opened = new Map<string, CustomerEntry>();
+  private byPlate: Map<string, string[]> | undefined;
+
+  constructor(private readonly columns: ReservationColumns) {}
+
+  entry(sealed: string): CustomerEntry {
+    if (!this.opened.has(sealed)) this.open([sealed]);
+    return this.opened.get(sealed) as CustomerEntry;
+  }
+
+  private open(entries: readonly CustomerSummary[]): void {
+    const sealed = [...new Set(entries.filter((e): e is string => isSealed(e) && !this.opened.has(e)))];
+    const plain = openSealedValues(sealed);
+    for (const [i, value] of plain.entries())
+      this.opened.set(sealed[i] as string, value === ERASED ? ERASED : (JSON.parse(value) as string[]));
+  }
+
+  plateKeys(form: string): readonly string[] {
+    if (!this.byPlate) {
+      const { customers, plates } = this.columns;
+      this.open(customers);
+      const byPlate = new Map<string, string[]>();
+      customers.forEach((entry, i) => {
+        if (!isSealed(entry)) return;
+        const car = plateIndexKey(valueAt(this.entry(entry), plates[i] as number));
+        const key = `${sealedHolder(entry)}#${plates[i]}`;
+        const same = byPlate.get(car);
+        if (!same) byPlate.set(car, [key]);
+        else if (!same.includes(key)) same.push(key);
+      });
+      this.byPlate = byPlate;
+    }
+    return this.byPlate.get(form) ?? [];
+  }
 }
 const UNSEALED = new WeakMap<ReservationColumns, Unsealed>();
-
-/** The book's opened entries, with these entries opened (those not yet, at once). */
-function openedOf(columns: ReservationColumns, entries: readonly CustomerSummary[]): Unsealed {
-  const unsealed = UNSEALED.get(columns) ?? { opened: new Map() };
-  UNSEALED.set(columns, unsealed);
-  const { opened } = unsealed;
-  const sealed = [...new Set(entries.filter((e): e is string => isSealed(e) && !opened.has(e)))];
-  if (sealed.length > 0)
-    for (const [i, value] of openSealedValues(sealed).entries())
-      opened.set(sealed[i] as string, value === ERASED ? ERASED : (JSON.parse(value) as string[]));
-  return unsealed;
-}
-
-function sealedPlateKeysOf(columns: ReservationColumns, form: string): readonly string[] {
-  const unsealed = openedOf(columns, columns.customers);
-  if (!unsealed.byPlate) {
-    const byPlate = new Map<string, string[]>();
-    columns.customers.forEach((entry, i) => {
-      if (!isSealed(entry)) return;
-      const plate = columns.plates[i] as number;
-      const car = plateIndexKey(valueAt(unsealed.opened.get(entry) as CustomerEntry, plate));
-      const key = `${sealedHolder(entry)}#${plate}`;
-      const same = byPlate.get(car);
-      if (!same) byPlate.set(car, [key]);
-      else if (!same.includes(key)) same.push(key);
-    });
-    unsealed.byPlate = byPlate;
-  }
-  return unsealed.byPlate.get(form) ?? [];
+function unsealedOf(columns: ReservationColumns): Unsealed {
+  const found = UNSEALED.get(columns) ?? new Unsealed(columns);
+  UNSEALED.set(columns, found);
+  return found;
 }
 
 /** A record read from a sealed entry of an opening: the entry, and its plate's place in it. */
@@ -414,7 +420,7 @@ function recordAt(columns: ReservationColumns, i: number): ReservationRecord {
   };
   if (!isSealed(entry)) return { customerId: valueAt(entry, 0), carNumber: valueAt(entry, plate), ...rest };
   // Loaded sealed: its customer and car are opened when first read (a spread reads them).
-  const open = () => openedOf(columns, [entry]).opened.get(entry) as CustomerEntry;
+  const open = () => unsealedOf(columns).entry(entry);
   const record: ReservationRecord = {
     get customerId() {
       return valueAt(open(), 0);
