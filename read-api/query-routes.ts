@@ -96,7 +96,7 @@ const answered =
       if (error instanceof FoldTooFarError)
         throw new ProblemError(
           "overloaded",
-          `The control center's books are still being written up to that moment (${error.message}); ask again shortly.`,
+          `The control center's books end more than ${error.folded} events before that moment (their reactor is catching up); ask again shortly.`,
           { retryAfterSeconds: 1 },
         );
       throw error;
