@@ -586,7 +586,11 @@ async function play(h: History & { flaky: boolean; unclearCaptures?: boolean }):
     const due = auth === undefined || b.captureFails ? 0 : expectedCapture(b, auth);
     // A lapsed hold: what is due is charged off-session to the saved card, or recorded as lapsed.
     const lapsed = heldAtBooking.has(id) && h.farAhead > 0 && due > 0;
-    const saved = b.card === "pm_card_visa";
+    // The card charged later: one saved server-side, or the one its customer confirmed the intent
+    // with (Stripe.js: the intent's setup_future_usage saves it to their Customer).
+    const saved =
+      b.card === "pm_card_visa" ||
+      (b.card === "none" && (b.customer === "authenticates" || b.customer === "confirms-visa"));
     const want = lapsed ? 0 : due;
     expect(take, `${id}: captured (${b.end}, card ${b.card})`).toBe(want);
     const off = rows.filter((r) => r.captureMethod !== "manual").reduce((sum, r) => sum + r.captured, 0);
