@@ -13,7 +13,7 @@ import { leaseRound } from "./lease-rounds.js";
 import type { Leases } from "./leases.js";
 import { type Plan, planEntry } from "./plan.js";
 import { isReactor, type Processor, type Reactor, type ReactorContext } from "./processor.js";
-import { Progress } from "./progress.js";
+import { advancedTo, Progress } from "./progress.js";
 import { react } from "./reactor-runs.js";
 import { ResubscribeSignal, SubscriptionLoop } from "./subscription-loop.js";
 
@@ -268,7 +268,7 @@ export class ProcessorRuntime {
   /** Resolves once `name` has committed `position` (read-your-writes); rejects when `signal` aborts. */
   whenReached(name: string, position: Position, signal?: AbortSignal): Promise<void> {
     if (reached(this.entries.get(name)?.position ?? null, position)) return Promise.resolve();
-    return this.progress.whenReached(name, position, signal);
+    return advancedTo(this.progress, name, position, signal);
   }
 
   private async load(): Promise<void> {

@@ -35,7 +35,6 @@ export function advancedTo(
 /** Where each processor stands as the runtime commits its batches, heard. */
 export class Progress {
   private readonly events = new EventEmitter();
-  private readonly positions = new Map<string, Position>();
 
   constructor() {
     this.events.setMaxListeners(0);
@@ -43,7 +42,6 @@ export class Progress {
 
   /** Called by the runtime after a batch that moved `name` to `position` is stored. */
   advanced(name: string, position: Position): void {
-    this.positions.set(name, position);
     this.events.emit("advance", name, position);
   }
 
@@ -51,11 +49,5 @@ export class Progress {
   onAdvance(listener: (name: string, position: Position) => void): () => void {
     this.events.on("advance", listener);
     return () => this.events.off("advance", listener);
-  }
-
-  /** Resolves once `name` has committed `position`; rejects when `signal` aborts first. */
-  whenReached(name: string, position: Position, signal?: AbortSignal): Promise<void> {
-    if (reached(this.positions.get(name) ?? null, position)) return Promise.resolve();
-    return advancedTo(this, name, position, signal);
   }
 }

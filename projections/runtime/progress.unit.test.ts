@@ -1,19 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { Progress } from "./progress.js";
+import { advancedTo, Progress } from "./progress.js";
 
 const at = (commit: number) => ({ commit, prepare: commit });
 
 describe("Progress: the caught-up signal", () => {
-  it("resolves at once for a position already committed", async () => {
-    const progress = new Progress();
-    progress.advanced("reservations", at(10));
-    await expect(progress.whenReached("reservations", at(10))).resolves.toBeUndefined();
-  });
-
   it("resolves when the processor commits the position, not when another one does", async () => {
     const progress = new Progress();
     let resolved = false;
-    const waiting = progress.whenReached("reservations", at(5)).then(() => {
+    const waiting = advancedTo(progress, "reservations", at(5)).then(() => {
       resolved = true;
     });
     progress.advanced("parking-lots", at(9));
@@ -28,7 +22,7 @@ describe("Progress: the caught-up signal", () => {
   it("rejects with the signal's reason when the deadline comes first, and stops listening", async () => {
     const progress = new Progress();
     const controller = new AbortController();
-    const waiting = progress.whenReached("reservations", at(5), controller.signal);
+    const waiting = advancedTo(progress, "reservations", at(5), controller.signal);
     controller.abort(new Error("deadline"));
     await expect(waiting).rejects.toThrow("deadline");
     const listeners = (progress as unknown as { events: { listenerCount(e: string): number } }).events;
