@@ -28,19 +28,16 @@ export type Decode = (record: RecordedEvent) => StoredDomainEvent | Error;
 export function batchDecoder(shared?: DecodedEvents): Decode {
   const decoded = new Map<RecordedEvent, StoredDomainEvent | Error>();
   return (record) => {
-    let result = decoded.get(record);
+    let result = decoded.get(record) ?? shared?.take(record);
     if (!result) {
-      result = shared?.take(record);
-      if (!result) {
-        try {
-          result = decodeEvent(record);
-          shared?.keep(record, result);
-        } catch (error) {
-          result = error instanceof Error ? error : new Error(String(error));
-        }
+      try {
+        result = decodeEvent(record);
+        shared?.keep(record, result);
+      } catch (error) {
+        result = error instanceof Error ? error : new Error(String(error));
       }
-      decoded.set(record, result);
     }
+    decoded.set(record, result);
     return result;
   };
 }
