@@ -37,22 +37,14 @@ export type Handler<T extends EventType> = (
 /** One handler per event type the projection reacts to: its keys are its event types. */
 export type Handlers = { readonly [T in EventType]?: Handler<T> };
 
-export interface ProjectionDefinition {
-  readonly name: string;
-  readonly version: number;
-  readonly collections: Projection["collections"];
-  readonly on: Handlers;
-}
-
 /** A projection whose event types are the keys of its handlers, so the two cannot drift apart. */
-export function defineProjection(definition: ProjectionDefinition): Projection {
-  const { name, version, collections, on } = definition;
-  const eventTypes = new Set(Object.keys(on) as EventType[]);
+export function defineProjection({
+  on,
+  ...definition
+}: Pick<Projection, "name" | "version" | "collections"> & { readonly on: Handlers }): Projection {
   return {
-    name,
-    version,
-    collections,
-    eventTypes,
+    ...definition,
+    eventTypes: new Set(Object.keys(on) as EventType[]),
     apply(stored, collection) {
       const handler = on[stored.event.type] as Handler<EventType> | undefined;
       return handler ? handler(stored, collection) : [];
