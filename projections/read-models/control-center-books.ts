@@ -79,10 +79,6 @@ const headOf = (doc: Document | null): BookHead | undefined =>
       }
     : undefined;
 
-/** Book `book`'s head (k ≥ 1), if closed: one read by id. */
-const readHead = async (store: DocumentStore, book: number): Promise<BookHead | undefined> =>
-  headOf(await store.findById(BOOKS, bookId(book)));
-
 /** The last book closed, if any: one read of its head, one of its documents. */
 export const latestBook = (store: DocumentStore): Promise<Book | undefined> =>
   lastBookBefore(store, () => true);
@@ -114,7 +110,7 @@ export async function lastBookBefore(
   let high = latest.book;
   while (high - (found?.book ?? 0) > 1) {
     const middle = Math.floor(((found?.book ?? 0) + high) / 2);
-    const head = await readHead(store, middle);
+    const head = headOf(await store.findById(BOOKS, bookId(middle)));
     if (head && before(head)) found = head;
     else high = middle;
   }
