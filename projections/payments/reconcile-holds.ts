@@ -76,7 +76,7 @@ export const PAGE_SIZE = 100;
 /** A pending intent younger than this may be one just created, not yet recorded: left for the next round. */
 const FRESH_SECONDS = 600;
 
-/** One round's comparing: its deps, its counts (the outcome), the lots read once each, the fresh bound. */
+/** One round's comparing: its deps, its counts (the outcome), the lots read once each, its bounds. */
 interface Round {
   readonly deps: ReconcileDeps;
   readonly counts: { -readonly [K in keyof ReconcileOutcome]: ReconcileOutcome[K] } & {
@@ -84,6 +84,8 @@ interface Round {
   };
   readonly lots: Map<string, Promise<ParkingLotState>>;
   readonly fresh: number;
+  readonly pages: number;
+  readonly pageSize: number;
 }
 
 /** The reconciliation's commands' cause, as a step's fact would be (`causeOf`). */
@@ -146,15 +148,14 @@ async function compare(round: Round, intent: ProviderIntent): Promise<void> {
 /** The provider's intents of the lookback, at most `pages` pages from `after`; where the next round goes on. */
 async function walkIntents(
   round: Round,
-  options: ReconcileOptions,
   after: string | undefined,
   keep: (after: string | undefined) => Promise<void>,
 ): Promise<void> {
   const { provider, now } = round.deps;
   const since = Math.floor(Date.parse(now()) / 1000) - LOOKBACK_SECONDS;
   let next = after;
-  for (let page = 0; page < (options.pages ?? PAGES_PER_ROUND); page++) {
-    const listed = await provider.listIntents(since, options.pageSize ?? PAGE_SIZE, next);
+  for (let page = 0; page < round.pages; page++) {
+    const listed = await provider.listIntents(since, round.pageSize, next);
     if (!listed.ok) throw new Error(`listing the provider's intents failed: ${listed.message}`);
     for (const intent of listed.value.intents) await compare(round, intent);
     next = listed.value.next;
@@ -167,12 +168,12 @@ async function walkIntents(
 const NOT_FINAL = { $or: [{ ended: false }, { pending: { $gt: 0 } }, { violations: { $gt: 0 } }] };
 
 /** At most a page of the payments not final after `after`, each compared with its intent as it stands now. */
-async function walkPayments(round: Round, store: DocumentStore, pageSize: number, after?: string) {
+async function walkPayments(round: Round, store: DocumentStore, after?: string) {
   const { provider, paymentProcess } = round.deps;
   const filter = after === undefined ? NOT_FINAL : { ...NOT_FINAL, _id: { $gt: after } };
   const ledgers = await store.find<{ _id: string }>(PAYMENT_LEDGERS, filter, {
     sort: { _id: 1 },
-    limit: pageSize,
+    limit: round.pageSize,
   });
   for (const { _id: reservationId } of ledgers) {
     const { payment } = await paymentProcess(reservationId);
@@ -186,7 +187,7 @@ async function walkPayments(round: Round, store: DocumentStore, pageSize: number
     }
     round.counts.payments++;
   }
-  return ledgers.length === pageSize ? ledgers.at(-1)?._id : undefined;
+  return ledgers.length === round.pageSize ? ledgers.at(-1)?._id : undefined;
 }
 
 export async function reconcileHolds(
@@ -200,6 +201,8 @@ export async function reconcileHolds(
     counts: { open: 0, released: 0, failed: 0, lapsed: 0, payments: 0, repaired: {} },
     lots: new Map(),
     fresh: nowSeconds - (options.freshSeconds ?? FRESH_SECONDS),
+    pages: options.pages ?? PAGES_PER_ROUND,
+    pageSize: options.pageSize ?? PAGE_SIZE,
   };
   let cursor: Cursor =
     (store ? await store.findById<Document & Cursor>(RECONCILIATION, CURSOR_ID) : null) ?? {};
@@ -208,14 +211,9 @@ export async function reconcileHolds(
     const document = Object.fromEntries(Object.entries(next).filter(([, v]) => v !== undefined));
     await store?.write([{ op: "replace", collection: RECONCILIATION, id: CURSOR_ID, document }]);
   };
-  await walkIntents(round, options, cursor.intentsAfter, (intentsAfter) => keep({ ...cursor, intentsAfter }));
+  await walkIntents(round, cursor.intentsAfter, (intentsAfter) => keep({ ...cursor, intentsAfter }));
   if (store) {
-    const paymentsAfter = await walkPayments(
-      round,
-      store,
-      options.pageSize ?? PAGE_SIZE,
-      cursor.paymentsAfter,
-    );
+    const paymentsAfter = await walkPayments(round, store, cursor.paymentsAfter);
     await keep({ ...cursor, paymentsAfter });
   }
   deps.logger.info(round.counts, "reconciled the provider's intents and the payments not final");
