@@ -152,13 +152,9 @@ export class ProcessorRuntime {
     await Promise.all(this.ticking.values());
     for (const processor of this.options.processors) if (isReactor(processor)) await processor.close?.();
     clearInterval(this.generationTimer);
-    this.generationTimer = undefined;
     this.stopListeningForSwitches?.();
-    this.stopListeningForSwitches = undefined;
     clearInterval(this.leaseTimer);
-    this.leaseTimer = undefined;
     await this.loop?.stop();
-    this.loop = undefined;
     await this.leaseRound;
     await this.generationCheck;
     // The batch in flight is stored: hand the leases over at once instead of letting them expire.
