@@ -29,21 +29,10 @@ const located: Handler<EventType> = ({ event, streamId, revision, position }, co
   const { reservationId } = event.data as { reservationId?: string };
   // A gate's read (issue 49) names a reservation only when it concerned one.
   if (reservationId === undefined) return [];
-  return upsertOne(
-    collection,
-    RESERVATION_EVENTS,
-    `${reservationId}:${position.commit}:${position.prepare}`,
-    {
-      $set: {
-        reservationId,
-        type: event.type,
-        stream: streamId,
-        revision,
-        commit: position.commit,
-        prepare: position.prepare,
-      },
-    },
-  );
+  const { commit, prepare } = position;
+  return upsertOne(collection, RESERVATION_EVENTS, `${reservationId}:${commit}:${prepare}`, {
+    $set: { reservationId, type: event.type, stream: streamId, revision, commit, prepare },
+  });
 };
 
 /**
