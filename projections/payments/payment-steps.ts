@@ -11,7 +11,6 @@ import {
   outcomeOf,
   type PlanResult,
   providerCustomerOf,
-  RETRY,
   releaseIntent,
   type StepDeps,
   type StepOutcome,
@@ -23,7 +22,7 @@ export async function forgetCustomer(ref: string, deps: StepDeps): Promise<PlanR
   const customerId = await deps.customers.get(ref);
   if (!customerId) return "done";
   const deleted = await deps.provider.deleteCustomer(customerId);
-  if (!deleted.ok && deleted.kind === "retryable") return RETRY;
+  if (!deleted.ok && deleted.kind === "retryable") return "retry";
   if (!deleted.ok)
     deps.logger.error(
       { customerId, message: deleted.message },
@@ -71,7 +70,7 @@ export async function runNext(reservationId: string, deps: StepDeps): Promise<Ne
       const { request } = next;
       const correlationId = process.causes[request.requestedBy] ?? request.requestedBy;
       const work = { ...request, kind: "authorize", eventId: request.requestedBy, correlationId } as const;
-      if ((await authorizeBooking(work, deps)) === RETRY) return RETRY;
+      if ((await authorizeBooking(work, deps)) === "retry") return "retry";
       continue;
     }
     if (process.payment.kind !== "open") return "done";
@@ -94,7 +93,7 @@ export async function runNext(reservationId: string, deps: StepDeps): Promise<Ne
           : next.kind === "void"
             ? await releaseIntent(work, next.intentId, "booking-ended", stepKey(eventId, "void"), deps)
             : await deadlinePassed({ ...work, kind: "hold" }, process.payment, deps);
-    if (result === RETRY) return RETRY;
+    if (result === "retry") return "retry";
   }
 }
 
@@ -103,7 +102,7 @@ type SettleWork = StepWork & SettlementDue;
 /** One step of a settlement: the provider asked under the step's key, the outcome recorded on the payment's stream. */
 async function settleStep(plan: SettleWork, next: SettleStepDue, deps: StepDeps): Promise<PlanResult> {
   const called = await callStep(plan, next, deps);
-  if (called === RETRY) return RETRY;
+  if (called === "retry") return "retry";
   // A failure says what the step was to move: a failed refund frees exactly its amount .
   const outcome: StepOutcome = called.ok ? called : { ...called, amount: next.amount };
   const sent = await deps.send(
@@ -126,12 +125,12 @@ async function settleStep(plan: SettleWork, next: SettleStepDue, deps: StepDeps)
   return "done";
 }
 
-/** One step at the provider, as the outcome the lot records (or RETRY while the provider is out). */
+/** One step at the provider, as the outcome the lot records (or `retry` while the provider is out). */
 async function callStep(
   plan: SettleWork,
   due: SettleStepDue,
   deps: StepDeps,
-): Promise<StepOutcome | typeof RETRY> {
+): Promise<StepOutcome | "retry"> {
   const { provider } = deps;
   const { step, amount } = due;
   const key = stepKey(plan.eventId, step);
@@ -179,7 +178,7 @@ async function lapsedCapture(
   plan: SettleWork,
   amount: number,
   deps: StepDeps,
-): Promise<StepOutcome | typeof RETRY> {
+): Promise<StepOutcome | "retry"> {
   const lapsed = (why: string, declineCode?: string, comeback = {}): StepOutcome => ({
     ok: false,
     code: "authorization_lapsed",
@@ -193,7 +192,7 @@ async function lapsedCapture(
     const { intentId, charged: amount } = charged.value;
     return { ok: true, intentId, amount, lapsedIntentId: plan.intentId };
   }
-  if (charged.kind === "retryable") return RETRY;
+  if (charged.kind === "retryable") return "retry";
   const code = charged.kind === "declined" ? codeOf(charged.code) : "provider_refused";
   const why = `charging the saved method off-session failed (${code}: ${charged.message}): ${amount} to collect.`;
   return lapsed(why, charged.kind === "declined" ? code : undefined, comebackIntent(charged));

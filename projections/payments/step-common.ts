@@ -82,8 +82,6 @@ export interface StepWork {
   readonly customer?: string;
 }
 
-export const RETRY = "retry" as const;
-
 export const metadataOf = (plan: {
   readonly reservationId: string;
   readonly parkingLotId: string;
@@ -118,7 +116,7 @@ export async function releaseIntent(
 ): Promise<PlanResult> {
   const intent = { intentId, parkingLotId: by.parkingLotId, reservationId: by.reservationId };
   const released = await deps.provider.release(intentId, key);
-  if (!released.ok && released.kind === "retryable") return RETRY;
+  if (!released.ok && released.kind === "retryable") return "retry";
   if (!released.ok) {
     deps.logger.error({ ...intent, because, message: released.message }, "releasing an intent failed");
     return "done";
@@ -141,7 +139,7 @@ export async function failed(
   deps: StepDeps,
   intentId?: string,
 ): Promise<PlanResult> {
-  if (outcome.kind === "retryable") return RETRY;
+  if (outcome.kind === "retryable") return "retry";
   const lot = { parkingLotId: plan.parkingLotId, reservationId: plan.reservationId };
   if (outcome.kind === "refused")
     deps.logger.error({ ...lot, message: outcome.message }, "the provider refused an authorization");
