@@ -22,7 +22,7 @@ import {
 } from "./parking-lot/decider.js";
 import type { PaymentState } from "./payment/payment.js";
 import type { PaymentEvent } from "./payment/payment-facts.js";
-import { PaymentCommandHandler } from "./payment/payment-handler.js";
+import { type PaymentCommandHandler, paymentCommandHandler } from "./payment/payment-handler.js";
 import {
   isPaymentProcessCommand,
   PaymentProcess,
@@ -79,7 +79,7 @@ export class ParkingLotCommandHandler {
       },
     );
     // A payment's commands are decided on its own stream first, the lot following.
-    this.payments = new PaymentCommandHandler(eventStore, { retryLimit: options.retryLimit });
+    this.payments = paymentCommandHandler(eventStore, options.retryLimit);
     this.process = new PaymentProcess(this.runner, this.payments);
   }
 

@@ -114,25 +114,14 @@ export function decideRedemption(
   if (state.kind !== "issued" || state.couponId !== couponId || state.customerId !== ask.customerId)
     return { ok: false, rejection: { code: "CouponNotFound", parkingLotId, couponId } };
   if (state.status === "REDEEMED" && state.redeemedFor === ask.reservationId) return { ok: true };
-  if (state.status !== "ISSUED")
-    return {
-      ok: false,
-      rejection: { code: "CouponNotSpendable", parkingLotId, couponId, status: state.status },
-    };
-  // A coupon whose own stay has not earned it yet is not spent, so no chain of bookings
-  // canceled free (each spending the one before's coupon) takes a discount without a paid stay.
-  const spendability = couponSpendability(state, Date.parse(ask.now));
-  if (!spendability.spendable)
-    return {
-      ok: false,
-      rejection: {
-        code: "CouponNotSpendable",
-        parkingLotId,
-        couponId,
-        status: "PENDING",
-        ...(spendability.spendableFrom ? { spendableFrom: spendability.spendableFrom } : {}),
-      },
-    };
+  // Revoked, or spent on another booking; or not earned by its own stay yet (PENDING), so no chain
+  // of bookings canceled free (each spending the one before's coupon) takes a discount without a paid stay.
+  const { spendable, spendableFrom } = couponSpendability(state, Date.parse(ask.now));
+  if (!spendable) {
+    const status = state.status === "ISSUED" ? "PENDING" : state.status;
+    const from = spendableFrom ? { spendableFrom } : {};
+    return { ok: false, rejection: { code: "CouponNotSpendable", parkingLotId, couponId, status, ...from } };
+  }
   return {
     ok: true,
     event: {

@@ -1,5 +1,6 @@
 import type { ParkingLotEvent, ParkingLotState } from "../parking-lot/decider.js";
 import { awaitingPayment } from "../parking-lot/payments.js";
+import { definedOf } from "../parking-lot/rules.js";
 import { type BookingAsk, type PaymentState, termsOnStream } from "./payment.js";
 import { type SettleAsk, settlementFor } from "./payment-policy.js";
 
@@ -73,10 +74,8 @@ export function settleAskOf(
       };
     case "no-show":
       return { because: "no-show", terms };
-    default: {
-      const startsAt = record?.startsAt;
-      return { because: end.because, terms, ...(startsAt !== undefined ? { startsAt } : {}) };
-    }
+    default:
+      return { because: end.because, terms, ...definedOf({ startsAt: record?.startsAt }) };
   }
 }
 

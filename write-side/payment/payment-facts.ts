@@ -86,9 +86,6 @@ export function failedBecause(
   };
 }
 
-/** A booking's payment's state as the reservation view shows it (its schema's). */
-export type PaymentViewState = PaymentView["state"];
-
 /**
  * What a payment's state reads, from what was recorded of it: pending or failed as recorded; once
  * authorized, refunded (all it captured given back) or partially_refunded, else captured, else
@@ -96,12 +93,12 @@ export type PaymentViewState = PaymentView["state"];
  */
 export function paymentStateOf(payment: {
   /** As recorded (a stored view's state reads the same way). */
-  readonly state: PaymentViewState;
+  readonly state: PaymentView["state"];
   /** Captured, off-session charges included. */
   readonly captured: number;
   readonly refunded: number;
   readonly released: number;
-}): PaymentViewState {
+}): PaymentView["state"] {
   if (payment.state === "pending" || payment.state === "failed") return payment.state;
   if (payment.refunded > 0) return payment.refunded < payment.captured ? "partially_refunded" : "refunded";
   if (payment.captured > 0) return "captured";

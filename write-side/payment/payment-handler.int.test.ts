@@ -4,7 +4,7 @@ import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.
 import { systemActor } from "../../schemas/actor.js";
 import { tempDataDir } from "../../test-support/service.js";
 import { parkingLotStream } from "../parking-lot/decider.js";
-import { type PaymentCommand, PaymentCommandHandler } from "./payment-handler.js";
+import { type PaymentCommand, paymentCommandHandler } from "./payment-handler.js";
 
 /*
  * Issue 48, item 1: a payment decided on its own stream, `payment-{reservationId}`, by the payment's
@@ -82,7 +82,7 @@ async function typesOn(store: SqliteEventStore, stream: string): Promise<string[
 describe("a payment on its own stream (issue 48)", () => {
   it("appends each payment fact to payment-{reservationId}, nothing to the lot's stream, and a repeat appends nothing", async () => {
     const [store] = openStores(1) as [SqliteEventStore];
-    const payments = new PaymentCommandHandler(store, { retryLimit: 3 });
+    const payments = paymentCommandHandler(store, 3);
     for (const command of [intent, authorize, settle, captured]) {
       const outcome = await payments.handle(command, context());
       expect(outcome.ok).toBe(true);
@@ -105,8 +105,8 @@ describe("a payment on its own stream (issue 48)", () => {
 
   it("two processes refunding at once cannot give back more than was captured: the stream's revision decides", async () => {
     const [first, second] = openStores(2) as [SqliteEventStore, SqliteEventStore];
-    const one = new PaymentCommandHandler(first, { retryLimit: 3 });
-    const other = new PaymentCommandHandler(second, { retryLimit: 3 });
+    const one = paymentCommandHandler(first, 3);
+    const other = paymentCommandHandler(second, 3);
     for (const command of [intent, authorize, settle, captured]) await one.handle(command, context());
     // The other process has read the payment before either refund (its cache holds it).
     expect((await other.stateNow("res-1")).kind).toBe("open");

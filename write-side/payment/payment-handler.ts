@@ -143,22 +143,16 @@ function wholeStream(eventStore: EventStore): StateSource<PaymentState> {
 export type PaymentOutcome = RunOutcome<PaymentEvent, PaymentState, Rejection>;
 
 /** The payment's decider runner (one lane per reservation; a payment's stream is folded whole). */
-export class PaymentCommandHandler extends DeciderRunner<
-  PaymentCommand,
-  PaymentEvent,
-  PaymentState,
-  Rejection
-> {
-  constructor(eventStore: EventStore, options: { readonly retryLimit: number; readonly cacheSize?: number }) {
-    super(eventStore, {
-      decider: { decide: decidePayment, evolve: evolvePaymentAggregate },
-      keyOf: (command) => command.reservationId,
-      streamOf: paymentStream,
-      source: wholeStream(eventStore),
-      encode: (event, context) => encodeEvent(event, causationOf(context)),
-      retryLimit: options.retryLimit,
-      cacheSize: options.cacheSize ?? 256,
-      trace: { prefix: "payment", keyName: "reservation" },
-    });
-  }
-}
+export type PaymentCommandHandler = DeciderRunner<PaymentCommand, PaymentEvent, PaymentState, Rejection>;
+
+export const paymentCommandHandler = (eventStore: EventStore, retryLimit: number): PaymentCommandHandler =>
+  new DeciderRunner<PaymentCommand, PaymentEvent, PaymentState, Rejection>(eventStore, {
+    decider: { decide: decidePayment, evolve: evolvePaymentAggregate },
+    keyOf: (command) => command.reservationId,
+    streamOf: paymentStream,
+    source: wholeStream(eventStore),
+    encode: (event, context) => encodeEvent(event, causationOf(context)),
+    retryLimit,
+    cacheSize: 256,
+    trace: { prefix: "payment", keyName: "reservation" },
+  });

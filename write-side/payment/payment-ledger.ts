@@ -41,23 +41,18 @@ export type ReservationLedger = { readonly intents: readonly IntentLedger[] } & 
 /** The totals of a reservation's payment facts, per intent and in all. */
 export function ledgerOf(facts: readonly PaymentFact[]): ReservationLedger {
   const byIntent = new Map<string, Totals>();
+  const total = { ...ZERO };
   for (const fact of facts) {
     const row = byIntent.get(fact.intentId) ?? { ...ZERO };
-    if (fact.kind === "charged") {
-      row.authorized += fact.amount;
-      row.captured += fact.amount;
-    } else row[fact.kind] += fact.amount;
+    for (const into of [row, total]) {
+      if (fact.kind === "charged") {
+        into.authorized += fact.amount;
+        into.captured += fact.amount;
+      } else into[fact.kind] += fact.amount;
+    }
     byIntent.set(fact.intentId, row);
   }
-  const intents = [...byIntent].map(([intentId, row]) => ({ intentId, ...row }));
-  const sum = (key: keyof typeof ZERO) => intents.reduce((total, row) => total + row[key], 0);
-  return {
-    intents,
-    authorized: sum("authorized"),
-    captured: sum("captured"),
-    released: sum("released"),
-    refunded: sum("refunded"),
-  };
+  return { intents: [...byIntent].map(([intentId, row]) => ({ intentId, ...row })), ...total };
 }
 
 /**

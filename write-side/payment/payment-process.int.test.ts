@@ -17,7 +17,7 @@ import { type ParkingLotEvent, parkingLotOfStream, parkingLotStream } from "../p
 import { bookingEndOf, cancelSettlementOf } from "./lot-booking.js";
 import { PAYMENT_EVENT_TYPES } from "./payment.js";
 import type { PaymentEvent } from "./payment-facts.js";
-import { PaymentCommandHandler } from "./payment-handler.js";
+import { paymentCommandHandler } from "./payment-handler.js";
 import { PaymentProcess } from "./payment-process.js";
 import { carryPaymentsOver } from "./payment-upgrade.js";
 
@@ -253,7 +253,7 @@ describe("payments on their own streams (issue 48)", () => {
         stateNow: async (lot) => (reads++ === 0 ? waiting : handler.currentState(lot)),
         handle: (command, ctx) => handler.handle(command, ctx),
       },
-      new PaymentCommandHandler(store, { retryLimit: 3 }),
+      paymentCommandHandler(store, 3),
     );
     const outcome = await process.handle({ type: "AuthorizePayment", ...raced, now: at(3) }, context());
     expect(outcome.ok && outcome.events.map((e) => e.type)).toEqual([

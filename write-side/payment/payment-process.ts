@@ -15,6 +15,7 @@ import type {
 } from "../parking-lot/decider.js";
 import { PAYMENT_STREAM_COMMANDS, reservationStatus } from "../parking-lot/decider.js";
 import { awaitingPayment, holdUntilOf } from "../parking-lot/payments.js";
+import { definedOf } from "../parking-lot/rules.js";
 import { dueFromCustomer } from "./comeback.js";
 import { type BookingEnd, bookingAskOf, settleAskOf } from "./lot-booking.js";
 import { noPayment, type PaymentState } from "./payment.js";
@@ -237,9 +238,7 @@ function failStep(command: FailPayment, lot: RegisteredLot, payment: PaymentStat
     reservationId,
     parkingLotId,
     reason: "declined" as const,
-    ...(command.intentId !== undefined ? { intentId: command.intentId } : {}),
-    ...(command.code !== undefined ? { code: command.code } : {}),
-    ...(command.message !== undefined ? { message: command.message } : {}),
+    ...definedOf({ intentId: command.intentId, code: command.code, message: command.message }),
   };
   // The customer's own try, declined: the payment's stream records it, the booking waits on.
   if (command.attempt)

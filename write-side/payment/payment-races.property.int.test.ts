@@ -13,7 +13,7 @@ import type { ParkingLotCommandHandler } from "../command-handler.js";
 import { parkingLotStream } from "../parking-lot/decider.js";
 import { bookingAskOf, bookingEndOf } from "./lot-booking.js";
 import { paymentStream } from "./payment.js";
-import { PaymentCommandHandler } from "./payment-handler.js";
+import { type PaymentCommandHandler, paymentCommandHandler } from "./payment-handler.js";
 
 /*
  * The money of one paid booking under concurrency and retries, over GENERATED races: two writers
@@ -99,7 +99,7 @@ function open() {
     const store = jittered(s, () => jitterOf.next());
     writers.push({
       handler: paidLotHandler(store, 16),
-      payments: new PaymentCommandHandler(store, { retryLimit: 5 }),
+      payments: paymentCommandHandler(store, 5),
       store,
     });
   }

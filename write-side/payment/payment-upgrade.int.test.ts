@@ -10,7 +10,7 @@ import { tempDataDir } from "../../test-support/service.js";
 import type { ParkingLotCommandHandler } from "../command-handler.js";
 import { parkingLotStream } from "../parking-lot/decider.js";
 import type { OpenPayment } from "./payment.js";
-import { PaymentCommandHandler } from "./payment-handler.js";
+import { paymentCommandHandler } from "./payment-handler.js";
 import { carryPaymentsOver, type PaymentUpgradeOptions, upgradePayments } from "./payment-upgrade.js";
 
 /*
@@ -168,8 +168,7 @@ const EXPECTED: Record<string, OpenPayment> = {
 };
 
 /** A payment from its stream alone (a fresh handler: no cache, no lot). */
-const fromItsStream = (store: SqliteEventStore, id: string) =>
-  new PaymentCommandHandler(store, { retryLimit: 5 }).stateNow(id);
+const fromItsStream = (store: SqliteEventStore, id: string) => paymentCommandHandler(store, 5).stateNow(id);
 
 const optionsOn = (store: SqliteEventStore): PaymentUpgradeOptions => ({
   eventStore: store,

@@ -96,13 +96,9 @@ async function readLots(eventStore: EventStore): Promise<Map<string, LotRead>> {
   for await (const recorded of eventStore.readAll({ filter: { eventTypes: READ_TYPES } })) {
     const parkingLotId = parkingLotOfStream(recorded.streamId);
     if (parkingLotId === undefined) continue; // a payment's own stream
-    let lot = lots.get(parkingLotId);
-    if (!lot) {
-      lot = { terms: DEFAULT_PAYMENT_TERMS, asked: new Map(), old: new Map() };
-      lots.set(parkingLotId, lot);
-    }
-    const data = recorded.data as Record<string, unknown>;
-    readInto(lot, recorded.type, data, () => decodeEvent(recorded).event);
+    const lot = lots.get(parkingLotId) ?? { terms: DEFAULT_PAYMENT_TERMS, asked: new Map(), old: new Map() };
+    lots.set(parkingLotId, lot);
+    readInto(lot, recorded.type, recorded.data as Record<string, unknown>, () => decodeEvent(recorded).event);
   }
   return lots;
 }
@@ -167,7 +163,6 @@ async function carryOne(
 /** Carries every old payment of every lot over (idempotent: what is carried already is skipped). */
 export async function carryPaymentsOver(options: PaymentUpgradeOptions): Promise<UpgradeResult> {
   const lots = await readLots(options.eventStore);
-  const ids = [...lots.keys()];
   let carried = 0;
   let skipped = 0;
   let lotsDone = 0;
@@ -187,15 +182,15 @@ export async function carryPaymentsOver(options: PaymentUpgradeOptions): Promise
       else skipped++;
     }
     lotsDone++;
-    options.onProgress?.({ lotsDone, lotsTotal: ids.length, carried });
+    options.onProgress?.({ lotsDone, lotsTotal: lots.size, carried });
     // A line per lot that had payments to carry; the others at debug (the progress line counts them).
     const level = carried > carriedBefore ? "info" : "debug";
     options.logger?.[level](
-      { parkingLotId, lotsDone, lotsTotal: ids.length, carried, skipped },
+      { parkingLotId, lotsDone, lotsTotal: lots.size, carried, skipped },
       "payments upgrade: lot done",
     );
   }
-  return { lotsDone, lotsTotal: ids.length, carried, skipped, doneBefore: false };
+  return { lotsDone, lotsTotal: lots.size, carried, skipped, doneBefore: false };
 }
 
 /** The upgrade as a start runs it: one read once recorded done; else the carry-over, then that record. */

@@ -10,6 +10,7 @@ import type { PaymentTerms } from "../../schemas/common.js";
 import { roundDownToStep } from "../../schemas/currencies.js";
 import { type EventOfType, eventTypesOfStream } from "../../schemas/events.js";
 import { isUpgradeFact } from "../../schemas/payment-upgrade-events.js";
+import { definedOf } from "../parking-lot/rules.js";
 import type {
   OpenPayment,
   PaymentDecision,
@@ -21,6 +22,7 @@ import {
   ledgerFactOf,
   ledgerOf,
   lessOutstanding,
+  type MoneyEvent,
   type PaymentFact,
   type RefundUnderWay,
   refundableByIntent,
@@ -91,6 +93,12 @@ const stepped = (state: OpenPayment, settlementId: string, step: PaymentStep, fa
   steps: [...state.steps, stepKey(settlementId, step)],
   ...(fact ? { facts: [...state.facts, fact] } : {}),
 });
+/** A settlement's step that moved money, with its ledger fact. */
+const moved = (
+  state: OpenPayment,
+  event: Exclude<MoneyEvent, { type: "PaymentAuthorized" }>,
+  step: PaymentStep,
+) => stepped(state, event.data.settlementId, step, ledgerFactOf(event));
 
 /** A payment's stream's facts: its own, and the one the upgrade carried over from a lot's stream. */
 export type PaymentStreamEvent = PaymentEvent | EventOfType<"PaymentCarriedOver">;
@@ -102,9 +110,7 @@ function carriedOver(data: EventOfType<"PaymentCarriedOver">["data"]) {
     kind: "open" as const,
     ...rest,
     refundsOutstanding: rest.refundsOutstanding.map((amount) => ({ intentId: intentId ?? "", amount })),
-    ...(intentId !== undefined ? { intentId } : {}),
-    ...(currency !== undefined ? { currency } : {}),
-    ...(endedAt !== undefined ? { endedAt } : {}),
+    ...definedOf({ intentId, currency, endedAt }),
   };
 }
 
@@ -146,28 +152,17 @@ export function evolvePaymentAggregate(state: PaymentState, event: PaymentStream
       return { ...open, settled: true, endedAt: decidedAt, refundsOutstanding: refunds };
     }
     case "PaymentCaptured": {
-      const next = stepped(
-        paidBack(open, event.data.intentId),
-        event.data.settlementId,
-        "capture",
-        ledgerFactOf(event),
-      );
+      const next = moved(paidBack(open, event.data.intentId), event, "capture");
       return { ...next, captured: open.captured + event.data.amount };
     }
     case "PaymentReleased":
-      return stepped(open, event.data.settlementId, "release", ledgerFactOf(event));
+      return moved(open, event, "release");
     case "OverstayCharged":
-      return stepped(
-        paidBack(open, event.data.intentId),
-        event.data.settlementId,
-        "overstay",
-        ledgerFactOf(event),
-      );
+      return moved(paidBack(open, event.data.intentId), event, "overstay");
     case "PaymentRefunded": {
-      const { intentId, amount, settlementId } = event.data;
-      const next = stepped(open, settlementId, "refund", ledgerFactOf(event));
+      const { intentId, amount } = event.data;
       return {
-        ...next,
+        ...moved(open, event, "refund"),
         refunded: open.refunded + amount,
         refundsOutstanding: lessOutstanding(open.refundsOutstanding, amount, intentId),
       };
@@ -234,8 +229,7 @@ export function decideIntent(
       intentId,
       amount,
       currency,
-      ...(ask.terms !== undefined ? { terms: ask.terms } : {}),
-      ...(command.authorizeAt !== undefined ? { authorizeAt: command.authorizeAt } : {}),
+      ...definedOf({ terms: ask.terms, authorizeAt: command.authorizeAt }),
       createdAt: command.now,
       // Whose it is (its seal's key), and the saved card, sealed under their key.
       ...(customerId !== undefined ? { customerId } : {}),
@@ -399,10 +393,8 @@ export function decideOutcome(state: PaymentState, command: RecordPaymentOutcome
         step,
         code: outcome.code,
         message: outcome.message,
-        ...(outcome.amount !== undefined ? { amount: outcome.amount } : {}),
-        ...(state.currency ? { currency: state.currency } : {}),
-        ...(outcome.declineCode !== undefined ? { declineCode: outcome.declineCode } : {}),
-        ...(outcome.intentId !== undefined ? { intentId: outcome.intentId } : {}),
+        ...definedOf({ amount: outcome.amount, currency: state.currency || undefined }),
+        ...definedOf({ declineCode: outcome.declineCode, intentId: outcome.intentId }),
         failedAt: now,
       },
     });
