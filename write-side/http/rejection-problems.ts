@@ -10,7 +10,7 @@ type Local = (isoUtc: string) => string;
  */
 type ProblemOf = {
   readonly [C in Rejection["code"]]: (
-    rejection: Extract<Rejection, { code: C }>,
+    rejection: Rejection & { readonly code: C },
     local: Local,
   ) => ProblemError | string;
 };

@@ -3,6 +3,7 @@ import { closureProblem, WINDOW_RULES } from "../../schemas/reservation-time.js"
 import { overlapping } from "./occupancy.js";
 import { accept, busiest, canceled, iso, ms, reject, statusIn } from "./rules.js";
 import type { Closure, Decision, ParkingLotEvent, RegisteredLot } from "./state.js";
+import { termChanged } from "./terms.js";
 
 export function close(command: CloseParkingLot, state: RegisteredLot): Decision {
   const now = ms(command.now);
@@ -135,7 +136,6 @@ export function closureBegins(
 }
 
 export function changeCapacity(command: ChangeCapacity, state: RegisteredLot): Decision {
-  if (command.capacity === state.capacity) return accept();
   if (command.capacity < state.capacity) {
     const now = ms(command.now);
     const top = busiest(state, now, Number.POSITIVE_INFINITY, now);
@@ -147,13 +147,8 @@ export function changeCapacity(command: ChangeCapacity, state: RegisteredLot): D
         held: top.held,
       });
   }
-  return accept({
-    type: "ParkingLotCapacityChanged",
-    data: {
-      parkingLotId: command.parkingLotId,
-      capacity: command.capacity,
-      previousCapacity: state.capacity,
-      changedAt: command.now,
-    },
+  return termChanged(command, command.capacity === state.capacity, "ParkingLotCapacityChanged", {
+    capacity: command.capacity,
+    previousCapacity: state.capacity,
   });
 }

@@ -163,7 +163,8 @@ export type Rejection =
   | { readonly code: "ReservationIdConflict"; readonly parkingLotId: string; readonly reservationId: string }
   | { readonly code: "ClosureIdConflict"; readonly parkingLotId: string; readonly closureId: string }
   | {
-      readonly code: "ReservationNotActive";
+      /** CheckedIn: a customer cannot cancel once the car is in (checking out ends the stay). */
+      readonly code: "ReservationNotActive" | "CheckedIn";
       readonly parkingLotId: string;
       readonly reservationId: string;
       readonly status: ReservationStatus;
@@ -180,13 +181,6 @@ export type Rejection =
       /** What the stay would cost: its booked amount or open-ended price, plus any overstay. */
       readonly price: number;
       readonly maximum: number;
-    }
-  | {
-      /** A customer cannot cancel once the car is in: checking out ends the stay. */
-      readonly code: "CheckedIn";
-      readonly parkingLotId: string;
-      readonly reservationId: string;
-      readonly status: ReservationStatus;
     }
   | {
       readonly code: "CheckInTooEarly";
@@ -240,14 +234,11 @@ export type Rejection =
       readonly holdUntil: string;
     }
   | {
-      /** An authorization for a booking no longer waiting for one (the saga releases it). */
-      readonly code: "PaymentNotPending";
-      readonly parkingLotId: string;
-      readonly reservationId: string;
-    }
-  | {
-      /** A refund, or a payment outcome, about a booking with no payment (captured). */
-      readonly code: "NotPaid";
+      /**
+       * PaymentNotPending: an authorization for a booking no longer waiting for one (the saga
+       * releases it). NotPaid: a refund, or a payment outcome, about a booking with no payment (captured).
+       */
+      readonly code: "PaymentNotPending" | "NotPaid";
       readonly parkingLotId: string;
       readonly reservationId: string;
     }

@@ -24,17 +24,8 @@ export function summaryOf(lot: RegisteredLot): LotSummary {
   const terms = Object.fromEntries(
     LOT_TERMS.flatMap((key) => (lot[key] === undefined ? [] : [[key, lot[key]]])),
   ) as LotTermsSummary;
-  const {
-    ids,
-    customers: entries,
-    plates,
-    amounts,
-    statuses,
-    startsAt,
-    endsAt,
-    charges,
-    paid,
-  } = lot.reservations.toColumns();
+  const columns = lot.reservations.toColumns();
+  const { ids, customers: entries, plates } = columns;
   const counted = new Set<string>();
   for (const held of lot.byCustomer.values()) for (const id of held) counted.add(id);
   // Each customer once, with their plates: one personal value each (schemas/lot-summary.ts); one
@@ -56,18 +47,13 @@ export function summaryOf(lot: RegisteredLot): LotSummary {
       plateOf[i] = plate > 0 ? plate : (mine as string[]).push(carNumber) - 1;
     }
   });
-  const bookings: BookingColumns = {
-    ids: ids as string[],
+  // The book's columns as they are (in the schema's order), its customers and plates as numbered here.
+  const bookings = {
+    ...columns,
     customers: customerOf,
     plates: plateOf,
-    amounts: amounts as number[],
-    statuses,
-    startsAt: startsAt as string[],
-    endsAt: endsAt as string[],
-    charges: charges as number[],
-    paid,
     counts: ids.map((id) => (counted.has(id) ? "1" : "0")).join(""),
-  };
+  } as BookingColumns;
   const held = (id: string) => lot.reservations.has(id);
   const holds: [string, number, number][] = [];
   for (const bucket of lot.occupancy.buckets.values())

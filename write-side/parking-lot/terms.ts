@@ -13,6 +13,7 @@ import {
   DEFAULT_PAYMENT_TERMS,
   type PaymentTerms,
 } from "../../schemas/common.js";
+import type { EventOfType } from "../../schemas/events.js";
 import type { LotPlace } from "../../schemas/place.js";
 import { accept } from "./rules.js";
 import type { Decision, ParkingLotEvent, RegisteredLot } from "./state.js";
@@ -23,45 +24,44 @@ import type { Decision, ParkingLotEvent, RegisteredLot } from "./state.js";
  * (`checkOutRate`), a customer over a lowered limit their bookings.
  */
 
-/** The fact of a change, or none when it asks for what the lot has already (a retry). */
-const unlessSame = (same: boolean, event: ParkingLotEvent): Decision => (same ? accept() : accept(event));
+/** The lot events that change one of its terms, each stamped `changedAt`. */
+type TermChange = Extract<ParkingLotEvent, { readonly data: { readonly changedAt: string } }>["type"];
+
+/** The fact of a change, with the command's lot and time; none when it asks for what the lot has already (a retry). */
+export function termChanged<T extends TermChange>(
+  command: { readonly parkingLotId: string; readonly now: string },
+  same: boolean,
+  type: T,
+  fields: Omit<EventOfType<T>["data"], "parkingLotId" | "changedAt">,
+): Decision {
+  if (same) return accept();
+  const data = { parkingLotId: command.parkingLotId, ...fields, changedAt: command.now };
+  return accept({ type, data } as EventOfType<T>);
+}
 
 export function changeRate(command: ChangeRate, state: RegisteredLot): Decision {
-  return unlessSame(command.hourlyRate === state.hourlyRate, {
-    type: "ParkingLotRateChanged",
-    data: {
-      parkingLotId: command.parkingLotId,
-      hourlyRate: command.hourlyRate,
-      ...(state.hourlyRate !== undefined ? { previousHourlyRate: state.hourlyRate } : {}),
-      changedAt: command.now,
-    },
+  return termChanged(command, command.hourlyRate === state.hourlyRate, "ParkingLotRateChanged", {
+    hourlyRate: command.hourlyRate,
+    ...(state.hourlyRate !== undefined ? { previousHourlyRate: state.hourlyRate } : {}),
   });
 }
 
 /** The stays that keep their coupon (decided at each check-out), and a spent coupon's discount. */
 export function changeCouponRule(command: ChangeCouponRule, state: RegisteredLot): Decision {
-  return unlessSame(state.couponRule !== undefined && sameCouponRule(state.couponRule, command.couponRule), {
-    type: "ParkingLotCouponRuleChanged",
-    data: {
-      parkingLotId: command.parkingLotId,
-      couponRule: command.couponRule,
-      ...(state.couponRule !== undefined ? { previousCouponRule: state.couponRule } : {}),
-      changedAt: command.now,
-    },
+  const same = state.couponRule !== undefined && sameCouponRule(state.couponRule, command.couponRule);
+  return termChanged(command, same, "ParkingLotCouponRuleChanged", {
+    couponRule: command.couponRule,
+    ...(state.couponRule !== undefined ? { previousCouponRule: state.couponRule } : {}),
   });
 }
 
 /** The confidence below which the gates send a read to review (a camera that misreads often wants it higher). */
 export function changeGateConfidence(command: ChangeGateConfidence, state: RegisteredLot): Decision {
   const previous = gateConfidenceOf(state);
-  return unlessSame(command.gateConfidenceThreshold === previous, {
-    type: "ParkingLotGateConfidenceChanged",
-    data: {
-      parkingLotId: command.parkingLotId,
-      gateConfidenceThreshold: command.gateConfidenceThreshold,
-      previousGateConfidenceThreshold: previous,
-      changedAt: command.now,
-    },
+  const same = command.gateConfidenceThreshold === previous;
+  return termChanged(command, same, "ParkingLotGateConfidenceChanged", {
+    gateConfidenceThreshold: command.gateConfidenceThreshold,
+    previousGateConfidenceThreshold: previous,
   });
 }
 
@@ -69,27 +69,19 @@ export const gateConfidenceOf = (lot: RegisteredLot): number =>
   lot.gateConfidenceThreshold ?? DEFAULT_GATE_CONFIDENCE_THRESHOLD;
 
 export function changeCustomerLimit(command: ChangeCustomerLimit, state: RegisteredLot): Decision {
-  return unlessSame(command.maxActivePerCustomer === state.maxActivePerCustomer, {
-    type: "ParkingLotCustomerLimitChanged",
-    data: {
-      parkingLotId: command.parkingLotId,
-      maxActivePerCustomer: command.maxActivePerCustomer,
-      previousMaxActivePerCustomer: state.maxActivePerCustomer,
-      changedAt: command.now,
-    },
+  const same = command.maxActivePerCustomer === state.maxActivePerCustomer;
+  return termChanged(command, same, "ParkingLotCustomerLimitChanged", {
+    maxActivePerCustomer: command.maxActivePerCustomer,
+    previousMaxActivePerCustomer: state.maxActivePerCustomer,
   });
 }
 
 /** What the lot asks to be paid; a booking keeps the terms it was made under. */
 export function changePaymentTerms(command: ChangePaymentTerms, state: RegisteredLot): Decision {
-  return unlessSame(state.paymentTerms !== undefined && samePaymentTerms(state.paymentTerms, command.terms), {
-    type: "ParkingLotPaymentTermsChanged",
-    data: {
-      parkingLotId: command.parkingLotId,
-      terms: command.terms,
-      ...(state.paymentTerms !== undefined ? { previousTerms: state.paymentTerms } : {}),
-      changedAt: command.now,
-    },
+  const same = state.paymentTerms !== undefined && samePaymentTerms(state.paymentTerms, command.terms);
+  return termChanged(command, same, "ParkingLotPaymentTermsChanged", {
+    terms: command.terms,
+    ...(state.paymentTerms !== undefined ? { previousTerms: state.paymentTerms } : {}),
   });
 }
 
@@ -98,16 +90,11 @@ export function changePlace(command: ChangePlace, state: RegisteredLot): Decisio
   const { location, address, timeZone } = command;
   const next = { location, ...(address !== undefined ? { address } : {}), timeZone };
   const before = state.place;
-  return unlessSame(samePlace(before, next), {
-    type: "ParkingLotPlaceChanged",
-    data: {
-      parkingLotId: command.parkingLotId,
-      ...next,
-      ...(before?.location !== undefined ? { previousLocation: before.location } : {}),
-      ...(before?.address !== undefined ? { previousAddress: before.address } : {}),
-      ...(before?.timeZone !== undefined ? { previousTimeZone: before.timeZone } : {}),
-      changedAt: command.now,
-    },
+  return termChanged(command, samePlace(before, next), "ParkingLotPlaceChanged", {
+    ...next,
+    ...(before?.location !== undefined ? { previousLocation: before.location } : {}),
+    ...(before?.address !== undefined ? { previousAddress: before.address } : {}),
+    ...(before?.timeZone !== undefined ? { previousTimeZone: before.timeZone } : {}),
   });
 }
 
