@@ -9,13 +9,14 @@ import {
   operationRouter,
 } from "../platform/http/operation-routes.js";
 import { invalidField, ProblemError } from "../platform/http/problem.js";
+import { signalOf } from "../platform/http/work-gate.js";
 import { searchableFragment } from "../schemas/plates.js";
 import { MONEY_MAX_DAYS, type ParkingLotsQuery } from "../schemas/queries.js";
 import { windowProblem } from "../schemas/reservation-time.js";
 import { callerOf } from "../write-side/http/access.js";
 import { lotFor, lotScopeOf, maySee, noItems, reservationsFilter } from "./access.js";
-import { historyHandlers } from "./history/history-routes.js";
 import type { HistoryService } from "./history/history-service.js";
+import { indexCaughtUp } from "./history/reservation-history.js";
 import { lotNotFound, reservationNotFound } from "./not-found.js";
 import { QUERY_OPERATIONS, type QueryOperationId } from "./operations.js";
 import { type PageRoutesOptions, pageHandlers, wantsHtml } from "./page-routes.js";
@@ -49,6 +50,15 @@ function minPositionOf(token: string | undefined): Position | null {
       "The request query is invalid.",
     );
   return position;
+}
+
+/** A cursor the schema lets through (digits) but no position can have is refused, not ignored. */
+function cursorOf(cursor: string | undefined): number | undefined {
+  if (cursor === undefined) return undefined;
+  const value = Number(cursor);
+  if (!Number.isSafeInteger(value))
+    throw invalidField("query.cursor", "is beyond any position of the log", "The request query is invalid.");
+  return value;
 }
 
 /** A page as a listing's query asks for it: its size, where it goes on from, the position it waits for. */
@@ -355,5 +365,55 @@ function gateReviewsHandler(views: Views): Handlers<"listGateReviews">["listGate
     await views.lots.awaitLot(page.minPosition);
     if (!(await views.lots.storedLot(parkingLotId))) throw lotNotFound(parkingLotId);
     res.json(await views.gateReviews.gateReviews(parkingLotId, page));
+  };
+}
+
+/**
+ * The audit trail: a lot's history (operators) and a reservation's (its customer, or operators;
+ * another customer's answers 404 as a missing one does, revealing nothing).
+ */
+function historyHandlers(
+  history: HistoryService,
+  views: Views,
+): Handlers<"getParkingLotHistory" | "getReservationHistory"> {
+  return {
+    getParkingLotHistory: async (req, res, _next, { path: { parkingLotId }, query: q }) => {
+      const from = q.from === undefined ? undefined : instantField(q.from, "query.from").ms;
+      const until = q.until === undefined ? undefined : instantField(q.until, "query.until").ms;
+      if (from !== undefined && until !== undefined && !(until > from))
+        throw invalidField("query.until", "must be after from");
+      const cursor = cursorOf(q.cursor);
+      const page = await history.lot(parkingLotId, {
+        limit: q.limit ?? DEFAULT_LIMIT,
+        signal: signalOf(req),
+        ...(cursor === undefined ? {} : { cursor }),
+        ...(from === undefined ? {} : { from }),
+        ...(until === undefined ? {} : { until }),
+      });
+      if (!page) throw lotNotFound(parkingLotId);
+      res.json(page);
+    },
+
+    getReservationHistory: async (req, res, _next, { path: { reservationId }, query: q }) => {
+      const reader = callerOf(req);
+      const cursor = cursorOf(q.cursor);
+      // The read model says where the reservation's facts are; the facts, and whose it is, come from the log.
+      const located = await views.reservations.reservation(reservationId);
+      if (!located || !maySee(reader, located)) throw reservationNotFound(reservationId);
+      const found = await indexCaughtUp(() =>
+        history.reservation(
+          reservationId,
+          { parkingLotId: located.parkingLotId, position: Number(located.position) },
+          {
+            limit: q.limit ?? DEFAULT_LIMIT,
+            signal: signalOf(req),
+            ...(cursor === undefined ? {} : { cursor }),
+          },
+        ),
+      );
+      if (!found || !maySee(reader, { customerId: found.customerId, parkingLotId: located.parkingLotId }))
+        throw reservationNotFound(reservationId);
+      res.json(found.page);
+    },
   };
 }
