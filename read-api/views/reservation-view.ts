@@ -53,9 +53,7 @@ export class ReservationQueries {
 
   async reservation(id: string, minPosition: Position | null = null): Promise<ReservationView | null> {
     await this.ctx.awaitPosition(RESERVATIONS, minPosition);
-    const doc = strip<StoredReservation>(
-      await this.ctx.store.findById(await this.ctx.collection(RESERVATIONS), id),
-    );
+    const doc = await this.ctx.store.findById(await this.ctx.collection(RESERVATIONS), id);
     if (!doc) return null;
     const [view] = await this.asOf([doc], this.ctx.now());
     return view ?? null;
@@ -64,7 +62,8 @@ export class ReservationQueries {
    * Reservations with the status their lot's decider gives them at `now`, ahead of the scheduler's
    * events (NO_SHOW, OVERSTAYING, CANCELED by a closure begun); one the state no longer holds has ended.
    */
-  private async asOf(docs: readonly StoredReservation[], now: number): Promise<ReservationView[]> {
+  private async asOf(found: readonly Document[], now: number): Promise<ReservationView[]> {
+    const docs = found.map((d) => strip<StoredReservation>(d) as StoredReservation);
     const active = docs.filter(
       (d) => d.status === "RESERVED" || d.status === "PENDING_PAYMENT" || d.status === "CHECKED_IN",
     );
@@ -109,10 +108,7 @@ export class ReservationQueries {
       // Complete down to the last document if it was cut (limit + 1 found).
       const floor = docs.length > options.limit ? seqOf(docs.at(-1)) : 0;
       const complete = docs.filter((d) => d.seq > floor);
-      const views = await this.asOf(
-        complete.map((d) => strip<StoredReservation>(d) as StoredReservation),
-        now,
-      );
+      const views = await this.asOf(complete, now);
       for (const [k, view] of views.entries()) {
         if (options.status !== undefined && view.status !== options.status) continue;
         items.push(view);
@@ -160,10 +156,7 @@ export class ReservationQueries {
       _id: { $in: examined.map((m) => m.reservationId) },
     });
     docs.sort((a, b) => b.seq - a.seq);
-    const views = await this.asOf(
-      docs.map((d) => strip<StoredReservation>(d) as StoredReservation),
-      now,
-    );
+    const views = await this.asOf(docs, now);
     return {
       items: views.filter((view) => options.status === undefined || view.status === options.status),
       nextCursor: matches.length > options.limit ? String(examined.at(-1)?.seq) : null,
