@@ -1,5 +1,5 @@
 import type { Static } from "@sinclair/typebox";
-import type { RequestHandler } from "express";
+import type { Request, RequestHandler } from "express";
 import { type Position, parsePositionToken } from "../event-store/position.js";
 import { instantField } from "../platform/http/instant-field.js";
 import type { Operation } from "../platform/http/operation.js";
@@ -52,13 +52,16 @@ function minPositionOf(token: string | undefined): Position | null {
   return position;
 }
 
-/** A cursor the schema lets through (digits) but no position can have is refused, not ignored. */
-function cursorOf(cursor: string | undefined): number | undefined {
-  if (cursor === undefined) return undefined;
-  const value = Number(cursor);
-  if (!Number.isSafeInteger(value))
+/** A history's page as its query asks; a cursor the schema lets through but no position can have is refused. */
+function historyPageOf(req: Request, q: { readonly cursor?: string; readonly limit?: number }) {
+  const cursor = q.cursor === undefined ? undefined : Number(q.cursor);
+  if (cursor !== undefined && !Number.isSafeInteger(cursor))
     throw invalidField("query.cursor", "is beyond any position of the log", "The request query is invalid.");
-  return value;
+  return {
+    limit: q.limit ?? DEFAULT_LIMIT,
+    signal: signalOf(req),
+    ...(cursor === undefined ? {} : { cursor }),
+  };
 }
 
 /** A page as a listing's query asks for it: its size, where it goes on from, the position it waits for. */
@@ -237,15 +240,6 @@ function searchOf(q: Static<typeof ParkingLotsQuery>, now: number): LotSearch {
   };
 }
 
-/**
- * `9-` is 2 characters as sent but 1 once the hyphen is ignored: the suffix index holds no
- * 1-character suffix, so it would miss every plate that ends in `9` (schemas/plates.ts): a 400.
- */
-function refuseUnsearchableFragment(carNumber: string | undefined): void {
-  if (carNumber === undefined || searchableFragment(carNumber)) return;
-  throw invalidField("query.carNumber", "needs at least 2 characters besides spaces and hyphens");
-}
-
 /** Reservations (listed, or one now or as of a moment) and a customer's coupons. */
 function reservationHandlers(
   views: Views,
@@ -254,7 +248,10 @@ function reservationHandlers(
   return {
     listReservations: async (req, res, _next, { query: q }) => {
       const reader = callerOf(req);
-      refuseUnsearchableFragment(q.carNumber);
+      // `9-` is 2 characters as sent but 1 once the hyphen is ignored: the suffix index holds no
+      // 1-character suffix, so it would miss every plate that ends in `9` (schemas/plates.ts): a 400.
+      if (q.carNumber !== undefined && !searchableFragment(q.carNumber))
+        throw invalidField("query.carNumber", "needs at least 2 characters besides spaces and hyphens");
       const customerId = reservationsFilter(reader.actor, q.customerId);
       const scope = await lotScopeOf(views.lots, reader.reach, q.parkingLotId);
       if (scope.kind === "none") return void res.json(noItems());
@@ -382,11 +379,8 @@ function historyHandlers(
       const until = q.until === undefined ? undefined : instantField(q.until, "query.until").ms;
       if (from !== undefined && until !== undefined && !(until > from))
         throw invalidField("query.until", "must be after from");
-      const cursor = cursorOf(q.cursor);
       const page = await history.lot(parkingLotId, {
-        limit: q.limit ?? DEFAULT_LIMIT,
-        signal: signalOf(req),
-        ...(cursor === undefined ? {} : { cursor }),
+        ...historyPageOf(req, q),
         ...(from === undefined ? {} : { from }),
         ...(until === undefined ? {} : { until }),
       });
@@ -396,7 +390,7 @@ function historyHandlers(
 
     getReservationHistory: async (req, res, _next, { path: { reservationId }, query: q }) => {
       const reader = callerOf(req);
-      const cursor = cursorOf(q.cursor);
+      const page = historyPageOf(req, q);
       // The read model says where the reservation's facts are; the facts, and whose it is, come from the log.
       const located = await views.reservations.reservation(reservationId);
       if (!located || !maySee(reader, located)) throw reservationNotFound(reservationId);
@@ -404,11 +398,7 @@ function historyHandlers(
         history.reservation(
           reservationId,
           { parkingLotId: located.parkingLotId, position: Number(located.position) },
-          {
-            limit: q.limit ?? DEFAULT_LIMIT,
-            signal: signalOf(req),
-            ...(cursor === undefined ? {} : { cursor }),
-          },
+          page,
         ),
       );
       if (!found || !maySee(reader, { customerId: found.customerId, parkingLotId: located.parkingLotId }))
