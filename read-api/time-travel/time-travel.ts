@@ -69,24 +69,20 @@ export type AsOfView<T> = T & { readonly asOf: AsOfStamp };
 export class TimeTravel {
   constructor(
     private readonly events: EventStore,
-    options: { readonly [K in keyof typeof TIME_TRAVEL_DEFAULTS]?: number } & {
+    private readonly options: { readonly [K in keyof typeof TIME_TRAVEL_DEFAULTS]?: number } & {
       /** Where each reservation's events are (a reservation as of a moment is read through it). */
       readonly index?: ReservationEventsIndex;
       /** Where the control center's books are (control-center-books.ts). */
       readonly books?: DocumentStore;
     } = {},
   ) {
-    this.index = options.index;
-    this.books = options.books;
     this.lotsAt = new LotsAt(events, options.lotsKept ?? TIME_TRAVEL_DEFAULTS.lotsKept);
     this.maxFold = options.maxFold ?? TIME_TRAVEL_DEFAULTS.maxFold;
   }
 
   private readonly maxFold: number;
-  private readonly index: ReservationEventsIndex | undefined;
   /** Each lot's decider state as of a moment: the write side's loader (LotLoader.at), kept bounded. */
   private readonly lotsAt: LotsAt;
-  private readonly books: DocumentStore | undefined;
   /** Final answers (see Folded.final), by view and moment: a flood of one moment folds it once. */
   private readonly answers = new FinalAnswers(FINAL_ANSWERS_KEPT);
 
@@ -156,8 +152,8 @@ export class TimeTravel {
   ): Promise<AsOfView<ControlCenterView>> {
     const key = `all@${cutKey(cut)}/${page.limit}/${page.cursor ?? ""}/${JSON.stringify(page.within ?? null)}`;
     const view = await this.answers.answer(key, async () => {
-      const book =
-        this.books && (await lastBookBefore(this.books, (b) => within(cut, b.position, b.stampMs)));
+      const { books: stored } = this.options;
+      const book = stored && (await lastBookBefore(stored, (b) => within(cut, b.position, b.stampMs)));
       const books = await this.foldFrom(book, cut);
       // Each lot up to the last event of the log the cut holds (as the whole log's fold would stop).
       const upTo: Cut = books.position ? { kind: "position", commit: books.position.commit } : cut;
@@ -186,10 +182,11 @@ export class TimeTravel {
     where: { readonly parkingLotId: string; readonly position: Position },
     cut: Cut,
   ): Promise<AsOfView<ReservationView> | null> {
-    if (!this.index)
+    const { index } = this.options;
+    if (!index)
       throw new Error("a reservation's facts are located by the reservation-events index: none was given");
     const location = { parkingLotId: where.parkingLotId, position: where.position.commit };
-    const facts = (await reservationFacts(this.events, this.index, reservationId, location)).filter((raw) =>
+    const facts = (await reservationFacts(this.events, index, reservationId, location)).filter((raw) =>
       within(cut, raw.position, stampMsOfRaw(raw.type, raw.data)),
     );
     const state = new FoldState([reservationsProjection]);
