@@ -24,7 +24,7 @@ import { type LotAt, LotsAt } from "../views/lots-at.js";
 import type { PageOf } from "../views/read-context.js";
 import { heldReservations, type ReservationQuery } from "../views/reservation-view.js";
 import { readViews, type Views } from "../views/views.js";
-import { type Cut, within } from "./as-of.js";
+import { type Cut, EARLIEST_MS, within } from "./as-of.js";
 import { FoldState, foldCollection } from "./fold-state.js";
 
 export const TIME_TRAVEL_DEFAULTS = {
@@ -168,7 +168,7 @@ export class TimeTravel {
       const joined: Folded = { ...books, state: books.state.joined(CONTROL_CENTER_READS, documents) };
       // Before the first fact the service was empty: a view too, as of the earliest instant.
       const view = await this.ask(joined, cut, (views) => views.controlCenter.controlCenter(page), {
-        nothingFoldedMs: EMPTY_LOG_MS,
+        nothingFoldedMs: EARLIEST_MS,
         lotsAt: upTo,
       });
       return { view, final: books.final };
@@ -268,6 +268,3 @@ const stampOf = (position: Position | null, nowMs: number): AsOfStamp => ({
 const FINAL_ANSWERS_KEPT = 256;
 
 const cutKey = (cut: Cut): string => (cut.kind === "position" ? `p${cut.commit}` : `t${cut.ms}`);
-
-/** The instant an answer about the log before its first fact is computed as of. */
-const EMPTY_LOG_MS = Date.parse("2000-01-01T00:00:00Z");
