@@ -1,5 +1,5 @@
 import type { Static } from "@sinclair/typebox";
-import type { RequestHandler } from "express";
+import type { Request, RequestHandler } from "express";
 import { type Position, parsePositionToken } from "../event-store/position.js";
 import { instantField } from "../platform/http/instant-field.js";
 import type { Operation } from "../platform/http/operation.js";
@@ -9,13 +9,14 @@ import {
   operationRouter,
 } from "../platform/http/operation-routes.js";
 import { invalidField, ProblemError } from "../platform/http/problem.js";
+import { signalOf } from "../platform/http/work-gate.js";
 import { searchableFragment } from "../schemas/plates.js";
 import { MONEY_MAX_DAYS, type ParkingLotsQuery } from "../schemas/queries.js";
 import { windowProblem } from "../schemas/reservation-time.js";
 import { callerOf } from "../write-side/http/access.js";
 import { lotFor, lotScopeOf, maySee, noItems, reservationsFilter } from "./access.js";
-import { historyHandlers } from "./history/history-routes.js";
 import type { HistoryService } from "./history/history-service.js";
+import { indexCaughtUp } from "./history/reservation-history.js";
 import { lotNotFound, reservationNotFound } from "./not-found.js";
 import { QUERY_OPERATIONS, type QueryOperationId } from "./operations.js";
 import { type PageRoutesOptions, pageHandlers, wantsHtml } from "./page-routes.js";
@@ -49,6 +50,18 @@ function minPositionOf(token: string | undefined): Position | null {
       "The request query is invalid.",
     );
   return position;
+}
+
+/** A history's page as its query asks; a cursor the schema lets through but no position can have is refused. */
+function historyPageOf(req: Request, q: { readonly cursor?: string; readonly limit?: number }) {
+  const cursor = q.cursor === undefined ? undefined : Number(q.cursor);
+  if (cursor !== undefined && !Number.isSafeInteger(cursor))
+    throw invalidField("query.cursor", "is beyond any position of the log", "The request query is invalid.");
+  return {
+    limit: q.limit ?? DEFAULT_LIMIT,
+    signal: signalOf(req),
+    ...(cursor === undefined ? {} : { cursor }),
+  };
 }
 
 /** A page as a listing's query asks for it: its size, where it goes on from, the position it waits for. */
@@ -227,15 +240,6 @@ function searchOf(q: Static<typeof ParkingLotsQuery>, now: number): LotSearch {
   };
 }
 
-/**
- * `9-` is 2 characters as sent but 1 once the hyphen is ignored: the suffix index holds no
- * 1-character suffix, so it would miss every plate that ends in `9` (schemas/plates.ts): a 400.
- */
-function refuseUnsearchableFragment(carNumber: string | undefined): void {
-  if (carNumber === undefined || searchableFragment(carNumber)) return;
-  throw invalidField("query.carNumber", "needs at least 2 characters besides spaces and hyphens");
-}
-
 /** Reservations (listed, or one now or as of a moment) and a customer's coupons. */
 function reservationHandlers(
   views: Views,
@@ -244,7 +248,10 @@ function reservationHandlers(
   return {
     listReservations: async (req, res, _next, { query: q }) => {
       const reader = callerOf(req);
-      refuseUnsearchableFragment(q.carNumber);
+      // `9-` is 2 characters as sent but 1 once the hyphen is ignored: the suffix index holds no
+      // 1-character suffix, so it would miss every plate that ends in `9` (schemas/plates.ts): a 400.
+      if (q.carNumber !== undefined && !searchableFragment(q.carNumber))
+        throw invalidField("query.carNumber", "needs at least 2 characters besides spaces and hyphens");
       const customerId = reservationsFilter(reader.actor, q.customerId);
       const scope = await lotScopeOf(views.lots, reader.reach, q.parkingLotId);
       if (scope.kind === "none") return void res.json(noItems());
@@ -355,5 +362,48 @@ function gateReviewsHandler(views: Views): Handlers<"listGateReviews">["listGate
     await views.lots.awaitLot(page.minPosition);
     if (!(await views.lots.storedLot(parkingLotId))) throw lotNotFound(parkingLotId);
     res.json(await views.gateReviews.gateReviews(parkingLotId, page));
+  };
+}
+
+/**
+ * The audit trail: a lot's history (operators) and a reservation's (its customer, or operators;
+ * another customer's answers 404 as a missing one does, revealing nothing).
+ */
+function historyHandlers(
+  history: HistoryService,
+  views: Views,
+): Handlers<"getParkingLotHistory" | "getReservationHistory"> {
+  return {
+    getParkingLotHistory: async (req, res, _next, { path: { parkingLotId }, query: q }) => {
+      const from = q.from === undefined ? undefined : instantField(q.from, "query.from").ms;
+      const until = q.until === undefined ? undefined : instantField(q.until, "query.until").ms;
+      if (from !== undefined && until !== undefined && !(until > from))
+        throw invalidField("query.until", "must be after from");
+      const page = await history.lot(parkingLotId, {
+        ...historyPageOf(req, q),
+        ...(from === undefined ? {} : { from }),
+        ...(until === undefined ? {} : { until }),
+      });
+      if (!page) throw lotNotFound(parkingLotId);
+      res.json(page);
+    },
+
+    getReservationHistory: async (req, res, _next, { path: { reservationId }, query: q }) => {
+      const reader = callerOf(req);
+      const page = historyPageOf(req, q);
+      // The read model says where the reservation's facts are; the facts, and whose it is, come from the log.
+      const located = await views.reservations.reservation(reservationId);
+      if (!located || !maySee(reader, located)) throw reservationNotFound(reservationId);
+      const found = await indexCaughtUp(() =>
+        history.reservation(
+          reservationId,
+          { parkingLotId: located.parkingLotId, position: Number(located.position) },
+          page,
+        ),
+      );
+      if (!found || !maySee(reader, { customerId: found.customerId, parkingLotId: located.parkingLotId }))
+        throw reservationNotFound(reservationId);
+      res.json(found.page);
+    },
   };
 }

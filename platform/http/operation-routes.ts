@@ -18,7 +18,7 @@ import { routeTable } from "./route-table.js";
  * 6. the body, against the row's schema or the caller's role's (400 naming `body.<name>`);
  *
  * then the handler, handed what was validated (NFC-normalized, integers read) typed by its row
- * (or reading it with pathParam, queryOf and bodyOf). A row without a handler, or a handler without a
+ * (or reading it with queryOf and bodyOf). A row without a handler, or a handler without a
  * row, fails at start-up.
  */
 
@@ -213,13 +213,6 @@ function validated(req: Request): Validated {
   const input = validatedInputs.get(req);
   if (!input) throw new Error(`${req.method} ${req.path} was not validated by its operation's route.`);
   return input;
-}
-
-/** One path parameter of the request, as validated. */
-export function pathParam(req: Request, name: string): string {
-  const value = validated(req).path[name];
-  if (value === undefined) throw new Error(`${req.path}: the path has no parameter ${name}.`);
-  return value;
 }
 
 /** The request's query, as validated against `schema`, which must be its operation's. */

@@ -5,7 +5,7 @@ import request from "supertest";
 import { describe, expect, it } from "vitest";
 import { errorHandler } from "./middleware.js";
 import { headerParameter, type Operation, pathParameter } from "./operation.js";
-import { bodyOf, operationRouter, pathParam, queryOf } from "./operation-routes.js";
+import { bodyOf, operationRouter, queryOf } from "./operation-routes.js";
 import { ProblemError } from "./problem.js";
 
 const Id = Type.String({ pattern: "^[a-z]+$", description: "Lowercase letters." });
@@ -51,9 +51,9 @@ function app() {
     operationRouter(
       [things, listing],
       {
-        postThing: (req, res) => {
+        postThing: (req, res, _next, { path }) => {
           const body = bodyOf(req, Body, OperatorBody);
-          res.json({ thingId: pathParam(req, "thingId"), limit: queryOf(req, Query).limit, body });
+          res.json({ ...path, limit: queryOf(req, Query).limit, body });
         },
         // A handler reading the query with another schema than its row's is a bug, said at once.
         listThings: (req, res) => {

@@ -19,8 +19,8 @@ export type Cut =
 export const within = (cut: Cut, position: Position | null, stampMs: number): boolean =>
   cut.kind === "position" ? (position?.commit ?? 0) <= cut.commit : !(stampMs > cut.ms);
 
-/** The earliest instant asked about: nothing of this service was recorded before. */
-const EARLIEST_MS = Date.parse("2000-01-01T00:00:00Z");
+/** The earliest instant asked about (nothing was recorded before), and an empty log's answers' instant. */
+export const EARLIEST_MS = Date.parse("2000-01-01T00:00:00Z");
 
 const refuse = (message: string) => invalidField("query.asOf", message, "The request query is invalid.");
 

@@ -24,7 +24,7 @@ import { type LotAt, LotsAt } from "../views/lots-at.js";
 import type { PageOf } from "../views/read-context.js";
 import { heldReservations, type ReservationQuery } from "../views/reservation-view.js";
 import { readViews, type Views } from "../views/views.js";
-import { type Cut, within } from "./as-of.js";
+import { type Cut, EARLIEST_MS, within } from "./as-of.js";
 import { FoldState, foldCollection } from "./fold-state.js";
 
 export const TIME_TRAVEL_DEFAULTS = {
@@ -69,24 +69,20 @@ export type AsOfView<T> = T & { readonly asOf: AsOfStamp };
 export class TimeTravel {
   constructor(
     private readonly events: EventStore,
-    options: { readonly [K in keyof typeof TIME_TRAVEL_DEFAULTS]?: number } & {
+    private readonly options: { readonly [K in keyof typeof TIME_TRAVEL_DEFAULTS]?: number } & {
       /** Where each reservation's events are (a reservation as of a moment is read through it). */
       readonly index?: ReservationEventsIndex;
       /** Where the control center's books are (control-center-books.ts). */
       readonly books?: DocumentStore;
     } = {},
   ) {
-    this.index = options.index;
-    this.books = options.books;
     this.lotsAt = new LotsAt(events, options.lotsKept ?? TIME_TRAVEL_DEFAULTS.lotsKept);
     this.maxFold = options.maxFold ?? TIME_TRAVEL_DEFAULTS.maxFold;
   }
 
   private readonly maxFold: number;
-  private readonly index: ReservationEventsIndex | undefined;
   /** Each lot's decider state as of a moment: the write side's loader (LotLoader.at), kept bounded. */
   private readonly lotsAt: LotsAt;
-  private readonly books: DocumentStore | undefined;
   /** Final answers (see Folded.final), by view and moment: a flood of one moment folds it once. */
   private readonly answers = new FinalAnswers(FINAL_ANSWERS_KEPT);
 
@@ -156,8 +152,8 @@ export class TimeTravel {
   ): Promise<AsOfView<ControlCenterView>> {
     const key = `all@${cutKey(cut)}/${page.limit}/${page.cursor ?? ""}/${JSON.stringify(page.within ?? null)}`;
     const view = await this.answers.answer(key, async () => {
-      const book =
-        this.books && (await lastBookBefore(this.books, (b) => within(cut, b.position, b.stampMs)));
+      const { books: stored } = this.options;
+      const book = stored && (await lastBookBefore(stored, (b) => within(cut, b.position, b.stampMs)));
       const books = await this.foldFrom(book, cut);
       // Each lot up to the last event of the log the cut holds (as the whole log's fold would stop).
       const upTo: Cut = books.position ? { kind: "position", commit: books.position.commit } : cut;
@@ -172,7 +168,7 @@ export class TimeTravel {
       const joined: Folded = { ...books, state: books.state.joined(CONTROL_CENTER_READS, documents) };
       // Before the first fact the service was empty: a view too, as of the earliest instant.
       const view = await this.ask(joined, cut, (views) => views.controlCenter.controlCenter(page), {
-        nothingFoldedMs: EMPTY_LOG_MS,
+        nothingFoldedMs: EARLIEST_MS,
         lotsAt: upTo,
       });
       return { view, final: books.final };
@@ -186,10 +182,11 @@ export class TimeTravel {
     where: { readonly parkingLotId: string; readonly position: Position },
     cut: Cut,
   ): Promise<AsOfView<ReservationView> | null> {
-    if (!this.index)
+    const { index } = this.options;
+    if (!index)
       throw new Error("a reservation's facts are located by the reservation-events index: none was given");
     const location = { parkingLotId: where.parkingLotId, position: where.position.commit };
-    const facts = (await reservationFacts(this.events, this.index, reservationId, location)).filter((raw) =>
+    const facts = (await reservationFacts(this.events, index, reservationId, location)).filter((raw) =>
       within(cut, raw.position, stampMsOfRaw(raw.type, raw.data)),
     );
     const state = new FoldState([reservationsProjection]);
@@ -271,6 +268,3 @@ const stampOf = (position: Position | null, nowMs: number): AsOfStamp => ({
 const FINAL_ANSWERS_KEPT = 256;
 
 const cutKey = (cut: Cut): string => (cut.kind === "position" ? `p${cut.commit}` : `t${cut.ms}`);
-
-/** The instant an answer about the log before its first fact is computed as of. */
-const EMPTY_LOG_MS = Date.parse("2000-01-01T00:00:00Z");

@@ -55,12 +55,8 @@ export class LotQueries {
       now,
     );
   }
-  /** One lot with the spots free now and for the whole of each of the next `hours` clock hours. */
-  async parkingLotDetail(
-    id: string,
-    minPosition: Position | null = null,
-    hours = 6,
-  ): Promise<ParkingLotDetail | null> {
+  /** One lot with the spots free now and for the whole of each of the next six clock hours. */
+  async parkingLotDetail(id: string, minPosition: Position | null = null): Promise<ParkingLotDetail | null> {
     await this.awaitLot(minPosition);
     const now = this.ctx.now();
     const [stored, held] = await Promise.all([this.storedLot(id), this.states.timeline(id, now)]);
@@ -75,7 +71,7 @@ export class LotQueries {
       freeNow,
       // The current hour is counted from now, not from its start: minutes already past hold
       // nothing anyone can book.
-      nextHours: Array.from({ length: hours }, (_, k) => {
+      nextHours: Array.from({ length: 6 }, (_, k) => {
         const from = hourStart + k * HOUR_MS;
         const until = from + HOUR_MS;
         return { from: iso(from), until: iso(until), availableSpots: freeIn(Math.max(from, now), until) };

@@ -31,6 +31,9 @@ export interface ReservationQuery {
   readonly minPosition?: Position | null;
 }
 
+/** A listing's lot (or every lot) and customer (or every customer). */
+type Scope = { readonly parkingLotId?: string; readonly customerId?: string };
+
 /** Bound on the candidate reads of one page of a status: past it, the page ends with a cursor. */
 const MAX_PASSES = 16;
 
@@ -53,9 +56,7 @@ export class ReservationQueries {
 
   async reservation(id: string, minPosition: Position | null = null): Promise<ReservationView | null> {
     await this.ctx.awaitPosition(RESERVATIONS, minPosition);
-    const doc = strip<StoredReservation>(
-      await this.ctx.store.findById(await this.ctx.collection(RESERVATIONS), id),
-    );
+    const doc = await this.ctx.store.findById(await this.ctx.collection(RESERVATIONS), id);
     if (!doc) return null;
     const [view] = await this.asOf([doc], this.ctx.now());
     return view ?? null;
@@ -64,7 +65,8 @@ export class ReservationQueries {
    * Reservations with the status their lot's decider gives them at `now`, ahead of the scheduler's
    * events (NO_SHOW, OVERSTAYING, CANCELED by a closure begun); one the state no longer holds has ended.
    */
-  private async asOf(docs: readonly StoredReservation[], now: number): Promise<ReservationView[]> {
+  private async asOf(found: readonly Document[], now: number): Promise<ReservationView[]> {
+    const docs = found.map((d) => strip<StoredReservation>(d) as StoredReservation);
     const active = docs.filter(
       (d) => d.status === "RESERVED" || d.status === "PENDING_PAYMENT" || d.status === "CHECKED_IN",
     );
@@ -76,43 +78,35 @@ export class ReservationQueries {
    * the decider's status keeps the rest: what no store filter can tell is few and short-lived.
    */
   async reservations(options: ReservationQuery): Promise<PageOf<ReservationView>> {
-    const filter: Record<string, unknown> = {};
-    if (options.parkingLotId) filter.parkingLotId = options.parkingLotId;
-    if (options.customerId) filter.customerId = options.customerId;
     await this.ctx.awaitPosition(RESERVATIONS, options.minPosition ?? null);
-    if (options.carNumber) return this.byPlate(options.carNumber, filter, options);
+    // The lot asked for, else a member of staff's lots (one bounded read each), else every lot.
+    const customer = options.customerId ? { customerId: options.customerId } : {};
+    const lots: Scope[] = (options.parkingLotId ? [options.parkingLotId] : options.parkingLotIds)?.map(
+      (parkingLotId) => ({ parkingLotId, ...customer }),
+    ) ?? [customer];
+    if (options.carNumber) return this.byPlate(options.carNumber, lots, options);
     const now = this.ctx.now();
     const newest = newestBelow(this.ctx.store, await this.ctx.collection(RESERVATIONS));
     const closing = options.status === "CANCELED" ? await this.lotsClosingUnrecorded(now) : [];
-    const lots: { parkingLotId?: string }[] = options.parkingLotIds?.map((parkingLotId) => ({
-      parkingLotId,
-    })) ?? [{}];
-    const conditions = statusFilters(options.status, now, closing)
-      .filter((c) => !options.parkingLotId || !c.parkingLotId || closing.includes(options.parkingLotId))
-      .flatMap((c) =>
-        lots.flatMap((lot) =>
-          lot.parkingLotId !== undefined &&
-          c.parkingLotId !== undefined &&
-          !closing.includes(lot.parkingLotId)
-            ? []
-            : [{ ...c, ...lot }],
-        ),
-      );
+    // A condition on the lots closing (statusFilters) holds only for a lot asked for that is one of them.
+    const conditions = statusFilters(options.status, now, closing).flatMap((c) =>
+      lots.flatMap((lot) =>
+        lot.parkingLotId !== undefined && c.parkingLotId !== undefined && !closing.includes(lot.parkingLotId)
+          ? []
+          : [{ ...c, ...lot }],
+      ),
+    );
     if (conditions.length === 0) return { items: [], nextCursor: null };
     const items: ReservationView[] = [];
     let cursor = options.cursor;
     // Each pass reads strictly below the last (floor < cursor).
     for (let pass = 0; pass < MAX_PASSES; pass++) {
       const below = cursor === undefined ? undefined : Number(cursor);
-      const all = conditions.map((c) => ({ ...c, ...filter }));
-      const docs = await newestMerged(all, newest, below, options.limit + 1);
+      const docs = await newestMerged(conditions, newest, below, options.limit + 1);
       // Complete down to the last document if it was cut (limit + 1 found).
       const floor = docs.length > options.limit ? seqOf(docs.at(-1)) : 0;
       const complete = docs.filter((d) => d.seq > floor);
-      const views = await this.asOf(
-        complete.map((d) => strip<StoredReservation>(d) as StoredReservation),
-        now,
-      );
+      const views = await this.asOf(complete, now);
       for (const [k, view] of views.entries()) {
         if (options.status !== undefined && view.status !== options.status) continue;
         items.push(view);
@@ -138,16 +132,17 @@ export class ReservationQueries {
   /** With a status, a page may hold fewer than `limit` items and a next cursor: it walks the matches. */
   private async byPlate(
     fragment: string,
-    filter: Record<string, unknown>,
+    lots: readonly Scope[],
     options: ReservationQuery,
   ): Promise<PageOf<ReservationView>> {
     const now = this.ctx.now();
-    const scope = { ...filter, ...(options.cursor ? { cursor: options.cursor } : {}) };
+    const cursor = options.cursor ? { cursor: options.cursor } : {};
     // Staff scoped to lots search each of theirs: a match on another lot is never read, so neither
     // the page nor its cursor says anything of one.
-    const scopes = options.parkingLotIds?.map((parkingLotId) => ({ ...scope, parkingLotId })) ?? [scope];
     const matches = (
-      await Promise.all(scopes.map((s) => newestPlateMatches(this.ctx, fragment, s, options.limit + 1)))
+      await Promise.all(
+        lots.map((lot) => newestPlateMatches(this.ctx, fragment, { ...lot, ...cursor }, options.limit + 1)),
+      )
     )
       .flat()
       .sort((a, b) => b.seq - a.seq)
@@ -160,10 +155,7 @@ export class ReservationQueries {
       _id: { $in: examined.map((m) => m.reservationId) },
     });
     docs.sort((a, b) => b.seq - a.seq);
-    const views = await this.asOf(
-      docs.map((d) => strip<StoredReservation>(d) as StoredReservation),
-      now,
-    );
+    const views = await this.asOf(docs, now);
     return {
       items: views.filter((view) => options.status === undefined || view.status === options.status),
       nextCursor: matches.length > options.limit ? String(examined.at(-1)?.seq) : null,
