@@ -166,7 +166,10 @@ describe("projector failover (two real ROLE=projector processes)", () => {
         [second],
       );
       const taken = await observer.leases();
-      const takeoverMs = Math.max(0, ...held.map((n) => Date.parse(taken.get(n)?.acquiredAt ?? "") - killedAt));
+      const takeoverMs = Math.max(
+        0,
+        ...held.map((n) => Date.parse(taken.get(n)?.acquiredAt ?? "") - killedAt),
+      );
       expect(takeoverMs).toBeLessThanOrEqual(TTL_MS + RENEW_MS + SCHEDULING_SLACK_MS);
       for (const n of NAMES)
         expect(taken.get(n)?.epoch, n).toBe((leasesAtKill.get(n)?.epoch ?? 0) + (held.includes(n) ? 1 : 0));
